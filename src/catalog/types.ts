@@ -1,0 +1,89 @@
+/**
+ * Domain types of the catalog (DESIGN §4). These are what the rest of the router sees:
+ * every data-policy attribute is *effective* (endpoint value, else provider value, else the
+ * assumed worst case) and carries where it came from.
+ */
+
+/** Where an effective attribute's value came from. */
+export type AttributeSource = "endpoint" | "provider" | "assumed";
+
+/** Caching of prompts by the provider. `persistent` counts as retention. */
+export type Caching = "none" | "in_memory" | "persistent";
+
+/** The provider's own published material a fact rests on. */
+export interface Evidence {
+  url: string;
+  document?: string;
+  /** ISO date (YYYY-MM-DD) the fact was last checked against the source. */
+  verifiedOn: string;
+}
+
+export interface Attribute<T> {
+  value: T;
+  source: AttributeSource;
+  evidence?: Evidence;
+}
+
+export interface Residency {
+  /** e.g. "eu", "us"; null = unknown (matches no region). */
+  region: string | null;
+  /** ISO 3166-1 alpha-2; null = unknown. */
+  country: string | null;
+}
+
+export interface EffectivePolicy {
+  /** 0 = zero data retention; null = retained indefinitely (the assumed worst case). */
+  retentionDays: Attribute<number | null>;
+  trainsOnData: Attribute<boolean>;
+  residency: Attribute<Residency>;
+  caching: Attribute<Caching>;
+}
+
+/** USD per million tokens. */
+export interface Pricing {
+  prompt: number;
+  completion: number;
+}
+
+/** One upstream endpoint with its effective data policy. Immutable once built. */
+export interface ResolvedEndpoint {
+  id: string;
+  provider: string;
+  providerName: string;
+  /** ISO 3166-1 alpha-2 of the provider's headquarters. */
+  providerHeadquarters: string;
+  model: string;
+  /** Wire protocol of the upstream: "openai" | "anthropic". */
+  api: string;
+  baseUrl: string;
+  /** Name of the env var holding the credential; never the credential itself. */
+  apiKeyEnv?: string;
+  pricing: Pricing;
+  contextLength: number;
+  quantization?: string;
+  supportedParameters: readonly string[];
+  policy: EffectivePolicy;
+  /** Names of the attributes whose value is assumed (no fact established). */
+  assumed: readonly string[];
+  /** False when the credential env var is named but not set. */
+  available: boolean;
+  unavailableReason?: string;
+}
+
+export interface ResolvedProvider {
+  slug: string;
+  name: string;
+  headquarters: string;
+  endpointIds: readonly string[];
+}
+
+/** An accepted catalog state. `revision` is the sha256 (hex) of `canonical`. */
+export interface CatalogSnapshot {
+  revision: string;
+  /** Canonical JSON of the catalog source, exactly as stored for replay. */
+  canonical: string;
+  providers: readonly ResolvedProvider[];
+  endpoints: readonly ResolvedEndpoint[];
+  byId: ReadonlyMap<string, ResolvedEndpoint>;
+  byModel: ReadonlyMap<string, readonly ResolvedEndpoint[]>;
+}

@@ -1,0 +1,60 @@
+/**
+ * The policy contract (DESIGN §5). The input is JSON handed to the Rego entrypoint
+ * `sovereign/route`; the output is parsed into a {@link PolicyDecision}.
+ * Field names are snake_case because Rego authors read them.
+ */
+
+export interface PolicyAttribute<T> {
+  value: T;
+  source: "endpoint" | "provider" | "assumed";
+}
+
+/** One candidate endpoint as the policy sees it. */
+export interface PolicyEndpointInput {
+  id: string;
+  provider: string;
+  provider_headquarters: string;
+  model: string;
+  quantization: string | null;
+  pricing: { prompt: number; completion: number };
+  context_length: number;
+  supported_parameters: string[];
+  /** null value = retained indefinitely. */
+  retention_days: PolicyAttribute<number | null>;
+  trains_on_data: PolicyAttribute<boolean | null>;
+  residency: PolicyAttribute<{ region: string | null; country: string | null }>;
+  caching: PolicyAttribute<"none" | "in_memory" | "persistent" | null>;
+}
+
+export interface PolicyInput {
+  request: {
+    model: string;
+    models: string[];
+    /** Routing preferences, OpenRouter names (order, only, ignore, zdr, data_collection, …). */
+    provider: Record<string, unknown>;
+    region: string | null;
+    labels: Record<string, string>;
+    estimated_prompt_tokens: number;
+    max_tokens: number | null;
+    /** Names of the sampling/tool parameters the request uses. */
+    parameters: string[];
+  };
+  principal: { tenant: string; workload: string; roles: string[] };
+  endpoints: PolicyEndpointInput[];
+  /** RFC 3339 time of the request; the policy never reads the clock. */
+  now: string;
+}
+
+export interface PolicyDecision {
+  allow: string[];
+  /** Endpoint id → human-readable reasons, each naming the rule. */
+  deny: Record<string, string[]>;
+}
+
+/** Identity of the bundle a decision was evaluated with (for the record and replay). */
+export interface BundleRef {
+  /** `.manifest` revision (derived from the Rego sources). */
+  revision: string;
+  /** sha256 (hex) of the bundle tarball bytes, as stored in the database. */
+  sha256: string;
+}
