@@ -1,0 +1,153 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { z } from "zod";
+
+/**
+ * Every setting of `sovr serve`, from an optional JSON file (`SOVR_CONFIG`) overlaid by the
+ * environment. Parsed once, frozen; a bad value fails start-up naming the variable at fault.
+ * The README's configuration table lists the same variables and defaults.
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z
+  .union([z.boolean(), z.enum(["true", "false", "1", "0", "on", "off", "yes", "no"])])
+  .transform((v) => v === true || v === "true" || v === "1" || v === "on" || v === "yes");
+
+const schema = z.object({
+  SOVR_HOST: z.string().min(1).default("127.0.0.1"),
+  SOVR_GRPC_PORT: port.default(50051),
+  SOVR_HTTP_PORT: port.default(8080),
+  SOVR_DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: z.string().url().optional(),
+  SOVR_CATALOG_DIR: z.string().min(1).default("./catalog"),
+  SOVR_CATALOG_WATCH: bool.default(true),
+  SOVR_POLICY_BUNDLE: z.string().min(1).default("./policies/dist/bundle.tar.gz"),
+  SOVR_POLICY_BUNDLE_URL: z.string().url().optional(),
+  SOVR_POLICY_VERIFICATION_KEY: z.string().min(1).optional(),
+  SOVR_POLICY_POOL_SIZE: positiveInt.max(64).default(2),
+  SOVR_POLICY_TIMEOUT_MS: positiveInt.default(50),
+  SOVR_SIMULATOR: bool.default(true),
+  SOVR_SIMULATOR_PORT: port.default(8089),
+  SOVR_KEYS_DIR: z.string().min(1).optional(),
+  SOVR_INSTANCE: z.string().min(1).optional(),
+  SOVR_DRAIN_MS: positiveInt.default(10_000),
+  SOVR_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  SOVR_AUDIT_BATCH_DELAY_MS: z.coerce.number().min(0).max(1000).default(2),
+  SOVR_AUDIT_BATCH_MAX: positiveInt.default(512),
+  SOVR_CHECKPOINT_EVERY: positiveInt.default(1000),
+  SOVR_CHECKPOINT_INTERVAL_MS: positiveInt.default(5000),
+  SOVR_CHECKPOINT_ORIGIN: z.string().min(1).default("sovereign-router.local/audit"),
+  SOVR_CONNECT_TIMEOUT_MS: positiveInt.default(5000),
+  SOVR_FIRST_TOKEN_TIMEOUT_MS: positiveInt.default(30_000),
+  SOVR_IDLE_TIMEOUT_MS: positiveInt.default(30_000),
+});
+
+export type RawConfig = z.infer<typeof schema>;
+
+export interface Config {
+  readonly host: string;
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly catalogDir: string;
+  readonly catalogWatch: boolean;
+  readonly policy: {
+    readonly bundlePath: string;
+    readonly bundleUrl: string | undefined;
+    readonly verificationKeyFile: string | undefined;
+    readonly poolSize: number;
+    readonly timeoutMs: number;
+  };
+  readonly simulator: { readonly enabled: boolean; readonly port: number };
+  readonly keysDir: string;
+  readonly instance: string;
+  readonly drainMs: number;
+  readonly logLevel: RawConfig["SOVR_LOG_LEVEL"];
+  readonly audit: {
+    readonly batchDelayMs: number;
+    readonly batchMax: number;
+    readonly checkpointEvery: number;
+    readonly checkpointIntervalMs: number;
+    readonly checkpointOrigin: string;
+  };
+  readonly upstream: {
+    readonly connectTimeoutMs: number;
+    readonly firstTokenTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`config ${key}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Builds the frozen {@link Config} from `env` (default `process.env`) and, when `SOVR_CONFIG`
+ * names a JSON file, that file's keys (same names as the variables); the environment wins.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  let fromFile: Record<string, unknown> = {};
+  if (env.SOVR_CONFIG) {
+    try {
+      fromFile = JSON.parse(readFileSync(env.SOVR_CONFIG, "utf8")) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError("SOVR_CONFIG", `cannot read ${env.SOVR_CONFIG}: ${(err as Error).message}`);
+    }
+  }
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const key of Object.keys(schema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== "") merged[key] = v;
+  }
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? "?"), issue.message);
+  }
+  const c = parsed.data;
+  const dataDir = resolve(c.SOVR_DATA_DIR);
+  return Object.freeze({
+    host: c.SOVR_HOST,
+    grpcPort: c.SOVR_GRPC_PORT,
+    httpPort: c.SOVR_HTTP_PORT,
+    dataDir,
+    databaseUrl: c.DATABASE_URL,
+    catalogDir: resolve(c.SOVR_CATALOG_DIR),
+    catalogWatch: c.SOVR_CATALOG_WATCH,
+    policy: Object.freeze({
+      bundlePath: resolve(c.SOVR_POLICY_BUNDLE),
+      bundleUrl: c.SOVR_POLICY_BUNDLE_URL,
+      verificationKeyFile: c.SOVR_POLICY_VERIFICATION_KEY && resolve(c.SOVR_POLICY_VERIFICATION_KEY),
+      poolSize: c.SOVR_POLICY_POOL_SIZE,
+      timeoutMs: c.SOVR_POLICY_TIMEOUT_MS,
+    }),
+    simulator: Object.freeze({ enabled: c.SOVR_SIMULATOR, port: c.SOVR_SIMULATOR_PORT }),
+    keysDir: resolve(c.SOVR_KEYS_DIR ?? `${dataDir}/keys`),
+    instance: c.SOVR_INSTANCE ?? `${hostname()}-${process.pid}`,
+    drainMs: c.SOVR_DRAIN_MS,
+    logLevel: c.SOVR_LOG_LEVEL,
+    audit: Object.freeze({
+      batchDelayMs: c.SOVR_AUDIT_BATCH_DELAY_MS,
+      batchMax: c.SOVR_AUDIT_BATCH_MAX,
+      checkpointEvery: c.SOVR_CHECKPOINT_EVERY,
+      checkpointIntervalMs: c.SOVR_CHECKPOINT_INTERVAL_MS,
+      checkpointOrigin: c.SOVR_CHECKPOINT_ORIGIN,
+    }),
+    upstream: Object.freeze({
+      connectTimeoutMs: c.SOVR_CONNECT_TIMEOUT_MS,
+      firstTokenTimeoutMs: c.SOVR_FIRST_TOKEN_TIMEOUT_MS,
+      idleTimeoutMs: c.SOVR_IDLE_TIMEOUT_MS,
+    }),
+  });
+}
+
+/** The variables `loadConfig` reads, for the README table and `sovr serve --help`. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);

@@ -1,0 +1,77 @@
+import type { Generated, Insertable, Selectable } from "kysely";
+
+/** Every accepted catalog state (DESIGN §4), immutable, keyed by its content hash. */
+export interface CatalogRevisionsTable {
+  revision: string;
+  canonical: string;
+  provider_count: number;
+  endpoint_count: number;
+  created_at: Generated<Date>;
+}
+
+/** Every policy bundle ever loaded, by sha256 of the tarball (DESIGN §5), for replay. */
+export interface PolicyBundlesTable {
+  sha256: string;
+  revision: string;
+  bundle: Uint8Array;
+  created_at: Generated<Date>;
+}
+
+/** The append-only log: one row per signed record, `seq` dense from 0 = Merkle leaf index. */
+export interface AuditLogTable {
+  seq: number;
+  kind: "decision" | "outcome";
+  decision_id: string;
+  recorded_at: Date;
+  /** The DSSE envelope as canonical JSON. */
+  envelope: string;
+  leaf_hash: Uint8Array;
+}
+
+/** Query index over the log: one row per decision, filled in the log's own transactions. */
+export interface AuditDecisionsTable {
+  decision_id: string;
+  recorded_at: Date;
+  tenant: string;
+  model: string;
+  endpoint_id: string | null;
+  outcome: "pending" | "success" | "failed" | "denied";
+  policy_revision: string;
+  policy_sha256: string;
+  catalog_revision: string;
+  decision_seq: number;
+  outcome_seq: number | null;
+}
+
+/** Signed checkpoints (C2SP tlog-checkpoint signed notes). */
+export interface AuditCheckpointsTable {
+  size: number;
+  root_hash: Uint8Array;
+  signed_note: string;
+  created_at: Generated<Date>;
+}
+
+/** Public halves of the record-signing keys, with validity ranges. */
+export interface SigningKeysTable {
+  key_id: string;
+  algorithm: string;
+  public_key: Uint8Array;
+  valid_from: Date;
+  valid_until: Date | null;
+}
+
+export interface Database {
+  catalog_revisions: CatalogRevisionsTable;
+  policy_bundles: PolicyBundlesTable;
+  audit_log: AuditLogTable;
+  audit_decisions: AuditDecisionsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  signing_keys: SigningKeysTable;
+}
+
+export type CatalogRevisionRow = Selectable<CatalogRevisionsTable>;
+export type NewAuditLogRow = Insertable<AuditLogTable>;
+export type AuditLogRow = Selectable<AuditLogTable>;
+export type AuditDecisionRow = Selectable<AuditDecisionsTable>;
+export type AuditCheckpointRow = Selectable<AuditCheckpointsTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
