@@ -1,0 +1,40 @@
+# Shared test fixtures: a compliant EU endpoint and a request that asks for nothing.
+# (A *_test.rego file, so it is left out of the bundle.)
+package sovereign.fixtures
+
+# An endpoint that passes every shipped rule: EU (FR), no retention, no training,
+# in-memory caching, provider headquartered in DE.
+endpoint(id, overrides) := object.union(
+	{
+		"id": id,
+		"provider": "acme-ai",
+		"provider_headquarters": "DE",
+		"model": "acme/model-1",
+		"quantization": "bf16",
+		"pricing": {"prompt": 1, "completion": 2},
+		"context_length": 32768,
+		"supported_parameters": ["temperature"],
+		"retention_days": {"value": 0, "source": "endpoint"},
+		"trains_on_data": {"value": false, "source": "provider"},
+		"residency": {"value": {"region": "eu", "country": "FR"}, "source": "endpoint"},
+		"caching": {"value": "in_memory", "source": "provider"},
+	},
+	overrides,
+)
+
+# A full policy input with `provider` preferences, `region` and tenant set by the caller.
+input_for(provider, region, tenant, endpoints) := {
+	"request": {
+		"model": "acme/model-1",
+		"models": [],
+		"provider": provider,
+		"region": region,
+		"labels": {},
+		"estimated_prompt_tokens": 100,
+		"max_tokens": 256,
+		"parameters": [],
+	},
+	"principal": {"tenant": tenant, "workload": "test", "roles": ["client"]},
+	"endpoints": endpoints,
+	"now": "2026-03-01T12:00:00Z",
+}

@@ -1,0 +1,18 @@
+# Request-level zero data retention (`provider.zdr: true`, OpenRouter's name): the endpoint
+# must not retain prompts. In-memory prompt caching is allowed; persistent caching counts
+# as retention. Unknown retention or caching is the worst case.
+package sovereign.route
+
+import data.sovereign.lib
+
+deny[ep.id] contains concat("", ["zdr: ", msg]) if {
+	input.request.provider.zdr == true
+	some ep in input.endpoints
+	msg := lib.retention_problem(ep)
+}
+
+deny[ep.id] contains concat("", ["zdr: ", msg]) if {
+	input.request.provider.zdr == true
+	some ep in input.endpoints
+	msg := lib.caching_problem(ep)
+}
