@@ -53,6 +53,11 @@ export interface ResolvedEndpoint {
   /** ISO 3166-1 alpha-2 of the provider's headquarters. */
   providerHeadquarters: string;
   model: string;
+  /**
+   * Model name to send upstream (the catalog's `upstream_model`, else `model`): providers name
+   * their models differently from the router's `<owner>/<name>` form, e.g. `gpt-4o`.
+   */
+  upstreamModel?: string;
   /** Wire protocol of the upstream: "openai" | "anthropic". */
   api: string;
   baseUrl: string;

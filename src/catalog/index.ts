@@ -1,0 +1,38 @@
+/** The catalog (DESIGN §4): what each endpoint does with data, with evidence, worst case when unknown. */
+export { COUNTRY_CODES, EEA_COUNTRY_CODES, isCountryCode } from "./countries.js";
+export type { Env, Interpolation } from "./env-interpolation.js";
+export { interpolateEnv } from "./env-interpolation.js";
+export type { CatalogIssue } from "./errors.js";
+export { CatalogValidationError, PageTokenError } from "./errors.js";
+export type { CatalogFile, LoadOptions } from "./loader.js";
+export { formatPath, loadCatalogDir, normalizeSource, parseCatalogFiles } from "./loader.js";
+export type { ResolveOptions } from "./resolve.js";
+export {
+  ASSUMED_POLICY,
+  buildSnapshot,
+  canonicalCatalog,
+  catalogRevision,
+  resolveEndpoint,
+  resolvePolicy,
+  snapshotFromCanonical,
+} from "./resolve.js";
+export type {
+  CatalogSource,
+  EndpointSource,
+  EvidenceSource,
+  PolicyFact,
+  ProviderSource,
+} from "./schema.js";
+export { catalogSourceSchema, POLICY_FACTS, providerSchema } from "./schema.js";
+export type {
+  Attribute,
+  AttributeSource,
+  Caching,
+  CatalogSnapshot,
+  EffectivePolicy,
+  Evidence,
+  Pricing,
+  Residency,
+  ResolvedEndpoint,
+  ResolvedProvider,
+} from "./types.js";
