@@ -1,0 +1,144 @@
+import { type Dispatcher, errors as undiciErrors, Pool } from "undici";
+import { classifyStatus, parseRetryAfter, UpstreamError } from "./errors.js";
+import type { UpstreamCallOptions } from "./types.js";
+
+/**
+ * Keep-alive connection pools per upstream origin, shared by every adapter. A request never
+ * creates a client: the first call to an origin creates its pool, later calls reuse it.
+ */
+export class PoolSet {
+  readonly #pools = new Map<string, Pool>();
+
+  constructor(private readonly connections = 64) {}
+
+  get(origin: string, connectTimeoutMs: number): Pool {
+    let pool = this.#pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: this.connections,
+        connectTimeout: connectTimeoutMs,
+        keepAliveTimeout: 30_000,
+        // Our own timers (first token, idle) govern; undici's would fire without our reasons.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        pipelining: 1,
+      });
+      this.#pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
+    this.#pools.clear();
+  }
+}
+
+export interface OpenedResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData["body"];
+  /** Re-arms the inactivity timer; call on every chunk. */
+  touch(): void;
+  /** Switches from the first-token to the idle timeout (after the first content arrives). */
+  gotFirstToken(): void;
+  /** Stops the timers and detaches from the caller's signal. */
+  done(): void;
+}
+
+/**
+ * POSTs JSON to `url` with our timeouts: connect (pool), first token (from send until the
+ * first content), idle (between chunks afterwards). Maps transport failures and non-2xx
+ * statuses to {@link UpstreamError}; the body of an error response is read for nothing but
+ * its length, so provider error text (which may quote the prompt) never reaches our logs.
+ */
+export async function postJson(
+  pools: PoolSet,
+  url: URL,
+  headers: Record<string, string>,
+  payload: string,
+  opts: UpstreamCallOptions,
+): Promise<OpenedResponse> {
+  const pool = pools.get(url.origin, opts.connectTimeoutMs);
+  const ac = new AbortController();
+  let timeoutClass: "timeout_first_token" | "timeout_idle" | undefined;
+  let phase: "timeout_first_token" | "timeout_idle" = "timeout_first_token";
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    if (timer) clearTimeout(timer);
+    const ms = phase === "timeout_first_token" ? opts.firstTokenTimeoutMs : opts.idleTimeoutMs;
+    timer = setTimeout(() => {
+      timeoutClass = phase;
+      ac.abort(new UpstreamError(phase, `upstream ${phase.replace("timeout_", "")} timeout after ${ms} ms`));
+    }, ms);
+  };
+  const onCallerAbort = () => ac.abort(new UpstreamError("aborted", "caller cancelled"));
+  if (opts.signal?.aborted) onCallerAbort();
+  opts.signal?.addEventListener("abort", onCallerAbort, { once: true });
+  const done = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    opts.signal?.removeEventListener("abort", onCallerAbort);
+  };
+  arm();
+
+  try {
+    const res = await pool.request({
+      path: url.pathname + url.search,
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: payload,
+      signal: ac.signal,
+    });
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      // Drain without keeping the text: it may echo the prompt.
+      for await (const _ of res.body) {
+        /* discard */
+      }
+      done();
+      const errorClass = classifyStatus(res.statusCode);
+      throw new UpstreamError(
+        errorClass,
+        `upstream answered HTTP ${res.statusCode}`,
+        res.statusCode,
+        res.statusCode === 429 ? parseRetryAfter(res.headers["retry-after"]) : undefined,
+      );
+    }
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      body: res.body,
+      touch: arm,
+      gotFirstToken: () => {
+        phase = "timeout_idle";
+        arm();
+      },
+      done,
+    };
+  } catch (err) {
+    done();
+    throw toUpstreamError(err, timeoutClass, ac.signal);
+  }
+}
+
+/** Maps whatever the transport threw to an {@link UpstreamError} with the right class. */
+export function toUpstreamError(
+  err: unknown,
+  timeoutClass?: "timeout_first_token" | "timeout_idle",
+  signal?: AbortSignal,
+): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  if (signal?.aborted && signal.reason instanceof UpstreamError) return signal.reason;
+  if (timeoutClass) return new UpstreamError(timeoutClass, `upstream ${timeoutClass} timeout`, undefined, undefined);
+  if (err instanceof undiciErrors.ConnectTimeoutError) {
+    return new UpstreamError("timeout_connect", "upstream connect timeout", undefined, undefined, { cause: err });
+  }
+  const code = (err as { code?: string }).code;
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "ECONNRESET") {
+    return new UpstreamError("connect", `upstream connection failed (${code})`, undefined, undefined, { cause: err });
+  }
+  if (err instanceof undiciErrors.SocketError || code === "UND_ERR_SOCKET") {
+    return new UpstreamError("stream_broken", "upstream connection lost", undefined, undefined, { cause: err });
+  }
+  return new UpstreamError("connect", "upstream request failed", undefined, undefined, { cause: err });
+}
