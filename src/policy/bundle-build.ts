@@ -1,0 +1,179 @@
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { ENTRYPOINT, readBundle } from "./bundle.js";
+import { PolicyBuildError } from "./errors.js";
+import { repoRoot, resolveOpaBin } from "./opa-bin.js";
+
+const run = promisify(execFile);
+
+/** Signing algorithms `opa build --signing-alg` and our verifier both support. */
+export type SigningAlgorithm = "EdDSA" | "ES256" | "ES384" | "ES512" | "RS256" | "PS256";
+
+export interface BuildPolicyBundleOptions {
+  /** Directory with the Rego sources and data.json (default `<repo>/policies`). */
+  sourceDir?: string;
+  /** Where the bundle is written (default `<sourceDir>/dist/bundle.tar.gz`), atomically. */
+  outFile?: string;
+  /** PEM private key to sign the bundle with (`.signatures.json`). */
+  signingKeyFile?: string;
+  /** Algorithm of the signing key (default `EdDSA`, i.e. an Ed25519 key). */
+  signingAlg?: SigningAlgorithm;
+  /** Key id written into the signature (`kid`); default `default`, as opa does. */
+  signingKeyId?: string;
+  /** The opa binary (default: {@link resolveOpaBin}). */
+  opaBin?: string;
+}
+
+export interface BuiltBundle {
+  outFile: string;
+  /** Manifest revision: {@link sourceRevision} of the sources. */
+  revision: string;
+  /** sha256 (hex) of the written tarball. */
+  sha256: string;
+  /** Source files that went into the bundle, relative to sourceDir. */
+  sources: string[];
+}
+
+/**
+ * The bundle sources under `sourceDir`: `*.rego` except `*_test.rego`, and `data.json`
+ * files; dot-directories and `dist/` are skipped. Sorted, relative, `/`-separated.
+ */
+export async function listPolicySources(sourceDir: string): Promise<string[]> {
+  const entries = await readdir(sourceDir, { recursive: true, withFileTypes: true });
+  const out: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const rel = relative(sourceDir, join(entry.parentPath, entry.name)).split(sep).join("/");
+    const parts = rel.split("/");
+    if (parts[0] === "dist" || parts.some((p) => p.startsWith("."))) continue;
+    const isRego = entry.name.endsWith(".rego") && !entry.name.endsWith("_test.rego");
+    if (isRego || entry.name === "data.json") out.push(rel);
+  }
+  return out.sort();
+}
+
+/**
+ * The bundle revision: sha256 (hex) over the sorted sources, each contributing
+ * `<path>\0<byte length>\0<bytes>`, so renaming, moving or editing any source changes it.
+ */
+export async function sourceRevision(sourceDir: string, sources?: string[]): Promise<string> {
+  const hash = createHash("sha256");
+  for (const rel of sources ?? (await listPolicySources(sourceDir))) {
+    const bytes = await readFile(join(sourceDir, rel));
+    hash.update(`${rel}\0${bytes.length}\0`);
+    hash.update(bytes);
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * Builds the policy bundle: `opa build -b -t wasm -e sovereign/route --revision <sources
+ * sha256>` over a staging copy of the sources (tests and dist excluded), optionally signed.
+ * The result is read back with {@link readBundle} before it replaces `outFile`.
+ *
+ * @example
+ * const built = await buildPolicyBundle({ signingKeyFile: "keys/policy.pem" });
+ * console.log(built.revision, built.sha256);
+ */
+export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}): Promise<BuiltBundle> {
+  const sourceDir = resolve(options.sourceDir ?? join(repoRoot(), "policies"));
+  const outFile = resolve(options.outFile ?? join(sourceDir, "dist", "bundle.tar.gz"));
+  const opa = options.opaBin ?? resolveOpaBin();
+  const sources = await listPolicySources(sourceDir);
+  if (!sources.some((s) => s.endsWith(".rego")))
+    throw new PolicyBuildError(`no Rego sources in ${sourceDir}`);
+  const revision = await sourceRevision(sourceDir, sources);
+
+  const stage = await mkdtemp(join(tmpdir(), "sovr-policy-"));
+  try {
+    const staged = join(stage, "src");
+    for (const rel of sources) {
+      await mkdir(dirname(join(staged, rel)), { recursive: true });
+      await copyFile(join(sourceDir, rel), join(staged, rel));
+    }
+    const tmpOut = join(stage, "bundle.tar.gz");
+    const args = ["build", "-b", "-t", "wasm", "-e", ENTRYPOINT, "--revision", revision, "-o", tmpOut];
+    if (options.signingKeyFile) {
+      args.push("--signing-key", resolve(options.signingKeyFile));
+      args.push("--signing-alg", options.signingAlg ?? "EdDSA");
+      if (options.signingKeyId) args.push("--claims-file", await writeClaims(stage, options.signingKeyId));
+    }
+    args.push(".");
+    try {
+      await run(opa, args, { cwd: staged, maxBuffer: 16 * 1024 * 1024 });
+    } catch (cause) {
+      const e = cause as { code?: string; stdout?: string; stderr?: string; message: string };
+      const output = `${e.stdout ?? ""}${e.stderr ?? ""}`.trim();
+      const detail =
+        e.code === "ENOENT" ? `${opa} not found (run scripts/install-opa.sh)` : output || e.message;
+      throw new PolicyBuildError(`opa build failed: ${detail.trim()}`, { cause });
+    }
+    const bytes = await readFile(tmpOut);
+    const bundle = await readBundle(bytes);
+    if (bundle.ref.revision !== revision)
+      throw new PolicyBuildError("built bundle carries the wrong revision");
+    await mkdir(dirname(outFile), { recursive: true });
+    const partial = `${outFile}.${process.pid}.tmp`;
+    await copyFile(tmpOut, partial);
+    await rename(partial, outFile); // atomic: watchers never see half a bundle
+    return { outFile, revision, sha256: bundle.ref.sha256, sources };
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+}
+
+async function writeClaims(stage: string, keyId: string): Promise<string> {
+  const file = join(stage, "claims.json");
+  await writeFile(file, JSON.stringify({ keyid: keyId }));
+  return file;
+}
+
+export interface BundleFreshness {
+  fresh: boolean;
+  /** Revision of the sources as they are now. */
+  expected: string;
+  /** Revision in the committed bundle's manifest, or null when it is missing or unreadable. */
+  actual: string | null;
+}
+
+/**
+ * CI check that the committed bundle was built from the current sources: rebuilds into a
+ * temporary file (which also proves the sources compile) and compares its manifest
+ * revision with the committed bundle's.
+ */
+export async function checkBundleFresh(
+  options: { sourceDir?: string; bundleFile?: string; opaBin?: string } = {},
+): Promise<BundleFreshness> {
+  const sourceDir = resolve(options.sourceDir ?? join(repoRoot(), "policies"));
+  const bundleFile = resolve(options.bundleFile ?? join(sourceDir, "dist", "bundle.tar.gz"));
+  const tmp = await mkdtemp(join(tmpdir(), "sovr-policy-check-"));
+  try {
+    const rebuilt = await buildPolicyBundle({
+      sourceDir,
+      outFile: join(tmp, "bundle.tar.gz"),
+      opaBin: options.opaBin,
+    });
+    let actual: string | null = null;
+    try {
+      actual = (await readBundle(await readFile(bundleFile))).ref.revision;
+    } catch {
+      actual = null;
+    }
+    return { fresh: actual === rebuilt.revision, expected: rebuilt.revision, actual };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+// `npx tsx src/policy/bundle-build.ts [--check]`: build (or check) the default bundle.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const check = process.argv.includes("--check");
+  const result = check ? await checkBundleFresh() : await buildPolicyBundle();
+  console.log(JSON.stringify(result, null, 2));
+  if (check && !(result as BundleFreshness).fresh) process.exit(1);
+}
