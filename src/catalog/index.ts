@@ -1,9 +1,23 @@
 /** The catalog (DESIGN §4): what each endpoint does with data, with evidence, worst case when unknown. */
+export type { ValidateResult } from "./cli.js";
+export { formatIssue, renderEndpointTable, validateCatalogDir } from "./cli.js";
 export { COUNTRY_CODES, EEA_COUNTRY_CODES, isCountryCode } from "./countries.js";
 export type { Env, Interpolation } from "./env-interpolation.js";
 export { interpolateEnv } from "./env-interpolation.js";
 export type { CatalogIssue } from "./errors.js";
 export { CatalogValidationError, PageTokenError } from "./errors.js";
+export type { EndpointFilter, Page, PageRequest } from "./filters.js";
+export {
+  DEFAULT_PAGE_SIZE,
+  decodePageToken,
+  encodePageToken,
+  filterEndpoints,
+  isZeroDataRetention,
+  MAX_PAGE_SIZE,
+  matchesFilter,
+  paginate,
+  queryFingerprint,
+} from "./filters.js";
 export type { CatalogFile, LoadOptions } from "./loader.js";
 export { formatPath, loadCatalogDir, normalizeSource, parseCatalogFiles } from "./loader.js";
 export type { ResolveOptions } from "./resolve.js";
@@ -24,6 +38,8 @@ export type {
   ProviderSource,
 } from "./schema.js";
 export { catalogSourceSchema, POLICY_FACTS, providerSchema } from "./schema.js";
+export type { EndpointStats, StatsSample, StatsTrackerOptions } from "./stats.js";
+export { EndpointStatsTracker } from "./stats.js";
 export type {
   Attribute,
   AttributeSource,
