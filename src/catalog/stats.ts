@@ -66,7 +66,7 @@ function binOf(ms: number): number {
 }
 
 /** Representative value of a bin: its geometric midpoint. */
-function valueOf(bin: number): number {
+function binValue(bin: number): number {
   if (bin === 0) return 0.5;
   return 2 ** ((bin - 1 + 0.5) / BINS_PER_OCTAVE);
 }
@@ -182,7 +182,7 @@ function percentile(histogram: Uint32Array, p: number): number | null {
   let seen = 0;
   for (let i = 0; i < histogram.length; i++) {
     seen += histogram[i]!;
-    if (seen >= rank) return valueOf(i);
+    if (seen >= rank) return binValue(i);
   }
-  return valueOf(histogram.length - 1);
+  return binValue(histogram.length - 1);
 }
