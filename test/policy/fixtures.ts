@@ -1,0 +1,101 @@
+import { generateKeyPairSync } from "node:crypto";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BuildPolicyBundleOptions, buildPolicyBundle } from "../../src/policy/bundle-build.js";
+import { repoRoot } from "../../src/policy/opa-bin.js";
+import type { PolicyEndpointInput, PolicyInput } from "../../src/policy/types.js";
+
+/** Shared fixtures of the policy tests: real sources, real opa builds into temp dirs. */
+
+export const POLICIES_DIR = join(repoRoot(), "policies");
+
+/** A temp dir removed by the returned cleanup. */
+export async function tempDir(
+  prefix = "sovr-policy-test-",
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Copies the shipped policies into `dir/policies`, adds or replaces `files` (relative path →
+ * content), builds with the real opa into `outFile` and returns the tarball bytes.
+ */
+export async function buildVariant(
+  dir: string,
+  name: string,
+  files: Record<string, string> = {},
+  options: Omit<BuildPolicyBundleOptions, "sourceDir" | "outFile"> & { outFile?: string } = {},
+): Promise<{ bytes: Uint8Array; outFile: string; revision: string; sha256: string }> {
+  const sourceDir = join(dir, `src-${name}`);
+  await cp(POLICIES_DIR, sourceDir, {
+    recursive: true,
+    filter: (src) => !src.includes(`${join("policies", "dist")}`),
+  });
+  for (const [rel, content] of Object.entries(files)) await writeFile(join(sourceDir, rel), content);
+  const outFile = options.outFile ?? join(dir, `${name}.tar.gz`);
+  const built = await buildPolicyBundle({ ...options, sourceDir, outFile });
+  return { bytes: await readFile(outFile), outFile, revision: built.revision, sha256: built.sha256 };
+}
+
+/** An extra rule used to show that a new rule takes effect after a reload. */
+export const BLOCK_PROVIDER_RULE = `package sovereign.route
+
+deny[ep.id] contains "blocklist: provider blocked-ai is blocked (source: provider)" if {
+	some ep in input.endpoints
+	ep.provider == "blocked-ai"
+}
+`;
+
+/** A compliant EU endpoint; `overrides` replace top-level fields. */
+export function endpoint(id: string, overrides: Partial<PolicyEndpointInput> = {}): PolicyEndpointInput {
+  return {
+    id,
+    provider: "acme-ai",
+    provider_headquarters: "DE",
+    model: "acme/model-1",
+    quantization: "bf16",
+    pricing: { prompt: 1, completion: 2 },
+    context_length: 32768,
+    supported_parameters: ["temperature"],
+    retention_days: { value: 0, source: "endpoint" },
+    trains_on_data: { value: false, source: "provider" },
+    residency: { value: { region: "eu", country: "FR" }, source: "endpoint" },
+    caching: { value: "in_memory", source: "provider" },
+    ...overrides,
+  };
+}
+
+/** A policy input; `provider` are the request's routing preferences. */
+export function policyInput(
+  endpoints: PolicyEndpointInput[],
+  opts: { provider?: Record<string, unknown>; region?: string | null; tenant?: string } = {},
+): PolicyInput {
+  return {
+    request: {
+      model: "acme/model-1",
+      models: [],
+      provider: opts.provider ?? {},
+      region: opts.region ?? null,
+      labels: {},
+      estimated_prompt_tokens: 100,
+      max_tokens: 256,
+      parameters: [],
+    },
+    principal: { tenant: opts.tenant ?? "default", workload: "test", roles: ["client"] },
+    endpoints,
+    now: "2026-03-01T12:00:00Z",
+  };
+}
+
+/** A fresh Ed25519 key pair as PEM files in `dir` (what `opa build --signing-alg EdDSA` takes). */
+export async function ed25519Keys(
+  dir: string,
+  name: string,
+): Promise<{ privateFile: string; publicPem: string }> {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const privateFile = join(dir, `${name}.pem`);
+  await writeFile(privateFile, privateKey.export({ format: "pem", type: "pkcs8" }));
+  return { privateFile, publicPem: publicKey.export({ format: "pem", type: "spki" }).toString() };
+}
