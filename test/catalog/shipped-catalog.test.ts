@@ -96,3 +96,15 @@ describe("the shipped catalog/", async () => {
     });
   });
 });
+
+describe("docs/catalog.md", () => {
+  it("its format example is a valid catalog", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { parseCatalogFiles } = await import("../../src/catalog/index.js");
+    const md = await readFile(fileURLToPath(new URL("../../docs/catalog.md", import.meta.url)), "utf8");
+    const example = /```yaml\n([\s\S]*?)```/.exec(md)?.[1];
+    expect(example).toBeDefined();
+    const source = parseCatalogFiles([{ name: "docs-example.yaml", content: example! }]);
+    expect(source.providers[0]?.endpoints[0]?.id).toBe("mistral/mistral-large");
+  });
+});
