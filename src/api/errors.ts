@@ -1,0 +1,95 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { CatalogValidationError } from "../catalog/errors.js";
+import { ExclusionStage, NoEligibleEndpointSchema } from "../gen/sovereign/v1/router_pb.js";
+import { PolicyBundleError, PolicyEvaluationError, PolicyUnavailableError } from "../policy/errors.js";
+import {
+  AllAttemptsFailedError,
+  AuditUnavailableError,
+  NoEligibleEndpointError,
+  StreamInterruptedError,
+  UnknownModelError,
+  UpstreamRejectedError,
+} from "../routing/errors.js";
+import type { CandidateVerdict } from "../routing/types.js";
+import { UpstreamError } from "../upstream/errors.js";
+
+/** A request field that failed validation; becomes InvalidArgument naming the field. */
+export class InvalidFieldError extends Error {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+    this.name = "InvalidFieldError";
+  }
+}
+
+const STAGES = {
+  policy: ExclusionStage.POLICY,
+  filter: ExclusionStage.FILTER,
+  availability: ExclusionStage.AVAILABILITY,
+} as const;
+
+export function candidateMessages(verdicts: readonly CandidateVerdict[]) {
+  return verdicts.map((v) => ({
+    endpointId: v.endpoint.id,
+    model: v.endpoint.model,
+    eligible: v.eligible,
+    exclusions: v.exclusions.map((e) => ({ stage: STAGES[e.stage], rule: e.rule, reason: e.reason })),
+    weight: v.weight,
+    unhealthy: v.performance.unhealthy,
+  }));
+}
+
+/**
+ * The one place domain errors become RPC statuses. Messages name fields, rules and endpoints,
+ * never request content. `cause` is kept for the server log.
+ */
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  // The caller sent something malformed: they must fix the named field.
+  if (err instanceof InvalidFieldError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
+  // Nothing in the catalog serves the model: the resource does not exist.
+  if (err instanceof UnknownModelError) return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
+  // Every candidate excluded: the system is not in a state to serve this request; details say why.
+  if (err instanceof NoEligibleEndpointError) {
+    const detail = create(NoEligibleEndpointSchema, { candidates: candidateMessages(err.candidates) });
+    const why = err.candidates.map((c) => `${c.endpoint.id}: ${c.exclusions.map((e) => e.reason).join("; ")}`).join(" | ");
+    return new ConnectError(
+      `no eligible endpoint (${why})`,
+      Code.FailedPrecondition,
+      err.decisionId ? { "x-sovr-decision-id": err.decisionId } : undefined,
+      [{ desc: NoEligibleEndpointSchema, value: detail }],
+      err,
+    );
+  }
+  // No valid policy loaded: fail closed until a good bundle arrives.
+  if (err instanceof PolicyUnavailableError || err instanceof PolicyBundleError) {
+    return new ConnectError(`policy unavailable: ${err.message}`, Code.FailedPrecondition, undefined, undefined, err);
+  }
+  // The policy could not decide: fail closed; retrying will not help until the policy changes.
+  if (err instanceof PolicyEvaluationError) {
+    return new ConnectError(`policy evaluation failed (${err.kind}); request refused`, Code.FailedPrecondition, undefined, undefined, err);
+  }
+  // No durable record, no routing; transient, the caller may retry.
+  if (err instanceof AuditUnavailableError) return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
+  // Every endpoint failed before the first token: transient from the caller's view.
+  if (err instanceof AllAttemptsFailedError) {
+    return new ConnectError(err.message, Code.Unavailable, { "x-sovr-decision-id": err.decisionId }, undefined, err);
+  }
+  // The upstream rejected the request as malformed: the caller must change it.
+  if (err instanceof UpstreamRejectedError) {
+    return new ConnectError(err.message, Code.InvalidArgument, { "x-sovr-decision-id": err.decisionId }, undefined, err);
+  }
+  // Broke after the first token; the partial answer was delivered, the rest is lost.
+  if (err instanceof StreamInterruptedError) {
+    return new ConnectError(err.message, Code.Unavailable, { "x-sovr-decision-id": err.decisionId }, undefined, err);
+  }
+  if (err instanceof UpstreamError && err.errorClass === "aborted") {
+    return new ConnectError("request cancelled", Code.Canceled, undefined, undefined, err);
+  }
+  // Bad catalog input from an admin.
+  if (err instanceof CatalogValidationError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+}

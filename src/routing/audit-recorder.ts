@@ -1,0 +1,50 @@
+import type { AuditLog } from "../audit/audit-log.js";
+import { assertIntegersOnly, canonicalize } from "../audit/canonical-json.js";
+import type { BundleRef } from "../policy/types.js";
+import type { DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
+import type { DecisionRecorder } from "./router.js";
+
+const encoder = new TextEncoder();
+
+/** Encodes a record as RFC 8785 canonical JSON after checking it is integers-only. */
+export function encodeRecordV1(record: DecisionRecordV1 | OutcomeRecordV1): Uint8Array {
+  assertIntegersOnly(record);
+  return encoder.encode(canonicalize(record));
+}
+
+/** Routes decision and outcome records into the signed, durable audit log. */
+export class AuditRecorder implements DecisionRecorder {
+  constructor(private readonly log: AuditLog) {}
+
+  async recordDecision(
+    record: DecisionRecordV1,
+    index: { tenant: string; model: string; outcome: "pending" | "denied"; bundle: BundleRef; catalogRevision: string },
+  ): Promise<void> {
+    await this.log.append({
+      kind: "decision",
+      decisionId: record.decision_id,
+      recordedAt: new Date(Math.floor(record.time_us / 1000)),
+      payload: encodeRecordV1(record),
+      index: {
+        tenant: index.tenant,
+        model: index.model,
+        endpoint_id: record.plan[0] ?? null,
+        outcome: index.outcome,
+        policy_revision: index.bundle.revision,
+        policy_sha256: index.bundle.sha256,
+        catalog_revision: index.catalogRevision,
+      },
+    });
+  }
+
+  async recordOutcome(record: OutcomeRecordV1): Promise<void> {
+    await this.log.append({
+      kind: "outcome",
+      decisionId: record.decision_id,
+      recordedAt: new Date(Math.floor(record.time_us / 1000)),
+      payload: encodeRecordV1(record),
+      outcome: record.outcome,
+      endpointId: record.endpoint_used,
+    });
+  }
+}

@@ -1,0 +1,170 @@
+import type { BundleRef } from "../policy/types.js";
+import type { UpstreamErrorClass } from "../upstream/errors.js";
+import type { CandidateVerdict, Principal, RouteRequest } from "./types.js";
+import { estimatePromptTokens, usedParameters } from "./filters.js";
+
+/**
+ * Record format v1 (docs/audit.md), built from a routing decision. Integers only: times in µs
+ * since the epoch, money in micro-USD, weights as parts per billion. Never message content,
+ * nor any hash of it: only counts.
+ */
+export interface DecisionRecordV1 {
+  v: 1;
+  kind: "decision";
+  decision_id: string;
+  time_us: number;
+  router: string;
+  principal: { tenant: string; workload: string; roles: string[] };
+  request: {
+    model: string;
+    models: string[];
+    provider: Record<string, unknown>;
+    region: string | null;
+    labels: Record<string, string>;
+    message_count: number;
+    estimated_prompt_tokens: number;
+    max_tokens: number | null;
+    parameters: string[];
+  };
+  policy: { revision: string; sha256: string; eval_us: number; error?: string };
+  catalog_revision: string;
+  candidates: {
+    endpoint_id: string;
+    model: string;
+    eligible: boolean;
+    exclusions: { stage: string; rule: string; reason: string }[];
+    /** Relative weight, parts per billion of the largest eligible weight. */
+    weight_ppb: number;
+    unhealthy: boolean;
+    ttft_us: number | null;
+    tokens_per_second_milli: number | null;
+  }[];
+  /** Decimal uint64. */
+  seed: string;
+  plan: string[];
+}
+
+export interface AttemptRecord {
+  endpoint_id: string;
+  started_us: number;
+  duration_us: number;
+  status: number | null;
+  error_class: UpstreamErrorClass | null;
+}
+
+export interface OutcomeRecordV1 {
+  v: 1;
+  kind: "outcome";
+  decision_id: string;
+  time_us: number;
+  outcome: "success" | "failed" | "denied";
+  attempts: AttemptRecord[];
+  endpoint_used: string | null;
+  usage: { prompt_tokens: number; completion_tokens: number } | null;
+  cost_micro_usd: number;
+  latency_us: number;
+  ttft_us: number | null;
+  error_class: string | null;
+}
+
+/** The routing preferences as OpenRouter names them; the policy input and the record share this. */
+export function preferencesJson(req: RouteRequest): Record<string, unknown> {
+  const p = req.provider;
+  const out: Record<string, unknown> = { allow_fallbacks: p.allowFallbacks };
+  if (p.order?.length) out.order = [...p.order];
+  if (p.only?.length) out.only = [...p.only];
+  if (p.ignore?.length) out.ignore = [...p.ignore];
+  if (p.sort) out.sort = { by: p.sort.by, partition: p.sort.partition };
+  if (p.maxPrice) {
+    const mp: Record<string, number> = {};
+    if (p.maxPrice.prompt !== undefined) mp.prompt = p.maxPrice.prompt;
+    if (p.maxPrice.completion !== undefined) mp.completion = p.maxPrice.completion;
+    out.max_price = mp;
+  }
+  if (p.zdr !== undefined) out.zdr = p.zdr;
+  if (p.dataCollection) out.data_collection = p.dataCollection;
+  if (p.requireParameters !== undefined) out.require_parameters = p.requireParameters;
+  if (p.quantizations?.length) out.quantizations = [...p.quantizations];
+  if (p.preferredMinThroughput !== undefined) out.preferred_min_throughput = p.preferredMinThroughput;
+  if (p.preferredMaxLatency !== undefined) out.preferred_max_latency = p.preferredMaxLatency;
+  return out;
+}
+
+/**
+ * The preferences as recorded: like {@link preferencesJson} but integers only — prices in
+ * micro-USD per million tokens, latency in ms, throughput in milli-tokens per second.
+ */
+export function recordedPreferences(req: RouteRequest): Record<string, unknown> {
+  const { max_price, preferred_max_latency, preferred_min_throughput, ...rest } = preferencesJson(req);
+  const out: Record<string, unknown> = { ...rest };
+  const micro = (x: unknown) => Math.round((x as number) * 1_000_000);
+  if (max_price) {
+    const mp = max_price as { prompt?: number; completion?: number };
+    out.max_price_micro_usd = {
+      ...(mp.prompt !== undefined ? { prompt: micro(mp.prompt) } : {}),
+      ...(mp.completion !== undefined ? { completion: micro(mp.completion) } : {}),
+    };
+  }
+  if (preferred_max_latency !== undefined) out.preferred_max_latency_ms = Math.round((preferred_max_latency as number) * 1000);
+  if (preferred_min_throughput !== undefined) {
+    out.preferred_min_throughput_milli = Math.round((preferred_min_throughput as number) * 1000);
+  }
+  return out;
+}
+
+export function buildDecisionRecord(args: {
+  decisionId: string;
+  timeUs: number;
+  router: string;
+  principal: Principal;
+  request: RouteRequest;
+  bundle: BundleRef;
+  policyEvalUs: number;
+  policyError?: string;
+  catalogRevision: string;
+  verdicts: readonly CandidateVerdict[];
+  seed: bigint;
+  plan: readonly string[];
+}): DecisionRecordV1 {
+  const req = args.request;
+  const maxWeight = Math.max(0, ...args.verdicts.filter((v) => v.eligible).map((v) => v.weight));
+  return {
+    v: 1,
+    kind: "decision",
+    decision_id: args.decisionId,
+    time_us: args.timeUs,
+    router: args.router,
+    principal: { tenant: args.principal.tenant, workload: args.principal.workload, roles: [...args.principal.roles] },
+    request: {
+      model: req.model,
+      models: [...req.models],
+      provider: recordedPreferences(req),
+      region: req.region,
+      labels: { ...req.labels },
+      message_count: req.messages.length,
+      estimated_prompt_tokens: estimatePromptTokens(req),
+      max_tokens: req.maxTokens ?? null,
+      parameters: usedParameters(req),
+    },
+    policy: {
+      revision: args.bundle.revision,
+      sha256: args.bundle.sha256,
+      eval_us: Math.round(args.policyEvalUs),
+      ...(args.policyError ? { error: args.policyError } : {}),
+    },
+    catalog_revision: args.catalogRevision,
+    candidates: args.verdicts.map((v) => ({
+      endpoint_id: v.endpoint.id,
+      model: v.endpoint.model,
+      eligible: v.eligible,
+      exclusions: v.exclusions.map((e) => ({ stage: e.stage, rule: e.rule, reason: e.reason })),
+      weight_ppb: v.eligible && maxWeight > 0 ? Math.round((v.weight / maxWeight) * 1e9) : 0,
+      unhealthy: v.performance.unhealthy,
+      ttft_us: v.performance.ttftMs === undefined ? null : Math.round(v.performance.ttftMs * 1000),
+      tokens_per_second_milli:
+        v.performance.tokensPerSecond === undefined ? null : Math.round(v.performance.tokensPerSecond * 1000),
+    })),
+    seed: args.seed.toString(),
+    plan: [...args.plan],
+  };
+}

@@ -1,0 +1,69 @@
+import type { UpstreamErrorClass } from "../upstream/errors.js";
+import type { CandidateVerdict } from "./types.js";
+
+/** No endpoint in the catalog serves the requested model (nor any fallback model). */
+export class UnknownModelError extends Error {
+  constructor(readonly model: string) {
+    super(`unknown model ${JSON.stringify(model)}: no endpoint in the catalog serves it`);
+    this.name = "UnknownModelError";
+  }
+}
+
+/** Every candidate was excluded; `candidates` says why, per endpoint. */
+export class NoEligibleEndpointError extends Error {
+  constructor(
+    readonly candidates: readonly CandidateVerdict[],
+    readonly decisionId: string | undefined,
+  ) {
+    super(`no eligible endpoint: ${candidates.length} candidate(s), all excluded`);
+    this.name = "NoEligibleEndpointError";
+  }
+}
+
+export interface AttemptFailure {
+  endpointId: string;
+  errorClass: UpstreamErrorClass;
+  status?: number;
+}
+
+/** Every attempt of the plan failed before the first token. */
+export class AllAttemptsFailedError extends Error {
+  constructor(
+    readonly attempts: readonly AttemptFailure[],
+    readonly decisionId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`all ${attempts.length} upstream attempt(s) failed: ${attempts.map((a) => `${a.endpointId} (${a.errorClass})`).join(", ")}`, options);
+    this.name = "AllAttemptsFailedError";
+  }
+}
+
+/** The upstream rejected the request itself (4xx): no failover, the caller must change it. */
+export class UpstreamRejectedError extends Error {
+  constructor(
+    readonly status: number,
+    readonly decisionId: string,
+  ) {
+    super(`upstream rejected the request (HTTP ${status})`);
+    this.name = "UpstreamRejectedError";
+  }
+}
+
+/** The stream broke after the first token reached the caller: no failover possible. */
+export class StreamInterruptedError extends Error {
+  constructor(
+    readonly errorClass: UpstreamErrorClass,
+    readonly decisionId: string,
+  ) {
+    super(`upstream stream interrupted after the first token (${errorClass})`);
+    this.name = "StreamInterruptedError";
+  }
+}
+
+/** The decision record could not be made durable: fail closed, nothing goes upstream. */
+export class AuditUnavailableError extends Error {
+  constructor(options?: ErrorOptions) {
+    super("decision record could not be written; request refused (fail closed)", options);
+    this.name = "AuditUnavailableError";
+  }
+}

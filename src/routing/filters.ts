@@ -1,0 +1,89 @@
+import type { ResolvedEndpoint } from "../catalog/types.js";
+import type { Exclusion, RouteRequest } from "./types.js";
+
+/**
+ * The caller's own exclusions (DESIGN §6 step 3), each with a recorded reason. Data-policy
+ * preferences (zdr, data_collection, region) are not here: the organisation's policy enforces
+ * those, so a request can only tighten them, never loosen them.
+ */
+export function requestExclusions(endpoint: ResolvedEndpoint, req: RouteRequest): Exclusion[] {
+  const out: Exclusion[] = [];
+  const p = req.provider;
+  const names = [endpoint.id, endpoint.provider];
+  if (!endpoint.available) {
+    out.push({
+      stage: "availability",
+      rule: "credentials",
+      reason: `availability: ${endpoint.unavailableReason ?? "endpoint is unavailable"}`,
+    });
+  }
+  if (p.only && p.only.length > 0 && !names.some((n) => p.only!.includes(n))) {
+    out.push({ stage: "filter", rule: "only", reason: `only: provider ${endpoint.provider} is not in the only list` });
+  }
+  if (p.ignore && names.some((n) => p.ignore!.includes(n))) {
+    out.push({ stage: "filter", rule: "ignore", reason: `ignore: provider ${endpoint.provider} is ignored` });
+  }
+  if (p.quantizations && p.quantizations.length > 0) {
+    const q = endpoint.quantization;
+    if (!q || !p.quantizations.includes(q)) {
+      out.push({
+        stage: "filter",
+        rule: "quantizations",
+        reason: `quantizations: endpoint quantization ${q ?? "unknown"} is not in [${p.quantizations.join(", ")}]`,
+      });
+    }
+  }
+  const mp = p.maxPrice;
+  if (mp?.prompt !== undefined && endpoint.pricing.prompt > mp.prompt) {
+    out.push({
+      stage: "filter",
+      rule: "max_price",
+      reason: `max_price: prompt price ${endpoint.pricing.prompt} > ${mp.prompt} USD/M tokens`,
+    });
+  }
+  if (mp?.completion !== undefined && endpoint.pricing.completion > mp.completion) {
+    out.push({
+      stage: "filter",
+      rule: "max_price",
+      reason: `max_price: completion price ${endpoint.pricing.completion} > ${mp.completion} USD/M tokens`,
+    });
+  }
+  if (p.requireParameters) {
+    const missing = usedParameters(req).filter((x) => !endpoint.supportedParameters.includes(x));
+    if (missing.length > 0) {
+      out.push({
+        stage: "filter",
+        rule: "require_parameters",
+        reason: `require_parameters: endpoint does not support ${missing.join(", ")}`,
+      });
+    }
+  }
+  if (req.maxTokens !== undefined && req.maxTokens > endpoint.contextLength) {
+    out.push({
+      stage: "filter",
+      rule: "context_length",
+      reason: `context_length: max_tokens ${req.maxTokens} exceeds the endpoint's context of ${endpoint.contextLength}`,
+    });
+  }
+  return out;
+}
+
+/** Names of the optional parameters a request uses (OpenRouter's `supported_parameters` names). */
+export function usedParameters(req: RouteRequest): string[] {
+  const used: string[] = [];
+  if (req.maxTokens !== undefined) used.push("max_tokens");
+  if (req.temperature !== undefined) used.push("temperature");
+  if (req.topP !== undefined) used.push("top_p");
+  if (req.stop && req.stop.length > 0) used.push("stop");
+  if (req.tools && req.tools.length > 0) used.push("tools");
+  if (req.toolChoice !== undefined) used.push("tool_choice");
+  if (req.seed !== undefined) used.push("seed");
+  return used;
+}
+
+/** Rough prompt size: ~4 characters per token. Counts only; content is not kept. */
+export function estimatePromptTokens(req: Pick<RouteRequest, "messages">): number {
+  let chars = 0;
+  for (const m of req.messages) chars += m.content.length;
+  return Math.ceil(chars / 4);
+}

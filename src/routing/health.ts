@@ -1,0 +1,97 @@
+import type { EndpointPerformance } from "./types.js";
+
+export interface HealthOptions {
+  /** Outage window (OpenRouter: "significant outages in the last 30 seconds"). */
+  windowMs?: number;
+  /** Consecutive failures that make an endpoint unhealthy. */
+  failureStreak?: number;
+  /** Failure ratio over the window that makes it unhealthy, once `minSamples` were seen. */
+  failureRatio?: number;
+  minSamples?: number;
+  /** Weight of a new sample in the rolling TTFT and tokens/s (exponential moving average). */
+  alpha?: number;
+  now?: () => number;
+}
+
+interface State {
+  /** Outcomes in the window: [time, ok]. */
+  recent: { at: number; ok: boolean }[];
+  streak: number;
+  /** A 429's Retry-After: unhealthy until then. */
+  coolDownUntil: number;
+  ttftMs?: number;
+  tokensPerSecond?: number;
+}
+
+/**
+ * Per-endpoint health memory of this router instance (DESIGN §6 step 4). Local to the process:
+ * replicas keep their own, which is why the decision record stores the flags it used.
+ */
+export class HealthTracker {
+  readonly #states = new Map<string, State>();
+  readonly #o: Required<HealthOptions>;
+
+  constructor(opts: HealthOptions = {}) {
+    this.#o = {
+      windowMs: opts.windowMs ?? 30_000,
+      failureStreak: opts.failureStreak ?? 3,
+      failureRatio: opts.failureRatio ?? 0.5,
+      minSamples: opts.minSamples ?? 4,
+      alpha: opts.alpha ?? 0.2,
+      now: opts.now ?? Date.now,
+    };
+  }
+
+  #state(id: string): State {
+    let s = this.#states.get(id);
+    if (!s) {
+      s = { recent: [], streak: 0, coolDownUntil: 0 };
+      this.#states.set(id, s);
+    }
+    return s;
+  }
+
+  #prune(s: State, now: number): void {
+    const cutoff = now - this.#o.windowMs;
+    let i = 0;
+    while (i < s.recent.length && s.recent[i]!.at < cutoff) i++;
+    if (i > 0) s.recent.splice(0, i);
+  }
+
+  recordSuccess(id: string, sample: { ttftMs?: number; tokens?: number; generationMs?: number } = {}): void {
+    const s = this.#state(id);
+    const now = this.#o.now();
+    s.recent.push({ at: now, ok: true });
+    this.#prune(s, now);
+    s.streak = 0;
+    const a = this.#o.alpha;
+    if (sample.ttftMs !== undefined) s.ttftMs = s.ttftMs === undefined ? sample.ttftMs : s.ttftMs + a * (sample.ttftMs - s.ttftMs);
+    if (sample.tokens !== undefined && sample.generationMs !== undefined && sample.generationMs > 0 && sample.tokens > 1) {
+      const tps = (sample.tokens * 1000) / sample.generationMs;
+      s.tokensPerSecond = s.tokensPerSecond === undefined ? tps : s.tokensPerSecond + a * (tps - s.tokensPerSecond);
+    }
+  }
+
+  recordFailure(id: string, retryAfterMs?: number): void {
+    const s = this.#state(id);
+    const now = this.#o.now();
+    s.recent.push({ at: now, ok: false });
+    this.#prune(s, now);
+    s.streak++;
+    if (retryAfterMs !== undefined) s.coolDownUntil = Math.max(s.coolDownUntil, now + retryAfterMs);
+  }
+
+  performance(id: string): EndpointPerformance {
+    const s = this.#states.get(id);
+    if (!s) return { unhealthy: false };
+    const now = this.#o.now();
+    this.#prune(s, now);
+    const failures = s.recent.filter((r) => !r.ok).length;
+    const lastFailureRecent = s.recent.length > 0 && !s.recent[s.recent.length - 1]!.ok;
+    const unhealthy =
+      now < s.coolDownUntil ||
+      (lastFailureRecent && s.streak >= this.#o.failureStreak) ||
+      (s.recent.length >= this.#o.minSamples && failures / s.recent.length >= this.#o.failureRatio);
+    return { unhealthy, ttftMs: s.ttftMs, tokensPerSecond: s.tokensPerSecond };
+  }
+}

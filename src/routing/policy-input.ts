@@ -1,0 +1,58 @@
+import type { ResolvedEndpoint } from "../catalog/types.js";
+import type { PolicyEndpointInput, PolicyInput } from "../policy/types.js";
+import { preferencesJson } from "./decision-record.js";
+import { estimatePromptTokens, usedParameters } from "./filters.js";
+import type { Principal, RouteRequest } from "./types.js";
+
+/** Endpoints are immutable per catalog revision, so their policy view is built once. */
+const endpointInputs = new WeakMap<ResolvedEndpoint, PolicyEndpointInput>();
+
+export function endpointInput(e: ResolvedEndpoint): PolicyEndpointInput {
+  let v = endpointInputs.get(e);
+  if (!v) {
+    const p = e.policy;
+    v = {
+      id: e.id,
+      provider: e.provider,
+      provider_headquarters: e.providerHeadquarters,
+      model: e.model,
+      quantization: e.quantization ?? null,
+      pricing: { prompt: e.pricing.prompt, completion: e.pricing.completion },
+      context_length: e.contextLength,
+      supported_parameters: [...e.supportedParameters],
+      retention_days: { value: p.retentionDays.value, source: p.retentionDays.source },
+      trains_on_data: { value: p.trainsOnData.value, source: p.trainsOnData.source },
+      residency: {
+        value: { region: p.residency.value.region, country: p.residency.value.country },
+        source: p.residency.source,
+      },
+      caching: { value: p.caching.value, source: p.caching.source },
+    };
+    endpointInputs.set(e, v);
+  }
+  return v;
+}
+
+/** The policy input of DESIGN §5: request summary, principal, candidates, clock. Never content. */
+export function buildPolicyInput(
+  req: RouteRequest,
+  principal: Principal,
+  candidates: readonly ResolvedEndpoint[],
+  now: string,
+): PolicyInput {
+  return {
+    request: {
+      model: req.model,
+      models: [...req.models],
+      provider: preferencesJson(req),
+      region: req.region,
+      labels: { ...req.labels },
+      estimated_prompt_tokens: estimatePromptTokens(req),
+      max_tokens: req.maxTokens ?? null,
+      parameters: usedParameters(req),
+    },
+    principal: { tenant: principal.tenant, workload: principal.workload, roles: [...principal.roles] },
+    endpoints: candidates.map(endpointInput),
+    now,
+  };
+}

@@ -1,0 +1,386 @@
+import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
+import type { PolicyEvaluation } from "../policy/engine.js";
+import { PolicyEvaluationError } from "../policy/errors.js";
+import type { BundleRef, PolicyInput } from "../policy/types.js";
+import { UpstreamError, type UpstreamErrorClass } from "../upstream/errors.js";
+import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest } from "../upstream/types.js";
+import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
+import { buildDecisionRecord } from "./decision-record.js";
+import {
+  AllAttemptsFailedError,
+  AuditUnavailableError,
+  NoEligibleEndpointError,
+  StreamInterruptedError,
+  UnknownModelError,
+  UpstreamRejectedError,
+} from "./errors.js";
+import { requestExclusions } from "./filters.js";
+import type { HealthTracker } from "./health.js";
+import { buildPolicyInput } from "./policy-input.js";
+import { newSeed, seededRng } from "./rng.js";
+import { inverseSquareWeight, planRoute } from "./selection.js";
+import type { CandidateVerdict, EndpointPerformance, Exclusion, Principal, RouteRequest } from "./types.js";
+import { uuidv7 } from "../audit/uuidv7.js";
+
+/** Appends signed records durably; resolves only once committed. */
+export interface DecisionRecorder {
+  recordDecision(record: DecisionRecordV1, index: { tenant: string; model: string; outcome: "pending" | "denied"; bundle: BundleRef; catalogRevision: string }): Promise<void>;
+  recordOutcome(record: OutcomeRecordV1): Promise<void>;
+}
+
+export interface RouterDeps {
+  catalog: { current(): CatalogSnapshot };
+  policy: {
+    evaluate(input: PolicyInput): Promise<PolicyEvaluation>;
+    /** The bundle new evaluations use, to name in the record when an evaluation fails. */
+    activeBundle(): BundleRef | undefined;
+  };
+  recorder: DecisionRecorder;
+  adapters: Readonly<Record<string, UpstreamAdapter>>;
+  health: HealthTracker;
+  /** Live statistics for the catalog (uptime, TTFT percentiles, tokens/s). */
+  stats?: { record(endpointId: string, sample: { ok: boolean; ttftMs?: number; tokens?: number; durationMs?: number }): void };
+  instance: string;
+  timeouts: { connectTimeoutMs: number; firstTokenTimeoutMs: number; idleTimeoutMs: number };
+  /** Where credentials are looked up by name (`api_key_env`); never copied elsewhere. */
+  env: Readonly<Record<string, string | undefined>>;
+  now?: () => number;
+}
+
+export interface Decision {
+  id: string;
+  timeUs: number;
+  seed: bigint;
+  verdicts: CandidateVerdict[];
+  plan: ResolvedEndpoint[];
+  bundle: BundleRef;
+  catalogRevision: string;
+  policyEvalUs: number;
+  record: DecisionRecordV1;
+}
+
+export interface CostedUsage {
+  promptTokens: number;
+  completionTokens: number;
+  costMicroUsd: number;
+}
+
+export type RouterEvent =
+  | { type: "route"; decisionId: string; endpoint: ResolvedEndpoint; attempt: number }
+  | { type: "delta"; role?: string; content?: string; toolCalls?: Extract<UpstreamEvent, { type: "delta" }>["toolCalls"] }
+  | { type: "finish"; finishReason: string; usage: CostedUsage };
+
+/** Performance values rounded as the record stores them, so a replay sees exactly these. */
+function quantize(p: EndpointPerformance): EndpointPerformance {
+  return {
+    unhealthy: p.unhealthy,
+    ttftMs: p.ttftMs === undefined ? undefined : Math.round(p.ttftMs * 1000) / 1000,
+    tokensPerSecond: p.tokensPerSecond === undefined ? undefined : Math.round(p.tokensPerSecond * 1000) / 1000,
+  };
+}
+
+/**
+ * The data plane (DESIGN §6): candidates → policy → request filters → plan, a signed decision
+ * record made durable *before* anything leaves, then attempts in plan order with failover
+ * until the first token reaches the caller.
+ */
+export class Router {
+  readonly #now: () => number;
+
+  constructor(private readonly deps: RouterDeps) {
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** Candidates, verdicts and plan; `record: false` is Explain (nothing written, no seed kept). */
+  async decide(req: RouteRequest, principal: Principal, opts: { record: boolean; seed?: bigint }): Promise<Decision> {
+    const snapshot = this.deps.catalog.current();
+    const models = [req.model, ...req.models.filter((m) => m !== req.model)];
+    const candidates = models.flatMap((m) => snapshot.byModel.get(m) ?? []);
+    if (candidates.length === 0) throw new UnknownModelError(req.model);
+
+    const timeMs = this.#now();
+    const id = uuidv7(timeMs);
+    const input = buildPolicyInput(req, principal, candidates, new Date(timeMs).toISOString());
+    let evaluation: PolicyEvaluation;
+    try {
+      evaluation = await this.deps.policy.evaluate(input);
+    } catch (err) {
+      // An evaluation error fails closed; with a bundle to name, the refusal is recorded.
+      const failedBundle = err instanceof PolicyEvaluationError ? this.deps.policy.activeBundle() : undefined;
+      if (err instanceof PolicyEvaluationError && failedBundle && opts.record) {
+        const verdicts = candidates.map((endpoint) => ({
+          endpoint,
+          eligible: false,
+          exclusions: [{ stage: "policy" as const, rule: "policy", reason: `policy: evaluation failed (${err.kind}); fail closed` }],
+          weight: 0,
+          performance: { unhealthy: false },
+        }));
+        const record = buildDecisionRecord({
+          decisionId: id,
+          timeUs: timeMs * 1000,
+          router: this.deps.instance,
+          principal,
+          request: req,
+          bundle: failedBundle,
+          policyEvalUs: 0,
+          policyError: err.kind,
+          catalogRevision: snapshot.revision,
+          verdicts,
+          seed: 0n,
+          plan: [],
+        });
+        await this.#durable(record, principal, req, "denied", failedBundle, snapshot.revision);
+      }
+      throw err;
+    }
+
+    const { decision: policy, bundle } = evaluation;
+    const allowed = new Set(policy.allow);
+    const verdicts: CandidateVerdict[] = candidates.map((endpoint) => {
+      const exclusions: Exclusion[] = [];
+      const reasons = policy.deny[endpoint.id];
+      if (reasons && reasons.length > 0) {
+        for (const reason of reasons) exclusions.push({ stage: "policy", rule: reason.split(":")[0] ?? "policy", reason });
+      } else if (!allowed.has(endpoint.id)) {
+        exclusions.push({ stage: "policy", rule: "policy", reason: "policy: not allowed by any rule (fail closed)" });
+      }
+      exclusions.push(...requestExclusions(endpoint, req));
+      const eligible = exclusions.length === 0;
+      return {
+        endpoint,
+        eligible,
+        exclusions,
+        weight: eligible ? inverseSquareWeight(endpoint.pricing) : 0,
+        performance: quantize(this.deps.health.performance(endpoint.id)),
+      };
+    });
+    const seed = opts.seed ?? newSeed();
+    const plan = planRoute(
+      verdicts.filter((v) => v.eligible),
+      req,
+      seededRng(seed),
+    ).map((v) => v.endpoint);
+    const record = buildDecisionRecord({
+      decisionId: id,
+      timeUs: timeMs * 1000,
+      router: this.deps.instance,
+      principal,
+      request: req,
+      bundle,
+      policyEvalUs: evaluation.evalMicros,
+      catalogRevision: snapshot.revision,
+      verdicts,
+      seed,
+      plan: plan.map((e) => e.id),
+    });
+    if (opts.record) {
+      await this.#durable(record, principal, req, plan.length === 0 ? "denied" : "pending", bundle, snapshot.revision);
+    }
+    if (plan.length === 0) throw new NoEligibleEndpointError(verdicts, opts.record ? id : undefined);
+    return {
+      id,
+      timeUs: timeMs * 1000,
+      seed,
+      verdicts,
+      plan,
+      bundle,
+      catalogRevision: snapshot.revision,
+      policyEvalUs: evaluation.evalMicros,
+      record,
+    };
+  }
+
+  async #durable(
+    record: DecisionRecordV1,
+    principal: Principal,
+    req: RouteRequest,
+    outcome: "pending" | "denied",
+    bundle: BundleRef,
+    catalogRevision: string,
+  ): Promise<void> {
+    try {
+      await this.deps.recorder.recordDecision(record, { tenant: principal.tenant, model: req.model, outcome, bundle, catalogRevision });
+    } catch (err) {
+      throw new AuditUnavailableError({ cause: err });
+    }
+  }
+
+  /**
+   * Routes and streams: yields the route once an upstream has produced its first token, then
+   * deltas, then the finish with usage. Fails over (connection errors, timeouts, 429, 5xx)
+   * only before the first token; afterwards a failure ends the stream with an error.
+   */
+  async *stream(req: RouteRequest, principal: Principal, signal?: AbortSignal): AsyncGenerator<RouterEvent> {
+    const decision = await this.decide(req, principal, { record: true });
+    const started = this.#now();
+    const attempts: AttemptRecord[] = [];
+    let outcome: OutcomeRecordV1["outcome"] = "failed";
+    let endpointUsed: ResolvedEndpoint | undefined;
+    let usage: CostedUsage | undefined;
+    let ttftMs: number | undefined;
+    let errorClass: string | null = null;
+    try {
+      for (let i = 0; i < decision.plan.length; i++) {
+        const endpoint = decision.plan[i]!;
+        const attemptStart = this.#now();
+        const adapter = this.deps.adapters[endpoint.api];
+        const it = adapter
+          ? adapter.stream(this.#target(endpoint), toUpstreamRequest(req, endpoint), {
+              ...this.deps.timeouts,
+              signal,
+              requestId: decision.id,
+            })[Symbol.asyncIterator]()
+          : undefined;
+        const head: UpstreamEvent[] = [];
+        let firstTokenAt: number | undefined;
+        try {
+          if (!it) throw new UpstreamError("protocol", `no adapter for api ${endpoint.api}`);
+          // Hold the route back until the first token: until then another endpoint may still serve.
+          for (;;) {
+            const r = await it.next();
+            if (r.done) break;
+            head.push(r.value);
+            if (r.value.type === "finish" || r.value.content || r.value.toolCalls?.length) break;
+          }
+          firstTokenAt = this.#now();
+        } catch (err) {
+          const ue = asUpstreamError(err);
+          attempts.push(attempt(endpoint, attemptStart, this.#now(), ue));
+          this.#observeFailure(endpoint, ue, this.#now() - attemptStart);
+          if (ue.errorClass === "aborted") {
+            errorClass = "aborted";
+            throw ue;
+          }
+          if (ue.errorClass === "client") {
+            errorClass = "client";
+            throw new UpstreamRejectedError(ue.status ?? 400, decision.id);
+          }
+          if (i + 1 < decision.plan.length) continue;
+          errorClass = ue.errorClass;
+          throw new AllAttemptsFailedError(
+            attempts.map((a) => ({ endpointId: a.endpoint_id, errorClass: a.error_class!, status: a.status ?? undefined })),
+            decision.id,
+          );
+        }
+
+        endpointUsed = endpoint;
+        ttftMs = firstTokenAt - started;
+        yield { type: "route", decisionId: decision.id, endpoint, attempt: i + 1 };
+        let completionChunks = 0;
+        try {
+          for (const ev of head) {
+            if (ev.type === "delta") completionChunks++;
+            const out = this.#toEvent(ev, endpoint, req);
+            if (out.type === "finish") usage = out.usage;
+            yield out;
+          }
+          if (!usage) {
+            for (;;) {
+              const r = await it!.next();
+              if (r.done) break;
+              if (r.value.type === "delta") completionChunks++;
+              const out = this.#toEvent(r.value, endpoint, req);
+              if (out.type === "finish") usage = out.usage;
+              yield out;
+            }
+          }
+        } catch (err) {
+          const ue = asUpstreamError(err);
+          attempts.push(attempt(endpoint, attemptStart, this.#now(), ue));
+          this.#observeFailure(endpoint, ue, this.#now() - attemptStart);
+          errorClass = ue.errorClass;
+          if (ue.errorClass === "aborted") throw ue;
+          throw new StreamInterruptedError(ue.errorClass, decision.id);
+        } finally {
+          await it?.return?.();
+        }
+        const end = this.#now();
+        attempts.push(attempt(endpoint, attemptStart, end));
+        const tokens = usage?.completionTokens ?? completionChunks;
+        this.deps.health.recordSuccess(endpoint.id, { ttftMs: firstTokenAt - attemptStart, tokens, generationMs: end - firstTokenAt });
+        this.deps.stats?.record(endpoint.id, { ok: true, ttftMs: firstTokenAt - attemptStart, tokens, durationMs: end - attemptStart });
+        outcome = "success";
+        return;
+      }
+    } finally {
+      // The caller left mid-stream (generator closed early): that is an abort, not a success.
+      if (outcome !== "success" && errorClass === null && endpointUsed) errorClass = "aborted";
+      const record: OutcomeRecordV1 = {
+        v: 1,
+        kind: "outcome",
+        decision_id: decision.id,
+        time_us: this.#now() * 1000,
+        outcome,
+        attempts,
+        endpoint_used: endpointUsed?.id ?? null,
+        usage: usage ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens } : null,
+        cost_micro_usd: usage?.costMicroUsd ?? 0,
+        latency_us: Math.round((this.#now() - started) * 1000),
+        ttft_us: ttftMs === undefined ? null : Math.round(ttftMs * 1000),
+        error_class: errorClass,
+      };
+      // The outcome is appended without holding the caller; failures surface in metrics/logs.
+      this.deps.recorder.recordOutcome(record).catch(() => {});
+    }
+  }
+
+  #target(endpoint: ResolvedEndpoint) {
+    return { baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKeyEnv ? this.deps.env[endpoint.apiKeyEnv] : undefined };
+  }
+
+  #observeFailure(endpoint: ResolvedEndpoint, err: UpstreamError, durationMs: number): void {
+    // A caller going away or a bad request says nothing about the endpoint's health.
+    if (err.errorClass === "aborted" || err.errorClass === "client") return;
+    this.deps.health.recordFailure(endpoint.id, err.retryAfterMs);
+    this.deps.stats?.record(endpoint.id, { ok: false, durationMs });
+  }
+
+  #toEvent(ev: UpstreamEvent, endpoint: ResolvedEndpoint, req: RouteRequest): RouterEvent {
+    if (ev.type === "delta") return { type: "delta", role: ev.role, content: ev.content, toolCalls: ev.toolCalls };
+    const promptTokens = ev.usage?.promptTokens ?? estimateTokens(req);
+    const completionTokens = ev.usage?.completionTokens ?? 0;
+    return {
+      type: "finish",
+      finishReason: ev.finishReason,
+      usage: {
+        promptTokens,
+        completionTokens,
+        // USD per million tokens × tokens = micro-USD.
+        costMicroUsd: Math.round(promptTokens * endpoint.pricing.prompt + completionTokens * endpoint.pricing.completion),
+      },
+    };
+  }
+}
+
+function estimateTokens(req: RouteRequest): number {
+  let chars = 0;
+  for (const m of req.messages) chars += m.content.length;
+  return Math.ceil(chars / 4);
+}
+
+function asUpstreamError(err: unknown): UpstreamError {
+  return err instanceof UpstreamError ? err : new UpstreamError("protocol", "upstream adapter failed", undefined, undefined, { cause: err });
+}
+
+function attempt(endpoint: ResolvedEndpoint, startMs: number, endMs: number, err?: UpstreamError): AttemptRecord {
+  return {
+    endpoint_id: endpoint.id,
+    started_us: Math.round(startMs * 1000),
+    duration_us: Math.round((endMs - startMs) * 1000),
+    status: err?.status ?? (err ? null : 200),
+    error_class: (err?.errorClass ?? null) as UpstreamErrorClass | null,
+  };
+}
+
+/** The request as the endpoint's upstream should see it (its own model name). */
+export function toUpstreamRequest(req: RouteRequest, endpoint: ResolvedEndpoint): UpstreamRequest {
+  const out: UpstreamRequest = { model: endpoint.upstreamModel ?? endpoint.model, messages: req.messages as UpstreamRequest["messages"] };
+  if (req.maxTokens !== undefined) out.max_tokens = req.maxTokens;
+  if (req.temperature !== undefined) out.temperature = req.temperature;
+  if (req.topP !== undefined) out.top_p = req.topP;
+  if (req.stop && req.stop.length > 0) out.stop = [...req.stop];
+  if (req.tools && req.tools.length > 0) out.tools = [...req.tools];
+  if (req.toolChoice !== undefined) out.tool_choice = req.toolChoice;
+  if (req.seed !== undefined) out.seed = req.seed;
+  return out;
+}

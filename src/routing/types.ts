@@ -1,0 +1,79 @@
+import type { ResolvedEndpoint } from "../catalog/types.js";
+import type { UpstreamMessage, UpstreamTool } from "../upstream/types.js";
+
+export type SortBy = "price" | "throughput" | "latency";
+
+/**
+ * Routing preferences with OpenRouter's names and meanings
+ * (https://openrouter.ai/docs/features/provider-routing), normalised from either API.
+ */
+export interface ProviderPreferences {
+  /** Endpoint ids or provider slugs to try first, in this order. */
+  order?: readonly string[];
+  /** Default true; false = one endpoint only. */
+  allowFallbacks: boolean;
+  only?: readonly string[];
+  ignore?: readonly string[];
+  sort?: { by: SortBy; partition: "model" | "none" };
+  maxPrice?: { prompt?: number; completion?: number };
+  zdr?: boolean;
+  dataCollection?: "allow" | "deny";
+  requireParameters?: boolean;
+  quantizations?: readonly string[];
+  /** Soft, tokens per second. */
+  preferredMinThroughput?: number;
+  /** Soft, seconds to first token. */
+  preferredMaxLatency?: number;
+}
+
+/** A chat request as the router sees it, whichever API it arrived on. */
+export interface RouteRequest {
+  model: string;
+  models: readonly string[];
+  messages: readonly UpstreamMessage[];
+  provider: ProviderPreferences;
+  region: string | null;
+  labels: Readonly<Record<string, string>>;
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: readonly string[];
+  tools?: readonly UpstreamTool[];
+  toolChoice?: unknown;
+  seed?: number;
+  workload: string;
+}
+
+export interface Principal {
+  tenant: string;
+  workload: string;
+  roles: readonly string[];
+}
+
+export type ExclusionStage = "policy" | "filter" | "availability";
+
+export interface Exclusion {
+  stage: ExclusionStage;
+  /** The rule or preference at fault, e.g. "zdr", "only", "max_price". */
+  rule: string;
+  reason: string;
+}
+
+/** Rolling performance of an endpoint as seen by this router. */
+export interface EndpointPerformance {
+  /** Recent outage: moved behind healthy endpoints. */
+  unhealthy: boolean;
+  /** Rolling time to first token, ms; undefined without traffic. */
+  ttftMs?: number;
+  /** Rolling tokens per second; undefined without traffic. */
+  tokensPerSecond?: number;
+}
+
+export interface CandidateVerdict {
+  endpoint: ResolvedEndpoint;
+  eligible: boolean;
+  exclusions: Exclusion[];
+  /** 1/price², for eligible endpoints. */
+  weight: number;
+  performance: EndpointPerformance;
+}

@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * Prometheus metrics of one server (its own registry, so tests can run several servers).
+ * Labels are bounded sets: API, outcome, endpoint id, error class — never request data.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: "sovr_requests_total",
+    help: "Routed requests by API and outcome.",
+    labelNames: ["api", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly requestSeconds = new Histogram({
+    name: "sovr_request_duration_seconds",
+    help: "Request latency through the router (to the end of the response).",
+    labelNames: ["api"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly upstreamAttempts = new Counter({
+    name: "sovr_upstream_attempts_total",
+    help: "Upstream attempts by endpoint and result (ok or error class).",
+    labelNames: ["endpoint", "result"] as const,
+    registers: [this.registry],
+  });
+  readonly policyEvalSeconds = new Histogram({
+    name: "sovr_policy_eval_seconds",
+    help: "Policy evaluation time per request.",
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    registers: [this.registry],
+  });
+  readonly policyBundleLoads = new Counter({
+    name: "sovr_policy_bundle_loads_total",
+    help: "Policy bundle load attempts by result (loaded, rejected).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly auditBatchSize = new Histogram({
+    name: "sovr_audit_batch_records",
+    help: "Records per audit group commit.",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [this.registry],
+  });
+  readonly auditCommitSeconds = new Histogram({
+    name: "sovr_audit_commit_seconds",
+    help: "Duration of one audit group commit (transaction).",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly auditFailures = new Counter({
+    name: "sovr_audit_append_failures_total",
+    help: "Records that could not be made durable (requests refused).",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly inflight = new Gauge({
+    name: "sovr_inflight_requests",
+    help: "Calls currently being served.",
+    registers: [this.registry],
+  });
+  readonly catalogRevisions = new Counter({
+    name: "sovr_catalog_applies_total",
+    help: "Catalog apply attempts by result (applied, unchanged, rejected).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "sovr_process_" });
+  }
+}
