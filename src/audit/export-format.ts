@@ -1,0 +1,134 @@
+/**
+ * The offline export of the audit log (`sovr audit export --out DIR`), read by
+ * `sovr audit verify DIR` with no database. A directory of three files:
+ *
+ * - `records.jsonl` — one line per log entry, in sequence order from 0:
+ *   `{"envelope":{…DSSE…},"seq":N}` (canonical JSON). The envelope's payload is the record's
+ *   canonical JSON; the Merkle leaf of entry N is SHA-256(0x00 ‖ payload bytes).
+ * - `checkpoints.jsonl` — one line per signed checkpoint, in increasing size:
+ *   `{"note":"<C2SP signed note>","size":N}`.
+ * - `keys.json` — `{format, origin, keys: [PublishedKey…]}`: every public key that signed a
+ *   record or a checkpoint, with key id and validity; checkpoints are signed under the key name
+ *   `origin`.
+ */
+import { once } from "node:events";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { canonicalize } from "./canonical-json.js";
+import type { DsseEnvelope } from "./dsse.js";
+import { type PublicKeyInfo, type PublishedKey, toPublishedKey } from "./keys.js";
+
+export const EXPORT_FORMAT = "sovr-audit-export/v1";
+export const RECORDS_FILE = "records.jsonl";
+export const CHECKPOINTS_FILE = "checkpoints.jsonl";
+export const KEYS_FILE = "keys.json";
+
+/** One log entry: its sequence number (= Merkle leaf index) and signed record. */
+export interface ExportEntry {
+  seq: number;
+  envelope: DsseEnvelope;
+}
+
+/** A signed checkpoint note and the tree size it states. */
+export interface ExportCheckpoint {
+  size: number;
+  note: string;
+}
+
+/** Contents of `keys.json`. */
+export interface ExportKeys {
+  format: typeof EXPORT_FORMAT;
+  /** The log origin: first line of every checkpoint and the key name its signatures use. */
+  origin: string;
+  keys: PublishedKey[];
+}
+
+/** The `keys.json` object for a log origin and its public keys. */
+export function exportKeys(origin: string, keys: Iterable<PublicKeyInfo>): ExportKeys {
+  return { format: EXPORT_FORMAT, origin, keys: [...keys].map(toPublishedKey) };
+}
+
+/** Appends one JSON line, waiting when the stream's buffer is full. */
+async function writeLine(stream: WriteStream, value: unknown): Promise<void> {
+  if (!stream.write(`${canonicalize(value)}\n`)) await once(stream, "drain");
+}
+
+async function closeStream(stream: WriteStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    stream.once("error", reject);
+    stream.end(() => resolve());
+  });
+}
+
+/**
+ * Streams an export to disk, for logs too large to hold in memory.
+ *
+ * @example
+ * const w = await ExportWriter.open(dir, exportKeys(origin, ring.list()));
+ * for await (const row of rows) await w.writeRecord({ seq: row.seq, envelope: row.envelope });
+ * for (const c of checkpoints) await w.writeCheckpoint({ size: c.size, note: c.note });
+ * await w.close();
+ */
+export class ExportWriter {
+  private nextSeq = 0;
+  private lastCheckpointSize = -1;
+  private checkpointCount = 0;
+
+  private constructor(
+    private readonly records: WriteStream,
+    private readonly checkpoints: WriteStream,
+  ) {}
+
+  /** Creates `dir` if needed, writes keys.json and opens the two line files (replacing them). */
+  static async open(dir: string, keys: ExportKeys): Promise<ExportWriter> {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, KEYS_FILE), `${JSON.stringify(keys, null, 2)}\n`);
+    const records = createWriteStream(join(dir, RECORDS_FILE));
+    const checkpoints = createWriteStream(join(dir, CHECKPOINTS_FILE));
+    await Promise.all([once(records, "open"), once(checkpoints, "open")]);
+    return new ExportWriter(records, checkpoints);
+  }
+
+  /** Entries must come in sequence order from 0 with no gaps. */
+  async writeRecord(entry: ExportEntry): Promise<void> {
+    if (entry.seq !== this.nextSeq)
+      throw new RangeError(`export out of order: seq ${entry.seq}, expected ${this.nextSeq}`);
+    await writeLine(this.records, { seq: entry.seq, envelope: entry.envelope });
+    this.nextSeq++;
+  }
+
+  /** Checkpoints must come in increasing size. */
+  async writeCheckpoint(cp: ExportCheckpoint): Promise<void> {
+    if (cp.size <= this.lastCheckpointSize) {
+      throw new RangeError(`checkpoints out of order: size ${cp.size} after ${this.lastCheckpointSize}`);
+    }
+    await writeLine(this.checkpoints, { size: cp.size, note: cp.note });
+    this.lastCheckpointSize = cp.size;
+    this.checkpointCount++;
+  }
+
+  /** Flushes and closes both files. */
+  async close(): Promise<{ records: number; checkpoints: number }> {
+    await Promise.all([closeStream(this.records), closeStream(this.checkpoints)]);
+    return { records: this.nextSeq, checkpoints: this.checkpointCount };
+  }
+}
+
+/** Writes a whole export: entries (from seq 0, in order), checkpoints (increasing size), keys. */
+export async function writeExport(
+  dir: string,
+  entries: Iterable<ExportEntry> | AsyncIterable<ExportEntry>,
+  checkpoints: Iterable<ExportCheckpoint> | AsyncIterable<ExportCheckpoint>,
+  keys: ExportKeys,
+): Promise<{ records: number; checkpoints: number }> {
+  const w = await ExportWriter.open(dir, keys);
+  try {
+    for await (const e of entries) await w.writeRecord(e);
+    for await (const c of checkpoints) await w.writeCheckpoint(c);
+  } catch (err) {
+    await w.close();
+    throw err;
+  }
+  return w.close();
+}

@@ -1,0 +1,274 @@
+/**
+ * Offline verification of an export directory (see export-format.ts) — what
+ * `sovr audit verify DIR` runs. No database, no network; only the three files.
+ *
+ * In order, stopping at the first failure:
+ * 1. keys.json: each key's id is derived from its public key.
+ * 2. records.jsonl, entry by entry: dense sequence 0..n-1; the DSSE envelope is signed by a key
+ *    in keys.json (an unknown key is an error) with the record payload type; the payload is a
+ *    v1 record in exact RFC 8785 canonical form with integers only; each decision id has one
+ *    decision record and every outcome follows its decision. Each payload becomes a leaf.
+ * 3. checkpoints.jsonl, in order: the note is signed by a key in keys.json under the origin;
+ *    its size is at most n; its root equals the Merkle root of records 0..size-1; it is
+ *    consistent (RFC 9162 §2.1.4) with the previous checkpoint.
+ *
+ * The result names the first bad sequence number where one can be named: for a root mismatch,
+ * the first record not covered by an earlier verified checkpoint.
+ */
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { toBase64 } from "./base64.js";
+import { CheckpointError, checkpointVerifiers, openCheckpoint } from "./checkpoint.js";
+import { RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
+import { CHECKPOINTS_FILE, EXPORT_FORMAT, KEYS_FILE, RECORDS_FILE } from "./export-format.js";
+import { fromPublishedKey, KeyRing, type PublishedKey } from "./keys.js";
+import { equalBytes, leafHash, MerkleTree, verifyConsistency } from "./merkle.js";
+import { decodeRecord, RecordFormatError } from "./record.js";
+
+export interface VerifyError {
+  /** The first bad (or first missing) sequence number, when one can be named. */
+  seq?: number;
+  /** Index (from 0) of the offending line of checkpoints.jsonl, for checkpoint failures. */
+  checkpoint?: number;
+  what: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  /** Records verified (all of them when ok). */
+  records: number;
+  /** Checkpoints verified. */
+  checkpoints: number;
+  /** Size of the last verified checkpoint (0 if none). */
+  checkpointedSize: number;
+  /** Base64 root hash at the last verified checkpoint. */
+  rootHash?: string;
+  firstError?: VerifyError;
+}
+
+export interface VerifyOptions {
+  /** Called every `progressEvery` records (default 10 000). */
+  onProgress?: (recordsVerified: number) => void;
+  progressEvery?: number;
+  /**
+   * Fail when records exist but no checkpoint does (default true): without a checkpoint
+   * nothing shows the records are the log's, in full, in order.
+   */
+  requireCheckpoint?: boolean;
+  /** Also require every record's time to lie within its signing key's validity (default false). */
+  enforceKeyValidity?: boolean;
+}
+
+class VerifyFailure extends Error {
+  constructor(readonly detail: VerifyError) {
+    super(detail.what);
+  }
+}
+
+const fail = (detail: VerifyError): never => {
+  throw new VerifyFailure(detail);
+};
+
+/** Verifies the export in `dir`; never throws for bad content, only reports it. */
+export async function verifyExport(dir: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const state = {
+    records: 0,
+    checkpoints: 0,
+    checkpointedSize: 0,
+    rootHash: undefined as string | undefined,
+  };
+  try {
+    const { origin, ring } = await readKeys(dir);
+    const tree = await verifyRecords(dir, ring, opts, (n) => {
+      state.records = n;
+    });
+    await verifyCheckpoints(dir, origin, ring, tree, (count, size, root) => {
+      state.checkpoints = count;
+      state.checkpointedSize = size;
+      state.rootHash = toBase64(root);
+    });
+    if (tree.size > 0 && state.checkpoints === 0 && (opts.requireCheckpoint ?? true)) {
+      fail({ seq: 0, what: `no checkpoint covers the ${tree.size} records` });
+    }
+    return { ok: true, ...state };
+  } catch (err) {
+    if (err instanceof VerifyFailure) return { ok: false, ...state, firstError: err.detail };
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ENOENT")
+      return { ok: false, ...state, firstError: { what: `missing file: ${e.path ?? e.message}` } };
+    throw err;
+  }
+}
+
+async function readKeys(dir: string): Promise<{ origin: string; ring: KeyRing }> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(join(dir, KEYS_FILE), "utf8"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw err;
+    return fail({ what: `${KEYS_FILE}: not JSON` });
+  }
+  const k = raw as { format?: unknown; origin?: unknown; keys?: unknown };
+  if (k.format !== EXPORT_FORMAT) fail({ what: `${KEYS_FILE}: format is not ${EXPORT_FORMAT}` });
+  if (typeof k.origin !== "string" || k.origin === "") fail({ what: `${KEYS_FILE}: no origin` });
+  if (!Array.isArray(k.keys)) fail({ what: `${KEYS_FILE}: no keys` });
+  const ring = new KeyRing();
+  for (const [i, p] of (k.keys as PublishedKey[]).entries()) {
+    try {
+      ring.add(fromPublishedKey(p));
+    } catch (err) {
+      fail({ what: `${KEYS_FILE}: keys[${i}]: ${(err as Error).message}` });
+    }
+  }
+  return { origin: k.origin as string, ring };
+}
+
+async function* lines(path: string): AsyncGenerator<string> {
+  const rl = createInterface({
+    input: createReadStream(path, { encoding: "utf8" }),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  try {
+    for await (const line of rl) yield line;
+  } finally {
+    rl.close();
+  }
+}
+
+async function verifyRecords(
+  dir: string,
+  ring: KeyRing,
+  opts: VerifyOptions,
+  progress: (n: number) => void,
+): Promise<MerkleTree> {
+  const tree = new MerkleTree();
+  const every = opts.progressEvery ?? 10_000;
+  // decision id → 1 (decision seen) or 2 (outcome seen too)
+  const decisions = new Map<string, number>();
+  let seq = 0;
+  for await (const line of lines(join(dir, RECORDS_FILE))) {
+    let entry: { seq?: unknown; envelope?: unknown };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      return fail({ seq, what: `${RECORDS_FILE} line ${seq + 1} is not JSON` });
+    }
+    if (entry === null || typeof entry !== "object")
+      fail({ seq, what: `${RECORDS_FILE} line ${seq + 1} is not an entry` });
+    if (entry.seq !== seq) {
+      const found = typeof entry.seq === "number" ? entry.seq : NaN;
+      const what =
+        found > seq
+          ? `sequence gap: seq ${seq} is missing (next entry is seq ${found})`
+          : `sequence out of order: expected seq ${seq}, found ${String(entry.seq)}`;
+      fail({ seq, what });
+    }
+    const v = verifyEnvelope(entry.envelope, ring, RECORD_PAYLOAD_TYPE);
+    if (!v.ok) return fail({ seq, what: `signature: ${v.reason}` });
+    let record: ReturnType<typeof decodeRecord>;
+    try {
+      record = decodeRecord(v.payload);
+    } catch (err) {
+      if (err instanceof RecordFormatError) return fail({ seq, what: `record: ${err.message}` });
+      throw err;
+    }
+    if (opts.enforceKeyValidity) {
+      for (const id of v.keyIds) {
+        if (!ring.isValidAt(id, record.time_us))
+          fail({ seq, what: `signature: key ${id} was not valid at the record's time` });
+      }
+    }
+    const seen = decisions.get(record.decision_id);
+    if (record.kind === "decision") {
+      if (seen !== undefined) fail({ seq, what: `duplicate decision record for ${record.decision_id}` });
+      decisions.set(record.decision_id, 1);
+    } else {
+      if (seen === undefined)
+        fail({ seq, what: `outcome for ${record.decision_id} has no earlier decision record` });
+      if (seen === 2) fail({ seq, what: `duplicate outcome record for ${record.decision_id}` });
+      decisions.set(record.decision_id, 2);
+    }
+    tree.append(leafHash(v.payload));
+    seq++;
+    progress(seq);
+    if (opts.onProgress && seq % every === 0) opts.onProgress(seq);
+  }
+  opts.onProgress?.(seq);
+  return tree;
+}
+
+async function verifyCheckpoints(
+  dir: string,
+  origin: string,
+  ring: KeyRing,
+  tree: MerkleTree,
+  progress: (count: number, size: number, root: Uint8Array) => void,
+): Promise<void> {
+  const verifiers = checkpointVerifiers(
+    origin,
+    ring.list().map((k) => k.publicKeyRaw),
+  );
+  let prev: { size: number; root: Uint8Array } | undefined;
+  let index = 0;
+  for await (const line of lines(join(dir, CHECKPOINTS_FILE))) {
+    const at = `checkpoint ${index}`;
+    let entry: { size?: unknown; note?: unknown };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      return fail({ checkpoint: index, what: `${at}: not JSON` });
+    }
+    if (typeof entry?.note !== "string") fail({ checkpoint: index, what: `${at}: no note` });
+    let cp: ReturnType<typeof openCheckpoint>;
+    try {
+      cp = openCheckpoint(entry.note as string, verifiers, origin);
+    } catch (err) {
+      if (err instanceof CheckpointError) return fail({ checkpoint: index, what: `${at}: ${err.message}` });
+      throw err;
+    }
+    if (entry.size !== cp.size)
+      fail({
+        checkpoint: index,
+        what: `${at}: size ${String(entry.size)} differs from its note's ${cp.size}`,
+      });
+    if (prev && cp.size < prev.size) {
+      fail({
+        checkpoint: index,
+        what: `${at}: size ${cp.size} is smaller than the previous checkpoint's ${prev.size}`,
+      });
+    }
+    if (cp.size > tree.size) {
+      fail({
+        seq: tree.size,
+        checkpoint: index,
+        what: `${at} covers ${cp.size} records but the export has ${tree.size}: seq ${tree.size}..${cp.size - 1} are missing`,
+      });
+    }
+    const root = tree.root(cp.size);
+    if (!equalBytes(root, cp.rootHash)) {
+      const from = prev?.size ?? 0;
+      fail({
+        seq: from,
+        checkpoint: index,
+        what: `${at} (size ${cp.size}): Merkle root does not match records 0..${cp.size - 1}; a record in seq ${from}..${cp.size - 1} was changed, removed, inserted or reordered`,
+      });
+    }
+    if (
+      prev &&
+      !verifyConsistency(
+        prev.size,
+        cp.size,
+        prev.root,
+        cp.rootHash,
+        tree.consistencyProof(prev.size, cp.size),
+      )
+    ) {
+      fail({ seq: prev.size, checkpoint: index, what: `${at}: not consistent with the previous checkpoint` });
+    }
+    prev = { size: cp.size, root: cp.rootHash };
+    index++;
+    progress(index, cp.size, cp.rootHash);
+  }
+}
