@@ -1,0 +1,99 @@
+/**
+ * The tamper-evident audit log's database-free core (DESIGN §8, docs/audit.md): record format,
+ * canonical JSON, Ed25519 keys, DSSE envelopes, the RFC 9162 Merkle tree and proofs, C2SP
+ * checkpoints, and the offline export format and verifier.
+ */
+
+export { fromBase64, toBase64 } from "./base64.js";
+export { assertIntegersOnly, canonicalize } from "./canonical-json.js";
+export type { Checkpoint } from "./checkpoint.js";
+export {
+  CheckpointError,
+  checkpointVerifiers,
+  formatCheckpoint,
+  openCheckpoint,
+  parseCheckpoint,
+  signCheckpoint,
+} from "./checkpoint.js";
+export type { DsseEnvelope, DsseSignature, EnvelopeVerification } from "./dsse.js";
+export { envelopePayload, pae, RECORD_PAYLOAD_TYPE, signEnvelope, verifyEnvelope } from "./dsse.js";
+export type { ExportCheckpoint, ExportEntry, ExportKeys } from "./export-format.js";
+export {
+  CHECKPOINTS_FILE,
+  EXPORT_FORMAT,
+  ExportWriter,
+  exportKeys,
+  KEYS_FILE,
+  RECORDS_FILE,
+  writeExport,
+} from "./export-format.js";
+export type { PublicKeyInfo, PublishedKey, SigningKey } from "./keys.js";
+export {
+  fromPublishedKey,
+  generateSigningKey,
+  KeyRing,
+  keyIdOf,
+  loadSigningKey,
+  loadSigningKeys,
+  publicKeyFromPem,
+  publicKeyFromRaw,
+  publicKeyToPem,
+  saveSigningKey,
+  signingKeyFromPem,
+  signingKeyFromSeed,
+  signingKeyToPem,
+  toPublishedKey,
+  verifyEd25519,
+} from "./keys.js";
+export {
+  EMPTY_ROOT,
+  equalBytes,
+  HASH_SIZE,
+  leafHash,
+  MerkleTree,
+  nodeHash,
+  verifyConsistency,
+  verifyInclusion,
+} from "./merkle.js";
+export type { NoteSignature, NoteSigner, NoteVerifier } from "./note.js";
+export {
+  ed25519KeyHash,
+  formatVerifierKey,
+  NoteError,
+  noteSigner,
+  noteVerifier,
+  openNote,
+  parseNote,
+  parseVerifierKey,
+  signNote,
+} from "./note.js";
+export type {
+  AttemptRecord,
+  AuditRecord,
+  CandidateRecord,
+  DecisionInput,
+  DecisionRecord,
+  ExclusionRecord,
+  Outcome,
+  OutcomeInput,
+  OutcomeRecord,
+  PolicyRef,
+  Principal,
+  RecordHeader,
+  RecordJson,
+  RequestSummary,
+} from "./record.js";
+export {
+  buildDecisionRecord,
+  buildOutcomeRecord,
+  decodeRecord,
+  encodeRecord,
+  nowUs,
+  RECORD_FORMAT_VERSION,
+  RecordFormatError,
+  usdToMicro,
+  validateRecord,
+} from "./record.js";
+export { isUuidv7, uuidv7, uuidv7Time } from "./uuidv7.js";
+export type { VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";
+export { verifyExport } from "./verifier.js";
