@@ -25,6 +25,9 @@ const schema = z.object({
   SOVR_POLICY_BUNDLE: z.string().min(1).default("./policies/dist/bundle.tar.gz"),
   SOVR_POLICY_BUNDLE_URL: z.string().url().optional(),
   SOVR_POLICY_VERIFICATION_KEY: z.string().min(1).optional(),
+  SOVR_POLICY_VERIFICATION_ALG: z
+    .enum(["EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"])
+    .default("EdDSA"),
   SOVR_POLICY_POOL_SIZE: positiveInt.max(64).default(2),
   SOVR_POLICY_TIMEOUT_MS: positiveInt.default(50),
   SOVR_SIMULATOR: bool.default(true),
@@ -57,6 +60,7 @@ export interface Config {
     readonly bundlePath: string;
     readonly bundleUrl: string | undefined;
     readonly verificationKeyFile: string | undefined;
+    readonly verificationAlgorithm: RawConfig["SOVR_POLICY_VERIFICATION_ALG"];
     readonly poolSize: number;
     readonly timeoutMs: number;
   };
@@ -126,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       bundlePath: resolve(c.SOVR_POLICY_BUNDLE),
       bundleUrl: c.SOVR_POLICY_BUNDLE_URL,
       verificationKeyFile: c.SOVR_POLICY_VERIFICATION_KEY && resolve(c.SOVR_POLICY_VERIFICATION_KEY),
+      verificationAlgorithm: c.SOVR_POLICY_VERIFICATION_ALG,
       poolSize: c.SOVR_POLICY_POOL_SIZE,
       timeoutMs: c.SOVR_POLICY_TIMEOUT_MS,
     }),

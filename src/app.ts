@@ -1,0 +1,272 @@
+import { type FSWatcher, watch } from "node:fs";
+import { readFile } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { AuditLog } from "./audit/audit-log.js";
+import { currentSigningKey, publishSigningKey, rotateSigningKey } from "./audit/signing-keys.js";
+import { LiveCatalog, readCatalogFiles } from "./catalog/catalog-store.js";
+import { CatalogValidationError } from "./catalog/errors.js";
+import { EndpointStatsTracker } from "./catalog/stats.js";
+import type { Config } from "./config/config.js";
+import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/index.js";
+import { AuditService } from "./gen/sovereign/v1/audit_pb.js";
+import { CatalogService } from "./gen/sovereign/v1/catalog_pb.js";
+import { RouterService } from "./gen/sovereign/v1/router_pb.js";
+import { Health } from "./gen/grpc/health/v1/health_pb.js";
+import { BundleSource } from "./policy/bundle-source.js";
+import { PolicyEngine } from "./policy/engine.js";
+import type { BundleRef } from "./policy/types.js";
+import { HealthState, registerHealth } from "./api/health-service.js";
+import { ReflectionIndex, registerReflection } from "./api/reflection-service.js";
+import { RouterServiceImpl } from "./api/router-service.js";
+import { listen, type NodeHandler, type RunningServers } from "./api/server.js";
+import { AuditRecorder } from "./routing/audit-recorder.js";
+import { HealthTracker } from "./routing/health.js";
+import { Router } from "./routing/router.js";
+import { createLogger, type Logger } from "./telemetry/logger.js";
+import { Metrics } from "./telemetry/metrics.js";
+import { PoolSet } from "./upstream/http-call.js";
+import { OpenAICompatibleAdapter } from "./upstream/openai-adapter.js";
+import { type Simulator, startSimulator } from "./upstream/simulator.js";
+
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly db: DatabaseHandle;
+  readonly catalog: LiveCatalog;
+  readonly policy: PolicyEngine;
+  readonly bundles: BundleSource;
+  readonly audit: AuditLog;
+  readonly router: Router;
+  readonly simulator: Simulator | undefined;
+  readonly servers: RunningServers;
+  readonly grpcUrl: string;
+  readonly httpUrl: string;
+  /** Drains in-flight calls (bounded by `config.drainMs`), flushes the log, closes everything. */
+  stop(): Promise<{ drained: boolean; cut: number }>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Environment for catalog interpolation and provider credentials (default process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * The composition root of `sovr serve`: opens the database, loads catalog, policy and signing
+ * key, builds the router and services, and listens. Everything the hot path needs is built
+ * here once; a request does no set-up of its own.
+ */
+export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const fail = async (err: unknown) => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+    throw err;
+  };
+
+  try {
+    let env = { ...(opts.env ?? process.env) };
+    let simulator: Simulator | undefined;
+    if (config.simulator.enabled) {
+      simulator = await startSimulator({ port: config.simulator.port });
+      cleanups.push(() => simulator?.close());
+      env = { SOVR_SIMULATOR_URL: simulator.url, ...env };
+      logger.info({ url: simulator.url }, "upstream simulator listening");
+    }
+
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    cleanups.push(() => db.close());
+    logger.info({ database: db.kind }, "database ready");
+
+    // Catalog: a bad catalog stops start-up (the error names file, path and reason).
+    const catalog = new LiveCatalog(db.db, env);
+    const { snapshot } = await catalog.apply(await readCatalogFiles(config.catalogDir));
+    metrics.catalogRevisions.inc({ result: "applied" });
+    logger.info({ revision: snapshot.revision, endpoints: snapshot.endpoints.length }, "catalog loaded");
+    let catalogWatcher: FSWatcher | undefined;
+    if (config.catalogWatch) catalogWatcher = watchCatalog(config.catalogDir, catalog, logger, metrics);
+    cleanups.push(() => catalogWatcher?.close());
+
+    // Policy: the last good bundle serves; none means no routing (fail closed), not no start.
+    const engine = new PolicyEngine({ poolSize: config.policy.poolSize, timeBudgetMicros: config.policy.timeoutMs * 1000 });
+    let activeBundle: BundleRef | undefined;
+    const verificationKey = config.policy.verificationKeyFile
+      ? { publicKeyPem: await readFile(config.policy.verificationKeyFile, "utf8"), algorithm: config.policy.verificationAlgorithm }
+      : undefined;
+    const bundles = new BundleSource({
+      engine,
+      path: config.policy.bundlePath,
+      url: config.policy.bundleUrl,
+      verificationKey,
+      logger,
+      onLoaded: async (bytes, ref) => {
+        await db.db
+          .insertInto("policy_bundles")
+          .values({ sha256: ref.sha256, revision: ref.revision, bundle: bytes })
+          .onConflict((oc) => oc.column("sha256").doNothing())
+          .execute();
+        activeBundle = ref;
+        metrics.policyBundleLoads.inc({ result: "loaded" });
+      },
+      onRejected: () => metrics.policyBundleLoads.inc({ result: "rejected" }),
+    });
+    await bundles.start();
+    cleanups.push(() => bundles.stop());
+    if (!activeBundle) logger.error({ path: config.policy.bundlePath }, "no valid policy bundle: routing refused until one loads");
+
+    // Signing key: created on first start, published with its validity range.
+    let key = await currentSigningKey(config.keysDir);
+    if (!key) {
+      key = await rotateSigningKey(config.keysDir);
+      logger.info({ keyId: key.keyId, dir: config.keysDir }, "generated a new record signing key");
+    }
+    await publishSigningKey(db.db, key);
+    const audit = new AuditLog(db.db, db.kind, key, {
+      batchDelayMs: config.audit.batchDelayMs,
+      batchMax: config.audit.batchMax,
+      onBatch: (size, seconds) => {
+        metrics.auditBatchSize.observe(size);
+        metrics.auditCommitSeconds.observe(seconds);
+      },
+    });
+    cleanups.push(() => audit.drain());
+
+    const pools = new PoolSet();
+    cleanups.push(() => pools.close());
+    const stats = new EndpointStatsTracker();
+    const recorder = new AuditRecorder(audit);
+    const router = new Router({
+      catalog,
+      policy: { evaluate: (input) => engine.evaluate(input), activeBundle: () => activeBundle },
+      recorder: {
+        recordDecision: (r, i) =>
+          recorder.recordDecision(r, i).catch((err: unknown) => {
+            metrics.auditFailures.inc({ kind: "decision" });
+            logger.error({ err, decisionId: r.decision_id }, "decision record not durable; request refused");
+            throw err;
+          }),
+        recordOutcome: (r) =>
+          recorder.recordOutcome(r).catch((err: unknown) => {
+            metrics.auditFailures.inc({ kind: "outcome" });
+            logger.error({ err, decisionId: r.decision_id }, "outcome record not durable");
+            throw err;
+          }),
+      },
+      adapters: { openai: new OpenAICompatibleAdapter(pools) },
+      health: new HealthTracker(),
+      stats,
+      instance: config.instance,
+      timeouts: config.upstream,
+      env,
+    });
+
+    const services = [RouterService, CatalogService, AuditService, Health];
+    const health = new HealthState(services.map((s) => s.typeName));
+    const reflection = new ReflectionIndex([...services]);
+    const connect = connectNodeAdapter({
+      routes: (r) => {
+        r.service(RouterService, new RouterServiceImpl(router));
+        // Implemented by the catalog and audit issues; until then every method is Unimplemented.
+        r.service(CatalogService, {});
+        r.service(AuditService, {});
+        registerHealth(r, health);
+        registerReflection(r, reflection);
+      },
+    });
+
+    const readiness = async () => {
+      const checks: Record<string, string> = {};
+      try {
+        await pingDatabase(db.db);
+        checks.database = "ok";
+      } catch (err) {
+        checks.database = `unavailable: ${(err as Error).message}`;
+      }
+      checks.policy = activeBundle ? `ok (${activeBundle.revision})` : "no valid bundle";
+      checks.catalog = catalog.loaded ? `ok (${catalog.current().revision})` : "not loaded";
+      checks.serving = health.serving ? "ok" : "draining";
+      return { ready: Object.values(checks).every((v) => v.startsWith("ok")), checks };
+    };
+    const http: NodeHandler = (req, res) => {
+      const url = req.url ?? "/";
+      if (url === "/healthz") return void text(res as ServerResponse, 200, "ok\n");
+      if (url === "/readyz") {
+        void readiness().then(({ ready, checks }) =>
+          text(res as ServerResponse, ready ? 200 : 503, `${JSON.stringify({ ready, checks })}\n`, "application/json"),
+        );
+        return;
+      }
+      if (url === "/metrics") {
+        void metrics.registry.metrics().then((body) => text(res as ServerResponse, 200, body, metrics.registry.contentType));
+        return;
+      }
+      connect(req as IncomingMessage, res as ServerResponse);
+    };
+
+    const servers = await listen(connect as NodeHandler, http, {
+      host: config.host,
+      grpcPort: config.grpcPort,
+      httpPort: config.httpPort,
+    });
+    health.set(true);
+    logger.info({ grpcPort: servers.grpcPort, httpPort: servers.httpPort, host: config.host }, "sovr serving");
+
+    let stopping: Promise<{ drained: boolean; cut: number }> | undefined;
+    return {
+      config,
+      logger,
+      metrics,
+      db,
+      catalog,
+      policy: engine,
+      bundles,
+      audit,
+      router,
+      simulator,
+      servers,
+      grpcUrl: `http://${config.host}:${servers.grpcPort}`,
+      httpUrl: `http://${config.host}:${servers.httpPort}`,
+      stop() {
+        stopping ??= (async () => {
+          health.set(false);
+          const result = await servers.close(config.drainMs);
+          for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((err: unknown) => logger.error({ err }, "shutdown step failed"));
+          return result;
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+function text(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8"): void {
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Re-applies the catalog directory on change; a bad edit is logged and the running catalog stays. */
+function watchCatalog(dir: string, catalog: LiveCatalog, logger: Logger, metrics: Metrics): FSWatcher {
+  let timer: NodeJS.Timeout | undefined;
+  const reload = async () => {
+    try {
+      const { snapshot, changed } = await catalog.apply(await readCatalogFiles(dir));
+      metrics.catalogRevisions.inc({ result: changed ? "applied" : "unchanged" });
+      if (changed) logger.info({ revision: snapshot.revision }, "catalog reloaded");
+    } catch (err) {
+      metrics.catalogRevisions.inc({ result: "rejected" });
+      const issues = err instanceof CatalogValidationError ? err.issues : undefined;
+      logger.error({ issues, err: issues ? undefined : err }, "catalog change rejected; running catalog kept");
+    }
+  };
+  const w = watch(dir, () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void reload(), 200);
+  });
+  w.on("error", (err) => logger.error({ err }, "catalog watch failed"));
+  return w;
+}

@@ -1,0 +1,55 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+import { generateSigningKey, loadSigningKeys, type SigningKey, saveSigningKey } from "./keys.js";
+
+const CURRENT_FILE = "current";
+
+/**
+ * The key that signs new records: `<keysDir>/current` names it; older keys stay in the
+ * directory (and in `signing_keys`) so what they signed keeps verifying.
+ */
+export async function currentSigningKey(keysDir: string): Promise<SigningKey | undefined> {
+  const keys = await loadSigningKeys(keysDir);
+  if (keys.length === 0) return undefined;
+  let id: string | undefined;
+  try {
+    id = (await readFile(join(keysDir, CURRENT_FILE), "utf8")).trim();
+  } catch {
+    id = undefined;
+  }
+  const key = id ? keys.find((k) => k.keyId === id) : keys.length === 1 ? keys[0] : undefined;
+  if (!key) throw new Error(`${keysDir}: cannot tell which signing key is current (write its id to ${CURRENT_FILE})`);
+  return key;
+}
+
+/** Creates a new key in `keysDir` and makes it current (first start, or rotation). */
+export async function rotateSigningKey(keysDir: string): Promise<SigningKey> {
+  const key = generateSigningKey();
+  await saveSigningKey(keysDir, key);
+  await writeFile(join(keysDir, CURRENT_FILE), `${key.keyId}\n`, { mode: 0o600 });
+  return key;
+}
+
+/**
+ * Publishes `key` as the current signing key: inserts its public half if new, and closes the
+ * validity range of any other key still open. Idempotent.
+ */
+export async function publishSigningKey(db: Kysely<Database>, key: SigningKey, now = new Date()): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const existing = await trx.selectFrom("signing_keys").select("key_id").where("key_id", "=", key.keyId).executeTakeFirst();
+    if (!existing) {
+      await trx
+        .insertInto("signing_keys")
+        .values({ key_id: key.keyId, algorithm: "ed25519", public_key: key.publicKeyRaw, valid_from: now, valid_until: null })
+        .execute();
+    }
+    await trx
+      .updateTable("signing_keys")
+      .set({ valid_until: now })
+      .where("key_id", "!=", key.keyId)
+      .where("valid_until", "is", null)
+      .execute();
+  });
+}

@@ -1,0 +1,121 @@
+import { EventEmitter } from "node:events";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+import type { Env } from "./env-interpolation.js";
+import { type CatalogFile, parseCatalogFiles } from "./loader.js";
+import { buildSnapshot, snapshotFromCanonical } from "./resolve.js";
+import type { CatalogSnapshot } from "./types.js";
+
+export interface StoredRevision {
+  revision: string;
+  canonical: string;
+  providerCount: number;
+  endpointCount: number;
+  createdAt: Date;
+}
+
+/** Stores a revision once; returns whether it was new. Revisions are immutable. */
+export async function saveRevision(db: Kysely<Database>, snapshot: CatalogSnapshot): Promise<boolean> {
+  const r = await db
+    .insertInto("catalog_revisions")
+    .values({
+      revision: snapshot.revision,
+      canonical: snapshot.canonical,
+      provider_count: snapshot.providers.length,
+      endpoint_count: snapshot.endpoints.length,
+    })
+    .onConflict((oc) => oc.column("revision").doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+export async function getRevision(db: Kysely<Database>, revision: string): Promise<StoredRevision | undefined> {
+  const row = await db.selectFrom("catalog_revisions").selectAll().where("revision", "=", revision).executeTakeFirst();
+  return row
+    ? {
+        revision: row.revision,
+        canonical: row.canonical,
+        providerCount: row.provider_count,
+        endpointCount: row.endpoint_count,
+        createdAt: row.created_at,
+      }
+    : undefined;
+}
+
+export interface CatalogChange {
+  snapshot: CatalogSnapshot;
+  previous: CatalogSnapshot | undefined;
+  createdAt: Date;
+}
+
+/**
+ * The catalog the router uses now. `apply` validates a whole set of files, stores the revision
+ * (once) and swaps the snapshot atomically; a rejected catalog changes nothing. Readers call
+ * `current()` on the hot path: a field read, no I/O.
+ */
+export class LiveCatalog {
+  #current: CatalogSnapshot | undefined;
+  #createdAt = new Date(0);
+  readonly #events = new EventEmitter();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly env: Env,
+  ) {
+    this.#events.setMaxListeners(0);
+  }
+
+  current(): CatalogSnapshot {
+    if (!this.#current) throw new Error("catalog not loaded");
+    return this.#current;
+  }
+
+  get loaded(): boolean {
+    return this.#current !== undefined;
+  }
+
+  get createdAt(): Date {
+    return this.#createdAt;
+  }
+
+  /** Validates without applying; throws CatalogValidationError with every issue. */
+  validate(files: readonly CatalogFile[]): CatalogSnapshot {
+    return buildSnapshot(parseCatalogFiles(files, { env: this.env }), { env: this.env });
+  }
+
+  /** Validates, stores and activates. Returns whether the catalog changed. */
+  async apply(files: readonly CatalogFile[]): Promise<{ snapshot: CatalogSnapshot; changed: boolean }> {
+    const snapshot = this.validate(files);
+    if (this.#current?.revision === snapshot.revision) return { snapshot: this.#current, changed: false };
+    await saveRevision(this.db, snapshot);
+    const stored = await getRevision(this.db, snapshot.revision);
+    const previous = this.#current;
+    this.#current = snapshot;
+    this.#createdAt = stored?.createdAt ?? new Date();
+    this.#events.emit("change", { snapshot, previous, createdAt: this.#createdAt } satisfies CatalogChange);
+    return { snapshot, changed: true };
+  }
+
+  /** A past revision rebuilt exactly from its stored canonical form (for replay). */
+  async revision(revision: string): Promise<CatalogSnapshot | undefined> {
+    if (this.#current?.revision === revision) return this.#current;
+    const stored = await getRevision(this.db, revision);
+    return stored ? snapshotFromCanonical(stored.canonical, { env: this.env }) : undefined;
+  }
+
+  onChange(listener: (change: CatalogChange) => void): () => void {
+    this.#events.on("change", listener);
+    return () => this.#events.off("change", listener);
+  }
+}
+
+/** The `*.yaml` / `*.yml` files of a catalog directory, for {@link LiveCatalog.apply}. */
+export async function readCatalogFiles(dir: string): Promise<CatalogFile[]> {
+  const { readdir, readFile } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  const names = (await readdir(dir, { withFileTypes: true }))
+    .filter((d) => d.isFile() && /\.ya?ml$/.test(d.name))
+    .map((d) => d.name)
+    .sort();
+  return Promise.all(names.map(async (name) => ({ name, content: await readFile(join(dir, name), "utf8") })));
+}

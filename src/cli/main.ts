@@ -1,0 +1,86 @@
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { Command } from "commander";
+import { validateCatalogDir } from "../catalog/cli.js";
+import { CatalogValidationError } from "../catalog/errors.js";
+import { ConfigError, loadConfig } from "../config/config.js";
+import { buildPolicyBundle, checkBundleFresh } from "../policy/bundle-build.js";
+import { repoRoot, resolveOpaBin } from "../policy/opa-bin.js";
+import { rotateSigningKey } from "../audit/signing-keys.js";
+import { serve } from "./serve.js";
+
+const program = new Command()
+  .name("sovr")
+  .description("Sovereign Router: policy-enforced LLM routing with signed decision records.")
+  .showHelpAfterError();
+
+program
+  .command("serve")
+  .description("serve gRPC/Connect (SOVR_GRPC_PORT) and HTTP (SOVR_HTTP_PORT); configuration from the environment")
+  .action(serve);
+
+const catalog = program.command("catalog").description("the provider catalog");
+catalog
+  .command("validate")
+  .argument("[dir]", "catalog directory", process.env.SOVR_CATALOG_DIR ?? "catalog")
+  .description("validate catalog files offline; prints every error, one per line")
+  .action(async (dir: string) => {
+    const result = await validateCatalogDir(resolve(dir), { env: process.env });
+    for (const line of result.lines) console.log(line);
+    process.exitCode = result.exitCode;
+  });
+
+const policy = program.command("policy").description("policy bundles");
+policy
+  .command("build")
+  .description("compile policies/ with `opa build -t wasm` into policies/dist/bundle.tar.gz")
+  .option("--source <dir>", "Rego sources", "policies")
+  .option("--out <file>", "bundle file", "policies/dist/bundle.tar.gz")
+  .option("--signing-key <pem>", "sign the bundle with this private key")
+  .option("--signing-alg <alg>", "JWS algorithm of the signing key", "EdDSA")
+  .action(async (o: { source: string; out: string; signingKey?: string; signingAlg: string }) => {
+    const built = await buildPolicyBundle({
+      sourceDir: resolve(o.source),
+      outFile: resolve(o.out),
+      signingKeyFile: o.signingKey && resolve(o.signingKey),
+      signingAlg: o.signingAlg as never,
+    });
+    console.log(`built ${o.out} (revision ${built.revision}, sha256 ${built.sha256})`);
+  });
+policy
+  .command("check")
+  .description("fail when the committed bundle is stale (CI)")
+  .action(async () => {
+    const fresh = await checkBundleFresh();
+    console.log(fresh.fresh ? `bundle is fresh (${fresh.expected})` : `bundle is STALE: ${JSON.stringify(fresh)}`);
+    if (!fresh.fresh) process.exitCode = 1;
+  });
+policy
+  .command("test")
+  .description("run `opa test` on the policies")
+  .argument("[dir]", "policy directory", "policies")
+  .action((dir: string) => {
+    const r = spawnSync(resolveOpaBin(), ["test", resolve(dir), "-v"], { stdio: "inherit", cwd: repoRoot() });
+    process.exitCode = r.status ?? 1;
+  });
+
+const keys = program.command("keys").description("record-signing keys");
+keys
+  .command("generate")
+  .description("create a new record-signing key and make it current (rotation); old keys keep verifying")
+  .action(async () => {
+    const config = loadConfig();
+    const key = await rotateSigningKey(config.keysDir);
+    console.log(`generated signing key ${key.keyId} in ${config.keysDir}; a running server uses it after restart`);
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof CatalogValidationError) {
+    for (const i of err.issues) console.error(`${i.file}${i.line ? `:${i.line}` : ""}: ${i.path ? `${i.path}: ` : ""}${i.message}`);
+  } else if (err instanceof ConfigError) {
+    console.error(err.message);
+  } else {
+    console.error(err instanceof Error ? err.message : err);
+  }
+  process.exit(1);
+});
