@@ -60,7 +60,8 @@ policy
   .description("run `opa test` on the policies")
   .argument("[dir]", "policy directory", "policies")
   .action((dir: string) => {
-    const r = spawnSync(resolveOpaBin(), ["test", resolve(dir), "-v"], { stdio: "inherit", cwd: repoRoot() });
+    // dist/ holds the built bundle; opa would load it too and mask changes to the sources.
+    const r = spawnSync(resolveOpaBin(), ["test", resolve(dir), "--ignore", "dist", "-v"], { stdio: "inherit", cwd: repoRoot() });
     process.exitCode = r.status ?? 1;
   });
 

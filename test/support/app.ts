@@ -1,0 +1,80 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { type App, startApp } from "../../src/app.js";
+import { loadConfig } from "../../src/config/config.js";
+import { createLogger } from "../../src/telemetry/logger.js";
+import { type Simulator, startSimulator } from "../../src/upstream/simulator.js";
+import { createFreshDatabase, dropDatabase } from "./databases.js";
+
+export const REPO = resolve(import.meta.dirname, "../..");
+
+export interface TestApp {
+  app: App;
+  simulator: Simulator;
+  dataDir: string;
+  /** Every log line the server wrote (JSON text), for assertions such as the privacy test. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  database?: "pglite" | "postgres";
+  /** Extra env (SOVR_* settings); the catalog defaults to the shipped simulator catalog. */
+  env?: Record<string, string>;
+  catalogDir?: string;
+  bundlePath?: string;
+}
+
+/**
+ * A real `sovr serve` on ephemeral ports with its own simulator and a fresh database
+ * (PGlite in a temp dir, or a new Postgres database when `database: "postgres"`).
+ */
+export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const simulator = await startSimulator();
+  const dataDir = await mkdtemp(join(tmpdir(), "sovr-test-"));
+  let dbUrl: string | undefined;
+  if (opts.database === "postgres") {
+    if (!process.env.DATABASE_URL) throw new Error("DATABASE_URL is not set");
+    dbUrl = await createFreshDatabase(process.env.DATABASE_URL);
+  }
+  const env: Record<string, string | undefined> = {
+    SOVR_GRPC_PORT: "0",
+    SOVR_HTTP_PORT: "0",
+    SOVR_SIMULATOR: "off",
+    SOVR_DATA_DIR: dataDir,
+    SOVR_CATALOG_DIR: opts.catalogDir ?? join(REPO, "test/fixtures/catalog"),
+    SOVR_POLICY_BUNDLE: opts.bundlePath ?? join(REPO, "policies/dist/bundle.tar.gz"),
+    SOVR_LOG_LEVEL: "debug",
+    SOVR_DRAIN_MS: "2000",
+    DATABASE_URL: dbUrl,
+    ...opts.env,
+  };
+  const config = loadConfig(env);
+  const logs: string[] = [];
+  const sink = new (await import("node:stream")).Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const app = await startApp(config, {
+    logger: createLogger("debug", sink),
+    env: { ...process.env, ...env, SOVR_SIMULATOR_URL: simulator.url },
+  });
+  return {
+    app,
+    simulator,
+    dataDir,
+    logs,
+    async close() {
+      await app.stop();
+      await simulator.close();
+      await rm(dataDir, { recursive: true, force: true });
+      if (dbUrl && process.env.DATABASE_URL) await dropDatabase(process.env.DATABASE_URL, dbUrl);
+    },
+  };
+}
+
+/** The databases an end-to-end test should run on: PGlite always, Postgres when configured. */
+export const appDatabases: ("pglite" | "postgres")[] = process.env.DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
