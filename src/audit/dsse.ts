@@ -7,7 +7,9 @@
  * where LEN is the ASCII decimal byte length and SP a single space.
  */
 import { fromBase64, toBase64 } from "./base64.js";
+import { canonicalize } from "./canonical-json.js";
 import type { KeyRing, SigningKey } from "./keys.js";
+import { leafHash } from "./merkle.js";
 
 /** payloadType of a decision or outcome record, format v1 (canonical JSON, see record.ts). */
 export const RECORD_PAYLOAD_TYPE = "application/vnd.sovereign-router.record+json;version=1";
@@ -122,4 +124,18 @@ function checkShape(e: unknown): DsseEnvelope | string {
 /** The payload bytes of an envelope, without verifying anything. */
 export function envelopePayload(envelope: DsseEnvelope): Uint8Array {
   return fromBase64(envelope.payload);
+}
+
+/**
+ * The bytes of a log entry: UTF-8 of the envelope's RFC 8785 canonical JSON. The Merkle leaf
+ * covers the whole envelope, signatures included, so the log commits to exactly what was signed
+ * and by which key.
+ */
+export function envelopeBytes(envelope: DsseEnvelope): Uint8Array {
+  return new TextEncoder().encode(canonicalize(envelope));
+}
+
+/** The Merkle leaf hash of a log entry: SHA-256(0x00 ‖ {@link envelopeBytes}). */
+export function entryLeafHash(envelope: DsseEnvelope): Uint8Array {
+  return leafHash(envelopeBytes(envelope));
 }

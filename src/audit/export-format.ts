@@ -4,7 +4,7 @@
  *
  * - `records.jsonl` — one line per log entry, in sequence order from 0:
  *   `{"envelope":{…DSSE…},"seq":N}` (canonical JSON). The envelope's payload is the record's
- *   canonical JSON; the Merkle leaf of entry N is SHA-256(0x00 ‖ payload bytes).
+ *   canonical JSON; the Merkle leaf of entry N is SHA-256(0x00 ‖ canonical JSON of the envelope).
  * - `checkpoints.jsonl` — one line per signed checkpoint, in increasing size:
  *   `{"note":"<C2SP signed note>","size":N}`.
  * - `keys.json` — `{format, origin, keys: [PublishedKey…]}`: every public key that signed a

@@ -16,7 +16,15 @@ export {
   signCheckpoint,
 } from "./checkpoint.js";
 export type { DsseEnvelope, DsseSignature, EnvelopeVerification } from "./dsse.js";
-export { envelopePayload, pae, RECORD_PAYLOAD_TYPE, signEnvelope, verifyEnvelope } from "./dsse.js";
+export {
+  entryLeafHash,
+  envelopeBytes,
+  envelopePayload,
+  pae,
+  RECORD_PAYLOAD_TYPE,
+  signEnvelope,
+  verifyEnvelope,
+} from "./dsse.js";
 export type { ExportCheckpoint, ExportEntry, ExportKeys } from "./export-format.js";
 export {
   CHECKPOINTS_FILE,

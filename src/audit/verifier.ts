@@ -7,7 +7,8 @@
  * 2. records.jsonl, entry by entry: dense sequence 0..n-1; the DSSE envelope is signed by a key
  *    in keys.json (an unknown key is an error) with the record payload type; the payload is a
  *    v1 record in exact RFC 8785 canonical form with integers only; each decision id has one
- *    decision record and every outcome follows its decision. Each payload becomes a leaf.
+ *    decision record and every outcome follows its decision. Each envelope becomes a leaf:
+ *    SHA-256(0x00 ‖ canonical JSON of the envelope).
  * 3. checkpoints.jsonl, in order: the note is signed by a key in keys.json under the origin;
  *    its size is at most n; its root equals the Merkle root of records 0..size-1; it is
  *    consistent (RFC 9162 §2.1.4) with the previous checkpoint.
@@ -21,10 +22,10 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { toBase64 } from "./base64.js";
 import { CheckpointError, checkpointVerifiers, openCheckpoint } from "./checkpoint.js";
-import { RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
+import { type DsseEnvelope, entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
 import { CHECKPOINTS_FILE, EXPORT_FORMAT, KEYS_FILE, RECORDS_FILE } from "./export-format.js";
 import { fromPublishedKey, KeyRing, type PublishedKey } from "./keys.js";
-import { equalBytes, leafHash, MerkleTree, verifyConsistency } from "./merkle.js";
+import { equalBytes, MerkleTree, verifyConsistency } from "./merkle.js";
 import { decodeRecord, RecordFormatError } from "./record.js";
 
 export interface VerifyError {
@@ -190,7 +191,8 @@ async function verifyRecords(
       if (seen === 2) fail({ seq, what: `duplicate outcome record for ${record.decision_id}` });
       decisions.set(record.decision_id, 2);
     }
-    tree.append(leafHash(v.payload));
+    // The leaf covers the envelope as signed (canonical JSON), signatures included.
+    tree.append(entryLeafHash(entry.envelope as DsseEnvelope));
     seq++;
     progress(seq);
     if (opts.onProgress && seq % every === 0) opts.onProgress(seq);

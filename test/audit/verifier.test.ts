@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromBase64, toBase64 } from "../../src/audit/base64.js";
 import { signCheckpoint } from "../../src/audit/checkpoint.js";
-import { type DsseEnvelope, signEnvelope } from "../../src/audit/dsse.js";
+import { type DsseEnvelope, entryLeafHash, signEnvelope } from "../../src/audit/dsse.js";
 import {
   CHECKPOINTS_FILE,
   type ExportCheckpoint,
@@ -16,7 +16,7 @@ import {
   writeExport,
 } from "../../src/audit/export-format.js";
 import { generateSigningKey, KeyRing, type SigningKey } from "../../src/audit/keys.js";
-import { leafHash, MerkleTree } from "../../src/audit/merkle.js";
+import { MerkleTree } from "../../src/audit/merkle.js";
 import { buildDecisionRecord, buildOutcomeRecord, encodeRecord } from "../../src/audit/record.js";
 import { verifyExport } from "../../src/audit/verifier.js";
 import { outcomeInput, sampleDecisionInput } from "./fixtures.js";
@@ -50,8 +50,9 @@ function buildLog(pairs: number, checkpointEvery: number): Log {
   const checkpoints: ExportCheckpoint[] = [];
   const append = (payload: Uint8Array, timeUs: number) => {
     const key = timeUs < rotateAt ? k1 : k2;
-    entries.push({ seq: tree.size, envelope: signEnvelope(payload, key) });
-    tree.append(leafHash(payload));
+    const envelope = signEnvelope(payload, key);
+    entries.push({ seq: tree.size, envelope });
+    tree.append(entryLeafHash(envelope));
     if (tree.size % checkpointEvery === 0) checkpoint(key);
   };
   const checkpoint = (key: SigningKey) => {
@@ -304,6 +305,19 @@ describe("verifyExport", () => {
     expect((await verifyExport(dir)).firstError).toEqual({
       seq: 9,
       what: `signature: signed by unknown key ${stranger.keyId}`,
+    });
+  });
+
+  it("commits to the signatures too: the same record re-signed by another valid key breaks the root", async () => {
+    const dir = await exportLog(log, (f) => {
+      const e = parse(f.records[35]!);
+      const other = log.keys.find((k) => k.keyId !== e.envelope.signatures[0]!.keyid)!;
+      f.records[35] = entryLine(35, signEnvelope(fromBase64(e.envelope.payload), other));
+    });
+    expect((await verifyExport(dir)).firstError).toMatchObject({
+      seq: 32,
+      checkpoint: 2,
+      what: expect.stringContaining("Merkle root does not match records 0..47"),
     });
   });
 
