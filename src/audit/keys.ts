@@ -243,6 +243,8 @@ export function fromPublishedKey(p: PublishedKey): PublicKeyInfo {
  */
 export class KeyRing {
   private readonly keys = new Map<string, PublicKeyInfo>();
+  /** Parsed keys, so that verifying many records does not re-import the key each time. */
+  private readonly objects = new Map<string, KeyObject>();
 
   constructor(keys: Iterable<PublicKeyInfo> = []) {
     for (const k of keys) this.add(k);
@@ -257,6 +259,7 @@ export class KeyRing {
     }
     if (this.keys.has(info.keyId)) throw new Error(`key ${info.keyId} is already in the key ring`);
     this.keys.set(info.keyId, { ...info, publicKeyRaw: info.publicKeyRaw.slice() });
+    this.objects.set(info.keyId, publicKeyFromRaw(info.publicKeyRaw));
   }
 
   /**
@@ -300,7 +303,12 @@ export class KeyRing {
 
   /** Verifies a signature by `keyId`; false for an unknown key. */
   verify(keyId: string, data: Uint8Array, signature: Uint8Array): boolean {
-    const k = this.keys.get(keyId);
-    return k !== undefined && verifyEd25519(k.publicKeyRaw, data, signature);
+    const key = this.objects.get(keyId);
+    if (key === undefined || signature.length !== ED25519_SIGNATURE_SIZE) return false;
+    try {
+      return verify(null, data, key, signature);
+    } catch {
+      return false;
+    }
   }
 }
