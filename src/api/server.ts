@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
+import { patchGrpcMessage } from "./grpc-message.js";
 
 export type NodeHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
@@ -46,7 +47,11 @@ export async function listen(grpcHandler: NodeHandler, httpHandler: NodeHandler,
       handler(req, res);
     };
 
-  const h2 = createHttp2Server({}, track(grpcHandler) as (req: Http2ServerRequest, res: Http2ServerResponse) => void);
+  const grpc: NodeHandler = (req, res) => {
+    patchGrpcMessage(res as Http2ServerResponse);
+    grpcHandler(req, res);
+  };
+  const h2 = createHttp2Server({}, track(grpc) as (req: Http2ServerRequest, res: Http2ServerResponse) => void);
   const sessions = new Set<Http2Session>();
   h2.on("session", (s) => {
     sessions.add(s);
