@@ -181,6 +181,24 @@ describe("verifyExport", () => {
     expect((await verifyExport(seqByte)).firstError).toMatchObject({ seq: 12 });
   });
 
+  it("names the right seq for any single byte changed anywhere in records.jsonl (random positions)", async () => {
+    const clean = await exportLog(log);
+    const original = await readFile(join(clean, RECORDS_FILE));
+    const starts = [0];
+    for (let i = 0; i < original.length; i++) if (original[i] === 0x0a) starts.push(i + 1);
+    for (let t = 0; t < 25; t++) {
+      const seq = Math.floor(Math.random() * 60);
+      const at = starts[seq]! + Math.floor(Math.random() * (starts[seq + 1]! - 1 - starts[seq]!));
+      const bytes = Buffer.from(original);
+      bytes[at]! ^= 1 + Math.floor(Math.random() * 255);
+      if (bytes[at] === 0x0a) bytes[at] = 0x20; // keep the line structure: a changed byte, not a new line
+      await writeFile(join(clean, RECORDS_FILE), bytes);
+      const result = await verifyExport(clean);
+      expect(result.ok, `byte ${at} of seq ${seq}`).toBe(false);
+      expect(result.firstError?.seq, `byte ${at} of seq ${seq}: ${result.firstError?.what}`).toBe(seq);
+    }
+  });
+
   it("detects a deleted record", async () => {
     const dir = await exportLog(log, (f) => {
       f.records.splice(5, 1);
