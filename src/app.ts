@@ -71,7 +71,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     let env = { ...(opts.env ?? process.env) };
     let simulator: Simulator | undefined;
     if (config.simulator.enabled) {
-      simulator = await startSimulator({ port: config.simulator.port });
+      const { ttftMs, tokensPerSecond, completionTokens } = config.simulator;
+      simulator = await startSimulator({ port: config.simulator.port, defaults: { ttftMs, tokensPerSecond, completionTokens } });
       cleanups.push(() => simulator?.close());
       env = { SOVR_SIMULATOR_URL: simulator.url, ...env };
       logger.info({ url: simulator.url }, "upstream simulator listening");

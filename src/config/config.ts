@@ -32,6 +32,9 @@ const schema = z.object({
   SOVR_POLICY_TIMEOUT_MS: positiveInt.default(50),
   SOVR_SIMULATOR: bool.default(true),
   SOVR_SIMULATOR_PORT: port.default(8089),
+  SOVR_SIMULATOR_TTFT_MS: z.coerce.number().int().min(0).default(0),
+  SOVR_SIMULATOR_TOKENS_PER_SECOND: z.coerce.number().min(0).default(0),
+  SOVR_SIMULATOR_TOKENS: positiveInt.default(16),
   SOVR_KEYS_DIR: z.string().min(1).optional(),
   SOVR_INSTANCE: z.string().min(1).optional(),
   SOVR_DRAIN_MS: positiveInt.default(10_000),
@@ -64,7 +67,13 @@ export interface Config {
     readonly poolSize: number;
     readonly timeoutMs: number;
   };
-  readonly simulator: { readonly enabled: boolean; readonly port: number };
+  readonly simulator: {
+    readonly enabled: boolean;
+    readonly port: number;
+    readonly ttftMs: number;
+    readonly tokensPerSecond: number;
+    readonly completionTokens: number;
+  };
   readonly keysDir: string;
   readonly instance: string;
   readonly drainMs: number;
@@ -134,7 +143,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       poolSize: c.SOVR_POLICY_POOL_SIZE,
       timeoutMs: c.SOVR_POLICY_TIMEOUT_MS,
     }),
-    simulator: Object.freeze({ enabled: c.SOVR_SIMULATOR, port: c.SOVR_SIMULATOR_PORT }),
+    simulator: Object.freeze({
+      enabled: c.SOVR_SIMULATOR,
+      port: c.SOVR_SIMULATOR_PORT,
+      ttftMs: c.SOVR_SIMULATOR_TTFT_MS,
+      tokensPerSecond: c.SOVR_SIMULATOR_TOKENS_PER_SECOND,
+      completionTokens: c.SOVR_SIMULATOR_TOKENS,
+    }),
     keysDir: resolve(c.SOVR_KEYS_DIR ?? `${dataDir}/keys`),
     instance: c.SOVR_INSTANCE ?? `${hostname()}-${process.pid}`,
     drainMs: c.SOVR_DRAIN_MS,
