@@ -75,6 +75,8 @@ export {
   parseVerifierKey,
   signNote,
 } from "./note.js";
+export type { ProofCheck } from "./proofs.js";
+export { verifyCheckpointConsistency, verifyEntryInclusion } from "./proofs.js";
 export type {
   AttemptRecord,
   AuditRecord,
