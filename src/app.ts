@@ -2,6 +2,11 @@ import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { HealthState, registerHealth } from "./api/health-service.js";
+import { ReflectionIndex, registerReflection } from "./api/reflection-service.js";
+import { CatalogServiceImpl } from "./api/catalog-service.js";
+import { RouterServiceImpl } from "./api/router-service.js";
+import { listen, type NodeHandler, type RunningServers } from "./api/server.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { currentSigningKey, publishSigningKey, rotateSigningKey } from "./audit/signing-keys.js";
 import { LiveCatalog, readCatalogFiles } from "./catalog/catalog-store.js";
@@ -9,17 +14,13 @@ import { CatalogValidationError } from "./catalog/errors.js";
 import { EndpointStatsTracker } from "./catalog/stats.js";
 import type { Config } from "./config/config.js";
 import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/index.js";
+import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { AuditService } from "./gen/sovereign/v1/audit_pb.js";
 import { CatalogService } from "./gen/sovereign/v1/catalog_pb.js";
 import { RouterService } from "./gen/sovereign/v1/router_pb.js";
-import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { BundleSource } from "./policy/bundle-source.js";
 import { PolicyEngine } from "./policy/engine.js";
 import type { BundleRef } from "./policy/types.js";
-import { HealthState, registerHealth } from "./api/health-service.js";
-import { ReflectionIndex, registerReflection } from "./api/reflection-service.js";
-import { RouterServiceImpl } from "./api/router-service.js";
-import { listen, type NodeHandler, type RunningServers } from "./api/server.js";
 import { AuditRecorder } from "./routing/audit-recorder.js";
 import { HealthTracker } from "./routing/health.js";
 import { Router } from "./routing/router.js";
@@ -72,7 +73,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     let simulator: Simulator | undefined;
     if (config.simulator.enabled) {
       const { ttftMs, tokensPerSecond, completionTokens } = config.simulator;
-      simulator = await startSimulator({ port: config.simulator.port, defaults: { ttftMs, tokensPerSecond, completionTokens } });
+      simulator = await startSimulator({
+        port: config.simulator.port,
+        defaults: { ttftMs, tokensPerSecond, completionTokens },
+      });
       cleanups.push(() => simulator?.close());
       env = { SOVR_SIMULATOR_URL: simulator.url, ...env };
       logger.info({ url: simulator.url }, "upstream simulator listening");
@@ -92,10 +96,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     cleanups.push(() => catalogWatcher?.close());
 
     // Policy: the last good bundle serves; none means no routing (fail closed), not no start.
-    const engine = new PolicyEngine({ poolSize: config.policy.poolSize, timeBudgetMicros: config.policy.timeoutMs * 1000 });
+    const engine = new PolicyEngine({
+      poolSize: config.policy.poolSize,
+      timeBudgetMicros: config.policy.timeoutMs * 1000,
+    });
     let activeBundle: BundleRef | undefined;
     const verificationKey = config.policy.verificationKeyFile
-      ? { publicKeyPem: await readFile(config.policy.verificationKeyFile, "utf8"), algorithm: config.policy.verificationAlgorithm }
+      ? {
+          publicKeyPem: await readFile(config.policy.verificationKeyFile, "utf8"),
+          algorithm: config.policy.verificationAlgorithm,
+        }
       : undefined;
     const bundles = new BundleSource({
       engine,
@@ -116,7 +126,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     });
     await bundles.start();
     cleanups.push(() => bundles.stop());
-    if (!activeBundle) logger.error({ path: config.policy.bundlePath }, "no valid policy bundle: routing refused until one loads");
+    if (!activeBundle)
+      logger.error(
+        { path: config.policy.bundlePath },
+        "no valid policy bundle: routing refused until one loads",
+      );
 
     // Signing key: created on first start, published with its validity range.
     let key = await currentSigningKey(config.keysDir);
@@ -170,8 +184,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const connect = connectNodeAdapter({
       routes: (r) => {
         r.service(RouterService, new RouterServiceImpl(router));
-        // Implemented by the catalog and audit issues; until then every method is Unimplemented.
-        r.service(CatalogService, {});
+        r.service(
+          CatalogService,
+          new CatalogServiceImpl({
+            catalog,
+            stats,
+            db: db.db,
+            onApply: (result) => metrics.catalogRevisions.inc({ result }),
+          }),
+        );
+        // Implemented by the audit issue; until then every method is Unimplemented.
         r.service(AuditService, {});
         registerHealth(r, health);
         registerReflection(r, reflection);
@@ -196,12 +218,19 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       if (url === "/healthz") return void text(res as ServerResponse, 200, "ok\n");
       if (url === "/readyz") {
         void readiness().then(({ ready, checks }) =>
-          text(res as ServerResponse, ready ? 200 : 503, `${JSON.stringify({ ready, checks })}\n`, "application/json"),
+          text(
+            res as ServerResponse,
+            ready ? 200 : 503,
+            `${JSON.stringify({ ready, checks })}\n`,
+            "application/json",
+          ),
         );
         return;
       }
       if (url === "/metrics") {
-        void metrics.registry.metrics().then((body) => text(res as ServerResponse, 200, body, metrics.registry.contentType));
+        void metrics.registry
+          .metrics()
+          .then((body) => text(res as ServerResponse, 200, body, metrics.registry.contentType));
         return;
       }
       connect(req as IncomingMessage, res as ServerResponse);
@@ -213,7 +242,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       httpPort: config.httpPort,
     });
     health.set(true);
-    logger.info({ grpcPort: servers.grpcPort, httpPort: servers.httpPort, host: config.host }, "sovr serving");
+    logger.info(
+      { grpcPort: servers.grpcPort, httpPort: servers.httpPort, host: config.host },
+      "sovr serving",
+    );
 
     let stopping: Promise<{ drained: boolean; cut: number }> | undefined;
     return {
@@ -234,7 +266,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         stopping ??= (async () => {
           health.set(false);
           const result = await servers.close(config.drainMs);
-          for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((err: unknown) => logger.error({ err }, "shutdown step failed"));
+          for (const c of cleanups.reverse())
+            await Promise.resolve(c()).catch((err: unknown) => logger.error({ err }, "shutdown step failed"));
           return result;
         })();
         return stopping;
@@ -261,7 +294,10 @@ function watchCatalog(dir: string, catalog: LiveCatalog, logger: Logger, metrics
     } catch (err) {
       metrics.catalogRevisions.inc({ result: "rejected" });
       const issues = err instanceof CatalogValidationError ? err.issues : undefined;
-      logger.error({ issues, err: issues ? undefined : err }, "catalog change rejected; running catalog kept");
+      logger.error(
+        { issues, err: issues ? undefined : err },
+        "catalog change rejected; running catalog kept",
+      );
     }
   };
   const w = watch(dir, () => {

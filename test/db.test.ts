@@ -15,7 +15,9 @@ describe.each(testDatabases)("database ($name)", (target) => {
   it("applies every migration once; re-running is a no-op", async () => {
     await migrateToLatest(h.db);
     const tables = await sql<{ table_name: string }>`
-      select table_name from information_schema.tables where table_schema = 'public' order by 1`.execute(h.db);
+      select table_name from information_schema.tables where table_schema = 'public' order by 1`.execute(
+      h.db,
+    );
     expect(tables.rows.map((r) => r.table_name)).toEqual(
       expect.arrayContaining([
         "audit_checkpoints",
@@ -48,17 +50,23 @@ describe.each(testDatabases)("database ($name)", (target) => {
   });
 
   it("refuses to update or delete audit log rows", async () => {
-    await expect(h.db.updateTable("audit_log").set({ envelope: "x" }).where("seq", "=", 0).execute()).rejects.toThrow(
-      /append-only/,
-    );
+    await expect(
+      h.db.updateTable("audit_log").set({ envelope: "x" }).where("seq", "=", 0).execute(),
+    ).rejects.toThrow(/append-only/);
     await expect(h.db.deleteFrom("audit_log").where("seq", "=", 0).execute()).rejects.toThrow(/append-only/);
-    const n = await h.db.selectFrom("audit_log").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow();
+    const n = await h.db
+      .selectFrom("audit_log")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(1);
   });
 
   it("serialises transactions (no interleaving) under concurrency", async () => {
     await h.db.schema.createTable("t_counter").addColumn("v", "integer").execute();
-    await h.db.insertInto("t_counter" as never).values({ v: 0 } as never).execute();
+    await h.db
+      .insertInto("t_counter" as never)
+      .values({ v: 0 } as never)
+      .execute();
     await Promise.all(
       Array.from({ length: 20 }, () =>
         h.db.transaction().execute(async (trx) => {

@@ -53,7 +53,8 @@ describe.each(appDatabases)("one request through every stage (%s)", (database) =
       .executeTakeFirstOrThrow();
     const keys = await t.app.db.db.selectFrom("signing_keys").selectAll().execute();
     const ring = new KeyRing();
-    for (const k of keys) ring.add({ keyId: k.key_id, publicKeyRaw: k.public_key, validFromUs: 0, validUntilUs: null });
+    for (const k of keys)
+      ring.add({ keyId: k.key_id, publicKeyRaw: k.public_key, validFromUs: 0, validUntilUs: null });
     const verified = verifyEnvelope(JSON.parse(row.envelope), ring);
     expect(verified.ok).toBe(true);
     expect(Array.from(row.leaf_hash)).toEqual(Array.from(leafHash(new TextEncoder().encode(row.envelope))));

@@ -16,7 +16,9 @@ import { REPO } from "./support/app.js";
 import { collect, GrpcJsClient } from "./support/grpc.js";
 
 /** Runs the real `sovr serve` binary as a user would, on free ports. */
-async function serve(env: Record<string, string>): Promise<{ proc: ChildProcess; out: () => string; exited: Promise<number | null> }> {
+async function serve(
+  env: Record<string, string>,
+): Promise<{ proc: ChildProcess; out: () => string; exited: Promise<number | null> }> {
   const proc = spawn(process.execPath, [join(REPO, "bin/sovr.js"), "serve"], {
     cwd: REPO,
     env: { ...process.env, DATABASE_URL: "", SOVR_LOG_LEVEL: "info", ...env },
@@ -40,14 +42,15 @@ async function waitFor(cond: () => boolean, ms: number): Promise<void> {
 function reflect(address: string, service: "v1" | "v1alpha", request: object): Promise<unknown[]> {
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   const reqSchema = service === "v1" ? ServerReflectionRequestSchema : v1alpha.ServerReflectionRequestSchema;
-  const resSchema = service === "v1" ? ServerReflectionResponseSchema : v1alpha.ServerReflectionResponseSchema;
+  const resSchema =
+    service === "v1" ? ServerReflectionResponseSchema : v1alpha.ServerReflectionResponseSchema;
   const call = client.makeBidiStreamRequest(
     `/grpc.reflection.${service}.ServerReflection/ServerReflectionInfo`,
     (m: never) => Buffer.from(toBinary(reqSchema, m)),
     (b: Buffer) => fromBinary(resSchema, b),
   );
   const done = collect(call as unknown as grpc.ClientReadableStream<unknown>);
-  call.write(create(reqSchema, request as never));
+  call.write(create(reqSchema as typeof ServerReflectionRequestSchema, request as never) as never);
   call.end();
   return done.finally(() => client.close());
 }
@@ -87,17 +90,26 @@ describe("sovr serve (the real process)", () => {
       expect(metrics).toContain("sovr_requests_total");
 
       for (const version of ["v1", "v1alpha"] as const) {
-        const [list] = (await reflect("127.0.0.1:25051", version, { messageRequest: { case: "listServices", value: "*" } })) as {
+        const [list] = (await reflect("127.0.0.1:25051", version, {
+          messageRequest: { case: "listServices", value: "*" },
+        })) as {
           messageResponse: { value: { service: { name: string }[] } };
         }[];
         expect(list!.messageResponse.value.service.map((x) => x.name)).toEqual(
-          expect.arrayContaining(["sovereign.v1.RouterService", "sovereign.v1.CatalogService", "sovereign.v1.AuditService", "grpc.health.v1.Health"]),
+          expect.arrayContaining([
+            "sovereign.v1.RouterService",
+            "sovereign.v1.CatalogService",
+            "sovereign.v1.AuditService",
+            "grpc.health.v1.Health",
+          ]),
         );
         const [file] = (await reflect("127.0.0.1:25051", version, {
           messageRequest: { case: "fileContainingSymbol", value: "sovereign.v1.RouterService" },
         })) as { messageResponse: { case: string; value: { fileDescriptorProto: Uint8Array[] } } }[];
         expect(file!.messageResponse.case).toBe("fileDescriptorResponse");
-        const names = file!.messageResponse.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b).name);
+        const names = file!.messageResponse.value.fileDescriptorProto.map(
+          (b) => fromBinary(FileDescriptorProtoSchema, b).name,
+        );
         expect(names[0]).toBe("sovereign/v1/router.proto");
       }
 
@@ -134,7 +146,11 @@ describe("sovr serve (the real process)", () => {
       join(catalogDir, "broken.yaml"),
       "provider: broken\nname: Broken\nheadquarters: XX\nendpoints: []\n",
     );
-    const s = await serve({ ...ports(25061), SOVR_DATA_DIR: join(dir, "data2"), SOVR_CATALOG_DIR: catalogDir });
+    const s = await serve({
+      ...ports(25061),
+      SOVR_DATA_DIR: join(dir, "data2"),
+      SOVR_CATALOG_DIR: catalogDir,
+    });
     const code = await s.exited;
     expect(code).toBe(1);
     expect(s.out()).toMatch(/broken\.yaml:3: headquarters: .*/);

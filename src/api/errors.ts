@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { CatalogValidationError } from "../catalog/errors.js";
+import { CatalogNotFoundError, CatalogValidationError } from "../catalog/errors.js";
+import { CatalogIssueSchema } from "../gen/sovereign/v1/catalog_pb.js";
 import { ExclusionStage, NoEligibleEndpointSchema } from "../gen/sovereign/v1/router_pb.js";
 import { PolicyBundleError, PolicyEvaluationError, PolicyUnavailableError } from "../policy/errors.js";
 import {
@@ -49,13 +50,17 @@ export function candidateMessages(verdicts: readonly CandidateVerdict[]) {
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   // The caller sent something malformed: they must fix the named field.
-  if (err instanceof InvalidFieldError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
+  if (err instanceof InvalidFieldError)
+    return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
   // Nothing in the catalog serves the model: the resource does not exist.
-  if (err instanceof UnknownModelError) return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
+  if (err instanceof UnknownModelError)
+    return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
   // Every candidate excluded: the system is not in a state to serve this request; details say why.
   if (err instanceof NoEligibleEndpointError) {
     const detail = create(NoEligibleEndpointSchema, { candidates: candidateMessages(err.candidates) });
-    const why = err.candidates.map((c) => `${c.endpoint.id}: ${c.exclusions.map((e) => e.reason).join("; ")}`).join(" | ");
+    const why = err.candidates
+      .map((c) => `${c.endpoint.id}: ${c.exclusions.map((e) => e.reason).join("; ")}`)
+      .join(" | ");
     return new ConnectError(
       `no eligible endpoint (${why})`,
       Code.FailedPrecondition,
@@ -66,30 +71,79 @@ export function toConnectError(err: unknown): ConnectError {
   }
   // No valid policy loaded: fail closed until a good bundle arrives.
   if (err instanceof PolicyUnavailableError || err instanceof PolicyBundleError) {
-    return new ConnectError(`policy unavailable: ${err.message}`, Code.FailedPrecondition, undefined, undefined, err);
+    return new ConnectError(
+      `policy unavailable: ${err.message}`,
+      Code.FailedPrecondition,
+      undefined,
+      undefined,
+      err,
+    );
   }
   // The policy could not decide: fail closed; retrying will not help until the policy changes.
   if (err instanceof PolicyEvaluationError) {
-    return new ConnectError(`policy evaluation failed (${err.kind}); request refused`, Code.FailedPrecondition, undefined, undefined, err);
+    return new ConnectError(
+      `policy evaluation failed (${err.kind}); request refused`,
+      Code.FailedPrecondition,
+      undefined,
+      undefined,
+      err,
+    );
   }
   // No durable record, no routing; transient, the caller may retry.
-  if (err instanceof AuditUnavailableError) return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
+  if (err instanceof AuditUnavailableError)
+    return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
   // Every endpoint failed before the first token: transient from the caller's view.
   if (err instanceof AllAttemptsFailedError) {
-    return new ConnectError(err.message, Code.Unavailable, { "x-sovr-decision-id": err.decisionId }, undefined, err);
+    return new ConnectError(
+      err.message,
+      Code.Unavailable,
+      { "x-sovr-decision-id": err.decisionId },
+      undefined,
+      err,
+    );
   }
   // The upstream rejected the request as malformed: the caller must change it.
   if (err instanceof UpstreamRejectedError) {
-    return new ConnectError(err.message, Code.InvalidArgument, { "x-sovr-decision-id": err.decisionId }, undefined, err);
+    return new ConnectError(
+      err.message,
+      Code.InvalidArgument,
+      { "x-sovr-decision-id": err.decisionId },
+      undefined,
+      err,
+    );
   }
   // Broke after the first token; the partial answer was delivered, the rest is lost.
   if (err instanceof StreamInterruptedError) {
-    return new ConnectError(err.message, Code.Unavailable, { "x-sovr-decision-id": err.decisionId }, undefined, err);
+    return new ConnectError(
+      err.message,
+      Code.Unavailable,
+      { "x-sovr-decision-id": err.decisionId },
+      undefined,
+      err,
+    );
   }
   if (err instanceof UpstreamError && err.errorClass === "aborted") {
     return new ConnectError("request cancelled", Code.Canceled, undefined, undefined, err);
   }
-  // Bad catalog input from an admin.
-  if (err instanceof CatalogValidationError) return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
+  // Bad catalog input from an admin: every issue, in the message and as CatalogIssue details.
+  if (err instanceof CatalogValidationError) {
+    const lines = err.issues.map(
+      (i) => `${i.file}${i.line ? `:${i.line}` : ""}: ${i.path ? `${i.path}: ` : ""}${i.message}`,
+    );
+    const details = err.issues.map((i) => ({
+      desc: CatalogIssueSchema,
+      value: create(CatalogIssueSchema, {
+        file: i.file,
+        path: i.path,
+        line: i.line ?? 0,
+        message: i.message,
+      }),
+    }));
+    const message = `catalog rejected (${lines.length} issues):\n${lines.join("\n")}`;
+    return new ConnectError(message, Code.InvalidArgument, undefined, details, err);
+  }
+  // An endpoint or revision id that names nothing.
+  if (err instanceof CatalogNotFoundError)
+    return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }

@@ -73,7 +73,11 @@ function answer(index: ReflectionIndex, req: Request): Response["messageResponse
   const r = req.messageRequest;
   const notFound = (what: string) => ({
     case: "errorResponse" as const,
-    value: { $typeName: "grpc.reflection.v1.ErrorResponse" as const, errorCode: NOT_FOUND, errorMessage: what },
+    value: {
+      $typeName: "grpc.reflection.v1.ErrorResponse" as const,
+      errorCode: NOT_FOUND,
+      errorMessage: what,
+    },
   });
   const files = (file: DescFile | undefined, what: string) =>
     file
@@ -91,7 +95,10 @@ function answer(index: ReflectionIndex, req: Request): Response["messageResponse
         case: "listServicesResponse",
         value: {
           $typeName: "grpc.reflection.v1.ListServiceResponse",
-          service: index.serviceNames.map((name) => ({ $typeName: "grpc.reflection.v1.ServiceResponse", name })),
+          service: index.serviceNames.map((name) => ({
+            $typeName: "grpc.reflection.v1.ServiceResponse",
+            name,
+          })),
         },
       };
     case "fileByFilename":

@@ -1,9 +1,17 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
+import {
+  createServer as createHttp2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from "node:http2";
 import type { AddressInfo } from "node:net";
 import { patchGrpcMessage } from "./grpc-message.js";
 
-export type NodeHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
+export type NodeHandler = (
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+) => void;
 
 export interface ListenOptions {
   host: string;
@@ -28,7 +36,11 @@ export interface RunningServers {
  * (OpenAI-compatible API, Connect JSON, health and metrics), counting in-flight calls so a
  * drain knows when it is done.
  */
-export async function listen(grpcHandler: NodeHandler, httpHandler: NodeHandler, opts: ListenOptions): Promise<RunningServers> {
+export async function listen(
+  grpcHandler: NodeHandler,
+  httpHandler: NodeHandler,
+  opts: ListenOptions,
+): Promise<RunningServers> {
   let inflight = 0;
   let idle: (() => void) | undefined;
   const track =
@@ -51,7 +63,10 @@ export async function listen(grpcHandler: NodeHandler, httpHandler: NodeHandler,
     patchGrpcMessage(res as Http2ServerResponse);
     grpcHandler(req, res);
   };
-  const h2 = createHttp2Server({}, track(grpc) as (req: Http2ServerRequest, res: Http2ServerResponse) => void);
+  const h2 = createHttp2Server(
+    {},
+    track(grpc) as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+  );
   const sessions = new Set<Http2Session>();
   h2.on("session", (s) => {
     sessions.add(s);
@@ -59,7 +74,10 @@ export async function listen(grpcHandler: NodeHandler, httpHandler: NodeHandler,
     // A peer vanishing must not take the process down.
     s.on("error", () => {});
   });
-  const h1 = createHttpServer({ keepAlive: true }, track(httpHandler) as (req: IncomingMessage, res: ServerResponse) => void);
+  const h1 = createHttpServer(
+    { keepAlive: true },
+    track(httpHandler) as (req: IncomingMessage, res: ServerResponse) => void,
+  );
   h1.keepAliveTimeout = 65_000;
 
   const bind = (server: typeof h1 | typeof h2, port: number) =>

@@ -2,15 +2,17 @@ import { type Kysely, sql, type Transaction } from "kysely";
 import type { DatabaseKind } from "../db/database.js";
 import type { AuditDecisionsTable, Database } from "../db/schema.js";
 import { canonicalize } from "./canonical-json.js";
-import { type DsseEnvelope, signEnvelope } from "./dsse.js";
+import { type DsseEnvelope, entryLeafHash, signEnvelope } from "./dsse.js";
 import type { SigningKey } from "./keys.js";
-import { leafHash } from "./merkle.js";
 
-/** Postgres advisory lock key of the log sequencer ("sovrlog" in ASCII). */
-export const SEQUENCER_LOCK_KEY = 0x736f76726c6f67;
+/** Postgres advisory lock key of the log sequencer ("sovr" in ASCII). */
+export const SEQUENCER_LOCK_KEY = 0x736f7672;
 
 /** Query-index fields a decision record contributes. */
-export type DecisionIndex = Omit<AuditDecisionsTable, "decision_id" | "recorded_at" | "decision_seq" | "outcome_seq">;
+export type DecisionIndex = Omit<
+  AuditDecisionsTable,
+  "decision_id" | "recorded_at" | "decision_seq" | "outcome_seq"
+>;
 
 export type AppendRequest =
   | { kind: "decision"; decisionId: string; recordedAt: Date; payload: Uint8Array; index: DecisionIndex }
@@ -86,7 +88,7 @@ export class AuditLog {
   append(req: AppendRequest): Promise<Appended> {
     const envelope = signEnvelope(req.payload, this.signer);
     const envelopeJson = canonicalize(envelope);
-    const leaf = leafHash(new TextEncoder().encode(envelopeJson));
+    const leaf = entryLeafHash(envelope);
     return new Promise<Appended>((resolve, reject) => {
       this.#queue.push({ req, envelope, envelopeJson, leaf, resolve, reject });
       this.#schedule();
@@ -125,7 +127,8 @@ export class AuditLog {
   }
 
   async #write(trx: Transaction<Database>, batch: Pending[]): Promise<number> {
-    if (this.dbKind === "postgres") await sql`select pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY})`.execute(trx);
+    if (this.dbKind === "postgres")
+      await sql`select pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY})`.execute(trx);
     const { next } = await trx
       .selectFrom("audit_log")
       .select(sql<number>`coalesce(max(seq) + 1, 0)::int8`.as("next"))
@@ -146,7 +149,15 @@ export class AuditLog {
       .execute();
     const decisions = batch.flatMap((p, i) =>
       p.req.kind === "decision"
-        ? [{ decision_id: p.req.decisionId, recorded_at: p.req.recordedAt, decision_seq: first + i, outcome_seq: null, ...p.req.index }]
+        ? [
+            {
+              decision_id: p.req.decisionId,
+              recorded_at: p.req.recordedAt,
+              decision_seq: first + i,
+              outcome_seq: null,
+              ...p.req.index,
+            },
+          ]
         : [],
     );
     if (decisions.length > 0) await trx.insertInto("audit_decisions").values(decisions).execute();

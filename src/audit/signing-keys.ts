@@ -20,7 +20,8 @@ export async function currentSigningKey(keysDir: string): Promise<SigningKey | u
     id = undefined;
   }
   const key = id ? keys.find((k) => k.keyId === id) : keys.length === 1 ? keys[0] : undefined;
-  if (!key) throw new Error(`${keysDir}: cannot tell which signing key is current (write its id to ${CURRENT_FILE})`);
+  if (!key)
+    throw new Error(`${keysDir}: cannot tell which signing key is current (write its id to ${CURRENT_FILE})`);
   return key;
 }
 
@@ -36,13 +37,27 @@ export async function rotateSigningKey(keysDir: string): Promise<SigningKey> {
  * Publishes `key` as the current signing key: inserts its public half if new, and closes the
  * validity range of any other key still open. Idempotent.
  */
-export async function publishSigningKey(db: Kysely<Database>, key: SigningKey, now = new Date()): Promise<void> {
+export async function publishSigningKey(
+  db: Kysely<Database>,
+  key: SigningKey,
+  now = new Date(),
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom("signing_keys").select("key_id").where("key_id", "=", key.keyId).executeTakeFirst();
+    const existing = await trx
+      .selectFrom("signing_keys")
+      .select("key_id")
+      .where("key_id", "=", key.keyId)
+      .executeTakeFirst();
     if (!existing) {
       await trx
         .insertInto("signing_keys")
-        .values({ key_id: key.keyId, algorithm: "ed25519", public_key: key.publicKeyRaw, valid_from: now, valid_until: null })
+        .values({
+          key_id: key.keyId,
+          algorithm: "ed25519",
+          public_key: key.publicKeyRaw,
+          valid_from: now,
+          valid_until: null,
+        })
         .execute();
     }
     await trx

@@ -29,8 +29,15 @@ export async function saveRevision(db: Kysely<Database>, snapshot: CatalogSnapsh
   return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
-export async function getRevision(db: Kysely<Database>, revision: string): Promise<StoredRevision | undefined> {
-  const row = await db.selectFrom("catalog_revisions").selectAll().where("revision", "=", revision).executeTakeFirst();
+export async function getRevision(
+  db: Kysely<Database>,
+  revision: string,
+): Promise<StoredRevision | undefined> {
+  const row = await db
+    .selectFrom("catalog_revisions")
+    .selectAll()
+    .where("revision", "=", revision)
+    .executeTakeFirst();
   return row
     ? {
         revision: row.revision,
@@ -57,6 +64,7 @@ export class LiveCatalog {
   #current: CatalogSnapshot | undefined;
   #createdAt = new Date(0);
   readonly #events = new EventEmitter();
+  #applying: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -83,8 +91,18 @@ export class LiveCatalog {
     return buildSnapshot(parseCatalogFiles(files, { env: this.env }), { env: this.env });
   }
 
-  /** Validates, stores and activates. Returns whether the catalog changed. */
-  async apply(files: readonly CatalogFile[]): Promise<{ snapshot: CatalogSnapshot; changed: boolean }> {
+  /**
+   * Validates, stores and activates. Returns whether the catalog changed. Applies run one at a
+   * time (file watch and ApplyCatalog may race), so listeners see changes in the order they
+   * took effect and each change's `previous` is the snapshot it replaced.
+   */
+  apply(files: readonly CatalogFile[]): Promise<{ snapshot: CatalogSnapshot; changed: boolean }> {
+    const run = this.#applying.then(() => this.#applyNow(files));
+    this.#applying = run.catch(() => {});
+    return run;
+  }
+
+  async #applyNow(files: readonly CatalogFile[]): Promise<{ snapshot: CatalogSnapshot; changed: boolean }> {
     const snapshot = this.validate(files);
     if (this.#current?.revision === snapshot.revision) return { snapshot: this.#current, changed: false };
     await saveRevision(this.db, snapshot);

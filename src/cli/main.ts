@@ -1,12 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { Command } from "commander";
+import { rotateSigningKey } from "../audit/signing-keys.js";
 import { validateCatalogDir } from "../catalog/cli.js";
 import { CatalogValidationError } from "../catalog/errors.js";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { buildPolicyBundle, checkBundleFresh } from "../policy/bundle-build.js";
 import { repoRoot, resolveOpaBin } from "../policy/opa-bin.js";
-import { rotateSigningKey } from "../audit/signing-keys.js";
 import { serve } from "./serve.js";
 
 const program = new Command()
@@ -16,7 +16,9 @@ const program = new Command()
 
 program
   .command("serve")
-  .description("serve gRPC/Connect (SOVR_GRPC_PORT) and HTTP (SOVR_HTTP_PORT); configuration from the environment")
+  .description(
+    "serve gRPC/Connect (SOVR_GRPC_PORT) and HTTP (SOVR_HTTP_PORT); configuration from the environment",
+  )
   .action(serve);
 
 const catalog = program.command("catalog").description("the provider catalog");
@@ -52,7 +54,9 @@ policy
   .description("fail when the committed bundle is stale (CI)")
   .action(async () => {
     const fresh = await checkBundleFresh();
-    console.log(fresh.fresh ? `bundle is fresh (${fresh.expected})` : `bundle is STALE: ${JSON.stringify(fresh)}`);
+    console.log(
+      fresh.fresh ? `bundle is fresh (${fresh.expected})` : `bundle is STALE: ${JSON.stringify(fresh)}`,
+    );
     if (!fresh.fresh) process.exitCode = 1;
   });
 policy
@@ -61,7 +65,10 @@ policy
   .argument("[dir]", "policy directory", "policies")
   .action((dir: string) => {
     // dist/ holds the built bundle; opa would load it too and mask changes to the sources.
-    const r = spawnSync(resolveOpaBin(), ["test", resolve(dir), "--ignore", "dist", "-v"], { stdio: "inherit", cwd: repoRoot() });
+    const r = spawnSync(resolveOpaBin(), ["test", resolve(dir), "--ignore", "dist", "-v"], {
+      stdio: "inherit",
+      cwd: repoRoot(),
+    });
     process.exitCode = r.status ?? 1;
   });
 
@@ -72,12 +79,15 @@ keys
   .action(async () => {
     const config = loadConfig();
     const key = await rotateSigningKey(config.keysDir);
-    console.log(`generated signing key ${key.keyId} in ${config.keysDir}; a running server uses it after restart`);
+    console.log(
+      `generated signing key ${key.keyId} in ${config.keysDir}; a running server uses it after restart`,
+    );
   });
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CatalogValidationError) {
-    for (const i of err.issues) console.error(`${i.file}${i.line ? `:${i.line}` : ""}: ${i.path ? `${i.path}: ` : ""}${i.message}`);
+    for (const i of err.issues)
+      console.error(`${i.file}${i.line ? `:${i.line}` : ""}: ${i.path ? `${i.path}: ` : ""}${i.message}`);
   } else if (err instanceof ConfigError) {
     console.error(err.message);
   } else {

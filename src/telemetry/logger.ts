@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 
@@ -12,7 +12,21 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     {
       level,
       base: { service: "sovr" },
-      redact: { paths: ["messages", "*.messages", "content", "*.content", "prompt", "*.prompt", "apiKey", "*.apiKey", "authorization", "*.authorization"], censor: "[redacted]" },
+      redact: {
+        paths: [
+          "messages",
+          "*.messages",
+          "content",
+          "*.content",
+          "prompt",
+          "*.prompt",
+          "apiKey",
+          "*.apiKey",
+          "authorization",
+          "*.authorization",
+        ],
+        censor: "[redacted]",
+      },
     },
     destination ?? process.stdout,
   );

@@ -77,4 +77,6 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
 }
 
 /** The databases an end-to-end test should run on: PGlite always, Postgres when configured. */
-export const appDatabases: ("pglite" | "postgres")[] = process.env.DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
+export const appDatabases: ("pglite" | "postgres")[] = process.env.DATABASE_URL
+  ? ["pglite", "postgres"]
+  : ["pglite"];
