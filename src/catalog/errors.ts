@@ -46,3 +46,15 @@ export class CatalogValidationError extends Error {
 export class PageTokenError extends Error {
   override readonly name = "PageTokenError";
 }
+
+/** A catalog object asked for by id that does not exist (an endpoint, a stored revision). */
+export class CatalogNotFoundError extends Error {
+  override readonly name = "CatalogNotFoundError";
+
+  constructor(
+    readonly kind: "endpoint" | "revision",
+    readonly id: string,
+  ) {
+    super(`${kind} "${id}" not found`);
+  }
+}

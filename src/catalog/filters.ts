@@ -17,6 +17,8 @@ export interface EndpointFilter {
   zdrOnly?: boolean;
   /** USD per million tokens; each bound given must hold. */
   maxPrice?: { prompt?: number; completion?: number };
+  /** USD per million tokens, prompt + completion (the price DESIGN §6 weighs by). */
+  maxTotalPrice?: number;
 }
 
 /**
@@ -36,6 +38,11 @@ export function matchesFilter(endpoint: ResolvedEndpoint, filter: EndpointFilter
   const max = filter.maxPrice;
   if (max?.prompt !== undefined && endpoint.pricing.prompt > max.prompt) return false;
   if (max?.completion !== undefined && endpoint.pricing.completion > max.completion) return false;
+  if (
+    filter.maxTotalPrice !== undefined &&
+    endpoint.pricing.prompt + endpoint.pricing.completion > filter.maxTotalPrice
+  )
+    return false;
   return true;
 }
 

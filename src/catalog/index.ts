@@ -1,11 +1,13 @@
 /** The catalog (DESIGN §4): what each endpoint does with data, with evidence, worst case when unknown. */
+export type { CatalogChange, StoredRevision } from "./catalog-store.js";
+export { getRevision, LiveCatalog, readCatalogFiles, saveRevision } from "./catalog-store.js";
 export type { ValidateResult } from "./cli.js";
 export { formatIssue, renderEndpointTable, validateCatalogDir } from "./cli.js";
 export { COUNTRY_CODES, EEA_COUNTRY_CODES, isCountryCode } from "./countries.js";
 export type { Env, Interpolation } from "./env-interpolation.js";
 export { interpolateEnv } from "./env-interpolation.js";
 export type { CatalogIssue } from "./errors.js";
-export { CatalogValidationError, PageTokenError } from "./errors.js";
+export { CatalogNotFoundError, CatalogValidationError, PageTokenError } from "./errors.js";
 export type { EndpointFilter, Page, PageRequest } from "./filters.js";
 export {
   DEFAULT_PAGE_SIZE,
@@ -29,6 +31,7 @@ export {
   resolveEndpoint,
   resolvePolicy,
   snapshotFromCanonical,
+  statedPolicy,
 } from "./resolve.js";
 export type {
   CatalogSource,
@@ -47,8 +50,12 @@ export type {
   CatalogSnapshot,
   EffectivePolicy,
   Evidence,
+  PolicyFactName,
   Pricing,
   Residency,
   ResolvedEndpoint,
   ResolvedProvider,
+  StatedPolicy,
 } from "./types.js";
+export type { AppliedSnapshot, CatalogDiff } from "./watch.js";
+export { diffSnapshots, watchSnapshots } from "./watch.js";

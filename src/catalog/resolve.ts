@@ -24,9 +24,11 @@ import type {
   CatalogSnapshot,
   EffectivePolicy,
   Evidence,
+  PolicyFactName,
   Residency,
   ResolvedEndpoint,
   ResolvedProvider,
+  StatedPolicy,
 } from "./types.js";
 
 /**
@@ -131,6 +133,30 @@ export function resolvePolicy(provider: ProviderSource, endpoint: EndpointSource
   });
 }
 
+/** A provider's policy block as stated, with its evidence; absent facts stay absent. */
+export function statedPolicy(provider: ProviderSource): StatedPolicy {
+  const pp = provider.policy;
+  const factEvidence: Partial<Record<PolicyFactName, Evidence>> = {};
+  const blockWide = pp?.evidence !== undefined && "url" in pp.evidence ? toEvidence(pp.evidence) : undefined;
+  if (pp?.evidence !== undefined && !("url" in pp.evidence)) {
+    for (const [fact, e] of Object.entries(pp.evidence) as [PolicyFact, EvidenceSource | undefined][]) {
+      const ev = toEvidence(e);
+      if (ev !== undefined) factEvidence[fact] = ev;
+    }
+  }
+  const residencyEvidence = toEvidence(pp?.residency?.evidence);
+  if (residencyEvidence !== undefined) factEvidence.residency = residencyEvidence;
+  const residency = residencyValue(pp?.residency);
+  return Object.freeze({
+    ...(pp?.retention_days === undefined ? {} : { retentionDays: pp.retention_days }),
+    ...(pp?.trains_on_data === undefined ? {} : { trainsOnData: pp.trains_on_data }),
+    ...(pp?.caching === undefined ? {} : { caching: pp.caching }),
+    ...(residency === undefined ? {} : { residency }),
+    ...(blockWide === undefined ? {} : { evidence: blockWide }),
+    factEvidence: Object.freeze(factEvidence),
+  });
+}
+
 /** Resolves one endpoint: effective policy, assumed attribute names, availability. */
 export function resolveEndpoint(
   provider: ProviderSource,
@@ -191,6 +217,7 @@ export function buildSnapshot(source: CatalogSource, options: ResolveOptions = {
         slug: p.provider,
         name: p.name,
         headquarters: p.headquarters,
+        policy: statedPolicy(p),
         endpointIds: Object.freeze(resolved.map((e) => e.id)),
       }),
     );

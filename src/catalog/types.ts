@@ -75,10 +75,27 @@ export interface ResolvedEndpoint {
   unavailableReason?: string;
 }
 
+/** Names of the data-policy facts, as the catalog YAML spells them. */
+export type PolicyFactName = "retention_days" | "trains_on_data" | "caching" | "residency";
+
+/** A provider's default policy exactly as stated: a fact it does not state stays absent. */
+export interface StatedPolicy {
+  retentionDays?: number;
+  trainsOnData?: boolean;
+  caching?: Caching;
+  residency?: Residency;
+  /** One source for every stated fact, when the catalog gives one for the whole block. */
+  evidence?: Evidence;
+  /** A source per fact, when the catalog gives one per fact (or residency carries its own). */
+  factEvidence: Readonly<Partial<Record<PolicyFactName, Evidence>>>;
+}
+
 export interface ResolvedProvider {
   slug: string;
   name: string;
   headquarters: string;
+  /** The provider-level defaults as written (not resolved: endpoints carry the effective values). */
+  policy: StatedPolicy;
   endpointIds: readonly string[];
 }
 

@@ -1,0 +1,145 @@
+/**
+ * `sovr catalog list` and `sovr catalog apply`: clients of a running server (DESIGN §7 — the
+ * CLI never opens the database itself). The server is `SOVR_URL` (default
+ * http://127.0.0.1:8080), spoken to with Connect over HTTP/1.1; `SOVR_KEY`, when set, is sent
+ * as `authorization: Bearer <key>`.
+ */
+import { resolve } from "node:path";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import type { Command } from "commander";
+import { fromProtoEndpoint } from "../api/catalog-messages.js";
+import { readCatalogFiles } from "../catalog/catalog-store.js";
+import { renderEndpointTable } from "../catalog/cli.js";
+import { type CatalogIssue, CatalogIssueSchema, CatalogService } from "../gen/sovereign/v1/catalog_pb.js";
+
+export const DEFAULT_SOVR_URL = "http://127.0.0.1:8080";
+
+export interface ClientOptions {
+  /** Server base URL; default `SOVR_URL`, else {@link DEFAULT_SOVR_URL}. */
+  url?: string;
+  /** API key; default `SOVR_KEY`. */
+  key?: string;
+}
+
+/** What a command prints and its exit code (the commands are functions, so tests call them). */
+export interface CommandResult {
+  exitCode: 0 | 1;
+  stdout: string[];
+  stderr: string[];
+}
+
+export function catalogClient(options: ClientOptions = {}) {
+  const key = options.key ?? process.env.SOVR_KEY;
+  const auth: Interceptor = (next) => (req) => {
+    if (key) req.header.set("authorization", `Bearer ${key}`);
+    return next(req);
+  };
+  const transport = createConnectTransport({
+    baseUrl: options.url ?? process.env.SOVR_URL ?? DEFAULT_SOVR_URL,
+    httpVersion: "1.1",
+    interceptors: [auth],
+  });
+  return createClient(CatalogService, transport);
+}
+
+export interface ListOptions extends ClientOptions {
+  model?: string;
+  provider?: string;
+  region?: string;
+  zdrOnly?: boolean;
+  /** USD per million tokens, prompt + completion. */
+  maxPrice?: number;
+}
+
+/** `sovr catalog list`: every matching endpoint (all pages) as a table, assumed values marked. */
+export async function listCommand(options: ListOptions = {}): Promise<CommandResult> {
+  const client = catalogClient(options);
+  const endpoints = [];
+  let pageToken = "";
+  let revision = "";
+  do {
+    const page = await client.listEndpoints({
+      model: options.model ?? "",
+      provider: options.provider ?? "",
+      region: options.region ?? "",
+      zdrOnly: options.zdrOnly ?? false,
+      maxPrice: options.maxPrice,
+      pageSize: 500,
+      pageToken,
+    });
+    endpoints.push(...page.endpoints.map(fromProtoEndpoint));
+    pageToken = page.nextPageToken;
+    revision = page.revision;
+  } while (pageToken !== "");
+  return {
+    exitCode: 0,
+    stdout: [
+      renderEndpointTable(endpoints),
+      "",
+      `${endpoints.length} endpoints, catalog revision ${revision}`,
+    ],
+    stderr: [],
+  };
+}
+
+function formatIssue(i: CatalogIssue): string {
+  return `${i.file}${i.line ? `:${i.line}` : ""}: ${i.path ? `${i.path}: ` : ""}${i.message}`;
+}
+
+/**
+ * `sovr catalog apply [dir] [--validate-only]`: sends every `*.yaml` of `dir` to ApplyCatalog.
+ * Exit 1 with every issue, one per line, when the server rejects the catalog.
+ */
+export async function applyCommand(
+  dir: string,
+  options: ClientOptions & { validateOnly?: boolean } = {},
+): Promise<CommandResult> {
+  const files = await readCatalogFiles(resolve(dir));
+  try {
+    const r = await catalogClient(options).applyCatalog({
+      files,
+      validateOnly: options.validateOnly ?? false,
+    });
+    if (!r.valid) return { exitCode: 1, stdout: [], stderr: r.issues.map(formatIssue) };
+    const rev = r.revision?.revision ?? "";
+    const line = options.validateOnly
+      ? `valid: ${files.length} files, revision ${rev}${r.changed ? " (differs from the running catalog)" : " (same as the running catalog)"}`
+      : r.changed
+        ? `applied: revision ${rev}`
+        : `unchanged: the running catalog is already revision ${rev}`;
+    return { exitCode: 0, stdout: [line], stderr: [] };
+  } catch (err) {
+    const ce = ConnectError.from(err);
+    const issues = ce.findDetails(CatalogIssueSchema);
+    if (ce.code === Code.InvalidArgument && issues.length > 0) {
+      return { exitCode: 1, stdout: [], stderr: issues.map(formatIssue) };
+    }
+    throw err;
+  }
+}
+
+function print(result: CommandResult): void {
+  for (const line of result.stdout) console.log(line);
+  for (const line of result.stderr) console.error(line);
+  process.exitCode = result.exitCode;
+}
+
+/** Adds `list` and `apply` to the `sovr catalog` command. */
+export function addCatalogClientCommands(catalog: Command, defaultDir: string): void {
+  catalog
+    .command("list")
+    .description("list endpoints of a running server (SOVR_URL, SOVR_KEY); assumed values end in *")
+    .option("--model <model>", "only this model")
+    .option("--provider <slug>", "only this provider")
+    .option("--region <region>", "only endpoints whose effective residency is this region")
+    .option("--zdr-only", "only zero-data-retention endpoints")
+    .option("--max-price <usd>", "max prompt + completion price, USD per million tokens", Number)
+    .action(async (o: ListOptions) => print(await listCommand(o)));
+  catalog
+    .command("apply")
+    .argument("[dir]", "catalog directory", defaultDir)
+    .description("validate and apply a catalog directory on a running server (admin)")
+    .option("--validate-only", "only validate; change nothing")
+    .action(async (dir: string, o: { validateOnly?: boolean }) => print(await applyCommand(dir, o)));
+}
