@@ -33,6 +33,15 @@ import {
   ProviderSchema,
 } from "../gen/sovereign/v1/catalog_pb.js";
 
+/** Attribute names in `EffectivePolicy.assumed`, as the proto documents them. */
+const ASSUMED_NAMES: Record<string, string> = {
+  retentionDays: "retention",
+  trainsOnData: "training",
+  residency: "residency",
+  caching: "caching",
+};
+const ASSUMED_KEYS = Object.fromEntries(Object.entries(ASSUMED_NAMES).map(([k, v]) => [v, k]));
+
 const SOURCES: Record<DomainSource, AttributeSource> = {
   endpoint: AttributeSource.ENDPOINT,
   provider: AttributeSource.PROVIDER,
@@ -89,7 +98,7 @@ export function toProtoEndpoint(e: ResolvedEndpoint, stats?: EndpointStats): End
         ...sourced(p.residency),
       },
       caching: { caching: CACHING[p.caching.value], ...sourced(p.caching) },
-      assumed: [...e.assumed],
+      assumed: e.assumed.map((k) => ASSUMED_NAMES[k] ?? k),
     },
     availability: e.available ? Availability.AVAILABLE : Availability.UNAVAILABLE,
     unavailableReason: e.unavailableReason ?? "",
@@ -210,7 +219,7 @@ export function fromProtoEndpoint(e: Endpoint): ResolvedEndpoint {
       ),
       caching: fromAttribute(FROM_CACHING[p?.caching?.caching ?? Caching.UNSPECIFIED], p?.caching),
     },
-    assumed: p?.assumed ?? [],
+    assumed: (p?.assumed ?? []).map((n) => ASSUMED_KEYS[n] ?? n),
     available: e.availability === Availability.AVAILABLE,
     ...(e.unavailableReason ? { unavailableReason: e.unavailableReason } : {}),
   };
