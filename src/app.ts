@@ -6,6 +6,9 @@ import { CatalogServiceImpl } from "./api/catalog-service.js";
 import { HealthState, registerHealth } from "./api/health-service.js";
 import { ReflectionIndex, registerReflection } from "./api/reflection-service.js";
 import { RouterServiceImpl } from "./api/router-service.js";
+import { createOpenAIHttpHandler } from "./api/openai-http.js";
+import { ByokStore, MasterKey } from "./routing/byok.js";
+import { AnthropicAdapter } from "./upstream/anthropic-adapter.js";
 import { listen, type NodeHandler, type RunningServers } from "./api/server.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { currentSigningKey, publishSigningKey, rotateSigningKey } from "./audit/signing-keys.js";
@@ -40,6 +43,8 @@ export interface App {
   readonly bundles: BundleSource;
   readonly audit: AuditLog;
   readonly router: Router;
+  /** Tenants' own provider keys (BYOK), encrypted under SOVR_MASTER_KEY. */
+  readonly byok: ByokStore;
   readonly simulator: Simulator | undefined;
   readonly servers: RunningServers;
   readonly grpcUrl: string;
@@ -149,6 +154,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     });
     cleanups.push(() => audit.drain());
 
+    const byok = new ByokStore(db.db, MasterKey.fromConfig(config.byok), {
+      onDecryptError: (tenant, provider) =>
+        logger.error({ tenant, provider }, "BYOK key cannot be decrypted with the configured master key"),
+    });
     const pools = new PoolSet();
     cleanups.push(() => pools.close());
     const stats = new EndpointStatsTracker();
@@ -170,7 +179,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
             throw err;
           }),
       },
-      adapters: { openai: new OpenAICompatibleAdapter(pools) },
+      adapters: { openai: new OpenAICompatibleAdapter(pools), anthropic: new AnthropicAdapter(pools) },
+      byok,
       health: new HealthTracker(),
       stats,
       instance: config.instance,
@@ -213,6 +223,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       checks.serving = health.serving ? "ok" : "draining";
       return { ready: Object.values(checks).every((v) => v.startsWith("ok")), checks };
     };
+    const openaiHttp = createOpenAIHttpHandler({
+      router,
+      catalog,
+      byok,
+      // The development principal, as on the Connect side, until API-key auth is configured.
+      authenticate: async () => ({ tenant: "default", workload: "", roles: ["client"] }),
+    });
     const http: NodeHandler = (req, res) => {
       const url = req.url ?? "/";
       if (url === "/healthz") return void text(res as ServerResponse, 200, "ok\n");
@@ -233,6 +250,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           .then((body) => text(res as ServerResponse, 200, body, metrics.registry.contentType));
         return;
       }
+      if (openaiHttp(req as IncomingMessage, res as ServerResponse)) return;
       connect(req as IncomingMessage, res as ServerResponse);
     };
 
@@ -258,6 +276,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       bundles,
       audit,
       router,
+      byok,
       simulator,
       servers,
       grpcUrl: `http://${config.host}:${servers.grpcPort}`,

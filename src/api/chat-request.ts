@@ -25,6 +25,8 @@ export const LIMITS = {
   labelValueLength: 256,
   preferenceList: 64,
   slugLength: 128,
+  /** Whole HTTP request body of the OpenAI-compatible API (HTTP 413 above this). */
+  requestBytes: 8 << 20,
 } as const;
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
@@ -39,7 +41,11 @@ function checkList(list: readonly string[] | undefined, field: string): void {
   if (!list) return;
   check(list.length <= LIMITS.preferenceList, field, `at most ${LIMITS.preferenceList} entries`);
   list.forEach((s, i) =>
-    check(s.length > 0 && s.length <= LIMITS.slugLength && SLUG.test(s), `${field}[${i}]`, "must be a provider slug or endpoint id"),
+    check(
+      s.length > 0 && s.length <= LIMITS.slugLength && SLUG.test(s),
+      `${field}[${i}]`,
+      "must be a provider slug or endpoint id",
+    ),
   );
 }
 
@@ -51,23 +57,43 @@ function checkNumber(v: number | undefined, field: string, min: number, max: num
 /** Validates a request against {@link LIMITS}; field names as the OpenAI-compatible API spells them. */
 export function validateRouteRequest(req: RouteRequest): RouteRequest {
   check(req.model.length > 0, "model", "is required");
-  check(req.model.length <= LIMITS.modelLength && SLUG.test(req.model), "model", "must be a model id like owner/name");
+  check(
+    req.model.length <= LIMITS.modelLength && SLUG.test(req.model),
+    "model",
+    "must be a model id like owner/name",
+  );
   check(req.models.length <= LIMITS.models, "models", `at most ${LIMITS.models} fallback models`);
   req.models.forEach((m, i) =>
-    check(m.length > 0 && m.length <= LIMITS.modelLength && SLUG.test(m), `models[${i}]`, "must be a model id"),
+    check(
+      m.length > 0 && m.length <= LIMITS.modelLength && SLUG.test(m),
+      `models[${i}]`,
+      "must be a model id",
+    ),
   );
   check(req.messages.length <= LIMITS.messages, "messages", `at most ${LIMITS.messages} messages`);
   let total = 0;
   req.messages.forEach((m, i) => {
-    check(ROLES.has(m.role), `messages[${i}].role`, "must be one of system, developer, user, assistant, tool");
+    check(
+      ROLES.has(m.role),
+      `messages[${i}].role`,
+      "must be one of system, developer, user, assistant, tool",
+    );
     const bytes = Buffer.byteLength(m.content, "utf8");
     check(bytes <= LIMITS.contentBytes, `messages[${i}].content`, `at most ${LIMITS.contentBytes} bytes`);
     total += bytes;
     if (m.name !== undefined) check(m.name.length <= LIMITS.nameLength, `messages[${i}].name`, "too long");
   });
-  check(total <= LIMITS.totalContentBytes, "messages", `total content at most ${LIMITS.totalContentBytes} bytes`);
+  check(
+    total <= LIMITS.totalContentBytes,
+    "messages",
+    `total content at most ${LIMITS.totalContentBytes} bytes`,
+  );
   if (req.maxTokens !== undefined) {
-    check(Number.isInteger(req.maxTokens) && req.maxTokens >= 1 && req.maxTokens <= LIMITS.maxTokens, "max_tokens", `must be an integer from 1 to ${LIMITS.maxTokens}`);
+    check(
+      Number.isInteger(req.maxTokens) && req.maxTokens >= 1 && req.maxTokens <= LIMITS.maxTokens,
+      "max_tokens",
+      `must be an integer from 1 to ${LIMITS.maxTokens}`,
+    );
   }
   checkNumber(req.temperature, "temperature", 0, 2);
   checkNumber(req.topP, "top_p", 0, 1);
@@ -78,15 +104,28 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
   if (req.tools) {
     check(req.tools.length <= LIMITS.tools, "tools", `at most ${LIMITS.tools} tools`);
     req.tools.forEach((t, i) => {
-      check(t.function.name.length > 0 && t.function.name.length <= LIMITS.nameLength, `tools[${i}].function.name`, "is required");
-      check(JSON.stringify(t.function.parameters ?? {}).length <= LIMITS.toolSchemaBytes, `tools[${i}].function.parameters`, "too large");
+      check(
+        t.function.name.length > 0 && t.function.name.length <= LIMITS.nameLength,
+        `tools[${i}].function.name`,
+        "is required",
+      );
+      check(
+        JSON.stringify(t.function.parameters ?? {}).length <= LIMITS.toolSchemaBytes,
+        `tools[${i}].function.parameters`,
+        "too large",
+      );
     });
   }
-  if (req.region !== null) check(REGION.test(req.region) && req.region.length <= 32, "region", "must be a region slug like eu");
+  if (req.region !== null)
+    check(REGION.test(req.region) && req.region.length <= 32, "region", "must be a region slug like eu");
   const labels = Object.entries(req.labels);
   check(labels.length <= LIMITS.labels, "labels", `at most ${LIMITS.labels} labels`);
   for (const [k, v] of labels) {
-    check(k.length > 0 && k.length <= LIMITS.labelKeyLength, `labels.${k.slice(0, 32)}`, "label key too long");
+    check(
+      k.length > 0 && k.length <= LIMITS.labelKeyLength,
+      `labels.${k.slice(0, 32)}`,
+      "label key too long",
+    );
     check(v.length <= LIMITS.labelValueLength, `labels.${k}`, "label value too long");
   }
   const p = req.provider;
@@ -107,23 +146,30 @@ export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: bo
   if (opts.requireMessages) check(m.messages.length > 0, "messages", "at least one message is required");
   const p = m.provider;
   const sortBy = p?.sort?.by;
-  check(sortBy === undefined || sortBy in SORT_BY, "provider.sort.by", "must be price, throughput or latency");
+  check(
+    sortBy === undefined || sortBy in SORT_BY,
+    "provider.sort.by",
+    "must be price, throughput or latency",
+  );
   const provider: ProviderPreferences = {
     allowFallbacks: p?.allowFallbacks ?? true,
     order: p?.order.length ? p.order : undefined,
     only: p?.only.length ? p.only : undefined,
     ignore: p?.ignore.length ? p.ignore : undefined,
-    sort:
-      sortBy
-        ? { by: SORT_BY[sortBy]!, partition: p?.sort?.partition === SortPartition.NONE ? "none" : "model" }
-        : undefined,
+    sort: sortBy
+      ? { by: SORT_BY[sortBy]!, partition: p?.sort?.partition === SortPartition.NONE ? "none" : "model" }
+      : undefined,
     maxPrice:
       p?.maxPrice && (p.maxPrice.prompt !== undefined || p.maxPrice.completion !== undefined)
         ? { prompt: p.maxPrice.prompt, completion: p.maxPrice.completion }
         : undefined,
     zdr: p?.zdr,
     dataCollection:
-      p?.dataCollection === DataCollection.DENY ? "deny" : p?.dataCollection === DataCollection.ALLOW ? "allow" : undefined,
+      p?.dataCollection === DataCollection.DENY
+        ? "deny"
+        : p?.dataCollection === DataCollection.ALLOW
+          ? "allow"
+          : undefined,
     requireParameters: p?.requireParameters,
     quantizations: p?.quantizations.length ? p.quantizations : undefined,
     preferredMinThroughput: p?.preferredMinThroughput,
@@ -151,7 +197,10 @@ export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: bo
         throw new InvalidFieldError(`tools[${i}].parameters_json`, "must be JSON");
       }
     }
-    return { type: "function", function: { name: t.functionName, description: t.description || undefined, parameters } };
+    return {
+      type: "function",
+      function: { name: t.functionName, description: t.description || undefined, parameters },
+    };
   });
   return validateRouteRequest({
     model: m.model,
@@ -177,3 +226,240 @@ const SORT_BY: Partial<Record<number, "price" | "throughput" | "latency">> = {
   [SortBy.THROUGHPUT]: "throughput",
   [SortBy.LATENCY]: "latency",
 };
+
+// ---- OpenAI-compatible HTTP body (OpenRouter's extensions: `provider`, `models`, `region`) ----
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown, field: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  check(typeof v === "string", field, "must be a string");
+  return v;
+}
+
+function num(v: unknown, field: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  check(typeof v === "number" && Number.isFinite(v), field, "must be a number");
+  return v;
+}
+
+function bool(v: unknown, field: string): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  check(typeof v === "boolean", field, "must be true or false");
+  return v;
+}
+
+function strList(v: unknown, field: string): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  check(Array.isArray(v), field, "must be an array of strings");
+  v.forEach((x, i) => check(typeof x === "string", `${field}[${i}]`, "must be a string"));
+  return v.length > 0 ? (v as string[]) : undefined;
+}
+
+/** OpenAI content: a string, or text parts (other part types are not routed). */
+function content(v: unknown, field: string): string {
+  if (v === undefined || v === null) return "";
+  if (typeof v === "string") return v;
+  check(Array.isArray(v), field, "must be a string or an array of content parts");
+  return v
+    .map((part, i) => {
+      check(
+        isObject(part) && part.type === "text" && typeof part.text === "string",
+        `${field}[${i}]`,
+        "only text parts are supported",
+      );
+      return part.text as string;
+    })
+    .join("");
+}
+
+/**
+ * OpenRouter's soft performance preferences are a number or percentile cut-offs
+ * (`{p50, p75, p90, p99}`); the router keeps rolling means, so the tightest given cut-off is
+ * compared with the mean.
+ */
+function softPreference(
+  v: unknown,
+  field: string,
+  tightest: (a: number, b: number) => number,
+): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "number") return num(v, field);
+  check(isObject(v), field, "must be a number or an object of percentiles (p50, p75, p90, p99)");
+  const values = Object.entries(v).map(([k, x]) => {
+    check(
+      ["p50", "p75", "p90", "p99"].includes(k),
+      `${field}.${k.slice(0, 16)}`,
+      "must be p50, p75, p90 or p99",
+    );
+    return num(x, `${field}.${k}`)!;
+  });
+  return values.length > 0 ? values.reduce(tightest) : undefined;
+}
+
+const SORTS = new Set(["price", "throughput", "latency"]);
+
+function providerPreferences(v: unknown): ProviderPreferences {
+  if (v === undefined || v === null) return { allowFallbacks: true };
+  check(isObject(v), "provider", "must be an object");
+  let sort: ProviderPreferences["sort"];
+  if (v.sort !== undefined && v.sort !== null) {
+    const by = isObject(v.sort) ? v.sort.by : v.sort;
+    const field = isObject(v.sort) ? "provider.sort.by" : "provider.sort";
+    check(typeof by === "string" && SORTS.has(by), field, "must be price, throughput or latency");
+    const partition = isObject(v.sort) ? (v.sort.partition ?? "model") : "model";
+    check(partition === "model" || partition === "none", "provider.sort.partition", "must be model or none");
+    sort = { by: by as "price" | "throughput" | "latency", partition };
+  }
+  let maxPrice: ProviderPreferences["maxPrice"];
+  if (v.max_price !== undefined && v.max_price !== null) {
+    check(isObject(v.max_price), "provider.max_price", "must be an object {prompt, completion}");
+    const prompt = num(v.max_price.prompt, "provider.max_price.prompt");
+    const completion = num(v.max_price.completion, "provider.max_price.completion");
+    if (prompt !== undefined || completion !== undefined) maxPrice = { prompt, completion };
+  }
+  const dc = str(v.data_collection, "provider.data_collection");
+  check(
+    dc === undefined || dc === "allow" || dc === "deny",
+    "provider.data_collection",
+    "must be allow or deny",
+  );
+  return {
+    order: strList(v.order, "provider.order"),
+    allowFallbacks: bool(v.allow_fallbacks, "provider.allow_fallbacks") ?? true,
+    only: strList(v.only, "provider.only"),
+    ignore: strList(v.ignore, "provider.ignore"),
+    sort,
+    maxPrice,
+    zdr: bool(v.zdr, "provider.zdr"),
+    dataCollection: dc as "allow" | "deny" | undefined,
+    requireParameters: bool(v.require_parameters, "provider.require_parameters"),
+    quantizations: strList(v.quantizations, "provider.quantizations"),
+    preferredMinThroughput: softPreference(
+      v.preferred_min_throughput,
+      "provider.preferred_min_throughput",
+      Math.max,
+    ),
+    preferredMaxLatency: softPreference(v.preferred_max_latency, "provider.preferred_max_latency", Math.min),
+  };
+}
+
+function message(v: unknown, i: number): UpstreamMessage {
+  const f = `messages[${i}]`;
+  check(isObject(v), f, "must be an object");
+  const role = str(v.role, `${f}.role`);
+  check(role !== undefined, `${f}.role`, "is required");
+  const out: UpstreamMessage = { role, content: content(v.content, `${f}.content`) };
+  const name = str(v.name, `${f}.name`);
+  if (name) out.name = name;
+  const toolCallId = str(v.tool_call_id, `${f}.tool_call_id`);
+  if (toolCallId) out.tool_call_id = toolCallId;
+  if (v.tool_calls !== undefined && v.tool_calls !== null) {
+    check(Array.isArray(v.tool_calls), `${f}.tool_calls`, "must be an array");
+    out.tool_calls = v.tool_calls.map((t, j) => {
+      const tf = `${f}.tool_calls[${j}]`;
+      check(isObject(t) && isObject(t.function), tf, "must be {id, type, function: {name, arguments}}");
+      return {
+        id: str(t.id, `${tf}.id`) ?? "",
+        type: "function" as const,
+        function: {
+          name: str(t.function.name, `${tf}.function.name`) ?? "",
+          arguments: str(t.function.arguments, `${tf}.function.arguments`) ?? "",
+        },
+      };
+    });
+  }
+  return out;
+}
+
+function tool(v: unknown, i: number): UpstreamTool {
+  const f = `tools[${i}]`;
+  check(
+    isObject(v) && (v.type === undefined || v.type === "function") && isObject(v.function),
+    f,
+    "must be {type: function, function: {...}}",
+  );
+  const name = str(v.function.name, `${f}.function.name`);
+  check(name !== undefined, `${f}.function.name`, "is required");
+  return {
+    type: "function",
+    function: {
+      name,
+      description: str(v.function.description, `${f}.function.description`),
+      parameters: v.function.parameters,
+    },
+  };
+}
+
+export interface OpenAIChatOptions {
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+/**
+ * An OpenAI Chat Completions body (with OpenRouter's `provider`, `models` and `region`) →
+ * RouteRequest (validated) and the response options. `metadata` (string → string) becomes the
+ * request's labels. Unknown fields are ignored, as OpenAI-compatible servers do; `n` > 1 is
+ * refused because one route gives one choice.
+ */
+export function fromOpenAIChatBody(
+  body: unknown,
+  workload = "",
+): { route: RouteRequest; options: OpenAIChatOptions } {
+  check(isObject(body), "body", "must be a JSON object");
+  const models = strList(body.models, "models") ?? [];
+  const model = str(body.model, "model") ?? models[0];
+  check(model !== undefined, "model", "is required (or a non-empty models list)");
+  check(Array.isArray(body.messages), "messages", "must be an array");
+  check(body.messages.length > 0, "messages", "at least one message is required");
+  const n = num(body.n, "n");
+  check(n === undefined || n === 1, "n", "only 1 choice is supported");
+  let stop = body.stop;
+  if (typeof stop === "string") stop = [stop];
+  const labels: Record<string, string> = {};
+  if (body.metadata !== undefined && body.metadata !== null) {
+    check(isObject(body.metadata), "metadata", "must be an object of strings");
+    for (const [k, v] of Object.entries(body.metadata))
+      labels[k] = str(v, `metadata.${k.slice(0, 32)}`) ?? "";
+  }
+  const maxTokens =
+    num(body.max_completion_tokens, "max_completion_tokens") ?? num(body.max_tokens, "max_tokens");
+  const seed = num(body.seed, "seed");
+  check(seed === undefined || Number.isSafeInteger(seed), "seed", "must be an integer");
+  check(
+    body.tools === undefined || body.tools === null || Array.isArray(body.tools),
+    "tools",
+    "must be an array",
+  );
+  const stream = bool(body.stream, "stream") ?? false;
+  const streamOptions = body.stream_options;
+  check(
+    streamOptions === undefined || streamOptions === null || isObject(streamOptions),
+    "stream_options",
+    "must be an object",
+  );
+  const route = validateRouteRequest({
+    model,
+    models: models.filter((m) => m !== model),
+    messages: body.messages.map(message),
+    provider: providerPreferences(body.provider),
+    region: str(body.region, "region") ?? null,
+    labels,
+    maxTokens,
+    temperature: num(body.temperature, "temperature"),
+    topP: num(body.top_p, "top_p"),
+    stop: strList(stop, "stop"),
+    tools: Array.isArray(body.tools) && body.tools.length > 0 ? body.tools.map(tool) : undefined,
+    toolChoice: body.tool_choice ?? undefined,
+    seed,
+    workload,
+  });
+  return {
+    route,
+    options: { stream, includeUsage: isObject(streamOptions) && streamOptions.include_usage === true },
+  };
+}

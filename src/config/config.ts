@@ -47,6 +47,9 @@ const schema = z.object({
   SOVR_CONNECT_TIMEOUT_MS: positiveInt.default(5000),
   SOVR_FIRST_TOKEN_TIMEOUT_MS: positiveInt.default(30_000),
   SOVR_IDLE_TIMEOUT_MS: positiveInt.default(30_000),
+  /** BYOK master key (32 bytes, hex or base64), or a file holding it. */
+  SOVR_MASTER_KEY: z.string().min(1).optional(),
+  SOVR_MASTER_KEY_FILE: z.string().min(1).optional(),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -90,6 +93,8 @@ export interface Config {
     readonly firstTokenTimeoutMs: number;
     readonly idleTimeoutMs: number;
   };
+  /** BYOK key encryption; without a master key, BYOK keys can be neither set nor used. */
+  readonly byok: { readonly masterKey: string | undefined; readonly masterKeyFile: string | undefined };
 }
 
 export class ConfigError extends Error {
@@ -165,6 +170,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connectTimeoutMs: c.SOVR_CONNECT_TIMEOUT_MS,
       firstTokenTimeoutMs: c.SOVR_FIRST_TOKEN_TIMEOUT_MS,
       idleTimeoutMs: c.SOVR_IDLE_TIMEOUT_MS,
+    }),
+    byok: Object.freeze({
+      masterKey: c.SOVR_MASTER_KEY,
+      masterKeyFile: c.SOVR_MASTER_KEY_FILE && resolve(c.SOVR_MASTER_KEY_FILE),
     }),
   });
 }

@@ -18,7 +18,13 @@ export class AuditRecorder implements DecisionRecorder {
 
   async recordDecision(
     record: DecisionRecordV1,
-    index: { tenant: string; model: string; outcome: "pending" | "denied"; bundle: BundleRef; catalogRevision: string },
+    index: {
+      tenant: string;
+      model: string;
+      outcome: "pending" | "denied";
+      bundle: BundleRef;
+      catalogRevision: string;
+    },
   ): Promise<void> {
     await this.log.append({
       kind: "decision",

@@ -1,7 +1,7 @@
 import type { BundleRef } from "../policy/types.js";
 import type { UpstreamErrorClass } from "../upstream/errors.js";
-import type { CandidateVerdict, Principal, RouteRequest } from "./types.js";
 import { estimatePromptTokens, usedParameters } from "./filters.js";
+import type { CandidateVerdict, Principal, RouteRequest } from "./types.js";
 
 /**
  * Record format v1 (docs/audit.md), built from a routing decision. Integers only: times in µs
@@ -105,7 +105,8 @@ export function recordedPreferences(req: RouteRequest): Record<string, unknown> 
       ...(mp.completion !== undefined ? { completion: micro(mp.completion) } : {}),
     };
   }
-  if (preferred_max_latency !== undefined) out.preferred_max_latency_ms = Math.round((preferred_max_latency as number) * 1000);
+  if (preferred_max_latency !== undefined)
+    out.preferred_max_latency_ms = Math.round((preferred_max_latency as number) * 1000);
   if (preferred_min_throughput !== undefined) {
     out.preferred_min_throughput_milli = Math.round((preferred_min_throughput as number) * 1000);
   }
@@ -134,7 +135,11 @@ export function buildDecisionRecord(args: {
     decision_id: args.decisionId,
     time_us: args.timeUs,
     router: args.router,
-    principal: { tenant: args.principal.tenant, workload: args.principal.workload, roles: [...args.principal.roles] },
+    principal: {
+      tenant: args.principal.tenant,
+      workload: args.principal.workload,
+      roles: [...args.principal.roles],
+    },
     request: {
       model: req.model,
       models: [...req.models],

@@ -33,7 +33,10 @@ export class AllAttemptsFailedError extends Error {
     readonly decisionId: string,
     options?: ErrorOptions,
   ) {
-    super(`all ${attempts.length} upstream attempt(s) failed: ${attempts.map((a) => `${a.endpointId} (${a.errorClass})`).join(", ")}`, options);
+    super(
+      `all ${attempts.length} upstream attempt(s) failed: ${attempts.map((a) => `${a.endpointId} (${a.errorClass})`).join(", ")}`,
+      options,
+    );
     this.name = "AllAttemptsFailedError";
   }
 }

@@ -1,4 +1,5 @@
 import type { ResolvedEndpoint } from "../catalog/types.js";
+import type { TenantKey } from "./byok.js";
 import type { Exclusion, RouteRequest } from "./types.js";
 
 /**
@@ -6,11 +7,22 @@ import type { Exclusion, RouteRequest } from "./types.js";
  * preferences (zdr, data_collection, region) are not here: the organisation's policy enforces
  * those, so a request can only tighten them, never loosen them.
  */
-export function requestExclusions(endpoint: ResolvedEndpoint, req: RouteRequest): Exclusion[] {
+export function requestExclusions(
+  endpoint: ResolvedEndpoint,
+  req: RouteRequest,
+  tenantKey?: TenantKey,
+): Exclusion[] {
   const out: Exclusion[] = [];
   const p = req.provider;
   const names = [endpoint.id, endpoint.provider];
-  if (!endpoint.available) {
+  if (tenantKey?.always && tenantKey.apiKey === undefined) {
+    // "Always use my key" with a key we cannot decrypt: the shared key stays forbidden.
+    out.push({
+      stage: "availability",
+      rule: "byok",
+      reason: `availability: the tenant's own key for ${endpoint.provider} cannot be decrypted and it must always be used`,
+    });
+  } else if (!endpoint.available && tenantKey?.apiKey === undefined) {
     out.push({
       stage: "availability",
       rule: "credentials",
@@ -18,7 +30,11 @@ export function requestExclusions(endpoint: ResolvedEndpoint, req: RouteRequest)
     });
   }
   if (p.only && p.only.length > 0 && !names.some((n) => p.only!.includes(n))) {
-    out.push({ stage: "filter", rule: "only", reason: `only: provider ${endpoint.provider} is not in the only list` });
+    out.push({
+      stage: "filter",
+      rule: "only",
+      reason: `only: provider ${endpoint.provider} is not in the only list`,
+    });
   }
   if (p.ignore && names.some((n) => p.ignore!.includes(n))) {
     out.push({ stage: "filter", rule: "ignore", reason: `ignore: provider ${endpoint.provider} is ignored` });

@@ -65,10 +65,17 @@ export class HealthTracker {
     this.#prune(s, now);
     s.streak = 0;
     const a = this.#o.alpha;
-    if (sample.ttftMs !== undefined) s.ttftMs = s.ttftMs === undefined ? sample.ttftMs : s.ttftMs + a * (sample.ttftMs - s.ttftMs);
-    if (sample.tokens !== undefined && sample.generationMs !== undefined && sample.generationMs > 0 && sample.tokens > 1) {
+    if (sample.ttftMs !== undefined)
+      s.ttftMs = s.ttftMs === undefined ? sample.ttftMs : s.ttftMs + a * (sample.ttftMs - s.ttftMs);
+    if (
+      sample.tokens !== undefined &&
+      sample.generationMs !== undefined &&
+      sample.generationMs > 0 &&
+      sample.tokens > 1
+    ) {
       const tps = (sample.tokens * 1000) / sample.generationMs;
-      s.tokensPerSecond = s.tokensPerSecond === undefined ? tps : s.tokensPerSecond + a * (tps - s.tokensPerSecond);
+      s.tokensPerSecond =
+        s.tokensPerSecond === undefined ? tps : s.tokensPerSecond + a * (tps - s.tokensPerSecond);
     }
   }
 

@@ -1,9 +1,11 @@
+import { uuidv7 } from "../audit/uuidv7.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
 import { PolicyEvaluationError } from "../policy/errors.js";
 import type { BundleRef, PolicyInput } from "../policy/types.js";
 import { UpstreamError, type UpstreamErrorClass } from "../upstream/errors.js";
 import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest } from "../upstream/types.js";
+import type { TenantKey } from "./byok.js";
 import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import { buildDecisionRecord } from "./decision-record.js";
 import {
@@ -20,11 +22,19 @@ import { buildPolicyInput } from "./policy-input.js";
 import { newSeed, seededRng } from "./rng.js";
 import { inverseSquareWeight, planRoute } from "./selection.js";
 import type { CandidateVerdict, EndpointPerformance, Exclusion, Principal, RouteRequest } from "./types.js";
-import { uuidv7 } from "../audit/uuidv7.js";
 
 /** Appends signed records durably; resolves only once committed. */
 export interface DecisionRecorder {
-  recordDecision(record: DecisionRecordV1, index: { tenant: string; model: string; outcome: "pending" | "denied"; bundle: BundleRef; catalogRevision: string }): Promise<void>;
+  recordDecision(
+    record: DecisionRecordV1,
+    index: {
+      tenant: string;
+      model: string;
+      outcome: "pending" | "denied";
+      bundle: BundleRef;
+      catalogRevision: string;
+    },
+  ): Promise<void>;
   recordOutcome(record: OutcomeRecordV1): Promise<void>;
 }
 
@@ -39,11 +49,18 @@ export interface RouterDeps {
   adapters: Readonly<Record<string, UpstreamAdapter>>;
   health: HealthTracker;
   /** Live statistics for the catalog (uptime, TTFT percentiles, tokens/s). */
-  stats?: { record(endpointId: string, sample: { ok: boolean; ttftMs?: number; tokens?: number; durationMs?: number }): void };
+  stats?: {
+    record(
+      endpointId: string,
+      sample: { ok: boolean; ttftMs?: number; tokens?: number; durationMs?: number },
+    ): void;
+  };
   instance: string;
   timeouts: { connectTimeoutMs: number; firstTokenTimeoutMs: number; idleTimeoutMs: number };
   /** Where credentials are looked up by name (`api_key_env`); never copied elsewhere. */
   env: Readonly<Record<string, string | undefined>>;
+  /** Tenants' own provider keys (BYOK), by provider slug; tried before the shared key. */
+  byok?: { keysFor(tenant: string): Promise<ReadonlyMap<string, TenantKey>> };
   now?: () => number;
 }
 
@@ -67,15 +84,29 @@ export interface CostedUsage {
 
 export type RouterEvent =
   | { type: "route"; decisionId: string; endpoint: ResolvedEndpoint; attempt: number }
-  | { type: "delta"; role?: string; content?: string; toolCalls?: Extract<UpstreamEvent, { type: "delta" }>["toolCalls"] }
+  | {
+      type: "delta";
+      role?: string;
+      content?: string;
+      toolCalls?: Extract<UpstreamEvent, { type: "delta" }>["toolCalls"];
+    }
   | { type: "finish"; finishReason: string; usage: CostedUsage };
+
+/** One upstream attempt: an endpoint with one credential. */
+interface PlannedAttempt {
+  endpoint: ResolvedEndpoint;
+  /** The tenant's own key, or the catalog's shared one (`api_key_env`, or none needed). */
+  credential: "byok" | "shared";
+  apiKey: string | undefined;
+}
 
 /** Performance values rounded as the record stores them, so a replay sees exactly these. */
 function quantize(p: EndpointPerformance): EndpointPerformance {
   return {
     unhealthy: p.unhealthy,
     ttftMs: p.ttftMs === undefined ? undefined : Math.round(p.ttftMs * 1000) / 1000,
-    tokensPerSecond: p.tokensPerSecond === undefined ? undefined : Math.round(p.tokensPerSecond * 1000) / 1000,
+    tokensPerSecond:
+      p.tokensPerSecond === undefined ? undefined : Math.round(p.tokensPerSecond * 1000) / 1000,
   };
 }
 
@@ -92,12 +123,25 @@ export class Router {
   }
 
   /** Candidates, verdicts and plan; `record: false` is Explain (nothing written, no seed kept). */
-  async decide(req: RouteRequest, principal: Principal, opts: { record: boolean; seed?: bigint }): Promise<Decision> {
+  async decide(
+    req: RouteRequest,
+    principal: Principal,
+    opts: { record: boolean; seed?: bigint },
+  ): Promise<Decision> {
+    return (await this.#decide(req, principal, opts)).decision;
+  }
+
+  async #decide(
+    req: RouteRequest,
+    principal: Principal,
+    opts: { record: boolean; seed?: bigint },
+  ): Promise<{ decision: Decision; keys: ReadonlyMap<string, TenantKey> }> {
     const snapshot = this.deps.catalog.current();
     const models = [req.model, ...req.models.filter((m) => m !== req.model)];
     const candidates = models.flatMap((m) => snapshot.byModel.get(m) ?? []);
     if (candidates.length === 0) throw new UnknownModelError(req.model);
 
+    const keys = (await this.deps.byok?.keysFor(principal.tenant)) ?? new Map<string, TenantKey>();
     const timeMs = this.#now();
     const id = uuidv7(timeMs);
     const input = buildPolicyInput(req, principal, candidates, new Date(timeMs).toISOString());
@@ -111,7 +155,13 @@ export class Router {
         const verdicts = candidates.map((endpoint) => ({
           endpoint,
           eligible: false,
-          exclusions: [{ stage: "policy" as const, rule: "policy", reason: `policy: evaluation failed (${err.kind}); fail closed` }],
+          exclusions: [
+            {
+              stage: "policy" as const,
+              rule: "policy",
+              reason: `policy: evaluation failed (${err.kind}); fail closed`,
+            },
+          ],
           weight: 0,
           performance: { unhealthy: false },
         }));
@@ -140,11 +190,16 @@ export class Router {
       const exclusions: Exclusion[] = [];
       const reasons = policy.deny[endpoint.id];
       if (reasons && reasons.length > 0) {
-        for (const reason of reasons) exclusions.push({ stage: "policy", rule: reason.split(":")[0] ?? "policy", reason });
+        for (const reason of reasons)
+          exclusions.push({ stage: "policy", rule: reason.split(":")[0] ?? "policy", reason });
       } else if (!allowed.has(endpoint.id)) {
-        exclusions.push({ stage: "policy", rule: "policy", reason: "policy: not allowed by any rule (fail closed)" });
+        exclusions.push({
+          stage: "policy",
+          rule: "policy",
+          reason: "policy: not allowed by any rule (fail closed)",
+        });
       }
-      exclusions.push(...requestExclusions(endpoint, req));
+      exclusions.push(...requestExclusions(endpoint, req, keys.get(endpoint.provider)));
       const eligible = exclusions.length === 0;
       return {
         endpoint,
@@ -174,10 +229,17 @@ export class Router {
       plan: plan.map((e) => e.id),
     });
     if (opts.record) {
-      await this.#durable(record, principal, req, plan.length === 0 ? "denied" : "pending", bundle, snapshot.revision);
+      await this.#durable(
+        record,
+        principal,
+        req,
+        plan.length === 0 ? "denied" : "pending",
+        bundle,
+        snapshot.revision,
+      );
     }
     if (plan.length === 0) throw new NoEligibleEndpointError(verdicts, opts.record ? id : undefined);
-    return {
+    const decision: Decision = {
       id,
       timeUs: timeMs * 1000,
       seed,
@@ -188,6 +250,7 @@ export class Router {
       policyEvalUs: evaluation.evalMicros,
       record,
     };
+    return { decision, keys };
   }
 
   async #durable(
@@ -199,7 +262,13 @@ export class Router {
     catalogRevision: string,
   ): Promise<void> {
     try {
-      await this.deps.recorder.recordDecision(record, { tenant: principal.tenant, model: req.model, outcome, bundle, catalogRevision });
+      await this.deps.recorder.recordDecision(record, {
+        tenant: principal.tenant,
+        model: req.model,
+        outcome,
+        bundle,
+        catalogRevision,
+      });
     } catch (err) {
       throw new AuditUnavailableError({ cause: err });
     }
@@ -211,7 +280,8 @@ export class Router {
    * only before the first token; afterwards a failure ends the stream with an error.
    */
   async *stream(req: RouteRequest, principal: Principal, signal?: AbortSignal): AsyncGenerator<RouterEvent> {
-    const decision = await this.decide(req, principal, { record: true });
+    const { decision, keys } = await this.#decide(req, principal, { record: true });
+    const planned = this.#attempts(decision.plan, keys);
     const started = this.#now();
     const attempts: AttemptRecord[] = [];
     let outcome: OutcomeRecordV1["outcome"] = "failed";
@@ -220,16 +290,18 @@ export class Router {
     let ttftMs: number | undefined;
     let errorClass: string | null = null;
     try {
-      for (let i = 0; i < decision.plan.length; i++) {
-        const endpoint = decision.plan[i]!;
+      for (let i = 0; i < planned.length; i++) {
+        const { endpoint, apiKey, credential } = planned[i]!;
         const attemptStart = this.#now();
         const adapter = this.deps.adapters[endpoint.api];
         const it = adapter
-          ? adapter.stream(this.#target(endpoint), toUpstreamRequest(req, endpoint), {
-              ...this.deps.timeouts,
-              signal,
-              requestId: decision.id,
-            })[Symbol.asyncIterator]()
+          ? adapter
+              .stream({ baseUrl: endpoint.baseUrl, apiKey }, toUpstreamRequest(req, endpoint), {
+                ...this.deps.timeouts,
+                signal,
+                requestId: decision.id,
+              })
+              [Symbol.asyncIterator]()
           : undefined;
         const head: UpstreamEvent[] = [];
         let firstTokenAt: number | undefined;
@@ -246,7 +318,7 @@ export class Router {
         } catch (err) {
           const ue = asUpstreamError(err);
           attempts.push(attempt(endpoint, attemptStart, this.#now(), ue));
-          this.#observeFailure(endpoint, ue, this.#now() - attemptStart);
+          this.#observeFailure(endpoint, ue, this.#now() - attemptStart, credential);
           if (ue.errorClass === "aborted") {
             errorClass = "aborted";
             throw ue;
@@ -255,10 +327,14 @@ export class Router {
             errorClass = "client";
             throw new UpstreamRejectedError(ue.status ?? 400, decision.id);
           }
-          if (i + 1 < decision.plan.length) continue;
+          if (i + 1 < planned.length) continue;
           errorClass = ue.errorClass;
           throw new AllAttemptsFailedError(
-            attempts.map((a) => ({ endpointId: a.endpoint_id, errorClass: a.error_class!, status: a.status ?? undefined })),
+            attempts.map((a) => ({
+              endpointId: a.endpoint_id,
+              errorClass: a.error_class!,
+              status: a.status ?? undefined,
+            })),
             decision.id,
           );
         }
@@ -287,7 +363,7 @@ export class Router {
         } catch (err) {
           const ue = asUpstreamError(err);
           attempts.push(attempt(endpoint, attemptStart, this.#now(), ue));
-          this.#observeFailure(endpoint, ue, this.#now() - attemptStart);
+          this.#observeFailure(endpoint, ue, this.#now() - attemptStart, credential);
           errorClass = ue.errorClass;
           if (ue.errorClass === "aborted") throw ue;
           throw new StreamInterruptedError(ue.errorClass, decision.id);
@@ -297,8 +373,17 @@ export class Router {
         const end = this.#now();
         attempts.push(attempt(endpoint, attemptStart, end));
         const tokens = usage?.completionTokens ?? completionChunks;
-        this.deps.health.recordSuccess(endpoint.id, { ttftMs: firstTokenAt - attemptStart, tokens, generationMs: end - firstTokenAt });
-        this.deps.stats?.record(endpoint.id, { ok: true, ttftMs: firstTokenAt - attemptStart, tokens, durationMs: end - attemptStart });
+        this.deps.health.recordSuccess(endpoint.id, {
+          ttftMs: firstTokenAt - attemptStart,
+          tokens,
+          generationMs: end - firstTokenAt,
+        });
+        this.deps.stats?.record(endpoint.id, {
+          ok: true,
+          ttftMs: firstTokenAt - attemptStart,
+          tokens,
+          durationMs: end - attemptStart,
+        });
         outcome = "success";
         return;
       }
@@ -313,7 +398,9 @@ export class Router {
         outcome,
         attempts,
         endpoint_used: endpointUsed?.id ?? null,
-        usage: usage ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens } : null,
+        usage: usage
+          ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens }
+          : null,
         cost_micro_usd: usage?.costMicroUsd ?? 0,
         latency_us: Math.round((this.#now() - started) * 1000),
         ttft_us: ttftMs === undefined ? null : Math.round(ttftMs * 1000),
@@ -324,19 +411,40 @@ export class Router {
     }
   }
 
-  #target(endpoint: ResolvedEndpoint) {
-    return { baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKeyEnv ? this.deps.env[endpoint.apiKeyEnv] : undefined };
+  /**
+   * Each endpoint of the plan with its credentials in order (OpenRouter's BYOK): the tenant's
+   * own key first, then — unless the tenant said "always use my key" — the shared key.
+   */
+  #attempts(plan: readonly ResolvedEndpoint[], keys: ReadonlyMap<string, TenantKey>): PlannedAttempt[] {
+    return plan.flatMap((endpoint) => {
+      const own = keys.get(endpoint.provider);
+      const out: PlannedAttempt[] = [];
+      if (own?.apiKey !== undefined) out.push({ endpoint, credential: "byok", apiKey: own.apiKey });
+      if (!own?.always && endpoint.available) {
+        const shared = endpoint.apiKeyEnv ? this.deps.env[endpoint.apiKeyEnv] : undefined;
+        out.push({ endpoint, credential: "shared", apiKey: shared });
+      }
+      return out;
+    });
   }
 
-  #observeFailure(endpoint: ResolvedEndpoint, err: UpstreamError, durationMs: number): void {
+  #observeFailure(
+    endpoint: ResolvedEndpoint,
+    err: UpstreamError,
+    durationMs: number,
+    credential: "byok" | "shared",
+  ): void {
     // A caller going away or a bad request says nothing about the endpoint's health.
     if (err.errorClass === "aborted" || err.errorClass === "client") return;
+    // A tenant's own key being refused or over its quota is that tenant's affair, not an outage.
+    if (credential === "byok" && (err.errorClass === "auth" || err.errorClass === "rate_limited")) return;
     this.deps.health.recordFailure(endpoint.id, err.retryAfterMs);
     this.deps.stats?.record(endpoint.id, { ok: false, durationMs });
   }
 
   #toEvent(ev: UpstreamEvent, endpoint: ResolvedEndpoint, req: RouteRequest): RouterEvent {
-    if (ev.type === "delta") return { type: "delta", role: ev.role, content: ev.content, toolCalls: ev.toolCalls };
+    if (ev.type === "delta")
+      return { type: "delta", role: ev.role, content: ev.content, toolCalls: ev.toolCalls };
     const promptTokens = ev.usage?.promptTokens ?? estimateTokens(req);
     const completionTokens = ev.usage?.completionTokens ?? 0;
     return {
@@ -346,7 +454,9 @@ export class Router {
         promptTokens,
         completionTokens,
         // USD per million tokens × tokens = micro-USD.
-        costMicroUsd: Math.round(promptTokens * endpoint.pricing.prompt + completionTokens * endpoint.pricing.completion),
+        costMicroUsd: Math.round(
+          promptTokens * endpoint.pricing.prompt + completionTokens * endpoint.pricing.completion,
+        ),
       },
     };
   }
@@ -359,10 +469,17 @@ function estimateTokens(req: RouteRequest): number {
 }
 
 function asUpstreamError(err: unknown): UpstreamError {
-  return err instanceof UpstreamError ? err : new UpstreamError("protocol", "upstream adapter failed", undefined, undefined, { cause: err });
+  return err instanceof UpstreamError
+    ? err
+    : new UpstreamError("protocol", "upstream adapter failed", undefined, undefined, { cause: err });
 }
 
-function attempt(endpoint: ResolvedEndpoint, startMs: number, endMs: number, err?: UpstreamError): AttemptRecord {
+function attempt(
+  endpoint: ResolvedEndpoint,
+  startMs: number,
+  endMs: number,
+  err?: UpstreamError,
+): AttemptRecord {
   return {
     endpoint_id: endpoint.id,
     started_us: Math.round(startMs * 1000),
@@ -374,7 +491,10 @@ function attempt(endpoint: ResolvedEndpoint, startMs: number, endMs: number, err
 
 /** The request as the endpoint's upstream should see it (its own model name). */
 export function toUpstreamRequest(req: RouteRequest, endpoint: ResolvedEndpoint): UpstreamRequest {
-  const out: UpstreamRequest = { model: endpoint.upstreamModel ?? endpoint.model, messages: req.messages as UpstreamRequest["messages"] };
+  const out: UpstreamRequest = {
+    model: endpoint.upstreamModel ?? endpoint.model,
+    messages: req.messages as UpstreamRequest["messages"],
+  };
   if (req.maxTokens !== undefined) out.max_tokens = req.maxTokens;
   if (req.temperature !== undefined) out.temperature = req.temperature;
   if (req.topP !== undefined) out.top_p = req.topP;

@@ -39,7 +39,9 @@ export interface PlanInput {
 }
 
 const byPrice = (a: CandidateVerdict, b: CandidateVerdict) =>
-  a.endpoint.pricing.prompt + a.endpoint.pricing.completion - (b.endpoint.pricing.prompt + b.endpoint.pricing.completion);
+  a.endpoint.pricing.prompt +
+  a.endpoint.pricing.completion -
+  (b.endpoint.pricing.prompt + b.endpoint.pricing.completion);
 // Unknown throughput/latency sorts last: an endpoint we have no traffic for is no promise.
 const byThroughput = (a: CandidateVerdict, b: CandidateVerdict) =>
   (b.performance.tokensPerSecond ?? -1) - (a.performance.tokensPerSecond ?? -1);
@@ -64,7 +66,11 @@ function partition<T>(items: readonly T[], pred: (t: T) => boolean): T[] {
   return [...items.filter(pred), ...items.filter((t) => !pred(t))];
 }
 
-function orderGroup(group: readonly CandidateVerdict[], p: ProviderPreferences, rng: Rng): CandidateVerdict[] {
+function orderGroup(
+  group: readonly CandidateVerdict[],
+  p: ProviderPreferences,
+  rng: Rng,
+): CandidateVerdict[] {
   let ordered: CandidateVerdict[];
   if (p.sort) {
     ordered = [...group].sort(COMPARATORS[p.sort.by]);
@@ -72,7 +78,10 @@ function orderGroup(group: readonly CandidateVerdict[], p: ProviderPreferences, 
     // Load balancing: weighted draw among healthy endpoints, then the unhealthy by weight.
     const healthy = group.filter((c) => !c.performance.unhealthy);
     const unhealthy = group.filter((c) => c.performance.unhealthy);
-    ordered = [...weightedOrder(healthy, (c) => c.weight, rng), ...weightedOrder(unhealthy, (c) => c.weight, rng)];
+    ordered = [
+      ...weightedOrder(healthy, (c) => c.weight, rng),
+      ...weightedOrder(unhealthy, (c) => c.weight, rng),
+    ];
   }
   ordered = partition(ordered, (c) => meetsSoftPreferences(c, p));
   // An endpoint with a recent outage goes behind healthy ones whatever the sort.
@@ -85,7 +94,11 @@ function orderGroup(group: readonly CandidateVerdict[], p: ProviderPreferences, 
  * fallback list keep their order unless `sort.partition` is "none". `allow_fallbacks: false`
  * keeps one endpoint. Pure: same inputs and rng sequence → same plan.
  */
-export function planRoute(eligible: readonly CandidateVerdict[], input: PlanInput, rng: Rng): CandidateVerdict[] {
+export function planRoute(
+  eligible: readonly CandidateVerdict[],
+  input: PlanInput,
+  rng: Rng,
+): CandidateVerdict[] {
   const p = input.provider;
   const models = [input.model, ...input.models.filter((m) => m !== input.model)];
   let plan: CandidateVerdict[];

@@ -1,4 +1,4 @@
-import { type Dispatcher, errors as undiciErrors, Pool } from "undici";
+import { type Dispatcher, Pool, errors as undiciErrors } from "undici";
 import { classifyStatus, parseRetryAfter, UpstreamError } from "./errors.js";
 import type { UpstreamCallOptions } from "./types.js";
 
@@ -129,16 +129,23 @@ export function toUpstreamError(
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
   if (signal?.aborted && signal.reason instanceof UpstreamError) return signal.reason;
-  if (timeoutClass) return new UpstreamError(timeoutClass, `upstream ${timeoutClass} timeout`, undefined, undefined);
+  if (timeoutClass)
+    return new UpstreamError(timeoutClass, `upstream ${timeoutClass} timeout`, undefined, undefined);
   if (err instanceof undiciErrors.ConnectTimeoutError) {
-    return new UpstreamError("timeout_connect", "upstream connect timeout", undefined, undefined, { cause: err });
+    return new UpstreamError("timeout_connect", "upstream connect timeout", undefined, undefined, {
+      cause: err,
+    });
   }
   const code = (err as { code?: string }).code;
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "ECONNRESET") {
-    return new UpstreamError("connect", `upstream connection failed (${code})`, undefined, undefined, { cause: err });
+    return new UpstreamError("connect", `upstream connection failed (${code})`, undefined, undefined, {
+      cause: err,
+    });
   }
   if (err instanceof undiciErrors.SocketError || code === "UND_ERR_SOCKET") {
-    return new UpstreamError("stream_broken", "upstream connection lost", undefined, undefined, { cause: err });
+    return new UpstreamError("stream_broken", "upstream connection lost", undefined, undefined, {
+      cause: err,
+    });
   }
   return new UpstreamError("connect", "upstream request failed", undefined, undefined, { cause: err });
 }

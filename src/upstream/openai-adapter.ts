@@ -35,7 +35,9 @@ interface OpenAICompletion {
   usage?: { prompt_tokens?: number; completion_tokens?: number };
 }
 
-function usageOf(u: { prompt_tokens?: number; completion_tokens?: number } | null | undefined): Usage | undefined {
+function usageOf(
+  u: { prompt_tokens?: number; completion_tokens?: number } | null | undefined,
+): Usage | undefined {
   return u ? { promptTokens: u.prompt_tokens ?? 0, completionTokens: u.completion_tokens ?? 0 } : undefined;
 }
 
@@ -50,10 +52,20 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     return h;
   }
 
-  async *stream(target: UpstreamTarget, req: UpstreamRequest, opts: UpstreamCallOptions): AsyncGenerator<UpstreamEvent> {
+  async *stream(
+    target: UpstreamTarget,
+    req: UpstreamRequest,
+    opts: UpstreamCallOptions,
+  ): AsyncGenerator<UpstreamEvent> {
     const url = new URL(`${target.baseUrl.replace(/\/$/, "")}/chat/completions`);
     const payload = JSON.stringify({ ...req, stream: true, stream_options: { include_usage: true } });
-    const res = await postJson(this.pools, url, { ...this.#headers(target, opts), accept: "text/event-stream" }, payload, opts);
+    const res = await postJson(
+      this.pools,
+      url,
+      { ...this.#headers(target, opts), accept: "text/event-stream" },
+      payload,
+      opts,
+    );
     let finishReason: string | undefined;
     let usage: Usage | undefined;
     let sawContent = false;
@@ -92,11 +104,16 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
       res.done();
       res.body.destroy();
     }
-    if (!finishReason) throw new UpstreamError("stream_broken", "upstream stream ended without a finish reason");
+    if (!finishReason)
+      throw new UpstreamError("stream_broken", "upstream stream ended without a finish reason");
     yield { type: "finish", finishReason, usage };
   }
 
-  async complete(target: UpstreamTarget, req: UpstreamRequest, opts: UpstreamCallOptions): Promise<UpstreamCompletion> {
+  async complete(
+    target: UpstreamTarget,
+    req: UpstreamRequest,
+    opts: UpstreamCallOptions,
+  ): Promise<UpstreamCompletion> {
     const url = new URL(`${target.baseUrl.replace(/\/$/, "")}/chat/completions`);
     const res = await postJson(this.pools, url, this.#headers(target, opts), JSON.stringify(req), opts);
     let parsed: OpenAICompletion;

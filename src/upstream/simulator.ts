@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 
 /**
- * The built-in upstream simulator: an OpenAI-compatible `/v1/chat/completions` server on
- * 127.0.0.1, streaming with SSE. `sovr serve` starts it in the default configuration; tests and
+ * The built-in upstream simulator: an OpenAI-compatible `/v1/chat/completions` and an
+ * Anthropic Messages API `/v1/messages` server on 127.0.0.1, streaming with SSE. `sovr serve` starts it in the default configuration; tests and
  * benchmarks start their own. Any path prefix before `/v1/` names an *instance*
  * (`/sim-eu/v1/chat/completions` → "sim-eu") whose behaviour can be set on its own, so one
  * simulator stands in for several providers with different latencies and faults.
@@ -16,6 +16,8 @@ export type Fault =
   | { kind: "reset" }
   /** Stream this many content chunks, then destroy the socket. */
   | { kind: "abort_after"; chunks: number }
+  /** Stream this many content chunks, then keep the stream open without sending more. */
+  | { kind: "stall_after"; chunks: number }
   /** Accept the request and never answer. */
   | { kind: "hang" };
 
@@ -39,6 +41,19 @@ export interface InstanceStats {
   faults: number;
   /** `x-request-id` of every request received, in order (decision ids, never content). */
   requestIds: string[];
+  /**
+   * The credential each request presented (`authorization` bearer or `x-api-key`), in order,
+   * "" when none: the simulator is the upstream, so it may see keys; tests check which was used.
+   */
+  credentials: string[];
+  /** Names of the tools each request offered, in order (never their descriptions). */
+  toolNames: string[][];
+  /** Content chunks written to streams so far, summed over requests. */
+  chunksWritten: number;
+  /** Times a stream had to wait for the reader (the socket's buffer was full). */
+  drainWaits: number;
+  /** Requests per wire protocol. */
+  protocols: { openai: number; anthropic: number };
 }
 
 export interface Simulator {
@@ -62,10 +77,15 @@ const DEFAULTS: Behaviour = { ttftMs: 0, tokensPerSecond: 0, completionTokens: 1
 interface ChatBody {
   model?: unknown;
   messages?: unknown;
+  system?: unknown;
   stream?: unknown;
   max_tokens?: unknown;
   stream_options?: { include_usage?: unknown };
+  tools?: unknown;
+  tool_choice?: unknown;
 }
+
+type Protocol = "openai" | "anthropic";
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const defaults: Behaviour = { ...DEFAULTS, ...opts.defaults };
@@ -77,7 +97,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const statsOf = (instance: string): InstanceStats => {
     let s = stats.get(instance);
     if (!s) {
-      s = { requests: 0, completed: 0, aborted: 0, faults: 0, requestIds: [] };
+      s = {
+        requests: 0,
+        completed: 0,
+        aborted: 0,
+        faults: 0,
+        requestIds: [],
+        credentials: [],
+        toolNames: [],
+        chunksWritten: 0,
+        drainWaits: 0,
+        protocols: { openai: 0, anthropic: 0 },
+      };
       stats.set(instance, s);
     }
     return s;
@@ -97,7 +128,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? "/";
-    const m = /^\/(?:(.+)\/)?v1\/(chat\/completions|models)$/.exec(url.split("?")[0]!);
+    const m = /^\/(?:(.+)\/)?v1\/(chat\/completions|messages|models)$/.exec(url.split("?")[0]!);
     if (!m) {
       json(res, 404, { error: { message: "not found", type: "invalid_request_error" } });
       return;
@@ -111,11 +142,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       json(res, 405, { error: { message: "method not allowed", type: "invalid_request_error" } });
       return;
     }
+    const protocol: Protocol = m[2] === "messages" ? "anthropic" : "openai";
     const raw = await readBody(req);
     const st = statsOf(instance);
     st.requests++;
+    st.protocols[protocol]++;
     const rid = req.headers["x-request-id"];
     if (typeof rid === "string") st.requestIds.push(rid);
+    const auth = req.headers.authorization ?? req.headers["x-api-key"];
+    st.credentials.push(typeof auth === "string" ? auth.replace(/^Bearer /, "") : "");
 
     let body: ChatBody;
     try {
@@ -125,9 +160,23 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return;
     }
     if (typeof body.model !== "string" || !Array.isArray(body.messages) || body.messages.length === 0) {
-      json(res, 400, { error: { message: "model and messages are required", type: "invalid_request_error" } });
+      json(res, 400, {
+        error: { message: "model and messages are required", type: "invalid_request_error" },
+      });
       return;
     }
+    if (protocol === "anthropic" && typeof body.max_tokens !== "number") {
+      json(res, 400, {
+        type: "error",
+        error: { type: "invalid_request_error", message: "max_tokens is required" },
+      });
+      return;
+    }
+    const tools = Array.isArray(body.tools)
+      ? (body.tools as { name?: unknown; function?: { name?: unknown } }[])
+      : [];
+    const toolNames = tools.map((t) => String(t.function?.name ?? t.name ?? ""));
+    st.toolNames.push(toolNames);
     const b = { ...defaults, ...behaviours.get(instance) };
     const fault = b.fault && Math.random() < (b.faultRate ?? 1) ? b.fault : undefined;
     if (fault) st.faults++;
@@ -139,16 +188,37 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (fault?.kind === "status") {
       const headers: Record<string, string> = {};
       if (fault.retryAfterSeconds !== undefined) headers["retry-after"] = String(fault.retryAfterSeconds);
-      json(res, fault.status, { error: { message: `simulated ${fault.status}`, type: "server_error" } }, headers);
+      const error = {
+        message: `simulated ${fault.status}`,
+        type: fault.status >= 500 ? "server_error" : "invalid_request_error",
+      };
+      json(
+        res,
+        fault.status,
+        protocol === "anthropic"
+          ? { type: "error", error: { type: error.type, message: error.message } }
+          : { error },
+        headers,
+      );
       return;
     }
 
     const maxTokens = typeof body.max_tokens === "number" && body.max_tokens > 0 ? body.max_tokens : Infinity;
     const n = Math.max(1, Math.min(b.completionTokens, maxTokens));
-    const promptTokens = estimateTokens(body.messages);
-    const id = `chatcmpl-sim-${++counter}`;
+    const promptTokens = estimateTokens(body.messages, body.system);
     const created = Math.floor(Date.now() / 1000);
     const finish = n < b.completionTokens ? "length" : "stop";
+    // A tool is called when the caller insists on one: proves tools pass through both ways.
+    const toolCall = toolNames.length > 0 && wantsTool(body.tool_choice) ? toolNames[0]! : undefined;
+    const c: Completion = {
+      id: `sim-${++counter}`,
+      created,
+      model: body.model,
+      n,
+      promptTokens,
+      finish,
+      toolCall,
+    };
     let closed = false;
     res.on("close", () => {
       if (!res.writableFinished) {
@@ -161,41 +231,46 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (closed) return;
 
     if (body.stream !== true) {
-      const content = Array.from({ length: n }, (_, i) => WORDS[i % WORDS.length]).join(" ");
-      json(res, 200, {
-        id,
-        object: "chat.completion",
-        created,
-        model: body.model,
-        choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: finish }],
-        usage: { prompt_tokens: promptTokens, completion_tokens: n, total_tokens: promptTokens + n },
-      });
+      json(res, 200, protocol === "anthropic" ? anthropicMessage(c) : openaiCompletion(c));
       st.completed++;
       return;
     }
 
+    const wire =
+      protocol === "anthropic"
+        ? anthropicStream(c)
+        : openaiStream(c, body.stream_options?.include_usage === true);
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-    const chunk = (delta: object, finishReason: string | null) =>
-      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`;
+    const write = async (text: string) => {
+      // Honour back-pressure from a slow reader instead of buffering the whole completion.
+      if (!res.write(text)) {
+        st.drainWaits++;
+        await new Promise<void>((r) => {
+          const done = () => {
+            res.off("drain", done);
+            res.off("close", done);
+            r();
+          };
+          res.on("drain", done);
+          res.on("close", done);
+        });
+      }
+    };
+    await write(wire.head);
     const gap = b.tokensPerSecond > 0 ? 1000 / b.tokensPerSecond : 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < wire.chunks; i++) {
       if (closed) return;
       if (fault?.kind === "abort_after" && i >= fault.chunks) {
         res.destroy();
         return;
       }
-      const word = (i === 0 ? "" : " ") + WORDS[i % WORDS.length];
-      const ok = res.write(chunk(i === 0 ? { role: "assistant", content: word } : { content: word }, null));
-      // Honour back-pressure from a slow reader instead of buffering the whole completion.
-      if (!ok) await new Promise((r) => res.once("drain", r));
-      if (gap > 0 && i < n - 1) await sleep(gap);
+      if (fault?.kind === "stall_after" && i >= fault.chunks) return; // open, silent, until the client gives up
+      await write(wire.chunk(i));
+      st.chunksWritten++;
+      if (gap > 0 && i < wire.chunks - 1) await sleep(gap);
     }
     if (closed) return;
-    let tail = chunk({}, finish);
-    if (body.stream_options?.include_usage === true) {
-      tail += `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: n, total_tokens: promptTokens + n } })}\n\n`;
-    }
-    res.end(`${tail}data: [DONE]\n\n`);
+    res.end(wire.tail);
     st.completed++;
   }
 
@@ -223,9 +298,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
 }
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -239,13 +323,161 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /** ~4 characters per token, the usual rough estimate; counts only, content is not kept. */
-function estimateTokens(messages: unknown[]): number {
-  let chars = 0;
-  for (const m of messages) {
-    const c = (m as { content?: unknown }).content;
+function estimateTokens(messages: unknown[], system?: unknown): number {
+  let chars = typeof system === "string" ? system.length : 0;
+  const count = (c: unknown) => {
     if (typeof c === "string") chars += c.length;
-  }
+    else if (Array.isArray(c)) for (const part of c) count((part as { text?: unknown }).text);
+  };
+  for (const m of messages) count((m as { content?: unknown }).content);
   return Math.max(1, Math.ceil(chars / 4));
+}
+
+function wantsTool(choice: unknown): boolean {
+  if (choice === "required" || choice === "any") return true;
+  const type = (choice as { type?: unknown } | null)?.type;
+  return type === "function" || type === "tool" || type === "any";
+}
+
+/** One simulated completion, whichever protocol carries it. */
+interface Completion {
+  id: string;
+  created: number;
+  model: string;
+  /** Content chunks (words). */
+  n: number;
+  promptTokens: number;
+  finish: "stop" | "length";
+  /** Name of the tool to call instead of answering in text. */
+  toolCall?: string;
+}
+
+const word = (i: number) => (i === 0 ? "" : " ") + WORDS[i % WORDS.length];
+const text = (c: Completion) => Array.from({ length: c.n }, (_, i) => word(i)).join("");
+const TOOL_ARGS = ['{"city":', '"Paris"}'];
+
+/** A stream as head, `chunks` numbered content events, tail. */
+interface Wire {
+  head: string;
+  chunks: number;
+  chunk(i: number): string;
+  tail: string;
+}
+
+function openaiCompletion(c: Completion) {
+  const message = c.toolCall
+    ? {
+        role: "assistant",
+        content: null,
+        tool_calls: [
+          {
+            id: `call_${c.id}`,
+            type: "function",
+            function: { name: c.toolCall, arguments: TOOL_ARGS.join("") },
+          },
+        ],
+      }
+    : { role: "assistant", content: text(c) };
+  const completion = c.toolCall ? TOOL_ARGS.length : c.n;
+  return {
+    id: `chatcmpl-${c.id}`,
+    object: "chat.completion",
+    created: c.created,
+    model: c.model,
+    choices: [{ index: 0, message, finish_reason: c.toolCall ? "tool_calls" : c.finish }],
+    usage: {
+      prompt_tokens: c.promptTokens,
+      completion_tokens: completion,
+      total_tokens: c.promptTokens + completion,
+    },
+  };
+}
+
+function openaiStream(c: Completion, includeUsage: boolean): Wire {
+  const event = (delta: object, finishReason: string | null) =>
+    `data: ${JSON.stringify({ id: `chatcmpl-${c.id}`, object: "chat.completion.chunk", created: c.created, model: c.model, choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`;
+  const chunks = c.toolCall ? TOOL_ARGS.length : c.n;
+  const chunk = (i: number) => {
+    if (!c.toolCall)
+      return event(i === 0 ? { role: "assistant", content: word(i) } : { content: word(i) }, null);
+    const fn = i === 0 ? { name: c.toolCall, arguments: TOOL_ARGS[i] } : { arguments: TOOL_ARGS[i] };
+    const call = { index: 0, ...(i === 0 ? { id: `call_${c.id}`, type: "function" } : {}), function: fn };
+    return event(
+      i === 0 ? { role: "assistant", content: null, tool_calls: [call] } : { tool_calls: [call] },
+      null,
+    );
+  };
+  let tail = event({}, c.toolCall ? "tool_calls" : c.finish);
+  if (includeUsage) {
+    tail += `data: ${JSON.stringify({ id: `chatcmpl-${c.id}`, object: "chat.completion.chunk", created: c.created, model: c.model, choices: [], usage: { prompt_tokens: c.promptTokens, completion_tokens: chunks, total_tokens: c.promptTokens + chunks } })}\n\n`;
+  }
+  return { head: "", chunks, chunk, tail: `${tail}data: [DONE]\n\n` };
+}
+
+const ANTHROPIC_STOP = { stop: "end_turn", length: "max_tokens" } as const;
+
+function anthropicMessage(c: Completion) {
+  const content = c.toolCall
+    ? [
+        {
+          type: "tool_use",
+          id: `toolu_${c.id}`,
+          name: c.toolCall,
+          input: JSON.parse(TOOL_ARGS.join("")) as unknown,
+        },
+      ]
+    : [{ type: "text", text: text(c) }];
+  return {
+    id: `msg_${c.id}`,
+    type: "message",
+    role: "assistant",
+    model: c.model,
+    content,
+    stop_reason: c.toolCall ? "tool_use" : ANTHROPIC_STOP[c.finish],
+    stop_sequence: null,
+    usage: { input_tokens: c.promptTokens, output_tokens: c.toolCall ? TOOL_ARGS.length : c.n },
+  };
+}
+
+/** The Messages API event sequence (https://docs.anthropic.com/en/api/messages-streaming). */
+function anthropicStream(c: Completion): Wire {
+  const event = (type: string, data: object) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  const chunks = c.toolCall ? TOOL_ARGS.length : c.n;
+  const head =
+    event("message_start", {
+      message: {
+        id: `msg_${c.id}`,
+        type: "message",
+        role: "assistant",
+        model: c.model,
+        content: [],
+        stop_reason: null,
+        usage: { input_tokens: c.promptTokens, output_tokens: 1 },
+      },
+    }) +
+    event("content_block_start", {
+      index: 0,
+      content_block: c.toolCall
+        ? { type: "tool_use", id: `toolu_${c.id}`, name: c.toolCall, input: {} }
+        : { type: "text", text: "" },
+    }) +
+    event("ping", {});
+  const chunk = (i: number) =>
+    event("content_block_delta", {
+      index: 0,
+      delta: c.toolCall
+        ? { type: "input_json_delta", partial_json: TOOL_ARGS[i] }
+        : { type: "text_delta", text: word(i) },
+    });
+  const tail =
+    event("content_block_stop", { index: 0 }) +
+    event("message_delta", {
+      delta: { stop_reason: c.toolCall ? "tool_use" : ANTHROPIC_STOP[c.finish], stop_sequence: null },
+      usage: { output_tokens: chunks },
+    }) +
+    event("message_stop", {});
+  return { head, chunks, chunk, tail };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -68,7 +68,15 @@ export interface UpstreamCompletion {
 
 /** One wire protocol. Implementations keep connection pools; calls never create clients. */
 export interface UpstreamAdapter {
-  stream(target: UpstreamTarget, req: UpstreamRequest, opts: UpstreamCallOptions): AsyncIterable<UpstreamEvent>;
-  complete(target: UpstreamTarget, req: UpstreamRequest, opts: UpstreamCallOptions): Promise<UpstreamCompletion>;
+  stream(
+    target: UpstreamTarget,
+    req: UpstreamRequest,
+    opts: UpstreamCallOptions,
+  ): AsyncIterable<UpstreamEvent>;
+  complete(
+    target: UpstreamTarget,
+    req: UpstreamRequest,
+    opts: UpstreamCallOptions,
+  ): Promise<UpstreamCompletion>;
   close(): Promise<void>;
 }
