@@ -113,8 +113,21 @@ describe("sovr serve (the real process)", () => {
         expect(names[0]).toBe("sovereign/v1/router.proto");
       }
 
+      // First start: a development key is created and printed once, clearly labelled.
+      expect(s.out()).toContain("DEVELOPMENT API KEY");
+      const devKey = /export SOVR_KEY=(\S+)/.exec(s.out())?.[1];
+      expect(devKey).toMatch(/^sovr_[0-9a-f]{12}_/);
       // A slow stream in flight when SIGTERM arrives still completes, then the process exits 0.
-      const client = new GrpcJsClient("127.0.0.1:25051");
+      const anonymous = new GrpcJsClient("127.0.0.1:25051");
+      const refused = await anonymous
+        .unary(RouterService, RouterService.method.chat, {
+          model: "sim/chat-small",
+          messages: [{ role: "user", content: "x" }],
+        })
+        .catch((e: grpc.ServiceError) => e);
+      expect((refused as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
+      anonymous.close();
+      const client = new GrpcJsClient("127.0.0.1:25051", { key: devKey });
       const stream = client.serverStream(RouterService, RouterService.method.chatStream, {
         model: "sim/chat-small",
         region: "eu",

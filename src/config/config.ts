@@ -16,6 +16,7 @@ const bool = z
 
 const schema = z.object({
   SOVR_HOST: z.string().min(1).default("127.0.0.1"),
+  SOVR_AUTH: z.enum(["on", "off"]).default("on"),
   SOVR_GRPC_PORT: port.default(50051),
   SOVR_HTTP_PORT: port.default(8080),
   SOVR_DATA_DIR: z.string().min(1).default("./data"),
@@ -56,6 +57,8 @@ export type RawConfig = z.infer<typeof schema>;
 
 export interface Config {
   readonly host: string;
+  /** "off" accepts every call as the default tenant's client: for local experiments only. */
+  readonly auth: "on" | "off";
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly dataDir: string;
@@ -134,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const dataDir = resolve(c.SOVR_DATA_DIR);
   return Object.freeze({
     host: c.SOVR_HOST,
+    auth: c.SOVR_AUTH,
     grpcPort: c.SOVR_GRPC_PORT,
     httpPort: c.SOVR_HTTP_PORT,
     dataDir,

@@ -60,7 +60,21 @@ export interface SigningKeysTable {
   valid_until: Date | null;
 }
 
+/** API keys: hashed secrets with a tenant and roles (DESIGN §7 Auth). */
+export interface ApiKeysTable {
+  key_id: string;
+  secret_hash: Uint8Array;
+  tenant: string;
+  /** Comma-separated roles: client, auditor, admin. */
+  roles: string;
+  description: Generated<string>;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
 export interface Database {
+  api_keys: ApiKeysTable;
   catalog_revisions: CatalogRevisionsTable;
   policy_bundles: PolicyBundlesTable;
   audit_log: AuditLogTable;

@@ -15,6 +15,8 @@ export interface TestApp {
   dataDir: string;
   /** Every log line the server wrote (JSON text), for assertions such as the privacy test. */
   logs: string[];
+  /** The first-start development key when `auth: true`. */
+  devKey: string | undefined;
   close(): Promise<void>;
 }
 
@@ -24,6 +26,12 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   catalogDir?: string;
   bundlePath?: string;
+  /**
+   * Run with API-key auth (the product default). Off by default here so tests about other
+   * concerns need no keys; the auth tests (test/auth-*.test.ts) turn it on. With auth on,
+   * `devKey` holds the first-start development key (every role, tenant "default").
+   */
+  auth?: boolean;
 }
 
 /**
@@ -48,6 +56,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     SOVR_LOG_LEVEL: "debug",
     SOVR_DRAIN_MS: "2000",
     DATABASE_URL: dbUrl,
+    SOVR_AUTH: opts.auth ? "on" : "off",
     ...opts.env,
   };
   const config = loadConfig(env);
@@ -58,8 +67,12 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       cb();
     },
   });
+  let devKey: string | undefined;
   const app = await startApp(config, {
     logger: createLogger("debug", sink),
+    announceDevKey: (token) => {
+      devKey = token;
+    },
     env: { ...process.env, ...env, SOVR_SIMULATOR_URL: simulator.url },
   });
   return {
@@ -67,6 +80,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     simulator,
     dataDir,
     logs,
+    devKey,
     async close() {
       await app.stop();
       await simulator.close();

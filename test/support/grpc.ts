@@ -16,9 +16,24 @@ import * as grpc from "@grpc/grpc-js";
  */
 export class GrpcJsClient {
   readonly #client: grpc.Client;
+  readonly #key: string | undefined;
 
-  constructor(address: string, credentials = grpc.credentials.createInsecure()) {
-    this.#client = new grpc.Client(address, credentials);
+  /** `key`: an API key sent as `authorization: Bearer <key>` on every call. */
+  constructor(
+    address: string,
+    opts: { key?: string; credentials?: grpc.ChannelCredentials; options?: grpc.ClientOptions } = {},
+  ) {
+    this.#client = new grpc.Client(
+      address,
+      opts.credentials ?? grpc.credentials.createInsecure(),
+      opts.options,
+    );
+    this.#key = opts.key;
+  }
+
+  #metadata(md: grpc.Metadata): grpc.Metadata {
+    if (this.#key && !md.get("authorization").length) md.set("authorization", `Bearer ${this.#key}`);
+    return md;
   }
 
   close(): void {
@@ -42,7 +57,7 @@ export class GrpcJsClient {
         (m: MessageShape<I>) => Buffer.from(toBinary(method.input, m)),
         (b: Buffer) => fromBinary(method.output, b),
         create(method.input, input),
-        metadata,
+        this.#metadata(metadata),
         options,
         (err, res) => (err ? reject(err) : resolve(res as MessageShape<O>)),
       );
@@ -61,7 +76,7 @@ export class GrpcJsClient {
       (m: MessageShape<I>) => Buffer.from(toBinary(method.input, m)),
       (b: Buffer) => fromBinary(method.output, b),
       create(method.input, input),
-      metadata,
+      this.#metadata(metadata),
       options,
     );
   }

@@ -1,0 +1,96 @@
+import type { Principal } from "../routing/types.js";
+import type { ApiKeyInfo, Authenticator, Role } from "./api-keys.js";
+
+/** Who may call what. Anything not listed is refused: access fails closed. */
+export type Access = "public" | readonly Role[];
+
+const ANY: readonly Role[] = ["client", "auditor", "admin"];
+
+/** Per RPC (`package.Service/Method`) and HTTP route. */
+export const ACCESS: Readonly<Record<string, Access>> = {
+  // Routing: callers with a client key. Explain is also how a security team tests a rule.
+  "sovereign.v1.RouterService/Chat": ["client"],
+  "sovereign.v1.RouterService/ChatStream": ["client"],
+  "sovereign.v1.RouterService/Explain": ["client", "admin"],
+  // The catalog is public knowledge inside the organisation; changing it is an admin act.
+  "sovereign.v1.CatalogService/ListProviders": ANY,
+  "sovereign.v1.CatalogService/ListEndpoints": ANY,
+  "sovereign.v1.CatalogService/GetEndpoint": ANY,
+  "sovereign.v1.CatalogService/WatchCatalog": ANY,
+  "sovereign.v1.CatalogService/GetRevision": ANY,
+  "sovereign.v1.CatalogService/ApplyCatalog": ["admin"],
+  // Decision records: auditors only (DESIGN §7).
+  "sovereign.v1.AuditService/QueryDecisions": ["auditor"],
+  "sovereign.v1.AuditService/GetDecision": ["auditor"],
+  "sovereign.v1.AuditService/GetCheckpoint": ["auditor"],
+  "sovereign.v1.AuditService/GetConsistencyProof": ["auditor"],
+  "sovereign.v1.AuditService/ReplayDecision": ["auditor"],
+  "sovereign.v1.AuditService/ExportDecisions": ["auditor"],
+  "sovereign.v1.AuditService/ListSigningKeys": ["auditor"],
+  "sovereign.v1.KeyService/CreateKey": ["admin"],
+  "sovereign.v1.KeyService/RevokeKey": ["admin"],
+  "sovereign.v1.KeyService/ListKeys": ["admin"],
+  // Probes and reflection carry no data.
+  "grpc.health.v1.Health/Check": "public",
+  "grpc.health.v1.Health/Watch": "public",
+  "grpc.reflection.v1.ServerReflection/ServerReflectionInfo": "public",
+  "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": "public",
+  // OpenAI-compatible HTTP API.
+  "POST /v1/chat/completions": ["client"],
+  "GET /v1/models": ["client"],
+  // BYOK provider keys per tenant.
+  "GET /v1/admin/byok": ["admin"],
+  "PUT /v1/admin/byok": ["admin"],
+  "DELETE /v1/admin/byok": ["admin"],
+};
+
+export type AuthFailure = "unauthenticated" | "permission_denied";
+
+export class AuthError extends Error {
+  constructor(
+    readonly failure: AuthFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = "AuthError";
+  }
+}
+
+/** Header naming the tenant a call acts for; must match the key's tenant. */
+export const TENANT_HEADER = "x-sovr-tenant";
+
+/**
+ * The one check for both APIs: bearer key → principal, or an {@link AuthError}. Messages say
+ * what is wrong (no key, bad or revoked key, missing role, other tenant), never echo the key.
+ */
+export async function authorize(
+  auth: Authenticator,
+  operation: string,
+  authorization: string | null | undefined,
+  tenantHeader: string | null | undefined,
+): Promise<Principal | undefined> {
+  const access = ACCESS[operation];
+  if (access === "public") return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  if (!m) throw new AuthError("unauthenticated", "missing API key: send `authorization: Bearer <key>`");
+  const key: ApiKeyInfo | undefined = await auth.authenticate(m[1]!);
+  if (!key) throw new AuthError("unauthenticated", "invalid or revoked API key");
+  if (!access) throw new AuthError("permission_denied", `${operation} is not open to any role`);
+  if (!key.roles.some((r) => access.includes(r))) {
+    throw new AuthError(
+      "permission_denied",
+      `${operation} requires role ${access.join(" or ")}; key ${key.keyId} has ${key.roles.join(", ")}`,
+    );
+  }
+  if (tenantHeader && tenantHeader !== key.tenant && !key.roles.includes("admin")) {
+    throw new AuthError(
+      "permission_denied",
+      `key ${key.keyId} belongs to tenant ${key.tenant}, not ${tenantHeader}`,
+    );
+  }
+  return {
+    tenant: tenantHeader && key.roles.includes("admin") ? tenantHeader : key.tenant,
+    workload: "",
+    roles: key.roles,
+  };
+}
