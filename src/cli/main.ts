@@ -7,6 +7,8 @@ import { CatalogValidationError } from "../catalog/errors.js";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { buildPolicyBundle, checkBundleFresh } from "../policy/bundle-build.js";
 import { repoRoot, resolveOpaBin } from "../policy/opa-bin.js";
+import { addCatalogClientCommands } from "./catalog-client.js";
+import { addKeysCommands } from "./keys-commands.js";
 import { serve } from "./serve.js";
 
 const program = new Command()
@@ -31,6 +33,8 @@ catalog
     for (const line of result.lines) console.log(line);
     process.exitCode = result.exitCode;
   });
+
+addCatalogClientCommands(catalog, process.env.SOVR_CATALOG_DIR ?? "catalog");
 
 const policy = program.command("policy").description("policy bundles");
 policy
@@ -72,7 +76,8 @@ policy
     process.exitCode = r.status ?? 1;
   });
 
-const keys = program.command("keys").description("record-signing keys");
+const keys = program.command("keys").description("API keys and record-signing keys");
+addKeysCommands(keys);
 keys
   .command("generate")
   .description("create a new record-signing key and make it current (rotation); old keys keep verifying")
@@ -83,6 +88,7 @@ keys
       `generated signing key ${key.keyId} in ${config.keysDir}; a running server uses it after restart`,
     );
   });
+
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CatalogValidationError) {

@@ -1,0 +1,161 @@
+import type { Command } from "commander";
+import {
+  type ApiKeyInfo,
+  createApiKey,
+  listApiKeys,
+  ROLES,
+  type Role,
+  revokeApiKey,
+} from "../auth/api-keys.js";
+import { loadConfig } from "../config/config.js";
+import { openDatabase } from "../db/index.js";
+import { type ApiKey, KeyService, Role as RoleEnum } from "../gen/sovereign/v1/keys_pb.js";
+import { serverClient } from "./connect-client.js";
+
+const ROLE_ENUM: Record<Role, RoleEnum> = {
+  client: RoleEnum.CLIENT,
+  auditor: RoleEnum.AUDITOR,
+  admin: RoleEnum.ADMIN,
+};
+const ROLE_NAME: Partial<Record<RoleEnum, Role>> = {
+  [RoleEnum.CLIENT]: "client",
+  [RoleEnum.AUDITOR]: "auditor",
+  [RoleEnum.ADMIN]: "admin",
+};
+
+interface KeyRow {
+  keyId: string;
+  tenant: string;
+  roles: string[];
+  description: string;
+  revoked: boolean;
+  lastUsed: string;
+}
+
+function fromInfo(k: ApiKeyInfo): KeyRow {
+  return {
+    keyId: k.keyId,
+    tenant: k.tenant,
+    roles: k.roles,
+    description: k.description,
+    revoked: k.revokedAt !== null,
+    lastUsed: k.lastUsedAt?.toISOString() ?? "never",
+  };
+}
+
+function fromMessage(k: ApiKey): KeyRow {
+  return {
+    keyId: k.keyId,
+    tenant: k.tenant,
+    roles: k.roles.map((r) => ROLE_NAME[r] ?? "?"),
+    description: k.description,
+    revoked: k.revokedAt !== undefined,
+    lastUsed: k.lastUsedAt ? new Date(Number(k.lastUsedAt.seconds) * 1000).toISOString() : "never",
+  };
+}
+
+function table(rows: KeyRow[]): string {
+  const head = ["KEY ID", "TENANT", "ROLES", "STATUS", "LAST USED", "DESCRIPTION"];
+  const body = rows.map((r) => [
+    r.keyId,
+    r.tenant,
+    r.roles.join(","),
+    r.revoked ? "revoked" : "active",
+    r.lastUsed,
+    r.description,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  return [head, ...body]
+    .map((cols) =>
+      cols
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+/**
+ * With `SOVR_KEY` set, the command goes through a running server's KeyService (admin role).
+ * Without one it opens the database directly — the first-key bootstrap, for when no key exists
+ * yet and the server is stopped (PGlite admits one process at a time).
+ */
+async function withDatabase<T>(
+  fn: (db: Awaited<ReturnType<typeof openDatabase>>["db"]) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig();
+  const h = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    return await fn(h.db);
+  } finally {
+    await h.close();
+  }
+}
+
+function parseRoles(values: string[]): Role[] {
+  const roles = values.flatMap((v) => v.split(",")).map((v) => v.trim());
+  for (const r of roles) {
+    if (!(ROLES as readonly string[]).includes(r))
+      throw new Error(`--role: ${r} is not one of ${ROLES.join(", ")}`);
+  }
+  return roles as Role[];
+}
+
+export function addKeysCommands(keys: Command): void {
+  keys
+    .command("create")
+    .description(
+      "create an API key and print it once (via the server with SOVR_KEY, else directly: server stopped)",
+    )
+    .requiredOption("--tenant <tenant>", "tenant the key acts for")
+    .requiredOption("--role <role...>", "client, auditor and/or admin")
+    .option("--description <text>", "what the key is for", "")
+    .action(async (o: { tenant: string; role: string[]; description: string }) => {
+      const roles = parseRoles(o.role);
+      let token: string;
+      let row: KeyRow;
+      if (process.env.SOVR_KEY) {
+        const res = await serverClient(KeyService).createKey({
+          tenant: o.tenant,
+          roles: roles.map((r) => ROLE_ENUM[r]),
+          description: o.description,
+        });
+        token = res.secret;
+        row = fromMessage(res.key!);
+      } else {
+        const created = await withDatabase((db) =>
+          createApiKey(db, { tenant: o.tenant, roles, description: o.description }),
+        );
+        token = created.token;
+        row = fromInfo(created.key);
+      }
+      process.stderr.write(
+        `created key ${row.keyId} for tenant ${row.tenant} (${row.roles.join(", ")}); it is shown only now:\n`,
+      );
+      console.log(token);
+    });
+  keys
+    .command("revoke")
+    .argument("<key-id>", "the key's id (sovr_<id>_…)")
+    .description("revoke an API key; it stops working within seconds on every replica")
+    .action(async (keyId: string) => {
+      const row = process.env.SOVR_KEY
+        ? fromMessage((await serverClient(KeyService).revokeKey({ keyId })).key!)
+        : await withDatabase(async (db) => {
+            const k = await revokeApiKey(db, keyId);
+            if (!k) throw new Error(`key_id: no key ${keyId}`);
+            return fromInfo(k);
+          });
+      console.log(`revoked ${row.keyId} (tenant ${row.tenant})`);
+    });
+  keys
+    .command("list")
+    .option("--tenant <tenant>", "only this tenant's keys")
+    .description("list API keys (never their secrets)")
+    .action(async (o: { tenant?: string }) => {
+      const rows = process.env.SOVR_KEY
+        ? (await serverClient(KeyService).listKeys({ tenant: o.tenant ?? "" })).keys.map(fromMessage)
+        : await withDatabase(async (db) => (await listApiKeys(db, o.tenant)).map(fromInfo));
+      console.log(table(rows));
+    });
+}
