@@ -8,6 +8,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiKey } from "../src/auth/api-keys.js";
 import { ACME_YAML } from "./catalog/fixtures.js";
 import { REPO, startTestApp, type TestApp } from "./support/app.js";
 
@@ -166,5 +167,43 @@ describe("sovr catalog (CLI)", () => {
       "e.yaml: endpoints[1].id",
     ]);
     expect(lines[4]).toContain('duplicate endpoint id "e/large"');
+  });
+});
+
+describe("sovr catalog with API-key auth (CLI)", () => {
+  let t: TestApp;
+  let clientKey: string;
+  beforeAll(async () => {
+    t = await startTestApp({ auth: true, env: { SOVR_CATALOG_WATCH: "false" } });
+    clientKey = (await createApiKey(t.app.db.db, { tenant: "default", roles: ["client"] })).token;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("sends SOVR_KEY as a bearer token; apply needs the admin role", async () => {
+    const url = t.app.httpUrl;
+    const anonymous = await sovr(["catalog", "list"], { SOVR_URL: url });
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toMatch(/unauthenticated/i);
+
+    const listed = await sovr(["catalog", "list"], { SOVR_URL: url, SOVR_KEY: clientKey });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain("sim-unknown/chat-small");
+
+    const fixture = join(REPO, "test/fixtures/catalog");
+    const denied = await sovr(["catalog", "apply", fixture, "--validate-only"], {
+      SOVR_URL: url,
+      SOVR_KEY: clientKey,
+    });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/permission_denied|admin/i);
+
+    const admin = await sovr(["catalog", "apply", fixture, "--validate-only"], {
+      SOVR_URL: url,
+      SOVR_KEY: t.devKey ?? "",
+    });
+    expect(admin.stderr).toBe("");
+    expect(admin.stdout).toMatch(/^valid: .*\(same as the running catalog\)/);
   });
 });

@@ -30,20 +30,12 @@ import {
 } from "./catalog-messages.js";
 import { InvalidFieldError, toConnectError } from "./errors.js";
 
-/**
- * Decides whether the caller may change the catalog; throws to refuse. Authentication and
- * roles arrive with the security issue (#7), which passes a check of the principal's `admin`
- * role here; until then there are no API keys, so the default lets every caller through.
- */
-export type AdminCheck = (ctx: HandlerContext) => void | Promise<void>;
-
 export interface CatalogServiceDeps {
   catalog: LiveCatalog;
   /** Live per-endpoint statistics, fed by the router. */
   stats: Pick<EndpointStatsTracker, "get">;
   /** Where revisions are stored (GetRevision reads any past one). */
   db: Kysely<Database>;
-  authorizeAdmin?: AdminCheck;
   /** Called once per ApplyCatalog that is not validate-only (metrics). */
   onApply?: (result: "applied" | "unchanged" | "rejected") => void;
 }
@@ -56,14 +48,12 @@ export class CatalogServiceImpl implements Impl {
   readonly #catalog: LiveCatalog;
   readonly #stats: CatalogServiceDeps["stats"];
   readonly #db: Kysely<Database>;
-  readonly #authorizeAdmin: AdminCheck;
   readonly #onApply: NonNullable<CatalogServiceDeps["onApply"]>;
 
   constructor(deps: CatalogServiceDeps) {
     this.#catalog = deps.catalog;
     this.#stats = deps.stats;
     this.#db = deps.db;
-    this.#authorizeAdmin = deps.authorizeAdmin ?? (() => {});
     this.#onApply = deps.onApply ?? (() => {});
   }
 
@@ -147,13 +137,14 @@ export class CatalogServiceImpl implements Impl {
   }
 
   /**
-   * Admin. Validate-only answers `valid` and every issue without changing anything; an apply
+   * Admin: the `admin` role is required by the auth interceptor's access table
+   * (src/auth/access.ts) before this runs; keeping it there keeps every rule in one place.
+   * Validate-only answers `valid` and every issue without changing anything; an apply
    * of an invalid catalog fails with InvalidArgument listing every issue (the running catalog
    * stays); an unchanged catalog answers `changed: false` and stores no new revision.
    */
-  async applyCatalog(req: ApplyCatalogRequest, ctx: HandlerContext) {
+  async applyCatalog(req: ApplyCatalogRequest) {
     try {
-      await this.#authorizeAdmin(ctx);
       if (req.files.length === 0) {
         // An empty catalog would take every endpoint away: never what an admin means to send.
         throw new InvalidFieldError("files", "at least one catalog file is required");
