@@ -3,14 +3,23 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { CatalogServiceImpl } from "./api/catalog-service.js";
+import { authInterceptor } from "./api/auth-interceptor.js";
 import { HealthState, registerHealth } from "./api/health-service.js";
+import { KeyServiceImpl } from "./api/key-service.js";
+import { AuthError, authorize, TENANT_HEADER } from "./auth/access.js";
+import { Authenticator, countApiKeys, createApiKey } from "./auth/api-keys.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { KeyService } from "./gen/sovereign/v1/keys_pb.js";
 import { ReflectionIndex, registerReflection } from "./api/reflection-service.js";
 import { RouterServiceImpl } from "./api/router-service.js";
 import { createOpenAIHttpHandler } from "./api/openai-http.js";
 import { ByokStore, MasterKey } from "./routing/byok.js";
 import { AnthropicAdapter } from "./upstream/anthropic-adapter.js";
 import { listen, type NodeHandler, type RunningServers } from "./api/server.js";
+import { AuditServiceImpl } from "./api/audit-service.js";
 import { AuditLog } from "./audit/audit-log.js";
+import { Checkpointer } from "./audit/checkpointer.js";
+import { Replayer } from "./audit/replay.js";
 import { currentSigningKey, publishSigningKey, rotateSigningKey } from "./audit/signing-keys.js";
 import { LiveCatalog, readCatalogFiles } from "./catalog/catalog-store.js";
 import { CatalogValidationError } from "./catalog/errors.js";
@@ -43,6 +52,7 @@ export interface App {
   readonly bundles: BundleSource;
   readonly audit: AuditLog;
   readonly router: Router;
+  readonly auth: Authenticator;
   /** Tenants' own provider keys (BYOK), encrypted under SOVR_MASTER_KEY. */
   readonly byok: ByokStore;
   readonly simulator: Simulator | undefined;
@@ -55,6 +65,11 @@ export interface App {
 
 export interface StartOptions {
   logger?: Logger;
+  /**
+   * Where the one-time development key of a first start is announced (default: a banner on
+   * stderr). The key is never logged.
+   */
+  announceDevKey?: (token: string) => void;
   /** Environment for catalog interpolation and provider credentials (default process.env). */
   env?: Record<string, string | undefined>;
 }
@@ -90,6 +105,18 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     cleanups.push(() => db.close());
     logger.info({ database: db.kind }, "database ready");
+
+    // API keys: on the very first start, one development key with every role, shown once.
+    const auth = new Authenticator(db.db);
+    if (config.auth === "on" && (await countApiKeys(db.db)) === 0) {
+      const { token } = await createApiKey(db.db, {
+        tenant: "default",
+        roles: ["client", "auditor", "admin"],
+        description: "development key (created on first start)",
+      });
+      (opts.announceDevKey ?? printDevKey)(token);
+    }
+    if (config.auth === "off") logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
 
     // Catalog: a bad catalog stops start-up (the error names file, path and reason).
     const catalog = new LiveCatalog(db.db, env);
@@ -153,6 +180,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       },
     });
     cleanups.push(() => audit.drain());
+    // Checkpoints of the Merkle log; stopping it (before audit.drain above, cleanups run in
+    // reverse) drains the log and signs a final checkpoint.
+    const checkpointer = new Checkpointer(db.db, db.kind, audit, key, {
+      origin: config.audit.checkpointOrigin,
+      every: config.audit.checkpointEvery,
+      intervalMs: config.audit.checkpointIntervalMs,
+      logger,
+    });
+    await checkpointer.start();
+    cleanups.push(() => checkpointer.stop());
 
     const byok = new ByokStore(db.db, MasterKey.fromConfig(config.byok), {
       onDecryptError: (tenant, provider) =>
@@ -188,11 +225,15 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       env,
     });
 
-    const services = [RouterService, CatalogService, AuditService, Health];
+    const services = [RouterService, CatalogService, AuditService, KeyService, Health];
     const health = new HealthState(services.map((s) => s.typeName));
     const reflection = new ReflectionIndex([...services]);
+    // Aborted when stop() begins: long-lived streams (WatchCatalog) end instead of being cut.
+    const shutdown = new AbortController();
     const connect = connectNodeAdapter({
+      interceptors: config.auth === "on" ? [authInterceptor(auth)] : [],
       routes: (r) => {
+        r.service(KeyService, new KeyServiceImpl(db.db, auth));
         r.service(RouterService, new RouterServiceImpl(router));
         r.service(
           CatalogService,
@@ -200,11 +241,19 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
             catalog,
             stats,
             db: db.db,
+            shutdown: shutdown.signal,
             onApply: (result) => metrics.catalogRevisions.inc({ result }),
           }),
         );
-        // Implemented by the audit issue; until then every method is Unimplemented.
-        r.service(AuditService, {});
+        r.service(
+          AuditService,
+          new AuditServiceImpl({
+            db: db.db,
+            checkpointer,
+            replayer: new Replayer({ db: db.db, catalog, livePolicy: engine }),
+            logger,
+          }),
+        );
         registerHealth(r, health);
         registerReflection(r, reflection);
       },
@@ -227,8 +276,23 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       router,
       catalog,
       byok,
-      // The development principal, as on the Connect side, until API-key auth is configured.
-      authenticate: async () => ({ tenant: "default", workload: "", roles: ["client"] }),
+      // The same check as the Connect interceptor (src/auth/access.ts), mapped to HTTP there.
+      authenticate: async (req, operation) => {
+        if (config.auth === "off") return { tenant: "default", workload: "", roles: ["client"] };
+        try {
+          const header = (name: string) => {
+            const v = req.headers[name];
+            return Array.isArray(v) ? v[0] : v;
+          };
+          const p = await authorize(auth, operation, header("authorization"), header(TENANT_HEADER));
+          return p ?? { tenant: "default", workload: "", roles: [] };
+        } catch (err) {
+          if (err instanceof AuthError) {
+            throw new ConnectError(err.message, err.failure === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied);
+          }
+          throw new ConnectError("cannot check the API key right now", Code.Unavailable, undefined, undefined, err);
+        }
+      },
     });
     const http: NodeHandler = (req, res) => {
       const url = req.url ?? "/";
@@ -276,6 +340,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       bundles,
       audit,
       router,
+      auth,
       byok,
       simulator,
       servers,
@@ -284,6 +349,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       stop() {
         stopping ??= (async () => {
           health.set(false);
+          shutdown.abort();
           const result = await servers.close(config.drainMs);
           for (const c of cleanups.reverse())
             await Promise.resolve(c()).catch((err: unknown) => logger.error({ err }, "shutdown step failed"));
@@ -295,6 +361,21 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   } catch (err) {
     return fail(err);
   }
+}
+
+function printDevKey(token: string): void {
+  process.stderr.write(
+    [
+      "",
+      "  DEVELOPMENT API KEY — created on first start, shown only this once.",
+      "  It has every role (client, auditor, admin) for tenant \"default\". For real use,",
+      "  create scoped keys with `sovr keys create` and revoke this one.",
+      "",
+      `    export SOVR_KEY=${token}`,
+      "",
+      "",
+    ].join("\n"),
+  );
 }
 
 function text(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8"): void {

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "../audit/errors.js";
 import { CatalogNotFoundError, CatalogValidationError } from "../catalog/errors.js";
 import { CatalogIssueSchema } from "../gen/sovereign/v1/catalog_pb.js";
 import { ExclusionStage, NoEligibleEndpointSchema } from "../gen/sovereign/v1/router_pb.js";
@@ -145,5 +146,14 @@ export function toConnectError(err: unknown): ConnectError {
   // An endpoint or revision id that names nothing.
   if (err instanceof CatalogNotFoundError)
     return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
+  // A decision id or checkpoint size the log does not hold.
+  if (err instanceof AuditNotFoundError)
+    return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
+  // The stored bundle, catalog revision or record a replay needs is missing or does not verify.
+  if (err instanceof ReplayUnavailableError)
+    return new ConnectError(err.message, Code.FailedPrecondition, undefined, undefined, err);
+  // The stored log does not add up (altered, missing or foreign rows): corruption, say so.
+  if (err instanceof LogIntegrityError)
+    return new ConnectError(err.message, Code.DataLoss, undefined, undefined, err);
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }

@@ -74,33 +74,40 @@ export class ExportWriter {
   private nextSeq = 0;
   private lastCheckpointSize = -1;
   private checkpointCount = 0;
+  private written = 0;
 
   private constructor(
     private readonly records: WriteStream,
     private readonly checkpoints: WriteStream,
+    private readonly faithful: boolean,
   ) {}
 
-  /** Creates `dir` if needed, writes keys.json and opens the two line files (replacing them). */
-  static async open(dir: string, keys: ExportKeys): Promise<ExportWriter> {
+  /**
+   * Creates `dir` if needed, writes keys.json and opens the two line files (replacing them).
+   * `faithful`: write entries and checkpoints exactly as received, gaps and disorder included,
+   * so that `verify` judges what a server served instead of the writer refusing it.
+   */
+  static async open(dir: string, keys: ExportKeys, opts: { faithful?: boolean } = {}): Promise<ExportWriter> {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, KEYS_FILE), `${JSON.stringify(keys, null, 2)}\n`);
     const records = createWriteStream(join(dir, RECORDS_FILE));
     const checkpoints = createWriteStream(join(dir, CHECKPOINTS_FILE));
     await Promise.all([once(records, "open"), once(checkpoints, "open")]);
-    return new ExportWriter(records, checkpoints);
+    return new ExportWriter(records, checkpoints, opts.faithful ?? false);
   }
 
   /** Entries must come in sequence order from 0 with no gaps. */
   async writeRecord(entry: ExportEntry): Promise<void> {
-    if (entry.seq !== this.nextSeq)
+    if (entry.seq !== this.nextSeq && !this.faithful)
       throw new RangeError(`export out of order: seq ${entry.seq}, expected ${this.nextSeq}`);
     await writeLine(this.records, { seq: entry.seq, envelope: entry.envelope });
     this.nextSeq++;
+    this.written++;
   }
 
   /** Checkpoints must come in increasing size. */
   async writeCheckpoint(cp: ExportCheckpoint): Promise<void> {
-    if (cp.size <= this.lastCheckpointSize) {
+    if (cp.size <= this.lastCheckpointSize && !this.faithful) {
       throw new RangeError(`checkpoints out of order: size ${cp.size} after ${this.lastCheckpointSize}`);
     }
     await writeLine(this.checkpoints, { size: cp.size, note: cp.note });
@@ -111,7 +118,7 @@ export class ExportWriter {
   /** Flushes and closes both files. */
   async close(): Promise<{ records: number; checkpoints: number }> {
     await Promise.all([closeStream(this.records), closeStream(this.checkpoints)]);
-    return { records: this.nextSeq, checkpoints: this.checkpointCount };
+    return { records: this.written, checkpoints: this.checkpointCount };
   }
 }
 

@@ -7,6 +7,7 @@ import { CatalogValidationError } from "../catalog/errors.js";
 import { ConfigError, loadConfig } from "../config/config.js";
 import { buildPolicyBundle, checkBundleFresh } from "../policy/bundle-build.js";
 import { repoRoot, resolveOpaBin } from "../policy/opa-bin.js";
+import { addAuditCommands } from "./audit-commands.js";
 import { addCatalogClientCommands } from "./catalog-client.js";
 import { addKeysCommands } from "./keys-commands.js";
 import { serve } from "./serve.js";
@@ -89,6 +90,7 @@ keys
     );
   });
 
+addAuditCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CatalogValidationError) {

@@ -1,0 +1,317 @@
+/**
+ * AuditService (DESIGN §7, §8): the signed decision log for auditors — query, records with
+ * inclusion proofs, checkpoints, consistency proofs, replay, export and public keys.
+ *
+ * @example
+ * router.service(AuditService, new AuditServiceImpl({ db, checkpointer, replayer }));
+ */
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { Kysely } from "kysely";
+import {
+  checkpointAt,
+  checkpointsUpTo,
+  type DecisionCursor,
+  decisionEntries,
+  logSize,
+  publishedKeys,
+  queryDecisions,
+  readEntries,
+  type StoredCheckpoint,
+  type StoredEntry,
+} from "../audit/audit-store.js";
+import { fromBase64 } from "../audit/base64.js";
+import type { Checkpointer } from "../audit/checkpointer.js";
+import { AuditNotFoundError } from "../audit/errors.js";
+import type { PublicKeyInfo } from "../audit/keys.js";
+import type { Replayer } from "../audit/replay.js";
+import type { AuditDecisionRow, Database } from "../db/schema.js";
+import {
+  type AuditService,
+  type ExportDecisionsRequest,
+  type GetCheckpointRequest,
+  type GetConsistencyProofRequest,
+  type GetDecisionRequest,
+  Outcome,
+  type QueryDecisionsRequest,
+  RecordKind,
+  type ReplayDecisionRequest,
+} from "../gen/sovereign/v1/audit_pb.js";
+import { ExclusionStage } from "../gen/sovereign/v1/router_pb.js";
+import type { DecisionRecordV1 } from "../routing/decision-record.js";
+import { InvalidFieldError, toConnectError } from "./errors.js";
+
+/**
+ * Decides whether the caller may read the audit log; throws to refuse. API keys and roles
+ * arrive with the security issue (#7), which passes a check of the principal's `auditor`
+ * role here; until then every caller is let through.
+ */
+export type AuditorCheck = (ctx: HandlerContext) => void | Promise<void>;
+
+export interface AuditServiceDeps {
+  db: Kysely<Database>;
+  checkpointer: Checkpointer;
+  replayer: Replayer;
+  authorizeAuditor?: AuditorCheck;
+  logger?: { error(obj: object, msg: string): void };
+}
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+const OUTCOMES: Record<AuditDecisionRow["outcome"], Outcome> = {
+  pending: Outcome.PENDING,
+  success: Outcome.SUCCESS,
+  failed: Outcome.FAILED,
+  denied: Outcome.DENIED,
+};
+const STAGES: Record<string, ExclusionStage> = {
+  policy: ExclusionStage.POLICY,
+  filter: ExclusionStage.FILTER,
+  availability: ExclusionStage.AVAILABILITY,
+};
+
+type Impl = ServiceImpl<typeof AuditService>;
+
+export class AuditServiceImpl implements Impl {
+  readonly #db: Kysely<Database>;
+  readonly #cp: Checkpointer;
+  readonly #replayer: Replayer;
+  readonly #authorize: AuditorCheck;
+  readonly #logger: AuditServiceDeps["logger"];
+
+  constructor(deps: AuditServiceDeps) {
+    this.#db = deps.db;
+    this.#cp = deps.checkpointer;
+    this.#replayer = deps.replayer;
+    this.#authorize = deps.authorizeAuditor ?? (() => {});
+    this.#logger = deps.logger;
+  }
+
+  async #guard<T>(ctx: HandlerContext, fn: () => Promise<T>): Promise<T> {
+    try {
+      await this.#authorize(ctx);
+      return await fn();
+    } catch (err) {
+      throw toConnectError(err);
+    }
+  }
+
+  queryDecisions(req: QueryDecisionsRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, async () => {
+      if (req.pageSize < 0) throw new InvalidFieldError("page_size", "must not be negative");
+      const from = req.startTime && timestampDate(req.startTime);
+      const to = req.endTime && timestampDate(req.endTime);
+      if (from && to && from > to) throw new InvalidFieldError("end_time", "is before start_time");
+      const outcome = req.outcome
+        ? (Object.entries(OUTCOMES).find(([, v]) => v === req.outcome)?.[0] as
+            | AuditDecisionRow["outcome"]
+            | undefined)
+        : undefined;
+      if (req.outcome && !outcome) throw new InvalidFieldError("outcome", `unknown value ${req.outcome}`);
+      const { rows, next } = await queryDecisions(
+        this.#db,
+        {
+          from,
+          to,
+          tenant: req.tenant || undefined,
+          model: req.model || undefined,
+          endpointId: req.endpointId || undefined,
+          outcome,
+          policyRevision: req.policyRevision || undefined,
+        },
+        Math.min(req.pageSize || DEFAULT_PAGE, MAX_PAGE),
+        req.pageToken ? decodePageToken(req.pageToken) : undefined,
+      );
+      return {
+        decisions: rows.map((r) => ({
+          decisionId: r.decision_id,
+          time: timestampFromDate(r.recorded_at),
+          tenant: r.tenant,
+          model: r.model,
+          endpointId: r.endpoint_id ?? "",
+          outcome: OUTCOMES[r.outcome],
+          policyRevision: r.policy_revision,
+          decisionSeq: BigInt(r.decision_seq),
+          outcomeSeq: r.outcome_seq === null ? undefined : BigInt(r.outcome_seq),
+        })),
+        nextPageToken: next ? encodePageToken(next) : "",
+      };
+    });
+  }
+
+  getDecision(req: GetDecisionRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, async () => {
+      if (!req.decisionId) throw new InvalidFieldError("decision_id", "is required");
+      const { decision, outcome } = await decisionEntries(this.#db, req.decisionId);
+      if (!decision) throw new AuditNotFoundError(`decision ${req.decisionId} is not in the log`);
+      // Proofs go to a signed checkpoint covering both entries: when the latest one does not
+      // yet, one is signed now (one signature) rather than proving to an unsigned tree size.
+      const needed = Math.max(decision.seq, outcome?.seq ?? 0) + 1;
+      let cp = await this.#cp.latest();
+      if (!cp || cp.size < needed) cp = await this.#cp.checkpoint();
+      if (!cp || cp.size < needed) throw new Error(`no checkpoint covers seq ${needed - 1}`);
+      const proof = async (e: StoredEntry) => ({
+        leafIndex: BigInt(e.seq),
+        treeSize: BigInt(cp.size),
+        hashes: await this.#cp.inclusionProof(e.seq, cp.size),
+      });
+      return {
+        decision: toLogEntry(decision),
+        outcome: outcome && toLogEntry(outcome),
+        checkpoint: this.#checkpointMessage(cp),
+        decisionProof: await proof(decision),
+        outcomeProof: outcome && (await proof(outcome)),
+      };
+    });
+  }
+
+  getCheckpoint(req: GetCheckpointRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, async () => {
+      let cp: StoredCheckpoint | undefined;
+      if (req.size === undefined) {
+        cp = (await this.#cp.latest()) ?? (await this.#cp.checkpoint());
+        if (!cp) throw new AuditNotFoundError("the log is empty: no checkpoint yet");
+      } else {
+        cp = await checkpointAt(this.#db, Number(req.size));
+        if (!cp) throw new AuditNotFoundError(`no checkpoint of size ${req.size}`);
+      }
+      return { checkpoint: this.#checkpointMessage(cp) };
+    });
+  }
+
+  getConsistencyProof(req: GetConsistencyProofRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, async () => {
+      const m = Number(req.firstSize);
+      const n = Number(req.secondSize);
+      if (m < 1) throw new InvalidFieldError("first_size", "must be at least 1");
+      if (n < m) throw new InvalidFieldError("second_size", `must be at least first_size (${m})`);
+      const size = await logSize(this.#db);
+      if (n > size) throw new InvalidFieldError("second_size", `exceeds the log size (${size})`);
+      return {
+        firstSize: req.firstSize,
+        secondSize: req.secondSize,
+        hashes: await this.#cp.consistencyProof(m, n),
+      };
+    });
+  }
+
+  replayDecision(req: ReplayDecisionRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, async () => {
+      if (!req.decisionId) throw new InvalidFieldError("decision_id", "is required");
+      const r = await this.#replayer.replay(req.decisionId, { useLivePolicy: req.useLivePolicy });
+      return {
+        match: r.match,
+        differences: r.differences,
+        recorded: routingDecision(r.recorded),
+        replayed: routingDecision(r.replayed),
+      };
+    });
+  }
+
+  async *exportDecisions(req: ExportDecisionsRequest, ctx: HandlerContext) {
+    const init = await this.#guard(ctx, async () => {
+      // A fresh checkpoint first, so the export verifies completely. Should the checkpointer
+      // refuse (the log does not add up), the export still goes out: the verifier names why.
+      await this.#cp.checkpoint().catch((err: unknown) => {
+        this.#logger?.error({ err }, "export: no fresh checkpoint");
+      });
+      const end = await logSize(this.#db);
+      const to = req.toSeq ? Math.min(Number(req.toSeq), end) : end;
+      const from = Number(req.fromSeq);
+      if (from > to) throw new InvalidFieldError("from_seq", `is beyond the end of the export (${to})`);
+      return { from, to, keys: await publishedKeys(this.#db) };
+    });
+    const total = BigInt(init.to - init.from);
+    try {
+      for (const k of init.keys) yield { item: { case: "key" as const, value: keyMessage(k) }, total };
+      for await (const e of readEntries(this.#db, init.from, init.to))
+        yield { item: { case: "entry" as const, value: toLogEntry(e) }, total };
+      for (const cp of await checkpointsUpTo(this.#db, init.to))
+        yield { item: { case: "checkpoint" as const, value: this.#checkpointMessage(cp) }, total };
+    } catch (err) {
+      throw toConnectError(err);
+    }
+  }
+
+  listSigningKeys(_req: unknown, ctx: HandlerContext) {
+    return this.#guard(ctx, async () => ({
+      keys: (await publishedKeys(this.#db)).map(keyMessage),
+      checkpointOrigin: this.#cp.origin,
+    }));
+  }
+
+  #checkpointMessage(cp: StoredCheckpoint) {
+    return {
+      origin: this.#cp.origin,
+      size: BigInt(cp.size),
+      rootHash: cp.rootHash,
+      time: timestampFromDate(cp.createdAt),
+      signedNote: cp.signedNote,
+    };
+  }
+}
+
+/** Keep the last module-level helper list short: message builders and the page token. */
+function toLogEntry(e: StoredEntry) {
+  return {
+    seq: BigInt(e.seq),
+    kind: e.kind === "decision" ? RecordKind.DECISION : RecordKind.OUTCOME,
+    decisionId: e.decisionId,
+    time: timestampFromDate(e.recordedAt),
+    envelope: {
+      payloadType: e.envelope.payloadType,
+      payload: fromBase64(e.envelope.payload),
+      signatures: e.envelope.signatures.map((s) => ({ keyid: s.keyid, sig: fromBase64(s.sig) })),
+    },
+    leafHash: e.leafHash,
+  };
+}
+
+function keyMessage(k: PublicKeyInfo) {
+  return {
+    keyId: k.keyId,
+    algorithm: "ed25519",
+    publicKey: k.publicKeyRaw,
+    validFrom: timestampFromDate(new Date(Math.floor(k.validFromUs / 1000))),
+    validUntil:
+      k.validUntilUs === null ? undefined : timestampFromDate(new Date(Math.floor(k.validUntilUs / 1000))),
+  };
+}
+
+function routingDecision(r: DecisionRecordV1) {
+  return {
+    decisionId: r.decision_id,
+    policy: { revision: r.policy.revision, sha256: r.policy.sha256 },
+    catalogRevision: r.catalog_revision,
+    candidates: r.candidates.map((c) => ({
+      endpointId: c.endpoint_id,
+      model: c.model,
+      eligible: c.eligible,
+      exclusions: c.exclusions.map((e) => ({ stage: STAGES[e.stage] ?? 0, rule: e.rule, reason: e.reason })),
+      // Relative weight (1 = the heaviest eligible endpoint), as recorded in parts per billion.
+      weight: c.weight_ppb / 1e9,
+      unhealthy: c.unhealthy,
+    })),
+    plan: r.plan,
+    seed: r.seed,
+    policyEvalUs: BigInt(r.policy.eval_us),
+  };
+}
+
+/** Opaque page token: base64url of `{t, id}` — the (time, decision id) of the page's last row. */
+function encodePageToken(c: DecisionCursor): string {
+  return Buffer.from(JSON.stringify({ t: c.recordedAt.getTime(), id: c.decisionId })).toString("base64url");
+}
+
+function decodePageToken(token: string): DecisionCursor {
+  const bad = () => new InvalidFieldError("page_token", "is not a token this server issued");
+  let v: { t?: unknown; id?: unknown };
+  try {
+    v = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    throw bad();
+  }
+  if (!v || !Number.isSafeInteger(v.t) || typeof v.id !== "string" || v.id === "") throw bad();
+  return { recordedAt: new Date(v.t as number), decisionId: v.id };
+}

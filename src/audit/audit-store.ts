@@ -1,0 +1,210 @@
+/**
+ * Read side of the audit log in the database (DESIGN §8): log entries by sequence number,
+ * checkpoints, published keys and the decision query index. Repository functions over
+ * `Kysely<Database>`; the write side is {@link AuditLog} (records) and the checkpointer.
+ */
+import { type Kysely, sql } from "kysely";
+import type { AuditCheckpointRow, AuditDecisionRow, AuditLogRow, Database } from "../db/schema.js";
+import type { DsseEnvelope } from "./dsse.js";
+import type { PublicKeyInfo } from "./keys.js";
+
+/** One log entry as stored: the envelope parsed, and its JSON exactly as stored. */
+export interface StoredEntry {
+  seq: number;
+  kind: AuditLogRow["kind"];
+  decisionId: string;
+  recordedAt: Date;
+  envelope: DsseEnvelope;
+  envelopeJson: string;
+  leafHash: Uint8Array;
+}
+
+export interface StoredCheckpoint {
+  size: number;
+  rootHash: Uint8Array;
+  signedNote: string;
+  createdAt: Date;
+}
+
+function toEntry(row: AuditLogRow): StoredEntry {
+  return {
+    seq: Number(row.seq),
+    kind: row.kind,
+    decisionId: row.decision_id,
+    recordedAt: row.recorded_at,
+    envelope: JSON.parse(row.envelope) as DsseEnvelope,
+    envelopeJson: row.envelope,
+    leafHash: row.leaf_hash,
+  };
+}
+
+function toCheckpoint(row: AuditCheckpointRow): StoredCheckpoint {
+  return {
+    size: Number(row.size),
+    rootHash: row.root_hash,
+    signedNote: row.signed_note,
+    createdAt: row.created_at,
+  };
+}
+
+/** Number of entries in the log (max seq + 1; equal to the row count while the log is dense). */
+export async function logSize(db: Kysely<Database>): Promise<number> {
+  const { next } = await db
+    .selectFrom("audit_log")
+    .select(sql<number>`coalesce(max(seq) + 1, 0)::int8`.as("next"))
+    .executeTakeFirstOrThrow();
+  return Number(next);
+}
+
+/** Entries with `from <= seq < to`, in sequence order, read in pages (large logs stream). */
+export async function* readEntries(
+  db: Kysely<Database>,
+  from: number,
+  to: number = Number.MAX_SAFE_INTEGER,
+  pageSize = 1000,
+): AsyncGenerator<StoredEntry> {
+  let next = from;
+  while (next < to) {
+    const rows = await db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("seq", ">=", next)
+      .where("seq", "<", to)
+      .orderBy("seq")
+      .limit(pageSize)
+      .execute();
+    for (const row of rows) yield toEntry(row);
+    if (rows.length < pageSize) return;
+    next = Number(rows.at(-1)!.seq) + 1;
+  }
+}
+
+/** `(seq, leaf_hash)` pairs only, for rebuilding the Merkle tree cheaply. */
+export async function* readLeafHashes(
+  db: Kysely<Database>,
+  from: number,
+  to: number,
+  pageSize = 10_000,
+): AsyncGenerator<{ seq: number; leafHash: Uint8Array }> {
+  let next = from;
+  while (next < to) {
+    const rows = await db
+      .selectFrom("audit_log")
+      .select(["seq", "leaf_hash"])
+      .where("seq", ">=", next)
+      .where("seq", "<", to)
+      .orderBy("seq")
+      .limit(pageSize)
+      .execute();
+    for (const r of rows) yield { seq: Number(r.seq), leafHash: r.leaf_hash };
+    if (rows.length < pageSize) return;
+    next = Number(rows.at(-1)!.seq) + 1;
+  }
+}
+
+/** The decision entry of `decisionId` and its outcome entry, when present. */
+export async function decisionEntries(
+  db: Kysely<Database>,
+  decisionId: string,
+): Promise<{ decision?: StoredEntry; outcome?: StoredEntry }> {
+  const rows = await db.selectFrom("audit_log").selectAll().where("decision_id", "=", decisionId).execute();
+  const out: { decision?: StoredEntry; outcome?: StoredEntry } = {};
+  for (const r of rows) out[r.kind] = toEntry(r);
+  return out;
+}
+
+export async function latestCheckpoint(db: Kysely<Database>): Promise<StoredCheckpoint | undefined> {
+  const row = await db
+    .selectFrom("audit_checkpoints")
+    .selectAll()
+    .orderBy("size", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return row && toCheckpoint(row);
+}
+
+export async function checkpointAt(
+  db: Kysely<Database>,
+  size: number,
+): Promise<StoredCheckpoint | undefined> {
+  const row = await db
+    .selectFrom("audit_checkpoints")
+    .selectAll()
+    .where("size", "=", size)
+    .executeTakeFirst();
+  return row && toCheckpoint(row);
+}
+
+/** Every checkpoint of at most `maxSize` leaves, in increasing size. */
+export async function checkpointsUpTo(db: Kysely<Database>, maxSize: number): Promise<StoredCheckpoint[]> {
+  const rows = await db
+    .selectFrom("audit_checkpoints")
+    .selectAll()
+    .where("size", "<=", maxSize)
+    .orderBy("size")
+    .execute();
+  return rows.map(toCheckpoint);
+}
+
+/** The published record- and checkpoint-signing keys with their validity (µs). */
+export async function publishedKeys(db: Kysely<Database>): Promise<PublicKeyInfo[]> {
+  const rows = await db.selectFrom("signing_keys").selectAll().orderBy("valid_from").execute();
+  return rows.map((r) => ({
+    keyId: r.key_id,
+    publicKeyRaw: r.public_key,
+    validFromUs: r.valid_from.getTime() * 1000,
+    validUntilUs: r.valid_until ? r.valid_until.getTime() * 1000 : null,
+  }));
+}
+
+export interface DecisionFilter {
+  /** Inclusive. */
+  from?: Date;
+  /** Exclusive. */
+  to?: Date;
+  tenant?: string;
+  model?: string;
+  endpointId?: string;
+  outcome?: AuditDecisionRow["outcome"];
+  policyRevision?: string;
+}
+
+/** Position after the last row of a page: rows are ordered by (recorded_at, decision_id). */
+export interface DecisionCursor {
+  recordedAt: Date;
+  decisionId: string;
+}
+
+/** One page of the decision index matching `filter`, ordered by time then decision id. */
+export async function queryDecisions(
+  db: Kysely<Database>,
+  filter: DecisionFilter,
+  limit: number,
+  after?: DecisionCursor,
+): Promise<{ rows: AuditDecisionRow[]; next?: DecisionCursor }> {
+  let q = db.selectFrom("audit_decisions").selectAll();
+  if (filter.from) q = q.where("recorded_at", ">=", filter.from);
+  if (filter.to) q = q.where("recorded_at", "<", filter.to);
+  if (filter.tenant) q = q.where("tenant", "=", filter.tenant);
+  if (filter.model) q = q.where("model", "=", filter.model);
+  if (filter.endpointId) q = q.where("endpoint_id", "=", filter.endpointId);
+  if (filter.outcome) q = q.where("outcome", "=", filter.outcome);
+  if (filter.policyRevision) q = q.where("policy_revision", "=", filter.policyRevision);
+  if (after) {
+    q = q.where((eb) =>
+      eb.or([
+        eb("recorded_at", ">", after.recordedAt),
+        eb.and([eb("recorded_at", "=", after.recordedAt), eb("decision_id", ">", after.decisionId)]),
+      ]),
+    );
+  }
+  const rows = await q
+    .orderBy("recorded_at")
+    .orderBy("decision_id")
+    .limit(limit + 1)
+    .execute();
+  if (rows.length <= limit) return { rows };
+  const page = rows.slice(0, limit);
+  const last = page.at(-1)!;
+  return { rows: page, next: { recordedAt: last.recorded_at, decisionId: last.decision_id } };
+}

@@ -1,0 +1,256 @@
+import { type Kysely, sql } from "kysely";
+import type { DatabaseKind } from "../db/database.js";
+import type { Database } from "../db/schema.js";
+import { type AuditLog, SEQUENCER_LOCK_KEY } from "./audit-log.js";
+import {
+  latestCheckpoint,
+  publishedKeys,
+  readEntries,
+  readLeafHashes,
+  type StoredCheckpoint,
+} from "./audit-store.js";
+import { signCheckpoint } from "./checkpoint.js";
+import { entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
+import { LogIntegrityError } from "./errors.js";
+import { KeyRing, type SigningKey } from "./keys.js";
+import { equalBytes, MerkleTree } from "./merkle.js";
+
+/** Postgres advisory lock key serialising checkpoint writers across replicas ("sovs"). */
+export const CHECKPOINTER_LOCK_KEY = SEQUENCER_LOCK_KEY + 1;
+
+export interface CheckpointerOptions {
+  /** Log identity: first line of every checkpoint and the note key name. */
+  origin: string;
+  /** Sign a checkpoint once this many records were appended since the last one. */
+  every: number;
+  /** …or this often, when the tree grew. */
+  intervalMs: number;
+  logger?: {
+    info(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  };
+}
+
+/**
+ * Keeps an RFC 9162 Merkle tree in step with `audit_log` and signs C2SP checkpoints of it
+ * (DESIGN §8) into `audit_checkpoints`, every `every` records or `intervalMs`, and on stop.
+ *
+ * - Start: leaf hashes are loaded by seq. Rows already covered by the latest stored checkpoint
+ *   are taken by their stored leaf hash and must reproduce its root; rows after it (not yet
+ *   vouched for by any signature of the log) are verified first: signed by a published key,
+ *   leaf hash = SHA-256(0x00 ‖ envelope JSON). The checkpointer never signs over a leaf it
+ *   could not check.
+ * - Running: `AuditLog.onCommitted` hands over this process's leaves; a gap before them means
+ *   another replica appended, and the missing rows are read (and verified) from the database.
+ * - Writing: under a transaction-level advisory lock of its own (Postgres), so replicas write
+ *   checkpoints one at a time and never a smaller one after a larger; the root of the latest
+ *   stored checkpoint must match this tree. On PGlite there is one process.
+ */
+export class Checkpointer {
+  readonly #tree = new MerkleTree();
+  /** Leaves committed by this process that the tree has not reached yet (a gap before them). */
+  readonly #pending = new Map<number, Uint8Array>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #latest: StoredCheckpoint | undefined;
+  #fault: LogIntegrityError | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #scheduled = false;
+  #stopped = false;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dbKind: DatabaseKind,
+    private readonly audit: AuditLog,
+    private signer: SigningKey,
+    private readonly opts: CheckpointerOptions,
+  ) {}
+
+  /** Subscribes to the log, loads the tree and starts the timer. */
+  async start(): Promise<void> {
+    this.audit.onCommitted((entries) => this.#onCommitted(entries));
+    await this.#serial(() => this.#load());
+    this.#timer = setInterval(() => {
+      if (this.#stopped) return;
+      void this.checkpoint().catch((err: unknown) => this.opts.logger?.error({ err }, "checkpoint failed"));
+    }, this.opts.intervalMs);
+    this.#timer.unref();
+  }
+
+  setSigner(key: SigningKey): void {
+    this.signer = key;
+  }
+
+  get origin(): string {
+    return this.opts.origin;
+  }
+
+  /** Leaves in the in-memory tree. */
+  get size(): number {
+    return this.#tree.size;
+  }
+
+  /** Why the checkpointer stopped signing, if it did. */
+  get fault(): LogIntegrityError | undefined {
+    return this.#fault;
+  }
+
+  /**
+   * Signs and stores a checkpoint of everything committed so far (reading other replicas'
+   * rows first), unless the latest stored checkpoint already covers it; returns the latest.
+   */
+  checkpoint(): Promise<StoredCheckpoint | undefined> {
+    return this.#serial(async () => {
+      await this.#catchUp();
+      return this.#write();
+    });
+  }
+
+  /** The latest stored checkpoint (possibly written by another replica). */
+  async latest(): Promise<StoredCheckpoint | undefined> {
+    return this.#serial(async () => {
+      this.#latest = await latestCheckpoint(this.db);
+      return this.#latest;
+    });
+  }
+
+  /** RFC 9162 inclusion proof of leaf `seq` in the tree of `size` leaves. */
+  async inclusionProof(seq: number, size: number): Promise<Uint8Array[]> {
+    await this.#ensure(size);
+    return this.#tree.inclusionProof(seq, size);
+  }
+
+  /** RFC 9162 consistency proof between tree sizes `m <= n`. */
+  async consistencyProof(m: number, n: number): Promise<Uint8Array[]> {
+    await this.#ensure(n);
+    return this.#tree.consistencyProof(m, n);
+  }
+
+  /** Stops the timer and flushes a final checkpoint of everything committed. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.audit.drain();
+    try {
+      await this.checkpoint();
+    } catch (err) {
+      this.opts.logger?.error({ err }, "final checkpoint failed");
+    }
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #ensure(size: number): Promise<void> {
+    if (this.#tree.size < size) await this.#serial(() => this.#catchUp());
+    if (this.#tree.size < size) throw new RangeError(`the log has ${this.#tree.size} entries, not ${size}`);
+  }
+
+  #onCommitted(entries: readonly { seq: number; leafHash: Uint8Array }[]): void {
+    if (this.#fault) return;
+    for (const e of entries) if (e.seq >= this.#tree.size) this.#pending.set(e.seq, e.leafHash);
+    this.#drainPending();
+    if (this.#pending.size > 0) void this.#serial(() => this.#catchUp()).catch(() => {});
+    const since = this.#tree.size - (this.#latest?.size ?? 0);
+    if (since >= this.opts.every && !this.#scheduled && !this.#stopped) {
+      this.#scheduled = true;
+      void this.checkpoint()
+        .catch((err: unknown) => this.opts.logger?.error({ err }, "checkpoint failed"))
+        .finally(() => {
+          this.#scheduled = false;
+        });
+    }
+  }
+
+  #drainPending(): void {
+    for (;;) {
+      const leaf = this.#pending.get(this.#tree.size);
+      if (!leaf) return;
+      this.#pending.delete(this.#tree.size);
+      this.#tree.append(leaf);
+    }
+  }
+
+  async #load(): Promise<void> {
+    this.#latest = await latestCheckpoint(this.db);
+    const covered = this.#latest?.size ?? 0;
+    for await (const { seq, leafHash } of readLeafHashes(this.db, 0, covered)) {
+      if (seq !== this.#tree.size) this.#failAt(this.#tree.size, "is missing from the database");
+      this.#tree.append(leafHash);
+    }
+    if (this.#latest) {
+      if (this.#tree.size !== covered)
+        this.#failAt(this.#tree.size, `is missing: checkpoint ${covered} covers it`);
+      if (!equalBytes(this.#tree.root(covered), this.#latest.rootHash)) {
+        this.#fail(
+          `stored leaves 0..${covered - 1} do not reproduce the root of the latest checkpoint (size ${covered})`,
+        );
+      }
+    }
+    await this.#catchUp();
+    this.opts.logger?.info(
+      { size: this.#tree.size, checkpoint: this.#latest?.size ?? 0 },
+      "audit checkpointer loaded the log",
+    );
+  }
+
+  /** Appends committed rows the tree has not seen (other replicas', or before start), verified. */
+  async #catchUp(): Promise<void> {
+    if (this.#fault) throw this.#fault;
+    this.#drainPending();
+    let ring: KeyRing | undefined;
+    for await (const e of readEntries(this.db, this.#tree.size)) {
+      if (e.seq !== this.#tree.size) this.#failAt(this.#tree.size, "is missing from the database");
+      const own = this.#pending.get(e.seq);
+      if (own) {
+        if (!equalBytes(own, e.leafHash)) this.#failAt(e.seq, "differs from the row this process committed");
+        this.#pending.delete(e.seq);
+      } else {
+        ring ??= new KeyRing(await publishedKeys(this.db));
+        const v = verifyEnvelope(e.envelope, ring, RECORD_PAYLOAD_TYPE);
+        if (!v.ok) this.#failAt(e.seq, `signature: ${v.reason}`);
+        if (!equalBytes(entryLeafHash(e.envelope), e.leafHash))
+          this.#failAt(e.seq, "leaf hash does not match its envelope");
+      }
+      this.#tree.append(e.leafHash);
+      this.#drainPending();
+    }
+  }
+
+  async #write(): Promise<StoredCheckpoint | undefined> {
+    if (this.#fault) throw this.#fault;
+    const size = this.#tree.size;
+    if (size === 0 || (this.#latest && this.#latest.size >= size)) return this.#latest;
+    const root = this.#tree.root(size);
+    const note = signCheckpoint({ origin: this.opts.origin, size, rootHash: root }, this.signer);
+    const stored = await this.db.transaction().execute(async (trx) => {
+      if (this.dbKind === "postgres")
+        await sql`select pg_advisory_xact_lock(${CHECKPOINTER_LOCK_KEY})`.execute(trx);
+      const latest = await latestCheckpoint(trx);
+      if (latest && latest.size <= size && !equalBytes(this.#tree.root(latest.size), latest.rootHash)) {
+        this.#fail(`the stored checkpoint of size ${latest.size} does not match this log`);
+      }
+      if (latest && latest.size >= size) return latest;
+      await trx
+        .insertInto("audit_checkpoints")
+        .values({ size, root_hash: root, signed_note: note })
+        .execute();
+      return { size, rootHash: root, signedNote: note, createdAt: new Date() };
+    });
+    this.#latest = stored;
+    return stored;
+  }
+
+  #failAt(seq: number, what: string): never {
+    return this.#fail(`seq ${seq} ${what}`);
+  }
+
+  #fail(what: string): never {
+    this.#fault = new LogIntegrityError(`audit log integrity: ${what}; no further checkpoints are signed`);
+    this.#pending.clear();
+    this.opts.logger?.error({ err: this.#fault }, "audit log integrity check failed");
+    throw this.#fault;
+  }
+}

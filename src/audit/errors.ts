@@ -1,0 +1,14 @@
+/** A decision id or checkpoint size that names nothing in the log. */
+export class AuditNotFoundError extends Error {
+  override readonly name = "AuditNotFoundError";
+}
+
+/** A replay cannot run: the bundle, catalog revision or record it needs is not available. */
+export class ReplayUnavailableError extends Error {
+  override readonly name = "ReplayUnavailableError";
+}
+
+/** The log in the database does not add up; the checkpointer will not sign over it. */
+export class LogIntegrityError extends Error {
+  override readonly name = "LogIntegrityError";
+}

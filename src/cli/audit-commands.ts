@@ -1,0 +1,330 @@
+/**
+ * `sovr audit …` for auditors (DESIGN §7, §8). `query`, `export` and `replay` are clients of a
+ * running server (`SOVR_URL`, default http://127.0.0.1:8080, Connect over HTTP/1.1;
+ * `SOVR_KEY` as a bearer key when set) — auditors never need database credentials.
+ * `verify` is offline: it reads an export directory and nothing else.
+ */
+import { resolve } from "node:path";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import type { Command } from "commander";
+import { toBase64 } from "../audit/base64.js";
+import { ExportWriter, exportKeys } from "../audit/export-format.js";
+import type { PublicKeyInfo } from "../audit/keys.js";
+import { verifyExport } from "../audit/verifier.js";
+import { AuditService, type LogEntry, Outcome, type SigningKey } from "../gen/sovereign/v1/audit_pb.js";
+
+export const DEFAULT_SOVR_URL = "http://127.0.0.1:8080";
+
+export interface ClientOptions {
+  /** Server base URL; default `SOVR_URL`, else {@link DEFAULT_SOVR_URL}. */
+  url?: string;
+  /** API key; default `SOVR_KEY`. */
+  key?: string;
+}
+
+/** What a command prints and its exit code (commands are functions, so tests call them). */
+export interface CommandResult {
+  exitCode: number;
+  stdout: string[];
+  stderr: string[];
+}
+
+export function auditClient(options: ClientOptions = {}) {
+  const key = options.key ?? process.env.SOVR_KEY;
+  const auth: Interceptor = (next) => (req) => {
+    if (key) req.header.set("authorization", `Bearer ${key}`);
+    return next(req);
+  };
+  const transport = createConnectTransport({
+    baseUrl: options.url ?? process.env.SOVR_URL ?? DEFAULT_SOVR_URL,
+    httpVersion: "1.1",
+    interceptors: [auth],
+  });
+  return createClient(AuditService, transport);
+}
+
+const OUTCOME_NAMES: Record<string, Outcome> = {
+  success: Outcome.SUCCESS,
+  failed: Outcome.FAILED,
+  denied: Outcome.DENIED,
+  pending: Outcome.PENDING,
+};
+
+export interface QueryOptions extends ClientOptions {
+  from?: string;
+  to?: string;
+  tenant?: string;
+  model?: string;
+  endpoint?: string;
+  outcome?: string;
+  policyRevision?: string;
+  /** Most rows to print (default 100). */
+  limit?: number;
+  json?: boolean;
+}
+
+function parseTime(flag: string, v: string | undefined) {
+  if (v === undefined) return undefined;
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new Error(`${flag}: not a date/time: ${v}`);
+  return timestampFromDate(d);
+}
+
+/** `sovr audit query`: decisions matching the filters, as a table or JSON lines. */
+export async function queryCommand(o: QueryOptions = {}): Promise<CommandResult> {
+  const outcome = o.outcome === undefined ? Outcome.UNSPECIFIED : OUTCOME_NAMES[o.outcome];
+  if (outcome === undefined)
+    return {
+      exitCode: 2,
+      stdout: [],
+      stderr: [`--outcome: one of ${Object.keys(OUTCOME_NAMES).join(", ")}`],
+    };
+  const client = auditClient(o);
+  const limit = o.limit ?? 100;
+  const rows = [];
+  let pageToken = "";
+  do {
+    const page = await client.queryDecisions({
+      startTime: parseTime("--from", o.from),
+      endTime: parseTime("--to", o.to),
+      tenant: o.tenant ?? "",
+      model: o.model ?? "",
+      endpointId: o.endpoint ?? "",
+      outcome,
+      policyRevision: o.policyRevision ?? "",
+      pageSize: Math.min(500, limit - rows.length),
+      pageToken,
+    });
+    rows.push(...page.decisions);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "" && rows.length < limit);
+  const plain = rows.map((d) => ({
+    decision_id: d.decisionId,
+    time: d.time ? timestampDate(d.time).toISOString() : "",
+    tenant: d.tenant,
+    model: d.model,
+    endpoint_id: d.endpointId,
+    outcome: Outcome[d.outcome]?.toLowerCase() ?? String(d.outcome),
+    policy_revision: d.policyRevision,
+    decision_seq: Number(d.decisionSeq),
+    outcome_seq: d.outcomeSeq === undefined ? null : Number(d.outcomeSeq),
+  }));
+  if (o.json) return { exitCode: 0, stdout: plain.map((r) => JSON.stringify(r)), stderr: [] };
+  const header = ["TIME", "DECISION", "TENANT", "MODEL", "ENDPOINT", "OUTCOME", "POLICY", "SEQ"];
+  const table = plain.map((r) => [
+    r.time,
+    r.decision_id,
+    r.tenant,
+    r.model,
+    r.endpoint_id || "-",
+    r.outcome,
+    r.policy_revision.slice(0, 12),
+    r.outcome_seq === null ? String(r.decision_seq) : `${r.decision_seq},${r.outcome_seq}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  const more = pageToken !== "" ? ` (more match; raise --limit)` : "";
+  return {
+    exitCode: 0,
+    stdout: [line(header), ...table.map(line), "", `${plain.length} decisions${more}`],
+    stderr: [],
+  };
+}
+
+function keyInfo(k: SigningKey): PublicKeyInfo {
+  const us = (t: NonNullable<SigningKey["validFrom"]>) => timestampDate(t).getTime() * 1000;
+  return {
+    keyId: k.keyId,
+    publicKeyRaw: k.publicKey,
+    validFromUs: k.validFrom ? us(k.validFrom) : 0,
+    validUntilUs: k.validUntil ? us(k.validUntil) : null,
+  };
+}
+
+function entryEnvelope(e: LogEntry) {
+  const env = e.envelope;
+  return {
+    payloadType: env?.payloadType ?? "",
+    payload: toBase64(env?.payload ?? new Uint8Array()),
+    signatures: (env?.signatures ?? []).map((s) => ({ keyid: s.keyid, sig: toBase64(s.sig) })),
+  };
+}
+
+export interface ExportOptions extends ClientOptions {
+  out: string;
+  /** Progress output (default: a bar on stderr when it is a terminal or the export is long). */
+  progress?: (done: number, total: number) => void;
+}
+
+/**
+ * `sovr audit export --out DIR`: records, checkpoints and public keys as served, written
+ * faithfully (a gap or disorder the server sends is kept for `verify` to name).
+ */
+export async function exportCommand(o: ExportOptions): Promise<CommandResult> {
+  const client = auditClient(o);
+  const { checkpointOrigin } = await client.listSigningKeys({});
+  const keys: PublicKeyInfo[] = [];
+  let writer: ExportWriter | undefined;
+  const open = async () => {
+    writer ??= await ExportWriter.open(resolve(o.out), exportKeys(checkpointOrigin, keys), {
+      faithful: true,
+    });
+    return writer;
+  };
+  const progress = o.progress ?? progressBar();
+  let done = 0;
+  let total = 0;
+  for await (const res of client.exportDecisions({})) {
+    total = Number(res.total);
+    const item = res.item;
+    if (item.case === "key") keys.push(keyInfo(item.value));
+    else if (item.case === "entry") {
+      await (await open()).writeRecord({ seq: Number(item.value.seq), envelope: entryEnvelope(item.value) });
+      if (++done % 500 === 0) progress(done, total);
+    } else if (item.case === "checkpoint") {
+      await (await open()).writeCheckpoint({ size: Number(item.value.size), note: item.value.signedNote });
+    }
+  }
+  progress(done, total);
+  const counts = await (await open()).close();
+  return {
+    exitCode: 0,
+    stdout: [
+      `exported ${counts.records} records, ${counts.checkpoints} checkpoints and ${keys.length} keys to ${o.out}`,
+    ],
+    stderr: [],
+  };
+}
+
+/** A one-line progress bar on stderr, drawn only for terminals or long exports. */
+function progressBar(): (done: number, total: number) => void {
+  let last = 0;
+  return (done, total) => {
+    if (!process.stderr.isTTY && total < 10_000) return;
+    const now = Date.now();
+    if (done < total && now - last < 200) return;
+    last = now;
+    const width = 30;
+    const frac = total === 0 ? 1 : done / total;
+    const bar = "#".repeat(Math.round(frac * width)).padEnd(width, ".");
+    process.stderr.write(`\rexport [${bar}] ${done}/${total} records${done >= total ? "\n" : ""}`);
+  };
+}
+
+/** `sovr audit verify DIR`: offline; exit 0 with a summary, or 1 naming the first bad seq. */
+export async function verifyCommand(dir: string): Promise<CommandResult> {
+  const r = await verifyExport(resolve(dir));
+  if (r.ok) {
+    return {
+      exitCode: 0,
+      stdout: [
+        `OK: ${r.records} records, ${r.checkpoints} checkpoints; signatures, canonical form, dense sequence, Merkle roots and consistency verified`,
+        `checkpointed size ${r.checkpointedSize}${r.rootHash ? `, root ${r.rootHash}` : ""}${
+          r.records > r.checkpointedSize
+            ? `; ${r.records - r.checkpointedSize} later records not yet checkpointed`
+            : ""
+        }`,
+      ],
+      stderr: [],
+    };
+  }
+  const e = r.firstError!;
+  const where =
+    e.seq !== undefined
+      ? `seq ${e.seq}`
+      : e.checkpoint !== undefined
+        ? `checkpoint ${e.checkpoint}`
+        : "export";
+  return { exitCode: 1, stdout: [], stderr: [`FAILED at ${where}: ${e.what}`] };
+}
+
+/** `sovr audit replay ID`: exit 0 when the replay matches the record, 1 with the differences. */
+export async function replayCommand(
+  decisionId: string,
+  o: ClientOptions & { livePolicy?: boolean; json?: boolean } = {},
+): Promise<CommandResult> {
+  const r = await auditClient(o).replayDecision({ decisionId, useLivePolicy: o.livePolicy ?? false });
+  const policy = (d: typeof r.recorded) =>
+    `${d?.policy?.revision.slice(0, 12) ?? "?"} (sha256 ${d?.policy?.sha256.slice(0, 12) ?? "?"})`;
+  if (o.json) {
+    const out = {
+      match: r.match,
+      differences: r.differences,
+      recorded_plan: r.recorded?.plan,
+      replayed_plan: r.replayed?.plan,
+    };
+    return { exitCode: r.match ? 0 : 1, stdout: [JSON.stringify(out)], stderr: [] };
+  }
+  const head = `decision ${decisionId}: recorded with policy ${policy(r.recorded)}, replayed with ${policy(r.replayed)}${
+    o.livePolicy ? " (live policy)" : ""
+  }`;
+  if (r.match)
+    return {
+      exitCode: 0,
+      stdout: [head, `MATCH: plan ${(r.replayed?.plan ?? []).join(" → ") || "(none)"}`],
+      stderr: [],
+    };
+  return {
+    exitCode: 1,
+    stdout: [head, `DIFFERS (${r.differences.length}):`, ...r.differences.map((d) => `  ${d}`)],
+    stderr: [],
+  };
+}
+
+function print(result: CommandResult): void {
+  for (const line of result.stdout) console.log(line);
+  for (const line of result.stderr) console.error(line);
+  process.exitCode = result.exitCode;
+}
+
+async function run(fn: () => Promise<CommandResult>): Promise<void> {
+  try {
+    print(await fn());
+  } catch (err) {
+    const ce = ConnectError.from(err);
+    print({ exitCode: 1, stdout: [], stderr: [`error: ${ce.rawMessage} (${ce.code})`] });
+  }
+}
+
+/** Adds `sovr audit query|export|verify|replay`. */
+export function addAuditCommands(program: Command): void {
+  const audit = program.command("audit").description("the signed decision log (auditors)");
+  audit
+    .command("query")
+    .description("decisions of a running server (SOVR_URL, SOVR_KEY), newest filters first")
+    .option("--from <time>", "ISO 8601, inclusive")
+    .option("--to <time>", "ISO 8601, exclusive")
+    .option("--tenant <tenant>")
+    .option("--model <model>")
+    .option("--endpoint <id>")
+    .option("--outcome <outcome>", "success | failed | denied | pending")
+    .option("--policy-revision <revision>")
+    .option("--limit <n>", "most rows to print", Number, 100)
+    .option("--json", "one JSON object per line")
+    .action((o: QueryOptions) => run(() => queryCommand(o)));
+  audit
+    .command("export")
+    .description("write records, checkpoints and public keys to DIR for offline verification")
+    .requiredOption("--out <dir>", "output directory")
+    .action((o: { out: string }) => run(() => exportCommand(o)));
+  audit
+    .command("verify")
+    .argument("<dir>", "an export directory")
+    .description(
+      "verify an export offline: signatures, canonical form, dense sequence, Merkle roots, consistency",
+    )
+    .action((dir: string) => run(() => verifyCommand(dir)));
+  audit
+    .command("replay")
+    .argument("<decision-id>")
+    .description("re-evaluate a decision from its stored bundle, catalog revision, input and seed")
+    .option("--live-policy", "use the currently loaded policy instead of the recorded one")
+    .option("--json", "machine-readable result")
+    .action((id: string, o: { livePolicy?: boolean; json?: boolean }) => run(() => replayCommand(id, o)));
+}
