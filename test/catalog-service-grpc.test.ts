@@ -95,4 +95,16 @@ describe.each(appDatabases)("WatchCatalog over @grpc/grpc-js (%s)", (database) =
     expect(err?.code).toBe(grpc.status.CANCELLED);
     await expect.poll(() => t.app.servers.inflight, { timeout: 5000 }).toBe(0);
   });
+
+  // Last: stops the server (afterAll's close is idempotent).
+  it("ends open watches cleanly when the server stops, so the drain is not held", async () => {
+    const call = client.serverStream(CatalogService, CatalogService.method.watchCatalog, {});
+    const watch = reader(call);
+    await watch.next();
+    const started = Date.now();
+    const stopped = await t.app.stop();
+    expect(await watch.ended).toBeUndefined(); // a clean end (status OK), not an error
+    expect(stopped).toEqual({ drained: true, cut: 0 });
+    expect(Date.now() - started).toBeLessThan(2000); // SOVR_DRAIN_MS of the test app
+  });
 });

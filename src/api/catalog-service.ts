@@ -36,6 +36,11 @@ export interface CatalogServiceDeps {
   stats: Pick<EndpointStatsTracker, "get">;
   /** Where revisions are stored (GetRevision reads any past one). */
   db: Kysely<Database>;
+  /**
+   * Aborted when the server begins to stop: open WatchCatalog streams then end cleanly instead
+   * of holding the drain until its deadline.
+   */
+  shutdown?: AbortSignal;
   /** Called once per ApplyCatalog that is not validate-only (metrics). */
   onApply?: (result: "applied" | "unchanged" | "rejected") => void;
 }
@@ -49,12 +54,14 @@ export class CatalogServiceImpl implements Impl {
   readonly #stats: CatalogServiceDeps["stats"];
   readonly #db: Kysely<Database>;
   readonly #onApply: NonNullable<CatalogServiceDeps["onApply"]>;
+  readonly #shutdown: AbortSignal | undefined;
 
   constructor(deps: CatalogServiceDeps) {
     this.#catalog = deps.catalog;
     this.#stats = deps.stats;
     this.#db = deps.db;
     this.#onApply = deps.onApply ?? (() => {});
+    this.#shutdown = deps.shutdown;
   }
 
   async listProviders() {
@@ -120,11 +127,12 @@ export class CatalogServiceImpl implements Impl {
   /**
    * The current revision first (every endpoint listed as added, so a client can build its view
    * from the stream alone), then one message per applied change, diffed against the previous
-   * message. Ends cleanly when the client cancels.
+   * message. Ends cleanly when the client cancels or the server stops.
    */
   async *watchCatalog(_req: unknown, ctx: HandlerContext) {
     let previous: Parameters<typeof diffSnapshots>[0];
-    for await (const { snapshot, createdAt } of watchSnapshots(this.#catalog, ctx.signal)) {
+    const signal = this.#shutdown ? AbortSignal.any([ctx.signal, this.#shutdown]) : ctx.signal;
+    for await (const { snapshot, createdAt } of watchSnapshots(this.#catalog, signal)) {
       const diff = diffSnapshots(previous, snapshot);
       previous = snapshot;
       yield {
