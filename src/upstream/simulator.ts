@@ -261,6 +261,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     for (let i = 0; i < wire.chunks; i++) {
       if (closed) return;
       if (fault?.kind === "abort_after" && i >= fault.chunks) {
+        // Let the chunks already written reach the client first: a reset *after* tokens arrived.
+        await sleep(50);
         res.destroy();
         return;
       }

@@ -1,6 +1,11 @@
 import type { ResolvedEndpoint } from "../../src/catalog/types.js";
-import type { CandidateVerdict, EndpointPerformance, ProviderPreferences, RouteRequest } from "../../src/routing/types.js";
 import { inverseSquareWeight } from "../../src/routing/selection.js";
+import type {
+  CandidateVerdict,
+  EndpointPerformance,
+  ProviderPreferences,
+  RouteRequest,
+} from "../../src/routing/types.js";
 
 /** A resolved endpoint with the given overrides (effective policy: the assumed worst case). */
 export function endpoint(id: string, o: Partial<ResolvedEndpoint> = {}): ResolvedEndpoint {
@@ -28,11 +33,17 @@ export function endpoint(id: string, o: Partial<ResolvedEndpoint> = {}): Resolve
   };
 }
 
-export function verdict(e: ResolvedEndpoint, performance: EndpointPerformance = { unhealthy: false }): CandidateVerdict {
+export function verdict(
+  e: ResolvedEndpoint,
+  performance: EndpointPerformance = { unhealthy: false },
+): CandidateVerdict {
   return { endpoint: e, eligible: true, exclusions: [], weight: inverseSquareWeight(e.pricing), performance };
 }
 
-export function request(provider: Partial<ProviderPreferences> = {}, o: Partial<RouteRequest> = {}): RouteRequest {
+export function request(
+  provider: Partial<ProviderPreferences> = {},
+  o: Partial<RouteRequest> = {},
+): RouteRequest {
   return {
     model: "m/a",
     models: [],

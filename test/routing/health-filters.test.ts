@@ -26,7 +26,8 @@ describe("HealthTracker", () => {
   it("a failure ratio over the minimum count is an outage even without a streak", () => {
     const c = clock();
     const h = new HealthTracker({ now: c.now });
-    for (const ok of [false, true, false, true, false, true]) ok ? h.recordSuccess("e") : h.recordFailure("e");
+    for (const ok of [false, true, false, true, false, true])
+      ok ? h.recordSuccess("e") : h.recordFailure("e");
     expect(h.performance("e").unhealthy).toBe(true);
     const g = new HealthTracker({ now: c.now });
     for (const ok of [false, true, true, true, true]) ok ? g.recordSuccess("e") : g.recordFailure("e");
@@ -73,11 +74,22 @@ describe("request filters: every exclusion has a rule and a reason", () => {
     [{}, { maxTokens: 2000 }, "filter:context_length"],
   ] as const)("%j %j → %s", (p, o, rule) => {
     expect(rules(p, o)).toEqual([rule]);
-    for (const x of requestExclusions(e, request(p, o))) expect(x.reason).toMatch(new RegExp(`^${x.rule}: .+`));
+    for (const x of requestExclusions(e, request(p, o)))
+      expect(x.reason).toMatch(new RegExp(`^${x.rule}: .+`));
   });
 
   it("passes what the caller allows", () => {
-    expect(rules({ only: ["acme"], quantizations: ["fp8"], maxPrice: { prompt: 2, completion: 6 }, requireParameters: true }, { maxTokens: 10 })).toEqual([]);
+    expect(
+      rules(
+        {
+          only: ["acme"],
+          quantizations: ["fp8"],
+          maxPrice: { prompt: 2, completion: 6 },
+          requireParameters: true,
+        },
+        { maxTokens: 10 },
+      ),
+    ).toEqual([]);
   });
 
   it("a missing shared credential excludes, unless the tenant brought its own key", () => {
@@ -85,6 +97,8 @@ describe("request filters: every exclusion has a rule and a reason", () => {
     expect(requestExclusions(u, request()).map((x) => x.rule)).toEqual(["credentials"]);
     expect(requestExclusions(u, request(), { apiKey: "k", always: false })).toEqual([]);
     // "Always use my key" with a key that cannot be decrypted: fail closed, even with a shared key.
-    expect(requestExclusions(e, request(), { apiKey: undefined, always: true }).map((x) => x.rule)).toEqual(["byok"]);
+    expect(requestExclusions(e, request(), { apiKey: undefined, always: true }).map((x) => x.rule)).toEqual([
+      "byok",
+    ]);
   });
 });
