@@ -40,8 +40,12 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
           oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
     });
-    // An idle client losing its connection (Postgres restarted) must not crash the process.
+    // A client losing its connection (Postgres restarted, failover) must not crash the process.
+    // pg-pool listens for errors only on idle clients; a checked-out client between two
+    // statements would emit an unhandled 'error'. The failing query still rejects, and the
+    // pool discards the broken client when it is released.
     pool.on("error", () => {});
+    pool.on("connect", (client) => client.on("error", () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     handle = { db, kind: "postgres", close: () => db.destroy() };
   } else {
