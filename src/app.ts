@@ -209,8 +209,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
             logger.error({ err, decisionId: r.decision_id }, "decision record not durable; request refused");
             throw err;
           }),
+        // The prompt has already gone: an outcome must not be lost to a database blip, so
+        // it is retried (with backoff, for up to OUTCOME_RETRY_MS) until it is durable.
         recordOutcome: (r) =>
-          recorder.recordOutcome(r).catch((err: unknown) => {
+          retryUntilDurable(() => recorder.recordOutcome(r), OUTCOME_RETRY_MS, (attempt, err) => {
+            if (attempt === 1) logger.warn({ err, decisionId: r.decision_id }, "outcome record not yet durable; retrying");
+          }).catch((err: unknown) => {
             metrics.auditFailures.inc({ kind: "outcome" });
             logger.error({ err, decisionId: r.decision_id }, "outcome record not durable");
             throw err;
@@ -360,6 +364,33 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     };
   } catch (err) {
     return fail(err);
+  }
+}
+
+const OUTCOME_RETRY_MS = 10 * 60_000;
+
+/**
+ * Retries `append` with exponential backoff (50 ms … 5 s) until it succeeds or `budgetMs`
+ * passes. A unique violation means an earlier attempt did commit (the reply was lost): done.
+ */
+async function retryUntilDurable(
+  append: () => Promise<void>,
+  budgetMs: number,
+  onRetry: (attempt: number, err: unknown) => void,
+): Promise<void> {
+  const deadline = Date.now() + budgetMs;
+  let delay = 50;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await append();
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code === "23505") return;
+      if (Date.now() + delay > deadline) throw err;
+      onRetry(attempt, err);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
+    }
   }
 }
 
