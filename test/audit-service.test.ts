@@ -37,7 +37,10 @@ describe.each(appDatabases)("AuditService on a live log (%s)", (database) => {
   const ids: string[] = [];
   beforeAll(async () => {
     // Checkpoint every 4 records, so a handful of requests leaves several checkpoints.
-    t = await startTestApp({ database, env: { SOVR_CHECKPOINT_EVERY: "4", SOVR_CHECKPOINT_INTERVAL_MS: "60000" } });
+    t = await startTestApp({
+      database,
+      env: { SOVR_CHECKPOINT_EVERY: "4", SOVR_CHECKPOINT_INTERVAL_MS: "60000" },
+    });
     grpc = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`);
     for (let i = 0; i < 7; i++) ids.push(await chat(grpc, `request ${i}`));
     await t.app.audit.drain();
@@ -82,7 +85,9 @@ describe.each(appDatabases)("AuditService on a live log (%s)", (database) => {
       expect(err.code).toBe(Code.InvalidArgument);
       expect(err.rawMessage).toContain("page_token");
     }
-    const err = await rpcError(client.queryDecisions({ startTime: future, endTime: timestampFromDate(new Date()) }));
+    const err = await rpcError(
+      client.queryDecisions({ startTime: future, endTime: timestampFromDate(new Date()) }),
+    );
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.rawMessage).toContain("end_time");
 
@@ -129,7 +134,9 @@ describe.each(appDatabases)("AuditService on a live log (%s)", (database) => {
     });
     expect(wrong.ok).toBe(false);
 
-    const missing = await rpcError(auditor(t).getDecision({ decisionId: "0190c0de-0000-7000-8000-000000000000" }));
+    const missing = await rpcError(
+      auditor(t).getDecision({ decisionId: "0190c0de-0000-7000-8000-000000000000" }),
+    );
     expect(missing.code).toBe(Code.NotFound);
     const empty = await rpcError(auditor(t).getDecision({ decisionId: "" }));
     expect(empty.code).toBe(Code.InvalidArgument);
@@ -139,9 +146,9 @@ describe.each(appDatabases)("AuditService on a live log (%s)", (database) => {
     const client = auditor(t);
     const { ring, origin } = await trustedKeys(t);
     const latest = (await client.getCheckpoint({})).checkpoint!;
-    const sizes = (await t.app.db.db.selectFrom("audit_checkpoints").select("size").orderBy("size").execute()).map(
-      (r) => Number(r.size),
-    );
+    const sizes = (
+      await t.app.db.db.selectFrom("audit_checkpoints").select("size").orderBy("size").execute()
+    ).map((r) => Number(r.size));
     expect(sizes.length).toBeGreaterThanOrEqual(3);
     expect(Number(latest.size)).toBe(sizes.at(-1));
     const older = (await client.getCheckpoint({ size: BigInt(sizes[0]!) })).checkpoint!;
