@@ -31,6 +31,8 @@ export interface Behaviour {
   fault?: Fault;
   /** Fraction 0..1 of requests that get `fault` (default 1 when a fault is set). */
   faultRate?: number;
+  /** When set, only these credentials are accepted; any other gets HTTP 401. */
+  acceptKeys?: readonly string[];
 }
 
 export interface InstanceStats {
@@ -178,6 +180,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const toolNames = tools.map((t) => String(t.function?.name ?? t.name ?? ""));
     st.toolNames.push(toolNames);
     const b = { ...defaults, ...behaviours.get(instance) };
+    if (b.acceptKeys && !b.acceptKeys.includes(st.credentials.at(-1)!)) {
+      json(res, 401, { error: { message: "invalid api key", type: "authentication_error" } });
+      return;
+    }
     const fault = b.fault && Math.random() < (b.faultRate ?? 1) ? b.fault : undefined;
     if (fault) st.faults++;
     if (fault?.kind === "reset") {
