@@ -16,6 +16,9 @@ import { createOpenAIHttpHandler } from "./api/openai-http.js";
 import { ByokStore, MasterKey } from "./routing/byok.js";
 import { AnthropicAdapter } from "./upstream/anthropic-adapter.js";
 import { listen, type NodeHandler, type RunningServers } from "./api/server.js";
+import { LIMITS } from "./api/chat-request.js";
+import { HttpRateLimit, RateLimiter, rateLimitInterceptor } from "./api/rate-limit.js";
+import { loadTlsOptions } from "./api/tls.js";
 import { AuditServiceImpl } from "./api/audit-service.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { Checkpointer } from "./audit/checkpointer.js";
@@ -234,8 +237,15 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const reflection = new ReflectionIndex([...services]);
     // Aborted when stop() begins: long-lived streams (WatchCatalog) end instead of being cut.
     const shutdown = new AbortController();
+    // Rate and concurrency limits count the authenticated caller, so they run after auth.
+    const limiter = new RateLimiter(config.limits);
+    const httpLimit = new HttpRateLimit(limiter, { authOn: config.auth === "on" });
+    const limit = rateLimitInterceptor(limiter, { authOn: config.auth === "on" });
     const connect = connectNodeAdapter({
-      interceptors: config.auth === "on" ? [authInterceptor(auth)] : [],
+      interceptors: config.auth === "on" ? [authInterceptor(auth), limit] : [limit],
+      // Connect's default is 4 GiB; a message larger than the request limit is refused unread
+      // (ResourceExhausted, as every gRPC implementation answers an oversized message).
+      readMaxBytes: LIMITS.requestBytes,
       routes: (r) => {
         r.service(KeyService, new KeyServiceImpl(db.db, auth));
         r.service(RouterService, new RouterServiceImpl(router));
@@ -281,7 +291,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       catalog,
       byok,
       // The same check as the Connect interceptor (src/auth/access.ts), mapped to HTTP there.
-      authenticate: async (req, operation) => {
+      authenticate: httpLimit.after(async (req, operation) => {
         if (config.auth === "off") return { tenant: "default", workload: "", roles: ["client"] };
         try {
           const header = (name: string) => {
@@ -296,9 +306,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           }
           throw new ConnectError("cannot check the API key right now", Code.Unavailable, undefined, undefined, err);
         }
-      },
+      }),
     });
     const http: NodeHandler = (req, res) => {
+      httpLimit.track(req as IncomingMessage, res as ServerResponse);
       const url = req.url ?? "/";
       if (url === "/healthz") return void text(res as ServerResponse, 200, "ok\n");
       if (url === "/readyz") {
@@ -319,6 +330,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         return;
       }
       if (openaiHttp(req as IncomingMessage, res as ServerResponse)) return;
+      if (Number(req.headers["content-length"]) > LIMITS.requestBytes)
+        return void connectTooLarge(res as ServerResponse);
       connect(req as IncomingMessage, res as ServerResponse);
     };
 
@@ -326,6 +339,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       host: config.host,
       grpcPort: config.grpcPort,
       httpPort: config.httpPort,
+      tls: config.tls ? await loadTlsOptions(config.tls) : undefined,
     });
     health.set(true);
     logger.info(
@@ -348,7 +362,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       byok,
       simulator,
       servers,
-      grpcUrl: `http://${config.host}:${servers.grpcPort}`,
+      grpcUrl: `${config.tls ? "https" : "http"}://${config.host}:${servers.grpcPort}`,
       httpUrl: `http://${config.host}:${servers.httpPort}`,
       stop() {
         stopping ??= (async () => {
@@ -407,6 +421,23 @@ function printDevKey(token: string): void {
       "",
     ].join("\n"),
   );
+}
+
+/**
+ * A Connect call on the HTTP/1.1 port whose declared body exceeds the request limit: 413 with a
+ * Connect error body, answered before reading it (a chunked body meets connect's readMaxBytes).
+ */
+function connectTooLarge(res: ServerResponse): void {
+  const body = JSON.stringify({
+    code: "resource_exhausted",
+    message: `request body larger than ${LIMITS.requestBytes} bytes`,
+  });
+  res.writeHead(413, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    connection: "close",
+  });
+  res.end(body);
 }
 
 function text(res: ServerResponse, status: number, body: string, type = "text/plain; charset=utf-8"): void {

@@ -1,11 +1,13 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import {
+  createSecureServer as createHttp2SecureServer,
   createServer as createHttp2Server,
   type Http2ServerRequest,
   type Http2ServerResponse,
   type Http2Session,
+  type SecureServerOptions,
 } from "node:http2";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server as NetServer } from "node:net";
 import { patchGrpcMessage } from "./grpc-message.js";
 
 export type NodeHandler = (
@@ -17,6 +19,11 @@ export interface ListenOptions {
   host: string;
   grpcPort: number;
   httpPort: number;
+  /**
+   * TLS for the gRPC port (see `loadTlsOptions` in ./tls.ts); with a `ca`, client
+   * certificates are required (mTLS). Absent: HTTP/2 cleartext (h2c).
+   */
+  tls?: SecureServerOptions;
 }
 
 export interface RunningServers {
@@ -32,7 +39,7 @@ export interface RunningServers {
 }
 
 /**
- * Listens on the HTTP/2 cleartext port (gRPC, gRPC-Web, Connect) and the HTTP/1.1 port
+ * Listens on the HTTP/2 port (gRPC, gRPC-Web, Connect; cleartext, or TLS/mTLS with `tls`) and the HTTP/1.1 port
  * (OpenAI-compatible API, Connect JSON, health and metrics), counting in-flight calls so a
  * drain knows when it is done.
  */
@@ -63,10 +70,11 @@ export async function listen(
     patchGrpcMessage(res as Http2ServerResponse);
     grpcHandler(req, res);
   };
-  const h2 = createHttp2Server(
-    {},
-    track(grpc) as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
-  );
+  const onRequest = track(grpc) as (req: Http2ServerRequest, res: Http2ServerResponse) => void;
+  const h2 = opts.tls ? createHttp2SecureServer(opts.tls, onRequest) : createHttp2Server({}, onRequest);
+  // A failed handshake (plaintext on a TLS port, no or foreign client certificate) only ends
+  // that connection; the listener keeps serving.
+  h2.on("tlsClientError", () => {});
   const sessions = new Set<Http2Session>();
   h2.on("session", (s) => {
     sessions.add(s);
@@ -80,7 +88,7 @@ export async function listen(
   );
   h1.keepAliveTimeout = 65_000;
 
-  const bind = (server: typeof h1 | typeof h2, port: number) =>
+  const bind = (server: NetServer, port: number) =>
     new Promise<number>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, opts.host, () => {

@@ -51,6 +51,18 @@ const schema = z.object({
   /** BYOK master key (32 bytes, hex or base64), or a file holding it. */
   SOVR_MASTER_KEY: z.string().min(1).optional(),
   SOVR_MASTER_KEY_FILE: z.string().min(1).optional(),
+  /** TLS on the gRPC port (PEM files); with a CA bundle, client certificates are required. */
+  SOVR_TLS_CERT: z.string().min(1).optional(),
+  SOVR_TLS_KEY: z.string().min(1).optional(),
+  SOVR_TLS_CA: z.string().min(1).optional(),
+  /** Token buckets per API key and per tenant (requests/second, burst); 0 = no limit. */
+  SOVR_RATE_LIMIT_RPS: z.coerce.number().min(0).default(0),
+  SOVR_RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+  SOVR_TENANT_RATE_LIMIT_RPS: z.coerce.number().min(0).default(0),
+  SOVR_TENANT_RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+  /** Calls in flight at once per API key and per tenant; 0 = no limit. */
+  SOVR_MAX_CONCURRENT_PER_KEY: z.coerce.number().int().min(0).default(0),
+  SOVR_MAX_CONCURRENT_PER_TENANT: z.coerce.number().int().min(0).default(0),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -98,6 +110,19 @@ export interface Config {
   };
   /** BYOK key encryption; without a master key, BYOK keys can be neither set nor used. */
   readonly byok: { readonly masterKey: string | undefined; readonly masterKeyFile: string | undefined };
+  /** TLS (and, with `caFile`, mTLS) on the gRPC port; undefined = HTTP/2 cleartext. */
+  readonly tls:
+    | { readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined }
+    | undefined;
+  /** Rate and concurrency limits; a 0 switches that limit off. */
+  readonly limits: {
+    readonly keyRps: number;
+    readonly keyBurst: number;
+    readonly tenantRps: number;
+    readonly tenantBurst: number;
+    readonly maxConcurrentPerKey: number;
+    readonly maxConcurrentPerTenant: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -134,6 +159,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(String(issue.path[0] ?? "?"), issue.message);
   }
   const c = parsed.data;
+  if (c.SOVR_TLS_CERT && !c.SOVR_TLS_KEY)
+    throw new ConfigError("SOVR_TLS_KEY", "required with SOVR_TLS_CERT");
+  if (c.SOVR_TLS_KEY && !c.SOVR_TLS_CERT)
+    throw new ConfigError("SOVR_TLS_CERT", "required with SOVR_TLS_KEY");
+  if (c.SOVR_TLS_CA && !c.SOVR_TLS_CERT)
+    throw new ConfigError("SOVR_TLS_CERT", "required with SOVR_TLS_CA (mTLS needs a server certificate)");
   const dataDir = resolve(c.SOVR_DATA_DIR);
   return Object.freeze({
     host: c.SOVR_HOST,
@@ -178,6 +209,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     byok: Object.freeze({
       masterKey: c.SOVR_MASTER_KEY,
       masterKeyFile: c.SOVR_MASTER_KEY_FILE && resolve(c.SOVR_MASTER_KEY_FILE),
+    }),
+    tls:
+      c.SOVR_TLS_CERT && c.SOVR_TLS_KEY
+        ? Object.freeze({
+            certFile: resolve(c.SOVR_TLS_CERT),
+            keyFile: resolve(c.SOVR_TLS_KEY),
+            caFile: c.SOVR_TLS_CA && resolve(c.SOVR_TLS_CA),
+          })
+        : undefined,
+    // A burst of 0 means "the default": two seconds' worth of requests, at least one.
+    limits: Object.freeze({
+      keyRps: c.SOVR_RATE_LIMIT_RPS,
+      keyBurst: c.SOVR_RATE_LIMIT_BURST || Math.max(1, Math.ceil(2 * c.SOVR_RATE_LIMIT_RPS)),
+      tenantRps: c.SOVR_TENANT_RATE_LIMIT_RPS,
+      tenantBurst: c.SOVR_TENANT_RATE_LIMIT_BURST || Math.max(1, Math.ceil(2 * c.SOVR_TENANT_RATE_LIMIT_RPS)),
+      maxConcurrentPerKey: c.SOVR_MAX_CONCURRENT_PER_KEY,
+      maxConcurrentPerTenant: c.SOVR_MAX_CONCURRENT_PER_TENANT,
     }),
   });
 }
