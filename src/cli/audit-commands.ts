@@ -297,7 +297,7 @@ export function addAuditCommands(program: Command): void {
   const audit = program.command("audit").description("the signed decision log (auditors)");
   audit
     .command("query")
-    .description("decisions of a running server (SOVR_URL, SOVR_KEY), newest filters first")
+    .description("decisions of a running server (SOVR_URL, SOVR_KEY), filtered, oldest first")
     .option("--from <time>", "ISO 8601, inclusive")
     .option("--to <time>", "ISO 8601, exclusive")
     .option("--tenant <tenant>")
