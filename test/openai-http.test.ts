@@ -166,7 +166,7 @@ describe("OpenAI-compatible HTTP API", () => {
       expect(
         candidates.find((c) => c.endpoint_id === "sim-eu/chat-small")!.exclusions.map((e) => e.rule),
       ).toEqual(["only"]);
-      expect(err!.headers.get("x-sovr-decision-id")).toBeTruthy();
+      expect(err!.headers?.get("x-sovr-decision-id")).toBeTruthy();
     });
 
     it("503 when every endpoint fails before the first token", async () => {
@@ -174,7 +174,7 @@ describe("OpenAI-compatible HTTP API", () => {
       const err = await create({ provider: { only: ["sim-eu"] } });
       expect(err).toBeInstanceOf(OpenAI.InternalServerError);
       expect(err!.status).toBe(503);
-      expect(err!.headers.get("x-sovr-decision-id")).toBeTruthy();
+      expect(err!.headers?.get("x-sovr-decision-id")).toBeTruthy();
     });
 
     it("a failure after the first token is an error event on the open 200 stream", async () => {

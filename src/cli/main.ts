@@ -9,6 +9,7 @@ import { buildPolicyBundle, checkBundleFresh } from "../policy/bundle-build.js";
 import { repoRoot, resolveOpaBin } from "../policy/opa-bin.js";
 import { addAuditCommands } from "./audit-commands.js";
 import { addCatalogClientCommands } from "./catalog-client.js";
+import { addByokCommands } from "./byok-commands.js";
 import { addKeysCommands } from "./keys-commands.js";
 import { serve } from "./serve.js";
 
@@ -79,6 +80,7 @@ policy
 
 const keys = program.command("keys").description("API keys and record-signing keys");
 addKeysCommands(keys);
+addByokCommands(keys);
 keys
   .command("generate")
   .description("create a new record-signing key and make it current (rotation); old keys keep verifying")

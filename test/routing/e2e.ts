@@ -73,7 +73,7 @@ export async function startRoutingApp(opts: TestAppOptions = {}): Promise<TestAp
 /** A ChatStream/Chat request for `sim/chat-small` with the given provider preferences. */
 export function chat(
   provider: MessageInitShape<typeof ChatRequestSchema>["provider"] = {},
-  o: Partial<MessageInitShape<typeof ChatRequestSchema>> = {},
+  o: Omit<Partial<MessageInitShape<typeof ChatRequestSchema>>, "$typeName"> = {},
 ): MessageInitShape<typeof ChatRequestSchema> {
   return { model: "sim/chat-small", messages: [{ role: "user", content: "hello there" }], provider, ...o };
 }

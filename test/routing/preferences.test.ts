@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
-import { type ServiceError, status as GrpcStatus } from "@grpc/grpc-js";
+import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   type ChatStreamResponse,
@@ -26,7 +26,7 @@ function statusDetails(bin: Buffer): { typeUrl: string; value: Uint8Array }[] {
       continue;
     }
     const any = new BinaryReader(r.bytes());
-    const item = { typeUrl: "", value: new Uint8Array() };
+    const item: { typeUrl: string; value: Uint8Array } = { typeUrl: "", value: new Uint8Array() };
     while (any.pos < any.len) {
       const [f, w] = any.tag();
       if (f === 1) item.typeUrl = any.string();
@@ -60,7 +60,11 @@ describe("routing preferences over gRPC", () => {
 
   it("no eligible endpoint → FailedPrecondition with NoEligibleEndpoint details per candidate", async () => {
     const err = (await collect(
-      client.serverStream(RouterService, RouterService.method.chatStream, chat({ only: ["sim-us"], zdr: true })),
+      client.serverStream(
+        RouterService,
+        RouterService.method.chatStream,
+        chat({ only: ["sim-us"], zdr: true }),
+      ),
     ).catch((e: unknown) => e)) as ServiceError;
     expect(err.code).toBe(GrpcStatus.FAILED_PRECONDITION);
     const details = statusDetails(err.metadata.get("grpc-status-details-bin")[0] as Buffer);
@@ -73,18 +77,32 @@ describe("routing preferences over gRPC", () => {
     // zdr is the organisation's policy at work (with its reason), `only` the caller's filter.
     expect(us.exclusions.find((e) => e.stage === ExclusionStage.POLICY)!.reason).toMatch(/^zdr: /);
     expect(byId.get("sim-eu/chat-small")!.exclusions).toEqual([
-      expect.objectContaining({ stage: ExclusionStage.FILTER, rule: "only", reason: expect.stringMatching(/^only: /) }),
+      expect.objectContaining({
+        stage: ExclusionStage.FILTER,
+        rule: "only",
+        reason: expect.stringMatching(/^only: /),
+      }),
     ]);
-    for (const c of detail.candidates) for (const e of c.exclusions) expect(e.reason.length).toBeGreaterThan(5);
+    for (const c of detail.candidates)
+      for (const e of c.exclusions) expect(e.reason.length).toBeGreaterThan(5);
     // The refusal itself is a signed decision record.
     const decisionId = String(err.metadata.get("x-sovr-decision-id")[0]);
-    const row = await t.app.db.db.selectFrom("audit_decisions").selectAll().where("decision_id", "=", decisionId).executeTakeFirstOrThrow();
+    const row = await t.app.db.db
+      .selectFrom("audit_decisions")
+      .selectAll()
+      .where("decision_id", "=", decisionId)
+      .executeTakeFirstOrThrow();
     expect(row.outcome).toBe("denied");
   });
 
   it.each([
     ["zdr", { zdr: true }, "sim-us/chat-small", "zdr"],
-    ["data_collection deny", { dataCollection: DataCollection.DENY }, "sim-unknown/chat-small", "data_collection"],
+    [
+      "data_collection deny",
+      { dataCollection: DataCollection.DENY },
+      "sim-unknown/chat-small",
+      "data_collection",
+    ],
     ["quantizations", { quantizations: ["fp8"] }, "sim-eu/chat-small", "quantizations"],
     ["max_price", { maxPrice: { prompt: 0.6 } }, "sim-us/chat-small", "max_price"],
     ["ignore", { ignore: ["sim-unknown"] }, "sim-unknown/chat-small", "ignore"],
@@ -98,7 +116,9 @@ describe("routing preferences over gRPC", () => {
 
   it("region eu fails closed on unknown residency; max_tokens beyond context is excluded", async () => {
     const d = await explain(chat({}, { region: "eu", maxTokens: 20_000 }));
-    expect(rulesOf(d, "sim-unknown/chat-small")).toEqual(expect.arrayContaining(["residency", "context_length"]));
+    expect(rulesOf(d, "sim-unknown/chat-small")).toEqual(
+      expect.arrayContaining(["residency", "context_length"]),
+    );
     expect(rulesOf(d, "sim-us/chat-small")).toContain("residency");
     expect(d.plan).toEqual(expect.arrayContaining(["sim-eu/chat-small"]));
   });
@@ -108,11 +128,26 @@ describe("routing preferences over gRPC", () => {
     expect(ordered.plan.slice(0, 2)).toEqual(["sim-unknown/chat-small", "sim-us/chat-small"]);
     expect(ordered.seed).toMatch(/^\d+$/);
     const byPrice = await explain(chat({ sort: { by: SortBy.PRICE }, ignore: ["sim-dead"] }));
-    expect(byPrice.plan).toEqual(["sim-eu/chat-small", "sim-unknown/chat-small", "sim-us/chat-small", "sim-anthropic/chat-small"]);
-    const fallbacks = await explain(chat({ sort: { by: SortBy.PRICE }, only: ["sim-us", "sim-eu"] }, { models: ["sim/chat-large"] }));
-    expect(fallbacks.plan).toEqual(["sim-eu/chat-small", "sim-us/chat-small", "sim-us/chat-large", "sim-eu/chat-large"]);
+    expect(byPrice.plan).toEqual([
+      "sim-eu/chat-small",
+      "sim-unknown/chat-small",
+      "sim-us/chat-small",
+      "sim-anthropic/chat-small",
+    ]);
+    const fallbacks = await explain(
+      chat({ sort: { by: SortBy.PRICE }, only: ["sim-us", "sim-eu"] }, { models: ["sim/chat-large"] }),
+    );
+    expect(fallbacks.plan).toEqual([
+      "sim-eu/chat-small",
+      "sim-us/chat-small",
+      "sim-us/chat-large",
+      "sim-eu/chat-large",
+    ]);
     const across = await explain(
-      chat({ sort: { by: SortBy.PRICE, partition: SortPartition.NONE }, only: ["sim-us"] }, { models: ["sim/chat-large"] }),
+      chat(
+        { sort: { by: SortBy.PRICE, partition: SortPartition.NONE }, only: ["sim-us"] },
+        { models: ["sim/chat-large"] },
+      ),
     );
     expect(across.plan).toEqual(["sim-us/chat-small", "sim-us/chat-large"]);
   });
@@ -121,7 +156,11 @@ describe("routing preferences over gRPC", () => {
     t.simulator.setBehaviour("sim-eu", { fault: { kind: "status", status: 429, retryAfterSeconds: 30 } });
     const only = { only: ["sim-eu", "sim-us"] };
     const msgs = await collect<ChatStreamResponse>(
-      client.serverStream(RouterService, RouterService.method.chatStream, chat({ order: ["sim-eu", "sim-us"], ...only })),
+      client.serverStream(
+        RouterService,
+        RouterService.method.chatStream,
+        chat({ order: ["sim-eu", "sim-us"], ...only }),
+      ),
     );
     expect((msgs[0]!.event.value as { endpointId: string }).endpointId).toBe("sim-us/chat-small");
     // sim-eu ($1) would win ~90% of draws; after the 429 it is last in every plan.
@@ -143,10 +182,14 @@ describe("routing preferences over gRPC", () => {
     }
     const latency = await explain(chat({ sort: { by: SortBy.LATENCY }, only: ["sim-us", "sim-unknown"] }));
     expect(latency.plan).toEqual(["sim-unknown/chat-small", "sim-us/chat-small"]);
-    const throughput = await explain(chat({ sort: { by: SortBy.THROUGHPUT }, only: ["sim-us", "sim-unknown"] }));
+    const throughput = await explain(
+      chat({ sort: { by: SortBy.THROUGHPUT }, only: ["sim-us", "sim-unknown"] }),
+    );
     expect(throughput.plan).toEqual(["sim-us/chat-small", "sim-unknown/chat-small"]);
     // Soft preference: too slow to first token → ranked lower, not excluded.
-    const soft = await explain(chat({ sort: { by: SortBy.THROUGHPUT }, only: ["sim-us", "sim-unknown"], preferredMaxLatency: 0.05 }));
+    const soft = await explain(
+      chat({ sort: { by: SortBy.THROUGHPUT }, only: ["sim-us", "sim-unknown"], preferredMaxLatency: 0.05 }),
+    );
     expect(soft.plan).toEqual(["sim-unknown/chat-small", "sim-us/chat-small"]);
   });
 });

@@ -1,0 +1,96 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../src/db/index.js";
+import { ByokStore, MasterKey } from "../../src/routing/byok.js";
+import { REPO } from "../support/app.js";
+import { startRoutingApp } from "./e2e.js";
+
+function sovr(
+  args: string[],
+  env: Record<string, string>,
+  stdin: string,
+): Promise<{ code: number | null; out: string }> {
+  const proc = spawn(process.execPath, [join(REPO, "bin/sovr.js"), ...args], {
+    cwd: REPO,
+    env: { ...process.env, DATABASE_URL: "", SOVR_LOG_LEVEL: "silent", ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout.on("data", (d) => (out += d));
+  proc.stderr.on("data", (d) => (out += d));
+  proc.stdin.end(stdin);
+  return new Promise((r) => proc.on("exit", (code) => r({ code, out })));
+}
+
+const KEY = "sk-tenant-cli-8d2a";
+
+describe("sovr keys byok", () => {
+  const master = MasterKey.generate();
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it("with the server stopped: writes the encrypted key directly; list never shows it", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "sovr-byok-cli-"));
+    dirs.push(dataDir);
+    const env = { SOVR_DATA_DIR: dataDir, SOVR_MASTER_KEY: master };
+    const set = await sovr(
+      ["keys", "byok", "set", "--tenant", "acme", "--provider", "sim-anthropic", "--always"],
+      env,
+      `${KEY}\n`,
+    );
+    expect(set.code, set.out).toBe(0);
+    const list = await sovr(["keys", "byok", "list"], env, "");
+    expect(list.out).toMatch(/acme\tsim-anthropic\talways/);
+    expect(set.out + list.out).not.toContain(KEY);
+    const h = await openDatabase({ dataDir });
+    try {
+      const keys = await new ByokStore(h.db, MasterKey.parse(master)).keysFor("acme");
+      expect(keys.get("sim-anthropic")).toEqual({ apiKey: KEY, always: true });
+    } finally {
+      await h.close();
+    }
+    // Without a master key nothing can be stored.
+    const h2 = await openDatabase({ dataDir });
+    try {
+      await expect(new ByokStore(h2.db, undefined).set("acme", "x", KEY, false)).rejects.toThrow(
+        /SOVR_MASTER_KEY/,
+      );
+    } finally {
+      await h2.close();
+    }
+  }, 90_000);
+
+  it("as a client of the running server (SOVR_URL, admin SOVR_KEY)", async () => {
+    const t = await startRoutingApp({ auth: true, env: { SOVR_MASTER_KEY: master } });
+    try {
+      const env = { SOVR_URL: t.app.httpUrl, SOVR_KEY: t.devKey! };
+      const set = await sovr(
+        ["keys", "byok", "set", "--tenant", "default", "--provider", "sim-anthropic"],
+        env,
+        KEY,
+      );
+      expect(set.code, set.out).toBe(0);
+      expect((await t.app.byok.keysFor("default")).get("sim-anthropic")).toEqual({
+        apiKey: KEY,
+        always: false,
+      });
+      const list = await sovr(["keys", "byok", "list"], env, "");
+      expect(list.out).toMatch(/default\tsim-anthropic\tfallback-to-shared/);
+      const denied = await sovr(
+        ["keys", "byok", "set", "--tenant", "default", "--provider", "sim-eu"],
+        { ...env, SOVR_KEY: "sovr_bad" },
+        KEY,
+      );
+      expect(denied.code).not.toBe(0);
+      expect(denied.out).toMatch(/401/);
+      expect(t.logs.join("\n")).not.toContain(KEY);
+    } finally {
+      await t.close();
+    }
+  }, 90_000);
+});
