@@ -1,5 +1,5 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { RouterService } from "../gen/sovereign/v1/router_pb.js";
+import type { RouterService } from "../gen/sovereign/v1/router_pb.js";
 import { NoEligibleEndpointError } from "../routing/errors.js";
 import type { Router, RouterEvent } from "../routing/router.js";
 import type { Principal } from "../routing/types.js";
@@ -15,7 +15,10 @@ function withWorkload(p: Principal, workload: string): Principal {
 export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
   constructor(private readonly router: Router) {}
 
-  async *chatStream(req: Parameters<ServiceImpl<typeof RouterService>["chatStream"]>[0], ctx: Parameters<ServiceImpl<typeof RouterService>["chatStream"]>[1]) {
+  async *chatStream(
+    req: Parameters<ServiceImpl<typeof RouterService>["chatStream"]>[0],
+    ctx: Parameters<ServiceImpl<typeof RouterService>["chatStream"]>[1],
+  ) {
     try {
       const route = fromProtoChatRequest(req, { requireMessages: true });
       const principal = withWorkload(ctx.values.get(principalKey), route.workload);
@@ -25,13 +28,23 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
     }
   }
 
-  async chat(req: Parameters<ServiceImpl<typeof RouterService>["chat"]>[0], ctx: Parameters<ServiceImpl<typeof RouterService>["chat"]>[1]) {
+  async chat(
+    req: Parameters<ServiceImpl<typeof RouterService>["chat"]>[0],
+    ctx: Parameters<ServiceImpl<typeof RouterService>["chat"]>[1],
+  ) {
     try {
       const route = fromProtoChatRequest(req, { requireMessages: true });
       const principal = withWorkload(ctx.values.get(principalKey), route.workload);
       let content = "";
-      const toolCalls = new Map<number, { id: string; type: string; functionName: string; functionArguments: string }>();
-      let out: { route?: ReturnType<typeof routeMessage>; finishReason: string; usage?: ReturnType<typeof usageMessage> } = {
+      const toolCalls = new Map<
+        number,
+        { id: string; type: string; functionName: string; functionArguments: string }
+      >();
+      let out: {
+        route?: ReturnType<typeof routeMessage>;
+        finishReason: string;
+        usage?: ReturnType<typeof usageMessage>;
+      } = {
         finishReason: "",
       };
       for await (const ev of this.router.stream(route, principal, ctx.signal)) {
@@ -39,7 +52,12 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
         else if (ev.type === "delta") {
           if (ev.content) content += ev.content;
           for (const t of ev.toolCalls ?? []) {
-            const cur = toolCalls.get(t.index) ?? { id: "", type: "function", functionName: "", functionArguments: "" };
+            const cur = toolCalls.get(t.index) ?? {
+              id: "",
+              type: "function",
+              functionName: "",
+              functionArguments: "",
+            };
             if (t.id) cur.id = t.id;
             if (t.name) cur.functionName += t.name;
             if (t.arguments) cur.functionArguments += t.arguments;
@@ -58,7 +76,10 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
     }
   }
 
-  async explain(req: Parameters<ServiceImpl<typeof RouterService>["explain"]>[0], ctx: Parameters<ServiceImpl<typeof RouterService>["explain"]>[1]) {
+  async explain(
+    req: Parameters<ServiceImpl<typeof RouterService>["explain"]>[0],
+    ctx: Parameters<ServiceImpl<typeof RouterService>["explain"]>[1],
+  ) {
     try {
       if (!req.request) throw new InvalidFieldError("request", "is required");
       const route = fromProtoChatRequest(req.request, { requireMessages: false });
@@ -127,6 +148,11 @@ function toStreamResponse(ev: RouterEvent) {
         },
       };
     case "finish":
-      return { event: { case: "finish" as const, value: { finishReason: ev.finishReason, usage: usageMessage(ev.usage) } } };
+      return {
+        event: {
+          case: "finish" as const,
+          value: { finishReason: ev.finishReason, usage: usageMessage(ev.usage) },
+        },
+      };
   }
 }

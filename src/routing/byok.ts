@@ -143,15 +143,13 @@ export class ByokStore {
       .insertInto("byok_keys")
       .values(row)
       .onConflict((oc) =>
-        oc
-          .columns(["tenant", "provider"])
-          .doUpdateSet({
-            ciphertext,
-            nonce,
-            master_key_id: row.master_key_id,
-            always,
-            updated_at: row.updated_at,
-          }),
+        oc.columns(["tenant", "provider"]).doUpdateSet({
+          ciphertext,
+          nonce,
+          master_key_id: row.master_key_id,
+          always,
+          updated_at: row.updated_at,
+        }),
       )
       .execute();
     this.#cache.delete(tenant);
