@@ -13,8 +13,8 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
 import { openDatabase } from "../src/db/index.js";
 import { ChatRequestSchema, ChatResponseSchema } from "../src/gen/sovereign/v1/router_pb.js";
 import { startSimulator } from "../src/upstream/simulator.js";
@@ -78,8 +78,15 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     server.stdout!.on("data", (d) => (out += d));
     server.stderr!.on("data", (d) => (out += d));
     const started = Date.now();
-    while (!/export SOVR_KEY=(\S+)/.test(out) || !(await fetch(`http://127.0.0.1:${base + 1}/readyz`).then((r) => r.ok, () => false))) {
-      if (Date.now() - started > 60_000 || server.exitCode !== null) throw new Error(`server did not start:\n${out}`);
+    while (
+      !/export SOVR_KEY=(\S+)/.test(out) ||
+      !(await fetch(`http://127.0.0.1:${base + 1}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      if (Date.now() - started > 60_000 || server.exitCode !== null)
+        throw new Error(`server did not start:\n${out}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const key = /export SOVR_KEY=(\S+)/.exec(out)![1]!;
@@ -160,7 +167,8 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       injectedFaults,
       rssBeforeMiB,
       rssAfterMiB,
-      lost: missingDecision.length + missingOutcome.length + upstreamWithoutDecision.length + withoutDecisionId,
+      lost:
+        missingDecision.length + missingOutcome.length + upstreamWithoutDecision.length + withoutDecisionId,
     };
   } finally {
     server?.kill("SIGKILL");
@@ -181,6 +189,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     databaseUrl: process.env.DATABASE_URL || undefined,
   });
   const { missingDecision, missingOutcome, upstreamWithoutDecision, ...summary } = result;
-  console.log(JSON.stringify({ ...summary, missingDecision: missingDecision.length, missingOutcome: missingOutcome.length, upstreamWithoutDecision: upstreamWithoutDecision.length }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        ...summary,
+        missingDecision: missingDecision.length,
+        missingOutcome: missingOutcome.length,
+        upstreamWithoutDecision: upstreamWithoutDecision.length,
+      },
+      null,
+      2,
+    ),
+  );
   process.exitCode = result.lost === 0 ? 0 : 1;
 }

@@ -150,7 +150,9 @@ describe.skipIf(!process.env.DATABASE_URL)("two replicas on one Postgres", () =>
       [join(REPO, "bin/sovr.js"), "audit", "verify", join(dir, "export")],
       { cwd: REPO, env },
     ).catch((e: { stdout: string; stderr: string }) => {
-      throw new Error(`verify failed: ${e.stdout} ${e.stderr}`);
+      throw new Error(
+        `verify failed: ${e.stdout} ${e.stderr}\n--- replica a:\n${a.out().slice(-3000)}\n--- replica b:\n${b.out().slice(-3000)}`,
+      );
     });
     expect(verify.stdout).toMatch(/ok|verified/i);
   }, 90_000);

@@ -9,7 +9,12 @@ describe("soak (short CI version of npm run soak)", () => {
     // Faults were injected and mostly absorbed by failover.
     expect(r.injectedFaults).toBeGreaterThan(0);
     expect(r.byApi.grpc.ok + r.byApi.http.ok).toBeGreaterThan(200);
-    expect({ missingDecision: r.missingDecision, missingOutcome: r.missingOutcome, upstreamWithoutDecision: r.upstreamWithoutDecision, withoutDecisionId: r.withoutDecisionId }).toEqual({
+    expect({
+      missingDecision: r.missingDecision,
+      missingOutcome: r.missingOutcome,
+      upstreamWithoutDecision: r.upstreamWithoutDecision,
+      withoutDecisionId: r.withoutDecisionId,
+    }).toEqual({
       missingDecision: [],
       missingOutcome: [],
       upstreamWithoutDecision: [],
