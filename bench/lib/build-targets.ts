@@ -1,0 +1,177 @@
+import * as grpc from "@grpc/grpc-js";
+import {
+  grpcChat,
+  grpcChatStream,
+  grpcClient,
+  grpcHealth,
+  httpPool,
+  httpStream,
+  httpUnary,
+  openAiBody,
+} from "./clients.js";
+import { type PeerStarted, probeOpenAiRoute, type SovrStarted } from "./systems.js";
+import { closeGrpc, closePool, type Target, type TargetSkipped } from "./targets.js";
+
+/**
+ * The targets, each with its own connection(s). HTTP targets share one client implementation
+ * (undici, keep-alive HTTP/1.1, JSON), so for them target − direct is the gateway alone; the
+ * gRPC targets use @grpc/grpc-js (HTTP/2, protobuf): a different client, whose own cost is
+ * reported (client CPU per 1k) and bounded by the bare gRPC round trip (Health/Check).
+ */
+
+const TIMEOUT_MS = 10_000;
+const CHAT = "/v1/chat/completions";
+
+export function directTargets(simUrl: string): Target[] {
+  const u = httpPool(simUrl);
+  const s = httpPool(simUrl);
+  return [
+    {
+      id: "direct",
+      label: "direct to simulator",
+      kind: "unary",
+      baseline: null,
+      system: "simulator",
+      client: "undici HTTP/1.1 JSON",
+      call: httpUnary(u, CHAT, {}),
+      close: closePool(u),
+    },
+    {
+      id: "direct-stream",
+      label: "direct to simulator, streaming",
+      kind: "stream",
+      baseline: null,
+      system: "simulator",
+      client: "undici HTTP/1.1 SSE",
+      call: httpStream(s, CHAT, {}),
+      close: closePool(s),
+    },
+  ];
+}
+
+export async function sovrTargets(
+  sovr: SovrStarted,
+  prefix: string,
+  opts: { health: boolean; stream: boolean; http: boolean },
+): Promise<{ targets: Target[]; skipped: TargetSkipped[] }> {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(sovr.headers)) md.set(k, v);
+  const db = prefix === "sovr" ? "" : " (Postgres)";
+  const c1 = grpcClient(sovr.grpcAddress);
+  const targets: Target[] = [
+    {
+      id: `${prefix}-grpc`,
+      label: `sovr gRPC Chat${db}`,
+      kind: "unary",
+      baseline: "direct",
+      system: sovr.name,
+      client: "@grpc/grpc-js unary",
+      call: grpcChat(c1, md, TIMEOUT_MS),
+      close: closeGrpc(c1),
+    },
+  ];
+  if (opts.stream) {
+    const c2 = grpcClient(sovr.grpcAddress);
+    targets.push({
+      id: `${prefix}-grpc-stream`,
+      label: `sovr gRPC ChatStream${db}`,
+      kind: "stream",
+      baseline: "direct-stream",
+      system: sovr.name,
+      client: "@grpc/grpc-js server stream",
+      call: grpcChatStream(c2, md, TIMEOUT_MS),
+      close: closeGrpc(c2),
+    });
+  }
+  if (opts.health) {
+    const c3 = grpcClient(sovr.grpcAddress);
+    targets.push({
+      id: `${prefix}-grpc-health`,
+      label: "gRPC round trip, no routing (Health/Check)",
+      kind: "unary",
+      baseline: "direct",
+      reference: true,
+      system: sovr.name,
+      client: "@grpc/grpc-js unary",
+      call: grpcHealth(c3, TIMEOUT_MS),
+      close: closeGrpc(c3),
+    });
+  }
+  const skipped: TargetSkipped[] = [];
+  if (opts.http) {
+    const probe = await probeOpenAiRoute(sovr.httpUrl, openAiBody(false), sovr.headers);
+    if (probe.ok) {
+      const p1 = httpPool(sovr.httpUrl);
+      const p2 = httpPool(sovr.httpUrl);
+      const h = sovr.headers;
+      targets.push(
+        {
+          id: `${prefix}-http`,
+          label: `sovr OpenAI-compatible HTTP${db}`,
+          kind: "unary",
+          baseline: "direct",
+          system: sovr.name,
+          client: "undici HTTP/1.1 JSON",
+          call: httpUnary(p1, CHAT, h),
+          close: closePool(p1),
+        },
+        {
+          id: `${prefix}-http-stream`,
+          label: `sovr OpenAI-compatible HTTP, streaming${db}`,
+          kind: "stream",
+          baseline: "direct-stream",
+          system: sovr.name,
+          client: "undici HTTP/1.1 SSE",
+          call: httpStream(p2, CHAT, h),
+          close: closePool(p2),
+        },
+      );
+    } else {
+      const reason = `not available: POST /v1/chat/completions on the HTTP port → ${probe.detail}`;
+      skipped.push(
+        { id: `${prefix}-http`, label: "sovr OpenAI-compatible HTTP", reason },
+        { id: `${prefix}-http-stream`, label: "sovr OpenAI-compatible HTTP, streaming", reason },
+      );
+    }
+  }
+  return { targets, skipped };
+}
+
+export function peerTargets(peer: PeerStarted, label: string): Target[] {
+  const p1 = httpPool(peer.url);
+  const p2 = httpPool(peer.url);
+  return [
+    {
+      id: peer.name,
+      label,
+      kind: "unary",
+      baseline: "direct",
+      system: peer.name,
+      client: "undici HTTP/1.1 JSON",
+      call: httpUnary(p1, CHAT, peer.headers),
+      close: closePool(p1),
+    },
+    {
+      id: `${peer.name}-stream`,
+      label: `${label}, streaming`,
+      kind: "stream",
+      baseline: "direct-stream",
+      system: peer.name,
+      client: "undici HTTP/1.1 SSE",
+      call: httpStream(p2, CHAT, peer.headers),
+      close: closePool(p2),
+    },
+  ];
+}
+
+/** A few sequential calls; a target that cannot answer them is reported, not measured. */
+export async function smokeTest(t: Target): Promise<string | undefined> {
+  for (let i = 0; i < 3; i++) {
+    try {
+      await t.call(AbortSignal.timeout(TIMEOUT_MS));
+    } catch (err) {
+      return `smoke test failed: ${(err as Error).message}`.slice(0, 300);
+    }
+  }
+  return undefined;
+}

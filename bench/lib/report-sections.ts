@@ -1,0 +1,334 @@
+import type { MachineInfo } from "./machine.js";
+import type { Cell, Saturation } from "./matrix.js";
+
+/** Markdown sections of docs/benchmarks.md, from one results file. */
+
+type Pct = { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
+type FixedCell = Cell & {
+  overhead_ms: { p50: number | null; p90: number | null; p99: number | null; p999: number | null } | null;
+};
+type Timing = { ops_per_s: number; p50_us: number; p99_us: number; mean_us: number };
+interface AuditFigures {
+  database: string;
+  saturated: {
+    records_per_s: number;
+    outstanding: number;
+    append_to_durable_ms: Pct;
+    transactions: { transactions: number; mean_batch: number; commit_ms: Pct };
+  };
+  at_fixed_rate: {
+    records_per_s: number;
+    append_to_durable_ms: Pct;
+    transactions: { transactions: number; mean_batch: number; commit_ms: Pct };
+  };
+}
+interface Micro {
+  error?: string;
+  signing: { record_bytes: number; sign_only: Timing; append_preparation: Timing };
+  audit_append: AuditFigures[];
+  audit_append_postgres: string;
+  merkle: {
+    leaves: number;
+    build_s: number;
+    proof_hashes: number;
+    inclusion_proof: Timing;
+    inclusion_proof_at_size_999999: Timing;
+    verify_inclusion: Timing;
+  };
+}
+interface PolicyEval {
+  error?: string;
+  bundle?: { revision?: string };
+  results: {
+    scenario: string;
+    candidates: number;
+    allowed: number;
+    samples: number;
+    wasm_us: { p50: number; p99: number };
+    total_us: { p50: number; p90: number; p99: number; max: number };
+  }[];
+}
+
+export interface Results {
+  mode: string;
+  machine: MachineInfo;
+  duration_s: number;
+  systems: Record<string, { version: string; notes: string[]; peak_rss_mib: number | null }>;
+  peers: Record<string, { status: string; version?: string; notes: string[] }>;
+  targets: {
+    id: string;
+    label: string;
+    kind: "unary" | "stream";
+    baseline: string | null;
+    reference: boolean;
+    system: string;
+    client: string;
+  }[];
+  skipped: { id: string; label: string; reason: string }[];
+  fixed: FixedCell[];
+  skipped_cells: { target: string; rate: number; reason: string }[];
+  saturation: Saturation[];
+  micro: Micro | null;
+  policy_eval: PolicyEval | null;
+}
+
+const f = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? "—" : x.toFixed(d));
+const sign = (x: number | null | undefined) =>
+  x === null || x === undefined ? "—" : `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
+const ok = (b: boolean | null) => (b === null ? "not measured" : b ? "**met**" : "**not met**");
+
+function cell(r: Results, target: string, rate: number) {
+  return r.fixed.find((c) => c.target === target && c.rate === rate);
+}
+
+function maxRate(r: Results, target: string): number | null {
+  return r.saturation.find((s) => s.target === target)?.max_sustainable_rps ?? null;
+}
+
+/** The issue's targets, and where this run stands against them. */
+export function headline(r: Results): string[] {
+  const rates = [...new Set(r.fixed.map((c) => c.rate))];
+  const rate = rates.includes(500) ? 500 : Math.max(...rates);
+  const g = cell(r, "sovr-grpc", rate);
+  const s = cell(r, "sovr-grpc-stream", rate);
+  const policy50 = r.policy_eval?.results?.find(
+    (x) => x.candidates === 50 && x.scenario === "all rules active",
+  );
+  const pglite = r.micro?.audit_append?.find((x) => x.database === "pglite");
+  const pg = r.micro?.audit_append?.find((x) => x.database === "postgres");
+  const sovrMax = maxRate(r, "sovr-grpc");
+  const portkeyMax = maxRate(r, "portkey");
+  const clean = (c?: FixedCell) => (c ? c.ok === c.sent : false);
+  const rows = [
+    [
+      "overhead p50, non-streaming (gRPC Chat)",
+      "≤ 1 ms",
+      g?.overhead_ms ? `${sign(g.overhead_ms.p50)} ms` : "—",
+      g?.overhead_ms ? ok((g.overhead_ms.p50 ?? 99) <= 1 && clean(g)) : ok(null),
+    ],
+    [
+      "overhead p99, non-streaming (gRPC Chat)",
+      "≤ 5 ms",
+      g?.overhead_ms ? `${sign(g.overhead_ms.p99)} ms` : "—",
+      g?.overhead_ms ? ok((g.overhead_ms.p99 ?? 99) <= 5 && clean(g)) : ok(null),
+    ],
+    [
+      "TTFT overhead p50 (gRPC ChatStream)",
+      "≤ 2 ms",
+      s?.overhead_ms ? `${sign(s.overhead_ms.p50)} ms` : "—",
+      s?.overhead_ms ? ok((s.overhead_ms.p50 ?? 99) <= 2 && clean(s)) : ok(null),
+    ],
+    [
+      "TTFT overhead p99 (gRPC ChatStream)",
+      "≤ 6 ms",
+      s?.overhead_ms ? `${sign(s.overhead_ms.p99)} ms` : "—",
+      s?.overhead_ms ? ok((s.overhead_ms.p99 ?? 99) <= 6 && clean(s)) : ok(null),
+    ],
+    [
+      "max sustainable rate vs Portkey (same run)",
+      "≥ 2×",
+      `${sovrMax ?? "—"} vs ${portkeyMax ?? "—"} req/s`,
+      sovrMax !== null && portkeyMax !== null ? ok(sovrMax >= 2 * portkeyMax) : ok(null),
+    ],
+    [
+      "policy evaluation p99, 50 candidates",
+      "≤ 100 µs",
+      policy50 ? `${policy50.total_us.p99} µs` : "—",
+      policy50 ? ok(policy50.total_us.p99 <= 100) : ok(null),
+    ],
+    [
+      "durable records/s (PGlite)",
+      "≥ 5,000",
+      pglite ? `${pglite.saturated.records_per_s}` : "—",
+      pglite ? ok(pglite.saturated.records_per_s >= 5000) : ok(null),
+    ],
+    [
+      "durable records/s (Postgres)",
+      "≥ 5,000",
+      pg ? `${pg.saturated.records_per_s}` : "—",
+      pg ? ok(pg.saturated.records_per_s >= 5000) : ok(null),
+    ],
+  ];
+  return [
+    `## Against the targets (${rate} req/s, this run)`,
+    "",
+    "| target | goal | measured | |",
+    "|---|---|---|---|",
+    ...rows.map((x) => `| ${x.join(" | ")} |`),
+    "",
+    "Overhead = latency through the target − latency direct to the same simulator, same rate, same run, per percentile. " +
+      'A saturation step or rate "passes" when p99 < 50 ms with no errors.',
+  ];
+}
+
+export function sections(r: Results): string[] {
+  const out: string[] = [];
+  const rates = [...new Set(r.fixed.map((c) => c.rate))].sort((a, b) => a - b);
+  out.push("## Latency per target and rate", "");
+  out.push(
+    "Milliseconds. Overhead columns: target − `direct` (non-streaming) or − `direct-stream` (time to first content chunk). " +
+      "CPU s/1k: CPU seconds of the target's own process tree per 1,000 requests (from /proc utime+stime); client: the load generator's. RSS: largest sampled resident set during the cell.",
+    "",
+  );
+  for (const rate of rates) {
+    out.push(`### ${rate} req/s`, "");
+    out.push(
+      "| target | p50 | p90 | p99 | p99.9 | Δp50 | Δp90 | Δp99 | Δp99.9 | errors / sent | CPU s/1k | client CPU s/1k | RSS MiB | other load (cores) |",
+    );
+    out.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (const t of r.targets) {
+      const c = cell(r, t.id, rate);
+      if (!c) {
+        const why = r.skipped_cells.find((s) => s.target === t.id && s.rate === rate)?.reason ?? "not run";
+        out.push(`| ${t.id} | ${why} | | | | | | | | | | | | |`);
+        continue;
+      }
+      const l = c.latency_ms;
+      const o = c.overhead_ms;
+      const errs = c.sent - c.ok;
+      out.push(
+        `| ${t.id}${t.reference ? " (ref)" : ""} | ${f(l.p50)} | ${f(l.p90)} | ${f(l.p99)} | ${f(l.p999)} | ${sign(o?.p50)} | ${sign(o?.p90)} | ${sign(o?.p99)} | ${sign(o?.p999)} | ${errs} / ${c.sent} | ${f(c.cpu_s_per_1k, 3)} | ${f(c.client_cpu_s_per_1k, 3)} | ${f(c.rss_max_mib, 0)} | ${f(c.other_load_cores)} |`,
+      );
+    }
+    const errs = r.fixed.filter((c) => c.rate === rate && c.sent > c.ok);
+    for (const c of errs)
+      out.push(
+        "",
+        `Errors of ${c.target} at ${rate} req/s: ${Object.entries(c.errors)
+          .map(([k, v]) => `${v} × ${k} (“${(c.error_samples[k] ?? "").slice(0, 120)}”)`)
+          .join("; ")}`,
+      );
+    out.push("");
+  }
+
+  out.push(
+    "## Maximum sustainable rate",
+    "",
+    "Highest rate with p99 < 50 ms and no errors: the fixed rates, then steps of ×1.5 until one fails.",
+    "",
+  );
+  out.push(
+    "| target | max sustainable req/s | steps (rate: p99 ms, errors) | stopped because |",
+    "|---|---:|---|---|",
+  );
+  for (const s of r.saturation) {
+    const steps = s.steps
+      .map((x) => `${x.rate}: ${f(x.p99_ms)}${x.errors ? `, ${x.errors} err` : ""}`)
+      .join("; ");
+    out.push(
+      `| ${s.target} | ${s.max_sustainable_rps ?? "< lowest rate"} | ${steps || "—"} | ${s.stopped} |`,
+    );
+  }
+  out.push("");
+
+  out.push(
+    "## Systems",
+    "",
+    "| system | version | peak RSS MiB (VmHWM) | how it ran |",
+    "|---|---|---:|---|",
+  );
+  for (const [name, s] of Object.entries(r.systems))
+    out.push(`| ${name} | ${s.version} | ${f(s.peak_rss_mib, 0)} | ${s.notes.join("; ")} |`);
+  for (const [name, p] of Object.entries(r.peers))
+    if (p.status !== "measured") out.push(`| ${name} | — | — | ${p.status} |`);
+  out.push("");
+  if (r.skipped.length > 0) {
+    out.push("Targets not measured in this run:", "");
+    for (const s of r.skipped) out.push(`- \`${s.id}\` (${s.label}): ${s.reason}`);
+    out.push("");
+  }
+  out.push(
+    "Clients: " +
+      [...new Set(r.targets.map((t) => t.client))]
+        .map(
+          (c) =>
+            `${c} (${r.targets
+              .filter((t) => t.client === c)
+              .map((t) => t.id)
+              .join(", ")})`,
+        )
+        .join("; ") +
+      ".",
+    "",
+  );
+
+  out.push(...microSections(r));
+  return out;
+}
+
+function microSections(r: Results): string[] {
+  const out: string[] = ["## Micro-benchmarks", ""];
+  const p = r.policy_eval;
+  if (p?.results) {
+    out.push(
+      "### Policy evaluation per request (bench/policy-eval.ts)",
+      "",
+      "The committed bundle in opa-wasm through `PolicyEngine`; total = what a request pays (pool acquisition, input serialisation, Wasm, decoding).",
+      "",
+      "| scenario | candidates | allowed | total p50 µs | p90 | p99 | max | Wasm p50 µs | Wasm p99 |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+      ...p.results.map(
+        (x) =>
+          `| ${x.scenario} | ${x.candidates} | ${x.allowed} | ${x.total_us.p50} | ${x.total_us.p90} | ${x.total_us.p99} | ${x.total_us.max} | ${x.wasm_us.p50} | ${x.wasm_us.p99} |`,
+      ),
+      "",
+    );
+  } else out.push(`Policy evaluation: ${p?.error ?? "not run"}`, "");
+  const m = r.micro;
+  if (!m || m.error) return [...out, `Other micro-benchmarks: ${m?.error ?? "not run"}`, ""];
+  const t = (x: Timing) => `${x.p50_us} | ${x.p99_us} | ${x.mean_us} | ${x.ops_per_s.toLocaleString("en")}`;
+  out.push(
+    "### Signing and Merkle proofs",
+    "",
+    "| operation | p50 µs | p99 µs | mean µs | ops/s |",
+    "|---|---:|---:|---:|---:|",
+    `| Ed25519 DSSE sign of one decision record (${m.signing.record_bytes} B) | ${t(m.signing.sign_only)} |`,
+    `| per-record preparation in AuditLog.append (sign + canonical envelope + leaf hash) | ${t(m.signing.append_preparation)} |`,
+    `| Merkle inclusion proof, ${m.merkle.leaves.toLocaleString("en")} leaves (${m.merkle.proof_hashes} hashes) | ${t(m.merkle.inclusion_proof)} |`,
+    `| … against tree size 999,999 (non-perfect subtrees hashed) | ${t(m.merkle.inclusion_proof_at_size_999999)} |`,
+    `| verify one inclusion proof | ${t(m.merkle.verify_inclusion)} |`,
+    "",
+    `Building the 1M-leaf tree took ${m.merkle.build_s} s.`,
+    "",
+    "### Durable audit append (group commit)",
+    "",
+    "`AuditLog` over `openDatabase`, batch delay 2 ms, at most 512 records per transaction; each record built, encoded and signed as the router does. " +
+      "Saturated: 1,024 appends outstanding. At 1,000 records/s: what 500 req/s produces (decision + outcome), open loop. " +
+      "append→durable = from `append()` until the record's transaction committed (what a request waits before its prompt may leave).",
+    "",
+    "| database | load | records/s | transactions | records / txn | commit p50 ms | commit p99 ms | append→durable p50 ms | p99 ms |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+  );
+  for (const a of m.audit_append) {
+    for (const [load, x] of [
+      ["saturated", a.saturated],
+      ["1,000 records/s", a.at_fixed_rate],
+    ] as const) {
+      out.push(
+        `| ${a.database} | ${load} | ${x.records_per_s.toLocaleString("en")} | ${x.transactions.transactions} | ${x.transactions.mean_batch} | ${f(x.transactions.commit_ms.p50)} | ${f(x.transactions.commit_ms.p99)} | ${f(x.append_to_durable_ms.p50)} | ${f(x.append_to_durable_ms.p99)} |`,
+      );
+    }
+  }
+  if (!m.audit_append.some((x) => x.database === "postgres"))
+    out.push("", `Postgres: ${m.audit_append_postgres}.`);
+  out.push("");
+  return out;
+}
+
+/** One line per results file: how the headline figures moved between runs (before/after). */
+export function runHistory(all: { file: string; r: Results }[]): string[] {
+  const out = [
+    "## Run history",
+    "",
+    "| results file | mode | commit | sovr gRPC Δp50 / Δp99 @500 | ChatStream TTFT Δp50 / Δp99 @500 | max req/s sovr / Portkey / LiteLLM |",
+    "|---|---|---|---|---|---|",
+  ];
+  for (const { file, r } of all) {
+    const g = cell(r, "sovr-grpc", 500)?.overhead_ms;
+    const s = cell(r, "sovr-grpc-stream", 500)?.overhead_ms;
+    out.push(
+      `| ${file} | ${r.mode} | \`${r.machine.commit.slice(0, 8)}\`${r.machine.dirty ? "+" : ""} | ${sign(g?.p50)} / ${sign(g?.p99)} | ${sign(s?.p50)} / ${sign(s?.p99)} | ${maxRate(r, "sovr-grpc") ?? "—"} / ${maxRate(r, "portkey") ?? "—"} / ${maxRate(r, "litellm") ?? "—"} |`,
+    );
+  }
+  return out;
+}

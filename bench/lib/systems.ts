@@ -1,0 +1,325 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { request } from "undici";
+import { freePort, type Managed, startProcess, waitFor } from "./procs.js";
+
+/**
+ * Starting the systems under test, each as its own process: the upstream simulator, sovr
+ * (`node bin/sovr.js serve`), Portkey's gateway and the LiteLLM proxy — the latter two from the
+ * cache `bench/setup.sh` fills. A peer that is not installed or does not start is returned as
+ * a failure with the reason, which becomes its result.
+ */
+
+const execFileP = promisify(execFile);
+
+export const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+export const CACHE =
+  process.env.SOVR_BENCH_CACHE ??
+  join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? "/tmp", ".cache"), "sovr-bench");
+
+export interface Started {
+  name: string;
+  managed: Managed;
+  version: string;
+  /** How it was started, incl. any workaround applied. */
+  notes: string[];
+}
+
+export type StartResult =
+  | ({ ok: true } & Started)
+  | { ok: false; name: string; reason: string; notes: string[] };
+
+const get = async (url: string, headers: Record<string, string> = {}) => {
+  const r = await request(url, { headers, headersTimeout: 2_000, bodyTimeout: 2_000 });
+  await r.body.text();
+  return r.statusCode;
+};
+
+export async function startSimulator(logDir: string): Promise<Started & { url: string }> {
+  const port = await freePort();
+  const managed = startProcess(
+    "simulator",
+    process.execPath,
+    ["--import", "tsx", "bench/simulator-process.ts", String(port)],
+    {
+      cwd: REPO,
+      logFile: join(logDir, "simulator.log"),
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor("simulator", async () => (await get(`${url}/v1/models`)) === 200, 30_000, managed);
+  return {
+    name: "simulator",
+    managed,
+    version: "src/upstream/simulator.ts",
+    notes: ["TTFT 0, unpaced, 16 chunks"],
+    url,
+  };
+}
+
+export interface SovrStarted extends Started {
+  grpcAddress: string;
+  httpUrl: string;
+  dataDir: string;
+  /** `authorization` header value for this server's API, when it requires keys. */
+  headers: Record<string, string>;
+}
+
+export async function startSovr(
+  name: string,
+  simUrl: string,
+  logDir: string,
+  opts: { databaseUrl?: string; nodeArgs?: string[] } = {},
+): Promise<SovrStarted> {
+  const [grpcPort, httpPort] = [await freePort(), await freePort()];
+  const dataDir = await mkdtemp(join(tmpdir(), `sovr-bench-${name}-`));
+  const env: Record<string, string | undefined> = {
+    SOVR_HOST: "127.0.0.1",
+    SOVR_GRPC_PORT: String(grpcPort),
+    SOVR_HTTP_PORT: String(httpPort),
+    SOVR_DATA_DIR: dataDir,
+    SOVR_SIMULATOR: "false",
+    SOVR_SIMULATOR_URL: simUrl,
+    SOVR_CATALOG_WATCH: "false",
+    SOVR_LOG_LEVEL: "warn",
+    SOVR_INSTANCE: name,
+    DATABASE_URL: opts.databaseUrl,
+  };
+  if (!opts.databaseUrl) delete env.DATABASE_URL;
+  const notes = [
+    opts.databaseUrl ? "Postgres (DATABASE_URL)" : "embedded PGlite in a temp SOVR_DATA_DIR",
+    "shipped catalog and policy bundle",
+  ];
+  const key = await createApiKey(env);
+  notes.push(key.note);
+  const managed = startProcess(name, process.execPath, [...(opts.nodeArgs ?? []), "bin/sovr.js", "serve"], {
+    cwd: REPO,
+    env,
+    logFile: join(logDir, `${name}.log`),
+  });
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  await waitFor(name, async () => (await get(`${httpUrl}/readyz`)) === 200, 90_000, managed);
+  const pkg = JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { version: string };
+  return {
+    name,
+    managed,
+    version: pkg.version,
+    notes,
+    headers: key.token ? { authorization: `Bearer ${key.token}` } : sovrAuthHeader(),
+    grpcAddress: `127.0.0.1:${grpcPort}`,
+    httpUrl,
+    dataDir,
+  };
+}
+
+/**
+ * A client API key for the bench, created the way an operator bootstraps one: `sovr keys create`
+ * against the server's database before the server starts. Without that command (older trees)
+ * the requests go without a key, or with SOVR_BENCH_KEY / SOVR_KEY when set.
+ */
+async function createApiKey(
+  env: Record<string, string | undefined>,
+): Promise<{ token?: string; note: string }> {
+  const childEnv = { ...process.env, ...env } as NodeJS.ProcessEnv;
+  delete childEnv.SOVR_KEY; // with SOVR_KEY the CLI would ask a running server instead
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  try {
+    const { stdout } = await execFileP(
+      process.execPath,
+      [
+        "bin/sovr.js",
+        "keys",
+        "create",
+        "--tenant",
+        "bench",
+        "--role",
+        "client",
+        "--description",
+        "bench/run.ts",
+      ],
+      { cwd: REPO, env: childEnv, timeout: 60_000 },
+    );
+    const token = stdout.trim().split("\n").at(-1)?.trim();
+    if (!token) throw new Error("no key printed");
+    return { token, note: "API key auth on (a client key created with `sovr keys create` before start)" };
+  } catch (err) {
+    return {
+      note: `no API key created (${(err as Error).message.split("\n")[0]}); requests sent ${sovrAuthHeader().authorization ? "with SOVR_BENCH_KEY/SOVR_KEY" : "without a key"}`,
+    };
+  }
+}
+
+/** Does sovr's OpenAI-compatible route answer a chat completion? ("not available" otherwise). */
+export async function probeOpenAiRoute(
+  httpUrl: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ ok: boolean; detail: string }> {
+  try {
+    const r = await request(`${httpUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    const text = await r.body.text();
+    if (r.statusCode !== 200) return { ok: false, detail: `HTTP ${r.statusCode}: ${text.slice(0, 160)}` };
+    const j = JSON.parse(text) as { choices?: { message?: { content?: string } }[] };
+    return j.choices?.[0]?.message?.content
+      ? { ok: true, detail: "answers" }
+      : { ok: false, detail: `200 without choices: ${text.slice(0, 160)}` };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
+}
+
+/** `authorization` for sovr when the server requires API keys (SOVR_KEY / SOVR_BENCH_KEY). */
+export function sovrAuthHeader(): Record<string, string> {
+  const key = process.env.SOVR_BENCH_KEY ?? process.env.SOVR_KEY;
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+async function installStatus(peer: string): Promise<{ ok: boolean; text: string }> {
+  const f = join(CACHE, peer, "install.status");
+  if (!existsSync(f)) return { ok: false, text: `not installed (run: bash bench/setup.sh; cache ${CACHE})` };
+  const text = (await readFile(f, "utf8")).trim();
+  return { ok: text.startsWith("ok"), text };
+}
+
+export interface PeerStarted extends Started {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Portkey's open-source gateway, stock: `node build/start-server.js --headless`, OpenAI provider
+ * with `x-portkey-custom-host` pointing at the simulator (127.0.0.1 is a default trusted host).
+ */
+export async function startPortkey(
+  simUrl: string,
+  logDir: string,
+  variant: "portkey" | "portkey-pinned" = "portkey",
+): Promise<({ ok: true } & PeerStarted) | { ok: false; name: string; reason: string; notes: string[] }> {
+  const name = "portkey";
+  const st = await installStatus(variant);
+  if (!st.ok) return { ok: false, name, reason: st.text, notes: [] };
+  const dir = join(CACHE, variant, "node_modules", "@portkey-ai", "gateway");
+  const port = await freePort();
+  const managed = startProcess(
+    name,
+    process.execPath,
+    ["build/start-server.js", `--port=${port}`, "--headless"],
+    {
+      cwd: dir,
+      logFile: join(logDir, `${variant}.log`),
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(name, async () => (await get(`${url}/`)) === 200, 60_000, managed);
+  } catch (err) {
+    await managed.stop("SIGKILL");
+    return {
+      ok: false,
+      name,
+      reason: `did not start: ${(err as Error).message} (log ${managed.logFile})`,
+      notes: [],
+    };
+  }
+  return {
+    ok: true,
+    name,
+    managed,
+    version: st.text.replace(/^ok /, ""),
+    notes: [
+      variant === "portkey"
+        ? "stock install, `node build/start-server.js --headless`"
+        : "workaround applied: @hono/node-server pinned to 1.14.2 (Portkey-AI/gateway#1389), `node build/start-server.js --headless`",
+      "provider openai + x-portkey-custom-host = simulator",
+    ],
+    url,
+    headers: {
+      "x-portkey-provider": "openai",
+      "x-portkey-custom-host": `${simUrl}/v1`,
+      authorization: "Bearer sk-bench",
+    },
+  };
+}
+
+/**
+ * The LiteLLM proxy, stock `litellm --config … --num_workers 1` (one process, like the others).
+ * Since 1.8x it refuses to start without a master key; the documented fix is to set one
+ * (LITELLM_MASTER_KEY), which we do — requests then carry it as their bearer token.
+ * LITELLM_LOCAL_MODEL_COST_MAP=True (documented) keeps it from fetching its price map online.
+ */
+export async function startLiteLLM(
+  simUrl: string,
+  logDir: string,
+): Promise<({ ok: true } & PeerStarted) | { ok: false; name: string; reason: string; notes: string[] }> {
+  const name = "litellm";
+  const st = await installStatus(name);
+  if (!st.ok) return { ok: false, name, reason: st.text, notes: [] };
+  const bin = join(CACHE, name, "venv", "bin", "litellm");
+  const config = join(logDir, "litellm.yaml");
+  await writeFile(
+    config,
+    [
+      "model_list:",
+      "  - model_name: sim/chat-small",
+      "    litellm_params:",
+      "      model: openai/sim/chat-small",
+      `      api_base: ${simUrl}/v1`,
+      "      api_key: sk-bench",
+      "",
+    ].join("\n"),
+  );
+  const masterKey = `sk-bench-${randomBytes(24).toString("hex")}`;
+  const port = await freePort();
+  const notes = [
+    "stock `litellm --config <file> --num_workers 1`",
+    "workaround: LITELLM_MASTER_KEY set (the stock install refuses to start without a master key; the documented fix)",
+    "LITELLM_LOCAL_MODEL_COST_MAP=True (documented offline setting)",
+  ];
+  const managed = startProcess(
+    name,
+    bin,
+    ["--config", config, "--host", "127.0.0.1", "--port", String(port), "--num_workers", "1"],
+    {
+      env: {
+        LITELLM_MASTER_KEY: masterKey,
+        LITELLM_LOCAL_MODEL_COST_MAP: "True",
+        LITELLM_TELEMETRY: "False",
+      },
+      logFile: join(logDir, "litellm.log"),
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(name, async () => (await get(`${url}/health/liveliness`)) === 200, 120_000, managed);
+  } catch (err) {
+    await managed.stop("SIGKILL");
+    const log = await readFile(managed.logFile, "utf8").catch(() => "");
+    const line = log.split("\n").findLast((l) => /error|refused/i.test(l)) ?? "";
+    return {
+      ok: false,
+      name,
+      reason: `did not start: ${(err as Error).message} ${line.trim()}`.trim(),
+      notes,
+    };
+  }
+  return {
+    ok: true,
+    name,
+    managed,
+    version: st.text.replace(/^ok /, ""),
+    notes,
+    url,
+    headers: { authorization: `Bearer ${masterKey}` },
+  };
+}

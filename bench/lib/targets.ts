@@ -1,0 +1,29 @@
+import type * as grpc from "@grpc/grpc-js";
+import type { Pool } from "undici";
+import type { Call } from "./clients.js";
+
+/** One thing the load generator calls, and which process it charges CPU and memory to. */
+export interface Target {
+  id: string;
+  label: string;
+  kind: "unary" | "stream";
+  /** The target the overhead is computed against (`direct` / `direct-stream`); none for baselines. */
+  baseline: string | null;
+  /** Reference rows (e.g. the bare gRPC round trip) are reported but not charted or searched. */
+  reference?: boolean;
+  /** System (process) name whose CPU and RSS this target is charged. */
+  system: string;
+  /** How the client reaches it, for the report. */
+  client: string;
+  call: Call;
+  close(): Promise<void> | void;
+}
+
+export interface TargetSkipped {
+  id: string;
+  label: string;
+  reason: string;
+}
+
+export const closePool = (p: Pool) => () => p.close();
+export const closeGrpc = (c: grpc.Client) => () => c.close();

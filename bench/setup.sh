@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Installs the peer gateways the benchmark compares against, into a cache OUTSIDE the repo
+# (nothing here touches package.json or node_modules of the project):
+#   - Portkey's open-source gateway, @portkey-ai/gateway, from npm  → $CACHE/portkey
+#     and the same with the documented workaround for its streaming bug → $CACHE/portkey-pinned
+#   - the LiteLLM proxy, litellm[proxy], from PyPI, in a venv        → $CACHE/litellm
+# Idempotent; a failing install is recorded in $CACHE/<peer>/install.log and install.status
+# and does not stop the other one (the bench reports it as that peer's result).
+#
+# Usage: bash bench/setup.sh            (versions: PORTKEY_VERSION, LITELLM_VERSION; default latest)
+set -uo pipefail
+
+CACHE="${SOVR_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sovr-bench}"
+PORTKEY_VERSION="${PORTKEY_VERSION:-latest}"
+LITELLM_VERSION="${LITELLM_VERSION:-}"
+mkdir -p "$CACHE/portkey" "$CACHE/litellm"
+
+install_portkey() {
+  local dir="$CACHE/portkey"
+  if [ -f "$dir/install.status" ] && grep -q '^ok' "$dir/install.status" && [ "$PORTKEY_VERSION" = latest ]; then
+    echo "portkey: already installed ($(cat "$dir/install.status"))"; return 0
+  fi
+  echo "portkey: npm install @portkey-ai/gateway@$PORTKEY_VERSION into $dir"
+  [ -f "$dir/package.json" ] || echo '{"name":"sovr-bench-portkey","private":true}' >"$dir/package.json"
+  if npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "@portkey-ai/gateway@$PORTKEY_VERSION" >"$dir/install.log" 2>&1; then
+    local v
+    v="$(node -p "require('$dir/node_modules/@portkey-ai/gateway/package.json').version" 2>/dev/null || echo '?')"
+    echo "ok $v" >"$dir/install.status"
+    echo "portkey: ok ($v)"
+  else
+    echo "failed: npm install (see $dir/install.log)" >"$dir/install.status"
+    echo "portkey: FAILED (see $dir/install.log)"; tail -n 20 "$dir/install.log"
+  fi
+}
+
+# Portkey-AI/gateway#1389: with @hono/node-server newer than 1.14.2 (what a stock install
+# resolves to) streaming chat completions fail with "TypeError: immutable" in updateHeaders.
+# The workaround given there: pin @hono/node-server to 1.14.2 (an npm override). The bench uses
+# this copy only when the stock one fails its smoke test, and says so.
+install_portkey_pinned() {
+  local dir="$CACHE/portkey-pinned"
+  mkdir -p "$dir"
+  if [ -f "$dir/install.status" ] && grep -q '^ok' "$dir/install.status" && [ "$PORTKEY_VERSION" = latest ]; then
+    echo "portkey-pinned: already installed ($(cat "$dir/install.status"))"; return 0
+  fi
+  echo "portkey-pinned: @portkey-ai/gateway@$PORTKEY_VERSION with @hono/node-server pinned to 1.14.2 into $dir"
+  cat >"$dir/package.json" <<'JSON'
+{"name":"sovr-bench-portkey-pinned","private":true,"overrides":{"@hono/node-server":"1.14.2"}}
+JSON
+  if npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "@portkey-ai/gateway@$PORTKEY_VERSION" >"$dir/install.log" 2>&1; then
+    local v h
+    v="$(node -p "require('$dir/node_modules/@portkey-ai/gateway/package.json').version" 2>/dev/null || echo '?')"
+    h="$(node -p "require('$dir/node_modules/@hono/node-server/package.json').version" 2>/dev/null || echo '?')"
+    echo "ok $v (@hono/node-server $h)" >"$dir/install.status"
+    echo "portkey-pinned: ok ($v, @hono/node-server $h)"
+  else
+    echo "failed: npm install (see $dir/install.log)" >"$dir/install.status"
+    echo "portkey-pinned: FAILED (see $dir/install.log)"; tail -n 20 "$dir/install.log"
+  fi
+}
+
+install_litellm() {
+  local dir="$CACHE/litellm"
+  if [ -f "$dir/install.status" ] && grep -q '^ok' "$dir/install.status" && [ -z "$LITELLM_VERSION" ]; then
+    echo "litellm: already installed ($(cat "$dir/install.status"))"; return 0
+  fi
+  local spec="litellm[proxy]"
+  [ -n "$LITELLM_VERSION" ] && spec="litellm[proxy]==$LITELLM_VERSION"
+  echo "litellm: pip install '$spec' into $dir/venv"
+  {
+    [ -x "$dir/venv/bin/python" ] || python3 -m venv "$dir/venv"
+    "$dir/venv/bin/python" -m pip install --quiet --upgrade pip &&
+      "$dir/venv/bin/python" -m pip install --quiet "$spec"
+  } >"$dir/install.log" 2>&1
+  if [ $? -eq 0 ] && [ -x "$dir/venv/bin/litellm" ]; then
+    local v
+    v="$("$dir/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))' 2>/dev/null || echo '?')"
+    echo "ok $v" >"$dir/install.status"
+    echo "litellm: ok ($v)"
+  else
+    echo "failed: pip install (see $dir/install.log)" >"$dir/install.status"
+    echo "litellm: FAILED (see $dir/install.log)"; tail -n 20 "$dir/install.log"
+  fi
+}
+
+install_portkey
+install_portkey_pinned
+install_litellm
+echo "cache: $CACHE"
