@@ -11,6 +11,7 @@ import { addAuditCommands } from "./audit-commands.js";
 import { addCatalogClientCommands } from "./catalog-client.js";
 import { addByokCommands } from "./byok-commands.js";
 import { addKeysCommands } from "./keys-commands.js";
+import { addPolicyEvalCommand } from "./policy-eval.js";
 import { serve } from "./serve.js";
 
 const program = new Command()
@@ -39,6 +40,7 @@ catalog
 addCatalogClientCommands(catalog, process.env.SOVR_CATALOG_DIR ?? "catalog");
 
 const policy = program.command("policy").description("policy bundles");
+addPolicyEvalCommand(policy);
 policy
   .command("build")
   .description("compile policies/ with `opa build -t wasm` into policies/dist/bundle.tar.gz")
