@@ -34,9 +34,9 @@ describe("sovr policy eval (Explain from the command line)", () => {
     );
     expect(stdout).toMatch(/^policy [0-9a-f]{64}/m);
     expect(stdout).toContain("ALLOW sim-eu/chat-small");
-    expect(stdout).toMatch(
-      /DENY {2}sim-us\/chat-small\n\s+policy: zdr: endpoint retains prompts for 30 days \(source: provider\)/,
-    );
+    const us = /DENY {2}sim-us\/chat-small\n((?: {8}.*\n)+)/.exec(stdout)?.[1] ?? "";
+    expect(us).toContain("policy: zdr: endpoint retains prompts for 30 days (source: provider)");
+    expect(us).toContain("policy: zdr: endpoint caches prompts persistently (source: provider)");
     expect(stdout).toMatch(/DENY {2}sim-unknown\/chat-small\n(\s+policy: zdr: .*\(source: assumed\)\n)+/);
     expect(stdout).toContain("plan: sim-eu/chat-small");
     expect(t.simulator.stats("sim-eu").requests).toBe(before);
