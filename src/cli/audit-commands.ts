@@ -6,23 +6,17 @@
  */
 import { resolve } from "node:path";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import { toBase64 } from "../audit/base64.js";
 import { ExportWriter, exportKeys } from "../audit/export-format.js";
 import type { PublicKeyInfo } from "../audit/keys.js";
 import { verifyExport } from "../audit/verifier.js";
 import { AuditService, type LogEntry, Outcome, type SigningKey } from "../gen/sovereign/v1/audit_pb.js";
+import { type ServerClientOptions, serverClient } from "./connect-client.js";
 
-export const DEFAULT_SOVR_URL = "http://127.0.0.1:8080";
-
-export interface ClientOptions {
-  /** Server base URL; default `SOVR_URL`, else {@link DEFAULT_SOVR_URL}. */
-  url?: string;
-  /** API key; default `SOVR_KEY`. */
-  key?: string;
-}
+export { DEFAULT_SOVR_URL } from "./connect-client.js";
+export type ClientOptions = ServerClientOptions;
 
 /** What a command prints and its exit code (commands are functions, so tests call them). */
 export interface CommandResult {
@@ -32,17 +26,7 @@ export interface CommandResult {
 }
 
 export function auditClient(options: ClientOptions = {}) {
-  const key = options.key ?? process.env.SOVR_KEY;
-  const auth: Interceptor = (next) => (req) => {
-    if (key) req.header.set("authorization", `Bearer ${key}`);
-    return next(req);
-  };
-  const transport = createConnectTransport({
-    baseUrl: options.url ?? process.env.SOVR_URL ?? DEFAULT_SOVR_URL,
-    httpVersion: "1.1",
-    interceptors: [auth],
-  });
-  return createClient(AuditService, transport);
+  return serverClient(AuditService, options);
 }
 
 const OUTCOME_NAMES: Record<string, Outcome> = {

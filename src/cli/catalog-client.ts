@@ -5,22 +5,16 @@
  * as `authorization: Bearer <key>`.
  */
 import { resolve } from "node:path";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import { fromProtoEndpoint } from "../api/catalog-messages.js";
 import { readCatalogFiles } from "../catalog/catalog-store.js";
 import { renderEndpointTable } from "../catalog/cli.js";
 import { type CatalogIssue, CatalogIssueSchema, CatalogService } from "../gen/sovereign/v1/catalog_pb.js";
+import { type ServerClientOptions, serverClient } from "./connect-client.js";
 
-export const DEFAULT_SOVR_URL = "http://127.0.0.1:8080";
-
-export interface ClientOptions {
-  /** Server base URL; default `SOVR_URL`, else {@link DEFAULT_SOVR_URL}. */
-  url?: string;
-  /** API key; default `SOVR_KEY`. */
-  key?: string;
-}
+export { DEFAULT_SOVR_URL } from "./connect-client.js";
+export type ClientOptions = ServerClientOptions;
 
 /** What a command prints and its exit code (the commands are functions, so tests call them). */
 export interface CommandResult {
@@ -30,17 +24,7 @@ export interface CommandResult {
 }
 
 export function catalogClient(options: ClientOptions = {}) {
-  const key = options.key ?? process.env.SOVR_KEY;
-  const auth: Interceptor = (next) => (req) => {
-    if (key) req.header.set("authorization", `Bearer ${key}`);
-    return next(req);
-  };
-  const transport = createConnectTransport({
-    baseUrl: options.url ?? process.env.SOVR_URL ?? DEFAULT_SOVR_URL,
-    httpVersion: "1.1",
-    interceptors: [auth],
-  });
-  return createClient(CatalogService, transport);
+  return serverClient(CatalogService, options);
 }
 
 export interface ListOptions extends ClientOptions {

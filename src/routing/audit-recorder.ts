@@ -1,16 +1,8 @@
 import type { AuditLog } from "../audit/audit-log.js";
-import { assertIntegersOnly, canonicalize } from "../audit/canonical-json.js";
+import { encodeRecord } from "../audit/record.js";
 import type { BundleRef } from "../policy/types.js";
 import type { DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import type { DecisionRecorder } from "./router.js";
-
-const encoder = new TextEncoder();
-
-/** Encodes a record as RFC 8785 canonical JSON after checking it is integers-only. */
-export function encodeRecordV1(record: DecisionRecordV1 | OutcomeRecordV1): Uint8Array {
-  assertIntegersOnly(record);
-  return encoder.encode(canonicalize(record));
-}
 
 /** Routes decision and outcome records into the signed, durable audit log. */
 export class AuditRecorder implements DecisionRecorder {
@@ -30,7 +22,7 @@ export class AuditRecorder implements DecisionRecorder {
       kind: "decision",
       decisionId: record.decision_id,
       recordedAt: new Date(Math.floor(record.time_us / 1000)),
-      payload: encodeRecordV1(record),
+      payload: encodeRecord(record),
       index: {
         tenant: index.tenant,
         model: index.model,
@@ -48,7 +40,7 @@ export class AuditRecorder implements DecisionRecorder {
       kind: "outcome",
       decisionId: record.decision_id,
       recordedAt: new Date(Math.floor(record.time_us / 1000)),
-      payload: encodeRecordV1(record),
+      payload: encodeRecord(record),
       outcome: record.outcome,
       endpointId: record.endpoint_used,
     });

@@ -1,71 +1,17 @@
+import type { AttemptRecord as AuditAttemptRecord, DecisionRecord, OutcomeRecord } from "../audit/record.js";
 import type { BundleRef } from "../policy/types.js";
 import type { UpstreamErrorClass } from "../upstream/errors.js";
 import { estimatePromptTokens, usedParameters } from "./filters.js";
 import type { CandidateVerdict, Principal, RouteRequest } from "./types.js";
 
 /**
- * Record format v1 (docs/audit.md), built from a routing decision. Integers only: times in µs
- * since the epoch, money in micro-USD, weights as parts per billion. Never message content,
- * nor any hash of it: only counts.
+ * Record format v1 (docs/audit.md, defined once in src/audit/record.ts), built here from a
+ * routing decision. Integers only: times in µs since the epoch, money in micro-USD, weights as
+ * parts per billion. Never message content, nor any hash of it: only counts.
  */
-export interface DecisionRecordV1 {
-  v: 1;
-  kind: "decision";
-  decision_id: string;
-  time_us: number;
-  router: string;
-  principal: { tenant: string; workload: string; roles: string[] };
-  request: {
-    model: string;
-    models: string[];
-    provider: Record<string, unknown>;
-    region: string | null;
-    labels: Record<string, string>;
-    message_count: number;
-    estimated_prompt_tokens: number;
-    max_tokens: number | null;
-    parameters: string[];
-  };
-  policy: { revision: string; sha256: string; eval_us: number; error?: string };
-  catalog_revision: string;
-  candidates: {
-    endpoint_id: string;
-    model: string;
-    eligible: boolean;
-    exclusions: { stage: string; rule: string; reason: string }[];
-    /** Relative weight, parts per billion of the largest eligible weight. */
-    weight_ppb: number;
-    unhealthy: boolean;
-    ttft_us: number | null;
-    tokens_per_second_milli: number | null;
-  }[];
-  /** Decimal uint64. */
-  seed: string;
-  plan: string[];
-}
-
-export interface AttemptRecord {
-  endpoint_id: string;
-  started_us: number;
-  duration_us: number;
-  status: number | null;
-  error_class: UpstreamErrorClass | null;
-}
-
-export interface OutcomeRecordV1 {
-  v: 1;
-  kind: "outcome";
-  decision_id: string;
-  time_us: number;
-  outcome: "success" | "failed" | "denied";
-  attempts: AttemptRecord[];
-  endpoint_used: string | null;
-  usage: { prompt_tokens: number; completion_tokens: number } | null;
-  cost_micro_usd: number;
-  latency_us: number;
-  ttft_us: number | null;
-  error_class: string | null;
-}
+export type DecisionRecordV1 = DecisionRecord;
+export type OutcomeRecordV1 = OutcomeRecord;
+export type AttemptRecord = AuditAttemptRecord & { error_class: UpstreamErrorClass | null };
 
 /** The routing preferences as OpenRouter names them; the policy input and the record share this. */
 export function preferencesJson(req: RouteRequest): Record<string, unknown> {
