@@ -23,7 +23,7 @@ import { entryLeafHash, signEnvelope } from "../src/audit/dsse.js";
 import { generateSigningKey } from "../src/audit/keys.js";
 import { MerkleTree, verifyInclusion } from "../src/audit/merkle.js";
 import { openDatabase } from "../src/db/index.js";
-import { encodeRecordV1 } from "../src/routing/audit-recorder.js";
+import { encodeRecord } from "../src/audit/record.js";
 import type { DecisionRecordV1 } from "../src/routing/decision-record.js";
 import { newHistogram, percentilesMs } from "./lib/load.js";
 
@@ -104,7 +104,7 @@ function timeOps(ms: number, op: () => void) {
 }
 
 function signing() {
-  const payload = encodeRecordV1(decisionRecord());
+  const payload = encodeRecord(decisionRecord());
   const ms = quick ? 700 : 2_000;
   return {
     record_bytes: payload.length,
@@ -150,7 +150,7 @@ async function auditAppend(kind: "pglite" | "postgres", databaseUrl?: string) {
       kind: "decision" as const,
       decisionId: r.decision_id,
       recordedAt: new Date(),
-      payload: encodeRecordV1(r),
+      payload: encodeRecord(r),
       index: {
         tenant: r.principal.tenant,
         model: r.request.model,
