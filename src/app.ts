@@ -1,29 +1,26 @@
 import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { CatalogServiceImpl } from "./api/catalog-service.js";
+import { AuditServiceImpl } from "./api/audit-service.js";
 import { authInterceptor } from "./api/auth-interceptor.js";
+import { CatalogServiceImpl } from "./api/catalog-service.js";
+import { LIMITS } from "./api/chat-request.js";
 import { HealthState, registerHealth } from "./api/health-service.js";
 import { KeyServiceImpl } from "./api/key-service.js";
-import { AuthError, authorize, TENANT_HEADER } from "./auth/access.js";
-import { Authenticator, countApiKeys, createApiKey } from "./auth/api-keys.js";
-import { Code, ConnectError } from "@connectrpc/connect";
-import { KeyService } from "./gen/sovereign/v1/keys_pb.js";
+import { createOpenAIHttpHandler } from "./api/openai-http.js";
+import { HttpRateLimit, RateLimiter, rateLimitInterceptor } from "./api/rate-limit.js";
 import { ReflectionIndex, registerReflection } from "./api/reflection-service.js";
 import { RouterServiceImpl } from "./api/router-service.js";
-import { createOpenAIHttpHandler } from "./api/openai-http.js";
-import { ByokStore, MasterKey } from "./routing/byok.js";
-import { AnthropicAdapter } from "./upstream/anthropic-adapter.js";
 import { listen, type NodeHandler, type RunningServers } from "./api/server.js";
-import { LIMITS } from "./api/chat-request.js";
-import { HttpRateLimit, RateLimiter, rateLimitInterceptor } from "./api/rate-limit.js";
 import { loadTlsOptions } from "./api/tls.js";
-import { AuditServiceImpl } from "./api/audit-service.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { Checkpointer } from "./audit/checkpointer.js";
 import { Replayer } from "./audit/replay.js";
 import { currentSigningKey, publishSigningKey, rotateSigningKey } from "./audit/signing-keys.js";
+import { AuthError, authorize, TENANT_HEADER } from "./auth/access.js";
+import { Authenticator, countApiKeys, createApiKey } from "./auth/api-keys.js";
 import { LiveCatalog, readCatalogFiles } from "./catalog/catalog-store.js";
 import { CatalogValidationError } from "./catalog/errors.js";
 import { EndpointStatsTracker } from "./catalog/stats.js";
@@ -32,15 +29,18 @@ import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/index.js";
 import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { AuditService } from "./gen/sovereign/v1/audit_pb.js";
 import { CatalogService } from "./gen/sovereign/v1/catalog_pb.js";
+import { KeyService } from "./gen/sovereign/v1/keys_pb.js";
 import { RouterService } from "./gen/sovereign/v1/router_pb.js";
 import { BundleSource } from "./policy/bundle-source.js";
 import { PolicyEngine } from "./policy/engine.js";
 import type { BundleRef } from "./policy/types.js";
 import { AuditRecorder } from "./routing/audit-recorder.js";
+import { ByokStore, MasterKey } from "./routing/byok.js";
 import { HealthTracker } from "./routing/health.js";
 import { Router } from "./routing/router.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
 import { Metrics } from "./telemetry/metrics.js";
+import { AnthropicAdapter } from "./upstream/anthropic-adapter.js";
 import { PoolSet } from "./upstream/http-call.js";
 import { OpenAICompatibleAdapter } from "./upstream/openai-adapter.js";
 import { type Simulator, startSimulator } from "./upstream/simulator.js";
@@ -119,7 +119,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       });
       (opts.announceDevKey ?? printDevKey)(token);
     }
-    if (config.auth === "off") logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
+    if (config.auth === "off")
+      logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
 
     // Catalog: a bad catalog stops start-up (the error names file, path and reason).
     const catalog = new LiveCatalog(db.db, env);
@@ -215,9 +216,14 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         // The prompt has already gone: an outcome must not be lost to a database blip, so
         // it is retried (with backoff, for up to OUTCOME_RETRY_MS) until it is durable.
         recordOutcome: (r) =>
-          retryUntilDurable(() => recorder.recordOutcome(r), OUTCOME_RETRY_MS, (attempt, err) => {
-            if (attempt === 1) logger.warn({ err, decisionId: r.decision_id }, "outcome record not yet durable; retrying");
-          }).catch((err: unknown) => {
+          retryUntilDurable(
+            () => recorder.recordOutcome(r),
+            OUTCOME_RETRY_MS,
+            (attempt, err) => {
+              if (attempt === 1)
+                logger.warn({ err, decisionId: r.decision_id }, "outcome record not yet durable; retrying");
+            },
+          ).catch((err: unknown) => {
             metrics.auditFailures.inc({ kind: "outcome" });
             logger.error({ err, decisionId: r.decision_id }, "outcome record not durable");
             throw err;
@@ -302,9 +308,18 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           return p ?? { tenant: "default", workload: "", roles: [] };
         } catch (err) {
           if (err instanceof AuthError) {
-            throw new ConnectError(err.message, err.failure === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied);
+            throw new ConnectError(
+              err.message,
+              err.failure === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied,
+            );
           }
-          throw new ConnectError("cannot check the API key right now", Code.Unavailable, undefined, undefined, err);
+          throw new ConnectError(
+            "cannot check the API key right now",
+            Code.Unavailable,
+            undefined,
+            undefined,
+            err,
+          );
         }
       }),
     });
@@ -413,7 +428,7 @@ function printDevKey(token: string): void {
     [
       "",
       "  DEVELOPMENT API KEY — created on first start, shown only this once.",
-      "  It has every role (client, auditor, admin) for tenant \"default\". For real use,",
+      '  It has every role (client, auditor, admin) for tenant "default". For real use,',
       "  create scoped keys with `sovr keys create` and revoke this one.",
       "",
       `    export SOVR_KEY=${token}`,
