@@ -6,7 +6,7 @@
  *  - durable audit append with group commit (`AuditLog` over `openDatabase`): saturated
  *    throughput (records/s, each record built, encoded and signed as the router does) and
  *    latency — per committed transaction, and per record from append() to durable — saturated
- *    and at a fixed record rate,
+ *    and at a fixed record rate, on a scratch database created (and dropped) for the run,
  *    on embedded PGlite and, when SOVR_BENCH_DATABASE_URL or DATABASE_URL is set, Postgres;
  *  - Merkle inclusion proof at 1,000,000 leaves (`MerkleTree.inclusionProof`), and its check.
  * Policy evaluation is measured by bench/policy-eval.ts (run.ts runs both).
@@ -22,10 +22,11 @@ import { canonicalize } from "../src/audit/canonical-json.js";
 import { entryLeafHash, signEnvelope } from "../src/audit/dsse.js";
 import { generateSigningKey } from "../src/audit/keys.js";
 import { MerkleTree, verifyInclusion } from "../src/audit/merkle.js";
-import { openDatabase } from "../src/db/index.js";
 import { encodeRecord } from "../src/audit/record.js";
+import { openDatabase } from "../src/db/index.js";
 import type { DecisionRecordV1 } from "../src/routing/decision-record.js";
 import { newHistogram, percentilesMs } from "./lib/load.js";
+import { scratchDatabase } from "./lib/scratch-db.js";
 
 const quick = process.argv.includes("--quick");
 const key = generateSigningKey();
@@ -277,7 +278,14 @@ function merkle() {
 const started = performance.now();
 const databaseUrl = process.env.SOVR_BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
 const audit = [await auditAppend("pglite")];
-if (databaseUrl) audit.push(await auditAppend("postgres", databaseUrl));
+if (databaseUrl) {
+  const scratch = await scratchDatabase(databaseUrl, "micro");
+  try {
+    audit.push(await auditAppend("postgres", scratch.url));
+  } finally {
+    await scratch.drop();
+  }
+}
 const out = {
   benchmark: "micro",
   quick,

@@ -117,6 +117,13 @@ function chartPanels(r: Results): Panel[] {
             note: !c ? "not run" : errors > 0 ? `${errors} err` : undefined,
           };
         });
+      for (const sk of r.skipped)
+        if (sk.id.endsWith("-stream") === (kind === "stream"))
+          series.push({
+            label: sk.id.replace(/-stream$/, ""),
+            values: [null, null, null, null],
+            note: "failed / n.a.",
+          });
       if (series.length > 0)
         panels.push({
           title: `${rate} req/s — ${kind === "unary" ? "non-streaming latency" : "time to first token"} overhead`,

@@ -23,6 +23,7 @@ import { machineInfo } from "./lib/machine.js";
 import { type Cell, runMatrix } from "./lib/matrix.js";
 import { machineBusySeconds, memoryMiB, processTree } from "./lib/procs.js";
 import { runProfile } from "./lib/profile-run.js";
+import { scratchDatabase } from "./lib/scratch-db.js";
 import { REPO, type Started, startLiteLLM, startPortkey, startSimulator, startSovr } from "./lib/systems.js";
 import type { Target, TargetSkipped } from "./lib/targets.js";
 import { writeReport } from "./report.js";
@@ -49,7 +50,7 @@ const log = (line: string) =>
 const quick = a.quick;
 const mode = a.profile ? "profile" : quick ? "quick" : "full";
 const budgetS = Number(a["budget-s"] ?? (quick ? 115 : 580));
-const databaseUrl = process.env.SOVR_BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
+const baseDatabaseUrl = process.env.SOVR_BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
 const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
 const resultsDir = join(REPO, "bench", "results");
 await mkdir(resultsDir, { recursive: true });
@@ -73,6 +74,8 @@ if (a.profile) {
 }
 
 // ---- Systems, each its own process ----
+const scratch = baseDatabaseUrl && !a.profile ? await scratchDatabase(baseDatabaseUrl, "serve") : undefined;
+const databaseUrl = scratch?.url;
 const systems: Started[] = [];
 const peerResults: Record<string, { status: string; version?: string; notes: string[] }> = {};
 const sim = await startSimulator(logDir);
@@ -168,9 +171,13 @@ for (const s of skipped) log(`skipped ${s.id}: ${s.reason}`);
 log(`targets: ${targets.map((t) => t.id).join(", ")}`);
 
 let stopping = false;
+const exits: Record<string, string> = {};
 for (const s of systems)
   void s.managed.exited.then((r) => {
-    if (!stopping) log(`${s.name} exited unexpectedly (${r}); log: ${s.managed.logFile}`);
+    if (stopping) return;
+    exits[s.name] =
+      `process exited during the run (${r === "0" ? "exit 0: a SIGTERM/SIGINT from outside the bench" : r})`;
+    log(`${s.name}: ${exits[s.name]}; log: ${s.managed.logFile}`);
   });
 
 // ---- Wait (bounded) for the machine to be quiet: others' CPU use is noise in every figure ----
@@ -198,6 +205,7 @@ const matrix = await runMatrix(targets, {
   },
   deadline: started + (budgetS - microReserveS - 5) * 1000,
   pids,
+  gone: (system) => exits[system],
   log,
 });
 
@@ -206,6 +214,7 @@ for (const s of systems) peakRss[s.name] = await memoryMiB(await processTree(s.m
 for (const t of targets) await t.close();
 stopping = true;
 await Promise.all(systems.map((s) => s.managed.stop()));
+await scratch?.drop();
 log("load phase done; systems stopped");
 
 // ---- Micro-benchmarks (nothing else running) ----
@@ -231,6 +240,7 @@ const results = {
     ]),
   ),
   peers: peerResults,
+  unexpected_exits: exits,
   targets: targets.map(({ id, label, kind, baseline, reference, system, client }) => ({
     id,
     label,

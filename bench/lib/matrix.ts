@@ -23,6 +23,8 @@ export interface MatrixOptions {
   deadline: number;
   /** pid of each system's main process, by system name. */
   pids: Record<string, number>;
+  /** Why a system can no longer be measured (it exited), or undefined while it runs. */
+  gone: (system: string) => string | undefined;
   log: (line: string) => void;
 }
 
@@ -144,6 +146,11 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
     for (let round = 0; round < o.rounds; round++) {
       const order = rotate(targets, round);
       for (const t of order) {
+        const gone = o.gone(t.system);
+        if (gone) {
+          if (round === 0) skipped.push({ target: t.id, rate, reason: gone });
+          continue;
+        }
         if (overloaded.has(t.id)) {
           if (round === 0) skipped.push({ target: t.id, rate, reason: overloaded.get(t.id)! });
           continue;
@@ -189,11 +196,66 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
       continue;
     }
     if (passing.length === 0) {
-      sat.stopped = `no fixed rate passed (lowest tried ${Math.min(...o.rates)} req/s)`;
+      // Nothing passed: halve the rate until something does (how far below the lowest rate it sits).
+      let down = Math.min(...o.rates);
+      sat.stopped = `no fixed rate passed (lowest ${down} req/s)`;
+      while (
+        down > 10 &&
+        !o.gone(t.system) &&
+        performance.now() + o.saturation.stepMs + o.drainMs <= o.deadline
+      ) {
+        down = Math.round(down / 2);
+        const s = await segment(t, down, o.saturation.stepMs);
+        const p = percentilesMs(s.r.latency);
+        const errs = sumErrors(s.r.errors);
+        const passed = errs === 0 && p.p99 < 50;
+        sat.steps.push({
+          rate: down,
+          passed,
+          p99_ms: p.p99,
+          errors: errs,
+          send_lag_p99_ms: percentilesMs(s.r.lag).p99,
+        });
+        o.log(
+          `  saturation ${t.id.padEnd(16)} ${String(down).padStart(5)} req/s p99 ${p.p99.toFixed(2)} ms errors ${errs} ${passed ? "ok" : "FAIL"}`,
+        );
+        await sleep(o.pauseMs * 2);
+        if (passed) {
+          sat.max_sustainable_rps = down;
+          sat.stopped = `no fixed rate passed; halving: ${down} req/s passed`;
+          break;
+        }
+      }
       continue;
     }
     if (failedFixed) {
-      sat.stopped = "a fixed rate already failed";
+      // Between the highest passing and the lowest failing fixed rate: up to 3 bisection steps.
+      let lo = Math.max(...passing);
+      let hi = Math.min(...fixed.filter((c) => c.target === t.id && !passes(c)).map((c) => c.rate));
+      sat.stopped = `between ${lo} (passed) and ${hi} req/s (failed)`;
+      for (let k = 0; k < 3 && hi - lo > 25; k++) {
+        if (o.gone(t.system) || performance.now() + o.saturation.stepMs + o.drainMs > o.deadline) break;
+        const mid = Math.round((lo + hi) / 2 / 10) * 10;
+        const s = await segment(t, mid, o.saturation.stepMs);
+        const p = percentilesMs(s.r.latency);
+        const errs = sumErrors(s.r.errors);
+        const passed = errs === 0 && p.p99 < 50;
+        sat.steps.push({
+          rate: mid,
+          passed,
+          p99_ms: p.p99,
+          errors: errs,
+          send_lag_p99_ms: percentilesMs(s.r.lag).p99,
+        });
+        o.log(
+          `  saturation ${t.id.padEnd(16)} ${String(mid).padStart(5)} req/s p99 ${p.p99.toFixed(2)} ms errors ${errs} ${passed ? "ok" : "FAIL"}`,
+        );
+        await sleep(o.pauseMs * 5); // let a queue that built up drain before the next step
+        if (passed) lo = mid;
+        else hi = mid;
+      }
+      sat.max_sustainable_rps = lo;
+      sat.stopped = `bisection between the fixed rates: ${lo} passed, ${hi} req/s failed`;
       continue;
     }
     let rate = Math.max(...passing);
@@ -205,6 +267,11 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
       }
       if (performance.now() + o.saturation.stepMs + o.drainMs > o.deadline) {
         sat.stopped = "time budget";
+        break;
+      }
+      const gone = o.gone(t.system);
+      if (gone) {
+        sat.stopped = gone;
         break;
       }
       const s = await segment(t, rate, o.saturation.stepMs);

@@ -21,6 +21,14 @@ export interface Managed {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<string>;
 }
 
+/** Children still running: killed when the bench exits for any reason (an error included). */
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const p of live) p.kill("SIGKILL");
+});
+// A signal would end the bench without the "exit" event: turn it into an orderly exit.
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(130));
+
 export function startProcess(
   name: string,
   cmd: string,
@@ -35,8 +43,12 @@ export function startProcess(
   });
   proc.stdout?.pipe(log);
   proc.stderr?.pipe(log);
+  live.add(proc);
   const exited = new Promise<string>((resolve) => {
-    proc.on("exit", (code, signal) => resolve(signal ?? String(code)));
+    proc.on("exit", (code, signal) => {
+      live.delete(proc);
+      resolve(signal ?? String(code));
+    });
     proc.on("error", (err) => resolve(`spawn error: ${err.message}`));
   });
   if (proc.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);

@@ -64,10 +64,14 @@ function panel(p: Panel, x0: number, y0: number, lo: number, hi: number): string
         );
       }
     });
-    const label = s.note ? `${s.label} (${s.note})` : s.label;
+    const cx = (x0 + M.left + i * gw + gw / 2).toFixed(1);
     out.push(
-      `<text x="${(x0 + M.left + i * gw + gw / 2).toFixed(1)}" y="${y0 + H - M.bottom + 14}" font-size="10" text-anchor="middle">${esc(label)}</text>`,
+      `<text x="${cx}" y="${y0 + H - M.bottom + 14}" font-size="10" text-anchor="middle">${esc(s.label)}</text>`,
     );
+    if (s.note)
+      out.push(
+        `<text x="${cx}" y="${y0 + H - M.bottom + 26}" font-size="9" fill="#b00" text-anchor="middle">${esc(s.note)}</text>`,
+      );
   });
   return out.join("\n");
 }

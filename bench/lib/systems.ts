@@ -97,7 +97,9 @@ export async function startSovr(
   ];
   const key = await createApiKey(env);
   notes.push(key.note);
-  const managed = startProcess(name, process.execPath, [...(opts.nodeArgs ?? []), "bin/sovr.js", "serve"], {
+  // --title: other people's clean-up (`pkill -f "sovr.js serve"`) must not stop the bench's servers.
+  const args = [`--title=bench-target-${name}`, ...(opts.nodeArgs ?? []), "bin/sovr.js", "serve"];
+  const managed = startProcess(name, process.execPath, args, {
     cwd: REPO,
     env,
     logFile: join(logDir, `${name}.log`),
