@@ -15,6 +15,7 @@ import { ReflectionIndex, registerReflection } from "./api/reflection-service.js
 import { RouterServiceImpl } from "./api/router-service.js";
 import { listen, type NodeHandler, type RunningServers } from "./api/server.js";
 import { loadTlsOptions } from "./api/tls.js";
+import { malformedRequestsAreInvalidArgument } from "./api/malformed-request.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { Checkpointer } from "./audit/checkpointer.js";
 import { Replayer } from "./audit/replay.js";
@@ -252,6 +253,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       // Connect's default is 4 GiB; a message larger than the request limit is refused unread
       // (ResourceExhausted, as every gRPC implementation answers an oversized message).
       readMaxBytes: LIMITS.requestBytes,
+      // Unknown fields of a request are dropped, not kept: nothing reads them.
+      binaryOptions: { readUnknownFields: false },
       routes: (r) => {
         r.service(KeyService, new KeyServiceImpl(db.db, auth));
         r.service(RouterService, new RouterServiceImpl(router));
@@ -276,6 +279,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         );
         registerHealth(r, health);
         registerReflection(r, reflection);
+        malformedRequestsAreInvalidArgument(r);
       },
     });
 

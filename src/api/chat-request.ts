@@ -20,18 +20,31 @@ export const LIMITS = {
   stopLength: 256,
   tools: 128,
   toolSchemaBytes: 64 << 10,
+  /** Tool calls carried by one (assistant) message, and their arguments' size. */
+  toolCalls: 128,
+  toolArgumentsBytes: 64 << 10,
+  /** Ids and tool descriptions. */
+  idLength: 256,
+  descriptionLength: 4096,
   labels: 32,
   labelKeyLength: 64,
   labelValueLength: 256,
   preferenceList: 64,
   slugLength: 128,
-  /** Whole HTTP request body of the OpenAI-compatible API (HTTP 413 above this). */
+  /**
+   * Whole request: the HTTP body of the OpenAI-compatible API (413 above this) and the message
+   * size on both ports for gRPC/Connect (connect's readMaxBytes: ResourceExhausted, as gRPC
+   * implementations answer an oversized message; 413 for a declared Connect body on HTTP/1.1).
+   */
   requestBytes: 8 << 20,
 } as const;
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
 const SLUG = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
 const REGION = /^[a-z]+(?:-[a-z0-9]+)*$/;
+const TOOL_CHOICES = new Set(["none", "auto", "required"]);
+/** A UTF-16 surrogate without its pair: not Unicode text, and not representable in UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function check(cond: boolean, field: string, problem: string): asserts cond {
   if (!cond) throw new InvalidFieldError(field, problem);
@@ -47,6 +60,11 @@ function checkList(list: readonly string[] | undefined, field: string): void {
       "must be a provider slug or endpoint id",
     ),
   );
+}
+
+/** Strings that reach decision records (canonical JSON, signed) must be well-formed Unicode. */
+function checkText(v: string, field: string): void {
+  check(!LONE_SURROGATE.test(v), field, "must be valid Unicode text (lone surrogate)");
 }
 
 function checkNumber(v: number | undefined, field: string, min: number, max: number): void {
@@ -82,6 +100,27 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
     check(bytes <= LIMITS.contentBytes, `messages[${i}].content`, `at most ${LIMITS.contentBytes} bytes`);
     total += bytes;
     if (m.name !== undefined) check(m.name.length <= LIMITS.nameLength, `messages[${i}].name`, "too long");
+    if (m.tool_call_id !== undefined)
+      check(m.tool_call_id.length <= LIMITS.idLength, `messages[${i}].tool_call_id`, "too long");
+    if (m.tool_calls) {
+      check(
+        m.tool_calls.length <= LIMITS.toolCalls,
+        `messages[${i}].tool_calls`,
+        `at most ${LIMITS.toolCalls} tool calls`,
+      );
+      m.tool_calls.forEach((c, j) => {
+        const f = `messages[${i}].tool_calls[${j}]`;
+        check(c.id.length <= LIMITS.idLength, `${f}.id`, "too long");
+        check(c.function.name.length <= LIMITS.nameLength, `${f}.function.name`, "too long");
+        const args = Buffer.byteLength(c.function.arguments, "utf8");
+        check(
+          args <= LIMITS.toolArgumentsBytes,
+          `${f}.function.arguments`,
+          `at most ${LIMITS.toolArgumentsBytes} bytes`,
+        );
+        total += args;
+      });
+    }
   });
   check(
     total <= LIMITS.totalContentBytes,
@@ -114,8 +153,31 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
         `tools[${i}].function.parameters`,
         "too large",
       );
+      check(
+        (t.function.description ?? "").length <= LIMITS.descriptionLength,
+        `tools[${i}].function.description`,
+        `at most ${LIMITS.descriptionLength} characters`,
+      );
     });
   }
+  if (req.toolChoice !== undefined) {
+    // OpenAI's values: "none" | "auto" | "required" | {type: "function", function: {name}} naming a
+    // declared tool; the proto's string field may also just name one.
+    const tc = req.toolChoice as { type?: unknown; function?: { name?: unknown } } | string | null;
+    const named =
+      typeof tc === "object" && tc !== null && tc.type === "function" && typeof tc.function?.name === "string"
+        ? tc.function.name
+        : undefined;
+    const tool = typeof tc === "string" && !TOOL_CHOICES.has(tc) ? tc : named;
+    check(
+      (typeof tc === "string" && TOOL_CHOICES.has(tc)) ||
+        (tool !== undefined && (req.tools ?? []).some((t) => t.function.name === tool)),
+      "tool_choice",
+      "must be none, auto, required or {type: function, function: {name}} naming one of the tools",
+    );
+  }
+  if (req.seed !== undefined)
+    check(Number.isSafeInteger(req.seed), "seed", "must be an integer within ±2^53");
   if (req.region !== null)
     check(REGION.test(req.region) && req.region.length <= 32, "region", "must be a region slug like eu");
   const labels = Object.entries(req.labels);
@@ -124,9 +186,11 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
     check(
       k.length > 0 && k.length <= LIMITS.labelKeyLength,
       `labels.${k.slice(0, 32)}`,
-      "label key too long",
+      "label key must be 1 to 64 characters",
     );
+    checkText(k, `labels.${k.slice(0, 32)}`);
     check(v.length <= LIMITS.labelValueLength, `labels.${k}`, "label value too long");
+    checkText(v, `labels.${k}`);
   }
   const p = req.provider;
   checkList(p.order, "provider.order");
@@ -138,6 +202,7 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
   checkNumber(p.preferredMinThroughput, "provider.preferred_min_throughput", 0, 1e6);
   checkNumber(p.preferredMaxLatency, "provider.preferred_max_latency", 0, 3600);
   check(req.workload.length <= LIMITS.nameLength, "workload", "too long");
+  checkText(req.workload, "workload");
   return req;
 }
 
@@ -150,6 +215,17 @@ export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: bo
     sortBy === undefined || sortBy in SORT_BY,
     "provider.sort.by",
     "must be price, throughput or latency",
+  );
+  const partition = p?.sort?.partition;
+  check(
+    partition === undefined || partition in SORT_PARTITIONS,
+    "provider.sort.partition",
+    "must be model or none",
+  );
+  check(
+    p === undefined || p.dataCollection in DATA_COLLECTIONS,
+    "provider.data_collection",
+    "must be allow or deny",
   );
   const provider: ProviderPreferences = {
     allowFallbacks: p?.allowFallbacks ?? true,
@@ -219,6 +295,18 @@ export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: bo
     workload: m.workload,
   });
 }
+
+/** Enum numbers the proto declares; any other number on the wire is refused, not ignored. */
+const SORT_PARTITIONS: Record<number, true> = {
+  [SortPartition.UNSPECIFIED]: true,
+  [SortPartition.MODEL]: true,
+  [SortPartition.NONE]: true,
+};
+const DATA_COLLECTIONS: Record<number, true> = {
+  [DataCollection.UNSPECIFIED]: true,
+  [DataCollection.ALLOW]: true,
+  [DataCollection.DENY]: true,
+};
 
 const SORT_BY: Partial<Record<number, "price" | "throughput" | "latency">> = {
   [SortBy.UNSPECIFIED]: undefined,

@@ -1,0 +1,200 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fromOpenAIChatBody, fromProtoChatRequest, LIMITS } from "../src/api/chat-request.js";
+import { InvalidFieldError } from "../src/api/errors.js";
+import { ChatRequestSchema, RouterService } from "../src/gen/sovereign/v1/router_pb.js";
+import { startTestApp, type TestApp } from "./support/app.js";
+import { GrpcJsClient } from "./support/grpc.js";
+
+/** The field an input is refused for (InvalidFieldError), or "ok". */
+function refusedField(fn: () => unknown): string {
+  try {
+    fn();
+    return "ok";
+  } catch (err) {
+    if (err instanceof InvalidFieldError) return err.field;
+    throw err;
+  }
+}
+
+const user = { role: "user", content: "hi" };
+const openai = (extra: Record<string, unknown>) => () =>
+  fromOpenAIChatBody({ model: "sim/chat-small", messages: [user], ...extra });
+const proto = (extra: Record<string, unknown>) => () =>
+  fromProtoChatRequest(create(ChatRequestSchema, { model: "sim/chat-small", messages: [user], ...extra }), {
+    requireMessages: true,
+  });
+
+describe("input limits, one module for both APIs (cases the fuzzer and review found)", () => {
+  const toolCall = (args: string) => ({
+    id: "c1",
+    type: "function",
+    function: { name: "f", arguments: args },
+  });
+
+  it("bounds tool calls carried by messages: count, id, arguments", () => {
+    const many = Array.from({ length: LIMITS.toolCalls + 1 }, () => toolCall("{}"));
+    expect(refusedField(openai({ messages: [{ role: "assistant", content: "", tool_calls: many }] }))).toBe(
+      "messages[0].tool_calls",
+    );
+    const big = "x".repeat(LIMITS.toolArgumentsBytes + 1);
+    expect(
+      refusedField(openai({ messages: [{ role: "assistant", content: "", tool_calls: [toolCall(big)] }] })),
+    ).toBe("messages[0].tool_calls[0].function.arguments");
+    expect(
+      refusedField(
+        proto({
+          messages: [
+            {
+              role: "assistant",
+              toolCalls: [
+                { id: "x".repeat(LIMITS.idLength + 1), functionName: "f", functionArguments: "{}" },
+              ],
+            },
+          ],
+        }),
+      ),
+    ).toBe("messages[0].tool_calls[0].id");
+    expect(
+      refusedField(
+        openai({ messages: [{ role: "tool", content: "r", tool_call_id: "x".repeat(LIMITS.idLength + 1) }] }),
+      ),
+    ).toBe("messages[0].tool_call_id");
+  });
+
+  it("bounds tool descriptions and checks tool_choice against the declared tools", () => {
+    const tool = (description: string) => ({ type: "function", function: { name: "lookup", description } });
+    expect(refusedField(openai({ tools: [tool("d".repeat(LIMITS.descriptionLength + 1))] }))).toBe(
+      "tools[0].function.description",
+    );
+    expect(refusedField(openai({ tools: [tool("")], tool_choice: "auto" }))).toBe("ok");
+    expect(
+      refusedField(
+        openai({ tools: [tool("")], tool_choice: { type: "function", function: { name: "lookup" } } }),
+      ),
+    ).toBe("ok");
+    expect(refusedField(openai({ tool_choice: "sometimes" }))).toBe("tool_choice");
+    expect(
+      refusedField(
+        openai({ tools: [tool("")], tool_choice: { type: "function", function: { name: "other" } } }),
+      ),
+    ).toBe("tool_choice");
+    expect(refusedField(proto({ toolChoice: "maybe" }))).toBe("tool_choice");
+    expect(refusedField(proto({ toolChoice: "required" }))).toBe("ok");
+  });
+
+  it("refuses enum numbers the proto does not declare instead of ignoring them", () => {
+    expect(refusedField(proto({ provider: { dataCollection: 7 } }))).toBe("provider.data_collection");
+    expect(refusedField(proto({ provider: { sort: { by: 1, partition: 9 } } }))).toBe(
+      "provider.sort.partition",
+    );
+    expect(refusedField(proto({ provider: { sort: { by: 9 } } }))).toBe("provider.sort.by");
+    expect(refusedField(proto({ provider: { dataCollection: 2, sort: { by: 1, partition: 2 } } }))).toBe(
+      "ok",
+    );
+    expect(refusedField(openai({ provider: { data_collection: "sometimes" } }))).toBe(
+      "provider.data_collection",
+    );
+  });
+
+  it("refuses seeds beyond ±2^53 (they would be rounded) and text that is not Unicode in recorded fields", () => {
+    expect(refusedField(proto({ seed: 2n ** 60n }))).toBe("seed");
+    expect(refusedField(proto({ seed: -42n }))).toBe("ok");
+    expect(refusedField(openai({ metadata: { team: "a\ud800b" } }))).toBe("labels.team");
+    expect(refusedField(proto({ labels: { "\udc00": "x" } }))).toBe("labels.\udc00");
+    expect(refusedField(proto({ workload: "w\ud83d" }))).toBe("workload");
+    expect(refusedField(openai({ metadata: { team: "🙂 ok" } }))).toBe("ok");
+  });
+});
+
+describe("request size on both ports", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const huge = {
+    model: "sim/chat-small",
+    messages: [{ role: "user", content: "x".repeat(LIMITS.requestBytes) }],
+  };
+
+  it("gRPC: a message over the limit is ResourceExhausted, read no further", async () => {
+    const client = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`, {
+      options: { "grpc.max_send_message_length": -1 },
+    });
+    const err = (await client
+      .unary(RouterService, RouterService.method.chat, huge)
+      .catch((e: unknown) => e)) as grpc.ServiceError;
+    expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(err.details).toMatch(/larger than configured readMaxBytes 8388608/);
+    client.close();
+  });
+
+  it("Connect on HTTP/1.1: a declared body over the limit is 413, JSON or binary", async () => {
+    for (const [type, body] of [
+      ["application/json", JSON.stringify(huge)],
+      ["application/proto", Buffer.from(toBinary(ChatRequestSchema, create(ChatRequestSchema, huge)))],
+    ] as const) {
+      const res = await fetch(`${t.app.httpUrl}/sovereign.v1.RouterService/Chat`, {
+        method: "POST",
+        headers: { "content-type": type },
+        body,
+      });
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ code: "resource_exhausted" });
+    }
+  });
+
+  it("HTTP API: a body over the limit is 413", async () => {
+    const res = await fetch(`${t.app.httpUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(huge),
+    });
+    expect(res.status).toBe(413);
+  });
+
+  it("undecodable protobuf is InvalidArgument on every protocol, not Internal", async () => {
+    const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]);
+    const client = new grpc.Client(`127.0.0.1:${t.app.servers.grpcPort}`, grpc.credentials.createInsecure());
+    const raw = (b: Buffer) => b;
+    const code = await new Promise<grpc.status>((resolve) =>
+      client.makeUnaryRequest(`/${RouterService.typeName}/Chat`, raw, raw, garbage, (e) =>
+        resolve(e ? e.code : grpc.status.OK),
+      ),
+    );
+    expect(code).toBe(grpc.status.INVALID_ARGUMENT);
+    client.close();
+
+    const unary = await fetch(`${t.app.httpUrl}/sovereign.v1.RouterService/Chat`, {
+      method: "POST",
+      headers: { "content-type": "application/proto" },
+      body: garbage,
+    });
+    expect(unary.status).toBe(400);
+    expect(await unary.json()).toMatchObject({
+      code: "invalid_argument",
+      message: /malformed request message/,
+    });
+
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, garbage.length]), garbage]);
+    const stream = await fetch(`${t.app.httpUrl}/sovereign.v1.RouterService/ChatStream`, {
+      method: "POST",
+      headers: { "content-type": "application/connect+proto" },
+      body: frame,
+    });
+    expect(Buffer.from(await stream.arrayBuffer()).toString("latin1")).toMatch(/"code":"invalid_argument"/);
+
+    const web = await fetch(`${t.app.httpUrl}/sovereign.v1.RouterService/ChatStream`, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto" },
+      body: frame,
+    });
+    const text =
+      Buffer.from(await web.arrayBuffer()).toString("latin1") + (web.headers.get("grpc-status") ?? "");
+    expect(text).toMatch(/grpc-status: ?3|^3$/m);
+  });
+});
