@@ -158,9 +158,7 @@ if (litellm) {
     const failed = await admit(peerTargets(litellm, "LiteLLM proxy"));
     skipped.push(...failed);
     peerResults.litellm = {
-      status: failed.length
-        ? `partly measured: ${failed.map((x) => `${x.id} ${x.reason}`).join("; ")}`
-        : "measured",
+      status: `${failed.length ? `partly measured: ${failed.map((x) => `${x.id} ${x.reason}`).join("; ")}` : "measured"}; ${litellm.notes.slice(1, 3).join("; ")}`,
       version: litellm.version,
       notes: litellm.notes,
     };

@@ -83,7 +83,30 @@ install_litellm() {
   fi
 }
 
+# Does a stock LiteLLM proxy start as installed (no master key)? Recorded once, in
+# $CACHE/litellm/stock-start.txt; the bench reports it next to the workaround it applies.
+check_litellm_stock_start() {
+  local dir="$CACHE/litellm"
+  [ -x "$dir/venv/bin/litellm" ] || return 0
+  [ -f "$dir/stock-start.txt" ] && { echo "litellm stock start: $(cat "$dir/stock-start.txt")"; return 0; }
+  printf 'model_list:\n  - model_name: probe\n    litellm_params: {model: openai/probe, api_base: "http://127.0.0.1:9/v1", api_key: x}\n' >"$dir/probe.yaml"
+  LITELLM_LOCAL_MODEL_COST_MAP=True timeout 120 "$dir/venv/bin/litellm" --config "$dir/probe.yaml" --host 127.0.0.1 --port 0 >"$dir/stock-start.log" 2>&1 &
+  local pid=$! verdict="no verdict within 120 s"
+  for _ in $(seq 1 120); do
+    if grep -q "refused to start" "$dir/stock-start.log"; then
+      verdict="refuses to start ($(grep -m1 -o 'refused to start:[^.]*' "$dir/stock-start.log" | sed 's/^refused to start: //'); UnsafeMasterKeyError)"; break
+    fi
+    if grep -q "Application startup complete" "$dir/stock-start.log"; then verdict="starts"; break; fi
+    kill -0 "$pid" 2>/dev/null || { verdict="exited: $(tail -n 1 "$dir/stock-start.log")"; break; }
+    sleep 1
+  done
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  echo "$verdict" >"$dir/stock-start.txt"
+  echo "litellm stock start: $verdict"
+}
+
 install_portkey
 install_portkey_pinned
 install_litellm
+check_litellm_stock_start
 echo "cache: $CACHE"

@@ -250,8 +250,9 @@ export function sections(r: Results): string[] {
   );
   for (const [name, s] of Object.entries(r.systems))
     out.push(`| ${name} | ${s.version} | ${f(s.peak_rss_mib, 0)} | ${s.notes.join("; ")} |`);
+  out.push("", "Peer installs (bench/setup.sh, cache outside the repo) and what became of them:", "");
   for (const [name, p] of Object.entries(r.peers))
-    if (p.status !== "measured") out.push(`| ${name} | — | — | ${p.status} |`);
+    out.push(`- **${name}**${p.version ? ` ${p.version}` : ""}: ${p.status}`);
   out.push("");
   if (r.skipped.length > 0) {
     out.push("Targets not measured in this run:", "");

@@ -283,9 +283,13 @@ export async function startLiteLLM(
   );
   const masterKey = `sk-bench-${randomBytes(24).toString("hex")}`;
   const port = await freePort();
+  const stock = await readFile(join(CACHE, name, "stock-start.txt"), "utf8").catch(
+    () => "not checked (re-run bench/setup.sh)",
+  );
   const notes = [
     "stock `litellm --config <file> --num_workers 1`",
-    "workaround: LITELLM_MASTER_KEY set (the stock install refuses to start without a master key; the documented fix)",
+    `stock start without a master key (checked by bench/setup.sh): ${stock.trim()}`,
+    "workaround applied: LITELLM_MASTER_KEY set (the fix the refusal message itself documents)",
     "LITELLM_LOCAL_MODEL_COST_MAP=True (documented offline setting)",
   ];
   const managed = startProcess(
