@@ -2,9 +2,15 @@
  * Policy evaluation time per request (DESIGN §9): the committed bundle
  * (policies/dist/bundle.tar.gz) in opa-wasm through PolicyEngine, for 10, 50 and 200
  * candidate endpoints, with every shipped rule active (zdr + data_collection deny +
- * region eu + a tenant with EU/ZDR/no-training rules) and with none active.
+ * region eu + a tenant with EU/ZDR/no-training rules), with only request-level zdr, and
+ * with none active.
  *
- * Run: npx tsx bench/policy-eval.ts   (about 15 s; prints JSON)
+ * `input: "endpoint_ids"` is what the router pays: the catalog's endpoints are loaded into
+ * the engine's instances once (PolicyEngine.setCatalog) and a request carries only the
+ * candidates' ids. `input: "inline"` passes the endpoints in the input, as replays of a
+ * stored catalog revision and requests in flight across a catalog swap do.
+ *
+ * Run: npx tsx bench/policy-eval.ts   (about 30 s; prints JSON)
  *
  * `wasm_us` is the engine's evalMicros (input serialisation, Wasm evaluation, result
  * decoding); `total_us` adds pool acquisition and decision parsing/validation, i.e. what
@@ -54,12 +60,19 @@ function endpoints(n: number): PolicyEndpointInput[] {
   });
 }
 
-function input(n: number, strict: boolean): PolicyInput {
+type Scenario = "all rules active" | "zdr only" | "no rule active";
+
+function input(endpoints: PolicyEndpointInput[], scenario: Scenario): PolicyInput {
+  const strict = scenario === "all rules active";
   return {
     request: {
       model: "bench/model",
       models: [],
-      provider: strict ? { zdr: true, data_collection: "deny" } : {},
+      provider: strict
+        ? { zdr: true, data_collection: "deny" }
+        : scenario === "zdr only"
+          ? { zdr: true }
+          : {},
       region: strict ? "eu" : null,
       labels: {},
       estimated_prompt_tokens: 1200,
@@ -67,7 +80,7 @@ function input(n: number, strict: boolean): PolicyInput {
       parameters: ["temperature"],
     },
     principal: { tenant: strict ? "acme-health" : "default", workload: "bench", roles: ["client"] },
-    endpoints: endpoints(n),
+    endpoints,
     now: new Date(0).toISOString(),
   };
 }
@@ -92,11 +105,24 @@ const started = performance.now();
 const bundle = await readBundle(await readFile(join(repoRoot(), "policies", "dist", "bundle.tar.gz")));
 const engine = new PolicyEngine({ poolSize: 1 });
 await engine.load(bundle);
+// The catalog: every candidate of every run is one of these objects.
+const catalog = endpoints(Math.max(...SIZES));
+engine.setCatalog(catalog);
 
+const runs: Array<{ mode: "endpoint_ids" | "inline"; scenario: Scenario }> = [
+  { mode: "endpoint_ids", scenario: "all rules active" },
+  { mode: "endpoint_ids", scenario: "zdr only" },
+  { mode: "endpoint_ids", scenario: "no rule active" },
+  { mode: "inline", scenario: "all rules active" },
+  { mode: "inline", scenario: "no rule active" },
+];
 const results = [];
-for (const strict of [true, false]) {
+for (const { mode, scenario } of runs) {
   for (const n of SIZES) {
-    const req = input(n, strict);
+    // Copies of the catalog's endpoints are not the loaded objects: they go inline.
+    const candidates = catalog.slice(0, n).map((e) => (mode === "inline" ? structuredClone(e) : e));
+    const req = input(candidates, scenario);
+    const before = { ...engine.stats };
     for (let i = 0; i < WARMUP; i++) await engine.evaluate(req);
     const wasm: number[] = [];
     const total: number[] = [];
@@ -109,8 +135,13 @@ for (const strict of [true, false]) {
       wasm.push(r.evalMicros);
       allowed = r.decision.allow.length;
     }
+    const inline = engine.stats.inline - before.inline;
+    const byIds = engine.stats.byIds - before.byIds;
+    if (mode === "endpoint_ids" ? inline > 0 : byIds > 0)
+      throw new Error(`expected ${mode} evaluations only, engine stats ${JSON.stringify(engine.stats)}`);
     results.push({
-      scenario: strict ? "all rules active" : "no rule active",
+      input: mode,
+      scenario,
       candidates: n,
       allowed,
       samples: total.length,

@@ -4,20 +4,17 @@ package sovereign.route
 
 import data.sovereign.lib
 
-deny[ep.id] contains concat("", ["data_collection: ", msg]) if {
+deny[id] contains concat("", ["data_collection: ", msg]) if {
 	input.request.provider.data_collection == "deny"
-	some ep in input.endpoints
-	msg := lib.retention_problem(ep)
+	some [id, msg] in lib.retention_problems
 }
 
-deny[ep.id] contains concat("", ["data_collection: ", msg]) if {
+deny[id] contains concat("", ["data_collection: ", msg]) if {
 	input.request.provider.data_collection == "deny"
-	some ep in input.endpoints
-	msg := lib.caching_problem(ep)
+	some [id, msg] in lib.caching_problems
 }
 
-deny[ep.id] contains concat("", ["data_collection: ", msg]) if {
+deny[id] contains concat("", ["data_collection: ", msg]) if {
 	input.request.provider.data_collection == "deny"
-	some ep in input.endpoints
-	msg := lib.training_problem(ep)
+	some [id, msg] in lib.training_problems
 }

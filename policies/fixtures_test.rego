@@ -38,3 +38,10 @@ input_for(provider, region, tenant, endpoints) := {
 	"endpoints": endpoints,
 	"now": "2026-03-01T12:00:00Z",
 }
+
+# The same input as the router sends it: only the candidates' ids, with their attributes
+# loaded into data.catalog.endpoints (see `as_catalog`).
+by_ids(inp) := object.union(object.remove(inp, ["endpoints"]), {"endpoint_ids": [ep.id | some ep in inp.endpoints]})
+
+# data.catalog.endpoints for the endpoints of an input.
+as_catalog(inp) := {ep.id: ep | some ep in inp.endpoints}

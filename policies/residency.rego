@@ -5,8 +5,7 @@ package sovereign.route
 
 import data.sovereign.lib
 
-deny[ep.id] contains concat("", ["residency: ", msg]) if {
+deny[id] contains concat("", ["residency: ", msg]) if {
 	region := lib.request_region
-	some ep in input.endpoints
-	msg := lib.residency_problem(ep, region)
+	some [id, msg] in lib.residency_problems[region]
 }

@@ -2,7 +2,10 @@
 #
 # Entrypoint `sovereign/route`, evaluated once per request (DESIGN §5). Input:
 #   {request: {model, models, provider: {zdr, data_collection, …}, region, labels, …},
-#    principal: {tenant, workload, roles}, endpoints: [effective attributes…], now}
+#    principal: {tenant, workload, roles}, endpoint_ids: [candidate ids…], now}
+# with the candidates' effective attributes in data.catalog.endpoints (loaded once per
+# catalog revision), or `endpoints: [effective attributes…]` in place of `endpoint_ids`
+# (opa test fixtures, replays). Rules read the candidates through `lib.endpoints`.
 # Output (this package's document):
 #   allow: set of endpoint ids that no rule denies
 #   deny:  endpoint id → set of reasons, each "<rule>: <what> (source: endpoint|provider|assumed)"
@@ -13,7 +16,6 @@
 # package sovereign.lib.
 package sovereign.route
 
-allow contains ep.id if {
-	some ep in input.endpoints
-	not deny[ep.id]
-}
+import data.sovereign.lib
+
+allow := lib.endpoint_ids - {id | some id, _ in deny}

@@ -1,5 +1,7 @@
 package sovereign.route_test
 
+import data.sovereign.fixtures.as_catalog
+import data.sovereign.fixtures.by_ids
 import data.sovereign.fixtures.endpoint
 import data.sovereign.fixtures.input_for
 import data.sovereign.route
@@ -46,4 +48,40 @@ test_no_endpoints_gives_empty_decision if {
 test_no_preferences_allows_everything if {
 	result := route with input as input_for({}, null, "t", mixed)
 	count(result.allow) == count(mixed)
+}
+
+# The router passes endpoint ids and loads the endpoints into data once per catalog
+# revision; the decision must be exactly the one for the endpoints passed inline.
+test_endpoint_ids_with_catalog_data_decide_as_inline_endpoints if {
+	every inp in [
+		strict_input,
+		input_for({}, null, "t", mixed),
+		input_for({"zdr": true}, null, "bund-gov", mixed),
+		input_for({"data_collection": "deny"}, "eu", "t", mixed),
+	] {
+		inline := route with input as inp
+		by_id := route with input as by_ids(inp) with data.catalog.endpoints as as_catalog(inp)
+		by_id == inline
+	}
+}
+
+test_endpoint_ids_only_catalog_endpoints_of_the_request_are_candidates if {
+	catalog := object.union(as_catalog(strict_input), {"other": endpoint("other", {})})
+	result := route with input as by_ids(strict_input) with data.catalog.endpoints as catalog
+	result.allow == {"ok"}
+	not result.deny.other
+}
+
+test_endpoint_id_missing_from_catalog_is_neither_allowed_nor_denied if {
+	inp := input_for({}, null, "t", [endpoint("a", {}), endpoint("b", {})])
+	result := route with input as by_ids(inp) with data.catalog.endpoints as {"a": endpoint("a", {})}
+	result.allow == {"a"}
+	result.deny == {}
+}
+
+test_inline_endpoints_take_precedence_over_catalog_data if {
+	inp := input_for({"zdr": true}, null, "t", [endpoint("a", {})])
+	catalog := {"a": endpoint("a", {"retention_days": {"value": 30, "source": "provider"}})}
+	result := route with input as inp with data.catalog.endpoints as catalog
+	result.allow == {"a"}
 }

@@ -9,33 +9,29 @@ package sovereign.route
 
 import data.sovereign.lib
 
-deny[ep.id] contains concat("", [lib.tenant_prefix("zdr"), msg]) if {
+deny[id] contains concat("", [lib.tenant_prefix, "zdr: ", msg]) if {
 	lib.tenant.require_zdr == true
-	some ep in input.endpoints
-	msg := lib.retention_problem(ep)
+	some [id, msg] in lib.retention_problems
 }
 
-deny[ep.id] contains concat("", [lib.tenant_prefix("zdr"), msg]) if {
+deny[id] contains concat("", [lib.tenant_prefix, "zdr: ", msg]) if {
 	lib.tenant.require_zdr == true
-	some ep in input.endpoints
-	msg := lib.caching_problem(ep)
+	some [id, msg] in lib.caching_problems
 }
 
-deny[ep.id] contains concat("", [lib.tenant_prefix("training"), msg]) if {
+deny[id] contains concat("", [lib.tenant_prefix, "training: ", msg]) if {
 	lib.tenant.require_no_training == true
-	some ep in input.endpoints
-	msg := lib.training_problem(ep)
+	some [id, msg] in lib.training_problems
 }
 
-deny[ep.id] contains concat("", [lib.tenant_prefix("residency"), msg]) if {
+deny[id] contains concat("", [lib.tenant_prefix, "residency: ", msg]) if {
 	region := lower(lib.tenant.require_region)
-	some ep in input.endpoints
-	msg := lib.residency_problem(ep, region)
+	some [id, msg] in lib.residency_problems[region]
 }
 
-deny[ep.id] contains concat("", [lib.tenant_prefix("headquarters"), msg]) if {
+deny[ep.id] contains concat("", [lib.tenant_prefix, "headquarters: ", msg]) if {
 	listed := lib.tenant.allowed_headquarters
 	allowed := {upper(c) | some c in listed}
-	some ep in input.endpoints
+	some ep in lib.endpoints
 	msg := lib.headquarters_problem(ep, allowed)
 }

@@ -5,14 +5,12 @@ package sovereign.route
 
 import data.sovereign.lib
 
-deny[ep.id] contains concat("", ["zdr: ", msg]) if {
+deny[id] contains concat("", ["zdr: ", msg]) if {
 	input.request.provider.zdr == true
-	some ep in input.endpoints
-	msg := lib.retention_problem(ep)
+	some [id, msg] in lib.retention_problems
 }
 
-deny[ep.id] contains concat("", ["zdr: ", msg]) if {
+deny[id] contains concat("", ["zdr: ", msg]) if {
 	input.request.provider.zdr == true
-	some ep in input.endpoints
-	msg := lib.caching_problem(ep)
+	some [id, msg] in lib.caching_problems
 }

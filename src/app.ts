@@ -38,6 +38,7 @@ import type { BundleRef } from "./policy/types.js";
 import { AuditRecorder } from "./routing/audit-recorder.js";
 import { ByokStore, MasterKey } from "./routing/byok.js";
 import { HealthTracker } from "./routing/health.js";
+import { catalogPolicyEndpoints } from "./routing/policy-input.js";
 import { Router } from "./routing/router.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
 import { Metrics } from "./telemetry/metrics.js";
@@ -137,6 +138,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       poolSize: config.policy.poolSize,
       timeBudgetMicros: config.policy.timeoutMs * 1000,
     });
+    // The policy instances hold the catalog's endpoints as data, reloaded per catalog revision.
+    engine.setCatalog(catalogPolicyEndpoints(catalog.current()));
+    cleanups.push(catalog.onChange(({ snapshot }) => engine.setCatalog(catalogPolicyEndpoints(snapshot))));
     let activeBundle: BundleRef | undefined;
     const verificationKey = config.policy.verificationKeyFile
       ? {

@@ -7,9 +7,28 @@
 # never make a deny rule silently not fire.
 package sovereign.lib
 
+# --- the candidates ---
+
+# The candidate endpoints, each with its effective attributes (docs/policies.md §1).
+# Rules iterate `lib.endpoints`, never `input.endpoints` directly: the router passes only
+# the candidates' ids (`input.endpoint_ids`) and loads the catalog's endpoints into
+# `data.catalog.endpoints` once per catalog revision; an input that carries the endpoints
+# itself (`input.endpoints`: opa test fixtures, replays) is used as it is.
+endpoints := input.endpoints if {
+	input.endpoints
+} else := [data.catalog.endpoints[id] | some id in input.endpoint_ids]
+
+# The set of candidate ids. An id missing from the loaded catalog is left out, so it is
+# neither allowed nor denied, and the router denies it (fail closed).
+endpoint_ids := {ep.id | some ep in input.endpoints} if {
+	input.endpoints
+} else := {id | some id in input.endpoint_ids; data.catalog.endpoints[id]}
+
 # Where an attribute's value came from, as reported in deny reasons.
-source(attr) := attr.source if {
-	attr.source in {"endpoint", "provider"}
+source(attr) := "endpoint" if {
+	attr.source == "endpoint"
+} else := "provider" if {
+	attr.source == "provider"
 } else := "assumed"
 
 # Retention in days, or null when unknown (= retained indefinitely).
@@ -28,8 +47,10 @@ trains_on_data(ep) := t if {
 # "none" | "in_memory" | "persistent", or null when unknown or not understood.
 caching(ep) := c if {
 	c := ep.caching.value
-	c in {"none", "in_memory", "persistent"}
+	known_caching[c]
 } else := null
+
+known_caching := {"none", "in_memory", "persistent"}
 
 # Lower-case processing region, or null when unknown (= matches no region).
 residency_region(ep) := lower(r) if {
@@ -53,75 +74,113 @@ headquarters(ep) := upper(h) if {
 } else := null
 
 # --- problems: each returns one message, or is undefined when the attribute is fine ---
+#
+# Each normalised value is computed once and handed to a message function with one
+# definition per case (cheaper than re-evaluating the helper in every `else` branch).
 
 # The endpoint keeps prompts (any retention, or unknown retention).
-retention_problem(ep) := "retention unknown, assumed indefinite (source: assumed)" if {
-	retention_days(ep) == null
-} else := msg if {
-	d := retention_days(ep)
+retention_problem(ep) := retention_message(retention_days(ep), ep)
+
+retention_message(null, _) := "retention unknown, assumed indefinite (source: assumed)"
+
+retention_message(d, ep) := concat("", ["endpoint retains prompts for ", format_int(d, 10), " days (source: ", source(ep.retention_days), ")"]) if {
+	d != null
 	d > 0
-	msg := concat("", ["endpoint retains prompts for ", format_int(d, 10), " days (source: ", source(ep.retention_days), ")"])
 }
 
 # The endpoint caches prompts persistently (counts as retention) or may do so.
-caching_problem(ep) := "caching unknown, assumed persistent (source: assumed)" if {
-	caching(ep) == null
-} else := msg if {
-	caching(ep) == "persistent"
-	msg := concat("", ["endpoint caches prompts persistently (source: ", source(ep.caching), ")"])
-}
+caching_problem(ep) := caching_message(caching(ep), ep)
+
+caching_message(null, _) := "caching unknown, assumed persistent (source: assumed)"
+
+caching_message("persistent", ep) := concat("", ["endpoint caches prompts persistently (source: ", source(ep.caching), ")"])
 
 # The endpoint trains on prompts or may do so.
-training_problem(ep) := "training unknown, assumed to train on prompts (source: assumed)" if {
-	trains_on_data(ep) == null
-} else := msg if {
-	trains_on_data(ep) == true
-	msg := concat("", ["endpoint trains on prompts (source: ", source(ep.trains_on_data), ")"])
-}
+training_problem(ep) := training_message(trains_on_data(ep), ep)
+
+training_message(null, _) := "training unknown, assumed to train on prompts (source: assumed)"
+
+training_message(true, ep) := concat("", ["endpoint trains on prompts (source: ", source(ep.trains_on_data), ")"])
 
 # The endpoint is not processed in `region` (fails closed on unknown residency). When
 # data.regions lists the region's countries, a known country must be one of them.
-residency_problem(ep, region) := msg if {
-	residency_region(ep) == null
-	msg := concat("", ["residency unknown, matches no region; ", region, " required (source: assumed)"])
-} else := msg if {
-	r := residency_region(ep)
+residency_problem(ep, region) := residency_message(residency_region(ep), residency_country(ep), region, ep)
+
+residency_message(null, _, region, _) := concat("", ["residency unknown, matches no region; ", region, " required (source: assumed)"])
+
+residency_message(r, c, region, ep) := concat("", [
+	"endpoint processed in region ", r, country_suffix(c), ", ", region,
+	" required (source: ", source(ep.residency), ")",
+]) if {
+	r != null
 	r != region
-	msg := concat("", [
-		"endpoint processed in region ", r, country_suffix(ep), ", ", region,
-		" required (source: ", source(ep.residency), ")",
-	])
-} else := msg if {
-	c := residency_country(ep)
+}
+
+residency_message(r, c, region, ep) := concat("", [
+	"endpoint processed in ", c, ", not a country of region ", region,
+	" (source: ", source(ep.residency), ")",
+]) if {
+	r == region
 	c != null
 	countries := data.regions[region].countries
 	not countries[c]
-	msg := concat("", [
-		"endpoint processed in ", c, ", not a country of region ", region,
-		" (source: ", source(ep.residency), ")",
-	])
 }
 
-country_suffix(ep) := concat("", [" (country ", c, ")"]) if {
-	c := residency_country(ep)
-	c != null
-} else := ""
+country_suffix(null) := ""
+
+country_suffix(c) := concat("", [" (country ", c, ")"]) if c != null
 
 # The provider is not headquartered in one of `allowed` (a set of country codes).
-headquarters_problem(ep, allowed) := msg if {
-	headquarters(ep) == null
-	msg := concat("", [
-		"provider headquarters unknown; allowed: ", concat(", ", sort(allowed)),
-		" (source: assumed)",
-	])
-} else := msg if {
-	h := headquarters(ep)
+headquarters_problem(ep, allowed) := headquarters_message(headquarters(ep), ep, allowed)
+
+headquarters_message(null, _, allowed) := concat("", [
+	"provider headquarters unknown; allowed: ", concat(", ", sort(allowed)),
+	" (source: assumed)",
+])
+
+headquarters_message(h, ep, allowed) := concat("", [
+	"provider ", ep.provider, " headquartered in ", h, "; allowed: ",
+	concat(", ", sort(allowed)), " (source: provider)",
+]) if {
+	h != null
 	not h in allowed
-	msg := concat("", [
-		"provider ", ep.provider, " headquartered in ", h, "; allowed: ",
-		concat(", ", sort(allowed)), " (source: provider)",
-	])
 }
+
+# --- per candidate, computed once per evaluation and shared by the rules ---
+#
+# Each is an array of [candidate id, problem] for the candidates that have the problem.
+# Several rules report the same problem (zdr, data_collection and tenant rules all
+# report retention), so it is worked out once per candidate, not once per rule.
+
+retention_problems := [[ep.id, msg] |
+	some ep in endpoints
+	msg := retention_problem(ep)
+]
+
+caching_problems := [[ep.id, msg] |
+	some ep in endpoints
+	msg := caching_problem(ep)
+]
+
+training_problems := [[ep.id, msg] |
+	some ep in endpoints
+	msg := training_problem(ep)
+]
+
+# Region → [[candidate id, residency_problem]…], for the regions the request or the
+# tenant requires.
+residency_problems[region] := [[ep.id, msg] |
+	some ep in endpoints
+	msg := residency_problem(ep, region)
+] if {
+	some region in required_regions
+}
+
+required_regions contains request_region
+
+required_regions contains lower(tenant.require_region)
+
+# --- the request and the principal ---
 
 # The requesting principal's tenant rules from data.json, undefined for other tenants.
 tenant := data.tenants[input.principal.tenant]
@@ -133,5 +192,5 @@ request_region := lower(r) if {
 	r != ""
 }
 
-# "tenant <name>: <rule>: ", the start of every reason a tenant rule gives.
-tenant_prefix(rule) := concat("", ["tenant ", input.principal.tenant, ": ", rule, ": "])
+# "tenant <name>: ", the start of every reason a tenant rule gives (then "<rule>: ").
+tenant_prefix := concat("", ["tenant ", input.principal.tenant, ": "])

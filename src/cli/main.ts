@@ -56,6 +56,10 @@ policy
       signingAlg: o.signingAlg as never,
     });
     console.log(`built ${o.out} (revision ${built.revision}, sha256 ${built.sha256})`);
+    if (!built.endpointIds)
+      console.warn(
+        `note: every request will carry the candidate endpoints inline (slower), because:\n  ${built.endpointAccessProblems.join("\n  ")}\nsee docs/policies.md §3`,
+      );
   });
 policy
   .command("check")

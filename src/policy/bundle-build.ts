@@ -6,6 +6,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { ENTRYPOINT, readBundle } from "./bundle.js";
+import { checkEndpointAccess, ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
 import { PolicyBuildError } from "./errors.js";
 import { repoRoot, resolveOpaBin } from "./opa-bin.js";
 
@@ -37,6 +38,14 @@ export interface BuiltBundle {
   sha256: string;
   /** Source files that went into the bundle, relative to sourceDir. */
   sources: string[];
+  /**
+   * Whether the rules read the candidates only through `lib.endpoints`, so the router passes
+   * endpoint ids and keeps the endpoints in data (fast); otherwise every request carries the
+   * endpoints inline (correct, slower) and {@link endpointAccessProblems} says why.
+   */
+  endpointIds: boolean;
+  /** References that keep the bundle on inline endpoints (see {@link checkEndpointAccess}). */
+  endpointAccessProblems: string[];
 }
 
 /**
@@ -96,6 +105,26 @@ export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}):
       await mkdir(dirname(join(staged, rel)), { recursive: true });
       await copyFile(join(sourceDir, rel), join(staged, rel));
     }
+    // Rules that read the candidates only through lib.endpoints get endpoint ids and the
+    // catalog as data; the marker goes into the (signed) manifest for the engine to see.
+    const regoFiles = sources.filter((s) => s.endsWith(".rego"));
+    const endpointAccessProblems = await checkEndpointAccess(opa, staged, regoFiles).catch((cause) => {
+      const e = cause as { code?: string; stderr?: string; message: string };
+      const detail =
+        e.code === "ENOENT" ? `${opa} not found (run scripts/install-opa.sh)` : e.stderr || e.message;
+      throw new PolicyBuildError(`opa parse failed: ${detail.trim()}`, { cause });
+    });
+    for (const rel of sources.filter((s) => s === "data.json" || s.startsWith("catalog/"))) {
+      // (Invalid JSON is opa build's to report.)
+      const data =
+        rel === "data.json" ? await readFile(join(staged, rel), "utf8").then(JSON.parse, () => ({})) : {};
+      if (rel !== "data.json" || Object.hasOwn(data as object, "catalog"))
+        endpointAccessProblems.push(`${rel}: defines data.catalog, where the router loads the endpoints`);
+    }
+    const endpointIds = endpointAccessProblems.length === 0;
+    if (endpointIds)
+      await writeFile(join(staged, ".manifest"), JSON.stringify({ metadata: ENDPOINT_IDS_METADATA }));
+
     const tmpOut = join(stage, "bundle.tar.gz");
     const args = ["build", "-b", "-t", "wasm", "-e", ENTRYPOINT, "--revision", revision, "-o", tmpOut];
     if (options.signingKeyFile) {
@@ -121,7 +150,7 @@ export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}):
     const partial = `${outFile}.${process.pid}.tmp`;
     await copyFile(tmpOut, partial);
     await rename(partial, outFile); // atomic: watchers never see half a bundle
-    return { outFile, revision, sha256: bundle.ref.sha256, sources };
+    return { outFile, revision, sha256: bundle.ref.sha256, sources, endpointIds, endpointAccessProblems };
   } finally {
     await rm(stage, { recursive: true, force: true });
   }

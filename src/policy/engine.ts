@@ -1,8 +1,9 @@
 import { type LoadedPolicy, loadPolicy } from "@open-policy-agent/opa-wasm";
 import { ENTRYPOINT, type PolicyBundle } from "./bundle.js";
 import { parseDecision } from "./decision.js";
+import { ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
 import { PolicyBundleError, PolicyEvaluationError, PolicyUnavailableError } from "./errors.js";
-import type { BundleRef, PolicyDecision, PolicyInput } from "./types.js";
+import type { BundleRef, PolicyDecision, PolicyEndpointInput, PolicyInput } from "./types.js";
 
 // The WebAssembly global exists in Node, but this project's lib settings (ES2023, no DOM)
 // do not declare it; this is the one call we need.
@@ -25,6 +26,16 @@ export interface PolicyEvaluation {
   evalMicros: number;
 }
 
+/** How many evaluations passed endpoint ids or inline endpoints, and catalog loads. */
+export interface PolicyEngineStats {
+  /** Evaluations whose input carried only `endpoint_ids` (endpoints in the instance's data). */
+  byIds: number;
+  /** Evaluations whose input carried the endpoints inline. */
+  inline: number;
+  /** Catalogs loaded into an instance's data (once per instance and catalog revision). */
+  catalogLoads: number;
+}
+
 /** A bundle instantiated into a pool, not yet serving; see {@link PolicyEngine.prepare}. */
 export interface PreparedPolicy {
   readonly ref: BundleRef;
@@ -40,6 +51,17 @@ export interface PreparedPolicy {
  * replaces the pool reference atomically: an evaluation that has started keeps the pool
  * (and bundle) it started with, later ones use the new pool.
  *
+ * Endpoints as data: decoding a JSON input inside Wasm costs about 6 µs per candidate
+ * endpoint, more than the rules. So {@link setCatalog} hands the engine the catalog's
+ * policy view of every endpoint; for bundles built to read the candidates through
+ * `lib.endpoints` (manifest metadata, see {@link ENDPOINT_IDS_METADATA}), each instance
+ * holds them in `data.catalog.endpoints`, loaded once per instance and catalog, and a
+ * request's input carries only `endpoint_ids`. An input is sent that way only when every
+ * candidate is the very object loaded into the instance, so a request built from an
+ * older catalog (a catalog swap while it was in flight), a replay of a stored catalog, or
+ * a bundle without the marker gets its endpoints inline: the decision is the same either
+ * way, only the cost differs.
+ *
  * opa-wasm evaluates synchronously, so within one thread instances never run in parallel
  * and the time budget is checked when the evaluation returns, not preemptively (Rego
  * compiled to Wasm always terminates). The pool keeps an instance exclusive to one
@@ -52,6 +74,8 @@ export interface PreparedPolicy {
  */
 export class PolicyEngine {
   private active: InstancePool | undefined;
+  private catalog: LoadedCatalog | undefined;
+  readonly stats: PolicyEngineStats = { byIds: 0, inline: 0, catalogLoads: 0 };
   private readonly poolSize: number;
   private readonly budgetMicros: number;
   private readonly memoryPages: number;
@@ -67,6 +91,29 @@ export class PolicyEngine {
     return this.active?.ref;
   }
 
+  /** Whether the active bundle takes endpoint ids with the endpoints as data. */
+  get takesEndpointIds(): boolean {
+    return this.active?.takesIds ?? false;
+  }
+
+  /**
+   * Makes `endpoints` (the policy view of every catalog endpoint, see `catalogPolicyEndpoints`)
+   * the data candidates are looked up in, from now on. Call it when the catalog changes; the
+   * active pool's instances load it at once, others when next used. The objects must not be
+   * mutated afterwards: a request is sent by ids only if its candidates are these objects.
+   */
+  setCatalog(endpoints: readonly PolicyEndpointInput[]): void {
+    const byId = new Map<string, PolicyEndpointInput>();
+    const json: Record<string, PolicyEndpointInput> = {};
+    for (const e of endpoints) {
+      byId.set(e.id, e);
+      json[e.id] = e;
+    }
+    this.catalog = { byId, endpointsJson: JSON.stringify(json) };
+    const pool = this.active;
+    if (pool) for (const instance of pool.instances) this.sync(pool, instance);
+  }
+
   /** Compiles and instantiates a bundle without activating it (throws {@link PolicyBundleError}). */
   async prepare(bundle: PolicyBundle): Promise<PreparedPolicy> {
     let module: object;
@@ -75,7 +122,7 @@ export class PolicyEngine {
     } catch (cause) {
       throw new PolicyBundleError(`policy.wasm does not compile: ${(cause as Error).message}`, { cause });
     }
-    const instances: LoadedPolicy[] = [];
+    const pool = new InstancePool(bundle, takesEndpointIds(bundle));
     try {
       for (let i = 0; i < this.poolSize; i++) {
         const policy = await loadPolicy(module as Parameters<typeof loadPolicy>[0], {
@@ -87,12 +134,15 @@ export class PolicyEngine {
           );
         }
         policy.setData(bundle.data);
-        instances.push(policy);
+        const instance: Instance = { policy, catalog: undefined };
+        pool.add(instance);
+        // Catalog data too, so the first requests after the swap do not pay for it.
+        this.sync(pool, instance);
       }
     } catch (cause) {
       throw new PolicyBundleError(`policy.wasm does not load: ${errorMessage(cause)}`, { cause });
     }
-    return { ref: bundle.ref, pool: new InstancePool(bundle.ref, instances) };
+    return { ref: bundle.ref, pool };
   }
 
   /** Makes a prepared bundle the one new evaluations use. */
@@ -121,12 +171,24 @@ export class PolicyEngine {
     }
     const instance = await pool.acquire();
     let raw: unknown;
-    // The budget counts CPU time, not wall time: a policy is only "too slow" for what it
-    // computes, never because the process was descheduled or the machine is loaded.
-    const cpu = process.cpuUsage();
-    const started = performance.now();
+    let cpu: NodeJS.CpuUsage;
+    let started: number;
     try {
-      raw = instance.evaluate(input, ENTRYPOINT);
+      // From here to the result nothing awaits: the instance's data cannot change under us.
+      let wire: unknown = input;
+      if (this.sync(pool, instance) && holds(instance.catalog!, input.endpoints)) {
+        const { endpoints: _, ...rest } = input;
+        wire = { ...rest, endpoint_ids: ids };
+        this.stats.byIds++;
+      } else {
+        if (instance.broken) throw new Error("policy instance lost its data after a failed catalog load");
+        this.stats.inline++;
+      }
+      // The budget counts CPU time, not wall time: a policy is only "too slow" for what it
+      // computes, never because the process was descheduled or the machine is loaded.
+      cpu = process.cpuUsage();
+      started = performance.now();
+      raw = instance.policy.evaluate(wire, ENTRYPOINT);
     } catch (cause) {
       throw new PolicyEvaluationError("error", errorMessage(cause), { cause });
     } finally {
@@ -143,25 +205,110 @@ export class PolicyEngine {
     }
     return { decision: parseDecision(raw, ids), bundle: pool.ref, evalMicros };
   }
+
+  /**
+   * Brings an instance's data to the current catalog (no-op when it has it, or when the
+   * bundle does not take endpoint ids). Returns whether the instance holds a catalog. A
+   * failed load leaves the instance with the bundle's data only (inline endpoints).
+   */
+  private sync(pool: InstancePool, instance: Instance): boolean {
+    const catalog = this.catalog;
+    if (!pool.takesIds || !catalog || instance.broken) return false;
+    if (instance.catalog === catalog) return true;
+    if (instance.failed === catalog) return false;
+    instance.catalog = undefined;
+    try {
+      instance.policy.setData(pool.dataWith(catalog));
+      instance.catalog = catalog;
+      this.stats.catalogLoads++;
+      return true;
+    } catch {
+      // (Out of memory, most likely.) Not retried for this catalog; setData may have failed
+      // half-way, so the bundle's own data is restored, or the instance refuses to evaluate.
+      instance.failed = catalog;
+      try {
+        instance.policy.setData(pool.bundle.data);
+      } catch {
+        instance.broken = true;
+      }
+      return false;
+    }
+  }
+}
+
+/** The catalog's endpoints as loaded into instances' data. */
+interface LoadedCatalog {
+  byId: ReadonlyMap<string, PolicyEndpointInput>;
+  /** `{id: endpoint, …}` as JSON, the value of `data.catalog.endpoints`. */
+  endpointsJson: string;
+}
+
+interface Instance {
+  policy: LoadedPolicy;
+  /** The catalog in the instance's data, if any. */
+  catalog: LoadedCatalog | undefined;
+  /** A catalog that failed to load into this instance (not retried). */
+  failed?: LoadedCatalog;
+  /** Its data could not be restored after a failed load: every evaluation fails closed. */
+  broken?: boolean;
+}
+
+/** Whether every candidate is the very object the catalog holds under its id. */
+function holds(catalog: LoadedCatalog, endpoints: readonly PolicyEndpointInput[]): boolean {
+  for (const e of endpoints) if (catalog.byId.get(e.id) !== e) return false;
+  return true;
+}
+
+/** Whether the bundle was built to read candidates through `lib.endpoints` (and leaves `data.catalog` free). */
+export function takesEndpointIds(bundle: PolicyBundle): boolean {
+  const marker = bundle.manifest.metadata?.sovereign_router as { endpoint_ids?: unknown } | undefined;
+  return (
+    marker?.endpoint_ids === ENDPOINT_IDS_METADATA.sovereign_router.endpoint_ids &&
+    !Object.hasOwn(bundle.data, "catalog")
+  );
 }
 
 /** @internal Instances of one bundle; an instance serves one evaluation at a time. */
 export class InstancePool {
-  private readonly idle: LoadedPolicy[];
-  private readonly waiters: Array<(p: LoadedPolicy) => void> = [];
+  readonly ref: BundleRef;
+  readonly instances: Instance[] = [];
+  private readonly idle: Instance[] = [];
+  private readonly waiters: Array<(p: Instance) => void> = [];
+  /** The last catalog's data document, shared by the instances that load it. */
+  private data: { catalog: LoadedCatalog; json: ArrayBuffer } | undefined;
 
   constructor(
-    readonly ref: BundleRef,
-    instances: LoadedPolicy[],
+    readonly bundle: PolicyBundle,
+    /** Whether inputs may carry endpoint ids, with the endpoints in data. */
+    readonly takesIds: boolean,
   ) {
-    this.idle = [...instances];
+    this.ref = bundle.ref;
   }
 
-  acquire(): LoadedPolicy | Promise<LoadedPolicy> {
+  add(instance: Instance): void {
+    this.instances.push(instance);
+    this.idle.push(instance);
+  }
+
+  /** The bundle's data plus `catalog.endpoints`, as JSON bytes (built once per catalog). */
+  dataWith(catalog: LoadedCatalog): ArrayBuffer {
+    if (this.data?.catalog !== catalog) {
+      const rest = JSON.stringify(this.bundle.data);
+      const text = `{"catalog":{"endpoints":${catalog.endpointsJson}}${rest === "{}" ? "}" : `,${rest.slice(1)}`}`;
+      const bytes = new TextEncoder().encode(text);
+      this.data = {
+        catalog,
+        json: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      };
+    }
+    return this.data.json;
+  }
+
+  acquire(): Instance | Promise<Instance> {
     return this.idle.pop() ?? new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  release(instance: LoadedPolicy): void {
+  release(instance: Instance): void {
     const next = this.waiters.shift();
     if (next) next(instance);
     else this.idle.push(instance);

@@ -1,10 +1,15 @@
-import type { ResolvedEndpoint } from "../catalog/types.js";
+import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEndpointInput, PolicyInput } from "../policy/types.js";
 import { preferencesJson } from "./decision-record.js";
 import { estimatePromptTokens, usedParameters } from "./filters.js";
 import type { Principal, RouteRequest } from "./types.js";
 
-/** Endpoints are immutable per catalog revision, so their policy view is built once. */
+/**
+ * Endpoints are immutable per catalog revision, so their policy view is built once, and
+ * frozen: the policy engine loads these objects into its instances' data once per catalog
+ * revision ({@link catalogPolicyEndpoints}) and sends a request by endpoint ids only when
+ * its candidates are the very objects it loaded.
+ */
 const endpointInputs = new WeakMap<ResolvedEndpoint, PolicyEndpointInput>();
 
 export function endpointInput(e: ResolvedEndpoint): PolicyEndpointInput {
@@ -28,6 +33,7 @@ export function endpointInput(e: ResolvedEndpoint): PolicyEndpointInput {
       },
       caching: { value: p.caching.value, source: p.caching.source },
     };
+    deepFreeze(v);
     endpointInputs.set(e, v);
   }
   return v;
@@ -55,4 +61,14 @@ export function buildPolicyInput(
     endpoints: candidates.map(endpointInput),
     now,
   };
+}
+
+/** The policy view of every endpoint of a catalog revision, for `PolicyEngine.setCatalog`. */
+export function catalogPolicyEndpoints(snapshot: CatalogSnapshot): PolicyEndpointInput[] {
+  return snapshot.endpoints.map(endpointInput);
+}
+
+function deepFreeze(o: object): void {
+  for (const v of Object.values(o)) if (typeof v === "object" && v !== null) deepFreeze(v);
+  Object.freeze(o);
 }

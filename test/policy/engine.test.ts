@@ -2,13 +2,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBundle } from "../../src/policy/bundle.js";
 import { PolicyEngine } from "../../src/policy/engine.js";
 import { PolicyEvaluationError, PolicyUnavailableError } from "../../src/policy/errors.js";
-import type { PolicyBundle } from "../../src/policy/index.js";
-import { BLOCK_PROVIDER_RULE, buildVariant, endpoint, policyInput, tempDir } from "./fixtures.js";
+import type { BuiltBundle, PolicyBundle, PolicyEndpointInput } from "../../src/policy/index.js";
+import {
+  BLOCK_PROVIDER_RULE,
+  BLOCK_PROVIDER_RULE_LIB,
+  buildVariant,
+  endpoint,
+  policyInput,
+  tempDir,
+} from "./fixtures.js";
 
 // Real bundles, compiled once for the suite by the real opa binary.
 let cleanup: () => Promise<void>;
 let shipped: PolicyBundle;
 let withBlocklist: PolicyBundle;
+let withBlocklistBuild: Pick<BuiltBundle, "endpointIds" | "endpointAccessProblems">;
+let withBlocklistLib: PolicyBundle;
 let malformed: PolicyBundle;
 let conflicting: PolicyBundle;
 
@@ -16,8 +25,11 @@ beforeAll(async () => {
   const tmp = await tempDir();
   cleanup = tmp.cleanup;
   shipped = await readBundle((await buildVariant(tmp.dir, "shipped")).bytes);
-  withBlocklist = await readBundle(
-    (await buildVariant(tmp.dir, "blocklist", { "blocklist.rego": BLOCK_PROVIDER_RULE })).bytes,
+  const blocklist = await buildVariant(tmp.dir, "blocklist", { "blocklist.rego": BLOCK_PROVIDER_RULE });
+  withBlocklistBuild = blocklist;
+  withBlocklist = await readBundle(blocklist.bytes);
+  withBlocklistLib = await readBundle(
+    (await buildVariant(tmp.dir, "blocklist-lib", { "blocklist.rego": BLOCK_PROVIDER_RULE_LIB })).bytes,
   );
   // allow names an endpoint that is also denied, and a deny carries no reason.
   malformed = await readBundle(
@@ -236,5 +248,125 @@ describe("PolicyEngine pool and swaps", () => {
     const broken: PolicyBundle = { ...withBlocklist, wasm: new Uint8Array([0, 97, 115, 109, 9, 9]) };
     await expect(engine.load(broken)).rejects.toMatchObject({ name: "PolicyBundleError" });
     expect(engine.current).toEqual(shipped.ref);
+  });
+});
+
+describe("PolicyEngine with the catalog's endpoints as data", () => {
+  /** Endpoints covering every attribute case the shipped rules distinguish. */
+  function catalogEndpoints(): PolicyEndpointInput[] {
+    const variants: Array<Partial<PolicyEndpointInput>> = [
+      {},
+      { retention_days: { value: 30, source: "provider" } },
+      { retention_days: { value: null, source: "assumed" } },
+      { retention_days: { value: -1, source: "endpoint" } },
+      { caching: { value: "persistent", source: "endpoint" } },
+      { caching: { value: null, source: "assumed" } },
+      { caching: { value: "none", source: "endpoint" } },
+      { trains_on_data: { value: true, source: "provider" } },
+      { trains_on_data: { value: null, source: "assumed" } },
+      { residency: { value: { region: "us", country: "US" }, source: "endpoint" } },
+      { residency: { value: { region: "eu", country: "CH" }, source: "provider" } },
+      { residency: { value: { region: null, country: null }, source: "assumed" } },
+      { residency: { value: { region: "EU", country: null }, source: "endpoint" } },
+      { provider: "openai", provider_headquarters: "US" },
+      { provider_headquarters: "" },
+      { provider_headquarters: "fr" },
+    ];
+    return variants.map((v, i) => endpoint(`ep-${i}`, v));
+  }
+  const requests: Array<Parameters<typeof policyInput>[1]> = [
+    {},
+    { provider: { zdr: true } },
+    { provider: { data_collection: "deny" } },
+    { region: "eu" },
+    { region: "us" },
+    { tenant: "acme-health" },
+    { tenant: "bund-gov", provider: { zdr: true } },
+    { tenant: "acme-health", region: "eu", provider: { zdr: true, data_collection: "deny" } },
+  ];
+
+  it("decides by endpoint ids exactly as with the endpoints inline, loading the catalog once per instance", async () => {
+    const catalog = catalogEndpoints();
+    const inline = await engineWith(shipped);
+    const byIds = await engineWith(shipped);
+    expect(byIds.takesEndpointIds).toBe(true);
+    byIds.setCatalog(catalog);
+    expect(byIds.stats.catalogLoads).toBe(2); // the pool's two instances, at once
+    for (const opts of requests) {
+      for (const candidates of [catalog, catalog.slice(3, 9), [catalog[0]!], []]) {
+        const a = await inline.evaluate(policyInput(candidates, opts));
+        const b = await byIds.evaluate(policyInput(candidates, opts));
+        expect(b.decision, JSON.stringify(opts)).toEqual(a.decision);
+      }
+    }
+    expect(inline.stats.byIds).toBe(0);
+    expect(byIds.stats).toEqual({ byIds: requests.length * 4, inline: 0, catalogLoads: 2 });
+  });
+
+  it("sends copies of catalog endpoints inline: a candidate must be the very object loaded", async () => {
+    const catalog = catalogEndpoints();
+    const engine = await engineWith(shipped, 1);
+    engine.setCatalog(catalog);
+    // Same id, other attributes: must be judged on what the request carries.
+    const changed = { ...catalog[0]!, retention_days: { value: 7, source: "endpoint" as const } };
+    const r = await engine.evaluate(policyInput([changed, catalog[1]!], { provider: { zdr: true } }));
+    expect(r.decision.deny[changed.id]).toEqual([
+      "zdr: endpoint retains prompts for 7 days (source: endpoint)",
+    ]);
+    expect(engine.stats).toMatchObject({ byIds: 0, inline: 1 });
+  });
+
+  it("swaps catalogs atomically: evaluations built on the old catalog are decided on its endpoints", async () => {
+    const v1 = [endpoint("a"), endpoint("b")];
+    const v2 = [endpoint("a", { retention_days: { value: 30, source: "provider" } }), endpoint("b")];
+    const engine = await engineWith(shipped, 1);
+    engine.setCatalog(v1);
+    const zdr = { provider: { zdr: true } };
+    // Started on v1; with one instance, two of them wait for it while the catalog changes.
+    const inFlight = [engine.evaluate(policyInput(v1, zdr)), engine.evaluate(policyInput(v1, zdr))];
+    engine.setCatalog(v2);
+    const later = engine.evaluate(policyInput(v2, zdr));
+    for (const r of await Promise.all(inFlight)) expect(r.decision).toEqual({ allow: ["a", "b"], deny: {} });
+    expect((await later).decision).toEqual({
+      allow: ["b"],
+      deny: { a: ["zdr: endpoint retains prompts for 30 days (source: provider)"] },
+    });
+    // Both in-flight ones reached the instance after the swap, so they went inline.
+    expect(engine.stats).toEqual({ byIds: 1, inline: 2, catalogLoads: 2 });
+    // A request still holding v1 after the swap is decided on v1, inline.
+    expect((await engine.evaluate(policyInput(v1, zdr))).decision.allow).toEqual(["a", "b"]);
+  });
+
+  it("loads the catalog into a prepared bundle's instances before it serves", async () => {
+    const catalog = catalogEndpoints();
+    const engine = await engineWith(shipped, 2);
+    engine.setCatalog(catalog);
+    const prepared = await engine.prepare(withBlocklistLib);
+    expect(engine.stats.catalogLoads).toBe(4);
+    engine.activate(prepared);
+    const blocked = endpoint("blocked", { provider: "blocked-ai" });
+    engine.setCatalog([...catalog, blocked]);
+    for (let i = 0; i < 20; i++) {
+      const r = await engine.evaluate(policyInput([catalog[0]!, blocked]));
+      expect(r.decision.deny.blocked).toEqual([
+        "blocklist: provider blocked-ai is blocked (source: provider)",
+      ]);
+    }
+    // Per catalog revision and instance, never per request.
+    expect(engine.stats).toMatchObject({ byIds: 20, inline: 0, catalogLoads: 6 });
+  });
+
+  it("keeps a bundle whose rules read input.endpoints on inline endpoints, where its rules still apply", async () => {
+    expect(withBlocklistBuild.endpointIds).toBe(false);
+    expect(withBlocklistBuild.endpointAccessProblems).toEqual([
+      "blocklist.rego: reads input.endpoints; read the candidates through lib.endpoints",
+    ]);
+    const engine = await engineWith(withBlocklist, 1);
+    expect(engine.takesEndpointIds).toBe(false);
+    const catalog = [endpoint("ok"), endpoint("blocked", { provider: "blocked-ai" })];
+    engine.setCatalog(catalog);
+    const r = await engine.evaluate(policyInput(catalog));
+    expect(r.decision.deny.blocked).toEqual(["blocklist: provider blocked-ai is blocked (source: provider)"]);
+    expect(engine.stats).toEqual({ byIds: 0, inline: 1, catalogLoads: 0 });
   });
 });

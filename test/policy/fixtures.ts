@@ -2,7 +2,11 @@ import { generateKeyPairSync } from "node:crypto";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BuildPolicyBundleOptions, buildPolicyBundle } from "../../src/policy/bundle-build.js";
+import {
+  type BuildPolicyBundleOptions,
+  type BuiltBundle,
+  buildPolicyBundle,
+} from "../../src/policy/bundle-build.js";
 import { repoRoot } from "../../src/policy/opa-bin.js";
 import type { PolicyEndpointInput, PolicyInput } from "../../src/policy/types.js";
 
@@ -27,7 +31,12 @@ export async function buildVariant(
   name: string,
   files: Record<string, string> = {},
   options: Omit<BuildPolicyBundleOptions, "sourceDir" | "outFile"> & { outFile?: string } = {},
-): Promise<{ bytes: Uint8Array; outFile: string; revision: string; sha256: string }> {
+): Promise<
+  { bytes: Uint8Array } & Pick<
+    BuiltBundle,
+    "outFile" | "revision" | "sha256" | "endpointIds" | "endpointAccessProblems"
+  >
+> {
   const sourceDir = join(dir, `src-${name}`);
   await cp(POLICIES_DIR, sourceDir, {
     recursive: true,
@@ -36,14 +45,28 @@ export async function buildVariant(
   for (const [rel, content] of Object.entries(files)) await writeFile(join(sourceDir, rel), content);
   const outFile = options.outFile ?? join(dir, `${name}.tar.gz`);
   const built = await buildPolicyBundle({ ...options, sourceDir, outFile });
-  return { bytes: await readFile(outFile), outFile, revision: built.revision, sha256: built.sha256 };
+  return { ...built, bytes: await readFile(outFile) };
 }
 
-/** An extra rule used to show that a new rule takes effect after a reload. */
+/**
+ * An extra rule used to show that a new rule takes effect after a reload. It reads
+ * `input.endpoints` directly, the old way, so its bundle gets the endpoints inline.
+ */
 export const BLOCK_PROVIDER_RULE = `package sovereign.route
 
 deny[ep.id] contains "blocklist: provider blocked-ai is blocked (source: provider)" if {
 	some ep in input.endpoints
+	ep.provider == "blocked-ai"
+}
+`;
+
+/** The same rule reading the candidates through lib.endpoints, as docs/policies.md shows. */
+export const BLOCK_PROVIDER_RULE_LIB = `package sovereign.route
+
+import data.sovereign.lib
+
+deny[ep.id] contains "blocklist: provider blocked-ai is blocked (source: provider)" if {
+	some ep in lib.endpoints
 	ep.provider == "blocked-ai"
 }
 `;

@@ -1,0 +1,97 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/**
+ * Manifest metadata that tells the engine a bundle reads the candidates only through
+ * `data.sovereign.lib.endpoints` (`.manifest` → `metadata.sovereign_router.endpoint_ids`).
+ * Only such bundles get `endpoint_ids` instead of `endpoints` in their input; any other
+ * bundle (built by hand with `opa build`, or with a rule reading `input.endpoints`) is
+ * evaluated with the endpoints inline, which is always correct, only slower.
+ */
+export const ENDPOINT_IDS_METADATA = { sovereign_router: { endpoint_ids: true } } as const;
+
+/** Top-level `input` fields a rule may read; the candidates come from `lib.endpoints`. */
+const INPUT_FIELDS = new Set(["request", "principal", "now"]);
+/** Rules of package sovereign.lib that turn `input.endpoints` / `input.endpoint_ids` into candidates. */
+const CANDIDATE_RULES = new Set(["endpoints", "endpoint_ids"]);
+
+type Term = { type?: string; value?: unknown };
+type Ast = {
+  package?: { path?: Term[] };
+  imports?: unknown[];
+  rules?: Array<{ head?: Record<string, unknown> }>;
+};
+
+/**
+ * Checks that the modules read the candidates only through `lib.endpoints` (so the router
+ * may pass endpoint ids and load the endpoints as data): outside the `endpoints` and
+ * `endpoint_ids` rules of package `sovereign.lib`, `input` may only be read as
+ * `input.request`, `input.principal` or `input.now`, and `data.catalog` (where the router
+ * loads the endpoints) not at all. Returns one line per offending reference, empty when
+ * the bundle qualifies. Works on the parsed AST (`opa parse`), so comments and strings
+ * do not count and aliases (`x := input`, `import input.endpoints`) are caught.
+ */
+export async function checkEndpointAccess(
+  opa: string,
+  dir: string,
+  regoFiles: readonly string[],
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const rel of regoFiles) {
+    const { stdout } = await run(
+      opa,
+      ["parse", "--format", "json", "--json-include", "-comments", join(dir, rel)],
+      {
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    const ast = JSON.parse(stdout) as Ast;
+    const pkg = (ast.package?.path ?? []).map((t) => String(t.value)).join(".");
+    const report = (what: string) => problems.push(`${rel}: ${what}`);
+    if (pkg === "data.catalog" || pkg.startsWith("data.catalog."))
+      report("package under data.catalog, where the router loads the endpoints");
+    walk(ast.imports, report);
+    for (const rule of ast.rules ?? []) {
+      if (pkg === "data.sovereign.lib" && CANDIDATE_RULES.has(ruleName(rule.head))) continue;
+      walk(rule, report);
+    }
+  }
+  return problems;
+}
+
+function ruleName(head: Record<string, unknown> | undefined): string {
+  if (!head) return "";
+  if (typeof head.name === "string" && head.name) return head.name;
+  const ref = head.ref as Term[] | undefined;
+  return ref?.[0] ? String(ref[0].value) : "";
+}
+
+function walk(node: unknown, report: (what: string) => void): void {
+  if (Array.isArray(node)) {
+    for (const x of node) walk(x, report);
+    return;
+  }
+  if (typeof node !== "object" || node === null) return;
+  const t = node as Term;
+  if (t.type === "var" && (t.value === "input" || t.value === "data")) {
+    report(`reads all of ${t.value}; read the candidates through lib.endpoints`);
+    return;
+  }
+  if (t.type === "ref" && Array.isArray(t.value)) {
+    const [head, first, ...rest] = t.value as Term[];
+    if (head?.type === "var" && (head.value === "input" || head.value === "data")) {
+      const field = first?.type === "string" ? String(first.value) : undefined;
+      const what = first === undefined ? `all of ${head.value}` : `${head.value}.${field ?? "[…]"}`;
+      if (head.value === "input" && (field === undefined || !INPUT_FIELDS.has(field)))
+        report(`reads ${what}; read the candidates through lib.endpoints`);
+      if (head.value === "data" && (field === undefined || field === "catalog"))
+        report(`reads ${what}; read the candidates through lib.endpoints`);
+      walk(first?.type === "string" ? rest : [first, ...rest], report);
+      return;
+    }
+  }
+  for (const v of Object.values(node)) walk(v, report);
+}
