@@ -166,7 +166,8 @@ export class PolicyEngine {
     const pool = this.active;
     if (!pool) throw new PolicyUnavailableError();
     const ids = input.endpoints.map((e) => e.id);
-    if (new Set(ids).size !== ids.length) {
+    const idSet = new Set(ids);
+    if (idSet.size !== ids.length) {
       throw new PolicyEvaluationError("input", "candidate endpoint ids are not unique");
     }
     const instance = await pool.acquire();
@@ -203,7 +204,7 @@ export class PolicyEngine {
         `used ${cpuMicros} µs of CPU, budget ${this.budgetMicros} µs`,
       );
     }
-    return { decision: parseDecision(raw, ids), bundle: pool.ref, evalMicros };
+    return { decision: parseDecision(raw, ids, idSet), bundle: pool.ref, evalMicros };
   }
 
   /**
