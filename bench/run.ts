@@ -185,7 +185,7 @@ log(
 );
 
 // ---- Load ----
-const microReserveS = a["no-micro"] ? 0 : (quick ? 38 : 55) + (databaseUrl ? (quick ? 5 : 12) : 0);
+const microReserveS = a["no-micro"] ? 0 : (quick ? 50 : 70) + (databaseUrl ? (quick ? 5 : 12) : 0);
 const pids = Object.fromEntries(systems.map((s) => [s.name, s.managed.pid]));
 const matrix = await runMatrix(targets, {
   rates: a.rates ? a.rates.split(",").map(Number) : quick ? [100, 500] : [100, 300, 500],
