@@ -141,8 +141,7 @@ for (const { mode, scenario } of runs) {
       throw new Error(`expected ${mode} evaluations only, engine stats ${JSON.stringify(engine.stats)}`);
     results.push({
       input: mode,
-      // (Plain names are the router's case; bench/lib/report-sections.ts reads them.)
-      scenario: mode === "inline" ? `${scenario} (endpoints inline)` : scenario,
+      scenario,
       candidates: n,
       allowed,
       samples: total.length,
