@@ -115,7 +115,19 @@ export class AuditLog {
     const started = performance.now();
     let firstSeq: number;
     try {
-      firstSeq = await this.db.transaction().execute(async (trx) => this.#write(trx, batch));
+      const rows = batchRows(batch);
+      if (this.dbKind === "postgres") {
+        // The advisory lock must be held before the statement's snapshot is taken (READ
+        // COMMITTED), or max(seq) could miss another replica's commit: two statements.
+        firstSeq = await this.db.transaction().execute(async (trx) => {
+          await sql`select pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY})`.execute(trx);
+          return appendBatch(trx, rows);
+        });
+      } else {
+        // PGlite: one process, one connection, statements run one at a time; one statement is
+        // its own transaction, so the batch is atomic without BEGIN/COMMIT round trips.
+        firstSeq = await appendBatch(this.db, rows);
+      }
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
@@ -124,52 +136,6 @@ export class AuditLog {
     const committed = batch.map((p, i) => ({ seq: firstSeq + i, leafHash: p.leaf }));
     batch.forEach((p, i) => p.resolve({ seq: firstSeq + i, leafHash: p.leaf, envelope: p.envelope }));
     for (const l of this.#listeners) l(committed);
-  }
-
-  async #write(trx: Transaction<Database>, batch: Pending[]): Promise<number> {
-    if (this.dbKind === "postgres")
-      await sql`select pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY})`.execute(trx);
-    const { next } = await trx
-      .selectFrom("audit_log")
-      .select(sql<number>`coalesce(max(seq) + 1, 0)::int8`.as("next"))
-      .executeTakeFirstOrThrow();
-    const first = Number(next);
-    await trx
-      .insertInto("audit_log")
-      .values(
-        batch.map((p, i) => ({
-          seq: first + i,
-          kind: p.req.kind,
-          decision_id: p.req.decisionId,
-          recorded_at: p.req.recordedAt,
-          envelope: p.envelopeJson,
-          leaf_hash: p.leaf,
-        })),
-      )
-      .execute();
-    const decisions = batch.flatMap((p, i) =>
-      p.req.kind === "decision"
-        ? [
-            {
-              decision_id: p.req.decisionId,
-              recorded_at: p.req.recordedAt,
-              decision_seq: first + i,
-              outcome_seq: null,
-              ...p.req.index,
-            },
-          ]
-        : [],
-    );
-    if (decisions.length > 0) await trx.insertInto("audit_decisions").values(decisions).execute();
-    for (const [i, p] of batch.entries()) {
-      if (p.req.kind !== "outcome") continue;
-      await trx
-        .updateTable("audit_decisions")
-        .set({ outcome: p.req.outcome, endpoint_id: p.req.endpointId, outcome_seq: first + i })
-        .where("decision_id", "=", p.req.decisionId)
-        .execute();
-    }
-    return first;
   }
 
   /** Waits until everything appended so far is committed (or failed). */
@@ -182,4 +148,121 @@ export class AuditLog {
       await (this.#flushing ?? new Promise((r) => setImmediate(r)));
     }
   }
+}
+
+/** A batch as column arrays, the shape {@link appendBatch} sends (one array per column). */
+interface BatchRows {
+  ord: number[];
+  kind: string[];
+  decisionId: string[];
+  recordedAt: string[];
+  envelope: string[];
+  leafHash: string[];
+  tenant: (string | null)[];
+  model: (string | null)[];
+  endpointId: (string | null)[];
+  outcome: (string | null)[];
+  policyRevision: (string | null)[];
+  policySha256: (string | null)[];
+  catalogRevision: (string | null)[];
+  /** For a decision whose outcome is in the same batch: that outcome's position. */
+  outcomeOrd: (number | null)[];
+}
+
+function batchRows(batch: readonly Pending[]): BatchRows {
+  const r: BatchRows = {
+    ord: [],
+    kind: [],
+    decisionId: [],
+    recordedAt: [],
+    envelope: [],
+    leafHash: [],
+    tenant: [],
+    model: [],
+    endpointId: [],
+    outcome: [],
+    policyRevision: [],
+    policySha256: [],
+    catalogRevision: [],
+    outcomeOrd: [],
+  };
+  // An outcome whose decision is in the same batch cannot update the decision's index row
+  // (one statement, one snapshot): it is folded into the row as it is inserted.
+  const decisionAt = new Map<string, number>();
+  batch.forEach((p, i) => {
+    const q = p.req;
+    r.ord.push(i);
+    r.kind.push(q.kind);
+    r.decisionId.push(q.decisionId);
+    r.recordedAt.push(q.recordedAt.toISOString());
+    r.envelope.push(p.envelopeJson);
+    r.leafHash.push(Buffer.from(p.leaf).toString("hex"));
+    r.outcomeOrd.push(null);
+    if (q.kind === "decision") {
+      decisionAt.set(q.decisionId, i);
+      r.tenant.push(q.index.tenant);
+      r.model.push(q.index.model);
+      r.endpointId.push(q.index.endpoint_id);
+      r.outcome.push(q.index.outcome);
+      r.policyRevision.push(q.index.policy_revision);
+      r.policySha256.push(q.index.policy_sha256);
+      r.catalogRevision.push(q.index.catalog_revision);
+    } else {
+      r.tenant.push(null);
+      r.model.push(null);
+      r.endpointId.push(q.endpointId);
+      r.outcome.push(q.outcome);
+      r.policyRevision.push(null);
+      r.policySha256.push(null);
+      r.catalogRevision.push(null);
+      const d = decisionAt.get(q.decisionId);
+      if (d !== undefined) {
+        r.outcome[d] = q.outcome;
+        r.endpointId[d] = q.endpointId;
+        r.outcomeOrd[d] = i;
+      }
+    }
+  });
+  return r;
+}
+
+/**
+ * Appends a batch in ONE statement: the next dense sequence number, the log rows, the decisions'
+ * query-index rows and the outcomes' index updates, as data-modifying CTEs over column arrays.
+ * One statement is one round trip (and, outside an explicit transaction, one atomic commit):
+ * the per-record cost is what it writes, not a transaction's worth of statements.
+ */
+async function appendBatch(db: Kysely<Database> | Transaction<Database>, r: BatchRows): Promise<number> {
+  const result = await sql<{ n: number }>`
+    with next as (
+      select coalesce(max(seq) + 1, 0)::int8 as n from audit_log
+    ), rows as (
+      select next.n + v.ord as seq, v.ord, v.kind, v.decision_id, v.recorded_at::timestamptz as recorded_at,
+             v.envelope, decode(v.leaf_hash, 'hex') as leaf_hash, v.tenant, v.model, v.endpoint_id, v.outcome,
+             v.policy_revision, v.policy_sha256, v.catalog_revision, next.n + v.outcome_ord as outcome_seq
+      from next, unnest(
+        ${r.ord}::int8[], ${r.kind}::text[], ${r.decisionId}::text[], ${r.recordedAt}::text[],
+        ${r.envelope}::text[], ${r.leafHash}::text[], ${r.tenant}::text[], ${r.model}::text[],
+        ${r.endpointId}::text[], ${r.outcome}::text[], ${r.policyRevision}::text[],
+        ${r.policySha256}::text[], ${r.catalogRevision}::text[], ${r.outcomeOrd}::int8[]
+      ) as v(ord, kind, decision_id, recorded_at, envelope, leaf_hash, tenant, model, endpoint_id, outcome,
+             policy_revision, policy_sha256, catalog_revision, outcome_ord)
+    ), log as (
+      insert into audit_log (seq, kind, decision_id, recorded_at, envelope, leaf_hash)
+      select seq, kind, decision_id, recorded_at, envelope, leaf_hash from rows
+    ), decisions as (
+      insert into audit_decisions (decision_id, recorded_at, tenant, model, endpoint_id, outcome,
+                                   policy_revision, policy_sha256, catalog_revision, decision_seq, outcome_seq)
+      select decision_id, recorded_at, tenant, model, endpoint_id, outcome,
+             policy_revision, policy_sha256, catalog_revision, seq, outcome_seq
+      from rows where kind = 'decision'
+    ), outcomes as (
+      update audit_decisions d
+      set outcome = o.outcome, endpoint_id = o.endpoint_id, outcome_seq = o.seq
+      from rows o
+      where o.kind = 'outcome' and d.decision_id = o.decision_id
+        and not exists (select 1 from rows x where x.kind = 'decision' and x.decision_id = o.decision_id)
+    )
+    select n from next`.execute(db);
+  return Number(result.rows[0]!.n);
 }
