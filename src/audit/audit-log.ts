@@ -44,6 +44,8 @@ export interface AuditLogOptions {
   /** How long the first record of a batch waits for company (bounded group-commit delay). */
   batchDelayMs: number;
   batchMax: number;
+  /** Longest an outcome record waits for a decision record to share a statement with (default 50). */
+  outcomeDelayMs?: number;
   /** Observes each committed batch (size, commit duration) — metrics. */
   onBatch?: (size: number, seconds: number) => void;
 }
@@ -61,6 +63,8 @@ export interface AuditLogOptions {
 export class AuditLog {
   #queue: Pending[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** When the pending timer fires (performance.now() ms). */
+  #due = 0;
   #flushing: Promise<void> | undefined;
   readonly #listeners: ((entries: readonly { seq: number; leafHash: Uint8Array }[]) => void)[] = [];
 
@@ -96,8 +100,23 @@ export class AuditLog {
   }
 
   #schedule(): void {
-    if (this.#flushing || this.#timer) return;
-    const delay = this.#queue.length >= this.opts.batchMax ? 0 : this.opts.batchDelayMs;
+    if (this.#flushing) return;
+    // A decision record holds its caller (the prompt waits for it): flush after the short
+    // group-commit delay. Outcome records hold nobody: they wait up to `outcomeDelayMs` and
+    // normally ride along in the next decision's statement, so a request costs one write.
+    const urgent = this.#queue.some((p) => p.req.kind === "decision");
+    const delay =
+      this.#queue.length >= this.opts.batchMax
+        ? 0
+        : urgent
+          ? this.opts.batchDelayMs
+          : (this.opts.outcomeDelayMs ?? 50);
+    const due = performance.now() + delay;
+    if (this.#timer) {
+      if (due >= this.#due) return;
+      clearTimeout(this.#timer);
+    }
+    this.#due = due;
     this.#timer = setTimeout(() => this.#startFlush(), delay);
   }
 
