@@ -298,6 +298,9 @@ export async function startLiteLLM(
     ["--config", config, "--host", "127.0.0.1", "--port", String(port), "--num_workers", "1"],
     {
       env: {
+        // sovr's Postgres URL (for the sovr-pg target) is not LiteLLM's: with DATABASE_URL set,
+        // LiteLLM tries to set up its own database and refuses to start without prisma.
+        DATABASE_URL: undefined,
         LITELLM_MASTER_KEY: masterKey,
         LITELLM_LOCAL_MODEL_COST_MAP: "True",
         LITELLM_TELEMETRY: "False",
