@@ -2,7 +2,7 @@ import { type Kysely, sql, type Transaction } from "kysely";
 import type { DatabaseKind } from "../db/database.js";
 import type { AuditDecisionsTable, Database } from "../db/schema.js";
 import { canonicalize } from "./canonical-json.js";
-import { type DsseEnvelope, entryLeafHash, signEnvelope } from "./dsse.js";
+import { type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
 import type { SigningKey } from "./keys.js";
 
 /** Postgres advisory lock key of the log sequencer ("sovr" in ASCII). */
@@ -91,8 +91,9 @@ export class AuditLog {
 
   append(req: AppendRequest): Promise<Appended> {
     const envelope = signEnvelope(req.payload, this.signer);
+    // Canonicalised once: the stored row and the Merkle leaf are the same bytes.
     const envelopeJson = canonicalize(envelope);
-    const leaf = entryLeafHash(envelope);
+    const leaf = entryLeafHashOfCanonical(envelopeJson);
     return new Promise<Appended>((resolve, reject) => {
       this.#queue.push({ req, envelope, envelopeJson, leaf, resolve, reject });
       this.#schedule();

@@ -139,3 +139,8 @@ export function envelopeBytes(envelope: DsseEnvelope): Uint8Array {
 export function entryLeafHash(envelope: DsseEnvelope): Uint8Array {
   return leafHash(envelopeBytes(envelope));
 }
+
+/** {@link entryLeafHash} from the envelope's canonical JSON, for callers that already have it. */
+export function entryLeafHashOfCanonical(envelopeJson: string): Uint8Array {
+  return leafHash(new TextEncoder().encode(envelopeJson));
+}

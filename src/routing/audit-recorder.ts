@@ -1,23 +1,13 @@
 import type { AuditLog } from "../audit/audit-log.js";
 import { encodeRecord } from "../audit/record.js";
-import type { BundleRef } from "../policy/types.js";
 import type { DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
-import type { DecisionRecorder } from "./router.js";
+import type { DecisionIndexInput, DecisionRecorder } from "./router.js";
 
 /** Routes decision and outcome records into the signed, durable audit log. */
 export class AuditRecorder implements DecisionRecorder {
   constructor(private readonly log: AuditLog) {}
 
-  async recordDecision(
-    record: DecisionRecordV1,
-    index: {
-      tenant: string;
-      model: string;
-      outcome: "pending" | "denied";
-      bundle: BundleRef;
-      catalogRevision: string;
-    },
-  ): Promise<void> {
+  async recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<void> {
     await this.log.append({
       kind: "decision",
       decisionId: record.decision_id,

@@ -16,7 +16,7 @@ import {
   UnknownModelError,
   UpstreamRejectedError,
 } from "./errors.js";
-import { requestExclusions } from "./filters.js";
+import { estimatePromptTokens, requestExclusions } from "./filters.js";
 import type { HealthTracker } from "./health.js";
 import { buildPolicyInput } from "./policy-input.js";
 import { newSeed, seededRng } from "./rng.js";
@@ -24,17 +24,16 @@ import { inverseSquareWeight, planRoute } from "./selection.js";
 import type { CandidateVerdict, EndpointPerformance, Exclusion, Principal, RouteRequest } from "./types.js";
 
 /** Appends signed records durably; resolves only once committed. */
+export interface DecisionIndexInput {
+  tenant: string;
+  model: string;
+  outcome: "pending" | "denied";
+  bundle: BundleRef;
+  catalogRevision: string;
+}
+
 export interface DecisionRecorder {
-  recordDecision(
-    record: DecisionRecordV1,
-    index: {
-      tenant: string;
-      model: string;
-      outcome: "pending" | "denied";
-      bundle: BundleRef;
-      catalogRevision: string;
-    },
-  ): Promise<void>;
+  recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<void>;
   recordOutcome(record: OutcomeRecordV1): Promise<void>;
 }
 
@@ -445,7 +444,7 @@ export class Router {
   #toEvent(ev: UpstreamEvent, endpoint: ResolvedEndpoint, req: RouteRequest): RouterEvent {
     if (ev.type === "delta")
       return { type: "delta", role: ev.role, content: ev.content, toolCalls: ev.toolCalls };
-    const promptTokens = ev.usage?.promptTokens ?? estimateTokens(req);
+    const promptTokens = ev.usage?.promptTokens ?? estimatePromptTokens(req);
     const completionTokens = ev.usage?.completionTokens ?? 0;
     return {
       type: "finish",
@@ -460,12 +459,6 @@ export class Router {
       },
     };
   }
-}
-
-function estimateTokens(req: RouteRequest): number {
-  let chars = 0;
-  for (const m of req.messages) chars += m.content.length;
-  return Math.ceil(chars / 4);
 }
 
 function asUpstreamError(err: unknown): UpstreamError {
