@@ -1,12 +1,12 @@
 import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AuditServiceImpl } from "./api/audit-service.js";
 import { authInterceptor } from "./api/auth-interceptor.js";
 import { CatalogServiceImpl } from "./api/catalog-service.js";
 import { LIMITS } from "./api/chat-request.js";
+import { toConnectError } from "./api/errors.js";
 import { HealthState, registerHealth } from "./api/health-service.js";
 import { KeyServiceImpl } from "./api/key-service.js";
 import { malformedRequestsAreInvalidArgument } from "./api/malformed-request.js";
@@ -20,7 +20,7 @@ import { AuditLog } from "./audit/audit-log.js";
 import { Checkpointer } from "./audit/checkpointer.js";
 import { Replayer } from "./audit/replay.js";
 import { currentSigningKey, publishSigningKey, rotateSigningKey } from "./audit/signing-keys.js";
-import { AuthError, authorize, TENANT_HEADER } from "./auth/access.js";
+import { authorize, TENANT_HEADER } from "./auth/access.js";
 import { Authenticator, countApiKeys, createApiKey } from "./auth/api-keys.js";
 import { LiveCatalog, readCatalogFiles } from "./catalog/catalog-store.js";
 import { CatalogValidationError } from "./catalog/errors.js";
@@ -315,19 +315,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           const p = await authorize(auth, operation, header("authorization"), header(TENANT_HEADER));
           return p ?? { tenant: "default", workload: "", roles: [] };
         } catch (err) {
-          if (err instanceof AuthError) {
-            throw new ConnectError(
-              err.message,
-              err.failure === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied,
-            );
-          }
-          throw new ConnectError(
-            "cannot check the API key right now",
-            Code.Unavailable,
-            undefined,
-            undefined,
-            err,
-          );
+          throw toConnectError(err);
         }
       }),
     });

@@ -1,7 +1,8 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { AuthError, authorize, TENANT_HEADER } from "../auth/access.js";
+import type { Interceptor } from "@connectrpc/connect";
+import { authorize, TENANT_HEADER } from "../auth/access.js";
 import type { Authenticator } from "../auth/api-keys.js";
 import { principalKey } from "./context.js";
+import { toConnectError } from "./errors.js";
 
 /** Authentication and authorisation for every gRPC/Connect call, before any handler runs. */
 export function authInterceptor(auth: Authenticator): Interceptor {
@@ -15,20 +16,7 @@ export function authInterceptor(auth: Authenticator): Interceptor {
         req.header.get(TENANT_HEADER),
       );
     } catch (err) {
-      if (err instanceof AuthError) {
-        throw new ConnectError(
-          err.message,
-          err.failure === "unauthenticated" ? Code.Unauthenticated : Code.PermissionDenied,
-        );
-      }
-      // The key store is unreachable: refuse, but say it is transient.
-      throw new ConnectError(
-        "cannot check the API key right now",
-        Code.Unavailable,
-        undefined,
-        undefined,
-        err,
-      );
+      throw toConnectError(err);
     }
     if (principal) req.contextValues.set(principalKey, principal);
     return next(req);

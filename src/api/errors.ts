@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "../audit/errors.js";
+import { AuthError } from "../auth/access.js";
 import { CatalogNotFoundError, CatalogValidationError } from "../catalog/errors.js";
 import { CatalogIssueSchema } from "../gen/sovereign/v1/catalog_pb.js";
 import { ExclusionStage, NoEligibleEndpointSchema } from "../gen/sovereign/v1/router_pb.js";
@@ -94,34 +95,20 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof AuditUnavailableError)
     return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
   // Every endpoint failed before the first token: transient from the caller's view.
-  if (err instanceof AllAttemptsFailedError) {
-    return new ConnectError(
-      err.message,
-      Code.Unavailable,
-      { "x-sovr-decision-id": err.decisionId },
-      undefined,
-      err,
-    );
-  }
+  if (err instanceof AllAttemptsFailedError) return withDecision(err, Code.Unavailable);
   // The upstream rejected the request as malformed: the caller must change it.
-  if (err instanceof UpstreamRejectedError) {
-    return new ConnectError(
-      err.message,
-      Code.InvalidArgument,
-      { "x-sovr-decision-id": err.decisionId },
-      undefined,
-      err,
-    );
-  }
+  if (err instanceof UpstreamRejectedError) return withDecision(err, Code.InvalidArgument);
   // Broke after the first token; the partial answer was delivered, the rest is lost.
-  if (err instanceof StreamInterruptedError) {
-    return new ConnectError(
-      err.message,
-      Code.Unavailable,
-      { "x-sovr-decision-id": err.decisionId },
-      undefined,
-      err,
-    );
+  if (err instanceof StreamInterruptedError) return withDecision(err, Code.Unavailable);
+  // No or a bad key is Unauthenticated; a key without the role or for another tenant is
+  // PermissionDenied; an unreachable key store is transient.
+  if (err instanceof AuthError) {
+    const code = {
+      unauthenticated: Code.Unauthenticated,
+      permission_denied: Code.PermissionDenied,
+      unavailable: Code.Unavailable,
+    }[err.failure];
+    return new ConnectError(err.message, code, undefined, undefined, err);
   }
   if (err instanceof UpstreamError && err.errorClass === "aborted") {
     return new ConnectError("request cancelled", Code.Canceled, undefined, undefined, err);
@@ -156,4 +143,9 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof LogIntegrityError)
     return new ConnectError(err.message, Code.DataLoss, undefined, undefined, err);
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+}
+
+/** An error about a recorded decision: its id travels in `x-sovr-decision-id` for the auditor. */
+function withDecision(err: Error & { decisionId: string }, code: Code): ConnectError {
+  return new ConnectError(err.message, code, { "x-sovr-decision-id": err.decisionId }, undefined, err);
 }

@@ -44,14 +44,16 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "DELETE /v1/admin/byok": ["admin"],
 };
 
-export type AuthFailure = "unauthenticated" | "permission_denied";
+/** unavailable: the key store could not be asked (transient; the caller may retry). */
+export type AuthFailure = "unauthenticated" | "permission_denied" | "unavailable";
 
 export class AuthError extends Error {
   constructor(
     readonly failure: AuthFailure,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = "AuthError";
   }
 }
@@ -73,7 +75,12 @@ export async function authorize(
   if (access === "public") return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   if (!m) throw new AuthError("unauthenticated", "missing API key: send `authorization: Bearer <key>`");
-  const key: ApiKeyInfo | undefined = await auth.authenticate(m[1]!);
+  let key: ApiKeyInfo | undefined;
+  try {
+    key = await auth.authenticate(m[1]!);
+  } catch (cause) {
+    throw new AuthError("unavailable", "cannot check the API key right now", { cause });
+  }
   if (!key) throw new AuthError("unauthenticated", "invalid or revoked API key");
   if (!access) throw new AuthError("permission_denied", `${operation} is not open to any role`);
   if (!key.roles.some((r) => access.includes(r))) {
