@@ -236,6 +236,14 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       },
       adapters: { openai: new OpenAICompatibleAdapter(pools), anthropic: new AnthropicAdapter(pools) },
       byok,
+      observer: {
+        policyEvaluated: (us) => metrics.policyEvalSeconds.observe(us / 1e6),
+        attempt: (endpoint, result) => metrics.upstreamAttempts.inc({ endpoint, result }),
+        finished: (outcome, seconds) => {
+          metrics.requests.inc({ outcome });
+          metrics.requestSeconds.observe(seconds);
+        },
+      },
       health: new HealthTracker(),
       stats,
       instance: config.instance,
@@ -352,6 +360,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       httpPort: config.httpPort,
       tls: config.tls ? await loadTlsOptions(config.tls) : undefined,
     });
+    metrics.countInflight(() => servers.inflight);
     health.set(true);
     logger.info(
       { grpcPort: servers.grpcPort, httpPort: servers.httpPort, host: config.host },

@@ -1,7 +1,7 @@
 import { uuidv7 } from "../audit/uuidv7.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
-import { PolicyEvaluationError } from "../policy/errors.js";
+import { PolicyError, PolicyEvaluationError } from "../policy/errors.js";
 import type { BundleRef, PolicyInput } from "../policy/types.js";
 import { UpstreamError, type UpstreamErrorClass } from "../upstream/errors.js";
 import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest } from "../upstream/types.js";
@@ -60,7 +60,17 @@ export interface RouterDeps {
   env: Readonly<Record<string, string | undefined>>;
   /** Tenants' own provider keys (BYOK), by provider slug; tried before the shared key. */
   byok?: { keysFor(tenant: string): Promise<ReadonlyMap<string, TenantKey>> };
+  /** Metrics of routed requests (ids and classes only, never content). */
+  observer?: RouterObserver;
   now?: () => number;
+}
+
+export interface RouterObserver {
+  policyEvaluated(micros: number): void;
+  /** `result`: "ok" or the attempt's error class. */
+  attempt(endpointId: string, result: string): void;
+  /** A routed request ended: success, failed, denied (nothing eligible, no policy) or error. */
+  finished(outcome: "success" | "failed" | "denied" | "error", seconds: number): void;
 }
 
 export interface Decision {
@@ -147,6 +157,7 @@ export class Router {
     let evaluation: PolicyEvaluation;
     try {
       evaluation = await this.deps.policy.evaluate(input);
+      this.deps.observer?.policyEvaluated(evaluation.evalMicros);
     } catch (err) {
       // An evaluation error fails closed; with a bundle to name, the refusal is recorded.
       const failedBundle = err instanceof PolicyEvaluationError ? this.deps.policy.activeBundle() : undefined;
@@ -279,9 +290,17 @@ export class Router {
    * only before the first token; afterwards a failure ends the stream with an error.
    */
   async *stream(req: RouteRequest, principal: Principal, signal?: AbortSignal): AsyncGenerator<RouterEvent> {
-    const { decision, keys } = await this.#decide(req, principal, { record: true });
-    const planned = this.#attempts(decision.plan, keys);
     const started = this.#now();
+    let decided: { decision: Decision; keys: ReadonlyMap<string, TenantKey> };
+    try {
+      decided = await this.#decide(req, principal, { record: true });
+    } catch (err) {
+      const refused = err instanceof NoEligibleEndpointError || err instanceof PolicyError;
+      this.deps.observer?.finished(refused ? "denied" : "error", (this.#now() - started) / 1000);
+      throw err;
+    }
+    const { decision, keys } = decided;
+    const planned = this.#attempts(decision.plan, keys);
     const attempts: AttemptRecord[] = [];
     let outcome: OutcomeRecordV1["outcome"] = "failed";
     let endpointUsed: ResolvedEndpoint | undefined;
@@ -407,6 +426,11 @@ export class Router {
       };
       // The outcome is appended without holding the caller; failures surface in metrics/logs.
       this.deps.recorder.recordOutcome(record).catch(() => {});
+      const observer = this.deps.observer;
+      if (observer) {
+        for (const a of attempts) observer.attempt(a.endpoint_id, a.error_class ?? "ok");
+        observer.finished(outcome, (this.#now() - started) / 1000);
+      }
     }
   }
 

@@ -8,14 +8,13 @@ export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
     name: "sovr_requests_total",
-    help: "Routed requests by API and outcome.",
-    labelNames: ["api", "outcome"] as const,
+    help: "Routed requests by outcome (success, failed, denied, error), both APIs.",
+    labelNames: ["outcome"] as const,
     registers: [this.registry],
   });
   readonly requestSeconds = new Histogram({
     name: "sovr_request_duration_seconds",
-    help: "Request latency through the router (to the end of the response).",
-    labelNames: ["api"] as const,
+    help: "Request latency through the router (to the end of the response), both APIs.",
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
@@ -55,11 +54,21 @@ export class Metrics {
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });
-  readonly inflight = new Gauge({
+  #inflight: () => number = () => 0;
+  readonly inflight: Gauge = new Gauge({
     name: "sovr_inflight_requests",
-    help: "Calls currently being served.",
+    help: "Calls currently being served, both ports.",
     registers: [this.registry],
+    collect: (): void => {
+      this.inflight.set(this.#inflight());
+    },
   });
+
+  /** Where the in-flight gauge reads its value (the listening servers, once they exist). */
+  countInflight(read: () => number): void {
+    this.#inflight = read;
+  }
+
   readonly catalogRevisions = new Counter({
     name: "sovr_catalog_applies_total",
     help: "Catalog apply attempts by result (applied, unchanged, rejected).",
