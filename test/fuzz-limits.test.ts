@@ -1,3 +1,4 @@
+import { connect } from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -196,5 +197,58 @@ describe("request size on both ports", () => {
     const text =
       Buffer.from(await web.arrayBuffer()).toString("latin1") + (web.headers.get("grpc-status") ?? "");
     expect(text).toMatch(/grpc-status: ?3|^3$/m);
+  });
+
+  it("JSON lone surrogates get a status on gRPC and gRPC-Web instead of a hung call (fuzz seed 26623696)", async () => {
+    const session = connect(`http://127.0.0.1:${t.app.servers.grpcPort}`);
+    const errors: string[] = [];
+    const consoleError = console.error;
+    console.error = (...a: unknown[]) => errors.push(a.map(String).join(" "));
+    const cases = [
+      ["Chat", '{"model":"sim/chat-small","seed":"\\ud800"}', /ChatRequest\.seed/],
+      ["Chat", '{"model":"sim/chat-small","maxTokens":"1\\udfff"}', /ChatRequest\.max_tokens/],
+      ["Chat", '{"model":"x","provider":{"sort":"\\udbff"}}', /sovereign\.v1\.Sort/],
+      ["Chat", '{"model":"\\ud800","messages":[{"role":"user","content":"x"}]}', /^model: /],
+      [
+        "Explain",
+        '{"request":{"model":"sim/chat-small","messages":[{"role":"\\udc00"}]}}',
+        /messages\[0\]\.role/,
+      ],
+    ] as const;
+    try {
+      for (const type of ["application/grpc+json", "application/grpc-web+json"]) {
+        for (const [method, json, message] of cases) {
+          const payload = Buffer.from(json);
+          const head = Buffer.alloc(5);
+          head.writeUInt32BE(payload.length, 1);
+          const out = await new Promise<string>((resolve, reject) => {
+            const s = session.request({
+              ":method": "POST",
+              ":path": `/${RouterService.typeName}/${method}`,
+              "content-type": type,
+              te: "trailers",
+            });
+            let text = "";
+            s.setTimeout(3000, () => reject(new Error(`${type} ${json}: no answer in 3 s`)));
+            s.on("trailers", (h) => {
+              text += `grpc-status: ${h["grpc-status"]}\r\ngrpc-message: ${h["grpc-message"]}`;
+            });
+            s.on("data", (d: Buffer) => {
+              text += d.subarray(5).toString("latin1");
+            });
+            s.on("close", () => resolve(text));
+            s.end(Buffer.concat([head, payload]));
+          });
+          const status = /grpc-status: ?(\d+)/.exec(out)?.[1];
+          const text = decodeURIComponent(/grpc-message: ?(.*?)\r?$/m.exec(out)?.[1] ?? "");
+          expect(status, `${type} ${json}`).toBe("3");
+          expect(text, `${type} ${json}`).toMatch(message);
+        }
+      }
+    } finally {
+      console.error = consoleError;
+      session.close();
+    }
+    expect(errors).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { LIMITS } from "./chat-request.js";
+import { withoutLoneSurrogates } from "./lone-surrogates.js";
 
 /**
  * connect-es answers a request whose bytes it cannot read — protobuf that does not decode
@@ -12,7 +14,8 @@ import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/conn
  * The message is read before interceptors and handlers run, so the one error boundary
  * (`toConnectError`) never sees it; this wraps the router's handlers and rewrites exactly these
  * statuses on the way out, on every protocol: the gRPC trailer, the Connect unary error body
- * and status, and the final frame of Connect streams and gRPC-Web.
+ * and status, and the final frame of Connect streams and gRPC-Web. On the way in, it keeps
+ * JSON lone surrogates from reaching connect's gRPC error path (see lone-surrogates.ts).
  */
 export function malformedRequestsAreInvalidArgument(router: ConnectRouter): void {
   const handlers = router.handlers;
@@ -24,7 +27,7 @@ const FIXED_PREFIX = "malformed request message: ";
 
 function wrap(handler: UniversalHandler): UniversalHandler {
   const wrapped = async (req: Parameters<UniversalHandler>[0]): Promise<UniversalServerResponse> => {
-    const res = await handler(req);
+    const res = await handler(withoutLoneSurrogates(req, LIMITS.requestBytes));
     if (res.status === 500 && res.header?.get("content-type")?.startsWith("application/json") && res.body) {
       return connectUnary(res);
     }
