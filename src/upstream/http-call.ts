@@ -72,6 +72,10 @@ export async function postJson(
       ac.abort(new UpstreamError(phase, `upstream ${phase.replace("timeout_", "")} timeout after ${ms} ms`));
     }, ms);
   };
+  // Per chunk: restart the same timer rather than allocate a new one.
+  const touch = () => {
+    if (timer) timer.refresh();
+  };
   const onCallerAbort = () => ac.abort(new UpstreamError("aborted", "caller cancelled"));
   if (opts.signal?.aborted) onCallerAbort();
   opts.signal?.addEventListener("abort", onCallerAbort, { once: true });
@@ -108,7 +112,7 @@ export async function postJson(
       status: res.statusCode,
       headers: res.headers,
       body: res.body,
-      touch: arm,
+      touch,
       gotFirstToken: () => {
         phase = "timeout_idle";
         arm();
