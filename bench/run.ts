@@ -9,6 +9,7 @@
  * Options: --rates 100,300,500  --segment-ms 4000  --rounds 2  --budget-s 580  --no-peers
  *          --no-micro  --no-docs  --out <file>  --wait-quiet-s 90 (full) / 0 (quick): how long to
  *          wait, at most, for other processes to leave the CPU before measuring
+ *          --grpc-js: also measure sovr's gRPC targets through @grpc/grpc-js (the previous client)
  * Peers come from `bash bench/setup.sh` (a cache outside the repo). Postgres figures need
  * SOVR_BENCH_DATABASE_URL or DATABASE_URL. Writes bench/results/<date>-<mode>.json and
  * regenerates docs/benchmarks.md with bench/results/overhead.svg.
@@ -41,6 +42,7 @@ const { values: a } = parseArgs({
     "no-micro": { type: "boolean", default: false },
     "no-docs": { type: "boolean", default: false },
     out: { type: "string" },
+    "grpc-js": { type: "boolean", default: false },
   },
 });
 
@@ -103,7 +105,12 @@ const admit = async (ts: Target[]) => {
   return failed;
 };
 skipped.push(...(await admit(targets.splice(0))));
-const s1 = await sovrTargets(sovr, "sovr", { health: !quick, stream: true, http: true });
+const s1 = await sovrTargets(sovr, "sovr", {
+  health: !quick,
+  stream: true,
+  http: true,
+  grpcJs: a["grpc-js"],
+});
 skipped.push(...s1.skipped, ...(await admit(s1.targets)));
 if (sovrPg) {
   const s2 = await sovrTargets(sovrPg, "sovr-pg", { health: false, stream: false, http: false });

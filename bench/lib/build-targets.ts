@@ -1,22 +1,16 @@
 import * as grpc from "@grpc/grpc-js";
-import {
-  grpcChat,
-  grpcChatStream,
-  grpcClient,
-  grpcHealth,
-  httpPool,
-  httpStream,
-  httpUnary,
-  openAiBody,
-} from "./clients.js";
+import { type Call, httpPool, httpStream, httpUnary, openAiBody } from "./clients.js";
+import { H2Sessions, h2Chat, h2ChatStream, h2Health } from "./grpc-h2.js";
+import { grpcChat, grpcChatStream, grpcClient, grpcHealth } from "./grpc-js-clients.js";
 import { type PeerStarted, probeOpenAiRoute, type SovrStarted } from "./systems.js";
-import { closeGrpc, closePool, type Target, type TargetSkipped } from "./targets.js";
+import { closePool, type Target, type TargetSkipped } from "./targets.js";
 
 /**
  * The targets, each with its own connection(s). HTTP targets share one client implementation
  * (undici, keep-alive HTTP/1.1, JSON), so for them target − direct is the gateway alone; the
- * gRPC targets use @grpc/grpc-js (HTTP/2, protobuf): a different client, whose own cost is
- * reported (client CPU per 1k) and bounded by the bare gRPC round trip (Health/Check).
+ * gRPC targets use a lean gRPC client over node:http2 (protobuf, grpc-h2.ts): a different
+ * client, whose own cost is reported (client CPU per 1k) and bounded by the bare gRPC round
+ * trip (Health/Check). Every connection is opened before the target is smoke-tested and warmed.
  */
 
 const TIMEOUT_MS = 10_000;
@@ -52,12 +46,11 @@ export function directTargets(simUrl: string): Target[] {
 export async function sovrTargets(
   sovr: SovrStarted,
   prefix: string,
-  opts: { health: boolean; stream: boolean; http: boolean },
+  opts: { health: boolean; stream: boolean; http: boolean; grpcJs?: boolean },
 ): Promise<{ targets: Target[]; skipped: TargetSkipped[] }> {
-  const md = new grpc.Metadata();
-  for (const [k, v] of Object.entries(sovr.headers)) md.set(k, v);
   const db = prefix === "sovr" ? "" : " (Postgres)";
-  const c1 = grpcClient(sovr.grpcAddress);
+  const h = sovr.headers;
+  const c1 = await H2Sessions.open(sovr.grpcAddress);
   const targets: Target[] = [
     {
       id: `${prefix}-grpc`,
@@ -65,26 +58,26 @@ export async function sovrTargets(
       kind: "unary",
       baseline: "direct",
       system: sovr.name,
-      client: "@grpc/grpc-js unary",
-      call: grpcChat(c1, md, TIMEOUT_MS),
-      close: closeGrpc(c1),
+      client: CLIENT_H2,
+      call: h2Chat(c1, h),
+      close: () => c1.close(),
     },
   ];
   if (opts.stream) {
-    const c2 = grpcClient(sovr.grpcAddress);
+    const c2 = await H2Sessions.open(sovr.grpcAddress);
     targets.push({
       id: `${prefix}-grpc-stream`,
       label: `sovr gRPC ChatStream${db}`,
       kind: "stream",
       baseline: "direct-stream",
       system: sovr.name,
-      client: "@grpc/grpc-js server stream",
-      call: grpcChatStream(c2, md, TIMEOUT_MS),
-      close: closeGrpc(c2),
+      client: `${CLIENT_H2}, server stream`,
+      call: h2ChatStream(c2, h),
+      close: () => c2.close(),
     });
   }
   if (opts.health) {
-    const c3 = grpcClient(sovr.grpcAddress);
+    const c3 = await H2Sessions.open(sovr.grpcAddress);
     targets.push({
       id: `${prefix}-grpc-health`,
       label: "gRPC round trip, no routing (Health/Check)",
@@ -92,18 +85,18 @@ export async function sovrTargets(
       baseline: "direct",
       reference: true,
       system: sovr.name,
-      client: "@grpc/grpc-js unary",
-      call: grpcHealth(c3, TIMEOUT_MS),
-      close: closeGrpc(c3),
+      client: CLIENT_H2,
+      call: h2Health(c3),
+      close: () => c3.close(),
     });
   }
+  if (opts.grpcJs) targets.push(...grpcJsTargets(sovr, prefix, opts));
   const skipped: TargetSkipped[] = [];
   if (opts.http) {
     const probe = await probeOpenAiRoute(sovr.httpUrl, openAiBody(false), sovr.headers);
     if (probe.ok) {
       const p1 = httpPool(sovr.httpUrl);
       const p2 = httpPool(sovr.httpUrl);
-      const h = sovr.headers;
       targets.push(
         {
           id: `${prefix}-http`,
@@ -135,6 +128,67 @@ export async function sovrTargets(
     }
   }
   return { targets, skipped };
+}
+
+const CLIENT_H2 = "gRPC over node:http2, protobuf";
+
+/**
+ * The same gRPC calls through @grpc/grpc-js, the bench's previous client (`--grpc-js`), measured
+ * beside the node:http2 ones to show how much of a gRPC figure is the client's own cost.
+ */
+function grpcJsTargets(
+  sovr: SovrStarted,
+  prefix: string,
+  opts: { health: boolean; stream: boolean },
+): Target[] {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(sovr.headers)) md.set(k, v);
+  const db = prefix === "sovr" ? "" : " (Postgres)";
+  const calls: {
+    id: string;
+    label: string;
+    kind: Target["kind"];
+    baseline: string;
+    call: (c: grpc.Client) => Call;
+  }[] = [
+    {
+      id: "",
+      label: `sovr gRPC Chat${db}`,
+      kind: "unary",
+      baseline: "direct",
+      call: (c) => grpcChat(c, md, TIMEOUT_MS),
+    },
+  ];
+  if (opts.stream)
+    calls.push({
+      id: "-stream",
+      label: `sovr gRPC ChatStream${db}`,
+      kind: "stream",
+      baseline: "direct-stream",
+      call: (c) => grpcChatStream(c, md, TIMEOUT_MS),
+    });
+  if (opts.health)
+    calls.push({
+      id: "-health",
+      label: "gRPC round trip, no routing (Health/Check)",
+      kind: "unary",
+      baseline: "direct",
+      call: (c) => grpcHealth(c, TIMEOUT_MS),
+    });
+  return calls.map((x) => {
+    const c = grpcClient(sovr.grpcAddress);
+    return {
+      id: `${prefix}-grpc-js${x.id}`,
+      label: `${x.label}, @grpc/grpc-js client`,
+      kind: x.kind,
+      baseline: x.baseline,
+      reference: x.id === "-health",
+      system: sovr.name,
+      client: "@grpc/grpc-js (previous client)",
+      call: x.call(c),
+      close: () => c.close(),
+    };
+  });
 }
 
 export function peerTargets(peer: PeerStarted, label: string): Target[] {

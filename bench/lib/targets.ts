@@ -1,4 +1,3 @@
-import type * as grpc from "@grpc/grpc-js";
 import type { Pool } from "undici";
 import type { Call } from "./clients.js";
 
@@ -26,4 +25,3 @@ export interface TargetSkipped {
 }
 
 export const closePool = (p: Pool) => () => p.close();
-export const closeGrpc = (c: grpc.Client) => () => c.close();
