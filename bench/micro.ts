@@ -11,7 +11,9 @@
  *  - Merkle inclusion proof at 1,000,000 leaves (`MerkleTree.inclusionProof`), and its check.
  * Policy evaluation is measured by bench/policy-eval.ts (run.ts runs both).
  *
- * Run: node --import tsx bench/micro.ts [--quick]   (prints JSON)
+ * Run: node --import tsx bench/micro.ts [--quick] [--only audit] [--batch-delay-ms N]   (prints JSON)
+ *   --only audit       only the durable append part (PGlite, then Postgres when a URL is set)
+ *   --batch-delay-ms   group-commit delay of the log under test (default: the config default)
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -23,12 +25,20 @@ import { entryLeafHash, signEnvelope } from "../src/audit/dsse.js";
 import { generateSigningKey } from "../src/audit/keys.js";
 import { MerkleTree, verifyInclusion } from "../src/audit/merkle.js";
 import { encodeRecord } from "../src/audit/record.js";
+import { loadConfig } from "../src/config/config.js";
 import { openDatabase } from "../src/db/index.js";
 import type { DecisionRecordV1 } from "../src/routing/decision-record.js";
 import { newHistogram, percentilesMs } from "./lib/load.js";
 import { scratchDatabase } from "./lib/scratch-db.js";
 
 const quick = process.argv.includes("--quick");
+const argValue = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const only = argValue("--only");
+const batchDelayMs = Number(argValue("--batch-delay-ms") ?? loadConfig({}).audit.batchDelayMs);
+const batchMax = 512;
 const key = generateSigningKey();
 
 /** A decision record as the router writes it for `sim/chat-small`: 3 candidates, one denied. */
@@ -126,8 +136,8 @@ async function auditAppend(kind: "pglite" | "postgres", databaseUrl?: string) {
   let batchRecords = 0;
   let batchCount = 0;
   const log = new AuditLog(db.db, db.kind, key, {
-    batchDelayMs: 2,
-    batchMax: 512,
+    batchDelayMs,
+    batchMax,
     onBatch: (size, seconds) => {
       batches.recordValue(Math.max(1, Math.round(seconds * 1e6)));
       batchRecords += size;
@@ -192,42 +202,46 @@ async function auditAppend(kind: "pglite" | "postgres", databaseUrl?: string) {
       transactions: takeBatches(),
     };
 
-    // 2. Open loop at what 500 req/s produces (decision + outcome = 1,000 records/s): the latency
-    //    a request's decision record adds before the prompt may leave.
-    const rate = 1_000;
-    const n = quick ? 1_500 : 4_000;
-    const lat = newHistogram();
-    const pending: Promise<unknown>[] = [];
-    const start = performance.now();
-    let i = 0;
-    await new Promise<void>((resolve) => {
-      const tick = () => {
-        while (i < n && start + i * (1000 / rate) <= performance.now()) {
-          i++;
-          const s = performance.now();
-          pending.push(
-            log
-              .append(decisionRow())
-              .then(() => lat.recordValue(Math.max(1, Math.round((performance.now() - s) * 1000)))),
-          );
-        }
-        if (i >= n) return resolve();
-        setTimeout(tick, Math.max(0, start + i * (1000 / rate) - performance.now()));
-      };
-      tick();
-    });
-    await Promise.all(pending);
-    await log.drain();
-    return {
-      database: kind,
-      group_commit: { batch_delay_ms: 2, batch_max: 512 },
-      saturated,
-      at_fixed_rate: {
+    // 2. Open loop at fixed record rates: the latency a request's decision record adds before
+    //    the prompt may leave. 1,000 records/s is what 500 req/s produces (decision + outcome).
+    const atRate = async (rate: number, n: number) => {
+      const lat = newHistogram();
+      const pending: Promise<unknown>[] = [];
+      const start = performance.now();
+      let i = 0;
+      await new Promise<void>((resolve) => {
+        const tick = () => {
+          while (i < n && start + i * (1000 / rate) <= performance.now()) {
+            i++;
+            const s = performance.now();
+            pending.push(
+              log
+                .append(decisionRow())
+                .then(() => lat.recordValue(Math.max(1, Math.round((performance.now() - s) * 1000)))),
+            );
+          }
+          if (i >= n) return resolve();
+          setTimeout(tick, Math.max(0, start + i * (1000 / rate) - performance.now()));
+        };
+        tick();
+      });
+      await Promise.all(pending);
+      await log.drain();
+      return {
         records_per_s: rate,
         records: n,
         append_to_durable_ms: percentilesMs(lat),
         transactions: takeBatches(),
-      },
+      };
+    };
+    const at_low_rate = await atRate(100, quick ? 300 : 800);
+    const at_fixed_rate = await atRate(1_000, quick ? 1_500 : 4_000);
+    return {
+      database: kind,
+      group_commit: { batch_delay_ms: batchDelayMs, batch_max: batchMax },
+      saturated,
+      at_fixed_rate,
+      at_low_rate,
     };
   } finally {
     await db.close();
@@ -286,15 +300,17 @@ if (databaseUrl) {
     await scratch.drop();
   }
 }
-const out = {
-  benchmark: "micro",
-  quick,
-  signing: signing(),
-  audit_append: audit,
-  audit_append_postgres: databaseUrl
-    ? "measured"
-    : "not measured: neither SOVR_BENCH_DATABASE_URL nor DATABASE_URL set",
-  merkle: merkle(),
-  duration_s: Math.round(performance.now() - started) / 1000,
-};
-console.log(JSON.stringify(out, null, 2));
+const out =
+  only === "audit"
+    ? { benchmark: "micro", quick, audit_append: audit }
+    : {
+        benchmark: "micro",
+        quick,
+        signing: signing(),
+        audit_append: audit,
+        audit_append_postgres: databaseUrl
+          ? "measured"
+          : "not measured: neither SOVR_BENCH_DATABASE_URL nor DATABASE_URL set",
+        merkle: merkle(),
+      };
+console.log(JSON.stringify({ ...out, duration_s: Math.round(performance.now() - started) / 1000 }, null, 2));
