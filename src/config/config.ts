@@ -40,7 +40,7 @@ const schema = z.object({
   SOVR_INSTANCE: z.string().min(1).optional(),
   SOVR_DRAIN_MS: positiveInt.default(10_000),
   SOVR_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
-  SOVR_AUDIT_BATCH_DELAY_MS: z.coerce.number().min(0).max(1000).default(2),
+  SOVR_AUDIT_BATCH_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   SOVR_AUDIT_BATCH_MAX: positiveInt.default(512),
   SOVR_CHECKPOINT_EVERY: positiveInt.default(1000),
   SOVR_CHECKPOINT_INTERVAL_MS: positiveInt.default(5000),

@@ -4,6 +4,7 @@ import { Kysely, type MigrationProvider, Migrator, PostgresDialect, sql } from "
 import pg from "pg";
 import { migrations } from "./migrations/index.js";
 import { PGliteDialect } from "./pglite-dialect.js";
+import { PreparingPool } from "./postgres-pool.js";
 import type { Database } from "./schema.js";
 
 export type DatabaseKind = "pglite" | "postgres";
@@ -46,7 +47,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
     // pool discards the broken client when it is released.
     pool.on("error", () => {});
     pool.on("connect", (client) => client.on("error", () => {}));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PreparingPool(pool) }) });
     handle = { db, kind: "postgres", close: () => db.destroy() };
   } else {
     const dir = opts.dataDir ?? "./data";
