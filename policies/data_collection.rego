@@ -1,20 +1,9 @@
 # Request-level `provider.data_collection: "deny"` (OpenRouter's name): the endpoint may
 # neither retain nor train on prompts. Persistent caching counts as retention here too.
-package sovereign.route
+package sovereign.checks
 
-import data.sovereign.lib
+applied contains ["data_collection: ", "retention"] if input.request.provider.data_collection == "deny"
 
-deny[id] contains concat("", ["data_collection: ", msg]) if {
-	input.request.provider.data_collection == "deny"
-	some [id, msg] in lib.retention_problems
-}
+applied contains ["data_collection: ", "caching"] if input.request.provider.data_collection == "deny"
 
-deny[id] contains concat("", ["data_collection: ", msg]) if {
-	input.request.provider.data_collection == "deny"
-	some [id, msg] in lib.caching_problems
-}
-
-deny[id] contains concat("", ["data_collection: ", msg]) if {
-	input.request.provider.data_collection == "deny"
-	some [id, msg] in lib.training_problems
-}
+applied contains ["data_collection: ", "training"] if input.request.provider.data_collection == "deny"

@@ -45,3 +45,20 @@ by_ids(inp) := object.union(object.remove(inp, ["endpoints"]), {"endpoint_ids": 
 
 # data.catalog.endpoints for the endpoints of an input.
 as_catalog(inp) := {ep.id: ep | some ep in inp.endpoints}
+
+# The decision as the engine reads it from the route document: allow as a set, deny as
+# endpoint id → set of reasons, each reason of `problems` joined from its check's prefixes
+# and its message, merged with the reasons rules add to `deny` directly.
+route := {"allow": {id | some id in doc.allow}, "deny": denied} if {
+	doc := data.sovereign.route
+	checked := {id: {concat("", [prefix, msg]) |
+		some [i, msg] in found
+		some prefix in doc.checks[i]
+	} |
+		some id, found in doc.problems
+	}
+	direct := object.get(doc, "deny", {})
+	denied := {id: checked_reasons | some id in {id | some id, _ in checked} | {id | some id, _ in direct}
+		checked_reasons := object.get(checked, id, set()) | object.get(direct, id, set())
+	}
+}

@@ -6,16 +6,42 @@
 # with the candidates' effective attributes in data.catalog.endpoints (loaded once per
 # catalog revision), or `endpoints: [effective attributes…]` in place of `endpoint_ids`
 # (opa test fixtures, replays). Rules read the candidates through `lib.endpoints`.
-# Output (this package's document):
-#   allow: set of endpoint ids that no rule denies
-#   deny:  endpoint id → set of reasons, each "<rule>: <what> (source: endpoint|provider|assumed)"
 #
-# Rules live one concern per file (zdr.rego, data_collection.rego, residency.rego,
-# tenant.rego) and add reasons to `deny`. Only `allow` and `deny` may be defined in this
-# package: everything else here would become part of the output; helpers belong in
-# package sovereign.lib.
+# The shipped rules live one concern per file (zdr.rego, data_collection.rego,
+# residency.rego, tenant.rego): each adds to data.sovereign.checks.applied the checks the
+# request or the tenant calls for, worked out once per evaluation; each candidate is then
+# examined once per attribute those checks name (lib.checks). Other rules may add reasons
+# to `deny` directly (docs/policies.md §3).
+#
+# Output (this package's document):
+#   allow:    [endpoint id…] that no check and no rule denies, in candidate order
+#   checks:   [[reason prefix…]…], one entry per attribute examined
+#   problems: endpoint id → [[index into checks, message]…] for the candidates with a
+#             problem; each reason is a prefix of checks[index] followed by the message
+#             ("zdr: " + "endpoint retains prompts for 30 days (source: provider)")
+#   deny:     endpoint id → set of reasons, from rules that add them directly (absent
+#             when there are none)
+# A reason reads "<rule>: <what> (source: endpoint|provider|assumed)". Reasons go out of
+# Wasm as prefix and message rather than joined: written out, the joined strings cost more
+# than the rules (see docs/policies.md §5).
+# Only these may be defined in this package: everything else here would become part of
+# the output; helpers belong in package sovereign.lib.
 package sovereign.route
 
 import data.sovereign.lib
 
-allow := lib.endpoint_ids - {id | some id, _ in deny}
+checks := [prefixes | some [_, prefixes] in lib.checks]
+
+problems := {ep.id: found |
+	some ep in lib.endpoints
+	found := lib.problems(ep)
+	found != []
+}
+
+allow := [id |
+	some id in lib.endpoint_ids
+	not problems[id]
+	not denied[id]
+] if {
+	denied := {id | some id, _ in data.sovereign.route.deny}
+}

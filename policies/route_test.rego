@@ -4,7 +4,7 @@ import data.sovereign.fixtures.as_catalog
 import data.sovereign.fixtures.by_ids
 import data.sovereign.fixtures.endpoint
 import data.sovereign.fixtures.input_for
-import data.sovereign.route
+import data.sovereign.fixtures.route
 
 mixed := [
 	endpoint("ok", {}),
@@ -15,9 +15,30 @@ mixed := [
 
 strict_input := input_for({"zdr": true, "data_collection": "deny"}, "eu", "acme-health", mixed)
 
-test_output_has_only_allow_and_deny if {
+test_decision_has_only_allow_and_deny if {
 	result := route with input as strict_input
 	{k | some k, _ in result} == {"allow", "deny"}
+}
+
+# The document the engine reads: allow, checks and problems (deny only when a rule adds
+# reasons directly); each id appears once in allow, each check at most once per endpoint,
+# every problem names a check and a message, and no endpoint has an empty problem list.
+test_route_document_shape if {
+	every inp in [strict_input, input_for({}, null, "t", mixed), input_for({"zdr": true}, "eu", "bund-gov", mixed)] {
+		doc := data.sovereign.route with input as inp
+		{k | some k, _ in doc} == {"allow", "checks", "problems"}
+		is_array(doc.allow)
+		count(doc.allow) == count({id | some id in doc.allow})
+		every _, found in doc.problems {
+			count(found) > 0
+			count(found) == count({i | some [i, _] in found})
+			every entry in found {
+				count(doc.checks[entry[0]]) > 0
+				is_string(entry[1])
+				entry[1] != ""
+			}
+		}
+	}
 }
 
 test_every_endpoint_is_allowed_or_denied_never_both if {

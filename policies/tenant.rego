@@ -5,33 +5,24 @@
 #   require_region       "eu" → as request-level region
 #   allowed_headquarters ["DE", …] → only providers headquartered in these jurisdictions
 # Reasons start with "tenant <name>: <rule>: ".
-package sovereign.route
+package sovereign.checks
 
 import data.sovereign.lib
 
-deny[id] contains concat("", [lib.tenant_prefix, "zdr: ", msg]) if {
-	lib.tenant.require_zdr == true
-	some [id, msg] in lib.retention_problems
-}
+applied contains [concat("", [lib.tenant_prefix, "zdr: "]), "retention"] if lib.tenant.require_zdr == true
 
-deny[id] contains concat("", [lib.tenant_prefix, "zdr: ", msg]) if {
-	lib.tenant.require_zdr == true
-	some [id, msg] in lib.caching_problems
-}
+applied contains [concat("", [lib.tenant_prefix, "zdr: "]), "caching"] if lib.tenant.require_zdr == true
 
-deny[id] contains concat("", [lib.tenant_prefix, "training: ", msg]) if {
+applied contains [concat("", [lib.tenant_prefix, "training: "]), "training"] if {
 	lib.tenant.require_no_training == true
-	some [id, msg] in lib.training_problems
 }
 
-deny[id] contains concat("", [lib.tenant_prefix, "residency: ", msg]) if {
+applied contains [concat("", [lib.tenant_prefix, "residency: "]), ["residency", region]] if {
 	region := lower(lib.tenant.require_region)
-	some [id, msg] in lib.residency_problems[region]
 }
 
-deny[ep.id] contains concat("", [lib.tenant_prefix, "headquarters: ", msg]) if {
+applied contains [concat("", [lib.tenant_prefix, "headquarters: "]), ["headquarters", allowed, text]] if {
 	listed := lib.tenant.allowed_headquarters
 	allowed := {upper(c) | some c in listed}
-	some ep in lib.endpoints
-	msg := lib.headquarters_problem(ep, allowed)
+	text := concat(", ", sort(allowed))
 }

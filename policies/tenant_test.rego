@@ -2,7 +2,7 @@ package sovereign.route_test
 
 import data.sovereign.fixtures.endpoint
 import data.sovereign.fixtures.input_for
-import data.sovereign.route
+import data.sovereign.fixtures.route
 
 as_tenant(tenant, endpoints) := input_for({}, null, tenant, endpoints)
 

@@ -18,11 +18,9 @@ endpoints := input.endpoints if {
 	input.endpoints
 } else := [data.catalog.endpoints[id] | some id in input.endpoint_ids]
 
-# The set of candidate ids. An id missing from the loaded catalog is left out, so it is
-# neither allowed nor denied, and the router denies it (fail closed).
-endpoint_ids := {ep.id | some ep in input.endpoints} if {
-	input.endpoints
-} else := {id | some id in input.endpoint_ids; data.catalog.endpoints[id]}
+# The candidate ids, in order. An id missing from the loaded catalog is left out, so it
+# is neither allowed nor denied, and the router denies it (fail closed).
+endpoint_ids := [ep.id | some ep in endpoints]
 
 # Where an attribute's value came from, as reported in deny reasons.
 source(attr) := "endpoint" if {
@@ -130,55 +128,51 @@ country_suffix(null) := ""
 
 country_suffix(c) := concat("", [" (country ", c, ")"]) if c != null
 
-# The provider is not headquartered in one of `allowed` (a set of country codes).
-headquarters_problem(ep, allowed) := headquarters_message(headquarters(ep), ep, allowed)
+# The provider is not headquartered in one of `allowed` (a set of country codes, listed
+# in reasons as `listed`).
+headquarters_problem(ep, allowed, listed) := headquarters_message(headquarters(ep), ep, allowed, listed)
 
-headquarters_message(null, _, allowed) := concat("", [
-	"provider headquarters unknown; allowed: ", concat(", ", sort(allowed)),
-	" (source: assumed)",
-])
+headquarters_message(null, _, _, listed) := concat("", ["provider headquarters unknown; allowed: ", listed, " (source: assumed)"])
 
-headquarters_message(h, ep, allowed) := concat("", [
-	"provider ", ep.provider, " headquartered in ", h, "; allowed: ",
-	concat(", ", sort(allowed)), " (source: provider)",
+headquarters_message(h, ep, allowed, listed) := concat("", [
+	"provider ", ep.provider, " headquartered in ", h, "; allowed: ", listed, " (source: provider)",
 ]) if {
 	h != null
 	not h in allowed
 }
 
-# --- per candidate, computed once per evaluation and shared by the rules ---
+# --- the checks of this request, and each candidate's reasons ---
 #
-# Each is an array of [candidate id, problem] for the candidates that have the problem.
-# Several rules report the same problem (zdr, data_collection and tenant rules all
-# report retention), so it is worked out once per candidate, not once per rule.
+# A check is [reason prefix, attribute]; the rule files add the checks the request and
+# the tenant call for to data.sovereign.checks.applied (a set, so a check asked for twice
+# is made once). Attributes: "retention", "caching", "training", ["residency", region],
+# ["headquarters", allowed countries, the same as text].
 
-retention_problems := [[ep.id, msg] |
-	some ep in endpoints
-	msg := retention_problem(ep)
+# The checks grouped by attribute, [[attribute, [reason prefix…]]…], made once per
+# evaluation: each attribute of a candidate is examined once however many rules ask for
+# it (zdr, data_collection and tenant rules all ask for retention). Arrays, because
+# iterating a set in Wasm hashes every element on every step.
+checks := [[attribute, prefixes] |
+	some attribute in {a | some [_, a] in data.sovereign.checks.applied}
+	prefixes := [p | some [p, a] in data.sovereign.checks.applied; a == attribute]
 ]
 
-caching_problems := [[ep.id, msg] |
-	some ep in endpoints
-	msg := caching_problem(ep)
+# The problem `attribute` has at `ep`, undefined when it is fine.
+problem(ep, "retention") := retention_problem(ep)
+
+problem(ep, "caching") := caching_problem(ep)
+
+problem(ep, "training") := training_problem(ep)
+
+problem(ep, ["residency", region]) := residency_problem(ep, region)
+
+problem(ep, ["headquarters", allowed, listed]) := headquarters_problem(ep, allowed, listed)
+
+# [[index into checks, message]…] for the attributes with a problem at `ep`, [] when none.
+problems(ep) := [[i, msg] |
+	some i, [attribute, _] in checks
+	msg := problem(ep, attribute)
 ]
-
-training_problems := [[ep.id, msg] |
-	some ep in endpoints
-	msg := training_problem(ep)
-]
-
-# Region → [[candidate id, residency_problem]…], for the regions the request or the
-# tenant requires.
-residency_problems[region] := [[ep.id, msg] |
-	some ep in endpoints
-	msg := residency_problem(ep, region)
-] if {
-	some region in required_regions
-}
-
-required_regions contains request_region
-
-required_regions contains lower(tenant.require_region)
 
 # --- the request and the principal ---
 

@@ -5,12 +5,20 @@ import type { PolicyDecision } from "./types.js";
 export const UNDECIDED_REASON = "policy: endpoint neither allowed nor denied by the policy (fail closed)";
 
 /**
- * Turns the raw result set of `sovereign/route` (`[{result: {allow, deny}}]`) into a
+ * Turns the raw result set of `sovereign/route` (`[{result: {…}}]`) into a
  * {@link PolicyDecision} over exactly the candidate ids the policy was asked about.
- * `allow` keeps the candidates' order; reasons are sorted so records are deterministic.
- * Anything unexpected — wrong shape, unknown or doubly-decided ids, a deny without a
- * reason — is a {@link PolicyEvaluationError} of kind `malformed`; a candidate the policy
- * does not mention is denied with {@link UNDECIDED_REASON}.
+ *
+ * Two output shapes are understood (policies/route.rego):
+ * - `{allow, checks, problems, deny?}`, the shipped policy's: `problems` maps an endpoint
+ *   id to `[[i, message]…]` and each prefix in `checks[i]` followed by `message` is one
+ *   reason; reasons rules add directly come in `deny` (id → reasons), if any. Written out
+ *   of Wasm, prefix and message separately cost a third of the joined strings.
+ * - `{allow, deny}` with `deny` id → reasons: bundles built before that (replays).
+ *
+ * `allow` keeps the candidates' order; reasons are distinct and sorted so records are
+ * deterministic. Anything unexpected — wrong shape, unknown or doubly-decided ids, a
+ * denied endpoint without a reason — is a {@link PolicyEvaluationError} of kind
+ * `malformed`; a candidate the policy does not mention is denied with {@link UNDECIDED_REASON}.
  */
 export function parseDecision(
   raw: unknown,
@@ -20,9 +28,10 @@ export function parseDecision(
   if (!Array.isArray(raw) || raw.length !== 1) malformed("expected exactly one result");
   const result = (raw[0] as { result?: unknown } | null)?.result;
   if (!isObject(result)) malformed("result is not an object");
-  const { allow, deny } = result;
+  const { allow, deny, checks, problems } = result;
   if (!Array.isArray(allow)) malformed("allow is not an array");
-  if (!isObject(deny)) malformed("deny is not an object");
+  const compact = problems !== undefined || checks !== undefined;
+  if (!(deny === undefined && compact) && !isObject(deny)) malformed("deny is not an object");
 
   const allowed = new Set<string>();
   for (const id of allow) {
@@ -30,25 +39,69 @@ export function parseDecision(
     if (!candidates.has(id)) malformed(`allow names unknown endpoint ${JSON.stringify(id)}`);
     allowed.add(id);
   }
-  for (const id in deny) {
-    if (!candidates.has(id)) malformed(`deny names unknown endpoint ${JSON.stringify(id)}`);
-    if (allowed.has(id)) malformed(`endpoint ${JSON.stringify(id)} is both allowed and denied`);
-    const reasons = deny[id];
-    if (!Array.isArray(reasons) || reasons.length === 0)
-      malformed(`deny of ${JSON.stringify(id)} has no reasons`);
-    for (const r of reasons) {
-      if (typeof r !== "string" || r === "")
-        malformed(`deny of ${JSON.stringify(id)} holds a non-string reason`);
+  // Endpoint id → reasons (fresh arrays: the engine's own parse, so they may be reused).
+  const reasons = new Map<string, string[]>();
+  if (deny !== undefined) {
+    for (const id in deny) {
+      const list = (deny as Record<string, unknown>)[id];
+      if (!Array.isArray(list) || list.length === 0)
+        malformed(`deny of ${JSON.stringify(id)} has no reasons`);
+      for (const r of list) {
+        if (typeof r !== "string" || r === "")
+          malformed(`deny of ${JSON.stringify(id)} holds a non-string reason`);
+      }
+      reasons.set(decided(id, candidates, allowed), list as string[]);
+    }
+  }
+  if (compact) {
+    if (!Array.isArray(checks)) malformed("checks is not an array");
+    if (!isObject(problems)) malformed("problems is not an object");
+    for (const prefixes of checks) {
+      if (!Array.isArray(prefixes) || prefixes.length === 0) malformed("a check has no reason prefixes");
+      for (const p of prefixes)
+        if (typeof p !== "string" || p === "") malformed("a check holds a non-string prefix");
+    }
+    for (const id in problems) {
+      const found = problems[id];
+      if (!Array.isArray(found) || found.length === 0)
+        malformed(`problems of ${JSON.stringify(id)} are empty`);
+      const list = reasons.get(decided(id, candidates, allowed)) ?? [];
+      for (const entry of found) {
+        const [i, message] = Array.isArray(entry) ? entry : [];
+        const prefixes = Number.isInteger(i) ? (checks[i as number] as string[] | undefined) : undefined;
+        if (!prefixes || typeof message !== "string" || message === "" || entry.length !== 2)
+          malformed(`problems of ${JSON.stringify(id)} hold something other than [check, message]`);
+        for (const p of prefixes) list.push(p + message);
+      }
+      reasons.set(id, list);
     }
   }
 
-  // (`raw` is the engine's own fresh parse of the policy's output: its arrays can be reused.)
   const decision: PolicyDecision = { allow: [], deny: {} };
   for (const id of candidateIds) {
     if (allowed.has(id)) decision.allow.push(id);
-    else decision.deny[id] = Object.hasOwn(deny, id) ? sortStrings(deny[id] as string[]) : [UNDECIDED_REASON];
+    else {
+      const list = reasons.get(id);
+      decision.deny[id] = list ? distinct(sortStrings(list)) : [UNDECIDED_REASON];
+    }
   }
   return decision;
+}
+
+/** `id` as a denied endpoint: a candidate, and not allowed. */
+function decided(id: string, candidates: ReadonlySet<string>, allowed: ReadonlySet<string>): string {
+  if (!candidates.has(id)) malformed(`deny names unknown endpoint ${JSON.stringify(id)}`);
+  if (allowed.has(id)) malformed(`endpoint ${JSON.stringify(id)} is both allowed and denied`);
+  return id;
+}
+
+/** Drops repeats from a sorted array, in place (two rules may give the same reason). */
+function distinct(sorted: string[]): string[] {
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++)
+    if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i]!;
+  sorted.length = n;
+  return sorted;
 }
 
 /**
