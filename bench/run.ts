@@ -208,6 +208,7 @@ const matrix = await runMatrix(targets, {
     cap: quick ? 3_000 : 6_000,
     targets: quick ? ["direct", "sovr-grpc", "sovr-http", "portkey"] : undefined,
   },
+  noise: { cores: 0.5, retries: quick ? 0 : 1 },
   deadline: started + (budgetS - microReserveS - 5) * 1000,
   pids,
   gone: (system) => exits[system],

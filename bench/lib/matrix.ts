@@ -19,6 +19,11 @@ export interface MatrixOptions {
   drainMs: number;
   maxInFlight: number;
   saturation: { stepMs: number; factor: number; cap: number; targets?: string[] };
+  /**
+   * A segment during which other processes used more than `cores` CPU cores is measured again,
+   * at most `retries` times; the quietest attempt is kept.
+   */
+  noise: { cores: number; retries: number };
   /** performance.now() by which the load phase must be over. */
   deadline: number;
   /** pid of each system's main process, by system name. */
@@ -109,7 +114,7 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
   const skipped: { target: string; rate: number; reason: string }[] = [];
   const key = (t: string, r: number) => `${t}@${r}`;
 
-  const segment = async (t: Target, rate: number, ms: number) => {
+  const measureOnce = async (t: Target, rate: number, ms: number) => {
     const pids = await processTree(o.pids[t.system]!);
     const simPids = await processTree(o.pids.simulator!);
     const same = t.system === "simulator";
@@ -129,6 +134,23 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
         ? Math.max(0, all1 - all0 - cpu - (same ? 0 : simCpu) - r.clientCpuMs / 1000)
         : null;
     return { r, rss, cpu, simCpu, otherCpu };
+  };
+
+  // Other people's work on this machine lands on whichever segment happens to run: one busy
+  // moment can fail a saturation step or mark a target overloaded for every higher rate (the
+  // wide run-to-run spread of single targets). Such a segment is measured again after a pause.
+  const segment = async (t: Target, rate: number, ms: number) => {
+    let best: { s: Awaited<ReturnType<typeof measureOnce>>; cores: number } | undefined;
+    for (let k = 0; ; k++) {
+      const s = await measureOnce(t, rate, ms);
+      const cores = s.otherCpu === null ? 0 : s.otherCpu / (s.r.wallMs / 1000);
+      if (!best || cores < best.cores) best = { s, cores };
+      if (cores <= o.noise.cores || k >= o.noise.retries) break;
+      if (performance.now() + 1_000 + ms + o.drainMs > o.deadline) break;
+      o.log(`  ${t.id} at ${rate} req/s: others used ${cores.toFixed(2)} cores meanwhile; measuring again`);
+      await sleep(1_000);
+    }
+    return best.s;
   };
 
   // Warm-up: JIT, connection pools, caches — not recorded.
