@@ -23,7 +23,7 @@
 #             when there are none)
 # A reason reads "<rule>: <what> (source: endpoint|provider|assumed)". Reasons go out of
 # Wasm as prefix and message rather than joined: written out, the joined strings cost more
-# than the rules (see docs/policies.md §5).
+# than the rules (see docs/policies.md §9).
 # Only these may be defined in this package: everything else here would become part of
 # the output; helpers belong in package sovereign.lib.
 package sovereign.route
@@ -34,8 +34,10 @@ checks := [prefixes | some [_, prefixes] in lib.checks]
 
 problems := {ep.id: found |
 	some ep in lib.endpoints
-	found := lib.problems(ep)
+	found := lib.problems(ep, checks)
 	found != []
+} if {
+	checks := lib.checks
 }
 
 allow := [id |

@@ -153,9 +153,11 @@ headquarters_message(h, ep, allowed, listed) := concat("", [
 # it (zdr, data_collection and tenant rules all ask for retention). Arrays, because
 # iterating a set in Wasm hashes every element on every step.
 checks := [[attribute, prefixes] |
-	some attribute in {a | some [_, a] in data.sovereign.checks.applied}
-	prefixes := [p | some [p, a] in data.sovereign.checks.applied; a == attribute]
-]
+	some attribute in {a | some [_, a] in applied}
+	prefixes := [p | some [p, a] in applied; a == attribute]
+] if {
+	applied := [c | some c in data.sovereign.checks.applied]
+}
 
 # The problem `attribute` has at `ep`, undefined when it is fine.
 problem(ep, "retention") := retention_problem(ep)
@@ -169,7 +171,8 @@ problem(ep, ["residency", region]) := residency_problem(ep, region)
 problem(ep, ["headquarters", allowed, listed]) := headquarters_problem(ep, allowed, listed)
 
 # [[index into checks, message]…] for the attributes with a problem at `ep`, [] when none.
-problems(ep) := [[i, msg] |
+# (`checks` is lib.checks, passed in: a rule referenced per candidate costs a memo lookup.)
+problems(ep, checks) := [[i, msg] |
 	some i, [attribute, _] in checks
 	msg := problem(ep, attribute)
 ]
