@@ -1,14 +1,16 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import { CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { DatabaseKind } from "../db/database.js";
 import { byteaArray, int8Array, textArray, timestamptzArray } from "../db/pg-binary.js";
 import { preparedStatement } from "../db/prepared-statement.js";
 import type { AuditDecisionsTable, Database } from "../db/schema.js";
-import { canonicalize } from "./canonical-json.js";
 import { type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
 import type { SigningKey } from "./keys.js";
 
 /** Postgres advisory lock key of the log sequencer ("sovr" in ASCII). */
 export const SEQUENCER_LOCK_KEY = 0x736f7672;
+
+/** No parameters, so pg sends it as one simple query: two statements, one round trip. */
+const BEGIN_AND_LOCK = CompiledQuery.raw(`begin; select pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY})`);
 
 /** Query-index fields a decision record contributes. */
 export type DecisionIndex = Omit<
@@ -106,7 +108,7 @@ export class AuditLog {
   append(req: AppendRequest): Promise<Appended> {
     const envelope = signEnvelope(req.payload, this.signer);
     // Canonicalised once: the stored row and the Merkle leaf are the same bytes.
-    const envelopeJson = canonicalize(envelope);
+    const envelopeJson = canonicalEnvelope(envelope);
     const leaf = entryLeafHashOfCanonical(envelopeJson);
     return new Promise<Appended>((resolve, reject) => {
       const queuedAt = performance.now();
@@ -178,10 +180,18 @@ export class AuditLog {
       const params = batchParams(batch);
       if (this.dbKind === "postgres") {
         // The advisory lock must be held before the statement's snapshot is taken (READ
-        // COMMITTED), or max(seq) could miss another replica's commit: two statements.
-        firstSeq = await this.db.transaction().execute(async (trx) => {
-          await sql`select pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY})`.execute(trx);
-          return appendBatch(trx, params);
+        // COMMITTED), or max(seq) could miss another replica's commit: the lock is its own
+        // statement, sent with BEGIN in one simple-protocol message (one round trip).
+        firstSeq = await this.db.connection().execute(async (conn) => {
+          await conn.executeQuery(BEGIN_AND_LOCK);
+          try {
+            const n = await appendBatch(conn, params);
+            await conn.executeQuery(CompiledQuery.raw("commit"));
+            return n;
+          } catch (err) {
+            await conn.executeQuery(CompiledQuery.raw("rollback")).catch(() => {});
+            throw err;
+          }
         });
       } else {
         // PGlite: one process, one connection, statements run one at a time; one statement is
@@ -205,6 +215,16 @@ export class AuditLog {
       await (this.#flushing ?? new Promise((r) => setImmediate(r)));
     }
   }
+}
+
+/**
+ * `canonicalize(envelope)` (RFC 8785) written out for the envelope's fixed shape: members in
+ * code-unit order (payload < payloadType < signatures; keyid < sig), strings as JSON.stringify
+ * writes them, as canonicalize does. Verifiers recompute the leaf with the generic one.
+ */
+function canonicalEnvelope(e: DsseEnvelope): string {
+  const sigs = e.signatures.map((s) => `{"keyid":${JSON.stringify(s.keyid)},"sig":${JSON.stringify(s.sig)}}`);
+  return `{"payload":${JSON.stringify(e.payload)},"payloadType":${JSON.stringify(e.payloadType)},"signatures":[${sigs.join(",")}]}`;
 }
 
 /**

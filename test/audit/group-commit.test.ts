@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AppendRequest, AuditLog } from "../../src/audit/audit-log.js";
+import { canonicalize } from "../../src/audit/canonical-json.js";
 import { generateSigningKey } from "../../src/audit/keys.js";
 import { type TestDatabaseHandle, testDatabases } from "../support/databases.js";
 
@@ -45,8 +46,16 @@ describe.each(testDatabases)("AuditLog scheduling ($name)", (target) => {
     const [a, b] = await Promise.all([log.append(decision()), log.append(decision())]);
     expect(b.seq).toBe(a.seq + 1);
     expect(batches).toEqual([2]);
-    await log.append(decision());
+    const c = await log.append(decision());
     expect(batches).toEqual([2, 1]);
+    // The stored envelope is its own RFC 8785 form (the Merkle leaf is hashed over it).
+    const row = await h.db
+      .selectFrom("audit_log")
+      .select("envelope")
+      .where("seq", "=", c.seq)
+      .executeTakeFirstOrThrow();
+    expect(row.envelope).toBe(canonicalize(c.envelope));
+    expect(canonicalize(JSON.parse(row.envelope))).toBe(row.envelope);
   });
 
   it("queues records while a commit is in flight and sends them together in the next one", async () => {
