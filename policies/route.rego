@@ -37,7 +37,7 @@ problems := {ep.id: found |
 	found := lib.problems(ep, checks)
 	found != []
 } if {
-	checks := lib.checks
+	checks := lib.split_checks
 }
 
 allow := [id |

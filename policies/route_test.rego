@@ -79,10 +79,41 @@ test_endpoint_ids_with_catalog_data_decide_as_inline_endpoints if {
 		input_for({}, null, "t", mixed),
 		input_for({"zdr": true}, null, "bund-gov", mixed),
 		input_for({"data_collection": "deny"}, "eu", "t", mixed),
+		input_for({"zdr": true}, "us", "acme-health", mixed),
 	] {
 		inline := route with input as inp
 		by_id := route with input as by_ids(inp) with data.catalog.endpoints as as_catalog(inp)
 		by_id == inline
+		problems := data.sovereign.lib.catalog_problems with input as {"endpoints": inp.endpoints}
+		with_problems := route with input as by_ids(inp)
+			with data.catalog.endpoints as as_catalog(inp)
+			with data.catalog.problems as problems
+		with_problems == inline
+	}
+}
+
+# The engine loads lib.catalog_problems into data.catalog.problems once per catalog; a
+# request by ids then reads the request-independent problems from there.
+test_endpoint_ids_read_problems_loaded_with_the_catalog if {
+	inp := input_for({"zdr": true}, null, "t", [endpoint("a", {})])
+	problems := {"a": {"retention": "loaded (source: assumed)", "caching": null, "training": null, "residency:eu": null}}
+	result := route with input as by_ids(inp)
+		with data.catalog.endpoints as as_catalog(inp)
+		with data.catalog.problems as problems
+	result.deny.a == {"zdr: loaded (source: assumed)"}
+	inline := route with input as inp with data.catalog.problems as problems
+	inline.allow == {"a"}
+}
+
+test_catalog_problems_hold_every_request_independent_attribute if {
+	unknown := json.remove(endpoint("u", {}), ["retention_days", "trains_on_data", "residency", "caching"])
+	problems := data.sovereign.lib.catalog_problems with input as {"endpoints": [endpoint("ok", {}), unknown]}
+	problems.ok == {"retention": null, "caching": null, "training": null, "residency:eu": null}
+	problems.u == {
+		"retention": "retention unknown, assumed indefinite (source: assumed)",
+		"caching": "caching unknown, assumed persistent (source: assumed)",
+		"training": "training unknown, assumed to train on prompts (source: assumed)",
+		"residency:eu": "residency unknown, matches no region; eu required (source: assumed)",
 	}
 }
 

@@ -171,11 +171,55 @@ problem(ep, ["residency", region]) := residency_problem(ep, region)
 problem(ep, ["headquarters", allowed, listed]) := headquarters_problem(ep, allowed, listed)
 
 # [[index into checks, message]…] for the attributes with a problem at `ep`, [] when none.
-# (`checks` is lib.checks, passed in: a rule referenced per candidate costs a memo lookup.)
-problems(ep, checks) := [[i, msg] |
-	some i, [attribute, _] in checks
+# `checks` is lib.split_checks (passed in: a rule referenced per candidate costs a memo
+# lookup). The attributes no request changes come from known_problems when the candidate
+# is there, the others are examined here.
+problems(ep, checks) := array.concat(
+	[[i, msg] | some [i, key] in checks.known; msg := known[key]; msg != null],
+	[[i, msg] | some [i, attribute] in checks.live; msg := problem(ep, attribute)],
+) if {
+	known := known_problems[ep.id]
+} else := [[i, msg] |
+	some [i, attribute] in checks.all
 	msg := problem(ep, attribute)
 ]
+
+# lib.checks as [index, attribute] pairs: all of them, those whose problem known_problems
+# holds (with its key there) and the rest.
+split_checks := {
+	"all": [[i, attribute] | some i, [attribute, _] in checks],
+	"known": [[i, key] | some i, [attribute, _] in checks; key := known_key(attribute)],
+	"live": [[i, attribute] | some i, [attribute, _] in checks; not known_key(attribute)],
+}
+
+# --- problems worked out once per catalog revision ---
+#
+# Retention, caching, training and residency in the regions of data.regions depend on the
+# endpoint alone, not on the request. The engine evaluates `catalog_problems` (entrypoint
+# sovereign/lib/catalog_problems) once per catalog revision with all the catalog's
+# endpoints as `input.endpoints` and loads the answer into data.catalog.problems beside
+# data.catalog.endpoints; requests by endpoint id then look these problems up instead of
+# working them out per candidate. Inline endpoints (tests, replays) are always examined
+# here, so the decision never depends on whether the data was loaded.
+
+# Endpoint id → {key: problem or null}, for every endpoint of the input.
+catalog_problems := {ep.id: {known_key(a): problem_or_null(ep, a) | some a in static_attributes} |
+	some ep in endpoints
+}
+
+# The problems loaded with the catalog, when the candidates come by id.
+known_problems := data.catalog.problems if not input.endpoints
+
+static_attributes := array.concat(["retention", "caching", "training"], [["residency", r] | some r, _ in data.regions])
+
+# The key of an attribute in catalog_problems, undefined for attributes not there.
+known_key(a) := a if a in {"retention", "caching", "training"}
+
+known_key(["residency", region]) := concat("", ["residency:", region]) if data.regions[region]
+
+problem_or_null(ep, attribute) := msg if {
+	msg := problem(ep, attribute)
+} else := null
 
 # --- the request and the principal ---
 

@@ -6,7 +6,11 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { ENTRYPOINT, readBundle } from "./bundle.js";
-import { checkEndpointAccess, ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
+import {
+  CATALOG_PROBLEMS_ENTRYPOINT,
+  checkEndpointAccess,
+  ENDPOINT_IDS_METADATA,
+} from "./endpoint-access.js";
 import { PolicyBuildError } from "./errors.js";
 import { repoRoot, resolveOpaBin } from "./opa-bin.js";
 
@@ -81,7 +85,7 @@ export async function sourceRevision(sourceDir: string, sources?: string[]): Pro
 }
 
 /**
- * Builds the policy bundle: `opa build -b -t wasm -e sovereign/route --revision <sources
+ * Builds the policy bundle: `opa build -b -t wasm -e sovereign/route [-e sovereign/lib/catalog_problems] --revision <sources
  * sha256>` over a staging copy of the sources (tests and dist excluded), optionally signed.
  * The result is read back with {@link readBundle} before it replaces `outFile`.
  *
@@ -127,6 +131,9 @@ export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}):
 
     const tmpOut = join(stage, "bundle.tar.gz");
     const args = ["build", "-b", "-t", "wasm", "-e", ENTRYPOINT, "--revision", revision, "-o", tmpOut];
+    // Only bundles whose candidates come by id get data.catalog.problems loaded.
+    if (endpointIds && (await definesCatalogProblems(staged, regoFiles)))
+      args.push("-e", CATALOG_PROBLEMS_ENTRYPOINT);
     if (options.signingKeyFile) {
       args.push("--signing-key", resolve(options.signingKeyFile));
       args.push("--signing-alg", options.signingAlg ?? "EdDSA");
@@ -154,6 +161,15 @@ export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}):
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
+}
+
+/** Whether a module of package sovereign.lib defines `catalog_problems` (opa build refuses an entrypoint that is not a rule). */
+async function definesCatalogProblems(dir: string, regoFiles: readonly string[]): Promise<boolean> {
+  for (const rel of regoFiles) {
+    const text = await readFile(join(dir, rel), "utf8");
+    if (/^package sovereign\.lib\s*$/m.test(text) && /^catalog_problems\s*:=/m.test(text)) return true;
+  }
+  return false;
 }
 
 async function writeClaims(stage: string, keyId: string): Promise<string> {

@@ -13,10 +13,23 @@ const run = promisify(execFile);
  */
 export const ENDPOINT_IDS_METADATA = { sovereign_router: { endpoint_ids: true } } as const;
 
+/**
+ * The entrypoint a bundle may offer for problems that depend on an endpoint alone: evaluated
+ * by the engine once per catalog revision with every catalog endpoint as `input.endpoints`,
+ * its answer is loaded into `data.catalog.problems` (endpoint id → key → problem or null),
+ * where `lib.known_problems` reads it for requests by endpoint id. Built only when the
+ * sources define `catalog_problems` in package sovereign.lib.
+ */
+export const CATALOG_PROBLEMS_ENTRYPOINT = "sovereign/lib/catalog_problems";
+
 /** Top-level `input` fields a rule may read; the candidates come from `lib.endpoints`. */
 const INPUT_FIELDS = new Set(["request", "principal", "now"]);
-/** Rules of package sovereign.lib that turn `input.endpoints` / `input.endpoint_ids` into candidates. */
-const CANDIDATE_RULES = new Set(["endpoints", "endpoint_ids"]);
+/**
+ * Rules of package sovereign.lib that turn `input.endpoints` / `input.endpoint_ids` into
+ * candidates, and `known_problems`, which reads the problems the engine loads beside them
+ * (`data.catalog.problems`, see {@link CATALOG_PROBLEMS_ENTRYPOINT}).
+ */
+const CANDIDATE_RULES = new Set(["endpoints", "endpoint_ids", "known_problems"]);
 
 type Term = { type?: string; value?: unknown };
 type Ast = {

@@ -1,7 +1,7 @@
 import { type LoadedPolicy, loadPolicy } from "@open-policy-agent/opa-wasm";
 import { ENTRYPOINT, type PolicyBundle } from "./bundle.js";
 import { parseDecision } from "./decision.js";
-import { ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
+import { CATALOG_PROBLEMS_ENTRYPOINT, ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
 import { PolicyBundleError, PolicyEvaluationError, PolicyUnavailableError } from "./errors.js";
 import type { BundleRef, PolicyDecision, PolicyEndpointInput, PolicyInput } from "./types.js";
 import { fastEvaluate, type WasmEvaluate } from "./wasm-eval.js";
@@ -232,7 +232,7 @@ export class PolicyEngine {
     if (instance.failed === catalog) return false;
     instance.catalog = undefined;
     try {
-      instance.policy.setData(pool.dataWith(catalog));
+      instance.policy.setData(pool.dataWith(catalog, instance));
       instance.catalog = catalog;
       this.stats.catalogLoads++;
       return true;
@@ -306,11 +306,17 @@ export class InstancePool {
     this.idle.push(instance);
   }
 
-  /** The bundle's data plus `catalog.endpoints`, as JSON bytes (built once per catalog). */
-  dataWith(catalog: LoadedCatalog): ArrayBuffer {
+  /**
+   * The bundle's data plus `catalog.endpoints` and, when the bundle offers it,
+   * `catalog.problems` (see {@link CATALOG_PROBLEMS_ENTRYPOINT}), as JSON bytes; built once
+   * per catalog, `instance` evaluating the problems.
+   */
+  dataWith(catalog: LoadedCatalog, instance: Instance): ArrayBuffer {
     if (this.data?.catalog !== catalog) {
+      const problems = catalogProblems(catalog, instance);
       const rest = JSON.stringify(this.bundle.data);
-      const text = `{"catalog":{"endpoints":${catalog.endpointsJson}}${rest === "{}" ? "}" : `,${rest.slice(1)}`}`;
+      const inner = `"endpoints":${catalog.endpointsJson}${problems === undefined ? "" : `,"problems":${problems}`}`;
+      const text = `{"catalog":{${inner}}${rest === "{}" ? "}" : `,${rest.slice(1)}`}`;
       const bytes = new TextEncoder().encode(text);
       this.data = {
         catalog,
@@ -328,6 +334,26 @@ export class InstancePool {
     const next = this.waiters.shift();
     if (next) next(instance);
     else this.idle.push(instance);
+  }
+}
+
+/**
+ * The bundle's `catalog_problems` for every endpoint of the catalog, as JSON, or undefined
+ * when the bundle has no such entrypoint or it fails: then requests by id examine every
+ * attribute themselves, as inline requests always do (same decision, only slower). The
+ * endpoints go in as `input.endpoints`, so the instance's current data.catalog is not read.
+ */
+function catalogProblems(catalog: LoadedCatalog, instance: Instance): string | undefined {
+  const entrypoint = (instance.policy.entrypoints as Record<string, number>)[CATALOG_PROBLEMS_ENTRYPOINT];
+  if (entrypoint === undefined) return undefined;
+  try {
+    const raw = instance.policy.evaluate({ endpoints: [...catalog.byId.values()] }, entrypoint) as unknown;
+    const result =
+      Array.isArray(raw) && raw.length === 1 ? (raw[0] as { result?: unknown })?.result : undefined;
+    if (typeof result !== "object" || result === null || Array.isArray(result)) return undefined;
+    return JSON.stringify(result);
+  } catch {
+    return undefined;
   }
 }
 
