@@ -102,27 +102,27 @@ class PGliteConnection implements DatabaseConnection {
 
   /**
    * A {@link preparedStatement} through the extended protocol, as `pg.query` does it but with a
-   * named statement parsed once: Bind, Describe (portal), Execute, Sync. Parameters are sent as
-   * given (a `Uint8Array` in binary format) or as text, not through PGlite's type serialisers.
+   * named statement parsed once: then Bind, Describe (portal), Execute and Sync in one message,
+   * written here in one buffer (a batch's parameters can be a megabyte; PGlite's own writer
+   * would copy them several times). A `Uint8Array` parameter is sent in binary format, anything
+   * else as text; PGlite's type serialisers are not involved.
    */
   async #executePrepared<R>(name: string, compiled: CompiledQuery) {
-    const { serialize } = protocol;
-    const values = compiled.parameters.map(toWireValue);
+    const message = execMessage(name, compiled.parameters);
     return this.pg.runExclusive(async () => {
-      const messages: Awaited<ReturnType<PGliteLike["execProtocolStream"]>> = [];
-      const exec = async (message: Uint8Array) =>
-        messages.push(...(await this.pg.execProtocolStream(message, { syncToFs: false })));
-      try {
-        if (!this.#prepared.has(name)) {
-          await exec(serialize.parse({ name, text: compiled.sql, types: [] }));
-          this.#prepared.add(name);
+      if (!this.#prepared.has(name)) {
+        const { serialize } = protocol;
+        try {
+          await this.pg.execProtocolStream(serialize.parse({ name, text: compiled.sql, types: [] }), {
+            syncToFs: false,
+          });
+        } finally {
+          await this.pg.execProtocolStream(serialize.sync(), { syncToFs: false });
         }
-        await exec(serialize.bind({ statement: name, values }));
-        await exec(serialize.describe({ type: "P" }));
-        await exec(serialize.execute({}));
-      } finally {
-        await exec(serialize.sync());
+        this.#prepared.add(name);
       }
+      // The message ends with Sync: on an error the session is ready again when this throws.
+      const messages = await this.pg.execProtocolStream(message, { syncToFs: false });
       // Outside a transaction a statement is its own commit: persist it as `pg.query` does.
       await this.pg.syncToFs();
       return parse.parseResults(messages, this.pg.parsers)[0] as unknown as Results<R>;
@@ -135,9 +135,52 @@ class PGliteConnection implements DatabaseConnection {
   }
 }
 
-function toWireValue(v: unknown): string | Uint8Array | null {
-  if (v === null || v === undefined) return null;
-  if (v instanceof Uint8Array) return v;
-  if (typeof v === "string" || typeof v === "number" || typeof v === "bigint") return String(v);
-  throw new TypeError(`prepared statement parameter of type ${typeof v} is not supported`);
+const utf8 = new TextEncoder();
+/** Describe (portal ""), Execute (portal "", all rows), Sync. */
+const DESCRIBE_EXECUTE_SYNC = new Uint8Array([
+  0x44, 0, 0, 0, 6, 0x50, 0, 0x45, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0x53, 0, 0, 0, 4,
+]);
+
+/** Bind (unnamed portal, statement `name`, per-parameter formats, text results), then the rest. */
+function execMessage(name: string, parameters: readonly unknown[]): Uint8Array {
+  const values = parameters.map((v): Uint8Array | null => {
+    if (v === null || v === undefined) return null;
+    if (v instanceof Uint8Array) return v;
+    if (typeof v === "string" || typeof v === "number" || typeof v === "bigint")
+      return utf8.encode(String(v));
+    throw new TypeError(`prepared statement parameter of type ${typeof v} is not supported`);
+  });
+  const statement = utf8.encode(name);
+  let bindLength = 4 + 1 + statement.length + 1 + 2 + 2 * values.length + 2 + 2;
+  for (const v of values) bindLength += 4 + (v?.length ?? 0);
+  const out = new Uint8Array(1 + bindLength + DESCRIBE_EXECUTE_SYNC.length);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  out[at++] = 0x42; // 'B'
+  view.setInt32(at, bindLength);
+  at += 4;
+  out[at++] = 0; // unnamed portal
+  out.set(statement, at);
+  at += statement.length;
+  out[at++] = 0;
+  view.setInt16(at, values.length);
+  at += 2;
+  for (const v of parameters) {
+    view.setInt16(at, v instanceof Uint8Array ? 1 : 0);
+    at += 2;
+  }
+  view.setInt16(at, values.length);
+  at += 2;
+  for (const v of values) {
+    view.setInt32(at, v === null ? -1 : v.length);
+    at += 4;
+    if (v !== null) {
+      out.set(v, at);
+      at += v.length;
+    }
+  }
+  view.setInt16(at, 0); // result columns: text
+  at += 2;
+  out.set(DESCRIBE_EXECUTE_SYNC, at);
+  return out;
 }
