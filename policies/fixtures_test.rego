@@ -52,7 +52,8 @@ as_catalog(inp) := {ep.id: ep | some ep in inp.endpoints}
 route := {"allow": {id | some id in doc.allow}, "deny": denied} if {
 	doc := data.sovereign.route
 	checked := {id: {concat("", [prefix, msg]) |
-		some [i, msg] in found
+		some entry in found
+		[i, msg] := problem_entry(id, entry, doc.keys)
 		some prefix in doc.checks[i]
 	} |
 		some id, found in doc.problems
@@ -62,3 +63,9 @@ route := {"allow": {id | some id in doc.allow}, "deny": denied} if {
 		checked_reasons := object.get(checked, id, set()) | object.get(direct, id, set())
 	}
 }
+
+# [check index, message] of a problems entry: given, or a bare index whose message is the
+# one loaded with the catalog.
+problem_entry(_, entry, _) := entry if is_array(entry)
+
+problem_entry(id, i, keys) := [i, data.catalog.problems[id][keys[i]]] if is_number(i)

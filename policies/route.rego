@@ -16,9 +16,12 @@
 # Output (this package's document):
 #   allow:    [endpoint id…] that no check and no rule denies, in candidate order
 #   checks:   [[reason prefix…]…], one entry per attribute examined
-#   problems: endpoint id → [[index into checks, message]…] for the candidates with a
-#             problem; each reason is a prefix of checks[index] followed by the message
-#             ("zdr: " + "endpoint retains prompts for 30 days (source: provider)")
+#   keys:     per check, its key in data.catalog.problems[id] (null: examined per request)
+#   problems: endpoint id → [[index into checks, message] or index into checks…] for the
+#             candidates with a problem; each reason is a prefix of checks[index] followed
+#             by the message ("zdr: " + "endpoint retains prompts for 30 days (source:
+#             provider)"); a bare index means the message is data.catalog.problems[id][key],
+#             loaded with the catalog (lib.catalog_problems), which the engine holds too
 #   deny:     endpoint id → set of reasons, from rules that add them directly (absent
 #             when there are none)
 # A reason reads "<rule>: <what> (source: endpoint|provider|assumed)". Reasons go out of
@@ -31,6 +34,8 @@ package sovereign.route
 import data.sovereign.lib
 
 checks := [prefixes | some [_, prefixes] in lib.checks]
+
+keys := [key | some [attribute, _] in lib.checks; key := lib.known_key_or_null(attribute)]
 
 problems := {ep.id: found |
 	some ep in lib.endpoints

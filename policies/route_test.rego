@@ -26,13 +26,14 @@ test_decision_has_only_allow_and_deny if {
 test_route_document_shape if {
 	every inp in [strict_input, input_for({}, null, "t", mixed), input_for({"zdr": true}, "eu", "bund-gov", mixed)] {
 		doc := data.sovereign.route with input as inp
-		{k | some k, _ in doc} == {"allow", "checks", "problems"}
+		{k | some k, _ in doc} == {"allow", "checks", "keys", "problems"}
 		is_array(doc.allow)
 		count(doc.allow) == count({id | some id in doc.allow})
 		every _, found in doc.problems {
 			count(found) > 0
 			count(found) == count({i | some [i, _] in found})
 			every entry in found {
+				is_array(entry)
 				count(doc.checks[entry[0]]) > 0
 				is_string(entry[1])
 				entry[1] != ""
@@ -101,6 +102,11 @@ test_endpoint_ids_read_problems_loaded_with_the_catalog if {
 		with data.catalog.endpoints as as_catalog(inp)
 		with data.catalog.problems as problems
 	result.deny.a == {"zdr: loaded (source: assumed)"}
+	doc := data.sovereign.route with input as by_ids(inp)
+		with data.catalog.endpoints as as_catalog(inp)
+		with data.catalog.problems as problems
+	doc.keys == ["caching", "retention"]
+	doc.problems == {"a": [1]}
 	inline := route with input as inp with data.catalog.problems as problems
 	inline.allow == {"a"}
 }

@@ -170,12 +170,13 @@ problem(ep, ["residency", region]) := residency_problem(ep, region)
 
 problem(ep, ["headquarters", allowed, listed]) := headquarters_problem(ep, allowed, listed)
 
-# [[index into checks, message]…] for the attributes with a problem at `ep`, [] when none.
-# `checks` is lib.split_checks (passed in: a rule referenced per candidate costs a memo
+# [[index into checks, message]…] for the attributes with a problem at `ep`, [] when none;
+# only the index for a problem read from known_problems (not written out of Wasm again: the
+# engine holds the same data). `checks` is lib.split_checks (passed in: a rule referenced per candidate costs a memo
 # lookup). The attributes no request changes come from known_problems when the candidate
 # is there, the others are examined here.
 problems(ep, checks) := array.concat(
-	[[i, msg] | some [i, key] in checks.known; msg := known[key]; msg != null],
+	[i | some [i, key] in checks.known; known[key] != null],
 	[[i, msg] | some [i, attribute] in checks.live; msg := problem(ep, attribute)],
 ) if {
 	known := known_problems[ep.id]
@@ -216,6 +217,10 @@ static_attributes := array.concat(["retention", "caching", "training"], [["resid
 known_key(a) := a if a in {"retention", "caching", "training"}
 
 known_key(["residency", region]) := concat("", ["residency:", region]) if data.regions[region]
+
+known_key_or_null(attribute) := key if {
+	key := known_key(attribute)
+} else := null
 
 problem_or_null(ep, attribute) := msg if {
 	msg := problem(ep, attribute)

@@ -1,6 +1,9 @@
 import { PolicyEvaluationError } from "./errors.js";
 import type { PolicyDecision } from "./types.js";
 
+/** Endpoint id → key → problem or null: `data.catalog.problems` as loaded into the instance. */
+export type KnownProblems = Readonly<Record<string, Readonly<Record<string, string | null>> | undefined>>;
+
 /** Reason given for a candidate the policy neither allowed nor denied (fail closed). */
 export const UNDECIDED_REASON = "policy: endpoint neither allowed nor denied by the policy (fail closed)";
 
@@ -9,10 +12,12 @@ export const UNDECIDED_REASON = "policy: endpoint neither allowed nor denied by 
  * {@link PolicyDecision} over exactly the candidate ids the policy was asked about.
  *
  * Two output shapes are understood (policies/route.rego):
- * - `{allow, checks, problems, deny?}`, the shipped policy's: `problems` maps an endpoint
- *   id to `[[i, message]…]` and each prefix in `checks[i]` followed by `message` is one
- *   reason; reasons rules add directly come in `deny` (id → reasons), if any. Written out
- *   of Wasm, prefix and message separately cost a third of the joined strings.
+ * - `{allow, checks, keys, problems, deny?}`, the shipped policy's: `problems` maps an
+ *   endpoint id to `[[i, message]…]` and each prefix in `checks[i]` followed by `message`
+ *   is one reason; a bare `i` stands for the message `known[id][keys[i]]` (the problems
+ *   loaded with the catalog, which the policy read). Reasons rules add directly come in
+ *   `deny` (id → reasons), if any. Written out of Wasm, prefix and message separately cost
+ *   a third of the joined strings, and known messages nothing.
  * - `{allow, deny}` with `deny` id → reasons: bundles built before that (replays).
  *
  * `allow` keeps the candidates' order; reasons are distinct and sorted so records are
@@ -24,11 +29,12 @@ export function parseDecision(
   raw: unknown,
   candidateIds: readonly string[],
   candidates: ReadonlySet<string> = new Set(candidateIds),
+  known?: KnownProblems,
 ): PolicyDecision {
   if (!Array.isArray(raw) || raw.length !== 1) malformed("expected exactly one result");
   const result = (raw[0] as { result?: unknown } | null)?.result;
   if (!isObject(result)) malformed("result is not an object");
-  const { allow, deny, checks, problems } = result;
+  const { allow, deny, checks, keys, problems } = result;
   if (!Array.isArray(allow)) malformed("allow is not an array");
   const compact = problems !== undefined || checks !== undefined;
   if (!(deny === undefined && compact) && !isObject(deny)) malformed("deny is not an object");
@@ -61,16 +67,21 @@ export function parseDecision(
       for (const p of prefixes)
         if (typeof p !== "string" || p === "") malformed("a check holds a non-string prefix");
     }
+    if (keys !== undefined && (!Array.isArray(keys) || keys.length !== checks.length))
+      malformed("keys do not match checks");
     for (const id in problems) {
       const found = problems[id];
       if (!Array.isArray(found) || found.length === 0)
         malformed(`problems of ${JSON.stringify(id)} are empty`);
       const list = reasons.get(decided(id, candidates, allowed)) ?? [];
       for (const entry of found) {
-        const [i, message] = Array.isArray(entry) ? entry : [];
+        const pair = Array.isArray(entry);
+        const [i, message] = pair ? entry : [entry, knownMessage(known, id, keys, entry)];
         const prefixes = Number.isInteger(i) ? (checks[i as number] as string[] | undefined) : undefined;
-        if (!prefixes || typeof message !== "string" || message === "" || entry.length !== 2)
-          malformed(`problems of ${JSON.stringify(id)} hold something other than [check, message]`);
+        if (!prefixes || typeof message !== "string" || message === "" || (pair && entry.length !== 2))
+          malformed(
+            `problems of ${JSON.stringify(id)} hold something other than [check, message] or a known check`,
+          );
         for (const p of prefixes) list.push(p + message);
       }
       reasons.set(id, list);
@@ -86,6 +97,13 @@ export function parseDecision(
     }
   }
   return decision;
+}
+
+/** The message a bare check index stands for, or undefined (then the entry is malformed). */
+function knownMessage(known: KnownProblems | undefined, id: string, keys: unknown, i: unknown): unknown {
+  if (!known || !Array.isArray(keys) || !Number.isInteger(i)) return undefined;
+  const key = keys[i as number];
+  return typeof key === "string" && Object.hasOwn(known, id) ? known[id]?.[key] : undefined;
 }
 
 /** `id` as a denied endpoint: a candidate, and not allowed. */

@@ -1,6 +1,6 @@
 import { type LoadedPolicy, loadPolicy } from "@open-policy-agent/opa-wasm";
 import { ENTRYPOINT, type PolicyBundle } from "./bundle.js";
-import { parseDecision } from "./decision.js";
+import { type KnownProblems, parseDecision } from "./decision.js";
 import { CATALOG_PROBLEMS_ENTRYPOINT, ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
 import { PolicyBundleError, PolicyEvaluationError, PolicyUnavailableError } from "./errors.js";
 import type { BundleRef, PolicyDecision, PolicyEndpointInput, PolicyInput } from "./types.js";
@@ -179,6 +179,8 @@ export class PolicyEngine {
     const instance = await pool.acquire();
     let raw: unknown;
     let evalMicros: number;
+    // The problems loaded with the catalog, which the answer may refer to (by-ids only).
+    let known: KnownProblems | undefined;
     try {
       // From here to the result nothing awaits: the instance's data cannot change under us.
       const started = performance.now();
@@ -186,6 +188,7 @@ export class PolicyEngine {
       if (this.sync(pool, instance) && holds(instance.catalog!, input.endpoints)) {
         const { endpoints: _, ...rest } = input;
         json = JSON.stringify({ ...rest, endpoint_ids: ids });
+        known = instance.known;
         this.stats.byIds++;
       } else {
         if (instance.broken) throw new Error("policy instance lost its data after a failed catalog load");
@@ -217,7 +220,7 @@ export class PolicyEngine {
     } finally {
       pool.release(instance);
     }
-    return { decision: parseDecision(raw, ids, idSet), bundle: pool.ref, evalMicros };
+    return { decision: parseDecision(raw, ids, idSet, known), bundle: pool.ref, evalMicros };
   }
 
   /**
@@ -231,9 +234,12 @@ export class PolicyEngine {
     if (instance.catalog === catalog) return true;
     if (instance.failed === catalog) return false;
     instance.catalog = undefined;
+    instance.known = undefined;
     try {
-      instance.policy.setData(pool.dataWith(catalog, instance));
+      const data = pool.dataWith(catalog, instance);
+      instance.policy.setData(data.json);
       instance.catalog = catalog;
+      instance.known = data.known;
       this.stats.catalogLoads++;
       return true;
     } catch {
@@ -263,6 +269,8 @@ interface Instance {
   run: WasmEvaluate;
   /** The catalog in the instance's data, if any. */
   catalog: LoadedCatalog | undefined;
+  /** The problems loaded with it (`data.catalog.problems`), if any. */
+  known?: KnownProblems;
   /** A catalog that failed to load into this instance (not retried). */
   failed?: LoadedCatalog;
   /** Its data could not be restored after a failed load: every evaluation fails closed. */
@@ -291,7 +299,7 @@ export class InstancePool {
   private readonly idle: Instance[] = [];
   private readonly waiters: Array<(p: Instance) => void> = [];
   /** The last catalog's data document, shared by the instances that load it. */
-  private data: { catalog: LoadedCatalog; json: ArrayBuffer } | undefined;
+  private data: CatalogData | undefined;
 
   constructor(
     readonly bundle: PolicyBundle,
@@ -311,9 +319,10 @@ export class InstancePool {
    * `catalog.problems` (see {@link CATALOG_PROBLEMS_ENTRYPOINT}), as JSON bytes; built once
    * per catalog, `instance` evaluating the problems.
    */
-  dataWith(catalog: LoadedCatalog, instance: Instance): ArrayBuffer {
+  dataWith(catalog: LoadedCatalog, instance: Instance): CatalogData {
     if (this.data?.catalog !== catalog) {
-      const problems = catalogProblems(catalog, instance);
+      const known = catalogProblems(catalog, instance);
+      const problems = known && JSON.stringify(known);
       const rest = JSON.stringify(this.bundle.data);
       const inner = `"endpoints":${catalog.endpointsJson}${problems === undefined ? "" : `,"problems":${problems}`}`;
       const text = `{"catalog":{${inner}}${rest === "{}" ? "}" : `,${rest.slice(1)}`}`;
@@ -321,9 +330,10 @@ export class InstancePool {
       this.data = {
         catalog,
         json: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+        known,
       };
     }
-    return this.data.json;
+    return this.data;
   }
 
   acquire(): Instance | Promise<Instance> {
@@ -337,13 +347,21 @@ export class InstancePool {
   }
 }
 
+/** What an instance loads for a catalog: its data document as JSON, and the problems in it. */
+interface CatalogData {
+  catalog: LoadedCatalog;
+  json: ArrayBuffer;
+  /** `data.catalog.problems`, if the bundle offers them. */
+  known: KnownProblems | undefined;
+}
+
 /**
- * The bundle's `catalog_problems` for every endpoint of the catalog, as JSON, or undefined
+ * The bundle's `catalog_problems` for every endpoint of the catalog, or undefined
  * when the bundle has no such entrypoint or it fails: then requests by id examine every
  * attribute themselves, as inline requests always do (same decision, only slower). The
  * endpoints go in as `input.endpoints`, so the instance's current data.catalog is not read.
  */
-function catalogProblems(catalog: LoadedCatalog, instance: Instance): string | undefined {
+function catalogProblems(catalog: LoadedCatalog, instance: Instance): KnownProblems | undefined {
   const entrypoint = (instance.policy.entrypoints as Record<string, number>)[CATALOG_PROBLEMS_ENTRYPOINT];
   if (entrypoint === undefined) return undefined;
   try {
@@ -351,7 +369,7 @@ function catalogProblems(catalog: LoadedCatalog, instance: Instance): string | u
     const result =
       Array.isArray(raw) && raw.length === 1 ? (raw[0] as { result?: unknown })?.result : undefined;
     if (typeof result !== "object" || result === null || Array.isArray(result)) return undefined;
-    return JSON.stringify(result);
+    return result as KnownProblems;
   } catch {
     return undefined;
   }
