@@ -61,7 +61,7 @@ export interface AuditLogOptions {
   onBatch?: (size: number, seconds: number) => void;
 }
 
-/** Callers are handed their results this many at a time, one macrotask per slice (see #settle). */
+/** Callers are handed their results this many at a time, one macrotask per slice (see settleSliced). */
 const SETTLE_SLICE = 32;
 
 /**
@@ -203,7 +203,17 @@ export class AuditLog {
     }
     this.opts.onBatch?.(batch.length, (performance.now() - started) / 1000);
     const committed = batch.map((p, i) => ({ seq: firstSeq + i, leafHash: p.leaf }));
-    for (const l of this.#listeners) l(committed);
+    for (const l of this.#listeners) {
+      try {
+        l(committed);
+      } catch (err) {
+        // A listener's bug must not wedge the log (the batch is committed; later ones must be
+        // too): it surfaces as an uncaught exception, as a throw from here always did.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
     return () =>
       settleSliced(batch, (p, i) => p.resolve({ seq: firstSeq + i, leafHash: p.leaf, envelope: p.envelope }));
   }
