@@ -144,18 +144,12 @@ export class AuditLog {
     this.#urgentSince = this.#queue.find((p) => p.req.kind === "decision")?.queuedAt;
     this.#flushing = this.#commit(batch).then((settle) => {
       this.#flushing = undefined;
-      if (this.dbKind === "postgres") {
-        // Postgres works in another process: send the next batch before handing this one
-        // back, so the callers' work (the next records' signing) overlaps its commit.
-        if (this.#queue.length > 0 && this.#dueAt() <= performance.now()) this.#startFlush();
-        else this.#schedule();
-        settle();
-      } else {
-        // PGlite works on this thread: a commit started now would run before these callers
-        // hear back. Hand back first; the next batch starts on the next macrotask.
-        settle();
-        this.#schedule();
-      }
+      // The database works elsewhere (Postgres in its process, PGlite on its own thread): send
+      // the next batch before handing this one back, so the callers' work (the next records'
+      // signing) overlaps its commit.
+      if (this.#queue.length > 0 && this.#dueAt() <= performance.now()) this.#startFlush();
+      else this.#schedule();
+      settle();
     });
   }
 

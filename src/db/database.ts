@@ -1,9 +1,9 @@
 import { mkdir } from "node:fs/promises";
-import { PGlite } from "@electric-sql/pglite";
 import { Kysely, type MigrationProvider, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { migrations } from "./migrations/index.js";
 import { PGliteDialect } from "./pglite-dialect.js";
+import { PGliteWorker } from "./pglite-worker.js";
 import { PreparingPool } from "./postgres-pool.js";
 import type { Database } from "./schema.js";
 
@@ -56,7 +56,8 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
       await mkdir(dir, { recursive: true });
       location = `${dir}/pglite`;
     }
-    const pglite = await PGlite.create(location, { parsers: { [INT8_OID]: Number } });
+    // On its own thread: its Wasm and its synchronous file I/O stay off the request path.
+    const pglite = await PGliteWorker.create(location);
     const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
     handle = { db, kind: "pglite", close: () => db.destroy() };
   }

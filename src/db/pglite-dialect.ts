@@ -1,4 +1,3 @@
-import { type PGlite, parse, protocol, type Results } from "@electric-sql/pglite";
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -10,13 +9,10 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from "kysely";
+import type { EmbeddedPostgres } from "./pglite-worker.js";
 import { preparedName } from "./prepared-statement.js";
 
-/** The part of PGlite we use; declared here so the dialect depends on this much only. */
-export type PGliteLike = Pick<
-  PGlite,
-  "query" | "close" | "execProtocolStream" | "runExclusive" | "syncToFs" | "parsers"
->;
+type PGliteLike = EmbeddedPostgres;
 
 /**
  * Kysely dialect for embedded PGlite. PGlite is one connection in one process, so the driver
@@ -84,49 +80,17 @@ class PGliteDriver implements Driver {
 }
 
 class PGliteConnection implements DatabaseConnection {
-  /** Named statements already parsed in this PGlite instance (its one session). */
-  readonly #prepared = new Set<string>();
-
   constructor(private readonly pg: PGliteLike) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const name = preparedName(compiled.sql);
     const result = name
-      ? await this.#executePrepared<R>(name, compiled)
+      ? await this.pg.execPrepared<R>(name, compiled.sql, execMessage(name, compiled.parameters))
       : await this.pg.query<R>(compiled.sql, compiled.parameters as unknown[]);
     return {
       rows: result.rows,
       numAffectedRows: result.affectedRows === undefined ? undefined : BigInt(result.affectedRows),
     };
-  }
-
-  /**
-   * A {@link preparedStatement} through the extended protocol, as `pg.query` does it but with a
-   * named statement parsed once: then Bind, Describe (portal), Execute and Sync in one message,
-   * written here in one buffer (a batch's parameters can be a megabyte; PGlite's own writer
-   * would copy them several times). A `Uint8Array` parameter is sent in binary format, anything
-   * else as text; PGlite's type serialisers are not involved.
-   */
-  async #executePrepared<R>(name: string, compiled: CompiledQuery) {
-    const message = execMessage(name, compiled.parameters);
-    return this.pg.runExclusive(async () => {
-      if (!this.#prepared.has(name)) {
-        const { serialize } = protocol;
-        try {
-          await this.pg.execProtocolStream(serialize.parse({ name, text: compiled.sql, types: [] }), {
-            syncToFs: false,
-          });
-        } finally {
-          await this.pg.execProtocolStream(serialize.sync(), { syncToFs: false });
-        }
-        this.#prepared.add(name);
-      }
-      // The message ends with Sync: on an error the session is ready again when this throws.
-      const messages = await this.pg.execProtocolStream(message, { syncToFs: false });
-      // Outside a transaction a statement is its own commit: persist it as `pg.query` does.
-      await this.pg.syncToFs();
-      return parse.parseResults(messages, this.pg.parsers)[0] as unknown as Results<R>;
-    });
   }
 
   // biome-ignore lint/correctness/useYield: PGlite has no cursors; streaming is refused outright.
@@ -141,7 +105,14 @@ const DESCRIBE_EXECUTE_SYNC = new Uint8Array([
   0x44, 0, 0, 0, 6, 0x50, 0, 0x45, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0x53, 0, 0, 0, 4,
 ]);
 
-/** Bind (unnamed portal, statement `name`, per-parameter formats, text results), then the rest. */
+/**
+ * A {@link preparedStatement} execution as one extended-protocol message: Bind (unnamed portal,
+ * statement `name`, per-parameter formats, text results), Describe, Execute and Sync, written in
+ * one buffer (a batch's parameters can be a megabyte; PGlite's own writer would copy them
+ * several times). A `Uint8Array` parameter is sent in binary format, anything else as text;
+ * PGlite's type serialisers are not involved. The database thread parses the statement under
+ * `name` on first use (src/db/pglite-thread.mjs).
+ */
 function execMessage(name: string, parameters: readonly unknown[]): Uint8Array {
   const values = parameters.map((v): Uint8Array | null => {
     if (v === null || v === undefined) return null;
