@@ -4,7 +4,7 @@
  * method 1, a 12-bit counter seeded at random each millisecond; on overflow the timestamp is
  * advanced), so decision ids sort in the order they were issued.
  */
-import { randomBytes } from "node:crypto";
+import { pooledRandomBytes as randomBytes } from "./random-pool.js";
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -45,6 +45,8 @@ parentPort.on("message", async (m) => {
 
 /** Named statements already parsed in this database's one session. */
 const prepared = new Set();
+/** Their texts, sent once by the dialect. */
+const texts = new Map();
 
 /**
  * A prepared statement (src/db/prepared-statement.ts): parsed once under `name`, then each
@@ -52,7 +54,10 @@ const prepared = new Set();
  * protocol call. Outside a transaction a statement is its own commit: persisted as
  * `db.query` does.
  */
-async function execPrepared(name, text, message) {
+async function execPrepared(name, sent, message) {
+  if (sent !== undefined) texts.set(name, sent);
+  const text = texts.get(name);
+  if (text === undefined) throw new Error(`prepared statement ${name} was never sent`);
   return db.runExclusive(async () => {
     if (!prepared.has(name)) {
       try {

@@ -50,6 +50,7 @@ export class PGliteWorker implements EmbeddedPostgres {
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   #nextId = 1;
+  readonly #sentStatements = new Set<string>();
   #dead: Error | undefined;
 
   private constructor(worker: Worker) {
@@ -99,7 +100,10 @@ export class PGliteWorker implements EmbeddedPostgres {
     // Transfer only a buffer the message owns whole (never a view into Node's shared pool).
     const owned = message.byteOffset === 0 && message.byteLength === message.buffer.byteLength;
     const transfer = owned && message.buffer instanceof ArrayBuffer ? [message.buffer] : [];
-    return result<R>(await this.#send({ prepared: name, sql: text, message }, transfer));
+    // The statement's text crosses the thread boundary once; the thread keeps it by name.
+    const first = !this.#sentStatements.has(name);
+    if (first) this.#sentStatements.add(name);
+    return result<R>(await this.#send({ prepared: name, sql: first ? text : undefined, message }, transfer));
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { pooledRandomBytes } from "../audit/random-pool.js";
 
 /** A uniform random source in [0, 1). Injected into selection so tests and replays are exact. */
 export type Rng = () => number;
@@ -7,7 +7,7 @@ const MASK64 = (1n << 64n) - 1n;
 
 /** A fresh 64-bit seed from the OS CSPRNG; recorded in the decision record. */
 export function newSeed(): bigint {
-  return randomBytes(8).readBigUInt64BE();
+  return pooledRandomBytes(8).readBigUInt64BE();
 }
 
 /**
