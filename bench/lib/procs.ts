@@ -36,9 +36,13 @@ export function startProcess(
   opts: { env?: Record<string, string | undefined>; cwd?: string; logFile: string },
 ): Managed {
   const log = createWriteStream(opts.logFile);
+  // The bench's own environment, overridden by `opts.env`; a key set to undefined there is
+  // removed (e.g. DATABASE_URL for a target that must run on embedded PGlite).
+  const env = { ...process.env, ...opts.env } as NodeJS.ProcessEnv;
+  for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k];
   const proc = spawn(cmd, args, {
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env } as NodeJS.ProcessEnv,
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   proc.stdout?.pipe(log);

@@ -88,9 +88,9 @@ export async function startSovr(
     SOVR_CATALOG_WATCH: "false",
     SOVR_LOG_LEVEL: "warn",
     SOVR_INSTANCE: name,
+    // Unset for the PGlite target, also when the bench itself runs with DATABASE_URL.
     DATABASE_URL: opts.databaseUrl,
   };
-  if (!opts.databaseUrl) delete env.DATABASE_URL;
   const notes = [
     opts.databaseUrl ? "Postgres (DATABASE_URL)" : "embedded PGlite in a temp SOVR_DATA_DIR",
     "shipped catalog and policy bundle",
