@@ -56,6 +56,8 @@ export interface App {
   readonly policy: PolicyEngine;
   readonly bundles: BundleSource;
   readonly audit: AuditLog;
+  /** Signs checkpoints of the log and serves its proofs. */
+  readonly checkpointer: Checkpointer;
   readonly router: Router;
   readonly auth: Authenticator;
   /** Tenants' own provider keys (BYOK), encrypted under SOVR_MASTER_KEY. */
@@ -377,6 +379,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       policy: engine,
       bundles,
       audit,
+      checkpointer,
       router,
       auth,
       byok,

@@ -1,11 +1,15 @@
 import { rm } from "node:fs/promises";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditServiceImpl } from "../src/api/audit-service.js";
 import { toBase64 } from "../src/audit/base64.js";
+import type { Checkpointer } from "../src/audit/checkpointer.js";
 import { verifyCheckpointConsistency, verifyEntryInclusion } from "../src/audit/proofs.js";
+import type { Replayer } from "../src/audit/replay.js";
 import { queryCommand, verifyCommand } from "../src/cli/audit-commands.js";
-import { Outcome, RecordKind } from "../src/gen/sovereign/v1/audit_pb.js";
+import { ExportDecisionsRequestSchema, Outcome, RecordKind } from "../src/gen/sovereign/v1/audit_pb.js";
 import { auditor, chat, exportLog, trustedKeys } from "./audit/live.js";
 import { appDatabases, startTestApp, type TestApp } from "./support/app.js";
 import { GrpcJsClient } from "./support/grpc.js";
@@ -199,5 +203,38 @@ describe.each(appDatabases)("AuditService on a live log (%s)", (database) => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("an export ends at its fresh checkpoint, also when records are committed meanwhile", async () => {
+    // The export's fresh checkpoint is taken, then a request is routed and recorded before the
+    // export reads the log (as when an outcome record lands in between): the export must stop
+    // at the checkpoint, or it would carry records no checkpoint covers.
+    const real = t.app.checkpointer;
+    const racing = {
+      origin: real.origin,
+      checkpoint: async () => {
+        const fresh = await real.checkpoint();
+        await chat(grpc, "meanwhile");
+        await t.app.audit.drain();
+        return fresh;
+      },
+    } as unknown as Checkpointer;
+    const service = new AuditServiceImpl({ db: t.app.db.db, checkpointer: racing, replayer: {} as Replayer });
+    let entries = 0;
+    let lastSeq = -1;
+    const sizes: number[] = [];
+    for await (const x of service.exportDecisions(
+      create(ExportDecisionsRequestSchema, {}),
+      {} as HandlerContext,
+    )) {
+      if (x.item.case === "entry") {
+        entries++;
+        lastSeq = Number(x.item.value.seq);
+      } else if (x.item.case === "checkpoint") sizes.push(Number(x.item.value.size));
+    }
+    const logSize = (await t.app.db.db.selectFrom("audit_log").select("seq").execute()).length;
+    expect(logSize).toBeGreaterThan(entries); // the request in between was recorded…
+    expect(lastSeq).toBe(entries - 1);
+    expect(Math.max(...sizes)).toBe(entries); // …and left out: the export ends at its checkpoint
   });
 });

@@ -211,25 +211,29 @@ export class AuditServiceImpl implements Impl {
 
   async *exportDecisions(req: ExportDecisionsRequest, ctx: HandlerContext) {
     const init = await this.#guard(ctx, async () => {
-      // A fresh checkpoint first, so the export verifies completely. Should the checkpointer
-      // refuse (the log does not add up), the export still goes out: the verifier names why.
-      await this.#cp.checkpoint().catch((err: unknown) => {
+      // A fresh checkpoint first, and the export ends at it, so it verifies completely: records
+      // committed meanwhile belong to the next export (read after, they would stand outside
+      // every checkpoint). Should the checkpointer refuse (the log does not add up), the export
+      // still goes out, to the end of the log: the verifier names why.
+      const fresh = await this.#cp.checkpoint().catch((err: unknown) => {
         this.#logger?.error({ err }, "export: no fresh checkpoint");
+        return undefined;
       });
-      const end = await logSize(this.#db);
+      const end = fresh ? fresh.size : await logSize(this.#db);
       const to = req.toSeq ? Math.min(Number(req.toSeq), end) : end;
       const from = Number(req.fromSeq);
       if (from > to) throw new InvalidFieldError("from_seq", `is beyond the end of the export (${to})`);
-      return { from, to, keys: await publishedKeys(this.#db) };
+      return { from, to, checkpointed: fresh?.size, keys: await publishedKeys(this.#db) };
     });
     const total = BigInt(init.to - init.from);
     try {
       for (const k of init.keys) yield { item: { case: "key" as const, value: keyMessage(k) }, total };
       for await (const e of readEntries(this.#db, init.from, init.to))
         yield { item: { case: "entry" as const, value: toLogEntry(e) }, total };
-      // A full export carries every checkpoint, also any that covers more than the rows left:
-      // a cut tail then shows as records a signed checkpoint vouches for but the export lacks.
-      const maxSize = req.toSeq ? init.to : Number.MAX_SAFE_INTEGER;
+      // A full export carries every checkpoint up to the fresh one, also one that covers more
+      // than the rows left: a cut tail then shows as records a signed checkpoint vouches for but
+      // the export lacks. (Later checkpoints cover records written after the export began.)
+      const maxSize = req.toSeq ? init.to : (init.checkpointed ?? Number.MAX_SAFE_INTEGER);
       for (const cp of await checkpointsUpTo(this.#db, maxSize))
         yield { item: { case: "checkpoint" as const, value: this.#checkpointMessage(cp) }, total };
     } catch (err) {
