@@ -28,17 +28,21 @@ function makePki(): Pki {
   const dir = mkdtempSync(join(tmpdir(), "sovr-tls-"));
   const file = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  /** `openssl req` options for a new unencrypted P-256 key written to `<name>.key`. */
+  const newP256Key = (name: string) => [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+  ];
   const ca = (name: string) =>
     openssl(
       "req",
       "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
+      ...newP256Key(name),
       "-out",
       `${name}.crt`,
       "-days",
@@ -51,20 +55,7 @@ function makePki(): Pki {
       "keyUsage=critical,keyCertSign,cRLSign",
     );
   const leaf = (name: string, signer: string, ext: string) => {
-    openssl(
-      "req",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/CN=${name}`,
-    );
+    openssl("req", ...newP256Key(name), "-out", `${name}.csr`, "-subj", `/CN=${name}`);
     writeFileSync(file(`${name}.ext`), ext);
     openssl(
       "x509",

@@ -212,6 +212,19 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
       steps: [],
     };
     saturation.push(sat);
+    /** One saturation step at `rate`: measured, recorded in `sat.steps`, logged. */
+    const step = async (rate: number) => {
+      const s = await segment(t, rate, o.saturation.stepMs);
+      const p = percentilesMs(s.r.latency);
+      const lag = percentilesMs(s.r.lag);
+      const errs = sumErrors(s.r.errors);
+      const passed = errs === 0 && p.p99 < 50;
+      sat.steps.push({ rate, passed, p99_ms: p.p99, errors: errs, send_lag_p99_ms: lag.p99 });
+      o.log(
+        `  saturation ${t.id.padEnd(16)} ${String(rate).padStart(5)} req/s p99 ${p.p99.toFixed(2)} ms errors ${errs} lag p99 ${lag.p99} ms ${passed ? "ok" : "FAIL"}`,
+      );
+      return { passed, lagP99: lag.p99 };
+    };
     if (!fixed.some((c) => c.target === t.id)) {
       sat.max_sustainable_rps = null;
       sat.stopped = "not measured (time budget)";
@@ -227,20 +240,7 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
         performance.now() + o.saturation.stepMs + o.drainMs <= o.deadline
       ) {
         down = Math.round(down / 2);
-        const s = await segment(t, down, o.saturation.stepMs);
-        const p = percentilesMs(s.r.latency);
-        const errs = sumErrors(s.r.errors);
-        const passed = errs === 0 && p.p99 < 50;
-        sat.steps.push({
-          rate: down,
-          passed,
-          p99_ms: p.p99,
-          errors: errs,
-          send_lag_p99_ms: percentilesMs(s.r.lag).p99,
-        });
-        o.log(
-          `  saturation ${t.id.padEnd(16)} ${String(down).padStart(5)} req/s p99 ${p.p99.toFixed(2)} ms errors ${errs} ${passed ? "ok" : "FAIL"}`,
-        );
+        const { passed } = await step(down);
         await sleep(o.pauseMs * 2);
         if (passed) {
           sat.max_sustainable_rps = down;
@@ -258,20 +258,7 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
       for (let k = 0; k < 3 && hi - lo > 25; k++) {
         if (o.gone(t.system) || performance.now() + o.saturation.stepMs + o.drainMs > o.deadline) break;
         const mid = Math.round((lo + hi) / 2 / 10) * 10;
-        const s = await segment(t, mid, o.saturation.stepMs);
-        const p = percentilesMs(s.r.latency);
-        const errs = sumErrors(s.r.errors);
-        const passed = errs === 0 && p.p99 < 50;
-        sat.steps.push({
-          rate: mid,
-          passed,
-          p99_ms: p.p99,
-          errors: errs,
-          send_lag_p99_ms: percentilesMs(s.r.lag).p99,
-        });
-        o.log(
-          `  saturation ${t.id.padEnd(16)} ${String(mid).padStart(5)} req/s p99 ${p.p99.toFixed(2)} ms errors ${errs} ${passed ? "ok" : "FAIL"}`,
-        );
+        const { passed } = await step(mid);
         await sleep(o.pauseMs * 5); // let a queue that built up drain before the next step
         if (passed) lo = mid;
         else hi = mid;
@@ -296,18 +283,10 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
         sat.stopped = gone;
         break;
       }
-      const s = await segment(t, rate, o.saturation.stepMs);
-      const p = percentilesMs(s.r.latency);
-      const lag = percentilesMs(s.r.lag);
-      const errs = sumErrors(s.r.errors);
-      const passed = errs === 0 && p.p99 < 50;
-      sat.steps.push({ rate, passed, p99_ms: p.p99, errors: errs, send_lag_p99_ms: lag.p99 });
-      o.log(
-        `  saturation ${t.id.padEnd(16)} ${String(rate).padStart(5)} req/s p99 ${p.p99.toFixed(2)} ms errors ${errs} lag p99 ${lag.p99} ms ${passed ? "ok" : "FAIL"}`,
-      );
+      const { passed, lagP99 } = await step(rate);
       await sleep(o.pauseMs * 2);
-      if (lag.p99 > 10) {
-        sat.stopped = `load generator could not keep up at ${rate} req/s (send lag p99 ${lag.p99} ms): the target's limit is at least this`;
+      if (lagP99 > 10) {
+        sat.stopped = `load generator could not keep up at ${rate} req/s (send lag p99 ${lagP99} ms): the target's limit is at least this`;
         if (passed) sat.max_sustainable_rps = rate;
         break;
       }

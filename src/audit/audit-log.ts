@@ -3,6 +3,7 @@ import type { DatabaseKind } from "../db/database.js";
 import { byteaArray, int8Array, textArray, timestamptzArray } from "../db/pg-binary.js";
 import { preparedStatement } from "../db/prepared-statement.js";
 import type { AuditDecisionsTable, Database } from "../db/schema.js";
+import { canonicalize } from "./canonical-json.js";
 import { type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
 import type { SigningKey } from "./keys.js";
 
@@ -108,7 +109,7 @@ export class AuditLog {
   append(req: AppendRequest): Promise<Appended> {
     const envelope = signEnvelope(req.payload, this.signer);
     // Canonicalised once: the stored row and the Merkle leaf are the same bytes.
-    const envelopeJson = canonicalEnvelope(envelope);
+    const envelopeJson = canonicalize(envelope);
     const leaf = entryLeafHashOfCanonical(envelopeJson);
     return new Promise<Appended>((resolve, reject) => {
       const queuedAt = performance.now();
@@ -219,16 +220,6 @@ export class AuditLog {
       await (this.#flushing ?? new Promise((r) => setImmediate(r)));
     }
   }
-}
-
-/**
- * `canonicalize(envelope)` (RFC 8785) written out for the envelope's fixed shape: members in
- * code-unit order (payload < payloadType < signatures; keyid < sig), strings as JSON.stringify
- * writes them, as canonicalize does. Verifiers recompute the leaf with the generic one.
- */
-function canonicalEnvelope(e: DsseEnvelope): string {
-  const sigs = e.signatures.map((s) => `{"keyid":${JSON.stringify(s.keyid)},"sig":${JSON.stringify(s.sig)}}`);
-  return `{"payload":${JSON.stringify(e.payload)},"payloadType":${JSON.stringify(e.payloadType)},"signatures":[${sigs.join(",")}]}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
+import type { RateLimitSettings } from "../api/rate-limit.js";
 
 /**
  * Every setting of `sovr serve`, from an optional JSON file (`SOVR_CONFIG`) overlaid by the
@@ -115,14 +116,7 @@ export interface Config {
     | { readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined }
     | undefined;
   /** Rate and concurrency limits; a 0 switches that limit off. */
-  readonly limits: {
-    readonly keyRps: number;
-    readonly keyBurst: number;
-    readonly tenantRps: number;
-    readonly tenantBurst: number;
-    readonly maxConcurrentPerKey: number;
-    readonly maxConcurrentPerTenant: number;
-  };
+  readonly limits: RateLimitSettings;
 }
 
 export class ConfigError extends Error {

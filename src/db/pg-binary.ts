@@ -16,48 +16,27 @@ const OID = { bytea: 17, int8: 20, text: 25, timestamptz: 1184 } as const;
 /** Microseconds between the Unix epoch and Postgres' (2000-01-01T00:00:00Z). */
 const PG_EPOCH_US = 946_684_800_000_000n;
 
-type Element = Uint8Array | null;
-
-function encodeArray(oid: number, elements: readonly Element[]): Buffer {
+/**
+ * The array header, then each element as its length and `write`'s bytes (NULL as length -1);
+ * `byteLength` must tell exactly how many bytes `write` puts at `at`.
+ */
+function encodeArray<T>(
+  oid: number,
+  values: readonly (T | null)[],
+  byteLength: (v: T) => number,
+  write: (out: Buffer, v: T, at: number) => void,
+): Buffer {
   let size = 20;
   let hasNull = 0;
-  for (const e of elements) {
-    size += 4 + (e === null ? 0 : e.length);
-    if (e === null) hasNull = 1;
+  for (const v of values) {
+    size += 4;
+    if (v === null) hasNull = 1;
+    else size += byteLength(v);
   }
   const out = Buffer.allocUnsafe(size);
   out.writeInt32BE(1, 0);
   out.writeInt32BE(hasNull, 4);
   out.writeUInt32BE(oid, 8);
-  out.writeInt32BE(elements.length, 12);
-  out.writeInt32BE(1, 16);
-  let at = 20;
-  for (const e of elements) {
-    if (e === null) {
-      out.writeInt32BE(-1, at);
-      at += 4;
-    } else {
-      out.writeInt32BE(e.length, at);
-      out.set(e, at + 4);
-      at += 4 + e.length;
-    }
-  }
-  return out;
-}
-
-/** `text[]`, UTF-8 (the encoding both our databases use). */
-export function textArray(values: readonly (string | null)[]): Buffer {
-  let size = 20;
-  let hasNull = 0;
-  for (const v of values) {
-    if (v === null) hasNull = 1;
-    else size += Buffer.byteLength(v, "utf8");
-    size += 4;
-  }
-  const out = Buffer.allocUnsafe(size);
-  out.writeInt32BE(1, 0);
-  out.writeInt32BE(hasNull, 4);
-  out.writeUInt32BE(OID.text, 8);
   out.writeInt32BE(values.length, 12);
   out.writeInt32BE(1, 16);
   let at = 20;
@@ -66,41 +45,51 @@ export function textArray(values: readonly (string | null)[]): Buffer {
       out.writeInt32BE(-1, at);
       at += 4;
     } else {
-      const n = out.write(v, at + 4, "utf8");
+      const n = byteLength(v);
       out.writeInt32BE(n, at);
+      write(out, v, at + 4);
       at += 4 + n;
     }
   }
   return out;
 }
 
+/** `text[]`, UTF-8 (the encoding both our databases use). */
+export function textArray(values: readonly (string | null)[]): Buffer {
+  return encodeArray(
+    OID.text,
+    values,
+    (v) => Buffer.byteLength(v, "utf8"),
+    (out, v, at) => out.write(v, at, "utf8"),
+  );
+}
+
 /** `int8[]` from safe integers. */
 export function int8Array(values: readonly (number | null)[]): Buffer {
   return encodeArray(
     OID.int8,
-    values.map((v) => {
-      if (v === null) return null;
-      const b = Buffer.allocUnsafe(8);
-      b.writeBigInt64BE(BigInt(v));
-      return b;
-    }),
+    values,
+    () => 8,
+    (out, v, at) => out.writeBigInt64BE(BigInt(v), at),
   );
 }
 
 /** `bytea[]`. */
 export function byteaArray(values: readonly (Uint8Array | null)[]): Buffer {
-  return encodeArray(OID.bytea, values);
+  return encodeArray(
+    OID.bytea,
+    values,
+    (v) => v.length,
+    (out, v, at) => out.set(v, at),
+  );
 }
 
 /** `timestamptz[]` from millisecond instants (integer datetimes: µs since 2000-01-01 UTC). */
 export function timestamptzArray(values: readonly (Date | null)[]): Buffer {
   return encodeArray(
     OID.timestamptz,
-    values.map((v) => {
-      if (v === null) return null;
-      const b = Buffer.allocUnsafe(8);
-      b.writeBigInt64BE(BigInt(v.getTime()) * 1000n - PG_EPOCH_US);
-      return b;
-    }),
+    values,
+    () => 8,
+    (out, v, at) => out.writeBigInt64BE(BigInt(v.getTime()) * 1000n - PG_EPOCH_US, at),
   );
 }

@@ -12,15 +12,13 @@ import {
 import type { EmbeddedPostgres } from "./pglite-worker.js";
 import { preparedName } from "./prepared-statement.js";
 
-type PGliteLike = EmbeddedPostgres;
-
 /**
  * Kysely dialect for embedded PGlite. PGlite is one connection in one process, so the driver
  * hands that connection out to one holder at a time: a transaction owns it until commit or
  * rollback, and other queries wait their turn (in order) rather than interleaving.
  */
 export class PGliteDialect implements Dialect {
-  constructor(private readonly pg: PGliteLike) {}
+  constructor(private readonly pg: EmbeddedPostgres) {}
   createAdapter() {
     return new PostgresAdapter();
   }
@@ -40,7 +38,7 @@ class PGliteDriver implements Driver {
   #release: (() => void) | undefined;
   readonly #connection: PGliteConnection;
 
-  constructor(private readonly pg: PGliteLike) {
+  constructor(private readonly pg: EmbeddedPostgres) {
     this.#connection = new PGliteConnection(pg);
   }
 
@@ -80,7 +78,7 @@ class PGliteDriver implements Driver {
 }
 
 class PGliteConnection implements DatabaseConnection {
-  constructor(private readonly pg: PGliteLike) {}
+  constructor(private readonly pg: EmbeddedPostgres) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const name = preparedName(compiled.sql);
