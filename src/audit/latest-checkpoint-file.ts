@@ -44,6 +44,8 @@ export interface SignedCheckpoint {
 
 export class LatestCheckpointFile {
   readonly path: string;
+  /** Serialises {@link advance} within this process (read, compare, replace as one step). */
+  #queue: Promise<unknown> = Promise.resolve();
 
   /**
    * @param keysDir the signing keys' directory (SOVR_KEYS_DIR); the file lives beside them
@@ -111,14 +113,19 @@ export class LatestCheckpointFile {
 
   /**
    * Keeps `note` when it is larger than the checkpoint held (re-read first); returns whether
-   * the file was replaced. Callers that race must hold a common lock (see the file comment).
+   * the file was replaced. Calls on this object run one at a time; other processes must hold
+   * a common lock (see the file comment).
    */
-  async advance(note: string): Promise<boolean> {
-    const cp = await this.verify(note);
-    const held = await this.read();
-    if (held && held.checkpoint.size >= cp.size) return false;
-    await this.replace(note);
-    return true;
+  advance(note: string): Promise<boolean> {
+    const run = this.#queue.then(async () => {
+      const cp = await this.verify(note);
+      const held = await this.read();
+      if (held && held.checkpoint.size >= cp.size) return false;
+      await this.replace(note);
+      return true;
+    });
+    this.#queue = run.catch(() => {});
+    return run;
   }
 
   /** Atomically replaces the file with `note` (no checks; see {@link advance}). */
