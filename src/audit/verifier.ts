@@ -13,6 +13,10 @@
  *    its size is at most n; its root equals the Merkle root of records 0..size-1; it is
  *    consistent (RFC 9162 §2.1.4) with the previous checkpoint.
  *
+ * 4. (with `keptCheckpoints`) checkpoints the auditor kept from earlier: each signed by a key
+ *    of the export under its origin, of at most n records, with the export's root at its size
+ *    (kept-checkpoints.ts) — a cut or rewritten log that verifies on its own fails here.
+ *
  * The result names the first bad sequence number where one can be named: for a root mismatch,
  * the first record not covered by an earlier verified checkpoint.
  */
@@ -24,6 +28,7 @@ import { toBase64 } from "./base64.js";
 import { CheckpointError, checkpointVerifiers, openCheckpoint } from "./checkpoint.js";
 import { type DsseEnvelope, entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
 import { CHECKPOINTS_FILE, EXPORT_FORMAT, KEYS_FILE, RECORDS_FILE } from "./export-format.js";
+import { checkKeptCheckpoints } from "./kept-checkpoints.js";
 import { fromPublishedKey, KeyRing, type PublishedKey } from "./keys.js";
 import { equalBytes, MerkleTree, verifyConsistency } from "./merkle.js";
 import { decodeRecord, RecordFormatError } from "./record.js";
@@ -33,6 +38,8 @@ export interface VerifyError {
   seq?: number;
   /** Index (from 0) of the offending line of checkpoints.jsonl, for checkpoint failures. */
   checkpoint?: number;
+  /** Index (from 0) of the kept checkpoint the export contradicts. */
+  kept?: number;
   what: string;
 }
 
@@ -46,6 +53,8 @@ export interface VerifyResult {
   checkpointedSize: number;
   /** Base64 root hash at the last verified checkpoint. */
   rootHash?: string;
+  /** Kept checkpoints the export was found consistent with (when any were given). */
+  kept?: number;
   firstError?: VerifyError;
 }
 
@@ -60,6 +69,11 @@ export interface VerifyOptions {
   requireCheckpoint?: boolean;
   /** Also require every record's time to lie within its signing key's validity (default false). */
   enforceKeyValidity?: boolean;
+  /**
+   * Signed checkpoint notes the auditor kept from earlier (see kept-checkpoints.ts): the export
+   * must contain each one's tree.
+   */
+  keptCheckpoints?: readonly string[];
 }
 
 class VerifyFailure extends Error {
@@ -93,7 +107,12 @@ export async function verifyExport(dir: string, opts: VerifyOptions = {}): Promi
     if (tree.size > 0 && state.checkpoints === 0 && (opts.requireCheckpoint ?? true)) {
       fail({ seq: 0, what: `no checkpoint covers the ${tree.size} records` });
     }
-    return { ok: true, ...state };
+    const kept = opts.keptCheckpoints;
+    if (kept) {
+      const contradicted = checkKeptCheckpoints(kept, origin, ring, tree);
+      if (contradicted) fail(contradicted);
+    }
+    return { ok: true, ...state, ...(kept ? { kept: kept.length } : {}) };
   } catch (err) {
     if (err instanceof VerifyFailure) return { ok: false, ...state, firstError: err.detail };
     const e = err as NodeJS.ErrnoException;
