@@ -23,6 +23,7 @@ import { currentSigningKey, publishSigningKey, rotateSigningKey } from "./audit/
 import { authorize, TENANT_HEADER } from "./auth/access.js";
 import { Authenticator, countApiKeys, createApiKey } from "./auth/api-keys.js";
 import { LiveCatalog, readCatalogFiles } from "./catalog/catalog-store.js";
+import { providerKeyEnv } from "./catalog/env-allowlist.js";
 import { CatalogValidationError } from "./catalog/errors.js";
 import { EndpointStatsTracker } from "./catalog/stats.js";
 import type { Config } from "./config/config.js";
@@ -127,7 +128,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
 
     // Catalog: a bad catalog stops start-up (the error names file, path and reason).
-    const catalog = new LiveCatalog(db.db, env);
+    const catalog = new LiveCatalog(db.db, env, config.catalogEnv);
     const { snapshot } = await catalog.apply(await readCatalogFiles(config.catalogDir));
     metrics.catalogRevisions.inc({ result: "applied" });
     logger.info({ revision: snapshot.revision, endpoints: snapshot.endpoints.length }, "catalog loaded");
@@ -250,7 +251,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       stats,
       instance: config.instance,
       timeouts: config.upstream,
-      env,
+      // Only the allow-listed provider keys: a catalog cannot make the router read anything else.
+      env: providerKeyEnv(env, config.catalogEnv),
     });
 
     const services = [RouterService, CatalogService, AuditService, KeyService, Health];
