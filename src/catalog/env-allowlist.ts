@@ -73,10 +73,7 @@ export function hardDenied(name: string, secretVars?: ReadonlySet<string>): stri
 }
 
 /** Why `${name}` may not appear in a `base_url`, or undefined when it may. */
-export function urlVarRefusal(
-  name: string,
-  policy: CatalogEnvPolicy | undefined,
-): string | undefined {
+export function urlVarRefusal(name: string, policy: CatalogEnvPolicy | undefined): string | undefined {
   const denied = hardDenied(name, policy?.secretVars);
   if (denied) return denied;
   if (CREDENTIAL_NAME.test(name) || policy?.keyVars.has(name)) {
@@ -89,10 +86,7 @@ export function urlVarRefusal(
 }
 
 /** Why `api_key_env: name` is refused, or undefined when it is allowed. */
-export function keyVarRefusal(
-  name: string,
-  policy: CatalogEnvPolicy | undefined,
-): string | undefined {
+export function keyVarRefusal(name: string, policy: CatalogEnvPolicy | undefined): string | undefined {
   const denied = hardDenied(name, policy?.secretVars);
   if (denied) return denied;
   if (policy && !policy.keyVars.has(name)) {

@@ -19,7 +19,12 @@ const bool = z
 /** A comma-separated list of environment variable names. */
 const varList = z
   .string()
-  .transform((v) => v.split(",").map((x) => x.trim()).filter((x) => x !== ""))
+  .transform((v) =>
+    v
+      .split(",")
+      .map((x) => x.trim())
+      .filter((x) => x !== ""),
+  )
   .pipe(z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "must list variable names (A-Z, 0-9, _)" })));
 
 const schema = z.object({

@@ -50,7 +50,8 @@ describe("sovr keys byok", () => {
     const h = await openDatabase({ dataDir });
     try {
       const keys = await new ByokStore(h.db, MasterKey.parse(master)).keysFor("acme");
-      expect(keys.get("sim-anthropic")).toEqual({ apiKey: KEY, always: true });
+      // sim-anthropic is not in the shipped catalog: the key is approved for no origin yet.
+      expect(keys.get("sim-anthropic")).toEqual({ apiKey: KEY, always: true, origins: new Set() });
     } finally {
       await h.close();
     }
@@ -75,10 +76,13 @@ describe("sovr keys byok", () => {
         KEY,
       );
       expect(set.code, set.out).toBe(0);
+      const origin = new URL(t.simulator.url).origin;
       expect((await t.app.byok.keysFor("default")).get("sim-anthropic")).toEqual({
         apiKey: KEY,
         always: false,
+        origins: new Set([origin]),
       });
+      expect(set.out).toContain(`approved origins: ${origin}`);
       const list = await sovr(["keys", "byok", "list"], env, "");
       expect(list.out).toMatch(/default\tsim-anthropic\tfallback-to-shared/);
       const denied = await sovr(
