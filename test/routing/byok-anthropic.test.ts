@@ -21,6 +21,15 @@ describe("BYOK key encryption", () => {
     expect(() => decryptKey(master, "acme", "anthropic", tampered)).toThrow();
   });
 
+  it("approved origins are bound too: a row whose origins were edited does not decrypt", () => {
+    const origins = ["https://api.anthropic.com:443"];
+    const row = encryptKey(master, "acme", "anthropic", TENANT_KEY, origins);
+    expect(decryptKey(master, "acme", "anthropic", row, origins)).toBe(TENANT_KEY);
+    expect(() => decryptKey(master, "acme", "anthropic", row, [...origins, "http://127.0.0.1:9"])).toThrow();
+    expect(() => decryptKey(master, "acme", "anthropic", row, [])).toThrow();
+    expect(() => decryptKey(master, "acme", "anthropic", row)).toThrow();
+  });
+
   it("master key must be 32 bytes", () => {
     expect(() => MasterKey.parse("c2hvcnQ=")).toThrow(ByokError);
     expect(MasterKey.parse("ab".repeat(32)).id).toMatch(/^[0-9a-f]{16}$/);
