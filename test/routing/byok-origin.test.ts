@@ -5,6 +5,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../src/auth/api-keys.js";
 import { readCatalogFiles } from "../../src/catalog/catalog-store.js";
+import { AuditService } from "../../src/gen/sovereign/v1/audit_pb.js";
 import {
   ByokService,
   ByokServiceListKeysResponseSchema,
@@ -28,6 +29,7 @@ async function makeKeys(t: TestApp) {
     (await createApiKey(t.app.db.db, { tenant, roles })).token;
   return {
     catalogChanger: await key("ta", ["admin"]),
+    tbAuditor: await key("tb", ["auditor"]),
     taAdmin: await key("ta", ["admin"]),
     tbAdmin: await key("tb", ["admin"]),
     tbClient: await key("tb", ["client"]),
@@ -116,6 +118,14 @@ describe("BYOK keys bound to approved origins (issue 11, finding 2)", () => {
     // tb's next requests: nothing reaches the listener — not the key, not the prompt.
     const refused = await ask(["sim-eu"]).catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
     expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(403);
+    // The refusal is recorded, and replays to the same decision (the record alone implies it).
+    const decisionId = (refused as InstanceType<typeof OpenAI.APIError>).headers?.get("x-sovr-decision-id");
+    expect(decisionId).toBeTruthy();
+    const replay = await grpcAs(keys.tbAuditor).unary(AuditService, AuditService.method.replayDecision, {
+      decisionId: String(decisionId),
+    });
+    expect(replay.differences).toEqual([]);
+    expect(replay.match).toBe(true);
     expect(JSON.stringify((refused as InstanceType<typeof OpenAI.APIError>).error)).toContain("byok_origin");
     const elsewhere = await ask();
     expect(elsewhere.response.headers.get("x-sovr-endpoint")).not.toMatch(/^sim-eu\//);
