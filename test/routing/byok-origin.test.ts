@@ -13,12 +13,13 @@ import {
 } from "../../src/gen/sovereign/v1/byok_pb.js";
 import { CatalogService } from "../../src/gen/sovereign/v1/catalog_pb.js";
 import { ExplainResponseSchema, RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
-import { MasterKey } from "../../src/routing/byok.js";
-import type { TestApp } from "../support/app.js";
+import { ByokStore, MasterKey } from "../../src/routing/byok.js";
+import { appDatabases, type TestApp } from "../support/app.js";
 import { GrpcJsClient } from "../support/grpc.js";
 import { startRoutingApp } from "./e2e.js";
 
 const BYOK_KEY = "BYOK-SECRET-tb-7c41e0";
+const MASTER = MasterKey.generate();
 
 /**
  * The keys this file uses, made in one place. Today an `admin` key applies catalogs; when
@@ -55,7 +56,7 @@ const status = (p: Promise<unknown>) =>
     (e: grpc.ServiceError) => e.code,
   );
 
-describe("BYOK keys bound to approved origins (issue 11, finding 2)", () => {
+describe.each(appDatabases)("BYOK keys bound to approved origins (issue 11, finding 2) (%s)", (database) => {
   let t: TestApp;
   let keys: Awaited<ReturnType<typeof makeKeys>>;
   let trap: Awaited<ReturnType<typeof listener>>;
@@ -72,7 +73,7 @@ describe("BYOK keys bound to approved origins (issue 11, finding 2)", () => {
       .withResponse();
 
   beforeAll(async () => {
-    t = await startRoutingApp({ auth: true, env: { SOVR_MASTER_KEY: MasterKey.generate() } });
+    t = await startRoutingApp({ database, auth: true, env: { SOVR_MASTER_KEY: MASTER } });
     keys = await makeKeys(t);
     trap = await listener();
   }, 60_000);
@@ -172,6 +173,19 @@ describe("BYOK keys bound to approved origins (issue 11, finding 2)", () => {
     await ask(["sim-eu"]).catch(() => {});
     expect(trap.seen.map((h) => h.authorization)).toContain(`Bearer ${BYOK_KEY}`);
   }, 60_000);
+
+  it("approved origins edited in the database void the key instead of widening it", async () => {
+    const fresh = () => new ByokStore(t.app.db.db, MasterKey.parse(MASTER));
+    expect((await fresh().keysFor("tb")).get("sim-eu")?.apiKey).toBe(BYOK_KEY);
+    await t.app.db.db
+      .updateTable("byok_keys")
+      .set({ origins: JSON.stringify(["http://127.0.0.1:1", trap.origin]) })
+      .where("tenant", "=", "tb")
+      .execute();
+    const tampered = (await fresh().keysFor("tb")).get("sim-eu");
+    expect(tampered?.apiKey).toBeUndefined();
+    expect(tampered?.origins).toEqual(new Set());
+  });
 
   it("ByokService refuses every RPC for another tenant, and to non-admins", async () => {
     const ta = grpcAs(keys.taAdmin);
