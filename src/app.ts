@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AuditServiceImpl } from "./api/audit-service.js";
 import { authInterceptor } from "./api/auth-interceptor.js";
+import { ByokServiceImpl } from "./api/byok-service.js";
 import { CatalogServiceImpl } from "./api/catalog-service.js";
 import { LIMITS } from "./api/chat-request.js";
 import { toConnectError } from "./api/errors.js";
@@ -24,12 +25,14 @@ import { currentSigningKey, publishSigningKey, rotateSigningKey } from "./audit/
 import { authorize, TENANT_HEADER } from "./auth/access.js";
 import { Authenticator, countApiKeys, createApiKey } from "./auth/api-keys.js";
 import { LiveCatalog, readCatalogFiles } from "./catalog/catalog-store.js";
+import { providerKeyEnv } from "./catalog/env-allowlist.js";
 import { CatalogValidationError } from "./catalog/errors.js";
 import { EndpointStatsTracker } from "./catalog/stats.js";
 import type { Config } from "./config/config.js";
 import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/index.js";
 import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { AuditService } from "./gen/sovereign/v1/audit_pb.js";
+import { ByokService } from "./gen/sovereign/v1/byok_pb.js";
 import { CatalogService } from "./gen/sovereign/v1/catalog_pb.js";
 import { KeyService } from "./gen/sovereign/v1/keys_pb.js";
 import { RouterService } from "./gen/sovereign/v1/router_pb.js";
@@ -38,6 +41,7 @@ import { PolicyEngine } from "./policy/engine.js";
 import type { BundleRef } from "./policy/types.js";
 import { AuditRecorder } from "./routing/audit-recorder.js";
 import { ByokStore, MasterKey } from "./routing/byok.js";
+import { ByokAdmin } from "./routing/byok-admin.js";
 import { HealthTracker } from "./routing/health.js";
 import { catalogPolicyEndpoints } from "./routing/policy-input.js";
 import { Router } from "./routing/router.js";
@@ -63,6 +67,8 @@ export interface App {
   readonly auth: Authenticator;
   /** Tenants' own provider keys (BYOK), encrypted under SOVR_MASTER_KEY. */
   readonly byok: ByokStore;
+  /** The BYOK rules every surface shares (tenant check, origins from the live catalog). */
+  readonly byokAdmin: ByokAdmin;
   readonly simulator: Simulator | undefined;
   readonly servers: RunningServers;
   readonly grpcUrl: string;
@@ -128,7 +134,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
 
     // Catalog: a bad catalog stops start-up (the error names file, path and reason).
-    const catalog = new LiveCatalog(db.db, env);
+    const catalog = new LiveCatalog(db.db, env, config.catalogEnv);
     const { snapshot } = await catalog.apply(await readCatalogFiles(config.catalogDir));
     metrics.catalogRevisions.inc({ result: "applied" });
     logger.info({ revision: snapshot.revision, endpoints: snapshot.endpoints.length }, "catalog loaded");
@@ -254,10 +260,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       stats,
       instance: config.instance,
       timeouts: config.upstream,
-      env,
+      // Only the allow-listed provider keys: a catalog cannot make the router read anything else.
+      env: providerKeyEnv(env, config.catalogEnv),
     });
 
-    const services = [RouterService, CatalogService, AuditService, KeyService, Health];
+    const byokAdmin = new ByokAdmin(byok, catalog);
+    const services = [RouterService, CatalogService, AuditService, KeyService, ByokService, Health];
     const health = new HealthState(services.map((s) => s.typeName));
     const reflection = new ReflectionIndex([...services]);
     // Aborted when stop() begins: long-lived streams (WatchCatalog) end instead of being cut.
@@ -275,6 +283,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       binaryOptions: { readUnknownFields: false },
       routes: (r) => {
         r.service(KeyService, new KeyServiceImpl(db.db, auth));
+        r.service(ByokService, new ByokServiceImpl(byokAdmin));
         r.service(RouterService, new RouterServiceImpl(router));
         r.service(
           CatalogService,
@@ -318,7 +327,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const openaiHttp = createOpenAIHttpHandler({
       router,
       catalog,
-      byok,
+      byok: byokAdmin,
       // The same check as the Connect interceptor (src/auth/access.ts), mapped to HTTP there.
       authenticate: httpLimit.after(async (req, operation) => {
         if (config.auth === "off") return { tenant: "default", workload: "", roles: ["client"] };
@@ -388,6 +397,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       router,
       auth,
       byok,
+      byokAdmin,
       simulator,
       servers,
       grpcUrl: `${config.tls ? "https" : "http"}://${config.host}:${servers.grpcPort}`,

@@ -152,7 +152,11 @@ describe("sovr catalog (CLI)", () => {
       "e.yaml": variant("e").replace("id: e/small", "id: e/large"),
     });
     // No server: validate never needs one.
-    const r = await sovr(["catalog", "validate", d], { SOVR_URL: "http://127.0.0.1:1" });
+    // ACME_API_KEY on the allow-list, as a server running this catalog would configure it.
+    const r = await sovr(["catalog", "validate", d], {
+      SOVR_URL: "http://127.0.0.1:1",
+      SOVR_PROVIDER_KEY_VARS: "ACME_API_KEY",
+    });
     expect(r.code).toBe(1);
     const lines = r.stdout.trim().split("\n");
     expect(lines).toHaveLength(5);

@@ -6,6 +6,8 @@ import { CatalogNotFoundError, CatalogValidationError } from "../catalog/errors.
 import { CatalogIssueSchema } from "../gen/sovereign/v1/catalog_pb.js";
 import { ExclusionStage, NoEligibleEndpointSchema } from "../gen/sovereign/v1/router_pb.js";
 import { PolicyBundleError, PolicyEvaluationError, PolicyUnavailableError } from "../policy/errors.js";
+import { ByokError } from "../routing/byok.js";
+import { ByokAccessError, ByokNotFoundError } from "../routing/byok-admin.js";
 import {
   AllAttemptsFailedError,
   AuditUnavailableError,
@@ -139,6 +141,14 @@ export function toConnectError(err: unknown): ConnectError {
   // The stored bundle, catalog revision or record a replay needs is missing or does not verify.
   if (err instanceof ReplayUnavailableError)
     return new ConnectError(err.message, Code.FailedPrecondition, undefined, undefined, err);
+  // A BYOK key, provider or origin the server cannot take: the admin must fix the input.
+  if (err instanceof ByokError)
+    return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
+  // Another tenant's BYOK keys: a tenant admin manages its own tenant only.
+  if (err instanceof ByokAccessError)
+    return new ConnectError(err.message, Code.PermissionDenied, undefined, undefined, err);
+  if (err instanceof ByokNotFoundError)
+    return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
   // The stored log does not add up (altered, missing or foreign rows): corruption, say so.
   if (err instanceof LogIntegrityError)
     return new ConnectError(err.message, Code.DataLoss, undefined, undefined, err);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CatalogSnapshot } from "../catalog/types.js";
-import { ByokError, type ByokStore } from "../routing/byok.js";
+import type { ByokAdmin, ByokKeyView } from "../routing/byok-admin.js";
 import { NoEligibleEndpointError } from "../routing/errors.js";
 import type { Router, RouterEvent } from "../routing/router.js";
 import type { Principal } from "../routing/types.js";
@@ -14,7 +14,8 @@ import { InvalidFieldError, toConnectError } from "./errors.js";
  * - `POST /v1/chat/completions`, streaming (SSE) or not, with OpenRouter's `provider`, `models`
  *   and `region`; the decision id in `x-sovr-decision-id`;
  * - `GET /v1/models`: the models with at least one endpoint the caller's policy allows;
- * - `PUT|DELETE /v1/admin/byok/{tenant}/{provider}`, `GET /v1/admin/byok`: BYOK keys (admin).
+ * - `PUT|DELETE /v1/admin/byok/{tenant}/{provider}`, `POST …/{provider}/approve`,
+ *   `GET /v1/admin/byok[/{tenant}]`: BYOK keys of the caller's own tenant (tenant admin).
  *
  * Errors have OpenAI's shape, `{error: {message, type, param, code}}`; the status comes from the
  * one domain → gRPC mapping ({@link toConnectError}) and then {@link HTTP_STATUS}. A failure
@@ -33,7 +34,8 @@ export interface OpenAIHttpDeps {
    * "PUT /v1/admin/byok", …); throws a ConnectError (Unauthenticated, PermissionDenied) to refuse.
    */
   authenticate(req: IncomingMessage, operation: string): Promise<Principal>;
-  byok?: ByokStore;
+  /** The BYOK rules shared with the gRPC ByokService. */
+  byok?: ByokAdmin;
 }
 
 /**
@@ -409,7 +411,10 @@ async function listModels(deps: OpenAIHttpDeps, req: IncomingMessage, res: Serve
   sendJson(res, 200, { object: "list", data });
 }
 
-/** BYOK administration: keys go in, never come out (listing shows tenant, provider, flags). */
+/**
+ * BYOK administration: keys go in, never come out (a key is shown as tenant, provider, flags
+ * and origins). Every rule, the tenant check included, is {@link ByokAdmin}'s.
+ */
 async function byokAdmin(
   deps: OpenAIHttpDeps,
   req: IncomingMessage,
@@ -417,39 +422,54 @@ async function byokAdmin(
   path: string,
 ): Promise<void> {
   const principal = await deps.authenticate(req, `${req.method} /v1/admin/byok`);
-  if (!principal.roles.includes("admin"))
-    throw new ConnectError("BYOK keys are managed by admins", Code.PermissionDenied);
   if (!deps.byok) throw new ConnectError("BYOK is not configured", Code.FailedPrecondition);
-  const parts = path.split("/").slice(4).map(decodeURIComponent);
+  let parts: string[];
   try {
-    if (req.method === "GET" && parts.length <= 1) {
-      const keys = await deps.byok.list(parts[0]);
-      return sendJson(res, 200, {
-        data: keys.map((k) => ({
-          tenant: k.tenant,
-          provider: k.provider,
-          always: k.always,
-          updated_at: k.updatedAt.toISOString(),
-        })),
-      });
-    }
-    if (parts.length !== 2) throw new ConnectError("use /v1/admin/byok/{tenant}/{provider}", Code.NotFound);
-    const [tenant, provider] = parts as [string, string];
-    if (req.method === "DELETE") {
-      const removed = await deps.byok.remove(tenant, provider);
-      return sendJson(res, removed ? 200 : 404, { tenant, provider, deleted: removed });
-    }
-    if (req.method !== "PUT") return methodNotAllowed(res, "GET, PUT, DELETE");
+    parts = path.split("/").slice(4).map(decodeURIComponent);
+  } catch {
+    throw new InvalidFieldError("path", "malformed %-encoding");
+  }
+  if (req.method === "GET" && parts.length <= 1) {
+    const keys = await deps.byok.list(principal, parts[0]);
+    return sendJson(res, 200, { data: keys.map(keyJson) });
+  }
+  const approve = parts.length === 3 && parts[2] === "approve";
+  if (parts.length !== 2 && !approve)
+    throw new ConnectError(
+      "use /v1/admin/byok/{tenant}/{provider} or /v1/admin/byok/{tenant}/{provider}/approve",
+      Code.NotFound,
+    );
+  const [tenant, provider] = parts as [string, string];
+  if (approve) {
+    if (req.method !== "POST") return methodNotAllowed(res, "POST");
     const body = await readJson(req, res);
     if (body === undefined) return;
-    const b = body as { key?: unknown; always?: unknown };
-    if (typeof b.key !== "string") throw new InvalidFieldError("key", "is required");
-    if (b.always !== undefined && typeof b.always !== "boolean")
-      throw new InvalidFieldError("always", "must be true or false");
-    await deps.byok.set(tenant, provider, b.key, b.always ?? false);
-    sendJson(res, 200, { tenant, provider, always: b.always ?? false });
-  } catch (err) {
-    if (err instanceof ByokError) throw new InvalidFieldError("byok", err.message);
-    throw err;
+    const origins = (body as { origins?: unknown }).origins ?? [];
+    if (!Array.isArray(origins) || !origins.every((o) => typeof o === "string"))
+      throw new InvalidFieldError("origins", "must be a list of origins (scheme://host[:port])");
+    return sendJson(res, 200, keyJson(await deps.byok.approve(principal, tenant, provider, origins)));
   }
+  if (req.method === "DELETE") {
+    const removed = await deps.byok.remove(principal, tenant, provider);
+    return sendJson(res, removed ? 200 : 404, { tenant, provider, deleted: removed });
+  }
+  if (req.method !== "PUT") return methodNotAllowed(res, "GET, PUT, DELETE");
+  const body = await readJson(req, res);
+  if (body === undefined) return;
+  const b = body as { key?: unknown; always?: unknown };
+  if (typeof b.key !== "string") throw new InvalidFieldError("key", "is required");
+  if (b.always !== undefined && typeof b.always !== "boolean")
+    throw new InvalidFieldError("always", "must be true or false");
+  sendJson(res, 200, keyJson(await deps.byok.set(principal, tenant, provider, b.key, b.always ?? false)));
+}
+
+function keyJson(k: ByokKeyView) {
+  return {
+    tenant: k.tenant,
+    provider: k.provider,
+    always: k.always,
+    updated_at: k.updatedAt.toISOString(),
+    approved_origins: k.approvedOrigins,
+    suspended_origins: k.suspendedOrigins,
+  };
 }

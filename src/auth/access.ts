@@ -30,6 +30,11 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "sovereign.v1.KeyService/CreateKey": ["admin"],
   "sovereign.v1.KeyService/RevokeKey": ["admin"],
   "sovereign.v1.KeyService/ListKeys": ["admin"],
+  // BYOK: a tenant admin, for its own tenant only (checked in src/routing/byok-admin.ts).
+  "sovereign.v1.ByokService/SetKey": ["admin"],
+  "sovereign.v1.ByokService/RemoveKey": ["admin"],
+  "sovereign.v1.ByokService/ListKeys": ["admin"],
+  "sovereign.v1.ByokService/ApproveOrigins": ["admin"],
   // Probes and reflection carry no data.
   "grpc.health.v1.Health/Check": "public",
   "grpc.health.v1.Health/Watch": "public",
@@ -42,6 +47,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "GET /v1/admin/byok": ["admin"],
   "PUT /v1/admin/byok": ["admin"],
   "DELETE /v1/admin/byok": ["admin"],
+  "POST /v1/admin/byok": ["admin"],
 };
 
 /** unavailable: the key store could not be asked (transient; the caller may retry). */

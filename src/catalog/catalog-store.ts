@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
+import type { CatalogEnvPolicy } from "./env-allowlist.js";
 import type { Env } from "./env-interpolation.js";
 import { type CatalogFile, parseCatalogFiles } from "./loader.js";
 import { buildSnapshot, snapshotFromCanonical } from "./resolve.js";
@@ -69,6 +70,8 @@ export class LiveCatalog {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly env: Env,
+    /** What `${VAR}` and `api_key_env` may name; the server always passes its configuration. */
+    private readonly vars?: CatalogEnvPolicy,
   ) {
     this.#events.setMaxListeners(0);
   }
@@ -88,7 +91,7 @@ export class LiveCatalog {
 
   /** Validates without applying; throws CatalogValidationError with every issue. */
   validate(files: readonly CatalogFile[]): CatalogSnapshot {
-    return buildSnapshot(parseCatalogFiles(files, { env: this.env }), { env: this.env });
+    return buildSnapshot(parseCatalogFiles(files, { env: this.env, vars: this.vars }), { env: this.env });
   }
 
   /**

@@ -2,6 +2,7 @@
  * What `sovr catalog validate` and `sovr catalog list` print. The commands themselves (commander)
  * live in src/cli; these functions do the work and return text, so they are testable.
  */
+import type { CatalogEnvPolicy } from "./env-allowlist.js";
 import type { Env } from "./env-interpolation.js";
 import { type CatalogIssue, CatalogValidationError } from "./errors.js";
 import { loadCatalogDir } from "./loader.js";
@@ -29,7 +30,10 @@ export interface ValidateResult {
  * for (const line of lines) (exitCode ? console.error : console.log)(line);
  * process.exitCode = exitCode;
  */
-export async function validateCatalogDir(dir: string, options: { env?: Env } = {}): Promise<ValidateResult> {
+export async function validateCatalogDir(
+  dir: string,
+  options: { env?: Env; vars?: CatalogEnvPolicy } = {},
+): Promise<ValidateResult> {
   try {
     const snapshot = buildSnapshot(await loadCatalogDir(dir, options), options);
     const providers = snapshot.providers.length;

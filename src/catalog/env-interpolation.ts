@@ -30,3 +30,8 @@ export function interpolateEnv(template: string, env: Env): Interpolation {
   }
   return { ok: true, value };
 }
+
+/** The variable names a template refers to, in order of appearance (defaults or not). */
+export function referencedVariables(template: string): string[] {
+  return [...template.matchAll(REFERENCE)].map((m) => m[1]!);
+}

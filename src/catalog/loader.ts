@@ -17,7 +17,8 @@ import {
   parseAllDocuments,
 } from "yaml";
 import type { z } from "zod";
-import { type Env, interpolateEnv } from "./env-interpolation.js";
+import { type CatalogEnvPolicy, keyVarRefusal, urlVarRefusal } from "./env-allowlist.js";
+import { type Env, interpolateEnv, referencedVariables } from "./env-interpolation.js";
 import { type CatalogIssue, CatalogValidationError } from "./errors.js";
 import { type CatalogSource, catalogErrorMap, type ProviderSource, providerSchema } from "./schema.js";
 
@@ -30,6 +31,11 @@ export interface CatalogFile {
 export interface LoadOptions {
   /** Environment for `${VAR:-default}` in `base_url`; defaults to an empty environment. */
   env?: Env;
+  /**
+   * The variables `${VAR}` and `api_key_env` may name (the server's allow-lists). Without it
+   * only the hard deny applies (server secrets and configuration are refused either way).
+   */
+  vars?: CatalogEnvPolicy;
 }
 
 type PathSegment = string | number;
@@ -74,7 +80,7 @@ export function parseCatalogFiles(files: readonly CatalogFile[], options: LoadOp
       providers++;
       const raw: unknown = doc.toJS();
       const at = (path: PathSegment[], key = false) => locate(doc, lines, path, key);
-      const interpolated = interpolateBaseUrls(raw, env, (path, message) =>
+      const interpolated = interpolateBaseUrls(raw, env, options.vars, (path, message) =>
         issues.push({ file: file.name, path: formatPath(path), ...at(path), message }),
       );
       const parsed = providerSchema.safeParse(interpolated, { error: catalogErrorMap });
@@ -89,6 +95,13 @@ export function parseCatalogFiles(files: readonly CatalogFile[], options: LoadOp
         }
         continue;
       }
+      parsed.data.endpoints.forEach((endpoint, i) => {
+        const name = endpoint.api_key_env;
+        const refusal = name === undefined ? undefined : keyVarRefusal(name, options.vars);
+        if (refusal === undefined) return;
+        const path = ["endpoints", i, "api_key_env"];
+        issues.push({ file: file.name, path: formatPath(path), ...at(path), message: refusal });
+      });
       located.push({ provider: parsed.data, file: file.name, doc, lines });
     }
     if (providers === 0 && !syntaxError) {
@@ -192,9 +205,14 @@ function firstLine(message: string): string {
   return message.split("\n")[0] ?? message;
 }
 
+/**
+ * `${VAR}` in each `base_url`, after checking every referenced name against the allow-list: a
+ * refused name is reported (by name, never its value) and nothing of it is read.
+ */
 function interpolateBaseUrls(
   raw: unknown,
   env: Env,
+  vars: CatalogEnvPolicy | undefined,
   report: (path: PathSegment[], message: string) => void,
 ): unknown {
   if (typeof raw !== "object" || raw === null || !("endpoints" in raw) || !Array.isArray(raw.endpoints)) {
@@ -202,6 +220,13 @@ function interpolateBaseUrls(
   }
   const endpoints = raw.endpoints.map((e: unknown, i: number) => {
     if (typeof e !== "object" || e === null || !("base_url" in e) || typeof e.base_url !== "string") return e;
+    const refusals = referencedVariables(e.base_url)
+      .map((name) => urlVarRefusal(name, vars))
+      .filter((r) => r !== undefined);
+    if (refusals.length > 0) {
+      for (const r of new Set(refusals)) report(["endpoints", i, "base_url"], r);
+      return { ...e, base_url: "http://unresolved.invalid" };
+    }
     const result = interpolateEnv(e.base_url, env);
     if (!result.ok) {
       report(["endpoints", i, "base_url"], result.message);

@@ -1,25 +1,42 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { loadCatalogDir } from "../catalog/loader.js";
+import { buildSnapshot } from "../catalog/resolve.js";
 import { loadConfig } from "../config/config.js";
 import { openDatabase } from "../db/index.js";
 import { ByokStore, MasterKey } from "../routing/byok.js";
+import { ByokAdmin } from "../routing/byok-admin.js";
 import { DEFAULT_SOVR_URL } from "./connect-client.js";
 
+/** A key as both modes report it (the HTTP route's JSON shape). */
+interface KeyJson {
+  tenant: string;
+  provider: string;
+  always: boolean;
+  updated_at: string;
+  approved_origins: string[];
+  suspended_origins: string[];
+}
+
 /**
- * `sovr keys byok set|remove|list`: tenants' own provider keys (BYOK, DESIGN §6).
+ * `sovr keys byok set|remove|list|approve`: tenants' own provider keys (BYOK, DESIGN §6).
  *
- * With `SOVR_KEY` set (an admin key) the command is a client of the running server: it calls the
- * HTTP admin route `PUT|DELETE|GET /v1/admin/byok/{tenant}/{provider}` on `SOVR_URL`, and the
- * server encrypts with its own `SOVR_MASTER_KEY`. Without `SOVR_KEY` it opens the database
+ * With `SOVR_KEY` set (a tenant admin key) the command is a client of the running server: it
+ * calls the HTTP admin route `/v1/admin/byok/{tenant}/{provider}[/approve]` on `SOVR_URL`, and
+ * the server encrypts with its own `SOVR_MASTER_KEY`. Without `SOVR_KEY` it opens the database
  * directly and encrypts with the local `SOVR_MASTER_KEY` — only with the server stopped
- * (embedded PGlite admits one process). The key is read from stdin or `--key-file`, never from
- * the command line (which other users can see in `ps`), and never printed.
+ * (embedded PGlite admits one process); the provider's origins then come from the catalog
+ * directory the server would load. The key is read from stdin or `--key-file`, never from the
+ * command line (which other users can see in `ps`), and never printed.
  */
 export function addByokCommands(keys: Command): void {
   const byok = keys.command("byok").description("tenants' own provider keys (BYOK), stored encrypted");
   byok
     .command("set")
-    .description("store a tenant's key for a provider; the key is read from stdin or --key-file")
+    .description(
+      "store a tenant's key for a provider, approved for the provider's current endpoint origins; " +
+        "the key is read from stdin or --key-file",
+    )
     .requiredOption("--tenant <tenant>", "tenant the key belongs to")
     .requiredOption("--provider <provider>", "provider slug, as in the catalog")
     .option("--always", "always use this key: never fall back to the shared key for this provider", false)
@@ -27,14 +44,30 @@ export function addByokCommands(keys: Command): void {
     .action(async (o: { tenant: string; provider: string; always: boolean; keyFile?: string }) => {
       const key = (o.keyFile ? readFileSync(o.keyFile, "utf8") : await readStdin()).trim();
       if (!key) throw new Error("no key given (stdin or --key-file)");
-      if (process.env.SOVR_KEY) {
-        await admin("PUT", `/${enc(o.tenant)}/${enc(o.provider)}`, { key, always: o.always });
-      } else {
-        await withStore((s) => s.set(o.tenant, o.provider, key, o.always));
-      }
+      const stored = process.env.SOVR_KEY
+        ? ((await admin("PUT", `/${enc(o.tenant)}/${enc(o.provider)}`, { key, always: o.always })) as KeyJson)
+        : await withAdmin(async (a) => keyJson(await a.set(undefined, o.tenant, o.provider, key, o.always)));
       console.log(
         `stored ${o.tenant}/${o.provider} key${o.always ? " (always used; no shared-key fallback)" : ""}`,
       );
+      printOrigins(stored);
+    });
+  byok
+    .command("approve")
+    .description(
+      "approve origins for a tenant's key: the given --origin values, or else the provider's " +
+        "current endpoint origins (after a catalog change moved an endpoint)",
+    )
+    .requiredOption("--tenant <tenant>", "tenant")
+    .requiredOption("--provider <provider>", "provider slug")
+    .option("--origin <origin...>", "scheme://host[:port] to approve (repeatable)")
+    .action(async (o: { tenant: string; provider: string; origin?: string[] }) => {
+      const origins = o.origin ?? [];
+      const approved = process.env.SOVR_KEY
+        ? ((await admin("POST", `/${enc(o.tenant)}/${enc(o.provider)}/approve`, { origins })) as KeyJson)
+        : await withAdmin(async (a) => keyJson(await a.approve(undefined, o.tenant, o.provider, origins)));
+      console.log(`approved origins for ${o.tenant}/${o.provider}`);
+      printOrigins(approved);
     });
   byok
     .command("remove")
@@ -50,27 +83,44 @@ export function addByokCommands(keys: Command): void {
     });
   byok
     .command("list")
-    .description("list stored keys (tenant, provider, always) — never the keys themselves")
+    .description("list stored keys (tenant, provider, always, origins) — never the keys themselves")
     .option("--tenant <tenant>", "only this tenant")
     .action(async (o: { tenant?: string }) => {
       const rows = process.env.SOVR_KEY
-        ? (
-            (await admin("GET", o.tenant ? `/${enc(o.tenant)}` : "")) as {
-              data: { tenant: string; provider: string; always: boolean; updated_at: string }[];
-            }
-          ).data
-        : (await withStore((s) => s.list(o.tenant))).map((r) => ({
-            ...r,
-            updated_at: r.updatedAt.toISOString(),
-          }));
+        ? ((await admin("GET", o.tenant ? `/${enc(o.tenant)}` : "")) as { data: KeyJson[] }).data
+        : await withAdmin(async (a) => (await a.list(undefined, o.tenant)).map(keyJson));
       for (const r of rows)
         console.log(
-          `${r.tenant}\t${r.provider}\t${r.always ? "always" : "fallback-to-shared"}\t${r.updated_at}`,
+          [
+            r.tenant,
+            r.provider,
+            r.always ? "always" : "fallback-to-shared",
+            r.updated_at,
+            `approved=${r.approved_origins.join(",") || "-"}`,
+            `suspended=${r.suspended_origins.join(",") || "-"}`,
+          ].join("\t"),
         );
     });
 }
 
 const enc = encodeURIComponent;
+
+function keyJson(k: Awaited<ReturnType<ByokAdmin["set"]>>): KeyJson {
+  return {
+    tenant: k.tenant,
+    provider: k.provider,
+    always: k.always,
+    updated_at: k.updatedAt.toISOString(),
+    approved_origins: k.approvedOrigins,
+    suspended_origins: k.suspendedOrigins,
+  };
+}
+
+function printOrigins(k: KeyJson): void {
+  console.log(`approved origins: ${k.approved_origins.join(", ") || "none"}`);
+  if (k.suspended_origins.length > 0)
+    console.log(`suspended (not approved, key not used there): ${k.suspended_origins.join(", ")}`);
+}
 
 async function admin(method: string, path: string, body?: unknown): Promise<unknown> {
   const base = (process.env.SOVR_URL ?? DEFAULT_SOVR_URL).replace(/\/$/, "");
@@ -93,6 +143,22 @@ async function withStore<T>(fn: (s: ByokStore) => Promise<T>): Promise<T> {
   } finally {
     await h.close();
   }
+}
+
+/**
+ * The admin rules over the database, with the catalog the server would load from its catalog
+ * directory (with the simulator's address as `sovr serve` sets it), for the providers' origins.
+ */
+async function withAdmin<T>(fn: (a: ByokAdmin) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const env = {
+    ...(config.simulator.enabled ? { SOVR_SIMULATOR_URL: `http://127.0.0.1:${config.simulator.port}` } : {}),
+    ...process.env,
+  };
+  const snapshot = buildSnapshot(await loadCatalogDir(config.catalogDir, { env, vars: config.catalogEnv }), {
+    env,
+  });
+  return withStore((s) => fn(new ByokAdmin(s, { current: () => snapshot })));
 }
 
 async function readStdin(): Promise<string> {

@@ -32,7 +32,9 @@ catalog
   .argument("[dir]", "catalog directory", process.env.SOVR_CATALOG_DIR ?? "catalog")
   .description("validate catalog files offline; prints every error, one per line")
   .action(async (dir: string) => {
-    const result = await validateCatalogDir(resolve(dir), { env: process.env });
+    // The same allow-lists the server applies, so "valid" here means the server accepts it.
+    const vars = loadConfig().catalogEnv;
+    const result = await validateCatalogDir(resolve(dir), { env: process.env, vars });
     for (const line of result.lines) console.log(line);
     process.exitCode = result.exitCode;
   });

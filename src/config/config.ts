@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
 import type { RateLimitSettings } from "../api/rate-limit.js";
+import { type CatalogEnvPolicy, DEFAULT_KEY_VARS, DEFAULT_URL_VARS } from "../catalog/env-allowlist.js";
 
 /**
  * Every setting of `sovr serve`, from an optional JSON file (`SOVR_CONFIG`) overlaid by the
@@ -14,6 +15,17 @@ const positiveInt = z.coerce.number().int().positive();
 const bool = z
   .union([z.boolean(), z.enum(["true", "false", "1", "0", "on", "off", "yes", "no"])])
   .transform((v) => v === true || v === "true" || v === "1" || v === "on" || v === "yes");
+
+/** A comma-separated list of environment variable names. */
+const varList = z
+  .string()
+  .transform((v) =>
+    v
+      .split(",")
+      .map((x) => x.trim())
+      .filter((x) => x !== ""),
+  )
+  .pipe(z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "must list variable names (A-Z, 0-9, _)" })));
 
 const schema = z.object({
   SOVR_HOST: z.string().min(1).default("127.0.0.1"),
@@ -64,7 +76,26 @@ const schema = z.object({
   /** Calls in flight at once per API key and per tenant; 0 = no limit. */
   SOVR_MAX_CONCURRENT_PER_KEY: z.coerce.number().int().min(0).default(0),
   SOVR_MAX_CONCURRENT_PER_TENANT: z.coerce.number().int().min(0).default(0),
+  /**
+   * What a catalog may name (issue 11): `${VAR}` in base_url (non-secret URL parts only) and
+   * `api_key_env` (shared provider keys). Server secrets stay refused whatever is listed here.
+   */
+  SOVR_CATALOG_URL_VARS: varList.default([...DEFAULT_URL_VARS]),
+  SOVR_PROVIDER_KEY_VARS: varList.default([...DEFAULT_KEY_VARS]),
 });
+
+/**
+ * Variables holding secrets (or naming files that do): never logged, never named by a catalog.
+ * src/catalog/env-allowlist.ts refuses these and every other `SOVR_*` but the simulator URL.
+ */
+export const SECRET_CONFIG_KEYS: readonly string[] = [
+  "DATABASE_URL",
+  "SOVR_MASTER_KEY",
+  "SOVR_MASTER_KEY_FILE",
+  "SOVR_KEYS_DIR",
+  "SOVR_TLS_KEY",
+  "SOVR_POLICY_BUNDLE_URL",
+];
 
 export type RawConfig = z.infer<typeof schema>;
 
@@ -117,6 +148,8 @@ export interface Config {
     | undefined;
   /** Rate and concurrency limits; a 0 switches that limit off. */
   readonly limits: RateLimitSettings;
+  /** The environment variables a catalog may name (allow-lists; the hard deny comes first). */
+  readonly catalogEnv: CatalogEnvPolicy;
 }
 
 export class ConfigError extends Error {
@@ -220,6 +253,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenantBurst: c.SOVR_TENANT_RATE_LIMIT_BURST || Math.max(1, Math.ceil(2 * c.SOVR_TENANT_RATE_LIMIT_RPS)),
       maxConcurrentPerKey: c.SOVR_MAX_CONCURRENT_PER_KEY,
       maxConcurrentPerTenant: c.SOVR_MAX_CONCURRENT_PER_TENANT,
+    }),
+    catalogEnv: Object.freeze({
+      urlVars: new Set(c.SOVR_CATALOG_URL_VARS),
+      keyVars: new Set(c.SOVR_PROVIDER_KEY_VARS),
+      secretVars: new Set(SECRET_CONFIG_KEYS),
     }),
   });
 }

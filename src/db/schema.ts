@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable } from "kysely";
+import type { ByokKeysTable } from "../routing/byok.js";
 
 /** Every accepted catalog state (DESIGN §4), immutable, keyed by its content hash. */
 export interface CatalogRevisionsTable {
@@ -81,6 +82,8 @@ export interface Database {
   audit_decisions: AuditDecisionsTable;
   audit_checkpoints: AuditCheckpointsTable;
   signing_keys: SigningKeysTable;
+  /** Tenants' own provider keys, encrypted (src/routing/byok.ts). */
+  byok_keys: ByokKeysTable;
 }
 
 export type CatalogRevisionRow = Selectable<CatalogRevisionsTable>;

@@ -7,10 +7,15 @@ import type { Database } from "../db/schema.js";
  * Bring-your-own-key (DESIGN §6, OpenRouter's BYOK): a tenant's own credential for a provider,
  * tried before the shared key; with `always`, the shared key is never used for that provider.
  *
- * Keys are stored encrypted with AES-256-GCM under a 32-byte master key, with the tenant and
- * provider as additional authenticated data, so a row copied to another tenant or provider does
- * not decrypt. Plaintext keys live only in this process's memory; they are never logged,
- * recorded or returned by any API.
+ * Keys are stored encrypted with AES-256-GCM under a 32-byte master key, with the tenant, the
+ * provider and the approved origins as additional authenticated data, so a row copied to
+ * another tenant or provider does not decrypt, and neither does a row whose approved origins
+ * were edited in the database. Plaintext keys live only in this process's memory; they are
+ * never logged, recorded or returned by any API.
+ *
+ * Origins (issue 11): a key is sent only to the endpoint origins (scheme://host:port) it was
+ * approved for. Setting a key approves the provider's origins of that moment; a catalog change
+ * that moves an endpoint elsewhere suspends the key there until a tenant admin approves again.
  */
 export interface ByokKeysTable {
   tenant: string;
@@ -20,6 +25,11 @@ export interface ByokKeysTable {
   master_key_id: string;
   always: boolean;
   updated_at: Date;
+  /**
+   * Approved origins as a JSON array of normalised origins, bound into the AAD (v2). NULL for
+   * rows written before origins existed: decrypted with the v1 AAD, approved for no origin.
+   */
+  origins: string | null;
 }
 
 type ByokDb = Kysely<Database> | Transaction<Database>;
@@ -29,6 +39,8 @@ export interface TenantKey {
   /** Undefined when the stored key cannot be decrypted (wrong or missing master key). */
   apiKey: string | undefined;
   always: boolean;
+  /** The normalised origins (src/routing/origin.ts) the key may be sent to; nowhere else. */
+  origins: ReadonlySet<string>;
 }
 
 /** A stored key as an admin may see it: never the key itself. */
@@ -37,7 +49,12 @@ export interface ByokEntry {
   provider: string;
   always: boolean;
   updatedAt: Date;
+  /** Approved origins, sorted. */
+  origins: string[];
 }
+
+/** At most this many approved origins per key: a list, not a wildcard by volume. */
+export const MAX_ORIGINS = 64;
 
 export class ByokError extends Error {
   override readonly name = "ByokError";
@@ -71,12 +88,28 @@ export class MasterKey {
   }
 }
 
-const aad = (tenant: string, provider: string) => Buffer.from(`sovr-byok:v1\n${tenant}\n${provider}`, "utf8");
+/**
+ * Associated data: v1 (tenant, provider) for rows from before origins; v2 adds the approved
+ * origins (sorted, normalised; an origin holds no newline), so they cannot be edited or moved.
+ */
+const aad = (tenant: string, provider: string, origins?: readonly string[]) =>
+  Buffer.from(
+    origins === undefined
+      ? `sovr-byok:v1\n${tenant}\n${provider}`
+      : `sovr-byok:v2\n${tenant}\n${provider}\n${origins.join("\n")}`,
+    "utf8",
+  );
 
-export function encryptKey(master: MasterKey, tenant: string, provider: string, apiKey: string) {
+export function encryptKey(
+  master: MasterKey,
+  tenant: string,
+  provider: string,
+  apiKey: string,
+  origins?: readonly string[],
+) {
   const nonce = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", master.bytes, nonce);
-  cipher.setAAD(aad(tenant, provider));
+  cipher.setAAD(aad(tenant, provider, origins));
   const ciphertext = Buffer.concat([cipher.update(apiKey, "utf8"), cipher.final(), cipher.getAuthTag()]);
   return { ciphertext, nonce };
 }
@@ -86,11 +119,12 @@ export function decryptKey(
   tenant: string,
   provider: string,
   row: { ciphertext: Uint8Array; nonce: Uint8Array },
+  origins?: readonly string[],
 ): string {
   const data = Buffer.from(row.ciphertext);
   if (data.length < 16) throw new ByokError("stored key is truncated");
   const decipher = createDecipheriv("aes-256-gcm", master.bytes, Buffer.from(row.nonce));
-  decipher.setAAD(aad(tenant, provider));
+  decipher.setAAD(aad(tenant, provider, origins));
   decipher.setAuthTag(data.subarray(data.length - 16));
   return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString(
     "utf8",
@@ -98,6 +132,22 @@ export function decryptKey(
 }
 
 const SLUG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** The approved origins of a row, or undefined for a v1 row (approved for none). */
+function storedOrigins(row: { origins: string | null }): string[] | undefined {
+  if (row.origins === null) return undefined;
+  const parsed: unknown = JSON.parse(row.origins);
+  if (!Array.isArray(parsed) || !parsed.every((o) => typeof o === "string"))
+    throw new ByokError("stored origins are malformed");
+  return parsed;
+}
+
+function originList(origins: Iterable<string>): string[] {
+  const list = [...new Set(origins)].sort();
+  if (list.length > MAX_ORIGINS) throw new ByokError(`at most ${MAX_ORIGINS} origins per key`);
+  for (const o of list) if (/[\r\n]/.test(o)) throw new ByokError("an origin holds no line break");
+  return list;
+}
 
 /**
  * Repository and per-tenant cache of BYOK keys. Replicas sharing a database see a change within
@@ -120,24 +170,41 @@ export class ByokStore {
     return db.withTables<{ byok_keys: ByokKeysTable }>();
   }
 
-  /** Stores (or replaces) a tenant's key for a provider. */
-  async set(tenant: string, provider: string, apiKey: string, always: boolean): Promise<void> {
+  #master(): MasterKey {
     if (!this.master)
       throw new ByokError("BYOK needs a master key: set SOVR_MASTER_KEY or SOVR_MASTER_KEY_FILE");
+    return this.master;
+  }
+
+  /**
+   * Stores (or replaces) a tenant's key for a provider, approved for exactly `origins`
+   * (normalised origins; the caller passes the provider's current ones). A replaced key's
+   * earlier approvals are dropped: a new key starts from what the tenant sees now.
+   */
+  async set(
+    tenant: string,
+    provider: string,
+    apiKey: string,
+    always: boolean,
+    origins: readonly string[] = [],
+  ): Promise<void> {
+    const master = this.#master();
     if (!SLUG.test(tenant)) throw new ByokError("tenant must be a slug");
     if (!SLUG.test(provider)) throw new ByokError("provider must be a provider slug");
     if (apiKey.length === 0 || apiKey.length > 4096 || /[\r\n]/.test(apiKey)) {
       throw new ByokError("key must be 1 to 4096 characters on one line");
     }
-    const { ciphertext, nonce } = encryptKey(this.master, tenant, provider, apiKey);
+    const approved = originList(origins);
+    const { ciphertext, nonce } = encryptKey(master, tenant, provider, apiKey, approved);
     const row = {
       tenant,
       provider,
       ciphertext,
       nonce,
-      master_key_id: this.master.id,
+      master_key_id: master.id,
       always,
       updated_at: new Date(),
+      origins: JSON.stringify(approved),
     };
     await this.#table()
       .insertInto("byok_keys")
@@ -149,10 +216,60 @@ export class ByokStore {
           master_key_id: row.master_key_id,
           always,
           updated_at: row.updated_at,
+          origins: row.origins,
         }),
       )
       .execute();
     this.#cache.delete(tenant);
+  }
+
+  /**
+   * Adds `origins` to the key's approved origins: decrypts the key and encrypts it again with
+   * the new list in its associated data, in one transaction. Undefined when there is no key.
+   */
+  async approve(
+    tenant: string,
+    provider: string,
+    origins: readonly string[],
+  ): Promise<ByokEntry | undefined> {
+    const master = this.#master();
+    const entry = await this.db.transaction().execute(async (tx) => {
+      const r = await this.#table(tx)
+        .selectFrom("byok_keys")
+        .selectAll()
+        .where("tenant", "=", tenant)
+        .where("provider", "=", provider)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!r) return undefined;
+      const before = storedOrigins(r);
+      let apiKey: string;
+      try {
+        apiKey = decryptKey(master, tenant, provider, r, before);
+      } catch (cause) {
+        throw new ByokError("the stored key cannot be decrypted with this master key; set it again", {
+          cause,
+        });
+      }
+      const approved = originList([...(before ?? []), ...origins]);
+      const { ciphertext, nonce } = encryptKey(master, tenant, provider, apiKey, approved);
+      const updatedAt = new Date();
+      await this.#table(tx)
+        .updateTable("byok_keys")
+        .set({
+          ciphertext,
+          nonce,
+          master_key_id: master.id,
+          origins: JSON.stringify(approved),
+          updated_at: updatedAt,
+        })
+        .where("tenant", "=", tenant)
+        .where("provider", "=", provider)
+        .execute();
+      return { tenant, provider, always: r.always, updatedAt, origins: approved };
+    });
+    this.#cache.delete(tenant);
+    return entry;
   }
 
   async remove(tenant: string, provider: string): Promise<boolean> {
@@ -165,15 +282,19 @@ export class ByokStore {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async list(tenant?: string): Promise<ByokEntry[]> {
-    let q = this.#table().selectFrom("byok_keys").select(["tenant", "provider", "always", "updated_at"]);
+  async list(tenant?: string, provider?: string): Promise<ByokEntry[]> {
+    let q = this.#table()
+      .selectFrom("byok_keys")
+      .select(["tenant", "provider", "always", "updated_at", "origins"]);
     if (tenant) q = q.where("tenant", "=", tenant);
+    if (provider) q = q.where("provider", "=", provider);
     const rows = await q.orderBy("tenant").orderBy("provider").execute();
     return rows.map((r) => ({
       tenant: r.tenant,
       provider: r.provider,
       always: r.always,
       updatedAt: r.updated_at,
+      origins: storedOrigins(r) ?? [],
     }));
   }
 
@@ -197,14 +318,18 @@ export class ByokStore {
     const out = new Map<string, TenantKey>();
     for (const r of rows) {
       let apiKey: string | undefined;
+      let origins: string[] | undefined;
       try {
-        if (this.master) apiKey = decryptKey(this.master, r.tenant, r.provider, r);
+        origins = storedOrigins(r);
+        if (this.master) apiKey = decryptKey(this.master, r.tenant, r.provider, r, origins);
       } catch {
         apiKey = undefined;
       }
       // Without a usable key, "always" still holds: the shared key stays forbidden (fail closed).
       if (apiKey === undefined) this.opts.onDecryptError?.(r.tenant, r.provider);
-      out.set(r.provider, { apiKey, always: r.always });
+      // Origins count only when the key decrypted under them (the AAD vouches for the list).
+      const approved = apiKey === undefined ? [] : (origins ?? []);
+      out.set(r.provider, { apiKey, always: r.always, origins: new Set(approved) });
     }
     return out;
   }

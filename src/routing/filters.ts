@@ -1,5 +1,6 @@
 import type { ResolvedEndpoint } from "../catalog/types.js";
 import type { TenantKey } from "./byok.js";
+import { endpointOrigin } from "./origin.js";
 import type { Exclusion, RouteRequest } from "./types.js";
 
 /**
@@ -27,6 +28,15 @@ export function requestExclusions(
       stage: "availability",
       rule: "credentials",
       reason: `availability: ${endpoint.unavailableReason ?? "endpoint is unavailable"}`,
+    });
+  }
+  if (tenantKey?.apiKey !== undefined && !tenantKey.origins.has(endpointOrigin(endpoint))) {
+    // The tenant chose its own key for this provider, but not for this place: a catalog change
+    // moved the endpoint. Neither its key nor the shared one goes there until it re-approves.
+    out.push({
+      stage: "availability",
+      rule: "byok_origin",
+      reason: `byok_origin: the tenant's own key for ${endpoint.provider} is not approved for origin ${endpointOrigin(endpoint)}; a tenant admin approves it with \`sovr keys byok approve\``,
     });
   }
   if (p.only && p.only.length > 0 && !names.some((n) => p.only!.includes(n))) {

@@ -13,9 +13,11 @@ import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
 import { PolicyEvaluationError } from "../policy/errors.js";
 import type { BundleRef, PolicyInput } from "../policy/types.js";
+import type { TenantKey } from "./byok.js";
 import { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
 import { NoEligibleEndpointError } from "./errors.js";
 import { HealthTracker } from "./health.js";
+import { endpointOrigin } from "./origin.js";
 import { Router } from "./router.js";
 import type { EndpointPerformance, Principal, ProviderPreferences, RouteRequest, SortBy } from "./types.js";
 
@@ -130,14 +132,32 @@ function withRecordedAvailability(snapshot: CatalogSnapshot, record: DecisionRec
   return { ...snapshot, endpoints, byId, byModel };
 }
 
-/** Tenant keys as the record implies them: only "must use own key, cannot decrypt" leaves a trace. */
+/**
+ * Tenant keys as the record implies them: "must use own key, cannot decrypt" (`byok`) and "own
+ * key not approved for this origin" (`byok_origin`) leave a trace; nothing else does. The
+ * placeholder key of the second is never sent (a replay has no adapters).
+ */
 function recordedTenantKeys(record: DecisionRecordV1, snapshot: CatalogSnapshot) {
-  const keys = new Map<string, { apiKey: string | undefined; always: boolean }>();
+  const keys = new Map<string, TenantKey>();
+  const suspended = new Map<string, Set<string>>();
   for (const c of record.candidates) {
+    const endpoint = snapshot.byId.get(c.endpoint_id);
+    if (!endpoint) continue;
     if (c.exclusions.some((x) => x.stage === "availability" && x.rule === "byok")) {
-      const provider = snapshot.byId.get(c.endpoint_id)?.provider;
-      if (provider) keys.set(provider, { apiKey: undefined, always: true });
+      keys.set(endpoint.provider, { apiKey: undefined, always: true, origins: new Set() });
     }
+    if (c.exclusions.some((x) => x.stage === "availability" && x.rule === "byok_origin")) {
+      const set = suspended.get(endpoint.provider) ?? new Set<string>();
+      set.add(endpointOrigin(endpoint));
+      suspended.set(endpoint.provider, set);
+    }
+  }
+  for (const [provider, away] of suspended) {
+    const approved = snapshot.endpoints
+      .filter((e) => e.provider === provider)
+      .map(endpointOrigin)
+      .filter((o) => !away.has(o));
+    keys.set(provider, { apiKey: "replay-placeholder", always: false, origins: new Set(approved) });
   }
   return keys;
 }

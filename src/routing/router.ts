@@ -18,6 +18,7 @@ import {
 } from "./errors.js";
 import { estimatePromptTokens, requestExclusions } from "./filters.js";
 import type { HealthTracker } from "./health.js";
+import { endpointOrigin } from "./origin.js";
 import { buildPolicyInput } from "./policy-input.js";
 import { newSeed, seededRng } from "./rng.js";
 import { inverseSquareWeight, planRoute } from "./selection.js";
@@ -442,6 +443,8 @@ export class Router {
     return plan.flatMap((endpoint) => {
       const own = keys.get(endpoint.provider);
       const out: PlannedAttempt[] = [];
+      // Never past the plan's own check (filters.ts, byok_origin): a key goes only where approved.
+      if (own?.apiKey !== undefined && !own.origins.has(endpointOrigin(endpoint))) return out;
       if (own?.apiKey !== undefined) out.push({ endpoint, credential: "byok", apiKey: own.apiKey });
       if (!own?.always && endpoint.available) {
         const shared = endpoint.apiKeyEnv ? this.deps.env[endpoint.apiKeyEnv] : undefined;

@@ -21,6 +21,15 @@ describe("BYOK key encryption", () => {
     expect(() => decryptKey(master, "acme", "anthropic", tampered)).toThrow();
   });
 
+  it("approved origins are bound too: a row whose origins were edited does not decrypt", () => {
+    const origins = ["https://api.anthropic.com:443"];
+    const row = encryptKey(master, "acme", "anthropic", TENANT_KEY, origins);
+    expect(decryptKey(master, "acme", "anthropic", row, origins)).toBe(TENANT_KEY);
+    expect(() => decryptKey(master, "acme", "anthropic", row, [...origins, "http://127.0.0.1:9"])).toThrow();
+    expect(() => decryptKey(master, "acme", "anthropic", row, [])).toThrow();
+    expect(() => decryptKey(master, "acme", "anthropic", row)).toThrow();
+  });
+
   it("master key must be 32 bytes", () => {
     expect(() => MasterKey.parse("c2hvcnQ=")).toThrow(ByokError);
     expect(MasterKey.parse("ab".repeat(32)).id).toMatch(/^[0-9a-f]{16}$/);
@@ -52,6 +61,9 @@ describe("Anthropic adapter and BYOK through the server", () => {
       .create({ model: "sim/chat-small", messages, ...extra, ...({ provider } as object) })
       .withResponse();
   const st = () => t.simulator.stats("sim-anthropic");
+  // As a tenant admin does: approved for the provider's current endpoint origins.
+  const setKey = (always: boolean) =>
+    t.app.byokAdmin.set(undefined, "default", "sim-anthropic", TENANT_KEY, always);
 
   it("speaks the Messages API: system mapped, text streamed, usage counted", async () => {
     const before = st().protocols.anthropic;
@@ -106,13 +118,13 @@ describe("Anthropic adapter and BYOK through the server", () => {
   });
 
   it("the tenant's own key is used first", async () => {
-    await t.app.byok.set("default", "sim-anthropic", TENANT_KEY, false);
+    await setKey(false);
     await ask();
     expect(st().credentials.at(-1)).toBe(TENANT_KEY);
   });
 
   it("own key refused → the shared key (not `always`); both attempts in the outcome", async () => {
-    await t.app.byok.set("default", "sim-anthropic", TENANT_KEY, false);
+    await setKey(false);
     t.simulator.setBehaviour("sim-anthropic", { acceptKeys: [SHARED_KEY] });
     const n = st().credentials.length;
     const { response } = await ask();
@@ -125,7 +137,7 @@ describe("Anthropic adapter and BYOK through the server", () => {
   });
 
   it("`always use my key` forbids the shared key: the next provider serves, or nothing", async () => {
-    await t.app.byok.set("default", "sim-anthropic", TENANT_KEY, true);
+    await setKey(true);
     t.simulator.setBehaviour("sim-anthropic", { acceptKeys: [SHARED_KEY] });
     const n = st().credentials.length;
     const { response } = await ask({ order: ["sim-anthropic", "sim-eu"], only: ["sim-anthropic", "sim-eu"] });
@@ -137,7 +149,7 @@ describe("Anthropic adapter and BYOK through the server", () => {
   });
 
   it("keys never appear in logs, records, the database in clear, or API responses", async () => {
-    await t.app.byok.set("default", "sim-anthropic", TENANT_KEY, true);
+    await setKey(true);
     t.simulator.setBehaviour("sim-anthropic", { acceptKeys: ["nobody"] });
     const err = await ask().catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
     const { data } = await ask({ only: ["sim-eu"] });

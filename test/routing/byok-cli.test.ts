@@ -44,13 +44,35 @@ describe("sovr keys byok", () => {
       `${KEY}\n`,
     );
     expect(set.code, set.out).toBe(0);
+    const approve = await sovr(
+      [
+        "keys",
+        "byok",
+        "approve",
+        "--tenant",
+        "acme",
+        "--provider",
+        "sim-anthropic",
+        "--origin",
+        "HTTP://Proxy.Example/v1",
+      ],
+      env,
+      "",
+    );
+    expect(approve.code, approve.out).toBe(0);
+    expect(approve.out).toContain("approved origins: http://proxy.example:80");
     const list = await sovr(["keys", "byok", "list"], env, "");
-    expect(list.out).toMatch(/acme\tsim-anthropic\talways/);
+    expect(list.out).toMatch(/acme\tsim-anthropic\talways\t\S+\tapproved=http:\/\/proxy\.example:80/);
     expect(set.out + list.out).not.toContain(KEY);
     const h = await openDatabase({ dataDir });
     try {
       const keys = await new ByokStore(h.db, MasterKey.parse(master)).keysFor("acme");
-      expect(keys.get("sim-anthropic")).toEqual({ apiKey: KEY, always: true });
+      // sim-anthropic is not in the shipped catalog: only the explicitly approved origin.
+      expect(keys.get("sim-anthropic")).toEqual({
+        apiKey: KEY,
+        always: true,
+        origins: new Set(["http://proxy.example:80"]),
+      });
     } finally {
       await h.close();
     }
@@ -75,12 +97,34 @@ describe("sovr keys byok", () => {
         KEY,
       );
       expect(set.code, set.out).toBe(0);
+      const origin = new URL(t.simulator.url).origin;
       expect((await t.app.byok.keysFor("default")).get("sim-anthropic")).toEqual({
         apiKey: KEY,
         always: false,
+        origins: new Set([origin]),
       });
+      expect(set.out).toContain(`approved origins: ${origin}`);
       const list = await sovr(["keys", "byok", "list"], env, "");
       expect(list.out).toMatch(/default\tsim-anthropic\tfallback-to-shared/);
+      const approve = await sovr(
+        [
+          "keys",
+          "byok",
+          "approve",
+          "--tenant",
+          "default",
+          "--provider",
+          "sim-anthropic",
+          "--origin",
+          "https://x.example",
+        ],
+        env,
+        "",
+      );
+      expect(approve.code, approve.out).toBe(0);
+      expect((await t.app.byok.keysFor("default")).get("sim-anthropic")?.origins).toEqual(
+        new Set([origin, "https://x.example:443"]),
+      );
       const denied = await sovr(
         ["keys", "byok", "set", "--tenant", "default", "--provider", "sim-eu"],
         { ...env, SOVR_KEY: "sovr_bad" },

@@ -23,7 +23,7 @@ endpoints:
   - id: sim-dead/chat-small
     model: sim/chat-small
     api: openai
-    base_url: \${SOVR_DEAD_URL}/v1
+    base_url: \${SIM_DEAD_URL}/v1
     pricing: { prompt: 0.05, completion: 0.05 }
     context_length: 32768
     quantization: bf16
@@ -62,8 +62,11 @@ export async function startRoutingApp(opts: TestAppOptions = {}): Promise<TestAp
     catalogDir: dir,
     ...opts,
     env: {
-      SOVR_DEAD_URL: `http://127.0.0.1:${await closedPort()}`,
+      SIM_DEAD_URL: `http://127.0.0.1:${await closedPort()}`,
       SIM_ANTHROPIC_KEY: "shared-anthropic-key",
+      // The extra providers' variables, on the catalog allow-lists (src/catalog/env-allowlist.ts).
+      SOVR_CATALOG_URL_VARS: "SOVR_SIMULATOR_URL,SIM_DEAD_URL",
+      SOVR_PROVIDER_KEY_VARS: "SIM_ANTHROPIC_KEY",
       SOVR_CATALOG_WATCH: "off",
       ...opts.env,
     },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { requestExclusions } from "../../src/routing/filters.js";
 import { HealthTracker } from "../../src/routing/health.js";
+import { endpointOrigin } from "../../src/routing/origin.js";
 import { endpoint, request } from "./fixtures.js";
 
 describe("HealthTracker", () => {
@@ -95,10 +96,23 @@ describe("request filters: every exclusion has a rule and a reason", () => {
   it("a missing shared credential excludes, unless the tenant brought its own key", () => {
     const u = endpoint("acme/x", { available: false, unavailableReason: "credential ACME_KEY is not set" });
     expect(requestExclusions(u, request()).map((x) => x.rule)).toEqual(["credentials"]);
-    expect(requestExclusions(u, request(), { apiKey: "k", always: false })).toEqual([]);
+    const here = new Set([endpointOrigin(u)]);
+    expect(requestExclusions(u, request(), { apiKey: "k", always: false, origins: here })).toEqual([]);
     // "Always use my key" with a key that cannot be decrypted: fail closed, even with a shared key.
-    expect(requestExclusions(e, request(), { apiKey: undefined, always: true }).map((x) => x.rule)).toEqual([
-      "byok",
-    ]);
+    expect(
+      requestExclusions(e, request(), { apiKey: undefined, always: true, origins: new Set() }).map(
+        (x) => x.rule,
+      ),
+    ).toEqual(["byok"]);
+  });
+
+  it("the tenant's own key for an origin it was not approved for excludes the endpoint (byok_origin)", () => {
+    const elsewhere = new Set(["https://api.other.example:443"]);
+    const x = requestExclusions(e, request(), { apiKey: "k", always: false, origins: elsewhere });
+    expect(x.map((r) => r.rule)).toEqual(["byok_origin"]);
+    expect(x[0]!.reason).toContain(endpointOrigin(e));
+    expect(
+      requestExclusions(e, request(), { apiKey: "k", always: false, origins: new Set([endpointOrigin(e)]) }),
+    ).toEqual([]);
   });
 });
