@@ -11,6 +11,7 @@ import { HealthState, registerHealth } from "./api/health-service.js";
 import { KeyServiceImpl } from "./api/key-service.js";
 import { malformedRequestsAreInvalidArgument } from "./api/malformed-request.js";
 import { createOpenAIHttpHandler } from "./api/openai-http.js";
+import { headerValue, PreAuth } from "./api/pre-auth.js";
 import { HttpRateLimit, RateLimiter, rateLimitInterceptor } from "./api/rate-limit.js";
 import { ReflectionIndex, registerReflection } from "./api/reflection-service.js";
 import { RouterServiceImpl } from "./api/router-service.js";
@@ -262,8 +263,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const limiter = new RateLimiter(config.limits);
     const httpLimit = new HttpRateLimit(limiter, { authOn: config.auth === "on" });
     const limit = rateLimitInterceptor(limiter, { authOn: config.auth === "on" });
-    const connect = connectNodeAdapter({
+    // RPCs are authorised from their headers before connect reads their body (both ports).
+    const preAuth =
+      config.auth === "on"
+        ? new PreAuth((operation, h) =>
+            authorize(auth, operation, headerValue(h, "authorization"), headerValue(h, TENANT_HEADER)),
+          )
+        : undefined;
+    const connectHandler = connectNodeAdapter({
       interceptors: config.auth === "on" ? [authInterceptor(auth), limit] : [limit],
+      contextValues: preAuth?.contextValues,
       // Connect's default is 4 GiB; a message larger than the request limit is refused unread
       // (ResourceExhausted, as every gRPC implementation answers an oversized message).
       readMaxBytes: LIMITS.requestBytes,
@@ -296,6 +305,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         malformedRequestsAreInvalidArgument(r);
       },
     });
+    const connect = preAuth ? preAuth.wrap(connectHandler as NodeHandler) : (connectHandler as NodeHandler);
 
     const readiness = async () => {
       const checks: Record<string, string> = {};
@@ -318,11 +328,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       authenticate: httpLimit.after(async (req, operation) => {
         if (config.auth === "off") return { tenant: "default", workload: "", roles: ["client"] };
         try {
-          const header = (name: string) => {
-            const v = req.headers[name];
-            return Array.isArray(v) ? v[0] : v;
-          };
-          const p = await authorize(auth, operation, header("authorization"), header(TENANT_HEADER));
+          const h = req.headers;
+          const p = await authorize(
+            auth,
+            operation,
+            headerValue(h, "authorization"),
+            headerValue(h, TENANT_HEADER),
+          );
           return p ?? { tenant: "default", workload: "", roles: [] };
         } catch (err) {
           throw toConnectError(err);
@@ -356,7 +368,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       connect(req as IncomingMessage, res as ServerResponse);
     };
 
-    const servers = await listen(connect as NodeHandler, http, {
+    const servers = await listen(connect, http, {
       host: config.host,
       grpcPort: config.grpcPort,
       httpPort: config.httpPort,
