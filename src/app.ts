@@ -373,6 +373,11 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       grpcPort: config.grpcPort,
       httpPort: config.httpPort,
       tls: config.tls ? await loadTlsOptions(config.tls) : undefined,
+      http2: {
+        ...config.http2,
+        onRapidReset: (remote) =>
+          logger.warn({ remote }, "HTTP/2 connection closed: streams reset too fast (ENHANCE_YOUR_CALM)"),
+      },
     });
     metrics.countInflight(() => servers.inflight);
     health.set(true);

@@ -45,10 +45,14 @@ export class PreAuth {
       if (operation === undefined) return handler(req, res);
       void this.authorize(operation, req.headers).then(
         (principal) => {
+          // The caller gave up (or its stream was reset) while the key was checked: no work.
+          if (gone(req)) return;
           this.#checked.set(req, principal);
           handler(req, res);
         },
-        (err: unknown) => refuseRpc(req, res, toConnectError(err)),
+        (err: unknown) => {
+          if (!gone(req)) refuseRpc(req, res, toConnectError(err));
+        },
       );
     };
   }
@@ -62,6 +66,10 @@ export class PreAuth {
     if (principal) values.set(principalKey, principal);
     return values;
   };
+}
+
+function gone(req: Parameters<NodeHandler>[0]): boolean {
+  return "stream" in req ? req.stream.destroyed : req.socket.destroyed;
 }
 
 /** `/sovereign.v1.RouterService/Chat?…` → `sovereign.v1.RouterService/Chat`, when it is one of ours. */

@@ -4,6 +4,7 @@ import type { ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, endStreamToJson, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { minimalGrpcMessage } from "./grpc-message.js";
+import { countAsRefused } from "./h2-guard.js";
 
 /**
  * Answering an RPC with an error *before* connect-es has read it, in the caller's protocol,
@@ -55,7 +56,7 @@ export function refuseRpc(
  * clients need to see a trailers-only answer), then RST_STREAM NO_ERROR: "a server can send a
  * complete response prior to the client sending an entire request … [and] request that the
  * client abort transmission of a request without error" (RFC 9113 §8.1). The connection and
- * its other streams go on.
+ * its other streams go on, unless it piles up refusals (./h2-guard.ts).
  */
 function refuseH2(
   req: Http2ServerRequest,
@@ -67,6 +68,7 @@ function refuseH2(
   res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   const stream = req.stream;
+  countAsRefused(stream);
   const stop = () => {
     if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
   };

@@ -64,6 +64,9 @@ const schema = z.object({
   /** Calls in flight at once per API key and per tenant; 0 = no limit. */
   SOVR_MAX_CONCURRENT_PER_KEY: z.coerce.number().int().min(0).default(0),
   SOVR_MAX_CONCURRENT_PER_TENANT: z.coerce.number().int().min(0).default(0),
+  /** HTTP/2 port: streams open at once per connection; stream resets per second per connection. */
+  SOVR_H2_MAX_CONCURRENT_STREAMS: positiveInt.default(100),
+  SOVR_H2_MAX_RESETS_PER_SECOND: positiveInt.default(100),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -117,6 +120,8 @@ export interface Config {
     | undefined;
   /** Rate and concurrency limits; a 0 switches that limit off. */
   readonly limits: RateLimitSettings;
+  /** HTTP/2 port: SETTINGS_MAX_CONCURRENT_STREAMS and the rapid-reset bound (src/api/h2-guard.ts). */
+  readonly http2: { readonly maxConcurrentStreams: number; readonly maxResetsPerSecond: number };
 }
 
 export class ConfigError extends Error {
@@ -220,6 +225,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenantBurst: c.SOVR_TENANT_RATE_LIMIT_BURST || Math.max(1, Math.ceil(2 * c.SOVR_TENANT_RATE_LIMIT_RPS)),
       maxConcurrentPerKey: c.SOVR_MAX_CONCURRENT_PER_KEY,
       maxConcurrentPerTenant: c.SOVR_MAX_CONCURRENT_PER_TENANT,
+    }),
+    http2: Object.freeze({
+      maxConcurrentStreams: c.SOVR_H2_MAX_CONCURRENT_STREAMS,
+      maxResetsPerSecond: c.SOVR_H2_MAX_RESETS_PER_SECOND,
     }),
   });
 }
