@@ -8,6 +8,7 @@ import { CatalogServiceImpl } from "./api/catalog-service.js";
 import { LIMITS } from "./api/chat-request.js";
 import { toConnectError } from "./api/errors.js";
 import { HealthState, registerHealth } from "./api/health-service.js";
+import { internalErrorInterceptor, internalErrorLog } from "./api/internal-errors.js";
 import { KeyServiceImpl } from "./api/key-service.js";
 import { malformedRequestsAreInvalidArgument } from "./api/malformed-request.js";
 import { createOpenAIHttpHandler } from "./api/openai-http.js";
@@ -264,14 +265,21 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const httpLimit = new HttpRateLimit(limiter, { authOn: config.auth === "on" });
     const limit = rateLimitInterceptor(limiter, { authOn: config.auth === "on" });
     // RPCs are authorised from their headers before connect reads their body (both ports).
+    const reportInternal = internalErrorLog(logger);
     const preAuth =
       config.auth === "on"
-        ? new PreAuth((operation, h) =>
-            authorize(auth, operation, headerValue(h, "authorization"), headerValue(h, TENANT_HEADER)),
+        ? new PreAuth(
+            (operation, h) =>
+              authorize(auth, operation, headerValue(h, "authorization"), headerValue(h, TENANT_HEADER)),
+            reportInternal,
           )
         : undefined;
     const connectHandler = connectNodeAdapter({
-      interceptors: config.auth === "on" ? [authInterceptor(auth), limit] : [limit],
+      interceptors: [
+        internalErrorInterceptor(reportInternal),
+        ...(config.auth === "on" ? [authInterceptor(auth)] : []),
+        limit,
+      ],
       contextValues: preAuth?.contextValues,
       // Connect's default is 4 GiB; a message larger than the request limit is refused unread
       // (ResourceExhausted, as every gRPC implementation answers an oversized message).
@@ -324,6 +332,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       router,
       catalog,
       byok,
+      onInternalError: reportInternal,
       // The same check as the Connect interceptor (src/auth/access.ts), mapped to HTTP there.
       authenticate: httpLimit.after(async (req, operation) => {
         if (config.auth === "off") return { tenant: "default", workload: "", roles: ["client"] };

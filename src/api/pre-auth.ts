@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { type ContextValues, createContextValues } from "@connectrpc/connect";
+import { Code, type ContextValues, createContextValues } from "@connectrpc/connect";
 import { ACCESS } from "../auth/access.js";
 import type { Principal } from "../routing/types.js";
 import { preAuthorizedKey, principalKey } from "./context.js";
 import { toConnectError } from "./errors.js";
+import type { InternalErrorLog } from "./internal-errors.js";
 import { refuseRpc } from "./rpc-refusal.js";
 import type { NodeHandler } from "./server.js";
 
@@ -36,7 +37,10 @@ export class PreAuth {
   /** Requests checked here → their principal (undefined: a public operation). */
   readonly #checked = new WeakMap<object, Principal | undefined>();
 
-  constructor(private readonly authorize: HeaderAuthorizer) {}
+  constructor(
+    private readonly authorize: HeaderAuthorizer,
+    private readonly onInternal?: InternalErrorLog,
+  ) {}
 
   wrap(handler: NodeHandler): NodeHandler {
     return (req, res) => {
@@ -51,7 +55,9 @@ export class PreAuth {
           handler(req, res);
         },
         (err: unknown) => {
-          if (!gone(req)) refuseRpc(req, res, toConnectError(err));
+          const error = toConnectError(err);
+          if (error.code === Code.Internal) this.onInternal?.(error, operation);
+          if (!gone(req)) refuseRpc(req, res, error);
         },
       );
     };
