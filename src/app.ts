@@ -9,9 +9,11 @@ import { CatalogServiceImpl } from "./api/catalog-service.js";
 import { LIMITS } from "./api/chat-request.js";
 import { toConnectError } from "./api/errors.js";
 import { HealthState, registerHealth } from "./api/health-service.js";
+import { internalErrorInterceptor, internalErrorLog } from "./api/internal-errors.js";
 import { KeyServiceImpl } from "./api/key-service.js";
 import { malformedRequestsAreInvalidArgument } from "./api/malformed-request.js";
 import { createOpenAIHttpHandler } from "./api/openai-http.js";
+import { headerValue, PreAuth } from "./api/pre-auth.js";
 import { HttpRateLimit, RateLimiter, rateLimitInterceptor } from "./api/rate-limit.js";
 import { ReflectionIndex, registerReflection } from "./api/reflection-service.js";
 import { RouterServiceImpl } from "./api/router-service.js";
@@ -274,8 +276,23 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const limiter = new RateLimiter(config.limits);
     const httpLimit = new HttpRateLimit(limiter, { authOn: config.auth === "on" });
     const limit = rateLimitInterceptor(limiter, { authOn: config.auth === "on" });
-    const connect = connectNodeAdapter({
-      interceptors: config.auth === "on" ? [authInterceptor(auth), limit] : [limit],
+    // RPCs are authorised from their headers before connect reads their body (both ports).
+    const reportInternal = internalErrorLog(logger);
+    const preAuth =
+      config.auth === "on"
+        ? new PreAuth(
+            (operation, h) =>
+              authorize(auth, operation, headerValue(h, "authorization"), headerValue(h, TENANT_HEADER)),
+            reportInternal,
+          )
+        : undefined;
+    const connectHandler = connectNodeAdapter({
+      interceptors: [
+        internalErrorInterceptor(reportInternal),
+        ...(config.auth === "on" ? [authInterceptor(auth)] : []),
+        limit,
+      ],
+      contextValues: preAuth?.contextValues,
       // Connect's default is 4 GiB; a message larger than the request limit is refused unread
       // (ResourceExhausted, as every gRPC implementation answers an oversized message).
       readMaxBytes: LIMITS.requestBytes,
@@ -309,6 +326,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         malformedRequestsAreInvalidArgument(r);
       },
     });
+    const connect = preAuth ? preAuth.wrap(connectHandler as NodeHandler) : (connectHandler as NodeHandler);
 
     const readiness = async () => {
       const checks: Record<string, string> = {};
@@ -328,15 +346,18 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       router,
       catalog,
       byok: byokAdmin,
+      onInternalError: reportInternal,
       // The same check as the Connect interceptor (src/auth/access.ts), mapped to HTTP there.
       authenticate: httpLimit.after(async (req, operation) => {
         if (config.auth === "off") return { tenant: "default", workload: "", roles: ["client"] };
         try {
-          const header = (name: string) => {
-            const v = req.headers[name];
-            return Array.isArray(v) ? v[0] : v;
-          };
-          const p = await authorize(auth, operation, header("authorization"), header(TENANT_HEADER));
+          const h = req.headers;
+          const p = await authorize(
+            auth,
+            operation,
+            headerValue(h, "authorization"),
+            headerValue(h, TENANT_HEADER),
+          );
           return p ?? { tenant: "default", workload: "", roles: [] };
         } catch (err) {
           throw toConnectError(err);
@@ -370,11 +391,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       connect(req as IncomingMessage, res as ServerResponse);
     };
 
-    const servers = await listen(connect as NodeHandler, http, {
+    const servers = await listen(connect, http, {
       host: config.host,
       grpcPort: config.grpcPort,
       httpPort: config.httpPort,
       tls: config.tls ? await loadTlsOptions(config.tls) : undefined,
+      http2: {
+        ...config.http2,
+        onRapidReset: (remote) =>
+          logger.warn({ remote }, "HTTP/2 connection closed: streams reset too fast (ENHANCE_YOUR_CALM)"),
+      },
     });
     metrics.countInflight(() => servers.inflight);
     health.set(true);

@@ -4,6 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromOpenAIChatBody, fromProtoChatRequest, LIMITS } from "../src/api/chat-request.js";
 import { InvalidFieldError } from "../src/api/errors.js";
+import { CatalogService } from "../src/gen/sovereign/v1/catalog_pb.js";
 import { ChatRequestSchema, RouterService } from "../src/gen/sovereign/v1/router_pb.js";
 import { startTestApp, type TestApp } from "./support/app.js";
 import { GrpcJsClient } from "./support/grpc.js";
@@ -178,7 +179,7 @@ describe("request size on both ports", () => {
     expect(unary.status).toBe(400);
     expect(await unary.json()).toMatchObject({
       code: "invalid_argument",
-      message: /malformed request message/,
+      message: expect.stringMatching(/malformed request message/),
     });
 
     const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, garbage.length]), garbage]);
@@ -250,5 +251,138 @@ describe("request size on both ports", () => {
       session.close();
     }
     expect(errors).toEqual([]);
+  });
+
+  it("50,000-deep JSON in tool parameters is 400 / InvalidArgument naming the field, never Internal, on every API", async () => {
+    const deep = `${'{"a":'.repeat(50_000)}1${"}".repeat(50_000)}`;
+    const deepArrays = `${"[".repeat(50_000)}${"]".repeat(50_000)}`;
+    const field = "tools[0].function.parameters";
+    const before = internalErrorLines(t);
+
+    // HTTP API: the body is written by hand (JSON.stringify of such a value would overflow here).
+    const body = `{"model":"sim/chat-small","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${deep}}}]}`;
+    const res = await fetch(`${t.app.httpUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: {
+        type: "invalid_request_error",
+        param: field,
+        message: expect.stringMatching(/nested deeper than 64 levels/),
+      },
+    });
+
+    // gRPC and Connect: the schema travels JSON-encoded in parameters_json.
+    const request = (parametersJson: string) => ({
+      model: "sim/chat-small",
+      messages: [user],
+      tools: [{ type: "function", functionName: "f", parametersJson }],
+    });
+    const client = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`);
+    for (const json of [deep, deepArrays]) {
+      const err = (await client
+        .unary(RouterService, RouterService.method.chat, request(json))
+        .catch((e: unknown) => e)) as grpc.ServiceError;
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err.details).toContain(`${field}: nested deeper than 64 levels`);
+    }
+    client.close();
+    const connectRes = await fetch(`${t.app.httpUrl}/sovereign.v1.RouterService/Chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(request(deepArrays)),
+    });
+    expect(connectRes.status).toBe(400);
+    expect(await connectRes.json()).toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringContaining(`${field}: nested deeper than 64 levels`),
+    });
+    expect(internalErrorLines(t)).toBe(before);
+  });
+});
+
+/** Log lines of errors answered Internal/500 so far (each such error gets exactly one). */
+function internalErrorLines(t: TestApp): number {
+  return t.logs.filter((l) => l.includes("internal error: unmapped failure")).length;
+}
+
+describe("bad catalog YAML and URL encoding (operator and admin inputs)", () => {
+  let t: TestApp;
+  let auth: { authorization: string };
+  beforeAll(async () => {
+    t = await startTestApp({ auth: true });
+    auth = { authorization: `Bearer ${t.devKey}` };
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function applyCatalog(
+    content: string,
+  ): Promise<{ status: number; body: { code?: string; message?: string } }> {
+    const res = await fetch(`${t.app.httpUrl}/${CatalogService.typeName}/ApplyCatalog`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...auth },
+      body: JSON.stringify({ files: [{ name: "bad.yaml", content }] }),
+    });
+    return { status: res.status, body: (await res.json()) as { code?: string; message?: string } };
+  }
+
+  it("ApplyCatalog: a YAML alias bomb is InvalidArgument naming file and cause", async () => {
+    const before = internalErrorLines(t);
+    const laughs = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    const bomb = [
+      `provider: sim-x\n${laughs[0]}: &${laughs[0]} ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]`,
+      ...laughs.slice(1).map((l, i) => `${l}: &${l} [${Array(9).fill(`*${laughs[i]}`).join(",")}]`),
+    ].join("\n");
+    expect(await applyCatalog(bomb)).toMatchObject({
+      status: 400,
+      body: {
+        code: "invalid_argument",
+        message: expect.stringMatching(/bad\.yaml: YAML aliases: .*at most 100 alias expansions/),
+      },
+    });
+    expect(internalErrorLines(t)).toBe(before);
+  });
+
+  it("ApplyCatalog: 20,000-deep YAML (flow, block, compact) is InvalidArgument naming file, line and depth", async () => {
+    const before = internalErrorLines(t);
+    const flow = `provider: sim-x\nendpoints: ${"[".repeat(20_000)}${"]".repeat(20_000)}\n`;
+    const flowMaps = `provider: sim-x\nendpoints: ${"{a: ".repeat(20_000)}1${"}".repeat(20_000)}\n`;
+    let block = "provider: sim-x\nendpoints:\n";
+    for (let i = 1; i <= 2000; i++) block += `${" ".repeat(i)}k:\n`;
+    const compact = `provider: sim-x\nendpoints:\n${"- ".repeat(20_000)}x\n`;
+    for (const content of [flow, flowMaps, block, compact]) {
+      const { status, body } = await applyCatalog(content);
+      expect(status, content.slice(0, 40)).toBe(400);
+      expect(body).toMatchObject({
+        code: "invalid_argument",
+        message: expect.stringMatching(/bad\.yaml:\d+: YAML nested deeper than 64 levels/),
+      });
+    }
+    expect(internalErrorLines(t)).toBe(before);
+  });
+
+  it("BYOK admin path: bad %-encoding is 400 naming the segment, never 500", async () => {
+    const before = internalErrorLines(t);
+    for (const [method, path, param] of [
+      ["GET", "/v1/admin/byok/%zz", "tenant"],
+      ["PUT", "/v1/admin/byok/default/%E0%A4%A", "provider"],
+      ["DELETE", "/v1/admin/byok/%ff/openai", "tenant"],
+    ] as const) {
+      const res = await fetch(`${t.app.httpUrl}${path}`, {
+        method,
+        headers: { "content-type": "application/json", ...auth },
+        body: method === "PUT" ? JSON.stringify({ key: "k" }) : undefined,
+      });
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(await res.json()).toMatchObject({
+        error: { type: "invalid_request_error", param, message: expect.stringMatching(/bad %-encoding/) },
+      });
+    }
+    expect(internalErrorLines(t)).toBe(before);
   });
 });

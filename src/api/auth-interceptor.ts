@@ -1,12 +1,17 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { authorize, TENANT_HEADER } from "../auth/access.js";
 import type { Authenticator } from "../auth/api-keys.js";
-import { principalKey } from "./context.js";
+import { preAuthorizedKey, principalKey } from "./context.js";
 import { toConnectError } from "./errors.js";
 
-/** Authentication and authorisation for every gRPC/Connect call, before any handler runs. */
+/**
+ * Authentication and authorisation for every gRPC/Connect call, before any handler runs. Calls
+ * that came through the pre-auth check (./pre-auth.ts, on both ports) were authorised from their
+ * headers before their body was read; their principal is already in the context.
+ */
 export function authInterceptor(auth: Authenticator): Interceptor {
   return (next) => async (req) => {
+    if (req.contextValues.get(preAuthorizedKey)) return next(req);
     let principal: Awaited<ReturnType<typeof authorize>>;
     try {
       principal = await authorize(

@@ -3,6 +3,7 @@ import { DataCollection, SortBy, SortPartition } from "../gen/sovereign/v1/route
 import type { ProviderPreferences, RouteRequest } from "../routing/types.js";
 import type { UpstreamMessage, UpstreamTool } from "../upstream/types.js";
 import { InvalidFieldError } from "./errors.js";
+import { jsonTooDeep } from "./json-depth.js";
 
 /**
  * Input limits, declared once and enforced on both APIs (gRPC/Connect and OpenAI-compatible
@@ -20,6 +21,8 @@ export const LIMITS = {
   stopLength: 256,
   tools: 128,
   toolSchemaBytes: 64 << 10,
+  /** Nesting of free-form JSON (tool schemas, tool_choice): real schemas stay under ~20. */
+  jsonDepth: 64,
   /** Tool calls carried by one (assistant) message, and their arguments' size. */
   toolCalls: 128,
   toolArgumentsBytes: 64 << 10,
@@ -149,6 +152,11 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
         "is required",
       );
       check(
+        !jsonTooDeep(t.function.parameters, LIMITS.jsonDepth),
+        `tools[${i}].function.parameters`,
+        `nested deeper than ${LIMITS.jsonDepth} levels`,
+      );
+      check(
         JSON.stringify(t.function.parameters ?? {}).length <= LIMITS.toolSchemaBytes,
         `tools[${i}].function.parameters`,
         "too large",
@@ -161,6 +169,7 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
     });
   }
   if (req.toolChoice !== undefined) {
+    check(!jsonTooDeep(req.toolChoice, 4), "tool_choice", "nested deeper than 4 levels");
     // OpenAI's values: "none" | "auto" | "required" | {type: "function", function: {name}} naming a
     // declared tool; the proto's string field may also just name one.
     const tc = req.toolChoice as { type?: unknown; function?: { name?: unknown } } | string | null;

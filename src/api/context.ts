@@ -9,3 +9,12 @@ export const principalKey = createContextKey<Principal>(
   { tenant: "default", workload: "", roles: ["client"] },
   { description: "authenticated principal" },
 );
+
+/**
+ * Set when the pre-auth check (./pre-auth.ts) already authorised this call from its headers,
+ * before its body was read; the auth interceptor then takes its principal instead of asking
+ * again.
+ */
+export const preAuthorizedKey = createContextKey<boolean>(false, {
+  description: "authorised before the body was read",
+});

@@ -7,6 +7,7 @@ import type { Router, RouterEvent } from "../routing/router.js";
 import type { Principal } from "../routing/types.js";
 import { fromOpenAIChatBody, LIMITS } from "./chat-request.js";
 import { InvalidFieldError, toConnectError } from "./errors.js";
+import type { InternalErrorLog } from "./internal-errors.js";
 
 /**
  * The OpenAI-compatible HTTP API (DESIGN §7) on the HTTP/1.1 port:
@@ -36,6 +37,8 @@ export interface OpenAIHttpDeps {
   authenticate(req: IncomingMessage, operation: string): Promise<Principal>;
   /** The BYOK rules shared with the gRPC ByokService. */
   byok?: ByokAdmin;
+  /** Told of every error answered 500 (one log line: class and stack, never content). */
+  onInternalError?: InternalErrorLog;
 }
 
 /**
@@ -64,11 +67,15 @@ export interface OpenAIError {
   decisionId?: string;
 }
 
-/** Any error → OpenAI's error shape and HTTP status (via the one gRPC mapping). */
-export function toOpenAIError(err: unknown): OpenAIError {
+/**
+ * Any error → OpenAI's error shape and HTTP status (via the one gRPC mapping). A 500 is
+ * reported to `onInternal` (one log line), as the Connect side's interceptor does.
+ */
+export function toOpenAIError(err: unknown, onInternal?: InternalErrorLog, where = "http"): OpenAIError {
   const ce = toConnectError(err);
   const cause = ce.cause;
   let [status, type] = HTTP_STATUS[ce.code] ?? [500, "api_error"];
+  if (status === 500) onInternal?.(ce, where);
   let code: string | null = Code[ce.code] ? snake(Code[ce.code]) : null;
   let metadata: unknown;
   if (cause instanceof NoEligibleEndpointError) {
@@ -190,9 +197,16 @@ export function createOpenAIHttpHandler(
       handled = byokAdmin(deps, req, res, path);
     }
     if (!handled) return false;
-    handled.catch((err: unknown) => sendError(res, toOpenAIError(err)));
+    handled.catch((err: unknown) =>
+      sendError(res, toOpenAIError(err, deps.onInternalError, operation(req, path))),
+    );
     return true;
   };
+}
+
+/** The route an error is reported under: `PUT /v1/admin/byok`, not the tenant in the path. */
+function operation(req: IncomingMessage, path: string): string {
+  return `${req.method} ${path.startsWith("/v1/admin/byok") ? "/v1/admin/byok" : path}`;
 }
 
 async function methodNotAllowed(res: ServerResponse, allow: string): Promise<void> {
@@ -246,7 +260,10 @@ async function chatCompletions(
   const p = route.workload ? { ...principal, workload: route.workload } : principal;
   const signal = callerSignal(req, res);
   const events = deps.router.stream(route, p, signal);
-  if (options.stream) await streamCompletion(res, events, options.includeUsage);
+  if (options.stream)
+    await streamCompletion(res, events, options.includeUsage, (err) =>
+      toOpenAIError(err, deps.onInternalError, "POST /v1/chat/completions"),
+    );
   else await wholeCompletion(res, events);
 }
 
@@ -264,6 +281,7 @@ async function streamCompletion(
   res: ServerResponse,
   events: AsyncGenerator<RouterEvent>,
   includeUsage: boolean,
+  toError: (err: unknown) => OpenAIError,
 ): Promise<void> {
   let route: RouteEvent | undefined;
   const created = Math.floor(Date.now() / 1000);
@@ -299,7 +317,7 @@ async function streamCompletion(
     }
     if (!res.destroyed) res.end("data: [DONE]\n\n");
   } catch (err) {
-    const e = toOpenAIError(err);
+    const e = toError(err);
     if (!res.headersSent) return sendError(res, e);
     if (res.destroyed) return;
     // Mid-stream: the 200 is already sent; the error travels as an event (OpenRouter's way).
@@ -411,6 +429,15 @@ async function listModels(deps: OpenAIHttpDeps, req: IncomingMessage, res: Serve
   sendJson(res, 200, { object: "list", data });
 }
 
+/** A %-decoded path segment; bad %-encoding (`%zz`, a lone byte of UTF-8) is the caller's error. */
+function pathSegment(segment: string, field: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidFieldError(field, "bad %-encoding in the URL path");
+  }
+}
+
 /**
  * BYOK administration: keys go in, never come out (a key is shown as tenant, provider, flags
  * and origins). Every rule, the tenant check included, is {@link ByokAdmin}'s.
@@ -423,12 +450,10 @@ async function byokAdmin(
 ): Promise<void> {
   const principal = await deps.authenticate(req, `${req.method} /v1/admin/byok`);
   if (!deps.byok) throw new ConnectError("BYOK is not configured", Code.FailedPrecondition);
-  let parts: string[];
-  try {
-    parts = path.split("/").slice(4).map(decodeURIComponent);
-  } catch {
-    throw new InvalidFieldError("path", "malformed %-encoding");
-  }
+  const parts = path
+    .split("/")
+    .slice(4)
+    .map((p, i) => pathSegment(p, ["tenant", "provider"][i] ?? "path"));
   if (req.method === "GET" && parts.length <= 1) {
     const keys = await deps.byok.list(principal, parts[0]);
     return sendJson(res, 200, { data: keys.map(keyJson) });

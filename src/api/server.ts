@@ -9,6 +9,7 @@ import {
 } from "node:http2";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { patchGrpcMessage } from "./grpc-message.js";
+import { guardRapidReset, type H2GuardOptions, h2Settings } from "./h2-guard.js";
 
 export type NodeHandler = (
   req: IncomingMessage | Http2ServerRequest,
@@ -24,7 +25,18 @@ export interface ListenOptions {
    * certificates are required (mTLS). Absent: HTTP/2 cleartext (h2c).
    */
   tls?: SecureServerOptions;
+  /** Stream limits of the HTTP/2 port (./h2-guard.ts). */
+  http2: H2GuardOptions;
 }
+
+/**
+ * HTTP/1.1: the request head must arrive within 10 s and the whole request (an 8 MiB body
+ * included) within 60 s, or Node answers 408 and closes; checked every second instead of
+ * Node's 30 s, so a slow sender holds a connection for little longer than the limit.
+ */
+const H1_HEADERS_TIMEOUT_MS = 10_000;
+const H1_REQUEST_TIMEOUT_MS = 60_000;
+const H1_TIMEOUT_CHECK_MS = 1_000;
 
 export interface RunningServers {
   readonly grpcPort: number;
@@ -71,7 +83,11 @@ export async function listen(
     grpcHandler(req, res);
   };
   const onRequest = track(grpc) as (req: Http2ServerRequest, res: Http2ServerResponse) => void;
-  const h2 = opts.tls ? createHttp2SecureServer(opts.tls, onRequest) : createHttp2Server({}, onRequest);
+  const settings = h2Settings(opts.http2);
+  const h2 = opts.tls
+    ? createHttp2SecureServer({ ...opts.tls, settings }, onRequest)
+    : createHttp2Server({ settings }, onRequest);
+  guardRapidReset(h2, opts.http2);
   // A failed handshake (plaintext on a TLS port, no or foreign client certificate) only ends
   // that connection; the listener keeps serving.
   h2.on("tlsClientError", () => {});
@@ -83,7 +99,12 @@ export async function listen(
     s.on("error", () => {});
   });
   const h1 = createHttpServer(
-    { keepAlive: true },
+    {
+      keepAlive: true,
+      headersTimeout: H1_HEADERS_TIMEOUT_MS,
+      requestTimeout: H1_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: H1_TIMEOUT_CHECK_MS,
+    },
     track(httpHandler) as (req: IncomingMessage, res: ServerResponse) => void,
   );
   h1.keepAliveTimeout = 65_000;

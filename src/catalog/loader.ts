@@ -21,6 +21,7 @@ import { type CatalogEnvPolicy, keyVarRefusal, urlVarRefusal } from "./env-allow
 import { type Env, interpolateEnv, referencedVariables } from "./env-interpolation.js";
 import { type CatalogIssue, CatalogValidationError } from "./errors.js";
 import { type CatalogSource, catalogErrorMap, type ProviderSource, providerSchema } from "./schema.js";
+import { YAML_LIMITS, yamlTooDeep } from "./yaml-bounds.js";
 
 export interface CatalogFile {
   /** Name used in error reports, e.g. `mistral.yaml`. */
@@ -57,6 +58,16 @@ export function parseCatalogFiles(files: readonly CatalogFile[], options: LoadOp
     issues.push({ file: "", path: "", message: "catalog has no files" });
   }
   for (const file of [...files].sort((a, b) => compare(a.name, b.name))) {
+    const deepAt = yamlTooDeep(file.content);
+    if (deepAt !== undefined) {
+      issues.push({
+        file: file.name,
+        path: "",
+        line: deepAt,
+        message: `YAML nested deeper than ${YAML_LIMITS.depth} levels`,
+      });
+      continue;
+    }
     const lines = new LineCounter();
     const docs = parseAllDocuments(file.content, { lineCounter: lines, uniqueKeys: true });
     const list = Array.isArray(docs) ? docs : [];
@@ -78,7 +89,19 @@ export function parseCatalogFiles(files: readonly CatalogFile[], options: LoadOp
       // An empty document, e.g. after a trailing `---`, holds no provider.
       if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
       providers++;
-      const raw: unknown = doc.toJS();
+      let raw: unknown;
+      try {
+        raw = doc.toJS({ maxAliasCount: YAML_LIMITS.aliases });
+      } catch (err) {
+        // yaml throws a ReferenceError for an alias bomb (and for an alias to nothing).
+        if (!(err instanceof ReferenceError)) throw err;
+        issues.push({
+          file: file.name,
+          path: "",
+          message: `YAML aliases: ${firstLine(err.message)} (at most ${YAML_LIMITS.aliases} alias expansions)`,
+        });
+        continue;
+      }
       const at = (path: PathSegment[], key = false) => locate(doc, lines, path, key);
       const interpolated = interpolateBaseUrls(raw, env, options.vars, (path, message) =>
         issues.push({ file: file.name, path: formatPath(path), ...at(path), message }),

@@ -82,6 +82,9 @@ const schema = z.object({
    */
   SOVR_CATALOG_URL_VARS: varList.default([...DEFAULT_URL_VARS]),
   SOVR_PROVIDER_KEY_VARS: varList.default([...DEFAULT_KEY_VARS]),
+  /** HTTP/2 port: streams open at once per connection; stream resets per second per connection. */
+  SOVR_H2_MAX_CONCURRENT_STREAMS: positiveInt.default(100),
+  SOVR_H2_MAX_RESETS_PER_SECOND: positiveInt.default(100),
 });
 
 /**
@@ -150,6 +153,8 @@ export interface Config {
   readonly limits: RateLimitSettings;
   /** The environment variables a catalog may name (allow-lists; the hard deny comes first). */
   readonly catalogEnv: CatalogEnvPolicy;
+  /** HTTP/2 port: SETTINGS_MAX_CONCURRENT_STREAMS and the rapid-reset bound (src/api/h2-guard.ts). */
+  readonly http2: { readonly maxConcurrentStreams: number; readonly maxResetsPerSecond: number };
 }
 
 export class ConfigError extends Error {
@@ -258,6 +263,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       urlVars: new Set(c.SOVR_CATALOG_URL_VARS),
       keyVars: new Set(c.SOVR_PROVIDER_KEY_VARS),
       secretVars: new Set(SECRET_CONFIG_KEYS),
+    }),
+    http2: Object.freeze({
+      maxConcurrentStreams: c.SOVR_H2_MAX_CONCURRENT_STREAMS,
+      maxResetsPerSecond: c.SOVR_H2_MAX_RESETS_PER_SECOND,
     }),
   });
 }
