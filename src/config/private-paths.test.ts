@@ -39,17 +39,20 @@ describe("private paths", () => {
     [0o770, "0770", "read and write"],
     [0o701, "0701", "enter"],
     [0o703, "0703", "write"],
-  ])("refuses a directory of mode %s, naming path, mode and the fix, without changing it", async (mode, shown, can) => {
-    const dir = join(root, `open-${shown}`);
-    await mkdir(dir);
-    await chmod(dir, mode);
-    const err = await ensurePrivateDir(dir, "data directory").catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(PrivatePathError);
-    expect((err as Error).message).toBe(
-      `data directory ${dir} has mode ${shown}: other users can ${can} it. Fix: chmod 700 ${dir}`,
-    );
-    expect((await stat(dir)).mode & 0o777).toBe(mode);
-  });
+  ])(
+    "refuses a directory of mode %s, naming path, mode and the fix, without changing it",
+    async (mode, shown, can) => {
+      const dir = join(root, `open-${shown}`);
+      await mkdir(dir);
+      await chmod(dir, mode);
+      const err = await ensurePrivateDir(dir, "data directory").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PrivatePathError);
+      expect((err as Error).message).toBe(
+        `data directory ${dir} has mode ${shown}: other users can ${can} it. Fix: chmod 700 ${dir}`,
+      );
+      expect((await stat(dir)).mode & 0o777).toBe(mode);
+    },
+  );
 
   it.runIf(isRoot)("refuses a 0700 directory owned by another user", async () => {
     const dir = join(root, "foreign");

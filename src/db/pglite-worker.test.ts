@@ -57,7 +57,10 @@ describe("PGlite on its own thread", () => {
       // it must not be answered as committed.
       const err = await gone.query("insert into t values (2)").catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EmbeddedDatabaseError);
-      expect(err).toMatchObject({ code: "58030", message: expect.stringMatching(/data directory .* is gone/) });
+      expect(err).toMatchObject({
+        code: "58030",
+        message: expect.stringMatching(/data directory .* is gone/),
+      });
       await expect(gone.query("select 1")).rejects.toThrow(/is gone/);
       expect(gone.failure?.message).toMatch(/is gone/);
     } finally {
@@ -70,7 +73,8 @@ describe("PGlite on its own thread", () => {
     try {
       wedged.watch(300);
       // Never ends (a recursive CTE with no bound): from outside, a thread that does not answer.
-      const endless = "with recursive r(n) as (select 1 union all select n + 1 from r) select count(*) from r";
+      const endless =
+        "with recursive r(n) as (select 1 union all select n + 1 from r) select count(*) from r";
       await expect(wedged.query(endless)).rejects.toThrow(/did not answer within 300 ms; stopped it/);
       await expect(wedged.query("select 1")).rejects.toThrow(/did not answer/);
     } finally {

@@ -92,7 +92,10 @@ export class PGliteWorker implements EmbeddedPostgres {
       () => {
         const oldest = this.#pending.values().next().value;
         if (oldest && performance.now() - oldest.sentAt > stallMs)
-          this.#fail(new Error(`embedded database thread did not answer within ${stallMs} ms; stopped it`), true);
+          this.#fail(
+            new Error(`embedded database thread did not answer within ${stallMs} ms; stopped it`),
+            true,
+          );
       },
       Math.max(10, stallMs / 4),
     );
