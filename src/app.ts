@@ -231,12 +231,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       catalog,
       policy: { evaluate: (input) => engine.evaluate(input), activeBundle: () => activeBundle },
       recorder: {
-        recordDecision: (r, i) =>
-          recorder.recordDecision(r, i).catch((err: unknown) => {
+        recordDecision: (r, i) => {
+          // Storage known bad (gone, full, not taking writes): refused before trying.
+          const refused = db.storage?.refusal();
+          const recorded = refused ? Promise.reject(new Error(refused)) : recorder.recordDecision(r, i);
+          return recorded.catch((err: unknown) => {
             metrics.auditFailures.inc({ kind: "decision" });
             logger.error({ err, decisionId: r.decision_id }, "decision record not durable; request refused");
             throw err;
-          }),
+          });
+        },
         // The prompt has already gone: an outcome must not be lost to a database blip, so
         // it is retried (with backoff, for up to OUTCOME_RETRY_MS) until it is durable.
         recordOutcome: (r) =>

@@ -76,7 +76,15 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
     // On its own thread: its Wasm and its synchronous file I/O stay off the request path.
     embedded = await PGliteWorker.create(location);
     const db = new Kysely<Database>({ dialect: new PGliteDialect(embedded) });
-    handle = { db, kind: "pglite", storage, close: () => db.destroy() };
+    handle = {
+      db,
+      kind: "pglite",
+      storage,
+      close: () => {
+        storage?.stop();
+        return db.destroy();
+      },
+    };
   }
   try {
     await migrateToLatest(handle.db);
@@ -86,6 +94,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
   }
   // Armed after the migrations, which may legitimately take long on a large database.
   embedded?.watch(EMBEDDED_STALL_MS);
+  handle.storage?.start();
   return handle;
 }
 

@@ -9,7 +9,10 @@ import { withDeadline } from "./deadline.js";
  */
 export const MIN_FREE_BYTES = 16 * 1024 * 1024;
 
-/** Repeated /readyz calls within this window share one probe (no fsync storm from a prober). */
+/**
+ * How often the storage is probed in the background, and how long a result is reused: repeated
+ * /readyz calls share one probe (no fsync storm from a prober).
+ */
 const REUSE_MS = 1000;
 
 const PROBE_FILE = ".sovr-storage-probe";
@@ -24,10 +27,15 @@ export interface StorageProbeOptions {
  * The readiness check of the embedded database's storage: a `select 1` answers from memory
  * while the directory underneath is gone, read-only or full, so this looks at the directory
  * itself: still the one opened (device and inode), space left for the next WAL segment, and a
- * small file written, fsync-ed and removed.
+ * small file written, fsync-ed and removed. Probed every second in the background: while the
+ * latest probe failed, new decision records are refused outright (see {@link refusal}), so a
+ * full disk refuses every request rather than accepting some until a page runs out.
  */
 export class StorageProbe {
   #last: { at: number; result: Promise<string> } | undefined;
+  /** The latest settled result. */
+  #settled = "ok";
+  #timer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly dir: string,
@@ -50,7 +58,27 @@ export class StorageProbe {
       (err: unknown) => (err as Error).message,
     );
     this.#last = { at: now, result };
+    void result.then((r) => {
+      if (this.#last?.result === result) this.#settled = r;
+    });
     return result;
+  }
+
+  /** Why new writes should be refused now (the latest probe failed), or undefined. */
+  refusal(): string | undefined {
+    return this.#settled === "ok" ? undefined : this.#settled;
+  }
+
+  /** Probes every second until {@link stop}. */
+  start(): void {
+    clearInterval(this.#timer);
+    void this.check();
+    this.#timer = setInterval(() => void this.check(), REUSE_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
   }
 
   async #probe(): Promise<void> {
