@@ -114,16 +114,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       logger.info({ url: simulator.url }, "upstream simulator listening");
     }
 
-    // The signing keys and the BYOK master key: reachable by the service user alone (the data
-    // directory is checked where the database opens it).
-    await ensurePrivateDir(config.keysDir, "signing keys directory");
-    if (config.byok.masterKeyFile) await checkPrivateFile(config.byok.masterKeyFile, "BYOK master key file");
     const db = await openDatabase({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       storageTimeoutMs: config.storageTimeoutMs,
     });
     cleanups.push({ name: "database close", run: () => db.close() });
+    // The signing keys and the BYOK master key: reachable by the service user alone (the data
+    // directory, which holds the keys by default, is checked first, where the database opens it).
+    await ensurePrivateDir(config.keysDir, "signing keys directory");
+    if (config.byok.masterKeyFile) await checkPrivateFile(config.byok.masterKeyFile, "BYOK master key file");
     logger.info({ database: db.kind }, "database ready");
 
     // API keys: on the very first start, one development key with every role, shown once.
