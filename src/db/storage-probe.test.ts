@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,5 +49,24 @@ describe("storage probe of the embedded database's directory", () => {
     expect(await probe.check()).toMatch(
       new RegExp(`^data directory ${dir}: [0-9.]+ MiB free, below the [0-9.]+ MiB a WAL segment needs$`),
     );
+  });
+
+  it("reports a directory that no longer takes writes (its file system remounted read-only)", async (ctx) => {
+    const dir = join(root, "ro");
+    await mkdir(dir, { mode: 0o700 });
+    const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", dir], {
+      encoding: "utf8",
+    });
+    if (mount.status !== 0) return ctx.skip(`mount -t tmpfs not permitted here (${mount.stderr.trim()})`);
+    try {
+      const before = await StorageProbe.open(dir, { timeoutMs: 5000, minFreeBytes: 0 });
+      expect(await before.check()).toBe("ok");
+      expect(spawnSync("mount", ["-o", "remount,ro", dir]).status).toBe(0);
+      // A fresh probe: one instance reuses its last result for a second.
+      const after = await StorageProbe.open(dir, { timeoutMs: 5000, minFreeBytes: 0 });
+      expect(await after.check()).toBe(`data directory ${dir} does not take a durable write (EROFS)`);
+    } finally {
+      spawnSync("umount", ["-l", dir]);
+    }
   });
 });
