@@ -19,6 +19,7 @@ import { ReflectionIndex, registerReflection } from "./api/reflection-service.js
 import { RouterServiceImpl } from "./api/router-service.js";
 import { listen, type NodeHandler, type RunningServers } from "./api/server.js";
 import { loadTlsOptions } from "./api/tls.js";
+import { runShutdownSteps, type ShutdownStep } from "./app-shutdown.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { Checkpointer } from "./audit/checkpointer.js";
 import { LatestCheckpointFile } from "./audit/latest-checkpoint-file.js";
@@ -31,6 +32,7 @@ import { providerKeyEnv } from "./catalog/env-allowlist.js";
 import { CatalogValidationError } from "./catalog/errors.js";
 import { EndpointStatsTracker } from "./catalog/stats.js";
 import type { Config } from "./config/config.js";
+import { checkPrivateFile, ensurePrivateDir } from "./config/private-paths.js";
 import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/index.js";
 import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { AuditService } from "./gen/sovereign/v1/audit_pb.js";
@@ -75,8 +77,11 @@ export interface App {
   readonly servers: RunningServers;
   readonly grpcUrl: string;
   readonly httpUrl: string;
-  /** Drains in-flight calls (bounded by `config.drainMs`), flushes the log, closes everything. */
-  stop(): Promise<{ drained: boolean; cut: number }>;
+  /**
+   * Drains in-flight calls (bounded by `config.drainMs`), flushes the log, closes everything,
+   * all within the drain time (see runShutdownSteps); `unflushed` names the steps that failed.
+   */
+  stop(): Promise<{ drained: boolean; cut: number; unflushed: string[] }>;
 }
 
 export interface StartOptions {
@@ -98,9 +103,9 @@ export interface StartOptions {
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = new Metrics();
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const cleanups: ShutdownStep[] = [];
   const fail = async (err: unknown) => {
-    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+    for (const c of cleanups.reverse()) await Promise.resolve(c.run()).catch(() => {});
     throw err;
   };
 
@@ -113,13 +118,21 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         port: config.simulator.port,
         defaults: { ttftMs, tokensPerSecond, completionTokens },
       });
-      cleanups.push(() => simulator?.close());
+      cleanups.push({ name: "upstream simulator", run: () => simulator?.close() });
       env = { SOVR_SIMULATOR_URL: simulator.url, ...env };
       logger.info({ url: simulator.url }, "upstream simulator listening");
     }
 
-    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-    cleanups.push(() => db.close());
+    const db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      storageTimeoutMs: config.storageTimeoutMs,
+    });
+    cleanups.push({ name: "database close", run: () => db.close() });
+    // The signing keys and the BYOK master key: reachable by the service user alone (the data
+    // directory, which holds the keys by default, is checked first, where the database opens it).
+    await ensurePrivateDir(config.keysDir, "signing keys directory");
+    if (config.byok.masterKeyFile) await checkPrivateFile(config.byok.masterKeyFile, "BYOK master key file");
     logger.info({ database: db.kind }, "database ready");
 
     // API keys: on the very first start, one development key with every role, shown once.
@@ -142,7 +155,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     logger.info({ revision: snapshot.revision, endpoints: snapshot.endpoints.length }, "catalog loaded");
     let catalogWatcher: FSWatcher | undefined;
     if (config.catalogWatch) catalogWatcher = watchCatalog(config.catalogDir, catalog, logger, metrics);
-    cleanups.push(() => catalogWatcher?.close());
+    cleanups.push({ name: "catalog watcher", run: () => catalogWatcher?.close() });
 
     // Policy: the last good bundle serves; none means no routing (fail closed), not no start.
     const engine = new PolicyEngine({
@@ -151,7 +164,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     });
     // The policy instances hold the catalog's endpoints as data, reloaded per catalog revision.
     engine.setCatalog(catalogPolicyEndpoints(catalog.current()));
-    cleanups.push(catalog.onChange(({ snapshot }) => engine.setCatalog(catalogPolicyEndpoints(snapshot))));
+    cleanups.push({
+      name: "catalog listener",
+      run: catalog.onChange(({ snapshot }) => engine.setCatalog(catalogPolicyEndpoints(snapshot))),
+    });
     let activeBundle: BundleRef | undefined;
     const verificationKey = config.policy.verificationKeyFile
       ? {
@@ -177,7 +193,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       onRejected: () => metrics.policyBundleLoads.inc({ result: "rejected" }),
     });
     await bundles.start();
-    cleanups.push(() => bundles.stop());
+    cleanups.push({ name: "policy bundle source", run: () => bundles.stop() });
     if (!activeBundle)
       logger.error(
         { path: config.policy.bundlePath },
@@ -194,12 +210,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const audit = new AuditLog(db.db, db.kind, key, {
       batchDelayMs: config.audit.batchDelayMs,
       batchMax: config.audit.batchMax,
+      commitTimeoutMs: config.storageTimeoutMs,
       onBatch: (size, seconds) => {
         metrics.auditBatchSize.observe(size);
         metrics.auditCommitSeconds.observe(seconds);
       },
     });
-    cleanups.push(() => audit.drain());
+    cleanups.push({ name: "audit log flush", run: () => audit.drain() });
     // Checkpoints of the Merkle log; stopping it (before audit.drain above, cleanups run in
     // reverse) drains the log and signs a final checkpoint. The latest one signed is also kept
     // beside the keys: a log cut or rewritten behind it (a fork) stops start-up here.
@@ -211,14 +228,14 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       logger,
     });
     await checkpointer.start();
-    cleanups.push(() => checkpointer.stop());
+    cleanups.push({ name: "final checkpoint", run: () => checkpointer.stop() });
 
     const byok = new ByokStore(db.db, MasterKey.fromConfig(config.byok), {
       onDecryptError: (tenant, provider) =>
         logger.error({ tenant, provider }, "BYOK key cannot be decrypted with the configured master key"),
     });
     const pools = new PoolSet();
-    cleanups.push(() => pools.close());
+    cleanups.push({ name: "upstream connections", run: () => pools.close() });
     const stats = new EndpointStatsTracker();
     // No routing over a log the checkpointer no longer vouches for (a fork, an altered row).
     const recorder = new AuditRecorder(audit, { fault: () => checkpointer.fault });
@@ -226,12 +243,16 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       catalog,
       policy: { evaluate: (input) => engine.evaluate(input), activeBundle: () => activeBundle },
       recorder: {
-        recordDecision: (r, i) =>
-          recorder.recordDecision(r, i).catch((err: unknown) => {
+        recordDecision: (r, i) => {
+          // Storage known bad (gone, full, not taking writes): refused before trying.
+          const refused = db.storage?.refusal();
+          const recorded = refused ? Promise.reject(new Error(refused)) : recorder.recordDecision(r, i);
+          return recorded.catch((err: unknown) => {
             metrics.auditFailures.inc({ kind: "decision" });
             logger.error({ err, decisionId: r.decision_id }, "decision record not durable; request refused");
             throw err;
-          }),
+          });
+        },
         // The prompt has already gone: an outcome must not be lost to a database blip, so
         // it is retried (with backoff, for up to OUTCOME_RETRY_MS) until it is durable.
         recordOutcome: (r) =>
@@ -331,11 +352,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const readiness = async () => {
       const checks: Record<string, string> = {};
       try {
-        await pingDatabase(db.db);
+        await pingDatabase(db.db, config.storageTimeoutMs);
         checks.database = "ok";
       } catch (err) {
         checks.database = `unavailable: ${(err as Error).message}`;
       }
+      if (db.storage) checks.storage = await db.storage.check();
       checks.policy = activeBundle ? `ok (${activeBundle.revision})` : "no valid bundle";
       checks.catalog = catalog.loaded ? `ok (${catalog.current().revision})` : "not loaded";
       checks.serving = health.serving ? "ok" : "draining";
@@ -409,7 +431,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       "sovr serving",
     );
 
-    let stopping: Promise<{ drained: boolean; cut: number }> | undefined;
+    let stopping: ReturnType<App["stop"]> | undefined;
     return {
       config,
       logger,
@@ -430,12 +452,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       httpUrl: `http://${config.host}:${servers.httpPort}`,
       stop() {
         stopping ??= (async () => {
+          const deadline = performance.now() + config.drainMs;
           health.set(false);
           shutdown.abort();
           const result = await servers.close(config.drainMs);
-          for (const c of cleanups.reverse())
-            await Promise.resolve(c()).catch((err: unknown) => logger.error({ err }, "shutdown step failed"));
-          return result;
+          const unflushed = await runShutdownSteps(cleanups.reverse(), deadline, logger);
+          return { ...result, unflushed };
         })();
         return stopping;
       },

@@ -2,9 +2,13 @@ import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import { sql } from "kysely";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FLUSH_FLOOR_MS } from "../src/app-shutdown.js";
+import { SEQUENCER_LOCK_KEY } from "../src/audit/audit-log.js";
 import { RouterService } from "../src/gen/sovereign/v1/router_pb.js";
-import { REPO, startTestApp, type TestApp } from "./support/app.js";
+import { appDatabases, REPO, startTestApp, type TestApp } from "./support/app.js";
 import { GrpcJsClient } from "./support/grpc.js";
 import { PgInstance } from "./support/pg-instance.js";
 
@@ -152,4 +156,62 @@ describe("fault injection: policy bundle and upstream", () => {
       ["sim-us/chat-small", null],
     ]);
   });
+});
+
+describe.each(appDatabases)("fault injection: a wedged database (%s)", (database) => {
+  const TIMEOUT_MS = 500;
+  const DRAIN_MS = 1000;
+  it("refuses requests with Unavailable after SOVR_STORAGE_TIMEOUT_MS, and stop() ends within the drain time naming what it could not flush", async () => {
+    const t = await startTestApp({
+      database,
+      env: { SOVR_STORAGE_TIMEOUT_MS: String(TIMEOUT_MS), SOVR_DRAIN_MS: String(DRAIN_MS) },
+    });
+    const client = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`);
+    let unwedge = async () => {};
+    try {
+      expect((await client.unary(RouterService, RouterService.method.chat, EU)).route?.endpointId).toBe(
+        "sim-eu/chat-small",
+      );
+      // Wedge the database: PGlite's one connection held by a statement that does not end soon;
+      // on Postgres the log sequencer's lock held by another session (a stuck replica).
+      if (database === "pglite") {
+        const sleeping = sql`select pg_sleep(8)`.execute(t.app.db.db).then(
+          () => {},
+          () => {},
+        );
+        unwedge = () => sleeping;
+      } else {
+        const holder = new pg.Client({ connectionString: t.app.config.databaseUrl });
+        await holder.connect();
+        await holder.query("select pg_advisory_lock($1)", [SEQUENCER_LOCK_KEY]);
+        unwedge = () => holder.end();
+      }
+      // Before the fix the call hung until the database came back (here: past its deadline).
+      const refused = await client
+        .unary(RouterService, RouterService.method.chat, EU, undefined, { deadline: Date.now() + 5000 })
+        .catch((e: grpc.ServiceError) => e);
+      expect((refused as grpc.ServiceError).code).toBe(grpc.status.UNAVAILABLE);
+      expect(t.logs.some((l) => l.includes(`audit log commit: no answer within ${TIMEOUT_MS} ms`))).toBe(
+        true,
+      );
+      if (database === "pglite") {
+        // The ping shares the wedged connection: not ready, with the reason, instead of a hang.
+        const res = await fetch(`${t.app.httpUrl}/readyz`, { signal: AbortSignal.timeout(5000) });
+        expect(res.status).toBe(503);
+        expect(((await res.json()) as { checks: { database: string } }).checks.database).toBe(
+          `unavailable: database: no answer within ${TIMEOUT_MS} ms`,
+        );
+      }
+
+      const started = performance.now();
+      const stopped = await t.app.stop();
+      expect(performance.now() - started).toBeLessThan(Math.max(DRAIN_MS, FLUSH_FLOOR_MS) + 1000);
+      expect(stopped.unflushed).toContain("final checkpoint");
+      expect(t.logs.some((l) => l.includes("shutdown: final checkpoint did not complete"))).toBe(true);
+    } finally {
+      client.close();
+      await unwedge();
+      await t.close();
+    }
+  }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { DatabaseKind } from "../db/database.js";
+import { withDeadline } from "../db/deadline.js";
 import { byteaArray, int8Array, textArray, timestamptzArray } from "../db/pg-binary.js";
 import { preparedStatement } from "../db/prepared-statement.js";
 import type { AuditDecisionsTable, Database } from "../db/schema.js";
@@ -60,6 +61,13 @@ export interface AuditLogOptions {
   outcomeDelayMs?: number;
   /** Observes each committed batch (size, commit duration) — metrics. */
   onBatch?: (size: number, seconds: number) => void;
+  /**
+   * Longest `append` waits for its commit before it rejects (default: no bound). A wedged
+   * database then refuses requests (Unavailable) instead of holding them; a record whose wait
+   * ran out may still commit later, which is safe: its request was refused, and an outcome's
+   * retry finds it (unique violation).
+   */
+  commitTimeoutMs?: number;
 }
 
 /** Callers are handed their results this many at a time, one macrotask per slice (see settleSliced). */
@@ -111,12 +119,14 @@ export class AuditLog {
     // Canonicalised once: the stored row and the Merkle leaf are the same bytes.
     const envelopeJson = canonicalize(envelope);
     const leaf = entryLeafHashOfCanonical(envelopeJson);
-    return new Promise<Appended>((resolve, reject) => {
+    const committed = new Promise<Appended>((resolve, reject) => {
       const queuedAt = performance.now();
       this.#queue.push({ req, envelope, envelopeJson, leaf, queuedAt, resolve, reject });
       if (req.kind === "decision") this.#urgentSince ??= queuedAt;
       this.#schedule();
     });
+    const bound = this.opts.commitTimeoutMs;
+    return bound === undefined ? committed : withDeadline(committed, bound, "audit log commit");
   }
 
   /** Arranges for the queue to be flushed when it is due, unless a commit is in flight. */

@@ -144,16 +144,15 @@ export class Checkpointer {
     return this.#tree.consistencyProof(m, n);
   }
 
-  /** Stops the timer and flushes a final checkpoint of everything committed. */
+  /**
+   * Stops the timer and flushes a final checkpoint of everything committed. A failure rejects:
+   * the shutdown names it and exits non-zero (records past the last checkpoint stay unsigned).
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.audit.drain();
-    try {
-      await this.checkpoint();
-    } catch (err) {
-      this.opts.logger?.error({ err }, "final checkpoint failed");
-    }
+    await this.checkpoint();
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {

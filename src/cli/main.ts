@@ -5,6 +5,7 @@ import { rotateSigningKey } from "../audit/signing-keys.js";
 import { validateCatalogDir } from "../catalog/cli.js";
 import { CatalogValidationError } from "../catalog/errors.js";
 import { ConfigError, loadConfig } from "../config/config.js";
+import { ensurePrivateDir } from "../config/private-paths.js";
 import { buildPolicyBundle, checkBundleFresh } from "../policy/bundle-build.js";
 import { repoRoot, resolveOpaBin } from "../policy/opa-bin.js";
 import { addAuditCommands } from "./audit-commands.js";
@@ -94,6 +95,8 @@ keys
   .description("create a new record-signing key and make it current (rotation); old keys keep verifying")
   .action(async () => {
     const config = loadConfig();
+    // A new private key goes only into a directory no other user can reach.
+    await ensurePrivateDir(config.keysDir, "signing keys directory");
     const key = await rotateSigningKey(config.keysDir);
     console.log(
       `generated signing key ${key.keyId} in ${config.keysDir}; a running server uses it after restart`,

@@ -1,10 +1,19 @@
 import { startApp } from "../app.js";
+import { FLUSH_FLOOR_MS } from "../app-shutdown.js";
 import { loadConfig } from "../config/config.js";
 import { createLogger } from "../telemetry/logger.js";
 
 /**
+ * Past the drain time, this much more for the last log line before the process exits anyway:
+ * the shutdown's steps are bounded (src/app-shutdown.ts); this is the backstop for anything
+ * that is not.
+ */
+const EXIT_MARGIN_MS = 2000;
+
+/**
  * `sovr serve`: everything in one process. SIGTERM/SIGINT drain in-flight calls for at most
- * SOVR_DRAIN_MS, flush the audit log, and exit 0.
+ * SOVR_DRAIN_MS, flush the audit log, and exit 0 — or 1, naming what could not be flushed or
+ * closed (a wedged or vanished database). Either way the process is gone within the drain time.
  */
 export async function serve(): Promise<void> {
   const config = loadConfig();
@@ -15,8 +24,19 @@ export async function serve(): Promise<void> {
     if (signalled) return;
     signalled = true;
     logger.info({ signal, inflight: app.servers.inflight, drainMs: config.drainMs }, "draining");
+    setTimeout(
+      () => {
+        logger.error({ drainMs: config.drainMs }, "shutdown did not finish within the drain time; exiting");
+        process.exit(1);
+      },
+      config.drainMs + FLUSH_FLOOR_MS + EXIT_MARGIN_MS,
+    ).unref();
     app.stop().then(
-      ({ drained, cut }) => {
+      ({ drained, cut, unflushed }) => {
+        if (unflushed.length > 0) {
+          logger.error({ drained, cut, unflushed }, "stopped; some state could not be flushed");
+          process.exit(1);
+        }
         logger.info({ drained, cut }, "stopped");
         process.exit(0);
       },

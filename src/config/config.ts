@@ -52,6 +52,8 @@ const schema = z.object({
   SOVR_KEYS_DIR: z.string().min(1).optional(),
   SOVR_INSTANCE: z.string().min(1).optional(),
   SOVR_DRAIN_MS: positiveInt.default(10_000),
+  /** Longest a request waits for its decision record's commit, and a readiness check for storage. */
+  SOVR_STORAGE_TIMEOUT_MS: positiveInt.default(5000),
   SOVR_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   SOVR_AUDIT_BATCH_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   SOVR_AUDIT_BATCH_MAX: positiveInt.default(512),
@@ -130,6 +132,8 @@ export interface Config {
   readonly keysDir: string;
   readonly instance: string;
   readonly drainMs: number;
+  /** Bound of an audit commit wait (then Unavailable) and of each storage readiness check. */
+  readonly storageTimeoutMs: number;
   readonly logLevel: RawConfig["SOVR_LOG_LEVEL"];
   readonly audit: {
     readonly batchDelayMs: number;
@@ -225,6 +229,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keysDir: resolve(c.SOVR_KEYS_DIR ?? `${dataDir}/keys`),
     instance: c.SOVR_INSTANCE ?? `${hostname()}-${process.pid}`,
     drainMs: c.SOVR_DRAIN_MS,
+    storageTimeoutMs: c.SOVR_STORAGE_TIMEOUT_MS,
     logLevel: c.SOVR_LOG_LEVEL,
     audit: Object.freeze({
       batchDelayMs: c.SOVR_AUDIT_BATCH_DELAY_MS,

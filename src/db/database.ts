@@ -1,17 +1,21 @@
-import { mkdir } from "node:fs/promises";
 import { Kysely, type MigrationProvider, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
+import { ensurePrivateDir } from "../config/private-paths.js";
+import { withDeadline } from "./deadline.js";
 import { migrations } from "./migrations/index.js";
 import { PGliteDialect } from "./pglite-dialect.js";
 import { PGliteWorker } from "./pglite-worker.js";
 import { PreparingPool } from "./postgres-pool.js";
 import type { Database } from "./schema.js";
+import { StorageProbe } from "./storage-probe.js";
 
 export type DatabaseKind = "pglite" | "postgres";
 
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
   readonly kind: DatabaseKind;
+  /** The embedded database's directory, for readiness; undefined for Postgres and in memory. */
+  readonly storage?: StorageProbe | undefined;
   close(): Promise<void>;
 }
 
@@ -21,7 +25,16 @@ export interface OpenDatabaseOptions {
   /** PGlite data directory; "memory://" for an in-memory database (tests). */
   dataDir?: string;
   poolSize?: number;
+  /** Bound of a storage readiness check (default 5000 ms). */
+  storageTimeoutMs?: number;
 }
+
+/**
+ * An embedded query unanswered for this long means its thread is wedged, not busy: it is
+ * stopped and the database fails closed (see PGliteWorker.watch). Generous, because a query
+ * holding the one connection that long has stalled every other request anyway.
+ */
+export const EMBEDDED_STALL_MS = 30_000;
 
 const INT8_OID = 20;
 
@@ -32,6 +45,7 @@ const INT8_OID = 20;
  */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
   let handle: DatabaseHandle;
+  let embedded: PGliteWorker | undefined;
   if (opts.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
@@ -52,14 +66,25 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
   } else {
     const dir = opts.dataDir ?? "./data";
     let location = dir;
+    let storage: StorageProbe | undefined;
     if (!dir.startsWith("memory://")) {
-      await mkdir(dir, { recursive: true });
+      // PGlite makes its files 0666 and directories 0755 whatever the umask: this is the wall.
+      await ensurePrivateDir(dir, "data directory");
+      storage = await StorageProbe.open(dir, { timeoutMs: opts.storageTimeoutMs ?? 5000 });
       location = `${dir}/pglite`;
     }
     // On its own thread: its Wasm and its synchronous file I/O stay off the request path.
-    const pglite = await PGliteWorker.create(location);
-    const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-    handle = { db, kind: "pglite", close: () => db.destroy() };
+    embedded = await PGliteWorker.create(location);
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(embedded) });
+    handle = {
+      db,
+      kind: "pglite",
+      storage,
+      close: () => {
+        storage?.stop();
+        return db.destroy();
+      },
+    };
   }
   try {
     await migrateToLatest(handle.db);
@@ -67,6 +92,9 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
     await handle.close();
     throw err;
   }
+  // Armed after the migrations, which may legitimately take long on a large database.
+  embedded?.watch(EMBEDDED_STALL_MS);
+  handle.storage?.start();
   return handle;
 }
 
@@ -81,7 +109,7 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
   }
 }
 
-/** Cheap liveness probe for /readyz. */
-export async function pingDatabase(db: Kysely<Database>): Promise<void> {
-  await sql`select 1`.execute(db);
+/** Cheap liveness probe for /readyz, bounded: a wedged database reports, not hangs. */
+export async function pingDatabase(db: Kysely<Database>, timeoutMs = 5000): Promise<void> {
+  await withDeadline(sql`select 1`.execute(db), timeoutMs, "database");
 }

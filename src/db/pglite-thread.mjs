@@ -1,6 +1,7 @@
 // The embedded database's own thread (see pglite-worker.ts). Plain JavaScript so that it loads
 // in a worker with no TypeScript loader, whether the server runs from bin/sovr.js, tsx, a
 // build, or a test runner.
+import { statSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, parse, protocol } from "@electric-sql/pglite";
 
@@ -16,15 +17,58 @@ function describe(err) {
   return out;
 }
 
+/**
+ * The data directory as opened (device and inode), or undefined in memory. Postgres keeps its
+ * files open: with the directory deleted or replaced underneath, writes still "succeed" into
+ * unlinked files — lost at close — until a new file is needed, and then Postgres's state breaks
+ * (errors, then a thread that never answers again). So after every statement the directory is
+ * looked up again by name; a reply goes back only while it is still the one we write to.
+ */
+let opened;
+/** Set once the database can no longer be trusted: every later message gets this error. */
+let broken;
+
+/** Why the database must stop (directory gone or replaced, Wasm aborted, Postgres PANIC), or undefined. */
+function fatalCause(err) {
+  if (opened) {
+    let now;
+    try {
+      now = statSync(workerData.location);
+    } catch (e) {
+      return `data directory ${workerData.location} is gone (${e.code ?? e.message}): writes since are not durable`;
+    }
+    if (now.ino !== opened.ino || now.dev !== opened.dev)
+      return `data directory ${workerData.location} was replaced: writes since are not durable`;
+  }
+  if (err === undefined) return undefined;
+  // A Wasm trap or abort leaves Postgres's memory in an unknown state; PANIC and FATAL end a
+  // real Postgres backend too.
+  if (err instanceof WebAssembly.RuntimeError || err?.name === "ExitStatus")
+    return `embedded database aborted: ${err.message}`;
+  if (err?.severity === "PANIC" || err?.severity === "FATAL")
+    return `embedded database failed (${err.severity}): ${err.message}`;
+  return undefined;
+}
+
+function breakDown(message) {
+  broken = { message, code: "58030" }; // io_error: the storage under the database failed
+  parentPort.postMessage({ fatal: broken });
+}
+
 let db;
 try {
   db = await PGlite.create(workerData.location, { parsers: { [INT8_OID]: Number } });
+  if (!workerData.location.startsWith("memory://")) opened = statSync(workerData.location);
   parentPort.postMessage({ ready: true });
 } catch (err) {
   parentPort.postMessage({ ready: false, error: describe(err) });
 }
 
 parentPort.on("message", async (m) => {
+  if (broken && !m.close) {
+    parentPort.postMessage({ id: m.id, error: broken });
+    return;
+  }
   if (m.close) {
     try {
       await db?.close();
@@ -35,12 +79,22 @@ parentPort.on("message", async (m) => {
     parentPort.close();
     return;
   }
+  let reply;
+  let failure;
   try {
     const r = m.prepared ? await execPrepared(m.prepared, m.sql, m.message) : await db.query(m.sql, m.params);
-    parentPort.postMessage({ id: m.id, rows: r.rows, affectedRows: r.affectedRows });
+    reply = { id: m.id, rows: r.rows, affectedRows: r.affectedRows };
   } catch (err) {
-    parentPort.postMessage({ id: m.id, error: describe(err) });
+    failure = err;
+    reply = { id: m.id, error: describe(err) };
   }
+  // Checked before replying: a commit into a vanished directory is answered as the failure it is.
+  const fatal = broken ? undefined : fatalCause(failure);
+  if (fatal) {
+    breakDown(fatal);
+    reply = { id: m.id, error: broken };
+  }
+  parentPort.postMessage(reply);
 });
 
 /** Named statements already parsed in this database's one session. */

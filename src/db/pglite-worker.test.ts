@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { EmbeddedDatabaseError, PGliteWorker } from "./pglite-worker.js";
 
@@ -41,5 +44,41 @@ describe("PGlite on its own thread", () => {
 
   it("rejects a data directory it cannot open (and leaves no thread running)", async () => {
     await expect(PGliteWorker.create("/proc/version/not-a-dir")).rejects.toBeInstanceOf(Error);
+  });
+
+  it("fails the first query after its data directory is deleted, and every later one", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sovr-pglite-gone-"));
+    const gone = await PGliteWorker.create(join(dir, "pglite"));
+    try {
+      await gone.query("create table t (id int primary key)");
+      await gone.query("insert into t values (1)");
+      await rm(dir, { recursive: true, force: true });
+      // Postgres still holds its files open, so this insert "succeeds" into unlinked files:
+      // it must not be answered as committed.
+      const err = await gone.query("insert into t values (2)").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EmbeddedDatabaseError);
+      expect(err).toMatchObject({
+        code: "58030",
+        message: expect.stringMatching(/data directory .* is gone/),
+      });
+      await expect(gone.query("select 1")).rejects.toThrow(/is gone/);
+      expect(gone.failure?.message).toMatch(/is gone/);
+    } finally {
+      await gone.close();
+    }
+  });
+
+  it("stops a thread that leaves a query unanswered, failing it and every later query", async () => {
+    const wedged = await PGliteWorker.create("memory://");
+    try {
+      wedged.watch(300);
+      // Never ends (a recursive CTE with no bound): from outside, a thread that does not answer.
+      const endless =
+        "with recursive r(n) as (select 1 union all select n + 1 from r) select count(*) from r";
+      await expect(wedged.query(endless)).rejects.toThrow(/did not answer within 300 ms; stopped it/);
+      await expect(wedged.query("select 1")).rejects.toThrow(/did not answer/);
+    } finally {
+      await wedged.close();
+    }
   });
 });

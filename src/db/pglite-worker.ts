@@ -31,6 +31,8 @@ export class EmbeddedDatabaseError extends Error {
 
 interface Reply {
   id: number;
+  /** Sent unasked when the thread finds its database can no longer be trusted (see the thread). */
+  fatal?: { message: string; code?: string };
   rows?: unknown[];
   affectedRows?: number;
   error?: { message: string; code?: string; detail?: string };
@@ -43,31 +45,70 @@ interface Reply {
  * they run beside it, on the machine's other core. Queries are answered in the order sent;
  * the dialect above hands the one connection to one holder at a time.
  *
- * If the thread dies, every pending and later query fails: the router then refuses to route
- * (no durable record, no request), and /readyz reports the database down.
+ * If the thread dies, reports its data directory gone or replaced, or stops answering (see
+ * {@link PGliteWorker.watch}), every pending and later query fails at once: the router then
+ * refuses to route (no durable record, no request), and /readyz reports the database down. A
+ * database in that state is not reopened: what it answered last may not be on disk, so a
+ * restart (and its start-up checks of the log) decides what comes next.
  */
 export class PGliteWorker implements EmbeddedPostgres {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  /** In the order sent: the first entry is the oldest query still unanswered. */
+  readonly #pending = new Map<
+    number,
+    { resolve: (r: Reply) => void; reject: (e: Error) => void; sentAt: number }
+  >();
   #nextId = 1;
   readonly #sentStatements = new Set<string>();
   #dead: Error | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
     worker.on("message", (reply: Reply) => {
+      if (reply.fatal) return this.#fail(new EmbeddedDatabaseError(reply.fatal), true);
       const p = this.#pending.get(reply.id);
       if (!p) return;
       this.#pending.delete(reply.id);
       p.resolve(reply);
     });
-    const fail = (err: Error) => {
-      this.#dead ??= err;
-      for (const p of this.#pending.values()) p.reject(this.#dead);
-      this.#pending.clear();
-    };
-    worker.on("error", (err) => fail(new Error("embedded database thread failed", { cause: err })));
-    worker.on("exit", (code) => fail(new Error(`embedded database thread exited (code ${code})`)));
+    worker.on("error", (err) => this.#fail(new Error("embedded database thread failed", { cause: err })));
+    worker.on("exit", (code) => this.#fail(new Error(`embedded database thread exited (code ${code})`)));
+  }
+
+  /** Why the database stopped serving, once it has. */
+  get failure(): Error | undefined {
+    return this.#dead;
+  }
+
+  /**
+   * From now on, a query left unanswered for `stallMs` means the thread is wedged (the storage
+   * under it hangs, or Postgres's state broke and it spins): the thread is stopped and every
+   * query fails. Armed after start-up, so that migrations of a large database may take long.
+   */
+  watch(stallMs: number): void {
+    clearInterval(this.#watchdog);
+    this.#watchdog = setInterval(
+      () => {
+        const oldest = this.#pending.values().next().value;
+        if (oldest && performance.now() - oldest.sentAt > stallMs)
+          this.#fail(
+            new Error(`embedded database thread did not answer within ${stallMs} ms; stopped it`),
+            true,
+          );
+      },
+      Math.max(10, stallMs / 4),
+    );
+    this.#watchdog.unref();
+  }
+
+  #fail(err: Error, stopThread = false): void {
+    this.#dead ??= err;
+    clearInterval(this.#watchdog);
+    for (const p of this.#pending.values()) p.reject(this.#dead);
+    this.#pending.clear();
+    // Stopping the thread closes the files it holds (a deleted directory's space is freed).
+    if (stopThread) void this.#worker.terminate().catch(() => {});
   }
 
   /** Starts the thread and opens the database at `location` (a directory, or "memory://"). */
@@ -107,7 +148,11 @@ export class PGliteWorker implements EmbeddedPostgres {
   }
 
   async close(): Promise<void> {
-    if (this.#dead) return;
+    clearInterval(this.#watchdog);
+    if (this.#dead) {
+      await this.#worker.terminate();
+      return;
+    }
     try {
       const reply = await this.#send({ close: true });
       if (reply.error) throw new EmbeddedDatabaseError(reply.error);
@@ -120,7 +165,7 @@ export class PGliteWorker implements EmbeddedPostgres {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     return new Promise<Reply>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, sentAt: performance.now() });
       this.#worker.postMessage({ id, ...message }, transfer);
     });
   }
