@@ -316,14 +316,15 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       byok,
       // The same check as the Connect interceptor (src/auth/access.ts), mapped to HTTP there.
       authenticate: httpLimit.after(async (req, operation) => {
-        if (config.auth === "off") return { tenant: "default", workload: "", roles: ["client"] };
+        if (config.auth === "off")
+          return { tenant: "default", workload: "", roles: ["client"], keyId: "", allTenants: true };
         try {
           const header = (name: string) => {
             const v = req.headers[name];
             return Array.isArray(v) ? v[0] : v;
           };
           const p = await authorize(auth, operation, header("authorization"), header(TENANT_HEADER));
-          return p ?? { tenant: "default", workload: "", roles: [] };
+          return p ?? { tenant: "default", workload: "", roles: [], keyId: "", allTenants: false };
         } catch (err) {
           throw toConnectError(err);
         }
