@@ -79,6 +79,58 @@ export async function* readEntries(
   }
 }
 
+/**
+ * The sequence numbers of `tenant`'s entries (its decisions and their outcomes) in
+ * `from <= seq < to`, from the query index (indexed by tenant and each sequence column).
+ */
+function tenantSeqs(db: Kysely<Database>, tenant: string, from: number, to: number) {
+  const side = (column: "decision_seq" | "outcome_seq") =>
+    db
+      .selectFrom("audit_decisions")
+      .select(sql<number>`${sql.ref(column)}`.as("seq"))
+      .where("tenant", "=", tenant)
+      .where(column, ">=", from)
+      .where(column, "<", to);
+  return side("decision_seq").unionAll(side("outcome_seq"));
+}
+
+/** How many entries of `tenant` lie in `from <= seq < to`. */
+export async function countTenantEntries(
+  db: Kysely<Database>,
+  tenant: string,
+  from: number,
+  to: number,
+): Promise<number> {
+  const { n } = await db
+    .selectFrom(tenantSeqs(db, tenant, from, to).as("t"))
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+/** `tenant`'s entries with `from <= seq < to`, in sequence order, read in pages. */
+export async function* readTenantEntries(
+  db: Kysely<Database>,
+  tenant: string,
+  from: number,
+  to: number,
+  pageSize = 1000,
+): AsyncGenerator<StoredEntry> {
+  let next = from;
+  while (next < to) {
+    const rows = await db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("seq", "in", tenantSeqs(db, tenant, next, to))
+      .orderBy("seq")
+      .limit(pageSize)
+      .execute();
+    for (const row of rows) yield toEntry(row);
+    if (rows.length < pageSize) return;
+    next = Number(rows.at(-1)!.seq) + 1;
+  }
+}
+
 /** `(seq, leaf_hash)` pairs only, for rebuilding the Merkle tree cheaply. */
 export async function* readLeafHashes(
   db: Kysely<Database>,
