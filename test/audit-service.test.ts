@@ -223,10 +223,9 @@ describe.each(appDatabases)("AuditService on a live log (%s)", (database) => {
     let entries = 0;
     let lastSeq = -1;
     const sizes: number[] = [];
-    for await (const x of service.exportDecisions(
-      create(ExportDecisionsRequestSchema, {}),
-      { values: createContextValues() } as HandlerContext,
-    )) {
+    for await (const x of service.exportDecisions(create(ExportDecisionsRequestSchema, {}), {
+      values: createContextValues(),
+    } as HandlerContext)) {
       if (x.item.case === "entry") {
         entries++;
         lastSeq = Number(x.item.value.seq);

@@ -92,6 +92,12 @@ export async function verifyTenantExport(
     }
 
     const tenant = recordTenant(record);
+    if (tenant !== undefined && tenant !== scope.tenant)
+      fail({ seq, what: `record of tenant ${tenant} in an export of tenant ${scope.tenant}` });
+    // A missing record shows first as a gap in the tenant's numbers: name it by number.
+    const problem = sequence.next(scope.tenant, record.tenant_seq);
+    if (problem) fail({ seq, tenantSeq: problem.missing, what: problem.what });
+
     const id = record.decision_id;
     if (record.kind === "decision") {
       if (decisions.has(id)) fail({ seq, what: `duplicate decision record for ${id}` });
@@ -105,13 +111,8 @@ export async function verifyTenantExport(
         fail({ seq, what: `outcome for ${id} has no earlier decision record` });
       decisions.set(id, true);
     }
-    if (tenant !== undefined && tenant !== scope.tenant)
-      fail({ seq, what: `record of tenant ${tenant} in an export of tenant ${scope.tenant}` });
 
     checkProof(entry.proof, seq, entry.envelope as DsseEnvelope, cp, fail);
-
-    const problem = sequence.next(scope.tenant, record.tenant_seq);
-    if (problem) fail({ seq, tenantSeq: problem.missing, what: problem.what });
 
     state.records++;
     if (opts.onProgress && state.records % every === 0) opts.onProgress(state.records);
