@@ -80,18 +80,31 @@ export async function* readEntries(
 }
 
 /**
- * The sequence numbers of `tenant`'s entries (its decisions and their outcomes) in
- * `from <= seq < to`, from the query index (indexed by tenant and each sequence column).
+ * Up to `limit` sequence numbers of `tenant`'s entries (its decisions and their outcomes) in
+ * `from <= seq < to`, ascending. Each side is a range scan of its (tenant, *_seq) index bounded
+ * by `limit`, so a page costs the same at the start and the end of a long history.
  */
-function tenantSeqs(db: Kysely<Database>, tenant: string, from: number, to: number) {
-  const side = (column: "decision_seq" | "outcome_seq") =>
-    db
-      .selectFrom("audit_decisions")
-      .select(sql<number>`${sql.ref(column)}`.as("seq"))
-      .where("tenant", "=", tenant)
-      .where(column, ">=", from)
-      .where(column, "<", to);
-  return side("decision_seq").unionAll(side("outcome_seq"));
+async function tenantSeqPage(
+  db: Kysely<Database>,
+  tenant: string,
+  from: number,
+  to: number,
+  limit: number,
+): Promise<number[]> {
+  const side = async (column: "decision_seq" | "outcome_seq") =>
+    (
+      await db
+        .selectFrom("audit_decisions")
+        .select(column)
+        .where("tenant", "=", tenant)
+        .where(column, ">=", from)
+        .where(column, "<", to)
+        .orderBy(column)
+        .limit(limit)
+        .execute()
+    ).map((r) => Number((r as Record<string, unknown>)[column]));
+  const [d, o] = await Promise.all([side("decision_seq"), side("outcome_seq")]);
+  return [...d, ...o].sort((a, b) => a - b).slice(0, limit);
 }
 
 /** How many entries of `tenant` lie in `from <= seq < to`. */
@@ -101,11 +114,19 @@ export async function countTenantEntries(
   from: number,
   to: number,
 ): Promise<number> {
-  const { n } = await db
-    .selectFrom(tenantSeqs(db, tenant, from, to).as("t"))
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .executeTakeFirstOrThrow();
-  return Number(n);
+  const count = async (column: "decision_seq" | "outcome_seq") =>
+    Number(
+      (
+        await db
+          .selectFrom("audit_decisions")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .where("tenant", "=", tenant)
+          .where(column, ">=", from)
+          .where(column, "<", to)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  return (await count("decision_seq")) + (await count("outcome_seq"));
 }
 
 /** `tenant`'s entries with `from <= seq < to`, in sequence order, read in pages. */
@@ -118,16 +139,17 @@ export async function* readTenantEntries(
 ): AsyncGenerator<StoredEntry> {
   let next = from;
   while (next < to) {
+    const seqs = await tenantSeqPage(db, tenant, next, to, pageSize);
+    if (seqs.length === 0) return;
     const rows = await db
       .selectFrom("audit_log")
       .selectAll()
-      .where("seq", "in", tenantSeqs(db, tenant, next, to))
+      .where("seq", "in", seqs)
       .orderBy("seq")
-      .limit(pageSize)
       .execute();
     for (const row of rows) yield toEntry(row);
-    if (rows.length < pageSize) return;
-    next = Number(rows.at(-1)!.seq) + 1;
+    if (seqs.length < pageSize) return;
+    next = seqs.at(-1)! + 1;
   }
 }
 

@@ -42,11 +42,6 @@ export class TenantHeads {
     return n;
   }
 
-  /** The committed head of `tenant` as this process knows it. */
-  committed(tenant: string): number {
-    return this.#committed.get(tenant) ?? 0;
-  }
-
   /** Records committed heads: after a commit, or as the database reported them. */
   setCommitted(tenant: string, head: number): void {
     this.#committed.set(tenant, head);
