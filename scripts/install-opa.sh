@@ -16,13 +16,22 @@ installed_version() {
   "$opa" version 2>/dev/null | awk '/^Version:/ { print $2 }'
 }
 
+# `npm test` runs this first (pretest): an opa the caller chose is used as it is.
+if [[ -n "${SOVR_OPA_BIN:-}" ]]; then
+  if [[ -x "$SOVR_OPA_BIN" ]]; then exit 0; fi
+  echo "install-opa: SOVR_OPA_BIN=$SOVR_OPA_BIN is not an executable file" >&2
+  exit 1
+fi
+
 if [[ -x "$opa" && "$(installed_version)" == "$OPA_VERSION" ]]; then
   echo "opa $OPA_VERSION already installed at $opa"
   exit 0
 fi
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "install-opa: go is required to build opa $OPA_VERSION (or set SOVR_OPA_BIN)" >&2
+  echo "install-opa: the tests compile Rego with opa $OPA_VERSION, which is built with Go, and no" >&2
+  echo "  Go toolchain is on PATH. Install Go (e.g. 'apt-get install golang'), or point SOVR_OPA_BIN" >&2
+  echo "  at an opa $OPA_VERSION binary, then run 'npm test' again." >&2
   exit 1
 fi
 

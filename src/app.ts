@@ -18,6 +18,7 @@ import { listen, type NodeHandler, type RunningServers } from "./api/server.js";
 import { loadTlsOptions } from "./api/tls.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { Checkpointer } from "./audit/checkpointer.js";
+import { LatestCheckpointFile } from "./audit/latest-checkpoint-file.js";
 import { Replayer } from "./audit/replay.js";
 import { currentSigningKey, publishSigningKey, rotateSigningKey } from "./audit/signing-keys.js";
 import { authorize, TENANT_HEADER } from "./auth/access.js";
@@ -192,11 +193,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     });
     cleanups.push(() => audit.drain());
     // Checkpoints of the Merkle log; stopping it (before audit.drain above, cleanups run in
-    // reverse) drains the log and signs a final checkpoint.
+    // reverse) drains the log and signs a final checkpoint. The latest one signed is also kept
+    // beside the keys: a log cut or rewritten behind it (a fork) stops start-up here.
     const checkpointer = new Checkpointer(db.db, db.kind, audit, key, {
       origin: config.audit.checkpointOrigin,
       every: config.audit.checkpointEvery,
       intervalMs: config.audit.checkpointIntervalMs,
+      latestFile: new LatestCheckpointFile(config.keysDir, config.audit.checkpointOrigin),
       logger,
     });
     await checkpointer.start();
@@ -209,7 +212,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const pools = new PoolSet();
     cleanups.push(() => pools.close());
     const stats = new EndpointStatsTracker();
-    const recorder = new AuditRecorder(audit);
+    // No routing over a log the checkpointer no longer vouches for (a fork, an altered row).
+    const recorder = new AuditRecorder(audit, { fault: () => checkpointer.fault });
     const router = new Router({
       catalog,
       policy: { evaluate: (input) => engine.evaluate(input), activeBundle: () => activeBundle },
@@ -308,6 +312,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       checks.policy = activeBundle ? `ok (${activeBundle.revision})` : "no valid bundle";
       checks.catalog = catalog.loaded ? `ok (${catalog.current().revision})` : "not loaded";
       checks.serving = health.serving ? "ok" : "draining";
+      checks.audit_log = checkpointer.fault ? "integrity fault (see the server log)" : "ok";
       return { ready: Object.values(checks).every((v) => v.startsWith("ok")), checks };
     };
     const openaiHttp = createOpenAIHttpHandler({

@@ -130,8 +130,41 @@ function paths(v: unknown, prefix: (string | number)[] = [], out: (string | numb
   return out;
 }
 
-/** 1–3 structural mutations of a JSON request (a deep copy). */
+/**
+ * Upper bound on a mutated request's JSON size. Repeating a list whose element holds an already
+ * repeated list multiplies sizes (the copies share one object): unbounded, one seed (712882402)
+ * built a document that JSON.stringify could not hold — a failure of the generator, not of the
+ * server. Four times the request limit still sends oversized requests.
+ */
+const MAX_MUTATED_CHARS = 4 * LIMITS.requestBytes;
+
+/** Whether `v` serialises to at most `budget` characters (estimated, stops early when over). */
+function fitsIn(v: unknown, budget: number): boolean {
+  let left = budget;
+  const walk = (x: unknown): boolean => {
+    if (typeof x === "string") left -= x.length + 2;
+    else if (x && typeof x === "object") {
+      left -= 2;
+      for (const [k, y] of Object.entries(x)) {
+        left -= k.length + 4;
+        if (left < 0 || !walk(y)) return false;
+      }
+    } else left -= 24;
+    return left >= 0;
+  };
+  return walk(v);
+}
+
+/** 1–3 structural mutations of a JSON request, drawn again while the result is too large. */
 function mutate(base: Record<string, unknown>, extraKeys: readonly string[]): unknown {
+  for (;;) {
+    const doc = mutateOnce(base, extraKeys);
+    if (fitsIn(doc, MAX_MUTATED_CHARS)) return doc;
+  }
+}
+
+/** 1–3 structural mutations of a JSON request (a deep copy). */
+function mutateOnce(base: Record<string, unknown>, extraKeys: readonly string[]): unknown {
   const doc = structuredClone(base) as Record<string, unknown>;
   for (let n = 1 + int(3); n > 0; n--) {
     const all = paths(doc);
@@ -379,6 +412,34 @@ const preview = (body: unknown) => {
     typeof body === "string" ? body : Buffer.isBuffer(body) ? body.toString("hex") : JSON.stringify(body);
   return s.length > 300 ? `${s.slice(0, 300)}…` : s;
 };
+
+describe("the request generator", () => {
+  it("refuses a document whose shared repeats multiply past the bound, without serialising it", () => {
+    const part = { type: "text", text: "x".repeat(5000) };
+    const message = { role: "user", content: Array.from({ length: 1025 }, () => part) };
+    const doc = { messages: Array.from({ length: 1025 }, () => message) }; // ~5 GB as JSON
+    expect(fitsIn(doc, MAX_MUTATED_CHARS)).toBe(false);
+    expect(fitsIn({ messages: [message] }, MAX_MUTATED_CHARS)).toBe(true);
+  });
+
+  // Seed 712882402 once built a request too large to serialise (RangeError: Invalid string
+  // length in JSON.stringify) and failed CI for a reason that was not the server's.
+  it("builds serialisable requests for any seed, among them 712882402", () => {
+    const saved = state;
+    try {
+      for (const seed of [712882402, SEED]) {
+        state = seed >>> 0;
+        for (let i = 0; i < 3000; i++) {
+          // Throws (RangeError) when a document is too large to serialise.
+          expect(JSON.stringify(mutate(openAIBase(), OPENAI_KEYS)).length).toBeGreaterThan(1);
+          expect(JSON.stringify(mutate(connectBase(), CONNECT_KEYS)).length).toBeGreaterThan(1);
+        }
+      }
+    } finally {
+      state = saved;
+    }
+  });
+});
 
 describe(`fuzzing both APIs (seed ${SEED})`, () => {
   let t: TestApp;

@@ -9,10 +9,16 @@ import {
   readLeafHashes,
   type StoredCheckpoint,
 } from "./audit-store.js";
+import { toBase64 } from "./base64.js";
 import { signCheckpoint } from "./checkpoint.js";
 import { entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
 import { LogIntegrityError } from "./errors.js";
 import { KeyRing, type SigningKey } from "./keys.js";
+import {
+  CheckpointFileError,
+  type LatestCheckpointFile,
+  type SignedCheckpoint,
+} from "./latest-checkpoint-file.js";
 import { equalBytes, MerkleTree } from "./merkle.js";
 
 /** Postgres advisory lock key serialising checkpoint writers across replicas ("sovs"). */
@@ -25,6 +31,11 @@ export interface CheckpointerOptions {
   every: number;
   /** …or this often, when the tree grew. */
   intervalMs: number;
+  /**
+   * The largest checkpoint this keys directory's holder signed, kept outside the database:
+   * checked against the log at start and before every signing, advanced by every signing.
+   */
+  latestFile?: LatestCheckpointFile;
   logger?: {
     info(obj: object, msg: string): void;
     error(obj: object, msg: string): void;
@@ -45,6 +56,14 @@ export interface CheckpointerOptions {
  * - Writing: under a transaction-level advisory lock of its own (Postgres), so replicas write
  *   checkpoints one at a time and never a smaller one after a larger; the root of the latest
  *   stored checkpoint must match this tree. On PGlite there is one process.
+ * - Forks: the log must contain the checkpoint in `latestFile` (outside the database) — at
+ *   least its size, with its root — at start and before every signing, and a row this process
+ *   commits must never take a sequence number the tree already holds with another entry. A
+ *   cut or rewritten tail otherwise lets the server re-issue sequence numbers and sign a
+ *   checkpoint inconsistent with one it signed before.
+ *
+ * Any failure is a fault: the checkpointer signs nothing more ({@link fault}), and the server
+ * routes nothing more (src/app.ts refuses decision records while it is set).
  */
 export class Checkpointer {
   readonly #tree = new MerkleTree();
@@ -150,7 +169,16 @@ export class Checkpointer {
 
   #onCommitted(entries: readonly { seq: number; leafHash: Uint8Array }[]): void {
     if (this.#fault) return;
-    for (const e of entries) if (e.seq >= this.#tree.size) this.#pending.set(e.seq, e.leafHash);
+    for (const e of entries) {
+      if (e.seq >= this.#tree.size) this.#pending.set(e.seq, e.leafHash);
+      else if (!equalBytes(this.#tree.leaf(e.seq), e.leafHash)) {
+        // Never throw here: this runs inside the log's commit path.
+        this.#markFault(
+          `seq ${e.seq} was issued again for another entry: the log's tail was cut or rewritten under the running server (a fork)`,
+        );
+        return;
+      }
+    }
     this.#drainPending();
     if (this.#pending.size > 0) void this.#serial(() => this.#catchUp()).catch(() => {});
     const since = this.#tree.size - (this.#latest?.size ?? 0);
@@ -190,8 +218,9 @@ export class Checkpointer {
       }
     }
     await this.#catchUp();
+    const held = await this.#checkFile(true);
     this.opts.logger?.info(
-      { size: this.#tree.size, checkpoint: this.#latest?.size ?? 0 },
+      { size: this.#tree.size, checkpoint: this.#latest?.size ?? 0, signed: held?.checkpoint.size },
       "audit checkpointer loaded the log",
     );
   }
@@ -230,6 +259,7 @@ export class Checkpointer {
     if (this.#fault) throw this.#fault;
     const size = this.#tree.size;
     if (size === 0 || (this.#latest && this.#latest.size >= size)) return this.#latest;
+    await this.#checkFile(true);
     const root = this.#tree.root(size);
     const note = signCheckpoint({ origin: this.opts.origin, size, rootHash: root }, this.signer);
     const stored = await this.db.transaction().execute(async (trx) => {
@@ -240,6 +270,13 @@ export class Checkpointer {
         this.#fail(`the stored checkpoint of size ${latest.size} does not match this log`);
       }
       if (latest && latest.size >= size) return latest;
+      // Under the lock, so replicas sharing the keys directory replace the file one at a time,
+      // each after re-reading it, and only ever with a larger checkpoint. Written before the
+      // row: a crash in between leaves the file ahead of the stored checkpoints, never of the
+      // log (the tree holds committed rows only), so the next start still passes.
+      const held = await this.#checkFile(false);
+      if (this.opts.latestFile && (!held || held.checkpoint.size < size))
+        await this.opts.latestFile.replace(note);
       await trx
         .insertInto("audit_checkpoints")
         .values({ size, root_hash: root, signed_note: note })
@@ -250,14 +287,53 @@ export class Checkpointer {
     return stored;
   }
 
+  /**
+   * The log must contain the checkpoint kept in the file: at least its size, with its root.
+   * With `catchUp`, rows another replica committed are read first (it may have signed ahead of
+   * this tree); without it (under the lock) a file ahead of the tree is left for the next check.
+   */
+  async #checkFile(catchUp: boolean): Promise<SignedCheckpoint | undefined> {
+    const file = this.opts.latestFile;
+    if (!file) return undefined;
+    let held: SignedCheckpoint | undefined;
+    try {
+      held = await file.read();
+    } catch (err) {
+      if (err instanceof CheckpointFileError) this.#fail(err.message);
+      throw err;
+    }
+    if (!held) return undefined;
+    const { size, rootHash } = held.checkpoint;
+    if (this.#tree.size < size && catchUp) await this.#catchUp();
+    if (this.#tree.size < size) {
+      if (!catchUp) return held;
+      this.#fail(
+        `the log has ${this.#tree.size} entries, but the checkpoint this server signed (${file.path}) covers ${size} with root ${toBase64(rootHash)}: the log's tail was cut — a fork; refusing to re-issue sequence numbers ${this.#tree.size}..${size - 1}`,
+      );
+    }
+    const root = this.#tree.root(size);
+    if (!equalBytes(root, rootHash)) {
+      this.#fail(
+        `the log's root at size ${size} is ${toBase64(root)}, but the checkpoint this server signed (${file.path}) has root ${toBase64(rootHash)}: the log was rewritten — a fork`,
+      );
+    }
+    return held;
+  }
+
   #failAt(seq: number, what: string): never {
     return this.#fail(`seq ${seq} ${what}`);
   }
 
   #fail(what: string): never {
-    this.#fault = new LogIntegrityError(`audit log integrity: ${what}; no further checkpoints are signed`);
+    throw this.#markFault(what);
+  }
+
+  #markFault(what: string): LogIntegrityError {
+    this.#fault = new LogIntegrityError(
+      `audit log integrity: ${what}; no further checkpoints are signed and no requests are routed`,
+    );
     this.#pending.clear();
     this.opts.logger?.error({ err: this.#fault }, "audit log integrity check failed");
-    throw this.#fault;
+    return this.#fault;
   }
 }

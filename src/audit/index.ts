@@ -35,6 +35,12 @@ export {
   RECORDS_FILE,
   writeExport,
 } from "./export-format.js";
+export {
+  checkKeptCheckpoints,
+  KeptCheckpointsError,
+  parseKeptCheckpoints,
+  readKeptCheckpoints,
+} from "./kept-checkpoints.js";
 export type { PublicKeyInfo, PublishedKey, SigningKey } from "./keys.js";
 export {
   fromPublishedKey,
@@ -53,6 +59,12 @@ export {
   toPublishedKey,
   verifyEd25519,
 } from "./keys.js";
+export type { SignedCheckpoint } from "./latest-checkpoint-file.js";
+export {
+  CheckpointFileError,
+  LATEST_CHECKPOINT_FILE,
+  LatestCheckpointFile,
+} from "./latest-checkpoint-file.js";
 export {
   EMPTY_ROOT,
   equalBytes,

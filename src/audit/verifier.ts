@@ -13,6 +13,10 @@
  *    its size is at most n; its root equals the Merkle root of records 0..size-1; it is
  *    consistent (RFC 9162 §2.1.4) with the previous checkpoint.
  *
+ * 4. (with `keptCheckpoints`) checkpoints the auditor kept from earlier: each signed by a key
+ *    of the export under its origin, of at most n records, with the export's root at its size
+ *    (kept-checkpoints.ts) — a cut or rewritten log that verifies on its own fails here.
+ *
  * The result names the first bad sequence number where one can be named: for a root mismatch,
  * the first record not covered by an earlier verified checkpoint.
  */
@@ -29,6 +33,7 @@ import {
   RECORDS_FILE,
   readLines,
 } from "./export-format.js";
+import { checkKeptCheckpoints } from "./kept-checkpoints.js";
 import { fromPublishedKey, KeyRing, type PublishedKey } from "./keys.js";
 import { equalBytes, MerkleTree, verifyConsistency } from "./merkle.js";
 import { decodeRecord, RecordFormatError, recordTenant } from "./record.js";
@@ -42,6 +47,8 @@ export interface VerifyError {
   checkpoint?: number;
   /** The first missing tenant_seq (record format v2), when the tenant's sequence has a gap. */
   tenantSeq?: number;
+  /** Index (from 0) of the kept checkpoint the export contradicts. */
+  kept?: number;
   what: string;
 }
 
@@ -60,6 +67,8 @@ export interface VerifyResult {
   tenantSeq?: { first: number; last: number };
   /** v1 records (no tenant_seq: their completeness within a tenant cannot be shown). */
   unsequenced?: number;
+  /** Kept checkpoints the export was found consistent with (when any were given). */
+  kept?: number;
   firstError?: VerifyError;
 }
 
@@ -74,6 +83,11 @@ export interface VerifyOptions {
   requireCheckpoint?: boolean;
   /** Also require every record's time to lie within its signing key's validity (default false). */
   enforceKeyValidity?: boolean;
+  /**
+   * Signed checkpoint notes the auditor kept from earlier (see kept-checkpoints.ts): the export
+   * must contain each one's tree.
+   */
+  keptCheckpoints?: readonly string[];
 }
 
 class VerifyFailure extends Error {
@@ -99,6 +113,12 @@ export async function verifyExport(dir: string, opts: VerifyOptions = {}): Promi
     if (scope) {
       // One tenant's records, not contiguous in the log: proofs and tenant_seq instead.
       state.tenant = scope.tenant;
+      // Kept checkpoints need the log's tree, which a tenant's export does not carry: refused
+      // rather than skipped, so `--checkpoints` never seems to have checked something.
+      if (opts.keptCheckpoints)
+        fail({
+          what: "kept checkpoints cannot be checked against a tenant-scoped export (no consistency proofs in it)",
+        });
       await verifyTenantExport(dir, origin, ring, scope, opts, state, fail);
       return { ok: true, ...state };
     }
@@ -113,7 +133,12 @@ export async function verifyExport(dir: string, opts: VerifyOptions = {}): Promi
     if (tree.size > 0 && state.checkpoints === 0 && (opts.requireCheckpoint ?? true)) {
       fail({ seq: 0, what: `no checkpoint covers the ${tree.size} records` });
     }
-    return { ok: true, ...state };
+    const kept = opts.keptCheckpoints;
+    if (kept) {
+      const contradicted = checkKeptCheckpoints(kept, origin, ring, tree);
+      if (contradicted) fail(contradicted);
+    }
+    return { ok: true, ...state, ...(kept ? { kept: kept.length } : {}) };
   } catch (err) {
     if (err instanceof VerifyFailure) return { ok: false, ...state, firstError: err.detail };
     const e = err as NodeJS.ErrnoException;

@@ -10,6 +10,7 @@ import { ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import { toBase64 } from "../audit/base64.js";
 import { ExportWriter, exportKeys } from "../audit/export-format.js";
+import { KeptCheckpointsError, readKeptCheckpoints } from "../audit/kept-checkpoints.js";
 import type { PublicKeyInfo } from "../audit/keys.js";
 import { verifyExport } from "../audit/verifier.js";
 import { AuditService, type LogEntry, Outcome, type SigningKey } from "../gen/sovereign/v1/audit_pb.js";
@@ -208,6 +209,16 @@ export async function exportCommand(o: ExportOptions): Promise<CommandResult> {
   };
 }
 
+/**
+ * `sovr audit checkpoint`: the log's latest signed checkpoint, as the signed note. Appended to
+ * a file (`>> kept.notes`), it is what `verify --checkpoints` later holds an export to.
+ */
+export async function checkpointCommand(o: ClientOptions = {}): Promise<CommandResult> {
+  const { checkpoint } = await auditClient(o).getCheckpoint({});
+  const note = checkpoint?.signedNote ?? "";
+  return { exitCode: note === "" ? 1 : 0, stdout: [note.replace(/\n$/, "")], stderr: [] };
+}
+
 /** A one-line progress bar on stderr, drawn only for terminals or long exports. */
 function progressBar(): (done: number, total: number) => void {
   let last = 0;
@@ -223,9 +234,22 @@ function progressBar(): (done: number, total: number) => void {
   };
 }
 
-/** `sovr audit verify DIR`: offline; exit 0 with a summary, or 1 naming the first bad seq. */
-export async function verifyCommand(dir: string): Promise<CommandResult> {
-  const r = await verifyExport(resolve(dir));
+/**
+ * `sovr audit verify DIR [--checkpoints FILE]`: offline; exit 0 with a summary, or 1 naming
+ * the first bad seq, checkpoint, or kept checkpoint (FILE: see src/audit/kept-checkpoints.ts).
+ */
+export async function verifyCommand(dir: string, o: { checkpoints?: string } = {}): Promise<CommandResult> {
+  let keptCheckpoints: string[] | undefined;
+  if (o.checkpoints !== undefined) {
+    try {
+      keptCheckpoints = await readKeptCheckpoints(resolve(o.checkpoints));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (!(err instanceof KeptCheckpointsError) && e.code !== "ENOENT") throw err;
+      return { exitCode: 2, stdout: [], stderr: [`--checkpoints: ${e.message}`] };
+    }
+  }
+  const r = await verifyExport(resolve(dir), { keptCheckpoints });
   if (r.ok && r.tenant !== undefined) {
     const seqs = r.tenantSeq ? `tenant_seq ${r.tenantSeq.first}..${r.tenantSeq.last} dense` : "no v2 records";
     const v1 = r.unsequenced ? `; ${r.unsequenced} v1 records without tenant_seq` : "";
@@ -242,7 +266,9 @@ export async function verifyCommand(dir: string): Promise<CommandResult> {
     return {
       exitCode: 0,
       stdout: [
-        `OK: ${r.records} records, ${r.checkpoints} checkpoints; signatures, canonical form, dense sequence, dense tenant_seq per tenant, Merkle roots and consistency verified`,
+        `OK: ${r.records} records, ${r.checkpoints} checkpoints; signatures, canonical form, dense sequence, dense tenant_seq per tenant, Merkle roots and consistency verified${
+          keptCheckpoints ? `; consistent with ${r.kept} kept checkpoints` : ""
+        }`,
         `checkpointed size ${r.checkpointedSize}${r.rootHash ? `, root ${r.rootHash}` : ""}${
           r.records > r.checkpointedSize
             ? `; ${r.records - r.checkpointedSize} later records not yet checkpointed`
@@ -260,7 +286,9 @@ export async function verifyCommand(dir: string): Promise<CommandResult> {
         ? `seq ${e.seq}`
         : e.checkpoint !== undefined
           ? `checkpoint ${e.checkpoint}`
-          : "export";
+          : e.kept !== undefined
+            ? `kept checkpoint ${e.kept}`
+            : "export";
   return { exitCode: 1, stdout: [], stderr: [`FAILED at ${where}: ${e.what}`] };
 }
 
@@ -312,7 +340,7 @@ async function run(fn: () => Promise<CommandResult>): Promise<void> {
   }
 }
 
-/** Adds `sovr audit query|export|verify|replay`. */
+/** Adds `sovr audit query|export|checkpoint|verify|replay`. */
 export function addAuditCommands(program: Command): void {
   const audit = program.command("audit").description("the signed decision log (auditors)");
   audit
@@ -339,12 +367,22 @@ export function addAuditCommands(program: Command): void {
     .option("--from-seq <n>", "first sequence number", Number)
     .action((o: { out: string; tenant?: string; fromSeq?: number }) => run(() => exportCommand(o)));
   audit
+    .command("checkpoint")
+    .description(
+      "print the log's latest signed checkpoint (keep it: verify --checkpoints checks exports against it)",
+    )
+    .action(() => run(() => checkpointCommand()));
+  audit
     .command("verify")
     .argument("<dir>", "an export directory")
     .description(
       "verify an export offline: signatures, canonical form, dense sequence and tenant_seq, Merkle roots or inclusion proofs, consistency",
     )
-    .action((dir: string) => run(() => verifyCommand(dir)));
+    .option(
+      "--checkpoints <file>",
+      "checkpoints kept from earlier (an old export's checkpoints.jsonl, or signed notes): the export must contain each",
+    )
+    .action((dir: string, o: { checkpoints?: string }) => run(() => verifyCommand(dir, o)));
   audit
     .command("replay")
     .argument("<decision-id>")

@@ -3,14 +3,28 @@ import { encodeRecord, withTenantSeq } from "../audit/record.js";
 import type { DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import type { DecisionIndexInput, DecisionRecorder } from "./router.js";
 
+export interface AuditRecorderOptions {
+  /**
+   * Why the log can no longer be vouched for (the checkpointer's integrity fault: a fork, an
+   * altered row), if it cannot. While set, decision records are refused, so the router fails
+   * closed: nothing is routed into a log whose state no signed checkpoint can cover.
+   */
+  fault?: () => Error | undefined;
+}
+
 /**
  * Routes decision and outcome records into the signed, durable audit log, as format v2: the
  * log gives each its tenant_seq as it signs.
  */
 export class AuditRecorder implements DecisionRecorder {
-  constructor(private readonly log: AuditLog) {}
+  constructor(
+    private readonly log: AuditLog,
+    private readonly opts: AuditRecorderOptions = {},
+  ) {}
 
   async recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<void> {
+    const fault = this.opts.fault?.();
+    if (fault) throw fault;
     await this.log.append({
       kind: "decision",
       decisionId: record.decision_id,
