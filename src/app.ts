@@ -371,7 +371,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       onInternalError: reportInternal,
       // The same check as the Connect interceptor (src/auth/access.ts), mapped to HTTP there.
       authenticate: httpLimit.after(async (req, operation) => {
-        if (config.auth === "off") return { tenant: "default", workload: "", roles: ["client"] };
+        if (config.auth === "off")
+          return { tenant: "default", workload: "", roles: ["client"], keyId: "", allTenants: true };
         try {
           const h = req.headers;
           const p = await authorize(
@@ -380,7 +381,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
             headerValue(h, "authorization"),
             headerValue(h, TENANT_HEADER),
           );
-          return p ?? { tenant: "default", workload: "", roles: [] };
+          return p ?? { tenant: "default", workload: "", roles: [], keyId: "", allTenants: false };
         } catch (err) {
           throw toConnectError(err);
         }

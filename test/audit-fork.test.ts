@@ -16,7 +16,7 @@ import { LatestCheckpointFile } from "../src/audit/latest-checkpoint-file.js";
 import { verifyExport } from "../src/audit/verifier.js";
 import { checkpointCommand, exportCommand, verifyCommand } from "../src/cli/audit-commands.js";
 import { chat } from "./audit/live.js";
-import { bypassAppendOnly, cutTail, openSite, type Site } from "./audit/restartable.js";
+import { bypassAppendOnly, cutTail, openSite, rewindTenantHeads, type Site } from "./audit/restartable.js";
 import { appDatabases } from "./support/app.js";
 import { GrpcJsClient } from "./support/grpc.js";
 
@@ -121,8 +121,12 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
       expect((await verifyCommand(first, { checkpoints: kept })).exitCode).toBe(0);
       await app.stop();
 
-      // The operator cuts the tail with its checkpoints, and deletes the server's record of it.
-      await site.withDatabase((db) => cutTail(db, 8));
+      // The operator cuts the tail with its checkpoints, and deletes the server's record of it
+      // (and rewinds the tenants' tenant_seq heads, or the next records would show the cut).
+      await site.withDatabase(async (db) => {
+        await cutTail(db, 8);
+        await rewindTenantHeads(db);
+      });
       await unlink(join(site.keysDir, "latest-checkpoint.note"));
       app = await site.boot();
       await traffic(app, 1, "after"); // seq 8 and 9 issued a second time, and signed

@@ -8,6 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decisionEntries } from "../src/audit/audit-store.js";
+import { envelopePayload } from "../src/audit/dsse.js";
+import { type DecisionRecord, decodeRecord, encodeRecord } from "../src/audit/record.js";
+import { uuidv7 } from "../src/audit/uuidv7.js";
 import { replayCommand } from "../src/cli/audit-commands.js";
 import { buildPolicyBundle } from "../src/policy/bundle-build.js";
 import { auditor, chat } from "./audit/live.js";
@@ -96,6 +100,38 @@ describe.each(appDatabases)("replaying decisions after the policy changed (%s)",
     expect(cliLive.stdout.join("\n")).toContain(
       "candidates[sim-eu/chat-small].eligible: recorded true, replayed false",
     );
+  });
+
+  it("replays a v1 decision record (written before tenant_seq) as it replays v2", async () => {
+    // A recorded decision as a server before record format v2 would have logged it.
+    const { decision } = await decisionEntries(t.app.db.db, ids[1]!);
+    const v2 = decodeRecord(envelopePayload(decision!.envelope)) as unknown as DecisionRecord;
+    expect(v2).toMatchObject({ v: 2, tenant_seq: expect.any(Number) });
+    const { tenant_seq: _, ...rest } = v2;
+    const v1: DecisionRecord = { ...rest, v: 1, decision_id: uuidv7(Math.floor(v2.time_us / 1000)) };
+    const [row] = await t.app.db.db
+      .selectFrom("audit_decisions")
+      .selectAll()
+      .where("decision_id", "=", ids[1]!)
+      .execute();
+    await t.app.audit.append({
+      kind: "decision",
+      decisionId: v1.decision_id,
+      recordedAt: new Date(),
+      payload: encodeRecord(v1),
+      index: {
+        tenant: row!.tenant,
+        model: row!.model,
+        endpoint_id: row!.endpoint_id,
+        outcome: "pending",
+        policy_revision: row!.policy_revision,
+        policy_sha256: row!.policy_sha256,
+        catalog_revision: row!.catalog_revision,
+      },
+    });
+    const r = await auditor(t).replayDecision({ decisionId: v1.decision_id });
+    expect(r.differences).toEqual([]);
+    expect(r.match).toBe(true);
   });
 
   it("names what is missing: an unknown decision is NotFound", async () => {

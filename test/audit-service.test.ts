@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditServiceImpl } from "../src/api/audit-service.js";
 import { toBase64 } from "../src/audit/base64.js";
@@ -223,10 +223,9 @@ describe.each(appDatabases)("AuditService on a live log (%s)", (database) => {
     let entries = 0;
     let lastSeq = -1;
     const sizes: number[] = [];
-    for await (const x of service.exportDecisions(
-      create(ExportDecisionsRequestSchema, {}),
-      {} as HandlerContext,
-    )) {
+    for await (const x of service.exportDecisions(create(ExportDecisionsRequestSchema, {}), {
+      values: createContextValues(),
+    } as HandlerContext)) {
       if (x.item.case === "entry") {
         entries++;
         lastSeq = Number(x.item.value.seq);

@@ -10,20 +10,16 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Kysely } from "kysely";
 import {
   checkpointAt,
-  checkpointsUpTo,
   type DecisionCursor,
   decisionEntries,
   logSize,
   publishedKeys,
   queryDecisions,
-  readEntries,
   type StoredCheckpoint,
   type StoredEntry,
 } from "../audit/audit-store.js";
-import { fromBase64 } from "../audit/base64.js";
 import type { Checkpointer } from "../audit/checkpointer.js";
 import { AuditNotFoundError } from "../audit/errors.js";
-import type { PublicKeyInfo } from "../audit/keys.js";
 import type { Replayer } from "../audit/replay.js";
 import type { AuditDecisionRow, Database } from "../db/schema.js";
 import {
@@ -34,11 +30,13 @@ import {
   type GetDecisionRequest,
   Outcome,
   type QueryDecisionsRequest,
-  RecordKind,
   type ReplayDecisionRequest,
 } from "../gen/sovereign/v1/audit_pb.js";
 import { ExclusionStage } from "../gen/sovereign/v1/router_pb.js";
 import type { DecisionRecordV1 } from "../routing/decision-record.js";
+import { exportMessages, exportScope } from "./audit-export.js";
+import { checkpointMessage, keyMessage, toLogEntry } from "./audit-messages.js";
+import { principalKey } from "./context.js";
 import { InvalidFieldError, toConnectError } from "./errors.js";
 
 /**
@@ -210,32 +208,10 @@ export class AuditServiceImpl implements Impl {
   }
 
   async *exportDecisions(req: ExportDecisionsRequest, ctx: HandlerContext) {
-    const init = await this.#guard(ctx, async () => {
-      // A fresh checkpoint first, and the export ends at it, so it verifies completely: records
-      // committed meanwhile belong to the next export (read after, they would stand outside
-      // every checkpoint). Should the checkpointer refuse (the log does not add up), the export
-      // still goes out, to the end of the log: the verifier names why.
-      const fresh = await this.#cp.checkpoint().catch((err: unknown) => {
-        this.#logger?.error({ err }, "export: no fresh checkpoint");
-        return undefined;
-      });
-      const end = fresh ? fresh.size : await logSize(this.#db);
-      const to = req.toSeq ? Math.min(Number(req.toSeq), end) : end;
-      const from = Number(req.fromSeq);
-      if (from > to) throw new InvalidFieldError("from_seq", `is beyond the end of the export (${to})`);
-      return { from, to, checkpointed: fresh?.size, keys: await publishedKeys(this.#db) };
-    });
-    const total = BigInt(init.to - init.from);
+    // The caller's scope decides what is exported (see audit-export.ts).
+    const tenant = await this.#guard(ctx, async () => exportScope(ctx.values.get(principalKey), req.tenant));
     try {
-      for (const k of init.keys) yield { item: { case: "key" as const, value: keyMessage(k) }, total };
-      for await (const e of readEntries(this.#db, init.from, init.to))
-        yield { item: { case: "entry" as const, value: toLogEntry(e) }, total };
-      // A full export carries every checkpoint up to the fresh one, also one that covers more
-      // than the rows left: a cut tail then shows as records a signed checkpoint vouches for but
-      // the export lacks. (Later checkpoints cover records written after the export began.)
-      const maxSize = req.toSeq ? init.to : (init.checkpointed ?? Number.MAX_SAFE_INTEGER);
-      for (const cp of await checkpointsUpTo(this.#db, maxSize))
-        yield { item: { case: "checkpoint" as const, value: this.#checkpointMessage(cp) }, total };
+      yield* exportMessages({ db: this.#db, checkpointer: this.#cp, logger: this.#logger }, req, tenant);
     } catch (err) {
       throw toConnectError(err);
     }
@@ -249,41 +225,8 @@ export class AuditServiceImpl implements Impl {
   }
 
   #checkpointMessage(cp: StoredCheckpoint) {
-    return {
-      origin: this.#cp.origin,
-      size: BigInt(cp.size),
-      rootHash: cp.rootHash,
-      time: timestampFromDate(cp.createdAt),
-      signedNote: cp.signedNote,
-    };
+    return checkpointMessage(this.#cp.origin, cp);
   }
-}
-
-/** Keep the last module-level helper list short: message builders and the page token. */
-function toLogEntry(e: StoredEntry) {
-  return {
-    seq: BigInt(e.seq),
-    kind: e.kind === "decision" ? RecordKind.DECISION : RecordKind.OUTCOME,
-    decisionId: e.decisionId,
-    time: timestampFromDate(e.recordedAt),
-    envelope: {
-      payloadType: e.envelope.payloadType,
-      payload: fromBase64(e.envelope.payload),
-      signatures: e.envelope.signatures.map((s) => ({ keyid: s.keyid, sig: fromBase64(s.sig) })),
-    },
-    leafHash: e.leafHash,
-  };
-}
-
-function keyMessage(k: PublicKeyInfo) {
-  return {
-    keyId: k.keyId,
-    algorithm: "ed25519",
-    publicKey: k.publicKeyRaw,
-    validFrom: timestampFromDate(new Date(Math.floor(k.validFromUs / 1000))),
-    validUntil:
-      k.validUntilUs === null ? undefined : timestampFromDate(new Date(Math.floor(k.validUntilUs / 1000))),
-  };
 }
 
 function routingDecision(r: DecisionRecordV1) {

@@ -6,7 +6,8 @@ import type { Principal } from "../routing/types.js";
  * configured every caller is the development principal of the default tenant.
  */
 export const principalKey = createContextKey<Principal>(
-  { tenant: "default", workload: "", roles: ["client"] },
+  // allTenants: with SOVR_AUTH=off (local experiments) there is no boundary to keep.
+  { tenant: "default", workload: "", roles: ["client"], keyId: "", allTenants: true },
   { description: "authenticated principal" },
 );
 

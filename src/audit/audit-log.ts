@@ -7,6 +7,7 @@ import type { AuditDecisionsTable, Database } from "../db/schema.js";
 import { canonicalize } from "./canonical-json.js";
 import { type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
 import type { SigningKey } from "./keys.js";
+import { batchClaims, renumberFrom, TenantHeads, type TenantSlot } from "./tenant-heads.js";
 
 /** Postgres advisory lock key of the log sequencer ("sovr" in ASCII). */
 export const SEQUENCER_LOCK_KEY = 0x736f7672;
@@ -20,25 +21,40 @@ export type DecisionIndex = Omit<
   "decision_id" | "recorded_at" | "decision_seq" | "outcome_seq"
 >;
 
-export type AppendRequest =
-  | { kind: "decision"; decisionId: string; recordedAt: Date; payload: Uint8Array; index: DecisionIndex }
-  | {
-      kind: "outcome";
-      decisionId: string;
-      recordedAt: Date;
-      payload: Uint8Array;
-      outcome: AuditDecisionsTable["outcome"];
-      endpointId: string | null;
-    };
+/** Where a record's bytes come from. */
+export type RecordBytes =
+  /** Signed as given, with no place in a tenant's sequence (v1 records). */
+  | { payload: Uint8Array }
+  /**
+   * A v2 record of `tenant`: `encode` gives its bytes for the `tenant_seq` the log assigns (it
+   * may be called again with another number if the first could not be committed).
+   */
+  | { tenant: string; encode: (tenantSeq: number) => Uint8Array };
+
+export type AppendRequest = RecordBytes &
+  (
+    | { kind: "decision"; decisionId: string; recordedAt: Date; index: DecisionIndex }
+    | {
+        kind: "outcome";
+        decisionId: string;
+        recordedAt: Date;
+        outcome: AuditDecisionsTable["outcome"];
+        endpointId: string | null;
+      }
+  );
 
 export interface Appended {
   seq: number;
   leafHash: Uint8Array;
   envelope: DsseEnvelope;
+  /** The record's tenant_seq (v2 records). */
+  tenantSeq?: number;
 }
 
 interface Pending {
   req: AppendRequest;
+  /** v2 records: the tenant and the number the record is signed with. */
+  slot?: TenantSlot;
   envelopeJson: string;
   envelope: DsseEnvelope;
   leaf: Uint8Array;
@@ -74,6 +90,13 @@ export interface AuditLogOptions {
 const SETTLE_SLICE = 32;
 
 /**
+ * Statements a batch may take when the tenant heads it continues keep moving. On Postgres the
+ * second runs under the sequencer lock the first took, so it always matches; on PGlite (one
+ * process) only another log object on the same database could move them in between.
+ */
+const MAX_HEAD_ATTEMPTS = 5;
+
+/**
  * The append-only, signed decision log (DESIGN §8). `append` signs the record (DSSE, Ed25519),
  * and resolves only once the row is committed: the caller may then let the prompt leave.
  *
@@ -82,7 +105,8 @@ const SETTLE_SLICE = 32;
  * queue and share the next commit, which starts as soon as the current one returns. Sequence
  * numbers are dense: assigned inside the commit under a Postgres advisory transaction lock, so
  * replicas sharing one database never interleave or leave gaps; PGlite is one process and its
- * driver already runs one statement at a time.
+ * driver already runs one statement at a time. Per-tenant numbers (`tenant_seq`, v2 records)
+ * are dense too, also across replicas and restarts: see tenant-heads.ts for how.
  */
 export class AuditLog {
   #queue: Pending[] = [];
@@ -92,6 +116,7 @@ export class AuditLog {
   #wake: { cancel: () => void; due: number } | undefined;
   #flushing: Promise<void> | undefined;
   readonly #listeners: ((entries: readonly { seq: number; leafHash: Uint8Array }[]) => void)[] = [];
+  readonly #heads = new TenantHeads();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -115,18 +140,44 @@ export class AuditLog {
   }
 
   append(req: AppendRequest): Promise<Appended> {
-    const envelope = signEnvelope(req.payload, this.signer);
-    // Canonicalised once: the stored row and the Merkle leaf are the same bytes.
-    const envelopeJson = canonicalize(envelope);
-    const leaf = entryLeafHashOfCanonical(envelopeJson);
+    const slot =
+      "tenant" in req ? { tenant: req.tenant, tenantSeq: this.#heads.take(req.tenant) } : undefined;
     const committed = new Promise<Appended>((resolve, reject) => {
       const queuedAt = performance.now();
-      this.#queue.push({ req, envelope, envelopeJson, leaf, queuedAt, resolve, reject });
+      const p = { req, slot, queuedAt, resolve, reject } as Pending;
+      this.#sign(p);
+      this.#queue.push(p);
       if (req.kind === "decision") this.#urgentSince ??= queuedAt;
       this.#schedule();
     });
     const bound = this.opts.commitTimeoutMs;
     return bound === undefined ? committed : withDeadline(committed, bound, "audit log commit");
+  }
+
+  /** Signs (again) a record with its current tenant_seq. */
+  #sign(p: Pending): void {
+    const payload = "payload" in p.req ? p.req.payload : p.req.encode(p.slot!.tenantSeq);
+    p.envelope = signEnvelope(payload, this.signer);
+    // Canonicalised once: the stored row and the Merkle leaf are the same bytes.
+    p.envelopeJson = canonicalize(p.envelope);
+    p.leaf = entryLeafHashOfCanonical(p.envelopeJson);
+  }
+
+  /**
+   * Runs the batch's statement; when the tenant heads it continues are not the database's,
+   * renumbers and re-signs it from the heads the database reported and runs it again.
+   */
+  async #write(db: Kysely<Database> | Transaction<Database>, batch: Pending[]): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const { params, tenants } = batchParams(batch);
+      const r = await appendBatch(db, params, tenants);
+      if (r.ok) return r.n;
+      if (attempt >= MAX_HEAD_ATTEMPTS)
+        throw new Error("tenant sequence heads kept moving; batch not written");
+      for (const [tenant, head] of r.heads) this.#heads.setCommitted(tenant, head);
+      const bySlot = new Map(batch.map((p) => [p.slot, p]));
+      renumberFrom(slotsOf(batch), r.heads, (s) => this.#sign(bySlot.get(s)!));
+    }
   }
 
   /** Arranges for the queue to be flushed when it is due, unless a commit is in flight. */
@@ -182,7 +233,6 @@ export class AuditLog {
     const started = performance.now();
     let firstSeq: number;
     try {
-      const params = batchParams(batch);
       if (this.dbKind === "postgres") {
         // The advisory lock must be held before the statement's snapshot is taken (READ
         // COMMITTED), or max(seq) could miss another replica's commit: the lock is its own
@@ -190,7 +240,7 @@ export class AuditLog {
         firstSeq = await this.db.connection().execute(async (conn) => {
           await conn.executeQuery(BEGIN_AND_LOCK);
           try {
-            const n = await appendBatch(conn, params);
+            const n = await this.#write(conn, batch);
             await conn.executeQuery(CompiledQuery.raw("commit"));
             return n;
           } catch (err) {
@@ -201,11 +251,15 @@ export class AuditLog {
       } else {
         // PGlite: one process, one connection, statements run one at a time; one statement is
         // its own transaction, so the batch is atomic without BEGIN/COMMIT round trips.
-        firstSeq = await appendBatch(this.db, params);
+        firstSeq = await this.#write(this.db, batch);
       }
     } catch (err) {
+      // Nothing of the batch was written, its numbers included: the queue takes them over.
+      this.#renumberQueue();
       return () => settleSliced(batch, (p) => p.reject(err));
     }
+    for (const s of slotsOf(batch)) this.#heads.setCommitted(s.tenant, s.tenantSeq);
+    this.#renumberQueue();
     this.opts.onBatch?.(batch.length, (performance.now() - started) / 1000);
     const committed = batch.map((p, i) => ({ seq: firstSeq + i, leafHash: p.leaf }));
     for (const l of this.#listeners) {
@@ -220,7 +274,24 @@ export class AuditLog {
       }
     }
     return () =>
-      settleSliced(batch, (p, i) => p.resolve({ seq: firstSeq + i, leafHash: p.leaf, envelope: p.envelope }));
+      settleSliced(batch, (p, i) =>
+        p.resolve({
+          seq: firstSeq + i,
+          leafHash: p.leaf,
+          envelope: p.envelope,
+          tenantSeq: p.slot?.tenantSeq,
+        }),
+      );
+  }
+
+  /**
+   * Numbers the queued records from the committed heads, re-signing those whose number moved
+   * (the batch before them failed, or was renumbered against the database's heads). Runs after
+   * every commit, before the next batch is taken from the queue; normally nothing moves.
+   */
+  #renumberQueue(): void {
+    const bySlot = new Map(this.#queue.map((p) => [p.slot, p]));
+    this.#heads.renumber(slotsOf(this.#queue), (s) => this.#sign(bySlot.get(s)!));
   }
 
   /** Waits until everything appended so far is committed (or failed). */
@@ -247,6 +318,11 @@ function settleSliced(batch: readonly Pending[], settle: (p: Pending, i: number)
   run(0);
 }
 
+/** The records that have a tenant_seq, in log order. */
+function slotsOf(records: readonly Pending[]): TenantSlot[] {
+  return records.flatMap((p) => (p.slot ? [p.slot] : []));
+}
+
 /** A batch as column arrays, the shape {@link appendBatch} sends (one array per column). */
 interface BatchRows {
   kind: string[];
@@ -266,9 +342,10 @@ interface BatchRows {
 }
 
 /** The batch's columns as binary Postgres arrays, in {@link APPEND_BATCH}'s parameter order. */
-function batchParams(batch: readonly Pending[]): Uint8Array[] {
+function batchParams(batch: readonly Pending[]): { params: Uint8Array[]; tenants: string[] } {
   const r = batchRows(batch);
-  return [
+  const claims = batchClaims(slotsOf(batch));
+  const params = [
     textArray(r.kind),
     textArray(r.decisionId),
     timestamptzArray(r.recordedAt),
@@ -282,7 +359,11 @@ function batchParams(batch: readonly Pending[]): Uint8Array[] {
     textArray(r.policySha256),
     textArray(r.catalogRevision),
     int8Array(r.outcomeOrd),
+    textArray(claims.tenant),
+    int8Array(claims.prev),
+    int8Array(claims.last),
   ];
+  return { params, tenants: claims.tenant };
 }
 
 function batchRows(batch: readonly Pending[]): BatchRows {
@@ -342,25 +423,38 @@ function batchRows(batch: readonly Pending[]): BatchRows {
 
 /**
  * Appends a batch in ONE statement: the next dense sequence number, the log rows, the decisions'
- * query-index rows and the outcomes' index updates, as data-modifying CTEs over column arrays.
- * One statement is one round trip (and, outside an explicit transaction, one atomic commit):
- * the per-record cost is what it writes, not a transaction's worth of statements. Prepared once
- * per connection (a plan for any batch size), its columns sent as binary arrays; `ord` is the
- * row's position in the arrays (`with ordinality`, from 1).
+ * query-index rows, the outcomes' index updates and the tenants' new sequence heads, as
+ * data-modifying CTEs over column arrays. One statement is one round trip (and, outside an
+ * explicit transaction, one atomic commit): the per-record cost is what it writes, not a
+ * transaction's worth of statements. Prepared once per connection (a plan for any batch size),
+ * its columns sent as binary arrays; `ord` is the row's position in the arrays (`with
+ * ordinality`, from 1).
+ *
+ * The batch claims, per tenant, the head it continues ($15) and the head it leaves ($16). When
+ * any claimed head is not the stored one, `ok` is false and nothing is written (every insert
+ * reads `rows`, which is empty then); `heads` returns the stored heads, in claim order, for the
+ * batch to be renumbered and re-signed (see tenant-heads.ts).
  */
 const APPEND_BATCH = preparedStatement(
-  "sovr_audit_append",
-  `with next as (
+  "sovr_audit_append_v2",
+  `with claims as (
+      select c.tenant, c.prev, c.last, c.ord, coalesce(h.head, 0) as head
+      from unnest($14::text[], $15::int8[], $16::int8[]) with ordinality as c(tenant, prev, last, ord)
+      left join audit_tenant_heads h on h.tenant = c.tenant
+    ), ok as (
+      select coalesce(bool_and(head = prev), true) as ok from claims
+    ), next as (
       select coalesce(max(seq) + 1, 0)::int8 as n from audit_log
     ), rows as (
       select next.n + v.ord - 1 as seq, v.kind, v.decision_id, v.recorded_at, v.envelope, v.leaf_hash,
              v.tenant, v.model, v.endpoint_id, v.outcome, v.policy_revision, v.policy_sha256,
              v.catalog_revision, next.n + v.outcome_ord as outcome_seq
-      from next, unnest(
+      from next, ok, unnest(
         $1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bytea[], $6::text[], $7::text[],
         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int8[]
       ) with ordinality as v(kind, decision_id, recorded_at, envelope, leaf_hash, tenant, model,
              endpoint_id, outcome, policy_revision, policy_sha256, catalog_revision, outcome_ord, ord)
+      where ok.ok
     ), log as (
       insert into audit_log (seq, kind, decision_id, recorded_at, envelope, leaf_hash)
       select seq, kind, decision_id, recorded_at, envelope, leaf_hash from rows
@@ -376,14 +470,34 @@ const APPEND_BATCH = preparedStatement(
       from rows o
       where o.kind = 'outcome' and d.decision_id = o.decision_id
         and not exists (select 1 from rows x where x.kind = 'decision' and x.decision_id = o.decision_id)
+    ), heads as (
+      insert into audit_tenant_heads (tenant, head)
+      select c.tenant, c.last from claims c, ok where ok.ok
+      on conflict (tenant) do update set head = excluded.head
     )
-    select n from next`,
+    select next.n, ok.ok,
+           (select coalesce(json_agg(c.head order by c.ord), '[]')::text from claims c) as heads
+    from next, ok`,
 );
+
+interface BatchResult {
+  /** The first sequence number of the batch (when written). */
+  n: number;
+  /** False: the claimed tenant heads were not the stored ones, and nothing was written. */
+  ok: boolean;
+  /** The stored heads of the batch's tenants. */
+  heads: Map<string, number>;
+}
 
 async function appendBatch(
   db: Kysely<Database> | Transaction<Database>,
   params: readonly Uint8Array[],
-): Promise<number> {
-  const result = await db.executeQuery<{ n: number }>(APPEND_BATCH.compile(params));
-  return Number(result.rows[0]!.n);
+  tenants: readonly string[],
+): Promise<BatchResult> {
+  const result = await db.executeQuery<{ n: number | string; ok: boolean; heads: string }>(
+    APPEND_BATCH.compile(params),
+  );
+  const row = result.rows[0]!;
+  const stored = JSON.parse(row.heads) as number[];
+  return { n: Number(row.n), ok: row.ok, heads: new Map(tenants.map((t, i) => [t, Number(stored[i])])) };
 }

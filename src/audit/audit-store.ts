@@ -79,6 +79,80 @@ export async function* readEntries(
   }
 }
 
+/**
+ * Up to `limit` sequence numbers of `tenant`'s entries (its decisions and their outcomes) in
+ * `from <= seq < to`, ascending. Each side is a range scan of its (tenant, *_seq) index bounded
+ * by `limit`, so a page costs the same at the start and the end of a long history.
+ */
+async function tenantSeqPage(
+  db: Kysely<Database>,
+  tenant: string,
+  from: number,
+  to: number,
+  limit: number,
+): Promise<number[]> {
+  const side = async (column: "decision_seq" | "outcome_seq") =>
+    (
+      await db
+        .selectFrom("audit_decisions")
+        .select(column)
+        .where("tenant", "=", tenant)
+        .where(column, ">=", from)
+        .where(column, "<", to)
+        .orderBy(column)
+        .limit(limit)
+        .execute()
+    ).map((r) => Number((r as Record<string, unknown>)[column]));
+  const [d, o] = await Promise.all([side("decision_seq"), side("outcome_seq")]);
+  return [...d, ...o].sort((a, b) => a - b).slice(0, limit);
+}
+
+/** How many entries of `tenant` lie in `from <= seq < to`. */
+export async function countTenantEntries(
+  db: Kysely<Database>,
+  tenant: string,
+  from: number,
+  to: number,
+): Promise<number> {
+  const count = async (column: "decision_seq" | "outcome_seq") =>
+    Number(
+      (
+        await db
+          .selectFrom("audit_decisions")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .where("tenant", "=", tenant)
+          .where(column, ">=", from)
+          .where(column, "<", to)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  return (await count("decision_seq")) + (await count("outcome_seq"));
+}
+
+/** `tenant`'s entries with `from <= seq < to`, in sequence order, read in pages. */
+export async function* readTenantEntries(
+  db: Kysely<Database>,
+  tenant: string,
+  from: number,
+  to: number,
+  pageSize = 1000,
+): AsyncGenerator<StoredEntry> {
+  let next = from;
+  while (next < to) {
+    const seqs = await tenantSeqPage(db, tenant, next, to, pageSize);
+    if (seqs.length === 0) return;
+    const rows = await db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("seq", "in", seqs)
+      .orderBy("seq")
+      .execute();
+    for (const row of rows) yield toEntry(row);
+    if (seqs.length < pageSize) return;
+    next = seqs.at(-1)! + 1;
+  }
+}
+
 /** `(seq, leaf_hash)` pairs only, for rebuilding the Merkle tree cheaply. */
 export async function* readLeafHashes(
   db: Kysely<Database>,

@@ -7,14 +7,21 @@
  *   canonical JSON; the Merkle leaf of entry N is SHA-256(0x00 ‖ canonical JSON of the envelope).
  * - `checkpoints.jsonl` — one line per signed checkpoint, in increasing size:
  *   `{"note":"<C2SP signed note>","size":N}`.
- * - `keys.json` — `{format, origin, keys: [PublishedKey…]}`: every public key that signed a
- *   record or a checkpoint, with key id and validity; checkpoints are signed under the key name
+ * - `keys.json` — `{format, origin, keys: [PublishedKey…], scope?}`: every public key that signed
+ *   a record or a checkpoint, with key id and validity; checkpoints are signed under the key name
  *   `origin`.
+ *
+ * A tenant-scoped export (`scope: {tenant, from_seq}` in keys.json) holds only that tenant's
+ * entries, so `seq` is increasing but not dense; each line also carries the entry's RFC 9162
+ * inclusion proof, `"proof":{"hashes":[base64…],"leaf_index":N,"tree_size":M}`, to the one
+ * checkpoint in checkpoints.jsonl. `from_seq` is where the export was asked to start (0: the
+ * tenant's whole history, whose first v2 record must have tenant_seq 1).
  */
 import { once } from "node:events";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { canonicalize } from "./canonical-json.js";
 import type { DsseEnvelope } from "./dsse.js";
 import { type PublicKeyInfo, type PublishedKey, toPublishedKey } from "./keys.js";
@@ -24,10 +31,26 @@ export const RECORDS_FILE = "records.jsonl";
 export const CHECKPOINTS_FILE = "checkpoints.jsonl";
 export const KEYS_FILE = "keys.json";
 
+/** An RFC 9162 inclusion proof as a tenant-scoped export writes it (hashes in base64). */
+export interface ExportProof {
+  leaf_index: number;
+  tree_size: number;
+  hashes: string[];
+}
+
 /** One log entry: its sequence number (= Merkle leaf index) and signed record. */
 export interface ExportEntry {
   seq: number;
   envelope: DsseEnvelope;
+  /** Tenant-scoped exports: the entry's inclusion proof to the export's checkpoint. */
+  proof?: ExportProof;
+}
+
+/** What a tenant-scoped export covers. */
+export interface ExportScope {
+  tenant: string;
+  /** The first sequence number asked for (0: from the start of the log). */
+  from_seq: number;
 }
 
 /** A signed checkpoint note and the tree size it states. */
@@ -42,11 +65,26 @@ export interface ExportKeys {
   /** The log origin: first line of every checkpoint and the key name its signatures use. */
   origin: string;
   keys: PublishedKey[];
+  /** Set for a tenant-scoped export. */
+  scope?: ExportScope;
 }
 
-/** The `keys.json` object for a log origin and its public keys. */
-export function exportKeys(origin: string, keys: Iterable<PublicKeyInfo>): ExportKeys {
-  return { format: EXPORT_FORMAT, origin, keys: [...keys].map(toPublishedKey) };
+/** The `keys.json` object for a log origin and its public keys (and a tenant scope). */
+export function exportKeys(origin: string, keys: Iterable<PublicKeyInfo>, scope?: ExportScope): ExportKeys {
+  return { format: EXPORT_FORMAT, origin, keys: [...keys].map(toPublishedKey), ...(scope ? { scope } : {}) };
+}
+
+/** The lines of an export file, streamed. */
+export async function* readLines(path: string): AsyncGenerator<string> {
+  const rl = createInterface({
+    input: createReadStream(path, { encoding: "utf8" }),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  try {
+    for await (const line of rl) yield line;
+  } finally {
+    rl.close();
+  }
 }
 
 /** Appends one JSON line, waiting when the stream's buffer is full. */
@@ -100,7 +138,11 @@ export class ExportWriter {
   async writeRecord(entry: ExportEntry): Promise<void> {
     if (entry.seq !== this.nextSeq && !this.faithful)
       throw new RangeError(`export out of order: seq ${entry.seq}, expected ${this.nextSeq}`);
-    await writeLine(this.records, { seq: entry.seq, envelope: entry.envelope });
+    await writeLine(this.records, {
+      seq: entry.seq,
+      envelope: entry.envelope,
+      ...(entry.proof ? { proof: entry.proof } : {}),
+    });
     this.nextSeq++;
     this.written++;
   }

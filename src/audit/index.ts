@@ -113,8 +113,10 @@ export {
   nowUs,
   RECORD_FORMAT_VERSION,
   RecordFormatError,
+  recordTenant,
   usdToMicro,
   validateRecord,
+  withTenantSeq,
 } from "./record.js";
 export { isUuidv7, uuidv7, uuidv7Time } from "./uuidv7.js";
 export type { VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";

@@ -6,9 +6,12 @@ import {
   buildOutcomeRecord,
   decodeRecord,
   encodeRecord,
+  RECORD_FORMAT_VERSION,
   RecordFormatError,
+  recordTenant,
   usdToMicro,
   validateRecord,
+  withTenantSeq,
 } from "./record.js";
 import { isUuidv7, uuidv7Time } from "./uuidv7.js";
 
@@ -112,12 +115,71 @@ describe("decodeRecord (what a verifier accepts)", () => {
     );
     expect(() => decodeRecord(enc("[1]"))).toThrow(/object/);
     expect(() => decodeRecord(enc('{"kind":"note","v":1}'))).toThrow(/kind/);
-    expect(() => decodeRecord(enc(canonical.replace('"v":1', '"v":2')))).toThrow(/version/);
+    expect(() => decodeRecord(enc(canonical.replace('"v":1', '"v":3')))).toThrow(/version/);
   });
 
   it("accepts fields added later within v1 (the verifier checks form, not the full schema)", () => {
     const extended = { ...r, zz_new_field: [1, 2] };
     expect(decodeRecord(enc(canonicalize(extended)))).toEqual(extended);
     expect(() => validateRecord(extended)).toThrow(/zz_new_field|Unrecognized/);
+  });
+});
+
+describe("record format v2: tenant_seq", () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const decision = buildDecisionRecord(sampleDecisionInput({ time_us: 1_763_780_000_123_456 }));
+  const outcome = buildOutcomeRecord(outcomeInput(decision.decision_id));
+
+  it("is what the router writes: v1 plus v = 2 and tenant_seq, on decisions and outcomes", () => {
+    expect(RECORD_FORMAT_VERSION).toBe(2);
+    const d = buildDecisionRecord(sampleDecisionInput({ tenant_seq: 7 }));
+    expect(d).toMatchObject({ v: 2, tenant_seq: 7 });
+    const o = buildOutcomeRecord({ ...outcomeInput(d.decision_id), tenant: "acme", tenant_seq: 8 });
+    expect(o).toMatchObject({ v: 2, tenant: "acme", tenant_seq: 8 });
+    // The same record as v1, plus the two fields: nothing else differs.
+    const { v: _v, tenant_seq: _s, ...rest } = withTenantSeq(decision, 3);
+    const { v: _v1, ...restV1 } = decision;
+    expect(rest).toEqual(restV1);
+  });
+
+  it("encodes the number into the signed bytes and decodes it back", () => {
+    const d = withTenantSeq(decision, 42);
+    const text = new TextDecoder().decode(encodeRecord(d));
+    expect(text).toContain('"tenant_seq":42');
+    expect(text).toContain('"v":2');
+    expect(decodeRecord(encodeRecord(d))).toEqual(d);
+    expect(validateRecord(JSON.parse(text))).toEqual(d);
+    const o = withTenantSeq({ ...outcome, tenant: "acme" }, 43);
+    expect(decodeRecord(encodeRecord(o))).toEqual(o);
+    expect(recordTenant(decodeRecord(encodeRecord(o)))).toBe("acme");
+    expect(recordTenant(decodeRecord(encodeRecord(d)))).toBe("acme");
+  });
+
+  it("validates strictly: v2 needs tenant_seq ≥ 1, an outcome its tenant; v1 must not carry one", () => {
+    expect(() => validateRecord({ ...decision, v: 2 })).toThrow(/\$\.tenant_seq/);
+    expect(() => validateRecord({ ...decision, v: 2, tenant_seq: 0 })).toThrow(
+      /tenant_seq: must be at least 1/,
+    );
+    expect(() => validateRecord({ ...decision, v: 2, tenant_seq: 1.5 })).toThrow(/tenant_seq/);
+    expect(() => validateRecord({ ...outcome, v: 2, tenant_seq: 1 })).toThrow(/\$\.tenant/);
+    expect(() => validateRecord({ ...decision, tenant_seq: 1 })).toThrow(/tenant_seq|Unrecognized/);
+    expect(() => validateRecord({ ...outcome, tenant: "acme" })).toThrow(/tenant|Unrecognized/);
+    expect(() => validateRecord({ ...decision, v: 3 })).toThrow(/\$\.v: unsupported record version 3/);
+  });
+
+  it("decodes as a verifier must: v2 without a number or an outcome without a tenant is refused", () => {
+    const v2 = (r: object) => enc(canonicalize(r));
+    expect(() => decodeRecord(v2({ ...decision, v: 2 }))).toThrow(/\$\.tenant_seq: missing/);
+    expect(() => decodeRecord(v2({ ...decision, v: 2, tenant_seq: 0 }))).toThrow(/tenant_seq/);
+    expect(() => decodeRecord(v2({ ...outcome, v: 2, tenant_seq: 5 }))).toThrow(/\$\.tenant: missing/);
+    expect(() => decodeRecord(v2({ ...decision, tenant_seq: 5 }))).toThrow(/only v2 records/);
+  });
+
+  it("still accepts v1 records, as existing logs hold them", () => {
+    expect(decision.v).toBe(1);
+    expect(outcome.v).toBe(1);
+    expect(decodeRecord(encodeRecord(decision))).toEqual(decision);
+    expect(decodeRecord(encodeRecord(outcome))).toEqual(outcome);
+    expect(validateRecord(JSON.parse(canonicalize(outcome)))).toEqual(outcome);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Decision and outcome records, format v1 (DESIGN §8, docs/audit.md).
+ * Decision and outcome records, formats v1 and v2 (DESIGN §8, docs/audit.md §1).
  *
  * A record is a JSON object serialised as RFC 8785 canonical JSON in which every number is a
  * safe integer: times and durations in µs, money in micro-USD, ratios in parts per billion.
@@ -10,14 +10,23 @@
  * from a routing decision). {@link validateRecord} checks a record strictly — unknown fields
  * are refused, so nothing lands in a record by accident — and {@link encodeRecord} gives the
  * bytes that are signed and logged. A verifier uses {@link decodeRecord}, which checks what
- * must hold for any v1 record (bytes, canonical form, integers, kind, id, time) and no more, so
- * that fields added later within v1 still verify.
+ * must hold for any record (bytes, canonical form, integers, version, kind, id, time and, in
+ * v2, the tenant sequence number) and no more, so that fields added later still verify.
+ *
+ * v2 = v1 + `v: 2` + `tenant_seq`: the record's number in its tenant's dense sequence (1, 2, …
+ * over the tenant's decision and outcome records, assigned by the log as it signs, see
+ * audit-log.ts), so that a tenant-scoped export shows none of the tenant's records is missing.
+ * A v2 outcome record also names its `tenant`. The router writes v2; v1 records in existing
+ * logs keep verifying and replaying.
  */
-import { z } from "zod";
 import { assertIntegersOnly, canonicalize } from "./canonical-json.js";
+import { RECORD_SCHEMAS } from "./record-schema.js";
 import { isUuidv7, uuidv7 } from "./uuidv7.js";
 
-export const RECORD_FORMAT_VERSION = 1;
+/** The record format the router writes. */
+export const RECORD_FORMAT_VERSION = 2;
+/** Formats a verifier accepts. */
+export type RecordVersion = 1 | 2;
 
 /** A JSON value as records allow it: numbers must be safe integers (checked when encoding). */
 export type RecordJson = string | number | boolean | null | RecordJson[] | { [key: string]: RecordJson };
@@ -88,7 +97,8 @@ export interface CandidateRecord {
 }
 
 export interface DecisionRecord {
-  v: 1;
+  /** 2 from the router; 1 in logs written before tenant sequence numbers. */
+  v: RecordVersion;
   kind: "decision";
   /** UUIDv7. */
   decision_id: string;
@@ -106,6 +116,11 @@ export interface DecisionRecord {
   seed: string;
   /** Endpoint ids in attempt order; empty when nothing is allowed. */
   plan: string[];
+  /**
+   * v2: the record's number in its tenant's dense sequence, from 1. Absent in v1 records and in
+   * a v2 record not yet signed (the log assigns it as it signs: {@link withTenantSeq}).
+   */
+  tenant_seq?: number;
 }
 
 export interface AttemptRecord {
@@ -122,7 +137,7 @@ export interface AttemptRecord {
 export type Outcome = "success" | "failed" | "denied";
 
 export interface OutcomeRecord {
-  v: 1;
+  v: RecordVersion;
   kind: "outcome";
   /** The decision this outcome belongs to. */
   decision_id: string;
@@ -138,88 +153,13 @@ export interface OutcomeRecord {
   /** Time to first token, µs; null when none arrived. */
   ttft_us: number | null;
   error_class: string | null;
+  /** v2: the decision's tenant (`principal.tenant`), so the record counts in its sequence. */
+  tenant?: string;
+  /** v2: as in {@link DecisionRecord}. */
+  tenant_seq?: number;
 }
 
 export type AuditRecord = DecisionRecord | OutcomeRecord;
-
-// ---- Strict schemas ----
-
-const int = z.number().int().refine(Number.isSafeInteger, "not a safe integer");
-const nonNegInt = int.refine((n) => n >= 0, "negative");
-const uuidV7 = z.string().refine(isUuidv7, "not a UUIDv7");
-const integersOnly = z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
-  try {
-    assertIntegersOnly(v);
-  } catch (err) {
-    ctx.addIssue({ code: "custom", message: (err as Error).message });
-  }
-});
-
-const decisionSchema = z.strictObject({
-  v: z.literal(1),
-  kind: z.literal("decision"),
-  decision_id: uuidV7,
-  time_us: nonNegInt,
-  router: z.string(),
-  principal: z.strictObject({ tenant: z.string(), workload: z.string(), roles: z.array(z.string()) }),
-  request: z.strictObject({
-    model: z.string(),
-    models: z.array(z.string()),
-    provider: integersOnly,
-    region: z.string().nullable(),
-    labels: z.record(z.string(), z.string()),
-    message_count: nonNegInt,
-    estimated_prompt_tokens: nonNegInt,
-    max_tokens: nonNegInt.nullable(),
-    parameters: z.array(z.string()),
-  }),
-  policy: z.strictObject({
-    revision: z.string(),
-    sha256: z.string(),
-    eval_us: nonNegInt,
-    error: z.string().optional(),
-  }),
-  catalog_revision: z.string(),
-  candidates: z.array(
-    z.strictObject({
-      endpoint_id: z.string(),
-      model: z.string(),
-      eligible: z.boolean(),
-      exclusions: z.array(z.strictObject({ stage: z.string(), rule: z.string(), reason: z.string() })),
-      weight_ppb: nonNegInt,
-      unhealthy: z.boolean(),
-      ttft_us: nonNegInt.nullable(),
-      tokens_per_second_milli: nonNegInt.nullable(),
-    }),
-  ),
-  seed: z.string().regex(/^(0|[1-9][0-9]*)$/, "not a decimal integer"),
-  plan: z.array(z.string()),
-});
-
-const outcomeSchema = z.strictObject({
-  v: z.literal(1),
-  kind: z.literal("outcome"),
-  decision_id: uuidV7,
-  time_us: nonNegInt,
-  outcome: z.enum(["success", "failed", "denied"]),
-  attempts: z.array(
-    z.strictObject({
-      endpoint_id: z.string(),
-      started_us: nonNegInt,
-      duration_us: nonNegInt,
-      status: int.nullable(),
-      error_class: z.string().nullable(),
-    }),
-  ),
-  endpoint_used: z.string().nullable(),
-  usage: z.strictObject({ prompt_tokens: nonNegInt, completion_tokens: nonNegInt }).nullable(),
-  cost_micro_usd: nonNegInt,
-  latency_us: nonNegInt,
-  ttft_us: nonNegInt.nullable(),
-  error_class: z.string().nullable(),
-});
-
-const recordSchema = z.discriminatedUnion("kind", [decisionSchema, outcomeSchema]);
 
 export class RecordFormatError extends Error {
   override readonly name = "RecordFormatError";
@@ -229,14 +169,34 @@ function issuePath(path: readonly PropertyKey[]): string {
   return ["$", ...path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))].join("");
 }
 
-/** Checks a record strictly against format v1 (throws {@link RecordFormatError} naming the field). */
+/**
+ * Checks a record strictly against its format, v1 or v2 (throws {@link RecordFormatError}
+ * naming the field).
+ */
 export function validateRecord(value: unknown): AuditRecord {
-  const r = recordSchema.safeParse(value);
+  const v = (value as { v?: unknown } | null)?.v;
+  const schema = v === 1 || v === 2 ? RECORD_SCHEMAS[v] : undefined;
+  if (!schema) throw new RecordFormatError(`$.v: unsupported record version ${String(v)}`);
+  const r = schema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     throw new RecordFormatError(`${issuePath(issue.path)}: ${issue.message}`);
   }
   return value as AuditRecord;
+}
+
+/** The record as v2 with its tenant sequence number — what the log signs. */
+export function withTenantSeq<R extends AuditRecord>(record: R, tenantSeq: number): R {
+  return { ...record, v: 2, tenant_seq: tenantSeq };
+}
+
+/** The tenant a record belongs to: a decision's principal, a v2 outcome's `tenant`. */
+export function recordTenant(record: { readonly [field: string]: unknown }): string | undefined {
+  if (record.kind === "decision") {
+    const t = (record.principal as { tenant?: unknown } | undefined)?.tenant;
+    return typeof t === "string" ? t : undefined;
+  }
+  return typeof record.tenant === "string" ? record.tenant : undefined;
 }
 
 // ---- Builders and helpers ----
@@ -252,7 +212,10 @@ export function usdToMicro(usd: number): number {
   return Math.round(usd * 1_000_000);
 }
 
-/** What a caller supplies for a decision record; id and time default to a new UUIDv7 and now. */
+/**
+ * What a caller supplies for a decision record; id and time default to a new UUIDv7 and now.
+ * With `tenant_seq` the record is v2, without it v1.
+ */
 export type DecisionInput = Omit<DecisionRecord, "v" | "kind" | "decision_id" | "time_us"> & {
   decision_id?: string;
   time_us?: number;
@@ -262,7 +225,7 @@ export type DecisionInput = Omit<DecisionRecord, "v" | "kind" | "decision_id" | 
 export function buildDecisionRecord(input: DecisionInput): DecisionRecord {
   const time_us = input.time_us ?? nowUs();
   const record = {
-    v: RECORD_FORMAT_VERSION,
+    v: input.tenant_seq === undefined ? 1 : 2,
     kind: "decision",
     ...input,
     decision_id: input.decision_id ?? uuidv7(Math.floor(time_us / 1000)),
@@ -271,13 +234,16 @@ export function buildDecisionRecord(input: DecisionInput): DecisionRecord {
   return validateRecord(record) as DecisionRecord;
 }
 
-/** What a caller supplies for an outcome record; time defaults to now. */
+/**
+ * What a caller supplies for an outcome record; time defaults to now. With `tenant_seq` (and
+ * `tenant`) the record is v2, without them v1.
+ */
 export type OutcomeInput = Omit<OutcomeRecord, "v" | "kind" | "time_us"> & { time_us?: number };
 
 /** Builds and strictly validates an outcome record. */
 export function buildOutcomeRecord(input: OutcomeInput): OutcomeRecord {
   return validateRecord({
-    v: RECORD_FORMAT_VERSION,
+    v: input.tenant_seq === undefined ? 1 : 2,
     kind: "outcome",
     ...input,
     time_us: input.time_us ?? nowUs(),
@@ -299,19 +265,22 @@ export function encodeRecord(record: AuditRecord): Uint8Array {
   return encoder.encode(canonicalize(record));
 }
 
-/** The fields every v1 record has, whatever its kind. */
+/** The fields every record has, whatever its kind; `tenant_seq` in v2. */
 export interface RecordHeader {
-  v: 1;
+  v: RecordVersion;
   kind: "decision" | "outcome";
   decision_id: string;
   time_us: number;
+  tenant_seq?: number;
   [field: string]: unknown;
 }
 
 /**
  * Parses record bytes as a verifier must: valid UTF-8, one JSON object, integers only, exactly
  * canonical (re-encoding gives the same bytes: no whitespace, sorted keys, no duplicate keys,
- * shortest numbers), v = 1, a known kind, a UUIDv7 decision id and a time.
+ * shortest numbers), v = 1 or 2, a known kind, a UUIDv7 decision id and a time; in v2 a
+ * `tenant_seq` ≥ 1 and the tenant it counts for (a decision's `principal.tenant`, an outcome's
+ * `tenant`).
  */
 export function decodeRecord(bytes: Uint8Array): RecordHeader {
   let text: string;
@@ -336,12 +305,21 @@ export function decodeRecord(bytes: Uint8Array): RecordHeader {
     throw new RecordFormatError("not a JSON object");
   }
   const r = value as Record<string, unknown>;
-  if (r.v !== RECORD_FORMAT_VERSION)
-    throw new RecordFormatError(`$.v: unsupported record version ${String(r.v)}`);
+  if (r.v !== 1 && r.v !== 2) throw new RecordFormatError(`$.v: unsupported record version ${String(r.v)}`);
   if (r.kind !== "decision" && r.kind !== "outcome") throw new RecordFormatError(`$.kind: unknown kind`);
   if (typeof r.decision_id !== "string" || !isUuidv7(r.decision_id)) {
     throw new RecordFormatError("$.decision_id: not a UUIDv7");
   }
   if (typeof r.time_us !== "number" || r.time_us < 0) throw new RecordFormatError("$.time_us: missing");
+  if (r.v === 2) {
+    if (typeof r.tenant_seq !== "number" || r.tenant_seq < 1)
+      throw new RecordFormatError("$.tenant_seq: missing or below 1 in a v2 record");
+    if (recordTenant(r) === undefined)
+      throw new RecordFormatError(
+        r.kind === "decision" ? "$.principal.tenant: missing" : "$.tenant: missing in a v2 outcome record",
+      );
+  } else if (r.tenant_seq !== undefined) {
+    throw new RecordFormatError("$.tenant_seq: only v2 records have one");
+  }
   return r as RecordHeader;
 }

@@ -41,8 +41,12 @@ export interface ReplayerDeps {
   cacheSize?: number;
 }
 
-/** Fields that legitimately differ between two evaluations of the same decision. */
-const IGNORED = new Set(["policy.eval_us"]);
+/**
+ * Fields that legitimately differ between two evaluations of the same decision. The format
+ * version and the place in the tenant's sequence say where the record stands, not what was
+ * decided (a v1 record replays as the v2 one the router builds now).
+ */
+const IGNORED = new Set(["policy.eval_us", "v", "tenant_seq"]);
 
 export class Replayer {
   readonly #engines = new Map<string, Promise<PolicyEngine>>();

@@ -105,5 +105,7 @@ export async function authorize(
     tenant: tenantHeader && key.roles.includes("admin") ? tenantHeader : key.tenant,
     workload: "",
     roles: key.roles,
+    keyId: key.keyId,
+    allTenants: false,
   };
 }

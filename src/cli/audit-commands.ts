@@ -143,21 +143,33 @@ function entryEnvelope(e: LogEntry) {
 
 export interface ExportOptions extends ClientOptions {
   out: string;
+  /** One tenant's records (an auditor without the all-tenants grant always gets its own). */
+  tenant?: string;
+  /** First sequence number (default 0: the whole log, or the tenant's whole history). */
+  fromSeq?: number;
   /** Progress output (default: a bar on stderr when it is a terminal or the export is long). */
   progress?: (done: number, total: number) => void;
 }
 
 /**
  * `sovr audit export --out DIR`: records, checkpoints and public keys as served, written
- * faithfully (a gap or disorder the server sends is kept for `verify` to name).
+ * faithfully (a gap or disorder the server sends is kept for `verify` to name). When the
+ * server scopes the export to a tenant, keys.json records that scope and the `from_seq` asked
+ * for, and each record line its inclusion proof (export-format.ts).
  */
 export async function exportCommand(o: ExportOptions): Promise<CommandResult> {
+  if (o.fromSeq !== undefined && !(Number.isSafeInteger(o.fromSeq) && o.fromSeq >= 0))
+    return { exitCode: 2, stdout: [], stderr: ["--from-seq: a sequence number (an integer ≥ 0)"] };
   const client = auditClient(o);
   const { checkpointOrigin } = await client.listSigningKeys({});
   const keys: PublicKeyInfo[] = [];
+  const fromSeq = o.fromSeq ?? 0;
+  let tenant = "";
   let writer: ExportWriter | undefined;
   const open = async () => {
-    writer ??= await ExportWriter.open(resolve(o.out), exportKeys(checkpointOrigin, keys), {
+    // The scope's from_seq is what this client asked for, not what the server says.
+    const scope = tenant ? { tenant, from_seq: fromSeq } : undefined;
+    writer ??= await ExportWriter.open(resolve(o.out), exportKeys(checkpointOrigin, keys, scope), {
       faithful: true,
     });
     return writer;
@@ -165,12 +177,22 @@ export async function exportCommand(o: ExportOptions): Promise<CommandResult> {
   const progress = o.progress ?? progressBar();
   let done = 0;
   let total = 0;
-  for await (const res of client.exportDecisions({})) {
+  for await (const res of client.exportDecisions({ tenant: o.tenant ?? "", fromSeq: BigInt(fromSeq) })) {
     total = Number(res.total);
+    tenant = res.tenant;
     const item = res.item;
     if (item.case === "key") keys.push(keyInfo(item.value));
     else if (item.case === "entry") {
-      await (await open()).writeRecord({ seq: Number(item.value.seq), envelope: entryEnvelope(item.value) });
+      const proof = res.proof && {
+        leaf_index: Number(res.proof.leafIndex),
+        tree_size: Number(res.proof.treeSize),
+        hashes: res.proof.hashes.map(toBase64),
+      };
+      await (await open()).writeRecord({
+        seq: Number(item.value.seq),
+        envelope: entryEnvelope(item.value),
+        ...(proof ? { proof } : {}),
+      });
       if (++done % 500 === 0) progress(done, total);
     } else if (item.case === "checkpoint") {
       await (await open()).writeCheckpoint({ size: Number(item.value.size), note: item.value.signedNote });
@@ -181,7 +203,7 @@ export async function exportCommand(o: ExportOptions): Promise<CommandResult> {
   return {
     exitCode: 0,
     stdout: [
-      `exported ${counts.records} records, ${counts.checkpoints} checkpoints and ${keys.length} keys to ${o.out}`,
+      `exported ${counts.records} records${tenant ? ` of tenant ${tenant}` : ""}, ${counts.checkpoints} checkpoints and ${keys.length} keys to ${o.out}`,
     ],
     stderr: [],
   };
@@ -228,11 +250,23 @@ export async function verifyCommand(dir: string, o: { checkpoints?: string } = {
     }
   }
   const r = await verifyExport(resolve(dir), { keptCheckpoints });
+  if (r.ok && r.tenant !== undefined) {
+    const seqs = r.tenantSeq ? `tenant_seq ${r.tenantSeq.first}..${r.tenantSeq.last} dense` : "no v2 records";
+    const v1 = r.unsequenced ? `; ${r.unsequenced} v1 records without tenant_seq` : "";
+    return {
+      exitCode: 0,
+      stdout: [
+        `OK: ${r.records} records of tenant ${r.tenant}; signatures, canonical form, inclusion proofs to the checkpoint and ${seqs} verified${v1}`,
+        `checkpoint size ${r.checkpointedSize}${r.rootHash ? `, root ${r.rootHash}` : ""}; records of the tenant after its last exported one can only be shown missing against a later export`,
+      ],
+      stderr: [],
+    };
+  }
   if (r.ok) {
     return {
       exitCode: 0,
       stdout: [
-        `OK: ${r.records} records, ${r.checkpoints} checkpoints; signatures, canonical form, dense sequence, Merkle roots and consistency verified${
+        `OK: ${r.records} records, ${r.checkpoints} checkpoints; signatures, canonical form, dense sequence, dense tenant_seq per tenant, Merkle roots and consistency verified${
           keptCheckpoints ? `; consistent with ${r.kept} kept checkpoints` : ""
         }`,
         `checkpointed size ${r.checkpointedSize}${r.rootHash ? `, root ${r.rootHash}` : ""}${
@@ -246,13 +280,15 @@ export async function verifyCommand(dir: string, o: { checkpoints?: string } = {
   }
   const e = r.firstError!;
   const where =
-    e.seq !== undefined
-      ? `seq ${e.seq}`
-      : e.checkpoint !== undefined
-        ? `checkpoint ${e.checkpoint}`
-        : e.kept !== undefined
-          ? `kept checkpoint ${e.kept}`
-          : "export";
+    e.tenantSeq !== undefined
+      ? `tenant_seq ${e.tenantSeq} (seq ${e.seq})`
+      : e.seq !== undefined
+        ? `seq ${e.seq}`
+        : e.checkpoint !== undefined
+          ? `checkpoint ${e.checkpoint}`
+          : e.kept !== undefined
+            ? `kept checkpoint ${e.kept}`
+            : "export";
   return { exitCode: 1, stdout: [], stderr: [`FAILED at ${where}: ${e.what}`] };
 }
 
@@ -324,7 +360,12 @@ export function addAuditCommands(program: Command): void {
     .command("export")
     .description("write records, checkpoints and public keys to DIR for offline verification")
     .requiredOption("--out <dir>", "output directory")
-    .action((o: { out: string }) => run(() => exportCommand(o)));
+    .option(
+      "--tenant <tenant>",
+      "one tenant's records, with inclusion proofs (auditors of one tenant always get theirs)",
+    )
+    .option("--from-seq <n>", "first sequence number", Number)
+    .action((o: { out: string; tenant?: string; fromSeq?: number }) => run(() => exportCommand(o)));
   audit
     .command("checkpoint")
     .description(
@@ -335,7 +376,7 @@ export function addAuditCommands(program: Command): void {
     .command("verify")
     .argument("<dir>", "an export directory")
     .description(
-      "verify an export offline: signatures, canonical form, dense sequence, Merkle roots, consistency",
+      "verify an export offline: signatures, canonical form, dense sequence and tenant_seq, Merkle roots or inclusion proofs, consistency",
     )
     .option(
       "--checkpoints <file>",

@@ -44,6 +44,12 @@ export interface AuditDecisionsTable {
   outcome_seq: number | null;
 }
 
+/** Record format v2: the last `tenant_seq` committed per tenant (see src/audit/tenant-heads.ts). */
+export interface AuditTenantHeadsTable {
+  tenant: string;
+  head: number;
+}
+
 /** Signed checkpoints (C2SP tlog-checkpoint signed notes). */
 export interface AuditCheckpointsTable {
   size: number;
@@ -81,6 +87,7 @@ export interface Database {
   audit_log: AuditLogTable;
   audit_decisions: AuditDecisionsTable;
   audit_checkpoints: AuditCheckpointsTable;
+  audit_tenant_heads: AuditTenantHeadsTable;
   signing_keys: SigningKeysTable;
   /** Tenants' own provider keys, encrypted (src/routing/byok.ts). */
   byok_keys: ByokKeysTable;

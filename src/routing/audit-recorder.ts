@@ -1,5 +1,5 @@
 import type { AuditLog } from "../audit/audit-log.js";
-import { encodeRecord } from "../audit/record.js";
+import { encodeRecord, withTenantSeq } from "../audit/record.js";
 import type { DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import type { DecisionIndexInput, DecisionRecorder } from "./router.js";
 
@@ -12,7 +12,10 @@ export interface AuditRecorderOptions {
   fault?: () => Error | undefined;
 }
 
-/** Routes decision and outcome records into the signed, durable audit log. */
+/**
+ * Routes decision and outcome records into the signed, durable audit log, as format v2: the
+ * log gives each its tenant_seq as it signs.
+ */
 export class AuditRecorder implements DecisionRecorder {
   constructor(
     private readonly log: AuditLog,
@@ -26,7 +29,8 @@ export class AuditRecorder implements DecisionRecorder {
       kind: "decision",
       decisionId: record.decision_id,
       recordedAt: new Date(Math.floor(record.time_us / 1000)),
-      payload: encodeRecord(record),
+      tenant: record.principal.tenant,
+      encode: (tenantSeq) => encodeRecord(withTenantSeq(record, tenantSeq)),
       index: {
         tenant: index.tenant,
         model: index.model,
@@ -40,11 +44,14 @@ export class AuditRecorder implements DecisionRecorder {
   }
 
   async recordOutcome(record: OutcomeRecordV1): Promise<void> {
+    if (record.tenant === undefined) throw new Error(`outcome of ${record.decision_id} names no tenant`);
+    const tenant = record.tenant;
     await this.log.append({
       kind: "outcome",
       decisionId: record.decision_id,
       recordedAt: new Date(Math.floor(record.time_us / 1000)),
-      payload: encodeRecord(record),
+      tenant,
+      encode: (tenantSeq) => encodeRecord(withTenantSeq(record, tenantSeq)),
       outcome: record.outcome,
       endpointId: record.endpoint_used,
     });

@@ -5,9 +5,10 @@ import { estimatePromptTokens, usedParameters } from "./filters.js";
 import type { CandidateVerdict, Principal, RouteRequest } from "./types.js";
 
 /**
- * Record format v1 (docs/audit.md, defined once in src/audit/record.ts), built here from a
- * routing decision. Integers only: times in µs since the epoch, money in micro-USD, weights as
- * parts per billion. Never message content, nor any hash of it: only counts.
+ * Records (docs/audit.md, defined once in src/audit/record.ts), built here from a routing
+ * decision: format v2, whose `tenant_seq` the audit log fills in as it signs. Integers only:
+ * times in µs since the epoch, money in micro-USD, weights as parts per billion. Never message
+ * content, nor any hash of it: only counts. (The V1 names predate v2; they name the shape.)
  */
 export type DecisionRecordV1 = DecisionRecord;
 export type OutcomeRecordV1 = OutcomeRecord;
@@ -76,7 +77,7 @@ export function buildDecisionRecord(args: {
   const req = args.request;
   const maxWeight = Math.max(0, ...args.verdicts.filter((v) => v.eligible).map((v) => v.weight));
   return {
-    v: 1,
+    v: 2,
     kind: "decision",
     decision_id: args.decisionId,
     time_us: args.timeUs,

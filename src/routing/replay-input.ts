@@ -200,6 +200,8 @@ export async function redecide(
     tenant: record.principal.tenant,
     workload: record.principal.workload,
     roles: [...record.principal.roles],
+    keyId: "",
+    allTenants: false,
   };
   const seed = BigInt(record.seed);
   const base = {

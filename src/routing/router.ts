@@ -410,9 +410,11 @@ export class Router {
       // The caller left mid-stream (generator closed early): that is an abort, not a success.
       if (outcome !== "success" && errorClass === null && endpointUsed) errorClass = "aborted";
       const record: OutcomeRecordV1 = {
-        v: 1,
+        v: 2,
         kind: "outcome",
         decision_id: decision.id,
+        // v2: the outcome counts in its tenant's sequence (tenant_seq is set by the log).
+        tenant: principal.tenant,
         time_us: this.#now() * 1000,
         outcome,
         attempts,

@@ -48,6 +48,10 @@ export interface Principal {
   tenant: string;
   workload: string;
   roles: readonly string[];
+  /** The API key the caller authenticated with ("" without one). */
+  keyId: string;
+  /** An auditor granted every tenant's records; otherwise it sees its own tenant's only. */
+  allTenants: boolean;
 }
 
 export type ExclusionStage = "policy" | "filter" | "availability";

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { sql } from "kysely";
 import { type App, startApp } from "../../src/app.js";
+import { envelopePayload } from "../../src/audit/dsse.js";
+import { decodeRecord, recordTenant } from "../../src/audit/record.js";
 import { loadConfig } from "../../src/config/config.js";
 import { type DatabaseHandle, openDatabase } from "../../src/db/index.js";
 import { createLogger } from "../../src/telemetry/logger.js";
@@ -94,4 +96,23 @@ export async function cutTail(db: DatabaseHandle["db"], from: number): Promise<v
     await db.deleteFrom("audit_log").where("seq", ">=", from).execute();
     await db.deleteFrom("audit_checkpoints").where("size", ">", from).execute();
   });
+}
+
+/**
+ * Rewinds each tenant's tenant_seq head (record format v2) to its last record left in the log,
+ * as a thorough operator would after {@link cutTail}: with the heads left as they were, the
+ * server's next records would continue the cut numbers and an export would show the gap
+ * (`tenant_seq N of tenant T is missing`, test/audit-tenant-cut.test.ts).
+ */
+export async function rewindTenantHeads(db: DatabaseHandle["db"]): Promise<void> {
+  const heads = new Map<string, number>();
+  for (const row of await db.selectFrom("audit_log").select("envelope").execute()) {
+    const r = decodeRecord(envelopePayload(JSON.parse(row.envelope)));
+    const tenant = recordTenant(r);
+    if (tenant !== undefined && r.tenant_seq !== undefined)
+      heads.set(tenant, Math.max(heads.get(tenant) ?? 0, r.tenant_seq));
+  }
+  await db.deleteFrom("audit_tenant_heads").execute();
+  for (const [tenant, head] of heads)
+    await db.insertInto("audit_tenant_heads").values({ tenant, head }).execute();
 }

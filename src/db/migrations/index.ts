@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import * as initial from "./2026-11-22T0001-initial.js";
 import * as apiKeys from "./2026-11-22T0100-api-keys.js";
 import * as byokKeys from "./2026-11-22T0310-byok-keys.js";
+import * as auditTenantHeads from "./2026-11-30T0400-audit-tenant-heads.js";
 import * as byokOrigins from "./2026-11-30T0400-byok-origins.js";
 
 /** Every migration, by name; names sort in the order they apply. */
@@ -9,5 +10,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-22T0001-initial": initial,
   "2026-11-22T0100-api-keys": apiKeys,
   "2026-11-22T0310-byok-keys": byokKeys,
+  "2026-11-30T0400-audit-tenant-heads": auditTenantHeads,
   "2026-11-30T0400-byok-origins": byokOrigins,
 };
