@@ -113,15 +113,22 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     cleanups.push(() => db.close());
     logger.info({ database: db.kind }, "database ready");
 
-    // API keys: on the very first start, one development key with every role, shown once.
+    // API keys: on the very first start, one development key — a platform operator with every
+    // role and every tenant, for local use — shown once.
     const auth = new Authenticator(db.db);
     if (config.auth === "on" && (await countApiKeys(db.db)) === 0) {
       const { token } = await createApiKey(db.db, {
         tenant: "default",
-        roles: ["client", "auditor", "admin"],
-        description: "development key (created on first start)",
+        roles: ["client", "auditor", "admin", "operator"],
+        allTenants: true,
+        description: "development operator key (created on first start; local use)",
       });
       (opts.announceDevKey ?? printDevKey)(token);
+    }
+    if (config.auth === "on") {
+      // The key table lives in memory (constant-time lookup); re-read in the background.
+      await auth.start();
+      cleanups.push(() => auth.stop());
     }
     if (config.auth === "off")
       logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
@@ -316,14 +323,15 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       byok,
       // The same check as the Connect interceptor (src/auth/access.ts), mapped to HTTP there.
       authenticate: httpLimit.after(async (req, operation) => {
-        if (config.auth === "off") return { tenant: "default", workload: "", roles: ["client"] };
+        if (config.auth === "off")
+          return { tenant: "default", workload: "", roles: ["client"], keyId: "", allTenants: false };
         try {
           const header = (name: string) => {
             const v = req.headers[name];
             return Array.isArray(v) ? v[0] : v;
           };
           const p = await authorize(auth, operation, header("authorization"), header(TENANT_HEADER));
-          return p ?? { tenant: "default", workload: "", roles: [] };
+          return p ?? { tenant: "default", workload: "", roles: [], keyId: "", allTenants: false };
         } catch (err) {
           throw toConnectError(err);
         }
@@ -436,8 +444,10 @@ function printDevKey(token: string): void {
     [
       "",
       "  DEVELOPMENT API KEY — created on first start, shown only this once.",
-      '  It has every role (client, auditor, admin) for tenant "default". For real use,',
-      "  create scoped keys with `sovr keys create` and revoke this one.",
+      "  It is a PLATFORM OPERATOR key for local use: every role (client, auditor, admin,",
+      '  operator) for tenant "default", and it reads every tenant\'s decision records.',
+      "  It can change the catalog and create any key, including operator keys. For real",
+      "  use, create scoped keys with `sovr keys create` and revoke this one.",
       "",
       `    export SOVR_KEY=${token}`,
       "",

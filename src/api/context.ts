@@ -6,6 +6,6 @@ import type { Principal } from "../routing/types.js";
  * configured every caller is the development principal of the default tenant.
  */
 export const principalKey = createContextKey<Principal>(
-  { tenant: "default", workload: "", roles: ["client"] },
+  { tenant: "default", workload: "", roles: ["client"], keyId: "", allTenants: false },
   { description: "authenticated principal" },
 );

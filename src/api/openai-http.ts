@@ -14,7 +14,8 @@ import { InvalidFieldError, toConnectError } from "./errors.js";
  * - `POST /v1/chat/completions`, streaming (SSE) or not, with OpenRouter's `provider`, `models`
  *   and `region`; the decision id in `x-sovr-decision-id`;
  * - `GET /v1/models`: the models with at least one endpoint the caller's policy allows;
- * - `PUT|DELETE /v1/admin/byok/{tenant}/{provider}`, `GET /v1/admin/byok`: BYOK keys (admin).
+ * - `PUT|DELETE /v1/admin/byok/{tenant}/{provider}`, `GET /v1/admin/byok`: BYOK keys (the
+ *   tenant admin of `{tenant}`; a listing shows the caller's own tenant only).
  *
  * Errors have OpenAI's shape, `{error: {message, type, param, code}}`; the status comes from the
  * one domain → gRPC mapping ({@link toConnectError}) and then {@link HTTP_STATUS}. A failure
@@ -419,11 +420,17 @@ async function byokAdmin(
   const principal = await deps.authenticate(req, `${req.method} /v1/admin/byok`);
   if (!principal.roles.includes("admin"))
     throw new ConnectError("BYOK keys are managed by admins", Code.PermissionDenied);
-  if (!deps.byok) throw new ConnectError("BYOK is not configured", Code.FailedPrecondition);
   const parts = path.split("/").slice(4).map(decodeURIComponent);
+  // A tenant admin's wall: a path naming another tenant is refused before anything is read.
+  if (parts[0] !== undefined && parts[0] !== principal.tenant)
+    throw new ConnectError(
+      `tenant: this key administers BYOK keys of tenant ${principal.tenant} only, not ${parts[0]}`,
+      Code.PermissionDenied,
+    );
+  if (!deps.byok) throw new ConnectError("BYOK is not configured", Code.FailedPrecondition);
   try {
     if (req.method === "GET" && parts.length <= 1) {
-      const keys = await deps.byok.list(parts[0]);
+      const keys = await deps.byok.list(principal.tenant);
       return sendJson(res, 200, {
         data: keys.map((k) => ({
           tenant: k.tenant,

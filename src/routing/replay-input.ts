@@ -180,6 +180,9 @@ export async function redecide(
     tenant: record.principal.tenant,
     workload: record.principal.workload,
     roles: [...record.principal.roles],
+    // Not recorded (routing does not read them): the replay acts for no key.
+    keyId: "",
+    allTenants: false,
   };
   const seed = BigInt(record.seed);
   const base = {

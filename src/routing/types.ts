@@ -48,6 +48,10 @@ export interface Principal {
   tenant: string;
   workload: string;
   roles: readonly string[];
+  /** The API key the caller authenticated with ("" when auth is off). */
+  keyId: string;
+  /** An auditor's grant to read every tenant's records, not only `tenant`'s. */
+  allTenants: boolean;
 }
 
 export type ExclusionStage = "policy" | "filter" | "availability";

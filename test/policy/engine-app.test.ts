@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RouteRequest } from "../../src/routing/types.js";
 import { REPO, startTestApp, type TestApp } from "../support/app.js";
 
-const principal = { tenant: "default", workload: "test", roles: ["client"] };
+const principal = { tenant: "default", workload: "test", roles: ["client"], keyId: "", allTenants: false };
 const request: RouteRequest = {
   model: "sim/chat-small",
   models: [],

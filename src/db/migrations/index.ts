@@ -2,10 +2,12 @@ import type { Migration } from "kysely";
 import * as initial from "./2026-11-22T0001-initial.js";
 import * as apiKeys from "./2026-11-22T0100-api-keys.js";
 import * as byokKeys from "./2026-11-22T0310-byok-keys.js";
+import * as keyRoles from "./2026-12-01T0100-key-roles.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
   "2026-11-22T0001-initial": initial,
   "2026-11-22T0100-api-keys": apiKeys,
   "2026-11-22T0310-byok-keys": byokKeys,
+  "2026-12-01T0100-key-roles": keyRoles,
 };
