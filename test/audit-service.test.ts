@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditServiceImpl } from "../src/api/audit-service.js";
 import { toBase64 } from "../src/audit/base64.js";
@@ -228,7 +228,8 @@ describe.each(appDatabases)("AuditService on a live log (%s)", (database) => {
     const sizes: number[] = [];
     for await (const x of service.exportDecisions(
       create(ExportDecisionsRequestSchema, {}),
-      {} as HandlerContext,
+      // The caller is read from the context: the default (auth off) principal.
+      { values: createContextValues() } as HandlerContext,
     )) {
       if (x.item.case === "entry") {
         entries++;
