@@ -220,6 +220,22 @@ describe("role × tenant matrix (gRPC)", () => {
     expect(op.body).toContain('"valid":false');
   });
 
+  it("makes the first-start development key an operator key with every role and all tenants", async () => {
+    const devId = w.t.devKey!.split("_")[1]!;
+    const row = await w.t.app.db.db
+      .selectFrom("api_keys")
+      .selectAll()
+      .where("key_id", "=", devId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      tenant: "default",
+      roles: "client,auditor,admin,operator",
+      all_tenants: true,
+    });
+    const all = await call(w.grpc, AuditService.method.queryDecisions, { tenant: OTHER }, md(w.t.devKey));
+    expect(all.body).toContain(w.decision.other);
+  });
+
   it("routes a client's request as its own tenant", async () => {
     const row = await w.t.app.db.db
       .selectFrom("audit_decisions")
