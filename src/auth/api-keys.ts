@@ -168,7 +168,9 @@ export class Authenticator {
   /** Loads the key table and keeps re-reading it in the background until {@link stop}. */
   async start(): Promise<void> {
     await this.refresh();
-    this.#timer ??= setInterval(() => void this.refresh().catch(() => {}), this.ttlMs / 2);
+    this.#timer ??= setInterval(() => {
+      if (!this.#loading) this.refresh().catch(() => {});
+    }, this.ttlMs / 2);
     this.#timer.unref();
   }
 
@@ -177,26 +179,34 @@ export class Authenticator {
     this.#timer = undefined;
   }
 
-  /** Re-reads the key table now (after a key is created or revoked through this process). */
+  /**
+   * Re-reads the key table (after a key is created or revoked through this process). The read
+   * starts after any read in flight, which may have begun before the change.
+   */
   refresh(): Promise<void> {
-    this.#loading ??= (async () => {
-      try {
-        const startedAt = this.now();
-        const rows = await this.db.selectFrom("api_keys").selectAll().execute();
-        this.#table = new Map(rows.map((r) => [r.key_id, { hash: r.secret_hash, info: toInfo(r) }]));
-        this.#loadedAt = startedAt;
-      } finally {
-        this.#loading = undefined;
-      }
-    })();
-    return this.#loading;
+    const before = this.#loading;
+    const load: Promise<void> = (async () => {
+      await before?.catch(() => {});
+      const startedAt = this.now();
+      const rows = await this.db.selectFrom("api_keys").selectAll().execute();
+      this.#table = new Map(rows.map((r) => [r.key_id, { hash: r.secret_hash, info: toInfo(r) }]));
+      this.#loadedAt = startedAt;
+    })().finally(() => {
+      if (this.#loading === load) this.#loading = undefined;
+    });
+    this.#loading = load;
+    return load;
   }
 
   /** The key's info, or undefined when the token is malformed, unknown, wrong or revoked. */
   async authenticate(token: string): Promise<ApiKeyInfo | undefined> {
     const parsed = parseApiKey(token);
     if (!parsed) return undefined;
-    if (this.now() - this.#loadedAt > this.ttlMs) await this.refresh();
+    // A stale table (no background read lately) is re-read first, whatever the token's id.
+    // A read in flight is shared; should it have begun too long ago, one more starts now.
+    const stale = () => this.now() - this.#loadedAt > this.ttlMs;
+    if (stale()) await (this.#loading ?? this.refresh());
+    if (stale()) await this.refresh();
     const entry = this.#table.get(parsed.keyId);
     const { hash, info } = entry ?? DUMMY;
     const given = hashSecret(parsed.secret);
