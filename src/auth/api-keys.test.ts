@@ -67,6 +67,23 @@ describe("Authenticator", () => {
     expect(counter.take()).toEqual([]);
   });
 
+  it("refresh() after a change reads after it, also when a read that began before it is in flight", async () => {
+    // PGlite's one connection serves queries in the order they ask for it. A transaction holds
+    // it while a read (queued first) and the insert (queued second) wait; the second refresh()
+    // is asked for while that read is still in flight.
+    const settle = () => new Promise((r) => setImmediate(r));
+    const queued = await h.db.transaction().execute(async () => {
+      const inFlight = auth.refresh();
+      await settle();
+      const creating = createApiKey(h.db, { tenant: "acme", roles: ["client"] });
+      await settle();
+      return { inFlight, creating, after: auth.refresh() };
+    });
+    const later = await queued.creating;
+    await Promise.all([queued.inFlight, queued.after]);
+    expect(await auth.authenticate(later.token)).toMatchObject({ keyId: later.key.keyId });
+  });
+
   it("refuses all_tenants on a key without the auditor role", async () => {
     await expect(createApiKey(h.db, { tenant: "acme", roles: ["client"], allTenants: true })).rejects.toThrow(
       /all_tenants/,
