@@ -9,8 +9,8 @@ import { DEFAULT_SOVR_URL } from "./connect-client.js";
  * `sovr keys byok set|remove|list`: tenants' own provider keys (BYOK, DESIGN §6).
  *
  * With `SOVR_KEY` set (the tenant admin key of `--tenant`) the command is a client of the
- * running server: it calls the HTTP admin route `PUT|DELETE|GET /v1/admin/byok/{tenant}/{provider}` on `SOVR_URL`, and the
- * server encrypts with its own `SOVR_MASTER_KEY`. Without `SOVR_KEY` it opens the database
+ * running server: it calls the HTTP admin route `PUT|DELETE|GET /v1/admin/byok/{tenant}/
+ * {provider}` on `SOVR_URL`, and the server encrypts with its own `SOVR_MASTER_KEY`. Without `SOVR_KEY` it opens the database
  * directly and encrypts with the local `SOVR_MASTER_KEY` — only with the server stopped
  * (embedded PGlite admits one process). The key is read from stdin or `--key-file`, never from
  * the command line (which other users can see in `ps`), and never printed.
