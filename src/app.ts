@@ -135,15 +135,22 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     if (config.byok.masterKeyFile) await checkPrivateFile(config.byok.masterKeyFile, "BYOK master key file");
     logger.info({ database: db.kind }, "database ready");
 
-    // API keys: on the very first start, one development key with every role, shown once.
+    // API keys: on the very first start, one development key — a platform operator with every
+    // role and every tenant, for local use — shown once.
     const auth = new Authenticator(db.db);
     if (config.auth === "on" && (await countApiKeys(db.db)) === 0) {
       const { token } = await createApiKey(db.db, {
         tenant: "default",
-        roles: ["client", "auditor", "admin"],
-        description: "development key (created on first start)",
+        roles: ["client", "auditor", "admin", "operator"],
+        allTenants: true,
+        description: "development operator key (created on first start; local use)",
       });
       (opts.announceDevKey ?? printDevKey)(token);
+    }
+    if (config.auth === "on") {
+      // The key table lives in memory (constant-time lookup); re-read in the background.
+      await auth.start();
+      cleanups.push({ name: "key table refresh", run: () => auth.stop() });
     }
     if (config.auth === "off")
       logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
@@ -500,8 +507,10 @@ function printDevKey(token: string): void {
     [
       "",
       "  DEVELOPMENT API KEY — created on first start, shown only this once.",
-      '  It has every role (client, auditor, admin) for tenant "default". For real use,',
-      "  create scoped keys with `sovr keys create` and revoke this one.",
+      "  It is a PLATFORM OPERATOR key for local use: every role (client, auditor, admin,",
+      '  operator) for tenant "default", and it reads every tenant\'s decision records.',
+      "  It can change the catalog and create any key, including operator keys. For real",
+      "  use, create scoped keys with `sovr keys create` and revoke this one.",
       "",
       `    export SOVR_KEY=${token}`,
       "",

@@ -176,15 +176,18 @@ describe("sovr catalog (CLI)", () => {
 describe("sovr catalog with API-key auth (CLI)", () => {
   let t: TestApp;
   let clientKey: string;
+  let adminKey: string;
   beforeAll(async () => {
     t = await startTestApp({ auth: true, env: { SOVR_CATALOG_WATCH: "false" } });
     clientKey = (await createApiKey(t.app.db.db, { tenant: "default", roles: ["client"] })).token;
+    adminKey = (await createApiKey(t.app.db.db, { tenant: "default", roles: ["admin"] })).token;
+    await t.app.auth.refresh();
   });
   afterAll(async () => {
     await t?.close();
   });
 
-  it("sends SOVR_KEY as a bearer token; apply needs the admin role", async () => {
+  it("sends SOVR_KEY as a bearer token; apply needs the operator role (a tenant admin is refused)", async () => {
     const url = t.app.httpUrl;
     const anonymous = await sovr(["catalog", "list"], { SOVR_URL: url });
     expect(anonymous.code).toBe(1);
@@ -200,13 +203,20 @@ describe("sovr catalog with API-key auth (CLI)", () => {
       SOVR_KEY: clientKey,
     });
     expect(denied.code).toBe(1);
-    expect(denied.stderr).toMatch(/permission_denied|admin/i);
+    expect(denied.stderr).toMatch(/permission_denied|operator/i);
+    const tenantAdmin = await sovr(["catalog", "apply", fixture, "--validate-only"], {
+      SOVR_URL: url,
+      SOVR_KEY: adminKey,
+    });
+    expect(tenantAdmin.code).toBe(1);
+    expect(tenantAdmin.stderr).toMatch(/requires role operator/);
 
-    const admin = await sovr(["catalog", "apply", fixture, "--validate-only"], {
+    // The development key is an operator key.
+    const operator = await sovr(["catalog", "apply", fixture, "--validate-only"], {
       SOVR_URL: url,
       SOVR_KEY: t.devKey ?? "",
     });
-    expect(admin.stderr).toBe("");
-    expect(admin.stdout).toMatch(/^valid: .*\(same as the running catalog\)/);
+    expect(operator.stderr).toBe("");
+    expect(operator.stdout).toMatch(/^valid: .*\(same as the running catalog\)/);
   }, 60_000);
 });

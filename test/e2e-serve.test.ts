@@ -115,6 +115,7 @@ describe("sovr serve (the real process)", () => {
 
       // First start: a development key is created and printed once, clearly labelled.
       expect(s.out()).toContain("DEVELOPMENT API KEY");
+      expect(s.out()).toContain("PLATFORM OPERATOR key for local use");
       const devKey = /export SOVR_KEY=(\S+)/.exec(s.out())?.[1];
       expect(devKey).toMatch(/^sovr_[0-9a-f]{12}_/);
       // A slow stream in flight when SIGTERM arrives still completes, then the process exits 0.

@@ -147,8 +147,12 @@ const chatJson = JSON.stringify(chat);
 describe("rate and concurrency limits over gRPC, Connect JSON and the HTTP API", () => {
   let t: TestApp;
   let address: string;
-  const key = async (tenant: string) =>
-    (await createApiKey(t.app.db.db, { tenant, roles: ["client"] })).token;
+  // Created beside the server: refresh its key table so the key works at once.
+  const key = async (tenant: string) => {
+    const { token } = await createApiKey(t.app.db.db, { tenant, roles: ["client"] });
+    await t.app.auth.refresh();
+    return token;
+  };
   const upstreamCalls = () => t.simulator.stats("sim-eu").requests;
 
   beforeAll(async () => {

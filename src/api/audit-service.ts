@@ -6,7 +6,7 @@
  * router.service(AuditService, new AuditServiceImpl({ db, checkpointer, replayer }));
  */
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Kysely } from "kysely";
 import {
   checkpointAt,
@@ -34,23 +34,16 @@ import {
 } from "../gen/sovereign/v1/audit_pb.js";
 import { ExclusionStage } from "../gen/sovereign/v1/router_pb.js";
 import type { DecisionRecordV1 } from "../routing/decision-record.js";
+import type { Principal } from "../routing/types.js";
 import { exportMessages, exportScope } from "./audit-export.js";
 import { checkpointMessage, keyMessage, toLogEntry } from "./audit-messages.js";
 import { principalKey } from "./context.js";
 import { InvalidFieldError, toConnectError } from "./errors.js";
 
-/**
- * Decides whether the caller may read the audit log; throws to refuse. API keys and roles
- * arrive with the security issue (#7), which passes a check of the principal's `auditor`
- * role here; until then every caller is let through.
- */
-export type AuditorCheck = (ctx: HandlerContext) => void | Promise<void>;
-
 export interface AuditServiceDeps {
   db: Kysely<Database>;
   checkpointer: Checkpointer;
   replayer: Replayer;
-  authorizeAuditor?: AuditorCheck;
   logger?: { error(obj: object, msg: string): void };
 }
 
@@ -71,32 +64,55 @@ const STAGES: Record<string, ExclusionStage> = {
 
 type Impl = ServiceImpl<typeof AuditService>;
 
+/**
+ * The auth interceptor admits auditors only (src/auth/access.ts); the tenant walls are here.
+ * An auditor reads its own tenant's decisions unless its key carries `all_tenants`: a query
+ * naming another tenant is refused, and another tenant's decision id is answered exactly as an
+ * unknown one. Checkpoints, consistency proofs and signing keys stay open to every auditor: they
+ * are log-wide hashes, sizes and public keys that carry no tenant's data, and every auditor needs
+ * them to verify its own records against the one signed log.
+ */
 export class AuditServiceImpl implements Impl {
   readonly #db: Kysely<Database>;
   readonly #cp: Checkpointer;
   readonly #replayer: Replayer;
-  readonly #authorize: AuditorCheck;
   readonly #logger: AuditServiceDeps["logger"];
 
   constructor(deps: AuditServiceDeps) {
     this.#db = deps.db;
     this.#cp = deps.checkpointer;
     this.#replayer = deps.replayer;
-    this.#authorize = deps.authorizeAuditor ?? (() => {});
     this.#logger = deps.logger;
   }
 
-  async #guard<T>(ctx: HandlerContext, fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` for the caller (from the connect context), mapping its errors to statuses. */
+  async #guard<T>(ctx: HandlerContext, fn: (principal: Principal) => Promise<T>): Promise<T> {
     try {
-      await this.#authorize(ctx);
-      return await fn();
+      return await fn(ctx.values.get(principalKey));
     } catch (err) {
       throw toConnectError(err);
     }
   }
 
+  /** Refuses a decision id outside the caller's tenants exactly as an unknown id. */
+  async #mustSee(principal: Principal, decisionId: string): Promise<void> {
+    if (principal.allTenants) return;
+    const row = await this.#db
+      .selectFrom("audit_decisions")
+      .select("tenant")
+      .where("decision_id", "=", decisionId)
+      .executeTakeFirst();
+    if (row?.tenant !== principal.tenant)
+      throw new AuditNotFoundError(`decision ${decisionId} is not in the log`);
+  }
+
   queryDecisions(req: QueryDecisionsRequest, ctx: HandlerContext) {
-    return this.#guard(ctx, async () => {
+    return this.#guard(ctx, async (principal) => {
+      if (req.tenant && req.tenant !== principal.tenant && !principal.allTenants)
+        throw new ConnectError(
+          `tenant: this key reads tenant ${principal.tenant}'s decisions only, not ${req.tenant}`,
+          Code.PermissionDenied,
+        );
       if (req.pageSize < 0) throw new InvalidFieldError("page_size", "must not be negative");
       const from = req.startTime && timestampDate(req.startTime);
       const to = req.endTime && timestampDate(req.endTime);
@@ -112,7 +128,7 @@ export class AuditServiceImpl implements Impl {
         {
           from,
           to,
-          tenant: req.tenant || undefined,
+          tenant: req.tenant || (principal.allTenants ? undefined : principal.tenant),
           model: req.model || undefined,
           endpointId: req.endpointId || undefined,
           outcome,
@@ -139,8 +155,9 @@ export class AuditServiceImpl implements Impl {
   }
 
   getDecision(req: GetDecisionRequest, ctx: HandlerContext) {
-    return this.#guard(ctx, async () => {
+    return this.#guard(ctx, async (principal) => {
       if (!req.decisionId) throw new InvalidFieldError("decision_id", "is required");
+      await this.#mustSee(principal, req.decisionId);
       const { decision, outcome } = await decisionEntries(this.#db, req.decisionId);
       if (!decision) throw new AuditNotFoundError(`decision ${req.decisionId} is not in the log`);
       // Proofs go to a signed checkpoint covering both entries: when the latest one does not
@@ -195,8 +212,9 @@ export class AuditServiceImpl implements Impl {
   }
 
   replayDecision(req: ReplayDecisionRequest, ctx: HandlerContext) {
-    return this.#guard(ctx, async () => {
+    return this.#guard(ctx, async (principal) => {
       if (!req.decisionId) throw new InvalidFieldError("decision_id", "is required");
+      await this.#mustSee(principal, req.decisionId);
       const r = await this.#replayer.replay(req.decisionId, { useLivePolicy: req.useLivePolicy });
       return {
         match: r.match,
@@ -209,7 +227,7 @@ export class AuditServiceImpl implements Impl {
 
   async *exportDecisions(req: ExportDecisionsRequest, ctx: HandlerContext) {
     // The caller's scope decides what is exported (see audit-export.ts).
-    const tenant = await this.#guard(ctx, async () => exportScope(ctx.values.get(principalKey), req.tenant));
+    const tenant = await this.#guard(ctx, async (principal) => exportScope(principal, req.tenant));
     try {
       yield* exportMessages({ db: this.#db, checkpointer: this.#cp, logger: this.#logger }, req, tenant);
     } catch (err) {

@@ -4,22 +4,23 @@ import type { ApiKeyInfo, Authenticator, Role } from "./api-keys.js";
 /** Who may call what. Anything not listed is refused: access fails closed. */
 export type Access = "public" | readonly Role[];
 
-const ANY: readonly Role[] = ["client", "auditor", "admin"];
+const ANY: readonly Role[] = ["client", "auditor", "admin", "operator"];
 
 /** Per RPC (`package.Service/Method`) and HTTP route. */
 export const ACCESS: Readonly<Record<string, Access>> = {
   // Routing: callers with a client key. Explain is also how a security team tests a rule.
   "sovereign.v1.RouterService/Chat": ["client"],
   "sovereign.v1.RouterService/ChatStream": ["client"],
-  "sovereign.v1.RouterService/Explain": ["client", "admin"],
-  // The catalog is public knowledge inside the organisation; changing it is an admin act.
+  "sovereign.v1.RouterService/Explain": ["client", "admin", "operator"],
+  // The catalog is public knowledge inside the organisation. Changing it moves every tenant's
+  // traffic (and BYOK keys) to new origins, so it is the platform operator's act, not a tenant's.
   "sovereign.v1.CatalogService/ListProviders": ANY,
   "sovereign.v1.CatalogService/ListEndpoints": ANY,
   "sovereign.v1.CatalogService/GetEndpoint": ANY,
   "sovereign.v1.CatalogService/WatchCatalog": ANY,
   "sovereign.v1.CatalogService/GetRevision": ANY,
-  "sovereign.v1.CatalogService/ApplyCatalog": ["admin"],
-  // Decision records: auditors only (DESIGN §7).
+  "sovereign.v1.CatalogService/ApplyCatalog": ["operator"],
+  // Decision records: auditors only (DESIGN §7), scoped to their tenant by AuditServiceImpl.
   "sovereign.v1.AuditService/QueryDecisions": ["auditor"],
   "sovereign.v1.AuditService/GetDecision": ["auditor"],
   "sovereign.v1.AuditService/GetCheckpoint": ["auditor"],
@@ -27,14 +28,15 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "sovereign.v1.AuditService/ReplayDecision": ["auditor"],
   "sovereign.v1.AuditService/ExportDecisions": ["auditor"],
   "sovereign.v1.AuditService/ListSigningKeys": ["auditor"],
-  "sovereign.v1.KeyService/CreateKey": ["admin"],
-  "sovereign.v1.KeyService/RevokeKey": ["admin"],
-  "sovereign.v1.KeyService/ListKeys": ["admin"],
   // BYOK: a tenant admin, for its own tenant only (checked in src/routing/byok-admin.ts).
   "sovereign.v1.ByokService/SetKey": ["admin"],
   "sovereign.v1.ByokService/RemoveKey": ["admin"],
   "sovereign.v1.ByokService/ListKeys": ["admin"],
   "sovereign.v1.ByokService/ApproveOrigins": ["admin"],
+  // Keys: a tenant admin its own tenant's, an operator any tenant's (walls in KeyServiceImpl).
+  "sovereign.v1.KeyService/CreateKey": ["admin", "operator"],
+  "sovereign.v1.KeyService/RevokeKey": ["admin", "operator"],
+  "sovereign.v1.KeyService/ListKeys": ["admin", "operator"],
   // Probes and reflection carry no data.
   "grpc.health.v1.Health/Check": "public",
   "grpc.health.v1.Health/Watch": "public",
@@ -43,7 +45,8 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   // OpenAI-compatible HTTP API.
   "POST /v1/chat/completions": ["client"],
   "GET /v1/models": ["client"],
-  // BYOK provider keys per tenant.
+  // BYOK provider keys: the tenant admin's own tenant only (the route checks the path's tenant).
+  // Not the operator's: whoever moves endpoints must not also hold the keys sent to them.
   "GET /v1/admin/byok": ["admin"],
   "PUT /v1/admin/byok": ["admin"],
   "DELETE /v1/admin/byok": ["admin"],
@@ -64,7 +67,7 @@ export class AuthError extends Error {
   }
 }
 
-/** Header naming the tenant a call acts for; must match the key's tenant. */
+/** Header naming the tenant a call acts for; must match the key's tenant unless it is an operator's. */
 export const TENANT_HEADER = "x-sovr-tenant";
 
 /**
@@ -95,17 +98,19 @@ export async function authorize(
       `${operation} requires role ${access.join(" or ")}; key ${key.keyId} has ${key.roles.join(", ")}`,
     );
   }
-  if (tenantHeader && tenantHeader !== key.tenant && !key.roles.includes("admin")) {
+  // Only a platform operator acts for another tenant; a tenant admin is an admin of its own.
+  const operator = key.roles.includes("operator");
+  if (tenantHeader && tenantHeader !== key.tenant && !operator) {
     throw new AuthError(
       "permission_denied",
       `key ${key.keyId} belongs to tenant ${key.tenant}, not ${tenantHeader}`,
     );
   }
   return {
-    tenant: tenantHeader && key.roles.includes("admin") ? tenantHeader : key.tenant,
+    tenant: tenantHeader && operator ? tenantHeader : key.tenant,
     workload: "",
     roles: key.roles,
     keyId: key.keyId,
-    allTenants: false,
+    allTenants: key.allTenants,
   };
 }

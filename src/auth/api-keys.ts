@@ -2,13 +2,19 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 
-export const ROLES = ["client", "auditor", "admin"] as const;
+/**
+ * client routes requests; auditor reads decision records; admin is a TENANT admin (its own
+ * tenant's keys and BYOK); operator runs the platform (catalog, any tenant's keys).
+ */
+export const ROLES = ["client", "auditor", "admin", "operator"] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface ApiKeyInfo {
   keyId: string;
   tenant: string;
   roles: Role[];
+  /** An auditor key that reads every tenant's records (granted only by an operator). */
+  allTenants: boolean;
   description: string;
   createdAt: Date;
   revokedAt: Date | null;
@@ -31,6 +37,7 @@ function toInfo(row: {
   key_id: string;
   tenant: string;
   roles: string;
+  all_tenants: boolean;
   description: string;
   created_at: Date;
   revoked_at: Date | null;
@@ -40,6 +47,7 @@ function toInfo(row: {
     keyId: row.key_id,
     tenant: row.tenant,
     roles: row.roles.split(",").filter((r): r is Role => (ROLES as readonly string[]).includes(r)),
+    allTenants: row.all_tenants,
     description: row.description,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
@@ -52,10 +60,12 @@ const TENANT = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** Creates a key; returns its info and the secret token, which is never stored or shown again. */
 export async function createApiKey(
   db: Kysely<Database>,
-  opts: { tenant: string; roles: readonly Role[]; description?: string },
+  opts: { tenant: string; roles: readonly Role[]; allTenants?: boolean; description?: string },
 ): Promise<{ key: ApiKeyInfo; token: string }> {
   if (!TENANT.test(opts.tenant)) throw new RangeError("tenant: must be a slug (a-z, 0-9, . _ -)");
-  if (opts.roles.length === 0) throw new RangeError("roles: at least one of client, auditor, admin");
+  if (opts.roles.length === 0) throw new RangeError(`roles: at least one of ${ROLES.join(", ")}`);
+  if (opts.allTenants && !opts.roles.includes("auditor"))
+    throw new RangeError("all_tenants: only an auditor key reads records, so it needs the auditor role");
   const keyId = randomBytes(6).toString("hex");
   const secret = randomBytes(32).toString("base64url");
   const row = await db
@@ -65,6 +75,7 @@ export async function createApiKey(
       secret_hash: hashSecret(secret),
       tenant: opts.tenant,
       roles: [...new Set(opts.roles)].join(","),
+      all_tenants: opts.allTenants ?? false,
       description: opts.description ?? "",
       revoked_at: null,
       last_used_at: null,
@@ -74,20 +85,27 @@ export async function createApiKey(
   return { key: toInfo(row), token: `sovr_${keyId}_${secret}` };
 }
 
+/**
+ * Revokes a key (idempotent). With `tenant`, only a key of that tenant: another tenant's key is
+ * answered exactly as an unknown id (undefined), through the same queries.
+ */
 export async function revokeApiKey(
   db: Kysely<Database>,
   keyId: string,
   at = new Date(),
+  tenant?: string,
 ): Promise<ApiKeyInfo | undefined> {
-  const row = await db
+  let update = db
     .updateTable("api_keys")
     .set({ revoked_at: at })
     .where("key_id", "=", keyId)
-    .where("revoked_at", "is", null)
-    .returningAll()
-    .executeTakeFirst();
+    .where("revoked_at", "is", null);
+  if (tenant !== undefined) update = update.where("tenant", "=", tenant);
+  const row = await update.returningAll().executeTakeFirst();
   if (row) return toInfo(row);
-  const existing = await db.selectFrom("api_keys").selectAll().where("key_id", "=", keyId).executeTakeFirst();
+  let select = db.selectFrom("api_keys").selectAll().where("key_id", "=", keyId);
+  if (tenant !== undefined) select = select.where("tenant", "=", tenant);
+  const existing = await select.executeTakeFirst();
   return existing ? toInfo(existing) : undefined;
 }
 
@@ -105,19 +123,40 @@ export async function countApiKeys(db: Kysely<Database>): Promise<number> {
   return Number(r.n);
 }
 
-interface Cached {
+interface Entry {
   hash: Uint8Array;
   info: ApiKeyInfo;
-  until: number;
 }
 
+/** Compared against when the key id is unknown, so that path costs what a wrong secret costs. */
+const DUMMY: Entry = {
+  hash: hashSecret(randomBytes(32).toString("base64url")),
+  info: {
+    keyId: "",
+    tenant: "",
+    roles: [],
+    allTenants: false,
+    description: "",
+    createdAt: new Date(0),
+    revokedAt: new Date(0),
+    lastUsedAt: null,
+  },
+};
+
 /**
- * Checks bearer tokens. Looked-up keys are cached for `ttlMs` so the request path does no
- * database round trip per call; a revocation (on any replica) takes effect within that time.
- * `last_used_at` is written in the background, at most once per key per minute.
+ * Checks bearer tokens against the whole key table, held in memory and re-read in the
+ * background every `ttlMs / 2`. The request path never asks the database about one key: an
+ * unknown id is checked against a dummy hash and costs what a known id with a wrong secret
+ * costs, so timing does not tell which ids exist. A revocation (on any replica) takes effect
+ * within `ttlMs`: a table older than that is re-read before it answers (for every token alike),
+ * and when it cannot be re-read the check fails (closed). `last_used_at` is written in the
+ * background, at most once per key per minute.
  */
 export class Authenticator {
-  readonly #cache = new Map<string, Cached>();
+  #table = new Map<string, Entry>();
+  #loadedAt = Number.NEGATIVE_INFINITY;
+  #loading: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
   readonly #lastWritten = new Map<string, number>();
 
   constructor(
@@ -126,36 +165,55 @@ export class Authenticator {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Loads the key table and keeps re-reading it in the background until {@link stop}. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.#timer ??= setInterval(() => {
+      if (!this.#loading) this.refresh().catch(() => {});
+    }, this.ttlMs / 2);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * Re-reads the key table (after a key is created or revoked through this process). The read
+   * starts after any read in flight, which may have begun before the change.
+   */
+  refresh(): Promise<void> {
+    const before = this.#loading;
+    const load: Promise<void> = (async () => {
+      await before?.catch(() => {});
+      const startedAt = this.now();
+      const rows = await this.db.selectFrom("api_keys").selectAll().execute();
+      this.#table = new Map(rows.map((r) => [r.key_id, { hash: r.secret_hash, info: toInfo(r) }]));
+      this.#loadedAt = startedAt;
+    })().finally(() => {
+      if (this.#loading === load) this.#loading = undefined;
+    });
+    this.#loading = load;
+    return load;
+  }
+
   /** The key's info, or undefined when the token is malformed, unknown, wrong or revoked. */
   async authenticate(token: string): Promise<ApiKeyInfo | undefined> {
     const parsed = parseApiKey(token);
     if (!parsed) return undefined;
-    const now = this.now();
-    let entry = this.#cache.get(parsed.keyId);
-    if (!entry || entry.until < now) {
-      const row = await this.db
-        .selectFrom("api_keys")
-        .selectAll()
-        .where("key_id", "=", parsed.keyId)
-        .executeTakeFirst();
-      if (!row) {
-        this.#cache.delete(parsed.keyId);
-        return undefined;
-      }
-      entry = { hash: row.secret_hash, info: toInfo(row), until: now + this.ttlMs };
-      this.#cache.set(parsed.keyId, entry);
-    }
+    // A stale table (no background read lately) is re-read first, whatever the token's id.
+    // A read in flight is shared; should it have begun too long ago, one more starts now.
+    const stale = () => this.now() - this.#loadedAt > this.ttlMs;
+    if (stale()) await (this.#loading ?? this.refresh());
+    if (stale()) await this.refresh();
+    const entry = this.#table.get(parsed.keyId);
+    const { hash, info } = entry ?? DUMMY;
     const given = hashSecret(parsed.secret);
-    if (given.length !== entry.hash.length || !timingSafeEqual(given, entry.hash)) return undefined;
-    if (entry.info.revokedAt) return undefined;
-    this.#touch(parsed.keyId, now);
-    return entry.info;
-  }
-
-  /** Forgets cached keys (after a revocation through this process). */
-  invalidate(keyId?: string): void {
-    if (keyId) this.#cache.delete(keyId);
-    else this.#cache.clear();
+    const match = given.length === hash.length && timingSafeEqual(given, hash);
+    if (!entry || !match || info.revokedAt) return undefined;
+    this.#touch(parsed.keyId, this.now());
+    return info;
   }
 
   #touch(keyId: string, now: number): void {

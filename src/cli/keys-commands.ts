@@ -16,17 +16,20 @@ const ROLE_ENUM: Record<Role, RoleEnum> = {
   client: RoleEnum.CLIENT,
   auditor: RoleEnum.AUDITOR,
   admin: RoleEnum.ADMIN,
+  operator: RoleEnum.OPERATOR,
 };
 const ROLE_NAME: Partial<Record<RoleEnum, Role>> = {
   [RoleEnum.CLIENT]: "client",
   [RoleEnum.AUDITOR]: "auditor",
   [RoleEnum.ADMIN]: "admin",
+  [RoleEnum.OPERATOR]: "operator",
 };
 
 interface KeyRow {
   keyId: string;
   tenant: string;
   roles: string[];
+  allTenants: boolean;
   description: string;
   revoked: boolean;
   lastUsed: string;
@@ -37,6 +40,7 @@ function fromInfo(k: ApiKeyInfo): KeyRow {
     keyId: k.keyId,
     tenant: k.tenant,
     roles: k.roles,
+    allTenants: k.allTenants,
     description: k.description,
     revoked: k.revokedAt !== null,
     lastUsed: k.lastUsedAt?.toISOString() ?? "never",
@@ -48,6 +52,7 @@ function fromMessage(k: ApiKey): KeyRow {
     keyId: k.keyId,
     tenant: k.tenant,
     roles: k.roles.map((r) => ROLE_NAME[r] ?? "?"),
+    allTenants: k.allTenants,
     description: k.description,
     revoked: k.revokedAt !== undefined,
     lastUsed: k.lastUsedAt ? new Date(Number(k.lastUsedAt.seconds) * 1000).toISOString() : "never",
@@ -59,7 +64,7 @@ function table(rows: KeyRow[]): string {
   const body = rows.map((r) => [
     r.keyId,
     r.tenant,
-    r.roles.join(","),
+    r.allTenants ? `${r.roles.join(",")}+all-tenants` : r.roles.join(","),
     r.revoked ? "revoked" : "active",
     r.lastUsed,
     r.description,
@@ -76,9 +81,11 @@ function table(rows: KeyRow[]): string {
 }
 
 /**
- * With `SOVR_KEY` set, the command goes through a running server's KeyService (admin role).
- * Without one it opens the database directly — the first-key bootstrap, for when no key exists
- * yet and the server is stopped (PGlite admits one process at a time).
+ * With `SOVR_KEY` set, the command goes through a running server's KeyService (a tenant admin
+ * for its own tenant, an operator for any). Without one it opens the database directly — the
+ * first-key bootstrap, and the one way besides another operator to create an operator key: for
+ * when the server is stopped (PGlite admits one process at a time). Whoever can open the
+ * database holds the platform already, so this mode is not limited by role.
  */
 async function withDatabase<T>(
   fn: (db: Awaited<ReturnType<typeof openDatabase>>["db"]) => Promise<T>,
@@ -108,29 +115,35 @@ export function addKeysCommands(keys: Command): void {
       "create an API key and print it once (via the server with SOVR_KEY, else directly: server stopped)",
     )
     .requiredOption("--tenant <tenant>", "tenant the key acts for")
-    .requiredOption("--role <role...>", "client, auditor and/or admin")
+    .requiredOption(
+      "--role <role...>",
+      "client, auditor, admin (tenant admin) and/or operator (platform operator)",
+    )
+    .option("--all-tenants", "an auditor key that reads every tenant's records (operators grant it)")
     .option("--description <text>", "what the key is for", "")
-    .action(async (o: { tenant: string; role: string[]; description: string }) => {
+    .action(async (o: { tenant: string; role: string[]; allTenants?: boolean; description: string }) => {
       const roles = parseRoles(o.role);
+      const allTenants = o.allTenants ?? false;
       let token: string;
       let row: KeyRow;
       if (process.env.SOVR_KEY) {
         const res = await serverClient(KeyService).createKey({
           tenant: o.tenant,
           roles: roles.map((r) => ROLE_ENUM[r]),
+          allTenants,
           description: o.description,
         });
         token = res.secret;
         row = fromMessage(res.key!);
       } else {
         const created = await withDatabase((db) =>
-          createApiKey(db, { tenant: o.tenant, roles, description: o.description }),
+          createApiKey(db, { tenant: o.tenant, roles, allTenants, description: o.description }),
         );
         token = created.token;
         row = fromInfo(created.key);
       }
       process.stderr.write(
-        `created key ${row.keyId} for tenant ${row.tenant} (${row.roles.join(", ")}); it is shown only now:\n`,
+        `created key ${row.keyId} for tenant ${row.tenant} (${row.roles.join(", ")}${row.allTenants ? "; all tenants" : ""}); it is shown only now:\n`,
       );
       console.log(token);
     });

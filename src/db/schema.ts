@@ -72,8 +72,10 @@ export interface ApiKeysTable {
   key_id: string;
   secret_hash: Uint8Array;
   tenant: string;
-  /** Comma-separated roles: client, auditor, admin. */
+  /** Comma-separated roles: client, auditor, admin (tenant admin), operator (platform). */
   roles: string;
+  /** An auditor key's grant to read every tenant's records; only an operator creates one. */
+  all_tenants: Generated<boolean>;
   description: Generated<string>;
   created_at: Generated<Date>;
   revoked_at: Date | null;

@@ -200,6 +200,7 @@ export async function redecide(
     tenant: record.principal.tenant,
     workload: record.principal.workload,
     roles: [...record.principal.roles],
+    // Not recorded (routing does not read them): the replay acts for no key.
     keyId: "",
     allTenants: false,
   };

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sovereign/v1/keys.proto.
  */
 export const file_sovereign_v1_keys: GenFile = /*@__PURE__*/
-  fileDesc("Chdzb3ZlcmVpZ24vdjEva2V5cy5wcm90bxIMc292ZXJlaWduLnYxIvIBCgZBcGlLZXkSDgoGa2V5X2lkGAEgASgJEg4KBnRlbmFudBgCIAEoCRIhCgVyb2xlcxgDIAMoDjISLnNvdmVyZWlnbi52MS5Sb2xlEhMKC2Rlc2NyaXB0aW9uGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWgoQQ3JlYXRlS2V5UmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSIQoFcm9sZXMYAiADKA4yEi5zb3ZlcmVpZ24udjEuUm9sZRITCgtkZXNjcmlwdGlvbhgDIAEoCSJGChFDcmVhdGVLZXlSZXNwb25zZRIhCgNrZXkYASABKAsyFC5zb3ZlcmVpZ24udjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSIiChBSZXZva2VLZXlSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSI2ChFSZXZva2VLZXlSZXNwb25zZRIhCgNrZXkYASABKAsyFC5zb3ZlcmVpZ24udjEuQXBpS2V5IiEKD0xpc3RLZXlzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkiNgoQTGlzdEtleXNSZXNwb25zZRIiCgRrZXlzGAEgAygLMhQuc292ZXJlaWduLnYxLkFwaUtleSpPCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX0NMSUVOVBABEhAKDFJPTEVfQVVESVRPUhACEg4KClJPTEVfQURNSU4QAzLzAQoKS2V5U2VydmljZRJMCglDcmVhdGVLZXkSHi5zb3ZlcmVpZ24udjEuQ3JlYXRlS2V5UmVxdWVzdBofLnNvdmVyZWlnbi52MS5DcmVhdGVLZXlSZXNwb25zZRJMCglSZXZva2VLZXkSHi5zb3ZlcmVpZ24udjEuUmV2b2tlS2V5UmVxdWVzdBofLnNvdmVyZWlnbi52MS5SZXZva2VLZXlSZXNwb25zZRJJCghMaXN0S2V5cxIdLnNvdmVyZWlnbi52MS5MaXN0S2V5c1JlcXVlc3QaHi5zb3ZlcmVpZ24udjEuTGlzdEtleXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("Chdzb3ZlcmVpZ24vdjEva2V5cy5wcm90bxIMc292ZXJlaWduLnYxIocCCgZBcGlLZXkSDgoGa2V5X2lkGAEgASgJEg4KBnRlbmFudBgCIAEoCRIhCgVyb2xlcxgDIAMoDjISLnNvdmVyZWlnbi52MS5Sb2xlEhMKC2Rlc2NyaXB0aW9uGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLYWxsX3RlbmFudHMYCCABKAgibwoQQ3JlYXRlS2V5UmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSIQoFcm9sZXMYAiADKA4yEi5zb3ZlcmVpZ24udjEuUm9sZRITCgtkZXNjcmlwdGlvbhgDIAEoCRITCgthbGxfdGVuYW50cxgEIAEoCCJGChFDcmVhdGVLZXlSZXNwb25zZRIhCgNrZXkYASABKAsyFC5zb3ZlcmVpZ24udjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSIiChBSZXZva2VLZXlSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSI2ChFSZXZva2VLZXlSZXNwb25zZRIhCgNrZXkYASABKAsyFC5zb3ZlcmVpZ24udjEuQXBpS2V5IiEKD0xpc3RLZXlzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkiNgoQTGlzdEtleXNSZXNwb25zZRIiCgRrZXlzGAEgAygLMhQuc292ZXJlaWduLnYxLkFwaUtleSpiCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX0NMSUVOVBABEhAKDFJPTEVfQVVESVRPUhACEg4KClJPTEVfQURNSU4QAxIRCg1ST0xFX09QRVJBVE9SEAQy8wEKCktleVNlcnZpY2USTAoJQ3JlYXRlS2V5Eh4uc292ZXJlaWduLnYxLkNyZWF0ZUtleVJlcXVlc3QaHy5zb3ZlcmVpZ24udjEuQ3JlYXRlS2V5UmVzcG9uc2USTAoJUmV2b2tlS2V5Eh4uc292ZXJlaWduLnYxLlJldm9rZUtleVJlcXVlc3QaHy5zb3ZlcmVpZ24udjEuUmV2b2tlS2V5UmVzcG9uc2USSQoITGlzdEtleXMSHS5zb3ZlcmVpZ24udjEuTGlzdEtleXNSZXF1ZXN0Gh4uc292ZXJlaWduLnYxLkxpc3RLZXlzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message sovereign.v1.ApiKey
@@ -54,6 +54,13 @@ export type ApiKey = Message<"sovereign.v1.ApiKey"> & {
    * @generated from field: google.protobuf.Timestamp last_used_at = 7;
    */
   lastUsedAt?: Timestamp | undefined;
+
+  /**
+   * An auditor key that reads every tenant's decision records, not only its own.
+   *
+   * @generated from field: bool all_tenants = 8;
+   */
+  allTenants: boolean;
 };
 
 /**
@@ -81,6 +88,13 @@ export type CreateKeyRequest = Message<"sovereign.v1.CreateKeyRequest"> & {
    * @generated from field: string description = 3;
    */
   description: string;
+
+  /**
+   * Grants an auditor key every tenant's decision records. Only an operator may ask for it.
+   *
+   * @generated from field: bool all_tenants = 4;
+   */
+  allTenants: boolean;
 };
 
 /**
@@ -206,11 +220,19 @@ export enum Role {
   AUDITOR = 2,
 
   /**
-   * Changes live state (ApplyCatalog, keys).
+   * Tenant admin: manages its own tenant's API keys and BYOK provider keys.
    *
    * @generated from enum value: ROLE_ADMIN = 3;
    */
   ADMIN = 3,
+
+  /**
+   * Platform operator: catalog changes and any tenant's keys, including operator keys. Created
+   * only by another operator, or with the server stopped (`sovr keys create --role operator`).
+   *
+   * @generated from enum value: ROLE_OPERATOR = 4;
+   */
+  OPERATOR = 4,
 }
 
 /**
@@ -220,8 +242,9 @@ export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
   enumDesc(file_sovereign_v1_keys, 0);
 
 /**
- * API keys (DESIGN §7 Auth). Admin-only. Keys are stored as hashes; the secret is returned once,
- * by CreateKey, and never again.
+ * API keys (DESIGN §7 Auth). Tenant admins manage their own tenant's keys; platform operators
+ * manage any tenant's. Keys are stored as hashes; the secret is returned once, by CreateKey, and
+ * never again.
  *
  * @generated from service sovereign.v1.KeyService
  */

@@ -1,0 +1,104 @@
+import type { KyselyPlugin, RootOperationNode } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DatabaseHandle, openDatabase } from "../db/index.js";
+import { Authenticator, createApiKey, revokeApiKey } from "./api-keys.js";
+
+/** Counts the queries kysely sends to the (real, in-memory PGlite) database, by kind. */
+class QueryCounter implements KyselyPlugin {
+  readonly kinds: string[] = [];
+  transformQuery({ node }: { node: RootOperationNode }): RootOperationNode {
+    this.kinds.push(node.kind);
+    return node;
+  }
+  async transformResult<T>({ result }: { result: T }): Promise<T> {
+    return result;
+  }
+  take(): string[] {
+    return this.kinds.splice(0);
+  }
+}
+
+describe("Authenticator", () => {
+  let h: DatabaseHandle;
+  const counter = new QueryCounter();
+  let clock = 1_000_000;
+  const TTL = 60_000;
+  let auth: Authenticator;
+  let good: { keyId: string; token: string };
+  let closed = false;
+
+  beforeAll(async () => {
+    h = await openDatabase({ dataDir: "memory://" });
+    const created = await createApiKey(h.db, { tenant: "acme", roles: ["client"] });
+    good = { keyId: created.key.keyId, token: created.token };
+    auth = new Authenticator(h.db.withPlugin(counter), TTL, () => clock);
+    await auth.start();
+  });
+  afterAll(async () => {
+    auth?.stop();
+    if (!closed) await h?.close();
+  });
+
+  it("makes no database query on the request path, for an unknown id as for a known one", async () => {
+    counter.take();
+    const unknown = `sovr_${"0".repeat(12)}_${"A".repeat(43)}`;
+    const wrongSecret = `sovr_${good.keyId}_${"B".repeat(43)}`;
+    expect(await auth.authenticate(unknown)).toBeUndefined();
+    expect(await auth.authenticate(wrongSecret)).toBeUndefined();
+    expect(counter.take()).toEqual([]);
+    // A valid key: the only query is the background `last_used_at` write, never a lookup.
+    expect((await auth.authenticate(good.token))?.tenant).toBe("acme");
+    expect(counter.take()).toEqual(["UpdateQueryNode"]);
+  });
+
+  it("takes a revocation within the TTL: a stale table is re-read once, whatever the id", async () => {
+    await revokeApiKey(h.db, good.keyId);
+    counter.take();
+    // Within the TTL the table in memory still holds the key.
+    clock += TTL / 2;
+    expect(await auth.authenticate(good.token)).toBeDefined();
+    expect(counter.take()).toEqual([]);
+    // Past it, the next check (here for an unknown id) re-reads the whole table: one select,
+    // the same for every token, and the revocation holds from then on.
+    clock += TTL;
+    expect(await auth.authenticate(`sovr_${"1".repeat(12)}_${"A".repeat(43)}`)).toBeUndefined();
+    expect(counter.take()).toEqual(["SelectQueryNode"]);
+    expect(await auth.authenticate(good.token)).toBeUndefined();
+    expect(counter.take()).toEqual([]);
+  });
+
+  it("refresh() after a change reads after it, also when a read that began before it is in flight", async () => {
+    // PGlite's one connection serves queries in the order they ask for it. A transaction holds
+    // it while a read (queued first) and the insert (queued second) wait; the second refresh()
+    // is asked for while that read is still in flight.
+    const settle = () => new Promise((r) => setImmediate(r));
+    const queued = await h.db.transaction().execute(async () => {
+      const inFlight = auth.refresh();
+      await settle();
+      const creating = createApiKey(h.db, { tenant: "acme", roles: ["client"] });
+      await settle();
+      return { inFlight, creating, after: auth.refresh() };
+    });
+    const later = await queued.creating;
+    await Promise.all([queued.inFlight, queued.after]);
+    expect(await auth.authenticate(later.token)).toMatchObject({ keyId: later.key.keyId });
+  });
+
+  it("refuses all_tenants on a key without the auditor role", async () => {
+    await expect(createApiKey(h.db, { tenant: "acme", roles: ["client"], allTenants: true })).rejects.toThrow(
+      /all_tenants/,
+    );
+  });
+
+  it("knows a key created elsewhere after refresh(), and fails closed when the table cannot be read", async () => {
+    const other = await createApiKey(h.db, { tenant: "globex", roles: ["auditor"], allTenants: true });
+    expect(await auth.authenticate(other.token)).toBeUndefined();
+    await auth.refresh();
+    expect(await auth.authenticate(other.token)).toMatchObject({ tenant: "globex", allTenants: true });
+    // The database goes away: once the table is stale, every check fails instead of trusting it.
+    await h.close();
+    closed = true;
+    clock += 2 * TTL;
+    await expect(auth.authenticate(other.token)).rejects.toThrow();
+  });
+});
