@@ -47,8 +47,11 @@ describe.each(appDatabases)("tenant-scoped export (%s)", (database) => {
 
   beforeAll(async () => {
     t = await startTestApp({ database, auth: true, env: { SOVR_CHECKPOINT_INTERVAL_MS: "60000" } });
-    const key = async (tenant: string, role: "client" | "auditor") =>
-      (await createApiKey(t.app.db.db, { tenant, roles: [role] })).token;
+    const key = async (tenant: string, role: "client" | "auditor") => {
+      const { token } = await createApiKey(t.app.db.db, { tenant, roles: [role] });
+      await t.app.auth.refresh();
+      return token;
+    };
     auditorKey = await key("ta", "auditor");
     const addr = `127.0.0.1:${t.app.servers.grpcPort}`;
     const ta = new GrpcJsClient(addr, { key: await key("ta", "client") });

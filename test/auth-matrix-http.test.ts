@@ -23,6 +23,11 @@ const ROUTES: Record<string, { method: string; path: string; body?: object }> = 
   "GET /v1/admin/byok": { method: "GET", path: "/v1/admin/byok" },
   "PUT /v1/admin/byok": { method: "PUT", path: `/v1/admin/byok/${OWN}/sim-us`, body: { key: "k-ta" } },
   "DELETE /v1/admin/byok": { method: "DELETE", path: `/v1/admin/byok/${OWN}/sim-us` },
+  "POST /v1/admin/byok": {
+    method: "POST",
+    path: `/v1/admin/byok/${OWN}/sim-eu/approve`,
+    body: { origins: [] },
+  },
 };
 
 const allowed = (op: string, c: Caller) =>
@@ -93,6 +98,7 @@ describe("role × tenant matrix (HTTP routes)", () => {
     for (const route of [
       { method: "PUT", path: other, body: { key: "stolen" } },
       { method: "DELETE", path: other },
+      { method: "POST", path: `${other}/approve`, body: { origins: [] } },
       { method: "GET", path: `/v1/admin/byok/${OTHER}` },
     ]) {
       const res = await send(route, admin);

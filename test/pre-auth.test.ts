@@ -137,6 +137,7 @@ describe("auth before body (both ports, every protocol)", () => {
     t = await startTestApp({ auth: true });
     key = t.devKey!;
     auditorKey = (await createApiKey(t.app.db.db, { tenant: "default", roles: ["auditor"] })).token;
+    await t.app.auth.refresh();
   });
   afterAll(async () => {
     await t?.close();

@@ -77,18 +77,49 @@ function refuseH2(
 }
 
 /**
- * HTTP/1.1: the response with `connection: close`. Node then stops parsing the connection
- * and closes it once the answer is written; an unread body is not kept (at most the socket's
+ * Bytes of an unread request body the HTTP/1.1 refusal reads and discards before answering.
+ * A client that is still writing when the connection closes sees EPIPE instead of the answer
+ * (the CLI applying a catalog with the wrong key did), so a small body is read to its end and
+ * thrown away; past this, the answer goes out and the connection closes. Nothing is buffered.
+ */
+export const REFUSAL_DRAIN_BYTES = 256 * 1024;
+const REFUSAL_DRAIN_MS = 2000;
+
+/**
+ * HTTP/1.1: the response with `connection: close`, once the body has been discarded up to
+ * {@link REFUSAL_DRAIN_BYTES} (or {@link REFUSAL_DRAIN_MS}); Node then closes the connection
+ * once the answer is written, so a larger unread body is never read (at most the socket's
  * buffers).
  */
 function refuseH1(
-  _req: IncomingMessage,
+  req: IncomingMessage,
   res: ServerResponse,
   status: number,
   headers: Record<string, string>,
   body: Uint8Array | undefined,
 ): void {
   res.shouldKeepAlive = false;
-  res.writeHead(status, { ...headers, connection: "close" });
-  res.end(body);
+  let answered = false;
+  let timer: NodeJS.Timeout | undefined;
+  const answer = () => {
+    if (answered) return;
+    answered = true;
+    clearTimeout(timer);
+    req.off("data", onData).off("end", answer).off("error", answer);
+    req.pause();
+    res.writeHead(status, { ...headers, connection: "close" });
+    res.end(body);
+  };
+  let seen = 0;
+  const onData = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > REFUSAL_DRAIN_BYTES) answer();
+  };
+  const declared = Number(req.headers["content-length"]);
+  if (req.complete || declared === 0 || declared > REFUSAL_DRAIN_BYTES) {
+    answer();
+    return;
+  }
+  timer = setTimeout(answer, REFUSAL_DRAIN_MS);
+  req.on("data", onData).on("end", answer).on("error", answer);
 }

@@ -26,14 +26,13 @@ const FIXTURE = join(REPO, "test/fixtures/catalog/simulator.yaml");
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the catalog's own ${VAR} syntax
 const SIM_EU_URL = "${SOVR_SIMULATOR_URL:-http://127.0.0.1:8089}/sim-eu/v1";
 
-/**
- * The keys this file uses, in one place. Today an `admin` key applies catalogs; when
- * ApplyCatalog becomes operator-only (issue 11, roles), only `catalogChanger` changes here.
- */
+/** The keys this file uses, in one place: catalogs are applied by a platform operator. */
 async function makeKeys(t: TestApp) {
-  const key = async (roles: ("client" | "admin")[]) =>
+  const key = async (roles: ("client" | "operator")[]) =>
     (await createApiKey(t.app.db.db, { tenant: "acme", roles })).token;
-  return { catalogChanger: await key(["admin"]), client: await key(["client"]) };
+  const keys = { catalogChanger: await key(["operator"]), client: await key(["client"]) };
+  await t.app.auth.refresh();
+  return keys;
 }
 
 describe("a catalog cannot name server secrets (issue 11, findings 3 and 4)", () => {

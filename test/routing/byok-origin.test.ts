@@ -22,19 +22,21 @@ const BYOK_KEY = "BYOK-SECRET-tb-7c41e0";
 const MASTER = MasterKey.generate();
 
 /**
- * The keys this file uses, made in one place. Today an `admin` key applies catalogs; when
- * ApplyCatalog becomes operator-only (issue 11, roles), only `catalogChanger` changes here.
+ * The keys this file uses, made in one place. Catalogs are applied by the platform operator:
+ * even the operator cannot send a tenant's key to an origin the tenant did not approve.
  */
 async function makeKeys(t: TestApp) {
-  const key = async (tenant: string, roles: ("client" | "auditor" | "admin")[]) =>
+  const key = async (tenant: string, roles: ("client" | "auditor" | "admin" | "operator")[]) =>
     (await createApiKey(t.app.db.db, { tenant, roles })).token;
-  return {
-    catalogChanger: await key("ta", ["admin"]),
+  const keys = {
+    catalogChanger: await key("ta", ["operator"]),
     tbAuditor: await key("tb", ["auditor"]),
     taAdmin: await key("ta", ["admin"]),
     tbAdmin: await key("tb", ["admin"]),
     tbClient: await key("tb", ["client"]),
   };
+  await t.app.auth.refresh();
+  return keys;
 }
 
 /** A listener that records what reaches it and answers 503 (so the router never gets an answer). */

@@ -52,8 +52,8 @@ export async function startTenantWorld(): Promise<TenantWorld> {
   const spareOwn = await createApiKey(db, { tenant: OWN, roles: ["client"] });
   const spareOther = await createApiKey(db, { tenant: OTHER, roles: ["admin"] });
   await t.app.auth.refresh();
-  await t.app.byok.set(OWN, "sim-eu", "BYOK-SECRET-OF-TA-77d0", false);
-  await t.app.byok.set(OTHER, "sim-eu", OTHER_BYOK_SECRET, false);
+  await t.app.byokAdmin.set(undefined, OWN, "sim-eu", "BYOK-SECRET-OF-TA-77d0", false);
+  await t.app.byokAdmin.set(undefined, OTHER, "sim-eu", OTHER_BYOK_SECRET, false);
 
   const grpcClient = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`);
   const chatAs = async (token: string) =>
