@@ -123,7 +123,9 @@ export class ByokAdmin {
     // so a surface without that check (SOVR_AUTH=off makes every caller a client) still refuses.
     if (!caller.roles.includes("admin")) throw new ByokAccessError("BYOK keys are managed by tenant admins");
     if (caller.tenant !== tenant) {
-      throw new ByokAccessError(`tenant: BYOK keys of tenant ${tenant} are managed by that tenant's admins only`);
+      throw new ByokAccessError(
+        `tenant: BYOK keys of tenant ${tenant} are managed by that tenant's admins only`,
+      );
     }
   }
 }
