@@ -59,7 +59,8 @@ route := {"allow": {id | some id in doc.allow}, "deny": denied} if {
 		some id, found in doc.problems
 	}
 	direct := object.get(doc, "deny", {})
-	denied := {id: checked_reasons | some id in {id | some id, _ in checked} | {id | some id, _ in direct}
+	denied := {id: checked_reasons |
+		some id in ({id | some id, _ in checked} | {id | some id, _ in direct})
 		checked_reasons := object.get(checked, id, set()) | object.get(direct, id, set())
 	}
 }

@@ -20,13 +20,22 @@ test_decision_has_only_allow_and_deny if {
 	{k | some k, _ in result} == {"allow", "deny"}
 }
 
-# The document the engine reads: allow, checks and problems (deny only when a rule adds
-# reasons directly); each id appears once in allow, each check at most once per endpoint,
-# every problem names a check and a message, and no endpoint has an empty problem list.
+# The document the engine reads: allow, checks, keys and problems, and deny as soon as a
+# rule adds reasons directly (docs/policies.md §3: id → non-empty set of reasons); each id
+# appears once in allow, each check at most once per endpoint, every problem names a check
+# and a message, and no endpoint has an empty problem list.
 test_route_document_shape if {
 	every inp in [strict_input, input_for({}, null, "t", mixed), input_for({"zdr": true}, "eu", "bund-gov", mixed)] {
 		doc := data.sovereign.route with input as inp
-		{k | some k, _ in doc} == {"allow", "checks", "keys", "problems"}
+		{k | some k, _ in doc} - {"deny"} == {"allow", "checks", "keys", "problems"}
+		every _, reasons in object.get(doc, "deny", {}) {
+			is_set(reasons)
+			count(reasons) > 0
+			every r in reasons {
+				is_string(r)
+				r != ""
+			}
+		}
 		is_array(doc.allow)
 		count(doc.allow) == count({id | some id in doc.allow})
 		every _, found in doc.problems {

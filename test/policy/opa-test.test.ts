@@ -25,6 +25,12 @@ beforeAll(async () => ({ dir, cleanup } = await tempDir()));
 afterAll(() => cleanup?.());
 
 describe("opa test over policies/", () => {
+  it("finds every Rego file formatted as opa fmt writes it", async () => {
+    // `opa fmt -l` lists the files it would change and exits 0 either way (CI runs it too).
+    const { stdout } = await run(resolveOpaBin(), ["fmt", "-l", POLICIES_DIR]);
+    expect(stdout).toBe("");
+  });
+
   it("passes on the shipped policies", async () => {
     const result = await opaTest(POLICIES_DIR);
     expect(result.output).toMatch(/PASS: \d+\/\d+/);
