@@ -169,7 +169,8 @@ function softPreference(
     );
     return num(x, `${field}.${k}`)!;
   });
-  return values.length > 0 ? values.reduce(tightest) : undefined;
+  // Not `reduce(Math.min)`: reduce passes the index and array too, and Math.min of those is NaN.
+  return values.length > 0 ? values.reduce((a, b) => tightest(a, b)) : undefined;
 }
 
 const SORTS = new Set(["price", "throughput", "latency"]);
