@@ -1,6 +1,6 @@
 import type { ChatRequest } from "../gen/sovereign/v1/router_pb.js";
-import { DataCollection, SortBy, SortPartition } from "../gen/sovereign/v1/router_pb.js";
-import type { ProviderPreferences, RouteRequest } from "../routing/types.js";
+import { preferencesFromJson, preferencesFromProto } from "../routing/preferences-codec.js";
+import type { RouteRequest } from "../routing/types.js";
 import type { UpstreamMessage, UpstreamTool } from "../upstream/types.js";
 import { InvalidFieldError } from "./errors.js";
 import { jsonTooDeep } from "./json-depth.js";
@@ -218,48 +218,7 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
 /** gRPC/Connect ChatRequest → RouteRequest (validated). */
 export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: boolean }): RouteRequest {
   if (opts.requireMessages) check(m.messages.length > 0, "messages", "at least one message is required");
-  const p = m.provider;
-  const sortBy = p?.sort?.by;
-  check(
-    sortBy === undefined || sortBy in SORT_BY,
-    "provider.sort.by",
-    "must be price, throughput or latency",
-  );
-  const partition = p?.sort?.partition;
-  check(
-    partition === undefined || partition in SORT_PARTITIONS,
-    "provider.sort.partition",
-    "must be model or none",
-  );
-  check(
-    p === undefined || p.dataCollection in DATA_COLLECTIONS,
-    "provider.data_collection",
-    "must be allow or deny",
-  );
-  const provider: ProviderPreferences = {
-    allowFallbacks: p?.allowFallbacks ?? true,
-    order: p?.order.length ? p.order : undefined,
-    only: p?.only.length ? p.only : undefined,
-    ignore: p?.ignore.length ? p.ignore : undefined,
-    sort: sortBy
-      ? { by: SORT_BY[sortBy]!, partition: p?.sort?.partition === SortPartition.NONE ? "none" : "model" }
-      : undefined,
-    maxPrice:
-      p?.maxPrice && (p.maxPrice.prompt !== undefined || p.maxPrice.completion !== undefined)
-        ? { prompt: p.maxPrice.prompt, completion: p.maxPrice.completion }
-        : undefined,
-    zdr: p?.zdr,
-    dataCollection:
-      p?.dataCollection === DataCollection.DENY
-        ? "deny"
-        : p?.dataCollection === DataCollection.ALLOW
-          ? "allow"
-          : undefined,
-    requireParameters: p?.requireParameters,
-    quantizations: p?.quantizations.length ? p.quantizations : undefined,
-    preferredMinThroughput: p?.preferredMinThroughput,
-    preferredMaxLatency: p?.preferredMaxLatency,
-  };
+  const provider = preferencesFromProto(m.provider);
   const messages: UpstreamMessage[] = m.messages.map((msg) => {
     const out: UpstreamMessage = { role: msg.role, content: msg.content };
     if (msg.name) out.name = msg.name;
@@ -304,25 +263,6 @@ export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: bo
     workload: m.workload,
   });
 }
-
-/** Enum numbers the proto declares; any other number on the wire is refused, not ignored. */
-const SORT_PARTITIONS: Record<number, true> = {
-  [SortPartition.UNSPECIFIED]: true,
-  [SortPartition.MODEL]: true,
-  [SortPartition.NONE]: true,
-};
-const DATA_COLLECTIONS: Record<number, true> = {
-  [DataCollection.UNSPECIFIED]: true,
-  [DataCollection.ALLOW]: true,
-  [DataCollection.DENY]: true,
-};
-
-const SORT_BY: Partial<Record<number, "price" | "throughput" | "latency">> = {
-  [SortBy.UNSPECIFIED]: undefined,
-  [SortBy.PRICE]: "price",
-  [SortBy.THROUGHPUT]: "throughput",
-  [SortBy.LATENCY]: "latency",
-};
 
 // ---- OpenAI-compatible HTTP body (OpenRouter's extensions: `provider`, `models`, `region`) ----
 
@@ -372,77 +312,6 @@ function content(v: unknown, field: string): string {
       return part.text as string;
     })
     .join("");
-}
-
-/**
- * OpenRouter's soft performance preferences are a number or percentile cut-offs
- * (`{p50, p75, p90, p99}`); the router keeps rolling means, so the tightest given cut-off is
- * compared with the mean.
- */
-function softPreference(
-  v: unknown,
-  field: string,
-  tightest: (a: number, b: number) => number,
-): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === "number") return num(v, field);
-  check(isObject(v), field, "must be a number or an object of percentiles (p50, p75, p90, p99)");
-  const values = Object.entries(v).map(([k, x]) => {
-    check(
-      ["p50", "p75", "p90", "p99"].includes(k),
-      `${field}.${k.slice(0, 16)}`,
-      "must be p50, p75, p90 or p99",
-    );
-    return num(x, `${field}.${k}`)!;
-  });
-  return values.length > 0 ? values.reduce(tightest) : undefined;
-}
-
-const SORTS = new Set(["price", "throughput", "latency"]);
-
-function providerPreferences(v: unknown): ProviderPreferences {
-  if (v === undefined || v === null) return { allowFallbacks: true };
-  check(isObject(v), "provider", "must be an object");
-  let sort: ProviderPreferences["sort"];
-  if (v.sort !== undefined && v.sort !== null) {
-    const by = isObject(v.sort) ? v.sort.by : v.sort;
-    const field = isObject(v.sort) ? "provider.sort.by" : "provider.sort";
-    check(typeof by === "string" && SORTS.has(by), field, "must be price, throughput or latency");
-    const partition = isObject(v.sort) ? (v.sort.partition ?? "model") : "model";
-    check(partition === "model" || partition === "none", "provider.sort.partition", "must be model or none");
-    sort = { by: by as "price" | "throughput" | "latency", partition };
-  }
-  let maxPrice: ProviderPreferences["maxPrice"];
-  if (v.max_price !== undefined && v.max_price !== null) {
-    check(isObject(v.max_price), "provider.max_price", "must be an object {prompt, completion}");
-    const prompt = num(v.max_price.prompt, "provider.max_price.prompt");
-    const completion = num(v.max_price.completion, "provider.max_price.completion");
-    if (prompt !== undefined || completion !== undefined) maxPrice = { prompt, completion };
-  }
-  const dc = str(v.data_collection, "provider.data_collection");
-  check(
-    dc === undefined || dc === "allow" || dc === "deny",
-    "provider.data_collection",
-    "must be allow or deny",
-  );
-  return {
-    order: strList(v.order, "provider.order"),
-    allowFallbacks: bool(v.allow_fallbacks, "provider.allow_fallbacks") ?? true,
-    only: strList(v.only, "provider.only"),
-    ignore: strList(v.ignore, "provider.ignore"),
-    sort,
-    maxPrice,
-    zdr: bool(v.zdr, "provider.zdr"),
-    dataCollection: dc as "allow" | "deny" | undefined,
-    requireParameters: bool(v.require_parameters, "provider.require_parameters"),
-    quantizations: strList(v.quantizations, "provider.quantizations"),
-    preferredMinThroughput: softPreference(
-      v.preferred_min_throughput,
-      "provider.preferred_min_throughput",
-      Math.max,
-    ),
-    preferredMaxLatency: softPreference(v.preferred_max_latency, "provider.preferred_max_latency", Math.min),
-  };
 }
 
 function message(v: unknown, i: number): UpstreamMessage {
@@ -543,7 +412,7 @@ export function fromOpenAIChatBody(
     model,
     models: models.filter((m) => m !== model),
     messages: body.messages.map(message),
-    provider: providerPreferences(body.provider),
+    provider: preferencesFromJson(body.provider),
     region: str(body.region, "region") ?? null,
     labels,
     maxTokens,

@@ -11,6 +11,7 @@ import { ByokAccessError, ByokNotFoundError } from "../routing/byok-admin.js";
 import {
   AllAttemptsFailedError,
   AuditUnavailableError,
+  InvalidFieldError,
   NoEligibleEndpointError,
   StreamInterruptedError,
   UnknownModelError,
@@ -19,16 +20,9 @@ import {
 import type { CandidateVerdict } from "../routing/types.js";
 import { UpstreamError } from "../upstream/errors.js";
 
-/** A request field that failed validation; becomes InvalidArgument naming the field. */
-export class InvalidFieldError extends Error {
-  constructor(
-    readonly field: string,
-    readonly problem: string,
-  ) {
-    super(`${field}: ${problem}`);
-    this.name = "InvalidFieldError";
-  }
-}
+// Defined beside the request it validates (the preferences codec throws it too); re-exported
+// here, where the API layer has always imported it from.
+export { InvalidFieldError };
 
 const STAGES = {
   policy: ExclusionStage.POLICY,

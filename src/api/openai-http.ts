@@ -395,25 +395,22 @@ async function listModels(deps: OpenAIHttpDeps, req: IncomingMessage, res: Serve
   const models = [...snapshot.byModel.keys()].sort();
   const results = await Promise.all(
     models.map(async (model) => {
-      try {
-        const d = await deps.router.decide(
-          {
-            model,
-            models: [],
-            messages: [],
-            provider: { allowFallbacks: true },
-            region: null,
-            labels: {},
-            workload: "",
-          },
-          principal,
-          { record: false },
-        );
-        return { model, endpoints: d.plan };
-      } catch (err) {
-        if (err instanceof NoEligibleEndpointError) return undefined;
-        throw err;
-      }
+      const d = await deps.router.decide(
+        {
+          model,
+          models: [],
+          messages: [],
+          provider: { allowFallbacks: true },
+          region: null,
+          labels: {},
+          workload: "",
+        },
+        principal,
+        { record: false },
+      );
+      if (d.outcome === "policy_error") throw d.error;
+      // A model the caller may not use is left out of the list, not an error.
+      return d.outcome === "routed" ? { model, endpoints: d.plan } : undefined;
     }),
   );
   const data = results

@@ -1,6 +1,5 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { RouterService } from "../gen/sovereign/v1/router_pb.js";
-import { NoEligibleEndpointError } from "../routing/errors.js";
 import type { Router, RouterEvent } from "../routing/router.js";
 import type { Principal } from "../routing/types.js";
 import { fromProtoChatRequest } from "./chat-request.js";
@@ -84,14 +83,11 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
       if (!req.request) throw new InvalidFieldError("request", "is required");
       const route = fromProtoChatRequest(req.request, { requireMessages: false });
       const principal = withWorkload(ctx.values.get(principalKey), route.workload);
-      const d = await this.router.decide(route, principal, { record: false }).catch((err: unknown) => {
-        // Explain reports a no-eligible-endpoint decision instead of failing: that is its answer.
-        if (err instanceof NoEligibleEndpointError) return { noEligible: err };
-        throw err;
-      });
-      if ("noEligible" in d) {
-        return { decision: { candidates: candidateMessages(d.noEligible.candidates), plan: [] } };
-      }
+      const d = await this.router.decide(route, principal, { record: false });
+      if (d.outcome === "policy_error") throw d.error;
+      // Nothing eligible is Explain's answer, not a failure: the verdicts say why.
+      if (d.outcome === "denied")
+        return { decision: { candidates: candidateMessages(d.verdicts), plan: [] } };
       return {
         decision: {
           policy: { revision: d.bundle.revision, sha256: d.bundle.sha256 },

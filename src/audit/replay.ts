@@ -67,7 +67,10 @@ export class Replayer {
       const engine = await this.#engine(recorded.policy.sha256);
       policy = { evaluate: (i) => engine.evaluate(i), bundle: engine.current! };
     }
-    const replayed = await redecide(recorded, snapshot, policy);
+    const decision = await redecide(recorded, snapshot, policy);
+    // No record: the policy could not be consulted at all (none loaded), so nothing to compare.
+    if (decision.outcome === "policy_error" && !decision.record) throw decision.error;
+    const replayed = decision.record!;
     const differences = diff(recorded, replayed);
     return { match: differences.length === 0, differences, recorded, replayed };
   }

@@ -2,6 +2,7 @@ import type { AttemptRecord as AuditAttemptRecord, DecisionRecord, OutcomeRecord
 import type { BundleRef } from "../policy/types.js";
 import type { UpstreamErrorClass } from "../upstream/errors.js";
 import { estimatePromptTokens, usedParameters } from "./filters.js";
+import { preferencesToRecord } from "./preferences-codec.js";
 import type { CandidateVerdict, Principal, RouteRequest } from "./types.js";
 
 /**
@@ -13,52 +14,6 @@ import type { CandidateVerdict, Principal, RouteRequest } from "./types.js";
 export type DecisionRecordV1 = DecisionRecord;
 export type OutcomeRecordV1 = OutcomeRecord;
 export type AttemptRecord = AuditAttemptRecord & { error_class: UpstreamErrorClass | null };
-
-/** The routing preferences as OpenRouter names them; the policy input and the record share this. */
-export function preferencesJson(req: RouteRequest): Record<string, unknown> {
-  const p = req.provider;
-  const out: Record<string, unknown> = { allow_fallbacks: p.allowFallbacks };
-  if (p.order?.length) out.order = [...p.order];
-  if (p.only?.length) out.only = [...p.only];
-  if (p.ignore?.length) out.ignore = [...p.ignore];
-  if (p.sort) out.sort = { by: p.sort.by, partition: p.sort.partition };
-  if (p.maxPrice) {
-    const mp: Record<string, number> = {};
-    if (p.maxPrice.prompt !== undefined) mp.prompt = p.maxPrice.prompt;
-    if (p.maxPrice.completion !== undefined) mp.completion = p.maxPrice.completion;
-    out.max_price = mp;
-  }
-  if (p.zdr !== undefined) out.zdr = p.zdr;
-  if (p.dataCollection) out.data_collection = p.dataCollection;
-  if (p.requireParameters !== undefined) out.require_parameters = p.requireParameters;
-  if (p.quantizations?.length) out.quantizations = [...p.quantizations];
-  if (p.preferredMinThroughput !== undefined) out.preferred_min_throughput = p.preferredMinThroughput;
-  if (p.preferredMaxLatency !== undefined) out.preferred_max_latency = p.preferredMaxLatency;
-  return out;
-}
-
-/**
- * The preferences as recorded: like {@link preferencesJson} but integers only — prices in
- * micro-USD per million tokens, latency in ms, throughput in milli-tokens per second.
- */
-export function recordedPreferences(req: RouteRequest): Record<string, unknown> {
-  const { max_price, preferred_max_latency, preferred_min_throughput, ...rest } = preferencesJson(req);
-  const out: Record<string, unknown> = { ...rest };
-  const micro = (x: unknown) => Math.round((x as number) * 1_000_000);
-  if (max_price) {
-    const mp = max_price as { prompt?: number; completion?: number };
-    out.max_price_micro_usd = {
-      ...(mp.prompt !== undefined ? { prompt: micro(mp.prompt) } : {}),
-      ...(mp.completion !== undefined ? { completion: micro(mp.completion) } : {}),
-    };
-  }
-  if (preferred_max_latency !== undefined)
-    out.preferred_max_latency_ms = Math.round((preferred_max_latency as number) * 1000);
-  if (preferred_min_throughput !== undefined) {
-    out.preferred_min_throughput_milli = Math.round((preferred_min_throughput as number) * 1000);
-  }
-  return out;
-}
 
 export function buildDecisionRecord(args: {
   decisionId: string;
@@ -90,7 +45,7 @@ export function buildDecisionRecord(args: {
     request: {
       model: req.model,
       models: [...req.models],
-      provider: recordedPreferences(req),
+      provider: preferencesToRecord(req.provider),
       region: req.region,
       labels: { ...req.labels },
       message_count: req.messages.length,

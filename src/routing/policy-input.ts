@@ -1,7 +1,7 @@
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEndpointInput, PolicyInput } from "../policy/types.js";
-import { preferencesJson } from "./decision-record.js";
 import { estimatePromptTokens, usedParameters } from "./filters.js";
+import { preferencesToJson } from "./preferences-codec.js";
 import type { Principal, RouteRequest } from "./types.js";
 
 /**
@@ -50,7 +50,7 @@ export function buildPolicyInput(
     request: {
       model: req.model,
       models: [...req.models],
-      provider: preferencesJson(req),
+      provider: preferencesToJson(req.provider),
       region: req.region,
       labels: { ...req.labels },
       estimated_prompt_tokens: estimatePromptTokens(req),

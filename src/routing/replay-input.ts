@@ -1,7 +1,7 @@
 /**
  * Replay hook (DESIGN §8, `sovr audit replay`): turns a recorded decision back into the
- * router's inputs and runs the real {@link Router.decide} on them, so a replay exercises the
- * same code as the live request did. Pure apart from the policy evaluation.
+ * router's inputs and runs the same {@link decide} as live routing on them, so a replay
+ * exercises the same code as the live request did. Pure apart from the policy evaluation.
  *
  * What is re-evaluated: the policy (from the bundle given), the request filters and the
  * seeded selection, over the given catalog revision. What is taken from the record as input,
@@ -11,45 +11,18 @@
  */
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
-import { PolicyEvaluationError } from "../policy/errors.js";
 import type { BundleRef, PolicyInput } from "../policy/types.js";
 import type { TenantKey } from "./byok.js";
-import { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
-import { NoEligibleEndpointError } from "./errors.js";
-import { HealthTracker } from "./health.js";
+import { type Decision, decide } from "./decide.js";
+import type { DecisionRecordV1 } from "./decision-record.js";
 import { endpointOrigin } from "./origin.js";
-import { Router } from "./router.js";
-import type { EndpointPerformance, Principal, ProviderPreferences, RouteRequest, SortBy } from "./types.js";
+import { preferencesFromRecord } from "./preferences-codec.js";
+import type { EndpointPerformance, Principal, RouteRequest } from "./types.js";
 
 /** A request with the recorded summary's shape: same counts, parameters and preferences. */
 export function routeRequestFromRecord(record: DecisionRecordV1): RouteRequest {
   const r = record.request;
-  const p = r.provider as Record<string, unknown>;
-  const provider: ProviderPreferences = { allowFallbacks: p.allow_fallbacks !== false };
-  const strings = (v: unknown) => (Array.isArray(v) ? (v as string[]) : undefined);
-  if (strings(p.order)) provider.order = strings(p.order);
-  if (strings(p.only)) provider.only = strings(p.only);
-  if (strings(p.ignore)) provider.ignore = strings(p.ignore);
-  if (p.sort && typeof p.sort === "object") {
-    const s = p.sort as { by: SortBy; partition: "model" | "none" };
-    provider.sort = { by: s.by, partition: s.partition };
-  }
-  const mp = p.max_price_micro_usd as { prompt?: number; completion?: number } | undefined;
-  if (mp) {
-    provider.maxPrice = {
-      ...(mp.prompt !== undefined ? { prompt: mp.prompt / 1_000_000 } : {}),
-      ...(mp.completion !== undefined ? { completion: mp.completion / 1_000_000 } : {}),
-    };
-  }
-  if (typeof p.zdr === "boolean") provider.zdr = p.zdr;
-  if (p.data_collection === "allow" || p.data_collection === "deny")
-    provider.dataCollection = p.data_collection;
-  if (typeof p.require_parameters === "boolean") provider.requireParameters = p.require_parameters;
-  if (strings(p.quantizations)) provider.quantizations = strings(p.quantizations);
-  if (typeof p.preferred_min_throughput_milli === "number")
-    provider.preferredMinThroughput = p.preferred_min_throughput_milli / 1000;
-  if (typeof p.preferred_max_latency_ms === "number")
-    provider.preferredMaxLatency = p.preferred_max_latency_ms / 1000;
+  const provider = preferencesFromRecord(r.provider);
 
   // Placeholder messages whose only property is their size: ceil(chars / 4) = the estimate.
   const count = Math.max(1, r.message_count);
@@ -78,26 +51,18 @@ export function routeRequestFromRecord(record: DecisionRecordV1): RouteRequest {
 }
 
 /** Health as recorded: each endpoint's flag and rolling performance at decision time. */
-class RecordedHealth extends HealthTracker {
-  readonly #byId: ReadonlyMap<string, EndpointPerformance>;
-
-  constructor(record: DecisionRecordV1) {
-    super();
-    this.#byId = new Map(
-      record.candidates.map((c) => [
-        c.endpoint_id,
-        {
-          unhealthy: c.unhealthy,
-          ttftMs: c.ttft_us === null ? undefined : c.ttft_us / 1000,
-          tokensPerSecond: c.tokens_per_second_milli === null ? undefined : c.tokens_per_second_milli / 1000,
-        },
-      ]),
-    );
-  }
-
-  override performance(id: string): EndpointPerformance {
-    return this.#byId.get(id) ?? { unhealthy: false };
-  }
+function recordedPerformance(record: DecisionRecordV1): (id: string) => EndpointPerformance {
+  const byId = new Map<string, EndpointPerformance>(
+    record.candidates.map((c) => [
+      c.endpoint_id,
+      {
+        unhealthy: c.unhealthy,
+        ttftMs: c.ttft_us === null ? undefined : c.ttft_us / 1000,
+        tokensPerSecond: c.tokens_per_second_milli === null ? undefined : c.tokens_per_second_milli / 1000,
+      },
+    ]),
+  );
+  return (id) => byId.get(id) ?? { unhealthy: false };
 }
 
 const AVAILABILITY_PREFIX = "availability: ";
@@ -169,33 +134,16 @@ export interface ReplayPolicy {
 }
 
 /**
- * Re-decides `record` with `policy` over `snapshot` (the recorded catalog revision) and
- * returns the decision record the router builds for it, as it would have been written.
+ * Re-decides `record` with `policy` over `snapshot` (the recorded catalog revision): the
+ * live router's own {@link decide}, fed the recorded view of the world. Returns the decision,
+ * whose record is the one the router builds for it, as it would have been written.
  */
 export async function redecide(
   record: DecisionRecordV1,
   snapshot: CatalogSnapshot,
   policy: ReplayPolicy,
-): Promise<DecisionRecordV1> {
+): Promise<Decision> {
   const adjusted = withRecordedAvailability(snapshot, record);
-  const keys = recordedTenantKeys(record, adjusted);
-  const timeMs = record.time_us / 1000;
-  const router = new Router({
-    catalog: { current: () => adjusted },
-    policy: { evaluate: (input) => policy.evaluate(input), activeBundle: () => policy.bundle },
-    recorder: {
-      recordDecision: async () => {},
-      recordOutcome: async () => {},
-    },
-    adapters: {},
-    health: new RecordedHealth(record),
-    instance: record.router,
-    timeouts: { connectTimeoutMs: 1, firstTokenTimeoutMs: 1, idleTimeoutMs: 1 },
-    env: {},
-    byok: { keysFor: async () => keys },
-    now: () => timeMs,
-  });
-  const req = routeRequestFromRecord(record);
   const principal: Principal = {
     tenant: record.principal.tenant,
     workload: record.principal.workload,
@@ -204,56 +152,14 @@ export async function redecide(
     keyId: "",
     allTenants: false,
   };
-  const seed = BigInt(record.seed);
-  const base = {
+  return decide(routeRequestFromRecord(record), principal, {
+    snapshot: adjusted,
+    policy: { evaluate: (input) => policy.evaluate(input), activeBundle: () => policy.bundle },
+    performance: recordedPerformance(record),
+    keys: recordedTenantKeys(record, adjusted),
+    instance: record.router,
+    timeMs: record.time_us / 1000,
     decisionId: record.decision_id,
-    timeUs: record.time_us,
-    router: record.router,
-    principal,
-    request: req,
-    catalogRevision: adjusted.revision,
-  };
-  try {
-    const d = await router.decide(req, principal, { record: false, seed });
-    return { ...d.record, decision_id: record.decision_id };
-  } catch (err) {
-    if (err instanceof NoEligibleEndpointError) {
-      return buildDecisionRecord({
-        ...base,
-        bundle: policy.bundle,
-        policyEvalUs: 0,
-        verdicts: err.candidates,
-        seed,
-        plan: [],
-      });
-    }
-    if (err instanceof PolicyEvaluationError) {
-      // As the router records it: every candidate refused, fail closed.
-      const candidates = (adjusted.byModel.get(req.model) ?? []).concat(
-        req.models.filter((m) => m !== req.model).flatMap((m) => adjusted.byModel.get(m) ?? []),
-      );
-      return buildDecisionRecord({
-        ...base,
-        bundle: policy.bundle,
-        policyEvalUs: 0,
-        policyError: err.kind,
-        verdicts: candidates.map((endpoint) => ({
-          endpoint,
-          eligible: false,
-          exclusions: [
-            {
-              stage: "policy",
-              rule: "policy",
-              reason: `policy: evaluation failed (${err.kind}); fail closed`,
-            },
-          ],
-          weight: 0,
-          performance: { unhealthy: false },
-        })),
-        seed: 0n,
-        plan: [],
-      });
-    }
-    throw err;
-  }
+    seed: BigInt(record.seed),
+  });
 }

@@ -1,28 +1,26 @@
 import { uuidv7 } from "../audit/uuidv7.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
-import { PolicyError, PolicyEvaluationError } from "../policy/errors.js";
 import type { BundleRef, PolicyInput } from "../policy/types.js";
 import { UpstreamError, type UpstreamErrorClass } from "../upstream/errors.js";
 import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest } from "../upstream/types.js";
 import type { TenantKey } from "./byok.js";
+import { candidatesFor, type Decision, decide } from "./decide.js";
 import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
-import { buildDecisionRecord } from "./decision-record.js";
 import {
   AllAttemptsFailedError,
   AuditUnavailableError,
   NoEligibleEndpointError,
   StreamInterruptedError,
-  UnknownModelError,
   UpstreamRejectedError,
 } from "./errors.js";
-import { estimatePromptTokens, requestExclusions } from "./filters.js";
+import { estimatePromptTokens } from "./filters.js";
 import type { HealthTracker } from "./health.js";
 import { endpointOrigin } from "./origin.js";
-import { buildPolicyInput } from "./policy-input.js";
-import { newSeed, seededRng } from "./rng.js";
-import { inverseSquareWeight, planRoute } from "./selection.js";
-import type { CandidateVerdict, EndpointPerformance, Exclusion, Principal, RouteRequest } from "./types.js";
+import { newSeed } from "./rng.js";
+import type { Principal, RouteRequest } from "./types.js";
+
+export type { Decision } from "./decide.js";
 
 /** Appends signed records durably; resolves only once committed. */
 export interface DecisionIndexInput {
@@ -74,18 +72,6 @@ export interface RouterObserver {
   finished(outcome: "success" | "failed" | "denied" | "error", seconds: number): void;
 }
 
-export interface Decision {
-  id: string;
-  timeUs: number;
-  seed: bigint;
-  verdicts: CandidateVerdict[];
-  plan: ResolvedEndpoint[];
-  bundle: BundleRef;
-  catalogRevision: string;
-  policyEvalUs: number;
-  record: DecisionRecordV1;
-}
-
 export interface CostedUsage {
   promptTokens: number;
   completionTokens: number;
@@ -110,16 +96,6 @@ interface PlannedAttempt {
   apiKey: string | undefined;
 }
 
-/** Performance values rounded as the record stores them, so a replay sees exactly these. */
-function quantize(p: EndpointPerformance): EndpointPerformance {
-  return {
-    unhealthy: p.unhealthy,
-    ttftMs: p.ttftMs === undefined ? undefined : Math.round(p.ttftMs * 1000) / 1000,
-    tokensPerSecond:
-      p.tokensPerSecond === undefined ? undefined : Math.round(p.tokensPerSecond * 1000) / 1000,
-  };
-}
-
 /**
  * The data plane (DESIGN §6): candidates → policy → request filters → plan, a signed decision
  * record made durable *before* anything leaves, then attempts in plan order with failover
@@ -132,7 +108,11 @@ export class Router {
     this.#now = deps.now ?? Date.now;
   }
 
-  /** Candidates, verdicts and plan; `record: false` is Explain (nothing written, no seed kept). */
+  /**
+   * The decision for `req` as a value: routed, denied or policy error, with its record. With
+   * `record: true` the record is made durable first (an {@link AuditUnavailableError} if it
+   * cannot be); `record: false` is Explain and the model list (nothing written).
+   */
   async decide(
     req: RouteRequest,
     principal: Principal,
@@ -147,120 +127,31 @@ export class Router {
     opts: { record: boolean; seed?: bigint },
   ): Promise<{ decision: Decision; keys: ReadonlyMap<string, TenantKey> }> {
     const snapshot = this.deps.catalog.current();
-    const models = [req.model, ...req.models.filter((m) => m !== req.model)];
-    const candidates = models.flatMap((m) => snapshot.byModel.get(m) ?? []);
-    if (candidates.length === 0) throw new UnknownModelError(req.model);
-
+    // An unknown model is the caller's error, answered before any key store is asked.
+    candidatesFor(snapshot, req);
     const keys = (await this.deps.byok?.keysFor(principal.tenant)) ?? new Map<string, TenantKey>();
     const timeMs = this.#now();
-    const id = uuidv7(timeMs);
-    const input = buildPolicyInput(req, principal, candidates, new Date(timeMs).toISOString());
-    let evaluation: PolicyEvaluation;
-    try {
-      evaluation = await this.deps.policy.evaluate(input);
-      this.deps.observer?.policyEvaluated(evaluation.evalMicros);
-    } catch (err) {
-      // An evaluation error fails closed; with a bundle to name, the refusal is recorded.
-      const failedBundle = err instanceof PolicyEvaluationError ? this.deps.policy.activeBundle() : undefined;
-      if (err instanceof PolicyEvaluationError && failedBundle && opts.record) {
-        const verdicts = candidates.map((endpoint) => ({
-          endpoint,
-          eligible: false,
-          exclusions: [
-            {
-              stage: "policy" as const,
-              rule: "policy",
-              reason: `policy: evaluation failed (${err.kind}); fail closed`,
-            },
-          ],
-          weight: 0,
-          performance: { unhealthy: false },
-        }));
-        const record = buildDecisionRecord({
-          decisionId: id,
-          timeUs: timeMs * 1000,
-          router: this.deps.instance,
-          principal,
-          request: req,
-          bundle: failedBundle,
-          policyEvalUs: 0,
-          policyError: err.kind,
-          catalogRevision: snapshot.revision,
-          verdicts,
-          seed: 0n,
-          plan: [],
-        });
-        await this.#durable(record, principal, req, "denied", failedBundle, snapshot.revision);
-      }
-      throw err;
-    }
-
-    const { decision: policy, bundle } = evaluation;
-    const allowed = new Set(policy.allow);
-    const verdicts: CandidateVerdict[] = candidates.map((endpoint) => {
-      const exclusions: Exclusion[] = [];
-      const reasons = policy.deny[endpoint.id];
-      if (reasons && reasons.length > 0) {
-        for (const reason of reasons)
-          exclusions.push({ stage: "policy", rule: reason.split(":")[0] ?? "policy", reason });
-      } else if (!allowed.has(endpoint.id)) {
-        exclusions.push({
-          stage: "policy",
-          rule: "policy",
-          reason: "policy: not allowed by any rule (fail closed)",
-        });
-      }
-      exclusions.push(...requestExclusions(endpoint, req, keys.get(endpoint.provider)));
-      const eligible = exclusions.length === 0;
-      return {
-        endpoint,
-        eligible,
-        exclusions,
-        weight: eligible ? inverseSquareWeight(endpoint.pricing) : 0,
-        performance: quantize(this.deps.health.performance(endpoint.id)),
-      };
+    const decision = await decide(req, principal, {
+      snapshot,
+      policy: this.deps.policy,
+      performance: (id) => this.deps.health.performance(id),
+      keys,
+      instance: this.deps.instance,
+      timeMs,
+      decisionId: uuidv7(timeMs),
+      seed: opts.seed ?? newSeed(),
     });
-    const seed = opts.seed ?? newSeed();
-    const plan = planRoute(
-      verdicts.filter((v) => v.eligible),
-      req,
-      seededRng(seed),
-    ).map((v) => v.endpoint);
-    const record = buildDecisionRecord({
-      decisionId: id,
-      timeUs: timeMs * 1000,
-      router: this.deps.instance,
-      principal,
-      request: req,
-      bundle,
-      policyEvalUs: evaluation.evalMicros,
-      catalogRevision: snapshot.revision,
-      verdicts,
-      seed,
-      plan: plan.map((e) => e.id),
-    });
-    if (opts.record) {
+    if (decision.outcome !== "policy_error") this.deps.observer?.policyEvaluated(decision.policyEvalUs);
+    if (opts.record && decision.record && decision.bundle) {
       await this.#durable(
-        record,
+        decision.record,
         principal,
         req,
-        plan.length === 0 ? "denied" : "pending",
-        bundle,
+        decision.outcome === "routed" ? "pending" : "denied",
+        decision.bundle,
         snapshot.revision,
       );
     }
-    if (plan.length === 0) throw new NoEligibleEndpointError(verdicts, opts.record ? id : undefined);
-    const decision: Decision = {
-      id,
-      timeUs: timeMs * 1000,
-      seed,
-      verdicts,
-      plan,
-      bundle,
-      catalogRevision: snapshot.revision,
-      policyEvalUs: evaluation.evalMicros,
-      record,
-    };
     return { decision, keys };
   }
 
@@ -296,11 +187,16 @@ export class Router {
     try {
       decided = await this.#decide(req, principal, { record: true });
     } catch (err) {
-      const refused = err instanceof NoEligibleEndpointError || err instanceof PolicyError;
-      this.deps.observer?.finished(refused ? "denied" : "error", (this.#now() - started) / 1000);
+      this.deps.observer?.finished("error", (this.#now() - started) / 1000);
       throw err;
     }
     const { decision, keys } = decided;
+    // The edge of the data plane: a refusal becomes the error the API maps to a status.
+    if (decision.outcome !== "routed") {
+      this.deps.observer?.finished("denied", (this.#now() - started) / 1000);
+      if (decision.outcome === "policy_error") throw decision.error;
+      throw new NoEligibleEndpointError(decision.verdicts, decision.id);
+    }
     const planned = this.#attempts(decision.plan, keys);
     const attempts: AttemptRecord[] = [];
     let outcome: OutcomeRecordV1["outcome"] = "failed";

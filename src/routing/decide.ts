@@ -1,0 +1,202 @@
+/**
+ * The routing decision as a value (DESIGN §6): candidates → policy → request filters → plan,
+ * and the decision record describing it. Live routing ({@link Router.stream}), Explain, the
+ * model list and replay all call {@link decide}; a refusal is an outcome here, and only the API
+ * edge turns it into a status. Writes nothing: making the record durable is the caller's part.
+ */
+import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
+import type { PolicyEvaluation } from "../policy/engine.js";
+import { PolicyError, PolicyEvaluationError } from "../policy/errors.js";
+import type { BundleRef, PolicyInput } from "../policy/types.js";
+import type { TenantKey } from "./byok.js";
+import { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
+import { UnknownModelError } from "./errors.js";
+import { requestExclusions } from "./filters.js";
+import { buildPolicyInput } from "./policy-input.js";
+import { seededRng } from "./rng.js";
+import { inverseSquareWeight, planRoute } from "./selection.js";
+import type { CandidateVerdict, EndpointPerformance, Exclusion, Principal, RouteRequest } from "./types.js";
+
+/** What a decision depends on besides the request: the router's view of the world at one instant. */
+export interface DecisionInputs {
+  snapshot: CatalogSnapshot;
+  policy: {
+    evaluate(input: PolicyInput): Promise<PolicyEvaluation>;
+    /** The bundle new evaluations use, to name in the record when an evaluation fails. */
+    activeBundle(): BundleRef | undefined;
+  };
+  /** Each endpoint's health flag and rolling performance. */
+  performance(endpointId: string): EndpointPerformance;
+  /** The tenant's own provider keys (BYOK), by provider slug. */
+  keys: ReadonlyMap<string, TenantKey>;
+  /** The router instance named in the record. */
+  instance: string;
+  timeMs: number;
+  decisionId: string;
+  /** Seeds the weighted selection; recorded, so a replay draws the same plan. */
+  seed: bigint;
+}
+
+interface DecisionCommon {
+  id: string;
+  timeUs: number;
+  catalogRevision: string;
+  verdicts: CandidateVerdict[];
+}
+
+/** Some endpoint may serve: `plan` is non-empty, in the order to try. */
+export interface RoutedDecision extends DecisionCommon {
+  outcome: "routed";
+  seed: bigint;
+  plan: ResolvedEndpoint[];
+  bundle: BundleRef;
+  policyEvalUs: number;
+  record: DecisionRecordV1;
+}
+
+/** Every candidate excluded (policy, preferences or availability); `verdicts` say why. */
+export interface DeniedDecision extends DecisionCommon {
+  outcome: "denied";
+  seed: bigint;
+  plan: [];
+  bundle: BundleRef;
+  policyEvalUs: number;
+  record: DecisionRecordV1;
+}
+
+/**
+ * The policy could not decide (no bundle, evaluation failed): fail closed. `record` names
+ * the bundle that failed, every candidate refused; there is none without a bundle to name.
+ */
+export interface PolicyErrorDecision extends DecisionCommon {
+  outcome: "policy_error";
+  error: PolicyError;
+  plan: [];
+  /** The bundle that failed to decide, when one is loaded. */
+  bundle: BundleRef | undefined;
+  record: DecisionRecordV1 | undefined;
+}
+
+export type Decision = RoutedDecision | DeniedDecision | PolicyErrorDecision;
+
+/** Endpoints serving the model, then each fallback model's; none is the caller's error. */
+export function candidatesFor(snapshot: CatalogSnapshot, req: RouteRequest): ResolvedEndpoint[] {
+  const models = [req.model, ...req.models.filter((m) => m !== req.model)];
+  const candidates = models.flatMap((m) => snapshot.byModel.get(m) ?? []);
+  if (candidates.length === 0) throw new UnknownModelError(req.model);
+  return candidates;
+}
+
+/** Performance values rounded as the record stores them, so a replay sees exactly these. */
+function quantize(p: EndpointPerformance): EndpointPerformance {
+  return {
+    unhealthy: p.unhealthy,
+    ttftMs: p.ttftMs === undefined ? undefined : Math.round(p.ttftMs * 1000) / 1000,
+    tokensPerSecond:
+      p.tokensPerSecond === undefined ? undefined : Math.round(p.tokensPerSecond * 1000) / 1000,
+  };
+}
+
+/**
+ * Decides `req` for `principal` from `inputs` alone. Throws only for a model nothing serves
+ * ({@link UnknownModelError}) and for faults that are not decisions (bugs).
+ */
+export async function decide(
+  req: RouteRequest,
+  principal: Principal,
+  inputs: DecisionInputs,
+): Promise<Decision> {
+  const { snapshot, keys } = inputs;
+  const candidates = candidatesFor(snapshot, req);
+  const common = {
+    id: inputs.decisionId,
+    timeUs: inputs.timeMs * 1000,
+    catalogRevision: snapshot.revision,
+  };
+  const recordOf = (args: {
+    bundle: BundleRef;
+    policyEvalUs: number;
+    policyError?: string;
+    verdicts: readonly CandidateVerdict[];
+    seed: bigint;
+    plan: readonly string[];
+  }) =>
+    buildDecisionRecord({
+      decisionId: inputs.decisionId,
+      timeUs: common.timeUs,
+      router: inputs.instance,
+      principal,
+      request: req,
+      catalogRevision: snapshot.revision,
+      ...args,
+    });
+
+  const input = buildPolicyInput(req, principal, candidates, new Date(inputs.timeMs).toISOString());
+  let evaluation: PolicyEvaluation;
+  try {
+    evaluation = await inputs.policy.evaluate(input);
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    // Fail closed: every candidate refused; recorded when there is a bundle to name.
+    const verdicts = candidates.map((endpoint) => ({
+      endpoint,
+      eligible: false,
+      exclusions: [
+        {
+          stage: "policy" as const,
+          rule: "policy",
+          reason:
+            err instanceof PolicyEvaluationError
+              ? `policy: evaluation failed (${err.kind}); fail closed`
+              : "policy: unavailable; fail closed",
+        },
+      ],
+      weight: 0,
+      performance: { unhealthy: false },
+    }));
+    const bundle = err instanceof PolicyEvaluationError ? inputs.policy.activeBundle() : undefined;
+    const record =
+      bundle && err instanceof PolicyEvaluationError
+        ? recordOf({ bundle, policyEvalUs: 0, policyError: err.kind, verdicts, seed: 0n, plan: [] })
+        : undefined;
+    return { ...common, outcome: "policy_error", error: err, verdicts, plan: [], bundle, record };
+  }
+
+  const { decision: policy, bundle } = evaluation;
+  const allowed = new Set(policy.allow);
+  const verdicts: CandidateVerdict[] = candidates.map((endpoint) => {
+    const exclusions: Exclusion[] = [];
+    const reasons = policy.deny[endpoint.id];
+    if (reasons && reasons.length > 0) {
+      for (const reason of reasons)
+        exclusions.push({ stage: "policy", rule: reason.split(":")[0] ?? "policy", reason });
+    } else if (!allowed.has(endpoint.id)) {
+      exclusions.push({
+        stage: "policy",
+        rule: "policy",
+        reason: "policy: not allowed by any rule (fail closed)",
+      });
+    }
+    exclusions.push(...requestExclusions(endpoint, req, keys.get(endpoint.provider)));
+    const eligible = exclusions.length === 0;
+    return {
+      endpoint,
+      eligible,
+      exclusions,
+      weight: eligible ? inverseSquareWeight(endpoint.pricing) : 0,
+      performance: quantize(inputs.performance(endpoint.id)),
+    };
+  });
+  const seed = inputs.seed;
+  const plan = planRoute(
+    verdicts.filter((v) => v.eligible),
+    req,
+    seededRng(seed),
+  ).map((v) => v.endpoint);
+  const policyEvalUs = evaluation.evalMicros;
+  const record = recordOf({ bundle, policyEvalUs, verdicts, seed, plan: plan.map((e) => e.id) });
+  const decided = { ...common, seed, verdicts, bundle, policyEvalUs, record };
+  return plan.length === 0
+    ? { ...decided, outcome: "denied", plan: [] }
+    : { ...decided, outcome: "routed", plan };
+}
