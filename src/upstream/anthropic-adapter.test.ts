@@ -171,4 +171,17 @@ describe("AnthropicAdapter.stream (recorded streams)", () => {
     expect(events).toEqual([{ type: "delta", role: "assistant" }]);
     expect(error).toMatchObject({ errorClass: "timeout_first_token" });
   });
+
+  it("pings keep coming but no content: still timeout_first_token, counted from the request", async () => {
+    // Without content for 300 ms, then the stream ends: a first-token timer that each ping
+    // restarted would never fire, and the attempt would end as stream_broken much later.
+    upstream.reply({
+      body: cutAfter(TOOL_USE, '"type": "ping"}\n\n'),
+      trickle: { text: 'event: ping\ndata: {"type": "ping"}\n\n', times: 30 },
+      slice: 1 << 16,
+    });
+    const { events, error } = await collect({ firstTokenTimeoutMs: 100 });
+    expect(events).toEqual([{ type: "delta", role: "assistant" }]);
+    expect(error).toMatchObject({ errorClass: "timeout_first_token" });
+  });
 });
