@@ -38,7 +38,7 @@ export interface OpenedResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData["body"];
-  /** Re-arms the inactivity timer; call on every chunk. */
+  /** Re-arms the idle timer (not the first-token timer); call on every chunk. */
   touch(): void;
   /** Switches from the first-token to the idle timeout (after the first content arrives). */
   gotFirstToken(): void;
@@ -72,9 +72,11 @@ export async function postJson(
       ac.abort(new UpstreamError(phase, `upstream ${phase.replace("timeout_", "")} timeout after ${ms} ms`));
     }, ms);
   };
-  // Per chunk: restart the same timer rather than allocate a new one.
+  // Per chunk: restart the same timer rather than allocate a new one. Only the idle timer:
+  // the first-token timer counts from the request, so events without content (Anthropic's
+  // pings, a role-only chunk) cannot keep a stalled upstream alive past it.
   const touch = () => {
-    if (timer) timer.refresh();
+    if (timer && phase === "timeout_idle") timer.refresh();
   };
   const onCallerAbort = () => ac.abort(new UpstreamError("aborted", "caller cancelled"));
   if (opts.signal?.aborted) onCallerAbort();
