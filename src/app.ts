@@ -6,7 +6,6 @@ import { AuditServiceImpl } from "./api/audit-service.js";
 import { authInterceptor } from "./api/auth-interceptor.js";
 import { ByokServiceImpl } from "./api/byok-service.js";
 import { CatalogServiceImpl } from "./api/catalog-service.js";
-import { LIMITS } from "./api/chat-request.js";
 import { toConnectError } from "./api/errors.js";
 import { HealthState, registerHealth } from "./api/health-service.js";
 import { internalErrorInterceptor, internalErrorLog } from "./api/internal-errors.js";
@@ -32,6 +31,7 @@ import { providerKeyEnv } from "./catalog/env-allowlist.js";
 import { CatalogValidationError } from "./catalog/errors.js";
 import { EndpointStatsTracker } from "./catalog/stats.js";
 import type { Config } from "./config/config.js";
+import { LIMITS } from "./config/limits.js";
 import { checkPrivateFile, ensurePrivateDir } from "./config/private-paths.js";
 import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/index.js";
 import { Health } from "./gen/grpc/health/v1/health_pb.js";
@@ -46,6 +46,7 @@ import type { BundleRef } from "./policy/types.js";
 import { AuditRecorder } from "./routing/audit-recorder.js";
 import { ByokStore, MasterKey } from "./routing/byok.js";
 import { ByokAdmin } from "./routing/byok-admin.js";
+import { OUTCOME_RETRY_MS, retryUntilDurable } from "./routing/durable-retry.js";
 import { HealthTracker } from "./routing/health.js";
 import { catalogPolicyEndpoints } from "./routing/policy-input.js";
 import { Router } from "./routing/router.js";
@@ -472,33 +473,6 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     };
   } catch (err) {
     return fail(err);
-  }
-}
-
-const OUTCOME_RETRY_MS = 10 * 60_000;
-
-/**
- * Retries `append` with exponential backoff (50 ms … 5 s) until it succeeds or `budgetMs`
- * passes. A unique violation means an earlier attempt did commit (the reply was lost): done.
- */
-async function retryUntilDurable(
-  append: () => Promise<void>,
-  budgetMs: number,
-  onRetry: (attempt: number, err: unknown) => void,
-): Promise<void> {
-  const deadline = Date.now() + budgetMs;
-  let delay = 50;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await append();
-      return;
-    } catch (err) {
-      if ((err as { code?: string }).code === "23505") return;
-      if (Date.now() + delay > deadline) throw err;
-      onRetry(attempt, err);
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 5000);
-    }
   }
 }
 

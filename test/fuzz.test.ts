@@ -4,7 +4,7 @@ import { runInNewContext } from "node:vm";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LIMITS } from "../src/api/chat-request.js";
+import { LIMITS } from "../src/config/limits.js";
 import { ChatRequestSchema, RouterService } from "../src/gen/sovereign/v1/router_pb.js";
 import { startTestApp, type TestApp } from "./support/app.js";
 

@@ -7,8 +7,8 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LIMITS } from "../src/api/chat-request.js";
 import { createApiKey } from "../src/auth/api-keys.js";
+import { LIMITS } from "../src/config/limits.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../src/gen/grpc/health/v1/health_pb.js";
 import { RouterService } from "../src/gen/sovereign/v1/router_pb.js";
 import { startTestApp, type TestApp } from "./support/app.js";

@@ -1,8 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RateLimitedError, RateLimiter, type RateLimitSettings } from "../src/api/rate-limit.js";
+import { RateLimitedError, RateLimiter } from "../src/api/rate-limit.js";
 import { createApiKey } from "../src/auth/api-keys.js";
 import { loadConfig } from "../src/config/config.js";
+import type { RateLimitSettings } from "../src/config/limits.js";
 import { Health } from "../src/gen/grpc/health/v1/health_pb.js";
 import { RouterService } from "../src/gen/sovereign/v1/router_pb.js";
 import { startTestApp, type TestApp } from "./support/app.js";

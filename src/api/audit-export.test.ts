@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AuthError } from "../auth/access.js";
-import type { Principal } from "../routing/types.js";
+import type { Principal } from "../auth/principal.js";
 import { exportScope } from "./audit-export.js";
 
 const auditor = (allTenants: boolean): Principal => ({

@@ -20,9 +20,9 @@ import {
 } from "../audit/audit-store.js";
 import type { Checkpointer } from "../audit/checkpointer.js";
 import { AuthError } from "../auth/access.js";
+import type { Principal } from "../auth/principal.js";
 import type { Database } from "../db/schema.js";
 import type { ExportDecisionsRequest } from "../gen/sovereign/v1/audit_pb.js";
-import type { Principal } from "../routing/types.js";
 import { checkpointMessage, keyMessage, toLogEntry } from "./audit-messages.js";
 import { InvalidFieldError } from "./errors.js";
 

@@ -21,6 +21,7 @@ import {
 import type { Checkpointer } from "../audit/checkpointer.js";
 import { AuditNotFoundError } from "../audit/errors.js";
 import type { Replayer } from "../audit/replay.js";
+import type { Principal } from "../auth/principal.js";
 import type { AuditDecisionRow, Database } from "../db/schema.js";
 import {
   type AuditService,
@@ -34,7 +35,6 @@ import {
 } from "../gen/sovereign/v1/audit_pb.js";
 import { ExclusionStage } from "../gen/sovereign/v1/router_pb.js";
 import type { DecisionRecordV1 } from "../routing/decision-record.js";
-import type { Principal } from "../routing/types.js";
 import { exportMessages, exportScope } from "./audit-export.js";
 import { checkpointMessage, keyMessage, toLogEntry } from "./audit-messages.js";
 import { principalKey } from "./context.js";

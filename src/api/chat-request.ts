@@ -1,46 +1,10 @@
+import { LIMITS } from "../config/limits.js";
 import type { ChatRequest } from "../gen/sovereign/v1/router_pb.js";
 import { DataCollection, SortBy, SortPartition } from "../gen/sovereign/v1/router_pb.js";
 import type { ProviderPreferences, RouteRequest } from "../routing/types.js";
 import type { UpstreamMessage, UpstreamTool } from "../upstream/types.js";
 import { InvalidFieldError } from "./errors.js";
 import { jsonTooDeep } from "./json-depth.js";
-
-/**
- * Input limits, declared once and enforced on both APIs (gRPC/Connect and OpenAI-compatible
- * HTTP). A violation is InvalidArgument / HTTP 400 naming the field.
- */
-export const LIMITS = {
-  modelLength: 256,
-  models: 16,
-  messages: 1024,
-  contentBytes: 1 << 20,
-  totalContentBytes: 4 << 20,
-  nameLength: 256,
-  maxTokens: 1_000_000,
-  stop: 4,
-  stopLength: 256,
-  tools: 128,
-  toolSchemaBytes: 64 << 10,
-  /** Nesting of free-form JSON (tool schemas, tool_choice): real schemas stay under ~20. */
-  jsonDepth: 64,
-  /** Tool calls carried by one (assistant) message, and their arguments' size. */
-  toolCalls: 128,
-  toolArgumentsBytes: 64 << 10,
-  /** Ids and tool descriptions. */
-  idLength: 256,
-  descriptionLength: 4096,
-  labels: 32,
-  labelKeyLength: 64,
-  labelValueLength: 256,
-  preferenceList: 64,
-  slugLength: 128,
-  /**
-   * Whole request: the HTTP body of the OpenAI-compatible API (413 above this) and the message
-   * size on both ports for gRPC/Connect (connect's readMaxBytes: ResourceExhausted, as gRPC
-   * implementations answer an oversized message; 413 for a declared Connect body on HTTP/1.1).
-   */
-  requestBytes: 8 << 20,
-} as const;
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
 const SLUG = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;

@@ -1,5 +1,5 @@
 import { createContextKey } from "@connectrpc/connect";
-import type { Principal } from "../routing/types.js";
+import type { Principal } from "../auth/principal.js";
 
 /**
  * The authenticated caller of an RPC, set by the auth interceptor. Until API keys are

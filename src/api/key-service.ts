@@ -9,9 +9,9 @@ import {
   type Role,
   revokeApiKey,
 } from "../auth/api-keys.js";
+import type { Principal } from "../auth/principal.js";
 import type { Database } from "../db/schema.js";
 import { type KeyService, Role as RoleEnum } from "../gen/sovereign/v1/keys_pb.js";
-import type { Principal } from "../routing/types.js";
 import { principalKey } from "./context.js";
 
 const FROM_ENUM: Partial<Record<RoleEnum, Role>> = {

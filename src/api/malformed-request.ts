@@ -1,6 +1,6 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
-import { LIMITS } from "./chat-request.js";
+import { LIMITS } from "../config/limits.js";
 import { withoutLoneSurrogates } from "./lone-surrogates.js";
 
 /**

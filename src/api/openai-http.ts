@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Principal } from "../auth/principal.js";
 import type { CatalogSnapshot } from "../catalog/types.js";
+import { LIMITS } from "../config/limits.js";
 import type { ByokAdmin, ByokKeyView } from "../routing/byok-admin.js";
 import { NoEligibleEndpointError } from "../routing/errors.js";
 import type { Router, RouterEvent } from "../routing/router.js";
-import type { Principal } from "../routing/types.js";
-import { fromOpenAIChatBody, LIMITS } from "./chat-request.js";
+import { fromOpenAIChatBody } from "./chat-request.js";
 import { InvalidFieldError, toConnectError } from "./errors.js";
 import type { InternalErrorLog } from "./internal-errors.js";
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { Code, type ContextValues, createContextValues } from "@connectrpc/connect";
 import { ACCESS } from "../auth/access.js";
-import type { Principal } from "../routing/types.js";
+import type { Principal } from "../auth/principal.js";
 import { preAuthorizedKey, principalKey } from "./context.js";
 import { toConnectError } from "./errors.js";
 import type { InternalErrorLog } from "./internal-errors.js";

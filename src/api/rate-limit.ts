@@ -2,20 +2,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ACCESS } from "../auth/access.js";
 import { parseApiKey } from "../auth/api-keys.js";
-import type { Principal } from "../routing/types.js";
+import type { Principal } from "../auth/principal.js";
+import type { RateLimitSettings } from "../config/limits.js";
 import { principalKey } from "./context.js";
-
-/** Limits per API key and per tenant; a 0 switches that limit off. */
-export interface RateLimitSettings {
-  /** Sustained requests per second per key, and the bucket size (burst). */
-  readonly keyRps: number;
-  readonly keyBurst: number;
-  readonly tenantRps: number;
-  readonly tenantBurst: number;
-  /** Calls in flight at once (streams count until they end). */
-  readonly maxConcurrentPerKey: number;
-  readonly maxConcurrentPerTenant: number;
-}
 
 /** Who a call is counted against: the API key that authenticated it, and its tenant. */
 export interface Subject {

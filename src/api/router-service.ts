@@ -1,8 +1,8 @@
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { Principal } from "../auth/principal.js";
 import type { RouterService } from "../gen/sovereign/v1/router_pb.js";
 import { NoEligibleEndpointError } from "../routing/errors.js";
 import type { Router, RouterEvent } from "../routing/router.js";
-import type { Principal } from "../routing/types.js";
 import { fromProtoChatRequest } from "./chat-request.js";
 import { principalKey } from "./context.js";
 import { candidateMessages, InvalidFieldError, toConnectError } from "./errors.js";

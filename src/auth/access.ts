@@ -1,4 +1,4 @@
-import type { Principal } from "../routing/types.js";
+import type { Principal } from "../auth/principal.js";
 import type { ApiKeyInfo, Authenticator, Role } from "./api-keys.js";
 
 /** Who may call what. Anything not listed is refused: access fails closed. */

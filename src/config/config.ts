@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
-import type { RateLimitSettings } from "../api/rate-limit.js";
 import { type CatalogEnvPolicy, DEFAULT_KEY_VARS, DEFAULT_URL_VARS } from "../catalog/env-allowlist.js";
+import type { RateLimitSettings } from "./limits.js";
 
 /**
  * Every setting of `sovr serve`, from an optional JSON file (`SOVR_CONFIG`) overlaid by the

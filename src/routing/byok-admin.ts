@@ -1,7 +1,7 @@
+import type { Principal } from "../auth/principal.js";
 import type { CatalogSnapshot } from "../catalog/types.js";
 import { ByokError, type ByokStore } from "./byok.js";
 import { endpointOrigin, normalizeOrigin, OriginError } from "./origin.js";
-import type { Principal } from "./types.js";
 
 /** A tenant admin asked about another tenant's keys. */
 export class ByokAccessError extends Error {

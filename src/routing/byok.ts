@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Kysely, Transaction } from "kysely";
-import type { Database } from "../db/schema.js";
+import type { ByokKeysTable, Database } from "../db/schema.js";
 
 /**
  * Bring-your-own-key (DESIGN §6, OpenRouter's BYOK): a tenant's own credential for a provider,
@@ -17,21 +17,6 @@ import type { Database } from "../db/schema.js";
  * approved for. Setting a key approves the provider's origins of that moment; a catalog change
  * that moves an endpoint elsewhere suspends the key there until a tenant admin approves again.
  */
-export interface ByokKeysTable {
-  tenant: string;
-  provider: string;
-  ciphertext: Uint8Array;
-  nonce: Uint8Array;
-  master_key_id: string;
-  always: boolean;
-  updated_at: Date;
-  /**
-   * Approved origins as a JSON array of normalised origins, bound into the AAD (v2). NULL for
-   * rows written before origins existed: decrypted with the v1 AAD, approved for no origin.
-   */
-  origins: string | null;
-}
-
 type ByokDb = Kysely<Database> | Transaction<Database>;
 
 /** What the router needs for one provider of a tenant. */

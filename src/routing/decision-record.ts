@@ -1,8 +1,9 @@
 import type { AttemptRecord as AuditAttemptRecord, DecisionRecord, OutcomeRecord } from "../audit/record.js";
+import type { Principal } from "../auth/principal.js";
 import type { BundleRef } from "../policy/types.js";
 import type { UpstreamErrorClass } from "../upstream/errors.js";
 import { estimatePromptTokens, usedParameters } from "./filters.js";
-import type { CandidateVerdict, Principal, RouteRequest } from "./types.js";
+import type { CandidateVerdict, RouteRequest } from "./types.js";
 
 /**
  * Records (docs/audit.md, defined once in src/audit/record.ts), built here from a routing

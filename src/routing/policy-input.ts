@@ -1,8 +1,9 @@
+import type { Principal } from "../auth/principal.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEndpointInput, PolicyInput } from "../policy/types.js";
 import { preferencesJson } from "./decision-record.js";
 import { estimatePromptTokens, usedParameters } from "./filters.js";
-import type { Principal, RouteRequest } from "./types.js";
+import type { RouteRequest } from "./types.js";
 
 /**
  * Endpoints are immutable per catalog revision, so their policy view is built once, and

@@ -9,6 +9,8 @@
  * the request summary (counts, never content), principal, time, seed, each endpoint's health
  * flag and rolling TTFT / throughput, and its availability (credentials present, tenant key).
  */
+
+import type { Principal } from "../auth/principal.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
 import { PolicyEvaluationError } from "../policy/errors.js";
@@ -19,7 +21,7 @@ import { NoEligibleEndpointError } from "./errors.js";
 import { HealthTracker } from "./health.js";
 import { endpointOrigin } from "./origin.js";
 import { Router } from "./router.js";
-import type { EndpointPerformance, Principal, ProviderPreferences, RouteRequest, SortBy } from "./types.js";
+import type { EndpointPerformance, ProviderPreferences, RouteRequest, SortBy } from "./types.js";
 
 /** A request with the recorded summary's shape: same counts, parameters and preferences. */
 export function routeRequestFromRecord(record: DecisionRecordV1): RouteRequest {

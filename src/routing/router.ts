@@ -1,4 +1,5 @@
 import { uuidv7 } from "../audit/uuidv7.js";
+import type { Principal } from "../auth/principal.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
 import { PolicyError, PolicyEvaluationError } from "../policy/errors.js";
@@ -22,7 +23,7 @@ import { endpointOrigin } from "./origin.js";
 import { buildPolicyInput } from "./policy-input.js";
 import { newSeed, seededRng } from "./rng.js";
 import { inverseSquareWeight, planRoute } from "./selection.js";
-import type { CandidateVerdict, EndpointPerformance, Exclusion, Principal, RouteRequest } from "./types.js";
+import type { CandidateVerdict, EndpointPerformance, Exclusion, RouteRequest } from "./types.js";
 
 /** Appends signed records durably; resolves only once committed. */
 export interface DecisionIndexInput {

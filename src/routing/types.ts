@@ -44,16 +44,6 @@ export interface RouteRequest {
   workload: string;
 }
 
-export interface Principal {
-  tenant: string;
-  workload: string;
-  roles: readonly string[];
-  /** The API key the caller authenticated with ("" without one). */
-  keyId: string;
-  /** An auditor granted every tenant's records; otherwise it sees its own tenant's only. */
-  allTenants: boolean;
-}
-
 export type ExclusionStage = "policy" | "filter" | "availability";
 
 export interface Exclusion {
