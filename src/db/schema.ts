@@ -90,7 +90,7 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   audit_tenant_heads: AuditTenantHeadsTable;
   signing_keys: SigningKeysTable;
-  /** Tenants' own provider keys, encrypted (src/routing/byok.ts). */
+  /** Tenants' own provider keys, encrypted (src/auth/byok.ts). */
   byok_keys: ByokKeysTable;
 }
 

@@ -1,7 +1,7 @@
-import type { AttemptRecord as AuditAttemptRecord, DecisionRecord, OutcomeRecord } from "../audit/record.js";
-import type { Principal } from "../auth/principal.js";
-import type { BundleRef } from "../policy/types.js";
-import type { UpstreamErrorClass } from "../upstream/errors.js";
+import type { AttemptRecord as AuditAttemptRecord, DecisionRecord, OutcomeRecord } from "../audit/index.js";
+import type { Principal } from "../auth/index.js";
+import type { BundleRef } from "../policy/index.js";
+import type { UpstreamErrorClass } from "../upstream/index.js";
 import { estimatePromptTokens, usedParameters } from "./filters.js";
 import type { CandidateVerdict, RouteRequest } from "./types.js";
 

@@ -1,4 +1,4 @@
-import type { UpstreamErrorClass } from "../upstream/errors.js";
+import type { UpstreamErrorClass } from "../upstream/index.js";
 import type { CandidateVerdict } from "./types.js";
 
 /** No endpoint in the catalog serves the requested model (nor any fallback model). */

@@ -1,6 +1,6 @@
-import type { Principal } from "../auth/principal.js";
-import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
-import type { PolicyEndpointInput, PolicyInput } from "../policy/types.js";
+import type { Principal } from "../auth/index.js";
+import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
+import type { PolicyEndpointInput, PolicyInput } from "../policy/index.js";
 import { preferencesJson } from "./decision-record.js";
 import { estimatePromptTokens, usedParameters } from "./filters.js";
 import type { RouteRequest } from "./types.js";

@@ -1,12 +1,11 @@
-import { uuidv7 } from "../audit/uuidv7.js";
-import type { Principal } from "../auth/principal.js";
-import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
-import type { PolicyEvaluation } from "../policy/engine.js";
-import { PolicyError, PolicyEvaluationError } from "../policy/errors.js";
-import type { BundleRef, PolicyInput } from "../policy/types.js";
-import { UpstreamError, type UpstreamErrorClass } from "../upstream/errors.js";
-import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest } from "../upstream/types.js";
-import type { TenantKey } from "./byok.js";
+import type { Principal, TenantKey } from "../auth/index.js";
+import { endpointOrigin } from "../auth/index.js";
+import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
+import { uuidv7 } from "../encoding/index.js";
+import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
+import { PolicyError, PolicyEvaluationError } from "../policy/index.js";
+import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest } from "../upstream/index.js";
+import { UpstreamError, type UpstreamErrorClass } from "../upstream/index.js";
 import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import { buildDecisionRecord } from "./decision-record.js";
 import {
@@ -19,7 +18,6 @@ import {
 } from "./errors.js";
 import { estimatePromptTokens, requestExclusions } from "./filters.js";
 import type { HealthTracker } from "./health.js";
-import { endpointOrigin } from "./origin.js";
 import { buildPolicyInput } from "./policy-input.js";
 import { newSeed, seededRng } from "./rng.js";
 import { inverseSquareWeight, planRoute } from "./selection.js";

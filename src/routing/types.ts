@@ -1,5 +1,5 @@
-import type { ResolvedEndpoint } from "../catalog/types.js";
-import type { UpstreamMessage, UpstreamTool } from "../upstream/types.js";
+import type { ResolvedEndpoint } from "../catalog/index.js";
+import type { UpstreamMessage, UpstreamTool } from "../upstream/index.js";
 
 export type SortBy = "price" | "throughput" | "latency";
 

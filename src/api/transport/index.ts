@@ -1,0 +1,5 @@
+// The public face of api/transport/: other folders import only what is exported here.
+export { headerValue, PreAuth } from "./pre-auth.js";
+export { HttpRateLimit, RateLimiter, rateLimitInterceptor } from "./rate-limit.js";
+export { listen, type NodeHandler, type RunningServers } from "./server.js";
+export { loadTlsOptions } from "./tls.js";

@@ -1,0 +1,3 @@
+// The public face of app/: other folders import only what is exported here.
+export { FLUSH_FLOOR_MS } from "./shutdown.js";
+export { startApp } from "./start-app.js";

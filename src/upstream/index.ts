@@ -1,0 +1,12 @@
+// The public face of upstream/: other folders import only what is exported here.
+export { AnthropicAdapter } from "./anthropic-adapter.js";
+export { UpstreamError, type UpstreamErrorClass } from "./errors.js";
+export { PoolSet } from "./http-call.js";
+export { OpenAICompatibleAdapter } from "./openai-adapter.js";
+export type {
+  UpstreamAdapter,
+  UpstreamEvent,
+  UpstreamMessage,
+  UpstreamRequest,
+  UpstreamTool,
+} from "./types.js";
