@@ -1,30 +1,19 @@
 // The public face of api/: other folders import only what is exported here.
-export { malformedRequestsAreInvalidArgument } from "./compat/index.js";
 export {
-  AuditServiceImpl,
-  authInterceptor,
-  ByokServiceImpl,
-  CatalogServiceImpl,
   fromProtoEndpoint,
-  HealthState,
-  internalErrorInterceptor,
+  type HealthState,
   internalErrorLog,
-  KeyServiceImpl,
-  ReflectionIndex,
-  RouterServiceImpl,
-  registerHealth,
-  registerReflection,
-  toConnectError,
+  registerServices,
+  serviceHealth,
 } from "./grpc/index.js";
+export { httpAuthenticate, httpHandler } from "./http/index.js";
 export { createOpenAIHttpHandler } from "./openai/index.js";
 export {
+  connectHandler,
   HttpRateLimit,
-  headerValue,
   listen,
   loadTlsOptions,
   type NodeHandler,
-  PreAuth,
   RateLimiter,
   type RunningServers,
-  rateLimitInterceptor,
 } from "./transport/index.js";

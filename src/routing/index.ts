@@ -1,7 +1,12 @@
 // The public face of routing/: other folders import only what is exported here.
 export { AuditRecorder } from "./audit-recorder.js";
 export { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
-export { OUTCOME_RETRY_MS, retryUntilDurable } from "./durable-retry.js";
+export {
+  type DurableRecorderOptions,
+  durableRecorder,
+  OUTCOME_RETRY_MS,
+  retryUntilDurable,
+} from "./durable-retry.js";
 export {
   AllAttemptsFailedError,
   AuditUnavailableError,

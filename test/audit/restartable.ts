@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { sql } from "kysely";
-import { type App, startApp } from "../../src/app/start-app.js";
+import { type App, startApp } from "../../src/app/index.js";
 import { envelopePayload } from "../../src/audit/dsse.js";
 import { decodeRecord, recordTenant } from "../../src/audit/record.js";
 import { loadConfig } from "../../src/config/config.js";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import type { ServiceError } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import type { App } from "../../src/app/start-app.js";
+import type { App } from "../../src/app/index.js";
 import { signCheckpoint } from "../../src/audit/checkpoint.js";
 import { LogIntegrityError } from "../../src/audit/errors.js";
 import { generateSigningKey, loadSigningKeys } from "../../src/audit/keys.js";

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { App } from "../../src/app/start-app.js";
+import type { App } from "../../src/app/index.js";
 import { LatestCheckpointFile } from "../../src/audit/latest-checkpoint-file.js";
 import { verifyExport } from "../../src/audit/verifier.js";
 import { checkpointCommand, exportCommand, verifyCommand } from "../../src/cli/audit-commands.js";

@@ -10,7 +10,7 @@ import { mkdtemp, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { App } from "../../src/app/start-app.js";
+import type { App } from "../../src/app/index.js";
 import { verifyExport } from "../../src/audit/verifier.js";
 import { exportCommand } from "../../src/cli/audit-commands.js";
 import { chat } from "../audit/live.js";

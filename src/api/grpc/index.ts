@@ -12,3 +12,4 @@ export { type InternalErrorLog, internalErrorInterceptor, internalErrorLog } fro
 export { KeyServiceImpl } from "./key-service.js";
 export { ReflectionIndex, registerReflection } from "./reflection-service.js";
 export { RouterServiceImpl } from "./router-service.js";
+export { registerServices, SERVICES, type ServiceDeps, serviceHealth } from "./services.js";
