@@ -62,7 +62,7 @@ export interface CheckpointerOptions {
  *   checkpoint inconsistent with one it signed before.
  *
  * Any failure is a fault: the checkpointer signs nothing more ({@link fault}), and the server
- * routes nothing more (src/app/start-app.ts refuses decision records while it is set).
+ * routes nothing more (src/routing/audit-recorder.ts refuses decision records while it is set).
  */
 export class Checkpointer {
   readonly #tree = new MerkleTree();
