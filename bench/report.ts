@@ -73,7 +73,7 @@ const METHOD = [
   "  `tsx bench/run.ts` (≤ 10 min) or `tsx bench/run.ts --quick` (≤ 2 min); `tsx bench/run.ts --profile` for the CPU profile.",
   "  Postgres figures when `SOVR_BENCH_DATABASE_URL` or `DATABASE_URL` is set",
   "  (`SOVR_TEST_DB=sovr_bench bash scripts/install-postgres.sh` prints one).",
-  "- **Processes**: the upstream simulator (`src/upstream/simulator.ts`: no delay, 16 content chunks), sovr",
+  "- **Processes**: the upstream simulator (`src/simulator/simulator.ts`: no delay, 16 content chunks), sovr",
   "  (`node bin/sovr.js serve`, temp `SOVR_DATA_DIR`, PGlite; a second one on Postgres when configured), Portkey and",
   "  LiteLLM each run as their own process, all pointed at the same simulator; the load generator is a fourth.",
   "  sovr runs with API-key auth on, policy evaluation and a durable, signed decision + outcome record per request.",

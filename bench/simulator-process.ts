@@ -5,7 +5,7 @@
  *
  * Run: node --import tsx bench/simulator-process.ts [port]
  */
-import { startSimulator } from "../src/upstream/simulator.js";
+import { startSimulator } from "../src/simulator/simulator.js";
 
 const sim = await startSimulator({ port: Number(process.argv[2] ?? 0) });
 process.stdout.write(`${JSON.stringify({ url: sim.url })}\n`);

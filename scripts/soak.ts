@@ -6,7 +6,7 @@
  *
  *   npm run soak -- [--seconds 60] [--rate 50] [--failure-rate 0.05]
  *
- * Exits non-zero when a record is missing. `test/soak.test.ts` runs a short version in CI.
+ * Exits non-zero when a record is missing. `test/e2e/soak.test.ts` runs a short version in CI.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -17,7 +17,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { openDatabase } from "../src/db/index.js";
 import { ChatRequestSchema, ChatResponseSchema } from "../src/gen/sovereign/v1/router_pb.js";
-import { startSimulator } from "../src/upstream/simulator.js";
+import { startSimulator } from "../src/simulator/simulator.js";
 
 export interface SoakOptions {
   seconds: number;

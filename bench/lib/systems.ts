@@ -56,7 +56,7 @@ export async function startSimulator(logDir: string): Promise<Started & { url: s
   return {
     name: "simulator",
     managed,
-    version: "src/upstream/simulator.ts",
+    version: "src/simulator/simulator.ts",
     notes: ["TTFT 0, unpaced, 16 chunks"],
     url,
   };

@@ -1,10 +1,14 @@
 import { CompiledQuery, type Kysely, type Transaction } from "kysely";
-import type { DatabaseKind } from "../db/database.js";
-import { withDeadline } from "../db/deadline.js";
-import { byteaArray, int8Array, textArray, timestamptzArray } from "../db/pg-binary.js";
-import { preparedStatement } from "../db/prepared-statement.js";
-import type { AuditDecisionsTable, Database } from "../db/schema.js";
-import { canonicalize } from "./canonical-json.js";
+import type { AuditDecisionsTable, Database, DatabaseKind } from "../db/index.js";
+import {
+  byteaArray,
+  int8Array,
+  preparedStatement,
+  textArray,
+  timestamptzArray,
+  withDeadline,
+} from "../db/index.js";
+import { canonicalize } from "../encoding/index.js";
 import { type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
 import type { SigningKey } from "./keys.js";
 import { batchClaims, renumberFrom, TenantHeads, type TenantSlot } from "./tenant-heads.js";

@@ -4,7 +4,7 @@
  * `Kysely<Database>`; the write side is {@link AuditLog} (records) and the checkpointer.
  */
 import { type Kysely, sql } from "kysely";
-import type { AuditCheckpointRow, AuditDecisionRow, AuditLogRow, Database } from "../db/schema.js";
+import type { AuditCheckpointRow, AuditDecisionRow, AuditLogRow, Database } from "../db/index.js";
 import type { DsseEnvelope } from "./dsse.js";
 import type { PublicKeyInfo } from "./keys.js";
 

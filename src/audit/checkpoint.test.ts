@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { fromBase64, toBase64 } from "./base64.js";
+import { fromBase64, toBase64 } from "../encoding/index.js";
 import {
   CheckpointError,
   checkpointVerifiers,

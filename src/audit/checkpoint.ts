@@ -8,7 +8,7 @@
  *
  * signed by the log's key under a key name equal to the origin.
  */
-import { fromBase64, toBase64 } from "./base64.js";
+import { fromBase64, toBase64 } from "../encoding/index.js";
 import type { SigningKey } from "./keys.js";
 import { HASH_SIZE } from "./merkle.js";
 import { NoteError, type NoteVerifier, noteSigner, noteVerifier, openNote, signNote } from "./note.js";

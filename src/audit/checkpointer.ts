@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
-import type { DatabaseKind } from "../db/database.js";
-import type { Database } from "../db/schema.js";
+import type { Database, DatabaseKind } from "../db/index.js";
+import { toBase64 } from "../encoding/index.js";
 import { type AuditLog, SEQUENCER_LOCK_KEY } from "./audit-log.js";
 import {
   latestCheckpoint,
@@ -9,7 +9,6 @@ import {
   readLeafHashes,
   type StoredCheckpoint,
 } from "./audit-store.js";
-import { toBase64 } from "./base64.js";
 import { signCheckpoint } from "./checkpoint.js";
 import { entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
 import { LogIntegrityError } from "./errors.js";
@@ -63,7 +62,7 @@ export interface CheckpointerOptions {
  *   checkpoint inconsistent with one it signed before.
  *
  * Any failure is a fault: the checkpointer signs nothing more ({@link fault}), and the server
- * routes nothing more (src/app.ts refuses decision records while it is set).
+ * routes nothing more (src/routing/audit-recorder.ts refuses decision records while it is set).
  */
 export class Checkpointer {
   readonly #tree = new MerkleTree();

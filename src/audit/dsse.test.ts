@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromBase64, toBase64 } from "./base64.js";
+import { fromBase64, toBase64 } from "../encoding/index.js";
 import { pae, RECORD_PAYLOAD_TYPE, signEnvelope, verifyEnvelope } from "./dsse.js";
 import { generateSigningKey, KeyRing, type SigningKey, verifyEd25519 } from "./keys.js";
 

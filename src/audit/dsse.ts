@@ -6,8 +6,7 @@
  *
  * where LEN is the ASCII decimal byte length and SP a single space.
  */
-import { fromBase64, toBase64 } from "./base64.js";
-import { canonicalize } from "./canonical-json.js";
+import { canonicalize, fromBase64, toBase64 } from "../encoding/index.js";
 import type { KeyRing, SigningKey } from "./keys.js";
 import { leafHash } from "./merkle.js";
 

@@ -22,7 +22,7 @@ import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { canonicalize } from "./canonical-json.js";
+import { canonicalize } from "../encoding/index.js";
 import type { DsseEnvelope } from "./dsse.js";
 import { type PublicKeyInfo, type PublishedKey, toPublishedKey } from "./keys.js";
 

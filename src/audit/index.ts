@@ -1,11 +1,24 @@
 /**
- * The tamper-evident audit log's database-free core (DESIGN §8, docs/audit.md): record format,
- * canonical JSON, Ed25519 keys, DSSE envelopes, the RFC 9162 Merkle tree and proofs, C2SP
- * checkpoints, and the offline export format and verifier.
+ * The public face of audit/ (DESIGN §8, docs/audit.md): the tamper-evident log and its store,
+ * record format, Ed25519 keys, DSSE envelopes, the RFC 9162 Merkle tree and proofs, C2SP
+ * checkpoints, and the offline export format and verifier. Other folders import only from here.
  */
 
-export { fromBase64, toBase64 } from "./base64.js";
-export { assertIntegersOnly, canonicalize } from "./canonical-json.js";
+export { AuditLog } from "./audit-log.js";
+export {
+  checkpointAt,
+  checkpointsUpTo,
+  countTenantEntries,
+  type DecisionCursor,
+  decisionEntries,
+  logSize,
+  publishedKeys,
+  queryDecisions,
+  readEntries,
+  readTenantEntries,
+  type StoredCheckpoint,
+  type StoredEntry,
+} from "./audit-store.js";
 export type { Checkpoint } from "./checkpoint.js";
 export {
   CheckpointError,
@@ -15,6 +28,7 @@ export {
   parseCheckpoint,
   signCheckpoint,
 } from "./checkpoint.js";
+export { Checkpointer } from "./checkpointer.js";
 export type { DsseEnvelope, DsseSignature, EnvelopeVerification } from "./dsse.js";
 export {
   entryLeafHash,
@@ -25,6 +39,7 @@ export {
   signEnvelope,
   verifyEnvelope,
 } from "./dsse.js";
+export { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "./errors.js";
 export type { ExportCheckpoint, ExportEntry, ExportKeys } from "./export-format.js";
 export {
   CHECKPOINTS_FILE,
@@ -118,6 +133,6 @@ export {
   validateRecord,
   withTenantSeq,
 } from "./record.js";
-export { isUuidv7, uuidv7, uuidv7Time } from "./uuidv7.js";
+export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";
 export type { VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";
 export { verifyExport } from "./verifier.js";

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toBase64 } from "./base64.js";
-import { canonicalize } from "./canonical-json.js";
+import { canonicalize, toBase64 } from "../encoding/index.js";
 import { signCheckpoint } from "./checkpoint.js";
 import { checkKeptCheckpoints, KeptCheckpointsError, parseKeptCheckpoints } from "./kept-checkpoints.js";
 import { generateSigningKey, KeyRing } from "./keys.js";

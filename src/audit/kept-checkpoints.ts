@@ -15,7 +15,7 @@
  * kept tree is a prefix of the exported one: RFC 9162 consistency, shown directly).
  */
 import { readFile } from "node:fs/promises";
-import { toBase64 } from "./base64.js";
+import { toBase64 } from "../encoding/index.js";
 import { CheckpointError, checkpointVerifiers, openCheckpoint } from "./checkpoint.js";
 import type { KeyRing } from "./keys.js";
 import { equalBytes, type MerkleTree } from "./merkle.js";

@@ -18,7 +18,7 @@ import {
 } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fromBase64, toBase64 } from "./base64.js";
+import { fromBase64, toBase64 } from "../encoding/index.js";
 
 export const ED25519_PUBLIC_KEY_SIZE = 32;
 export const ED25519_SIGNATURE_SIZE = 64;

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { toBase64 } from "./base64.js";
+import { toBase64 } from "../encoding/index.js";
 import { signCheckpoint } from "./checkpoint.js";
 import { generateSigningKey, type SigningKey, saveSigningKey } from "./keys.js";
 import {

@@ -9,7 +9,7 @@
  * key hash = first 4 bytes (big-endian uint32) of SHA-256(name ‖ "\n" ‖ 0x01 ‖ raw public key).
  */
 import { createHash } from "node:crypto";
-import { fromBase64, toBase64 } from "./base64.js";
+import { fromBase64, toBase64 } from "../encoding/index.js";
 import type { SigningKey } from "./keys.js";
 import { ED25519_PUBLIC_KEY_SIZE, verifyEd25519 } from "./keys.js";
 

@@ -5,8 +5,7 @@
  * (a v1 outcome is tied to its tenant only through its decision).
  */
 import { z } from "zod";
-import { assertIntegersOnly } from "./canonical-json.js";
-import { isUuidv7 } from "./uuidv7.js";
+import { assertIntegersOnly, isUuidv7 } from "../encoding/index.js";
 
 const int = z.number().int().refine(Number.isSafeInteger, "not a safe integer");
 const nonNegInt = int.refine((n) => n >= 0, "negative");

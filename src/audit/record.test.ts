@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { outcomeInput, sampleDecisionInput } from "../../test/audit/fixtures.js";
-import { canonicalize } from "./canonical-json.js";
+import { canonicalize, isUuidv7, uuidv7Time } from "../encoding/index.js";
 import {
   buildDecisionRecord,
   buildOutcomeRecord,
@@ -13,7 +13,6 @@ import {
   validateRecord,
   withTenantSeq,
 } from "./record.js";
-import { isUuidv7, uuidv7Time } from "./uuidv7.js";
 
 describe("decision records", () => {
   it("fills v, kind, a UUIDv7 of the decision time, and the time", () => {

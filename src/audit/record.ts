@@ -19,9 +19,8 @@
  * A v2 outcome record also names its `tenant`. The router writes v2; v1 records in existing
  * logs keep verifying and replaying.
  */
-import { assertIntegersOnly, canonicalize } from "./canonical-json.js";
+import { assertIntegersOnly, canonicalize, isUuidv7, uuidv7 } from "../encoding/index.js";
 import { RECORD_SCHEMAS } from "./record-schema.js";
-import { isUuidv7, uuidv7 } from "./uuidv7.js";
 
 /** The record format the router writes. */
 export const RECORD_FORMAT_VERSION = 2;

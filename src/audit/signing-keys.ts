@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
+import type { Database } from "../db/index.js";
 import { generateSigningKey, loadSigningKeys, type SigningKey, saveSigningKey } from "./keys.js";
 
 const CURRENT_FILE = "current";

@@ -22,7 +22,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { toBase64 } from "./base64.js";
+import { toBase64 } from "../encoding/index.js";
 import { CheckpointError, checkpointVerifiers, openCheckpoint } from "./checkpoint.js";
 import { type DsseEnvelope, entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
 import {

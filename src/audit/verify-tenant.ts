@@ -19,7 +19,7 @@
  * checkpoint the auditor kept shows that, and only back to what it covered.
  */
 import { join } from "node:path";
-import { fromBase64, toBase64 } from "./base64.js";
+import { fromBase64, toBase64 } from "../encoding/index.js";
 import { type Checkpoint, CheckpointError, checkpointVerifiers, openCheckpoint } from "./checkpoint.js";
 import { type DsseEnvelope, entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
 import { CHECKPOINTS_FILE, type ExportScope, RECORDS_FILE, readLines } from "./export-format.js";

@@ -1,5 +1,5 @@
-import type { Principal } from "../routing/types.js";
 import type { ApiKeyInfo, Authenticator, Role } from "./api-keys.js";
+import type { Principal } from "./principal.js";
 
 /** Who may call what. Anything not listed is refused: access fails closed. */
 export type Access = "public" | readonly Role[];
@@ -28,7 +28,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "sovereign.v1.AuditService/ReplayDecision": ["auditor"],
   "sovereign.v1.AuditService/ExportDecisions": ["auditor"],
   "sovereign.v1.AuditService/ListSigningKeys": ["auditor"],
-  // BYOK: a tenant admin, for its own tenant only (checked in src/routing/byok-admin.ts).
+  // BYOK: a tenant admin, for its own tenant only (checked in src/auth/byok-admin.ts).
   "sovereign.v1.ByokService/SetKey": ["admin"],
   "sovereign.v1.ByokService/RemoveKey": ["admin"],
   "sovereign.v1.ByokService/ListKeys": ["admin"],

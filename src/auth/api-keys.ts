@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
+import type { Database } from "../db/index.js";
 
 /**
  * client routes requests; auditor reads decision records; admin is a TENANT admin (its own

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema.js";
-import type { CatalogEnvPolicy } from "./env-allowlist.js";
+import type { CatalogEnvPolicy } from "../config/index.js";
+import type { Database } from "../db/index.js";
 import type { Env } from "./env-interpolation.js";
 import { type CatalogFile, parseCatalogFiles } from "./loader.js";
 import { buildSnapshot, snapshotFromCanonical } from "./resolve.js";

@@ -2,7 +2,7 @@
  * What `sovr catalog validate` and `sovr catalog list` print. The commands themselves (commander)
  * live in src/cli; these functions do the work and return text, so they are testable.
  */
-import type { CatalogEnvPolicy } from "./env-allowlist.js";
+import type { CatalogEnvPolicy } from "../config/index.js";
 import type { Env } from "./env-interpolation.js";
 import { type CatalogIssue, CatalogValidationError } from "./errors.js";
 import { loadCatalogDir } from "./loader.js";

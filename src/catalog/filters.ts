@@ -4,7 +4,7 @@
  * (AIP-158: a token is only valid for the request that produced it).
  */
 import { createHash } from "node:crypto";
-import { canonicalize } from "../audit/canonical-json.js";
+import { canonicalize } from "../encoding/index.js";
 import { PageTokenError } from "./errors.js";
 import type { ResolvedEndpoint } from "./types.js";
 

@@ -59,3 +59,4 @@ export type {
 } from "./types.js";
 export type { AppliedSnapshot, CatalogDiff } from "./watch.js";
 export { diffSnapshots, watchSnapshots } from "./watch.js";
+export { watchCatalogDir } from "./watch-dir.js";

@@ -17,7 +17,7 @@ import {
   parseAllDocuments,
 } from "yaml";
 import type { z } from "zod";
-import { type CatalogEnvPolicy, keyVarRefusal, urlVarRefusal } from "./env-allowlist.js";
+import { type CatalogEnvPolicy, keyVarRefusal, urlVarRefusal } from "../config/index.js";
 import { type Env, interpolateEnv, referencedVariables } from "./env-interpolation.js";
 import { type CatalogIssue, CatalogValidationError } from "./errors.js";
 import { type CatalogSource, catalogErrorMap, type ProviderSource, providerSchema } from "./schema.js";

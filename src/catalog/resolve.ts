@@ -5,7 +5,7 @@
  * whose revision is the sha256 of the canonical JSON of the source.
  */
 import { createHash } from "node:crypto";
-import { canonicalize } from "../audit/canonical-json.js";
+import { canonicalize } from "../encoding/index.js";
 import type { Env } from "./env-interpolation.js";
 import { type CatalogIssue, CatalogValidationError } from "./errors.js";
 import { formatPath, normalizeSource } from "./loader.js";

@@ -8,11 +8,15 @@ import { resolve } from "node:path";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
-import { toBase64 } from "../audit/base64.js";
-import { ExportWriter, exportKeys } from "../audit/export-format.js";
-import { KeptCheckpointsError, readKeptCheckpoints } from "../audit/kept-checkpoints.js";
-import type { PublicKeyInfo } from "../audit/keys.js";
-import { verifyExport } from "../audit/verifier.js";
+import type { PublicKeyInfo } from "../audit/index.js";
+import {
+  ExportWriter,
+  exportKeys,
+  KeptCheckpointsError,
+  readKeptCheckpoints,
+  verifyExport,
+} from "../audit/index.js";
+import { toBase64 } from "../encoding/index.js";
 import { AuditService, type LogEntry, Outcome, type SigningKey } from "../gen/sovereign/v1/audit_pb.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
 

@@ -1,11 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { loadCatalogDir } from "../catalog/loader.js";
-import { buildSnapshot } from "../catalog/resolve.js";
-import { loadConfig } from "../config/config.js";
+import { ByokAdmin, ByokStore, MasterKey } from "../auth/index.js";
+import { buildSnapshot, loadCatalogDir } from "../catalog/index.js";
+import { loadConfig } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
-import { ByokStore, MasterKey } from "../routing/byok.js";
-import { ByokAdmin } from "../routing/byok-admin.js";
 import { DEFAULT_SOVR_URL } from "./connect-client.js";
 
 /** A key as both modes report it (the HTTP route's JSON shape). */

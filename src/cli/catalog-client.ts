@@ -7,9 +7,8 @@
 import { resolve } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
-import { fromProtoEndpoint } from "../api/catalog-messages.js";
-import { readCatalogFiles } from "../catalog/catalog-store.js";
-import { renderEndpointTable } from "../catalog/cli.js";
+import { fromProtoEndpoint } from "../api/index.js";
+import { readCatalogFiles, renderEndpointTable } from "../catalog/index.js";
 import { type CatalogIssue, CatalogIssueSchema, CatalogService } from "../gen/sovereign/v1/catalog_pb.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
 

@@ -1,13 +1,6 @@
 import type { Command } from "commander";
-import {
-  type ApiKeyInfo,
-  createApiKey,
-  listApiKeys,
-  ROLES,
-  type Role,
-  revokeApiKey,
-} from "../auth/api-keys.js";
-import { loadConfig } from "../config/config.js";
+import { type ApiKeyInfo, createApiKey, listApiKeys, ROLES, type Role, revokeApiKey } from "../auth/index.js";
+import { loadConfig } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
 import { type ApiKey, KeyService, Role as RoleEnum } from "../gen/sovereign/v1/keys_pb.js";
 import { serverClient } from "./connect-client.js";

@@ -1,13 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { Command } from "commander";
-import { rotateSigningKey } from "../audit/signing-keys.js";
-import { validateCatalogDir } from "../catalog/cli.js";
-import { CatalogValidationError } from "../catalog/errors.js";
-import { ConfigError, loadConfig } from "../config/config.js";
-import { ensurePrivateDir } from "../config/private-paths.js";
-import { buildPolicyBundle, checkBundleFresh } from "../policy/bundle-build.js";
-import { repoRoot, resolveOpaBin } from "../policy/opa-bin.js";
+import { rotateSigningKey } from "../audit/index.js";
+import { CatalogValidationError, validateCatalogDir } from "../catalog/index.js";
+import { ConfigError, ensurePrivateDir, loadConfig } from "../config/index.js";
+import { buildPolicyBundle, checkBundleFresh, repoRoot, resolveOpaBin } from "../policy/index.js";
 import { addAuditCommands } from "./audit-commands.js";
 import { addByokCommands } from "./byok-commands.js";
 import { addCatalogClientCommands } from "./catalog-client.js";

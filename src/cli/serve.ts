@@ -1,11 +1,10 @@
-import { startApp } from "../app.js";
-import { FLUSH_FLOOR_MS } from "../app-shutdown.js";
-import { loadConfig } from "../config/config.js";
-import { createLogger } from "../telemetry/logger.js";
+import { FLUSH_FLOOR_MS, startApp } from "../app/index.js";
+import { loadConfig } from "../config/index.js";
+import { createLogger } from "../telemetry/index.js";
 
 /**
  * Past the drain time, this much more for the last log line before the process exits anyway:
- * the shutdown's steps are bounded (src/app-shutdown.ts); this is the backstop for anything
+ * the shutdown's steps are bounded (src/app/shutdown.ts); this is the backstop for anything
  * that is not.
  */
 const EXIT_MARGIN_MS = 2000;

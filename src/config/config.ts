@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
-import type { RateLimitSettings } from "../api/rate-limit.js";
-import { type CatalogEnvPolicy, DEFAULT_KEY_VARS, DEFAULT_URL_VARS } from "../catalog/env-allowlist.js";
+import { type CatalogEnvPolicy, DEFAULT_KEY_VARS, DEFAULT_URL_VARS } from "./env-allowlist.js";
+import type { RateLimitSettings } from "./limits.js";
 
 /**
  * Every setting of `sovr serve`, from an optional JSON file (`SOVR_CONFIG`) overlaid by the
@@ -91,7 +91,7 @@ const schema = z.object({
 
 /**
  * Variables holding secrets (or naming files that do): never logged, never named by a catalog.
- * src/catalog/env-allowlist.ts refuses these and every other `SOVR_*` but the simulator URL.
+ * src/config/env-allowlist.ts refuses these and every other `SOVR_*` but the simulator URL.
  */
 export const SECRET_CONFIG_KEYS: readonly string[] = [
   "DATABASE_URL",
@@ -157,7 +157,7 @@ export interface Config {
   readonly limits: RateLimitSettings;
   /** The environment variables a catalog may name (allow-lists; the hard deny comes first). */
   readonly catalogEnv: CatalogEnvPolicy;
-  /** HTTP/2 port: SETTINGS_MAX_CONCURRENT_STREAMS and the rapid-reset bound (src/api/h2-guard.ts). */
+  /** HTTP/2 port: SETTINGS_MAX_CONCURRENT_STREAMS and the rapid-reset bound (src/api/transport/h2-guard.ts). */
   readonly http2: { readonly maxConcurrentStreams: number; readonly maxResetsPerSecond: number };
 }
 

@@ -1,6 +1,6 @@
 import { Kysely, type MigrationProvider, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
-import { ensurePrivateDir } from "../config/private-paths.js";
+import { ensurePrivateDir } from "../config/index.js";
 import { withDeadline } from "./deadline.js";
 import { migrations } from "./migrations/index.js";
 import { PGliteDialect } from "./pglite-dialect.js";

@@ -5,5 +5,8 @@ export {
   openDatabase,
   pingDatabase,
 } from "./database.js";
+export { withDeadline } from "./deadline.js";
+export { byteaArray, int8Array, textArray, timestamptzArray } from "./pg-binary.js";
 export { PGliteDialect } from "./pglite-dialect.js";
+export { preparedStatement } from "./prepared-statement.js";
 export type * from "./schema.js";

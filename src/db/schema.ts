@@ -1,5 +1,4 @@
 import type { Generated, Insertable, Selectable } from "kysely";
-import type { ByokKeysTable } from "../routing/byok.js";
 
 /** Every accepted catalog state (DESIGN §4), immutable, keyed by its content hash. */
 export interface CatalogRevisionsTable {
@@ -91,7 +90,7 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   audit_tenant_heads: AuditTenantHeadsTable;
   signing_keys: SigningKeysTable;
-  /** Tenants' own provider keys, encrypted (src/routing/byok.ts). */
+  /** Tenants' own provider keys, encrypted (src/auth/byok.ts). */
   byok_keys: ByokKeysTable;
 }
 
@@ -101,3 +100,19 @@ export type AuditLogRow = Selectable<AuditLogTable>;
 export type AuditDecisionRow = Selectable<AuditDecisionsTable>;
 export type AuditCheckpointRow = Selectable<AuditCheckpointsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
+
+/** Tenants' own provider keys, sealed under the master key (auth/byok.ts). */
+export interface ByokKeysTable {
+  tenant: string;
+  provider: string;
+  ciphertext: Uint8Array;
+  nonce: Uint8Array;
+  master_key_id: string;
+  always: boolean;
+  updated_at: Date;
+  /**
+   * Approved origins as a JSON array of normalised origins, bound into the AAD (v2). NULL for
+   * rows written before origins existed: decrypted with the v1 AAD, approved for no origin.
+   */
+  origins: string | null;
+}

@@ -27,6 +27,7 @@ export {
   type BundleSourceStats,
   type PolicyLogger,
 } from "./bundle-source.js";
+export { saveBundle } from "./bundle-store.js";
 export { parseDecision, UNDECIDED_REASON } from "./decision.js";
 export {
   PolicyEngine,

@@ -1,5 +1,5 @@
-import type { AuditLog } from "../audit/audit-log.js";
-import { encodeRecord, withTenantSeq } from "../audit/record.js";
+import type { AuditLog } from "../audit/index.js";
+import { encodeRecord, withTenantSeq } from "../audit/index.js";
 import type { DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import type { DecisionIndexInput, DecisionRecorder } from "./router.js";
 

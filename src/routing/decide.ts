@@ -4,18 +4,17 @@
  * model list and replay all call {@link decide}; a refusal is an outcome here, and only the API
  * edge turns it into a status. Writes nothing: making the record durable is the caller's part.
  */
-import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
-import type { PolicyEvaluation } from "../policy/engine.js";
-import { PolicyError, PolicyEvaluationError } from "../policy/errors.js";
-import type { BundleRef, PolicyInput } from "../policy/types.js";
-import type { TenantKey } from "./byok.js";
+import type { Principal, TenantKey } from "../auth/index.js";
+import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
+import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
+import { PolicyError, PolicyEvaluationError } from "../policy/index.js";
 import { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
 import { UnknownModelError } from "./errors.js";
 import { requestExclusions } from "./filters.js";
 import { buildPolicyInput } from "./policy-input.js";
 import { seededRng } from "./rng.js";
 import { inverseSquareWeight, planRoute } from "./selection.js";
-import type { CandidateVerdict, EndpointPerformance, Exclusion, Principal, RouteRequest } from "./types.js";
+import type { CandidateVerdict, EndpointPerformance, Exclusion, RouteRequest } from "./types.js";
 
 /** What a decision depends on besides the request: the router's view of the world at one instant. */
 export interface DecisionInputs {

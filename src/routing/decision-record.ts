@@ -1,9 +1,10 @@
-import type { AttemptRecord as AuditAttemptRecord, DecisionRecord, OutcomeRecord } from "../audit/record.js";
-import type { BundleRef } from "../policy/types.js";
-import type { UpstreamErrorClass } from "../upstream/errors.js";
+import type { AttemptRecord as AuditAttemptRecord, DecisionRecord, OutcomeRecord } from "../audit/index.js";
+import type { Principal } from "../auth/index.js";
+import type { BundleRef } from "../policy/index.js";
+import type { UpstreamErrorClass } from "../upstream/index.js";
 import { estimatePromptTokens, usedParameters } from "./filters.js";
 import { preferencesToRecord } from "./preferences-codec.js";
-import type { CandidateVerdict, Principal, RouteRequest } from "./types.js";
+import type { CandidateVerdict, RouteRequest } from "./types.js";
 
 /**
  * Records (docs/audit.md, defined once in src/audit/record.ts), built here from a routing

@@ -1,4 +1,4 @@
-import type { UpstreamErrorClass } from "../upstream/errors.js";
+import type { UpstreamErrorClass } from "../upstream/index.js";
 import type { CandidateVerdict } from "./types.js";
 
 /** A request field that failed validation; becomes InvalidArgument naming the field. */

@@ -1,6 +1,6 @@
-import type { ResolvedEndpoint } from "../catalog/types.js";
-import type { TenantKey } from "./byok.js";
-import { endpointOrigin } from "./origin.js";
+import type { TenantKey } from "../auth/index.js";
+import { endpointOrigin } from "../auth/index.js";
+import type { ResolvedEndpoint } from "../catalog/index.js";
 import type { Exclusion, RouteRequest } from "./types.js";
 
 /**

@@ -1,8 +1,9 @@
-import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
-import type { PolicyEndpointInput, PolicyInput } from "../policy/types.js";
+import type { Principal } from "../auth/index.js";
+import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
+import type { PolicyEndpointInput, PolicyInput } from "../policy/index.js";
 import { estimatePromptTokens, usedParameters } from "./filters.js";
 import { preferencesToJson } from "./preferences-codec.js";
-import type { Principal, RouteRequest } from "./types.js";
+import type { RouteRequest } from "./types.js";
 
 /**
  * Endpoints are immutable per catalog revision, so their policy view is built once, and

@@ -1,4 +1,4 @@
-import { pooledRandomBytes } from "../audit/random-pool.js";
+import { pooledRandomBytes } from "../encoding/index.js";
 
 /** A uniform random source in [0, 1). Injected into selection so tests and replays are exact. */
 export type Rng = () => number;

@@ -1,17 +1,16 @@
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { Principal, TenantKey } from "../auth/index.js";
 import { buildSnapshot, type CatalogSnapshot, loadCatalogDir } from "../catalog/index.js";
-import type { PolicyEvaluation } from "../policy/engine.js";
-import { PolicyEvaluationError, PolicyUnavailableError } from "../policy/errors.js";
-import type { BundleRef, PolicyInput } from "../policy/types.js";
-import { UpstreamError } from "../upstream/errors.js";
+import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
+import { PolicyEvaluationError, PolicyUnavailableError } from "../policy/index.js";
 import type {
   UpstreamAdapter,
   UpstreamCallOptions,
   UpstreamEvent,
   UpstreamTarget,
-} from "../upstream/types.js";
-import type { TenantKey } from "./byok.js";
+} from "../upstream/index.js";
+import { UpstreamError } from "../upstream/index.js";
 import type { DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import {
   AllAttemptsFailedError,
@@ -21,7 +20,7 @@ import {
 } from "./errors.js";
 import { HealthTracker } from "./health.js";
 import { type DecisionIndexInput, Router, type RouterEvent } from "./router.js";
-import type { Principal, ProviderPreferences, RouteRequest } from "./types.js";
+import type { ProviderPreferences, RouteRequest } from "./types.js";
 
 /**
  * The Router on its own, at its unit seam: a real catalog snapshot (the test fixture catalog),

@@ -1,10 +1,10 @@
-import { uuidv7 } from "../audit/uuidv7.js";
-import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
-import type { PolicyEvaluation } from "../policy/engine.js";
-import type { BundleRef, PolicyInput } from "../policy/types.js";
-import { UpstreamError, type UpstreamErrorClass } from "../upstream/errors.js";
-import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest } from "../upstream/types.js";
-import type { TenantKey } from "./byok.js";
+import type { Principal, TenantKey } from "../auth/index.js";
+import { endpointOrigin } from "../auth/index.js";
+import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
+import { uuidv7 } from "../encoding/index.js";
+import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
+import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest } from "../upstream/index.js";
+import { UpstreamError, type UpstreamErrorClass } from "../upstream/index.js";
 import { candidatesFor, type Decision, decide } from "./decide.js";
 import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import {
@@ -16,9 +16,8 @@ import {
 } from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
 import type { HealthTracker } from "./health.js";
-import { endpointOrigin } from "./origin.js";
 import { newSeed } from "./rng.js";
-import type { Principal, RouteRequest } from "./types.js";
+import type { RouteRequest } from "./types.js";
 
 export type { Decision } from "./decide.js";
 

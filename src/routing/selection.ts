@@ -1,4 +1,4 @@
-import type { Pricing } from "../catalog/types.js";
+import type { Pricing } from "../catalog/index.js";
 import type { Rng } from "./rng.js";
 import type { CandidateVerdict, ProviderPreferences } from "./types.js";
 

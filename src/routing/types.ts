@@ -1,5 +1,5 @@
-import type { ResolvedEndpoint } from "../catalog/types.js";
-import type { UpstreamMessage, UpstreamTool } from "../upstream/types.js";
+import type { ResolvedEndpoint } from "../catalog/index.js";
+import type { UpstreamMessage, UpstreamTool } from "../upstream/index.js";
 
 export type SortBy = "price" | "throughput" | "latency";
 
@@ -42,16 +42,6 @@ export interface RouteRequest {
   toolChoice?: unknown;
   seed?: number;
   workload: string;
-}
-
-export interface Principal {
-  tenant: string;
-  workload: string;
-  roles: readonly string[];
-  /** The API key the caller authenticated with ("" without one). */
-  keyId: string;
-  /** An auditor granted every tenant's records; otherwise it sees its own tenant's only. */
-  allTenants: boolean;
 }
 
 export type ExclusionStage = "policy" | "filter" | "availability";

@@ -4,7 +4,6 @@ import { parseSse } from "./sse.js";
 import type {
   UpstreamAdapter,
   UpstreamCallOptions,
-  UpstreamCompletion,
   UpstreamEvent,
   UpstreamMessage,
   UpstreamRequest,
@@ -210,47 +209,6 @@ export class AnthropicAdapter implements UpstreamAdapter {
     if (!stopped || !finishReason)
       throw new UpstreamError("stream_broken", "upstream stream ended without message_stop");
     yield { type: "finish", finishReason, usage };
-  }
-
-  async complete(
-    target: UpstreamTarget,
-    req: UpstreamRequest,
-    opts: UpstreamCallOptions,
-  ): Promise<UpstreamCompletion> {
-    const res = await postJson(
-      this.pools,
-      this.#url(target),
-      this.#headers(target, opts),
-      JSON.stringify(toAnthropicBody(req, false)),
-      opts,
-    );
-    let parsed: {
-      content?: { type: string; text?: string; id?: string; name?: string; input?: unknown }[];
-      stop_reason?: string;
-      usage?: { input_tokens?: number; output_tokens?: number };
-    };
-    try {
-      parsed = (await res.body.json()) as typeof parsed;
-    } catch (err) {
-      throw err instanceof SyntaxError
-        ? new UpstreamError("protocol", "upstream sent an unparseable message")
-        : toUpstreamError(err, undefined, opts.signal);
-    } finally {
-      res.done();
-    }
-    if (!Array.isArray(parsed.content))
-      throw new UpstreamError("protocol", "upstream message has no content");
-    return {
-      content: parsed.content.map((b) => (b.type === "text" ? (b.text ?? "") : "")).join(""),
-      toolCalls: parsed.content
-        .filter((b) => b.type === "tool_use")
-        .map((b) => ({ id: b.id ?? "", name: b.name ?? "", arguments: JSON.stringify(b.input ?? {}) })),
-      finishReason: FINISH[parsed.stop_reason ?? ""] ?? "stop",
-      usage: {
-        promptTokens: parsed.usage?.input_tokens ?? 0,
-        completionTokens: parsed.usage?.output_tokens ?? 0,
-      },
-    };
   }
 
   async close(): Promise<void> {}

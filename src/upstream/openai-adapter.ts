@@ -5,7 +5,6 @@ import type {
   ToolCallDelta,
   UpstreamAdapter,
   UpstreamCallOptions,
-  UpstreamCompletion,
   UpstreamEvent,
   UpstreamRequest,
   UpstreamTarget,
@@ -22,17 +21,6 @@ interface OpenAIChunk {
     finish_reason?: string | null;
   }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
-}
-
-interface OpenAICompletion {
-  choices?: {
-    message?: {
-      content?: string | null;
-      tool_calls?: { id: string; function: { name: string; arguments: string } }[];
-    };
-    finish_reason?: string | null;
-  }[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number };
 }
 
 function usageOf(
@@ -107,37 +95,6 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     if (!finishReason)
       throw new UpstreamError("stream_broken", "upstream stream ended without a finish reason");
     yield { type: "finish", finishReason, usage };
-  }
-
-  async complete(
-    target: UpstreamTarget,
-    req: UpstreamRequest,
-    opts: UpstreamCallOptions,
-  ): Promise<UpstreamCompletion> {
-    const url = new URL(`${target.baseUrl.replace(/\/$/, "")}/chat/completions`);
-    const res = await postJson(this.pools, url, this.#headers(target, opts), JSON.stringify(req), opts);
-    let parsed: OpenAICompletion;
-    try {
-      parsed = (await res.body.json()) as OpenAICompletion;
-    } catch (err) {
-      throw err instanceof SyntaxError
-        ? new UpstreamError("protocol", "upstream sent an unparseable completion")
-        : toUpstreamError(err, undefined, opts.signal);
-    } finally {
-      res.done();
-    }
-    const choice = parsed.choices?.[0];
-    if (!choice?.message) throw new UpstreamError("protocol", "upstream completion has no choices");
-    return {
-      content: choice.message.content ?? "",
-      toolCalls: (choice.message.tool_calls ?? []).map((t) => ({
-        id: t.id,
-        name: t.function.name,
-        arguments: t.function.arguments,
-      })),
-      finishReason: choice.finish_reason ?? "stop",
-      usage: usageOf(parsed.usage),
-    };
   }
 
   async close(): Promise<void> {}

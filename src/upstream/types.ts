@@ -59,13 +59,6 @@ export type UpstreamEvent =
   | { type: "delta"; role?: string; content?: string; toolCalls?: ToolCallDelta[] }
   | { type: "finish"; finishReason: string; usage?: Usage };
 
-export interface UpstreamCompletion {
-  content: string;
-  toolCalls: { id: string; name: string; arguments: string }[];
-  finishReason: string;
-  usage?: Usage;
-}
-
 /** One wire protocol. Implementations keep connection pools; calls never create clients. */
 export interface UpstreamAdapter {
   stream(
@@ -73,10 +66,5 @@ export interface UpstreamAdapter {
     req: UpstreamRequest,
     opts: UpstreamCallOptions,
   ): AsyncIterable<UpstreamEvent>;
-  complete(
-    target: UpstreamTarget,
-    req: UpstreamRequest,
-    opts: UpstreamCallOptions,
-  ): Promise<UpstreamCompletion>;
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AppendRequest, AuditLog } from "../../src/audit/audit-log.js";
-import { canonicalize } from "../../src/audit/canonical-json.js";
 import { generateSigningKey } from "../../src/audit/keys.js";
+import { canonicalize } from "../../src/encoding/canonical-json.js";
 import { type TestDatabaseHandle, testDatabases } from "../support/databases.js";
 
 const enc = new TextEncoder();

@@ -8,13 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { sql } from "kysely";
-import { type App, startApp } from "../../src/app.js";
+import { type App, startApp } from "../../src/app/index.js";
 import { envelopePayload } from "../../src/audit/dsse.js";
 import { decodeRecord, recordTenant } from "../../src/audit/record.js";
 import { loadConfig } from "../../src/config/config.js";
 import { type DatabaseHandle, openDatabase } from "../../src/db/index.js";
+import { type Simulator, startSimulator } from "../../src/simulator/simulator.js";
 import { createLogger } from "../../src/telemetry/logger.js";
-import { type Simulator, startSimulator } from "../../src/upstream/simulator.js";
 import { REPO } from "../support/app.js";
 import { createFreshDatabase, dropDatabase } from "../support/databases.js";
 
@@ -102,7 +102,7 @@ export async function cutTail(db: DatabaseHandle["db"], from: number): Promise<v
  * Rewinds each tenant's tenant_seq head (record format v2) to its last record left in the log,
  * as a thorough operator would after {@link cutTail}: with the heads left as they were, the
  * server's next records would continue the cut numbers and an export would show the gap
- * (`tenant_seq N of tenant T is missing`, test/audit-tenant-cut.test.ts).
+ * (`tenant_seq N of tenant T is missing`, test/e2e/audit-tenant-cut.test.ts).
  */
 export async function rewindTenantHeads(db: DatabaseHandle["db"]): Promise<void> {
   const heads = new Map<string, number>();

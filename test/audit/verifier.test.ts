@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fromBase64, toBase64 } from "../../src/audit/base64.js";
 import { signCheckpoint } from "../../src/audit/checkpoint.js";
 import { type DsseEnvelope, entryLeafHash, signEnvelope } from "../../src/audit/dsse.js";
 import {
@@ -19,6 +18,7 @@ import { generateSigningKey, KeyRing, type SigningKey } from "../../src/audit/ke
 import { MerkleTree } from "../../src/audit/merkle.js";
 import { buildDecisionRecord, buildOutcomeRecord, encodeRecord } from "../../src/audit/record.js";
 import { verifyExport } from "../../src/audit/verifier.js";
+import { fromBase64, toBase64 } from "../../src/encoding/base64.js";
 import { outcomeInput, sampleDecisionInput } from "./fixtures.js";
 
 const ORIGIN = "sovr.test/audit";

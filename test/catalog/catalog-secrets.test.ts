@@ -5,6 +5,7 @@ import { toJsonString } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../src/auth/api-keys.js";
+import { MasterKey } from "../../src/auth/byok.js";
 import {
   CatalogService,
   GetEndpointResponseSchema,
@@ -12,7 +13,6 @@ import {
   ListEndpointsResponseSchema,
   ListProvidersResponseSchema,
 } from "../../src/gen/sovereign/v1/catalog_pb.js";
-import { MasterKey } from "../../src/routing/byok.js";
 import { REPO, startTestApp, type TestApp } from "../support/app.js";
 import { GrpcJsClient } from "../support/grpc.js";
 

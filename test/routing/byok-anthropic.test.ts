@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ByokError, decryptKey, encryptKey, MasterKey } from "../../src/routing/byok.js";
+import { ByokError, decryptKey, encryptKey, MasterKey } from "../../src/auth/byok.js";
 import type { TestApp } from "../support/app.js";
 import { outcomeOf, startRoutingApp } from "./e2e.js";
 

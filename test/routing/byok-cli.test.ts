@@ -3,8 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { ByokStore, MasterKey } from "../../src/auth/byok.js";
 import { openDatabase } from "../../src/db/index.js";
-import { ByokStore, MasterKey } from "../../src/routing/byok.js";
 import { REPO } from "../support/app.js";
 import { startRoutingApp } from "./e2e.js";
 

@@ -4,6 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../src/auth/api-keys.js";
+import { ByokStore, MasterKey } from "../../src/auth/byok.js";
 import { readCatalogFiles } from "../../src/catalog/catalog-store.js";
 import { AuditService } from "../../src/gen/sovereign/v1/audit_pb.js";
 import {
@@ -13,7 +14,6 @@ import {
 } from "../../src/gen/sovereign/v1/byok_pb.js";
 import { CatalogService } from "../../src/gen/sovereign/v1/catalog_pb.js";
 import { ExplainResponseSchema, RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
-import { ByokStore, MasterKey } from "../../src/routing/byok.js";
 import { appDatabases, type TestApp } from "../support/app.js";
 import { GrpcJsClient } from "../support/grpc.js";
 import { startRoutingApp } from "./e2e.js";

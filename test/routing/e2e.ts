@@ -64,7 +64,7 @@ export async function startRoutingApp(opts: TestAppOptions = {}): Promise<TestAp
     env: {
       SIM_DEAD_URL: `http://127.0.0.1:${await closedPort()}`,
       SIM_ANTHROPIC_KEY: "shared-anthropic-key",
-      // The extra providers' variables, on the catalog allow-lists (src/catalog/env-allowlist.ts).
+      // The extra providers' variables, on the catalog allow-lists (src/config/env-allowlist.ts).
       SOVR_CATALOG_URL_VARS: "SOVR_SIMULATOR_URL,SIM_DEAD_URL",
       SOVR_PROVIDER_KEY_VARS: "SIM_ANTHROPIC_KEY",
       SOVR_CATALOG_WATCH: "off",

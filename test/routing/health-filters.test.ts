@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { endpointOrigin } from "../../src/auth/origin.js";
 import { requestExclusions } from "../../src/routing/filters.js";
 import { HealthTracker } from "../../src/routing/health.js";
-import { endpointOrigin } from "../../src/routing/origin.js";
 import { endpoint, request } from "./fixtures.js";
 
 describe("HealthTracker", () => {

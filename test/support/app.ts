@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type App, startApp } from "../../src/app.js";
+import { type App, startApp } from "../../src/app/index.js";
 import { loadConfig } from "../../src/config/config.js";
+import { type Simulator, startSimulator } from "../../src/simulator/simulator.js";
 import { createLogger } from "../../src/telemetry/logger.js";
-import { type Simulator, startSimulator } from "../../src/upstream/simulator.js";
 import { createFreshDatabase, dropDatabase } from "./databases.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");

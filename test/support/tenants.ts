@@ -1,8 +1,8 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { createApiKey, type Role, revokeApiKey } from "../../src/auth/api-keys.js";
+import { MasterKey } from "../../src/auth/byok.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
-import { MasterKey } from "../../src/routing/byok.js";
 import { startTestApp, type TestApp } from "./app.js";
 import { GrpcJsClient } from "./grpc.js";
 

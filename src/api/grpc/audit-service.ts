@@ -1,0 +1,285 @@
+/**
+ * AuditService (DESIGN §7, §8): the signed decision log for auditors — query, records with
+ * inclusion proofs, checkpoints, consistency proofs, replay, export and public keys.
+ *
+ * @example
+ * router.service(AuditService, new AuditServiceImpl({ db, checkpointer, replayer }));
+ */
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { Kysely } from "kysely";
+import type { Checkpointer } from "../../audit/index.js";
+import {
+  AuditNotFoundError,
+  checkpointAt,
+  type DecisionCursor,
+  decisionEntries,
+  logSize,
+  publishedKeys,
+  queryDecisions,
+  type StoredCheckpoint,
+  type StoredEntry,
+} from "../../audit/index.js";
+import type { Principal } from "../../auth/index.js";
+import type { AuditDecisionRow, Database } from "../../db/index.js";
+import {
+  type AuditService,
+  type ExportDecisionsRequest,
+  type GetCheckpointRequest,
+  type GetConsistencyProofRequest,
+  type GetDecisionRequest,
+  Outcome,
+  type QueryDecisionsRequest,
+  type ReplayDecisionRequest,
+} from "../../gen/sovereign/v1/audit_pb.js";
+import { ExclusionStage } from "../../gen/sovereign/v1/router_pb.js";
+import type { Replayer } from "../../replay/index.js";
+import type { DecisionRecordV1 } from "../../routing/index.js";
+import { exportMessages, exportScope } from "./audit-export.js";
+import { checkpointMessage, keyMessage, toLogEntry } from "./audit-messages.js";
+import { principalKey } from "./context.js";
+import { InvalidFieldError, toConnectError } from "./errors.js";
+
+export interface AuditServiceDeps {
+  db: Kysely<Database>;
+  checkpointer: Checkpointer;
+  replayer: Replayer;
+  logger?: { error(obj: object, msg: string): void };
+}
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+const OUTCOMES: Record<AuditDecisionRow["outcome"], Outcome> = {
+  pending: Outcome.PENDING,
+  success: Outcome.SUCCESS,
+  failed: Outcome.FAILED,
+  denied: Outcome.DENIED,
+};
+const STAGES: Record<string, ExclusionStage> = {
+  policy: ExclusionStage.POLICY,
+  filter: ExclusionStage.FILTER,
+  availability: ExclusionStage.AVAILABILITY,
+};
+
+type Impl = ServiceImpl<typeof AuditService>;
+
+/**
+ * The auth interceptor admits auditors only (src/auth/access.ts); the tenant walls are here.
+ * An auditor reads its own tenant's decisions unless its key carries `all_tenants`: a query
+ * naming another tenant is refused, and another tenant's decision id is answered exactly as an
+ * unknown one. Checkpoints, consistency proofs and signing keys stay open to every auditor: they
+ * are log-wide hashes, sizes and public keys that carry no tenant's data, and every auditor needs
+ * them to verify its own records against the one signed log.
+ */
+export class AuditServiceImpl implements Impl {
+  readonly #db: Kysely<Database>;
+  readonly #cp: Checkpointer;
+  readonly #replayer: Replayer;
+  readonly #logger: AuditServiceDeps["logger"];
+
+  constructor(deps: AuditServiceDeps) {
+    this.#db = deps.db;
+    this.#cp = deps.checkpointer;
+    this.#replayer = deps.replayer;
+    this.#logger = deps.logger;
+  }
+
+  /** Runs `fn` for the caller (from the connect context), mapping its errors to statuses. */
+  async #guard<T>(ctx: HandlerContext, fn: (principal: Principal) => Promise<T>): Promise<T> {
+    try {
+      return await fn(ctx.values.get(principalKey));
+    } catch (err) {
+      throw toConnectError(err);
+    }
+  }
+
+  /** Refuses a decision id outside the caller's tenants exactly as an unknown id. */
+  async #mustSee(principal: Principal, decisionId: string): Promise<void> {
+    if (principal.allTenants) return;
+    const row = await this.#db
+      .selectFrom("audit_decisions")
+      .select("tenant")
+      .where("decision_id", "=", decisionId)
+      .executeTakeFirst();
+    if (row?.tenant !== principal.tenant)
+      throw new AuditNotFoundError(`decision ${decisionId} is not in the log`);
+  }
+
+  queryDecisions(req: QueryDecisionsRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, async (principal) => {
+      if (req.tenant && req.tenant !== principal.tenant && !principal.allTenants)
+        throw new ConnectError(
+          `tenant: this key reads tenant ${principal.tenant}'s decisions only, not ${req.tenant}`,
+          Code.PermissionDenied,
+        );
+      if (req.pageSize < 0) throw new InvalidFieldError("page_size", "must not be negative");
+      const from = req.startTime && timestampDate(req.startTime);
+      const to = req.endTime && timestampDate(req.endTime);
+      if (from && to && from > to) throw new InvalidFieldError("end_time", "is before start_time");
+      const outcome = req.outcome
+        ? (Object.entries(OUTCOMES).find(([, v]) => v === req.outcome)?.[0] as
+            | AuditDecisionRow["outcome"]
+            | undefined)
+        : undefined;
+      if (req.outcome && !outcome) throw new InvalidFieldError("outcome", `unknown value ${req.outcome}`);
+      const { rows, next } = await queryDecisions(
+        this.#db,
+        {
+          from,
+          to,
+          tenant: req.tenant || (principal.allTenants ? undefined : principal.tenant),
+          model: req.model || undefined,
+          endpointId: req.endpointId || undefined,
+          outcome,
+          policyRevision: req.policyRevision || undefined,
+        },
+        Math.min(req.pageSize || DEFAULT_PAGE, MAX_PAGE),
+        req.pageToken ? decodePageToken(req.pageToken) : undefined,
+      );
+      return {
+        decisions: rows.map((r) => ({
+          decisionId: r.decision_id,
+          time: timestampFromDate(r.recorded_at),
+          tenant: r.tenant,
+          model: r.model,
+          endpointId: r.endpoint_id ?? "",
+          outcome: OUTCOMES[r.outcome],
+          policyRevision: r.policy_revision,
+          decisionSeq: BigInt(r.decision_seq),
+          outcomeSeq: r.outcome_seq === null ? undefined : BigInt(r.outcome_seq),
+        })),
+        nextPageToken: next ? encodePageToken(next) : "",
+      };
+    });
+  }
+
+  getDecision(req: GetDecisionRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, async (principal) => {
+      if (!req.decisionId) throw new InvalidFieldError("decision_id", "is required");
+      await this.#mustSee(principal, req.decisionId);
+      const { decision, outcome } = await decisionEntries(this.#db, req.decisionId);
+      if (!decision) throw new AuditNotFoundError(`decision ${req.decisionId} is not in the log`);
+      // Proofs go to a signed checkpoint covering both entries: when the latest one does not
+      // yet, one is signed now (one signature) rather than proving to an unsigned tree size.
+      const needed = Math.max(decision.seq, outcome?.seq ?? 0) + 1;
+      let cp = await this.#cp.latest();
+      if (!cp || cp.size < needed) cp = await this.#cp.checkpoint();
+      if (!cp || cp.size < needed) throw new Error(`no checkpoint covers seq ${needed - 1}`);
+      const proof = async (e: StoredEntry) => ({
+        leafIndex: BigInt(e.seq),
+        treeSize: BigInt(cp.size),
+        hashes: await this.#cp.inclusionProof(e.seq, cp.size),
+      });
+      return {
+        decision: toLogEntry(decision),
+        outcome: outcome && toLogEntry(outcome),
+        checkpoint: this.#checkpointMessage(cp),
+        decisionProof: await proof(decision),
+        outcomeProof: outcome && (await proof(outcome)),
+      };
+    });
+  }
+
+  getCheckpoint(req: GetCheckpointRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, async () => {
+      let cp: StoredCheckpoint | undefined;
+      if (req.size === undefined) {
+        cp = (await this.#cp.latest()) ?? (await this.#cp.checkpoint());
+        if (!cp) throw new AuditNotFoundError("the log is empty: no checkpoint yet");
+      } else {
+        cp = await checkpointAt(this.#db, Number(req.size));
+        if (!cp) throw new AuditNotFoundError(`no checkpoint of size ${req.size}`);
+      }
+      return { checkpoint: this.#checkpointMessage(cp) };
+    });
+  }
+
+  getConsistencyProof(req: GetConsistencyProofRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, async () => {
+      const m = Number(req.firstSize);
+      const n = Number(req.secondSize);
+      if (m < 1) throw new InvalidFieldError("first_size", "must be at least 1");
+      if (n < m) throw new InvalidFieldError("second_size", `must be at least first_size (${m})`);
+      const size = await logSize(this.#db);
+      if (n > size) throw new InvalidFieldError("second_size", `exceeds the log size (${size})`);
+      return {
+        firstSize: req.firstSize,
+        secondSize: req.secondSize,
+        hashes: await this.#cp.consistencyProof(m, n),
+      };
+    });
+  }
+
+  replayDecision(req: ReplayDecisionRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, async (principal) => {
+      if (!req.decisionId) throw new InvalidFieldError("decision_id", "is required");
+      await this.#mustSee(principal, req.decisionId);
+      const r = await this.#replayer.replay(req.decisionId, { useLivePolicy: req.useLivePolicy });
+      return {
+        match: r.match,
+        differences: r.differences,
+        recorded: routingDecision(r.recorded),
+        replayed: routingDecision(r.replayed),
+      };
+    });
+  }
+
+  async *exportDecisions(req: ExportDecisionsRequest, ctx: HandlerContext) {
+    // The caller's scope decides what is exported (see audit-export.ts).
+    const tenant = await this.#guard(ctx, async (principal) => exportScope(principal, req.tenant));
+    try {
+      yield* exportMessages({ db: this.#db, checkpointer: this.#cp, logger: this.#logger }, req, tenant);
+    } catch (err) {
+      throw toConnectError(err);
+    }
+  }
+
+  listSigningKeys(_req: unknown, ctx: HandlerContext) {
+    return this.#guard(ctx, async () => ({
+      keys: (await publishedKeys(this.#db)).map(keyMessage),
+      checkpointOrigin: this.#cp.origin,
+    }));
+  }
+
+  #checkpointMessage(cp: StoredCheckpoint) {
+    return checkpointMessage(this.#cp.origin, cp);
+  }
+}
+
+function routingDecision(r: DecisionRecordV1) {
+  return {
+    decisionId: r.decision_id,
+    policy: { revision: r.policy.revision, sha256: r.policy.sha256 },
+    catalogRevision: r.catalog_revision,
+    candidates: r.candidates.map((c) => ({
+      endpointId: c.endpoint_id,
+      model: c.model,
+      eligible: c.eligible,
+      exclusions: c.exclusions.map((e) => ({ stage: STAGES[e.stage] ?? 0, rule: e.rule, reason: e.reason })),
+      // Relative weight (1 = the heaviest eligible endpoint), as recorded in parts per billion.
+      weight: c.weight_ppb / 1e9,
+      unhealthy: c.unhealthy,
+    })),
+    plan: r.plan,
+    seed: r.seed,
+    policyEvalUs: BigInt(r.policy.eval_us),
+  };
+}
+
+/** Opaque page token: base64url of `{t, id}` — the (time, decision id) of the page's last row. */
+function encodePageToken(c: DecisionCursor): string {
+  return Buffer.from(JSON.stringify({ t: c.recordedAt.getTime(), id: c.decisionId })).toString("base64url");
+}
+
+function decodePageToken(token: string): DecisionCursor {
+  const bad = () => new InvalidFieldError("page_token", "is not a token this server issued");
+  let v: { t?: unknown; id?: unknown };
+  try {
+    v = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    throw bad();
+  }
+  if (!v || !Number.isSafeInteger(v.t) || typeof v.id !== "string" || v.id === "") throw bad();
+  return { recordedAt: new Date(v.t as number), decisionId: v.id };
+}

@@ -1,0 +1,29 @@
+import type { Interceptor } from "@connectrpc/connect";
+import type { Authenticator } from "../../auth/index.js";
+import { authorize, TENANT_HEADER } from "../../auth/index.js";
+import { preAuthorizedKey, principalKey } from "./context.js";
+import { toConnectError } from "./errors.js";
+
+/**
+ * Authentication and authorisation for every gRPC/Connect call, before any handler runs. Calls
+ * that came through the pre-auth check (./pre-auth.ts, on both ports) were authorised from their
+ * headers before their body was read; their principal is already in the context.
+ */
+export function authInterceptor(auth: Authenticator): Interceptor {
+  return (next) => async (req) => {
+    if (req.contextValues.get(preAuthorizedKey)) return next(req);
+    let principal: Awaited<ReturnType<typeof authorize>>;
+    try {
+      principal = await authorize(
+        auth,
+        `${req.service.typeName}/${req.method.name}`,
+        req.header.get("authorization"),
+        req.header.get(TENANT_HEADER),
+      );
+    } catch (err) {
+      throw toConnectError(err);
+    }
+    if (principal) req.contextValues.set(principalKey, principal);
+    return next(req);
+  };
+}

@@ -1,0 +1,69 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Logger } from "../../telemetry/index.js";
+
+/**
+ * Errors that reach the edge unmapped — Internal / HTTP 500, "the server is broken" — must not
+ * pass silently: each gets one log line with what an operator needs to find the fault, the
+ * error's class and stack frames. Never its message: messages of errors nobody anticipated may
+ * quote input (V8's `JSON.parse` errors quote the text; a RangeError may carry a value).
+ */
+export type InternalErrorLog = (err: unknown, where: string) => void;
+
+/** One `error` line per unmapped error: class, stack frames, where (RPC or HTTP route). */
+export function internalErrorLog(logger: Logger): InternalErrorLog {
+  return (err, where) => {
+    // toConnectError keeps the original as `cause`; that is the one worth describing.
+    const root = err instanceof ConnectError && err.cause !== undefined ? err.cause : err;
+    logger.error(
+      { where, errorClass: errorClass(root), stack: frames(root) },
+      "internal error: unmapped failure answered as Internal/500",
+    );
+  };
+}
+
+/**
+ * Reports every call of an RPC that ends Internal — thrown by a handler or interceptor, or
+ * ending a server stream — once. Outermost, so it sees what auth and limits throw as well.
+ */
+export function internalErrorInterceptor(report: InternalErrorLog): Interceptor {
+  return (next) => async (req) => {
+    const where = `${req.service.typeName}/${req.method.name}`;
+    try {
+      const res = await next(req);
+      if (!res.stream) return res;
+      return { ...res, message: reportStreamEnd(res.message, (err) => reportIfInternal(report, err, where)) };
+    } catch (err) {
+      reportIfInternal(report, err, where);
+      throw err;
+    }
+  };
+}
+
+/** connect answers an error that is not a ConnectError as Internal (an abort as Canceled). */
+function reportIfInternal(report: InternalErrorLog, err: unknown, where: string): void {
+  const code = ConnectError.from(err, Code.Internal).code;
+  if (code === Code.Internal || code === Code.Unknown) report(err, where);
+}
+
+async function* reportStreamEnd<T>(messages: AsyncIterable<T>, onError: (err: unknown) => void) {
+  try {
+    yield* messages;
+  } catch (err) {
+    onError(err);
+    throw err;
+  }
+}
+
+function errorClass(err: unknown): string {
+  if (err instanceof Error) return err.constructor.name || err.name;
+  return err === null ? "null" : typeof err;
+}
+
+/** The stack's `at …` frames only: the first line repeats the message. */
+function frames(err: unknown): string | undefined {
+  if (!(err instanceof Error) || !err.stack) return undefined;
+  return err.stack
+    .split("\n")
+    .filter((line) => /^\s+at /.test(line))
+    .join("\n");
+}

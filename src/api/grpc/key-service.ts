@@ -1,0 +1,120 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { Kysely } from "kysely";
+import type { Principal } from "../../auth/index.js";
+import {
+  type ApiKeyInfo,
+  type Authenticator,
+  createApiKey,
+  listApiKeys,
+  type Role,
+  revokeApiKey,
+} from "../../auth/index.js";
+import type { Database } from "../../db/index.js";
+import { type KeyService, Role as RoleEnum } from "../../gen/sovereign/v1/keys_pb.js";
+import { principalKey } from "./context.js";
+
+const FROM_ENUM: Partial<Record<RoleEnum, Role>> = {
+  [RoleEnum.CLIENT]: "client",
+  [RoleEnum.AUDITOR]: "auditor",
+  [RoleEnum.ADMIN]: "admin",
+  [RoleEnum.OPERATOR]: "operator",
+};
+const TO_ENUM: Record<Role, RoleEnum> = {
+  client: RoleEnum.CLIENT,
+  auditor: RoleEnum.AUDITOR,
+  admin: RoleEnum.ADMIN,
+  operator: RoleEnum.OPERATOR,
+};
+
+export function keyMessage(k: ApiKeyInfo) {
+  return {
+    keyId: k.keyId,
+    tenant: k.tenant,
+    roles: k.roles.map((r) => TO_ENUM[r]),
+    allTenants: k.allTenants,
+    description: k.description,
+    createdAt: timestampFromDate(k.createdAt),
+    revokedAt: k.revokedAt ? timestampFromDate(k.revokedAt) : undefined,
+    lastUsedAt: k.lastUsedAt ? timestampFromDate(k.lastUsedAt) : undefined,
+  };
+}
+
+const isOperator = (p: Principal) => p.roles.includes("operator");
+
+/** A tenant admin acts inside its own tenant only; the refusal names the field at fault. */
+function ownTenantOnly(p: Principal, field: string, tenant: string): void {
+  if (!isOperator(p) && tenant !== p.tenant)
+    throw new ConnectError(
+      `${field}: a tenant admin manages only its own tenant's keys (${p.tenant}), not ${tenant}`,
+      Code.PermissionDenied,
+    );
+}
+
+/**
+ * KeyService. The interceptor has checked the role (admin or operator); the tenant walls are
+ * here: a tenant admin creates, lists and revokes only its own tenant's keys and can grant
+ * neither `operator` nor `all_tenants` (a tenant cannot raise itself to the platform); an
+ * operator manages every tenant's keys, operator keys included.
+ */
+export class KeyServiceImpl implements ServiceImpl<typeof KeyService> {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly auth: Authenticator,
+  ) {}
+
+  async createKey(
+    req: { tenant: string; roles: RoleEnum[]; allTenants: boolean; description: string },
+    ctx: HandlerContext,
+  ) {
+    const principal = ctx.values.get(principalKey);
+    const tenant = req.tenant || principal.tenant;
+    ownTenantOnly(principal, "tenant", tenant);
+    const roles = req.roles.map((r, i) => {
+      const role = FROM_ENUM[r];
+      if (!role)
+        throw new ConnectError(
+          `roles[${i}]: must be client, auditor, admin or operator`,
+          Code.InvalidArgument,
+        );
+      if (role === "operator" && !isOperator(principal))
+        throw new ConnectError(`roles[${i}]: only an operator creates operator keys`, Code.PermissionDenied);
+      return role;
+    });
+    if (roles.length === 0)
+      throw new ConnectError("roles: at least one role is required", Code.InvalidArgument);
+    if (req.allTenants && !isOperator(principal))
+      throw new ConnectError("all_tenants: only an operator grants it", Code.PermissionDenied);
+    try {
+      const { key, token } = await createApiKey(this.db, {
+        tenant,
+        roles,
+        allTenants: req.allTenants,
+        description: req.description,
+      });
+      // Usable at once on this replica; other replicas read it within their refresh interval.
+      await this.auth.refresh().catch(() => {});
+      return { key: keyMessage(key), secret: token };
+    } catch (err) {
+      if (err instanceof RangeError) throw new ConnectError(err.message, Code.InvalidArgument);
+      throw err;
+    }
+  }
+
+  async revokeKey(req: { keyId: string }, ctx: HandlerContext) {
+    const principal = ctx.values.get(principalKey);
+    // Another tenant's key id answers as an unknown one: ids are not revealed across tenants.
+    const tenant = isOperator(principal) ? undefined : principal.tenant;
+    const key = await revokeApiKey(this.db, req.keyId, new Date(), tenant);
+    if (!key) throw new ConnectError(`key_id: no key ${req.keyId}`, Code.NotFound);
+    await this.auth.refresh().catch(() => {});
+    return { key: keyMessage(key) };
+  }
+
+  async listKeys(req: { tenant: string }, ctx: HandlerContext) {
+    const principal = ctx.values.get(principalKey);
+    if (req.tenant) ownTenantOnly(principal, "tenant", req.tenant);
+    const tenant = req.tenant || (isOperator(principal) ? undefined : principal.tenant);
+    return { keys: (await listApiKeys(this.db, tenant)).map(keyMessage) };
+  }
+}

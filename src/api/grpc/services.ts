@@ -1,0 +1,51 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { AuditService } from "../../gen/sovereign/v1/audit_pb.js";
+import { ByokService } from "../../gen/sovereign/v1/byok_pb.js";
+import { CatalogService } from "../../gen/sovereign/v1/catalog_pb.js";
+import { KeyService } from "../../gen/sovereign/v1/keys_pb.js";
+import { RouterService } from "../../gen/sovereign/v1/router_pb.js";
+import { malformedRequestsAreInvalidArgument } from "../compat/index.js";
+import { AuditServiceImpl } from "./audit-service.js";
+import { ByokServiceImpl } from "./byok-service.js";
+import { CatalogServiceImpl } from "./catalog-service.js";
+import { HealthState, registerHealth } from "./health-service.js";
+import { KeyServiceImpl } from "./key-service.js";
+import { ReflectionIndex, registerReflection } from "./reflection-service.js";
+import { RouterServiceImpl } from "./router-service.js";
+
+/** Every service this server answers, as health and reflection list them. */
+export const SERVICES = [
+  RouterService,
+  CatalogService,
+  AuditService,
+  KeyService,
+  ByokService,
+  Health,
+] as const;
+
+export interface ServiceDeps {
+  keys: ConstructorParameters<typeof KeyServiceImpl>;
+  byok: ConstructorParameters<typeof ByokServiceImpl>[0];
+  router: ConstructorParameters<typeof RouterServiceImpl>[0];
+  catalog: ConstructorParameters<typeof CatalogServiceImpl>[0];
+  audit: ConstructorParameters<typeof AuditServiceImpl>[0];
+  health: HealthState;
+}
+
+/** A health state for {@link SERVICES}, not serving until set. */
+export function serviceHealth(): HealthState {
+  return new HealthState(SERVICES.map((s) => s.typeName));
+}
+
+/** Registers the services, health, reflection and the malformed-request mapping on `r`. */
+export function registerServices(r: ConnectRouter, d: ServiceDeps): void {
+  r.service(KeyService, new KeyServiceImpl(...d.keys));
+  r.service(ByokService, new ByokServiceImpl(d.byok));
+  r.service(RouterService, new RouterServiceImpl(d.router));
+  r.service(CatalogService, new CatalogServiceImpl(d.catalog));
+  r.service(AuditService, new AuditServiceImpl(d.audit));
+  registerHealth(r, d.health);
+  registerReflection(r, new ReflectionIndex([...SERVICES]));
+  malformedRequestsAreInvalidArgument(r);
+}

@@ -1,0 +1,19 @@
+// The public face of api/: other folders import only what is exported here.
+export {
+  fromProtoEndpoint,
+  type HealthState,
+  internalErrorLog,
+  registerServices,
+  serviceHealth,
+} from "./grpc/index.js";
+export { httpAuthenticate, httpHandler } from "./http/index.js";
+export { createOpenAIHttpHandler } from "./openai/index.js";
+export {
+  connectHandler,
+  HttpRateLimit,
+  listen,
+  loadTlsOptions,
+  type NodeHandler,
+  RateLimiter,
+  type RunningServers,
+} from "./transport/index.js";

@@ -1,0 +1,496 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ByokAdmin, ByokKeyView, Principal } from "../../auth/index.js";
+import type { CatalogSnapshot } from "../../catalog/index.js";
+import { LIMITS } from "../../config/index.js";
+import type { Router, RouterEvent } from "../../routing/index.js";
+import { NoEligibleEndpointError } from "../../routing/index.js";
+import type { InternalErrorLog } from "../grpc/index.js";
+import { fromOpenAIChatBody, InvalidFieldError, toConnectError } from "../grpc/index.js";
+
+/**
+ * The OpenAI-compatible HTTP API (DESIGN §7) on the HTTP/1.1 port:
+ *
+ * - `POST /v1/chat/completions`, streaming (SSE) or not, with OpenRouter's `provider`, `models`
+ *   and `region`; the decision id in `x-sovr-decision-id`;
+ * - `GET /v1/models`: the models with at least one endpoint the caller's policy allows;
+ * - `PUT|DELETE /v1/admin/byok/{tenant}/{provider}`, `POST …/{provider}/approve`,
+ *   `GET /v1/admin/byok[/{tenant}]`: BYOK keys of the caller's own tenant (tenant admin).
+ *
+ * Errors have OpenAI's shape, `{error: {message, type, param, code}}`; the status comes from the
+ * one domain → gRPC mapping ({@link toConnectError}) and then {@link HTTP_STATUS}. A failure
+ * after the first token cannot change the status any more: it is sent as a chunk carrying
+ * `error` and `finish_reason: "error"` on the open 200 stream, as OpenRouter does.
+ *
+ * @example
+ *   const openai = new OpenAI({ baseURL: `${httpUrl}/v1`, apiKey });
+ *   await openai.chat.completions.create({ model: "sim/chat-small", messages, provider: { zdr: true } });
+ */
+export interface OpenAIHttpDeps {
+  router: Router;
+  catalog: { current(): CatalogSnapshot };
+  /**
+   * The caller of an HTTP request for `operation` ("POST /v1/chat/completions", "GET /v1/models",
+   * "PUT /v1/admin/byok", …); throws a ConnectError (Unauthenticated, PermissionDenied) to refuse.
+   */
+  authenticate(req: IncomingMessage, operation: string): Promise<Principal>;
+  /** The BYOK rules shared with the gRPC ByokService. */
+  byok?: ByokAdmin;
+  /** Told of every error answered 500 (one log line: class and stack, never content). */
+  onInternalError?: InternalErrorLog;
+}
+
+/**
+ * gRPC code → HTTP status and OpenAI error type. FailedPrecondition is split: no eligible
+ * endpoint is 403 (the model exists and the request is valid, but policy and the caller's own
+ * preferences forbid every endpoint — RFC 9110 §15.5.4 "understood but refuses"; retrying will
+ * not help), while a missing policy bundle is the server's state, 503.
+ */
+const HTTP_STATUS: Partial<Record<Code, [number, string]>> = {
+  [Code.InvalidArgument]: [400, "invalid_request_error"],
+  [Code.Unauthenticated]: [401, "authentication_error"],
+  [Code.PermissionDenied]: [403, "permission_error"],
+  [Code.NotFound]: [404, "not_found_error"],
+  [Code.FailedPrecondition]: [503, "service_unavailable"],
+  [Code.ResourceExhausted]: [429, "rate_limit_error"],
+  [Code.Canceled]: [499, "cancelled"],
+  [Code.DeadlineExceeded]: [504, "timeout_error"],
+  [Code.Unavailable]: [503, "service_unavailable"],
+};
+
+export interface OpenAIError {
+  status: number;
+  body: {
+    error: { message: string; type: string; param: string | null; code: string | null; metadata?: unknown };
+  };
+  decisionId?: string;
+}
+
+/**
+ * Any error → OpenAI's error shape and HTTP status (via the one gRPC mapping). A 500 is
+ * reported to `onInternal` (one log line), as the Connect side's interceptor does.
+ */
+export function toOpenAIError(err: unknown, onInternal?: InternalErrorLog, where = "http"): OpenAIError {
+  const ce = toConnectError(err);
+  const cause = ce.cause;
+  let [status, type] = HTTP_STATUS[ce.code] ?? [500, "api_error"];
+  if (status === 500) onInternal?.(ce, where);
+  let code: string | null = Code[ce.code] ? snake(Code[ce.code]) : null;
+  let metadata: unknown;
+  if (cause instanceof NoEligibleEndpointError) {
+    [status, type, code] = [403, "permission_error", "no_eligible_endpoint"];
+    metadata = {
+      candidates: cause.candidates.map((c) => ({
+        endpoint_id: c.endpoint.id,
+        model: c.endpoint.model,
+        exclusions: c.exclusions,
+      })),
+    };
+  }
+  if (ce.code === Code.NotFound) code = "model_not_found";
+  const decisionId = ce.metadata.get("x-sovr-decision-id") ?? undefined;
+  return {
+    status,
+    decisionId,
+    body: {
+      error: {
+        message: ce.rawMessage,
+        type,
+        param: cause instanceof InvalidFieldError ? cause.field : null,
+        code,
+        ...(metadata ? { metadata } : {}),
+      },
+    },
+  };
+}
+
+function snake(s: string): string {
+  return s.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+class BodyTooLargeError extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"]);
+    if (declared > limit) return reject(new BodyTooLargeError());
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new BodyTooLargeError());
+      } else parts.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(parts)));
+    req.on("error", reject);
+  });
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, err: OpenAIError, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return void res.destroy();
+  sendJson(
+    res,
+    err.status,
+    err.body,
+    err.decisionId ? { "x-sovr-decision-id": err.decisionId, ...headers } : headers,
+  );
+}
+
+/** Writes and waits when the socket's buffer is full, so a slow reader slows the upstream. */
+async function write(res: ServerResponse, text: string): Promise<void> {
+  if (res.write(text) || res.destroyed) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+/** Aborted when the caller goes away before the response is complete. */
+function callerSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
+  const ac = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) ac.abort();
+  });
+  req.on("aborted", () => ac.abort());
+  return ac.signal;
+}
+
+/**
+ * The HTTP API as a request handler; returns false when the path is not one of its routes, so
+ * the HTTP/1.1 listener can hand the request on (to Connect).
+ */
+export function createOpenAIHttpHandler(
+  deps: OpenAIHttpDeps,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const path = (req.url ?? "/").split("?")[0]!;
+    let handled: Promise<void> | undefined;
+    if (path === "/v1/chat/completions") {
+      handled = req.method === "POST" ? chatCompletions(deps, req, res) : methodNotAllowed(res, "POST");
+    } else if (path === "/v1/models") {
+      handled = req.method === "GET" ? listModels(deps, req, res) : methodNotAllowed(res, "GET");
+    } else if (path === "/v1/admin/byok" || path.startsWith("/v1/admin/byok/")) {
+      handled = byokAdmin(deps, req, res, path);
+    }
+    if (!handled) return false;
+    handled.catch((err: unknown) =>
+      sendError(res, toOpenAIError(err, deps.onInternalError, operation(req, path))),
+    );
+    return true;
+  };
+}
+
+/** The route an error is reported under: `PUT /v1/admin/byok`, not the tenant in the path. */
+function operation(req: IncomingMessage, path: string): string {
+  return `${req.method} ${path.startsWith("/v1/admin/byok") ? "/v1/admin/byok" : path}`;
+}
+
+async function methodNotAllowed(res: ServerResponse, allow: string): Promise<void> {
+  sendJson(
+    res,
+    405,
+    {
+      error: {
+        message: `method not allowed; use ${allow}`,
+        type: "invalid_request_error",
+        param: null,
+        code: "method_not_allowed",
+      },
+    },
+    { allow },
+  );
+}
+
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  try {
+    const raw = await readBody(req, LIMITS.requestBytes);
+    try {
+      return JSON.parse(raw.toString("utf8")) as unknown;
+    } catch {
+      throw new InvalidFieldError("body", "is not valid JSON");
+    }
+  } catch (err) {
+    if (!(err instanceof BodyTooLargeError)) throw err;
+    const message = `request body larger than ${LIMITS.requestBytes} bytes`;
+    // The rest of the body is not read: close the connection after answering.
+    sendJson(
+      res,
+      413,
+      { error: { message, type: "invalid_request_error", param: null, code: "request_too_large" } },
+      { connection: "close" },
+    );
+    return undefined;
+  }
+}
+
+async function chatCompletions(
+  deps: OpenAIHttpDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const principal = await deps.authenticate(req, "POST /v1/chat/completions");
+  const body = await readJson(req, res);
+  if (body === undefined) return;
+  const workload = req.headers["x-sovr-workload"];
+  const { route, options } = fromOpenAIChatBody(body, typeof workload === "string" ? workload : "");
+  const p = route.workload ? { ...principal, workload: route.workload } : principal;
+  const signal = callerSignal(req, res);
+  const events = deps.router.stream(route, p, signal);
+  if (options.stream)
+    await streamCompletion(res, events, options.includeUsage, (err) =>
+      toOpenAIError(err, deps.onInternalError, "POST /v1/chat/completions"),
+    );
+  else await wholeCompletion(res, events);
+}
+
+type RouteEvent = Extract<RouterEvent, { type: "route" }>;
+
+function completionId(route: RouteEvent): string {
+  return `chatcmpl-${route.decisionId}`;
+}
+
+function routeHeaders(route: RouteEvent): Record<string, string> {
+  return { "x-sovr-decision-id": route.decisionId, "x-sovr-endpoint": route.endpoint.id };
+}
+
+async function streamCompletion(
+  res: ServerResponse,
+  events: AsyncGenerator<RouterEvent>,
+  includeUsage: boolean,
+  toError: (err: unknown) => OpenAIError,
+): Promise<void> {
+  let route: RouteEvent | undefined;
+  const created = Math.floor(Date.now() / 1000);
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id: completionId(route!), object: "chat.completion.chunk", created, model: route!.endpoint.model, provider: route!.endpoint.provider, choices, ...extra })}\n\n`;
+  try {
+    for await (const ev of events) {
+      if (res.destroyed) break;
+      if (ev.type === "route") {
+        route = ev;
+        // Headers wait for the first token: until then a failover may still pick another route.
+        res.writeHead(200, {
+          "content-type": "text/event-stream",
+          "cache-control": "no-cache",
+          ...routeHeaders(ev),
+        });
+      } else if (ev.type === "delta") {
+        const delta: Record<string, unknown> = {};
+        if (ev.role) delta.role = ev.role;
+        if (ev.content) delta.content = ev.content;
+        if (ev.toolCalls?.length) {
+          delta.tool_calls = ev.toolCalls.map((t) => ({
+            index: t.index,
+            ...(t.id ? { id: t.id, type: "function" } : {}),
+            function: { ...(t.name ? { name: t.name } : {}), arguments: t.arguments ?? "" },
+          }));
+        }
+        await write(res, chunk([{ index: 0, delta, finish_reason: null }]));
+      } else {
+        await write(res, chunk([{ index: 0, delta: {}, finish_reason: ev.finishReason }]));
+        if (includeUsage) await write(res, chunk([], { usage: usageJson(ev.usage) }));
+      }
+    }
+    if (!res.destroyed) res.end("data: [DONE]\n\n");
+  } catch (err) {
+    const e = toError(err);
+    if (!res.headersSent) return sendError(res, e);
+    if (res.destroyed) return;
+    // Mid-stream: the 200 is already sent; the error travels as an event (OpenRouter's way).
+    res.end(
+      chunk([{ index: 0, delta: { content: "" }, finish_reason: "error" }], {
+        error: { ...e.body.error, status: e.status },
+      }),
+    );
+  } finally {
+    await events.return(undefined);
+  }
+}
+
+async function wholeCompletion(res: ServerResponse, events: AsyncGenerator<RouterEvent>): Promise<void> {
+  let route: RouteEvent | undefined;
+  let content = "";
+  const toolCalls = new Map<
+    number,
+    { id: string; type: "function"; function: { name: string; arguments: string } }
+  >();
+  let finish: Extract<RouterEvent, { type: "finish" }> | undefined;
+  for await (const ev of events) {
+    if (ev.type === "route") route = ev;
+    else if (ev.type === "delta") {
+      if (ev.content) content += ev.content;
+      for (const t of ev.toolCalls ?? []) {
+        const cur = toolCalls.get(t.index) ?? {
+          id: "",
+          type: "function" as const,
+          function: { name: "", arguments: "" },
+        };
+        if (t.id) cur.id = t.id;
+        if (t.name) cur.function.name += t.name;
+        if (t.arguments) cur.function.arguments += t.arguments;
+        toolCalls.set(t.index, cur);
+      }
+    } else finish = ev;
+  }
+  if (!route || !finish) throw new Error("router stream ended without a route and a finish");
+  const message: Record<string, unknown> = {
+    role: "assistant",
+    content: toolCalls.size > 0 && !content ? null : content,
+  };
+  if (toolCalls.size > 0) message.tool_calls = [...toolCalls.values()];
+  sendJson(
+    res,
+    200,
+    {
+      id: completionId(route),
+      object: "chat.completion",
+      created: Math.floor(Date.now() / 1000),
+      model: route.endpoint.model,
+      provider: route.endpoint.provider,
+      choices: [{ index: 0, message, finish_reason: finish.finishReason }],
+      usage: usageJson(finish.usage),
+    },
+    routeHeaders(route),
+  );
+}
+
+function usageJson(u: Extract<RouterEvent, { type: "finish" }>["usage"]) {
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
+    // OpenRouter reports cost in USD; ours is at catalog prices.
+    cost: u.costMicroUsd / 1e6,
+  };
+}
+
+/** Models with at least one endpoint the caller may use (policy and credentials), by dry run. */
+async function listModels(deps: OpenAIHttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const principal = await deps.authenticate(req, "GET /v1/models");
+  const snapshot = deps.catalog.current();
+  const models = [...snapshot.byModel.keys()].sort();
+  const results = await Promise.all(
+    models.map(async (model) => {
+      const d = await deps.router.decide(
+        {
+          model,
+          models: [],
+          messages: [],
+          provider: { allowFallbacks: true },
+          region: null,
+          labels: {},
+          workload: "",
+        },
+        principal,
+        { record: false },
+      );
+      if (d.outcome === "policy_error") throw d.error;
+      // A model the caller may not use is left out of the list, not an error.
+      return d.outcome === "routed" ? { model, endpoints: d.plan } : undefined;
+    }),
+  );
+  const data = results
+    .filter((r) => r !== undefined)
+    .map(({ model, endpoints }) => ({
+      id: model,
+      object: "model",
+      created: 0,
+      owned_by: model.split("/")[0] ?? model,
+      context_length: Math.max(...endpoints.map((e) => e.contextLength)),
+      endpoints: endpoints.map((e) => e.id).sort(),
+    }));
+  sendJson(res, 200, { object: "list", data });
+}
+
+/** A %-decoded path segment; bad %-encoding (`%zz`, a lone byte of UTF-8) is the caller's error. */
+function pathSegment(segment: string, field: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidFieldError(field, "bad %-encoding in the URL path");
+  }
+}
+
+/**
+ * BYOK administration: keys go in, never come out (a key is shown as tenant, provider, flags
+ * and origins). Every rule, the tenant check included, is {@link ByokAdmin}'s.
+ */
+async function byokAdmin(
+  deps: OpenAIHttpDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
+  const principal = await deps.authenticate(req, `${req.method} /v1/admin/byok`);
+  if (!deps.byok) throw new ConnectError("BYOK is not configured", Code.FailedPrecondition);
+  const parts = path
+    .split("/")
+    .slice(4)
+    .map((p, i) => pathSegment(p, ["tenant", "provider"][i] ?? "path"));
+  if (req.method === "GET" && parts.length <= 1) {
+    const keys = await deps.byok.list(principal, parts[0]);
+    return sendJson(res, 200, { data: keys.map(keyJson) });
+  }
+  const approve = parts.length === 3 && parts[2] === "approve";
+  if (parts.length !== 2 && !approve)
+    throw new ConnectError(
+      "use /v1/admin/byok/{tenant}/{provider} or /v1/admin/byok/{tenant}/{provider}/approve",
+      Code.NotFound,
+    );
+  const [tenant, provider] = parts as [string, string];
+  if (approve) {
+    if (req.method !== "POST") return methodNotAllowed(res, "POST");
+    const body = await readJson(req, res);
+    if (body === undefined) return;
+    const origins = (body as { origins?: unknown }).origins ?? [];
+    if (!Array.isArray(origins) || !origins.every((o) => typeof o === "string"))
+      throw new InvalidFieldError("origins", "must be a list of origins (scheme://host[:port])");
+    return sendJson(res, 200, keyJson(await deps.byok.approve(principal, tenant, provider, origins)));
+  }
+  if (req.method === "DELETE") {
+    const removed = await deps.byok.remove(principal, tenant, provider);
+    return sendJson(res, removed ? 200 : 404, { tenant, provider, deleted: removed });
+  }
+  if (req.method !== "PUT") return methodNotAllowed(res, "GET, PUT, DELETE");
+  const body = await readJson(req, res);
+  if (body === undefined) return;
+  const b = body as { key?: unknown; always?: unknown };
+  if (typeof b.key !== "string") throw new InvalidFieldError("key", "is required");
+  if (b.always !== undefined && typeof b.always !== "boolean")
+    throw new InvalidFieldError("always", "must be true or false");
+  sendJson(res, 200, keyJson(await deps.byok.set(principal, tenant, provider, b.key, b.always ?? false)));
+}
+
+function keyJson(k: ByokKeyView) {
+  return {
+    tenant: k.tenant,
+    provider: k.provider,
+    always: k.always,
+    updated_at: k.updatedAt.toISOString(),
+    approved_origins: k.approvedOrigins,
+    suspended_origins: k.suspendedOrigins,
+  };
+}

@@ -1,0 +1,47 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { type Authenticator, authorize, TENANT_HEADER } from "../../auth/index.js";
+import { LIMITS } from "../../config/index.js";
+import { authInterceptor, type InternalErrorLog, internalErrorInterceptor } from "../grpc/index.js";
+import { headerValue, PreAuth } from "./pre-auth.js";
+import { type RateLimiter, rateLimitInterceptor } from "./rate-limit.js";
+import type { NodeHandler } from "./server.js";
+
+export interface ConnectHandlerOptions {
+  /** The authenticator when auth is on; undefined when it is off. */
+  auth: Authenticator | undefined;
+  limiter: RateLimiter;
+  reportInternal: InternalErrorLog;
+  routes: (r: ConnectRouter) => void;
+}
+
+/**
+ * Connect/gRPC on both ports: internal errors logged once, then auth, then rate limits (they
+ * count the authenticated caller). With auth on, RPCs are authorised from their headers before
+ * connect reads their body.
+ */
+export function connectHandler(o: ConnectHandlerOptions): NodeHandler {
+  const auth = o.auth;
+  const preAuth = auth
+    ? new PreAuth(
+        (operation, h) =>
+          authorize(auth, operation, headerValue(h, "authorization"), headerValue(h, TENANT_HEADER)),
+        o.reportInternal,
+      )
+    : undefined;
+  const handler = connectNodeAdapter({
+    interceptors: [
+      internalErrorInterceptor(o.reportInternal),
+      ...(auth ? [authInterceptor(auth)] : []),
+      rateLimitInterceptor(o.limiter, { authOn: auth !== undefined }),
+    ],
+    contextValues: preAuth?.contextValues,
+    // Connect's default is 4 GiB; a message larger than the request limit is refused unread
+    // (ResourceExhausted, as every gRPC implementation answers an oversized message).
+    readMaxBytes: LIMITS.requestBytes,
+    // Unknown fields of a request are dropped, not kept: nothing reads them.
+    binaryOptions: { readUnknownFields: false },
+    routes: o.routes,
+  }) as NodeHandler;
+  return preAuth ? preAuth.wrap(handler) : handler;
+}

@@ -1,0 +1,91 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { Code, type ContextValues, createContextValues } from "@connectrpc/connect";
+import type { Principal } from "../../auth/index.js";
+import { ACCESS } from "../../auth/index.js";
+import type { InternalErrorLog } from "../grpc/index.js";
+import { preAuthorizedKey, principalKey, toConnectError } from "../grpc/index.js";
+import { refuseRpc } from "./rpc-refusal.js";
+import type { NodeHandler } from "./server.js";
+
+/**
+ * The caller of `operation` from the request headers alone: a principal, undefined for a public
+ * operation, or a thrown AuthError. In the app this is `authorize()` of src/auth/access.ts, the
+ * one check both APIs use.
+ */
+export type HeaderAuthorizer = (
+  operation: string,
+  headers: IncomingHttpHeaders,
+) => Promise<Principal | undefined>;
+
+/**
+ * Authentication before the body, for every Connect, gRPC and gRPC-Web call on both ports.
+ *
+ * connect-es reads a call's whole request message (up to `readMaxBytes`, 8 MiB) before any
+ * interceptor runs, so a caller without a key could make the server buffer 8 MiB per request
+ * and only then hear "unauthenticated". {@link wrap} puts the same check in front of connect's
+ * Node handler: the operation comes from the path, the key from the headers; a refused call is
+ * answered in its own protocol without a byte of its body read (./rpc-refusal.ts closes the
+ * HTTP/1.1 connection or resets the HTTP/2 stream). While the check runs the body stays unread,
+ * held back by TCP and HTTP/2 flow control.
+ *
+ * The principal found here reaches the auth interceptor through connect's per-request context
+ * values ({@link contextValues}), so the interceptor neither asks again nor applies rules of its
+ * own; it still checks calls that did not come through here (in-process transports).
+ */
+export class PreAuth {
+  /** Requests checked here → their principal (undefined: a public operation). */
+  readonly #checked = new WeakMap<object, Principal | undefined>();
+
+  constructor(
+    private readonly authorize: HeaderAuthorizer,
+    private readonly onInternal?: InternalErrorLog,
+  ) {}
+
+  wrap(handler: NodeHandler): NodeHandler {
+    return (req, res) => {
+      const operation = rpcOperation(req.url);
+      // Not an RPC of ours: connect answers 404 without reading the body.
+      if (operation === undefined) return handler(req, res);
+      void this.authorize(operation, req.headers).then(
+        (principal) => {
+          // The caller gave up (or its stream was reset) while the key was checked: no work.
+          if (gone(req)) return;
+          this.#checked.set(req, principal);
+          handler(req, res);
+        },
+        (err: unknown) => {
+          const error = toConnectError(err);
+          if (error.code === Code.Internal) this.onInternal?.(error, operation);
+          if (!gone(req)) refuseRpc(req, res, error);
+        },
+      );
+    };
+  }
+
+  /** For connectNodeAdapter's `contextValues`: what the check found for this request. */
+  readonly contextValues = (req: object): ContextValues => {
+    const values = createContextValues();
+    if (!this.#checked.has(req)) return values;
+    values.set(preAuthorizedKey, true);
+    const principal = this.#checked.get(req);
+    if (principal) values.set(principalKey, principal);
+    return values;
+  };
+}
+
+function gone(req: Parameters<NodeHandler>[0]): boolean {
+  return "stream" in req ? req.stream.destroyed : req.socket.destroyed;
+}
+
+/** `/sovereign.v1.RouterService/Chat?…` → `sovereign.v1.RouterService/Chat`, when it is one of ours. */
+function rpcOperation(url: string | undefined): string | undefined {
+  const path = (url ?? "").split("?", 1)[0]!;
+  const operation = path.slice(1);
+  return path.startsWith("/") && Object.hasOwn(ACCESS, operation) ? operation : undefined;
+}
+
+/** The first value of a request header (HTTP/1.1 may repeat one), for {@link HeaderAuthorizer}s. */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

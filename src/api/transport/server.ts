@@ -1,0 +1,159 @@
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createSecureServer as createHttp2SecureServer,
+  createServer as createHttp2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  type SecureServerOptions,
+} from "node:http2";
+import type { AddressInfo, Server as NetServer } from "node:net";
+import { patchGrpcMessage } from "../compat/index.js";
+import { guardRapidReset, type H2GuardOptions, h2Settings } from "./h2-guard.js";
+
+export type NodeHandler = (
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+) => void;
+
+export interface ListenOptions {
+  host: string;
+  grpcPort: number;
+  httpPort: number;
+  /**
+   * TLS for the gRPC port (see `loadTlsOptions` in ./tls.ts); with a `ca`, client
+   * certificates are required (mTLS). Absent: HTTP/2 cleartext (h2c).
+   */
+  tls?: SecureServerOptions;
+  /** Stream limits of the HTTP/2 port (./h2-guard.ts). */
+  http2: H2GuardOptions;
+}
+
+/**
+ * HTTP/1.1: the request head must arrive within 10 s and the whole request (an 8 MiB body
+ * included) within 60 s, or Node answers 408 and closes; checked every second instead of
+ * Node's 30 s, so a slow sender holds a connection for little longer than the limit.
+ */
+const H1_HEADERS_TIMEOUT_MS = 10_000;
+const H1_REQUEST_TIMEOUT_MS = 60_000;
+const H1_TIMEOUT_CHECK_MS = 1_000;
+
+export interface RunningServers {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  /** Calls being served right now, on both ports. */
+  readonly inflight: number;
+  /**
+   * Graceful stop: refuse new connections and streams (GOAWAY), let in-flight calls finish
+   * for up to `drainMs`, then cut what is left. Resolves when both ports are closed.
+   */
+  close(drainMs: number): Promise<{ drained: boolean; cut: number }>;
+}
+
+/**
+ * Listens on the HTTP/2 port (gRPC, gRPC-Web, Connect; cleartext, or TLS/mTLS with `tls`) and the HTTP/1.1 port
+ * (OpenAI-compatible API, Connect JSON, health and metrics), counting in-flight calls so a
+ * drain knows when it is done.
+ */
+export async function listen(
+  grpcHandler: NodeHandler,
+  httpHandler: NodeHandler,
+  opts: ListenOptions,
+): Promise<RunningServers> {
+  let inflight = 0;
+  let idle: (() => void) | undefined;
+  const track =
+    (handler: NodeHandler): NodeHandler =>
+    (req, res) => {
+      inflight++;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        inflight--;
+        if (inflight === 0) idle?.();
+      };
+      res.once("close", finish);
+      res.once("finish", finish);
+      handler(req, res);
+    };
+
+  const grpc: NodeHandler = (req, res) => {
+    patchGrpcMessage(res as Http2ServerResponse);
+    grpcHandler(req, res);
+  };
+  const onRequest = track(grpc) as (req: Http2ServerRequest, res: Http2ServerResponse) => void;
+  const settings = h2Settings(opts.http2);
+  const h2 = opts.tls
+    ? createHttp2SecureServer({ ...opts.tls, settings }, onRequest)
+    : createHttp2Server({ settings }, onRequest);
+  guardRapidReset(h2, opts.http2);
+  // A failed handshake (plaintext on a TLS port, no or foreign client certificate) only ends
+  // that connection; the listener keeps serving.
+  h2.on("tlsClientError", () => {});
+  const sessions = new Set<Http2Session>();
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+    // A peer vanishing must not take the process down.
+    s.on("error", () => {});
+  });
+  const h1 = createHttpServer(
+    {
+      keepAlive: true,
+      headersTimeout: H1_HEADERS_TIMEOUT_MS,
+      requestTimeout: H1_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: H1_TIMEOUT_CHECK_MS,
+    },
+    track(httpHandler) as (req: IncomingMessage, res: ServerResponse) => void,
+  );
+  h1.keepAliveTimeout = 65_000;
+
+  const bind = (server: NetServer, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, opts.host, () => {
+        server.off("error", reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  const grpcPort = await bind(h2, opts.grpcPort);
+  let httpPort: number;
+  try {
+    httpPort = await bind(h1, opts.httpPort);
+  } catch (err) {
+    h2.close();
+    throw err;
+  }
+
+  return {
+    grpcPort,
+    httpPort,
+    get inflight() {
+      return inflight;
+    },
+    async close(drainMs) {
+      const closed = Promise.all([
+        new Promise<void>((r) => h2.close(() => r())),
+        new Promise<void>((r) => h1.close(() => r())),
+      ]);
+      for (const s of sessions) s.close(); // GOAWAY: no new streams, in-flight ones continue
+      h1.closeIdleConnections();
+      let drained = inflight === 0;
+      if (!drained) {
+        drained = await new Promise<boolean>((resolve) => {
+          const t = setTimeout(() => resolve(false), drainMs);
+          idle = () => {
+            clearTimeout(t);
+            resolve(true);
+          };
+        });
+      }
+      const cut = inflight;
+      for (const s of sessions) s.destroy();
+      h1.closeAllConnections();
+      await closed;
+      return { drained, cut };
+    },
+  };
+}

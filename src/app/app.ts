@@ -1,0 +1,50 @@
+import type { RunningServers } from "../api/index.js";
+import type { AuditLog, Checkpointer } from "../audit/index.js";
+import type { Authenticator, ByokAdmin, ByokStore } from "../auth/index.js";
+import type { LiveCatalog } from "../catalog/index.js";
+import type { Config } from "../config/index.js";
+import type { DatabaseHandle } from "../db/index.js";
+import type { BundleSource, PolicyEngine } from "../policy/index.js";
+import type { Router } from "../routing/index.js";
+import type { Simulator } from "../simulator/index.js";
+import type { Logger, Metrics } from "../telemetry/index.js";
+
+/** A running `sovr serve`: its parts (tests reach into them) and how to stop it. */
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly db: DatabaseHandle;
+  readonly catalog: LiveCatalog;
+  readonly policy: PolicyEngine;
+  readonly bundles: BundleSource;
+  readonly audit: AuditLog;
+  /** Signs checkpoints of the log and serves its proofs. */
+  readonly checkpointer: Checkpointer;
+  readonly router: Router;
+  readonly auth: Authenticator;
+  /** Tenants' own provider keys (BYOK), encrypted under SOVR_MASTER_KEY. */
+  readonly byok: ByokStore;
+  /** The BYOK rules every surface shares (tenant check, origins from the live catalog). */
+  readonly byokAdmin: ByokAdmin;
+  readonly simulator: Simulator | undefined;
+  readonly servers: RunningServers;
+  readonly grpcUrl: string;
+  readonly httpUrl: string;
+  /**
+   * Drains in-flight calls (bounded by `config.drainMs`), flushes the log, closes everything,
+   * all within the drain time (see runShutdownSteps); `unflushed` names the steps that failed.
+   */
+  stop(): Promise<{ drained: boolean; cut: number; unflushed: string[] }>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /**
+   * Where the one-time development key of a first start is announced (default: a banner on
+   * stderr). The key is never logged.
+   */
+  announceDevKey?: (token: string) => void;
+  /** Environment for catalog interpolation and provider credentials (default process.env). */
+  env?: Record<string, string | undefined>;
+}

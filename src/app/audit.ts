@@ -1,0 +1,53 @@
+import {
+  AuditLog,
+  Checkpointer,
+  currentSigningKey,
+  LatestCheckpointFile,
+  publishSigningKey,
+  rotateSigningKey,
+} from "../audit/index.js";
+import type { Config } from "../config/index.js";
+import type { DatabaseHandle } from "../db/index.js";
+import type { Logger, Metrics } from "../telemetry/index.js";
+import type { ShutdownStep } from "./shutdown.js";
+
+/**
+ * The signed log and its checkpointer. The signing key is created on first start and published
+ * with its validity range. Stopping the checkpointer (before the log's flush: cleanups run in
+ * reverse) drains the log and signs a final checkpoint. The latest one signed is also kept
+ * beside the keys: a log cut or rewritten behind it (a fork) stops start-up here.
+ */
+export async function startAudit(
+  config: Config,
+  db: DatabaseHandle,
+  logger: Logger,
+  metrics: Metrics,
+  cleanups: ShutdownStep[],
+): Promise<{ audit: AuditLog; checkpointer: Checkpointer }> {
+  let key = await currentSigningKey(config.keysDir);
+  if (!key) {
+    key = await rotateSigningKey(config.keysDir);
+    logger.info({ keyId: key.keyId, dir: config.keysDir }, "generated a new record signing key");
+  }
+  await publishSigningKey(db.db, key);
+  const audit = new AuditLog(db.db, db.kind, key, {
+    batchDelayMs: config.audit.batchDelayMs,
+    batchMax: config.audit.batchMax,
+    commitTimeoutMs: config.storageTimeoutMs,
+    onBatch: (size, seconds) => {
+      metrics.auditBatchSize.observe(size);
+      metrics.auditCommitSeconds.observe(seconds);
+    },
+  });
+  cleanups.push({ name: "audit log flush", run: () => audit.drain() });
+  const checkpointer = new Checkpointer(db.db, db.kind, audit, key, {
+    origin: config.audit.checkpointOrigin,
+    every: config.audit.checkpointEvery,
+    intervalMs: config.audit.checkpointIntervalMs,
+    latestFile: new LatestCheckpointFile(config.keysDir, config.audit.checkpointOrigin),
+    logger,
+  });
+  await checkpointer.start();
+  cleanups.push({ name: "final checkpoint", run: () => checkpointer.stop() });
+  return { audit, checkpointer };
+}

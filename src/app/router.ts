@@ -1,0 +1,56 @@
+import type { AuditLog, Checkpointer } from "../audit/index.js";
+import type { ByokStore } from "../auth/index.js";
+import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
+import { type Config, providerKeyEnv } from "../config/index.js";
+import type { DatabaseHandle } from "../db/index.js";
+import { AuditRecorder, durableRecorder, HealthTracker, Router } from "../routing/index.js";
+import type { Logger, Metrics } from "../telemetry/index.js";
+import { AnthropicAdapter, OpenAICompatibleAdapter, type PoolSet } from "../upstream/index.js";
+import type { RunningPolicy } from "./policy.js";
+
+export interface RouterParts {
+  config: Config;
+  env: Record<string, string | undefined>;
+  db: DatabaseHandle;
+  catalog: LiveCatalog;
+  policy: RunningPolicy;
+  audit: AuditLog;
+  checkpointer: Checkpointer;
+  byok: ByokStore;
+  pools: PoolSet;
+  stats: EndpointStatsTracker;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** The router, wired to the policy, the durable audit recorder, the adapters and the metrics. */
+export function buildRouter(p: RouterParts): Router {
+  const { metrics } = p;
+  // No routing over a log the checkpointer no longer vouches for (a fork, an altered row).
+  const recorder = new AuditRecorder(p.audit, { fault: () => p.checkpointer.fault });
+  return new Router({
+    catalog: p.catalog,
+    policy: { evaluate: (input) => p.policy.engine.evaluate(input), activeBundle: p.policy.activeBundle },
+    recorder: durableRecorder(recorder, {
+      storageRefusal: () => p.db.storage?.refusal(),
+      logger: p.logger,
+      metrics,
+    }),
+    adapters: { openai: new OpenAICompatibleAdapter(p.pools), anthropic: new AnthropicAdapter(p.pools) },
+    byok: p.byok,
+    observer: {
+      policyEvaluated: (us) => metrics.policyEvalSeconds.observe(us / 1e6),
+      attempt: (endpoint, result) => metrics.upstreamAttempts.inc({ endpoint, result }),
+      finished: (outcome, seconds) => {
+        metrics.requests.inc({ outcome });
+        metrics.requestSeconds.observe(seconds);
+      },
+    },
+    health: new HealthTracker(),
+    stats: p.stats,
+    instance: p.config.instance,
+    timeouts: p.config.upstream,
+    // Only the allow-listed provider keys: a catalog cannot make the router read anything else.
+    env: providerKeyEnv(p.env, p.config.catalogEnv),
+  });
+}

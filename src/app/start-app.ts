@@ -1,0 +1,147 @@
+import {
+  connectHandler,
+  createOpenAIHttpHandler,
+  HttpRateLimit,
+  httpAuthenticate,
+  httpHandler,
+  internalErrorLog,
+  listen,
+  loadTlsOptions,
+  RateLimiter,
+  registerServices,
+  serviceHealth,
+} from "../api/index.js";
+import { Authenticator, ByokAdmin, ByokStore, MasterKey } from "../auth/index.js";
+import { EndpointStatsTracker, LiveCatalog, readCatalogFiles, watchCatalogDir } from "../catalog/index.js";
+import { type Config, checkPrivateFile, ensurePrivateDir } from "../config/index.js";
+import { openDatabase } from "../db/index.js";
+import { createLogger, Metrics } from "../telemetry/index.js";
+import { PoolSet } from "../upstream/index.js";
+import type { App, StartOptions } from "./app.js";
+import { startAudit } from "./audit.js";
+import { createDevKeyOnFirstStart } from "./dev-key.js";
+import { startPolicy } from "./policy.js";
+import { buildRouter } from "./router.js";
+import { serve } from "./serve.js";
+import { runShutdownSteps, type ShutdownStep } from "./shutdown.js";
+import { startConfiguredSimulator } from "./simulator.js";
+
+/**
+ * The composition root of `sovr serve`: opens the database, loads catalog, policy and signing
+ * key, builds the router and services, and listens. It only wires: each part is built where it
+ * lives. Everything the hot path needs is built here once; a request does no set-up of its own.
+ */
+export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const metrics = new Metrics();
+  const cleanups: ShutdownStep[] = [];
+  try {
+    let env = { ...(opts.env ?? process.env) };
+    const simulator = config.simulator.enabled
+      ? await startConfiguredSimulator(config, logger, cleanups)
+      : undefined;
+    if (simulator) env = { SOVR_SIMULATOR_URL: simulator.url, ...env };
+
+    const db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      storageTimeoutMs: config.storageTimeoutMs,
+    });
+    cleanups.push({ name: "database close", run: () => db.close() });
+    // The signing keys and the BYOK master key: reachable by the service user alone (the data
+    // directory, which holds the keys by default, is checked first, where the database opens it).
+    await ensurePrivateDir(config.keysDir, "signing keys directory");
+    if (config.byok.masterKeyFile) await checkPrivateFile(config.byok.masterKeyFile, "BYOK master key file");
+    logger.info({ database: db.kind }, "database ready");
+
+    const auth = new Authenticator(db.db);
+    if (config.auth === "on") {
+      await createDevKeyOnFirstStart(db, opts.announceDevKey);
+      // The key table lives in memory (constant-time lookup); re-read in the background.
+      await auth.start();
+      cleanups.push({ name: "key table refresh", run: () => auth.stop() });
+    } else logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
+
+    // Catalog: a bad catalog stops start-up (the error names file, path and reason).
+    const catalog = new LiveCatalog(db.db, env, config.catalogEnv);
+    const { snapshot } = await catalog.apply(await readCatalogFiles(config.catalogDir));
+    metrics.catalogRevisions.inc({ result: "applied" });
+    logger.info({ revision: snapshot.revision, endpoints: snapshot.endpoints.length }, "catalog loaded");
+    const watcher = config.catalogWatch
+      ? watchCatalogDir(config.catalogDir, catalog, logger, metrics)
+      : undefined;
+    cleanups.push({ name: "catalog watcher", run: () => watcher?.close() });
+
+    const policy = await startPolicy(config, db, catalog, logger, metrics, cleanups);
+    const { audit, checkpointer } = await startAudit(config, db, logger, metrics, cleanups);
+    const byok = new ByokStore(db.db, MasterKey.fromConfig(config.byok), {
+      onDecryptError: (tenant, provider) =>
+        logger.error({ tenant, provider }, "BYOK key cannot be decrypted with the configured master key"),
+    });
+    const pools = new PoolSet();
+    cleanups.push({ name: "upstream connections", run: () => pools.close() });
+    const stats = new EndpointStatsTracker();
+    const router = buildRouter({
+      config,
+      env,
+      db,
+      catalog,
+      policy,
+      audit,
+      checkpointer,
+      byok,
+      pools,
+      stats,
+      logger,
+      metrics,
+    });
+    const byokAdmin = new ByokAdmin(byok, catalog);
+
+    const parts = {
+      config,
+      db,
+      auth,
+      catalog,
+      stats,
+      policy,
+      checkpointer,
+      router,
+      byokAdmin,
+      logger,
+      metrics,
+    };
+    const { servers, health, shutdown } = await serve(parts);
+    health.set(true);
+    logger.info(
+      { grpcPort: servers.grpcPort, httpPort: servers.httpPort, host: config.host },
+      "sovr serving",
+    );
+
+    let stopping: ReturnType<App["stop"]> | undefined;
+    return {
+      ...parts, // the parts tests reach into; `policy` is the engine
+      policy: policy.engine,
+      bundles: policy.bundles,
+      audit,
+      byok,
+      simulator,
+      servers,
+      grpcUrl: `${config.tls ? "https" : "http"}://${config.host}:${servers.grpcPort}`,
+      httpUrl: `http://${config.host}:${servers.httpPort}`,
+      stop() {
+        stopping ??= (async () => {
+          const deadline = performance.now() + config.drainMs;
+          health.set(false);
+          shutdown.abort();
+          const result = await servers.close(config.drainMs);
+          const unflushed = await runShutdownSteps(cleanups.reverse(), deadline, logger);
+          return { ...result, unflushed };
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    for (const c of cleanups.reverse()) await Promise.resolve(c.run()).catch(() => {});
+    throw err;
+  }
+}

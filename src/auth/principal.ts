@@ -1,0 +1,10 @@
+/** Who is calling: the tenant and workload an API key (or the auth-off default) speaks for. */
+export interface Principal {
+  tenant: string;
+  workload: string;
+  roles: readonly string[];
+  /** The API key the caller authenticated with ("" without one). */
+  keyId: string;
+  /** An auditor granted every tenant's records; otherwise it sees its own tenant's only. */
+  allTenants: boolean;
+}

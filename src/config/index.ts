@@ -1,0 +1,5 @@
+// The public face of config/: other folders import only what is exported here.
+export { type Config, ConfigError, loadConfig } from "./config.js";
+export { type CatalogEnvPolicy, keyVarRefusal, providerKeyEnv, urlVarRefusal } from "./env-allowlist.js";
+export { LIMITS, type RateLimitSettings } from "./limits.js";
+export { checkPrivateFile, ensurePrivateDir } from "./private-paths.js";

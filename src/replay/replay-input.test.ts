@@ -1,0 +1,197 @@
+/**
+ * Property: a decision replays to itself. Random requests × random preferences × random
+ * catalog health, availability and tenant keys → the live {@link decide} → its record (as
+ * stored: JSON) → the replay input → {@link decide} again → the same outcome, plan and record.
+ * The real shipped policy bundle and the real catalog fixture; no server.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Principal, TenantKey } from "../auth/index.js";
+import { endpointOrigin } from "../auth/index.js";
+import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
+import { buildSnapshot, loadCatalogDir } from "../catalog/index.js";
+import type { PolicyInput } from "../policy/index.js";
+import { PolicyEngine, PolicyEvaluationError, readBundle, repoRoot } from "../policy/index.js";
+import type {
+  DecisionRecordV1,
+  EndpointPerformance,
+  ProviderPreferences,
+  RouteRequest,
+} from "../routing/index.js";
+import { type Decision, type DecisionInputs, decide, seededRng } from "../routing/index.js";
+import { redecide } from "./replay-input.js";
+
+const CASES = 300;
+const SEED = 20_240_612n;
+
+let catalog: CatalogSnapshot;
+let engine: PolicyEngine;
+
+beforeAll(async () => {
+  const root = repoRoot();
+  catalog = buildSnapshot(await loadCatalogDir(join(root, "test/fixtures/catalog")));
+  engine = new PolicyEngine({ poolSize: 1, timeBudgetMicros: 5_000_000 });
+  await engine.load(await readBundle(await readFile(join(root, "policies/dist/bundle.tar.gz"))));
+}, 30_000);
+
+/**
+ * The shipped policy, failing on requests labelled `fail` — deterministically, so the replay
+ * of a policy error meets the same failure (as a replay with the recorded bundle would).
+ */
+const policy = {
+  evaluate(input: PolicyInput) {
+    const kind = input.request.labels.fail;
+    if (kind === "timeout" || kind === "malformed")
+      return Promise.reject(new PolicyEvaluationError(kind, "injected by the property test"));
+    return engine.evaluate(input);
+  },
+  get bundle() {
+    return engine.current!;
+  },
+};
+
+type Rand = ReturnType<typeof seededRng>;
+const chance = (r: Rand, p: number) => r() < p;
+const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+const some = <T>(r: Rand, xs: readonly T[], max = xs.length): T[] =>
+  xs.filter(() => chance(r, 0.4)).slice(0, Math.max(1, Math.floor(r() * (max + 1))));
+const int = (r: Rand, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+
+/** Preferences at the record's precision: micro-USD prices, ms latency, milli-tokens/s. */
+function preferences(r: Rand, endpoints: readonly ResolvedEndpoint[]): ProviderPreferences {
+  const names = [...new Set(endpoints.flatMap((e) => [e.id, e.provider])), "nowhere", "sim-xx/chat"];
+  const p: ProviderPreferences = { allowFallbacks: !chance(r, 0.2) };
+  if (chance(r, 0.3)) p.order = some(r, names);
+  if (chance(r, 0.2)) p.only = some(r, names);
+  if (chance(r, 0.2)) p.ignore = some(r, names, 2);
+  if (chance(r, 0.4))
+    p.sort = {
+      by: pick(r, ["price", "throughput", "latency"] as const),
+      partition: pick(r, ["model", "none"] as const),
+    };
+  if (chance(r, 0.3)) {
+    p.maxPrice = {};
+    if (chance(r, 0.7)) p.maxPrice.prompt = int(r, 0, 3_000_000) / 1e6;
+    if (chance(r, 0.5)) p.maxPrice.completion = int(r, 0, 8_000_000) / 1e6;
+  }
+  if (chance(r, 0.3)) p.zdr = chance(r, 0.5);
+  if (chance(r, 0.3)) p.dataCollection = pick(r, ["allow", "deny"] as const);
+  if (chance(r, 0.3)) p.requireParameters = chance(r, 0.5);
+  if (chance(r, 0.2)) p.quantizations = some(r, ["bf16", "fp8", "int4"]);
+  if (chance(r, 0.3)) p.preferredMinThroughput = int(r, 0, 200_000) / 1000;
+  if (chance(r, 0.3)) p.preferredMaxLatency = int(r, 0, 5000) / 1000;
+  return p;
+}
+
+function request(r: Rand, snapshot: CatalogSnapshot): RouteRequest {
+  const models = [...snapshot.byModel.keys()];
+  const req: RouteRequest = {
+    model: pick(r, models),
+    models: chance(r, 0.3) ? some(r, models, 2) : [],
+    messages: Array.from({ length: int(r, 0, 3) }, (_, i) => ({
+      role: i % 2 === 0 ? ("user" as const) : ("assistant" as const),
+      content: "y".repeat(int(r, 0, 400)),
+    })),
+    provider: preferences(r, snapshot.endpoints),
+    region: chance(r, 0.4) ? pick(r, ["eu", "us", "apac"]) : null,
+    labels: chance(r, 0.15)
+      ? { fail: pick(r, ["timeout", "malformed"]) }
+      : chance(r, 0.3)
+        ? { team: "a" }
+        : {},
+    workload: pick(r, ["", "batch", "chat"]),
+  };
+  if (chance(r, 0.4)) req.maxTokens = pick(r, [1, 256, 40_000, 200_000]);
+  if (chance(r, 0.3)) req.temperature = 0.5;
+  if (chance(r, 0.2)) req.topP = 0.9;
+  if (chance(r, 0.2)) req.stop = ["END"];
+  if (chance(r, 0.2)) req.tools = [{ type: "function", function: { name: "f" } }];
+  if (chance(r, 0.1)) req.toolChoice = "auto";
+  if (chance(r, 0.2)) req.seed = 7;
+  return req;
+}
+
+/** The router's view of the world: health, credentials present, tenant keys. */
+function world(r: Rand, base: CatalogSnapshot) {
+  const endpoints = base.endpoints.map((e) =>
+    chance(r, 0.2)
+      ? {
+          ...e,
+          available: false,
+          unavailableReason: chance(r, 0.5)
+            ? `credential environment variable KEY_${e.provider} is not set`
+            : undefined,
+        }
+      : e,
+  );
+  const byId = new Map(endpoints.map((e) => [e.id, e]));
+  const byModel = new Map([...base.byModel].map(([m, list]) => [m, list.map((e) => byId.get(e.id)!)]));
+  const snapshot: CatalogSnapshot = { ...base, endpoints, byId, byModel };
+  const performance = new Map<string, EndpointPerformance>(
+    endpoints.map((e) => [
+      e.id,
+      {
+        unhealthy: chance(r, 0.2),
+        ttftMs: chance(r, 0.7) ? r() * 3000 : undefined,
+        tokensPerSecond: chance(r, 0.7) ? r() * 200 : undefined,
+      },
+    ]),
+  );
+  const keys = new Map<string, TenantKey>();
+  for (const provider of new Set(endpoints.map((e) => e.provider))) {
+    const origins = endpoints.filter((e) => e.provider === provider).map(endpointOrigin);
+    const kind = pick(r, ["none", "none", "undecryptable", "own", "own-always", "moved"]);
+    if (kind === "undecryptable") keys.set(provider, { apiKey: undefined, always: true, origins: new Set() });
+    if (kind === "own" || kind === "own-always")
+      keys.set(provider, { apiKey: "k", always: kind === "own-always", origins: new Set(origins) });
+    if (kind === "moved")
+      keys.set(provider, { apiKey: "k", always: false, origins: new Set(some(r, origins, 1)) });
+  }
+  return { snapshot, performance, keys };
+}
+
+const comparable = (d: Decision) => ({
+  outcome: d.outcome,
+  plan: d.plan.map((e) => e.id),
+  // eval_us is the time the evaluation took, the one field that is not decided.
+  record: d.record && { ...d.record, policy: { ...d.record.policy, eval_us: 0 } },
+});
+
+describe("a decision replays to itself", () => {
+  it(`${CASES} random requests × preferences × catalog health: live → record → replay → equal`, async () => {
+    const r = seededRng(SEED);
+    const seen = new Set<string>();
+    for (let i = 0; i < CASES; i++) {
+      const { snapshot, performance, keys } = world(r, catalog);
+      const req = request(r, snapshot);
+      const principal: Principal = {
+        tenant: pick(r, ["default", "acme-health", "bund-gov", "other"]),
+        workload: req.workload,
+        roles: ["client"],
+        keyId: "",
+        allTenants: false,
+      };
+      const timeMs = 1_750_000_000_000 + int(r, 0, 1e9);
+      const inputs: DecisionInputs = {
+        snapshot,
+        policy: { evaluate: (input) => policy.evaluate(input), activeBundle: () => policy.bundle },
+        performance: (id) => performance.get(id) ?? { unhealthy: false },
+        keys,
+        instance: "router-1",
+        timeMs,
+        decisionId: `0190-case-${i}`,
+        seed: BigInt(int(r, 0, 2 ** 52)) * 4099n,
+      };
+      const live = await decide(req, principal, inputs);
+      seen.add(live.outcome);
+      expect(live.record, `case ${i}: a record is built`).toBeDefined();
+      const stored = JSON.parse(JSON.stringify(live.record)) as DecisionRecordV1;
+      // The replay gets the catalog revision as stored, not the live availability.
+      const replayed = await redecide(stored, catalog, policy);
+      expect(comparable(replayed), `case ${i}: ${JSON.stringify(req.provider)}`).toEqual(comparable(live));
+    }
+    // The generator reaches every outcome, or the property says little.
+    expect([...seen].sort()).toEqual(["denied", "policy_error", "routed"]);
+  }, 60_000);
+});

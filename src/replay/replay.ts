@@ -1,0 +1,160 @@
+/**
+ * `ReplayDecision` / `sovr audit replay` (DESIGN §8): re-evaluates a recorded decision from
+ * the policy bundle it names (by sha256, from `policy_bundles`), the catalog revision it names
+ * (rebuilt exactly from `catalog_revisions`), and the recorded input and seed, then compares.
+ *
+ * Each stored bundle gets its own {@link PolicyEngine}, separate from the live one and cached
+ * by sha256, so replays never disturb serving. With `useLivePolicy` the bundle the server
+ * currently enforces is used instead: the differences then show what the new policy changes.
+ */
+import type { Kysely } from "kysely";
+import {
+  AuditNotFoundError,
+  decisionEntries,
+  KeyRing,
+  publishedKeys,
+  RECORD_PAYLOAD_TYPE,
+  ReplayUnavailableError,
+  verifyEnvelope,
+} from "../audit/index.js";
+import type { CatalogSnapshot } from "../catalog/index.js";
+import type { Database } from "../db/index.js";
+import type { BundleRef, PolicyInput } from "../policy/index.js";
+import { PolicyEngine, type PolicyEvaluation, readBundle } from "../policy/index.js";
+import type { DecisionRecordV1 } from "../routing/index.js";
+import { redecide } from "./replay-input.js";
+
+export interface ReplayResult {
+  match: boolean;
+  /** One line per difference: `path: recorded X, replayed Y`. Empty when they match. */
+  differences: string[];
+  recorded: DecisionRecordV1;
+  replayed: DecisionRecordV1;
+}
+
+export interface ReplayerDeps {
+  db: Kysely<Database>;
+  /** Rebuilds a stored catalog revision exactly ({@link LiveCatalog.revision}). */
+  catalog: { revision(revision: string): Promise<CatalogSnapshot | undefined> };
+  /** The live policy, for `useLivePolicy`. */
+  livePolicy: {
+    evaluate(input: PolicyInput): Promise<PolicyEvaluation>;
+    readonly current: BundleRef | undefined;
+  };
+  /** Stored bundles kept loaded (default 8). */
+  cacheSize?: number;
+}
+
+/**
+ * Fields that legitimately differ between two evaluations of the same decision. The format
+ * version and the place in the tenant's sequence say where the record stands, not what was
+ * decided (a v1 record replays as the v2 one the router builds now).
+ */
+const IGNORED = new Set(["policy.eval_us", "v", "tenant_seq"]);
+
+export class Replayer {
+  readonly #engines = new Map<string, Promise<PolicyEngine>>();
+
+  constructor(private readonly deps: ReplayerDeps) {}
+
+  async replay(decisionId: string, opts: { useLivePolicy?: boolean } = {}): Promise<ReplayResult> {
+    const recorded = await this.#recorded(decisionId);
+    const snapshot = await this.deps.catalog.revision(recorded.catalog_revision);
+    if (!snapshot)
+      throw new ReplayUnavailableError(`catalog revision ${recorded.catalog_revision} is not stored`);
+    let policy: { evaluate(input: PolicyInput): Promise<PolicyEvaluation>; bundle: BundleRef };
+    if (opts.useLivePolicy) {
+      const live = this.deps.livePolicy;
+      if (!live.current) throw new ReplayUnavailableError("no live policy bundle is loaded");
+      policy = { evaluate: (i) => live.evaluate(i), bundle: live.current };
+    } else {
+      const engine = await this.#engine(recorded.policy.sha256);
+      policy = { evaluate: (i) => engine.evaluate(i), bundle: engine.current! };
+    }
+    const decision = await redecide(recorded, snapshot, policy);
+    // No record: the policy could not be consulted at all (none loaded), so nothing to compare.
+    if (decision.outcome === "policy_error" && !decision.record) throw decision.error;
+    const replayed = decision.record!;
+    const differences = diff(recorded, replayed);
+    return { match: differences.length === 0, differences, recorded, replayed };
+  }
+
+  /** The decision record, after checking its signature against the published keys. */
+  async #recorded(decisionId: string): Promise<DecisionRecordV1> {
+    const { decision } = await decisionEntries(this.deps.db, decisionId);
+    if (!decision) throw new AuditNotFoundError(`decision ${decisionId} is not in the log`);
+    const ring = new KeyRing(await publishedKeys(this.deps.db));
+    const v = verifyEnvelope(decision.envelope, ring, RECORD_PAYLOAD_TYPE);
+    if (!v.ok) throw new ReplayUnavailableError(`the stored decision record does not verify: ${v.reason}`);
+    return JSON.parse(new TextDecoder().decode(v.payload)) as DecisionRecordV1;
+  }
+
+  #engine(sha256: string): Promise<PolicyEngine> {
+    let p = this.#engines.get(sha256);
+    if (!p) {
+      p = this.#loadEngine(sha256);
+      p.catch(() => this.#engines.delete(sha256));
+      this.#engines.set(sha256, p);
+      const max = this.deps.cacheSize ?? 8;
+      while (this.#engines.size > max) this.#engines.delete(this.#engines.keys().next().value!);
+    }
+    return p;
+  }
+
+  async #loadEngine(sha256: string): Promise<PolicyEngine> {
+    const row = await this.deps.db
+      .selectFrom("policy_bundles")
+      .select("bundle")
+      .where("sha256", "=", sha256)
+      .executeTakeFirst();
+    if (!row) throw new ReplayUnavailableError(`policy bundle ${sha256} is not stored`);
+    const bundle = await readBundle(row.bundle);
+    if (bundle.ref.sha256 !== sha256)
+      throw new ReplayUnavailableError(`stored policy bundle ${sha256} hashes to ${bundle.ref.sha256}`);
+    // Replays are not latency-bound: a generous budget so a slow machine does not fail closed.
+    const engine = new PolicyEngine({ poolSize: 1, timeBudgetMicros: 5_000_000 });
+    await engine.load(bundle);
+    return engine;
+  }
+}
+
+/**
+ * Paths where two records differ. Candidates are matched by endpoint id; other arrays by
+ * position (the plan's order matters).
+ */
+export function diff(recorded: unknown, replayed: unknown, path = ""): string[] {
+  if (IGNORED.has(path)) return [];
+  if (Object.is(recorded, replayed)) return [];
+  const show = (v: unknown) => (v === undefined ? "absent" : JSON.stringify(v));
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+  if (path === "candidates" && Array.isArray(recorded) && Array.isArray(replayed)) {
+    const key = (c: unknown) => String((c as { endpoint_id?: unknown }).endpoint_id);
+    const a = new Map(recorded.map((c) => [key(c), c]));
+    const b = new Map(replayed.map((c) => [key(c), c]));
+    const out: string[] = [];
+    for (const id of new Set([...a.keys(), ...b.keys()]))
+      out.push(...diff(a.get(id), b.get(id), `candidates[${id}]`));
+    const order = (m: Map<string, unknown>) => [...m.keys()].join(",");
+    if (out.length === 0 && order(a) !== order(b))
+      out.push(`candidates order: recorded ${order(a)}, replayed ${order(b)}`);
+    return out;
+  }
+  if (Array.isArray(recorded) && Array.isArray(replayed)) {
+    if (recorded.every((x) => !isObj(x)) && replayed.every((x) => !isObj(x))) {
+      return JSON.stringify(recorded) === JSON.stringify(replayed)
+        ? []
+        : [`${path}: recorded ${show(recorded)}, replayed ${show(replayed)}`];
+    }
+    const out: string[] = [];
+    for (let i = 0; i < Math.max(recorded.length, replayed.length); i++)
+      out.push(...diff(recorded[i], replayed[i], `${path}[${i}]`));
+    return out;
+  }
+  if (isObj(recorded) && isObj(replayed) && !Array.isArray(recorded) && !Array.isArray(replayed)) {
+    const out: string[] = [];
+    for (const k of new Set([...Object.keys(recorded), ...Object.keys(replayed)]))
+      out.push(...diff(recorded[k], replayed[k], path ? `${path}.${k}` : k));
+    return out;
+  }
+  return [`${path}: recorded ${show(recorded)}, replayed ${show(replayed)}`];
+}

@@ -1,0 +1,38 @@
+// The public face of routing/: other folders import only what is exported here.
+export { AuditRecorder } from "./audit-recorder.js";
+export { candidatesFor, type Decision, type DecisionInputs, decide } from "./decide.js";
+export { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
+export {
+  type DurableRecorderOptions,
+  durableRecorder,
+  OUTCOME_RETRY_MS,
+  retryUntilDurable,
+} from "./durable-retry.js";
+export {
+  AllAttemptsFailedError,
+  AuditUnavailableError,
+  InvalidFieldError,
+  NoEligibleEndpointError,
+  StreamInterruptedError,
+  UnknownModelError,
+  UpstreamRejectedError,
+} from "./errors.js";
+export { HealthTracker } from "./health.js";
+export { catalogPolicyEndpoints } from "./policy-input.js";
+export {
+  preferencesFromJson,
+  preferencesFromProto,
+  preferencesFromRecord,
+  preferencesToJson,
+  preferencesToProto,
+  preferencesToRecord,
+} from "./preferences-codec.js";
+export { seededRng } from "./rng.js";
+export { Router, type RouterEvent } from "./router.js";
+export type {
+  CandidateVerdict,
+  EndpointPerformance,
+  ProviderPreferences,
+  RouteRequest,
+  SortBy,
+} from "./types.js";

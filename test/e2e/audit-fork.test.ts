@@ -1,0 +1,162 @@
+/**
+ * Fork detection (issue 11, Medium 8): someone with database access cuts the log's tail
+ * together with the checkpoints covering it, or rewrites the newest entries, and restarts the
+ * server. Without a record outside the database the server would start, re-issue the same
+ * sequence numbers and sign a checkpoint inconsistent with one it signed before. The server
+ * keeps its latest signed checkpoint beside the keys and refuses; an auditor holding an
+ * earlier checkpoint catches the fork even when that file is deleted too.
+ */
+import { mkdtemp, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { App } from "../../src/app/index.js";
+import { LatestCheckpointFile } from "../../src/audit/latest-checkpoint-file.js";
+import { verifyExport } from "../../src/audit/verifier.js";
+import { checkpointCommand, exportCommand, verifyCommand } from "../../src/cli/audit-commands.js";
+import { toBase64 } from "../../src/encoding/base64.js";
+import { chat } from "../audit/live.js";
+import { bypassAppendOnly, cutTail, openSite, rewindTenantHeads, type Site } from "../audit/restartable.js";
+import { appDatabases } from "../support/app.js";
+import { GrpcJsClient } from "../support/grpc.js";
+
+/** `n` requests (2n records), then a checkpoint of all of them; the app keeps running. */
+async function traffic(app: App, n: number, what: string): Promise<void> {
+  const client = new GrpcJsClient(`127.0.0.1:${app.servers.grpcPort}`);
+  try {
+    for (let i = 0; i < n; i++) await chat(client, `${what} ${i}`);
+  } finally {
+    client.close();
+  }
+  await app.audit.drain();
+  await app.checkpointer.checkpoint();
+}
+
+async function exportTo(app: App, dir: string): Promise<string> {
+  const r = await exportCommand({ url: app.httpUrl, out: dir, progress: () => {} });
+  expect(r.exitCode).toBe(0);
+  return dir;
+}
+
+describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (%s)", (database) => {
+  let site: Site | undefined;
+  afterEach(async () => {
+    await site?.close();
+    site = undefined;
+  });
+
+  it("tail and its checkpoints deleted: start-up refused, naming sizes and roots (a fork)", async () => {
+    site = await openSite(database);
+    const app = await site.boot();
+    await traffic(app, 6, "cut");
+    await app.stop();
+    const held = (await new LatestCheckpointFile(site.keysDir, app.config.audit.checkpointOrigin).read())!;
+    expect(held.checkpoint.size).toBe(12);
+
+    await site.withDatabase((db) => cutTail(db, 8));
+    const refused = await site.boot().then(
+      async (a) => {
+        await a.stop();
+        return undefined;
+      },
+      (err: unknown) => err as Error,
+    );
+    expect(refused?.message).toContain(
+      `the log has 8 entries, but the checkpoint this server signed (${join(site.keysDir, "latest-checkpoint.note")}) covers 12 with root ${toBase64(held.checkpoint.rootHash)}: the log's tail was cut — a fork; refusing to re-issue sequence numbers 8..11`,
+    );
+  }, 60_000);
+
+  it("newest entries rewritten (same length, checkpoints removed): start-up refused", async () => {
+    site = await openSite(database);
+    const app = await site.boot();
+    await traffic(app, 6, "rewrite");
+    await app.stop();
+    // The last two entries trade places: each still validly signed, the log the same length.
+    await site.withDatabase(async (db) => {
+      const rows = await db
+        .selectFrom("audit_log")
+        .selectAll()
+        .where("seq", ">=", 10)
+        .orderBy("seq")
+        .execute();
+      await bypassAppendOnly(db, async () => {
+        for (const [row, other] of [
+          [rows[0]!, rows[1]!],
+          [rows[1]!, rows[0]!],
+        ] as const) {
+          await db
+            .updateTable("audit_log")
+            .set({ envelope: other.envelope, leaf_hash: other.leaf_hash })
+            .where("seq", "=", row.seq)
+            .execute();
+        }
+        await db.deleteFrom("audit_checkpoints").where("size", ">", 10).execute();
+      });
+    });
+    const refused = await site.boot().then(
+      async (a) => {
+        await a.stop();
+        return undefined;
+      },
+      (err: unknown) => err as Error,
+    );
+    expect(refused?.message).toMatch(
+      /the log's root at size 12 is \S+, but the checkpoint this server signed \(.*latest-checkpoint\.note\) has root \S+: the log was rewritten — a fork/,
+    );
+  }, 60_000);
+
+  it("with the file deleted too the server forks, and the auditor's kept checkpoint names it", async () => {
+    site = await openSite(database);
+    const out = await mkdtemp(join(tmpdir(), "sovr-fork-export-"));
+    try {
+      let app = await site.boot();
+      await traffic(app, 6, "before");
+      // The auditor keeps what it saw: export 1's checkpoints, and the latest signed note.
+      const first = await exportTo(app, join(out, "1"));
+      const kept = join(first, "checkpoints.jsonl");
+      const latest = await checkpointCommand({ url: app.httpUrl });
+      expect(latest.exitCode).toBe(0);
+      const keptNotes = join(out, "kept.notes");
+      await writeFile(keptNotes, `${latest.stdout.join("\n")}\n`);
+      expect((await verifyCommand(first, { checkpoints: kept })).exitCode).toBe(0);
+      await app.stop();
+
+      // The operator cuts the tail with its checkpoints, and deletes the server's record of it
+      // (and rewinds the tenants' tenant_seq heads, or the next records would show the cut).
+      await site.withDatabase(async (db) => {
+        await cutTail(db, 8);
+        await rewindTenantHeads(db);
+      });
+      await unlink(join(site.keysDir, "latest-checkpoint.note"));
+      app = await site.boot();
+      await traffic(app, 1, "after"); // seq 8 and 9 issued a second time, and signed
+      const second = await exportTo(app, join(out, "2"));
+      await app.stop();
+
+      const alone = await verifyExport(second);
+      expect(alone).toMatchObject({ ok: true, records: 10, checkpointedSize: 10 });
+
+      // The first kept checkpoint beyond the cut is named, with its size and root.
+      const keptList = (await readFile(kept, "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { note: string; size: number });
+      const index = keptList.findIndex((c) => c.size > 8);
+      const { size, note } = keptList[index]!;
+      const r = await verifyCommand(second, { checkpoints: kept });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr[0]).toContain(
+        `FAILED at kept checkpoint ${index}: kept checkpoint ${index} (size ${size}, root ${note.split("\n")[2]})`,
+      );
+      expect(r.stderr[0]).toMatch(
+        size > 10 ? /the log was cut .* a fork$/ : /the log was rewritten .* a fork$/,
+      );
+      const root12 = keptList.at(-1)!.note.split("\n")[2];
+      const n = await verifyCommand(second, { checkpoints: keptNotes });
+      expect(n.exitCode).toBe(1);
+      expect(n.stderr[0]).toContain(`kept checkpoint 0 (size 12, root ${root12}) covers 12 records`);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 90_000);
+});

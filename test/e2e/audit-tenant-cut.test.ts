@@ -1,0 +1,66 @@
+/**
+ * Record format v2 against a cut tail: an operator deletes the log's newest rows with the
+ * checkpoints covering them, and the server's own checkpoint file, and restarts it. Unless the
+ * operator also rewinds `audit_tenant_heads`, the server's next records continue each tenant's
+ * numbers past the cut, and an export that verifies as a Merkle log still names the missing
+ * tenant_seq. (A thorough operator rewinds the heads too: then only checkpoints the auditor
+ * kept show the fork — test/e2e/audit-fork.test.ts.)
+ */
+import { mkdtemp, rm, unlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { App } from "../../src/app/index.js";
+import { verifyExport } from "../../src/audit/verifier.js";
+import { exportCommand } from "../../src/cli/audit-commands.js";
+import { chat } from "../audit/live.js";
+import { bypassAppendOnly, openSite, type Site } from "../audit/restartable.js";
+import { appDatabases } from "../support/app.js";
+import { GrpcJsClient } from "../support/grpc.js";
+
+async function traffic(app: App, n: number): Promise<void> {
+  const client = new GrpcJsClient(`127.0.0.1:${app.servers.grpcPort}`);
+  try {
+    for (let i = 0; i < n; i++) await chat(client, `cut ${i}`);
+  } finally {
+    client.close();
+  }
+  await app.audit.drain();
+  await app.checkpointer.checkpoint();
+}
+
+describe.each(appDatabases)("a cut tail under record format v2 (%s)", (database) => {
+  let site: Site | undefined;
+  afterEach(async () => {
+    await site?.close();
+    site = undefined;
+  });
+
+  it("shows as a missing tenant_seq when the tenant heads were not rewound", async () => {
+    site = await openSite(database);
+    let app = await site.boot();
+    await traffic(app, 5); // seq 0..9, tenant_seq 1..10
+    await app.stop();
+    await site.withDatabase((db) =>
+      bypassAppendOnly(db, async () => {
+        await db.deleteFrom("audit_log").where("seq", ">=", 6).execute();
+        await db.deleteFrom("audit_checkpoints").where("size", ">", 6).execute();
+      }),
+    );
+    await unlink(join(site.keysDir, "latest-checkpoint.note"));
+    app = await site.boot();
+    await traffic(app, 1); // seq 6 and 7 issued again, numbered 11 and 12
+    const out = await mkdtemp(join(tmpdir(), "sovr-tenant-cut-"));
+    try {
+      const r = await exportCommand({ url: app.httpUrl, out, progress: () => {} });
+      expect(r.exitCode).toBe(0);
+      await app.stop();
+      const v = await verifyExport(out);
+      expect(v.ok).toBe(false);
+      expect(v.firstError).toMatchObject({ seq: 6, tenantSeq: 7 });
+      expect(v.firstError!.what).toMatch(/^tenant_seq 7 of tenant default is missing/);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 90_000);
+});

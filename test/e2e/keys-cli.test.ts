@@ -1,0 +1,92 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, describe, expect, it } from "vitest";
+import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
+import { REPO, startTestApp, type TestApp } from "../support/app.js";
+import { GrpcJsClient } from "../support/grpc.js";
+
+const run = promisify(execFile);
+const sovr = (args: string[], env: Record<string, string>) =>
+  run(process.execPath, [join(REPO, "bin/sovr.js"), ...args], {
+    cwd: REPO,
+    env: { ...process.env, DATABASE_URL: "", ...env },
+  });
+
+describe("sovr keys (CLI)", () => {
+  let dir: string;
+  let t: TestApp | undefined;
+  afterAll(async () => {
+    await t?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("bootstraps an operator key with the server stopped, then manages keys through the running server", async () => {
+    dir = await mkdtemp(join(tmpdir(), "sovr-keys-"));
+    const env = { SOVR_DATA_DIR: dir };
+    // First key, no server: written straight into the (PGlite) database — the one way, besides
+    // another operator, to make an operator key.
+    const created = await sovr(
+      ["keys", "create", "--tenant", "ops", "--role", "operator", "--role", "auditor", "--all-tenants"],
+      env,
+    );
+    const operator = created.stdout.trim();
+    expect(operator).toMatch(/^sovr_[0-9a-f]{12}_/);
+    expect(created.stderr).toContain("(operator, auditor; all tenants)");
+
+    // The server on that data dir: keys exist, so no development key is created.
+    t = await startTestApp({ auth: true, env: { SOVR_DATA_DIR: dir } });
+    expect(t.devKey).toBeUndefined();
+    const url = t.app.httpUrl;
+    const asOperator = { SOVR_URL: url, SOVR_KEY: operator };
+
+    // The operator manages any tenant's keys through the server's KeyService.
+    const client = (
+      await sovr(["keys", "create", "--tenant", "acme", "--role", "client"], asOperator)
+    ).stdout.trim();
+    const grpcClient = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`, { key: client });
+    const req = { model: "sim/chat-small", region: "eu", messages: [{ role: "user", content: "hi" }] };
+    const ok = await grpcClient.unary(RouterService, RouterService.method.chat, req);
+    expect(ok.route?.endpointId).toBe("sim-eu/chat-small");
+
+    const list = (await sovr(["keys", "list"], asOperator)).stdout;
+    const clientId = client.split("_")[1]!;
+    expect(list).toMatch(new RegExp(`${clientId}\\s+acme\\s+client\\s+active`));
+    expect(list).toMatch(/ops\s+operator,auditor\+all-tenants\s+active/);
+    expect(list).not.toContain(client.split("_")[2]);
+
+    await sovr(["keys", "revoke", clientId], asOperator);
+    const refused = await grpcClient
+      .unary(RouterService, RouterService.method.chat, req)
+      .catch((e: grpc.ServiceError) => e);
+    expect((refused as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
+    grpcClient.close();
+
+    // A tenant admin (made by the operator) manages its own tenant only, and makes no operators.
+    const admin = (
+      await sovr(["keys", "create", "--tenant", "acme", "--role", "admin"], asOperator)
+    ).stdout.trim();
+    const asAdmin = { SOVR_URL: url, SOVR_KEY: admin };
+    const failure = (args: string[]) =>
+      sovr(args, asAdmin).then(
+        () => "",
+        (e: { stderr: string }) => e.stderr,
+      );
+    expect(await failure(["keys", "create", "--tenant", "acme", "--role", "operator"])).toMatch(
+      /only an operator creates operator keys/,
+    );
+    expect(await failure(["keys", "create", "--tenant", "ops", "--role", "client"])).toMatch(
+      /tenant: a tenant admin manages only its own tenant's keys/,
+    );
+    expect((await sovr(["keys", "list"], asAdmin)).stdout).not.toContain("ops");
+
+    // A client key cannot manage keys.
+    const denied = await sovr(["keys", "list"], { SOVR_URL: url, SOVR_KEY: client }).catch(
+      (e: { stderr: string }) => e,
+    );
+    expect((denied as { stderr: string }).stderr).toMatch(/invalid or revoked|requires role/);
+  }, 180_000);
+});

@@ -1,0 +1,171 @@
+/**
+ * Privacy (DESIGN §8, issue 6 acceptance): a prompt holding a unique canary goes through gRPC
+ * and the OpenAI-compatible HTTP API, succeeding and failing (upstream 500, upstream 400, no
+ * eligible endpoint). Afterwards the canary appears nowhere: not in any table (every column as
+ * text, bytea and base64 forms included, record payloads decoded), the server's logs, the
+ * metrics output, nor any error message the callers received.
+ */
+import { randomUUID } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
+import { exportLog } from "../audit/live.js";
+import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
+import { collect, GrpcJsClient } from "../support/grpc.js";
+
+/** The canary and the encodings it could hide in: plain, hex (bytea::text), base64 at each alignment. */
+function encodings(canary: string): string[] {
+  const bytes = Buffer.from(canary, "utf8");
+  const out = [canary, bytes.toString("hex")];
+  for (let shift = 0; shift < 3; shift++) {
+    // Base64 of the canary preceded by `shift` bytes: drop the characters the prefix affects.
+    const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString("base64");
+    const skip = Math.ceil((shift * 4) / 3) + 1;
+    out.push(b64.slice(skip, b64.length - 4));
+  }
+  return out;
+}
+
+function leaks(haystack: string, canary: string): string[] {
+  return encodings(canary).filter((e) => haystack.includes(e));
+}
+
+describe("the canary matcher", () => {
+  it("finds the canary in plain, hex and base64 forms (so a clean result means something)", () => {
+    const c = `CANARY-${randomUUID()}`;
+    expect(leaks(`x${c}y`, c)).toHaveLength(1);
+    expect(leaks(`\\x${Buffer.from(c).toString("hex")}`, c).length).toBeGreaterThan(0);
+    for (const prefix of ["", "a", "ab", "abc"])
+      expect(leaks(Buffer.from(prefix + c + "zz").toString("base64"), c).length).toBeGreaterThan(0);
+    expect(leaks("nothing here", c)).toEqual([]);
+  });
+});
+
+describe.each(appDatabases)("no prompt content is kept anywhere (%s)", (database) => {
+  let t: TestApp;
+  let grpc: GrpcJsClient;
+  const canary = `CANARY-${randomUUID()}`;
+  const errors: string[] = [];
+  const decisionIds: string[] = [];
+
+  const grpcChat = async (region: string) => {
+    try {
+      const events = await collect(
+        grpc.serverStream(RouterService, RouterService.method.chatStream, {
+          model: "sim/chat-small",
+          region,
+          messages: [
+            { role: "system", content: `system ${canary}` },
+            { role: "user", content: `Please repeat ${canary}` },
+          ],
+        }),
+      );
+      const route = events.find((e) => e.event.case === "route");
+      decisionIds.push((route!.event.value as { decisionId: string }).decisionId);
+      return "ok";
+    } catch (err) {
+      const e = err as { message: string; details?: string; metadata?: { getMap(): object } };
+      errors.push(e.message, e.details ?? "", JSON.stringify(e.metadata?.getMap() ?? {}));
+      return "error";
+    }
+  };
+
+  const httpChat = async (region: string, stream: boolean) => {
+    const res = await fetch(`${t.app.httpUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "sim/chat-small",
+        region,
+        stream,
+        messages: [{ role: "user", content: `Please repeat ${canary}` }],
+      }),
+    });
+    const body = await res.text();
+    const id = res.headers.get("x-sovr-decision-id");
+    if (id) decisionIds.push(id);
+    if (res.status !== 200) errors.push(body, JSON.stringify([...res.headers]));
+    return res.status;
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp({ database });
+    grpc = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`);
+    // Succeeding, over both APIs (HTTP streaming and not).
+    expect(await grpcChat("eu")).toBe("ok");
+    expect(await httpChat("eu", false)).toBe(200);
+    expect(await httpChat("eu", true)).toBe(200);
+    // Failing upstream: 500 (every attempt fails) and 400 (the upstream rejects the request).
+    for (const status of [500, 400]) {
+      t.simulator.setBehaviour("sim-eu", { fault: { kind: "status", status } });
+      expect(await grpcChat("eu")).toBe("error");
+      expect(await httpChat("eu", false)).not.toBe(200);
+      expect(await httpChat("eu", true)).not.toBe(200);
+    }
+    t.simulator.resetBehaviour();
+    // Refused before any upstream: no endpoint is eligible in this region.
+    expect(await grpcChat("antarctica")).toBe("error");
+    expect(await httpChat("antarctica", false)).not.toBe(200);
+    await t.app.audit.drain();
+  }, 60_000);
+  afterAll(async () => {
+    grpc?.close();
+    await t?.close();
+  });
+
+  it("the requests really happened: decisions recorded, errors returned, the upstream called", async () => {
+    expect(decisionIds.length).toBeGreaterThanOrEqual(3);
+    expect(errors.length).toBeGreaterThanOrEqual(6);
+    const rows = await t.app.db.db.selectFrom("audit_decisions").select(["outcome"]).execute();
+    const outcomes = new Set(rows.map((r) => r.outcome));
+    expect(outcomes).toContain("success");
+    expect(outcomes).toContain("failed");
+    expect(outcomes).toContain("denied");
+    expect(t.simulator.stats("sim-eu").requests).toBeGreaterThanOrEqual(9);
+  });
+
+  it("no table holds the canary (every column as text; record payloads decoded)", async () => {
+    const db = t.app.db.db;
+    const tables = await sql<{ table_name: string }>`
+      select table_name from information_schema.tables
+      where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(db);
+    expect(tables.rows.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(["audit_log", "audit_decisions"]),
+    );
+    let scanned = 0;
+    for (const { table_name } of tables.rows) {
+      const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(table_name)} t`.execute(
+        db,
+      );
+      for (const { row } of rows.rows) {
+        expect(leaks(row, canary), `${table_name}: ${row.slice(0, 200)}`).toEqual([]);
+        scanned++;
+      }
+    }
+    expect(scanned).toBeGreaterThan(20);
+    const log = await db.selectFrom("audit_log").select("envelope").execute();
+    for (const { envelope } of log) {
+      const payload = Buffer.from(JSON.parse(envelope).payload, "base64").toString("utf8");
+      expect(leaks(payload, canary)).toEqual([]);
+    }
+  });
+
+  it("nor do the server's logs, the metrics, the error messages, or an export", async () => {
+    expect(t.logs.length).toBeGreaterThan(5);
+    expect(leaks(t.logs.join("\n"), canary)).toEqual([]);
+    const metrics = await (await fetch(`${t.app.httpUrl}/metrics`)).text();
+    expect(metrics).toContain("sovr_");
+    expect(leaks(metrics, canary)).toEqual([]);
+    expect(leaks(errors.join("\n"), canary)).toEqual([]);
+    const dir = await exportLog(t);
+    try {
+      const records = await readFile(join(dir, "records.jsonl"), "utf8");
+      expect(records.length).toBeGreaterThan(1000);
+      expect(leaks(records, canary)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
