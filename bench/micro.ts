@@ -1,5 +1,5 @@
 /**
- * Micro-benchmarks of what sovr does per request besides proxying (DESIGN §9):
+ * Micro-benchmarks of what sovr does per request besides proxying (docs/architecture.md §9):
  *  - Ed25519 signing of one realistic decision record (DSSE envelope, `signEnvelope`), and the
  *    whole per-record preparation `AuditLog.append` does before queueing (sign + canonical
  *    envelope JSON + leaf hash);

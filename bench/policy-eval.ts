@@ -1,5 +1,5 @@
 /**
- * Policy evaluation time per request (DESIGN §9): the committed bundle
+ * Policy evaluation time per request (docs/architecture.md §9): the committed bundle
  * (policies/dist/bundle.tar.gz) in opa-wasm through PolicyEngine, for 10, 50 and 200
  * candidate endpoints, with every shipped rule active (zdr + data_collection deny +
  * region eu + a tenant with EU/ZDR/no-training rules), with only request-level zdr, and

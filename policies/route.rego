@@ -1,6 +1,6 @@
 # Sovereign Router policy: which candidate endpoints may receive a request.
 #
-# Entrypoint `sovereign/route`, evaluated once per request (DESIGN §5). Input:
+# Entrypoint `sovereign/route`, evaluated once per request (docs/architecture.md §5). Input:
 #   {request: {model, models, provider: {zdr, data_collection, …}, region, labels, …},
 #    principal: {tenant, workload, roles}, endpoint_ids: [candidate ids…], now}
 # with the candidates' effective attributes in data.catalog.endpoints (loaded once per

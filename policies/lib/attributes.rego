@@ -1,4 +1,4 @@
-# Normalised views of the effective endpoint attributes (DESIGN §4) and the problems
+# Normalised views of the effective endpoint attributes (docs/architecture.md §4) and the problems
 # the rules report. Every helper answers the worst case when a value is missing, null
 # or not understood: retention indefinite, training on prompts, caching persistent,
 # residency matching no region.

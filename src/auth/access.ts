@@ -20,7 +20,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "sovereign.v1.CatalogService/WatchCatalog": ANY,
   "sovereign.v1.CatalogService/GetRevision": ANY,
   "sovereign.v1.CatalogService/ApplyCatalog": ["operator"],
-  // Decision records: auditors only (DESIGN §7), scoped to their tenant by AuditServiceImpl.
+  // Decision records: auditors only (docs/architecture.md §7), scoped to their tenant by AuditServiceImpl.
   "sovereign.v1.AuditService/QueryDecisions": ["auditor"],
   "sovereign.v1.AuditService/GetDecision": ["auditor"],
   "sovereign.v1.AuditService/GetCheckpoint": ["auditor"],

@@ -4,7 +4,7 @@ import type { Kysely, Transaction } from "kysely";
 import type { ByokKeysTable, Database } from "../db/index.js";
 
 /**
- * Bring-your-own-key (DESIGN §6, OpenRouter's BYOK): a tenant's own credential for a provider,
+ * Bring-your-own-key (docs/architecture.md §6, OpenRouter's BYOK): a tenant's own credential for a provider,
  * tried before the shared key; with `always`, the shared key is never used for that provider.
  *
  * Keys are stored encrypted with AES-256-GCM under a 32-byte master key, with the tenant, the

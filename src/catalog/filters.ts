@@ -17,12 +17,12 @@ export interface EndpointFilter {
   zdrOnly?: boolean;
   /** USD per million tokens; each bound given must hold. */
   maxPrice?: { prompt?: number; completion?: number };
-  /** USD per million tokens, prompt + completion (the price DESIGN §6 weighs by). */
+  /** USD per million tokens, prompt + completion (the price docs/architecture.md §6 weighs by). */
   maxTotalPrice?: number;
 }
 
 /**
- * Zero data retention on effective values: nothing retained and no persistent cache (DESIGN §5:
+ * Zero data retention on effective values: nothing retained and no persistent cache (docs/architecture.md §5:
  * in-memory caching is allowed, persistent caching counts as retention). Assumed values never
  * qualify, because the assumed worst case is indefinite retention.
  */

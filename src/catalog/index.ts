@@ -1,4 +1,4 @@
-/** The catalog (DESIGN §4): what each endpoint does with data, with evidence, worst case when unknown. */
+/** The catalog (docs/architecture.md §4): what each endpoint does with data, with evidence, worst case when unknown. */
 export type { CatalogChange, StoredRevision } from "./catalog-store.js";
 export { getRevision, LiveCatalog, readCatalogFiles, saveRevision } from "./catalog-store.js";
 export type { ValidateResult } from "./cli.js";

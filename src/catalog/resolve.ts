@@ -1,5 +1,5 @@
 /**
- * Effective policy (DESIGN §4): for each data-policy attribute of an endpoint, the endpoint's own
+ * Effective policy (docs/architecture.md §4): for each data-policy attribute of an endpoint, the endpoint's own
  * value, else the provider's, else the assumed worst case. Each attribute says which it was and
  * carries the evidence of the level it came from. Also builds immutable {@link CatalogSnapshot}s,
  * whose revision is the sha256 of the canonical JSON of the source.

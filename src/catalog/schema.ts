@@ -1,5 +1,5 @@
 /**
- * The catalog's YAML format (DESIGN §4) as a zod schema. One YAML document = one provider.
+ * The catalog's YAML format (docs/architecture.md §4) as a zod schema. One YAML document = one provider.
  *
  * Objects are strict (an unknown key is an error, so a typo such as `retention_day` can never
  * silently drop a fact), and every data-policy fact is optional: an absent fact is *unknown*

@@ -1,5 +1,5 @@
 /**
- * Domain types of the catalog (DESIGN §4). These are what the rest of the router sees:
+ * Domain types of the catalog (docs/architecture.md §4). These are what the rest of the router sees:
  * every data-policy attribute is *effective* (endpoint value, else provider value, else the
  * assumed worst case) and carries where it came from.
  */

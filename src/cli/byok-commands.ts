@@ -17,7 +17,7 @@ interface KeyJson {
 }
 
 /**
- * `sovr keys byok set|remove|list|approve`: tenants' own provider keys (BYOK, DESIGN §6).
+ * `sovr keys byok set|remove|list|approve`: tenants' own provider keys (BYOK, docs/architecture.md §6).
  *
  * With `SOVR_KEY` set (a tenant admin key) the command is a client of the running server: it
  * calls the HTTP admin route `/v1/admin/byok/{tenant}/{provider}[/approve]` on `SOVR_URL`, and

@@ -1,5 +1,5 @@
 /**
- * `sovr catalog list` and `sovr catalog apply`: clients of a running server (DESIGN §7 — the
+ * `sovr catalog list` and `sovr catalog apply`: clients of a running server (docs/architecture.md §7 — the
  * CLI never opens the database itself). The server is `SOVR_URL` (default
  * http://127.0.0.1:8080), spoken to with Connect over HTTP/1.1; `SOVR_KEY`, when set, is sent
  * as `authorization: Bearer <key>`.

@@ -12,7 +12,7 @@ export interface ServerClientOptions {
 }
 
 /**
- * A client of a running `sovr serve` for CLI commands (DESIGN §7: commands that read or change
+ * A client of a running `sovr serve` for CLI commands (docs/architecture.md §7: commands that read or change
  * live state never open the database): Connect over HTTP/1.1 to `SOVR_URL`, with
  * `authorization: Bearer $SOVR_KEY` when a key is set.
  */

@@ -1,6 +1,6 @@
 import type { Generated, Insertable, Selectable } from "kysely";
 
-/** Every accepted catalog state (DESIGN §4), immutable, keyed by its content hash. */
+/** Every accepted catalog state (docs/architecture.md §4), immutable, keyed by its content hash. */
 export interface CatalogRevisionsTable {
   revision: string;
   canonical: string;
@@ -9,7 +9,7 @@ export interface CatalogRevisionsTable {
   created_at: Generated<Date>;
 }
 
-/** Every policy bundle ever loaded, by sha256 of the tarball (DESIGN §5), for replay. */
+/** Every policy bundle ever loaded, by sha256 of the tarball (docs/architecture.md §5), for replay. */
 export interface PolicyBundlesTable {
   sha256: string;
   revision: string;
@@ -66,7 +66,7 @@ export interface SigningKeysTable {
   valid_until: Date | null;
 }
 
-/** API keys: hashed secrets with a tenant and roles (DESIGN §7 Auth). */
+/** API keys: hashed secrets with a tenant and roles (docs/architecture.md §7 Auth). */
 export interface ApiKeysTable {
   key_id: string;
   secret_hash: Uint8Array;

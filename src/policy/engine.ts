@@ -49,7 +49,7 @@ export interface PreparedPolicy {
 }
 
 /**
- * Evaluates the `sovereign/route` entrypoint of the active bundle (DESIGN §5).
+ * Evaluates the `sovereign/route` entrypoint of the active bundle (docs/architecture.md §5).
  *
  * Each bundle gets its own pool of opa-wasm instances, compiled once and loaded with the
  * bundle's data once per instance; nothing is reloaded per request. Swapping bundles

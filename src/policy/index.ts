@@ -1,5 +1,5 @@
 /**
- * Policy as code (DESIGN §5): build and read OPA bundles, verify their signatures, evaluate
+ * Policy as code (docs/architecture.md §5): build and read OPA bundles, verify their signatures, evaluate
  * `sovereign/route` per request, hot-reload bundles.
  */
 export {

@@ -1,5 +1,5 @@
 /**
- * The policy contract (DESIGN §5). The input is JSON handed to the Rego entrypoint
+ * The policy contract (docs/architecture.md §5). The input is JSON handed to the Rego entrypoint
  * `sovereign/route`; the output is parsed into a {@link PolicyDecision}.
  * Field names are snake_case because Rego authors read them.
  */

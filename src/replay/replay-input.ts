@@ -1,5 +1,5 @@
 /**
- * Replay hook (DESIGN §8, `sovr audit replay`): turns a recorded decision back into the
+ * Replay hook (docs/architecture.md §8, `sovr audit replay`): turns a recorded decision back into the
  * router's inputs and runs the same {@link decide} as live routing on them, so a replay
  * exercises the same code as the live request did. Pure apart from the policy evaluation.
  *

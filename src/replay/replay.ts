@@ -1,5 +1,5 @@
 /**
- * `ReplayDecision` / `sovr audit replay` (DESIGN §8): re-evaluates a recorded decision from
+ * `ReplayDecision` / `sovr audit replay` (docs/architecture.md §8): re-evaluates a recorded decision from
  * the policy bundle it names (by sha256, from `policy_bundles`), the catalog revision it names
  * (rebuilt exactly from `catalog_revisions`), and the recorded input and seed, then compares.
  *

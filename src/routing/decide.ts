@@ -1,5 +1,5 @@
 /**
- * The routing decision as a value (DESIGN §6): candidates → policy → request filters → plan,
+ * The routing decision as a value (docs/architecture.md §6): candidates → policy → request filters → plan,
  * and the decision record describing it. Live routing ({@link Router.stream}), Explain, the
  * model list and replay all call {@link decide}; a refusal is an outcome here, and only the API
  * edge turns it into a status. Writes nothing: making the record durable is the caller's part.

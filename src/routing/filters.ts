@@ -4,7 +4,7 @@ import type { ResolvedEndpoint } from "../catalog/index.js";
 import type { Exclusion, RouteRequest } from "./types.js";
 
 /**
- * The caller's own exclusions (DESIGN §6 step 3), each with a recorded reason. Data-policy
+ * The caller's own exclusions (docs/architecture.md §6 step 3), each with a recorded reason. Data-policy
  * preferences (zdr, data_collection, region) are not here: the organisation's policy enforces
  * those, so a request can only tighten them, never loosen them.
  */

@@ -24,7 +24,7 @@ interface State {
 }
 
 /**
- * Per-endpoint health memory of this router instance (DESIGN §6 step 4). Local to the process:
+ * Per-endpoint health memory of this router instance (docs/architecture.md §6 step 4). Local to the process:
  * replicas keep their own, which is why the decision record stores the flags it used.
  */
 export class HealthTracker {

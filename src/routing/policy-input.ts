@@ -40,7 +40,7 @@ export function endpointInput(e: ResolvedEndpoint): PolicyEndpointInput {
   return v;
 }
 
-/** The policy input of DESIGN §5: request summary, principal, candidates, clock. Never content. */
+/** The policy input of docs/architecture.md §5: request summary, principal, candidates, clock. Never content. */
 export function buildPolicyInput(
   req: RouteRequest,
   principal: Principal,

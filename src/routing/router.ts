@@ -96,7 +96,7 @@ interface PlannedAttempt {
 }
 
 /**
- * The data plane (DESIGN §6): candidates → policy → request filters → plan, a signed decision
+ * The data plane (docs/architecture.md §6): candidates → policy → request filters → plan, a signed decision
  * record made durable *before* anything leaves, then attempts in plan order with failover
  * until the first token reaches the caller.
  */

@@ -89,7 +89,7 @@ function orderGroup(
 }
 
 /**
- * The attempt plan (DESIGN §6 step 5): explicit `order` first; else `sort`; else weighted
+ * The attempt plan (docs/architecture.md §6 step 5): explicit `order` first; else `sort`; else weighted
  * random (1/price²) among healthy endpoints, the rest as fallbacks by weight. Models of the
  * fallback list keep their order unless `sort.partition` is "none". `allow_fallbacks: false`
  * keeps one endpoint. Pure: same inputs and rng sequence → same plan.

@@ -1,4 +1,4 @@
-/** How an upstream attempt failed; decides failover (DESIGN §6 step 6) and is recorded. */
+/** How an upstream attempt failed; decides failover (docs/architecture.md §6 step 6) and is recorded. */
 export type UpstreamErrorClass =
   | "connect" // refused, reset before a response, DNS
   | "timeout_connect"

@@ -1,5 +1,5 @@
 /**
- * AuditService (DESIGN §7, §8): the signed decision log for auditors — query, records with
+ * AuditService (docs/architecture.md §7, §8): the signed decision log for auditors — query, records with
  * inclusion proofs, checkpoints, consistency proofs, replay, export and public keys.
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * CatalogService (DESIGN §7): the catalog as the router sees it — every endpoint's effective
+ * CatalogService (docs/architecture.md §7): the catalog as the router sees it — every endpoint's effective
  * data policy with source and evidence, live statistics from the router's own traffic,
  * revisions for replay, a change stream, and the admin ApplyCatalog.
  *

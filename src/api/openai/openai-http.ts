@@ -9,7 +9,7 @@ import type { InternalErrorLog } from "../grpc/index.js";
 import { fromOpenAIChatBody, InvalidFieldError, toConnectError } from "../grpc/index.js";
 
 /**
- * The OpenAI-compatible HTTP API (DESIGN §7) on the HTTP/1.1 port:
+ * The OpenAI-compatible HTTP API (docs/architecture.md §7) on the HTTP/1.1 port:
  *
  * - `POST /v1/chat/completions`, streaming (SSE) or not, with OpenRouter's `provider`, `models`
  *   and `region`; the decision id in `x-sovr-decision-id`;

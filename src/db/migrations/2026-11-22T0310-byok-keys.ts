@@ -1,7 +1,7 @@
 import { type Kysely, sql } from "kysely";
 
 /**
- * Per-tenant provider keys (BYOK, DESIGN §6), encrypted with AES-256-GCM under the master key
+ * Per-tenant provider keys (BYOK, docs/architecture.md §6), encrypted with AES-256-GCM under the master key
  * (`SOVR_MASTER_KEY`). Only ciphertext is stored; `master_key_id` names the master key used so
  * a rotation can tell which rows it still has to re-encrypt.
  */

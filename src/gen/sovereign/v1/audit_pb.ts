@@ -755,7 +755,7 @@ export const OutcomeSchema: GenEnum<Outcome> = /*@__PURE__*/
   enumDesc(file_sovereign_v1_audit, 1);
 
 /**
- * Signed decision records in an append-only Merkle log (DESIGN §8). Auditor-only.
+ * Signed decision records in an append-only Merkle log (docs/architecture.md §8). Auditor-only.
  *
  * @generated from service sovereign.v1.AuditService
  */

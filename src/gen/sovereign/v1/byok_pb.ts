@@ -236,7 +236,7 @@ export const ByokServiceApproveOriginsResponseSchema: GenMessage<ByokServiceAppr
   messageDesc(file_sovereign_v1_byok, 8);
 
 /**
- * Tenants' own provider keys (BYOK, DESIGN §6). Tenant admins manage their own tenant's keys
+ * Tenants' own provider keys (BYOK, docs/architecture.md §6). Tenant admins manage their own tenant's keys
  * only. A key goes in once and never comes out: no RPC returns it. Each key is bound to the
  * endpoint origins (scheme://host:port) it was approved for and is never sent anywhere else.
  *

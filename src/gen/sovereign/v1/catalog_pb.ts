@@ -954,7 +954,7 @@ export const AvailabilitySchema: GenEnum<Availability> = /*@__PURE__*/
   enumDesc(file_sovereign_v1_catalog, 2);
 
 /**
- * The catalog of provider endpoints and what each does with data (DESIGN §4).
+ * The catalog of provider endpoints and what each does with data (docs/architecture.md §4).
  * Every data-policy attribute is *effective*: the endpoint's own fact, else the provider's
  * default, else the assumed worst case — and says which.
  *

@@ -242,7 +242,7 @@ export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
   enumDesc(file_sovereign_v1_keys, 0);
 
 /**
- * API keys (DESIGN §7 Auth). Tenant admins manage their own tenant's keys; platform operators
+ * API keys (docs/architecture.md §7 Auth). Tenant admins manage their own tenant's keys; platform operators
  * manage any tenant's. Keys are stored as hashes; the secret is returned once, by CreateKey, and
  * never again.
  *

@@ -910,7 +910,7 @@ export const ExclusionStageSchema: GenEnum<ExclusionStage> = /*@__PURE__*/
   enumDesc(file_sovereign_v1_router, 3);
 
 /**
- * The data plane (DESIGN §6): policy evaluation, routing preferences, weighted selection,
+ * The data plane (docs/architecture.md §6): policy evaluation, routing preferences, weighted selection,
  * failover and streaming.
  *
  * @generated from service sovereign.v1.RouterService
