@@ -219,7 +219,8 @@ async function runExample(c: ShellCommand, cwd: string): Promise<Ran> {
     .replaceAll(".tools/bin/opa", resolveOpaBin());
   const local = join(REPO, ".tools", "bin", "grpcurl");
   const grpcurl = process.env.SOVR_GRPCURL_BIN ?? (existsSync(local) ? local : "grpcurl");
-  const prelude = 'grpcurl() { "$SOVR_DOCS_GRPCURL" "$@"; }\n';
+  // `command` so that a grpcurl found on PATH is not this function calling itself.
+  const prelude = 'grpcurl() { command "$SOVR_DOCS_GRPCURL" "$@"; }\n';
   try {
     const { stdout } = await run("bash", ["-c", prelude + command], {
       cwd,
