@@ -1,16 +1,7 @@
+export { InvalidFieldError } from "../encoding/index.js";
+
 import type { UpstreamErrorClass } from "../upstream/index.js";
 import type { CandidateVerdict } from "./types.js";
-
-/** A request field that failed validation; becomes InvalidArgument naming the field. */
-export class InvalidFieldError extends Error {
-  constructor(
-    readonly field: string,
-    readonly problem: string,
-  ) {
-    super(`${field}: ${problem}`);
-    this.name = "InvalidFieldError";
-  }
-}
 
 /** No endpoint in the catalog serves the requested model (nor any fallback model). */
 export class UnknownModelError extends Error {

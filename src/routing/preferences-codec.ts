@@ -14,18 +14,22 @@
  */
 import { create } from "@bufbuild/protobuf";
 import {
+  bool,
+  check,
+  InvalidFieldError,
+  isObject,
+  type JsonObject,
+  num,
+  strList,
+} from "../encoding/index.js";
+import {
   DataCollection,
   type ProviderPreferences as ProtoPreferences,
   SortBy as ProtoSortBy,
   ProviderPreferencesSchema,
   SortPartition,
 } from "../gen/sovereign/v1/router_pb.js";
-import { InvalidFieldError } from "./errors.js";
 import type { ProviderPreferences, SortBy } from "./types.js";
-
-function check(cond: boolean, field: string, problem: string): asserts cond {
-  if (!cond) throw new InvalidFieldError(field, problem);
-}
 
 // ---- proto (gRPC/Connect) ----
 
@@ -123,31 +127,6 @@ export function preferencesToProto(p: ProviderPreferences): ProtoPreferences {
 
 // ---- OpenRouter JSON (the OpenAI-compatible body in, the policy input out) ----
 
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function num(v: unknown, field: string): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  check(typeof v === "number" && Number.isFinite(v), field, "must be a number");
-  return v;
-}
-
-function bool(v: unknown, field: string): boolean | undefined {
-  if (v === undefined || v === null) return undefined;
-  check(typeof v === "boolean", field, "must be true or false");
-  return v;
-}
-
-function strList(v: unknown, field: string): string[] | undefined {
-  if (v === undefined || v === null) return undefined;
-  check(Array.isArray(v), field, "must be an array of strings");
-  v.forEach((x, i) => check(typeof x === "string", `${field}[${i}]`, "must be a string"));
-  return v.length > 0 ? (v as string[]) : undefined;
-}
-
 /**
  * OpenRouter's soft performance preferences are a number or percentile cut-offs
  * (`{p50, p75, p90, p99}`); the router keeps rolling means, so the tightest given cut-off is
@@ -224,8 +203,8 @@ export function preferencesFromJson(v: unknown): ProviderPreferences {
 }
 
 /** Internal → OpenRouter's names and units: what the policy input carries. */
-export function preferencesToJson(p: ProviderPreferences): Json {
-  const out: Json = { allow_fallbacks: p.allowFallbacks };
+export function preferencesToJson(p: ProviderPreferences): JsonObject {
+  const out: JsonObject = { allow_fallbacks: p.allowFallbacks };
   if (p.order?.length) out.order = [...p.order];
   if (p.only?.length) out.only = [...p.only];
   if (p.ignore?.length) out.ignore = [...p.ignore];
@@ -251,9 +230,9 @@ export function preferencesToJson(p: ProviderPreferences): Json {
  * Internal → the record's `request.provider`: like {@link preferencesToJson} but integers
  * only — prices in micro-USD per million tokens, latency in ms, throughput in milli-tokens/s.
  */
-export function preferencesToRecord(p: ProviderPreferences): Json {
+export function preferencesToRecord(p: ProviderPreferences): JsonObject {
   const { max_price, preferred_max_latency, preferred_min_throughput, ...rest } = preferencesToJson(p);
-  const out: Json = { ...rest };
+  const out: JsonObject = { ...rest };
   const micro = (x: number) => Math.round(x * 1_000_000);
   if (p.maxPrice && max_price) {
     out.max_price_micro_usd = {

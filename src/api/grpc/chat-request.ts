@@ -1,4 +1,5 @@
 import { LIMITS } from "../../config/index.js";
+import { bool, check, isObject, type JsonObject, num, str, strList } from "../../encoding/index.js";
 import type { ChatRequest } from "../../gen/sovereign/v1/router_pb.js";
 import type { RouteRequest } from "../../routing/index.js";
 import { preferencesFromJson, preferencesFromProto } from "../../routing/index.js";
@@ -12,10 +13,6 @@ const REGION = /^[a-z]+(?:-[a-z0-9]+)*$/;
 const TOOL_CHOICES = new Set(["none", "auto", "required"]);
 /** A UTF-16 surrogate without its pair: not Unicode text, and not representable in UTF-8. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function check(cond: boolean, field: string, problem: string): asserts cond {
-  if (!cond) throw new InvalidFieldError(field, problem);
-}
 
 function checkList(list: readonly string[] | undefined, field: string): void {
   if (!list) return;
@@ -229,37 +226,6 @@ export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: bo
 }
 
 // ---- OpenAI-compatible HTTP body (OpenRouter's extensions: `provider`, `models`, `region`) ----
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function str(v: unknown, field: string): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  check(typeof v === "string", field, "must be a string");
-  return v;
-}
-
-function num(v: unknown, field: string): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  check(typeof v === "number" && Number.isFinite(v), field, "must be a number");
-  return v;
-}
-
-function bool(v: unknown, field: string): boolean | undefined {
-  if (v === undefined || v === null) return undefined;
-  check(typeof v === "boolean", field, "must be true or false");
-  return v;
-}
-
-function strList(v: unknown, field: string): string[] | undefined {
-  if (v === undefined || v === null) return undefined;
-  check(Array.isArray(v), field, "must be an array of strings");
-  v.forEach((x, i) => check(typeof x === "string", `${field}[${i}]`, "must be a string"));
-  return v.length > 0 ? (v as string[]) : undefined;
-}
 
 /** OpenAI content: a string, or text parts (other part types are not routed). */
 function content(v: unknown, field: string): string {
