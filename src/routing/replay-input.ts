@@ -13,6 +13,8 @@ import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
 import { PolicyEvaluationError } from "../policy/errors.js";
 import type { BundleRef, PolicyInput } from "../policy/types.js";
+import type { DecisionRecord } from "../audit/record.js";
+import { candidateRows } from "../audit/record-candidates.js";
 import type { TenantKey } from "./byok.js";
 import { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
 import { NoEligibleEndpointError } from "./errors.js";
@@ -22,7 +24,7 @@ import { Router } from "./router.js";
 import type { EndpointPerformance, Principal, ProviderPreferences, RouteRequest, SortBy } from "./types.js";
 
 /** A request with the recorded summary's shape: same counts, parameters and preferences. */
-export function routeRequestFromRecord(record: DecisionRecordV1): RouteRequest {
+export function routeRequestFromRecord(record: DecisionRecord): RouteRequest {
   const r = record.request;
   const p = r.provider as Record<string, unknown>;
   const provider: ProviderPreferences = { allowFallbacks: p.allow_fallbacks !== false };
@@ -81,10 +83,10 @@ export function routeRequestFromRecord(record: DecisionRecordV1): RouteRequest {
 class RecordedHealth extends HealthTracker {
   readonly #byId: ReadonlyMap<string, EndpointPerformance>;
 
-  constructor(record: DecisionRecordV1) {
+  constructor(record: DecisionRecord) {
     super();
     this.#byId = new Map(
-      record.candidates.map((c) => [
+      candidateRows(record).map((c) => [
         c.endpoint_id,
         {
           unhealthy: c.unhealthy,
@@ -103,8 +105,8 @@ class RecordedHealth extends HealthTracker {
 const AVAILABILITY_PREFIX = "availability: ";
 
 /** The snapshot with each endpoint's availability as the record saw it (credentials are live state). */
-function withRecordedAvailability(snapshot: CatalogSnapshot, record: DecisionRecordV1): CatalogSnapshot {
-  const recorded = new Map(record.candidates.map((c) => [c.endpoint_id, c]));
+function withRecordedAvailability(snapshot: CatalogSnapshot, record: DecisionRecord): CatalogSnapshot {
+  const recorded = new Map(candidateRows(record).map((c) => [c.endpoint_id, c]));
   const adjust = (e: ResolvedEndpoint): ResolvedEndpoint => {
     const c = recorded.get(e.id);
     if (!c) return e;
@@ -137,10 +139,10 @@ function withRecordedAvailability(snapshot: CatalogSnapshot, record: DecisionRec
  * key not approved for this origin" (`byok_origin`) leave a trace; nothing else does. The
  * placeholder key of the second is never sent (a replay has no adapters).
  */
-function recordedTenantKeys(record: DecisionRecordV1, snapshot: CatalogSnapshot) {
+function recordedTenantKeys(record: DecisionRecord, snapshot: CatalogSnapshot) {
   const keys = new Map<string, TenantKey>();
   const suspended = new Map<string, Set<string>>();
-  for (const c of record.candidates) {
+  for (const c of candidateRows(record)) {
     const endpoint = snapshot.byId.get(c.endpoint_id);
     if (!endpoint) continue;
     if (c.exclusions.some((x) => x.stage === "availability" && x.rule === "byok")) {
@@ -173,7 +175,7 @@ export interface ReplayPolicy {
  * returns the decision record the router builds for it, as it would have been written.
  */
 export async function redecide(
-  record: DecisionRecordV1,
+  record: DecisionRecord,
   snapshot: CatalogSnapshot,
   policy: ReplayPolicy,
 ): Promise<DecisionRecordV1> {
@@ -200,8 +202,8 @@ export async function redecide(
     tenant: record.principal.tenant,
     workload: record.principal.workload,
     roles: [...record.principal.roles],
-    // Not recorded (routing does not read them): the replay acts for no key.
-    keyId: "",
+    // Routing does not read it; v2 records it (the caller), so the replayed record names it too.
+    keyId: record.v === 2 ? record.caller.key_id : "",
     allTenants: false,
   };
   const seed = BigInt(record.seed);
