@@ -34,6 +34,7 @@ export function candidateRows(record: DecisionRecord | Unsequenced<DecisionRecor
     }));
   const c = record.candidates;
   const unhealthy = new Set(c.unhealthy);
+  const performance = new Map(c.performance.map(([i, ttft, tps]) => [i, { ttft, tps }]));
   return c.endpoint_id.map((endpoint_id, i) => {
     const exclusions = (c.exclusions[i] ?? []).map((k) => {
       const check = record.checks[k]!;
@@ -45,8 +46,8 @@ export function candidateRows(record: DecisionRecord | Unsequenced<DecisionRecor
       exclusions,
       weight_ppb: c.weight_ppb[i]!,
       unhealthy: unhealthy.has(i),
-      ttft_us: c.ttft_us[i] ?? null,
-      tokens_per_second_milli: c.tokens_per_second_milli[i] ?? null,
+      ttft_us: performance.get(i)?.ttft ?? null,
+      tokens_per_second_milli: performance.get(i)?.tps ?? null,
     };
   });
 }
@@ -66,8 +67,7 @@ export function candidateColumns(rows: readonly Omit<CandidateRow, "eligible">[]
     exclusions: [],
     weight_ppb: [],
     unhealthy: [],
-    ttft_us: [],
-    tokens_per_second_milli: [],
+    performance: [],
   };
   rows.forEach((row, i) => {
     candidates.endpoint_id.push(row.endpoint_id);
@@ -85,8 +85,8 @@ export function candidateColumns(rows: readonly Omit<CandidateRow, "eligible">[]
     );
     candidates.weight_ppb.push(row.weight_ppb);
     if (row.unhealthy) candidates.unhealthy.push(i);
-    candidates.ttft_us.push(row.ttft_us);
-    candidates.tokens_per_second_milli.push(row.tokens_per_second_milli);
+    if (row.ttft_us !== null || row.tokens_per_second_milli !== null)
+      candidates.performance.push([i, row.ttft_us, row.tokens_per_second_milli]);
   });
   return { checks, candidates };
 }

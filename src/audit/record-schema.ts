@@ -123,18 +123,25 @@ const candidatesV2 = z
     weight_ppb: z.array(nonNegInt),
     /** Indices of the candidates moved behind healthy ones for a recent outage, increasing. */
     unhealthy: z.array(nonNegInt),
-    ttft_us: z.array(nonNegInt.nullable()),
-    tokens_per_second_milli: z.array(nonNegInt.nullable()),
+    /**
+     * Rolling performance at decision time of the candidates that had any, by increasing
+     * candidate index: [index, ttft_us | null, tokens_per_second_milli | null].
+     */
+    performance: z.array(z.tuple([nonNegInt, nonNegInt.nullable(), nonNegInt.nullable()])),
   })
   .superRefine((c, ctx) => {
     const n = c.endpoint_id.length;
-    for (const col of ["exclusions", "weight_ppb", "ttft_us", "tokens_per_second_milli"] as const) {
+    for (const col of ["exclusions", "weight_ppb"] as const) {
       if (c[col].length !== n)
         ctx.addIssue({ code: "custom", path: [col], message: `has ${c[col].length} entries for ${n} candidates` });
     }
     c.unhealthy.forEach((i, k) => {
       if (i >= n || (k > 0 && i <= c.unhealthy[k - 1]!))
         ctx.addIssue({ code: "custom", path: ["unhealthy", k], message: "not an increasing candidate index" });
+    });
+    c.performance.forEach(([i], k) => {
+      if (i >= n || (k > 0 && i <= c.performance[k - 1]![0]))
+        ctx.addIssue({ code: "custom", path: ["performance", k, 0], message: "not an increasing candidate index" });
     });
     c.exclusions.forEach((x, i) => {
       if (x.length > 0 && c.weight_ppb[i] !== 0)

@@ -155,8 +155,11 @@ export interface CandidateColumns {
   weight_ppb: number[];
   /** Indices (increasing) of the candidates moved behind healthy ones after a recent outage. */
   unhealthy: number[];
-  ttft_us: (number | null)[];
-  tokens_per_second_milli: (number | null)[];
+  /**
+   * Rolling performance at decision time of the candidates that had any (the router records it
+   * for eligible ones), by increasing index: [index, ttft_us | null, tokens_per_second_milli | null].
+   */
+  performance: [number, number | null, number | null][];
 }
 
 /** A decision record of format v2 — what the router writes (docs/audit.md §1). */

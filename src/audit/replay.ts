@@ -63,6 +63,10 @@ export function comparable(
   const out: Record<string, unknown> = { ...rest, candidates: candidateRows(record) };
   delete out.checks;
   if (asV1) {
+    // v2 records rolling performance for eligible candidates only.
+    out.candidates = candidateRows(record).map((c) =>
+      c.eligible ? c : { ...c, ttft_us: null, tokens_per_second_milli: null },
+    );
     for (const k of ["shard", "caller", "labels", "obligations"]) delete out[k];
     const { modalities: _m, ...request } = record.request as unknown as Record<string, unknown>;
     out.request = request;

@@ -100,15 +100,20 @@ export function buildDecisionRecord(args: {
   const req = args.request;
   const maxWeight = Math.max(0, ...args.verdicts.filter((v) => v.eligible).map((v) => v.weight));
   // Candidates as columns; their models and data-policy attributes are the catalog revision's.
+  // Rolling performance only matters to (and is recorded for) eligible candidates: it orders the
+  // plan; that keeps a 50-candidate record within 4 KB.
   const { checks, candidates } = candidateColumns(
     args.verdicts.map((v) => ({
       endpoint_id: v.endpoint.id,
       exclusions: v.exclusions,
       weight_ppb: v.eligible && maxWeight > 0 ? Math.round((v.weight / maxWeight) * 1e9) : 0,
       unhealthy: v.performance.unhealthy,
-      ttft_us: v.performance.ttftMs === undefined ? null : Math.round(v.performance.ttftMs * 1000),
+      ttft_us:
+        !v.eligible || v.performance.ttftMs === undefined ? null : Math.round(v.performance.ttftMs * 1000),
       tokens_per_second_milli:
-        v.performance.tokensPerSecond === undefined ? null : Math.round(v.performance.tokensPerSecond * 1000),
+        !v.eligible || v.performance.tokensPerSecond === undefined
+          ? null
+          : Math.round(v.performance.tokensPerSecond * 1000),
     })),
   );
   return {
