@@ -24,10 +24,10 @@ import { canonicalize } from "../src/audit/canonical-json.js";
 import { entryLeafHash, signEnvelope } from "../src/audit/dsse.js";
 import { generateSigningKey } from "../src/audit/keys.js";
 import { MerkleTree, verifyInclusion } from "../src/audit/merkle.js";
+import type { DecisionRecordV1 } from "../src/audit/record.js";
 import { encodeRecord } from "../src/audit/record.js";
 import { loadConfig } from "../src/config/config.js";
 import { openDatabase } from "../src/db/index.js";
-import type { DecisionRecordV1 } from "../src/audit/record.js";
 import { newHistogram, percentilesMs } from "./lib/load.js";
 import { scratchDatabase } from "./lib/scratch-db.js";
 

@@ -20,6 +20,8 @@ import {
 } from "../audit/audit-store.js";
 import type { Checkpointer } from "../audit/checkpointer.js";
 import { AuditNotFoundError } from "../audit/errors.js";
+import type { DecisionRecord } from "../audit/record.js";
+import { candidateRows } from "../audit/record-candidates.js";
 import type { Replayer } from "../audit/replay.js";
 import type { AuditDecisionRow, Database } from "../db/schema.js";
 import {
@@ -33,9 +35,7 @@ import {
   type ReplayDecisionRequest,
 } from "../gen/sovereign/v1/audit_pb.js";
 import { ExclusionStage } from "../gen/sovereign/v1/router_pb.js";
-import type { DecisionRecord } from "../audit/record.js";
 import type { DecisionRecordV1 } from "../routing/decision-record.js";
-import { candidateRows } from "../audit/record-candidates.js";
 import type { Principal } from "../routing/types.js";
 import { exportMessages, exportScope } from "./audit-export.js";
 import { checkpointMessage, keyMessage, toLogEntry } from "./audit-messages.js";

@@ -133,19 +133,35 @@ const candidatesV2 = z
     const n = c.endpoint_id.length;
     for (const col of ["exclusions", "weight_ppb"] as const) {
       if (c[col].length !== n)
-        ctx.addIssue({ code: "custom", path: [col], message: `has ${c[col].length} entries for ${n} candidates` });
+        ctx.addIssue({
+          code: "custom",
+          path: [col],
+          message: `has ${c[col].length} entries for ${n} candidates`,
+        });
     }
     c.unhealthy.forEach((i, k) => {
       if (i >= n || (k > 0 && i <= c.unhealthy[k - 1]!))
-        ctx.addIssue({ code: "custom", path: ["unhealthy", k], message: "not an increasing candidate index" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["unhealthy", k],
+          message: "not an increasing candidate index",
+        });
     });
     c.performance.forEach(([i], k) => {
       if (i >= n || (k > 0 && i <= c.performance[k - 1]![0]))
-        ctx.addIssue({ code: "custom", path: ["performance", k, 0], message: "not an increasing candidate index" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["performance", k, 0],
+          message: "not an increasing candidate index",
+        });
     });
     c.exclusions.forEach((x, i) => {
       if (x.length > 0 && c.weight_ppb[i] !== 0)
-        ctx.addIssue({ code: "custom", path: ["weight_ppb", i], message: "an excluded candidate has no weight" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["weight_ppb", i],
+          message: "an excluded candidate has no weight",
+        });
     });
   });
 
@@ -228,9 +244,11 @@ const adminSchemaV2 = z
     const want: readonly string[] = ADMIN_ACTIONS[r.action];
     const have = Object.keys(r.target);
     for (const k of want)
-      if (!have.includes(k)) ctx.addIssue({ code: "custom", path: ["target", k], message: `required by ${r.action}` });
+      if (!have.includes(k))
+        ctx.addIssue({ code: "custom", path: ["target", k], message: `required by ${r.action}` });
     for (const k of have)
-      if (!want.includes(k)) ctx.addIssue({ code: "custom", path: ["target", k], message: `not part of ${r.action}` });
+      if (!want.includes(k))
+        ctx.addIssue({ code: "custom", path: ["target", k], message: `not part of ${r.action}` });
   });
 
 /** Record schemas by format version (`v`), each a union over `kind`. */

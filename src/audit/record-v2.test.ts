@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { sampleDecisionInput, sampleDecisionV2 } from "../../test/audit/fixtures.js";
-import { buildAdminRecord } from "./record-admin.js";
-import { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
 import {
   buildDecisionRecord,
   decodeRecord,
@@ -12,9 +10,20 @@ import {
   validateRecord,
   withTenantSeq,
 } from "./record.js";
+import { buildAdminRecord } from "./record-admin.js";
+import { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
 
 // Ids shaped like the shipped catalog's (catalog/*.yaml: 27 endpoints, 26.7 characters on average).
-const providers = ["mistral", "scaleway", "ovhcloud", "ionos", "aleph-alpha", "fireworks", "deepinfra", "aws-bedrock"];
+const providers = [
+  "mistral",
+  "scaleway",
+  "ovhcloud",
+  "ionos",
+  "aleph-alpha",
+  "fireworks",
+  "deepinfra",
+  "aws-bedrock",
+];
 const models = ["llama-3.3-70b-instruct", "mistral-large", "qwen-2.5-72b", "mixtral-8x22b", "gemma-2-27b"];
 const regions = ["eu", "de", "us", "fr"];
 
@@ -24,13 +33,29 @@ function fiftyCandidates(): Omit<CandidateRow, "eligible">[] {
     const region = regions[i % regions.length]!;
     const exclusions = [];
     if (region === "us")
-      exclusions.push({ stage: "policy", rule: "residency", reason: "residency: processes in us, request requires eu" });
+      exclusions.push({
+        stage: "policy",
+        rule: "residency",
+        reason: "residency: processes in us, request requires eu",
+      });
     if (i % 3 === 0)
-      exclusions.push({ stage: "policy", rule: "zdr", reason: "zdr: retains prompts for 30 days; request requires zdr" });
+      exclusions.push({
+        stage: "policy",
+        rule: "zdr",
+        reason: "zdr: retains prompts for 30 days; request requires zdr",
+      });
     if (i % 7 === 0)
-      exclusions.push({ stage: "filter", rule: "max_price", reason: "max_price: prompt price 3.00 exceeds 2.50 per M tokens" });
+      exclusions.push({
+        stage: "filter",
+        rule: "max_price",
+        reason: "max_price: prompt price 3.00 exceeds 2.50 per M tokens",
+      });
     if (i % 11 === 0)
-      exclusions.push({ stage: "availability", rule: "credentials", reason: "availability: no credentials configured" });
+      exclusions.push({
+        stage: "availability",
+        rule: "credentials",
+        reason: "availability: no credentials configured",
+      });
     return {
       endpoint_id: `${providers[i % providers.length]}/${models[i % models.length]}-${region}`,
       exclusions,
@@ -51,7 +76,10 @@ describe("record format v2: decisions", () => {
       sampleDecisionV2({
         checks,
         candidates,
-        plan: rows.filter((r) => r.exclusions.length === 0).map((r) => r.endpoint_id).slice(0, 8),
+        plan: rows
+          .filter((r) => r.exclusions.length === 0)
+          .map((r) => r.endpoint_id)
+          .slice(0, 8),
       }),
       123_456,
     );
@@ -134,8 +162,16 @@ describe("record format v2: admin records", () => {
   });
 
   it("refuses a target the action does not name, a missing one, secrets and v1", () => {
-    const input = { tenant: "acme", router: "r", caller, action: "key.create" as const, target: { key_id: "k1" } };
-    expect(() => buildAdminRecord({ ...input, target: {} })).toThrow(/\$\.target\.key_id: required by key\.create/);
+    const input = {
+      tenant: "acme",
+      router: "r",
+      caller,
+      action: "key.create" as const,
+      target: { key_id: "k1" },
+    };
+    expect(() => buildAdminRecord({ ...input, target: {} })).toThrow(
+      /\$\.target\.key_id: required by key\.create/,
+    );
     expect(() => buildAdminRecord({ ...input, target: { key_id: "k1", provider: "p" } })).toThrow(
       /\$\.target\.provider: not part of key\.create/,
     );
@@ -146,6 +182,8 @@ describe("record format v2: admin records", () => {
     const signed = withTenantSeq(buildAdminRecord(input), 1);
     const enc = (r: object) => new TextEncoder().encode(JSON.stringify(r, Object.keys(r).sort()));
     expect(() => decodeRecord(enc({ ...signed, v: 1, tenant_seq: undefined }))).toThrow(/kind/);
-    expect(() => decodeRecord(encodeRecord({ ...signed, event_id: "x" }))).toThrow(/\$\.event_id: not a UUIDv7/);
+    expect(() => decodeRecord(encodeRecord({ ...signed, event_id: "x" }))).toThrow(
+      /\$\.event_id: not a UUIDv7/,
+    );
   });
 });

@@ -27,6 +27,7 @@ import { assertIntegersOnly, canonicalize } from "./canonical-json.js";
 import { type AdminAction, RECORD_SCHEMAS } from "./record-schema.js";
 
 export type { AdminAction } from "./record-schema.js";
+
 import { isUuidv7, uuidv7 } from "./uuidv7.js";
 
 /** The record format the router writes. */
@@ -276,7 +277,10 @@ export function validateRecord(value: unknown): AuditRecord {
 export type Unsequenced<R> = Omit<R, "tenant_seq"> & { tenant_seq?: number };
 
 /** The record as v2 with its tenant sequence number — what the log signs. */
-export function withTenantSeq<R extends object>(record: R, tenantSeq: number): R & { v: 2; tenant_seq: number } {
+export function withTenantSeq<R extends object>(
+  record: R,
+  tenantSeq: number,
+): Omit<R, "v" | "tenant_seq"> & { v: 2; tenant_seq: number } {
   return { ...record, v: 2, tenant_seq: tenantSeq };
 }
 
@@ -346,7 +350,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The bytes that are signed and logged: UTF-8 of RFC 8785 JSON, after checking integers only. */
-export function encodeRecord(record: AuditRecord | Unsequenced<AuditRecord>): Uint8Array {
+export function encodeRecord(record: object): Uint8Array {
   try {
     assertIntegersOnly(record);
   } catch (err) {

@@ -14,13 +14,13 @@ import { readBundle } from "../policy/bundle.js";
 import { PolicyEngine, type PolicyEvaluation } from "../policy/engine.js";
 import type { BundleRef, PolicyInput } from "../policy/types.js";
 import type { DecisionRecordV1 } from "../routing/decision-record.js";
-import type { DecisionRecord } from "./record.js";
-import { candidateRows } from "./record-candidates.js";
 import { redecide } from "../routing/replay-input.js";
 import { decisionEntries, publishedKeys } from "./audit-store.js";
 import { RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
 import { AuditNotFoundError, ReplayUnavailableError } from "./errors.js";
 import { KeyRing } from "./keys.js";
+import type { DecisionRecord } from "./record.js";
+import { candidateRows } from "./record-candidates.js";
 
 export interface ReplayResult {
   match: boolean;

@@ -9,12 +9,13 @@
  * the request summary (counts, never content), principal, time, seed, each endpoint's health
  * flag and rolling TTFT / throughput, and its availability (credentials present, tenant key).
  */
+
+import type { DecisionRecord } from "../audit/record.js";
+import { candidateRows } from "../audit/record-candidates.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/types.js";
 import type { PolicyEvaluation } from "../policy/engine.js";
 import { PolicyEvaluationError } from "../policy/errors.js";
 import type { BundleRef, PolicyInput } from "../policy/types.js";
-import type { DecisionRecord } from "../audit/record.js";
-import { candidateRows } from "../audit/record-candidates.js";
 import type { TenantKey } from "./byok.js";
 import { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
 import { NoEligibleEndpointError } from "./errors.js";

@@ -82,7 +82,9 @@ export const outcomeInput = (decision_id: string): OutcomeInput => ({
  * A v2 decision as the router writes it (before the log numbers it): the v1 sample's content,
  * its candidates as columns referring to `checks`, an API-key caller, text input.
  */
-export function sampleDecisionV2(overrides: Partial<Unsequenced<DecisionRecordV2>> = {}): Unsequenced<DecisionRecordV2> {
+export function sampleDecisionV2(
+  overrides: Partial<Unsequenced<DecisionRecordV2>> = {},
+): Unsequenced<DecisionRecordV2> {
   const v1 = buildDecisionRecord(sampleDecisionInput());
   const { checks, candidates } = candidateColumns(v1.candidates);
   return {
