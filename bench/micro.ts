@@ -23,11 +23,11 @@ import { AuditLog } from "../src/audit/audit-log.js";
 import { entryLeafHash, signEnvelope } from "../src/audit/dsse.js";
 import { generateSigningKey } from "../src/audit/keys.js";
 import { MerkleTree, verifyInclusion } from "../src/audit/merkle.js";
+import type { DecisionRecordV1 } from "../src/audit/record.js";
 import { encodeRecord } from "../src/audit/record.js";
 import { loadConfig } from "../src/config/config.js";
 import { openDatabase } from "../src/db/index.js";
 import { canonicalize } from "../src/encoding/canonical-json.js";
-import type { DecisionRecordV1 } from "../src/routing/decision-record.js";
 import { newHistogram, percentilesMs } from "./lib/load.js";
 import { scratchDatabase } from "./lib/scratch-db.js";
 
@@ -41,7 +41,7 @@ const batchDelayMs = Number(argValue("--batch-delay-ms") ?? loadConfig({}).audit
 const batchMax = 512;
 const key = generateSigningKey();
 
-/** A decision record as the router writes it for `sim/chat-small`: 3 candidates, one denied. */
+/** A decision record for `sim/chat-small` (format v1; the router writes v2): 3 candidates, one denied. */
 function decisionRecord(): DecisionRecordV1 {
   const candidate = (id: string, eligible: boolean, weight: number) => ({
     endpoint_id: id,

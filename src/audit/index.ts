@@ -105,12 +105,20 @@ export {
 export type { ProofCheck } from "./proofs.js";
 export { verifyCheckpointConsistency, verifyEntryInclusion } from "./proofs.js";
 export type {
+  AdminAction,
+  AdminRecord,
   AttemptRecord,
   AuditRecord,
+  CallerRecord,
+  CandidateColumns,
   CandidateRecord,
+  CheckRecord,
   DecisionInput,
   DecisionRecord,
+  DecisionRecordV1,
+  DecisionRecordV2,
   ExclusionRecord,
+  Modality,
   Outcome,
   OutcomeInput,
   OutcomeRecord,
@@ -119,6 +127,7 @@ export type {
   RecordHeader,
   RecordJson,
   RequestSummary,
+  Unsequenced,
 } from "./record.js";
 export {
   buildDecisionRecord,
@@ -133,6 +142,8 @@ export {
   validateRecord,
   withTenantSeq,
 } from "./record.js";
+export { type AdminInput, buildAdminRecord } from "./record-admin.js";
+export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";
 export type { VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";
 export { verifyExport } from "./verifier.js";

@@ -1,8 +1,17 @@
 /**
- * The strict schemas of decision and outcome records, formats v1 and v2 (docs/audit.md §1):
- * what {@link validateRecord} (record.ts) checks. v2 is v1 with `v: 2` and `tenant_seq`, the
- * record's place in its tenant's dense sequence; a v2 outcome record also names its `tenant`
- * (a v1 outcome is tied to its tenant only through its decision).
+ * The strict schemas of audit records, formats v1 and v2 (docs/audit.md §1): what
+ * {@link validateRecord} (record.ts) checks. Unknown fields are refused everywhere.
+ *
+ * v1 (older logs): decision and outcome records, one object per candidate.
+ *
+ * v2 (what the router writes), defined once so that later features fill fields instead of
+ * inventing them: `tenant_seq` on every record; a decision also carries the caller's identity,
+ * the router's shard, the input modalities, content labels and obligations, and its candidates
+ * in a compact column form whose exclusions point into one list of `checks` (so a 50-candidate
+ * record stays ≤ 4 KB) — each candidate's model and data-policy attributes are not copied but
+ * referenced through `catalog_revision`, the sha256 of the catalog it was decided against. An
+ * outcome names its `tenant`. A third kind, `admin`, records who changed what (catalog, keys,
+ * BYOK), naming target ids and never a secret.
  */
 import { z } from "zod";
 import { assertIntegersOnly, isUuidv7 } from "../encoding/index.js";
@@ -18,30 +27,37 @@ const integersOnly = z.record(z.string(), z.unknown()).superRefine((v, ctx) => {
   }
 });
 
+const principal = z.strictObject({ tenant: z.string(), workload: z.string(), roles: z.array(z.string()) });
+const requestV1 = z.strictObject({
+  model: z.string(),
+  models: z.array(z.string()),
+  provider: integersOnly,
+  region: z.string().nullable(),
+  labels: z.record(z.string(), z.string()),
+  message_count: nonNegInt,
+  estimated_prompt_tokens: nonNegInt,
+  max_tokens: nonNegInt.nullable(),
+  parameters: z.array(z.string()),
+});
+const policy = z.strictObject({
+  revision: z.string(),
+  sha256: z.string(),
+  eval_us: nonNegInt,
+  error: z.string().optional(),
+});
+const stage = z.enum(["policy", "filter", "availability"]);
+const seed = z.string().regex(/^(0|[1-9][0-9]*)$/, "not a decimal integer");
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "not a sha256 (64 lowercase hex digits)");
+
 const decisionSchema = z.strictObject({
   v: z.literal(1),
   kind: z.literal("decision"),
   decision_id: uuidV7,
   time_us: nonNegInt,
   router: z.string(),
-  principal: z.strictObject({ tenant: z.string(), workload: z.string(), roles: z.array(z.string()) }),
-  request: z.strictObject({
-    model: z.string(),
-    models: z.array(z.string()),
-    provider: integersOnly,
-    region: z.string().nullable(),
-    labels: z.record(z.string(), z.string()),
-    message_count: nonNegInt,
-    estimated_prompt_tokens: nonNegInt,
-    max_tokens: nonNegInt.nullable(),
-    parameters: z.array(z.string()),
-  }),
-  policy: z.strictObject({
-    revision: z.string(),
-    sha256: z.string(),
-    eval_us: nonNegInt,
-    error: z.string().optional(),
-  }),
+  principal,
+  request: requestV1,
+  policy,
   catalog_revision: z.string(),
   candidates: z.array(
     z.strictObject({
@@ -55,7 +71,7 @@ const decisionSchema = z.strictObject({
       tokens_per_second_milli: nonNegInt.nullable(),
     }),
   ),
-  seed: z.string().regex(/^(0|[1-9][0-9]*)$/, "not a decimal integer"),
+  seed,
   plan: z.array(z.string()),
 });
 
@@ -84,11 +100,161 @@ const outcomeSchema = z.strictObject({
 
 const tenantSeq = int.refine((n) => n >= 1, "must be at least 1");
 
-const decisionSchemaV2 = decisionSchema.extend({ v: z.literal(2), tenant_seq: tenantSeq });
+/** Who made the call: an API key, a workload identity (mTLS/SPIFFE, later), or nobody (auth off). */
+const caller = z.strictObject({
+  kind: z.enum(["api_key", "workload", "anonymous"]),
+  /** The key's workload name, the workload's identity; "" when anonymous. */
+  subject: z.string(),
+  /** The API key id; "" when not an API key. */
+  key_id: z.string(),
+});
+
+/**
+ * Candidates as columns, index i across every column being candidate i (candidate order). A
+ * candidate's model and attributes are those of `endpoint_id` in the catalog revision.
+ */
+const candidatesV2 = z
+  .strictObject({
+    endpoint_id: z.array(z.string()),
+    /** Per candidate, indices into `checks` of the checks it failed; [] = eligible. */
+    exclusions: z.array(z.array(nonNegInt)),
+    /** Selection weight, ppb of the largest eligible weight; 0 when excluded. */
+    weight_ppb: z.array(nonNegInt),
+    /** Indices of the candidates moved behind healthy ones for a recent outage, increasing. */
+    unhealthy: z.array(nonNegInt),
+    /**
+     * Rolling performance at decision time of the candidates that had any, by increasing
+     * candidate index: [index, ttft_us | null, tokens_per_second_milli | null].
+     */
+    performance: z.array(z.tuple([nonNegInt, nonNegInt.nullable(), nonNegInt.nullable()])),
+  })
+  .superRefine((c, ctx) => {
+    const n = c.endpoint_id.length;
+    for (const col of ["exclusions", "weight_ppb"] as const) {
+      if (c[col].length !== n)
+        ctx.addIssue({
+          code: "custom",
+          path: [col],
+          message: `has ${c[col].length} entries for ${n} candidates`,
+        });
+    }
+    c.unhealthy.forEach((i, k) => {
+      if (i >= n || (k > 0 && i <= c.unhealthy[k - 1]!))
+        ctx.addIssue({
+          code: "custom",
+          path: ["unhealthy", k],
+          message: "not an increasing candidate index",
+        });
+    });
+    c.performance.forEach(([i], k) => {
+      if (i >= n || (k > 0 && i <= c.performance[k - 1]![0]))
+        ctx.addIssue({
+          code: "custom",
+          path: ["performance", k, 0],
+          message: "not an increasing candidate index",
+        });
+    });
+    c.exclusions.forEach((x, i) => {
+      if (x.length > 0 && c.weight_ppb[i] !== 0)
+        ctx.addIssue({
+          code: "custom",
+          path: ["weight_ppb", i],
+          message: "an excluded candidate has no weight",
+        });
+    });
+  });
+
+const decisionSchemaV2 = z
+  .strictObject({
+    v: z.literal(2),
+    kind: z.literal("decision"),
+    decision_id: uuidV7,
+    time_us: nonNegInt,
+    tenant_seq: tenantSeq,
+    router: z.string(),
+    /** The router's shard (instance group); "" when not sharded. */
+    shard: z.string(),
+    principal,
+    caller,
+    request: requestV1.extend({
+      /** Input modalities, sorted: "text", "image", … */
+      modalities: z.array(z.enum(["text", "image", "audio", "file"])),
+    }),
+    policy,
+    catalog_revision: z.string(),
+    /** The checks that excluded a candidate: each distinct (stage, rule, reason) once. */
+    checks: z.array(z.strictObject({ stage, rule: z.string(), reason: z.string() })),
+    candidates: candidatesV2,
+    /** Content labels from detectors (label → value); {} until detectors exist. */
+    labels: z.record(z.string(), z.string()),
+    /** Obligations the decision carries (e.g. "redact_pii"); [] until policies emit them. */
+    obligations: z.array(z.string()),
+    seed,
+    plan: z.array(z.string()),
+  })
+  .superRefine((r, ctx) => {
+    r.candidates.exclusions.forEach((x, i) =>
+      x.forEach((k, j) => {
+        if (k >= r.checks.length)
+          ctx.addIssue({
+            code: "custom",
+            path: ["candidates", "exclusions", i, j],
+            message: `check ${k} does not exist (${r.checks.length} checks)`,
+          });
+      }),
+    );
+  });
+
 const outcomeSchemaV2 = outcomeSchema.extend({ v: z.literal(2), tenant: z.string(), tenant_seq: tenantSeq });
+
+/** What an admin record may say was done; each names the ids it acted on in `target`. */
+export const ADMIN_ACTIONS = {
+  "catalog.apply": ["catalog_revision"],
+  "key.create": ["key_id"],
+  "key.revoke": ["key_id"],
+  "byok.set": ["provider"],
+  "byok.remove": ["provider"],
+  "byok.approve_origins": ["provider", "origins"],
+} as const;
+export type AdminAction = keyof typeof ADMIN_ACTIONS;
+
+const adminSchemaV2 = z
+  .strictObject({
+    v: z.literal(2),
+    kind: z.literal("admin"),
+    /** UUIDv7 of this change. */
+    event_id: uuidV7,
+    time_us: nonNegInt,
+    /** The tenant acted on (the platform tenant for catalog changes). */
+    tenant: z.string().min(1),
+    tenant_seq: tenantSeq,
+    router: z.string(),
+    caller,
+    action: z.enum(Object.keys(ADMIN_ACTIONS) as [AdminAction, ...AdminAction[]]),
+    /** Ids only, never a secret. */
+    target: z.strictObject({
+      catalog_revision: sha256Hex.optional(),
+      key_id: z.string().min(1).optional(),
+      provider: z.string().min(1).optional(),
+      origins: z.array(z.string()).optional(),
+    }),
+  })
+  .superRefine((r, ctx) => {
+    const want: readonly string[] = ADMIN_ACTIONS[r.action];
+    const have = Object.keys(r.target);
+    for (const k of want)
+      if (!have.includes(k))
+        ctx.addIssue({ code: "custom", path: ["target", k], message: `required by ${r.action}` });
+    for (const k of have)
+      if (!want.includes(k))
+        ctx.addIssue({ code: "custom", path: ["target", k], message: `not part of ${r.action}` });
+  });
 
 /** Record schemas by format version (`v`), each a union over `kind`. */
 export const RECORD_SCHEMAS = {
   1: z.discriminatedUnion("kind", [decisionSchema, outcomeSchema]),
-  2: z.discriminatedUnion("kind", [decisionSchemaV2, outcomeSchemaV2]),
+  2: z.discriminatedUnion("kind", [decisionSchemaV2, outcomeSchemaV2, adminSchemaV2]),
 } as const;
+
+export type DecisionRecordV2Shape = z.infer<typeof decisionSchemaV2>;
+export type AdminRecordShape = z.infer<typeof adminSchemaV2>;

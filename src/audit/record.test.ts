@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { outcomeInput, sampleDecisionInput } from "../../test/audit/fixtures.js";
+import { outcomeInput, sampleDecisionInput, sampleDecisionV2 } from "../../test/audit/fixtures.js";
 import { canonicalize, isUuidv7, uuidv7Time } from "../encoding/index.js";
 import {
   buildDecisionRecord,
@@ -128,21 +128,19 @@ describe("record format v2: tenant_seq", () => {
   const enc = (s: string) => new TextEncoder().encode(s);
   const decision = buildDecisionRecord(sampleDecisionInput({ time_us: 1_763_780_000_123_456 }));
   const outcome = buildOutcomeRecord(outcomeInput(decision.decision_id));
+  const decisionV2 = sampleDecisionV2({ time_us: 1_763_780_000_123_456 });
 
-  it("is what the router writes: v1 plus v = 2 and tenant_seq, on decisions and outcomes", () => {
+  it("numbers outcomes (v1 plus v = 2, tenant and tenant_seq); withTenantSeq adds only the two", () => {
     expect(RECORD_FORMAT_VERSION).toBe(2);
-    const d = buildDecisionRecord(sampleDecisionInput({ tenant_seq: 7 }));
-    expect(d).toMatchObject({ v: 2, tenant_seq: 7 });
-    const o = buildOutcomeRecord({ ...outcomeInput(d.decision_id), tenant: "acme", tenant_seq: 8 });
+    const o = buildOutcomeRecord({ ...outcomeInput(decision.decision_id), tenant: "acme", tenant_seq: 8 });
     expect(o).toMatchObject({ v: 2, tenant: "acme", tenant_seq: 8 });
-    // The same record as v1, plus the two fields: nothing else differs.
     const { v: _v, tenant_seq: _s, ...rest } = withTenantSeq(decision, 3);
     const { v: _v1, ...restV1 } = decision;
     expect(rest).toEqual(restV1);
   });
 
   it("encodes the number into the signed bytes and decodes it back", () => {
-    const d = withTenantSeq(decision, 42);
+    const d = withTenantSeq(decisionV2, 42);
     const text = new TextDecoder().decode(encodeRecord(d));
     expect(text).toContain('"tenant_seq":42');
     expect(text).toContain('"v":2');
@@ -155,21 +153,21 @@ describe("record format v2: tenant_seq", () => {
   });
 
   it("validates strictly: v2 needs tenant_seq ≥ 1, an outcome its tenant; v1 must not carry one", () => {
-    expect(() => validateRecord({ ...decision, v: 2 })).toThrow(/\$\.tenant_seq/);
-    expect(() => validateRecord({ ...decision, v: 2, tenant_seq: 0 })).toThrow(
-      /tenant_seq: must be at least 1/,
-    );
-    expect(() => validateRecord({ ...decision, v: 2, tenant_seq: 1.5 })).toThrow(/tenant_seq/);
+    expect(() => validateRecord({ ...decisionV2, v: 2 })).toThrow(/\$\.tenant_seq/);
+    expect(() => validateRecord({ ...decisionV2, tenant_seq: 0 })).toThrow(/tenant_seq: must be at least 1/);
+    expect(() => validateRecord({ ...decisionV2, tenant_seq: 1.5 })).toThrow(/tenant_seq/);
     expect(() => validateRecord({ ...outcome, v: 2, tenant_seq: 1 })).toThrow(/\$\.tenant/);
     expect(() => validateRecord({ ...decision, tenant_seq: 1 })).toThrow(/tenant_seq|Unrecognized/);
     expect(() => validateRecord({ ...outcome, tenant: "acme" })).toThrow(/tenant|Unrecognized/);
     expect(() => validateRecord({ ...decision, v: 3 })).toThrow(/\$\.v: unsupported record version 3/);
+    // A v1-shaped record is not a v2 one: v2's fields are required.
+    expect(() => validateRecord({ ...decision, v: 2, tenant_seq: 1 })).toThrow(RecordFormatError);
   });
 
   it("decodes as a verifier must: v2 without a number or an outcome without a tenant is refused", () => {
     const v2 = (r: object) => enc(canonicalize(r));
-    expect(() => decodeRecord(v2({ ...decision, v: 2 }))).toThrow(/\$\.tenant_seq: missing/);
-    expect(() => decodeRecord(v2({ ...decision, v: 2, tenant_seq: 0 }))).toThrow(/tenant_seq/);
+    expect(() => decodeRecord(v2({ ...decisionV2, v: 2 }))).toThrow(/\$\.tenant_seq: missing/);
+    expect(() => decodeRecord(v2({ ...decisionV2, tenant_seq: 0 }))).toThrow(/tenant_seq/);
     expect(() => decodeRecord(v2({ ...outcome, v: 2, tenant_seq: 5 }))).toThrow(/\$\.tenant: missing/);
     expect(() => decodeRecord(v2({ ...decision, tenant_seq: 5 }))).toThrow(/only v2 records/);
   });

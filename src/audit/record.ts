@@ -1,26 +1,32 @@
 /**
- * Decision and outcome records, formats v1 and v2 (DESIGN §8, docs/audit.md §1).
+ * Audit records, formats v1 and v2 (DESIGN §8, docs/audit.md §1): decision, outcome and (v2)
+ * admin records.
  *
  * A record is a JSON object serialised as RFC 8785 canonical JSON in which every number is a
  * safe integer: times and durations in µs, money in micro-USD, ratios in parts per billion.
  * It never holds prompt or completion text, nor an unkeyed hash of it (a hash of a short or
- * guessable prompt reveals it).
+ * guessable prompt reveals it), nor a secret.
  *
- * These types describe the shape the router writes (src/routing/decision-record.ts builds it
- * from a routing decision). {@link validateRecord} checks a record strictly — unknown fields
- * are refused, so nothing lands in a record by accident — and {@link encodeRecord} gives the
- * bytes that are signed and logged. A verifier uses {@link decodeRecord}, which checks what
- * must hold for any record (bytes, canonical form, integers, version, kind, id, time and, in
- * v2, the tenant sequence number) and no more, so that fields added later still verify.
+ * These types describe the shapes (src/routing/decision-record.ts builds a decision from a
+ * routing decision). {@link validateRecord} checks a record strictly — unknown fields are
+ * refused, so nothing lands in a record by accident — and {@link encodeRecord} gives the bytes
+ * that are signed and logged. A verifier uses {@link decodeRecord}, which checks what must hold
+ * for any record (bytes, canonical form, integers, version, kind, id, time and, in v2, the
+ * tenant sequence number) and no more, so that fields added later still verify.
  *
- * v2 = v1 + `v: 2` + `tenant_seq`: the record's number in its tenant's dense sequence (1, 2, …
- * over the tenant's decision and outcome records, assigned by the log as it signs, see
- * audit-log.ts), so that a tenant-scoped export shows none of the tenant's records is missing.
- * A v2 outcome record also names its `tenant`. The router writes v2; v1 records in existing
- * logs keep verifying and replaying.
+ * v2 is what the router writes, and is the complete shape later features fill in
+ * (record-schema.ts): `tenant_seq` on every record — its number in its tenant's dense sequence,
+ * assigned by the log as it signs (audit-log.ts), so that a tenant-scoped export shows none of
+ * the tenant's records is missing; on a decision the caller, shard, modalities, content labels
+ * and obligations, and candidates as columns referring to one list of checks and, for their
+ * attributes, to the catalog revision; an outcome names its `tenant`; admin records say who
+ * changed what. v1 records in existing logs keep verifying and replaying
+ * ({@link candidateRows} reads the candidates of either format).
  */
 import { assertIntegersOnly, canonicalize, isUuidv7, uuidv7 } from "../encoding/index.js";
-import { RECORD_SCHEMAS } from "./record-schema.js";
+import { type AdminAction, RECORD_SCHEMAS } from "./record-schema.js";
+
+export type { AdminAction } from "./record-schema.js";
 
 /** The record format the router writes. */
 export const RECORD_FORMAT_VERSION = 2;
@@ -78,7 +84,7 @@ export interface ExclusionRecord {
   reason: string;
 }
 
-/** One candidate endpoint and what became of it. */
+/** One candidate endpoint and what became of it (v1: one object per candidate). */
 export interface CandidateRecord {
   endpoint_id: string;
   model: string;
@@ -95,9 +101,9 @@ export interface CandidateRecord {
   tokens_per_second_milli: number | null;
 }
 
-export interface DecisionRecord {
-  /** 2 from the router; 1 in logs written before tenant sequence numbers. */
-  v: RecordVersion;
+/** A decision record of format v1, as older logs hold it. */
+export interface DecisionRecordV1 {
+  v: 1;
   kind: "decision";
   /** UUIDv7. */
   decision_id: string;
@@ -115,12 +121,74 @@ export interface DecisionRecord {
   seed: string;
   /** Endpoint ids in attempt order; empty when nothing is allowed. */
   plan: string[];
-  /**
-   * v2: the record's number in its tenant's dense sequence, from 1. Absent in v1 records and in
-   * a v2 record not yet signed (the log assigns it as it signs: {@link withTenantSeq}).
-   */
-  tenant_seq?: number;
 }
+
+/** Who made a call (v2). */
+export interface CallerRecord {
+  /** "workload": a workload identity (mTLS/SPIFFE) — defined, not yet issued. */
+  kind: "api_key" | "workload" | "anonymous";
+  /** The API key's workload name, or the workload identity; "" when anonymous. */
+  subject: string;
+  /** The API key id; "" when the caller used none. */
+  key_id: string;
+}
+
+export type Modality = "text" | "image" | "audio" | "file";
+
+/** A check that excluded at least one candidate (v2): each distinct one listed once. */
+export interface CheckRecord {
+  stage: "policy" | "filter" | "availability";
+  rule: string;
+  reason: string;
+}
+
+/**
+ * The candidates of a v2 decision, as columns: index i of every column is candidate i, in
+ * candidate order. Model and data-policy attributes are not copied: they are those of
+ * `endpoint_id` in the catalog revision the record names.
+ */
+export interface CandidateColumns {
+  endpoint_id: string[];
+  /** Per candidate, the indices into `checks` of the checks it failed; [] = eligible. */
+  exclusions: number[][];
+  weight_ppb: number[];
+  /** Indices (increasing) of the candidates moved behind healthy ones after a recent outage. */
+  unhealthy: number[];
+  /**
+   * Rolling performance at decision time of the candidates that had any (the router records it
+   * for eligible ones), by increasing index: [index, ttft_us | null, tokens_per_second_milli | null].
+   */
+  performance: [number, number | null, number | null][];
+}
+
+/** A decision record of format v2 — what the router writes (docs/audit.md §1). */
+export interface DecisionRecordV2 {
+  v: 2;
+  kind: "decision";
+  decision_id: string;
+  time_us: number;
+  /** The record's number in its tenant's dense sequence, from 1; the log assigns it as it signs. */
+  tenant_seq: number;
+  router: string;
+  /** The router's shard (instance group); "" when not sharded. */
+  shard: string;
+  principal: Principal;
+  caller: CallerRecord;
+  request: RequestSummary & { modalities: Modality[] };
+  policy: PolicyRef;
+  /** sha256 of the catalog's canonical form: the candidates' models and attributes live there. */
+  catalog_revision: string;
+  checks: CheckRecord[];
+  candidates: CandidateColumns;
+  /** Content labels from detectors (label → value); empty until detectors exist. */
+  labels: Record<string, string>;
+  /** Obligations attached to the decision; empty until policies emit them. */
+  obligations: string[];
+  seed: string;
+  plan: string[];
+}
+
+export type DecisionRecord = DecisionRecordV1 | DecisionRecordV2;
 
 export interface AttemptRecord {
   endpoint_id: string;
@@ -158,7 +226,26 @@ export interface OutcomeRecord {
   tenant_seq?: number;
 }
 
-export type AuditRecord = DecisionRecord | OutcomeRecord;
+/** The tenant that owns the platform's own changes (catalog applies) in admin records. */
+export const PLATFORM_TENANT = "_platform";
+
+/** Who changed what (v2, `kind: "admin"`): ids of what was acted on, never a secret. */
+export interface AdminRecord {
+  v: 2;
+  kind: "admin";
+  /** UUIDv7 of the change. */
+  event_id: string;
+  time_us: number;
+  /** The tenant acted on; {@link PLATFORM_TENANT} for catalog changes. */
+  tenant: string;
+  tenant_seq: number;
+  router: string;
+  caller: CallerRecord;
+  action: AdminAction;
+  target: { catalog_revision?: string; key_id?: string; provider?: string; origins?: string[] };
+}
+
+export type AuditRecord = DecisionRecord | OutcomeRecord | AdminRecord;
 
 export class RecordFormatError extends Error {
   override readonly name = "RecordFormatError";
@@ -184,12 +271,18 @@ export function validateRecord(value: unknown): AuditRecord {
   return value as AuditRecord;
 }
 
+/** A v2 record before the log numbers it (the log assigns `tenant_seq` as it signs). */
+export type Unsequenced<R> = Omit<R, "tenant_seq"> & { tenant_seq?: number };
+
 /** The record as v2 with its tenant sequence number — what the log signs. */
-export function withTenantSeq<R extends AuditRecord>(record: R, tenantSeq: number): R {
+export function withTenantSeq<R extends object>(
+  record: R,
+  tenantSeq: number,
+): Omit<R, "v" | "tenant_seq"> & { v: 2; tenant_seq: number } {
   return { ...record, v: 2, tenant_seq: tenantSeq };
 }
 
-/** The tenant a record belongs to: a decision's principal, a v2 outcome's `tenant`. */
+/** The tenant a record belongs to: a decision's principal, a v2 outcome's or admin's `tenant`. */
 export function recordTenant(record: { readonly [field: string]: unknown }): string | undefined {
   if (record.kind === "decision") {
     const t = (record.principal as { tenant?: unknown } | undefined)?.tenant;
@@ -212,25 +305,25 @@ export function usdToMicro(usd: number): number {
 }
 
 /**
- * What a caller supplies for a decision record; id and time default to a new UUIDv7 and now.
- * With `tenant_seq` the record is v2, without it v1.
+ * What a caller supplies for a v1 decision record (the format of older logs, kept for tests of
+ * compatibility); id and time default to a new UUIDv7 and now.
  */
-export type DecisionInput = Omit<DecisionRecord, "v" | "kind" | "decision_id" | "time_us"> & {
+export type DecisionInput = Omit<DecisionRecordV1, "v" | "kind" | "decision_id" | "time_us"> & {
   decision_id?: string;
   time_us?: number;
 };
 
-/** Builds and strictly validates a decision record. */
-export function buildDecisionRecord(input: DecisionInput): DecisionRecord {
+/** Builds and strictly validates a v1 decision record. */
+export function buildDecisionRecord(input: DecisionInput): DecisionRecordV1 {
   const time_us = input.time_us ?? nowUs();
   const record = {
-    v: input.tenant_seq === undefined ? 1 : 2,
+    v: 1,
     kind: "decision",
     ...input,
     decision_id: input.decision_id ?? uuidv7(Math.floor(time_us / 1000)),
     time_us,
   };
-  return validateRecord(record) as DecisionRecord;
+  return validateRecord(record) as DecisionRecordV1;
 }
 
 /**
@@ -255,7 +348,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The bytes that are signed and logged: UTF-8 of RFC 8785 JSON, after checking integers only. */
-export function encodeRecord(record: AuditRecord): Uint8Array {
+export function encodeRecord(record: object): Uint8Array {
   try {
     assertIntegersOnly(record);
   } catch (err) {
@@ -264,10 +357,13 @@ export function encodeRecord(record: AuditRecord): Uint8Array {
   return encoder.encode(canonicalize(record));
 }
 
-/** The fields every record has, whatever its kind; `tenant_seq` in v2. */
+/**
+ * The fields every record has, whatever its kind; `tenant_seq` in v2. An admin record has an
+ * `event_id` where the others have a `decision_id` (which it then lacks).
+ */
 export interface RecordHeader {
   v: RecordVersion;
-  kind: "decision" | "outcome";
+  kind: "decision" | "outcome" | "admin";
   decision_id: string;
   time_us: number;
   tenant_seq?: number;
@@ -277,9 +373,9 @@ export interface RecordHeader {
 /**
  * Parses record bytes as a verifier must: valid UTF-8, one JSON object, integers only, exactly
  * canonical (re-encoding gives the same bytes: no whitespace, sorted keys, no duplicate keys,
- * shortest numbers), v = 1 or 2, a known kind, a UUIDv7 decision id and a time; in v2 a
- * `tenant_seq` ≥ 1 and the tenant it counts for (a decision's `principal.tenant`, an outcome's
- * `tenant`).
+ * shortest numbers), v = 1 or 2, a known kind, a UUIDv7 decision id (an admin record's
+ * `event_id`) and a time; in v2 a `tenant_seq` ≥ 1 and the tenant it counts for (a decision's
+ * `principal.tenant`, an outcome's or admin record's `tenant`). Admin records exist from v2.
  */
 export function decodeRecord(bytes: Uint8Array): RecordHeader {
   let text: string;
@@ -305,17 +401,18 @@ export function decodeRecord(bytes: Uint8Array): RecordHeader {
   }
   const r = value as Record<string, unknown>;
   if (r.v !== 1 && r.v !== 2) throw new RecordFormatError(`$.v: unsupported record version ${String(r.v)}`);
-  if (r.kind !== "decision" && r.kind !== "outcome") throw new RecordFormatError(`$.kind: unknown kind`);
-  if (typeof r.decision_id !== "string" || !isUuidv7(r.decision_id)) {
-    throw new RecordFormatError("$.decision_id: not a UUIDv7");
-  }
+  if (r.kind !== "decision" && r.kind !== "outcome" && !(r.kind === "admin" && r.v === 2))
+    throw new RecordFormatError(`$.kind: unknown kind`);
+  const idField = r.kind === "admin" ? "event_id" : "decision_id";
+  const id = r[idField];
+  if (typeof id !== "string" || !isUuidv7(id)) throw new RecordFormatError(`$.${idField}: not a UUIDv7`);
   if (typeof r.time_us !== "number" || r.time_us < 0) throw new RecordFormatError("$.time_us: missing");
   if (r.v === 2) {
     if (typeof r.tenant_seq !== "number" || r.tenant_seq < 1)
       throw new RecordFormatError("$.tenant_seq: missing or below 1 in a v2 record");
     if (recordTenant(r) === undefined)
       throw new RecordFormatError(
-        r.kind === "decision" ? "$.principal.tenant: missing" : "$.tenant: missing in a v2 outcome record",
+        r.kind === "decision" ? "$.principal.tenant: missing" : `$.tenant: missing in a v2 ${r.kind} record`,
       );
   } else if (r.tenant_seq !== undefined) {
     throw new RecordFormatError("$.tenant_seq: only v2 records have one");

@@ -6,8 +6,8 @@
  * 1. keys.json: each key's id is derived from its public key.
  * 2. records.jsonl, entry by entry: dense sequence 0..n-1; the DSSE envelope is signed by a key
  *    in keys.json (an unknown key is an error) with the record payload type; the payload is a
- *    v1 record in exact RFC 8785 canonical form with integers only; each decision id has one
- *    decision record and every outcome follows its decision. Each envelope becomes a leaf:
+ *    v1 or v2 record in exact RFC 8785 canonical form with integers only; each decision id has
+ *    one decision record and every outcome follows its decision (admin records stand alone). Each envelope becomes a leaf:
  *    SHA-256(0x00 ‖ canonical JSON of the envelope).
  * 3. checkpoints.jsonl, in order: the note is signed by a key in keys.json under the origin;
  *    its size is at most n; its root equals the Merkle root of records 0..size-1; it is
@@ -226,7 +226,9 @@ async function verifyRecords(
       }
     }
     const seen = decisions.get(record.decision_id);
-    if (record.kind === "decision") {
+    if (record.kind === "admin") {
+      // An admin record (v2) stands alone: it names no decision.
+    } else if (record.kind === "decision") {
       if (seen !== undefined) fail({ seq, what: `duplicate decision record for ${record.decision_id}` });
       decisions.set(record.decision_id, 1);
     } else {

@@ -99,7 +99,9 @@ export async function verifyTenantExport(
     if (problem) fail({ seq, tenantSeq: problem.missing, what: problem.what });
 
     const id = record.decision_id;
-    if (record.kind === "decision") {
+    if (record.kind === "admin") {
+      // An admin record stands alone: nothing pairs with it.
+    } else if (record.kind === "decision") {
       if (decisions.has(id)) fail({ seq, what: `duplicate decision record for ${id}` });
       decisions.set(id, false);
     } else {

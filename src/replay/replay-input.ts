@@ -9,6 +9,8 @@
  * the request summary (counts, never content), principal, time, seed, each endpoint's health
  * flag and rolling TTFT / throughput, and its availability (credentials present, tenant key).
  */
+
+import { candidateRows, type DecisionRecord } from "../audit/index.js";
 import type { Principal, TenantKey } from "../auth/index.js";
 import { endpointOrigin } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
@@ -17,7 +19,7 @@ import type { EndpointPerformance, RouteRequest } from "../routing/index.js";
 import { type Decision, type DecisionRecordV1, decide, preferencesFromRecord } from "../routing/index.js";
 
 /** A request with the recorded summary's shape: same counts, parameters and preferences. */
-export function routeRequestFromRecord(record: DecisionRecordV1): RouteRequest {
+export function routeRequestFromRecord(record: DecisionRecord): RouteRequest {
   const r = record.request;
   const provider = preferencesFromRecord(r.provider);
 
@@ -48,9 +50,9 @@ export function routeRequestFromRecord(record: DecisionRecordV1): RouteRequest {
 }
 
 /** Health as recorded: each endpoint's flag and rolling performance at decision time. */
-function recordedPerformance(record: DecisionRecordV1): (id: string) => EndpointPerformance {
+function recordedPerformance(record: DecisionRecord): (id: string) => EndpointPerformance {
   const byId = new Map<string, EndpointPerformance>(
-    record.candidates.map((c) => [
+    candidateRows(record).map((c) => [
       c.endpoint_id,
       {
         unhealthy: c.unhealthy,
@@ -65,8 +67,8 @@ function recordedPerformance(record: DecisionRecordV1): (id: string) => Endpoint
 const AVAILABILITY_PREFIX = "availability: ";
 
 /** The snapshot with each endpoint's availability as the record saw it (credentials are live state). */
-function withRecordedAvailability(snapshot: CatalogSnapshot, record: DecisionRecordV1): CatalogSnapshot {
-  const recorded = new Map(record.candidates.map((c) => [c.endpoint_id, c]));
+function withRecordedAvailability(snapshot: CatalogSnapshot, record: DecisionRecord): CatalogSnapshot {
+  const recorded = new Map(candidateRows(record).map((c) => [c.endpoint_id, c]));
   const adjust = (e: ResolvedEndpoint): ResolvedEndpoint => {
     const c = recorded.get(e.id);
     if (!c) return e;
@@ -99,10 +101,10 @@ function withRecordedAvailability(snapshot: CatalogSnapshot, record: DecisionRec
  * key not approved for this origin" (`byok_origin`) leave a trace; nothing else does. The
  * placeholder key of the second is never sent (a replay has no adapters).
  */
-function recordedTenantKeys(record: DecisionRecordV1, snapshot: CatalogSnapshot) {
+function recordedTenantKeys(record: DecisionRecord, snapshot: CatalogSnapshot) {
   const keys = new Map<string, TenantKey>();
   const suspended = new Map<string, Set<string>>();
-  for (const c of record.candidates) {
+  for (const c of candidateRows(record)) {
     const endpoint = snapshot.byId.get(c.endpoint_id);
     if (!endpoint) continue;
     if (c.exclusions.some((x) => x.stage === "availability" && x.rule === "byok")) {
@@ -136,7 +138,7 @@ export interface ReplayPolicy {
  * whose record is the one the router builds for it, as it would have been written.
  */
 export async function redecide(
-  record: DecisionRecordV1,
+  record: DecisionRecord,
   snapshot: CatalogSnapshot,
   policy: ReplayPolicy,
 ): Promise<Decision> {
@@ -145,8 +147,8 @@ export async function redecide(
     tenant: record.principal.tenant,
     workload: record.principal.workload,
     roles: [...record.principal.roles],
-    // Not recorded (routing does not read them): the replay acts for no key.
-    keyId: "",
+    // Routing does not read it; v2 records it (the caller), so the replayed record names it too.
+    keyId: record.v === 2 ? record.caller.key_id : "",
     allTenants: false,
   };
   return decide(routeRequestFromRecord(record), principal, {

@@ -10,6 +10,8 @@
 import type { Kysely } from "kysely";
 import {
   AuditNotFoundError,
+  candidateRows,
+  type DecisionRecord,
   decisionEntries,
   KeyRing,
   publishedKeys,
@@ -28,8 +30,10 @@ export interface ReplayResult {
   match: boolean;
   /** One line per difference: `path: recorded X, replayed Y`. Empty when they match. */
   differences: string[];
-  recorded: DecisionRecordV1;
+  recorded: DecisionRecord;
   replayed: DecisionRecordV1;
+  /** Each candidate's model, from the catalog revision (v2 records refer to it for them). */
+  models: ReadonlyMap<string, string>;
 }
 
 export interface ReplayerDeps {
@@ -45,12 +49,34 @@ export interface ReplayerDeps {
   cacheSize?: number;
 }
 
+/** Fields that legitimately differ between two evaluations of the same decision. */
+const IGNORED = new Set(["policy.eval_us"]);
+
 /**
- * Fields that legitimately differ between two evaluations of the same decision. The format
- * version and the place in the tenant's sequence say where the record stands, not what was
- * decided (a v1 record replays as the v2 one the router builds now).
+ * A decision as compared: the format version and the place in the tenant's sequence say where
+ * the record stands, not what was decided, and candidates are compared as rows (v1 objects, v2
+ * columns). A v1 record replays as the v2 one the router builds now, so the fields v2 added
+ * are left out of both sides then, and so is v1's per-candidate model (v2 refers to the
+ * catalog revision for it, which replay uses by construction).
  */
-const IGNORED = new Set(["policy.eval_us", "v", "tenant_seq"]);
+export function comparable(
+  record: DecisionRecord | DecisionRecordV1,
+  asV1: boolean,
+): Record<string, unknown> {
+  const { v: _v, tenant_seq: _s, candidates: _c, ...rest } = record as DecisionRecordV1;
+  const out: Record<string, unknown> = { ...rest, candidates: candidateRows(record) };
+  delete out.checks;
+  if (asV1) {
+    // v2 records rolling performance for eligible candidates only.
+    out.candidates = candidateRows(record).map((c) =>
+      c.eligible ? c : { ...c, ttft_us: null, tokens_per_second_milli: null },
+    );
+    for (const k of ["shard", "caller", "labels", "obligations"]) delete out[k];
+    const { modalities: _m, ...request } = record.request as unknown as Record<string, unknown>;
+    out.request = request;
+  }
+  return out;
+}
 
 export class Replayer {
   readonly #engines = new Map<string, Promise<PolicyEngine>>();
@@ -75,18 +101,20 @@ export class Replayer {
     // No record: the policy could not be consulted at all (none loaded), so nothing to compare.
     if (decision.outcome === "policy_error" && !decision.record) throw decision.error;
     const replayed = decision.record!;
-    const differences = diff(recorded, replayed);
-    return { match: differences.length === 0, differences, recorded, replayed };
+    const asV1 = recorded.v === 1;
+    const differences = diff(comparable(recorded, asV1), comparable(replayed, asV1));
+    const models = new Map(snapshot.endpoints.map((e) => [e.id, e.model]));
+    return { match: differences.length === 0, differences, recorded, replayed, models };
   }
 
   /** The decision record, after checking its signature against the published keys. */
-  async #recorded(decisionId: string): Promise<DecisionRecordV1> {
+  async #recorded(decisionId: string): Promise<DecisionRecord> {
     const { decision } = await decisionEntries(this.deps.db, decisionId);
     if (!decision) throw new AuditNotFoundError(`decision ${decisionId} is not in the log`);
     const ring = new KeyRing(await publishedKeys(this.deps.db));
     const v = verifyEnvelope(decision.envelope, ring, RECORD_PAYLOAD_TYPE);
     if (!v.ok) throw new ReplayUnavailableError(`the stored decision record does not verify: ${v.reason}`);
-    return JSON.parse(new TextDecoder().decode(v.payload)) as DecisionRecordV1;
+    return JSON.parse(new TextDecoder().decode(v.payload)) as DecisionRecord;
   }
 
   #engine(sha256: string): Promise<PolicyEngine> {

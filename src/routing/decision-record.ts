@@ -1,4 +1,12 @@
-import type { AttemptRecord as AuditAttemptRecord, DecisionRecord, OutcomeRecord } from "../audit/index.js";
+import type {
+  AttemptRecord as AuditAttemptRecord,
+  CallerRecord,
+  DecisionRecordV2,
+  Modality,
+  OutcomeRecord,
+  Unsequenced,
+} from "../audit/index.js";
+import { candidateColumns } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
 import type { BundleRef } from "../policy/index.js";
 import type { UpstreamErrorClass } from "../upstream/index.js";
@@ -10,16 +18,31 @@ import type { CandidateVerdict, RouteRequest } from "./types.js";
  * Records (docs/audit.md, defined once in src/audit/record.ts), built here from a routing
  * decision: format v2, whose `tenant_seq` the audit log fills in as it signs. Integers only:
  * times in µs since the epoch, money in micro-USD, weights as parts per billion. Never message
- * content, nor any hash of it: only counts. (The V1 names predate v2; they name the shape.)
+ * content, nor any hash of it: only counts. (The V1 names predate v2: they name what the router
+ * builds, a v2 record not yet numbered.)
  */
-export type DecisionRecordV1 = DecisionRecord;
+export type DecisionRecordV1 = Unsequenced<DecisionRecordV2>;
 export type OutcomeRecordV1 = OutcomeRecord;
 export type AttemptRecord = AuditAttemptRecord & { error_class: UpstreamErrorClass | null };
+
+/** Who called, as a record names it: an API key, or nobody when authentication is off. */
+export function callerOf(principal: Principal): CallerRecord {
+  return principal.keyId === ""
+    ? { kind: "anonymous", subject: "", key_id: "" }
+    : { kind: "api_key", subject: principal.workload, key_id: principal.keyId };
+}
+
+/** The request's input modalities, sorted. Messages carry text only today. */
+export function modalitiesOf(req: RouteRequest): Modality[] {
+  return req.messages.length > 0 ? ["text"] : [];
+}
 
 export function buildDecisionRecord(args: {
   decisionId: string;
   timeUs: number;
   router: string;
+  /** The router's shard (instance group); "" (the default) when not sharded. */
+  shard?: string;
   principal: Principal;
   request: RouteRequest;
   bundle: BundleRef;
@@ -32,17 +55,36 @@ export function buildDecisionRecord(args: {
 }): DecisionRecordV1 {
   const req = args.request;
   const maxWeight = Math.max(0, ...args.verdicts.filter((v) => v.eligible).map((v) => v.weight));
+  // Candidates as columns; their models and data-policy attributes are the catalog revision's.
+  // Rolling performance only matters to (and is recorded for) eligible candidates: it orders the
+  // plan; that keeps a 50-candidate record within 4 KB.
+  const { checks, candidates } = candidateColumns(
+    args.verdicts.map((v) => ({
+      endpoint_id: v.endpoint.id,
+      exclusions: v.exclusions,
+      weight_ppb: v.eligible && maxWeight > 0 ? Math.round((v.weight / maxWeight) * 1e9) : 0,
+      unhealthy: v.performance.unhealthy,
+      ttft_us:
+        !v.eligible || v.performance.ttftMs === undefined ? null : Math.round(v.performance.ttftMs * 1000),
+      tokens_per_second_milli:
+        !v.eligible || v.performance.tokensPerSecond === undefined
+          ? null
+          : Math.round(v.performance.tokensPerSecond * 1000),
+    })),
+  );
   return {
     v: 2,
     kind: "decision",
     decision_id: args.decisionId,
     time_us: args.timeUs,
     router: args.router,
+    shard: args.shard ?? "",
     principal: {
       tenant: args.principal.tenant,
       workload: args.principal.workload,
       roles: [...args.principal.roles],
     },
+    caller: callerOf(args.principal),
     request: {
       model: req.model,
       models: [...req.models],
@@ -53,6 +95,7 @@ export function buildDecisionRecord(args: {
       estimated_prompt_tokens: estimatePromptTokens(req),
       max_tokens: req.maxTokens ?? null,
       parameters: usedParameters(req),
+      modalities: modalitiesOf(req),
     },
     policy: {
       revision: args.bundle.revision,
@@ -61,17 +104,11 @@ export function buildDecisionRecord(args: {
       ...(args.policyError ? { error: args.policyError } : {}),
     },
     catalog_revision: args.catalogRevision,
-    candidates: args.verdicts.map((v) => ({
-      endpoint_id: v.endpoint.id,
-      model: v.endpoint.model,
-      eligible: v.eligible,
-      exclusions: v.exclusions.map((e) => ({ stage: e.stage, rule: e.rule, reason: e.reason })),
-      weight_ppb: v.eligible && maxWeight > 0 ? Math.round((v.weight / maxWeight) * 1e9) : 0,
-      unhealthy: v.performance.unhealthy,
-      ttft_us: v.performance.ttftMs === undefined ? null : Math.round(v.performance.ttftMs * 1000),
-      tokens_per_second_milli:
-        v.performance.tokensPerSecond === undefined ? null : Math.round(v.performance.tokensPerSecond * 1000),
-    })),
+    checks,
+    candidates,
+    // Defined for the content-labels issue: detectors and obligations fill these.
+    labels: {},
+    obligations: [],
     seed: args.seed.toString(),
     plan: [...args.plan],
   };

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { candidateRows } from "../audit/index.js";
 import type { Principal, TenantKey } from "../auth/index.js";
 import { buildSnapshot, type CatalogSnapshot, loadCatalogDir } from "../catalog/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
@@ -341,7 +342,7 @@ describe("Router: failover in plan order", () => {
     const { events } = await run(t.router);
     expect(routeOf(events)).toMatchObject({ endpoint: { id: US }, attempt: 1 });
     expect(t.adapter.calls.map((c) => c.provider)).toEqual(["sim-us"]);
-    const eu = t.recorder.decisions[0]!.record.candidates.find((c) => c.endpoint_id === EU)!;
+    const eu = candidateRows(t.recorder.decisions[0]!.record).find((c) => c.endpoint_id === EU)!;
     expect(eu.eligible).toBe(false);
     expect(eu.exclusions).toEqual([
       { stage: "policy", rule: "residency", reason: "residency: outside the EU" },
@@ -414,7 +415,7 @@ describe("Router: tenants' own keys (BYOK)", () => {
     expect(t.adapter.calls.map((c) => [c.provider, c.apiKey])).toEqual([["sim-us", undefined]]);
     const { record } = t.recorder.decisions[0]!;
     expect(record.plan).toEqual([US, UNKNOWN]);
-    const eu = record.candidates.find((c) => c.endpoint_id === EU)!;
+    const eu = candidateRows(record).find((c) => c.endpoint_id === EU)!;
     expect(eu.eligible).toBe(false);
     expect(eu.exclusions.map((e) => e.rule)).toEqual(["byok_origin"]);
     // The key itself is in no record.
@@ -482,8 +483,12 @@ describe("Router: fail closed", () => {
     expect(index).toMatchObject({ outcome: "denied", bundle: BUNDLE, catalogRevision: snapshot.revision });
     expect(record.policy).toMatchObject({ revision: BUNDLE.revision, error: "timeout" });
     expect(record.plan).toEqual([]);
-    expect(record.candidates.map((c) => c.endpoint_id).sort()).toEqual([EU, US, UNKNOWN].sort());
-    for (const c of record.candidates) {
+    expect(
+      candidateRows(record)
+        .map((c) => c.endpoint_id)
+        .sort(),
+    ).toEqual([EU, US, UNKNOWN].sort());
+    for (const c of candidateRows(record)) {
       expect(c.eligible).toBe(false);
       expect(c.exclusions).toEqual([
         { stage: "policy", rule: "policy", reason: "policy: evaluation failed (timeout); fail closed" },

@@ -1,5 +1,12 @@
 /** Shared fixtures for the audit tests: a plausible decision and outcome, nothing secret. */
-import type { DecisionInput, OutcomeInput } from "../../src/audit/record.js";
+import {
+  buildDecisionRecord,
+  type DecisionInput,
+  type DecisionRecordV2,
+  type OutcomeInput,
+  type Unsequenced,
+} from "../../src/audit/record.js";
+import { candidateColumns } from "../../src/audit/record-candidates.js";
 
 export function sampleDecisionInput(overrides: Partial<DecisionInput> = {}): DecisionInput {
   return {
@@ -70,3 +77,34 @@ export const outcomeInput = (decision_id: string): OutcomeInput => ({
   ttft_us: 90_000,
   error_class: null,
 });
+
+/**
+ * A v2 decision as the router writes it (before the log numbers it): the v1 sample's content,
+ * its candidates as columns referring to `checks`, an API-key caller, text input.
+ */
+export function sampleDecisionV2(
+  overrides: Partial<Unsequenced<DecisionRecordV2>> = {},
+): Unsequenced<DecisionRecordV2> {
+  const v1 = buildDecisionRecord(sampleDecisionInput());
+  const { checks, candidates } = candidateColumns(v1.candidates);
+  return {
+    v: 2,
+    kind: "decision",
+    decision_id: v1.decision_id,
+    time_us: v1.time_us,
+    router: v1.router,
+    shard: "",
+    principal: v1.principal,
+    caller: { kind: "api_key", subject: "support-bot", key_id: "k_01JD5XW0S8Q2" },
+    request: { ...v1.request, modalities: ["text"] },
+    policy: v1.policy,
+    catalog_revision: v1.catalog_revision,
+    checks,
+    candidates,
+    labels: {},
+    obligations: [],
+    seed: v1.seed,
+    plan: v1.plan,
+    ...overrides,
+  };
+}

@@ -11,9 +11,14 @@ import { entryLeafHash, signEnvelope } from "../../src/audit/dsse.js";
 import { type ExportEntry, exportKeys, writeExport } from "../../src/audit/export-format.js";
 import { generateSigningKey } from "../../src/audit/keys.js";
 import { MerkleTree } from "../../src/audit/merkle.js";
-import { buildDecisionRecord, buildOutcomeRecord, encodeRecord } from "../../src/audit/record.js";
+import {
+  buildDecisionRecord,
+  buildOutcomeRecord,
+  encodeRecord,
+  withTenantSeq,
+} from "../../src/audit/record.js";
 import { verifyExport } from "../../src/audit/verifier.js";
-import { outcomeInput, sampleDecisionInput } from "./fixtures.js";
+import { outcomeInput, sampleDecisionInput, sampleDecisionV2 } from "./fixtures.js";
 
 const ORIGIN = "sovr.test/audit";
 const dirs: string[] = [];
@@ -32,12 +37,11 @@ async function exportOf(requests: [string, number | undefined][]): Promise<strin
     tree.append(entryLeafHash(envelope));
   };
   for (const [tenant, n] of requests) {
-    const d = buildDecisionRecord(
-      sampleDecisionInput({
-        principal: { tenant, workload: "w", roles: ["client"] },
-        ...(n === undefined ? {} : { tenant_seq: n }),
-      }),
-    );
+    const principal = { tenant, workload: "w", roles: ["client"] };
+    const d =
+      n === undefined
+        ? buildDecisionRecord(sampleDecisionInput({ principal }))
+        : withTenantSeq(sampleDecisionV2({ principal }), n);
     append(encodeRecord(d));
     const o = outcomeInput(d.decision_id);
     append(encodeRecord(buildOutcomeRecord(n === undefined ? o : { ...o, tenant, tenant_seq: n + 1 })));

@@ -10,7 +10,14 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decisionEntries } from "../../src/audit/audit-store.js";
 import { envelopePayload } from "../../src/audit/dsse.js";
-import { type DecisionRecord, decodeRecord, encodeRecord } from "../../src/audit/record.js";
+import {
+  type DecisionRecordV1,
+  type DecisionRecordV2,
+  decodeRecord,
+  encodeRecord,
+  validateRecord,
+} from "../../src/audit/record.js";
+import { candidateRows } from "../../src/audit/record-candidates.js";
 import { replayCommand } from "../../src/cli/audit-commands.js";
 import { uuidv7 } from "../../src/encoding/uuidv7.js";
 import { buildPolicyBundle } from "../../src/policy/bundle-build.js";
@@ -105,10 +112,33 @@ describe.each(appDatabases)("replaying decisions after the policy changed (%s)",
   it("replays a v1 decision record (written before tenant_seq) as it replays v2", async () => {
     // A recorded decision as a server before record format v2 would have logged it.
     const { decision } = await decisionEntries(t.app.db.db, ids[1]!);
-    const v2 = decodeRecord(envelopePayload(decision!.envelope)) as unknown as DecisionRecord;
+    const v2 = decodeRecord(envelopePayload(decision!.envelope)) as unknown as DecisionRecordV2;
     expect(v2).toMatchObject({ v: 2, tenant_seq: expect.any(Number) });
-    const { tenant_seq: _, ...rest } = v2;
-    const v1: DecisionRecord = { ...rest, v: 1, decision_id: uuidv7(Math.floor(v2.time_us / 1000)) };
+    // v1's shape: no v2 fields, one object per candidate with its model and exclusions spelled
+    // out, and (unlike v2) rolling performance for excluded candidates too.
+    const {
+      tenant_seq: _,
+      shard: _s,
+      caller: _c,
+      checks: _k,
+      labels: _l,
+      obligations: _o,
+      candidates: _cs,
+      request: { modalities: _m, ...request },
+      ...rest
+    } = v2;
+    const v1: DecisionRecordV1 = {
+      ...rest,
+      request,
+      v: 1,
+      decision_id: uuidv7(Math.floor(v2.time_us / 1000)),
+      candidates: candidateRows(v2).map((c) => ({
+        ...c,
+        model: v2.request.model,
+        ...(c.eligible ? {} : { ttft_us: 123_000, tokens_per_second_milli: 45_000 }),
+      })),
+    };
+    expect(validateRecord(v1)).toEqual(v1);
     const [row] = await t.app.db.db
       .selectFrom("audit_decisions")
       .selectAll()

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyEnvelope } from "../../src/audit/dsse.js";
 import { KeyRing } from "../../src/audit/keys.js";
 import { leafHash } from "../../src/audit/merkle.js";
+import { candidateRows } from "../../src/audit/record-candidates.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
@@ -66,9 +67,9 @@ describe.each(appDatabases)("one request through every stage (%s)", (database) =
       request: { model: "sim/chat-small", region: "eu", message_count: 1 },
     });
     // Only the EU endpoint survives region=eu; the others carry the policy's reasons.
-    const us = record.candidates.find((c: { endpoint_id: string }) => c.endpoint_id === "sim-us/chat-small");
+    const us = candidateRows(record).find((c) => c.endpoint_id === "sim-us/chat-small")!;
     expect(us.eligible).toBe(false);
-    expect(us.exclusions[0].reason).toMatch(/^residency/);
+    expect(us.exclusions[0]!.reason).toMatch(/^residency/);
     // The record is not the prompt: its text appears nowhere in it.
     expect(row.envelope).not.toContain("Say hello");
     expect(JSON.stringify(record)).not.toContain("Say hello");

@@ -11,8 +11,10 @@ import type { Kysely } from "kysely";
 import type { Checkpointer } from "../../audit/index.js";
 import {
   AuditNotFoundError,
+  candidateRows,
   checkpointAt,
   type DecisionCursor,
+  type DecisionRecord,
   decisionEntries,
   logSize,
   publishedKeys,
@@ -219,8 +221,8 @@ export class AuditServiceImpl implements Impl {
       return {
         match: r.match,
         differences: r.differences,
-        recorded: routingDecision(r.recorded),
-        replayed: routingDecision(r.replayed),
+        recorded: routingDecision(r.recorded, r.models),
+        replayed: routingDecision(r.replayed, r.models),
       };
     });
   }
@@ -247,14 +249,16 @@ export class AuditServiceImpl implements Impl {
   }
 }
 
-function routingDecision(r: DecisionRecordV1) {
+function routingDecision(r: DecisionRecord | DecisionRecordV1, catalogModels: ReadonlyMap<string, string>) {
+  // v2 records refer to the catalog revision for a candidate's model; v1 records copied it.
+  const models = new Map(r.v === 1 ? r.candidates.map((c) => [c.endpoint_id, c.model]) : catalogModels);
   return {
     decisionId: r.decision_id,
     policy: { revision: r.policy.revision, sha256: r.policy.sha256 },
     catalogRevision: r.catalog_revision,
-    candidates: r.candidates.map((c) => ({
+    candidates: candidateRows(r).map((c) => ({
       endpointId: c.endpoint_id,
-      model: c.model,
+      model: models.get(c.endpoint_id) ?? "",
       eligible: c.eligible,
       exclusions: c.exclusions.map((e) => ({ stage: STAGES[e.stage] ?? 0, rule: e.rule, reason: e.reason })),
       // Relative weight (1 = the heaviest eligible endpoint), as recorded in parts per billion.
