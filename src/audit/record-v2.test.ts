@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sampleDecisionInput, sampleDecisionV2 } from "../../test/audit/fixtures.js";
+import { sampleDecisionInput, sampleDecisionV2 } from "./fixtures/records.js";
 import {
   buildDecisionRecord,
   decodeRecord,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { outcomeInput, sampleDecisionInput, sampleDecisionV2 } from "../../test/audit/fixtures.js";
 import { canonicalize, isUuidv7, uuidv7Time } from "../encoding/index.js";
+import { outcomeInput, sampleDecisionInput, sampleDecisionV2 } from "./fixtures/records.js";
 import {
   buildDecisionRecord,
   buildOutcomeRecord,

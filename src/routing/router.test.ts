@@ -27,7 +27,7 @@ import type { ProviderPreferences, RouteRequest } from "./types.js";
  * The Router on its own, at its unit seam: a real catalog snapshot (the test fixture catalog),
  * a real health tracker and real selection, with the network (upstream adapters), the database
  * (recorder, BYOK store) and the Wasm policy replaced by small scripted fakes. The real parts
- * behind those seams are covered by test/routing/*.test.ts against a running app.
+ * behind those seams are covered against a running app by test/e2e/ (failover.test.ts, byok-*.test.ts, routing-preferences.test.ts).
  */
 
 const BUNDLE: BundleRef = { revision: "rev-test", sha256: "ab".repeat(32) };

@@ -7,7 +7,9 @@
  *     and only a folder of a LOWER layer,
  *   - `src/gen` (generated protobuf code) from anywhere.
  * Inside `api/` each surface is its own folder; outside `api/` the surfaces are reached through
- * `api/index.ts` alone.
+ * `api/index.ts` alone. A unit test (`x.test.ts`) may also import the shared test helpers of
+ * `test/support/` (a throwaway database on both paths, catalog and bundle fixtures), which are
+ * never built into dist/; nothing else in src/ reaches outside src/.
  *
  *   layer  folder          what lives there
  *   -----  --------------  -----------------------------------------------------------------
@@ -93,9 +95,14 @@ function violations(file: string, text: string): string[] {
   for (const { spec, line } of importSpecifiers(text)) {
     const target = posix.normalize(posix.join(posix.dirname(file), spec)).replace(/\.js$/, ".ts");
     if (target.startsWith("src/gen/")) continue;
+    const at = `${file}:${line} imports "${spec}"`;
+    if (!target.startsWith("src/")) {
+      if (!(file.endsWith(".test.ts") && target.startsWith("test/support/")))
+        found.push(`${at}: outside src/ (only a unit test may, and only test/support/)`);
+      continue;
+    }
     const to = folderOf(target);
     if (to === from) continue;
-    const at = `${file}:${line} imports "${spec}"`;
     const toLayer = LAYERS.indexOf(to as (typeof LAYERS)[number]);
     if (toLayer < 0) {
       found.push(`${at}: target folder "${to}" has no layer`);
@@ -151,5 +158,14 @@ describe("the import rule of src/", () => {
     expect(violations("src/api/openai/x.ts", 'import { a } from "../grpc/index.js";\n')).toEqual([]);
     expect(violations("src/cli/x.ts", 'import { a } from "../gen/sovereign/v1/router_pb.js";\n')).toEqual([]);
     expect(violations("src/newfolder/x.ts", "")[0]).toContain('folder "newfolder" has no layer');
+    expect(violations("src/db/x.test.ts", 'import { a } from "../../test/support/databases.js";\n')).toEqual(
+      [],
+    );
+    expect(violations("src/db/x.ts", 'import { a } from "../../test/support/databases.js";\n')).toEqual([
+      'src/db/x.ts:1 imports "../../test/support/databases.js": outside src/ (only a unit test may, and only test/support/)',
+    ]);
+    expect(violations("src/db/x.test.ts", 'import { a } from "../../test/e2e/app.js";\n')).toEqual([
+      'src/db/x.test.ts:1 imports "../../test/e2e/app.js": outside src/ (only a unit test may, and only test/support/)',
+    ]);
   });
 });

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyExport } from "../../src/audit/verifier.js";
 import { auditClient, exportCommand } from "../../src/cli/audit-commands.js";
 import { type Simulator, startSimulator } from "../../src/simulator/simulator.js";
-import { chat } from "../audit/live.js";
 import { REPO } from "../support/app.js";
+import { chat } from "../support/audit-live.js";
 import { createFreshDatabase, dropDatabase } from "../support/databases.js";
 import { GrpcJsClient } from "../support/grpc.js";
 

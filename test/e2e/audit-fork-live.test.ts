@@ -16,10 +16,10 @@ import { LogIntegrityError } from "../../src/audit/errors.js";
 import { generateSigningKey, loadSigningKeys } from "../../src/audit/keys.js";
 import { LatestCheckpointFile } from "../../src/audit/latest-checkpoint-file.js";
 import { toBase64 } from "../../src/encoding/base64.js";
-import { chat } from "../audit/live.js";
-import { cutTail, openSite, type Site } from "../audit/restartable.js";
 import { appDatabases } from "../support/app.js";
+import { chat } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
+import { cutTail, openSite, type Site } from "../support/restartable-site.js";
 
 async function chats(app: App, n: number): Promise<void> {
   const client = new GrpcJsClient(`127.0.0.1:${app.servers.grpcPort}`);

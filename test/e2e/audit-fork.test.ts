@@ -15,10 +15,16 @@ import { LatestCheckpointFile } from "../../src/audit/latest-checkpoint-file.js"
 import { verifyExport } from "../../src/audit/verifier.js";
 import { checkpointCommand, exportCommand, verifyCommand } from "../../src/cli/audit-commands.js";
 import { toBase64 } from "../../src/encoding/base64.js";
-import { chat } from "../audit/live.js";
-import { bypassAppendOnly, cutTail, openSite, rewindTenantHeads, type Site } from "../audit/restartable.js";
 import { appDatabases } from "../support/app.js";
+import { chat } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
+import {
+  bypassAppendOnly,
+  cutTail,
+  openSite,
+  rewindTenantHeads,
+  type Site,
+} from "../support/restartable-site.js";
 
 /** `n` requests (2n records), then a checkpoint of all of them; the app keeps running. */
 async function traffic(app: App, n: number, what: string): Promise<void> {

@@ -21,8 +21,8 @@ import { candidateRows } from "../../src/audit/record-candidates.js";
 import { replayCommand } from "../../src/cli/audit-commands.js";
 import { uuidv7 } from "../../src/encoding/uuidv7.js";
 import { buildPolicyBundle } from "../../src/policy/bundle-build.js";
-import { auditor, chat } from "../audit/live.js";
 import { appDatabases, REPO, startTestApp, type TestApp } from "../support/app.js";
+import { auditor, chat } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
 
 const BAR_EU = `package sovereign.route

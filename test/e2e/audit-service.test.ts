@@ -10,8 +10,8 @@ import { queryCommand, verifyCommand } from "../../src/cli/audit-commands.js";
 import { toBase64 } from "../../src/encoding/base64.js";
 import { ExportDecisionsRequestSchema, Outcome, RecordKind } from "../../src/gen/sovereign/v1/audit_pb.js";
 import type { Replayer } from "../../src/replay/replay.js";
-import { auditor, chat, exportLog, trustedKeys } from "../audit/live.js";
 import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
+import { auditor, chat, exportLog, trustedKeys } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
 
 async function rpcError(p: Promise<unknown>): Promise<ConnectError> {

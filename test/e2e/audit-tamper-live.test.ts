@@ -14,8 +14,8 @@ import { verifyExport } from "../../src/audit/verifier.js";
 import { verifyCommand } from "../../src/cli/audit-commands.js";
 import type { AuditLogRow } from "../../src/db/schema.js";
 import { fromBase64, toBase64 } from "../../src/encoding/base64.js";
-import { chat, exportLog } from "../audit/live.js";
 import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
+import { chat, exportLog } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
 
 describe.each(appDatabases)("tampering with the live log is detected and named (%s)", (database) => {

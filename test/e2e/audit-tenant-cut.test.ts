@@ -13,10 +13,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { App } from "../../src/app/index.js";
 import { verifyExport } from "../../src/audit/verifier.js";
 import { exportCommand } from "../../src/cli/audit-commands.js";
-import { chat } from "../audit/live.js";
-import { bypassAppendOnly, openSite, type Site } from "../audit/restartable.js";
 import { appDatabases } from "../support/app.js";
+import { chat } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
+import { bypassAppendOnly, openSite, type Site } from "../support/restartable-site.js";
 
 async function traffic(app: App, n: number): Promise<void> {
   const client = new GrpcJsClient(`127.0.0.1:${app.servers.grpcPort}`);

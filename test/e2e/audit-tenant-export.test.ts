@@ -14,8 +14,8 @@ import { envelopePayload } from "../../src/audit/dsse.js";
 import { decodeRecord, recordTenant } from "../../src/audit/record.js";
 import { createApiKey } from "../../src/auth/api-keys.js";
 import { auditClient, exportCommand, verifyCommand } from "../../src/cli/audit-commands.js";
-import { chat } from "../audit/live.js";
 import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
+import { chat } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
 
 interface Line {

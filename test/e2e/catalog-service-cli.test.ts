@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../src/auth/api-keys.js";
 import { readCatalogFiles } from "../../src/catalog/catalog-store.js";
-import { ACME_YAML } from "../catalog/fixtures.js";
 import { REPO, startTestApp, type TestApp } from "../support/app.js";
+import { ACME_YAML } from "../support/catalog-files.js";
 
 interface Run {
   code: number;

@@ -169,11 +169,11 @@ const EXAMPLES: Example[] = [
   },
   {
     key: "sovr policy build --signing-key policy-signing.pem",
-    skip: "writes a signed bundle over the committed one; signing is tested in test/policy/bundle.test.ts",
+    skip: "writes a signed bundle over the committed one; signing is tested in src/policy/bundle.test.ts",
   },
   {
     key: "--signing-alg ES256",
-    skip: "writes a signed bundle over the committed one, with a P-256 key the guide does not make; tested in test/policy/bundle.test.ts",
+    skip: "writes a signed bundle over the committed one, with a P-256 key the guide does not make; tested in src/policy/bundle.test.ts",
   },
   // docs/security.md §TLS: settings, not commands
   ...["SOVR_TLS_CERT=", "SOVR_TLS_KEY=", "SOVR_TLS_CA="].map((key) => ({

@@ -1,9 +1,9 @@
 import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type ChatStreamResponse, RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
-import { chat, outcomeOf, startRoutingApp } from "../routing/e2e.js";
 import type { TestApp } from "../support/app.js";
 import { collect, GrpcJsClient } from "../support/grpc.js";
+import { chat, outcomeOf, startRoutingApp } from "../support/routing-app.js";
 
 /** DESIGN §6 "Streaming": route first, cancellation and deadlines reach the upstream, back-pressure. */
 describe("streaming", () => {

@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { outcomeOf, startRoutingApp } from "../routing/e2e.js";
 import type { TestApp } from "../support/app.js";
+import { outcomeOf, startRoutingApp } from "../support/routing-app.js";
 
 /**
  * The OpenAI-compatible HTTP API (DESIGN §7) with the official `openai` SDK: only `baseURL` and

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
-import { exportLog } from "../audit/live.js";
 import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
+import { exportLog } from "../support/audit-live.js";
 import { collect, GrpcJsClient } from "../support/grpc.js";
 
 /** The canary and the encodings it could hide in: plain, hex (bytea::text), base64 at each alignment. */

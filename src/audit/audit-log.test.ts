@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type TestDatabaseHandle, testDatabases } from "../../test/support/databases.js";
+import { AuditLog } from "./audit-log.js";
+import { entryLeafHash } from "./dsse.js";
+import { generateSigningKey } from "./keys.js";
+
+const enc = new TextEncoder();
+const index = {
+  tenant: "acme",
+  model: "sim/chat-small",
+  endpoint_id: "sim-eu/chat-small",
+  outcome: "pending" as const,
+  policy_revision: "rev",
+  policy_sha256: "sha",
+  catalog_revision: "cat",
+};
+
+describe.each(testDatabases)("AuditLog group commit ($name)", (target) => {
+  let h: TestDatabaseHandle;
+  beforeAll(async () => {
+    h = await target.open();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("appends concurrent records densely, durably, with the query index in the same commit", async () => {
+    const log = new AuditLog(h.db, h.kind, generateSigningKey(), { batchDelayMs: 2, batchMax: 64 });
+    const batches: number[] = [];
+    const committed: number[] = [];
+    const log2 = new AuditLog(h.db, h.kind, generateSigningKey(), {
+      batchDelayMs: 1,
+      batchMax: 16,
+      onBatch: (n) => batches.push(n),
+    });
+    log2.onCommitted((entries) => committed.push(...entries.map((e) => e.seq)));
+    // Two writers (as two replicas would be) appending 300 decisions concurrently.
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        (i % 2 === 0 ? log : log2).append({
+          kind: "decision",
+          decisionId: `d-${i}`,
+          recordedAt: new Date(Date.UTC(2026, 10, 22, 0, 0, 0, i)),
+          payload: enc.encode(JSON.stringify({ i })),
+          index,
+        }),
+      ),
+    );
+    const seqs = results.map((r) => r.seq).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    // Group commit actually grouped: fewer transactions than records.
+    expect(batches.length).toBeLessThan(150);
+    expect(committed.sort((a, b) => a - b)).toEqual(
+      results
+        .filter((_, i) => i % 2 === 1)
+        .map((r) => r.seq)
+        .sort((a, b) => a - b),
+    );
+
+    const rows = await h.db.selectFrom("audit_log").selectAll().orderBy("seq").execute();
+    expect(rows.map((r) => r.seq)).toEqual(seqs);
+    for (const [i, r] of results.entries()) {
+      const row = rows[r.seq]!;
+      expect(row.decision_id).toBe(`d-${i}`);
+      expect(Array.from(row.leaf_hash)).toEqual(Array.from(entryLeafHash(JSON.parse(row.envelope))));
+      expect(row.recorded_at.toISOString()).toBe(new Date(Date.UTC(2026, 10, 22, 0, 0, 0, i)).toISOString());
+    }
+    const idx = await h.db.selectFrom("audit_decisions").selectAll().execute();
+    expect(idx).toHaveLength(300);
+    expect(idx.every((d) => d.outcome === "pending" && d.outcome_seq === null && d.tenant === "acme")).toBe(
+      true,
+    );
+
+    // Outcomes in later batches update the index; an outcome in the same batch as its decision too.
+    const outcome = await log.append({
+      kind: "outcome",
+      decisionId: "d-0",
+      recordedAt: new Date(),
+      payload: enc.encode("{}"),
+      outcome: "success",
+      endpointId: "sim-us/chat-small",
+    });
+    const [dec, out] = await Promise.all([
+      log.append({
+        kind: "decision",
+        decisionId: "d-same",
+        recordedAt: new Date(),
+        payload: enc.encode("{}"),
+        index,
+      }),
+      log.append({
+        kind: "outcome",
+        decisionId: "d-same",
+        recordedAt: new Date(),
+        payload: enc.encode("{}"),
+        outcome: "failed",
+        endpointId: null,
+      }),
+    ]);
+    expect(out!.seq).toBe(dec!.seq + 1);
+    const d0 = await h.db
+      .selectFrom("audit_decisions")
+      .selectAll()
+      .where("decision_id", "=", "d-0")
+      .executeTakeFirstOrThrow();
+    expect(d0).toMatchObject({
+      outcome: "success",
+      endpoint_id: "sim-us/chat-small",
+      outcome_seq: outcome.seq,
+      decision_seq: results[0]!.seq,
+    });
+    const same = await h.db
+      .selectFrom("audit_decisions")
+      .selectAll()
+      .where("decision_id", "=", "d-same")
+      .executeTakeFirstOrThrow();
+    expect(same).toMatchObject({
+      outcome: "failed",
+      endpoint_id: null,
+      decision_seq: dec!.seq,
+      outcome_seq: out!.seq,
+    });
+  });
+
+  it("fails every record of a batch that cannot be written, and writes none of it", async () => {
+    const log = new AuditLog(h.db, h.kind, generateSigningKey(), { batchDelayMs: 5, batchMax: 64 });
+    const before = await h.db
+      .selectFrom("audit_log")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
+    // A second decision record for an existing id violates the log's unique (decision_id, kind).
+    const attempts = await Promise.allSettled([
+      log.append({
+        kind: "decision",
+        decisionId: "fresh-1",
+        recordedAt: new Date(),
+        payload: enc.encode("{}"),
+        index,
+      }),
+      log.append({
+        kind: "decision",
+        decisionId: "d-1",
+        recordedAt: new Date(),
+        payload: enc.encode("{}"),
+        index,
+      }),
+    ]);
+    expect(attempts.map((a) => a.status)).toEqual(["rejected", "rejected"]);
+    const after = await h.db
+      .selectFrom("audit_log")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n));
+    const fresh = await h.db
+      .selectFrom("audit_decisions")
+      .select("decision_id")
+      .where("decision_id", "=", "fresh-1")
+      .execute();
+    expect(fresh).toEqual([]);
+  });
+});
