@@ -1,16 +1,3 @@
-import {
-  connectHandler,
-  createOpenAIHttpHandler,
-  HttpRateLimit,
-  httpAuthenticate,
-  httpHandler,
-  internalErrorLog,
-  listen,
-  loadTlsOptions,
-  RateLimiter,
-  registerServices,
-  serviceHealth,
-} from "../api/index.js";
 import { Authenticator, ByokAdmin, ByokStore, MasterKey } from "../auth/index.js";
 import { EndpointStatsTracker, LiveCatalog, readCatalogFiles, watchCatalogDir } from "../catalog/index.js";
 import { type Config, checkPrivateFile, ensurePrivateDir } from "../config/index.js";

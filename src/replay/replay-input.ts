@@ -16,7 +16,7 @@ import { endpointOrigin } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
 import type { EndpointPerformance, RouteRequest } from "../routing/index.js";
-import { type Decision, type DecisionRecordV1, decide, preferencesFromRecord } from "../routing/index.js";
+import { type Decision, decide, preferencesFromRecord } from "../routing/index.js";
 
 /** A request with the recorded summary's shape: same counts, parameters and preferences. */
 export function routeRequestFromRecord(record: DecisionRecord): RouteRequest {

@@ -13,15 +13,7 @@
  * request limits (`validateRouteRequest`), applied once to the whole request afterwards.
  */
 import { create } from "@bufbuild/protobuf";
-import {
-  bool,
-  check,
-  InvalidFieldError,
-  isObject,
-  type JsonObject,
-  num,
-  strList,
-} from "../encoding/index.js";
+import { bool, check, isObject, type JsonObject, num, strList } from "../encoding/index.js";
 import {
   DataCollection,
   type ProviderPreferences as ProtoPreferences,

@@ -1,5 +1,5 @@
 import { LIMITS } from "../../config/index.js";
-import { bool, check, isObject, type JsonObject, num, str, strList } from "../../encoding/index.js";
+import { bool, check, isObject, num, str, strList } from "../../encoding/index.js";
 import type { ChatRequest } from "../../gen/sovereign/v1/router_pb.js";
 import type { RouteRequest } from "../../routing/index.js";
 import { preferencesFromJson, preferencesFromProto } from "../../routing/index.js";

@@ -2,7 +2,6 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { Principal } from "../../auth/index.js";
 import type { RouterService } from "../../gen/sovereign/v1/router_pb.js";
 import type { Router, RouterEvent } from "../../routing/index.js";
-import { NoEligibleEndpointError } from "../../routing/index.js";
 import { fromProtoChatRequest } from "./chat-request.js";
 import { principalKey } from "./context.js";
 import { candidateMessages, InvalidFieldError, toConnectError } from "./errors.js";
