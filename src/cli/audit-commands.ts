@@ -210,7 +210,7 @@ export async function exportCommand(o: ExportOptions): Promise<CommandResult> {
   return {
     exitCode: 0,
     stdout: [
-      `exported ${counts.records} records${tenant ? ` of tenant ${tenant}` : ""}, ${counts.checkpoints} checkpoints, ${counts.catalogs} catalog revisions and ${keys.length} keys to ${o.out}`,
+      `exported ${counts.records} records${tenant ? ` of tenant ${tenant}` : ""}, ${counts.checkpoints} checkpoints, ${catalogCount(counts.catalogs)} and ${keys.length} keys to ${o.out}`,
     ],
     stderr: [],
   };
@@ -225,6 +225,8 @@ export async function checkpointCommand(o: ClientOptions = {}): Promise<CommandR
   const note = checkpoint?.signedNote ?? "";
   return { exitCode: note === "" ? 1 : 0, stdout: [note.replace(/\n$/, "")], stderr: [] };
 }
+
+const catalogCount = (n = 0) => `${n} catalog revision${n === 1 ? "" : "s"}`;
 
 /** A one-line progress bar on stderr, drawn only for terminals or long exports. */
 function progressBar(): (done: number, total: number) => void {
@@ -263,7 +265,7 @@ export async function verifyCommand(dir: string, o: { checkpoints?: string } = {
     return {
       exitCode: 0,
       stdout: [
-        `OK: ${r.records} records of tenant ${r.tenant}; signatures, canonical form, inclusion proofs to the checkpoint, ${seqs} and ${r.catalogs ?? 0} catalog revisions verified${v1}`,
+        `OK: ${r.records} records of tenant ${r.tenant}; signatures, canonical form, inclusion proofs to the checkpoint, ${seqs} and ${catalogCount(r.catalogs)} verified${v1}`,
         `checkpoint size ${r.checkpointedSize}${r.rootHash ? `, root ${r.rootHash}` : ""}; records of the tenant after its last exported one can only be shown missing against a later export`,
       ],
       stderr: [],
@@ -273,7 +275,7 @@ export async function verifyCommand(dir: string, o: { checkpoints?: string } = {
     return {
       exitCode: 0,
       stdout: [
-        `OK: ${r.records} records, ${r.checkpoints} checkpoints; signatures, canonical form, dense sequence, dense tenant_seq per tenant, Merkle roots, consistency and ${r.catalogs ?? 0} catalog revisions verified${
+        `OK: ${r.records} records, ${r.checkpoints} checkpoints; signatures, canonical form, dense sequence, dense tenant_seq per tenant, Merkle roots, consistency and ${catalogCount(r.catalogs)} verified${
           keptCheckpoints ? `; consistent with ${r.kept} kept checkpoints` : ""
         }`,
         `checkpointed size ${r.checkpointedSize}${r.rootHash ? `, root ${r.rootHash}` : ""}${

@@ -105,7 +105,7 @@ describe.each(appDatabases)("export with catalog revisions (%s)", (database) => 
     const r = await verifyCommand(dir);
     expect(r.stderr).toEqual([]);
     expect(r.stdout[0]).toContain("OK: 4 records of tenant ta");
-    expect(r.stdout[0]).toContain("1 catalog revisions verified");
+    expect(r.stdout[0]).toContain("1 catalog revision verified");
   });
 
   it("fails naming the revision when its file is deleted", async () => {
