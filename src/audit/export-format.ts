@@ -11,6 +11,10 @@
  *   a record or a checkpoint, with key id and validity; checkpoints are signed under the key name
  *   `origin`.
  *
+ * - `catalogs/<revision>.json` — each catalog revision the decision records refer to
+ *   (`catalog_revision`), exactly the stored canonical bytes whose SHA-256 (hex) is `<revision>`
+ *   (export-catalogs.ts). Absent from exports of v1 records written before it existed.
+ *
  * A tenant-scoped export (`scope: {tenant, from_seq}` in keys.json) holds only that tenant's
  * entries, so `seq` is increasing but not dense; each line also carries the entry's RFC 9162
  * inclusion proof, `"proof":{"hashes":[base64…],"leaf_index":N,"tree_size":M}`, to the one
@@ -24,6 +28,12 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { canonicalize } from "../encoding/index.js";
 import type { DsseEnvelope } from "./dsse.js";
+import {
+  CATALOGS_DIR,
+  catalogDocumentRevision,
+  catalogFileName,
+  isCatalogRevisionId,
+} from "./export-catalogs.js";
 import { type PublicKeyInfo, type PublishedKey, toPublishedKey } from "./keys.js";
 
 export const EXPORT_FORMAT = "sovr-audit-export/v1";
@@ -114,7 +124,10 @@ export class ExportWriter {
   private checkpointCount = 0;
   private written = 0;
 
+  private catalogCount = 0;
+
   private constructor(
+    private readonly dir: string,
     private readonly records: WriteStream,
     private readonly checkpoints: WriteStream,
     private readonly faithful: boolean,
@@ -131,7 +144,7 @@ export class ExportWriter {
     const records = createWriteStream(join(dir, RECORDS_FILE));
     const checkpoints = createWriteStream(join(dir, CHECKPOINTS_FILE));
     await Promise.all([once(records, "open"), once(checkpoints, "open")]);
-    return new ExportWriter(records, checkpoints, opts.faithful ?? false);
+    return new ExportWriter(dir, records, checkpoints, opts.faithful ?? false);
   }
 
   /** Entries must come in sequence order from 0 with no gaps. */
@@ -157,10 +170,25 @@ export class ExportWriter {
     this.checkpointCount++;
   }
 
+  /**
+   * Writes `catalogs/<revision>.json` with exactly `document`'s bytes. The revision must look
+   * like one (64 hex digits): it becomes a file name, so nothing a server sends can name a path
+   * outside the folder. Unless `faithful`, the document must hash to it.
+   */
+  async writeCatalog(revision: string, document: Uint8Array): Promise<void> {
+    if (!isCatalogRevisionId(revision))
+      throw new RangeError(`catalog revision ${JSON.stringify(revision)} is not 64 hex digits`);
+    if (!this.faithful && catalogDocumentRevision(document) !== revision)
+      throw new RangeError(`catalog revision ${revision}: the document hashes to something else`);
+    await mkdir(join(this.dir, CATALOGS_DIR), { recursive: true });
+    await writeFile(join(this.dir, catalogFileName(revision)), document);
+    this.catalogCount++;
+  }
+
   /** Flushes and closes both files. */
-  async close(): Promise<{ records: number; checkpoints: number }> {
+  async close(): Promise<{ records: number; checkpoints: number; catalogs: number }> {
     await Promise.all([closeStream(this.records), closeStream(this.checkpoints)]);
-    return { records: this.written, checkpoints: this.checkpointCount };
+    return { records: this.written, checkpoints: this.checkpointCount, catalogs: this.catalogCount };
   }
 }
 
@@ -170,7 +198,7 @@ export async function writeExport(
   entries: Iterable<ExportEntry> | AsyncIterable<ExportEntry>,
   checkpoints: Iterable<ExportCheckpoint> | AsyncIterable<ExportCheckpoint>,
   keys: ExportKeys,
-): Promise<{ records: number; checkpoints: number }> {
+): Promise<{ records: number; checkpoints: number; catalogs: number }> {
   const w = await ExportWriter.open(dir, keys);
   try {
     for await (const e of entries) await w.writeRecord(e);

@@ -40,6 +40,16 @@ export {
   verifyEnvelope,
 } from "./dsse.js";
 export { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "./errors.js";
+export {
+  CATALOGS_DIR,
+  type CatalogProblem,
+  CatalogReferences,
+  catalogDocumentRevision,
+  catalogFileName,
+  checkCatalogs,
+  isCatalogRevisionId,
+  payloadCatalogRevision,
+} from "./export-catalogs.js";
 export type { ExportCheckpoint, ExportEntry, ExportKeys } from "./export-format.js";
 export {
   CHECKPOINTS_FILE,

@@ -1,6 +1,6 @@
 /**
  * Offline verification of an export directory (see export-format.ts) — what
- * `sovr audit verify DIR` runs. No database, no network; only the three files.
+ * `sovr audit verify DIR` runs. No database, no network; only the export's files.
  *
  * In order, stopping at the first failure:
  * 1. keys.json: each key's id is derived from its public key.
@@ -13,7 +13,10 @@
  *    its size is at most n; its root equals the Merkle root of records 0..size-1; it is
  *    consistent (RFC 9162 §2.1.4) with the previous checkpoint.
  *
- * 4. (with `keptCheckpoints`) checkpoints the auditor kept from earlier: each signed by a key
+ * 4. catalogs/ (export-catalogs.ts): each `<revision>.json` hashes (SHA-256) to its name, and
+ *    every revision a v2 decision record refers to is there.
+ *
+ * 5. (with `keptCheckpoints`) checkpoints the auditor kept from earlier: each signed by a key
  *    of the export under its origin, of at most n records, with the export's root at its size
  *    (kept-checkpoints.ts) — a cut or rewritten log that verifies on its own fails here.
  *
@@ -25,6 +28,7 @@ import { join } from "node:path";
 import { toBase64 } from "../encoding/index.js";
 import { CheckpointError, checkpointVerifiers, openCheckpoint } from "./checkpoint.js";
 import { type DsseEnvelope, entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
+import { CatalogReferences, checkCatalogs } from "./export-catalogs.js";
 import {
   CHECKPOINTS_FILE,
   EXPORT_FORMAT,
@@ -49,6 +53,8 @@ export interface VerifyError {
   tenantSeq?: number;
   /** Index (from 0) of the kept checkpoint the export contradicts. */
   kept?: number;
+  /** The catalog revision missing from catalogs/ or altered there. */
+  catalog?: string;
   what: string;
 }
 
@@ -69,6 +75,8 @@ export interface VerifyResult {
   unsequenced?: number;
   /** Kept checkpoints the export was found consistent with (when any were given). */
   kept?: number;
+  /** Catalog revisions in catalogs/, each found to hash to its name. */
+  catalogs?: number;
   firstError?: VerifyError;
 }
 
@@ -119,10 +127,13 @@ export async function verifyExport(dir: string, opts: VerifyOptions = {}): Promi
         fail({
           what: "kept checkpoints cannot be checked against a tenant-scoped export (no consistency proofs in it)",
         });
-      await verifyTenantExport(dir, origin, ring, scope, opts, state, fail);
+      const refs = new CatalogReferences();
+      await verifyTenantExport(dir, origin, ring, scope, opts, state, fail, refs);
+      await verifyCatalogs(dir, refs, state);
       return { ok: true, ...state };
     }
-    const tree = await verifyRecords(dir, ring, opts, (n) => {
+    const refs = new CatalogReferences();
+    const tree = await verifyRecords(dir, ring, opts, refs, (n) => {
       state.records = n;
     });
     await verifyCheckpoints(dir, origin, ring, tree, (count, size, root) => {
@@ -133,6 +144,7 @@ export async function verifyExport(dir: string, opts: VerifyOptions = {}): Promi
     if (tree.size > 0 && state.checkpoints === 0 && (opts.requireCheckpoint ?? true)) {
       fail({ seq: 0, what: `no checkpoint covers the ${tree.size} records` });
     }
+    await verifyCatalogs(dir, refs, state);
     const kept = opts.keptCheckpoints;
     if (kept) {
       const contradicted = checkKeptCheckpoints(kept, origin, ring, tree);
@@ -180,10 +192,19 @@ async function readKeys(dir: string): Promise<{ origin: string; ring: KeyRing; s
   return { origin: k.origin as string, ring, scope };
 }
 
+/** Step 4: the catalog revisions the records refer to are in catalogs/, unaltered. */
+async function verifyCatalogs(dir: string, refs: CatalogReferences, state: { catalogs?: number }) {
+  const problem = await checkCatalogs(dir, refs, (n) => {
+    state.catalogs = n;
+  });
+  if (problem) fail(problem);
+}
+
 async function verifyRecords(
   dir: string,
   ring: KeyRing,
   opts: VerifyOptions,
+  refs: CatalogReferences,
   progress: (n: number) => void,
 ): Promise<MerkleTree> {
   const tree = new MerkleTree();
@@ -239,6 +260,7 @@ async function verifyRecords(
     }
     const problem = tenantSeqs.next(recordTenant(record) ?? "", record.tenant_seq);
     if (problem) fail({ seq, tenantSeq: problem.missing, what: problem.what });
+    refs.note(record, seq);
     // The leaf covers the envelope as signed (canonical JSON), signatures included.
     tree.append(entryLeafHash(entry.envelope as DsseEnvelope));
     seq++;

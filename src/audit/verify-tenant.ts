@@ -11,6 +11,7 @@
  *    the inclusion proof (leaf index = seq, tree size = the checkpoint's) leads from the entry's
  *    leaf to the checkpoint's root; and tenant_seq dense (tenant-seq-check.ts): from 1 when the
  *    export starts at the beginning of the log, else from wherever its first record stands.
+ * 3. (by the caller, verifier.ts) the catalog revisions the records refer to, noted in `refs`.
  *
  * What this proves: every exported record is the log's, at its place, under a checkpoint the
  * log signed, and none of the tenant's v2 records between the first and the last exported is
@@ -22,6 +23,7 @@ import { join } from "node:path";
 import { fromBase64, toBase64 } from "../encoding/index.js";
 import { type Checkpoint, CheckpointError, checkpointVerifiers, openCheckpoint } from "./checkpoint.js";
 import { type DsseEnvelope, entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
+import type { CatalogReferences } from "./export-catalogs.js";
 import { CHECKPOINTS_FILE, type ExportScope, RECORDS_FILE, readLines } from "./export-format.js";
 import type { KeyRing } from "./keys.js";
 import { verifyInclusion } from "./merkle.js";
@@ -44,6 +46,7 @@ export async function verifyTenantExport(
   opts: VerifyOptions,
   state: TenantVerifyState,
   fail: (detail: VerifyError) => never,
+  refs: CatalogReferences,
 ): Promise<void> {
   const cp = await readCheckpoint(dir, origin, ring, fail);
   if (cp) {
@@ -115,6 +118,7 @@ export async function verifyTenantExport(
     }
 
     checkProof(entry.proof, seq, entry.envelope as DsseEnvelope, cp, fail);
+    refs.note(record, seq);
 
     state.records++;
     if (opts.onProgress && state.records % every === 0) opts.onProgress(state.records);

@@ -200,6 +200,9 @@ export async function exportCommand(o: ExportOptions): Promise<CommandResult> {
       if (++done % 500 === 0) progress(done, total);
     } else if (item.case === "checkpoint") {
       await (await open()).writeCheckpoint({ size: Number(item.value.size), note: item.value.signedNote });
+    } else if (item.case === "catalog") {
+      // As sent: verify recomputes its hash. The writer refuses a revision that is not one.
+      await (await open()).writeCatalog(item.value.revision, item.value.document);
     }
   }
   progress(done, total);
@@ -207,7 +210,7 @@ export async function exportCommand(o: ExportOptions): Promise<CommandResult> {
   return {
     exitCode: 0,
     stdout: [
-      `exported ${counts.records} records${tenant ? ` of tenant ${tenant}` : ""}, ${counts.checkpoints} checkpoints and ${keys.length} keys to ${o.out}`,
+      `exported ${counts.records} records${tenant ? ` of tenant ${tenant}` : ""}, ${counts.checkpoints} checkpoints, ${catalogCount(counts.catalogs)} and ${keys.length} keys to ${o.out}`,
     ],
     stderr: [],
   };
@@ -222,6 +225,8 @@ export async function checkpointCommand(o: ClientOptions = {}): Promise<CommandR
   const note = checkpoint?.signedNote ?? "";
   return { exitCode: note === "" ? 1 : 0, stdout: [note.replace(/\n$/, "")], stderr: [] };
 }
+
+const catalogCount = (n = 0) => `${n} catalog revision${n === 1 ? "" : "s"}`;
 
 /** A one-line progress bar on stderr, drawn only for terminals or long exports. */
 function progressBar(): (done: number, total: number) => void {
@@ -260,7 +265,7 @@ export async function verifyCommand(dir: string, o: { checkpoints?: string } = {
     return {
       exitCode: 0,
       stdout: [
-        `OK: ${r.records} records of tenant ${r.tenant}; signatures, canonical form, inclusion proofs to the checkpoint and ${seqs} verified${v1}`,
+        `OK: ${r.records} records of tenant ${r.tenant}; signatures, canonical form, inclusion proofs to the checkpoint, ${seqs} and ${catalogCount(r.catalogs)} verified${v1}`,
         `checkpoint size ${r.checkpointedSize}${r.rootHash ? `, root ${r.rootHash}` : ""}; records of the tenant after its last exported one can only be shown missing against a later export`,
       ],
       stderr: [],
@@ -270,7 +275,7 @@ export async function verifyCommand(dir: string, o: { checkpoints?: string } = {
     return {
       exitCode: 0,
       stdout: [
-        `OK: ${r.records} records, ${r.checkpoints} checkpoints; signatures, canonical form, dense sequence, dense tenant_seq per tenant, Merkle roots and consistency verified${
+        `OK: ${r.records} records, ${r.checkpoints} checkpoints; signatures, canonical form, dense sequence, dense tenant_seq per tenant, Merkle roots, consistency and ${catalogCount(r.catalogs)} verified${
           keptCheckpoints ? `; consistent with ${r.kept} kept checkpoints` : ""
         }`,
         `checkpointed size ${r.checkpointedSize}${r.rootHash ? `, root ${r.rootHash}` : ""}${
@@ -284,15 +289,17 @@ export async function verifyCommand(dir: string, o: { checkpoints?: string } = {
   }
   const e = r.firstError!;
   const where =
-    e.tenantSeq !== undefined
-      ? `tenant_seq ${e.tenantSeq} (seq ${e.seq})`
-      : e.seq !== undefined
-        ? `seq ${e.seq}`
-        : e.checkpoint !== undefined
-          ? `checkpoint ${e.checkpoint}`
-          : e.kept !== undefined
-            ? `kept checkpoint ${e.kept}`
-            : "export";
+    e.catalog !== undefined
+      ? `catalog ${e.catalog}`
+      : e.tenantSeq !== undefined
+        ? `tenant_seq ${e.tenantSeq} (seq ${e.seq})`
+        : e.seq !== undefined
+          ? `seq ${e.seq}`
+          : e.checkpoint !== undefined
+            ? `checkpoint ${e.checkpoint}`
+            : e.kept !== undefined
+              ? `kept checkpoint ${e.kept}`
+              : "export";
   return { exitCode: 1, stdout: [], stderr: [`FAILED at ${where}: ${e.what}`] };
 }
 

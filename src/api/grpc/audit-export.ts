@@ -8,19 +8,29 @@
  * contiguous in the log, so a tenant-scoped export carries, with each entry, its RFC 9162
  * inclusion proof to the export's fresh signed checkpoint (the one checkpoint it carries), and
  * the verifier shows completeness by the records' dense `tenant_seq`.
+ *
+ * After the entries come the catalog revisions their decision records refer to, each once
+ * (docs/audit.md §5): a record names each candidate's data-policy attributes by
+ * `catalog_revision` only, and the auditor resolves it offline from the stored canonical
+ * document, whose SHA-256 is the revision. A tenant's export carries only its records'
+ * revisions. A catalog holds no secret: it is stored after interpolating only allow-listed,
+ * non-secret variables (config/env-allowlist.ts), API keys are named by variable, never valued.
  */
 import type { Kysely } from "kysely";
-import type { Checkpointer } from "../../audit/index.js";
+import type { Checkpointer, StoredEntry } from "../../audit/index.js";
 import {
   checkpointsUpTo,
   countTenantEntries,
+  envelopePayload,
   logSize,
+  payloadCatalogRevision,
   publishedKeys,
   readEntries,
   readTenantEntries,
 } from "../../audit/index.js";
 import type { Principal } from "../../auth/index.js";
 import { AuthError } from "../../auth/index.js";
+import { getRevision } from "../../catalog/index.js";
 import type { Database } from "../../db/index.js";
 import type { ExportDecisionsRequest } from "../../gen/sovereign/v1/audit_pb.js";
 import { checkpointMessage, keyMessage, toLogEntry } from "./audit-messages.js";
@@ -75,9 +85,18 @@ export async function* exportMessages(
   );
   for (const k of keys) yield { item: { case: "key" as const, value: keyMessage(k) }, total, tenant: scope };
 
+  // The catalog revisions the exported decision records refer to, in order of first reference.
+  const revisions = new Set<string>();
+  const refer = (e: StoredEntry) => {
+    if (e.kind !== "decision") return;
+    const revision = payloadCatalogRevision(envelopePayload(e.envelope));
+    if (revision !== undefined) revisions.add(revision);
+  };
+
   if (tenant !== undefined) {
     if (!fresh) return; // an empty log: nothing to prove
     for await (const e of readTenantEntries(deps.db, tenant, from, to)) {
+      refer(e);
       const proof = {
         leafIndex: BigInt(e.seq),
         treeSize: BigInt(fresh.size),
@@ -85,6 +104,7 @@ export async function* exportMessages(
       };
       yield { item: { case: "entry" as const, value: toLogEntry(e) }, total, tenant, proof };
     }
+    yield* catalogMessages(deps, revisions, total, tenant);
     yield {
       item: { case: "checkpoint" as const, value: checkpointMessage(cp.origin, fresh) },
       total,
@@ -93,8 +113,11 @@ export async function* exportMessages(
     return;
   }
 
-  for await (const e of readEntries(deps.db, from, to))
+  for await (const e of readEntries(deps.db, from, to)) {
+    refer(e);
     yield { item: { case: "entry" as const, value: toLogEntry(e) }, total, tenant: scope };
+  }
+  yield* catalogMessages(deps, revisions, total, scope);
   // A full export carries every checkpoint up to the fresh one, also one that covers more than
   // the rows left: a cut tail then shows as records a signed checkpoint vouches for but the
   // export lacks. (Later checkpoints cover records written after the export began.)
@@ -105,4 +128,22 @@ export async function* exportMessages(
       total,
       tenant: scope,
     };
+}
+
+/**
+ * Each referenced catalog revision, as stored: the canonical JSON's UTF-8 bytes are exactly what
+ * its revision id hashes (src/catalog/resolve.ts `catalogRevision`). One the database lacks is
+ * left out and logged: the verifier then names it missing, as it names any other gap.
+ */
+async function* catalogMessages(deps: ExportDeps, revisions: Set<string>, total: bigint, tenant: string) {
+  const encoder = new TextEncoder();
+  for (const revision of revisions) {
+    const stored = await getRevision(deps.db, revision);
+    if (!stored) {
+      deps.logger?.error({ catalog_revision: revision }, "export: referenced catalog revision is not stored");
+      continue;
+    }
+    const document = encoder.encode(stored.canonical);
+    yield { item: { case: "catalog" as const, value: { revision, document } }, total, tenant };
+  }
 }
