@@ -13,7 +13,7 @@ import {
   registerServices,
   serviceHealth,
 } from "../api/index.js";
-import type { Checkpointer } from "../audit/index.js";
+import type { AuditLog, Checkpointer } from "../audit/index.js";
 import type { Authenticator, ByokAdmin } from "../auth/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
@@ -30,6 +30,7 @@ export interface ServeParts {
   catalog: LiveCatalog;
   stats: EndpointStatsTracker;
   policy: RunningPolicy;
+  audit: AuditLog;
   checkpointer: Checkpointer;
   router: Router;
   byokAdmin: ByokAdmin;
@@ -46,7 +47,20 @@ export interface Serving {
 
 /** The APIs on both ports: Connect/gRPC services, the OpenAI-compatible API, health and metrics. */
 export async function serve(p: ServeParts): Promise<Serving> {
-  const { config, db, auth, catalog, stats, policy, checkpointer, router, byokAdmin, logger, metrics } = p;
+  const {
+    config,
+    db,
+    auth,
+    catalog,
+    stats,
+    policy,
+    audit,
+    checkpointer,
+    router,
+    byokAdmin,
+    logger,
+    metrics,
+  } = p;
   const health = serviceHealth();
   const shutdown = new AbortController();
   const limiter = new RateLimiter(config.limits);
@@ -97,6 +111,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
       catalogRevision: () => (catalog.loaded ? catalog.current().revision : undefined),
       serving: () => health.serving,
       auditFault: () => checkpointer.fault,
+      auditCommit: { stalledMs: () => audit.commitStalledMs(), boundMs: config.storageTimeoutMs },
     },
   });
 

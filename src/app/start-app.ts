@@ -91,6 +91,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       catalog,
       stats,
       policy,
+      audit,
       checkpointer,
       router,
       byokAdmin,

@@ -114,6 +114,17 @@ const MAX_HEAD_ATTEMPTS = 5;
  */
 export class AuditLog {
   #queue: Pending[] = [];
+  /** When the commit in flight began (performance.now() ms); undefined when none is. */
+  #flushingSince: number | undefined;
+  /**
+   * How long the commit in flight has been waiting for the database (ms; 0 when none is). A
+   * commit that does not end — a lock another session holds, a wedged connection — shows here
+   * while a `select 1` may still answer, so readiness asks this too.
+   */
+  commitStalledMs(now = performance.now()): number {
+    return this.#flushingSince === undefined ? 0 : now - this.#flushingSince;
+  }
+
   /** When the oldest queued decision record was queued (undefined: none queued). */
   #urgentSince: number | undefined;
   /** Cancels the pending wake-up, and when it fires (performance.now() ms). */
@@ -208,8 +219,10 @@ export class AuditLog {
     if (this.#queue.length === 0) return;
     const batch = this.#queue.splice(0, this.opts.batchMax);
     this.#urgentSince = this.#queue.find((p) => p.req.kind === "decision")?.queuedAt;
+    this.#flushingSince = performance.now();
     this.#flushing = this.#commit(batch).then((settle) => {
       this.#flushing = undefined;
+      this.#flushingSince = undefined;
       // The database works elsewhere (Postgres in its process, PGlite on its own thread): send
       // the next batch before handing this one back, so the callers' work (the next records'
       // signing) overlaps its commit.

@@ -11,6 +11,8 @@ export interface ReadinessChecks {
   serving(): boolean;
   /** Why the audit log can no longer be vouched for, if it cannot. */
   auditFault(): Error | undefined;
+  /** How long the audit log's commit in flight has waited, and the bound past which it is stuck (ms). */
+  auditCommit?: { stalledMs(): number; boundMs: number };
 }
 
 /** Ready only when every check is ok: then a balancer may send traffic here. */
@@ -30,6 +32,11 @@ export async function readiness(
   const catalog = c.catalogRevision();
   checks.catalog = catalog !== undefined ? `ok (${catalog})` : "not loaded";
   checks.serving = c.serving() ? "ok" : "draining";
-  checks.audit_log = c.auditFault() ? "integrity fault (see the server log)" : "ok";
+  const stalled = c.auditCommit ? Math.round(c.auditCommit.stalledMs()) : 0;
+  checks.audit_log = c.auditFault()
+    ? "integrity fault (see the server log)"
+    : c.auditCommit && stalled > c.auditCommit.boundMs
+      ? `commit stalled: no answer from the database for ${stalled} ms`
+      : "ok";
   return { ready: Object.values(checks).every((v) => v.startsWith("ok")), checks };
 }
