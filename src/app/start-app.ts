@@ -41,7 +41,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     if (config.byok.masterKeyFile) await checkPrivateFile(config.byok.masterKeyFile, "BYOK master key file");
     logger.info({ database: db.kind }, "database ready");
 
-    const auth = new Authenticator(db.db);
+    const auth = new Authenticator(db.db, undefined, undefined, config.storageTimeoutMs);
     if (config.auth === "on") {
       await createDevKeyOnFirstStart(db, opts.announceDevKey);
       // The key table lives in memory (constant-time lookup); re-read in the background.

@@ -1,4 +1,4 @@
-import type { KyselyPlugin, RootOperationNode } from "kysely";
+import { type KyselyPlugin, type RootOperationNode, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseHandle, openDatabase } from "../db/index.js";
 import { Authenticator, createApiKey, revokeApiKey } from "./api-keys.js";
@@ -88,6 +88,26 @@ describe("Authenticator", () => {
     await expect(createApiKey(h.db, { tenant: "acme", roles: ["client"], allTenants: true })).rejects.toThrow(
       /all_tenants/,
     );
+  });
+
+  it("fails a check as unavailable within its bound when the table cannot be re-read in time (a wedged database)", async () => {
+    const wedged = await openDatabase({ dataDir: "memory://" });
+    try {
+      const key = await createApiKey(wedged.db, { tenant: "acme", roles: ["client"] });
+      let now = 0;
+      const bounded = new Authenticator(wedged.db, 1000, () => now, 200);
+      await bounded.start();
+      bounded.stop();
+      expect(await bounded.authenticate(key.token)).toMatchObject({ tenant: "acme" });
+      // PGlite has one connection: a long statement holds every later read behind it.
+      const sleeping = sql`select pg_sleep(3)`.execute(wedged.db).catch(() => {});
+      now += 5000;
+      // Unbounded, the check would wait out the statement and then succeed.
+      await expect(bounded.authenticate(key.token)).rejects.toThrow("API key table: no answer within 200 ms");
+      await sleeping;
+    } finally {
+      await wedged.close();
+    }
   });
 
   it("knows a key created elsewhere after refresh(), and fails closed when the table cannot be read", async () => {

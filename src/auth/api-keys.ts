@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
-import type { Database } from "../db/index.js";
+import { type Database, withDeadline } from "../db/index.js";
 
 /**
  * client routes requests; auditor reads decision records; admin is a TENANT admin (its own
@@ -159,10 +159,15 @@ export class Authenticator {
   #timer: NodeJS.Timeout | undefined;
   readonly #lastWritten = new Map<string, number>();
 
+  /**
+   * @param waitMs how long a check waits for a stale table to be re-read before it fails as
+   *   unavailable (a wedged database must not hold every caller; SOVR_STORAGE_TIMEOUT_MS).
+   */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly ttlMs = 2000,
     private readonly now: () => number = Date.now,
+    private readonly waitMs = Number.POSITIVE_INFINITY,
   ) {}
 
   /** Loads the key table and keeps re-reading it in the background until {@link stop}. */
@@ -205,8 +210,8 @@ export class Authenticator {
     // A stale table (no background read lately) is re-read first, whatever the token's id.
     // A read in flight is shared; should it have begun too long ago, one more starts now.
     const stale = () => this.now() - this.#loadedAt > this.ttlMs;
-    if (stale()) await (this.#loading ?? this.refresh());
-    if (stale()) await this.refresh();
+    if (stale()) await this.#bounded(this.#loading ?? this.refresh());
+    if (stale()) await this.#bounded(this.refresh());
     const entry = this.#table.get(parsed.keyId);
     const { hash, info } = entry ?? DUMMY;
     const given = hashSecret(parsed.secret);
@@ -214,6 +219,10 @@ export class Authenticator {
     if (!entry || !match || info.revokedAt) return undefined;
     this.#touch(parsed.keyId, this.now());
     return info;
+  }
+
+  #bounded(read: Promise<void>): Promise<void> {
+    return Number.isFinite(this.waitMs) ? withDeadline(read, this.waitMs, "API key table") : read;
   }
 
   #touch(keyId: string, now: number): void {
