@@ -27,7 +27,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { toBase64 } from "../encoding/index.js";
 import { CheckpointError, checkpointVerifiers, openCheckpoint } from "./checkpoint.js";
-import { type DsseEnvelope, entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
+import { type DsseEnvelope, entryLeafHash } from "./dsse.js";
 import { CatalogReferences, checkCatalogs } from "./export-catalogs.js";
 import {
   CHECKPOINTS_FILE,
@@ -40,7 +40,8 @@ import {
 import { checkKeptCheckpoints } from "./kept-checkpoints.js";
 import { fromPublishedKey, KeyRing, type PublishedKey } from "./keys.js";
 import { equalBytes, MerkleTree, verifyConsistency } from "./merkle.js";
-import { decodeRecord, RecordFormatError, recordTenant } from "./record.js";
+import { openLoggedRecord } from "./open-entry.js";
+import { recordTenant } from "./record.js";
 import { TenantSeqCheck } from "./tenant-seq-check.js";
 import { verifyTenantExport } from "./verify-tenant.js";
 
@@ -231,21 +232,11 @@ async function verifyRecords(
           : `sequence out of order: expected seq ${seq}, found ${String(entry.seq)}`;
       fail({ seq, what });
     }
-    const v = verifyEnvelope(entry.envelope, ring, RECORD_PAYLOAD_TYPE);
-    if (!v.ok) return fail({ seq, what: `signature: ${v.reason}` });
-    let record: ReturnType<typeof decodeRecord>;
-    try {
-      record = decodeRecord(v.payload);
-    } catch (err) {
-      if (err instanceof RecordFormatError) return fail({ seq, what: `record: ${err.message}` });
-      throw err;
-    }
-    if (opts.enforceKeyValidity) {
-      for (const id of v.keyIds) {
-        if (!ring.isValidAt(id, record.time_us))
-          fail({ seq, what: `signature: key ${id} was not valid at the record's time` });
-      }
-    }
+    const opened = openLoggedRecord(entry.envelope, ring, opts.enforceKeyValidity);
+    if (!opened.ok) return fail({ seq, what: opened.what });
+    for (const id of opened.invalidKeys)
+      fail({ seq, what: `signature: key ${id} was not valid at the record's time` });
+    const { record } = opened;
     const seen = decisions.get(record.decision_id);
     if (record.kind === "admin") {
       // An admin record (v2) stands alone: it names no decision.

@@ -22,12 +22,13 @@
 import { join } from "node:path";
 import { fromBase64, toBase64 } from "../encoding/index.js";
 import { type Checkpoint, CheckpointError, checkpointVerifiers, openCheckpoint } from "./checkpoint.js";
-import { type DsseEnvelope, entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
+import { type DsseEnvelope, entryLeafHash } from "./dsse.js";
 import type { CatalogReferences } from "./export-catalogs.js";
 import { CHECKPOINTS_FILE, type ExportScope, RECORDS_FILE, readLines } from "./export-format.js";
 import type { KeyRing } from "./keys.js";
 import { verifyInclusion } from "./merkle.js";
-import { decodeRecord, RecordFormatError, recordTenant } from "./record.js";
+import { openLoggedRecord } from "./open-entry.js";
+import { recordTenant } from "./record.js";
 import { TenantSeqCheck } from "./tenant-seq-check.js";
 import type { VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";
 
@@ -78,21 +79,11 @@ export async function verifyTenantExport(
     if (seq >= cp.size) fail({ seq, what: `seq ${seq} is not below the checkpoint size ${cp.size}` });
     prev = seq;
 
-    const v = verifyEnvelope(entry.envelope, ring, RECORD_PAYLOAD_TYPE);
-    if (!v.ok) return fail({ seq, what: `signature: ${v.reason}` });
-    let record: ReturnType<typeof decodeRecord>;
-    try {
-      record = decodeRecord(v.payload);
-    } catch (err) {
-      if (err instanceof RecordFormatError) return fail({ seq, what: `record: ${err.message}` });
-      throw err;
-    }
-    if (opts.enforceKeyValidity) {
-      for (const id of v.keyIds) {
-        if (!ring.isValidAt(id, record.time_us))
-          fail({ seq, what: `signature: key ${id} was not valid at the record's time` });
-      }
-    }
+    const opened = openLoggedRecord(entry.envelope, ring, opts.enforceKeyValidity);
+    if (!opened.ok) return fail({ seq, what: opened.what });
+    for (const id of opened.invalidKeys)
+      fail({ seq, what: `signature: key ${id} was not valid at the record's time` });
+    const { record } = opened;
 
     const tenant = recordTenant(record);
     if (tenant !== undefined && tenant !== scope.tenant)
