@@ -7,23 +7,15 @@
  */
 import type {
   CandidateColumns,
+  CandidateRecord,
   CheckRecord,
   DecisionRecord,
   DecisionRecordV2,
-  ExclusionRecord,
   Unsequenced,
 } from "./record.js";
 
 /** One candidate as a row: v1's candidate without its model (v2 refers to the catalog for it). */
-export interface CandidateRow {
-  endpoint_id: string;
-  eligible: boolean;
-  exclusions: ExclusionRecord[];
-  weight_ppb: number;
-  unhealthy: boolean;
-  ttft_us: number | null;
-  tokens_per_second_milli: number | null;
-}
+export type CandidateRow = Omit<CandidateRecord, "model">;
 
 /** The candidates of a decision record, in candidate order, as rows. */
 export function candidateRows(record: DecisionRecord | Unsequenced<DecisionRecordV2>): CandidateRow[] {

@@ -31,6 +31,27 @@ export interface ByokKeyView {
   suspendedOrigins: string[];
 }
 
+/** A key as the HTTP admin route and the CLI show it (JSON, snake_case): never the key. */
+export interface ByokKeyJson {
+  tenant: string;
+  provider: string;
+  always: boolean;
+  updated_at: string;
+  approved_origins: string[];
+  suspended_origins: string[];
+}
+
+export function byokKeyJson(k: ByokKeyView): ByokKeyJson {
+  return {
+    tenant: k.tenant,
+    provider: k.provider,
+    always: k.always,
+    updated_at: k.updatedAt.toISOString(),
+    approved_origins: k.approvedOrigins,
+    suspended_origins: k.suspendedOrigins,
+  };
+}
+
 /**
  * The rules of BYOK administration, once, for every surface: the gRPC ByokService, the HTTP
  * route `/v1/admin/byok` and the CLI with the server stopped.

@@ -12,6 +12,13 @@ export {
   revokeApiKey,
 } from "./api-keys.js";
 export { ByokError, ByokStore, MasterKey, type TenantKey } from "./byok.js";
-export { ByokAccessError, ByokAdmin, type ByokKeyView, ByokNotFoundError } from "./byok-admin.js";
+export {
+  ByokAccessError,
+  ByokAdmin,
+  type ByokKeyJson,
+  type ByokKeyView,
+  ByokNotFoundError,
+  byokKeyJson,
+} from "./byok-admin.js";
 export { endpointOrigin } from "./origin.js";
 export type { Principal } from "./principal.js";

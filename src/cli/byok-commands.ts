@@ -1,20 +1,10 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { ByokAdmin, ByokStore, MasterKey } from "../auth/index.js";
+import { ByokAdmin, type ByokKeyJson, ByokStore, byokKeyJson, MasterKey } from "../auth/index.js";
 import { buildSnapshot, loadCatalogDir } from "../catalog/index.js";
 import { loadConfig } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
 import { DEFAULT_SOVR_URL } from "./connect-client.js";
-
-/** A key as both modes report it (the HTTP route's JSON shape). */
-interface KeyJson {
-  tenant: string;
-  provider: string;
-  always: boolean;
-  updated_at: string;
-  approved_origins: string[];
-  suspended_origins: string[];
-}
 
 /**
  * `sovr keys byok set|remove|list|approve`: tenants' own provider keys (BYOK, docs/architecture.md §6).
@@ -43,8 +33,13 @@ export function addByokCommands(keys: Command): void {
       const key = (o.keyFile ? readFileSync(o.keyFile, "utf8") : await readStdin()).trim();
       if (!key) throw new Error("no key given (stdin or --key-file)");
       const stored = process.env.SOVR_KEY
-        ? ((await admin("PUT", `/${enc(o.tenant)}/${enc(o.provider)}`, { key, always: o.always })) as KeyJson)
-        : await withAdmin(async (a) => keyJson(await a.set(undefined, o.tenant, o.provider, key, o.always)));
+        ? ((await admin("PUT", `/${enc(o.tenant)}/${enc(o.provider)}`, {
+            key,
+            always: o.always,
+          })) as ByokKeyJson)
+        : await withAdmin(async (a) =>
+            byokKeyJson(await a.set(undefined, o.tenant, o.provider, key, o.always)),
+          );
       console.log(
         `stored ${o.tenant}/${o.provider} key${o.always ? " (always used; no shared-key fallback)" : ""}`,
       );
@@ -62,8 +57,10 @@ export function addByokCommands(keys: Command): void {
     .action(async (o: { tenant: string; provider: string; origin?: string[] }) => {
       const origins = o.origin ?? [];
       const approved = process.env.SOVR_KEY
-        ? ((await admin("POST", `/${enc(o.tenant)}/${enc(o.provider)}/approve`, { origins })) as KeyJson)
-        : await withAdmin(async (a) => keyJson(await a.approve(undefined, o.tenant, o.provider, origins)));
+        ? ((await admin("POST", `/${enc(o.tenant)}/${enc(o.provider)}/approve`, { origins })) as ByokKeyJson)
+        : await withAdmin(async (a) =>
+            byokKeyJson(await a.approve(undefined, o.tenant, o.provider, origins)),
+          );
       console.log(`approved origins for ${o.tenant}/${o.provider}`);
       printOrigins(approved);
     });
@@ -85,8 +82,8 @@ export function addByokCommands(keys: Command): void {
     .option("--tenant <tenant>", "only this tenant")
     .action(async (o: { tenant?: string }) => {
       const rows = process.env.SOVR_KEY
-        ? ((await admin("GET", o.tenant ? `/${enc(o.tenant)}` : "")) as { data: KeyJson[] }).data
-        : await withAdmin(async (a) => (await a.list(undefined, o.tenant)).map(keyJson));
+        ? ((await admin("GET", o.tenant ? `/${enc(o.tenant)}` : "")) as { data: ByokKeyJson[] }).data
+        : await withAdmin(async (a) => (await a.list(undefined, o.tenant)).map(byokKeyJson));
       for (const r of rows)
         console.log(
           [
@@ -103,18 +100,7 @@ export function addByokCommands(keys: Command): void {
 
 const enc = encodeURIComponent;
 
-function keyJson(k: Awaited<ReturnType<ByokAdmin["set"]>>): KeyJson {
-  return {
-    tenant: k.tenant,
-    provider: k.provider,
-    always: k.always,
-    updated_at: k.updatedAt.toISOString(),
-    approved_origins: k.approvedOrigins,
-    suspended_origins: k.suspendedOrigins,
-  };
-}
-
-function printOrigins(k: KeyJson): void {
+function printOrigins(k: ByokKeyJson): void {
   console.log(`approved origins: ${k.approved_origins.join(", ") || "none"}`);
   if (k.suspended_origins.length > 0)
     console.log(`suspended (not approved, key not used there): ${k.suspended_origins.join(", ")}`);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { ByokAdmin, ByokKeyView, Principal } from "../../auth/index.js";
+import type { ByokAdmin, Principal } from "../../auth/index.js";
+import { byokKeyJson } from "../../auth/index.js";
 import type { CatalogSnapshot } from "../../catalog/index.js";
 import { LIMITS } from "../../config/index.js";
 import type { Router, RouterEvent } from "../../routing/index.js";
@@ -452,7 +453,7 @@ async function byokAdmin(
     .map((p, i) => pathSegment(p, ["tenant", "provider"][i] ?? "path"));
   if (req.method === "GET" && parts.length <= 1) {
     const keys = await deps.byok.list(principal, parts[0]);
-    return sendJson(res, 200, { data: keys.map(keyJson) });
+    return sendJson(res, 200, { data: keys.map(byokKeyJson) });
   }
   const approve = parts.length === 3 && parts[2] === "approve";
   if (parts.length !== 2 && !approve)
@@ -468,7 +469,7 @@ async function byokAdmin(
     const origins = (body as { origins?: unknown }).origins ?? [];
     if (!Array.isArray(origins) || !origins.every((o) => typeof o === "string"))
       throw new InvalidFieldError("origins", "must be a list of origins (scheme://host[:port])");
-    return sendJson(res, 200, keyJson(await deps.byok.approve(principal, tenant, provider, origins)));
+    return sendJson(res, 200, byokKeyJson(await deps.byok.approve(principal, tenant, provider, origins)));
   }
   if (req.method === "DELETE") {
     const removed = await deps.byok.remove(principal, tenant, provider);
@@ -481,16 +482,5 @@ async function byokAdmin(
   if (typeof b.key !== "string") throw new InvalidFieldError("key", "is required");
   if (b.always !== undefined && typeof b.always !== "boolean")
     throw new InvalidFieldError("always", "must be true or false");
-  sendJson(res, 200, keyJson(await deps.byok.set(principal, tenant, provider, b.key, b.always ?? false)));
-}
-
-function keyJson(k: ByokKeyView) {
-  return {
-    tenant: k.tenant,
-    provider: k.provider,
-    always: k.always,
-    updated_at: k.updatedAt.toISOString(),
-    approved_origins: k.approvedOrigins,
-    suspended_origins: k.suspendedOrigins,
-  };
+  sendJson(res, 200, byokKeyJson(await deps.byok.set(principal, tenant, provider, b.key, b.always ?? false)));
 }
