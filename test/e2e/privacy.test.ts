@@ -3,9 +3,10 @@
  * and the OpenAI-compatible HTTP API, succeeding and failing (upstream 500, upstream 400, no
  * eligible endpoint). Afterwards the canary appears nowhere: not in any table (every column as
  * text, bytea and base64 forms included, record payloads decoded), the server's logs, the
- * metrics output, nor any error message the callers received.
+ * metrics output, nor any error message the callers received. The tenant also brought its own
+ * provider key (BYOK) holding the canary: it goes upstream, and is kept only encrypted.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { sql } from "kysely";
@@ -91,8 +92,10 @@ describe.each(appDatabases)("no prompt content is kept anywhere (%s)", (database
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ database });
+    t = await startTestApp({ database, env: { SOVR_MASTER_KEY: randomBytes(32).toString("hex") } });
     grpc = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`);
+    // The default tenant's own key for sim-eu, set as the local operator would.
+    await t.app.byokAdmin.set(undefined, "default", "sim-eu", `BYOK-${canary}`, false);
     // Succeeding, over both APIs (HTTP streaming and not).
     expect(await grpcChat("eu")).toBe("ok");
     expect(await httpChat("eu", false)).toBe(200);
@@ -124,6 +127,9 @@ describe.each(appDatabases)("no prompt content is kept anywhere (%s)", (database
     expect(outcomes).toContain("failed");
     expect(outcomes).toContain("denied");
     expect(t.simulator.stats("sim-eu").requests).toBeGreaterThanOrEqual(9);
+    // The BYOK key was used (so its absence below means something): kept, encrypted.
+    expect((await t.app.byok.keysFor("default")).get("sim-eu")?.apiKey).toBe(`BYOK-${canary}`);
+    expect(await t.app.db.db.selectFrom("byok_keys").select("tenant").execute()).toHaveLength(1);
   });
 
   it("no table holds the canary (every column as text; record payloads decoded)", async () => {
