@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import type { ByokAdmin, Principal } from "../../auth/index.js";
-import { byokKeyJson } from "../../auth/index.js";
 import type { CatalogSnapshot } from "../../catalog/index.js";
-import { LIMITS } from "../../config/index.js";
 import type { Router, RouterEvent } from "../../routing/index.js";
 import { NoEligibleEndpointError } from "../../routing/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
 import { fromOpenAIChatBody, InvalidFieldError, toConnectError } from "../grpc/index.js";
+import { byokAdmin } from "./byok-route.js";
+import { methodNotAllowed, readJson, sendJson } from "./http-json.js";
 
 /**
  * The OpenAI-compatible HTTP API (docs/architecture.md §7) on the HTTP/1.1 port:
@@ -109,42 +109,6 @@ function snake(s: string): string {
   return s.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }
 
-class BodyTooLargeError extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"]);
-    if (declared > limit) return reject(new BodyTooLargeError());
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners("data");
-        req.resume();
-        reject(new BodyTooLargeError());
-      } else parts.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(parts)));
-    req.on("error", reject);
-  });
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
 function sendError(res: ServerResponse, err: OpenAIError, headers: Record<string, string> = {}): void {
   if (res.headersSent) return void res.destroy();
   sendJson(
@@ -207,44 +171,6 @@ export function createOpenAIHttpHandler(
 /** The route an error is reported under: `PUT /v1/admin/byok`, not the tenant in the path. */
 function operation(req: IncomingMessage, path: string): string {
   return `${req.method} ${path.startsWith("/v1/admin/byok") ? "/v1/admin/byok" : path}`;
-}
-
-async function methodNotAllowed(res: ServerResponse, allow: string): Promise<void> {
-  sendJson(
-    res,
-    405,
-    {
-      error: {
-        message: `method not allowed; use ${allow}`,
-        type: "invalid_request_error",
-        param: null,
-        code: "method_not_allowed",
-      },
-    },
-    { allow },
-  );
-}
-
-async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-  try {
-    const raw = await readBody(req, LIMITS.requestBytes);
-    try {
-      return JSON.parse(raw.toString("utf8")) as unknown;
-    } catch {
-      throw new InvalidFieldError("body", "is not valid JSON");
-    }
-  } catch (err) {
-    if (!(err instanceof BodyTooLargeError)) throw err;
-    const message = `request body larger than ${LIMITS.requestBytes} bytes`;
-    // The rest of the body is not read: close the connection after answering.
-    sendJson(
-      res,
-      413,
-      { error: { message, type: "invalid_request_error", param: null, code: "request_too_large" } },
-      { connection: "close" },
-    );
-    return undefined;
-  }
 }
 
 async function chatCompletions(
@@ -424,63 +350,4 @@ async function listModels(deps: OpenAIHttpDeps, req: IncomingMessage, res: Serve
       endpoints: endpoints.map((e) => e.id).sort(),
     }));
   sendJson(res, 200, { object: "list", data });
-}
-
-/** A %-decoded path segment; bad %-encoding (`%zz`, a lone byte of UTF-8) is the caller's error. */
-function pathSegment(segment: string, field: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new InvalidFieldError(field, "bad %-encoding in the URL path");
-  }
-}
-
-/**
- * BYOK administration: keys go in, never come out (a key is shown as tenant, provider, flags
- * and origins). Every rule, the tenant check included, is {@link ByokAdmin}'s.
- */
-async function byokAdmin(
-  deps: OpenAIHttpDeps,
-  req: IncomingMessage,
-  res: ServerResponse,
-  path: string,
-): Promise<void> {
-  const principal = await deps.authenticate(req, `${req.method} /v1/admin/byok`);
-  if (!deps.byok) throw new ConnectError("BYOK is not configured", Code.FailedPrecondition);
-  const parts = path
-    .split("/")
-    .slice(4)
-    .map((p, i) => pathSegment(p, ["tenant", "provider"][i] ?? "path"));
-  if (req.method === "GET" && parts.length <= 1) {
-    const keys = await deps.byok.list(principal, parts[0]);
-    return sendJson(res, 200, { data: keys.map(byokKeyJson) });
-  }
-  const approve = parts.length === 3 && parts[2] === "approve";
-  if (parts.length !== 2 && !approve)
-    throw new ConnectError(
-      "use /v1/admin/byok/{tenant}/{provider} or /v1/admin/byok/{tenant}/{provider}/approve",
-      Code.NotFound,
-    );
-  const [tenant, provider] = parts as [string, string];
-  if (approve) {
-    if (req.method !== "POST") return methodNotAllowed(res, "POST");
-    const body = await readJson(req, res);
-    if (body === undefined) return;
-    const origins = (body as { origins?: unknown }).origins ?? [];
-    if (!Array.isArray(origins) || !origins.every((o) => typeof o === "string"))
-      throw new InvalidFieldError("origins", "must be a list of origins (scheme://host[:port])");
-    return sendJson(res, 200, byokKeyJson(await deps.byok.approve(principal, tenant, provider, origins)));
-  }
-  if (req.method === "DELETE") {
-    const removed = await deps.byok.remove(principal, tenant, provider);
-    return sendJson(res, removed ? 200 : 404, { tenant, provider, deleted: removed });
-  }
-  if (req.method !== "PUT") return methodNotAllowed(res, "GET, PUT, DELETE");
-  const body = await readJson(req, res);
-  if (body === undefined) return;
-  const b = body as { key?: unknown; always?: unknown };
-  if (typeof b.key !== "string") throw new InvalidFieldError("key", "is required");
-  if (b.always !== undefined && typeof b.always !== "boolean")
-    throw new InvalidFieldError("always", "must be true or false");
-  sendJson(res, 200, byokKeyJson(await deps.byok.set(principal, tenant, provider, b.key, b.always ?? false)));
 }
