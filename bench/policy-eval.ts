@@ -42,6 +42,8 @@ function endpoints(n: number): PolicyEndpointInput[] {
       pricing: { prompt: 1 + (i % 5), completion: 2 + (i % 7) },
       context_length: 131072,
       supported_parameters: ["temperature", "top_p", "max_tokens", "tools"],
+      kind: "chat",
+      input_modalities: ["text"],
       retention_days:
         kind === 2 ? { value: null, source: "assumed" } : { value: kind === 1 ? 30 : 0, source: "provider" },
       trains_on_data: kind === 2 ? { value: null, source: "assumed" } : { value: false, source: "provider" },
@@ -78,6 +80,9 @@ function input(endpoints: PolicyEndpointInput[], scenario: Scenario): PolicyInpu
       estimated_prompt_tokens: 1200,
       max_tokens: 512,
       parameters: ["temperature"],
+      retention_parameters: [],
+      modalities: ["text"],
+      operation: "chat",
     },
     principal: { tenant: strict ? "acme-health" : "default", workload: "bench", roles: ["client"] },
     endpoints,

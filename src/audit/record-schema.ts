@@ -179,6 +179,8 @@ const decisionSchemaV2 = z
     request: requestV1.extend({
       /** Input modalities, sorted: "text", "image", … */
       modalities: z.array(z.enum(["text", "image", "audio", "file"])),
+      /** "embedding" for /v1/embeddings and Embed; absent for chat. */
+      operation: z.literal("embedding").optional(),
     }),
     policy,
     catalog_revision: z.string(),
@@ -205,7 +207,25 @@ const decisionSchemaV2 = z
     );
   });
 
-const outcomeSchemaV2 = outcomeSchema.extend({ v: z.literal(2), tenant: z.string(), tenant_seq: tenantSeq });
+const outcomeSchemaV2 = outcomeSchema.extend({
+  v: z.literal(2),
+  tenant: z.string(),
+  tenant_seq: tenantSeq,
+  /** Token details, each present only when the upstream reported it. */
+  usage: z
+    .strictObject({
+      prompt_tokens: nonNegInt,
+      completion_tokens: nonNegInt,
+      cached_prompt_tokens: nonNegInt.optional(),
+      cache_write_prompt_tokens: nonNegInt.optional(),
+      reasoning_tokens: nonNegInt.optional(),
+      audio_prompt_tokens: nonNegInt.optional(),
+      audio_completion_tokens: nonNegInt.optional(),
+    })
+    .nullable(),
+  /** Advisory parameters the endpoint used does not take (not sent); absent when none. */
+  unapplied_parameters: z.array(z.string()).min(1).optional(),
+});
 
 /** What an admin record may say was done; each names the ids it acted on in `target`. */
 export const ADMIN_ACTIONS = {

@@ -203,6 +203,20 @@ export interface AttemptRecord {
 
 export type Outcome = "success" | "failed" | "denied";
 
+/**
+ * Token counts as the upstream reported them; the details (v2) only where it reported them,
+ * each a part of prompt_tokens or completion_tokens.
+ */
+export interface UsageRecord {
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_prompt_tokens?: number;
+  cache_write_prompt_tokens?: number;
+  reasoning_tokens?: number;
+  audio_prompt_tokens?: number;
+  audio_completion_tokens?: number;
+}
+
 export interface OutcomeRecord {
   v: RecordVersion;
   kind: "outcome";
@@ -213,13 +227,18 @@ export interface OutcomeRecord {
   outcome: Outcome;
   attempts: AttemptRecord[];
   endpoint_used: string | null;
-  usage: { prompt_tokens: number; completion_tokens: number } | null;
+  usage: UsageRecord | null;
   cost_micro_usd: number;
   /** Whole request, µs. */
   latency_us: number;
   /** Time to first token, µs; null when none arrived. */
   ttft_us: number | null;
   error_class: string | null;
+  /**
+   * v2, when there were any: advisory parameters of the request the endpoint used does not
+   * take, which were not sent (routing/parameters.ts).
+   */
+  unapplied_parameters?: string[];
   /** v2: the decision's tenant (`principal.tenant`), so the record counts in its sequence. */
   tenant?: string;
   /** v2: as in {@link DecisionRecord}. */

@@ -179,7 +179,15 @@ export function resolveEndpoint(
     api: endpoint.api,
     baseUrl: endpoint.base_url,
     ...(keyEnv === undefined ? {} : { apiKeyEnv: keyEnv }),
-    pricing: Object.freeze({ prompt: endpoint.pricing.prompt, completion: endpoint.pricing.completion }),
+    pricing: Object.freeze({
+      prompt: endpoint.pricing.prompt,
+      completion: endpoint.pricing.completion,
+      ...(endpoint.pricing.cached_prompt === undefined
+        ? {}
+        : { cachedPrompt: endpoint.pricing.cached_prompt }),
+    }),
+    kind: endpoint.kind ?? "chat",
+    inputModalities: Object.freeze([...(endpoint.input_modalities ?? ["text"])].sort(modalityOrder)),
     contextLength: endpoint.context_length,
     ...(endpoint.quantization === undefined ? {} : { quantization: endpoint.quantization }),
     supportedParameters: Object.freeze([...(endpoint.supported_parameters ?? [])]),
@@ -269,4 +277,9 @@ export function snapshotFromCanonical(canonical: string, options: ResolveOptions
     throw new CatalogValidationError([{ file, path: "", message: "not in canonical form" }]);
   }
   return snapshot;
+}
+
+const MODALITY_ORDER = ["text", "image", "audio", "file"];
+function modalityOrder(a: string, b: string): number {
+  return MODALITY_ORDER.indexOf(a) - MODALITY_ORDER.indexOf(b);
 }

@@ -29,6 +29,10 @@ export type PolicyFact = (typeof POLICY_FACTS)[number];
 
 export const CACHING_VALUES = ["none", "in_memory", "persistent"] as const;
 export const API_VALUES = ["openai", "anthropic"] as const;
+/** What an endpoint serves: chat completions, or embeddings. */
+export const KIND_VALUES = ["chat", "embedding"] as const;
+/** Input modalities an endpoint takes (`input_modalities`; text alone when not stated). */
+export const MODALITY_VALUES = ["text", "image", "audio", "file"] as const;
 /** OpenRouter's quantization names, so the request filter `quantizations` can match them. */
 export const QUANTIZATION_VALUES = [
   "int4",
@@ -179,7 +183,13 @@ export const endpointSchema = z
       .regex(ENV_NAME, { error: "api_key_env must be an environment variable name" })
       .optional(),
     residency: residencySchema.optional(),
-    pricing: z.strictObject({ prompt: price, completion: price }),
+    /** chat (the default) or embedding. */
+    kind: z.enum(KIND_VALUES).optional(),
+    /**
+     * USD per million tokens; `cached_prompt` for prompt tokens read from the provider's cache
+     * (the prompt price when not stated).
+     */
+    pricing: z.strictObject({ prompt: price, completion: price, cached_prompt: price.optional() }),
     context_length: z
       .number()
       .int({ error: "context_length must be a whole number of tokens" })
@@ -187,6 +197,11 @@ export const endpointSchema = z
     quantization: z.enum(QUANTIZATION_VALUES).optional(),
     supported_parameters: z
       .array(z.string().regex(PARAMETER_NAME, { error: "parameter names are snake_case" }))
+      .optional(),
+    /** What the endpoint takes as input; ["text"] when not stated (the worst case). */
+    input_modalities: z
+      .array(z.enum(MODALITY_VALUES))
+      .min(1, { error: "input_modalities needs at least one modality" })
       .optional(),
     policy: endpointPolicySchema.optional(),
   })

@@ -43,6 +43,8 @@ export interface EffectivePolicy {
 export interface Pricing {
   prompt: number;
   completion: number;
+  /** Prompt tokens read from the provider's cache; the prompt price when absent. */
+  cachedPrompt?: number;
 }
 
 /** One upstream endpoint with its effective data policy. Immutable once built. */
@@ -67,6 +69,10 @@ export interface ResolvedEndpoint {
   contextLength: number;
   quantization?: string;
   supportedParameters: readonly string[];
+  /** chat, or embedding. */
+  kind: "chat" | "embedding";
+  /** Input modalities it takes, in the order text, image, audio, file; ["text"] when not stated. */
+  inputModalities: readonly ("text" | "image" | "audio" | "file")[];
   policy: EffectivePolicy;
   /** Names of the attributes whose value is assumed (no fact established). */
   assumed: readonly string[];

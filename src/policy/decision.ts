@@ -34,7 +34,7 @@ export function parseDecision(
   if (!Array.isArray(raw) || raw.length !== 1) malformed("expected exactly one result");
   const result = (raw[0] as { result?: unknown } | null)?.result;
   if (!isObject(result)) malformed("result is not an object");
-  const { allow, deny, checks, keys, problems } = result;
+  const { allow, deny, checks, keys, problems, permitted_parameters: permitted } = result;
   if (!Array.isArray(allow)) malformed("allow is not an array");
   const compact = problems !== undefined || checks !== undefined;
   if (!(deny === undefined && compact) && !isObject(deny)) malformed("deny is not an object");
@@ -88,7 +88,15 @@ export function parseDecision(
     }
   }
 
-  const decision: PolicyDecision = { allow: [], deny: {} };
+  const permittedParameters: string[] = [];
+  if (permitted !== undefined) {
+    if (!Array.isArray(permitted)) malformed("permitted_parameters is not an array");
+    for (const p of permitted) {
+      if (typeof p !== "string" || p === "") malformed("permitted_parameters holds a non-string");
+      permittedParameters.push(p);
+    }
+  }
+  const decision: PolicyDecision = { allow: [], deny: {}, permittedParameters };
   for (const id of candidateIds) {
     if (allowed.has(id)) decision.allow.push(id);
     else {

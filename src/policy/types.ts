@@ -19,6 +19,10 @@ export interface PolicyEndpointInput {
   pricing: { prompt: number; completion: number };
   context_length: number;
   supported_parameters: string[];
+  /** "chat" or "embedding". */
+  kind: string;
+  /** Input modalities the endpoint takes: "text", "image", "audio", "file". */
+  input_modalities: string[];
   /** null value = retained indefinitely. */
   retention_days: PolicyAttribute<number | null>;
   trains_on_data: PolicyAttribute<boolean | null>;
@@ -36,8 +40,18 @@ export interface PolicyInput {
     labels: Record<string, string>;
     estimated_prompt_tokens: number;
     max_tokens: number | null;
-    /** Names of the sampling/tool parameters the request uses. */
+    /** Names of the optional parameters the request uses (routing/parameters.ts). */
     parameters: string[];
+    /**
+     * Of those, the ones that would have the provider keep or cache data (`store`,
+     * `metadata`, prompt-cache hints): sent only if the decision's `permitted_parameters`
+     * names them.
+     */
+    retention_parameters: string[];
+    /** Input modalities, sorted: "text", "image", "audio", "file" (never the content). */
+    modalities: string[];
+    /** "chat" or "embedding". */
+    operation: string;
   };
   principal: { tenant: string; workload: string; roles: string[] };
   endpoints: PolicyEndpointInput[];
@@ -49,6 +63,11 @@ export interface PolicyDecision {
   allow: string[];
   /** Endpoint id → human-readable reasons, each naming the rule. */
   deny: Record<string, string[]>;
+  /**
+   * Retention parameters of the request (`input.request.retention_parameters`) the policy
+   * permits to be sent; none when the policy says nothing (fail closed).
+   */
+  permittedParameters: string[];
 }
 
 /** Identity of the bundle a decision was evaluated with (for the record and replay). */

@@ -163,6 +163,7 @@ export async function decide(
 
   const { decision: policy, bundle } = evaluation;
   const allowed = new Set(policy.allow);
+  const permitted = new Set(policy.permittedParameters);
   const verdicts: CandidateVerdict[] = candidates.map((endpoint) => {
     const exclusions: Exclusion[] = [];
     const reasons = policy.deny[endpoint.id];
@@ -176,7 +177,7 @@ export async function decide(
         reason: "policy: not allowed by any rule (fail closed)",
       });
     }
-    exclusions.push(...requestExclusions(endpoint, req, keys.get(endpoint.provider)));
+    exclusions.push(...requestExclusions(endpoint, req, keys.get(endpoint.provider), permitted));
     const eligible = exclusions.length === 0;
     return {
       endpoint,

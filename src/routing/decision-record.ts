@@ -2,7 +2,6 @@ import type {
   AttemptRecord as AuditAttemptRecord,
   CallerRecord,
   DecisionRecordV2,
-  Modality,
   OutcomeRecord,
   Unsequenced,
 } from "../audit/index.js";
@@ -10,7 +9,8 @@ import { candidateColumns } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
 import type { BundleRef } from "../policy/index.js";
 import type { UpstreamErrorClass } from "../upstream/index.js";
-import { estimatePromptTokens, usedParameters } from "./filters.js";
+import { estimatePromptTokens, inputModalities } from "./filters.js";
+import { usedParameters } from "./parameters.js";
 import { preferencesToRecord } from "./preferences-codec.js";
 import type { CandidateVerdict, RouteRequest } from "./types.js";
 
@@ -30,11 +30,6 @@ export function callerOf(principal: Principal): CallerRecord {
   return principal.keyId === ""
     ? { kind: "anonymous", subject: "", key_id: "" }
     : { kind: "api_key", subject: principal.workload, key_id: principal.keyId };
-}
-
-/** The request's input modalities, sorted. Messages carry text only today. */
-export function modalitiesOf(req: RouteRequest): Modality[] {
-  return req.messages.length > 0 ? ["text"] : [];
 }
 
 export function buildDecisionRecord(args: {
@@ -95,7 +90,8 @@ export function buildDecisionRecord(args: {
       estimated_prompt_tokens: estimatePromptTokens(req),
       max_tokens: req.maxTokens ?? null,
       parameters: usedParameters(req),
-      modalities: modalitiesOf(req),
+      modalities: inputModalities(req),
+      ...(req.operation === "embedding" ? { operation: "embedding" as const } : {}),
     },
     policy: {
       revision: args.bundle.revision,

@@ -1,6 +1,8 @@
 import type { TenantKey } from "../auth/index.js";
 import { endpointOrigin } from "../auth/index.js";
 import type { ResolvedEndpoint } from "../catalog/index.js";
+import type { Modality } from "../upstream/index.js";
+import { parameterExclusions } from "./parameters.js";
 import type { Exclusion, RouteRequest } from "./types.js";
 
 /**
@@ -8,10 +10,14 @@ import type { Exclusion, RouteRequest } from "./types.js";
  * preferences (zdr, data_collection, region) are not here: the organisation's policy enforces
  * those, so a request can only tighten them, never loosen them.
  */
+const NONE: ReadonlySet<string> = new Set();
+
+/** `permitted`: the retention parameters the policy allowed (routing/parameters.ts). */
 export function requestExclusions(
   endpoint: ResolvedEndpoint,
   req: RouteRequest,
   tenantKey?: TenantKey,
+  permitted: ReadonlySet<string> = NONE,
 ): Exclusion[] {
   const out: Exclusion[] = [];
   const p = req.provider;
@@ -74,15 +80,23 @@ export function requestExclusions(
       reason: `max_price: completion price ${endpoint.pricing.completion} > ${mp.completion} USD/M tokens`,
     });
   }
-  if (p.requireParameters) {
-    const missing = usedParameters(req).filter((x) => !endpoint.supportedParameters.includes(x));
-    if (missing.length > 0) {
-      out.push({
-        stage: "filter",
-        rule: "require_parameters",
-        reason: `require_parameters: endpoint does not support ${missing.join(", ")}`,
-      });
-    }
+  out.push(...parameterExclusions(endpoint, req, permitted));
+  const modalities = inputModalities(req);
+  const missing = modalities.filter((m) => !endpoint.inputModalities.includes(m));
+  if (missing.length > 0) {
+    out.push({
+      stage: "filter",
+      rule: "input_modalities",
+      reason: `input_modalities: endpoint does not take ${missing.join(", ")} input`,
+    });
+  }
+  const operation = req.operation ?? "chat";
+  if (operation !== endpoint.kind) {
+    out.push({
+      stage: "filter",
+      rule: "kind",
+      reason: `kind: endpoint serves ${endpoint.kind}, not ${operation}`,
+    });
   }
   if (req.maxTokens !== undefined && req.maxTokens > endpoint.contextLength) {
     out.push({
@@ -94,22 +108,40 @@ export function requestExclusions(
   return out;
 }
 
-/** Names of the optional parameters a request uses (OpenRouter's `supported_parameters` names). */
-export function usedParameters(req: RouteRequest): string[] {
-  const used: string[] = [];
-  if (req.maxTokens !== undefined) used.push("max_tokens");
-  if (req.temperature !== undefined) used.push("temperature");
-  if (req.topP !== undefined) used.push("top_p");
-  if (req.stop && req.stop.length > 0) used.push("stop");
-  if (req.tools && req.tools.length > 0) used.push("tools");
-  if (req.toolChoice !== undefined) used.push("tool_choice");
-  if (req.seed !== undefined) used.push("seed");
-  return used;
+/** The request's input modalities, sorted: "text" for any text, then image, audio, file parts. */
+export function inputModalities(req: Pick<RouteRequest, "messages" | "operation">): Modality[] {
+  const seen = new Set<Modality>();
+  for (const m of req.messages) {
+    if (typeof m.content === "string") {
+      if (m.content.length > 0 || m.tool_calls?.length) seen.add("text");
+      continue;
+    }
+    for (const part of m.content) seen.add(part.type === "text" ? "text" : part.type);
+  }
+  if (req.messages.length > 0 && seen.size === 0) seen.add("text");
+  return MODALITIES.filter((m) => seen.has(m));
 }
 
-/** Rough prompt size: ~4 characters per token. Counts only; content is not kept. */
+const MODALITIES: readonly Modality[] = ["text", "image", "audio", "file"];
+
+/**
+ * Rough prompt size: ~4 characters per token of text; an image counts as 1,000 tokens (a
+ * typical high-detail tile set), audio and files by their base64 size. Counts only; content is
+ * not kept.
+ */
 export function estimatePromptTokens(req: Pick<RouteRequest, "messages">): number {
   let chars = 0;
-  for (const m of req.messages) chars += m.content.length;
+  for (const m of req.messages) {
+    if (typeof m.content === "string") {
+      chars += m.content.length;
+      continue;
+    }
+    for (const part of m.content) {
+      if (part.type === "text") chars += part.text.length;
+      else if (part.type === "image") chars += 4000;
+      else if (part.type === "audio") chars += part.data.length / 8;
+      else chars += part.source.data.length / 4;
+    }
+  }
   return Math.ceil(chars / 4);
 }

@@ -1,7 +1,8 @@
 import type { Principal } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import type { PolicyEndpointInput, PolicyInput } from "../policy/index.js";
-import { estimatePromptTokens, usedParameters } from "./filters.js";
+import { estimatePromptTokens, inputModalities } from "./filters.js";
+import { retentionParameters, usedParameters } from "./parameters.js";
 import { preferencesToJson } from "./preferences-codec.js";
 import type { RouteRequest } from "./types.js";
 
@@ -26,6 +27,8 @@ export function endpointInput(e: ResolvedEndpoint): PolicyEndpointInput {
       pricing: { prompt: e.pricing.prompt, completion: e.pricing.completion },
       context_length: e.contextLength,
       supported_parameters: [...e.supportedParameters],
+      kind: e.kind,
+      input_modalities: [...e.inputModalities],
       retention_days: { value: p.retentionDays.value, source: p.retentionDays.source },
       trains_on_data: { value: p.trainsOnData.value, source: p.trainsOnData.source },
       residency: {
@@ -57,6 +60,9 @@ export function buildPolicyInput(
       estimated_prompt_tokens: estimatePromptTokens(req),
       max_tokens: req.maxTokens ?? null,
       parameters: usedParameters(req),
+      retention_parameters: retentionParameters(req),
+      modalities: inputModalities(req),
+      operation: req.operation ?? "chat",
     },
     principal: { tenant: principal.tenant, workload: principal.workload, roles: [...principal.roles] },
     endpoints: candidates.map(endpointInput),

@@ -3,7 +3,7 @@ import { endpointOrigin } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import { uuidv7 } from "../encoding/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
-import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest } from "../upstream/index.js";
+import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest, Usage } from "../upstream/index.js";
 import { UpstreamError, type UpstreamErrorClass } from "../upstream/index.js";
 import { candidatesFor, type Decision, decide } from "./decide.js";
 import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
@@ -16,6 +16,7 @@ import {
 } from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
 import type { HealthTracker } from "./health.js";
+import { PARAMETERS, unappliedParameters } from "./parameters.js";
 import { newSeed } from "./rng.js";
 import type { RouteRequest } from "./types.js";
 
@@ -71,21 +72,27 @@ export interface RouterObserver {
   finished(outcome: "success" | "failed" | "denied" | "error", seconds: number): void;
 }
 
-export interface CostedUsage {
-  promptTokens: number;
-  completionTokens: number;
+/** Token counts with their details (cached, reasoning, audio), and the cost at catalog prices. */
+export interface CostedUsage extends Usage {
   costMicroUsd: number;
 }
 
 export type RouterEvent =
-  | { type: "route"; decisionId: string; endpoint: ResolvedEndpoint; attempt: number }
   | {
-      type: "delta";
-      role?: string;
-      content?: string;
-      toolCalls?: Extract<UpstreamEvent, { type: "delta" }>["toolCalls"];
+      type: "route";
+      decisionId: string;
+      endpoint: ResolvedEndpoint;
+      attempt: number;
+      /** Advisory parameters of the request this endpoint does not take: not sent. */
+      unappliedParameters: readonly string[];
     }
-  | { type: "finish"; finishReason: string; usage: CostedUsage };
+  | Extract<UpstreamEvent, { type: "delta" }>
+  | {
+      type: "finish";
+      finishReason: string;
+      choices?: { index: number; finishReason: string }[];
+      usage: CostedUsage;
+    };
 
 /** One upstream attempt: an endpoint with one credential. */
 interface PlannedAttempt {
@@ -203,6 +210,7 @@ export class Router {
     let usage: CostedUsage | undefined;
     let ttftMs: number | undefined;
     let errorClass: string | null = null;
+    let unapplied: string[] = [];
     try {
       for (let i = 0; i < planned.length; i++) {
         const { endpoint, apiKey, credential } = planned[i]!;
@@ -255,7 +263,14 @@ export class Router {
 
         endpointUsed = endpoint;
         ttftMs = firstTokenAt - started;
-        yield { type: "route", decisionId: decision.id, endpoint, attempt: i + 1 };
+        unapplied = unappliedParameters(endpoint, req);
+        yield {
+          type: "route",
+          decisionId: decision.id,
+          endpoint,
+          attempt: i + 1,
+          unappliedParameters: unapplied,
+        };
         let completionChunks = 0;
         try {
           for (const ev of head) {
@@ -314,9 +329,8 @@ export class Router {
         outcome,
         attempts,
         endpoint_used: endpointUsed?.id ?? null,
-        usage: usage
-          ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens }
-          : null,
+        usage: usage ? usageRecord(usage) : null,
+        ...(unapplied.length > 0 ? { unapplied_parameters: unapplied } : {}),
         cost_micro_usd: usage?.costMicroUsd ?? 0,
         latency_us: Math.round((this.#now() - started) * 1000),
         ttft_us: ttftMs === undefined ? null : Math.round(ttftMs * 1000),
@@ -366,23 +380,44 @@ export class Router {
   }
 
   #toEvent(ev: UpstreamEvent, endpoint: ResolvedEndpoint, req: RouteRequest): RouterEvent {
-    if (ev.type === "delta")
-      return { type: "delta", role: ev.role, content: ev.content, toolCalls: ev.toolCalls };
-    const promptTokens = ev.usage?.promptTokens ?? estimatePromptTokens(req);
-    const completionTokens = ev.usage?.completionTokens ?? 0;
+    if (ev.type === "delta") return ev;
+    const usage: Usage = ev.usage ?? { promptTokens: estimatePromptTokens(req), completionTokens: 0 };
     return {
       type: "finish",
       finishReason: ev.finishReason,
-      usage: {
-        promptTokens,
-        completionTokens,
-        // USD per million tokens × tokens = micro-USD.
-        costMicroUsd: Math.round(
-          promptTokens * endpoint.pricing.prompt + completionTokens * endpoint.pricing.completion,
-        ),
-      },
+      ...(ev.choices ? { choices: ev.choices } : {}),
+      usage: { ...usage, costMicroUsd: costMicroUsd(usage, endpoint) },
     };
   }
+}
+
+/**
+ * Cost at catalog prices: USD per million tokens × tokens = micro-USD. Prompt tokens read from
+ * the provider's cache are at the cached-prompt price where the catalog states one.
+ */
+export function costMicroUsd(u: Usage, endpoint: ResolvedEndpoint): number {
+  const p = endpoint.pricing;
+  const cached = Math.min(u.cachedPromptTokens ?? 0, u.promptTokens);
+  return Math.round(
+    (u.promptTokens - cached) * p.prompt +
+      cached * (p.cachedPrompt ?? p.prompt) +
+      u.completionTokens * p.completion,
+  );
+}
+
+/** Usage as the outcome record carries it: the details only where the upstream reported them. */
+function usageRecord(u: Usage): NonNullable<OutcomeRecordV1["usage"]> {
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    ...(u.cachedPromptTokens !== undefined ? { cached_prompt_tokens: u.cachedPromptTokens } : {}),
+    ...(u.cacheWritePromptTokens !== undefined
+      ? { cache_write_prompt_tokens: u.cacheWritePromptTokens }
+      : {}),
+    ...(u.reasoningTokens !== undefined ? { reasoning_tokens: u.reasoningTokens } : {}),
+    ...(u.audioPromptTokens !== undefined ? { audio_prompt_tokens: u.audioPromptTokens } : {}),
+    ...(u.audioCompletionTokens !== undefined ? { audio_completion_tokens: u.audioCompletionTokens } : {}),
+  };
 }
 
 function asUpstreamError(err: unknown): UpstreamError {
@@ -419,5 +454,21 @@ export function toUpstreamRequest(req: RouteRequest, endpoint: ResolvedEndpoint)
   if (req.tools && req.tools.length > 0) out.tools = [...req.tools];
   if (req.toolChoice !== undefined) out.tool_choice = req.toolChoice;
   if (req.seed !== undefined) out.seed = req.seed;
+  // Advisory parameters the endpoint does not declare are not sent (and reported unapplied);
+  // contract and retention ones reach here only when declared (and permitted): filters.ts.
+  const declared = endpoint.supportedParameters;
+  if (req.params) {
+    const params: Record<string, unknown> = {};
+    for (const name in req.params) {
+      const v = req.params[name];
+      if (v === undefined) continue;
+      if (name === "max_completion_tokens" || (name in PARAMETERS && declared.includes(name)))
+        params[name] = v;
+      else if (name === "store" && v === false && declared.includes("store")) params.store = false;
+    }
+    out.params = params;
+  }
+  for (const core of ["max_tokens", "temperature", "top_p", "stop", "seed"] as const)
+    if (out[core] !== undefined && !declared.includes(core)) delete out[core];
   return out;
 }

@@ -41,6 +41,13 @@ export interface RouteRequest {
   tools?: readonly UpstreamTool[];
   toolChoice?: unknown;
   seed?: number;
+  /**
+   * The other optional parameters, by their OpenAI names (routing/parameters.ts says which):
+   * validated by the API edge, translated per upstream API by the adapters.
+   */
+  params?: Readonly<Record<string, unknown>>;
+  /** What is asked for: a chat completion (the default) or embeddings (`messages` = inputs). */
+  operation?: "chat" | "embedding";
   workload: string;
 }
 

@@ -38,7 +38,7 @@ type Block =
 export function toAnthropicBody(req: UpstreamRequest, stream: boolean): Record<string, unknown> {
   const system = req.messages
     .filter((m) => m.role === "system" || m.role === "developer")
-    .map((m) => m.content)
+    .map((m) => textOf(m.content))
     .join("\n\n");
   const messages: { role: "user" | "assistant"; content: Block[] }[] = [];
   const push = (role: "user" | "assistant", blocks: Block[]) => {
@@ -73,9 +73,10 @@ export function toAnthropicBody(req: UpstreamRequest, stream: boolean): Record<s
 function toTurn(m: UpstreamMessage): ["user" | "assistant", Block[]] {
   if (m.role === "system" || m.role === "developer") return ["user", []];
   if (m.role === "tool")
-    return ["user", [{ type: "tool_result", tool_use_id: m.tool_call_id ?? "", content: m.content }]];
+    return ["user", [{ type: "tool_result", tool_use_id: m.tool_call_id ?? "", content: textOf(m.content) }]];
   if (m.role === "assistant") {
-    const blocks: Block[] = m.content ? [{ type: "text", text: m.content }] : [];
+    const text = textOf(m.content);
+    const blocks: Block[] = text ? [{ type: "text", text }] : [];
     for (const t of m.tool_calls ?? []) {
       blocks.push({
         type: "tool_use",
@@ -86,7 +87,18 @@ function toTurn(m: UpstreamMessage): ["user" | "assistant", Block[]] {
     }
     return ["assistant", blocks];
   }
-  return ["user", [{ type: "text", text: m.content }]];
+  return ["user", [{ type: "text", text: textOf(m.content) }]];
+}
+
+/** Text content; the filters keep parts of other modalities from an endpoint without them. */
+function textOf(content: UpstreamMessage["content"]): string {
+  if (typeof content === "string") return content;
+  return content
+    .map((p) => {
+      if (p.type !== "text") throw new UpstreamError("client", `this adapter cannot send ${p.type} parts`);
+      return p.text;
+    })
+    .join("");
 }
 
 function toolChoice(choice: unknown): unknown {

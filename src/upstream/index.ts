@@ -4,6 +4,12 @@ export { UpstreamError, type UpstreamErrorClass } from "./errors.js";
 export { PoolSet } from "./http-call.js";
 export { OpenAICompatibleAdapter } from "./openai-adapter.js";
 export type {
+  ContentPart,
+  EmbeddingRequest,
+  EmbeddingResult,
+  MediaSource,
+  Modality,
+  TokenLogprob,
   UpstreamAdapter,
   UpstreamCallOptions,
   UpstreamEvent,
@@ -11,4 +17,5 @@ export type {
   UpstreamRequest,
   UpstreamTarget,
   UpstreamTool,
+  Usage,
 } from "./types.js";

@@ -210,6 +210,8 @@ export function fromProtoEndpoint(e: Endpoint): ResolvedEndpoint {
     contextLength: e.contextLength,
     ...(e.quantization ? { quantization: e.quantization } : {}),
     supportedParameters: e.supportedParameters,
+    kind: "chat",
+    inputModalities: ["text"],
     policy: {
       retentionDays: fromAttribute(p?.retention?.days ?? null, p?.retention),
       trainsOnData: fromAttribute(p?.training ? p.training.trainsOnData : true, p?.training),

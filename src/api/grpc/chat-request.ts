@@ -60,7 +60,10 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
       `messages[${i}].role`,
       "must be one of system, developer, user, assistant, tool",
     );
-    const bytes = Buffer.byteLength(m.content, "utf8");
+    const bytes =
+      typeof m.content === "string"
+        ? Buffer.byteLength(m.content, "utf8")
+        : m.content.reduce((n, p) => n + (p.type === "text" ? Buffer.byteLength(p.text, "utf8") : 0), 0);
     check(bytes <= LIMITS.contentBytes, `messages[${i}].content`, `at most ${LIMITS.contentBytes} bytes`);
     total += bytes;
     if (m.name !== undefined) check(m.name.length <= LIMITS.nameLength, `messages[${i}].name`, "too long");
