@@ -42,7 +42,7 @@ endpoints:
     api_key_env: SIM_ANTHROPIC_KEY
     pricing: { prompt: 4, completion: 4 }
     context_length: 200000
-    supported_parameters: [temperature, top_p, max_tokens, stop, tools]
+    supported_parameters: [temperature, top_p, max_tokens, stop, tools, tool_choice]
 `;
 
 /** A port that refuses connections (bound, then closed). */
