@@ -326,7 +326,8 @@ describe("PolicyEngine with the catalog's endpoints as data", () => {
     const inFlight = [engine.evaluate(policyInput(v1, zdr)), engine.evaluate(policyInput(v1, zdr))];
     engine.setCatalog(v2);
     const later = engine.evaluate(policyInput(v2, zdr));
-    for (const r of await Promise.all(inFlight)) expect(r.decision).toEqual({ allow: ["a", "b"], deny: {}, permittedParameters: [] });
+    for (const r of await Promise.all(inFlight))
+      expect(r.decision).toEqual({ allow: ["a", "b"], deny: {}, permittedParameters: [] });
     expect((await later).decision).toEqual({
       allow: ["b"],
       deny: { a: ["zdr: endpoint retains prompts for 30 days (source: provider)"] },

@@ -11,7 +11,8 @@
  *   without, the request may go there, the parameter is not sent, and the response and the
  *   outcome record name it as not applied.
  * - `retention`: the parameter makes the provider keep or cache data (`store: true`,
- *   `metadata`, prompt-cache hints). It reaches the policy input as
+ *   prompt-cache hints). (`metadata` is the request's routing labels; it goes upstream only
+ *   beside a permitted `store: true`, where it tags the stored completion.) It reaches the policy input as
  *   `request.retention_parameters` and is sent only when the policy's decision permits it
  *   (`permitted_parameters`); otherwise every candidate is excluded (fail closed). It must also
  *   be declared by the endpoint.
@@ -51,7 +52,6 @@ export const PARAMETERS: Readonly<Record<string, ParameterClass>> = {
   top_logprobs: "contract",
   n: "contract",
   store: "retention",
-  metadata: "retention",
   prompt_cache_key: "retention",
   prompt_cache_retention: "retention",
 };

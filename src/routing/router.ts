@@ -457,18 +457,23 @@ export function toUpstreamRequest(req: RouteRequest, endpoint: ResolvedEndpoint)
   // Advisory parameters the endpoint does not declare are not sent (and reported unapplied);
   // contract and retention ones reach here only when declared (and permitted): filters.ts.
   const declared = endpoint.supportedParameters;
+  for (const core of ["max_tokens", "temperature", "top_p", "stop", "seed"] as const)
+    if (out[core] !== undefined && !declared.includes(core)) delete out[core];
   if (req.params) {
     const params: Record<string, unknown> = {};
     for (const name in req.params) {
       const v = req.params[name];
-      if (v === undefined) continue;
-      if (name === "max_completion_tokens" || (name in PARAMETERS && declared.includes(name)))
-        params[name] = v;
-      else if (name === "store" && v === false && declared.includes("store")) params.store = false;
+      if (v !== undefined && name in PARAMETERS && declared.includes(name)) params[name] = v;
     }
-    out.params = params;
+    // `store: false` keeps nothing: sent wherever `store` is declared. With a permitted
+    // `store: true`, the routing labels go along as the stored completion's metadata.
+    if (req.params.store === false && declared.includes("store")) params.store = false;
+    if (params.store === true && declared.includes("metadata") && Object.keys(req.labels).length > 0)
+      params.metadata = { ...req.labels };
+    // Which name the caller gave the limit, for upstreams that tell the two apart.
+    if (req.params.max_completion_tokens !== undefined && out.max_tokens !== undefined)
+      params.max_completion_tokens = out.max_tokens;
+    if (Object.keys(params).length > 0) out.params = params;
   }
-  for (const core of ["max_tokens", "temperature", "top_p", "stop", "seed"] as const)
-    if (out[core] !== undefined && !declared.includes(core)) delete out[core];
   return out;
 }
