@@ -44,6 +44,11 @@ export const PARAMETERS: Readonly<Record<string, ParameterClass>> = {
   safety_identifier: "advisory",
   service_tier: "advisory",
   prediction: "advisory",
+  // OpenRouter's sampling parameters beyond OpenAI's.
+  top_k: "advisory",
+  min_p: "advisory",
+  top_a: "advisory",
+  repetition_penalty: "advisory",
   tools: "contract",
   tool_choice: "contract",
   response_format: "contract",
@@ -51,6 +56,9 @@ export const PARAMETERS: Readonly<Record<string, ParameterClass>> = {
   logprobs: "contract",
   top_logprobs: "contract",
   n: "contract",
+  // An image given by URL: the upstream fetches it (the router never does), so only an endpoint
+  // that declares it takes image URLs; others need the bytes inline (a data URL).
+  image_urls: "contract",
   store: "retention",
   prompt_cache_key: "retention",
   prompt_cache_retention: "retention",
@@ -82,7 +90,16 @@ export function usedParameters(req: RouteRequest): string[] {
       if (name === "response_format" && isJsonSchema(params.response_format)) used.push("structured_outputs");
     }
   }
+  if (hasImageUrl(req)) used.push("image_urls");
   return used;
+}
+
+function hasImageUrl(req: RouteRequest): boolean {
+  for (const m of req.messages) {
+    if (typeof m.content === "string") continue;
+    for (const p of m.content) if (p.type === "image" && p.source.kind === "url") return true;
+  }
+  return false;
 }
 
 function isJsonSchema(v: unknown): boolean {
