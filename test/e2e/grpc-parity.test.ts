@@ -71,7 +71,7 @@ endpoints:
 type ChatInit = MessageInitShape<typeof ChatRequestSchema>;
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
 
-const ask = (model: string, o: Partial<ChatInit> = {}): ChatInit => ({
+const ask = (model: string, o: Omit<Partial<ChatInit>, "$typeName"> = {}): ChatInit => ({
   model,
   messages: [{ role: "user", content: "hello" }],
   ...o,
@@ -107,7 +107,13 @@ describe("gRPC chat carries the full request and response model", () => {
   });
 
   const chat = (req: ChatInit) => grpc.unary(RouterService, RouterService.method.chat, req);
-  const failure = (req: ChatInit) => chat(req).catch((e: unknown) => e as ServiceError);
+  const failure = (req: ChatInit): Promise<ServiceError> =>
+    chat(req).then(
+      () => {
+        throw new Error("expected the call to fail");
+      },
+      (e: unknown) => e as ServiceError,
+    );
 
   it("every parameter reaches the upstream intact, by its OpenAI name", async () => {
     const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"] };
@@ -175,7 +181,7 @@ describe("gRPC chat carries the full request and response model", () => {
       { store: true },
       { promptCacheKey: "k1" },
       { promptCacheRetention: PromptCacheRetention.HOURS_24 },
-    ] as Partial<ChatInit>[]) {
+    ] as Omit<Partial<ChatInit>, "$typeName">[]) {
       const err = await failure(ask("rec/full", o));
       expect(err.code).toBe(GrpcStatus.FAILED_PRECONDITION);
       expect(err.details).toContain("retention_parameters");
@@ -331,7 +337,7 @@ describe("gRPC chat carries the full request and response model", () => {
 
   it("invalid values are InvalidArgument naming the proto field; nothing leaves", async () => {
     const before = up.bodies.length;
-    const cases: [Partial<ChatInit>, string][] = [
+    const cases: [Omit<Partial<ChatInit>, "$typeName">, string][] = [
       [
         { messages: [{ role: "user", content: "x", parts: [{ part: { case: "text", value: "y" } }] }] },
         "messages[0].content: must be empty when parts is set",
