@@ -29,6 +29,18 @@ function usageOf(
   return u ? { promptTokens: u.prompt_tokens ?? 0, completionTokens: u.completion_tokens ?? 0 } : undefined;
 }
 
+/**
+ * The request as OpenAI's body: `params` go at the top level by their OpenAI names (they are
+ * those names); `max_completion_tokens` in params replaces `max_tokens` (the caller's name).
+ */
+function openAIBody(req: UpstreamRequest): Record<string, unknown> {
+  const { params, ...core } = req;
+  if (!params) return core;
+  const body: Record<string, unknown> = { ...core, ...params };
+  if (params.max_completion_tokens !== undefined) delete body.max_tokens;
+  return body;
+}
+
 /** The OpenAI Chat Completions wire protocol, which most providers and local servers speak. */
 export class OpenAICompatibleAdapter implements UpstreamAdapter {
   constructor(private readonly pools: PoolSet) {}
@@ -46,7 +58,11 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     opts: UpstreamCallOptions,
   ): AsyncGenerator<UpstreamEvent> {
     const url = new URL(`${target.baseUrl.replace(/\/$/, "")}/chat/completions`);
-    const payload = JSON.stringify({ ...req, stream: true, stream_options: { include_usage: true } });
+    const payload = JSON.stringify({
+      ...openAIBody(req),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const res = await postJson(
       this.pools,
       url,
