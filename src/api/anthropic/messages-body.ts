@@ -88,7 +88,7 @@ export function fromMessagesBody(
   check(isObject(body), "body", "must be a JSON object");
   for (const [k, v] of Object.entries(body)) {
     if (FIELDS.has(k) || v === undefined || v === null) continue;
-    throw new InvalidFieldError(k, REFUSED[k] ?? "is not a supported field");
+    throw new InvalidFieldError(k.slice(0, 64), REFUSED[k] ?? "is not a supported field");
   }
   const params: Record<string, unknown> = {};
   const fieldNames: FieldNames = { stop: "stop_sequences" };

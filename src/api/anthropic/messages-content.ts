@@ -170,7 +170,8 @@ export function toMessages(v: unknown, i: number, out: UpstreamMessage[], origin
     else if (type === "tool_result" && role === "user") results.push(toolResult(b, bf));
     else if (type === "tool_use" && role === "assistant") toolCalls.push(toolUse(b, bf));
     else if ((type === "thinking" || type === "redacted_thinking") && role === "assistant") return;
-    else check(false, `${bf}.type`, `${String(type)} blocks are not supported in a ${role} message`);
+    // The type is not echoed: error messages never carry request values.
+    else check(false, `${bf}.type`, `this block type is not supported in a ${role} message`);
   });
   for (const r of results) push(r);
   if (role === "assistant") {
