@@ -1,4 +1,6 @@
 // The public face of api/: other folders import only what is exported here.
+
+export { createAnthropicHttpHandler } from "./anthropic/index.js";
 export {
   fromProtoEndpoint,
   type HealthState,

@@ -1,5 +1,6 @@
 import {
   connectHandler,
+  createAnthropicHttpHandler,
   createOpenAIHttpHandler,
   type HealthState,
   HttpRateLimit,
@@ -92,17 +93,20 @@ export async function serve(p: ServeParts): Promise<Serving> {
       }),
   });
   const httpLimit = new HttpRateLimit(limiter, { authOn });
+  const authenticate = httpLimit.after(httpAuthenticate(auth, authOn));
   const openai = createOpenAIHttpHandler({
     router,
     catalog,
     byok: byokAdmin,
     onInternalError: reportInternal,
-    authenticate: httpLimit.after(httpAuthenticate(auth, authOn)),
+    authenticate,
   });
+  const anthropic = createAnthropicHttpHandler({ router, onInternalError: reportInternal, authenticate });
   const http = httpHandler({
     httpLimit,
     metrics,
     openai,
+    anthropic,
     connect,
     readiness: {
       pingDatabase: () => pingDatabase(db.db, config.storageTimeoutMs),

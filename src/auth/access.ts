@@ -45,6 +45,8 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   // OpenAI-compatible HTTP API.
   "POST /v1/chat/completions": ["client"],
   "GET /v1/models": ["client"],
+  // Anthropic Messages API (same callers as chat completions).
+  "POST /v1/messages": ["client"],
   // BYOK provider keys: the tenant admin's own tenant only (the route checks the path's tenant).
   // Not the operator's: whoever moves endpoints must not also hold the keys sent to them.
   "GET /v1/admin/byok": ["admin"],

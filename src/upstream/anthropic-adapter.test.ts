@@ -31,6 +31,7 @@ afterAll(async () => {
 
 const TOOL_USE = fixture("anthropic-tool-use.sse");
 const ERROR = fixture("anthropic-error.sse");
+const THINKING = fixture("anthropic-thinking.sse");
 const PROMPT = "a prompt that must never reach an error message";
 const request: UpstreamRequest = {
   model: "claude-sonnet-4-20250514",
@@ -87,6 +88,25 @@ describe("AnthropicAdapter.stream (recorded streams)", () => {
       type: "finish",
       finishReason: "tool_calls",
       usage: { promptTokens: 472, completionTokens: 89 },
+    });
+  });
+
+  it("thinking deltas come back as reasoning; usage counts cached and cache-written prompt tokens", async () => {
+    upstream.reply({ body: THINKING });
+    const { events, error } = await collect();
+    expect(error).toBeUndefined();
+    const reasoning = events.map((e) => (e.type === "delta" ? (e.reasoning ?? "") : "")).join("");
+    expect(reasoning).toBe("Zürich is in Switzerland.");
+    expect(textOf(events)).toBe("Switzerland.");
+    expect(events.at(-1)).toEqual({
+      type: "finish",
+      finishReason: "stop",
+      usage: {
+        promptTokens: 2312,
+        cachedPromptTokens: 2000,
+        cacheWritePromptTokens: 300,
+        completionTokens: 57,
+      },
     });
   });
 

@@ -1,3 +1,4 @@
+import { toAnthropicBody } from "./anthropic-body.js";
 import { classifyStatus, UpstreamError } from "./errors.js";
 import { type PoolSet, postJson, toUpstreamError } from "./http-call.js";
 import { parseSse } from "./sse.js";
@@ -5,14 +6,11 @@ import type {
   UpstreamAdapter,
   UpstreamCallOptions,
   UpstreamEvent,
-  UpstreamMessage,
   UpstreamRequest,
   UpstreamTarget,
   Usage,
 } from "./types.js";
 
-/** The Messages API requires `max_tokens`; this is used when the caller set none. */
-const DEFAULT_MAX_TOKENS = 4096;
 const API_VERSION = "2023-06-01";
 
 /** Anthropic `stop_reason` → OpenAI `finish_reason` (what our callers see). */
@@ -25,105 +23,43 @@ const FINISH: Record<string, string> = {
   refusal: "content_filter",
 };
 
-type Block =
-  | { type: "text"; text: string }
-  | { type: "tool_use"; id: string; name: string; input: unknown }
-  | { type: "tool_result"; tool_use_id: string; content: string };
+interface AnthropicUsage {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  output_tokens_details?: { thinking_tokens?: number } | null;
+}
 
 /**
- * Our (OpenAI-shaped) request as a Messages API body: system and developer messages become the
- * top-level `system`, tool results become `tool_result` blocks of a user turn, assistant tool
- * calls `tool_use` blocks, and tools carry their JSON Schema as `input_schema`.
+ * Anthropic's usage → ours. Anthropic's `input_tokens` leaves out the tokens read from and
+ * written to the prompt cache; our `promptTokens` counts every prompt token, and says how many
+ * of them were cached and cache writes.
  */
-export function toAnthropicBody(req: UpstreamRequest, stream: boolean): Record<string, unknown> {
-  const system = req.messages
-    .filter((m) => m.role === "system" || m.role === "developer")
-    .map((m) => textOf(m.content))
-    .join("\n\n");
-  const messages: { role: "user" | "assistant"; content: Block[] }[] = [];
-  const push = (role: "user" | "assistant", blocks: Block[]) => {
-    const last = messages[messages.length - 1];
-    // The API wants user and assistant turns to alternate: consecutive turns are merged.
-    if (last?.role === role) last.content.push(...blocks);
-    else messages.push({ role, content: blocks });
-  };
-  for (const m of req.messages) push(...toTurn(m));
-  const body: Record<string, unknown> = {
-    model: req.model,
-    max_tokens: req.max_tokens ?? DEFAULT_MAX_TOKENS,
-    messages: messages.filter((m) => m.content.length > 0),
-    stream,
-  };
-  if (system) body.system = system;
-  if (req.temperature !== undefined) body.temperature = Math.min(req.temperature, 1); // Anthropic's range is 0..1
-  if (req.top_p !== undefined) body.top_p = req.top_p;
-  if (req.stop?.length) body.stop_sequences = req.stop;
-  if (req.tools?.length) {
-    body.tools = req.tools.map((t) => ({
-      name: t.function.name,
-      description: t.function.description,
-      input_schema: t.function.parameters ?? { type: "object", properties: {} },
-    }));
-  }
-  const choice = toolChoice(req.tool_choice);
-  if (choice) body.tool_choice = choice;
-  return body;
-}
-
-function toTurn(m: UpstreamMessage): ["user" | "assistant", Block[]] {
-  if (m.role === "system" || m.role === "developer") return ["user", []];
-  if (m.role === "tool")
-    return ["user", [{ type: "tool_result", tool_use_id: m.tool_call_id ?? "", content: textOf(m.content) }]];
-  if (m.role === "assistant") {
-    const text = textOf(m.content);
-    const blocks: Block[] = text ? [{ type: "text", text }] : [];
-    for (const t of m.tool_calls ?? []) {
-      blocks.push({
-        type: "tool_use",
-        id: t.id,
-        name: t.function.name,
-        input: safeJson(t.function.arguments),
-      });
-    }
-    return ["assistant", blocks];
-  }
-  return ["user", [{ type: "text", text: textOf(m.content) }]];
-}
-
-/** Text content; the filters keep parts of other modalities from an endpoint without them. */
-function textOf(content: UpstreamMessage["content"]): string {
-  if (typeof content === "string") return content;
-  return content
-    .map((p) => {
-      if (p.type !== "text") throw new UpstreamError("client", `this adapter cannot send ${p.type} parts`);
-      return p.text;
-    })
-    .join("");
-}
-
-function toolChoice(choice: unknown): unknown {
-  if (choice === undefined || choice === "auto") return choice === "auto" ? { type: "auto" } : undefined;
-  if (choice === "required") return { type: "any" };
-  if (choice === "none") return { type: "none" };
-  const name = (choice as { function?: { name?: string } } | null)?.function?.name;
-  return name ? { type: "tool", name } : undefined;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return {};
-  }
+export function usageOf(u: AnthropicUsage, into: Usage): void {
+  const read = u.cache_read_input_tokens ?? undefined;
+  const write = u.cache_creation_input_tokens ?? undefined;
+  if (typeof u.input_tokens === "number") into.promptTokens = u.input_tokens + (read ?? 0) + (write ?? 0);
+  if (read !== undefined) into.cachedPromptTokens = read;
+  if (write !== undefined) into.cacheWritePromptTokens = write;
+  if (typeof u.output_tokens === "number") into.completionTokens = u.output_tokens;
+  const thinking = u.output_tokens_details?.thinking_tokens;
+  if (typeof thinking === "number") into.reasoningTokens = thinking;
 }
 
 interface StreamEvent {
   type: string;
   index?: number;
-  message?: { usage?: { input_tokens?: number } };
+  message?: { usage?: AnthropicUsage };
   content_block?: { type: string; id?: string; name?: string };
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
-  usage?: { output_tokens?: number };
+  delta?: {
+    type?: string;
+    text?: string;
+    thinking?: string;
+    partial_json?: string;
+    stop_reason?: string | null;
+  };
+  usage?: AnthropicUsage;
   error?: { type?: string };
 }
 
@@ -182,7 +118,7 @@ export class AnthropicAdapter implements UpstreamAdapter {
         }
         if (ev.type === "error") throw streamErrorClass(ev.error?.type);
         if (ev.type === "message_start") {
-          usage.promptTokens = ev.message?.usage?.input_tokens ?? 0;
+          usageOf(ev.message?.usage ?? {}, usage);
           yield { type: "delta", role: "assistant" };
         } else if (ev.type === "content_block_start" && ev.content_block?.type === "tool_use") {
           const index = toolIndex.size;
@@ -198,6 +134,7 @@ export class AnthropicAdapter implements UpstreamAdapter {
           if (!sawContent) res.gotFirstToken();
           sawContent = true;
           if (d?.type === "text_delta" && d.text) yield { type: "delta", content: d.text };
+          else if (d?.type === "thinking_delta" && d.thinking) yield { type: "delta", reasoning: d.thinking };
           else if (d?.type === "input_json_delta" && d.partial_json) {
             yield {
               type: "delta",
@@ -206,7 +143,8 @@ export class AnthropicAdapter implements UpstreamAdapter {
           }
         } else if (ev.type === "message_delta") {
           if (ev.delta?.stop_reason) finishReason = FINISH[ev.delta.stop_reason] ?? "stop";
-          if (ev.usage?.output_tokens !== undefined) usage.completionTokens = ev.usage.output_tokens;
+          // Cumulative: the latest counts replace the earlier ones.
+          if (ev.usage) usageOf(ev.usage, usage);
         } else if (ev.type === "message_stop") {
           stopped = true;
           break;

@@ -28,11 +28,12 @@
  *   13     api/grpc/       Connect services, message builders, interceptors, error boundary
  *   14     api/transport/  listeners, TLS, HTTP/2 guard, pre-auth, refusals, rate limits
  *   15     api/openai/     the OpenAI-compatible HTTP API
- *   16     api/http/       /healthz, /readyz, /metrics, the HTTP port's routing and auth
- *   17     api/            (index.ts only: the public face of all surfaces)
- *   18     simulator/      the upstream simulator
- *   19     app/            the composition root (`sovr serve` wiring)
- *   20     cli/            the `sovr` command
+ *   16     api/anthropic/  the Anthropic Messages API (`POST /v1/messages`)
+ *   17     api/http/       /healthz, /readyz, /metrics, the HTTP port's routing and auth
+ *   18     api/            (index.ts only: the public face of all surfaces)
+ *   19     simulator/      the upstream simulator
+ *   20     app/            the composition root (`sovr serve` wiring)
+ *   21     cli/            the `sovr` command
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, posix, relative, resolve } from "node:path";
@@ -56,6 +57,7 @@ const LAYERS = [
   "api/grpc",
   "api/transport",
   "api/openai",
+  "api/anthropic",
   "api/http",
   "api",
   "simulator",

@@ -42,7 +42,8 @@ endpoints:
     api_key_env: SIM_ANTHROPIC_KEY
     pricing: { prompt: 4, completion: 4 }
     context_length: 200000
-    supported_parameters: [temperature, top_p, max_tokens, stop, tools, tool_choice]
+    supported_parameters: [temperature, top_p, top_k, max_tokens, stop, tools, tool_choice, parallel_tool_calls, user, reasoning_effort, service_tier, image_urls]
+    input_modalities: [text, image, file]
 `;
 
 /** A port that refuses connections (bound, then closed). */

@@ -11,11 +11,16 @@ export interface HttpRoutes {
   metrics: Metrics;
   /** The OpenAI-compatible API: true when it answered the request. */
   openai(req: IncomingMessage, res: ServerResponse): boolean;
+  /** The Anthropic Messages API (`POST /v1/messages`): true when it answered the request. */
+  anthropic?(req: IncomingMessage, res: ServerResponse): boolean;
   /** Connect (gRPC-web, Connect JSON) on the HTTP/1.1 port. */
   connect: NodeHandler;
 }
 
-/** The HTTP/1.1 port: /healthz, /readyz, /metrics, the OpenAI-compatible API, then Connect. */
+/**
+ * The HTTP/1.1 port: /healthz, /readyz, /metrics, the OpenAI-compatible API, the Anthropic
+ * Messages API, then Connect.
+ */
 export function httpHandler(r: HttpRoutes): NodeHandler {
   return (request, response) => {
     const req = request as IncomingMessage;
@@ -33,7 +38,7 @@ export function httpHandler(r: HttpRoutes): NodeHandler {
       void r.metrics.registry.metrics().then((body) => text(res, 200, body, r.metrics.registry.contentType));
       return;
     }
-    if (r.openai(req, res)) return;
+    if (r.openai(req, res) || r.anthropic?.(req, res)) return;
     if (Number(req.headers["content-length"]) > LIMITS.requestBytes) return void connectTooLarge(res);
     r.connect(req, res);
   };

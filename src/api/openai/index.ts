@@ -1,2 +1,8 @@
 // The public face of api/openai/: other folders import only what is exported here.
-export { createOpenAIHttpHandler, type OpenAIHttpDeps } from "./openai-http.js";
+export { methodNotAllowed, readJson, sendJson } from "./http-json.js";
+export {
+  createOpenAIHttpHandler,
+  type OpenAIError,
+  type OpenAIHttpDeps,
+  toOpenAIError,
+} from "./openai-http.js";

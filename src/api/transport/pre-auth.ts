@@ -89,3 +89,17 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
+
+/**
+ * The key of an HTTP API call as an `authorization` value: that header, else `Bearer
+ * <x-api-key>` (Anthropic's SDKs send the key as `x-api-key`). When both are present and name
+ * different keys, `conflict` is set: the call is refused rather than one of them guessed.
+ */
+export function httpAuthorization(headers: IncomingHttpHeaders): { value?: string; conflict: boolean } {
+  const authorization = headerValue(headers, "authorization");
+  const apiKey = headerValue(headers, "x-api-key");
+  if (apiKey === undefined) return { value: authorization, conflict: false };
+  const fromApiKey = `Bearer ${apiKey}`;
+  if (authorization === undefined) return { value: fromApiKey, conflict: false };
+  return { value: authorization, conflict: authorization.trim() !== fromApiKey.trim() };
+}

@@ -4,6 +4,7 @@ import type { Principal } from "../../auth/index.js";
 import { ACCESS, parseApiKey } from "../../auth/index.js";
 import type { RateLimitSettings } from "../../config/index.js";
 import { principalKey } from "../grpc/index.js";
+import { httpAuthorization } from "./pre-auth.js";
 
 /** Who a call is counted against: the API key that authenticated it, and its tenant. */
 export interface Subject {
@@ -248,7 +249,7 @@ export class HttpRateLimit {
     let release: () => void;
     try {
       release = this.limiter.acquire({
-        keyId: callerKeyId(req.headers.authorization, this.opts.authOn),
+        keyId: callerKeyId(httpAuthorization(req.headers).value, this.opts.authOn),
         tenant: principal.tenant,
       });
     } catch (err) {
