@@ -29,6 +29,17 @@ function usageOf(
   return u ? { promptTokens: u.prompt_tokens ?? 0, completionTokens: u.completion_tokens ?? 0 } : undefined;
 }
 
+/**
+ * The request as Chat Completions takes it: `params` (already OpenAI-named) at the top level;
+ * the limit as `max_completion_tokens` when the caller used that name.
+ */
+function wireBody(req: UpstreamRequest): Record<string, unknown> {
+  const { params, max_tokens, ...rest } = req;
+  const body: Record<string, unknown> = { ...rest, ...params };
+  if (body.max_completion_tokens === undefined && max_tokens !== undefined) body.max_tokens = max_tokens;
+  return body;
+}
+
 /** The OpenAI Chat Completions wire protocol, which most providers and local servers speak. */
 export class OpenAICompatibleAdapter implements UpstreamAdapter {
   constructor(private readonly pools: PoolSet) {}
@@ -46,7 +57,11 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     opts: UpstreamCallOptions,
   ): AsyncGenerator<UpstreamEvent> {
     const url = new URL(`${target.baseUrl.replace(/\/$/, "")}/chat/completions`);
-    const payload = JSON.stringify({ ...req, stream: true, stream_options: { include_usage: true } });
+    const payload = JSON.stringify({
+      ...wireBody(req),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const res = await postJson(
       this.pools,
       url,
