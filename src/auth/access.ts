@@ -44,6 +44,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": "public",
   // OpenAI-compatible HTTP API.
   "POST /v1/chat/completions": ["client"],
+  "POST /v1/responses": ["client"],
   "GET /v1/models": ["client"],
   // BYOK provider keys: the tenant admin's own tenant only (the route checks the path's tenant).
   // Not the operator's: whoever moves endpoints must not also hold the keys sent to them.

@@ -4,7 +4,7 @@ export { authInterceptor } from "./auth-interceptor.js";
 export { ByokServiceImpl } from "./byok-service.js";
 export { fromProtoEndpoint } from "./catalog-messages.js";
 export { CatalogServiceImpl } from "./catalog-service.js";
-export { fromOpenAIChatBody } from "./chat-request.js";
+export { fromOpenAIChatBody, validateRouteRequest } from "./chat-request.js";
 export { preAuthorizedKey, principalKey } from "./context.js";
 export { InvalidFieldError, toConnectError } from "./errors.js";
 export { HealthState, registerHealth } from "./health-service.js";

@@ -8,6 +8,7 @@ import type { InternalErrorLog } from "../grpc/index.js";
 import { fromOpenAIChatBody, InvalidFieldError, toConnectError } from "../grpc/index.js";
 import { byokAdmin } from "./byok-route.js";
 import { methodNotAllowed, readJson, sendJson } from "./http-json.js";
+import { responsesRoute } from "./responses-route.js";
 
 /**
  * The OpenAI-compatible HTTP API (docs/architecture.md §7) on the HTTP/1.1 port:
@@ -155,6 +156,8 @@ export function createOpenAIHttpHandler(
     let handled: Promise<void> | undefined;
     if (path === "/v1/chat/completions") {
       handled = req.method === "POST" ? chatCompletions(deps, req, res) : methodNotAllowed(res, "POST");
+    } else if (path === "/v1/responses") {
+      handled = req.method === "POST" ? responsesRoute(deps, req, res) : methodNotAllowed(res, "POST");
     } else if (path === "/v1/models") {
       handled = req.method === "GET" ? listModels(deps, req, res) : methodNotAllowed(res, "GET");
     } else if (path === "/v1/admin/byok" || path.startsWith("/v1/admin/byok/")) {
