@@ -402,7 +402,7 @@ describe("OpenAI Responses API", () => {
 
   it("stores nothing: a follow-up by previous_response_id is refused and the response cannot be retrieved", async () => {
     const r = await openai.responses.create({ model: "sim/chat-small", input: "Remember this.", ...onlyEu });
-    expect(r.store).toBe(false);
+    expect((r as unknown as { store: boolean }).store).toBe(false);
     const follow = await openai.responses
       .create({ model: "sim/chat-small", input: "And?", previous_response_id: r.id, ...onlyEu })
       .then(
