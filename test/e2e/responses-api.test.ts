@@ -234,6 +234,30 @@ describe("OpenAI Responses API", () => {
     ]);
   });
 
+  it("a failure after the first token: response.failed, then an error event that ends the SDK's stream with an error", async () => {
+    t.simulator.setBehaviour("sim-eu", { fault: { kind: "abort_after", chunks: 3 } });
+    try {
+      const stream = openai.responses.stream({
+        model: "sim/chat-small",
+        input: "Stream it.",
+        ...extra({ provider: { only: ["sim-eu"], allow_fallbacks: false } }),
+      });
+      const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+      stream.on("event", (ev) => events.push(ev));
+      const err = await stream.finalResponse().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ type: "error", message: expect.stringMatching(/interrupted/) });
+      expect(events.map((e) => e.type).slice(-2)).toEqual(["response.failed", "error"]);
+      const failed = events.at(-2) as OpenAI.Responses.ResponseFailedEvent;
+      expect(failed.response).toMatchObject({ status: "failed", error: { code: "server_error" } });
+      expect(failed.response.output[0]).toMatchObject({ type: "message", status: "in_progress" });
+    } finally {
+      t.simulator.resetBehaviour();
+    }
+  });
+
   it("function tools round trip: function_call out, function_call_output back in (streaming and not)", async () => {
     const before = t.simulator.stats("sim-eu").toolNames.length;
     const first = await openai.responses.create({

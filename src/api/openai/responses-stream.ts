@@ -7,8 +7,8 @@
  * `stream_options.include_obfuscation` is false (OpenAI's side-channel mitigation).
  *
  * The status line waits for the router's route (the first token), so a failure before it is a
- * plain HTTP error; after it the 200 is sent, and a failure is an `error` event followed by
- * `response.failed`.
+ * plain HTTP error; after it the 200 is sent, and a failure is `response.failed` followed by an
+ * `error` event.
  */
 import type { ServerResponse } from "node:http";
 import { pooledRandomBytes } from "../../encoding/index.js";
@@ -75,9 +75,9 @@ export async function streamResponse(
     const e = toError(err);
     if (!res.headersSent) return sendError(e);
     if (res.destroyed) return;
-    // Mid-stream: the 200 is already sent; the error travels as events.
+    // Mid-stream: the 200 is already sent; the error travels as events. `response.failed` first
+    // (the response's final state), then `error`, on which the SDK's stream ends with an error.
     const { message, code, param } = e.body.error;
-    queue.push({ type: "error", code, message, param });
     if (ctx && builder) {
       const error = { code: e.status === 429 ? "rate_limit_exceeded" : "server_error", message };
       queue.push({
@@ -85,6 +85,7 @@ export async function streamResponse(
         response: responseObject(ctx, "failed", builder.output, { error }),
       });
     }
+    queue.push({ type: "error", code, message, param });
     await flush();
     res.end();
   } finally {
