@@ -15,6 +15,7 @@ import { responsesRoute } from "./responses-route.js";
  *
  * - `POST /v1/chat/completions`, streaming (SSE) or not, with OpenRouter's `provider`, `models`
  *   and `region`; the decision id in `x-sovr-decision-id`;
+ * - `POST /v1/responses`: OpenAI's Responses API, stateless, on the same router (responses-route.ts);
  * - `GET /v1/models`: the models with at least one endpoint the caller's policy allows;
  * - `PUT|DELETE /v1/admin/byok/{tenant}/{provider}`, `POST …/{provider}/approve`,
  *   `GET /v1/admin/byok[/{tenant}]`: BYOK keys of the caller's own tenant (tenant admin).

@@ -98,6 +98,7 @@ describe("fromResponsesBody", () => {
       "tools[0].defer_loading",
     );
     expect(refusal({ tool_choice: { type: "function", name: "absent" } })).toBe("tool_choice");
+    expect(refusal({ max_output_tokens: 0 })).toBe("max_output_tokens");
     expect(refusal({ input: [] })).toBe("input");
     expect(refusal({ input: undefined })).toBe("input");
     expect(refusal({ input: [{ role: "assistant", content: "x", phase: "final_answer" }] })).toBe(

@@ -10,6 +10,7 @@
  * the request goes upstream with `store: false` wherever the endpoint declares `store`.
  * docs/routing.md's compatibility table lists each field's fate.
  */
+import { LIMITS } from "../../config/index.js";
 import { bool, check, isObject, type JsonObject, num, str, strList } from "../../encoding/index.js";
 import type { RouteRequest } from "../../routing/index.js";
 import { preferencesFromJson } from "../../routing/index.js";
@@ -131,7 +132,14 @@ export function fromResponsesBody(
   const params: Record<string, unknown> = { store: false };
   const maxOutput = num(body.max_output_tokens, "max_output_tokens");
   // Responses' limit counts reasoning tokens too: Chat Completions' max_completion_tokens.
-  if (maxOutput !== undefined) params.max_completion_tokens = maxOutput;
+  if (maxOutput !== undefined) {
+    check(
+      Number.isInteger(maxOutput) && maxOutput >= 1 && maxOutput <= LIMITS.maxTokens,
+      "max_output_tokens",
+      `must be an integer from 1 to ${LIMITS.maxTokens}`,
+    );
+    params.max_completion_tokens = maxOutput;
+  }
   const parallel = bool(body.parallel_tool_calls, "parallel_tool_calls");
   if (parallel !== undefined && tools.tools) params.parallel_tool_calls = parallel;
 
