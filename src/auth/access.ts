@@ -44,6 +44,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": "public",
   // OpenAI-compatible HTTP API.
   "POST /v1/chat/completions": ["client"],
+  "POST /v1/responses": ["client"],
   "GET /v1/models": ["client"],
   // Anthropic Messages API (same callers as chat completions).
   "POST /v1/messages": ["client"],

@@ -67,8 +67,8 @@ export const PARAMETERS: Readonly<Record<string, ParameterClass>> = {
 /**
  * Names of the optional parameters `req` uses, each once, in a stable order (the
  * `supported_parameters` names): what the policy input and the decision record list.
- * `response_format` with a JSON schema also counts as `structured_outputs` (OpenRouter's name
- * for strict schema support).
+ * `response_format` with a JSON schema, and a tool with `strict: true`, also count as
+ * `structured_outputs` (OpenRouter's name for strict schema support).
  */
 export function usedParameters(req: RouteRequest): string[] {
   const used: string[] = [];
@@ -90,6 +90,9 @@ export function usedParameters(req: RouteRequest): string[] {
       if (name === "response_format" && isJsonSchema(params.response_format)) used.push("structured_outputs");
     }
   }
+  // A strict tool is Structured Outputs for its arguments.
+  if (req.tools?.some((t) => t.function.strict === true) && !used.includes("structured_outputs"))
+    used.push("structured_outputs");
   if (hasImageUrl(req)) used.push("image_urls");
   return used;
 }

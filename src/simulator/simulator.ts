@@ -82,6 +82,7 @@ interface ChatBody {
   system?: unknown;
   stream?: unknown;
   max_tokens?: unknown;
+  max_completion_tokens?: unknown;
   stream_options?: { include_usage?: unknown };
   tools?: unknown;
   tool_choice?: unknown;
@@ -209,7 +210,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return;
     }
 
-    const maxTokens = typeof body.max_tokens === "number" && body.max_tokens > 0 ? body.max_tokens : Infinity;
+    // OpenAI's newer name for the limit (reasoning models take only it).
+    const limit = body.max_tokens ?? (protocol === "openai" ? body.max_completion_tokens : undefined);
+    const maxTokens = typeof limit === "number" && limit > 0 ? limit : Infinity;
     const n = Math.max(1, Math.min(b.completionTokens, maxTokens));
     const promptTokens = estimateTokens(body.messages, body.system);
     const created = Math.floor(Date.now() / 1000);

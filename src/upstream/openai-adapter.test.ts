@@ -48,6 +48,24 @@ const collect = (o: Partial<UpstreamCallOptions> = {}, onEvent?: (ev: UpstreamEv
   drain(adapter.stream({ baseUrl: `${upstream.url}/v1/`, apiKey: "sk-test" }, request, options(o)), onEvent);
 
 describe("OpenAICompatibleAdapter.stream (recorded streams)", () => {
+  it("sends params at the top level, and the limit as max_completion_tokens when the caller used that name", async () => {
+    upstream.reply({ body: TEXT });
+    const req: UpstreamRequest = {
+      ...request,
+      max_tokens: 64,
+      params: { response_format: { type: "json_object" }, store: false, max_completion_tokens: 64 },
+    };
+    await drain(adapter.stream({ baseUrl: `${upstream.url}/v1/` }, req, options()));
+    expect(upstream.requests.at(-1)!.body).toEqual({
+      ...request,
+      response_format: { type: "json_object" },
+      store: false,
+      max_completion_tokens: 64,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+  });
+
   it("text: role, content deltas, finish reason and the usage chunk; sends what the API expects", async () => {
     upstream.reply({ body: TEXT });
     const { events, error } = await collect();

@@ -29,7 +29,8 @@ export interface UpstreamMessage {
 
 export interface UpstreamTool {
   type: "function";
-  function: { name: string; description?: string; parameters?: unknown };
+  /** `strict`: the arguments must match `parameters` exactly (Structured Outputs for tools). */
+  function: { name: string; description?: string; parameters?: unknown; strict?: boolean };
 }
 
 export interface UpstreamRequest {

@@ -8,12 +8,14 @@ import type { InternalErrorLog } from "../grpc/index.js";
 import { fromOpenAIChatBody, InvalidFieldError, toConnectError } from "../grpc/index.js";
 import { byokAdmin } from "./byok-route.js";
 import { methodNotAllowed, readJson, sendJson } from "./http-json.js";
+import { responsesRoute } from "./responses-route.js";
 
 /**
  * The OpenAI-compatible HTTP API (docs/architecture.md §7) on the HTTP/1.1 port:
  *
  * - `POST /v1/chat/completions`, streaming (SSE) or not, with OpenRouter's `provider`, `models`
  *   and `region`; the decision id in `x-sovr-decision-id`;
+ * - `POST /v1/responses`: OpenAI's Responses API, stateless, on the same router (responses-route.ts);
  * - `GET /v1/models`: the models with at least one endpoint the caller's policy allows;
  * - `PUT|DELETE /v1/admin/byok/{tenant}/{provider}`, `POST …/{provider}/approve`,
  *   `GET /v1/admin/byok[/{tenant}]`: BYOK keys of the caller's own tenant (tenant admin).
@@ -155,6 +157,8 @@ export function createOpenAIHttpHandler(
     let handled: Promise<void> | undefined;
     if (path === "/v1/chat/completions") {
       handled = req.method === "POST" ? chatCompletions(deps, req, res) : methodNotAllowed(res, "POST");
+    } else if (path === "/v1/responses") {
+      handled = req.method === "POST" ? responsesRoute(deps, req, res) : methodNotAllowed(res, "POST");
     } else if (path === "/v1/models") {
       handled = req.method === "GET" ? listModels(deps, req, res) : methodNotAllowed(res, "GET");
     } else if (path === "/v1/admin/byok" || path.startsWith("/v1/admin/byok/")) {
