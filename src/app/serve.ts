@@ -97,6 +97,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     catalog,
     byok: byokAdmin,
     onInternalError: reportInternal,
+    limits: config.requestLimits,
     authenticate: httpLimit.after(httpAuthenticate(auth, authOn)),
   });
   const http = httpHandler({

@@ -1,7 +1,9 @@
 import { UpstreamError } from "./errors.js";
 import { type PoolSet, postJson, toUpstreamError } from "./http-call.js";
+import { toOpenAIBody, usageOf, type WireUsage } from "./openai-wire.js";
 import { parseSse } from "./sse.js";
 import type {
+  TokenLogprob,
   ToolCallDelta,
   UpstreamAdapter,
   UpstreamCallOptions,
@@ -11,22 +13,23 @@ import type {
   Usage,
 } from "./types.js";
 
+/** One `chat.completion.chunk` as OpenAI-compatible servers stream it. */
 interface OpenAIChunk {
   choices?: {
+    index?: number;
     delta?: {
       role?: string;
       content?: string | null;
+      /** OpenRouter's name; some servers (vLLM, DeepSeek) say `reasoning_content`. */
+      reasoning?: string | null;
+      reasoning_content?: string | null;
+      refusal?: string | null;
       tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[];
     };
+    logprobs?: { content?: TokenLogprob[] | null } | null;
     finish_reason?: string | null;
   }[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
-}
-
-function usageOf(
-  u: { prompt_tokens?: number; completion_tokens?: number } | null | undefined,
-): Usage | undefined {
-  return u ? { promptTokens: u.prompt_tokens ?? 0, completionTokens: u.completion_tokens ?? 0 } : undefined;
+  usage?: WireUsage | null;
 }
 
 /** The OpenAI Chat Completions wire protocol, which most providers and local servers speak. */
@@ -46,7 +49,7 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     opts: UpstreamCallOptions,
   ): AsyncGenerator<UpstreamEvent> {
     const url = new URL(`${target.baseUrl.replace(/\/$/, "")}/chat/completions`);
-    const payload = JSON.stringify({ ...req, stream: true, stream_options: { include_usage: true } });
+    const payload = JSON.stringify(toOpenAIBody(req));
     const res = await postJson(
       this.pools,
       url,
@@ -54,7 +57,9 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
       payload,
       opts,
     );
-    let finishReason: string | undefined;
+    // With `n` > 1 every choice streams (deltas carry its index) and ends with its own reason.
+    const expected = typeof req.params?.n === "number" ? req.params.n : 1;
+    const finishes = new Map<number, string>();
     let usage: Usage | undefined;
     let sawContent = false;
     try {
@@ -68,23 +73,18 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
           throw new UpstreamError("protocol", "upstream sent an unparseable event");
         }
         usage = usageOf(chunk.usage) ?? usage;
-        const choice = chunk.choices?.[0];
-        if (!choice) continue;
-        const d = choice.delta;
-        const toolCalls: ToolCallDelta[] | undefined = d?.tool_calls?.map((t) => ({
-          index: t.index,
-          id: t.id,
-          name: t.function?.name,
-          arguments: t.function?.arguments,
-        }));
-        if (d && (d.content || toolCalls?.length || d.role)) {
-          if (!sawContent && (d.content || toolCalls?.length)) {
-            sawContent = true;
-            res.gotFirstToken();
+        for (const choice of chunk.choices ?? []) {
+          const index = choice.index ?? 0;
+          const delta = toDelta(index, choice);
+          if (delta) {
+            if (!sawContent && (delta.content || delta.toolCalls || delta.reasoning || delta.refusal)) {
+              sawContent = true;
+              res.gotFirstToken();
+            }
+            yield delta;
           }
-          yield { type: "delta", role: d.role, content: d.content ?? undefined, toolCalls };
+          if (choice.finish_reason) finishes.set(index, choice.finish_reason);
         }
-        if (choice.finish_reason) finishReason = choice.finish_reason;
       }
     } catch (err) {
       throw toUpstreamError(err, undefined, opts.signal);
@@ -92,10 +92,44 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
       res.done();
       res.body.destroy();
     }
-    if (!finishReason)
-      throw new UpstreamError("stream_broken", "upstream stream ended without a finish reason");
-    yield { type: "finish", finishReason, usage };
+    for (let i = 0; i < expected; i++)
+      if (!finishes.has(i))
+        throw new UpstreamError("stream_broken", "upstream stream ended without a finish reason");
+    const finishReason = finishes.get(0)!;
+    if (expected > 1) {
+      const choices = [...finishes]
+        .sort(([a], [b]) => a - b)
+        .map(([i, r]) => ({ index: i, finishReason: r }));
+      yield { type: "finish", finishReason, choices, usage };
+    } else yield { type: "finish", finishReason, usage };
   }
 
   async close(): Promise<void> {}
+}
+
+type Choice = NonNullable<OpenAIChunk["choices"]>[number];
+
+/** A choice of a chunk as a delta event; undefined when it carries nothing. */
+function toDelta(index: number, choice: Choice): Extract<UpstreamEvent, { type: "delta" }> | undefined {
+  const d = choice.delta;
+  const toolCalls: ToolCallDelta[] | undefined = d?.tool_calls?.length
+    ? d.tool_calls.map((t) => ({
+        index: t.index,
+        id: t.id,
+        name: t.function?.name,
+        arguments: t.function?.arguments,
+      }))
+    : undefined;
+  const reasoning = d?.reasoning || d?.reasoning_content || undefined;
+  const logprobs = choice.logprobs?.content?.length ? choice.logprobs.content : undefined;
+  if (!d?.role && !d?.content && !toolCalls && !reasoning && !d?.refusal && !logprobs) return undefined;
+  const out: Extract<UpstreamEvent, { type: "delta" }> = { type: "delta" };
+  if (index !== 0) out.index = index;
+  if (d?.role) out.role = d.role;
+  if (d?.content) out.content = d.content;
+  if (reasoning) out.reasoning = reasoning;
+  if (d?.refusal) out.refusal = d.refusal;
+  if (toolCalls) out.toolCalls = toolCalls;
+  if (logprobs) out.logprobs = logprobs;
+  return out;
 }

@@ -23,13 +23,16 @@ export interface UpstreamMessage {
   /** Plain text, or parts (text, image, audio, file) in order. */
   content: string | readonly ContentPart[];
   name?: string;
+  /** An assistant turn's refusal text (OpenAI's `refusal`), when the caller replays one. */
+  refusal?: string;
   tool_call_id?: string;
   tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
 }
 
 export interface UpstreamTool {
   type: "function";
-  function: { name: string; description?: string; parameters?: unknown };
+  /** `strict`: the arguments follow `parameters` exactly (OpenAI's structured outputs for tools). */
+  function: { name: string; description?: string; parameters?: unknown; strict?: boolean };
 }
 
 export interface UpstreamRequest {
