@@ -82,6 +82,8 @@ interface ChatBody {
   system?: unknown;
   stream?: unknown;
   max_tokens?: unknown;
+  /** OpenAI's newer name for the limit (what reasoning models take); the same meaning here. */
+  max_completion_tokens?: unknown;
   stream_options?: { include_usage?: unknown };
   tools?: unknown;
   tool_choice?: unknown;
@@ -209,7 +211,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return;
     }
 
-    const maxTokens = typeof body.max_tokens === "number" && body.max_tokens > 0 ? body.max_tokens : Infinity;
+    // Other fields (sampling parameters, content parts) are accepted and not acted upon: the
+    // simulator's catalog (catalog/simulator.yaml) declares only what it honours.
+    const limit = body.max_completion_tokens ?? body.max_tokens;
+    const maxTokens = typeof limit === "number" && limit > 0 ? limit : Infinity;
     const n = Math.max(1, Math.min(b.completionTokens, maxTokens));
     const promptTokens = estimateTokens(body.messages, body.system);
     const created = Math.floor(Date.now() / 1000);
