@@ -22,7 +22,7 @@ describe("Chat Completions: parameter classes, modalities, usage and cost", () =
     );
   type Candidate = { endpoint_id: string; exclusions: { rule: string; reason: string }[] };
   const candidates = (err: InstanceType<typeof OpenAI.APIError> | undefined) =>
-    (err?.error as { metadata: { candidates: Candidate[] } }).metadata.candidates;
+    (err?.error as { metadata?: { candidates: Candidate[] } } | undefined)?.metadata?.candidates ?? [];
 
   beforeAll(async () => {
     r = await startRecordingApp();
