@@ -95,16 +95,23 @@ describe("Chat Completions: parameter classes, modalities, usage and cost", () =
     expect(r.upstream.requests).toHaveLength(0);
   });
 
-  it("store: true is refused by the shipped policy: every candidate excluded by retention_parameters", async () => {
-    const err = await refusal(
-      openai.chat.completions.create({ model: "rec/chat", messages: [user], store: true }),
-    );
-    expect(err?.status).toBe(403);
-    const all = candidates(err);
-    expect(all).toHaveLength(3);
-    for (const c of all) expect(c.exclusions.map((e) => e.rule)).toContain("retention_parameters");
-    expect(r.upstream.requests).toHaveLength(0);
-  });
+  it.each([
+    ["store: true", { store: true }],
+    ["prompt_cache_key", { prompt_cache_key: "k-1" }],
+    ["prompt_cache_retention", { prompt_cache_retention: "24h" as const }],
+  ])(
+    "%s is refused by the shipped policy: every candidate excluded by retention_parameters",
+    async (_name, fields) => {
+      const err = await refusal(
+        openai.chat.completions.create({ model: "rec/chat", messages: [user], ...fields }),
+      );
+      expect(err?.status).toBe(403);
+      const all = candidates(err);
+      expect(all).toHaveLength(3);
+      for (const c of all) expect(c.exclusions.map((e) => e.rule)).toContain("retention_parameters");
+      expect(r.upstream.requests).toHaveLength(0);
+    },
+  );
 
   it("an inline image goes only to an endpoint that takes images; an image URL needs image_urls", async () => {
     const png =
