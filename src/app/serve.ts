@@ -99,6 +99,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     catalog,
     byok: byokAdmin,
     onInternalError: reportInternal,
+    limits: config.requestLimits,
     authenticate,
   });
   const anthropic = createAnthropicHttpHandler({ router, onInternalError: reportInternal, authenticate });

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { type CatalogEnvPolicy, DEFAULT_KEY_VARS, DEFAULT_URL_VARS } from "./env-allowlist.js";
-import type { RateLimitSettings } from "./limits.js";
+import { DEFAULT_REQUEST_LIMITS, type RateLimitSettings, type RequestLimits } from "./limits.js";
 
 /**
  * Every setting of `sovr serve`, from an optional JSON file (`SOVR_CONFIG`) overlaid by the
@@ -87,6 +87,11 @@ const schema = z.object({
   /** HTTP/2 port: streams open at once per connection; stream resets per second per connection. */
   SOVR_H2_MAX_CONCURRENT_STREAMS: positiveInt.default(100),
   SOVR_H2_MAX_RESETS_PER_SECOND: positiveInt.default(100),
+  /** The OpenAI-compatible API's body limit and the inline media part limits (decoded bytes). */
+  SOVR_MAX_REQUEST_BYTES: positiveInt.default(DEFAULT_REQUEST_LIMITS.requestBytes),
+  SOVR_MAX_IMAGE_BYTES: positiveInt.default(DEFAULT_REQUEST_LIMITS.imageBytes),
+  SOVR_MAX_AUDIO_BYTES: positiveInt.default(DEFAULT_REQUEST_LIMITS.audioBytes),
+  SOVR_MAX_FILE_BYTES: positiveInt.default(DEFAULT_REQUEST_LIMITS.fileBytes),
 });
 
 /**
@@ -159,6 +164,8 @@ export interface Config {
   readonly catalogEnv: CatalogEnvPolicy;
   /** HTTP/2 port: SETTINGS_MAX_CONCURRENT_STREAMS and the rapid-reset bound (src/api/transport/h2-guard.ts). */
   readonly http2: { readonly maxConcurrentStreams: number; readonly maxResetsPerSecond: number };
+  /** Body and inline media limits of the HTTP API (src/config/limits.ts). */
+  readonly requestLimits: RequestLimits;
 }
 
 export class ConfigError extends Error {
@@ -272,6 +279,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     http2: Object.freeze({
       maxConcurrentStreams: c.SOVR_H2_MAX_CONCURRENT_STREAMS,
       maxResetsPerSecond: c.SOVR_H2_MAX_RESETS_PER_SECOND,
+    }),
+    requestLimits: Object.freeze({
+      requestBytes: c.SOVR_MAX_REQUEST_BYTES,
+      imageBytes: c.SOVR_MAX_IMAGE_BYTES,
+      audioBytes: c.SOVR_MAX_AUDIO_BYTES,
+      fileBytes: c.SOVR_MAX_FILE_BYTES,
     }),
   });
 }

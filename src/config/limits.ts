@@ -29,13 +29,45 @@ export const LIMITS = {
   labelValueLength: 256,
   preferenceList: 64,
   slugLength: 128,
+  /** Choices one request may ask for (`n`). */
+  choices: 16,
+  /** An image given by URL (https only; the upstream fetches it, never the router). */
+  urlLength: 8192,
+  /** Free-form values of the other parameters (`logit_bias`, a JSON schema, a pass-through value). */
+  paramBytes: 64 << 10,
+  logitBias: 1024,
   /**
-   * Whole request: the HTTP body of the OpenAI-compatible API (413 above this) and the message
-   * size on both ports for gRPC/Connect (connect's readMaxBytes: ResourceExhausted, as gRPC
-   * implementations answer an oversized message; 413 for a declared Connect body on HTTP/1.1).
+   * Whole request: the message size on both ports for gRPC/Connect (connect's readMaxBytes:
+   * ResourceExhausted, as gRPC implementations answer an oversized message; 413 for a declared
+   * Connect body on HTTP/1.1). The OpenAI-compatible HTTP API has its own, configurable limit
+   * sized for multimodal bodies ({@link RequestLimits}).
    */
   requestBytes: 8 << 20,
 } as const;
+
+/**
+ * Limits sized for multimodal requests, configurable (src/config/config.ts): the HTTP body of
+ * the OpenAI-compatible API (413 above it) and each inline image, audio clip and file (decoded
+ * bytes; 400 naming the part above it). Text keeps the fixed limits of {@link LIMITS}.
+ */
+export interface RequestLimits {
+  /** `SOVR_MAX_REQUEST_BYTES`: the whole HTTP body. */
+  readonly requestBytes: number;
+  /** `SOVR_MAX_IMAGE_BYTES`: one inline image (a data URL's bytes). */
+  readonly imageBytes: number;
+  /** `SOVR_MAX_AUDIO_BYTES`: one `input_audio` part. */
+  readonly audioBytes: number;
+  /** `SOVR_MAX_FILE_BYTES`: one file part (a PDF, …). */
+  readonly fileBytes: number;
+}
+
+/** The defaults: 32 MiB bodies (base64 inflates media by a third), 20 MiB per image, audio or file. */
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = Object.freeze({
+  requestBytes: 32 << 20,
+  imageBytes: 20 << 20,
+  audioBytes: 20 << 20,
+  fileBytes: 20 << 20,
+});
 
 /** Limits per API key and per tenant; a 0 switches that limit off. */
 export interface RateLimitSettings {

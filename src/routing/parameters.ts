@@ -62,7 +62,23 @@ export const PARAMETERS: Readonly<Record<string, ParameterClass>> = {
   store: "retention",
   prompt_cache_key: "retention",
   prompt_cache_retention: "retention",
+  prompt_cache_options: "retention",
 };
+
+/**
+ * Names in `RouteRequest.params` that are not parameters of their own: `max_completion_tokens`
+ * only says which name the caller gave `max_tokens` (which is what counts).
+ */
+const MARKERS: ReadonlySet<string> = new Set(["max_completion_tokens"]);
+
+/**
+ * The class of a name `usedParameters` returns: a name the router does not know is a
+ * pass-through the API edge accepted because a catalog endpoint declares it; sent only where
+ * declared, so it is a contract parameter.
+ */
+export function parameterClass(name: string): ParameterClass {
+  return PARAMETERS[name] ?? "contract";
+}
 
 /**
  * Names of the optional parameters `req` uses, each once, in a stable order (the
@@ -82,7 +98,7 @@ export function usedParameters(req: RouteRequest): string[] {
   const params = req.params;
   if (params) {
     for (const name in params) {
-      if (params[name] === undefined || !(name in PARAMETERS)) continue;
+      if (params[name] === undefined || MARKERS.has(name)) continue;
       if (name === "n" && params.n === 1) continue;
       // `store: false` keeps nothing: it is the safe value, sent wherever `store` is declared.
       if (name === "store" && params.store !== true) continue;
@@ -111,7 +127,7 @@ function isJsonSchema(v: unknown): boolean {
 
 /** The retention parameters `req` uses: what the policy must permit before they are sent. */
 export function retentionParameters(req: RouteRequest): string[] {
-  return usedParameters(req).filter((p) => PARAMETERS[p] === "retention");
+  return usedParameters(req).filter((p) => parameterClass(p) === "retention");
 }
 
 /**
@@ -130,8 +146,7 @@ export function parameterExclusions(
   const advisory: string[] = [];
   for (const p of used) {
     if (declared.includes(p)) continue;
-    const cls = PARAMETERS[p];
-    if (cls === "advisory") advisory.push(p);
+    if (parameterClass(p) === "advisory") advisory.push(p);
     else contract.push(p);
   }
   if (contract.length > 0) {
@@ -148,7 +163,7 @@ export function parameterExclusions(
       reason: `require_parameters: endpoint does not support ${advisory.join(", ")}`,
     });
   }
-  const refused = used.filter((p) => PARAMETERS[p] === "retention" && !permitted.has(p));
+  const refused = used.filter((p) => parameterClass(p) === "retention" && !permitted.has(p));
   if (refused.length > 0) {
     out.push({
       stage: "policy",
@@ -165,6 +180,6 @@ export function parameterExclusions(
  */
 export function unappliedParameters(endpoint: ResolvedEndpoint, req: RouteRequest): string[] {
   return usedParameters(req).filter(
-    (p) => PARAMETERS[p] === "advisory" && !endpoint.supportedParameters.includes(p),
+    (p) => parameterClass(p) === "advisory" && !endpoint.supportedParameters.includes(p),
   );
 }

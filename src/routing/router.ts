@@ -16,7 +16,7 @@ import {
 } from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
 import type { HealthTracker } from "./health.js";
-import { PARAMETERS, unappliedParameters } from "./parameters.js";
+import { unappliedParameters } from "./parameters.js";
 import { newSeed } from "./rng.js";
 import type { RouteRequest } from "./types.js";
 
@@ -234,7 +234,8 @@ export class Router {
             const r = await it.next();
             if (r.done) break;
             head.push(r.value);
-            if (r.value.type === "finish" || r.value.content || r.value.toolCalls?.length) break;
+            const v = r.value;
+            if (v.type === "finish" || v.content || v.toolCalls?.length || v.reasoning || v.refusal) break;
           }
           firstTokenAt = this.#now();
         } catch (err) {
@@ -463,7 +464,8 @@ export function toUpstreamRequest(req: RouteRequest, endpoint: ResolvedEndpoint)
     const params: Record<string, unknown> = {};
     for (const name in req.params) {
       const v = req.params[name];
-      if (v !== undefined && name in PARAMETERS && declared.includes(name)) params[name] = v;
+      // Known parameters and pass-through names alike go only where declared.
+      if (v !== undefined && name !== "max_completion_tokens" && declared.includes(name)) params[name] = v;
     }
     // `store: false` keeps nothing: sent wherever `store` is declared. With a permitted
     // `store: true`, the routing labels go along as the stored completion's metadata.

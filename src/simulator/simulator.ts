@@ -82,6 +82,7 @@ interface ChatBody {
   system?: unknown;
   stream?: unknown;
   max_tokens?: unknown;
+  /** OpenAI's newer name for the limit (what reasoning models take); the same meaning here. */
   max_completion_tokens?: unknown;
   stream_options?: { include_usage?: unknown };
   tools?: unknown;
@@ -210,8 +211,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return;
     }
 
-    // OpenAI's newer name for the limit (reasoning models take only it).
-    const limit = body.max_tokens ?? (protocol === "openai" ? body.max_completion_tokens : undefined);
+    // Other fields (sampling parameters, content parts) are accepted and not acted upon: the
+    // simulator's catalog (catalog/simulator.yaml) declares only what it honours.
+    const limit = body.max_completion_tokens ?? body.max_tokens;
     const maxTokens = typeof limit === "number" && limit > 0 ? limit : Infinity;
     const n = Math.max(1, Math.min(b.completionTokens, maxTokens));
     const promptTokens = estimateTokens(body.messages, body.system);

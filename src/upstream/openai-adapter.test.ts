@@ -34,6 +34,12 @@ const TOOLS = fixture("openai-tool-calls.sse");
 /** Ends of whole events in openai-text.sse: the role chunk, the first content chunk. */
 const ROLE = '"refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}\n\n';
 const BONJOUR = '"content":"Bonjour"},"logprobs":null,"finish_reason":null}],"usage":null}\n\n';
+const ZERO_DETAILS = {
+  cachedPromptTokens: 0,
+  audioPromptTokens: 0,
+  reasoningTokens: 0,
+  audioCompletionTokens: 0,
+};
 const PROMPT = "a prompt that must never reach an error message";
 const request: UpstreamRequest = { model: "gpt-4o", messages: [{ role: "user", content: PROMPT }] };
 const options = (o: Partial<UpstreamCallOptions> = {}): UpstreamCallOptions => ({
@@ -76,7 +82,8 @@ describe("OpenAICompatibleAdapter.stream (recorded streams)", () => {
     expect(events.at(-1)).toEqual({
       type: "finish",
       finishReason: "stop",
-      usage: { promptTokens: 19, completionTokens: 10 },
+      // OpenAI reports every detail, zeros included: known values, kept.
+      usage: { ...ZERO_DETAILS, promptTokens: 19, completionTokens: 10 },
     });
     const sent = upstream.requests.at(-1)!;
     expect(sent.path).toBe("/v1/chat/completions");
@@ -112,7 +119,7 @@ describe("OpenAICompatibleAdapter.stream (recorded streams)", () => {
     expect(events.at(-1)).toEqual({
       type: "finish",
       finishReason: "tool_calls",
-      usage: { promptTokens: 82, completionTokens: 47 },
+      usage: { ...ZERO_DETAILS, promptTokens: 82, completionTokens: 47 },
     });
   });
 

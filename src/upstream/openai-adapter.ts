@@ -1,5 +1,6 @@
 import { UpstreamError } from "./errors.js";
 import { type PoolSet, postJson, toUpstreamError } from "./http-call.js";
+import { toOpenAIBody, usageOf, type WireUsage } from "./openai-wire.js";
 import { parseSse } from "./sse.js";
 import type {
   TokenLogprob,
@@ -12,53 +13,23 @@ import type {
   Usage,
 } from "./types.js";
 
+/** One `chat.completion.chunk` as OpenAI-compatible servers stream it. */
 interface OpenAIChunk {
   choices?: {
     index?: number;
     delta?: {
       role?: string;
       content?: string | null;
+      /** OpenRouter's name; some servers (vLLM, DeepSeek) say `reasoning_content`. */
       reasoning?: string | null;
+      reasoning_content?: string | null;
       refusal?: string | null;
       tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[];
     };
     logprobs?: { content?: TokenLogprob[] | null } | null;
     finish_reason?: string | null;
   }[];
-  usage?: OpenAIUsage | null;
-}
-
-interface OpenAIUsage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number } | null;
-  completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number } | null;
-}
-
-function usageOf(u: OpenAIUsage | null | undefined): Usage | undefined {
-  if (!u) return undefined;
-  const details = {
-    cachedPromptTokens: u.prompt_tokens_details?.cached_tokens,
-    audioPromptTokens: u.prompt_tokens_details?.audio_tokens,
-    reasoningTokens: u.completion_tokens_details?.reasoning_tokens,
-    audioCompletionTokens: u.completion_tokens_details?.audio_tokens,
-  };
-  const usage: Usage = { promptTokens: u.prompt_tokens ?? 0, completionTokens: u.completion_tokens ?? 0 };
-  // OpenAI reports 0 for each detail it has nothing for: only a count above 0 says something.
-  for (const [k, v] of Object.entries(details))
-    if (typeof v === "number" && v > 0) usage[k as keyof typeof details] = v;
-  return usage;
-}
-
-/**
- * The request body: the core fields, the other parameters flat beside them (by their OpenAI
- * names), and the limit under `max_completion_tokens` when the caller used that name.
- */
-function body(req: UpstreamRequest): Record<string, unknown> {
-  const { params, ...core } = req;
-  const out: Record<string, unknown> = { ...core, ...params };
-  if (params?.max_completion_tokens !== undefined) delete out.max_tokens;
-  return out;
+  usage?: WireUsage | null;
 }
 
 /** The OpenAI Chat Completions wire protocol, which most providers and local servers speak. */
@@ -78,7 +49,7 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     opts: UpstreamCallOptions,
   ): AsyncGenerator<UpstreamEvent> {
     const url = new URL(`${target.baseUrl.replace(/\/$/, "")}/chat/completions`);
-    const payload = JSON.stringify({ ...body(req), stream: true, stream_options: { include_usage: true } });
+    const payload = JSON.stringify(toOpenAIBody(req));
     const res = await postJson(
       this.pools,
       url,
@@ -86,6 +57,8 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
       payload,
       opts,
     );
+    // With `n` > 1 every choice streams (deltas carry its index) and ends with its own reason.
+    const expected = typeof req.params?.n === "number" ? req.params.n : 1;
     const finishes = new Map<number, string>();
     let usage: Usage | undefined;
     let sawContent = false;
@@ -102,30 +75,13 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
         usage = usageOf(chunk.usage) ?? usage;
         for (const choice of chunk.choices ?? []) {
           const index = choice.index ?? 0;
-          const d = choice.delta;
-          const toolCalls: ToolCallDelta[] | undefined = d?.tool_calls?.map((t) => ({
-            index: t.index,
-            id: t.id,
-            name: t.function?.name,
-            arguments: t.function?.arguments,
-          }));
-          const logprobs = choice.logprobs?.content ?? undefined;
-          const said = d?.content || d?.reasoning || d?.refusal || toolCalls?.length;
-          if (said || d?.role || logprobs?.length) {
-            if (!sawContent && said) {
+          const delta = toDelta(index, choice);
+          if (delta) {
+            if (!sawContent && (delta.content || delta.toolCalls || delta.reasoning || delta.refusal)) {
               sawContent = true;
               res.gotFirstToken();
             }
-            yield {
-              type: "delta",
-              ...(index === 0 ? {} : { index }),
-              role: d?.role,
-              content: d?.content ?? undefined,
-              ...(d?.reasoning ? { reasoning: d.reasoning } : {}),
-              ...(d?.refusal ? { refusal: d.refusal } : {}),
-              toolCalls,
-              ...(logprobs?.length ? { logprobs } : {}),
-            };
+            yield delta;
           }
           if (choice.finish_reason) finishes.set(index, choice.finish_reason);
         }
@@ -136,12 +92,44 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
       res.done();
       res.body.destroy();
     }
-    const finishReason = finishes.get(0);
-    if (!finishReason)
-      throw new UpstreamError("stream_broken", "upstream stream ended without a finish reason");
-    const choices = [...finishes].sort(([a], [b]) => a - b).map(([index, r]) => ({ index, finishReason: r }));
-    yield { type: "finish", finishReason, ...(choices.length > 1 ? { choices } : {}), usage };
+    for (let i = 0; i < expected; i++)
+      if (!finishes.has(i))
+        throw new UpstreamError("stream_broken", "upstream stream ended without a finish reason");
+    const finishReason = finishes.get(0)!;
+    if (expected > 1) {
+      const choices = [...finishes]
+        .sort(([a], [b]) => a - b)
+        .map(([i, r]) => ({ index: i, finishReason: r }));
+      yield { type: "finish", finishReason, choices, usage };
+    } else yield { type: "finish", finishReason, usage };
   }
 
   async close(): Promise<void> {}
+}
+
+type Choice = NonNullable<OpenAIChunk["choices"]>[number];
+
+/** A choice of a chunk as a delta event; undefined when it carries nothing. */
+function toDelta(index: number, choice: Choice): Extract<UpstreamEvent, { type: "delta" }> | undefined {
+  const d = choice.delta;
+  const toolCalls: ToolCallDelta[] | undefined = d?.tool_calls?.length
+    ? d.tool_calls.map((t) => ({
+        index: t.index,
+        id: t.id,
+        name: t.function?.name,
+        arguments: t.function?.arguments,
+      }))
+    : undefined;
+  const reasoning = d?.reasoning || d?.reasoning_content || undefined;
+  const logprobs = choice.logprobs?.content?.length ? choice.logprobs.content : undefined;
+  if (!d?.role && !d?.content && !toolCalls && !reasoning && !d?.refusal && !logprobs) return undefined;
+  const out: Extract<UpstreamEvent, { type: "delta" }> = { type: "delta" };
+  if (index !== 0) out.index = index;
+  if (d?.role) out.role = d.role;
+  if (d?.content) out.content = d.content;
+  if (reasoning) out.reasoning = reasoning;
+  if (d?.refusal) out.refusal = d.refusal;
+  if (toolCalls) out.toolCalls = toolCalls;
+  if (logprobs) out.logprobs = logprobs;
+  return out;
 }

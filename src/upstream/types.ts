@@ -23,6 +23,8 @@ export interface UpstreamMessage {
   /** Plain text, or parts (text, image, audio, file) in order. */
   content: string | readonly ContentPart[];
   name?: string;
+  /** An assistant turn's refusal text (OpenAI's `refusal`), when the caller replays one. */
+  refusal?: string;
   tool_call_id?: string;
   tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
 }

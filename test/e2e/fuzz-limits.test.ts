@@ -2,9 +2,10 @@ import { connect } from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fromOpenAIChatBody, fromProtoChatRequest } from "../../src/api/grpc/chat-request.js";
+import { fromProtoChatRequest } from "../../src/api/grpc/chat-request.js";
 import { InvalidFieldError } from "../../src/api/grpc/errors.js";
-import { LIMITS } from "../../src/config/limits.js";
+import { fromOpenAIChatBody } from "../../src/api/openai/chat-body.js";
+import { DEFAULT_REQUEST_LIMITS, LIMITS } from "../../src/config/limits.js";
 import { CatalogService } from "../../src/gen/sovereign/v1/catalog_pb.js";
 import { ChatRequestSchema, RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import { startTestApp, type TestApp } from "../support/app.js";
@@ -155,7 +156,11 @@ describe("request size on both ports", () => {
     const res = await fetch(`${t.app.httpUrl}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify(huge),
+      // The HTTP API's own limit (SOVR_MAX_REQUEST_BYTES), sized for multimodal bodies.
+      body: JSON.stringify({
+        ...huge,
+        messages: [{ role: "user", content: "x".repeat(DEFAULT_REQUEST_LIMITS.requestBytes) }],
+      }),
     });
     expect(res.status).toBe(413);
   });

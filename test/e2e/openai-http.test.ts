@@ -203,7 +203,8 @@ describe("OpenAI-compatible HTTP API", () => {
     });
 
     it("413 for a body over the limit; 405 for a wrong method", async () => {
-      const big = "x".repeat(9 << 20);
+      // SOVR_MAX_REQUEST_BYTES, default 32 MiB: sized for inline images and files.
+      const big = "x".repeat(33 << 20);
       const res = await fetch(`${t.app.httpUrl}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },

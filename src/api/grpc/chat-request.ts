@@ -1,10 +1,12 @@
-import { LIMITS } from "../../config/index.js";
-import { bool, check, isObject, num, str, strList } from "../../encoding/index.js";
+import { DEFAULT_REQUEST_LIMITS, LIMITS, type RequestLimits } from "../../config/index.js";
+import { check } from "../../encoding/index.js";
 import type { ChatRequest } from "../../gen/sovereign/v1/router_pb.js";
 import type { RouteRequest } from "../../routing/index.js";
-import { preferencesFromJson, preferencesFromProto } from "../../routing/index.js";
+import { preferencesFromProto } from "../../routing/index.js";
 import type { UpstreamMessage, UpstreamTool } from "../../upstream/index.js";
 import { jsonTooDeep } from "../compat/index.js";
+import { checkContent } from "./chat-content.js";
+import { validateParams } from "./chat-params.js";
 import { InvalidFieldError } from "./errors.js";
 import { protoContent, protoFieldPath, protoParams } from "./proto-chat-params.js";
 
@@ -37,8 +39,15 @@ function checkNumber(v: number | undefined, field: string, min: number, max: num
   check(Number.isFinite(v) && v >= min && v <= max, field, `must be between ${min} and ${max}`);
 }
 
-/** Validates a request against {@link LIMITS}; field names as the OpenAI-compatible API spells them. */
-export function validateRouteRequest(req: RouteRequest): RouteRequest {
+/**
+ * Validates a request against {@link LIMITS} and the media part limits (`limits`): content
+ * parts, core fields and every `params` value (chat-params.ts); field names as the
+ * OpenAI-compatible API spells them.
+ */
+export function validateRouteRequest(
+  req: RouteRequest,
+  limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
+): RouteRequest {
   check(req.model.length > 0, "model", "is required");
   check(
     req.model.length <= LIMITS.modelLength && SLUG.test(req.model),
@@ -61,10 +70,9 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
       `messages[${i}].role`,
       "must be one of system, developer, user, assistant, tool",
     );
-    const bytes =
-      typeof m.content === "string"
-        ? Buffer.byteLength(m.content, "utf8")
-        : m.content.reduce((n, p) => n + (p.type === "text" ? Buffer.byteLength(p.text, "utf8") : 0), 0);
+    const bytes = checkContent(m, i, limits) + (m.refusal ? Buffer.byteLength(m.refusal, "utf8") : 0);
+    if (m.refusal !== undefined)
+      check(m.role === "assistant", `messages[${i}].refusal`, "only an assistant message carries a refusal");
     check(bytes <= LIMITS.contentBytes, `messages[${i}].content`, `at most ${LIMITS.contentBytes} bytes`);
     total += bytes;
     if (m.name !== undefined) check(m.name.length <= LIMITS.nameLength, `messages[${i}].name`, "too long");
@@ -126,6 +134,8 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
         `tools[${i}].function.parameters`,
         "too large",
       );
+      if (t.function.strict !== undefined)
+        check(typeof t.function.strict === "boolean", `tools[${i}].function.strict`, "must be true or false");
       check(
         (t.function.description ?? "").length <= LIMITS.descriptionLength,
         `tools[${i}].function.description`,
@@ -175,6 +185,7 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
   checkNumber(p.maxPrice?.completion, "provider.max_price.completion", 0, 1e6);
   checkNumber(p.preferredMinThroughput, "provider.preferred_min_throughput", 0, 1e6);
   checkNumber(p.preferredMaxLatency, "provider.preferred_max_latency", 0, 3600);
+  if (req.params) validateParams(req.params);
   check(req.workload.length <= LIMITS.nameLength, "workload", "too long");
   checkText(req.workload, "workload");
   return req;
@@ -237,139 +248,4 @@ export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: bo
       throw new InvalidFieldError(protoFieldPath(err.field, m), err.problem);
     throw err;
   }
-}
-
-// ---- OpenAI-compatible HTTP body (OpenRouter's extensions: `provider`, `models`, `region`) ----
-
-/** OpenAI content: a string, or text parts (other part types are not routed). */
-function content(v: unknown, field: string): string {
-  if (v === undefined || v === null) return "";
-  if (typeof v === "string") return v;
-  check(Array.isArray(v), field, "must be a string or an array of content parts");
-  return v
-    .map((part, i) => {
-      check(
-        isObject(part) && part.type === "text" && typeof part.text === "string",
-        `${field}[${i}]`,
-        "only text parts are supported",
-      );
-      return part.text as string;
-    })
-    .join("");
-}
-
-function message(v: unknown, i: number): UpstreamMessage {
-  const f = `messages[${i}]`;
-  check(isObject(v), f, "must be an object");
-  const role = str(v.role, `${f}.role`);
-  check(role !== undefined, `${f}.role`, "is required");
-  const out: UpstreamMessage = { role, content: content(v.content, `${f}.content`) };
-  const name = str(v.name, `${f}.name`);
-  if (name) out.name = name;
-  const toolCallId = str(v.tool_call_id, `${f}.tool_call_id`);
-  if (toolCallId) out.tool_call_id = toolCallId;
-  if (v.tool_calls !== undefined && v.tool_calls !== null) {
-    check(Array.isArray(v.tool_calls), `${f}.tool_calls`, "must be an array");
-    out.tool_calls = v.tool_calls.map((t, j) => {
-      const tf = `${f}.tool_calls[${j}]`;
-      check(isObject(t) && isObject(t.function), tf, "must be {id, type, function: {name, arguments}}");
-      return {
-        id: str(t.id, `${tf}.id`) ?? "",
-        type: "function" as const,
-        function: {
-          name: str(t.function.name, `${tf}.function.name`) ?? "",
-          arguments: str(t.function.arguments, `${tf}.function.arguments`) ?? "",
-        },
-      };
-    });
-  }
-  return out;
-}
-
-function tool(v: unknown, i: number): UpstreamTool {
-  const f = `tools[${i}]`;
-  check(
-    isObject(v) && (v.type === undefined || v.type === "function") && isObject(v.function),
-    f,
-    "must be {type: function, function: {...}}",
-  );
-  const name = str(v.function.name, `${f}.function.name`);
-  check(name !== undefined, `${f}.function.name`, "is required");
-  return {
-    type: "function",
-    function: {
-      name,
-      description: str(v.function.description, `${f}.function.description`),
-      parameters: v.function.parameters,
-    },
-  };
-}
-
-export interface OpenAIChatOptions {
-  stream: boolean;
-  includeUsage: boolean;
-}
-
-/**
- * An OpenAI Chat Completions body (with OpenRouter's `provider`, `models` and `region`) →
- * RouteRequest (validated) and the response options. `metadata` (string → string) becomes the
- * request's labels. Unknown fields are ignored, as OpenAI-compatible servers do; `n` > 1 is
- * refused because one route gives one choice.
- */
-export function fromOpenAIChatBody(
-  body: unknown,
-  workload = "",
-): { route: RouteRequest; options: OpenAIChatOptions } {
-  check(isObject(body), "body", "must be a JSON object");
-  const models = strList(body.models, "models") ?? [];
-  const model = str(body.model, "model") ?? models[0];
-  check(model !== undefined, "model", "is required (or a non-empty models list)");
-  check(Array.isArray(body.messages), "messages", "must be an array");
-  check(body.messages.length > 0, "messages", "at least one message is required");
-  const n = num(body.n, "n");
-  check(n === undefined || n === 1, "n", "only 1 choice is supported");
-  let stop = body.stop;
-  if (typeof stop === "string") stop = [stop];
-  const labels: Record<string, string> = {};
-  if (body.metadata !== undefined && body.metadata !== null) {
-    check(isObject(body.metadata), "metadata", "must be an object of strings");
-    for (const [k, v] of Object.entries(body.metadata))
-      labels[k] = str(v, `metadata.${k.slice(0, 32)}`) ?? "";
-  }
-  const maxTokens =
-    num(body.max_completion_tokens, "max_completion_tokens") ?? num(body.max_tokens, "max_tokens");
-  const seed = num(body.seed, "seed");
-  check(seed === undefined || Number.isSafeInteger(seed), "seed", "must be an integer");
-  check(
-    body.tools === undefined || body.tools === null || Array.isArray(body.tools),
-    "tools",
-    "must be an array",
-  );
-  const stream = bool(body.stream, "stream") ?? false;
-  const streamOptions = body.stream_options;
-  check(
-    streamOptions === undefined || streamOptions === null || isObject(streamOptions),
-    "stream_options",
-    "must be an object",
-  );
-  const route = validateRouteRequest({
-    model,
-    models: models.filter((m) => m !== model),
-    messages: body.messages.map(message),
-    provider: preferencesFromJson(body.provider),
-    region: str(body.region, "region") ?? null,
-    labels,
-    maxTokens,
-    temperature: num(body.temperature, "temperature"),
-    topP: num(body.top_p, "top_p"),
-    stop: strList(stop, "stop"),
-    tools: Array.isArray(body.tools) && body.tools.length > 0 ? body.tools.map(tool) : undefined,
-    toolChoice: body.tool_choice ?? undefined,
-    seed,
-    workload,
-  });
-  return {
-    route,
-    options: { stream, includeUsage: isObject(streamOptions) && streamOptions.include_usage === true },
-  };
 }

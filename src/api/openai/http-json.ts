@@ -56,9 +56,13 @@ export async function methodNotAllowed(res: ServerResponse, allow: string): Prom
 }
 
 /** The body as JSON; undefined when it was too large (413 already answered). */
-export async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+export async function readJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number = LIMITS.requestBytes,
+): Promise<unknown> {
   try {
-    const raw = await readBody(req, LIMITS.requestBytes);
+    const raw = await readBody(req, limit);
     try {
       return JSON.parse(raw.toString("utf8")) as unknown;
     } catch {
@@ -66,7 +70,7 @@ export async function readJson(req: IncomingMessage, res: ServerResponse): Promi
     }
   } catch (err) {
     if (!(err instanceof BodyTooLargeError)) throw err;
-    const message = `request body larger than ${LIMITS.requestBytes} bytes`;
+    const message = `request body larger than ${limit} bytes`;
     // The rest of the body is not read: close the connection after answering.
     sendJson(
       res,

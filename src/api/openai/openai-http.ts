@@ -2,11 +2,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code } from "@connectrpc/connect";
 import type { ByokAdmin, Principal } from "../../auth/index.js";
 import type { CatalogSnapshot } from "../../catalog/index.js";
-import type { Router, RouterEvent } from "../../routing/index.js";
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.js";
+import type { Router } from "../../routing/index.js";
 import { NoEligibleEndpointError } from "../../routing/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
-import { fromOpenAIChatBody, InvalidFieldError, toConnectError } from "../grpc/index.js";
+import { InvalidFieldError, toConnectError } from "../grpc/index.js";
 import { byokAdmin } from "./byok-route.js";
+import { fromOpenAIChatBody } from "./chat-body.js";
+import { streamCompletion, wholeCompletion } from "./chat-stream.js";
 import { methodNotAllowed, readJson, sendJson } from "./http-json.js";
 import { responsesRoute } from "./responses-route.js";
 
@@ -14,7 +17,8 @@ import { responsesRoute } from "./responses-route.js";
  * The OpenAI-compatible HTTP API (docs/architecture.md §7) on the HTTP/1.1 port:
  *
  * - `POST /v1/chat/completions`, streaming (SSE) or not, with OpenRouter's `provider`, `models`
- *   and `region`; the decision id in `x-sovr-decision-id`;
+ *   and `region` (chat-body.ts: every field forwarded, translated or refused); the decision id in
+ *   `x-sovr-decision-id`, the advisory parameters not applied in `x-sovr-unapplied-parameters`;
  * - `POST /v1/responses`: OpenAI's Responses API, stateless, on the same router (responses-route.ts);
  * - `GET /v1/models`: the models with at least one endpoint the caller's policy allows;
  * - `PUT|DELETE /v1/admin/byok/{tenant}/{provider}`, `POST …/{provider}/approve`,
@@ -41,6 +45,8 @@ export interface OpenAIHttpDeps {
   byok?: ByokAdmin;
   /** Told of every error answered 500 (one log line: class and stack, never content). */
   onInternalError?: InternalErrorLog;
+  /** Body and inline media limits (`SOVR_MAX_REQUEST_BYTES`, …); the defaults when absent. */
+  limits?: RequestLimits;
 }
 
 /**
@@ -121,20 +127,6 @@ function sendError(res: ServerResponse, err: OpenAIError, headers: Record<string
   );
 }
 
-/** Writes and waits when the socket's buffer is full, so a slow reader slows the upstream. */
-async function write(res: ServerResponse, text: string): Promise<void> {
-  if (res.write(text) || res.destroyed) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
-}
-
 /** Aborted when the caller goes away before the response is complete. */
 function callerSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
   const ac = new AbortController();
@@ -183,139 +175,24 @@ async function chatCompletions(
   res: ServerResponse,
 ): Promise<void> {
   const principal = await deps.authenticate(req, "POST /v1/chat/completions");
-  const body = await readJson(req, res);
+  const body = await readJson(req, res, (deps.limits ?? DEFAULT_REQUEST_LIMITS).requestBytes);
   if (body === undefined) return;
   const workload = req.headers["x-sovr-workload"];
-  const { route, options } = fromOpenAIChatBody(body, typeof workload === "string" ? workload : "");
+  const snapshot = deps.catalog.current();
+  const { route, options } = fromOpenAIChatBody(body, {
+    workload: typeof workload === "string" ? workload : "",
+    limits: deps.limits,
+    declares: (name, models) =>
+      models.some((m) => snapshot.byModel.get(m)?.some((e) => e.supportedParameters.includes(name))),
+  });
   const p = route.workload ? { ...principal, workload: route.workload } : principal;
   const signal = callerSignal(req, res);
   const events = deps.router.stream(route, p, signal);
   if (options.stream)
-    await streamCompletion(res, events, options.includeUsage, (err) =>
+    await streamCompletion(res, events, options, (err) =>
       toOpenAIError(err, deps.onInternalError, "POST /v1/chat/completions"),
     );
-  else await wholeCompletion(res, events);
-}
-
-type RouteEvent = Extract<RouterEvent, { type: "route" }>;
-
-function completionId(route: RouteEvent): string {
-  return `chatcmpl-${route.decisionId}`;
-}
-
-function routeHeaders(route: RouteEvent): Record<string, string> {
-  return { "x-sovr-decision-id": route.decisionId, "x-sovr-endpoint": route.endpoint.id };
-}
-
-async function streamCompletion(
-  res: ServerResponse,
-  events: AsyncGenerator<RouterEvent>,
-  includeUsage: boolean,
-  toError: (err: unknown) => OpenAIError,
-): Promise<void> {
-  let route: RouteEvent | undefined;
-  const created = Math.floor(Date.now() / 1000);
-  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-    `data: ${JSON.stringify({ id: completionId(route!), object: "chat.completion.chunk", created, model: route!.endpoint.model, provider: route!.endpoint.provider, choices, ...extra })}\n\n`;
-  try {
-    for await (const ev of events) {
-      if (res.destroyed) break;
-      if (ev.type === "route") {
-        route = ev;
-        // Headers wait for the first token: until then a failover may still pick another route.
-        res.writeHead(200, {
-          "content-type": "text/event-stream",
-          "cache-control": "no-cache",
-          ...routeHeaders(ev),
-        });
-      } else if (ev.type === "delta") {
-        const delta: Record<string, unknown> = {};
-        if (ev.role) delta.role = ev.role;
-        if (ev.content) delta.content = ev.content;
-        if (ev.toolCalls?.length) {
-          delta.tool_calls = ev.toolCalls.map((t) => ({
-            index: t.index,
-            ...(t.id ? { id: t.id, type: "function" } : {}),
-            function: { ...(t.name ? { name: t.name } : {}), arguments: t.arguments ?? "" },
-          }));
-        }
-        await write(res, chunk([{ index: 0, delta, finish_reason: null }]));
-      } else {
-        await write(res, chunk([{ index: 0, delta: {}, finish_reason: ev.finishReason }]));
-        if (includeUsage) await write(res, chunk([], { usage: usageJson(ev.usage) }));
-      }
-    }
-    if (!res.destroyed) res.end("data: [DONE]\n\n");
-  } catch (err) {
-    const e = toError(err);
-    if (!res.headersSent) return sendError(res, e);
-    if (res.destroyed) return;
-    // Mid-stream: the 200 is already sent; the error travels as an event (OpenRouter's way).
-    res.end(
-      chunk([{ index: 0, delta: { content: "" }, finish_reason: "error" }], {
-        error: { ...e.body.error, status: e.status },
-      }),
-    );
-  } finally {
-    await events.return(undefined);
-  }
-}
-
-async function wholeCompletion(res: ServerResponse, events: AsyncGenerator<RouterEvent>): Promise<void> {
-  let route: RouteEvent | undefined;
-  let content = "";
-  const toolCalls = new Map<
-    number,
-    { id: string; type: "function"; function: { name: string; arguments: string } }
-  >();
-  let finish: Extract<RouterEvent, { type: "finish" }> | undefined;
-  for await (const ev of events) {
-    if (ev.type === "route") route = ev;
-    else if (ev.type === "delta") {
-      if (ev.content) content += ev.content;
-      for (const t of ev.toolCalls ?? []) {
-        const cur = toolCalls.get(t.index) ?? {
-          id: "",
-          type: "function" as const,
-          function: { name: "", arguments: "" },
-        };
-        if (t.id) cur.id = t.id;
-        if (t.name) cur.function.name += t.name;
-        if (t.arguments) cur.function.arguments += t.arguments;
-        toolCalls.set(t.index, cur);
-      }
-    } else finish = ev;
-  }
-  if (!route || !finish) throw new Error("router stream ended without a route and a finish");
-  const message: Record<string, unknown> = {
-    role: "assistant",
-    content: toolCalls.size > 0 && !content ? null : content,
-  };
-  if (toolCalls.size > 0) message.tool_calls = [...toolCalls.values()];
-  sendJson(
-    res,
-    200,
-    {
-      id: completionId(route),
-      object: "chat.completion",
-      created: Math.floor(Date.now() / 1000),
-      model: route.endpoint.model,
-      provider: route.endpoint.provider,
-      choices: [{ index: 0, message, finish_reason: finish.finishReason }],
-      usage: usageJson(finish.usage),
-    },
-    routeHeaders(route),
-  );
-}
-
-function usageJson(u: Extract<RouterEvent, { type: "finish" }>["usage"]) {
-  return {
-    prompt_tokens: u.promptTokens,
-    completion_tokens: u.completionTokens,
-    total_tokens: u.promptTokens + u.completionTokens,
-    // OpenRouter reports cost in USD; ours is at catalog prices.
-    cost: u.costMicroUsd / 1e6,
-  };
+  else await wholeCompletion(res, events, options);
 }
 
 /** Models with at least one endpoint the caller may use (policy and credentials), by dry run. */
