@@ -69,6 +69,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
   const reportInternal = internalErrorLog(logger);
   const connect = connectHandler({
     auth: authOn ? auth : undefined,
+    maxRequestBytes: config.requestLimits.requestBytes,
     limiter,
     reportInternal,
     routes: (r) =>
@@ -76,6 +77,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
         keys: [db.db, auth],
         byok: byokAdmin,
         router,
+        limits: config.requestLimits,
         catalog: {
           catalog,
           stats,
@@ -102,13 +104,19 @@ export async function serve(p: ServeParts): Promise<Serving> {
     limits: config.requestLimits,
     authenticate,
   });
-  const anthropic = createAnthropicHttpHandler({ router, onInternalError: reportInternal, authenticate });
+  const anthropic = createAnthropicHttpHandler({
+    router,
+    onInternalError: reportInternal,
+    authenticate,
+    limits: config.requestLimits,
+  });
   const http = httpHandler({
     httpLimit,
     metrics,
     openai,
     anthropic,
     connect,
+    maxRequestBytes: config.requestLimits.requestBytes,
     readiness: {
       pingDatabase: () => pingDatabase(db.db, config.storageTimeoutMs),
       storage: db.storage,

@@ -122,7 +122,8 @@ describe("request size on both ports", () => {
   });
   const huge = {
     model: "sim/chat-small",
-    messages: [{ role: "user", content: "x".repeat(LIMITS.requestBytes) }],
+    // Over the default SOVR_MAX_REQUEST_BYTES, which both ports apply.
+    messages: [{ role: "user", content: "x".repeat(DEFAULT_REQUEST_LIMITS.requestBytes) }],
   };
 
   it("gRPC: a message over the limit is ResourceExhausted, read no further", async () => {
@@ -133,7 +134,7 @@ describe("request size on both ports", () => {
       .unary(RouterService, RouterService.method.chat, huge)
       .catch((e: unknown) => e)) as grpc.ServiceError;
     expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-    expect(err.details).toMatch(/larger than configured readMaxBytes 8388608/);
+    expect(err.details).toMatch(/larger than configured readMaxBytes 33554432/);
     client.close();
   });
 
@@ -293,7 +294,8 @@ describe("request size on both ports", () => {
         .unary(RouterService, RouterService.method.chat, request(json))
         .catch((e: unknown) => e)) as grpc.ServiceError;
       expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
-      expect(err.details).toContain(`${field}: nested deeper than 64 levels`);
+      // Named as the proto names it.
+      expect(err.details).toContain("tools[0].parameters_json: nested deeper than 64 levels");
     }
     client.close();
     const connectRes = await fetch(`${t.app.httpUrl}/sovereign.v1.RouterService/Chat`, {
@@ -304,7 +306,7 @@ describe("request size on both ports", () => {
     expect(connectRes.status).toBe(400);
     expect(await connectRes.json()).toMatchObject({
       code: "invalid_argument",
-      message: expect.stringContaining(`${field}: nested deeper than 64 levels`),
+      message: expect.stringContaining("tools[0].parameters_json: nested deeper than 64 levels"),
     });
     expect(internalErrorLines(t)).toBe(before);
   });

@@ -311,7 +311,8 @@ describe("gRPC chat carries the full request and response model", () => {
       audioPromptTokens: 3,
       reasoningTokens: 30,
     });
-    expect(res.usage?.audioCompletionTokens).toBeUndefined();
+    // Reported as 0 upstream: carried as 0; not reported: absent.
+    expect(res.usage?.audioCompletionTokens).toBe(0);
     expect(res.usage?.cacheWritePromptTokens).toBeUndefined();
     // 200 uncached prompt tokens at $1/M, 800 cached at $0.1/M, 40 completion at $1/M.
     expect(res.usage?.costMicroUsd).toBe(320n);

@@ -161,16 +161,9 @@ describe("OpenAI Responses API", () => {
         role: "user",
         content: [
           { type: "text", text: "Look: " },
-          {
-            type: "image",
-            source: { kind: "base64", mediaType: "image/png", data: png.split(",")[1] },
-            detail: "low",
-          },
-          {
-            type: "file",
-            source: { kind: "base64", mediaType: "application/pdf", data: pdf },
-            filename: "a.pdf",
-          },
+          // OpenAI's wire form: inline media as data URLs.
+          { type: "image_url", image_url: { url: png, detail: "low" } },
+          { type: "file", file: { file_data: `data:application/pdf;base64,${pdf}`, filename: "a.pdf" } },
         ],
       },
       {

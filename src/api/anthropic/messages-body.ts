@@ -1,3 +1,4 @@
+import type { RequestLimits } from "../../config/index.js";
 import { bool, check, InvalidFieldError, isObject, num, str, strList } from "../../encoding/index.js";
 import type { RouteRequest } from "../../routing/index.js";
 import { preferencesFromJson } from "../../routing/index.js";
@@ -84,6 +85,7 @@ export function effortOf(budget: number, maxTokens: number): string {
 export function fromMessagesBody(
   body: unknown,
   workload = "",
+  limits?: RequestLimits,
 ): { route: RouteRequest; stream: boolean; fieldNames: FieldNames } {
   check(isObject(body), "body", "must be a JSON object");
   for (const [k, v] of Object.entries(body)) {
@@ -159,7 +161,7 @@ export function fromMessagesBody(
   };
   let route: RouteRequest;
   try {
-    route = validateRouteRequest(input);
+    route = validateRouteRequest(input, limits);
   } catch (err) {
     throw err instanceof InvalidFieldError
       ? new InvalidFieldError(anthropicField(err.field, origin), err.problem)

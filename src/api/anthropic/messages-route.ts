@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Principal } from "../../auth/index.js";
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.js";
 import { check } from "../../encoding/index.js";
 import type { Router, RouterEvent } from "../../routing/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
@@ -26,6 +27,8 @@ export interface AnthropicHttpDeps {
   authenticate(req: IncomingMessage, operation: string): Promise<Principal>;
   /** Told of every error answered 500 (one log line: class and stack, never content). */
   onInternalError?: InternalErrorLog;
+  /** Body size and per-part limits (SOVR_MAX_*_BYTES); the defaults when absent. */
+  limits?: RequestLimits;
 }
 
 const OPERATION = "POST /v1/messages";
@@ -74,10 +77,15 @@ async function messages(deps: AnthropicHttpDeps, req: IncomingMessage, res: Serv
   const principal = await deps.authenticate(req, OPERATION);
   // Beta features change the request's meaning in ways this surface does not translate.
   check(req.headers["anthropic-beta"] === undefined, "anthropic-beta", "beta features are not supported");
-  const body = await readJson(req, res);
+  const limits = deps.limits ?? DEFAULT_REQUEST_LIMITS;
+  const body = await readJson(req, res, limits.requestBytes);
   if (body === undefined) return;
   const workload = req.headers["x-sovr-workload"];
-  const { route, stream, fieldNames } = fromMessagesBody(body, typeof workload === "string" ? workload : "");
+  const { route, stream, fieldNames } = fromMessagesBody(
+    body,
+    typeof workload === "string" ? workload : "",
+    limits,
+  );
   const p = route.workload ? { ...principal, workload: route.workload } : principal;
   const events = deps.router.stream(route, p, callerSignal(req, res));
   if (stream) {

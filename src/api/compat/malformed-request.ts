@@ -17,17 +17,20 @@ import { withoutLoneSurrogates } from "./lone-surrogates.js";
  * and status, and the final frame of Connect streams and gRPC-Web. On the way in, it keeps
  * JSON lone surrogates from reaching connect's gRPC error path (see lone-surrogates.ts).
  */
-export function malformedRequestsAreInvalidArgument(router: ConnectRouter): void {
+export function malformedRequestsAreInvalidArgument(
+  router: ConnectRouter,
+  maxRequestBytes: number = LIMITS.requestBytes,
+): void {
   const handlers = router.handlers;
-  for (let i = 0; i < handlers.length; i++) handlers[i] = wrap(handlers[i]!);
+  for (let i = 0; i < handlers.length; i++) handlers[i] = wrap(handlers[i]!, maxRequestBytes);
 }
 
 const MALFORMED = /^(parse binary: |received compressed envelope, but do not know how to decompress)/;
 const FIXED_PREFIX = "malformed request message: ";
 
-function wrap(handler: UniversalHandler): UniversalHandler {
+function wrap(handler: UniversalHandler, maxRequestBytes: number): UniversalHandler {
   const wrapped = async (req: Parameters<UniversalHandler>[0]): Promise<UniversalServerResponse> => {
-    const res = await handler(withoutLoneSurrogates(req, LIMITS.requestBytes));
+    const res = await handler(withoutLoneSurrogates(req, maxRequestBytes));
     if (res.status === 500 && res.header?.get("content-type")?.startsWith("application/json") && res.body) {
       return connectUnary(res);
     }

@@ -192,7 +192,10 @@ export function validateRouteRequest(
 }
 
 /** gRPC/Connect ChatRequest → RouteRequest (validated). */
-export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: boolean }): RouteRequest {
+export function fromProtoChatRequest(
+  m: ChatRequest,
+  opts: { requireMessages: boolean; limits?: RequestLimits },
+): RouteRequest {
   if (opts.requireMessages) check(m.messages.length > 0, "messages", "at least one message is required");
   const provider = preferencesFromProto(m.provider);
   const messages: UpstreamMessage[] = m.messages.map((msg, i) => {
@@ -241,7 +244,7 @@ export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: bo
     workload: m.workload,
   };
   try {
-    return validateRouteRequest(route);
+    return validateRouteRequest(route, opts.limits);
   } catch (err) {
     // The shared validator names fields the OpenAI way; a gRPC caller needs the proto's names.
     if (err instanceof InvalidFieldError)

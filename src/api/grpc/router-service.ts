@@ -1,5 +1,6 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Principal } from "../../auth/index.js";
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.js";
 import type { RouterService } from "../../gen/sovereign/v1/router_pb.js";
 import type { Router } from "../../routing/index.js";
 import { fromProtoChatRequest } from "./chat-request.js";
@@ -13,14 +14,17 @@ function withWorkload(p: Principal, workload: string): Principal {
 
 /** RouterService: Chat, ChatStream and Explain over the {@link Router}. */
 export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
-  constructor(private readonly router: Router) {}
+  constructor(
+    private readonly router: Router,
+    private readonly limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
+  ) {}
 
   async *chatStream(
     req: Parameters<ServiceImpl<typeof RouterService>["chatStream"]>[0],
     ctx: Parameters<ServiceImpl<typeof RouterService>["chatStream"]>[1],
   ) {
     try {
-      const route = fromProtoChatRequest(req, { requireMessages: true });
+      const route = fromProtoChatRequest(req, { requireMessages: true, limits: this.limits });
       const principal = withWorkload(ctx.values.get(principalKey), route.workload);
       for await (const ev of this.router.stream(route, principal, ctx.signal)) {
         // The route is the first message: its headers are not sent before it.
@@ -37,7 +41,7 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
     ctx: Parameters<ServiceImpl<typeof RouterService>["chat"]>[1],
   ) {
     try {
-      const route = fromProtoChatRequest(req, { requireMessages: true });
+      const route = fromProtoChatRequest(req, { requireMessages: true, limits: this.limits });
       const principal = withWorkload(ctx.values.get(principalKey), route.workload);
       const out = new ChatResponseBuilder();
       for await (const ev of this.router.stream(route, principal, ctx.signal)) {
@@ -56,7 +60,7 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
   ) {
     try {
       if (!req.request) throw new InvalidFieldError("request", "is required");
-      const route = fromProtoChatRequest(req.request, { requireMessages: false });
+      const route = fromProtoChatRequest(req.request, { requireMessages: false, limits: this.limits });
       const principal = withWorkload(ctx.values.get(principalKey), route.workload);
       const d = await this.router.decide(route, principal, { record: false });
       if (d.outcome === "policy_error") throw d.error;

@@ -1,4 +1,5 @@
 import type { ConnectRouter } from "@connectrpc/connect";
+import type { RequestLimits } from "../../config/index.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuditService } from "../../gen/sovereign/v1/audit_pb.js";
 import { ByokService } from "../../gen/sovereign/v1/byok_pb.js";
@@ -31,6 +32,8 @@ export interface ServiceDeps {
   catalog: ConstructorParameters<typeof CatalogServiceImpl>[0];
   audit: ConstructorParameters<typeof AuditServiceImpl>[0];
   health: HealthState;
+  /** Request size and per-part limits (SOVR_MAX_*_BYTES); the defaults when absent. */
+  limits?: RequestLimits;
 }
 
 /** A health state for {@link SERVICES}, not serving until set. */
@@ -42,10 +45,10 @@ export function serviceHealth(): HealthState {
 export function registerServices(r: ConnectRouter, d: ServiceDeps): void {
   r.service(KeyService, new KeyServiceImpl(...d.keys));
   r.service(ByokService, new ByokServiceImpl(d.byok));
-  r.service(RouterService, new RouterServiceImpl(d.router));
+  r.service(RouterService, new RouterServiceImpl(d.router, d.limits));
   r.service(CatalogService, new CatalogServiceImpl(d.catalog));
   r.service(AuditService, new AuditServiceImpl(d.audit));
   registerHealth(r, d.health);
   registerReflection(r, new ReflectionIndex([...SERVICES]));
-  malformedRequestsAreInvalidArgument(r);
+  malformedRequestsAreInvalidArgument(r, d.limits?.requestBytes);
 }

@@ -13,6 +13,8 @@ export interface HttpRoutes {
   openai(req: IncomingMessage, res: ServerResponse): boolean;
   /** The Anthropic Messages API (`POST /v1/messages`): true when it answered the request. */
   anthropic?(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Largest Connect request body (SOVR_MAX_REQUEST_BYTES); LIMITS.requestBytes when absent. */
+  maxRequestBytes?: number;
   /** Connect (gRPC-web, Connect JSON) on the HTTP/1.1 port. */
   connect: NodeHandler;
 }
@@ -39,7 +41,8 @@ export function httpHandler(r: HttpRoutes): NodeHandler {
       return;
     }
     if (r.openai(req, res) || r.anthropic?.(req, res)) return;
-    if (Number(req.headers["content-length"]) > LIMITS.requestBytes) return void connectTooLarge(res);
+    const max = r.maxRequestBytes ?? LIMITS.requestBytes;
+    if (Number(req.headers["content-length"]) > max) return void connectTooLarge(res, max);
     r.connect(req, res);
   };
 }
@@ -48,10 +51,10 @@ export function httpHandler(r: HttpRoutes): NodeHandler {
  * A Connect call on the HTTP/1.1 port whose declared body exceeds the request limit: 413 with a
  * Connect error body, answered before reading it (a chunked body meets connect's readMaxBytes).
  */
-function connectTooLarge(res: ServerResponse): void {
+function connectTooLarge(res: ServerResponse, max: number): void {
   const body = JSON.stringify({
     code: "resource_exhausted",
-    message: `request body larger than ${LIMITS.requestBytes} bytes`,
+    message: `request body larger than ${max} bytes`,
   });
   res.writeHead(413, {
     "content-type": "application/json",

@@ -1,3 +1,4 @@
+import type { RequestLimits } from "../../config/index.js";
 /**
  * An OpenAI Responses API body (`POST /v1/responses`, `ResponseCreateParamsBase` of openai
  * 6.49.0) → the one internal request (RouteRequest) and the response options. Every field is
@@ -101,6 +102,7 @@ const isSet = (v: unknown) => v !== undefined && v !== null;
 export function fromResponsesBody(
   body: unknown,
   workload = "",
+  limits?: RequestLimits,
 ): { route: RouteRequest; options: ResponsesOptions } {
   check(isObject(body), "body", "must be a JSON object");
   for (const k of Object.keys(body))
@@ -197,21 +199,24 @@ export function fromResponsesBody(
     check(k === "include_obfuscation", `stream_options.${k.slice(0, 64)}`, "is not supported");
   const obfuscation = bool(soObj.include_obfuscation, "stream_options.include_obfuscation") ?? true;
 
-  const route = validateRouteRequest({
-    model,
-    models: models.filter((m) => m !== model),
-    messages,
-    provider: preferencesFromJson(body.provider),
-    region: str(body.region, "region") ?? null,
-    labels: echo.metadata,
-    maxTokens: maxOutput,
-    temperature: echo.temperature ?? undefined,
-    topP: echo.top_p ?? undefined,
-    tools: tools.tools,
-    toolChoice: tools.toolChoice,
-    params,
-    workload,
-  });
+  const route = validateRouteRequest(
+    {
+      model,
+      models: models.filter((m) => m !== model),
+      messages,
+      provider: preferencesFromJson(body.provider),
+      region: str(body.region, "region") ?? null,
+      labels: echo.metadata,
+      maxTokens: maxOutput,
+      temperature: echo.temperature ?? undefined,
+      topP: echo.top_p ?? undefined,
+      tools: tools.tools,
+      toolChoice: tools.toolChoice,
+      params,
+      workload,
+    },
+    limits,
+  );
   return { route, options: { stream, obfuscation, logprobs: params.logprobs === true, echo } };
 }
 

@@ -11,6 +11,7 @@
  *   const r = await openai.responses.create({ model: "sim/chat-small", input: "Hello", store: false });
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { DEFAULT_REQUEST_LIMITS } from "../../config/index.js";
 import { readJson, sendJson } from "./http-json.js";
 import { callerSignal } from "./http-stream.js";
 import { type OpenAIError, type OpenAIHttpDeps, toOpenAIError } from "./openai-http.js";
@@ -26,11 +27,12 @@ export async function responsesRoute(
   res: ServerResponse,
 ): Promise<void> {
   const principal = await deps.authenticate(req, OPERATION);
-  const body = await readJson(req, res);
+  const limits = deps.limits ?? DEFAULT_REQUEST_LIMITS;
+  const body = await readJson(req, res, limits.requestBytes);
   if (body === undefined) return;
   const createdAt = Math.floor(Date.now() / 1000);
   const workload = req.headers["x-sovr-workload"];
-  const { route, options } = fromResponsesBody(body, typeof workload === "string" ? workload : "");
+  const { route, options } = fromResponsesBody(body, typeof workload === "string" ? workload : "", limits);
   const p = route.workload ? { ...principal, workload: route.workload } : principal;
   const events = deps.router.stream(route, p, callerSignal(req, res));
   if (options.stream) {

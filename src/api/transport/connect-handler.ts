@@ -13,6 +13,8 @@ export interface ConnectHandlerOptions {
   limiter: RateLimiter;
   reportInternal: InternalErrorLog;
   routes: (r: ConnectRouter) => void;
+  /** Largest request message (SOVR_MAX_REQUEST_BYTES); LIMITS.requestBytes when absent. */
+  maxRequestBytes?: number;
 }
 
 /**
@@ -38,7 +40,7 @@ export function connectHandler(o: ConnectHandlerOptions): NodeHandler {
     contextValues: preAuth?.contextValues,
     // Connect's default is 4 GiB; a message larger than the request limit is refused unread
     // (ResourceExhausted, as every gRPC implementation answers an oversized message).
-    readMaxBytes: LIMITS.requestBytes,
+    readMaxBytes: o.maxRequestBytes ?? LIMITS.requestBytes,
     // Unknown fields of a request are dropped, not kept: nothing reads them.
     binaryOptions: { readUnknownFields: false },
     routes: o.routes,
