@@ -1,7 +1,10 @@
 import { UpstreamError } from "./errors.js";
 import { type PoolSet, postJson, toUpstreamError } from "./http-call.js";
+import { openAIEmbed } from "./openai-embed.js";
 import { parseSse } from "./sse.js";
 import type {
+  EmbeddingRequest,
+  EmbeddingResult,
   ToolCallDelta,
   UpstreamAdapter,
   UpstreamCallOptions,
@@ -95,6 +98,11 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     if (!finishReason)
       throw new UpstreamError("stream_broken", "upstream stream ended without a finish reason");
     yield { type: "finish", finishReason, usage };
+  }
+
+  /** `POST {base}/embeddings` (./openai-embed.ts). */
+  embed(target: UpstreamTarget, req: EmbeddingRequest, opts: UpstreamCallOptions): Promise<EmbeddingResult> {
+    return openAIEmbed(this.pools, this.#headers(target, opts), target, req, opts);
   }
 
   async close(): Promise<void> {}
