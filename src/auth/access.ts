@@ -12,6 +12,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "sovereign.v1.RouterService/Chat": ["client"],
   "sovereign.v1.RouterService/ChatStream": ["client"],
   "sovereign.v1.RouterService/Explain": ["client", "admin", "operator"],
+  "sovereign.v1.RouterService/Embed": ["client"],
   // The catalog is public knowledge inside the organisation. Changing it moves every tenant's
   // traffic (and BYOK keys) to new origins, so it is the platform operator's act, not a tenant's.
   "sovereign.v1.CatalogService/ListProviders": ANY,
@@ -44,6 +45,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": "public",
   // OpenAI-compatible HTTP API.
   "POST /v1/chat/completions": ["client"],
+  "POST /v1/embeddings": ["client"],
   "GET /v1/models": ["client"],
   // BYOK provider keys: the tenant admin's own tenant only (the route checks the path's tenant).
   // Not the operator's: whoever moves endpoints must not also hold the keys sent to them.

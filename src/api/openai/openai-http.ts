@@ -7,6 +7,7 @@ import { NoEligibleEndpointError } from "../../routing/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
 import { fromOpenAIChatBody, InvalidFieldError, toConnectError } from "../grpc/index.js";
 import { byokAdmin } from "./byok-route.js";
+import { embeddings } from "./embeddings-route.js";
 import { methodNotAllowed, readJson, sendJson } from "./http-json.js";
 
 /**
@@ -155,6 +156,8 @@ export function createOpenAIHttpHandler(
     let handled: Promise<void> | undefined;
     if (path === "/v1/chat/completions") {
       handled = req.method === "POST" ? chatCompletions(deps, req, res) : methodNotAllowed(res, "POST");
+    } else if (path === "/v1/embeddings") {
+      handled = req.method === "POST" ? embeddings(deps, req, res) : methodNotAllowed(res, "POST");
     } else if (path === "/v1/models") {
       handled = req.method === "GET" ? listModels(deps, req, res) : methodNotAllowed(res, "GET");
     } else if (path === "/v1/admin/byok" || path.startsWith("/v1/admin/byok/")) {

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sovereign/v1/router.proto.
  */
 export const file_sovereign_v1_router: GenFile = /*@__PURE__*/
-  fileDesc("Chlzb3ZlcmVpZ24vdjEvcm91dGVyLnByb3RvEgxzb3ZlcmVpZ24udjEiVwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEhoKEmZ1bmN0aW9uX2FyZ3VtZW50cxgEIAEoCSJ8CgtDaGF0TWVzc2FnZRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkSDAoEbmFtZRgDIAEoCRIUCgx0b29sX2NhbGxfaWQYBCABKAkSKgoKdG9vbF9jYWxscxgFIAMoCzIWLnNvdmVyZWlnbi52MS5Ub29sQ2FsbCJZCgRUb29sEgwKBHR5cGUYASABKAkSFQoNZnVuY3Rpb25fbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIXCg9wYXJhbWV0ZXJzX2pzb24YBCABKAkiWAoEU29ydBIgCgJieRgBIAEoDjIULnNvdmVyZWlnbi52MS5Tb3J0QnkSLgoJcGFydGl0aW9uGAIgASgOMhsuc292ZXJlaWduLnYxLlNvcnRQYXJ0aXRpb24iUgoITWF4UHJpY2USEwoGcHJvbXB0GAEgASgBSACIAQESFwoKY29tcGxldGlvbhgCIAEoAUgBiAEBQgkKB19wcm9tcHRCDQoLX2NvbXBsZXRpb24i4wMKE1Byb3ZpZGVyUHJlZmVyZW5jZXMSDQoFb3JkZXIYASADKAkSHAoPYWxsb3dfZmFsbGJhY2tzGAIgASgISACIAQESDAoEb25seRgDIAMoCRIOCgZpZ25vcmUYBCADKAkSIAoEc29ydBgFIAEoCzISLnNvdmVyZWlnbi52MS5Tb3J0EikKCW1heF9wcmljZRgGIAEoCzIWLnNvdmVyZWlnbi52MS5NYXhQcmljZRIQCgN6ZHIYByABKAhIAYgBARI1Cg9kYXRhX2NvbGxlY3Rpb24YCCABKA4yHC5zb3ZlcmVpZ24udjEuRGF0YUNvbGxlY3Rpb24SHwoScmVxdWlyZV9wYXJhbWV0ZXJzGAkgASgISAKIAQESFQoNcXVhbnRpemF0aW9ucxgKIAMoCRIlChhwcmVmZXJyZWRfbWluX3Rocm91Z2hwdXQYCyABKAFIA4gBARIiChVwcmVmZXJyZWRfbWF4X2xhdGVuY3kYDCABKAFIBIgBAUISChBfYWxsb3dfZmFsbGJhY2tzQgYKBF96ZHJCFQoTX3JlcXVpcmVfcGFyYW1ldGVyc0IbChlfcHJlZmVycmVkX21pbl90aHJvdWdocHV0QhgKFl9wcmVmZXJyZWRfbWF4X2xhdGVuY3ki6AMKC0NoYXRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg4KBm1vZGVscxgCIAMoCRIrCghtZXNzYWdlcxgDIAMoCzIZLnNvdmVyZWlnbi52MS5DaGF0TWVzc2FnZRIzCghwcm92aWRlchgEIAEoCzIhLnNvdmVyZWlnbi52MS5Qcm92aWRlclByZWZlcmVuY2VzEg4KBnJlZ2lvbhgFIAEoCRI1CgZsYWJlbHMYBiADKAsyJS5zb3ZlcmVpZ24udjEuQ2hhdFJlcXVlc3QuTGFiZWxzRW50cnkSFwoKbWF4X3Rva2VucxgHIAEoDUgAiAEBEhgKC3RlbXBlcmF0dXJlGAggASgBSAGIAQESEgoFdG9wX3AYCSABKAFIAogBARIMCgRzdG9wGAogAygJEiEKBXRvb2xzGAsgAygLMhIuc292ZXJlaWduLnYxLlRvb2wSEwoLdG9vbF9jaG9pY2UYDCABKAkSEQoEc2VlZBgNIAEoA0gDiAEBEhAKCHdvcmtsb2FkGA4gASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDQoLX21heF90b2tlbnNCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEIHCgVfc2VlZCJnCgVVc2FnZRIVCg1wcm9tcHRfdG9rZW5zGAEgASgNEhkKEWNvbXBsZXRpb25fdG9rZW5zGAIgASgNEhQKDHRvdGFsX3Rva2VucxgDIAEoDRIWCg5jb3N0X21pY3JvX3VzZBgEIAEoAyJjCgVSb3V0ZRITCgtkZWNpc2lvbl9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRIPCgdhdHRlbXB0GAUgASgNIpkBCgxDaGF0UmVzcG9uc2USIgoFcm91dGUYASABKAsyEy5zb3ZlcmVpZ24udjEuUm91dGUSKgoHbWVzc2FnZRgCIAEoCzIZLnNvdmVyZWlnbi52MS5DaGF0TWVzc2FnZRIVCg1maW5pc2hfcmVhc29uGAMgASgJEiIKBXVzYWdlGAQgASgLMhMuc292ZXJlaWduLnYxLlVzYWdlIlcKBURlbHRhEgwKBHJvbGUYASABKAkSDwoHY29udGVudBgCIAEoCRIvCgp0b29sX2NhbGxzGAMgAygLMhsuc292ZXJlaWduLnYxLlRvb2xDYWxsRGVsdGEiXQoNVG9vbENhbGxEZWx0YRINCgVpbmRleBgBIAEoDRIKCgJpZBgCIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEhoKEmZ1bmN0aW9uX2FyZ3VtZW50cxgEIAEoCSJDCgZGaW5pc2gSFQoNZmluaXNoX3JlYXNvbhgBIAEoCRIiCgV1c2FnZRgCIAEoCzITLnNvdmVyZWlnbi52MS5Vc2FnZSKRAQoSQ2hhdFN0cmVhbVJlc3BvbnNlEiQKBXJvdXRlGAEgASgLMhMuc292ZXJlaWduLnYxLlJvdXRlSAASJAoFZGVsdGEYAiABKAsyEy5zb3ZlcmVpZ24udjEuRGVsdGFIABImCgZmaW5pc2gYAyABKAsyFC5zb3ZlcmVpZ24udjEuRmluaXNoSABCBwoFZXZlbnQiPAoORXhwbGFpblJlcXVlc3QSKgoHcmVxdWVzdBgBIAEoCzIZLnNvdmVyZWlnbi52MS5DaGF0UmVxdWVzdCJWCglFeGNsdXNpb24SKwoFc3RhZ2UYASABKA4yHC5zb3ZlcmVpZ24udjEuRXhjbHVzaW9uU3RhZ2USDAoEcnVsZRgCIAEoCRIOCgZyZWFzb24YAyABKAkikQEKCUNhbmRpZGF0ZRITCgtlbmRwb2ludF9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIQCghlbGlnaWJsZRgDIAEoCBIrCgpleGNsdXNpb25zGAQgAygLMhcuc292ZXJlaWduLnYxLkV4Y2x1c2lvbhIOCgZ3ZWlnaHQYBSABKAESEQoJdW5oZWFsdGh5GAYgASgIIi0KCVBvbGljeVJlZhIQCghyZXZpc2lvbhgBIAEoCRIOCgZzaGEyNTYYAiABKAkiygEKD1JvdXRpbmdEZWNpc2lvbhITCgtkZWNpc2lvbl9pZBgBIAEoCRInCgZwb2xpY3kYAiABKAsyFy5zb3ZlcmVpZ24udjEuUG9saWN5UmVmEhgKEGNhdGFsb2dfcmV2aXNpb24YAyABKAkSKwoKY2FuZGlkYXRlcxgEIAMoCzIXLnNvdmVyZWlnbi52MS5DYW5kaWRhdGUSDAoEcGxhbhgFIAMoCRIMCgRzZWVkGAYgASgJEhYKDnBvbGljeV9ldmFsX3VzGAcgASgEIkIKD0V4cGxhaW5SZXNwb25zZRIvCghkZWNpc2lvbhgBIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24iQQoSTm9FbGlnaWJsZUVuZHBvaW50EisKCmNhbmRpZGF0ZXMYASADKAsyFy5zb3ZlcmVpZ24udjEuQ2FuZGlkYXRlKmEKBlNvcnRCeRIXChNTT1JUX0JZX1VOU1BFQ0lGSUVEEAASEQoNU09SVF9CWV9QUklDRRABEhYKElNPUlRfQllfVEhST1VHSFBVVBACEhMKD1NPUlRfQllfTEFURU5DWRADKmIKDVNvcnRQYXJ0aXRpb24SHgoaU09SVF9QQVJUSVRJT05fVU5TUEVDSUZJRUQQABIYChRTT1JUX1BBUlRJVElPTl9NT0RFTBABEhcKE1NPUlRfUEFSVElUSU9OX05PTkUQAipmCg5EYXRhQ29sbGVjdGlvbhIfChtEQVRBX0NPTExFQ1RJT05fVU5TUEVDSUZJRUQQABIZChVEQVRBX0NPTExFQ1RJT05fQUxMT1cQARIYChREQVRBX0NPTExFQ1RJT05fREVOWRACKosBCg5FeGNsdXNpb25TdGFnZRIfChtFWENMVVNJT05fU1RBR0VfVU5TUEVDSUZJRUQQABIaChZFWENMVVNJT05fU1RBR0VfUE9MSUNZEAESGgoWRVhDTFVTSU9OX1NUQUdFX0ZJTFRFUhACEiAKHEVYQ0xVU0lPTl9TVEFHRV9BVkFJTEFCSUxJVFkQAzLjAQoNUm91dGVyU2VydmljZRI9CgRDaGF0Ehkuc292ZXJlaWduLnYxLkNoYXRSZXF1ZXN0Ghouc292ZXJlaWduLnYxLkNoYXRSZXNwb25zZRJLCgpDaGF0U3RyZWFtEhkuc292ZXJlaWduLnYxLkNoYXRSZXF1ZXN0GiAuc292ZXJlaWduLnYxLkNoYXRTdHJlYW1SZXNwb25zZTABEkYKB0V4cGxhaW4SHC5zb3ZlcmVpZ24udjEuRXhwbGFpblJlcXVlc3QaHS5zb3ZlcmVpZ24udjEuRXhwbGFpblJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Chlzb3ZlcmVpZ24vdjEvcm91dGVyLnByb3RvEgxzb3ZlcmVpZ24udjEiVwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEhoKEmZ1bmN0aW9uX2FyZ3VtZW50cxgEIAEoCSJ8CgtDaGF0TWVzc2FnZRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkSDAoEbmFtZRgDIAEoCRIUCgx0b29sX2NhbGxfaWQYBCABKAkSKgoKdG9vbF9jYWxscxgFIAMoCzIWLnNvdmVyZWlnbi52MS5Ub29sQ2FsbCJZCgRUb29sEgwKBHR5cGUYASABKAkSFQoNZnVuY3Rpb25fbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIXCg9wYXJhbWV0ZXJzX2pzb24YBCABKAkiWAoEU29ydBIgCgJieRgBIAEoDjIULnNvdmVyZWlnbi52MS5Tb3J0QnkSLgoJcGFydGl0aW9uGAIgASgOMhsuc292ZXJlaWduLnYxLlNvcnRQYXJ0aXRpb24iUgoITWF4UHJpY2USEwoGcHJvbXB0GAEgASgBSACIAQESFwoKY29tcGxldGlvbhgCIAEoAUgBiAEBQgkKB19wcm9tcHRCDQoLX2NvbXBsZXRpb24i4wMKE1Byb3ZpZGVyUHJlZmVyZW5jZXMSDQoFb3JkZXIYASADKAkSHAoPYWxsb3dfZmFsbGJhY2tzGAIgASgISACIAQESDAoEb25seRgDIAMoCRIOCgZpZ25vcmUYBCADKAkSIAoEc29ydBgFIAEoCzISLnNvdmVyZWlnbi52MS5Tb3J0EikKCW1heF9wcmljZRgGIAEoCzIWLnNvdmVyZWlnbi52MS5NYXhQcmljZRIQCgN6ZHIYByABKAhIAYgBARI1Cg9kYXRhX2NvbGxlY3Rpb24YCCABKA4yHC5zb3ZlcmVpZ24udjEuRGF0YUNvbGxlY3Rpb24SHwoScmVxdWlyZV9wYXJhbWV0ZXJzGAkgASgISAKIAQESFQoNcXVhbnRpemF0aW9ucxgKIAMoCRIlChhwcmVmZXJyZWRfbWluX3Rocm91Z2hwdXQYCyABKAFIA4gBARIiChVwcmVmZXJyZWRfbWF4X2xhdGVuY3kYDCABKAFIBIgBAUISChBfYWxsb3dfZmFsbGJhY2tzQgYKBF96ZHJCFQoTX3JlcXVpcmVfcGFyYW1ldGVyc0IbChlfcHJlZmVycmVkX21pbl90aHJvdWdocHV0QhgKFl9wcmVmZXJyZWRfbWF4X2xhdGVuY3ki6AMKC0NoYXRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg4KBm1vZGVscxgCIAMoCRIrCghtZXNzYWdlcxgDIAMoCzIZLnNvdmVyZWlnbi52MS5DaGF0TWVzc2FnZRIzCghwcm92aWRlchgEIAEoCzIhLnNvdmVyZWlnbi52MS5Qcm92aWRlclByZWZlcmVuY2VzEg4KBnJlZ2lvbhgFIAEoCRI1CgZsYWJlbHMYBiADKAsyJS5zb3ZlcmVpZ24udjEuQ2hhdFJlcXVlc3QuTGFiZWxzRW50cnkSFwoKbWF4X3Rva2VucxgHIAEoDUgAiAEBEhgKC3RlbXBlcmF0dXJlGAggASgBSAGIAQESEgoFdG9wX3AYCSABKAFIAogBARIMCgRzdG9wGAogAygJEiEKBXRvb2xzGAsgAygLMhIuc292ZXJlaWduLnYxLlRvb2wSEwoLdG9vbF9jaG9pY2UYDCABKAkSEQoEc2VlZBgNIAEoA0gDiAEBEhAKCHdvcmtsb2FkGA4gASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDQoLX21heF90b2tlbnNCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEIHCgVfc2VlZCJnCgVVc2FnZRIVCg1wcm9tcHRfdG9rZW5zGAEgASgNEhkKEWNvbXBsZXRpb25fdG9rZW5zGAIgASgNEhQKDHRvdGFsX3Rva2VucxgDIAEoDRIWCg5jb3N0X21pY3JvX3VzZBgEIAEoAyJjCgVSb3V0ZRITCgtkZWNpc2lvbl9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRIPCgdhdHRlbXB0GAUgASgNIpkBCgxDaGF0UmVzcG9uc2USIgoFcm91dGUYASABKAsyEy5zb3ZlcmVpZ24udjEuUm91dGUSKgoHbWVzc2FnZRgCIAEoCzIZLnNvdmVyZWlnbi52MS5DaGF0TWVzc2FnZRIVCg1maW5pc2hfcmVhc29uGAMgASgJEiIKBXVzYWdlGAQgASgLMhMuc292ZXJlaWduLnYxLlVzYWdlIlcKBURlbHRhEgwKBHJvbGUYASABKAkSDwoHY29udGVudBgCIAEoCRIvCgp0b29sX2NhbGxzGAMgAygLMhsuc292ZXJlaWduLnYxLlRvb2xDYWxsRGVsdGEiXQoNVG9vbENhbGxEZWx0YRINCgVpbmRleBgBIAEoDRIKCgJpZBgCIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEhoKEmZ1bmN0aW9uX2FyZ3VtZW50cxgEIAEoCSJDCgZGaW5pc2gSFQoNZmluaXNoX3JlYXNvbhgBIAEoCRIiCgV1c2FnZRgCIAEoCzITLnNvdmVyZWlnbi52MS5Vc2FnZSKRAQoSQ2hhdFN0cmVhbVJlc3BvbnNlEiQKBXJvdXRlGAEgASgLMhMuc292ZXJlaWduLnYxLlJvdXRlSAASJAoFZGVsdGEYAiABKAsyEy5zb3ZlcmVpZ24udjEuRGVsdGFIABImCgZmaW5pc2gYAyABKAsyFC5zb3ZlcmVpZ24udjEuRmluaXNoSABCBwoFZXZlbnQiPAoORXhwbGFpblJlcXVlc3QSKgoHcmVxdWVzdBgBIAEoCzIZLnNvdmVyZWlnbi52MS5DaGF0UmVxdWVzdCJWCglFeGNsdXNpb24SKwoFc3RhZ2UYASABKA4yHC5zb3ZlcmVpZ24udjEuRXhjbHVzaW9uU3RhZ2USDAoEcnVsZRgCIAEoCRIOCgZyZWFzb24YAyABKAkikQEKCUNhbmRpZGF0ZRITCgtlbmRwb2ludF9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIQCghlbGlnaWJsZRgDIAEoCBIrCgpleGNsdXNpb25zGAQgAygLMhcuc292ZXJlaWduLnYxLkV4Y2x1c2lvbhIOCgZ3ZWlnaHQYBSABKAESEQoJdW5oZWFsdGh5GAYgASgIIi0KCVBvbGljeVJlZhIQCghyZXZpc2lvbhgBIAEoCRIOCgZzaGEyNTYYAiABKAkiygEKD1JvdXRpbmdEZWNpc2lvbhITCgtkZWNpc2lvbl9pZBgBIAEoCRInCgZwb2xpY3kYAiABKAsyFy5zb3ZlcmVpZ24udjEuUG9saWN5UmVmEhgKEGNhdGFsb2dfcmV2aXNpb24YAyABKAkSKwoKY2FuZGlkYXRlcxgEIAMoCzIXLnNvdmVyZWlnbi52MS5DYW5kaWRhdGUSDAoEcGxhbhgFIAMoCRIMCgRzZWVkGAYgASgJEhYKDnBvbGljeV9ldmFsX3VzGAcgASgEIkIKD0V4cGxhaW5SZXNwb25zZRIvCghkZWNpc2lvbhgBIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24iQQoSTm9FbGlnaWJsZUVuZHBvaW50EisKCmNhbmRpZGF0ZXMYASADKAsyFy5zb3ZlcmVpZ24udjEuQ2FuZGlkYXRlIrACCgxFbWJlZFJlcXVlc3QSDQoFbW9kZWwYASABKAkSDgoGbW9kZWxzGAIgAygJEg0KBWlucHV0GAMgAygJEjMKCHByb3ZpZGVyGAQgASgLMiEuc292ZXJlaWduLnYxLlByb3ZpZGVyUHJlZmVyZW5jZXMSDgoGcmVnaW9uGAUgASgJEjYKBmxhYmVscxgGIAMoCzImLnNvdmVyZWlnbi52MS5FbWJlZFJlcXVlc3QuTGFiZWxzRW50cnkSFwoKZGltZW5zaW9ucxgHIAEoDUgAiAEBEgwKBHVzZXIYCCABKAkSEAoId29ya2xvYWQYCSABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUINCgtfZGltZW5zaW9ucyIqCglFbWJlZGRpbmcSDQoFaW5kZXgYASABKA0SDgoGdmFsdWVzGAIgAygCIqIBCg1FbWJlZFJlc3BvbnNlEiIKBXJvdXRlGAEgASgLMhMuc292ZXJlaWduLnYxLlJvdXRlEisKCmVtYmVkZGluZ3MYAiADKAsyFy5zb3ZlcmVpZ24udjEuRW1iZWRkaW5nEiIKBXVzYWdlGAMgASgLMhMuc292ZXJlaWduLnYxLlVzYWdlEhwKFHVuYXBwbGllZF9wYXJhbWV0ZXJzGAQgAygJKmEKBlNvcnRCeRIXChNTT1JUX0JZX1VOU1BFQ0lGSUVEEAASEQoNU09SVF9CWV9QUklDRRABEhYKElNPUlRfQllfVEhST1VHSFBVVBACEhMKD1NPUlRfQllfTEFURU5DWRADKmIKDVNvcnRQYXJ0aXRpb24SHgoaU09SVF9QQVJUSVRJT05fVU5TUEVDSUZJRUQQABIYChRTT1JUX1BBUlRJVElPTl9NT0RFTBABEhcKE1NPUlRfUEFSVElUSU9OX05PTkUQAipmCg5EYXRhQ29sbGVjdGlvbhIfChtEQVRBX0NPTExFQ1RJT05fVU5TUEVDSUZJRUQQABIZChVEQVRBX0NPTExFQ1RJT05fQUxMT1cQARIYChREQVRBX0NPTExFQ1RJT05fREVOWRACKosBCg5FeGNsdXNpb25TdGFnZRIfChtFWENMVVNJT05fU1RBR0VfVU5TUEVDSUZJRUQQABIaChZFWENMVVNJT05fU1RBR0VfUE9MSUNZEAESGgoWRVhDTFVTSU9OX1NUQUdFX0ZJTFRFUhACEiAKHEVYQ0xVU0lPTl9TVEFHRV9BVkFJTEFCSUxJVFkQAzKlAgoNUm91dGVyU2VydmljZRI9CgRDaGF0Ehkuc292ZXJlaWduLnYxLkNoYXRSZXF1ZXN0Ghouc292ZXJlaWduLnYxLkNoYXRSZXNwb25zZRJLCgpDaGF0U3RyZWFtEhkuc292ZXJlaWduLnYxLkNoYXRSZXF1ZXN0GiAuc292ZXJlaWduLnYxLkNoYXRTdHJlYW1SZXNwb25zZTABEkYKB0V4cGxhaW4SHC5zb3ZlcmVpZ24udjEuRXhwbGFpblJlcXVlc3QaHS5zb3ZlcmVpZ24udjEuRXhwbGFpblJlc3BvbnNlEkAKBUVtYmVkEhouc292ZXJlaWduLnYxLkVtYmVkUmVxdWVzdBobLnNvdmVyZWlnbi52MS5FbWJlZFJlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message sovereign.v1.ToolCall
@@ -780,6 +780,139 @@ export const NoEligibleEndpointSchema: GenMessage<NoEligibleEndpoint> = /*@__PUR
   messageDesc(file_sovereign_v1_router, 20);
 
 /**
+ * @generated from message sovereign.v1.EmbedRequest
+ */
+export type EmbedRequest = Message<"sovereign.v1.EmbedRequest"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * Model fallback list, tried in order after `model`.
+   *
+   * @generated from field: repeated string models = 2;
+   */
+  models: string[];
+
+  /**
+   * The texts to embed, one vector each, in order. Never recorded: only their count.
+   *
+   * @generated from field: repeated string input = 3;
+   */
+  input: string[];
+
+  /**
+   * @generated from field: sovereign.v1.ProviderPreferences provider = 4;
+   */
+  provider?: ProviderPreferences | undefined;
+
+  /**
+   * Residency requirement, e.g. "eu"; fails closed on unknown residency.
+   *
+   * @generated from field: string region = 5;
+   */
+  region: string;
+
+  /**
+   * Free-form labels for policy and audit (never content).
+   *
+   * @generated from field: map<string, string> labels = 6;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * Length of each vector; only endpoints that declare `dimensions` serve a request with it.
+   *
+   * @generated from field: optional uint32 dimensions = 7;
+   */
+  dimensions?: number | undefined;
+
+  /**
+   * The caller's end-user id (OpenAI's `user`): advisory, sent where the endpoint takes it.
+   *
+   * @generated from field: string user = 8;
+   */
+  user: string;
+
+  /**
+   * Caller's workload name, recorded in the decision.
+   *
+   * @generated from field: string workload = 9;
+   */
+  workload: string;
+};
+
+/**
+ * Describes the message sovereign.v1.EmbedRequest.
+ * Use `create(EmbedRequestSchema)` to create a new message.
+ */
+export const EmbedRequestSchema: GenMessage<EmbedRequest> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 21);
+
+/**
+ * @generated from message sovereign.v1.Embedding
+ */
+export type Embedding = Message<"sovereign.v1.Embedding"> & {
+  /**
+   * Position of the input this vector belongs to.
+   *
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
+
+  /**
+   * @generated from field: repeated float values = 2;
+   */
+  values: number[];
+};
+
+/**
+ * Describes the message sovereign.v1.Embedding.
+ * Use `create(EmbeddingSchema)` to create a new message.
+ */
+export const EmbeddingSchema: GenMessage<Embedding> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 22);
+
+/**
+ * @generated from message sovereign.v1.EmbedResponse
+ */
+export type EmbedResponse = Message<"sovereign.v1.EmbedResponse"> & {
+  /**
+   * @generated from field: sovereign.v1.Route route = 1;
+   */
+  route?: Route | undefined;
+
+  /**
+   * One per input, in input order.
+   *
+   * @generated from field: repeated sovereign.v1.Embedding embeddings = 2;
+   */
+  embeddings: Embedding[];
+
+  /**
+   * Prompt tokens and cost; completion_tokens is 0.
+   *
+   * @generated from field: sovereign.v1.Usage usage = 3;
+   */
+  usage?: Usage | undefined;
+
+  /**
+   * Advisory parameters the endpoint does not take: not sent (e.g. "user").
+   *
+   * @generated from field: repeated string unapplied_parameters = 4;
+   */
+  unappliedParameters: string[];
+};
+
+/**
+ * Describes the message sovereign.v1.EmbedResponse.
+ * Use `create(EmbedResponseSchema)` to create a new message.
+ */
+export const EmbedResponseSchema: GenMessage<EmbedResponse> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 23);
+
+/**
  * How to order endpoints (OpenRouter `provider.sort`).
  *
  * @generated from enum sovereign.v1.SortBy
@@ -950,6 +1083,17 @@ export const RouterService: GenService<{
     methodKind: "unary";
     input: typeof ExplainRequestSchema;
     output: typeof ExplainResponseSchema;
+  },
+  /**
+   * Embeddings: one vector per input, routed, policy-checked and recorded like Chat (the
+   * decision record's request.operation is "embedding"; only endpoints of kind embedding serve).
+   *
+   * @generated from rpc sovereign.v1.RouterService.Embed
+   */
+  embed: {
+    methodKind: "unary";
+    input: typeof EmbedRequestSchema;
+    output: typeof EmbedResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_sovereign_v1_router, 0);
