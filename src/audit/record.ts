@@ -174,7 +174,8 @@ export interface DecisionRecordV2 {
   shard: string;
   principal: Principal;
   caller: CallerRecord;
-  request: RequestSummary & { modalities: Modality[] };
+  /** `operation`: "embedding" for /v1/embeddings and Embed; absent for chat (record-schema.ts). */
+  request: RequestSummary & { modalities: Modality[]; operation?: "embedding" };
   policy: PolicyRef;
   /** sha256 of the catalog's canonical form: the candidates' models and attributes live there. */
   catalog_revision: string;
