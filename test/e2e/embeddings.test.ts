@@ -303,6 +303,11 @@ describe.each(appDatabases)("embeddings (%s)", (database) => {
     expect(outcome.attempts).toHaveLength(2);
   });
 
+  it("GET /v1/models lists the embedding model beside the chat models", async () => {
+    const ids = (await openai.models.list()).data.map((m) => m.id);
+    expect(ids).toEqual(["sim/chat-large", "sim/chat-small", "sim/embed-small"]);
+  });
+
   it("a chat model is refused for embeddings, an embedding model for chat (kind)", async () => {
     const asEmbedding = await refusal(openai.embeddings.create({ model: "sim/chat-small", input: "x" }));
     expect(asEmbedding.status).toBe(403);

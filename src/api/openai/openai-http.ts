@@ -332,6 +332,8 @@ async function listModels(deps: OpenAIHttpDeps, req: IncomingMessage, res: Serve
           provider: { allowFallbacks: true },
           region: null,
           labels: {},
+          // An embedding model is listed when an embedding endpoint of it may serve.
+          operation: snapshot.byModel.get(model)?.[0]?.kind ?? "chat",
           workload: "",
         },
         principal,
