@@ -24,6 +24,9 @@
 #             loaded with the catalog (lib.catalog_problems), which the engine holds too
 #   deny:     endpoint id → set of reasons, from rules that add them directly (absent
 #             when there are none)
+#   permitted_parameters: [name…], the retention parameters of input.request.retention_parameters
+#             the policy permits (lib.permitted_parameters); absent when the request uses
+#             none. The router sends none that is not listed (fail closed).
 # A reason reads "<rule>: <what> (source: endpoint|provider|assumed)". Reasons go out of
 # Wasm as prefix and message rather than joined: written out, the joined strings cost more
 # than the rules (see docs/policies.md §9).
@@ -51,4 +54,11 @@ allow := [id |
 	not denied[id]
 ] if {
 	denied := {id | some id, _ in data.sovereign.route.deny}
+}
+
+permitted_parameters := [p |
+	some p in input.request.retention_parameters
+	lib.permitted_parameters[p]
+] if {
+	input.request.retention_parameters != []
 }

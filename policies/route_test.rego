@@ -27,7 +27,7 @@ test_decision_has_only_allow_and_deny if {
 test_route_document_shape if {
 	every inp in [strict_input, input_for({}, null, "t", mixed), input_for({"zdr": true}, "eu", "bund-gov", mixed)] {
 		doc := data.sovereign.route with input as inp
-		{k | some k, _ in doc} - {"deny"} == {"allow", "checks", "keys", "problems"}
+		{k | some k, _ in doc} - {"deny", "permitted_parameters"} == {"allow", "checks", "keys", "problems"}
 		every _, reasons in object.get(doc, "deny", {}) {
 			is_set(reasons)
 			count(reasons) > 0

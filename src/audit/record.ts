@@ -174,8 +174,11 @@ export interface DecisionRecordV2 {
   shard: string;
   principal: Principal;
   caller: CallerRecord;
-  /** `operation`: "embedding" for /v1/embeddings and Embed; absent for chat (record-schema.ts). */
-  request: RequestSummary & { modalities: Modality[]; operation?: "embedding" };
+  request: RequestSummary & {
+    modalities: Modality[];
+    /** "embedding" for /v1/embeddings and Embed; absent for chat completions. */
+    operation?: "embedding";
+  };
   policy: PolicyRef;
   /** sha256 of the catalog's canonical form: the candidates' models and attributes live there. */
   catalog_revision: string;

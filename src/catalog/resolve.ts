@@ -191,11 +191,17 @@ export function resolveEndpoint(
     contextLength: endpoint.context_length,
     ...(endpoint.quantization === undefined ? {} : { quantization: endpoint.quantization }),
     supportedParameters: Object.freeze([...(endpoint.supported_parameters ?? [])]),
+    ...capabilitiesEvidence(endpoint.capabilities_evidence ?? provider.capabilities_evidence),
     policy,
     assumed: Object.freeze(assumed),
     available: keySet,
     ...(keySet ? {} : { unavailableReason: `credential environment variable ${keyEnv} is not set` }),
   });
+}
+
+function capabilitiesEvidence(e: EvidenceSource | undefined): { capabilitiesEvidence?: Evidence } {
+  const ev = toEvidence(e);
+  return ev === undefined ? {} : { capabilitiesEvidence: ev };
 }
 
 /** Canonical JSON (RFC 8785) of a catalog source, in canonical order. */

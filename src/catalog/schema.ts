@@ -7,6 +7,8 @@
  *
  * Evidence: a policy block's `evidence` is either one source for every fact stated in that
  * block, or a map from fact name to its own source; a `residency` object may carry its own.
+ * Capabilities (supported parameters, input modalities, cached-input price) are not policy
+ * facts: their source is `capabilities_evidence`, on the endpoint or the provider.
  */
 import { z } from "zod";
 import { EEA_COUNTRY_CODES, isCountryCode } from "./countries.js";
@@ -204,6 +206,11 @@ export const endpointSchema = z
       .min(1, { error: "input_modalities needs at least one modality" })
       .optional(),
     policy: endpointPolicySchema.optional(),
+    /**
+     * Where `supported_parameters`, `input_modalities` and `pricing.cached_prompt` of this
+     * endpoint were read (the provider's API reference); the provider's when not stated.
+     */
+    capabilities_evidence: evidenceSchema.optional(),
   })
   .superRefine((e, ctx) => {
     const policy = e.policy;
@@ -222,6 +229,8 @@ export const providerSchema = z
     name: nonEmpty,
     headquarters: countryCode,
     policy: providerPolicySchema.optional(),
+    /** Where its endpoints' capabilities were read, for endpoints that give no source of their own. */
+    capabilities_evidence: evidenceSchema.optional(),
     endpoints: z.array(endpointSchema).min(1, { error: "a provider needs at least one endpoint" }),
   })
   .superRefine((p, ctx) => {

@@ -45,6 +45,14 @@ describe("the shipped catalog/", async () => {
     }
   });
 
+  it("every real endpoint's capabilities carry evidence from 2026-11-30", () => {
+    for (const e of snapshot.endpoints) {
+      if (e.provider.startsWith("sim-")) continue; // simulator fixtures state no real facts
+      expect(e.capabilitiesEvidence?.url, e.id).toMatch(/^https:\/\//);
+      expect(e.capabilitiesEvidence?.verifiedOn, e.id).toBe("2026-11-30");
+    }
+  });
+
   it("lists endpoints without credentials as unavailable instead of dropping them", () => {
     const openai = snapshot.byId.get("openai/gpt-4.1");
     expect(openai?.available).toBe(false);

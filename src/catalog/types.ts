@@ -73,6 +73,8 @@ export interface ResolvedEndpoint {
   kind: "chat" | "embedding";
   /** Input modalities it takes, in the order text, image, audio, file; ["text"] when not stated. */
   inputModalities: readonly ("text" | "image" | "audio" | "file")[];
+  /** The source of supportedParameters, inputModalities and the cached price (endpoint's, else provider's). */
+  capabilitiesEvidence?: Evidence;
   policy: EffectivePolicy;
   /** Names of the attributes whose value is assumed (no fact established). */
   assumed: readonly string[];

@@ -16,6 +16,7 @@ import type { PolicyInput } from "../policy/index.js";
 import { PolicyEngine, PolicyEvaluationError, readBundle, repoRoot } from "../policy/index.js";
 import type { EndpointPerformance, ProviderPreferences, RouteRequest } from "../routing/index.js";
 import { type Decision, type DecisionInputs, decide, seededRng } from "../routing/index.js";
+import type { ContentPart } from "../upstream/index.js";
 import { redecide } from "./replay-input.js";
 
 const CASES = 300;
@@ -105,7 +106,51 @@ function request(r: Rand, snapshot: CatalogSnapshot): RouteRequest {
   if (chance(r, 0.2)) req.tools = [{ type: "function", function: { name: "f" } }];
   if (chance(r, 0.1)) req.toolChoice = "auto";
   if (chance(r, 0.2)) req.seed = 7;
+  if (chance(r, 0.3)) req.params = parameters(r);
+  if (req.messages.length > 0 && chance(r, 0.3)) {
+    const first = req.messages[0]!;
+    req.messages = [{ ...first, content: parts(r, first.content as string) }, ...req.messages.slice(1)];
+  }
+  if (chance(r, 0.05)) req.operation = "embedding";
   return req;
+}
+
+/** Some of the other parameters, contract, advisory and retention ones, with real values. */
+function parameters(r: Rand): Record<string, unknown> {
+  const p: Record<string, unknown> = {};
+  if (chance(r, 0.3)) p.n = pick(r, [1, 2]);
+  if (chance(r, 0.3))
+    p.response_format = pick(r, [
+      { type: "json_object" },
+      { type: "json_schema", json_schema: { name: "x" } },
+    ]);
+  if (chance(r, 0.3)) p.logprobs = true;
+  if (chance(r, 0.3)) p.presence_penalty = 0.5;
+  if (chance(r, 0.2)) p.user = "u";
+  if (chance(r, 0.2)) p.store = chance(r, 0.5);
+  if (chance(r, 0.2)) p.prompt_cache_key = "k";
+  return p;
+}
+
+/** The text, with images (inline or by URL), audio or a file beside it. */
+function parts(r: Rand, text: string): ContentPart[] {
+  const out: ContentPart[] = [];
+  if (chance(r, 0.6)) out.push({ type: "text", text });
+  for (let i = int(r, 0, 2); i > 0; i--)
+    out.push({
+      type: "image",
+      source: chance(r, 0.5)
+        ? { kind: "url", url: "https://example.com/a.png" }
+        : { kind: "base64", mediaType: "image/png", data: "AAAA" },
+    });
+  if (chance(r, 0.3)) out.push({ type: "audio", format: "wav", data: "B".repeat(int(r, 0, 999)) });
+  if (chance(r, 0.3))
+    out.push({
+      type: "file",
+      source: { kind: "base64", mediaType: "application/pdf", data: "C".repeat(int(r, 0, 999)) },
+    });
+  if (out.length === 0) out.push({ type: "text", text });
+  return out;
 }
 
 /** The router's view of the world: health, credentials present, tenant keys. */

@@ -17,19 +17,23 @@ import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
 import type { EndpointPerformance, RouteRequest } from "../routing/index.js";
 import { type Decision, decide, preferencesFromRecord } from "../routing/index.js";
+import type { ContentPart, UpstreamMessage } from "../upstream/index.js";
 
-/** A request with the recorded summary's shape: same counts, parameters and preferences. */
+/**
+ * A request with the recorded summary's shape: same counts, estimate, modalities, parameters
+ * (names only: each gets a placeholder value that uses it) and preferences.
+ */
 export function routeRequestFromRecord(record: DecisionRecord): RouteRequest {
   const r = record.request;
   const provider = preferencesFromRecord(r.provider);
-
-  // Placeholder messages whose only property is their size: ceil(chars / 4) = the estimate.
-  const count = Math.max(1, r.message_count);
-  const messages = Array.from({ length: count }, (_, i) => ({
-    role: "user" as const,
-    content: i === 0 ? "x".repeat(r.estimated_prompt_tokens * 4) : "",
-  }));
   const used = new Set(r.parameters);
+  const modalities = "modalities" in r ? r.modalities : r.message_count > 0 ? ["text"] : [];
+  const count = Math.max(1, r.message_count);
+  const messages: UpstreamMessage[] = Array.from({ length: count }, () => ({
+    role: "user" as const,
+    content: "",
+  }));
+  messages[0] = { role: "user", content: placeholderContent(r.estimated_prompt_tokens, modalities, used) };
   const req: RouteRequest = {
     model: r.model,
     models: [...r.models],
@@ -39,6 +43,7 @@ export function routeRequestFromRecord(record: DecisionRecord): RouteRequest {
     labels: { ...r.labels },
     workload: record.principal.workload,
   };
+  if ("operation" in r && r.operation === "embedding") req.operation = "embedding";
   if (r.max_tokens !== null) req.maxTokens = r.max_tokens;
   if (used.has("temperature")) req.temperature = 1;
   if (used.has("top_p")) req.topP = 1;
@@ -46,7 +51,66 @@ export function routeRequestFromRecord(record: DecisionRecord): RouteRequest {
   if (used.has("tools")) req.tools = [{ type: "function", function: { name: "replay" } }];
   if (used.has("tool_choice")) req.toolChoice = "auto";
   if (used.has("seed")) req.seed = 0;
+  const params: Record<string, unknown> = {};
+  for (const name of used) {
+    if (name in CORE || name === "structured_outputs" || name === "image_urls") continue;
+    params[name] = PLACEHOLDER[name] ?? true;
+  }
+  if (used.has("structured_outputs")) params.response_format = { type: "json_schema" };
+  if (Object.keys(params).length > 0) req.params = params;
   return req;
+}
+
+const CORE = { max_tokens: 1, temperature: 1, top_p: 1, stop: 1, tools: 1, tool_choice: 1, seed: 1 };
+
+/** Values that make `usedParameters` count a parameter (n = 1 and store: false do not). */
+const PLACEHOLDER: Readonly<Record<string, unknown>> = {
+  n: 2,
+  store: true,
+  response_format: { type: "json_object" },
+};
+
+/**
+ * The first placeholder message: one part per recorded modality and text (or another part's
+ * size) making up the recorded estimate — filters.ts `estimatePromptTokens` counts an image as
+ * 4,000 characters, audio as an eighth and a file as a quarter of its base64 length.
+ */
+function placeholderContent(
+  estimate: number,
+  modalities: readonly string[],
+  used: ReadonlySet<string>,
+): UpstreamMessage["content"] {
+  if (!modalities.some((m) => m !== "text")) return "x".repeat(estimate * 4);
+  const parts: ContentPart[] = [];
+  let chars = estimate * 4;
+  if (modalities.includes("image")) {
+    parts.push({
+      type: "image",
+      source: used.has("image_urls")
+        ? { kind: "url", url: "https://replay.invalid/image" }
+        : { kind: "base64", mediaType: "image/png", data: "" },
+    });
+    chars -= 4000;
+  }
+  const rest = Math.max(0, chars);
+  const audio = modalities.includes("audio");
+  const file = modalities.includes("file");
+  if (modalities.includes("text")) parts.unshift({ type: "text", text: "x".repeat(rest) });
+  if (audio)
+    parts.push({
+      type: "audio",
+      format: "wav",
+      data: modalities.includes("text") ? "" : "x".repeat(rest * 8),
+    });
+  if (file) {
+    const data = modalities.includes("text") || audio ? "" : "x".repeat(rest * 4);
+    parts.push({ type: "file", source: { kind: "base64", mediaType: "application/pdf", data } });
+  }
+  if (!modalities.includes("text") && !audio && !file && rest > 0) {
+    // Images only: each further 1,000 tokens was another image.
+    for (let k = 0; k < Math.ceil(rest / 4000); k++) parts.push(parts[0]!);
+  }
+  return parts;
 }
 
 /** Health as recorded: each endpoint's flag and rolling performance at decision time. */

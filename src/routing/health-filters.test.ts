@@ -3,6 +3,7 @@ import { endpointOrigin } from "../auth/index.js";
 import { requestExclusions } from "./filters.js";
 import { endpoint, request } from "./fixtures/candidates.js";
 import { HealthTracker } from "./health.js";
+import type { RouteRequest } from "./types.js";
 
 describe("HealthTracker", () => {
   const clock = () => {
@@ -91,6 +92,40 @@ describe("request filters: every exclusion has a rule and a reason", () => {
         { maxTokens: 10 },
       ),
     ).toEqual([]);
+  });
+
+  it("an endpoint lacking one of the request's input modalities is excluded, naming them", () => {
+    const parts: RouteRequest["messages"] = [
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "transcribe and summarise" },
+          { type: "audio", data: "UklGRg==", format: "wav" },
+          { type: "file", source: { kind: "base64", mediaType: "application/pdf", data: "JVBERi0=" } },
+        ],
+      },
+    ];
+    const x = requestExclusions(e, request({}, { messages: parts }));
+    expect(x).toEqual([
+      {
+        stage: "filter",
+        rule: "input_modalities",
+        reason: "input_modalities: endpoint does not take audio, file input",
+      },
+    ]);
+    const takes = endpoint("acme/y", { inputModalities: ["text", "audio", "file"] });
+    expect(requestExclusions(takes, request({}, { messages: parts }))).toEqual([]);
+  });
+
+  it("an endpoint of another kind is excluded (kind): chat by default, embedding when asked", () => {
+    const embed = endpoint("acme/e", { kind: "embedding" });
+    expect(requestExclusions(embed, request())).toEqual([
+      { stage: "filter", rule: "kind", reason: "kind: endpoint serves embedding, not chat" },
+    ]);
+    expect(requestExclusions(embed, request({}, { operation: "embedding" }))).toEqual([]);
+    expect(requestExclusions(e, request({}, { operation: "embedding" })).map((r) => r.rule)).toEqual([
+      "kind",
+    ]);
   });
 
   it("a missing shared credential excludes, unless the tenant brought its own key", () => {

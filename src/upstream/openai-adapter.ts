@@ -5,6 +5,7 @@ import { parseSse } from "./sse.js";
 import type {
   EmbeddingRequest,
   EmbeddingResult,
+  TokenLogprob,
   ToolCallDelta,
   UpstreamAdapter,
   UpstreamCallOptions,
@@ -16,20 +17,51 @@ import type {
 
 interface OpenAIChunk {
   choices?: {
+    index?: number;
     delta?: {
       role?: string;
       content?: string | null;
+      reasoning?: string | null;
+      refusal?: string | null;
       tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[];
     };
+    logprobs?: { content?: TokenLogprob[] | null } | null;
     finish_reason?: string | null;
   }[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  usage?: OpenAIUsage | null;
 }
 
-function usageOf(
-  u: { prompt_tokens?: number; completion_tokens?: number } | null | undefined,
-): Usage | undefined {
-  return u ? { promptTokens: u.prompt_tokens ?? 0, completionTokens: u.completion_tokens ?? 0 } : undefined;
+interface OpenAIUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number } | null;
+  completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number } | null;
+}
+
+function usageOf(u: OpenAIUsage | null | undefined): Usage | undefined {
+  if (!u) return undefined;
+  const details = {
+    cachedPromptTokens: u.prompt_tokens_details?.cached_tokens,
+    audioPromptTokens: u.prompt_tokens_details?.audio_tokens,
+    reasoningTokens: u.completion_tokens_details?.reasoning_tokens,
+    audioCompletionTokens: u.completion_tokens_details?.audio_tokens,
+  };
+  const usage: Usage = { promptTokens: u.prompt_tokens ?? 0, completionTokens: u.completion_tokens ?? 0 };
+  // OpenAI reports 0 for each detail it has nothing for: only a count above 0 says something.
+  for (const [k, v] of Object.entries(details))
+    if (typeof v === "number" && v > 0) usage[k as keyof typeof details] = v;
+  return usage;
+}
+
+/**
+ * The request body: the core fields, the other parameters flat beside them (by their OpenAI
+ * names), and the limit under `max_completion_tokens` when the caller used that name.
+ */
+function body(req: UpstreamRequest): Record<string, unknown> {
+  const { params, ...core } = req;
+  const out: Record<string, unknown> = { ...core, ...params };
+  if (params?.max_completion_tokens !== undefined) delete out.max_tokens;
+  return out;
 }
 
 /** The OpenAI Chat Completions wire protocol, which most providers and local servers speak. */
@@ -49,7 +81,7 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     opts: UpstreamCallOptions,
   ): AsyncGenerator<UpstreamEvent> {
     const url = new URL(`${target.baseUrl.replace(/\/$/, "")}/chat/completions`);
-    const payload = JSON.stringify({ ...req, stream: true, stream_options: { include_usage: true } });
+    const payload = JSON.stringify({ ...body(req), stream: true, stream_options: { include_usage: true } });
     const res = await postJson(
       this.pools,
       url,
@@ -57,7 +89,7 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
       payload,
       opts,
     );
-    let finishReason: string | undefined;
+    const finishes = new Map<number, string>();
     let usage: Usage | undefined;
     let sawContent = false;
     try {
@@ -71,23 +103,35 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
           throw new UpstreamError("protocol", "upstream sent an unparseable event");
         }
         usage = usageOf(chunk.usage) ?? usage;
-        const choice = chunk.choices?.[0];
-        if (!choice) continue;
-        const d = choice.delta;
-        const toolCalls: ToolCallDelta[] | undefined = d?.tool_calls?.map((t) => ({
-          index: t.index,
-          id: t.id,
-          name: t.function?.name,
-          arguments: t.function?.arguments,
-        }));
-        if (d && (d.content || toolCalls?.length || d.role)) {
-          if (!sawContent && (d.content || toolCalls?.length)) {
-            sawContent = true;
-            res.gotFirstToken();
+        for (const choice of chunk.choices ?? []) {
+          const index = choice.index ?? 0;
+          const d = choice.delta;
+          const toolCalls: ToolCallDelta[] | undefined = d?.tool_calls?.map((t) => ({
+            index: t.index,
+            id: t.id,
+            name: t.function?.name,
+            arguments: t.function?.arguments,
+          }));
+          const logprobs = choice.logprobs?.content ?? undefined;
+          const said = d?.content || d?.reasoning || d?.refusal || toolCalls?.length;
+          if (said || d?.role || logprobs?.length) {
+            if (!sawContent && said) {
+              sawContent = true;
+              res.gotFirstToken();
+            }
+            yield {
+              type: "delta",
+              ...(index === 0 ? {} : { index }),
+              role: d?.role,
+              content: d?.content ?? undefined,
+              ...(d?.reasoning ? { reasoning: d.reasoning } : {}),
+              ...(d?.refusal ? { refusal: d.refusal } : {}),
+              toolCalls,
+              ...(logprobs?.length ? { logprobs } : {}),
+            };
           }
-          yield { type: "delta", role: d.role, content: d.content ?? undefined, toolCalls };
+          if (choice.finish_reason) finishes.set(index, choice.finish_reason);
         }
-        if (choice.finish_reason) finishReason = choice.finish_reason;
       }
     } catch (err) {
       throw toUpstreamError(err, undefined, opts.signal);
@@ -95,9 +139,11 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
       res.done();
       res.body.destroy();
     }
+    const finishReason = finishes.get(0);
     if (!finishReason)
       throw new UpstreamError("stream_broken", "upstream stream ended without a finish reason");
-    yield { type: "finish", finishReason, usage };
+    const choices = [...finishes].sort(([a], [b]) => a - b).map(([index, r]) => ({ index, finishReason: r }));
+    yield { type: "finish", finishReason, ...(choices.length > 1 ? { choices } : {}), usage };
   }
 
   /** `POST {base}/embeddings` (./openai-embed.ts). */

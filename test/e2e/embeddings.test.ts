@@ -377,6 +377,15 @@ describe.each(appDatabases)("embeddings (%s)", (database) => {
     });
     expect(decision.request.parameters).toContain("dimensions");
 
+    const us = await embedRpc(address, {
+      model: "sim/embed-small",
+      input: ["x"],
+      user: "u1",
+      provider: { only: ["vec-us"] },
+    });
+    expect(us.res.route?.unappliedParameters).toEqual(["user"]);
+    expect(us.headers.get("x-sovr-unapplied-parameters")).toEqual(["user"]);
+
     const refused = await embedRpc(address, { model: "sim/chat-small", input: ["x"] }).catch(
       (e: grpc.ServiceError) => e,
     );

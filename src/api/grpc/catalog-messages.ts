@@ -85,7 +85,11 @@ export function toProtoEndpoint(e: ResolvedEndpoint, stats?: EndpointStats): End
     api: e.api,
     baseUrl: e.baseUrl,
     apiKeyEnv: e.apiKeyEnv ?? "",
-    pricing: { prompt: e.pricing.prompt, completion: e.pricing.completion },
+    pricing: {
+      prompt: e.pricing.prompt,
+      completion: e.pricing.completion,
+      cachedPrompt: e.pricing.cachedPrompt,
+    },
     contextLength: e.contextLength,
     quantization: e.quantization ?? "",
     supportedParameters: [...e.supportedParameters],
@@ -104,6 +108,8 @@ export function toProtoEndpoint(e: ResolvedEndpoint, stats?: EndpointStats): End
     unavailableReason: e.unavailableReason ?? "",
     stats: toProtoStats(stats),
     providerHeadquarters: e.providerHeadquarters,
+    kind: e.kind,
+    inputModalities: [...e.inputModalities],
   });
 }
 
@@ -157,6 +163,12 @@ export function toProtoIssue(i: CatalogIssue): MessageInitShape<typeof CatalogIs
   return { file: i.file, path: i.path, line: i.line ?? 0, message: i.message };
 }
 
+const MODALITIES = new Set<string>(["text", "image", "audio", "file"]);
+
+function isModality(m: string): m is ResolvedEndpoint["inputModalities"][number] {
+  return MODALITIES.has(m);
+}
+
 const FROM_SOURCE: Record<AttributeSource, DomainSource> = {
   [AttributeSource.ENDPOINT]: "endpoint",
   [AttributeSource.PROVIDER]: "provider",
@@ -206,12 +218,17 @@ export function fromProtoEndpoint(e: Endpoint): ResolvedEndpoint {
     api: e.api,
     baseUrl: e.baseUrl,
     ...(e.apiKeyEnv ? { apiKeyEnv: e.apiKeyEnv } : {}),
-    pricing: { prompt: e.pricing?.prompt ?? 0, completion: e.pricing?.completion ?? 0 },
+    pricing: {
+      prompt: e.pricing?.prompt ?? 0,
+      completion: e.pricing?.completion ?? 0,
+      ...(e.pricing?.cachedPrompt === undefined ? {} : { cachedPrompt: e.pricing.cachedPrompt }),
+    },
     contextLength: e.contextLength,
     ...(e.quantization ? { quantization: e.quantization } : {}),
     supportedParameters: e.supportedParameters,
-    kind: "chat",
-    inputModalities: ["text"],
+    // A server before these fields sent neither: its endpoints were all text chat.
+    kind: e.kind === "embedding" ? "embedding" : "chat",
+    inputModalities: e.inputModalities.length > 0 ? e.inputModalities.filter(isModality) : ["text"],
     policy: {
       retentionDays: fromAttribute(p?.retention?.days ?? null, p?.retention),
       trainsOnData: fromAttribute(p?.training ? p.training.trainsOnData : true, p?.training),

@@ -6,6 +6,7 @@ import { preferencesFromJson, preferencesFromProto } from "../../routing/index.j
 import type { UpstreamMessage, UpstreamTool } from "../../upstream/index.js";
 import { jsonTooDeep } from "../compat/index.js";
 import { InvalidFieldError } from "./errors.js";
+import { protoContent, protoFieldPath, protoParams } from "./proto-chat-params.js";
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool"]);
 const SLUG = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
@@ -183,8 +184,8 @@ export function validateRouteRequest(req: RouteRequest): RouteRequest {
 export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: boolean }): RouteRequest {
   if (opts.requireMessages) check(m.messages.length > 0, "messages", "at least one message is required");
   const provider = preferencesFromProto(m.provider);
-  const messages: UpstreamMessage[] = m.messages.map((msg) => {
-    const out: UpstreamMessage = { role: msg.role, content: msg.content };
+  const messages: UpstreamMessage[] = m.messages.map((msg, i) => {
+    const out: UpstreamMessage = { role: msg.role, content: protoContent(msg, `messages[${i}]`) };
     if (msg.name) out.name = msg.name;
     if (msg.toolCallId) out.tool_call_id = msg.toolCallId;
     if (msg.toolCalls.length > 0) {
@@ -210,7 +211,8 @@ export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: bo
       function: { name: t.functionName, description: t.description || undefined, parameters },
     };
   });
-  return validateRouteRequest({
+  const params = protoParams(m);
+  const route: RouteRequest = {
     model: m.model,
     models: m.models,
     messages,
@@ -224,8 +226,17 @@ export function fromProtoChatRequest(m: ChatRequest, opts: { requireMessages: bo
     tools: tools.length ? tools : undefined,
     toolChoice: m.toolChoice || undefined,
     seed: m.seed === undefined ? undefined : Number(m.seed),
+    ...(params ? { params } : {}),
     workload: m.workload,
-  });
+  };
+  try {
+    return validateRouteRequest(route);
+  } catch (err) {
+    // The shared validator names fields the OpenAI way; a gRPC caller needs the proto's names.
+    if (err instanceof InvalidFieldError)
+      throw new InvalidFieldError(protoFieldPath(err.field, m), err.problem);
+    throw err;
+  }
 }
 
 // ---- OpenAI-compatible HTTP body (OpenRouter's extensions: `provider`, `models`, `region`) ----

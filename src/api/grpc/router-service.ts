@@ -1,8 +1,9 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Principal } from "../../auth/index.js";
 import type { RouterService } from "../../gen/sovereign/v1/router_pb.js";
-import type { Router, RouterEvent } from "../../routing/index.js";
+import type { Router } from "../../routing/index.js";
 import { fromProtoChatRequest } from "./chat-request.js";
+import { ChatResponseBuilder, toStreamResponse, UNAPPLIED_HEADER } from "./chat-responses.js";
 import { principalKey } from "./context.js";
 import { embedRpc } from "./embed-rpc.js";
 import { candidateMessages, InvalidFieldError, toConnectError } from "./errors.js";
@@ -22,7 +23,11 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
     try {
       const route = fromProtoChatRequest(req, { requireMessages: true });
       const principal = withWorkload(ctx.values.get(principalKey), route.workload);
-      for await (const ev of this.router.stream(route, principal, ctx.signal)) yield toStreamResponse(ev);
+      for await (const ev of this.router.stream(route, principal, ctx.signal)) {
+        // The route is the first message: its headers are not sent before it.
+        if (ev.type === "route") reportUnapplied(ctx, ev.unappliedParameters);
+        yield toStreamResponse(ev);
+      }
     } catch (err) {
       throw toConnectError(err);
     }
@@ -35,42 +40,12 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
     try {
       const route = fromProtoChatRequest(req, { requireMessages: true });
       const principal = withWorkload(ctx.values.get(principalKey), route.workload);
-      let content = "";
-      const toolCalls = new Map<
-        number,
-        { id: string; type: string; functionName: string; functionArguments: string }
-      >();
-      let out: {
-        route?: ReturnType<typeof routeMessage>;
-        finishReason: string;
-        usage?: ReturnType<typeof usageMessage>;
-      } = {
-        finishReason: "",
-      };
+      const out = new ChatResponseBuilder();
       for await (const ev of this.router.stream(route, principal, ctx.signal)) {
-        if (ev.type === "route") out.route = routeMessage(ev);
-        else if (ev.type === "delta") {
-          if (ev.content) content += ev.content;
-          for (const t of ev.toolCalls ?? []) {
-            const cur = toolCalls.get(t.index) ?? {
-              id: "",
-              type: "function",
-              functionName: "",
-              functionArguments: "",
-            };
-            if (t.id) cur.id = t.id;
-            if (t.name) cur.functionName += t.name;
-            if (t.arguments) cur.functionArguments += t.arguments;
-            toolCalls.set(t.index, cur);
-          }
-        } else out = { ...out, finishReason: ev.finishReason, usage: usageMessage(ev.usage) };
+        if (ev.type === "route") reportUnapplied(ctx, ev.unappliedParameters);
+        out.add(ev);
       }
-      return {
-        route: out.route,
-        message: { role: "assistant", content, toolCalls: [...toolCalls.values()] },
-        finishReason: out.finishReason,
-        usage: out.usage,
-      };
+      return out.build();
     } catch (err) {
       throw toConnectError(err);
     }
@@ -112,51 +87,13 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
   }
 }
 
-function routeMessage(ev: Extract<RouterEvent, { type: "route" }>) {
-  return {
-    decisionId: ev.decisionId,
-    endpointId: ev.endpoint.id,
-    provider: ev.endpoint.provider,
-    model: ev.endpoint.model,
-    attempt: ev.attempt,
-  };
-}
-
-function usageMessage(u: Extract<RouterEvent, { type: "finish" }>["usage"]) {
-  return {
-    promptTokens: u.promptTokens,
-    completionTokens: u.completionTokens,
-    totalTokens: u.promptTokens + u.completionTokens,
-    costMicroUsd: BigInt(u.costMicroUsd),
-  };
-}
-
-function toStreamResponse(ev: RouterEvent) {
-  switch (ev.type) {
-    case "route":
-      return { event: { case: "route" as const, value: routeMessage(ev) } };
-    case "delta":
-      return {
-        event: {
-          case: "delta" as const,
-          value: {
-            role: ev.role ?? "",
-            content: ev.content ?? "",
-            toolCalls: (ev.toolCalls ?? []).map((t) => ({
-              index: t.index,
-              id: t.id ?? "",
-              functionName: t.name ?? "",
-              functionArguments: t.arguments ?? "",
-            })),
-          },
-        },
-      };
-    case "finish":
-      return {
-        event: {
-          case: "finish" as const,
-          value: { finishReason: ev.finishReason, usage: usageMessage(ev.usage) },
-        },
-      };
-  }
+/**
+ * Advisory parameters the endpoint does not take were not sent: say so in a header (for a
+ * caller that reads headers) and a trailer (for one that reads only the status), as the
+ * OpenAI-compatible API does in its header, besides Route.unapplied_parameters.
+ */
+function reportUnapplied(ctx: HandlerContext, unapplied: readonly string[]): void {
+  if (unapplied.length === 0) return;
+  ctx.responseHeader.set(UNAPPLIED_HEADER, unapplied.join(", "));
+  ctx.responseTrailer.set(UNAPPLIED_HEADER, unapplied.join(", "));
 }

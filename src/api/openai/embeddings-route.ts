@@ -38,7 +38,7 @@ export async function embeddings(
     "x-sovr-endpoint": out.endpoint.id,
   };
   if (out.unappliedParameters.length > 0)
-    headers["x-sovr-unapplied-parameters"] = out.unappliedParameters.join(",");
+    headers["x-sovr-unapplied-parameters"] = out.unappliedParameters.join(", ");
   sendJson(res, 200, embeddingResponse(out, encodingFormat), headers);
 }
 

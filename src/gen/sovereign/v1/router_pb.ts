@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sovereign/v1/router.proto.
  */
 export const file_sovereign_v1_router: GenFile = /*@__PURE__*/
-  fileDesc("Chlzb3ZlcmVpZ24vdjEvcm91dGVyLnByb3RvEgxzb3ZlcmVpZ24udjEiVwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEhoKEmZ1bmN0aW9uX2FyZ3VtZW50cxgEIAEoCSJ8CgtDaGF0TWVzc2FnZRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkSDAoEbmFtZRgDIAEoCRIUCgx0b29sX2NhbGxfaWQYBCABKAkSKgoKdG9vbF9jYWxscxgFIAMoCzIWLnNvdmVyZWlnbi52MS5Ub29sQ2FsbCJZCgRUb29sEgwKBHR5cGUYASABKAkSFQoNZnVuY3Rpb25fbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIXCg9wYXJhbWV0ZXJzX2pzb24YBCABKAkiWAoEU29ydBIgCgJieRgBIAEoDjIULnNvdmVyZWlnbi52MS5Tb3J0QnkSLgoJcGFydGl0aW9uGAIgASgOMhsuc292ZXJlaWduLnYxLlNvcnRQYXJ0aXRpb24iUgoITWF4UHJpY2USEwoGcHJvbXB0GAEgASgBSACIAQESFwoKY29tcGxldGlvbhgCIAEoAUgBiAEBQgkKB19wcm9tcHRCDQoLX2NvbXBsZXRpb24i4wMKE1Byb3ZpZGVyUHJlZmVyZW5jZXMSDQoFb3JkZXIYASADKAkSHAoPYWxsb3dfZmFsbGJhY2tzGAIgASgISACIAQESDAoEb25seRgDIAMoCRIOCgZpZ25vcmUYBCADKAkSIAoEc29ydBgFIAEoCzISLnNvdmVyZWlnbi52MS5Tb3J0EikKCW1heF9wcmljZRgGIAEoCzIWLnNvdmVyZWlnbi52MS5NYXhQcmljZRIQCgN6ZHIYByABKAhIAYgBARI1Cg9kYXRhX2NvbGxlY3Rpb24YCCABKA4yHC5zb3ZlcmVpZ24udjEuRGF0YUNvbGxlY3Rpb24SHwoScmVxdWlyZV9wYXJhbWV0ZXJzGAkgASgISAKIAQESFQoNcXVhbnRpemF0aW9ucxgKIAMoCRIlChhwcmVmZXJyZWRfbWluX3Rocm91Z2hwdXQYCyABKAFIA4gBARIiChVwcmVmZXJyZWRfbWF4X2xhdGVuY3kYDCABKAFIBIgBAUISChBfYWxsb3dfZmFsbGJhY2tzQgYKBF96ZHJCFQoTX3JlcXVpcmVfcGFyYW1ldGVyc0IbChlfcHJlZmVycmVkX21pbl90aHJvdWdocHV0QhgKFl9wcmVmZXJyZWRfbWF4X2xhdGVuY3ki6AMKC0NoYXRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg4KBm1vZGVscxgCIAMoCRIrCghtZXNzYWdlcxgDIAMoCzIZLnNvdmVyZWlnbi52MS5DaGF0TWVzc2FnZRIzCghwcm92aWRlchgEIAEoCzIhLnNvdmVyZWlnbi52MS5Qcm92aWRlclByZWZlcmVuY2VzEg4KBnJlZ2lvbhgFIAEoCRI1CgZsYWJlbHMYBiADKAsyJS5zb3ZlcmVpZ24udjEuQ2hhdFJlcXVlc3QuTGFiZWxzRW50cnkSFwoKbWF4X3Rva2VucxgHIAEoDUgAiAEBEhgKC3RlbXBlcmF0dXJlGAggASgBSAGIAQESEgoFdG9wX3AYCSABKAFIAogBARIMCgRzdG9wGAogAygJEiEKBXRvb2xzGAsgAygLMhIuc292ZXJlaWduLnYxLlRvb2wSEwoLdG9vbF9jaG9pY2UYDCABKAkSEQoEc2VlZBgNIAEoA0gDiAEBEhAKCHdvcmtsb2FkGA4gASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDQoLX21heF90b2tlbnNCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEIHCgVfc2VlZCJnCgVVc2FnZRIVCg1wcm9tcHRfdG9rZW5zGAEgASgNEhkKEWNvbXBsZXRpb25fdG9rZW5zGAIgASgNEhQKDHRvdGFsX3Rva2VucxgDIAEoDRIWCg5jb3N0X21pY3JvX3VzZBgEIAEoAyJjCgVSb3V0ZRITCgtkZWNpc2lvbl9pZBgBIAEoCRITCgtlbmRwb2ludF9pZBgCIAEoCRIQCghwcm92aWRlchgDIAEoCRINCgVtb2RlbBgEIAEoCRIPCgdhdHRlbXB0GAUgASgNIpkBCgxDaGF0UmVzcG9uc2USIgoFcm91dGUYASABKAsyEy5zb3ZlcmVpZ24udjEuUm91dGUSKgoHbWVzc2FnZRgCIAEoCzIZLnNvdmVyZWlnbi52MS5DaGF0TWVzc2FnZRIVCg1maW5pc2hfcmVhc29uGAMgASgJEiIKBXVzYWdlGAQgASgLMhMuc292ZXJlaWduLnYxLlVzYWdlIlcKBURlbHRhEgwKBHJvbGUYASABKAkSDwoHY29udGVudBgCIAEoCRIvCgp0b29sX2NhbGxzGAMgAygLMhsuc292ZXJlaWduLnYxLlRvb2xDYWxsRGVsdGEiXQoNVG9vbENhbGxEZWx0YRINCgVpbmRleBgBIAEoDRIKCgJpZBgCIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEhoKEmZ1bmN0aW9uX2FyZ3VtZW50cxgEIAEoCSJDCgZGaW5pc2gSFQoNZmluaXNoX3JlYXNvbhgBIAEoCRIiCgV1c2FnZRgCIAEoCzITLnNvdmVyZWlnbi52MS5Vc2FnZSKRAQoSQ2hhdFN0cmVhbVJlc3BvbnNlEiQKBXJvdXRlGAEgASgLMhMuc292ZXJlaWduLnYxLlJvdXRlSAASJAoFZGVsdGEYAiABKAsyEy5zb3ZlcmVpZ24udjEuRGVsdGFIABImCgZmaW5pc2gYAyABKAsyFC5zb3ZlcmVpZ24udjEuRmluaXNoSABCBwoFZXZlbnQiPAoORXhwbGFpblJlcXVlc3QSKgoHcmVxdWVzdBgBIAEoCzIZLnNvdmVyZWlnbi52MS5DaGF0UmVxdWVzdCJWCglFeGNsdXNpb24SKwoFc3RhZ2UYASABKA4yHC5zb3ZlcmVpZ24udjEuRXhjbHVzaW9uU3RhZ2USDAoEcnVsZRgCIAEoCRIOCgZyZWFzb24YAyABKAkikQEKCUNhbmRpZGF0ZRITCgtlbmRwb2ludF9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIQCghlbGlnaWJsZRgDIAEoCBIrCgpleGNsdXNpb25zGAQgAygLMhcuc292ZXJlaWduLnYxLkV4Y2x1c2lvbhIOCgZ3ZWlnaHQYBSABKAESEQoJdW5oZWFsdGh5GAYgASgIIi0KCVBvbGljeVJlZhIQCghyZXZpc2lvbhgBIAEoCRIOCgZzaGEyNTYYAiABKAkiygEKD1JvdXRpbmdEZWNpc2lvbhITCgtkZWNpc2lvbl9pZBgBIAEoCRInCgZwb2xpY3kYAiABKAsyFy5zb3ZlcmVpZ24udjEuUG9saWN5UmVmEhgKEGNhdGFsb2dfcmV2aXNpb24YAyABKAkSKwoKY2FuZGlkYXRlcxgEIAMoCzIXLnNvdmVyZWlnbi52MS5DYW5kaWRhdGUSDAoEcGxhbhgFIAMoCRIMCgRzZWVkGAYgASgJEhYKDnBvbGljeV9ldmFsX3VzGAcgASgEIkIKD0V4cGxhaW5SZXNwb25zZRIvCghkZWNpc2lvbhgBIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24iQQoSTm9FbGlnaWJsZUVuZHBvaW50EisKCmNhbmRpZGF0ZXMYASADKAsyFy5zb3ZlcmVpZ24udjEuQ2FuZGlkYXRlIrACCgxFbWJlZFJlcXVlc3QSDQoFbW9kZWwYASABKAkSDgoGbW9kZWxzGAIgAygJEg0KBWlucHV0GAMgAygJEjMKCHByb3ZpZGVyGAQgASgLMiEuc292ZXJlaWduLnYxLlByb3ZpZGVyUHJlZmVyZW5jZXMSDgoGcmVnaW9uGAUgASgJEjYKBmxhYmVscxgGIAMoCzImLnNvdmVyZWlnbi52MS5FbWJlZFJlcXVlc3QuTGFiZWxzRW50cnkSFwoKZGltZW5zaW9ucxgHIAEoDUgAiAEBEgwKBHVzZXIYCCABKAkSEAoId29ya2xvYWQYCSABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUINCgtfZGltZW5zaW9ucyIqCglFbWJlZGRpbmcSDQoFaW5kZXgYASABKA0SDgoGdmFsdWVzGAIgAygCIqIBCg1FbWJlZFJlc3BvbnNlEiIKBXJvdXRlGAEgASgLMhMuc292ZXJlaWduLnYxLlJvdXRlEisKCmVtYmVkZGluZ3MYAiADKAsyFy5zb3ZlcmVpZ24udjEuRW1iZWRkaW5nEiIKBXVzYWdlGAMgASgLMhMuc292ZXJlaWduLnYxLlVzYWdlEhwKFHVuYXBwbGllZF9wYXJhbWV0ZXJzGAQgAygJKmEKBlNvcnRCeRIXChNTT1JUX0JZX1VOU1BFQ0lGSUVEEAASEQoNU09SVF9CWV9QUklDRRABEhYKElNPUlRfQllfVEhST1VHSFBVVBACEhMKD1NPUlRfQllfTEFURU5DWRADKmIKDVNvcnRQYXJ0aXRpb24SHgoaU09SVF9QQVJUSVRJT05fVU5TUEVDSUZJRUQQABIYChRTT1JUX1BBUlRJVElPTl9NT0RFTBABEhcKE1NPUlRfUEFSVElUSU9OX05PTkUQAipmCg5EYXRhQ29sbGVjdGlvbhIfChtEQVRBX0NPTExFQ1RJT05fVU5TUEVDSUZJRUQQABIZChVEQVRBX0NPTExFQ1RJT05fQUxMT1cQARIYChREQVRBX0NPTExFQ1RJT05fREVOWRACKosBCg5FeGNsdXNpb25TdGFnZRIfChtFWENMVVNJT05fU1RBR0VfVU5TUEVDSUZJRUQQABIaChZFWENMVVNJT05fU1RBR0VfUE9MSUNZEAESGgoWRVhDTFVTSU9OX1NUQUdFX0ZJTFRFUhACEiAKHEVYQ0xVU0lPTl9TVEFHRV9BVkFJTEFCSUxJVFkQAzKlAgoNUm91dGVyU2VydmljZRI9CgRDaGF0Ehkuc292ZXJlaWduLnYxLkNoYXRSZXF1ZXN0Ghouc292ZXJlaWduLnYxLkNoYXRSZXNwb25zZRJLCgpDaGF0U3RyZWFtEhkuc292ZXJlaWduLnYxLkNoYXRSZXF1ZXN0GiAuc292ZXJlaWduLnYxLkNoYXRTdHJlYW1SZXNwb25zZTABEkYKB0V4cGxhaW4SHC5zb3ZlcmVpZ24udjEuRXhwbGFpblJlcXVlc3QaHS5zb3ZlcmVpZ24udjEuRXhwbGFpblJlc3BvbnNlEkAKBUVtYmVkEhouc292ZXJlaWduLnYxLkVtYmVkUmVxdWVzdBobLnNvdmVyZWlnbi52MS5FbWJlZFJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Chlzb3ZlcmVpZ24vdjEvcm91dGVyLnByb3RvEgxzb3ZlcmVpZ24udjEiVwoIVG9vbENhbGwSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEhoKEmZ1bmN0aW9uX2FyZ3VtZW50cxgEIAEoCSKmAQoLQ2hhdE1lc3NhZ2USDAoEcm9sZRgBIAEoCRIPCgdjb250ZW50GAIgASgJEgwKBG5hbWUYAyABKAkSFAoMdG9vbF9jYWxsX2lkGAQgASgJEioKCnRvb2xfY2FsbHMYBSADKAsyFi5zb3ZlcmVpZ24udjEuVG9vbENhbGwSKAoFcGFydHMYBiADKAsyGS5zb3ZlcmVpZ24udjEuQ29udGVudFBhcnQioQEKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABIoCgVpbWFnZRgCIAEoCzIXLnNvdmVyZWlnbi52MS5JbWFnZVBhcnRIABIoCgVhdWRpbxgDIAEoCzIXLnNvdmVyZWlnbi52MS5BdWRpb1BhcnRIABImCgRmaWxlGAQgASgLMhYuc292ZXJlaWduLnYxLkZpbGVQYXJ0SABCBgoEcGFydCJzCglJbWFnZVBhcnQSDQoDdXJsGAEgASgJSAASDgoEZGF0YRgCIAEoDEgAEhIKCm1lZGlhX3R5cGUYAyABKAkSKQoGZGV0YWlsGAQgASgOMhkuc292ZXJlaWduLnYxLkltYWdlRGV0YWlsQggKBnNvdXJjZSJECglBdWRpb1BhcnQSDAoEZGF0YRgBIAEoDBIpCgZmb3JtYXQYAiABKA4yGS5zb3ZlcmVpZ24udjEuQXVkaW9Gb3JtYXQiPgoIRmlsZVBhcnQSDAoEZGF0YRgBIAEoDBISCgptZWRpYV90eXBlGAIgASgJEhAKCGZpbGVuYW1lGAMgASgJIlkKBFRvb2wSDAoEdHlwZRgBIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhcKD3BhcmFtZXRlcnNfanNvbhgEIAEoCSJYCgRTb3J0EiAKAmJ5GAEgASgOMhQuc292ZXJlaWduLnYxLlNvcnRCeRIuCglwYXJ0aXRpb24YAiABKA4yGy5zb3ZlcmVpZ24udjEuU29ydFBhcnRpdGlvbiJSCghNYXhQcmljZRITCgZwcm9tcHQYASABKAFIAIgBARIXCgpjb21wbGV0aW9uGAIgASgBSAGIAQFCCQoHX3Byb21wdEINCgtfY29tcGxldGlvbiLjAwoTUHJvdmlkZXJQcmVmZXJlbmNlcxINCgVvcmRlchgBIAMoCRIcCg9hbGxvd19mYWxsYmFja3MYAiABKAhIAIgBARIMCgRvbmx5GAMgAygJEg4KBmlnbm9yZRgEIAMoCRIgCgRzb3J0GAUgASgLMhIuc292ZXJlaWduLnYxLlNvcnQSKQoJbWF4X3ByaWNlGAYgASgLMhYuc292ZXJlaWduLnYxLk1heFByaWNlEhAKA3pkchgHIAEoCEgBiAEBEjUKD2RhdGFfY29sbGVjdGlvbhgIIAEoDjIcLnNvdmVyZWlnbi52MS5EYXRhQ29sbGVjdGlvbhIfChJyZXF1aXJlX3BhcmFtZXRlcnMYCSABKAhIAogBARIVCg1xdWFudGl6YXRpb25zGAogAygJEiUKGHByZWZlcnJlZF9taW5fdGhyb3VnaHB1dBgLIAEoAUgDiAEBEiIKFXByZWZlcnJlZF9tYXhfbGF0ZW5jeRgMIAEoAUgEiAEBQhIKEF9hbGxvd19mYWxsYmFja3NCBgoEX3pkckIVChNfcmVxdWlyZV9wYXJhbWV0ZXJzQhsKGV9wcmVmZXJyZWRfbWluX3Rocm91Z2hwdXRCGAoWX3ByZWZlcnJlZF9tYXhfbGF0ZW5jeSL7CwoLQ2hhdFJlcXVlc3QSDQoFbW9kZWwYASABKAkSDgoGbW9kZWxzGAIgAygJEisKCG1lc3NhZ2VzGAMgAygLMhkuc292ZXJlaWduLnYxLkNoYXRNZXNzYWdlEjMKCHByb3ZpZGVyGAQgASgLMiEuc292ZXJlaWduLnYxLlByb3ZpZGVyUHJlZmVyZW5jZXMSDgoGcmVnaW9uGAUgASgJEjUKBmxhYmVscxgGIAMoCzIlLnNvdmVyZWlnbi52MS5DaGF0UmVxdWVzdC5MYWJlbHNFbnRyeRIXCgptYXhfdG9rZW5zGAcgASgNSACIAQESGAoLdGVtcGVyYXR1cmUYCCABKAFIAYgBARISCgV0b3BfcBgJIAEoAUgCiAEBEgwKBHN0b3AYCiADKAkSIQoFdG9vbHMYCyADKAsyEi5zb3ZlcmVpZ24udjEuVG9vbBITCgt0b29sX2Nob2ljZRgMIAEoCRIRCgRzZWVkGA0gASgDSAOIAQESEAoId29ya2xvYWQYDiABKAkSNQoPcmVzcG9uc2VfZm9ybWF0GA8gASgLMhwuc292ZXJlaWduLnYxLlJlc3BvbnNlRm9ybWF0EhUKCGxvZ3Byb2JzGBAgASgISASIAQESGQoMdG9wX2xvZ3Byb2JzGBEgASgNSAWIAQESDgoBbhgSIAEoDUgGiAEBEh0KEHByZXNlbmNlX3BlbmFsdHkYEyABKAFIB4gBARIeChFmcmVxdWVuY3lfcGVuYWx0eRgUIAEoAUgIiAEBEjwKCmxvZ2l0X2JpYXMYFSADKAsyKC5zb3ZlcmVpZ24udjEuQ2hhdFJlcXVlc3QuTG9naXRCaWFzRW50cnkSIAoTcGFyYWxsZWxfdG9vbF9jYWxscxgWIAEoCEgJiAEBEjcKEHJlYXNvbmluZ19lZmZvcnQYFyABKA4yHS5zb3ZlcmVpZ24udjEuUmVhc29uaW5nRWZmb3J0EjkKEXJlYXNvbmluZ19zdW1tYXJ5GBggASgOMh4uc292ZXJlaWduLnYxLlJlYXNvbmluZ1N1bW1hcnkSKgoJdmVyYm9zaXR5GBkgASgOMhcuc292ZXJlaWduLnYxLlZlcmJvc2l0eRIMCgR1c2VyGBogASgJEhkKEXNhZmV0eV9pZGVudGlmaWVyGBsgASgJEi8KDHNlcnZpY2VfdGllchgcIAEoDjIZLnNvdmVyZWlnbi52MS5TZXJ2aWNlVGllchISCgpwcmVkaWN0aW9uGB0gASgJEhIKBXN0b3JlGB4gASgISAqIAQESGAoQcHJvbXB0X2NhY2hlX2tleRgfIAEoCRJCChZwcm9tcHRfY2FjaGVfcmV0ZW50aW9uGCAgASgOMiIuc292ZXJlaWduLnYxLlByb21wdENhY2hlUmV0ZW50aW9uEhIKBXRvcF9rGCEgASgNSAuIAQESEgoFbWluX3AYIiABKAFIDIgBARISCgV0b3BfYRgjIAEoAUgNiAEBEh8KEnJlcGV0aXRpb25fcGVuYWx0eRgkIAEoAUgOiAEBEiYKGXVzZV9tYXhfY29tcGxldGlvbl90b2tlbnMYJSABKAhID4gBARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGjAKDkxvZ2l0Qmlhc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoEToCOAFCDQoLX21heF90b2tlbnNCDgoMX3RlbXBlcmF0dXJlQggKBl90b3BfcEIHCgVfc2VlZEILCglfbG9ncHJvYnNCDwoNX3RvcF9sb2dwcm9ic0IECgJfbkITChFfcHJlc2VuY2VfcGVuYWx0eUIUChJfZnJlcXVlbmN5X3BlbmFsdHlCFgoUX3BhcmFsbGVsX3Rvb2xfY2FsbHNCCAoGX3N0b3JlQggKBl90b3Bfa0IICgZfbWluX3BCCAoGX3RvcF9hQhUKE19yZXBldGl0aW9uX3BlbmFsdHlCHAoaX3VzZV9tYXhfY29tcGxldGlvbl90b2tlbnMimAEKDlJlc3BvbnNlRm9ybWF0Ei4KBHR5cGUYASABKA4yIC5zb3ZlcmVpZ24udjEuUmVzcG9uc2VGb3JtYXRUeXBlEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSEwoLc2NoZW1hX2pzb24YBCABKAkSEwoGc3RyaWN0GAUgASgISACIAQFCCQoHX3N0cmljdCKZAwoFVXNhZ2USFQoNcHJvbXB0X3Rva2VucxgBIAEoDRIZChFjb21wbGV0aW9uX3Rva2VucxgCIAEoDRIUCgx0b3RhbF90b2tlbnMYAyABKA0SFgoOY29zdF9taWNyb191c2QYBCABKAMSIQoUY2FjaGVkX3Byb21wdF90b2tlbnMYBSABKA1IAIgBARImChljYWNoZV93cml0ZV9wcm9tcHRfdG9rZW5zGAYgASgNSAGIAQESHQoQcmVhc29uaW5nX3Rva2VucxgHIAEoDUgCiAEBEiAKE2F1ZGlvX3Byb21wdF90b2tlbnMYCCABKA1IA4gBARIkChdhdWRpb19jb21wbGV0aW9uX3Rva2VucxgJIAEoDUgEiAEBQhcKFV9jYWNoZWRfcHJvbXB0X3Rva2Vuc0IcChpfY2FjaGVfd3JpdGVfcHJvbXB0X3Rva2Vuc0ITChFfcmVhc29uaW5nX3Rva2Vuc0IWChRfYXVkaW9fcHJvbXB0X3Rva2Vuc0IaChhfYXVkaW9fY29tcGxldGlvbl90b2tlbnMigQEKBVJvdXRlEhMKC2RlY2lzaW9uX2lkGAEgASgJEhMKC2VuZHBvaW50X2lkGAIgASgJEhAKCHByb3ZpZGVyGAMgASgJEg0KBW1vZGVsGAQgASgJEg8KB2F0dGVtcHQYBSABKA0SHAoUdW5hcHBsaWVkX3BhcmFtZXRlcnMYBiADKAkiwAEKDENoYXRSZXNwb25zZRIiCgVyb3V0ZRgBIAEoCzITLnNvdmVyZWlnbi52MS5Sb3V0ZRIqCgdtZXNzYWdlGAIgASgLMhkuc292ZXJlaWduLnYxLkNoYXRNZXNzYWdlEhUKDWZpbmlzaF9yZWFzb24YAyABKAkSIgoFdXNhZ2UYBCABKAsyEy5zb3ZlcmVpZ24udjEuVXNhZ2USJQoHY2hvaWNlcxgFIAMoCzIULnNvdmVyZWlnbi52MS5DaG9pY2UirAEKBkNob2ljZRINCgVpbmRleBgBIAEoDRIqCgdtZXNzYWdlGAIgASgLMhkuc292ZXJlaWduLnYxLkNoYXRNZXNzYWdlEhUKDWZpbmlzaF9yZWFzb24YAyABKAkSEQoJcmVhc29uaW5nGAQgASgJEg8KB3JlZnVzYWwYBSABKAkSLAoIbG9ncHJvYnMYBiADKAsyGi5zb3ZlcmVpZ24udjEuVG9rZW5Mb2dwcm9iIrgBCgVEZWx0YRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkSLwoKdG9vbF9jYWxscxgDIAMoCzIbLnNvdmVyZWlnbi52MS5Ub29sQ2FsbERlbHRhEg0KBWluZGV4GAQgASgNEhEKCXJlYXNvbmluZxgFIAEoCRIPCgdyZWZ1c2FsGAYgASgJEiwKCGxvZ3Byb2JzGAcgAygLMhouc292ZXJlaWduLnYxLlRva2VuTG9ncHJvYiJ8CgxUb2tlbkxvZ3Byb2ISDQoFdG9rZW4YASABKAkSDwoHbG9ncHJvYhgCIAEoARISCgVieXRlcxgDIAEoDEgAiAEBEi4KDHRvcF9sb2dwcm9icxgEIAMoCzIYLnNvdmVyZWlnbi52MS5Ub3BMb2dwcm9iQggKBl9ieXRlcyJKCgpUb3BMb2dwcm9iEg0KBXRva2VuGAEgASgJEg8KB2xvZ3Byb2IYAiABKAESEgoFYnl0ZXMYAyABKAxIAIgBAUIICgZfYnl0ZXMiXQoNVG9vbENhbGxEZWx0YRINCgVpbmRleBgBIAEoDRIKCgJpZBgCIAEoCRIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEhoKEmZ1bmN0aW9uX2FyZ3VtZW50cxgEIAEoCSJwCgZGaW5pc2gSFQoNZmluaXNoX3JlYXNvbhgBIAEoCRIiCgV1c2FnZRgCIAEoCzITLnNvdmVyZWlnbi52MS5Vc2FnZRIrCgdjaG9pY2VzGAMgAygLMhouc292ZXJlaWduLnYxLkNob2ljZUZpbmlzaCI0CgxDaG9pY2VGaW5pc2gSDQoFaW5kZXgYASABKA0SFQoNZmluaXNoX3JlYXNvbhgCIAEoCSKRAQoSQ2hhdFN0cmVhbVJlc3BvbnNlEiQKBXJvdXRlGAEgASgLMhMuc292ZXJlaWduLnYxLlJvdXRlSAASJAoFZGVsdGEYAiABKAsyEy5zb3ZlcmVpZ24udjEuRGVsdGFIABImCgZmaW5pc2gYAyABKAsyFC5zb3ZlcmVpZ24udjEuRmluaXNoSABCBwoFZXZlbnQiPAoORXhwbGFpblJlcXVlc3QSKgoHcmVxdWVzdBgBIAEoCzIZLnNvdmVyZWlnbi52MS5DaGF0UmVxdWVzdCJWCglFeGNsdXNpb24SKwoFc3RhZ2UYASABKA4yHC5zb3ZlcmVpZ24udjEuRXhjbHVzaW9uU3RhZ2USDAoEcnVsZRgCIAEoCRIOCgZyZWFzb24YAyABKAkikQEKCUNhbmRpZGF0ZRITCgtlbmRwb2ludF9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIQCghlbGlnaWJsZRgDIAEoCBIrCgpleGNsdXNpb25zGAQgAygLMhcuc292ZXJlaWduLnYxLkV4Y2x1c2lvbhIOCgZ3ZWlnaHQYBSABKAESEQoJdW5oZWFsdGh5GAYgASgIIi0KCVBvbGljeVJlZhIQCghyZXZpc2lvbhgBIAEoCRIOCgZzaGEyNTYYAiABKAkiygEKD1JvdXRpbmdEZWNpc2lvbhITCgtkZWNpc2lvbl9pZBgBIAEoCRInCgZwb2xpY3kYAiABKAsyFy5zb3ZlcmVpZ24udjEuUG9saWN5UmVmEhgKEGNhdGFsb2dfcmV2aXNpb24YAyABKAkSKwoKY2FuZGlkYXRlcxgEIAMoCzIXLnNvdmVyZWlnbi52MS5DYW5kaWRhdGUSDAoEcGxhbhgFIAMoCRIMCgRzZWVkGAYgASgJEhYKDnBvbGljeV9ldmFsX3VzGAcgASgEIkIKD0V4cGxhaW5SZXNwb25zZRIvCghkZWNpc2lvbhgBIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24iQQoSTm9FbGlnaWJsZUVuZHBvaW50EisKCmNhbmRpZGF0ZXMYASADKAsyFy5zb3ZlcmVpZ24udjEuQ2FuZGlkYXRlIrACCgxFbWJlZFJlcXVlc3QSDQoFbW9kZWwYASABKAkSDgoGbW9kZWxzGAIgAygJEg0KBWlucHV0GAMgAygJEjMKCHByb3ZpZGVyGAQgASgLMiEuc292ZXJlaWduLnYxLlByb3ZpZGVyUHJlZmVyZW5jZXMSDgoGcmVnaW9uGAUgASgJEjYKBmxhYmVscxgGIAMoCzImLnNvdmVyZWlnbi52MS5FbWJlZFJlcXVlc3QuTGFiZWxzRW50cnkSFwoKZGltZW5zaW9ucxgHIAEoDUgAiAEBEgwKBHVzZXIYCCABKAkSEAoId29ya2xvYWQYCSABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUINCgtfZGltZW5zaW9ucyIqCglFbWJlZGRpbmcSDQoFaW5kZXgYASABKA0SDgoGdmFsdWVzGAIgAygCIoQBCg1FbWJlZFJlc3BvbnNlEiIKBXJvdXRlGAEgASgLMhMuc292ZXJlaWduLnYxLlJvdXRlEisKCmVtYmVkZGluZ3MYAiADKAsyFy5zb3ZlcmVpZ24udjEuRW1iZWRkaW5nEiIKBXVzYWdlGAMgASgLMhMuc292ZXJlaWduLnYxLlVzYWdlKm8KC0ltYWdlRGV0YWlsEhwKGElNQUdFX0RFVEFJTF9VTlNQRUNJRklFRBAAEhUKEUlNQUdFX0RFVEFJTF9BVVRPEAESFAoQSU1BR0VfREVUQUlMX0xPVxACEhUKEUlNQUdFX0RFVEFJTF9ISUdIEAMqVwoLQXVkaW9Gb3JtYXQSHAoYQVVESU9fRk9STUFUX1VOU1BFQ0lGSUVEEAASFAoQQVVESU9fRk9STUFUX1dBVhABEhQKEEFVRElPX0ZPUk1BVF9NUDMQAiphCgZTb3J0QnkSFwoTU09SVF9CWV9VTlNQRUNJRklFRBAAEhEKDVNPUlRfQllfUFJJQ0UQARIWChJTT1JUX0JZX1RIUk9VR0hQVVQQAhITCg9TT1JUX0JZX0xBVEVOQ1kQAypiCg1Tb3J0UGFydGl0aW9uEh4KGlNPUlRfUEFSVElUSU9OX1VOU1BFQ0lGSUVEEAASGAoUU09SVF9QQVJUSVRJT05fTU9ERUwQARIXChNTT1JUX1BBUlRJVElPTl9OT05FEAIqZgoORGF0YUNvbGxlY3Rpb24SHwobREFUQV9DT0xMRUNUSU9OX1VOU1BFQ0lGSUVEEAASGQoVREFUQV9DT0xMRUNUSU9OX0FMTE9XEAESGAoUREFUQV9DT0xMRUNUSU9OX0RFTlkQAiqlAQoSUmVzcG9uc2VGb3JtYXRUeXBlEiQKIFJFU1BPTlNFX0ZPUk1BVF9UWVBFX1VOU1BFQ0lGSUVEEAASHQoZUkVTUE9OU0VfRk9STUFUX1RZUEVfVEVYVBABEiQKIFJFU1BPTlNFX0ZPUk1BVF9UWVBFX0pTT05fT0JKRUNUEAISJAogUkVTUE9OU0VfRk9STUFUX1RZUEVfSlNPTl9TQ0hFTUEQAyraAQoPUmVhc29uaW5nRWZmb3J0EiAKHFJFQVNPTklOR19FRkZPUlRfVU5TUEVDSUZJRUQQABIZChVSRUFTT05JTkdfRUZGT1JUX05PTkUQARIcChhSRUFTT05JTkdfRUZGT1JUX01JTklNQUwQAhIYChRSRUFTT05JTkdfRUZGT1JUX0xPVxADEhsKF1JFQVNPTklOR19FRkZPUlRfTUVESVVNEAQSGQoVUkVBU09OSU5HX0VGRk9SVF9ISUdIEAUSGgoWUkVBU09OSU5HX0VGRk9SVF9YSElHSBAGKpABChBSZWFzb25pbmdTdW1tYXJ5EiEKHVJFQVNPTklOR19TVU1NQVJZX1VOU1BFQ0lGSUVEEAASGgoWUkVBU09OSU5HX1NVTU1BUllfQVVUTxABEh0KGVJFQVNPTklOR19TVU1NQVJZX0NPTkNJU0UQAhIeChpSRUFTT05JTkdfU1VNTUFSWV9ERVRBSUxFRBADKmMKCVZlcmJvc2l0eRIZChVWRVJCT1NJVFlfVU5TUEVDSUZJRUQQABIRCg1WRVJCT1NJVFlfTE9XEAESFAoQVkVSQk9TSVRZX01FRElVTRACEhIKDlZFUkJPU0lUWV9ISUdIEAMqpgEKC1NlcnZpY2VUaWVyEhwKGFNFUlZJQ0VfVElFUl9VTlNQRUNJRklFRBAAEhUKEVNFUlZJQ0VfVElFUl9BVVRPEAESGAoUU0VSVklDRV9USUVSX0RFRkFVTFQQAhIVChFTRVJWSUNFX1RJRVJfRkxFWBADEhYKElNFUlZJQ0VfVElFUl9TQ0FMRRAEEhkKFVNFUlZJQ0VfVElFUl9QUklPUklUWRAFKokBChRQcm9tcHRDYWNoZVJldGVudGlvbhImCiJQUk9NUFRfQ0FDSEVfUkVURU5USU9OX1VOU1BFQ0lGSUVEEAASJAogUFJPTVBUX0NBQ0hFX1JFVEVOVElPTl9JTl9NRU1PUlkQARIjCh9QUk9NUFRfQ0FDSEVfUkVURU5USU9OX0hPVVJTXzI0EAIqiwEKDkV4Y2x1c2lvblN0YWdlEh8KG0VYQ0xVU0lPTl9TVEFHRV9VTlNQRUNJRklFRBAAEhoKFkVYQ0xVU0lPTl9TVEFHRV9QT0xJQ1kQARIaChZFWENMVVNJT05fU1RBR0VfRklMVEVSEAISIAocRVhDTFVTSU9OX1NUQUdFX0FWQUlMQUJJTElUWRADMqUCCg1Sb3V0ZXJTZXJ2aWNlEj0KBENoYXQSGS5zb3ZlcmVpZ24udjEuQ2hhdFJlcXVlc3QaGi5zb3ZlcmVpZ24udjEuQ2hhdFJlc3BvbnNlEksKCkNoYXRTdHJlYW0SGS5zb3ZlcmVpZ24udjEuQ2hhdFJlcXVlc3QaIC5zb3ZlcmVpZ24udjEuQ2hhdFN0cmVhbVJlc3BvbnNlMAESRgoHRXhwbGFpbhIcLnNvdmVyZWlnbi52MS5FeHBsYWluUmVxdWVzdBodLnNvdmVyZWlnbi52MS5FeHBsYWluUmVzcG9uc2USQAoFRW1iZWQSGi5zb3ZlcmVpZ24udjEuRW1iZWRSZXF1ZXN0Ghsuc292ZXJlaWduLnYxLkVtYmVkUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message sovereign.v1.ToolCall
@@ -78,6 +78,15 @@ export type ChatMessage = Message<"sovereign.v1.ChatMessage"> & {
    * @generated from field: repeated sovereign.v1.ToolCall tool_calls = 5;
    */
   toolCalls: ToolCall[];
+
+  /**
+   * The content as parts (text, image, audio, file) in order, instead of `content`: a message
+   * sets one or the other (both: InvalidArgument). An image or file needs an endpoint whose
+   * catalog `input_modalities` include it; other endpoints are excluded with that reason.
+   *
+   * @generated from field: repeated sovereign.v1.ContentPart parts = 6;
+   */
+  parts: ContentPart[];
 };
 
 /**
@@ -86,6 +95,150 @@ export type ChatMessage = Message<"sovereign.v1.ChatMessage"> & {
  */
 export const ChatMessageSchema: GenMessage<ChatMessage> = /*@__PURE__*/
   messageDesc(file_sovereign_v1_router, 1);
+
+/**
+ * One part of a message's content.
+ *
+ * @generated from message sovereign.v1.ContentPart
+ */
+export type ContentPart = Message<"sovereign.v1.ContentPart"> & {
+  /**
+   * @generated from oneof sovereign.v1.ContentPart.part
+   */
+  part: {
+    /**
+     * @generated from field: string text = 1;
+     */
+    value: string;
+    case: "text";
+  } | {
+    /**
+     * @generated from field: sovereign.v1.ImagePart image = 2;
+     */
+    value: ImagePart;
+    case: "image";
+  } | {
+    /**
+     * @generated from field: sovereign.v1.AudioPart audio = 3;
+     */
+    value: AudioPart;
+    case: "audio";
+  } | {
+    /**
+     * @generated from field: sovereign.v1.FilePart file = 4;
+     */
+    value: FilePart;
+    case: "file";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message sovereign.v1.ContentPart.
+ * Use `create(ContentPartSchema)` to create a new message.
+ */
+export const ContentPartSchema: GenMessage<ContentPart> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 2);
+
+/**
+ * @generated from message sovereign.v1.ImagePart
+ */
+export type ImagePart = Message<"sovereign.v1.ImagePart"> & {
+  /**
+   * @generated from oneof sovereign.v1.ImagePart.source
+   */
+  source: {
+    /**
+     * An https URL the upstream fetches itself (the router never fetches one): only endpoints
+     * that declare `image_urls` take it.
+     *
+     * @generated from field: string url = 1;
+     */
+    value: string;
+    case: "url";
+  } | {
+    /**
+     * The image itself.
+     *
+     * @generated from field: bytes data = 2;
+     */
+    value: Uint8Array;
+    case: "data";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Media type of `data`, e.g. "image/png" (required with data).
+   *
+   * @generated from field: string media_type = 3;
+   */
+  mediaType: string;
+
+  /**
+   * @generated from field: sovereign.v1.ImageDetail detail = 4;
+   */
+  detail: ImageDetail;
+};
+
+/**
+ * Describes the message sovereign.v1.ImagePart.
+ * Use `create(ImagePartSchema)` to create a new message.
+ */
+export const ImagePartSchema: GenMessage<ImagePart> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 3);
+
+/**
+ * @generated from message sovereign.v1.AudioPart
+ */
+export type AudioPart = Message<"sovereign.v1.AudioPart"> & {
+  /**
+   * @generated from field: bytes data = 1;
+   */
+  data: Uint8Array;
+
+  /**
+   * Required.
+   *
+   * @generated from field: sovereign.v1.AudioFormat format = 2;
+   */
+  format: AudioFormat;
+};
+
+/**
+ * Describes the message sovereign.v1.AudioPart.
+ * Use `create(AudioPartSchema)` to create a new message.
+ */
+export const AudioPartSchema: GenMessage<AudioPart> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 4);
+
+/**
+ * A document, e.g. a PDF.
+ *
+ * @generated from message sovereign.v1.FilePart
+ */
+export type FilePart = Message<"sovereign.v1.FilePart"> & {
+  /**
+   * @generated from field: bytes data = 1;
+   */
+  data: Uint8Array;
+
+  /**
+   * e.g. "application/pdf" (required).
+   *
+   * @generated from field: string media_type = 2;
+   */
+  mediaType: string;
+
+  /**
+   * @generated from field: string filename = 3;
+   */
+  filename: string;
+};
+
+/**
+ * Describes the message sovereign.v1.FilePart.
+ * Use `create(FilePartSchema)` to create a new message.
+ */
+export const FilePartSchema: GenMessage<FilePart> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 5);
 
 /**
  * @generated from message sovereign.v1.Tool
@@ -119,7 +272,7 @@ export type Tool = Message<"sovereign.v1.Tool"> & {
  * Use `create(ToolSchema)` to create a new message.
  */
 export const ToolSchema: GenMessage<Tool> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 2);
+  messageDesc(file_sovereign_v1_router, 6);
 
 /**
  * @generated from message sovereign.v1.Sort
@@ -141,7 +294,7 @@ export type Sort = Message<"sovereign.v1.Sort"> & {
  * Use `create(SortSchema)` to create a new message.
  */
 export const SortSchema: GenMessage<Sort> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 3);
+  messageDesc(file_sovereign_v1_router, 7);
 
 /**
  * USD per million tokens.
@@ -165,7 +318,7 @@ export type MaxPrice = Message<"sovereign.v1.MaxPrice"> & {
  * Use `create(MaxPriceSchema)` to create a new message.
  */
 export const MaxPriceSchema: GenMessage<MaxPrice> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 4);
+  messageDesc(file_sovereign_v1_router, 8);
 
 /**
  * Routing preferences: OpenRouter's `provider` object, same names and meanings.
@@ -257,7 +410,7 @@ export type ProviderPreferences = Message<"sovereign.v1.ProviderPreferences"> & 
  * Use `create(ProviderPreferencesSchema)` to create a new message.
  */
 export const ProviderPreferencesSchema: GenMessage<ProviderPreferences> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 5);
+  messageDesc(file_sovereign_v1_router, 9);
 
 /**
  * @generated from message sovereign.v1.ChatRequest
@@ -340,6 +493,147 @@ export type ChatRequest = Message<"sovereign.v1.ChatRequest"> & {
    * @generated from field: string workload = 14;
    */
   workload: string;
+
+  /**
+   * The rest carry OpenAI's Chat Completions parameters of the same names (docs/routing.md, "API
+   * compatibility"): an endpoint whose catalog `supported_parameters` lacks a contract parameter
+   * (response_format, logprobs, top_logprobs, n > 1) is excluded; an advisory one is not sent there
+   * and is named in Route.unapplied_parameters (or, with provider.require_parameters, excludes it);
+   * store: true and the prompt-cache hints are sent only where the policy permits them.
+   *
+   * @generated from field: sovereign.v1.ResponseFormat response_format = 15;
+   */
+  responseFormat?: ResponseFormat | undefined;
+
+  /**
+   * Return each output token's log probability.
+   *
+   * @generated from field: optional bool logprobs = 16;
+   */
+  logprobs?: boolean | undefined;
+
+  /**
+   * With logprobs: how many most likely alternatives per token (0..20).
+   *
+   * @generated from field: optional uint32 top_logprobs = 17;
+   */
+  topLogprobs?: number | undefined;
+
+  /**
+   * How many choices to generate (default 1).
+   *
+   * @generated from field: optional uint32 n = 18;
+   */
+  n?: number | undefined;
+
+  /**
+   * @generated from field: optional double presence_penalty = 19;
+   */
+  presencePenalty?: number | undefined;
+
+  /**
+   * @generated from field: optional double frequency_penalty = 20;
+   */
+  frequencyPenalty?: number | undefined;
+
+  /**
+   * Token id (decimal) → bias, -100..100.
+   *
+   * @generated from field: map<string, sint32> logit_bias = 21;
+   */
+  logitBias: { [key: string]: number };
+
+  /**
+   * @generated from field: optional bool parallel_tool_calls = 22;
+   */
+  parallelToolCalls?: boolean | undefined;
+
+  /**
+   * @generated from field: sovereign.v1.ReasoningEffort reasoning_effort = 23;
+   */
+  reasoningEffort: ReasoningEffort;
+
+  /**
+   * @generated from field: sovereign.v1.ReasoningSummary reasoning_summary = 24;
+   */
+  reasoningSummary: ReasoningSummary;
+
+  /**
+   * @generated from field: sovereign.v1.Verbosity verbosity = 25;
+   */
+  verbosity: Verbosity;
+
+  /**
+   * An end-user id for the provider's abuse monitoring.
+   *
+   * @generated from field: string user = 26;
+   */
+  user: string;
+
+  /**
+   * @generated from field: string safety_identifier = 27;
+   */
+  safetyIdentifier: string;
+
+  /**
+   * @generated from field: sovereign.v1.ServiceTier service_tier = 28;
+   */
+  serviceTier: ServiceTier;
+
+  /**
+   * Predicted output text (OpenAI's `prediction: {type: "content", content}`).
+   *
+   * @generated from field: string prediction = 29;
+   */
+  prediction: string;
+
+  /**
+   * Ask the provider to store the completion (true: retention, policy-gated; false is sent
+   * wherever the endpoint declares `store`).
+   *
+   * @generated from field: optional bool store = 30;
+   */
+  store?: boolean | undefined;
+
+  /**
+   * @generated from field: string prompt_cache_key = 31;
+   */
+  promptCacheKey: string;
+
+  /**
+   * @generated from field: sovereign.v1.PromptCacheRetention prompt_cache_retention = 32;
+   */
+  promptCacheRetention: PromptCacheRetention;
+
+  /**
+   * OpenRouter's sampling parameters beyond OpenAI's.
+   *
+   * @generated from field: optional uint32 top_k = 33;
+   */
+  topK?: number | undefined;
+
+  /**
+   * @generated from field: optional double min_p = 34;
+   */
+  minP?: number | undefined;
+
+  /**
+   * @generated from field: optional double top_a = 35;
+   */
+  topA?: number | undefined;
+
+  /**
+   * @generated from field: optional double repetition_penalty = 36;
+   */
+  repetitionPenalty?: number | undefined;
+
+  /**
+   * Send max_tokens upstream under OpenAI's newer name `max_completion_tokens` (which reasoning
+   * models require); needs max_tokens.
+   *
+   * @generated from field: optional bool use_max_completion_tokens = 37;
+   */
+  useMaxCompletionTokens?: boolean | undefined;
 };
 
 /**
@@ -347,7 +641,48 @@ export type ChatRequest = Message<"sovereign.v1.ChatRequest"> & {
  * Use `create(ChatRequestSchema)` to create a new message.
  */
 export const ChatRequestSchema: GenMessage<ChatRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 6);
+  messageDesc(file_sovereign_v1_router, 10);
+
+/**
+ * OpenAI's `response_format`; the JSON-schema fields only with RESPONSE_FORMAT_TYPE_JSON_SCHEMA.
+ *
+ * @generated from message sovereign.v1.ResponseFormat
+ */
+export type ResponseFormat = Message<"sovereign.v1.ResponseFormat"> & {
+  /**
+   * @generated from field: sovereign.v1.ResponseFormatType type = 1;
+   */
+  type: ResponseFormatType;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string description = 3;
+   */
+  description: string;
+
+  /**
+   * The JSON Schema, JSON-encoded.
+   *
+   * @generated from field: string schema_json = 4;
+   */
+  schemaJson: string;
+
+  /**
+   * @generated from field: optional bool strict = 5;
+   */
+  strict?: boolean | undefined;
+};
+
+/**
+ * Describes the message sovereign.v1.ResponseFormat.
+ * Use `create(ResponseFormatSchema)` to create a new message.
+ */
+export const ResponseFormatSchema: GenMessage<ResponseFormat> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 11);
 
 /**
  * @generated from message sovereign.v1.Usage
@@ -369,11 +704,43 @@ export type Usage = Message<"sovereign.v1.Usage"> & {
   totalTokens: number;
 
   /**
-   * Cost at catalog prices, micro-USD.
+   * Cost at catalog prices, micro-USD (cached prompt tokens at the cached-prompt price).
    *
    * @generated from field: int64 cost_micro_usd = 4;
    */
   costMicroUsd: bigint;
+
+  /**
+   * The details below are set only where the upstream reports them.
+   * Of prompt_tokens: read from the provider's prompt cache.
+   *
+   * @generated from field: optional uint32 cached_prompt_tokens = 5;
+   */
+  cachedPromptTokens?: number | undefined;
+
+  /**
+   * Of prompt_tokens: written to the provider's prompt cache.
+   *
+   * @generated from field: optional uint32 cache_write_prompt_tokens = 6;
+   */
+  cacheWritePromptTokens?: number | undefined;
+
+  /**
+   * Of completion_tokens: spent on reasoning.
+   *
+   * @generated from field: optional uint32 reasoning_tokens = 7;
+   */
+  reasoningTokens?: number | undefined;
+
+  /**
+   * @generated from field: optional uint32 audio_prompt_tokens = 8;
+   */
+  audioPromptTokens?: number | undefined;
+
+  /**
+   * @generated from field: optional uint32 audio_completion_tokens = 9;
+   */
+  audioCompletionTokens?: number | undefined;
 };
 
 /**
@@ -381,7 +748,7 @@ export type Usage = Message<"sovereign.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 7);
+  messageDesc(file_sovereign_v1_router, 12);
 
 /**
  * @generated from message sovereign.v1.Route
@@ -415,6 +782,14 @@ export type Route = Message<"sovereign.v1.Route"> & {
    * @generated from field: uint32 attempt = 5;
    */
   attempt: number;
+
+  /**
+   * Advisory parameters of the request this endpoint does not take: not sent upstream (also in
+   * the `x-sovr-unapplied-parameters` header and trailer, comma-separated, and the outcome record).
+   *
+   * @generated from field: repeated string unapplied_parameters = 6;
+   */
+  unappliedParameters: string[];
 };
 
 /**
@@ -422,7 +797,7 @@ export type Route = Message<"sovereign.v1.Route"> & {
  * Use `create(RouteSchema)` to create a new message.
  */
 export const RouteSchema: GenMessage<Route> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 8);
+  messageDesc(file_sovereign_v1_router, 13);
 
 /**
  * @generated from message sovereign.v1.ChatResponse
@@ -432,6 +807,52 @@ export type ChatResponse = Message<"sovereign.v1.ChatResponse"> & {
    * @generated from field: sovereign.v1.Route route = 1;
    */
   route?: Route | undefined;
+
+  /**
+   * Choice 0's message (without parts).
+   *
+   * @generated from field: sovereign.v1.ChatMessage message = 2;
+   */
+  message?: ChatMessage | undefined;
+
+  /**
+   * Choice 0's finish reason.
+   *
+   * @generated from field: string finish_reason = 3;
+   */
+  finishReason: string;
+
+  /**
+   * @generated from field: sovereign.v1.Usage usage = 4;
+   */
+  usage?: Usage | undefined;
+
+  /**
+   * Every choice in index order (one unless the request's n > 1); choices[0] repeats
+   * message and finish_reason and adds reasoning, refusal and logprobs.
+   *
+   * @generated from field: repeated sovereign.v1.Choice choices = 5;
+   */
+  choices: Choice[];
+};
+
+/**
+ * Describes the message sovereign.v1.ChatResponse.
+ * Use `create(ChatResponseSchema)` to create a new message.
+ */
+export const ChatResponseSchema: GenMessage<ChatResponse> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 14);
+
+/**
+ * One generated answer.
+ *
+ * @generated from message sovereign.v1.Choice
+ */
+export type Choice = Message<"sovereign.v1.Choice"> & {
+  /**
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
 
   /**
    * @generated from field: sovereign.v1.ChatMessage message = 2;
@@ -444,17 +865,33 @@ export type ChatResponse = Message<"sovereign.v1.ChatResponse"> & {
   finishReason: string;
 
   /**
-   * @generated from field: sovereign.v1.Usage usage = 4;
+   * Reasoning text, where the upstream returns it.
+   *
+   * @generated from field: string reasoning = 4;
    */
-  usage?: Usage | undefined;
+  reasoning: string;
+
+  /**
+   * The model's refusal, where it refused.
+   *
+   * @generated from field: string refusal = 5;
+   */
+  refusal: string;
+
+  /**
+   * Per output token, with logprobs.
+   *
+   * @generated from field: repeated sovereign.v1.TokenLogprob logprobs = 6;
+   */
+  logprobs: TokenLogprob[];
 };
 
 /**
- * Describes the message sovereign.v1.ChatResponse.
- * Use `create(ChatResponseSchema)` to create a new message.
+ * Describes the message sovereign.v1.Choice.
+ * Use `create(ChoiceSchema)` to create a new message.
  */
-export const ChatResponseSchema: GenMessage<ChatResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 9);
+export const ChoiceSchema: GenMessage<Choice> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 15);
 
 /**
  * @generated from message sovereign.v1.Delta
@@ -474,6 +911,28 @@ export type Delta = Message<"sovereign.v1.Delta"> & {
    * @generated from field: repeated sovereign.v1.ToolCallDelta tool_calls = 3;
    */
   toolCalls: ToolCallDelta[];
+
+  /**
+   * The choice this delta belongs to (request n > 1); 0 otherwise.
+   *
+   * @generated from field: uint32 index = 4;
+   */
+  index: number;
+
+  /**
+   * @generated from field: string reasoning = 5;
+   */
+  reasoning: string;
+
+  /**
+   * @generated from field: string refusal = 6;
+   */
+  refusal: string;
+
+  /**
+   * @generated from field: repeated sovereign.v1.TokenLogprob logprobs = 7;
+   */
+  logprobs: TokenLogprob[];
 };
 
 /**
@@ -481,7 +940,72 @@ export type Delta = Message<"sovereign.v1.Delta"> & {
  * Use `create(DeltaSchema)` to create a new message.
  */
 export const DeltaSchema: GenMessage<Delta> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 10);
+  messageDesc(file_sovereign_v1_router, 16);
+
+/**
+ * One output token's log probability (OpenAI's `logprobs.content[]`).
+ *
+ * @generated from message sovereign.v1.TokenLogprob
+ */
+export type TokenLogprob = Message<"sovereign.v1.TokenLogprob"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * @generated from field: double logprob = 2;
+   */
+  logprob: number;
+
+  /**
+   * The token's UTF-8 bytes; unset where the upstream gives none.
+   *
+   * @generated from field: optional bytes bytes = 3;
+   */
+  bytes?: Uint8Array | undefined;
+
+  /**
+   * The most likely tokens at this position (request top_logprobs).
+   *
+   * @generated from field: repeated sovereign.v1.TopLogprob top_logprobs = 4;
+   */
+  topLogprobs: TopLogprob[];
+};
+
+/**
+ * Describes the message sovereign.v1.TokenLogprob.
+ * Use `create(TokenLogprobSchema)` to create a new message.
+ */
+export const TokenLogprobSchema: GenMessage<TokenLogprob> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 17);
+
+/**
+ * @generated from message sovereign.v1.TopLogprob
+ */
+export type TopLogprob = Message<"sovereign.v1.TopLogprob"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * @generated from field: double logprob = 2;
+   */
+  logprob: number;
+
+  /**
+   * @generated from field: optional bytes bytes = 3;
+   */
+  bytes?: Uint8Array | undefined;
+};
+
+/**
+ * Describes the message sovereign.v1.TopLogprob.
+ * Use `create(TopLogprobSchema)` to create a new message.
+ */
+export const TopLogprobSchema: GenMessage<TopLogprob> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 18);
 
 /**
  * @generated from message sovereign.v1.ToolCallDelta
@@ -513,13 +1037,15 @@ export type ToolCallDelta = Message<"sovereign.v1.ToolCallDelta"> & {
  * Use `create(ToolCallDeltaSchema)` to create a new message.
  */
 export const ToolCallDeltaSchema: GenMessage<ToolCallDelta> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 11);
+  messageDesc(file_sovereign_v1_router, 19);
 
 /**
  * @generated from message sovereign.v1.Finish
  */
 export type Finish = Message<"sovereign.v1.Finish"> & {
   /**
+   * Choice 0's finish reason.
+   *
    * @generated from field: string finish_reason = 1;
    */
   finishReason: string;
@@ -528,6 +1054,13 @@ export type Finish = Message<"sovereign.v1.Finish"> & {
    * @generated from field: sovereign.v1.Usage usage = 2;
    */
   usage?: Usage | undefined;
+
+  /**
+   * Every choice's finish reason, when there are several (request n > 1).
+   *
+   * @generated from field: repeated sovereign.v1.ChoiceFinish choices = 3;
+   */
+  choices: ChoiceFinish[];
 };
 
 /**
@@ -535,7 +1068,29 @@ export type Finish = Message<"sovereign.v1.Finish"> & {
  * Use `create(FinishSchema)` to create a new message.
  */
 export const FinishSchema: GenMessage<Finish> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 12);
+  messageDesc(file_sovereign_v1_router, 20);
+
+/**
+ * @generated from message sovereign.v1.ChoiceFinish
+ */
+export type ChoiceFinish = Message<"sovereign.v1.ChoiceFinish"> & {
+  /**
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
+
+  /**
+   * @generated from field: string finish_reason = 2;
+   */
+  finishReason: string;
+};
+
+/**
+ * Describes the message sovereign.v1.ChoiceFinish.
+ * Use `create(ChoiceFinishSchema)` to create a new message.
+ */
+export const ChoiceFinishSchema: GenMessage<ChoiceFinish> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_router, 21);
 
 /**
  * @generated from message sovereign.v1.ChatStreamResponse
@@ -570,7 +1125,7 @@ export type ChatStreamResponse = Message<"sovereign.v1.ChatStreamResponse"> & {
  * Use `create(ChatStreamResponseSchema)` to create a new message.
  */
 export const ChatStreamResponseSchema: GenMessage<ChatStreamResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 13);
+  messageDesc(file_sovereign_v1_router, 22);
 
 /**
  * @generated from message sovereign.v1.ExplainRequest
@@ -589,7 +1144,7 @@ export type ExplainRequest = Message<"sovereign.v1.ExplainRequest"> & {
  * Use `create(ExplainRequestSchema)` to create a new message.
  */
 export const ExplainRequestSchema: GenMessage<ExplainRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 14);
+  messageDesc(file_sovereign_v1_router, 23);
 
 /**
  * @generated from message sovereign.v1.Exclusion
@@ -618,7 +1173,7 @@ export type Exclusion = Message<"sovereign.v1.Exclusion"> & {
  * Use `create(ExclusionSchema)` to create a new message.
  */
 export const ExclusionSchema: GenMessage<Exclusion> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 15);
+  messageDesc(file_sovereign_v1_router, 24);
 
 /**
  * @generated from message sovereign.v1.Candidate
@@ -664,7 +1219,7 @@ export type Candidate = Message<"sovereign.v1.Candidate"> & {
  * Use `create(CandidateSchema)` to create a new message.
  */
 export const CandidateSchema: GenMessage<Candidate> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 16);
+  messageDesc(file_sovereign_v1_router, 25);
 
 /**
  * @generated from message sovereign.v1.PolicyRef
@@ -686,7 +1241,7 @@ export type PolicyRef = Message<"sovereign.v1.PolicyRef"> & {
  * Use `create(PolicyRefSchema)` to create a new message.
  */
 export const PolicyRefSchema: GenMessage<PolicyRef> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 17);
+  messageDesc(file_sovereign_v1_router, 26);
 
 /**
  * @generated from message sovereign.v1.RoutingDecision
@@ -741,7 +1296,7 @@ export type RoutingDecision = Message<"sovereign.v1.RoutingDecision"> & {
  * Use `create(RoutingDecisionSchema)` to create a new message.
  */
 export const RoutingDecisionSchema: GenMessage<RoutingDecision> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 18);
+  messageDesc(file_sovereign_v1_router, 27);
 
 /**
  * @generated from message sovereign.v1.ExplainResponse
@@ -758,7 +1313,7 @@ export type ExplainResponse = Message<"sovereign.v1.ExplainResponse"> & {
  * Use `create(ExplainResponseSchema)` to create a new message.
  */
 export const ExplainResponseSchema: GenMessage<ExplainResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 19);
+  messageDesc(file_sovereign_v1_router, 28);
 
 /**
  * Error detail of FailedPrecondition when no endpoint is eligible.
@@ -777,7 +1332,7 @@ export type NoEligibleEndpoint = Message<"sovereign.v1.NoEligibleEndpoint"> & {
  * Use `create(NoEligibleEndpointSchema)` to create a new message.
  */
 export const NoEligibleEndpointSchema: GenMessage<NoEligibleEndpoint> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 20);
+  messageDesc(file_sovereign_v1_router, 29);
 
 /**
  * @generated from message sovereign.v1.EmbedRequest
@@ -848,7 +1403,7 @@ export type EmbedRequest = Message<"sovereign.v1.EmbedRequest"> & {
  * Use `create(EmbedRequestSchema)` to create a new message.
  */
 export const EmbedRequestSchema: GenMessage<EmbedRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 21);
+  messageDesc(file_sovereign_v1_router, 30);
 
 /**
  * @generated from message sovereign.v1.Embedding
@@ -872,7 +1427,7 @@ export type Embedding = Message<"sovereign.v1.Embedding"> & {
  * Use `create(EmbeddingSchema)` to create a new message.
  */
 export const EmbeddingSchema: GenMessage<Embedding> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 22);
+  messageDesc(file_sovereign_v1_router, 31);
 
 /**
  * @generated from message sovereign.v1.EmbedResponse
@@ -891,18 +1446,12 @@ export type EmbedResponse = Message<"sovereign.v1.EmbedResponse"> & {
   embeddings: Embedding[];
 
   /**
-   * Prompt tokens and cost; completion_tokens is 0.
+   * Prompt tokens and cost; completion_tokens is 0. Advisory parameters the endpoint does not
+   * take (e.g. "user") are in route.unapplied_parameters, as for Chat.
    *
    * @generated from field: sovereign.v1.Usage usage = 3;
    */
   usage?: Usage | undefined;
-
-  /**
-   * Advisory parameters the endpoint does not take: not sent (e.g. "user").
-   *
-   * @generated from field: repeated string unapplied_parameters = 4;
-   */
-  unappliedParameters: string[];
 };
 
 /**
@@ -910,7 +1459,66 @@ export type EmbedResponse = Message<"sovereign.v1.EmbedResponse"> & {
  * Use `create(EmbedResponseSchema)` to create a new message.
  */
 export const EmbedResponseSchema: GenMessage<EmbedResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_router, 23);
+  messageDesc(file_sovereign_v1_router, 32);
+
+/**
+ * How closely the model looks at an image (OpenAI's `detail`).
+ *
+ * @generated from enum sovereign.v1.ImageDetail
+ */
+export enum ImageDetail {
+  /**
+   * @generated from enum value: IMAGE_DETAIL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: IMAGE_DETAIL_AUTO = 1;
+   */
+  AUTO = 1,
+
+  /**
+   * @generated from enum value: IMAGE_DETAIL_LOW = 2;
+   */
+  LOW = 2,
+
+  /**
+   * @generated from enum value: IMAGE_DETAIL_HIGH = 3;
+   */
+  HIGH = 3,
+}
+
+/**
+ * Describes the enum sovereign.v1.ImageDetail.
+ */
+export const ImageDetailSchema: GenEnum<ImageDetail> = /*@__PURE__*/
+  enumDesc(file_sovereign_v1_router, 0);
+
+/**
+ * @generated from enum sovereign.v1.AudioFormat
+ */
+export enum AudioFormat {
+  /**
+   * @generated from enum value: AUDIO_FORMAT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: AUDIO_FORMAT_WAV = 1;
+   */
+  WAV = 1,
+
+  /**
+   * @generated from enum value: AUDIO_FORMAT_MP3 = 2;
+   */
+  MP3 = 2,
+}
+
+/**
+ * Describes the enum sovereign.v1.AudioFormat.
+ */
+export const AudioFormatSchema: GenEnum<AudioFormat> = /*@__PURE__*/
+  enumDesc(file_sovereign_v1_router, 1);
 
 /**
  * How to order endpoints (OpenRouter `provider.sort`).
@@ -943,7 +1551,7 @@ export enum SortBy {
  * Describes the enum sovereign.v1.SortBy.
  */
 export const SortBySchema: GenEnum<SortBy> = /*@__PURE__*/
-  enumDesc(file_sovereign_v1_router, 0);
+  enumDesc(file_sovereign_v1_router, 2);
 
 /**
  * @generated from enum sovereign.v1.SortPartition
@@ -973,7 +1581,7 @@ export enum SortPartition {
  * Describes the enum sovereign.v1.SortPartition.
  */
 export const SortPartitionSchema: GenEnum<SortPartition> = /*@__PURE__*/
-  enumDesc(file_sovereign_v1_router, 1);
+  enumDesc(file_sovereign_v1_router, 3);
 
 /**
  * @generated from enum sovereign.v1.DataCollection
@@ -1001,7 +1609,218 @@ export enum DataCollection {
  * Describes the enum sovereign.v1.DataCollection.
  */
 export const DataCollectionSchema: GenEnum<DataCollection> = /*@__PURE__*/
-  enumDesc(file_sovereign_v1_router, 2);
+  enumDesc(file_sovereign_v1_router, 4);
+
+/**
+ * @generated from enum sovereign.v1.ResponseFormatType
+ */
+export enum ResponseFormatType {
+  /**
+   * @generated from enum value: RESPONSE_FORMAT_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: RESPONSE_FORMAT_TYPE_TEXT = 1;
+   */
+  TEXT = 1,
+
+  /**
+   * @generated from enum value: RESPONSE_FORMAT_TYPE_JSON_OBJECT = 2;
+   */
+  JSON_OBJECT = 2,
+
+  /**
+   * Structured outputs: the answer follows `schema_json` (needs an endpoint declaring
+   * `structured_outputs` too).
+   *
+   * @generated from enum value: RESPONSE_FORMAT_TYPE_JSON_SCHEMA = 3;
+   */
+  JSON_SCHEMA = 3,
+}
+
+/**
+ * Describes the enum sovereign.v1.ResponseFormatType.
+ */
+export const ResponseFormatTypeSchema: GenEnum<ResponseFormatType> = /*@__PURE__*/
+  enumDesc(file_sovereign_v1_router, 5);
+
+/**
+ * @generated from enum sovereign.v1.ReasoningEffort
+ */
+export enum ReasoningEffort {
+  /**
+   * @generated from enum value: REASONING_EFFORT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: REASONING_EFFORT_NONE = 1;
+   */
+  NONE = 1,
+
+  /**
+   * @generated from enum value: REASONING_EFFORT_MINIMAL = 2;
+   */
+  MINIMAL = 2,
+
+  /**
+   * @generated from enum value: REASONING_EFFORT_LOW = 3;
+   */
+  LOW = 3,
+
+  /**
+   * @generated from enum value: REASONING_EFFORT_MEDIUM = 4;
+   */
+  MEDIUM = 4,
+
+  /**
+   * @generated from enum value: REASONING_EFFORT_HIGH = 5;
+   */
+  HIGH = 5,
+
+  /**
+   * @generated from enum value: REASONING_EFFORT_XHIGH = 6;
+   */
+  XHIGH = 6,
+}
+
+/**
+ * Describes the enum sovereign.v1.ReasoningEffort.
+ */
+export const ReasoningEffortSchema: GenEnum<ReasoningEffort> = /*@__PURE__*/
+  enumDesc(file_sovereign_v1_router, 6);
+
+/**
+ * @generated from enum sovereign.v1.ReasoningSummary
+ */
+export enum ReasoningSummary {
+  /**
+   * @generated from enum value: REASONING_SUMMARY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: REASONING_SUMMARY_AUTO = 1;
+   */
+  AUTO = 1,
+
+  /**
+   * @generated from enum value: REASONING_SUMMARY_CONCISE = 2;
+   */
+  CONCISE = 2,
+
+  /**
+   * @generated from enum value: REASONING_SUMMARY_DETAILED = 3;
+   */
+  DETAILED = 3,
+}
+
+/**
+ * Describes the enum sovereign.v1.ReasoningSummary.
+ */
+export const ReasoningSummarySchema: GenEnum<ReasoningSummary> = /*@__PURE__*/
+  enumDesc(file_sovereign_v1_router, 7);
+
+/**
+ * @generated from enum sovereign.v1.Verbosity
+ */
+export enum Verbosity {
+  /**
+   * @generated from enum value: VERBOSITY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: VERBOSITY_LOW = 1;
+   */
+  LOW = 1,
+
+  /**
+   * @generated from enum value: VERBOSITY_MEDIUM = 2;
+   */
+  MEDIUM = 2,
+
+  /**
+   * @generated from enum value: VERBOSITY_HIGH = 3;
+   */
+  HIGH = 3,
+}
+
+/**
+ * Describes the enum sovereign.v1.Verbosity.
+ */
+export const VerbositySchema: GenEnum<Verbosity> = /*@__PURE__*/
+  enumDesc(file_sovereign_v1_router, 8);
+
+/**
+ * @generated from enum sovereign.v1.ServiceTier
+ */
+export enum ServiceTier {
+  /**
+   * @generated from enum value: SERVICE_TIER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SERVICE_TIER_AUTO = 1;
+   */
+  AUTO = 1,
+
+  /**
+   * @generated from enum value: SERVICE_TIER_DEFAULT = 2;
+   */
+  DEFAULT = 2,
+
+  /**
+   * @generated from enum value: SERVICE_TIER_FLEX = 3;
+   */
+  FLEX = 3,
+
+  /**
+   * @generated from enum value: SERVICE_TIER_SCALE = 4;
+   */
+  SCALE = 4,
+
+  /**
+   * @generated from enum value: SERVICE_TIER_PRIORITY = 5;
+   */
+  PRIORITY = 5,
+}
+
+/**
+ * Describes the enum sovereign.v1.ServiceTier.
+ */
+export const ServiceTierSchema: GenEnum<ServiceTier> = /*@__PURE__*/
+  enumDesc(file_sovereign_v1_router, 9);
+
+/**
+ * @generated from enum sovereign.v1.PromptCacheRetention
+ */
+export enum PromptCacheRetention {
+  /**
+   * @generated from enum value: PROMPT_CACHE_RETENTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: PROMPT_CACHE_RETENTION_IN_MEMORY = 1;
+   */
+  IN_MEMORY = 1,
+
+  /**
+   * OpenAI's "24h".
+   *
+   * @generated from enum value: PROMPT_CACHE_RETENTION_HOURS_24 = 2;
+   */
+  HOURS_24 = 2,
+}
+
+/**
+ * Describes the enum sovereign.v1.PromptCacheRetention.
+ */
+export const PromptCacheRetentionSchema: GenEnum<PromptCacheRetention> = /*@__PURE__*/
+  enumDesc(file_sovereign_v1_router, 10);
 
 /**
  * Why an endpoint is not eligible.
@@ -1040,7 +1859,7 @@ export enum ExclusionStage {
  * Describes the enum sovereign.v1.ExclusionStage.
  */
 export const ExclusionStageSchema: GenEnum<ExclusionStage> = /*@__PURE__*/
-  enumDesc(file_sovereign_v1_router, 3);
+  enumDesc(file_sovereign_v1_router, 11);
 
 /**
  * The data plane (docs/architecture.md §6): policy evaluation, routing preferences, weighted selection,
