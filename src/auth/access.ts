@@ -12,6 +12,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "sovereign.v1.RouterService/Chat": ["client"],
   "sovereign.v1.RouterService/ChatStream": ["client"],
   "sovereign.v1.RouterService/Explain": ["client", "admin", "operator"],
+  "sovereign.v1.RouterService/Embed": ["client"],
   // The catalog is public knowledge inside the organisation. Changing it moves every tenant's
   // traffic (and BYOK keys) to new origins, so it is the platform operator's act, not a tenant's.
   "sovereign.v1.CatalogService/ListProviders": ANY,
@@ -45,6 +46,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   // OpenAI-compatible HTTP API.
   "POST /v1/chat/completions": ["client"],
   "POST /v1/responses": ["client"],
+  "POST /v1/embeddings": ["client"],
   "GET /v1/models": ["client"],
   // Anthropic Messages API (same callers as chat completions).
   "POST /v1/messages": ["client"],

@@ -24,6 +24,9 @@ export const LIMITS = {
   /** Ids and tool descriptions. */
   idLength: 256,
   descriptionLength: 4096,
+  /** Embeddings: inputs per request (OpenAI's limit; each input within contentBytes, all within totalContentBytes) and vector length. */
+  embeddingInputs: 2048,
+  embeddingDimensions: 16384,
   labels: 32,
   labelKeyLength: 64,
   labelValueLength: 256,

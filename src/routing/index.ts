@@ -8,6 +8,7 @@ export {
   OUTCOME_RETRY_MS,
   retryUntilDurable,
 } from "./durable-retry.js";
+export type { EmbeddingOutcome } from "./embed.js";
 export {
   AllAttemptsFailedError,
   AuditUnavailableError,

@@ -59,6 +59,8 @@ export const PARAMETERS: Readonly<Record<string, ParameterClass>> = {
   // An image given by URL: the upstream fetches it (the router never does), so only an endpoint
   // that declares it takes image URLs; others need the bytes inline (a data URL).
   image_urls: "contract",
+  // Embeddings: the vector length is the answer's shape.
+  dimensions: "contract",
   store: "retention",
   prompt_cache_key: "retention",
   prompt_cache_retention: "retention",

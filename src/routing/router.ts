@@ -4,9 +4,10 @@ import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import { uuidv7 } from "../encoding/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
 import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest, Usage } from "../upstream/index.js";
-import { UpstreamError, type UpstreamErrorClass } from "../upstream/index.js";
+import { UpstreamError } from "../upstream/index.js";
 import { candidatesFor, type Decision, decide } from "./decide.js";
 import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
+import { type EmbeddingOutcome, routeEmbedding } from "./embed.js";
 import {
   AllAttemptsFailedError,
   AuditUnavailableError,
@@ -16,11 +17,13 @@ import {
 } from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
 import type { HealthTracker } from "./health.js";
+import { asUpstreamError, attempt, costMicroUsd, usageRecord } from "./outcome.js";
 import { unappliedParameters } from "./parameters.js";
 import { newSeed } from "./rng.js";
 import type { RouteRequest } from "./types.js";
 
 export type { Decision } from "./decide.js";
+export { costMicroUsd } from "./outcome.js";
 
 /** Appends signed records durably; resolves only once committed. */
 export interface DecisionIndexInput {
@@ -95,7 +98,7 @@ export type RouterEvent =
     };
 
 /** One upstream attempt: an endpoint with one credential. */
-interface PlannedAttempt {
+export interface PlannedAttempt {
   endpoint: ResolvedEndpoint;
   /** The tenant's own key, or the catalog's shared one (`api_key_env`, or none needed). */
   credential: "byok" | "shared";
@@ -348,6 +351,25 @@ export class Router {
   }
 
   /**
+   * Routes an embeddings request (routing/embed.ts): the same decision, durable record, plan
+   * and failover as {@link stream}, with `operation: "embedding"` and the inputs as messages.
+   */
+  embed(req: RouteRequest, principal: Principal, signal?: AbortSignal): Promise<EmbeddingOutcome> {
+    return routeEmbedding(
+      {
+        deps: this.deps,
+        now: this.#now,
+        decide: (r, p) => this.#decide(r, p, { record: true }),
+        attempts: (plan, keys) => this.#attempts(plan, keys),
+        observeFailure: (e, err, ms, credential) => this.#observeFailure(e, err, ms, credential),
+      },
+      { ...req, operation: "embedding" },
+      principal,
+      signal,
+    );
+  }
+
+  /**
    * Each endpoint of the plan with its credentials in order (OpenRouter's BYOK): the tenant's
    * own key first, then — unless the tenant said "always use my key" — the shared key.
    */
@@ -390,56 +412,6 @@ export class Router {
       usage: { ...usage, costMicroUsd: costMicroUsd(usage, endpoint) },
     };
   }
-}
-
-/**
- * Cost at catalog prices: USD per million tokens × tokens = micro-USD. Prompt tokens read from
- * the provider's cache are at the cached-prompt price where the catalog states one.
- */
-export function costMicroUsd(u: Usage, endpoint: ResolvedEndpoint): number {
-  const p = endpoint.pricing;
-  const cached = Math.min(u.cachedPromptTokens ?? 0, u.promptTokens);
-  return Math.round(
-    (u.promptTokens - cached) * p.prompt +
-      cached * (p.cachedPrompt ?? p.prompt) +
-      u.completionTokens * p.completion,
-  );
-}
-
-/** Usage as the outcome record carries it: the details only where the upstream reported them. */
-function usageRecord(u: Usage): NonNullable<OutcomeRecordV1["usage"]> {
-  return {
-    prompt_tokens: u.promptTokens,
-    completion_tokens: u.completionTokens,
-    ...(u.cachedPromptTokens !== undefined ? { cached_prompt_tokens: u.cachedPromptTokens } : {}),
-    ...(u.cacheWritePromptTokens !== undefined
-      ? { cache_write_prompt_tokens: u.cacheWritePromptTokens }
-      : {}),
-    ...(u.reasoningTokens !== undefined ? { reasoning_tokens: u.reasoningTokens } : {}),
-    ...(u.audioPromptTokens !== undefined ? { audio_prompt_tokens: u.audioPromptTokens } : {}),
-    ...(u.audioCompletionTokens !== undefined ? { audio_completion_tokens: u.audioCompletionTokens } : {}),
-  };
-}
-
-function asUpstreamError(err: unknown): UpstreamError {
-  return err instanceof UpstreamError
-    ? err
-    : new UpstreamError("protocol", "upstream adapter failed", undefined, undefined, { cause: err });
-}
-
-function attempt(
-  endpoint: ResolvedEndpoint,
-  startMs: number,
-  endMs: number,
-  err?: UpstreamError,
-): AttemptRecord {
-  return {
-    endpoint_id: endpoint.id,
-    started_us: Math.round(startMs * 1000),
-    duration_us: Math.round((endMs - startMs) * 1000),
-    status: err?.status ?? (err ? null : 200),
-    error_class: (err?.errorClass ?? null) as UpstreamErrorClass | null,
-  };
 }
 
 /** The request as the endpoint's upstream should see it (its own model name). */

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { serveEmbeddings } from "./embeddings.js";
 
 /**
- * The built-in upstream simulator: an OpenAI-compatible `/v1/chat/completions` and an
- * Anthropic Messages API `/v1/messages` server on 127.0.0.1, streaming with SSE. `sovr serve` starts it in the default configuration; tests and
+ * The built-in upstream simulator: an OpenAI-compatible `/v1/chat/completions` (and
+ * `/v1/embeddings`, ./embeddings.ts) and an Anthropic Messages API `/v1/messages` server on 127.0.0.1, streaming with SSE. `sovr serve` starts it in the default configuration; tests and
  * benchmarks start their own. Any path prefix before `/v1/` names an *instance*
  * (`/sim-eu/v1/chat/completions` → "sim-eu") whose behaviour can be set on its own, so one
  * simulator stands in for several providers with different latencies and faults.
@@ -132,7 +133,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? "/";
-    const m = /^\/(?:(.+)\/)?v1\/(chat\/completions|messages|models)$/.exec(url.split("?")[0]!);
+    const m = /^\/(?:(.+)\/)?v1\/(chat\/completions|messages|models|embeddings)$/.exec(url.split("?")[0]!);
     if (!m) {
       json(res, 404, { error: { message: "not found", type: "invalid_request_error" } });
       return;
@@ -155,6 +156,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (typeof rid === "string") st.requestIds.push(rid);
     const auth = req.headers.authorization ?? req.headers["x-api-key"];
     st.credentials.push(typeof auth === "string" ? auth.replace(/^Bearer /, "") : "");
+    if (m[2] === "embeddings")
+      return serveEmbeddings(req, res, raw, { ...defaults, ...behaviours.get(instance) }, st);
 
     let body: ChatBody;
     try {

@@ -1,8 +1,11 @@
 import { UpstreamError } from "./errors.js";
 import { type PoolSet, postJson, toUpstreamError } from "./http-call.js";
+import { openAIEmbed } from "./openai-embed.js";
 import { toOpenAIBody, usageOf, type WireUsage } from "./openai-wire.js";
 import { parseSse } from "./sse.js";
 import type {
+  EmbeddingRequest,
+  EmbeddingResult,
   TokenLogprob,
   ToolCallDelta,
   UpstreamAdapter,
@@ -102,6 +105,11 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
         .map(([i, r]) => ({ index: i, finishReason: r }));
       yield { type: "finish", finishReason, choices, usage };
     } else yield { type: "finish", finishReason, usage };
+  }
+
+  /** `POST {base}/embeddings` (./openai-embed.ts). */
+  embed(target: UpstreamTarget, req: EmbeddingRequest, opts: UpstreamCallOptions): Promise<EmbeddingResult> {
+    return openAIEmbed(this.pools, this.#headers(target, opts), target, req, opts);
   }
 
   async close(): Promise<void> {}

@@ -128,12 +128,15 @@ export interface EmbeddingRequest {
   input: readonly string[];
   /** Only with endpoints that declare `dimensions`. */
   dimensions?: number;
+  /** The caller's end-user id (OpenAI's `user`), only with endpoints that declare `user`. */
+  user?: string;
 }
 
 export interface EmbeddingResult {
   /** One vector per input, in input order. */
   vectors: number[][];
-  usage: { promptTokens: number };
+  /** As the upstream reported it; absent when it did not (the router then estimates). */
+  usage?: { promptTokens: number };
 }
 
 /** One wire protocol. Implementations keep connection pools; calls never create clients. */

@@ -34,6 +34,11 @@ const ROUTES: Record<string, { method: string; path: string; body?: object }> = 
     path: "/v1/responses",
     body: { model: "sim/chat-small", region: "eu", input: "hi" },
   },
+  "POST /v1/embeddings": {
+    method: "POST",
+    path: "/v1/embeddings",
+    body: { model: "sim/embed-small", region: "eu", input: "hi" },
+  },
   "GET /v1/models": { method: "GET", path: "/v1/models" },
   "GET /v1/admin/byok": { method: "GET", path: "/v1/admin/byok" },
   "PUT /v1/admin/byok": { method: "PUT", path: `/v1/admin/byok/${OWN}/sim-us`, body: { key: "k-ta" } },

@@ -30,6 +30,8 @@ function requestFor(method: DescMethod, w: TenantWorld): object {
     case "RouterService/Chat":
     case "RouterService/ChatStream":
       return { model: "sim/chat-small", region: "eu", messages: [{ role: "user", content: "hi" }] };
+    case "RouterService/Embed":
+      return { model: "sim/embed-small", region: "eu", input: ["hi"] };
     case "RouterService/Explain":
       return { request: { model: "sim/chat-small" } };
     case "CatalogService/GetEndpoint":

@@ -6,13 +6,14 @@ import type { Router } from "../../routing/index.js";
 import { fromProtoChatRequest } from "./chat-request.js";
 import { ChatResponseBuilder, toStreamResponse, UNAPPLIED_HEADER } from "./chat-responses.js";
 import { principalKey } from "./context.js";
+import { embedRpc } from "./embed-rpc.js";
 import { candidateMessages, InvalidFieldError, toConnectError } from "./errors.js";
 
 function withWorkload(p: Principal, workload: string): Principal {
   return workload ? { ...p, workload } : p;
 }
 
-/** RouterService: Chat, ChatStream and Explain over the {@link Router}. */
+/** RouterService: Chat, ChatStream, Explain and Embed (./embed-rpc.ts) over the {@link Router}. */
 export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
   constructor(
     private readonly router: Router,
@@ -52,6 +53,13 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
     } catch (err) {
       throw toConnectError(err);
     }
+  }
+
+  embed(
+    req: Parameters<ServiceImpl<typeof RouterService>["embed"]>[0],
+    ctx: Parameters<ServiceImpl<typeof RouterService>["embed"]>[1],
+  ) {
+    return embedRpc(this.router, req, ctx);
   }
 
   async explain(

@@ -10,6 +10,7 @@ import { InvalidFieldError, toConnectError } from "../grpc/index.js";
 import { byokAdmin } from "./byok-route.js";
 import { fromOpenAIChatBody } from "./chat-body.js";
 import { streamCompletion, wholeCompletion } from "./chat-stream.js";
+import { embeddings } from "./embeddings-route.js";
 import { methodNotAllowed, readJson, sendJson } from "./http-json.js";
 import { responsesRoute } from "./responses-route.js";
 
@@ -151,6 +152,8 @@ export function createOpenAIHttpHandler(
       handled = req.method === "POST" ? chatCompletions(deps, req, res) : methodNotAllowed(res, "POST");
     } else if (path === "/v1/responses") {
       handled = req.method === "POST" ? responsesRoute(deps, req, res) : methodNotAllowed(res, "POST");
+    } else if (path === "/v1/embeddings") {
+      handled = req.method === "POST" ? embeddings(deps, req, res) : methodNotAllowed(res, "POST");
     } else if (path === "/v1/models") {
       handled = req.method === "GET" ? listModels(deps, req, res) : methodNotAllowed(res, "GET");
     } else if (path === "/v1/admin/byok" || path.startsWith("/v1/admin/byok/")) {
@@ -210,6 +213,8 @@ async function listModels(deps: OpenAIHttpDeps, req: IncomingMessage, res: Serve
           provider: { allowFallbacks: true },
           region: null,
           labels: {},
+          // An embedding model is listed when an embedding endpoint of it may serve.
+          operation: snapshot.byModel.get(model)?.[0]?.kind ?? "chat",
           workload: "",
         },
         principal,

@@ -1,0 +1,59 @@
+/**
+ * What every routed call (chat stream, embeddings) records of its attempts and its usage: the
+ * pieces of the outcome record, and the cost at catalog prices. Shared by routing/router.ts and
+ * routing/embed.ts so that both surfaces record the same way.
+ */
+import type { ResolvedEndpoint } from "../catalog/index.js";
+import type { Usage } from "../upstream/index.js";
+import { UpstreamError, type UpstreamErrorClass } from "../upstream/index.js";
+import type { AttemptRecord, OutcomeRecordV1 } from "./decision-record.js";
+
+/**
+ * Cost at catalog prices: USD per million tokens × tokens = micro-USD. Prompt tokens read from
+ * the provider's cache are at the cached-prompt price where the catalog states one.
+ */
+export function costMicroUsd(u: Usage, endpoint: ResolvedEndpoint): number {
+  const p = endpoint.pricing;
+  const cached = Math.min(u.cachedPromptTokens ?? 0, u.promptTokens);
+  return Math.round(
+    (u.promptTokens - cached) * p.prompt +
+      cached * (p.cachedPrompt ?? p.prompt) +
+      u.completionTokens * p.completion,
+  );
+}
+
+/** Usage as the outcome record carries it: the details only where the upstream reported them. */
+export function usageRecord(u: Usage): NonNullable<OutcomeRecordV1["usage"]> {
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    ...(u.cachedPromptTokens !== undefined ? { cached_prompt_tokens: u.cachedPromptTokens } : {}),
+    ...(u.cacheWritePromptTokens !== undefined
+      ? { cache_write_prompt_tokens: u.cacheWritePromptTokens }
+      : {}),
+    ...(u.reasoningTokens !== undefined ? { reasoning_tokens: u.reasoningTokens } : {}),
+    ...(u.audioPromptTokens !== undefined ? { audio_prompt_tokens: u.audioPromptTokens } : {}),
+    ...(u.audioCompletionTokens !== undefined ? { audio_completion_tokens: u.audioCompletionTokens } : {}),
+  };
+}
+
+export function asUpstreamError(err: unknown): UpstreamError {
+  return err instanceof UpstreamError
+    ? err
+    : new UpstreamError("protocol", "upstream adapter failed", undefined, undefined, { cause: err });
+}
+
+export function attempt(
+  endpoint: ResolvedEndpoint,
+  startMs: number,
+  endMs: number,
+  err?: UpstreamError,
+): AttemptRecord {
+  return {
+    endpoint_id: endpoint.id,
+    started_us: Math.round(startMs * 1000),
+    duration_us: Math.round((endMs - startMs) * 1000),
+    status: err?.status ?? (err ? null : 200),
+    error_class: (err?.errorClass ?? null) as UpstreamErrorClass | null,
+  };
+}
