@@ -56,6 +56,8 @@ describe("readBundle", () => {
         "data.json",
         "data_collection.rego",
         "lib/attributes.rego",
+        "lib/request.rego",
+        "media_region.rego",
         "policy.wasm",
         "residency.rego",
         "route.rego",

@@ -105,12 +105,12 @@ describe("usedParameters", () => {
     expect(usedParameters(request({}, { messages: withImage("base64") }))).toEqual([]);
   });
 
-  it("ignores unknown names, undefined values and max_completion_tokens (the max_tokens marker)", () => {
+  it("ignores undefined values and max_completion_tokens (the max_tokens marker); counts a pass-through name", () => {
     expect(
       usedParameters(
         request({}, { params: { frobnicate: 1, logprobs: undefined, max_completion_tokens: 5 } }),
       ),
-    ).toEqual([]);
+    ).toEqual(["frobnicate"]);
   });
 
   it("retentionParameters keeps only the retention class", () => {

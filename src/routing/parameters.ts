@@ -79,7 +79,7 @@ const MARKERS: ReadonlySet<string> = new Set(["max_completion_tokens"]);
  * declared, so it is a contract parameter.
  */
 export function parameterClass(name: string): ParameterClass {
-  return PARAMETERS[name] ?? "contract";
+  return Object.hasOwn(PARAMETERS, name) ? PARAMETERS[name]! : "contract";
 }
 
 /**

@@ -94,6 +94,6 @@ describe.skipIf(!venv)("the Python openai SDK against the OpenAI-compatible API"
   });
 
   it("a field the router does not honour is a 400 naming it (BadRequestError.param)", () => {
-    expect(seen.refused).toMatchObject({ status: 400, param: "n", type: "invalid_request_error" });
+    expect(seen.refused).toMatchObject({ status: 400, param: "functions", type: "invalid_request_error" });
   });
 });

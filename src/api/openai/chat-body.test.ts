@@ -22,6 +22,15 @@ const image = (url: string) => ({
 });
 
 describe("fromOpenAIChatBody", () => {
+  it("names inherited object keys as fields, never takes them for known ones", () => {
+    for (const role of ["__proto__", "toString", "constructor"]) {
+      const body = { model: "m/a", messages: [{ role, content: "hi" }] };
+      expect(refused(() => fromOpenAIChatBody(body, {})).field).toBe("messages[0].role");
+    }
+    for (const name of ["toString", "hasOwnProperty", "constructor"])
+      expect(refused(() => parse(JSON.parse(`{"${name}": 1}`))).field).toBe(name);
+  });
+
   it("defaults equivalent to leaving a field out are not parameters", () => {
     const { route } = parse({
       response_format: { type: "text" },

@@ -198,7 +198,7 @@ export function fromOpenAIChatBody(
   for (const [name, why] of Object.entries(REFUSED))
     check(body[name] === undefined || body[name] === null, name, why);
   for (const name of Object.keys(body)) {
-    if (HANDLED.has(name) || name in REFUSED) continue;
+    if (HANDLED.has(name) || Object.hasOwn(REFUSED, name)) continue;
     check(
       ctx.declares?.(name, [model, ...models]) === true,
       name.slice(0, 64),

@@ -170,7 +170,8 @@ export function openAIMessage(v: unknown, i: number): UpstreamMessage {
     `${f}.role`,
     "the function role is deprecated and not supported: use tools and tool messages",
   );
-  const allowed = ROLE_FIELDS[role];
+  // Own keys only: a role such as "__proto__" or "toString" is not a role.
+  const allowed = Object.hasOwn(ROLE_FIELDS, role) ? ROLE_FIELDS[role] : undefined;
   check(allowed !== undefined, `${f}.role`, "must be one of system, developer, user, assistant, tool");
   fields(v, allowed, f, `a ${role} message`);
   check(v.audio === undefined || v.audio === null, `${f}.audio`, "audio output is not supported");
