@@ -14,24 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
 import { exportLog } from "../support/audit-live.js";
+import { leaks } from "../support/canary.js";
 import { collect, GrpcJsClient } from "../support/grpc.js";
-
-/** The canary and the encodings it could hide in: plain, hex (bytea::text), base64 at each alignment. */
-function encodings(canary: string): string[] {
-  const bytes = Buffer.from(canary, "utf8");
-  const out = [canary, bytes.toString("hex")];
-  for (let shift = 0; shift < 3; shift++) {
-    // Base64 of the canary preceded by `shift` bytes: drop the characters the prefix affects.
-    const b64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString("base64");
-    const skip = Math.ceil((shift * 4) / 3) + 1;
-    out.push(b64.slice(skip, b64.length - 4));
-  }
-  return out;
-}
-
-function leaks(haystack: string, canary: string): string[] {
-  return encodings(canary).filter((e) => haystack.includes(e));
-}
 
 describe("the canary matcher", () => {
   it("finds the canary in plain, hex and base64 forms (so a clean result means something)", () => {
