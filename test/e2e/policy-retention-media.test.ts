@@ -1,29 +1,22 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Principal } from "../../src/auth/index.js";
-import {
-  NoEligibleEndpointError,
-  preferencesFromJson,
-  type RouteRequest,
-  type RouterEvent,
-} from "../../src/routing/index.js";
+import { createApiKey } from "../../src/auth/api-keys.js";
 import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
 import { type CaptureUpstream, startCaptureUpstream } from "../support/capture-upstream.js";
 import { buildVariant, POLICIES_DIR } from "../support/policy-bundles.js";
 
 /**
  * The shipped policy's answer on retention parameters and media, through a booted app (real
- * bundle built from policies/ with two tenants added to its data.json, real catalog, real HTTP
- * upstream that records what it received):
+ * bundle built from policies/ with tenants added to its data.json, real catalog, real HTTP
+ * upstream that records what it received), called as a service would: the `openai` SDK with
+ * each tenant's own API key.
  * - `store: true` is refused by default (rule `retention_parameters`) and never leaves;
  * - a tenant whose data.json entry permits it gets it sent upstream as `store: true`;
  * - an image for a tenant with `media_region: "eu"` is denied to an endpoint outside the EU,
  *   with media_region.rego's reason, while the tenant's text goes there.
- *
- * The router is called directly (`app.router.stream`): the OpenAI HTTP surface learns `store`
- * and image parts in the chat-http work. TODO(lead): switch to the `openai` SDK once merged.
  */
 const CATALOG = `provider: cap-eu
 name: Capture EU
@@ -59,42 +52,30 @@ const TENANTS = {
   "media-eu": { media_region: "eu" },
 };
 
-function principal(tenant: string): Principal {
-  return { tenant, workload: "", roles: ["client"], keyId: "", allTenants: false };
+interface Candidate {
+  endpoint_id: string;
+  exclusions: { stage: string; rule: string; reason: string }[];
 }
 
-function request(o: Partial<RouteRequest>): RouteRequest {
-  return {
-    model: "cap/chat",
-    models: [],
-    messages: [{ role: "user", content: "hello" }],
-    provider: preferencesFromJson({}),
-    region: null,
-    labels: { team: "claims" },
-    workload: "",
-    ...o,
-  };
-}
-
-async function drain(events: AsyncGenerator<RouterEvent>): Promise<RouterEvent[]> {
-  const out: RouterEvent[] = [];
-  for await (const e of events) out.push(e);
-  return out;
-}
-
-async function denial(events: AsyncGenerator<RouterEvent>): Promise<NoEligibleEndpointError> {
-  const err = await drain(events).then(
+/** The 403 no_eligible_endpoint answer's candidates. */
+async function denial(call: Promise<unknown>): Promise<Candidate[]> {
+  const err = (await call.then(
     () => undefined,
     (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(NoEligibleEndpointError);
-  return err as NoEligibleEndpointError;
+  )) as InstanceType<typeof OpenAI.APIError>;
+  expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
+  expect(err.code).toBe("no_eligible_endpoint");
+  return (err.error as { metadata: { candidates: Candidate[] } }).metadata.candidates;
 }
+
+const hello = [{ role: "user" as const, content: "hello" }];
 
 describe.each(appDatabases)("retention parameters and media_region through the app (%s)", (database) => {
   let dir: string;
   let upstream: CaptureUpstream;
   let t: TestApp;
+  const clients = new Map<string, OpenAI>();
+  const as = (tenant: string) => clients.get(tenant)!;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "sovr-retention-"));
@@ -109,8 +90,14 @@ describe.each(appDatabases)("retention parameters and media_region through the a
       database,
       catalogDir,
       bundlePath: bundle.outFile,
+      auth: true,
       env: { CAPTURE_URL: upstream.url, SOVR_CATALOG_URL_VARS: "CAPTURE_URL", SOVR_CATALOG_WATCH: "off" },
     });
+    for (const tenant of ["default", ...Object.keys(TENANTS)]) {
+      const { token } = await createApiKey(t.app.db.db, { tenant, roles: ["client"] });
+      clients.set(tenant, new OpenAI({ baseURL: `${t.app.httpUrl}/v1`, apiKey: token, maxRetries: 0 }));
+    }
+    await t.app.auth.refresh();
   });
   afterAll(async () => {
     await t?.close();
@@ -120,9 +107,11 @@ describe.each(appDatabases)("retention parameters and media_region through the a
 
   it("refuses store: true by default (retention_parameters), and nothing leaves", async () => {
     const before = upstream.bodies.length;
-    const err = await denial(t.app.router.stream(request({ params: { store: true } }), principal("default")));
-    const [verdict] = err.candidates;
-    expect(verdict?.endpoint.id).toBe("cap-eu/chat");
+    const [verdict, ...rest] = await denial(
+      as("default").chat.completions.create({ model: "cap/chat", messages: hello, store: true }),
+    );
+    expect(rest).toEqual([]);
+    expect(verdict?.endpoint_id).toBe("cap-eu/chat");
     expect(verdict?.exclusions).toEqual([
       {
         stage: "policy",
@@ -135,19 +124,24 @@ describe.each(appDatabases)("retention parameters and media_region through the a
   });
 
   it("refuses it to a tenant that permits store but requires zero data retention", async () => {
-    const err = await denial(
-      t.app.router.stream(request({ params: { store: true } }), principal("keeps-but-zdr")),
+    const candidates = await denial(
+      as("keeps-but-zdr").chat.completions.create({ model: "cap/chat", messages: hello, store: true }),
     );
-    expect(err.candidates[0]?.exclusions.map((e) => e.rule)).toEqual(["retention_parameters"]);
+    expect(candidates[0]?.exclusions.map((e) => e.rule)).toEqual(["retention_parameters"]);
   });
 
   it("sends store: true (with the labels as metadata) for a tenant whose data.json entry permits it", async () => {
     const before = upstream.bodies.length;
-    const events = await drain(
-      t.app.router.stream(request({ params: { store: true } }), principal("keeps-completions")),
-    );
-    expect(events.find((e) => e.type === "route")).toMatchObject({ endpoint: { id: "cap-eu/chat" } });
-    expect(events.at(-1)).toMatchObject({ type: "finish", finishReason: "stop" });
+    const { data, response } = await as("keeps-completions")
+      .chat.completions.create({
+        model: "cap/chat",
+        messages: hello,
+        store: true,
+        metadata: { team: "claims" },
+      })
+      .withResponse();
+    expect(response.headers.get("x-sovr-endpoint")).toBe("cap-eu/chat");
+    expect(data.choices[0]?.finish_reason).toBe("stop");
     expect(upstream.bodies.length).toBe(before + 1);
     const sent = upstream.bodies.at(-1)!;
     expect(sent.store).toBe(true);
@@ -156,27 +150,33 @@ describe.each(appDatabases)("retention parameters and media_region through the a
   });
 
   it("sends store: false, which keeps nothing, for any tenant without asking the policy", async () => {
-    await drain(t.app.router.stream(request({ params: { store: false } }), principal("default")));
+    await as("default").chat.completions.create({
+      model: "cap/chat",
+      messages: hello,
+      store: false,
+      metadata: { team: "claims" },
+    });
     const sent = upstream.bodies.at(-1)!;
     expect(sent.store).toBe(false);
     expect(sent).not.toHaveProperty("metadata");
   });
 
   it("denies an image outside the tenant's media_region, with the reason, and lets its text through", async () => {
-    const image = request({
-      model: "cap/vision",
-      messages: [
-        {
-          role: "user",
-          content: [
-            { type: "text", text: "what is this?" },
-            { type: "image", source: { kind: "base64", mediaType: "image/png", data: "iVBORw0KGgo=" } },
-          ],
-        },
-      ],
-    });
-    const err = await denial(t.app.router.stream(image, principal("media-eu")));
-    expect(err.candidates[0]?.exclusions).toEqual([
+    const candidates = await denial(
+      as("media-eu").chat.completions.create({
+        model: "cap/vision",
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "what is this?" },
+              { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(candidates[0]?.exclusions).toEqual([
       {
         stage: "policy",
         rule: "tenant media-eu",
@@ -184,7 +184,9 @@ describe.each(appDatabases)("retention parameters and media_region through the a
           "tenant media-eu: media_region: image input: endpoint processed in region us (country US), eu required (source: provider)",
       },
     ]);
-    const text = await drain(t.app.router.stream(request({ model: "cap/vision" }), principal("media-eu")));
-    expect(text.find((e) => e.type === "route")).toMatchObject({ endpoint: { id: "cap-us/vision" } });
+    const { response } = await as("media-eu")
+      .chat.completions.create({ model: "cap/vision", messages: hello })
+      .withResponse();
+    expect(response.headers.get("x-sovr-endpoint")).toBe("cap-us/vision");
   });
 });
