@@ -140,8 +140,15 @@ export async function routeEmbedding(
           throw ue;
         }
         if (ue.errorClass === "client") {
+          // Refused by the adapter itself (no status: nothing was sent): the next endpoint's
+          // API may take it. Refused by the upstream: the request is at fault, no failover.
+          if (ue.status === undefined && i + 1 < planned.length) continue;
           errorClass = "client";
-          throw new UpstreamRejectedError(ue.status ?? 400, decision.id);
+          throw new UpstreamRejectedError(
+            ue.status ?? 400,
+            decision.id,
+            ue.status === undefined ? ue.message : undefined,
+          );
         }
         if (i + 1 < planned.length) continue;
         errorClass = ue.errorClass;

@@ -45,11 +45,20 @@ export class AllAttemptsFailedError extends Error {
 
 /** The upstream rejected the request itself (4xx): no failover, the caller must change it. */
 export class UpstreamRejectedError extends Error {
+  /**
+   * `adapterReason`: the adapter's own refusal (a parameter its API cannot take), raised before
+   * anything was sent; our fixed text, never the request's content or a provider's error text.
+   */
   constructor(
     readonly status: number,
     readonly decisionId: string,
+    adapterReason?: string,
   ) {
-    super(`upstream rejected the request (HTTP ${status})`);
+    super(
+      adapterReason === undefined
+        ? `upstream rejected the request (HTTP ${status})`
+        : `no endpoint of the plan could take the request: ${adapterReason}`,
+    );
     this.name = "UpstreamRejectedError";
   }
 }

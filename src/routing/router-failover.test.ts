@@ -96,6 +96,23 @@ describe("Router: failover in plan order", () => {
     expect(t.health.performance(EU).unhealthy).toBe(false);
   });
 
+  it("a request an adapter cannot translate (client, nothing sent) fails over; the last one names why", async () => {
+    const refuse = fail("client"); // no status: raised by the adapter before sending
+    const t = setup({ scripts: { "sim-eu": [refuse] } });
+    const { error } = await run(t.router);
+    expect(error).toBeUndefined();
+    expect(t.adapter.calls.map((c) => c.provider)).toEqual(["sim-eu", "sim-us"]);
+    expect(t.health.performance(EU).unhealthy).toBe(false);
+
+    const all = setup({ scripts: { "sim-eu": [refuse], "sim-us": [refuse], "sim-unknown": [refuse] } });
+    const last = await run(all.router);
+    expect(last.error).toBeInstanceOf(UpstreamRejectedError);
+    expect((last.error as Error).message).toBe(
+      "no endpoint of the plan could take the request: scripted client",
+    );
+    expect(all.adapter.calls).toHaveLength(3);
+  });
+
   it("when every endpoint fails, the error names each attempt; the outcome is failed", async () => {
     const t = setup({
       scripts: {
