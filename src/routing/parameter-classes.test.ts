@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { endpoint, request } from "./fixtures/candidates.js";
 import { parameterClass, parameterExclusions, unappliedParameters, usedParameters } from "./parameters.js";
-import { toUpstreamRequest } from "./router.js";
+import { toUpstreamRequest } from "./upstream-request.js";
 
 /**
  * The parameter classes with names the router does not know: a pass-through field the API edge
