@@ -3,7 +3,7 @@ import { endpointOrigin } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import { uuidv7 } from "../encoding/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
-import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest, Usage } from "../upstream/index.js";
+import type { UpstreamAdapter, UpstreamEvent, Usage } from "../upstream/index.js";
 import { UpstreamError } from "../upstream/index.js";
 import { candidatesFor, type Decision, decide } from "./decide.js";
 import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
