@@ -40,11 +40,13 @@ export function findEmails(text: string, out: Span[]): void {
 // Octets 0–255 without leading zeros; not inside a longer dotted number.
 const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 const IPV4_RE = new RegExp(`(?<![\\d.])${OCTET}(?:\\.${OCTET}){3}(?!\\d|\\.\\d)`, "g");
-// Hex groups and colons (at most 39 characters), checked by node:net.
-const IPV6_RE = /(?<![\w:])[0-9A-Fa-f:]{2,39}(?![\w:])/g;
+// Hex groups and colons (at most 39 characters, a colon among the first five), checked by
+// node:net.
+const IPV6_RE = /(?<![\w:])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{2,38}(?![\w:])/g;
 
 export function findIps(text: string, out: Span[]): void {
   for (const m of text.matchAll(IPV4_RE)) out.push({ start: m.index, end: m.index + m[0].length, category: "ip_address" });
+  if (!text.includes(":")) return;
   for (const m of text.matchAll(IPV6_RE)) {
     const v = m[0];
     if (countColons(v) >= 3 && isIPv6(v)) out.push({ start: m.index, end: m.index + v.length, category: "ip_address" });

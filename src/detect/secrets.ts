@@ -4,7 +4,7 @@
  * connection string (the span is the password alone). No checksum exists for these; the
  * prefixes and lengths are specific enough.
  */
-import type { Span } from "./span.js";
+import { isWord, scan, type Span } from "./span.js";
 
 const TOKEN_RE = new RegExp(
   [
@@ -18,7 +18,7 @@ const TOKEN_RE = new RegExp(
     "AIza[A-Za-z0-9_-]{35}", // Google API key
     "eyJ[A-Za-z0-9_-]{8,4000}\\.eyJ[A-Za-z0-9_-]{8,8000}\\.[A-Za-z0-9_-]{16,1000}", // JWT
   ]
-    .map((p) => `(?<![A-Za-z0-9_-])${p}(?![A-Za-z0-9_-])`)
+    .map((p) => `${p}(?![A-Za-z0-9_-])`)
     .join("|"),
   "g",
 );
@@ -33,10 +33,14 @@ export function findSecrets(text: string, out: Span[]): void {
     if (end < 0 || endLine < m.index) continue;
     out.push({ start: m.index, end: end + 16, category: "secret" });
   }
-  for (const m of text.matchAll(TOKEN_RE)) out.push({ start: m.index, end: m.index + m[0].length, category: "secret" });
-  for (const m of text.matchAll(URL_PASSWORD_RE)) {
+  // A token does not continue a longer word.
+  const notInToken = (c: number): boolean => !isWord(c) && c !== 45;
+  scan(TOKEN_RE, text, notInToken, (m) => out.push({ start: m.index, end: m.index + m[0].length, category: "secret" }));
+  const fromSchemeStart = (c: number): boolean => !isWord(c) && c !== 43 && c !== 45 && c !== 46;
+  if (!text.includes("://")) return;
+  scan(URL_PASSWORD_RE, text, fromSchemeStart, (m) => {
     const pw = m[1] as string;
     const end = m.index + m[0].length - 1;
     out.push({ start: end - pw.length, end, category: "secret" });
-  }
+  });
 }
