@@ -203,7 +203,7 @@ function phone(f: Faker): string {
 /** One sentence: [before, value, after, category | null]. */
 function sentence(f: Faker, lang: Lang): [string, string, string, Category | null] {
   const t = T[lang];
-  const fill = (tpl: string, v: string): [string, string] => {
+  const fill = (tpl: string, _v: string): [string, string] => {
     const i = tpl.indexOf("{}");
     return [tpl.slice(0, i), tpl.slice(i + 2)].map((s) =>
       s.replace("{name}", f.person.fullName()).replace("{street}", f.location.streetAddress()),

@@ -13,7 +13,13 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { CATEGORIES, DETECTOR_VERSION, findSpans } from "../../src/detect/index.js";
-import { type CorpusRecord, type GoldSpan, loadCorpus, type Score, score } from "../../test/support/detect-corpus.js";
+import {
+  type CorpusRecord,
+  type GoldSpan,
+  loadCorpus,
+  type Score,
+  score,
+} from "../../test/support/detect-corpus.js";
 import { machineInfo } from "../lib/machine.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
@@ -113,7 +119,9 @@ function main(): void {
     lines.push(
       "",
       `throughput: sovr ${ours.mb_per_s.toFixed(1)} MB/s` +
-        (presidio ? `, presidio ${presidio.mb_per_s.toFixed(3)} MB/s (${(ours.mb_per_s / presidio.mb_per_s).toFixed(0)}×)` : ""),
+        (presidio
+          ? `, presidio ${presidio.mb_per_s.toFixed(3)} MB/s (${(ours.mb_per_s / presidio.mb_per_s).toFixed(0)}×)`
+          : ""),
       `sovr per record: p50 ${ours.us_per_kb.p50.toFixed(1)} µs/KB, p99 ${ours.us_per_kb.p99.toFixed(1)} µs/KB; ` +
         `per 1 KB prompt (${ours.us_per_1kb_prompt.n}): p50 ${ours.us_per_1kb_prompt.p50.toFixed(1)} µs, p99 ${ours.us_per_1kb_prompt.p99.toFixed(1)} µs`,
     );
@@ -123,7 +131,13 @@ function main(): void {
     }
     if (ours.us_per_1kb_prompt.p99 > 50) failed = true;
     results[name] = {
-      sovr: { overlap: oursOverlap, exact: oursExact, mb_per_s: ours.mb_per_s, us_per_kb: ours.us_per_kb, us_per_1kb_prompt: ours.us_per_1kb_prompt },
+      sovr: {
+        overlap: oursOverlap,
+        exact: oursExact,
+        mb_per_s: ours.mb_per_s,
+        us_per_kb: ours.us_per_kb,
+        us_per_1kb_prompt: ours.us_per_1kb_prompt,
+      },
       presidio: presidio && { version: presidio.version, overlap: presOverlap, mb_per_s: presidio.mb_per_s },
     };
   }
@@ -135,7 +149,9 @@ function main(): void {
     `## detectors (${DETECTOR_VERSION}) — ${machine.cpu}, ${machine.cores} cores, node ${machine.node}\n${lines.join("\n")}\n\nwritten ${file}\n`,
   );
   if (failed) {
-    process.stdout.write("TARGET MISSED: checksummed precision/recall < 0.95 or p99 > 50 µs per 1 KB prompt\n");
+    process.stdout.write(
+      "TARGET MISSED: checksummed precision/recall < 0.95 or p99 > 50 µs per 1 KB prompt\n",
+    );
     process.exitCode = 1;
   }
 }

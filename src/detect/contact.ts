@@ -9,7 +9,14 @@ import type { Span } from "./span.js";
 function isLocalChar(c: number): boolean {
   // RFC 5322 dot-atom characters commonly used: letters, digits, . _ % + -
   return (
-    (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45
+    (c >= 48 && c <= 57) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 97 && c <= 122) ||
+    c === 46 ||
+    c === 95 ||
+    c === 37 ||
+    c === 43 ||
+    c === 45
   );
 }
 function isDomainChar(c: number): boolean {
@@ -45,11 +52,13 @@ const IPV4_RE = new RegExp(`(?<![\\d.])${OCTET}(?:\\.${OCTET}){3}(?!\\d|\\.\\d)`
 const IPV6_RE = /(?<![\w:])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{2,38}(?![\w:])/g;
 
 export function findIps(text: string, out: Span[]): void {
-  for (const m of text.matchAll(IPV4_RE)) out.push({ start: m.index, end: m.index + m[0].length, category: "ip_address" });
+  for (const m of text.matchAll(IPV4_RE))
+    out.push({ start: m.index, end: m.index + m[0].length, category: "ip_address" });
   if (!text.includes(":")) return;
   for (const m of text.matchAll(IPV6_RE)) {
     const v = m[0];
-    if (countColons(v) >= 3 && isIPv6(v)) out.push({ start: m.index, end: m.index + v.length, category: "ip_address" });
+    if (countColons(v) >= 3 && isIPv6(v))
+      out.push({ start: m.index, end: m.index + v.length, category: "ip_address" });
   }
 }
 function countColons(s: string): number {
@@ -60,7 +69,8 @@ function countColons(s: string): number {
 
 // An optional +country code or (area) code, then digit groups joined by one space, dash or
 // slash. Each group needs its separator, so a digit run splits one way only.
-const PHONE_RE = /(?<![\w+\-./,])(?:\+\d{1,3}[ -]?)?(?:\(\d{1,5}\)[ -]?)?\d{1,12}(?:[ \-/]\d{1,10}){0,5}(?![\w]|[.,/-]\d)/g;
+const PHONE_RE =
+  /(?<![\w+\-./,])(?:\+\d{1,3}[ -]?)?(?:\(\d{1,5}\)[ -]?)?\d{1,12}(?:[ \-/]\d{1,10}){0,5}(?![\w]|[.,/-]\d)/g;
 /** Words that say a number is a phone number (de, fr, es, it, nl, en). */
 const PHONE_WORDS =
   /(?:^|[^\p{L}])(?:tel|tél|t[eé]l[eé]phone|telefon\p{L}*|tel[eé]fono|mobile?|cell\p{L}*|handy|call\p{L}*|ruf\p{L}*|appel\p{L}*|ll[aá]m\p{L}*|chiam\p{L}*|bel\p{L}*|fax|whatsapp)(?!\p{L})/iu;

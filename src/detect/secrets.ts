@@ -4,7 +4,7 @@
  * connection string (the span is the password alone). No checksum exists for these; the
  * prefixes and lengths are specific enough.
  */
-import { isWord, scan, type Span } from "./span.js";
+import { isWord, type Span, scan } from "./span.js";
 
 const TOKEN_RE = new RegExp(
   [
@@ -16,26 +16,62 @@ const TOKEN_RE = new RegExp(
     "sk-ant-(?:api|admin)\\d\\d-[A-Za-z0-9_-]{80,120}", // Anthropic
     "sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,250}", // OpenAI
     "AIza[A-Za-z0-9_-]{35}", // Google API key
-    "eyJ[A-Za-z0-9_-]{8,4000}\\.eyJ[A-Za-z0-9_-]{8,8000}\\.[A-Za-z0-9_-]{16,1000}", // JWT
   ]
     .map((p) => `${p}(?![A-Za-z0-9_-])`)
     .join("|"),
   "g",
 );
+/**
+ * JWTs (`eyJ…` header, `.`, `eyJ…` payload, `.`, signature), found by one forward walk: a
+ * failed candidate is skipped whole, so a text of repeated `eyJ` costs one pass.
+ */
+function findJwts(text: string, out: Span[]): void {
+  let at = text.indexOf("eyJ");
+  while (at >= 0) {
+    let next = at + 3;
+    if (at === 0 || !isB64Url(text.charCodeAt(at - 1))) {
+      const e1 = b64UrlRun(text, at);
+      if (text.charCodeAt(e1) === 46 && text.startsWith("eyJ", e1 + 1)) {
+        const e2 = b64UrlRun(text, e1 + 1);
+        const e3 = text.charCodeAt(e2) === 46 ? b64UrlRun(text, e2 + 1) : e2;
+        if (e1 - at >= 11 && e2 - e1 >= 12 && e3 - e2 >= 17)
+          out.push({ start: at, end: e3, category: "secret" });
+        next = Math.max(e3, next);
+      } else next = Math.max(e1, next);
+    }
+    at = text.indexOf("eyJ", next);
+  }
+}
+function isB64Url(c: number): boolean {
+  return isWord(c) || c === 45;
+}
+function b64UrlRun(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && isB64Url(text.charCodeAt(i))) i++;
+  return i;
+}
+
 const PEM_BEGIN_RE = /-----BEGIN (?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY-----/g;
 // scheme://user:password@ — the password is what the span covers.
-const URL_PASSWORD_RE = /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}:\/\/[^\s:/@]{1,128}:([^\s/@]{1,128})@/g;
+const URL_PASSWORD_RE =
+  /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}:\/\/[^\s:/@]{1,128}:([^\s/@]{1,128})@/g;
 
 export function findSecrets(text: string, out: Span[]): void {
-  for (const m of text.matchAll(PEM_BEGIN_RE)) {
-    const end = text.indexOf("PRIVATE KEY-----", m.index + m[0].length);
-    const endLine = text.lastIndexOf("-----END ", end);
-    if (end < 0 || endLine < m.index) continue;
-    out.push({ start: m.index, end: end + 16, category: "secret" });
+  PEM_BEGIN_RE.lastIndex = 0;
+  for (let m = PEM_BEGIN_RE.exec(text); m !== null; m = PEM_BEGIN_RE.exec(text)) {
+    const endLine = text.indexOf("-----END ", m.index + m[0].length);
+    if (endLine < 0) break; // no later key can close either
+    const end = text.indexOf("PRIVATE KEY-----", endLine);
+    if (end < 0) break;
+    if (end - endLine <= 40) out.push({ start: m.index, end: end + 16, category: "secret" });
+    PEM_BEGIN_RE.lastIndex = end + 16;
   }
+  findJwts(text, out);
   // A token does not continue a longer word.
   const notInToken = (c: number): boolean => !isWord(c) && c !== 45;
-  scan(TOKEN_RE, text, notInToken, (m) => out.push({ start: m.index, end: m.index + m[0].length, category: "secret" }));
+  scan(TOKEN_RE, text, notInToken, (m) =>
+    out.push({ start: m.index, end: m.index + m[0].length, category: "secret" }),
+  );
   const fromSchemeStart = (c: number): boolean => !isWord(c) && c !== 43 && c !== 45 && c !== 46;
   if (!text.includes("://")) return;
   scan(URL_PASSWORD_RE, text, fromSchemeStart, (m) => {

@@ -1,12 +1,5 @@
 /** What a detector reports: a category and where, never the matched text. */
-export type Category =
-  | "email"
-  | "phone"
-  | "iban"
-  | "payment_card"
-  | "national_id"
-  | "ip_address"
-  | "secret";
+export type Category = "email" | "phone" | "iban" | "payment_card" | "national_id" | "ip_address" | "secret";
 
 /** Every category, in the order a conflict is settled: an earlier one wins an overlap. */
 export const CATEGORIES: readonly Category[] = [

@@ -67,6 +67,10 @@ export function score(
   });
   const out: Record<string, Score> = {};
   for (const [c, s] of counts)
-    out[c] = { ...s, precision: s.tp + s.fp === 0 ? 1 : s.tp / (s.tp + s.fp), recall: s.tp + s.fn === 0 ? 1 : s.tp / (s.tp + s.fn) };
+    out[c] = {
+      ...s,
+      precision: s.tp + s.fp === 0 ? 1 : s.tp / (s.tp + s.fp),
+      recall: s.tp + s.fn === 0 ? 1 : s.tp / (s.tp + s.fn),
+    };
   return out;
 }
