@@ -8,6 +8,9 @@
  * The committed files were made ONCE, before the detectors were written, and are frozen:
  *   test/fixtures/detect/corpus.jsonl   seed 16,   3000 records (tuning + CI test)
  *   test/fixtures/detect/heldout.jsonl  seed 1601, 1000 records (reported separately)
+ * Hard-negative dates come from faker's date.past(), relative to the time of the run: a rerun
+ * reproduces the files except for some of those dates (the corpus happened to match byte for
+ * byte on 2026-11-30; the held-out set differs in dates only).
  * Person names and postal addresses appear in the text but are not labelled: those categories
  * are not shipped (issue 16 calls them a stretch).
  */
