@@ -15,25 +15,26 @@
  *   -----  --------------  -----------------------------------------------------------------
  *    1     encoding/       canonical JSON, UUIDv7 ids, base64, the random pool
  *    2     config/         configuration, server-wide limits, private paths, env allow-lists
- *    3     telemetry/      logger, metrics
- *    4     db/             database handle, schema, migrations, embedded Postgres
- *    5     catalog/        provider/endpoint catalog: load, validate, resolve, store, watch
- *    6     auth/           API keys, access rules, Principal, BYOK store and admin, origins
- *    7     policy/         Rego bundles, the Wasm engine
- *    8     upstream/       provider adapters (OpenAI-compatible, Anthropic)
- *    9     audit/          the signed Merkle log, checkpoints, records, keys, verifier
- *   10     routing/        router, selection, decision records, audit recorder, durable retry
- *   11     replay/         re-deciding a recorded decision
- *   12     api/compat/     connect-es workarounds (lone surrogates, malformed requests, ...)
- *   13     api/grpc/       Connect services, message builders, interceptors, error boundary
- *   14     api/transport/  listeners, TLS, HTTP/2 guard, pre-auth, refusals, rate limits
- *   15     api/openai/     the OpenAI-compatible HTTP API
- *   16     api/anthropic/  the Anthropic Messages API (`POST /v1/messages`)
- *   17     api/http/       /healthz, /readyz, /metrics, the HTTP port's routing and auth
- *   18     api/            (index.ts only: the public face of all surfaces)
- *   19     simulator/      the upstream simulator
- *   20     app/            the composition root (`sovr serve` wiring)
- *   21     cli/            the `sovr` command
+ *    3     detect/         content detectors: text → labelled spans (email, IBAN, keys, ...)
+ *    4     telemetry/      logger, metrics
+ *    5     db/             database handle, schema, migrations, embedded Postgres
+ *    6     catalog/        provider/endpoint catalog: load, validate, resolve, store, watch
+ *    7     auth/           API keys, access rules, Principal, BYOK store and admin, origins
+ *    8     policy/         Rego bundles, the Wasm engine
+ *    9     upstream/       provider adapters (OpenAI-compatible, Anthropic)
+ *   10     audit/          the signed Merkle log, checkpoints, records, keys, verifier
+ *   11     routing/        router, selection, decision records, audit recorder, durable retry
+ *   12     replay/         re-deciding a recorded decision
+ *   13     api/compat/     connect-es workarounds (lone surrogates, malformed requests, ...)
+ *   14     api/grpc/       Connect services, message builders, interceptors, error boundary
+ *   15     api/transport/  listeners, TLS, HTTP/2 guard, pre-auth, refusals, rate limits
+ *   16     api/openai/     the OpenAI-compatible HTTP API
+ *   17     api/anthropic/  the Anthropic Messages API (`POST /v1/messages`)
+ *   18     api/http/       /healthz, /readyz, /metrics, the HTTP port's routing and auth
+ *   19     api/            (index.ts only: the public face of all surfaces)
+ *   20     simulator/      the upstream simulator
+ *   21     app/            the composition root (`sovr serve` wiring)
+ *   22     cli/            the `sovr` command
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, posix, relative, resolve } from "node:path";
@@ -44,6 +45,7 @@ const REPO = resolve(import.meta.dirname, "../..");
 const LAYERS = [
   "encoding",
   "config",
+  "detect",
   "telemetry",
   "db",
   "catalog",
@@ -149,7 +151,7 @@ describe("the import rule of src/", () => {
 
   it("names file, import and rule for each kind of violation", () => {
     expect(violations("src/db/x.ts", 'import { a } from "../catalog/index.js";\n')).toEqual([
-      'src/db/x.ts:1 imports "../catalog/index.js": against the layer order (db is layer 4, catalog is layer 5)',
+      'src/db/x.ts:1 imports "../catalog/index.js": against the layer order (db is layer 5, catalog is layer 6)',
     ]);
     expect(violations("src/routing/x.ts", 'import type {\n  A,\n} from "../audit/record.js";\n')).toEqual([
       'src/routing/x.ts:1 imports "../audit/record.js": deep import into audit/ (import ../audit/index.js)',

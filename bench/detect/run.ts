@@ -1,0 +1,159 @@
+/**
+ * `npm run bench:detect` (issue 16, item 4): our detectors (src/detect) and Presidio's pattern
+ * recognizers on the same frozen corpus — precision and recall per category, throughput — and
+ * the request-path cost of ours in µs per KB (p50/p99 over the corpus records).
+ *
+ * Matching is span-level: "overlap" counts a predicted span as right when it overlaps a gold
+ * span of the same category (each gold span once); "exact" also requires equal offsets.
+ * Presidio runs from .tools/presidio-venv (scripts/install-presidio.sh) on a blank spaCy
+ * pipeline; with SOVR_BENCH_NO_PRESIDIO=1 (or no venv) only ours is measured.
+ * Writes bench/results/detect-<date>.json and prints a markdown summary.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { CATEGORIES, DETECTOR_VERSION, findSpans } from "../../src/detect/index.js";
+import {
+  type CorpusRecord,
+  type GoldSpan,
+  loadCorpus,
+  type Score,
+  score,
+} from "../../test/support/detect-corpus.js";
+import { machineInfo } from "../lib/machine.js";
+
+const REPO = resolve(import.meta.dirname, "../..");
+const VENV = resolve(REPO, ".tools/presidio-venv");
+const CHECKSUMMED = ["iban", "payment_card", "national_id"];
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+function measureOurs(records: CorpusRecord[]) {
+  const bytes = records.reduce((n, r) => n + Buffer.byteLength(r.text), 0);
+  for (let i = 0; i < 3; i++) for (const r of records) findSpans(r.text); // warm-up (JIT)
+  // Throughput: whole corpus, best of 5 passes.
+  let best = Number.POSITIVE_INFINITY;
+  for (let pass = 0; pass < 5; pass++) {
+    const t0 = process.hrtime.bigint();
+    for (const r of records) findSpans(r.text);
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  // Request-path cost: each record timed alone, µs per KB of its UTF-8 size, 5 rounds.
+  const perKb: number[] = [];
+  for (let round = 0; round < 5; round++)
+    for (const r of records) {
+      const t0 = process.hrtime.bigint();
+      findSpans(r.text);
+      const us = Number(process.hrtime.bigint() - t0) / 1e3;
+      perKb.push(us / (Buffer.byteLength(r.text) / 1024));
+    }
+  perKb.sort((a, b) => a - b);
+  // 1 KB prompts built from corpus records (the issue's "typical 1 KB prompt").
+  const kb: string[] = [];
+  let cur = "";
+  for (const r of records) {
+    cur += `${r.text}\n`;
+    if (cur.length >= 1024) {
+      kb.push(cur.slice(0, 1024));
+      cur = "";
+    }
+  }
+  const perPrompt: number[] = [];
+  for (let round = 0; round < 5; round++)
+    for (const t of kb) {
+      const t0 = process.hrtime.bigint();
+      findSpans(t);
+      perPrompt.push(Number(process.hrtime.bigint() - t0) / 1e3);
+    }
+  perPrompt.sort((a, b) => a - b);
+  const predicted = records.map((r) => findSpans(r.text));
+  return {
+    predicted,
+    mb_per_s: bytes / 1e6 / best,
+    us_per_kb: { p50: percentile(perKb, 50), p99: percentile(perKb, 99) },
+    us_per_1kb_prompt: { p50: percentile(perPrompt, 50), p99: percentile(perPrompt, 99), n: kb.length },
+    bytes,
+  };
+}
+
+function runPresidio(file: string, bytes: number) {
+  const python = resolve(VENV, "bin/python");
+  if (process.env.SOVR_BENCH_NO_PRESIDIO === "1" || !existsSync(python)) return undefined;
+  const res = spawnSync(python, [resolve(import.meta.dirname, "presidio_spans.py"), file, VENV], {
+    encoding: "utf8",
+    maxBuffer: 256 * 2 ** 20,
+  });
+  if (res.status !== 0) throw new Error(`presidio_spans.py exited ${res.status}`);
+  const out = JSON.parse(res.stdout) as { spans: GoldSpan[][]; seconds: number; version: string };
+  return { predicted: out.spans, mb_per_s: bytes / 1e6 / out.seconds, version: out.version };
+}
+
+function row(name: string, s: Record<string, Score>, cat: string): string {
+  const x = s[cat] as Score;
+  return `| ${name} | ${cat} | ${x.precision.toFixed(3)} | ${x.recall.toFixed(3)} | ${x.tp} | ${x.fp} | ${x.fn} |`;
+}
+
+function main(): void {
+  const machine = machineInfo();
+  const results: Record<string, unknown> = { machine, detector_version: DETECTOR_VERSION };
+  const lines: string[] = [];
+  let failed = false;
+  for (const name of ["corpus", "heldout"] as const) {
+    const records = loadCorpus(name);
+    const ours = measureOurs(records);
+    const presidio = runPresidio(resolve(REPO, `test/fixtures/detect/${name}.jsonl`), ours.bytes);
+    const oursOverlap = score(records, ours.predicted, CATEGORIES, "overlap");
+    const oursExact = score(records, ours.predicted, CATEGORIES, "exact");
+    const presOverlap = presidio ? score(records, presidio.predicted, CATEGORIES, "overlap") : undefined;
+    lines.push(
+      `\n### ${name}.jsonl (${records.length} records, ${(ours.bytes / 1e3).toFixed(0)} KB)\n`,
+      "| detector | category | precision | recall | tp | fp | fn |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
+    );
+    for (const c of CATEGORIES) {
+      lines.push(row("sovr (overlap)", oursOverlap, c), row("sovr (exact)", oursExact, c));
+      if (presOverlap) lines.push(row(`presidio ${presidio?.version} (overlap)`, presOverlap, c));
+    }
+    lines.push(
+      "",
+      `throughput: sovr ${ours.mb_per_s.toFixed(1)} MB/s` +
+        (presidio
+          ? `, presidio ${presidio.mb_per_s.toFixed(3)} MB/s (${(ours.mb_per_s / presidio.mb_per_s).toFixed(0)}×)`
+          : ""),
+      `sovr per record: p50 ${ours.us_per_kb.p50.toFixed(1)} µs/KB, p99 ${ours.us_per_kb.p99.toFixed(1)} µs/KB; ` +
+        `per 1 KB prompt (${ours.us_per_1kb_prompt.n}): p50 ${ours.us_per_1kb_prompt.p50.toFixed(1)} µs, p99 ${ours.us_per_1kb_prompt.p99.toFixed(1)} µs`,
+    );
+    for (const c of CHECKSUMMED) {
+      const x = oursOverlap[c] as Score;
+      if (x.precision < 0.95 || x.recall < 0.95) failed = true;
+    }
+    if (ours.us_per_1kb_prompt.p99 > 50) failed = true;
+    results[name] = {
+      sovr: {
+        overlap: oursOverlap,
+        exact: oursExact,
+        mb_per_s: ours.mb_per_s,
+        us_per_kb: ours.us_per_kb,
+        us_per_1kb_prompt: ours.us_per_1kb_prompt,
+      },
+      presidio: presidio && { version: presidio.version, overlap: presOverlap, mb_per_s: presidio.mb_per_s },
+    };
+  }
+  const dir = resolve(REPO, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  const file = resolve(dir, `detect-${machine.date.slice(0, 19).replace(/:/g, "-")}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(
+    `## detectors (${DETECTOR_VERSION}) — ${machine.cpu}, ${machine.cores} cores, node ${machine.node}\n${lines.join("\n")}\n\nwritten ${file}\n`,
+  );
+  if (failed) {
+    process.stdout.write(
+      "TARGET MISSED: checksummed precision/recall < 0.95 or p99 > 50 µs per 1 KB prompt\n",
+    );
+    process.exitCode = 1;
+  }
+}
+
+main();

@@ -1,0 +1,107 @@
+/**
+ * Contact data and network addresses: email addresses, phone numbers, IPv4 and IPv6 addresses.
+ * Emails are found around each `@` by bounded scans rather than a regex, so a text made of
+ * `@` or of letters costs one pass.
+ */
+import { isIPv6 } from "node:net";
+import type { Span } from "./span.js";
+
+function isLocalChar(c: number): boolean {
+  // RFC 5322 dot-atom characters commonly used: letters, digits, . _ % + -
+  return (
+    (c >= 48 && c <= 57) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 97 && c <= 122) ||
+    c === 46 ||
+    c === 95 ||
+    c === 37 ||
+    c === 43 ||
+    c === 45
+  );
+}
+function isDomainChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46;
+}
+
+export function findEmails(text: string, out: Span[]): void {
+  let at = text.indexOf("@");
+  let floor = 0; // no local part reaches back past the previous address
+  while (at >= 0) {
+    let s = at;
+    while (s > floor && at - s < 64 && isLocalChar(text.charCodeAt(s - 1))) s--;
+    while (s < at && text[s] === ".") s++;
+    let e = at + 1;
+    while (e < text.length && e - at <= 253 && isDomainChar(text.charCodeAt(e))) e++;
+    while (e > at + 1 && (text[e - 1] === "." || text[e - 1] === "-")) e--;
+    const domain = text.slice(at + 1, e);
+    const dot = domain.lastIndexOf(".");
+    const tld = domain.slice(dot + 1);
+    if (s < at && dot > 0 && /^[A-Za-z]{2,24}$/.test(tld) && !domain.includes("..") && text[at - 1] !== ".") {
+      out.push({ start: s, end: e, category: "email" });
+      floor = e;
+    }
+    at = text.indexOf("@", Math.max(at + 1, floor));
+  }
+}
+
+// Octets 0–255 without leading zeros; not inside a longer dotted number.
+const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const IPV4_RE = new RegExp(`(?<![\\d.])${OCTET}(?:\\.${OCTET}){3}(?!\\d|\\.\\d)`, "g");
+// Hex groups and colons (at most 39 characters, a colon among the first five), checked by
+// node:net.
+const IPV6_RE = /(?<![\w:])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{2,38}(?![\w:])/g;
+
+export function findIps(text: string, out: Span[]): void {
+  for (const m of text.matchAll(IPV4_RE))
+    out.push({ start: m.index, end: m.index + m[0].length, category: "ip_address" });
+  if (!text.includes(":")) return;
+  for (const m of text.matchAll(IPV6_RE)) {
+    const v = m[0];
+    if (countColons(v) >= 3 && isIPv6(v))
+      out.push({ start: m.index, end: m.index + v.length, category: "ip_address" });
+  }
+}
+function countColons(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 58) n++;
+  return n;
+}
+
+// An optional +country code or (area) code, then digit groups joined by one space, dash or
+// slash. Each group needs its separator, so a digit run splits one way only.
+const PHONE_RE =
+  /(?<![\w+\-./,])(?:\+\d{1,3}[ -]?)?(?:\(\d{1,5}\)[ -]?)?\d{1,12}(?:[ \-/]\d{1,10}){0,5}(?![\w]|[.,/-]\d)/g;
+/** Words that say a number is a phone number (de, fr, es, it, nl, en). */
+const PHONE_WORDS =
+  /(?:^|[^\p{L}])(?:tel|tél|t[eé]l[eé]phone|telefon\p{L}*|tel[eé]fono|mobile?|cell\p{L}*|handy|call\p{L}*|ruf\p{L}*|appel\p{L}*|ll[aá]m\p{L}*|chiam\p{L}*|bel\p{L}*|fax|whatsapp)(?!\p{L})/iu;
+/** Words that may introduce a phone number or anything else numbered. */
+const NUMBER_WORDS = /(?:^|[^\p{L}])(?:num[eé]ro|número|nummer|number)(?!\p{L})/iu;
+/** Words that say the number is something else: an identifier, account, order, card or code. */
+const NOT_PHONE_WORDS =
+  /(?:^|[^\p{L}])(?:id|iban|konto|account|compte|cuenta|conto|rekening|order|bestell\p{L}*|commande|pedido|ordine|bestelling|card|kart[ea]|carte|tarjeta|carta|invoice|rechnung|factu\p{L}*|fattura|ref\p{L}*|code|codice|c[oó]digo|bsn|nir|dni|nie|steuer\p{L}*|idnr)(?!\p{L})/iu;
+
+function phoneContext(text: string, at: number): "phone" | "number" | "other" | "none" {
+  const before = text.slice(Math.max(0, at - 24), at);
+  if (PHONE_WORDS.test(before)) return "phone";
+  if (NOT_PHONE_WORDS.test(before)) return "other";
+  return NUMBER_WORDS.test(before) ? "number" : "none";
+}
+
+export function findPhones(text: string, out: Span[]): void {
+  for (const m of text.matchAll(PHONE_RE)) {
+    const raw = m[0];
+    let digits = 0;
+    for (let i = 0; i < raw.length; i++) {
+      const c = raw.charCodeAt(i);
+      if (c >= 48 && c <= 57) digits++;
+    }
+    const international = raw[0] === "+";
+    const trunk = raw[0] === "0" || raw[0] === "(";
+    if (international ? digits < 8 || digits > 15 : digits < 8 || digits > 13) continue;
+    // International form stands on its own; a national-trunk form of 9 or more digits too unless
+    // the words before it say it is something else; any other needs a phone word before it.
+    const ctx = phoneContext(text, m.index);
+    if (international || ctx === "phone" || (ctx !== "other" && (ctx === "number" || (trunk && digits >= 9))))
+      out.push({ start: m.index, end: m.index + raw.length, category: "phone" });
+  }
+}
