@@ -11,15 +11,31 @@ import type { ContentDetector, ContentLabels, RouteRequest } from "./types.js";
 export const DETECTOR_KEY = "detector";
 export const UNSCANNABLE_KEY = "unscannable";
 
-/** Scans `req` with `detector`: counts per category found, and the parts that cannot be scanned. */
+/**
+ * Scans `req` with `detector`: counts per category found, and the parts that cannot be
+ * scanned. A text the detector fails on counts as unscannable (the rules then assume anything:
+ * fail closed); the failure itself is not reported, since its message could quote the text.
+ */
 export function scanContent(req: RouteRequest, detector: ContentDetector): ContentLabels {
   const counts: Record<string, number> = {};
+  let failed = 0;
   mapRequestTexts(req, (text) => {
-    if (text.length > 0)
-      for (const s of detector.findSpans(text)) counts[s.category] = (counts[s.category] ?? 0) + 1;
+    if (text.length === 0) return text;
+    let spans: ReturnType<ContentDetector["findSpans"]>;
+    try {
+      spans = detector.findSpans(text);
+    } catch {
+      failed++;
+      return text;
+    }
+    for (const s of spans) counts[s.category] = (counts[s.category] ?? 0) + 1;
     return text;
   });
-  return { version: detector.version, counts: sortedCounts(counts), unscannable: unscannableParts(req) };
+  return {
+    version: detector.version,
+    counts: sortedCounts(counts),
+    unscannable: unscannableParts(req) + failed,
+  };
 }
 
 /**
