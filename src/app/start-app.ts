@@ -81,6 +81,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       stats,
       logger,
       metrics,
+      detector: opts.detector ?? undefined,
     });
     const byokAdmin = new ByokAdmin(byok, catalog);
 

@@ -69,7 +69,9 @@ export function labelsFromRecord(recorded: Readonly<Record<string, string>>): Co
 export function labelsToPolicy(
   labels: ContentLabels | undefined,
 ): { version: string; counts: Record<string, number>; unscannable: number } | null {
-  return labels ? { version: labels.version, counts: { ...labels.counts }, unscannable: labels.unscannable } : null;
+  return labels
+    ? { version: labels.version, counts: { ...labels.counts }, unscannable: labels.unscannable }
+    : null;
 }
 
 function sortedCounts(counts: Record<string, number>): Record<string, number> {

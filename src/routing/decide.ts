@@ -11,10 +11,10 @@ import { PolicyError, PolicyEvaluationError } from "../policy/index.js";
 import { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
 import { UnknownModelError } from "./errors.js";
 import { requestExclusions } from "./filters.js";
+import { obligationExclusion } from "./obligations.js";
 import { buildPolicyInput } from "./policy-input.js";
 import { seededRng } from "./rng.js";
 import { inverseSquareWeight, planRoute } from "./selection.js";
-import { obligationExclusion } from "./obligations.js";
 import type {
   CandidateVerdict,
   ContentLabels,

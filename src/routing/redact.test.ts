@@ -29,7 +29,11 @@ const everywhere = base({
         {
           type: "file",
           filename: "note.txt",
-          source: { kind: "base64", mediaType: "text/plain", data: Buffer.from("cc: ann@example.com").toString("base64") },
+          source: {
+            kind: "base64",
+            mediaType: "text/plain",
+            data: Buffer.from("cc: ann@example.com").toString("base64"),
+          },
         },
       ],
     },
@@ -37,7 +41,11 @@ const everywhere = base({
       role: "assistant",
       content: "",
       tool_calls: [
-        { id: "c1", type: "function", function: { name: "send", arguments: '{"to":"ann@example.com","n":1}' } },
+        {
+          id: "c1",
+          type: "function",
+          function: { name: "send", arguments: '{"to":"ann@example.com","n":1}' },
+        },
       ],
     },
     { role: "tool", tool_call_id: "c1", content: "sent to ann@example.com" },
@@ -62,7 +70,9 @@ describe("content labels", () => {
       messages: [
         {
           role: "user",
-          content: [{ type: "file", source: { kind: "base64", mediaType: "application/pdf", data: "JVBERi0=" } }],
+          content: [
+            { type: "file", source: { kind: "base64", mediaType: "application/pdf", data: "JVBERi0=" } },
+          ],
         },
       ],
     });
@@ -96,7 +106,10 @@ describe("redactRequest", () => {
     const parts = out.messages[1]!.content as { type: string; text?: string; source?: { data: string } }[];
     expect(parts[0]!.text).toBe(`Pay ${IBAN} for [EMAIL_2]`);
     expect(Buffer.from(parts[2]!.source!.data, "base64").toString()).toBe("cc: [EMAIL_1]");
-    expect(JSON.parse(out.messages[2]!.tool_calls![0]!.function.arguments)).toEqual({ to: "[EMAIL_1]", n: 1 });
+    expect(JSON.parse(out.messages[2]!.tool_calls![0]!.function.arguments)).toEqual({
+      to: "[EMAIL_1]",
+      n: 1,
+    });
     expect(out.tools![0]!.function.description).toBe("Sends as [EMAIL_3]");
     expect(out.params).toEqual({ user: "[EMAIL_5]", prediction: { type: "content", content: "[EMAIL_1]" } });
     expect(table.original("[EMAIL_2]")).toBe("bob@example.org");

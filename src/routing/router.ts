@@ -5,6 +5,7 @@ import { uuidv7 } from "../encoding/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
 import type { UpstreamAdapter, UpstreamEvent, UpstreamRequest, Usage } from "../upstream/index.js";
 import { UpstreamError } from "../upstream/index.js";
+import { scanContent } from "./content-labels.js";
 import { candidatesFor, type Decision, decide } from "./decide.js";
 import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import { type EmbeddingOutcome, routeEmbedding } from "./embed.js";
@@ -15,7 +16,6 @@ import {
   StreamInterruptedError,
   UpstreamRejectedError,
 } from "./errors.js";
-import { scanContent } from "./content-labels.js";
 import { estimatePromptTokens } from "./filters.js";
 import type { HealthTracker } from "./health.js";
 import { asUpstreamError, attempt, costMicroUsd, usageRecord } from "./outcome.js";

@@ -29,7 +29,8 @@ describe("TextRestorer", () => {
     for (let i = 0; i <= whole.length; i++)
       for (let j = i; j <= whole.length; j++) {
         const r = new TextRestorer(table());
-        const out = r.push(whole.slice(0, i)) + r.push(whole.slice(i, j)) + r.push(whole.slice(j)) + r.flush();
+        const out =
+          r.push(whole.slice(0, i)) + r.push(whole.slice(i, j)) + r.push(whole.slice(j)) + r.flush();
         expect(out, `split at ${i}, ${j}`).toBe("Mail ann@example.com and DE89 3704 0044 0532 0130 00.");
       }
   });

@@ -20,7 +20,7 @@ export class TextRestorer {
   constructor(
     private readonly table: RedactionTable,
     /** Writes a value into the text: as is, or JSON-escaped inside tool-call arguments. */
-    private readonly escape: (value: string) => string = (v) => v,
+    private readonly write: (value: string) => string = (v) => v,
   ) {}
 
   /** The restored text that can be given out now; a possible placeholder's start is held. */
@@ -44,7 +44,7 @@ export class TextRestorer {
     if (!s.includes("[")) return s;
     return s.replace(PLACEHOLDER, (p) => {
       const v = this.table.original(p);
-      return v === undefined ? p : this.escape(v);
+      return v === undefined ? p : this.write(v);
     });
   }
 }
@@ -76,7 +76,7 @@ export async function* unredactEvents(
       if (kind === "content") d.content = rest;
       else if (kind === "reasoning") d.reasoning = rest;
       else if (kind === "refusal") d.refusal = rest;
-      else (d.toolCalls ??= []).push({ index: Number(tool), arguments: rest });
+      else d.toolCalls = [...(d.toolCalls ?? []), { index: Number(tool), arguments: rest }];
       byChoice.set(index, d);
     }
     yield* byChoice.values();

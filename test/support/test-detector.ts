@@ -11,7 +11,11 @@ type Span = { start: number; end: number; category: string };
 
 const PATTERNS: readonly { category: string; re: RegExp; valid?: (m: string) => boolean }[] = [
   { category: "email", re: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g },
-  { category: "iban", re: /\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/g, valid: ibanValid },
+  {
+    category: "iban",
+    re: /\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b/g,
+    valid: ibanValid,
+  },
   { category: "secret", re: /\b(?:sk-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16})\b/g },
 ];
 
