@@ -13,10 +13,13 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DsseEnvelope, envelopePayload } from "../../src/audit/dsse.js";
 import { createApiKey } from "../../src/auth/api-keys.js";
+import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import type { DecisionRecordV1 } from "../../src/routing/decision-record.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { type RecordingUpstream, startRecordingUpstream } from "../support/recording-upstream.js";
@@ -216,6 +219,40 @@ describe("content labels and the shipped content rules", () => {
     expect(sent).not.toContain("example");
     expect(text).toBe(`Hi there ${EMAIL} / ${IBAN}`);
     expect(JSON.parse(args)).toEqual({ to: EMAIL, iban: IBAN });
+  });
+
+  it("Explain shows the labels, the obligation and the rule that acted; nothing sent, nothing recorded", async () => {
+    w.upstream.reset();
+    const explainAs = async (tenant: string) => {
+      const k = await createApiKey(w.t.app.db.db, { tenant, roles: ["client"] });
+      await w.t.app.auth.refresh();
+      const transport = createConnectTransport({
+        baseUrl: w.t.app.httpUrl,
+        httpVersion: "1.1",
+        interceptors: [
+          (next) => (req) => {
+            req.header.set("authorization", `Bearer ${k.token}`);
+            return next(req);
+          },
+        ],
+      });
+      return createClient(RouterService, transport);
+    };
+    const request = {
+      model: "pii/chat",
+      messages: [{ role: "user", content: `Mail ${EMAIL} and ${EMAIL}` }],
+    };
+    const { decision: redacted } = await (await explainAs("acme-support")).explain({ request });
+    expect(redacted!.contentLabels).toEqual({ detector: "test-detect/1", email: "2" });
+    expect(redacted!.obligations).toEqual(["redact:email@pii-us/chat"]);
+    expect(redacted!.plan).toEqual(["pii-us/chat", "pii-eu/chat"]);
+    const { decision: kept } = await (await explainAs("acme-legal")).explain({ request });
+    expect(kept!.plan).toEqual(["pii-eu/chat"]);
+    const us = kept!.candidates.find((c) => c.endpointId === "pii-us/chat")!;
+    expect(us.exclusions.map((e) => e.reason)).toEqual([
+      "tenant acme-legal: pii_requires_eu: personal data (email 2): endpoint processed in region us (country US), eu required (source: provider)",
+    ]);
+    expect(w.upstream.requests).toEqual([]);
   });
 
   it("redact obligation: a PDF cannot be scanned, so only the EU endpoint may serve", async () => {
