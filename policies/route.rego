@@ -27,6 +27,9 @@
 #   permitted_parameters: [name…], the retention parameters of input.request.retention_parameters
 #             the policy permits (lib.permitted_parameters); absent when the request uses
 #             none. The router sends none that is not listed (fail closed).
+#   obligations: endpoint id → {"redact": [category…]}, what the router must do before
+#             sending the request there (lib.pii_redact, pii_requires_eu.rego); absent when
+#             none. An obligation the router cannot apply excludes the endpoint (fail closed).
 # A reason reads "<rule>: <what> (source: endpoint|provider|assumed)". Reasons go out of
 # Wasm as prefix and message rather than joined: written out, the joined strings cost more
 # than the rules (see docs/policies.md §9).
@@ -61,4 +64,11 @@ permitted_parameters := [p |
 	lib.permitted_parameters[p]
 ] if {
 	input.request.retention_parameters != []
+}
+
+obligations := {ep.id: {"redact": lib.redact_categories} |
+	some ep in lib.endpoints
+	lib.outside_eu_or_trains(ep)
+} if {
+	lib.pii_redact
 }

@@ -5,7 +5,7 @@ import type { LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
 import type { BundleSource, PolicyEngine } from "../policy/index.js";
-import type { Router } from "../routing/index.js";
+import type { ContentDetector, Router } from "../routing/index.js";
 import type { Simulator } from "../simulator/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
 
@@ -47,4 +47,10 @@ export interface StartOptions {
   announceDevKey?: (token: string) => void;
   /** Environment for catalog interpolation and provider credentials (default process.env). */
   env?: Record<string, string | undefined>;
+  /**
+   * The content detector (issue 16) whose labels the policy and the record get and with which
+   * the redact obligation masks: `null` for none (rules on content then fail closed);
+   * undefined for the default.
+   */
+  detector?: ContentDetector | null;
 }

@@ -3,7 +3,13 @@ import type { ByokStore } from "../auth/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import { type Config, providerKeyEnv } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
-import { AuditRecorder, durableRecorder, HealthTracker, Router } from "../routing/index.js";
+import {
+  AuditRecorder,
+  type ContentDetector,
+  durableRecorder,
+  HealthTracker,
+  Router,
+} from "../routing/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
 import { AnthropicAdapter, OpenAICompatibleAdapter, type PoolSet } from "../upstream/index.js";
 import type { RunningPolicy } from "./policy.js";
@@ -21,6 +27,8 @@ export interface RouterParts {
   stats: EndpointStatsTracker;
   logger: Logger;
   metrics: Metrics;
+  /** Content labels and the redact obligation; none: content rules fail closed. */
+  detector: ContentDetector | undefined;
 }
 
 /** The router, wired to the policy, the durable audit recorder, the adapters and the metrics. */
@@ -47,6 +55,7 @@ export function buildRouter(p: RouterParts): Router {
       },
     },
     health: new HealthTracker(),
+    ...(p.detector ? { detector: p.detector } : {}),
     stats: p.stats,
     instance: p.config.instance,
     timeouts: p.config.upstream,

@@ -2,6 +2,7 @@ import { Authenticator, ByokAdmin, ByokStore, MasterKey } from "../auth/index.js
 import { EndpointStatsTracker, LiveCatalog, readCatalogFiles, watchCatalogDir } from "../catalog/index.js";
 import { type Config, checkPrivateFile, ensurePrivateDir } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
+import { DETECTOR_VERSION, findSpans } from "../detect/index.js";
 import { createLogger, Metrics } from "../telemetry/index.js";
 import { PoolSet } from "../upstream/index.js";
 import type { App, StartOptions } from "./app.js";
@@ -81,6 +82,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       stats,
       logger,
       metrics,
+      // The local detectors (src/detect) unless a caller brings its own, or none (null).
+      detector:
+        opts.detector === null ? undefined : (opts.detector ?? { version: DETECTOR_VERSION, findSpans }),
     });
     const byokAdmin = new ByokAdmin(byok, catalog);
 

@@ -44,6 +44,16 @@ export function addPolicyEvalCommand(policy: Command): void {
       const d = res.decision!;
       if (d.policy) console.log(`policy ${d.policy.revision} (bundle sha256 ${d.policy.sha256})`);
       if (d.catalogRevision) console.log(`catalog ${d.catalogRevision}`);
+      // What the detectors found (counts, never text); the rules that acted on it are the
+      // exclusions below, each naming its rule.
+      const { detector, ...counts } = d.contentLabels;
+      const found = Object.entries(counts).map(([k, n]) => `${k} ${n}`);
+      console.log(
+        detector === undefined
+          ? "content: not scanned (no detector)"
+          : `content: ${found.length > 0 ? found.join(", ") : "nothing found"} (detector ${detector})`,
+      );
+      for (const o of d.obligations) console.log(`obligation: ${o}`);
       for (const c of d.candidates) {
         console.log(`${c.eligible ? "ALLOW" : "DENY "} ${c.endpointId}`);
         for (const e of c.exclusions) console.log(`        ${STAGE[e.stage] ?? "?"}: ${e.reason}`);

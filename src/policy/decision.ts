@@ -1,5 +1,5 @@
 import { PolicyEvaluationError } from "./errors.js";
-import type { PolicyDecision } from "./types.js";
+import type { EndpointObligations, PolicyDecision } from "./types.js";
 
 /** Endpoint id → key → problem or null: `data.catalog.problems` as loaded into the instance. */
 export type KnownProblems = Readonly<Record<string, Readonly<Record<string, string | null>> | undefined>>;
@@ -34,7 +34,7 @@ export function parseDecision(
   if (!Array.isArray(raw) || raw.length !== 1) malformed("expected exactly one result");
   const result = (raw[0] as { result?: unknown } | null)?.result;
   if (!isObject(result)) malformed("result is not an object");
-  const { allow, deny, checks, keys, problems, permitted_parameters: permitted } = result;
+  const { allow, deny, checks, keys, problems, permitted_parameters: permitted, obligations } = result;
   if (!Array.isArray(allow)) malformed("allow is not an array");
   const compact = problems !== undefined || checks !== undefined;
   if (!(deny === undefined && compact) && !isObject(deny)) malformed("deny is not an object");
@@ -97,6 +97,7 @@ export function parseDecision(
     }
   }
   const decision: PolicyDecision = { allow: [], deny: {}, permittedParameters };
+  if (obligations !== undefined) decision.obligations = parseObligations(obligations, candidates, allowed);
   for (const id of candidateIds) {
     if (allowed.has(id)) decision.allow.push(id);
     else {
@@ -105,6 +106,34 @@ export function parseDecision(
     }
   }
   return decision;
+}
+
+/**
+ * `obligations`: endpoint id → `{redact: [category…]}`, kept for allowed endpoints only (a
+ * denied endpoint is not sent anything). Anything else is malformed.
+ */
+function parseObligations(
+  raw: unknown,
+  candidates: ReadonlySet<string>,
+  allowed: ReadonlySet<string>,
+): Record<string, EndpointObligations> {
+  const out: Record<string, EndpointObligations> = {};
+  if (!isObject(raw)) malformed("obligations is not an object");
+  for (const id of Object.keys(raw)) {
+    if (!candidates.has(id)) malformed(`obligations name unknown endpoint ${JSON.stringify(id)}`);
+    const o = raw[id];
+    if (!isObject(o)) malformed(`obligations of ${JSON.stringify(id)} is not an object`);
+    for (const k of Object.keys(o))
+      if (k !== "redact") malformed(`obligations of ${JSON.stringify(id)} hold an unknown obligation`);
+    const redact = o.redact;
+    if (!Array.isArray(redact) || redact.length === 0)
+      malformed(`obligations of ${JSON.stringify(id)}: redact is not a non-empty array`);
+    for (const c of redact)
+      if (typeof c !== "string" || c === "" || c.includes(","))
+        malformed(`obligations of ${JSON.stringify(id)}: redact holds something other than a category`);
+    if (allowed.has(id)) out[id] = { redact: distinct(sortStrings([...(redact as string[])])) };
+  }
+  return out;
 }
 
 /** The message a bare check index stands for, or undefined (then the entry is malformed). */

@@ -46,6 +46,7 @@ export {
 export { repoRoot, resolveOpaBin } from "./opa-bin.js";
 export type {
   BundleRef,
+  EndpointObligations,
   PolicyAttribute,
   PolicyDecision,
   PolicyEndpointInput,

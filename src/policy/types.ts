@@ -52,6 +52,13 @@ export interface PolicyInput {
     modalities: string[];
     /** "chat" or "embedding". */
     operation: string;
+    /**
+     * What the content detectors found in every text the request would send upstream: counts
+     * per category found ("email", "iban", "secret", …), the detector's version and the parts
+     * that could not be scanned. null when no detector is configured: a rule that depends on
+     * content must then assume anything (fail closed). Never the text itself.
+     */
+    content_labels?: { version: string; counts: Record<string, number>; unscannable: number } | null;
   };
   principal: { tenant: string; workload: string; roles: string[] };
   endpoints: PolicyEndpointInput[];
@@ -68,6 +75,19 @@ export interface PolicyDecision {
    * permits to be sent; none when the policy says nothing (fail closed).
    */
   permittedParameters: string[];
+  /**
+   * Endpoint id → what the router must do to send the request there: `redact` lists the
+   * content categories to mask before the prompt leaves (restored in the answer). An endpoint
+   * whose obligation cannot be applied is excluded (fail closed). Only allowed endpoints';
+   * absent when the policy states none.
+   */
+  obligations?: Record<string, EndpointObligations>;
+}
+
+/** The obligations of one endpoint (`obligations.<id>` of the route document). */
+export interface EndpointObligations {
+  /** Content categories to mask, sorted, distinct, non-empty. */
+  redact: string[];
 }
 
 /** Identity of the bundle a decision was evaluated with (for the record and replay). */

@@ -14,7 +14,12 @@ import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import { buildSnapshot, loadCatalogDir } from "../catalog/index.js";
 import type { PolicyInput } from "../policy/index.js";
 import { PolicyEngine, PolicyEvaluationError, readBundle, repoRoot } from "../policy/index.js";
-import type { EndpointPerformance, ProviderPreferences, RouteRequest } from "../routing/index.js";
+import type {
+  ContentLabels,
+  EndpointPerformance,
+  ProviderPreferences,
+  RouteRequest,
+} from "../routing/index.js";
 import { type Decision, type DecisionInputs, decide, seededRng } from "../routing/index.js";
 import type { ContentPart } from "../upstream/index.js";
 import { redecide } from "./replay-input.js";
@@ -192,6 +197,15 @@ function world(r: Rand, base: CatalogSnapshot) {
   return { snapshot, performance, keys };
 }
 
+/** What a detector found: nothing configured, or counts of some categories, some parts unscannable. */
+function contentLabels(r: Rand): ContentLabels | undefined {
+  if (chance(r, 0.25)) return undefined;
+  const counts: Record<string, number> = {};
+  for (const c of some(r, ["email", "iban", "phone", "secret"])) counts[c] = int(r, 1, 3);
+  if (chance(r, 0.3)) delete counts.secret;
+  return { version: "test-detect/1", counts, unscannable: chance(r, 0.15) ? int(r, 1, 2) : 0 };
+}
+
 const comparable = (d: Decision) => ({
   outcome: d.outcome,
   plan: d.plan.map((e) => e.id),
@@ -203,11 +217,13 @@ describe("a decision replays to itself", () => {
   it(`${CASES} random requests × preferences × catalog health: live → record → replay → equal`, async () => {
     const r = seededRng(SEED);
     const seen = new Set<string>();
+    let withObligations = 0;
+    let withLabels = 0;
     for (let i = 0; i < CASES; i++) {
       const { snapshot, performance, keys } = world(r, catalog);
       const req = request(r, snapshot);
       const principal: Principal = {
-        tenant: pick(r, ["default", "acme-health", "bund-gov", "other"]),
+        tenant: pick(r, ["default", "acme-health", "bund-gov", "acme-legal", "acme-support", "other"]),
         workload: req.workload,
         roles: ["client"],
         keyId: "",
@@ -223,9 +239,12 @@ describe("a decision replays to itself", () => {
         timeMs,
         decisionId: `0190-case-${i}`,
         seed: BigInt(int(r, 0, 2 ** 52)) * 4099n,
+        contentLabels: contentLabels(r),
       };
       const live = await decide(req, principal, inputs);
       seen.add(live.outcome);
+      if ((live.record?.obligations.length ?? 0) > 0) withObligations++;
+      if (Object.keys(live.record?.labels ?? {}).length > 0) withLabels++;
       expect(live.record, `case ${i}: a record is built`).toBeDefined();
       // As stored, less the tenant_seq the log adds on commit (routing does not read it).
       const stored = JSON.parse(JSON.stringify(live.record)) as DecisionRecord;
@@ -235,5 +254,8 @@ describe("a decision replays to itself", () => {
     }
     // The generator reaches every outcome, or the property says little.
     expect([...seen].sort()).toEqual(["denied", "policy_error", "routed"]);
+    // … and content labels and obligations reach the records.
+    expect(withObligations, "cases with a redact obligation").toBeGreaterThan(0);
+    expect(withLabels, "cases with content labels").toBeGreaterThan(0);
   }, 60_000);
 });

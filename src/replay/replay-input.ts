@@ -6,7 +6,8 @@
  * What is re-evaluated: the policy (from the bundle given), the request filters and the
  * seeded selection, over the given catalog revision. What is taken from the record as input,
  * because it was the router's view of the world at that instant and is not stored elsewhere:
- * the request summary (counts, never content), principal, time, seed, each endpoint's health
+ * the request summary (counts, never content), the content labels (the detectors' counts),
+ * principal, time, seed, each endpoint's health
  * flag and rolling TTFT / throughput, and its availability (credentials present, tenant key).
  */
 
@@ -16,7 +17,7 @@ import { endpointOrigin } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
 import type { EndpointPerformance, RouteRequest } from "../routing/index.js";
-import { type Decision, decide, preferencesFromRecord } from "../routing/index.js";
+import { type Decision, decide, labelsFromRecord, preferencesFromRecord } from "../routing/index.js";
 import type { ContentPart, UpstreamMessage } from "../upstream/index.js";
 
 /**
@@ -224,5 +225,8 @@ export async function redecide(
     timeMs: record.time_us / 1000,
     decisionId: record.decision_id,
     seed: BigInt(record.seed),
+    // The detectors' counts as recorded, fed to the policy as they were: the text is not kept,
+    // so it is never re-scanned (and a replay needs no detector).
+    contentLabels: record.v === 2 ? labelsFromRecord(record.labels) : undefined,
   });
 }

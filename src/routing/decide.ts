@@ -11,10 +11,17 @@ import { PolicyError, PolicyEvaluationError } from "../policy/index.js";
 import { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
 import { UnknownModelError } from "./errors.js";
 import { requestExclusions } from "./filters.js";
+import { obligationExclusion } from "./obligations.js";
 import { buildPolicyInput } from "./policy-input.js";
 import { seededRng } from "./rng.js";
 import { inverseSquareWeight, planRoute } from "./selection.js";
-import type { CandidateVerdict, EndpointPerformance, Exclusion, RouteRequest } from "./types.js";
+import type {
+  CandidateVerdict,
+  ContentLabels,
+  EndpointPerformance,
+  Exclusion,
+  RouteRequest,
+} from "./types.js";
 
 /** What a decision depends on besides the request: the router's view of the world at one instant. */
 export interface DecisionInputs {
@@ -34,6 +41,11 @@ export interface DecisionInputs {
   decisionId: string;
   /** Seeds the weighted selection; recorded, so a replay draws the same plan. */
   seed: bigint;
+  /**
+   * What the content detectors found in the request (content-labels.ts); undefined when no
+   * detector is configured. Live routing scans the request; replay reads the record.
+   */
+  contentLabels?: ContentLabels;
 }
 
 interface DecisionCommon {
@@ -127,10 +139,17 @@ export async function decide(
       principal,
       request: req,
       catalogRevision: snapshot.revision,
+      contentLabels: inputs.contentLabels,
       ...args,
     });
 
-  const input = buildPolicyInput(req, principal, candidates, new Date(inputs.timeMs).toISOString());
+  const input = buildPolicyInput(
+    req,
+    principal,
+    candidates,
+    new Date(inputs.timeMs).toISOString(),
+    inputs.contentLabels,
+  );
   let evaluation: PolicyEvaluation;
   try {
     evaluation = await inputs.policy.evaluate(input);
@@ -177,6 +196,9 @@ export async function decide(
         reason: "policy: not allowed by any rule (fail closed)",
       });
     }
+    const obligations = policy.obligations?.[endpoint.id];
+    const unmet = obligations && obligationExclusion(obligations, req, inputs.contentLabels);
+    if (unmet) exclusions.push(unmet);
     exclusions.push(...requestExclusions(endpoint, req, keys.get(endpoint.provider), permitted));
     const eligible = exclusions.length === 0;
     return {
@@ -185,6 +207,7 @@ export async function decide(
       exclusions,
       weight: eligible ? inverseSquareWeight(endpoint.pricing) : 0,
       performance: quantize(inputs.performance(endpoint.id)),
+      ...(eligible && obligations ? { obligations } : {}),
     };
   });
   const seed = inputs.seed;

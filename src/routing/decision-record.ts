@@ -9,10 +9,12 @@ import { candidateColumns } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
 import type { BundleRef } from "../policy/index.js";
 import type { UpstreamErrorClass } from "../upstream/index.js";
+import { labelsToRecord } from "./content-labels.js";
 import { estimatePromptTokens, inputModalities } from "./filters.js";
+import { obligationsToRecord } from "./obligations.js";
 import { usedParameters } from "./parameters.js";
 import { preferencesToRecord } from "./preferences-codec.js";
-import type { CandidateVerdict, RouteRequest } from "./types.js";
+import type { CandidateVerdict, ContentLabels, RouteRequest } from "./types.js";
 
 /**
  * Records (docs/audit.md, defined once in src/audit/record.ts), built here from a routing
@@ -47,6 +49,8 @@ export function buildDecisionRecord(args: {
   verdicts: readonly CandidateVerdict[];
   seed: bigint;
   plan: readonly string[];
+  /** What the detectors found (counts and version); undefined without a detector. */
+  contentLabels?: ContentLabels;
 }): DecisionRecordV1 {
   const req = args.request;
   const maxWeight = Math.max(0, ...args.verdicts.filter((v) => v.eligible).map((v) => v.weight));
@@ -102,9 +106,10 @@ export function buildDecisionRecord(args: {
     catalog_revision: args.catalogRevision,
     checks,
     candidates,
-    // Defined for the content-labels issue: detectors and obligations fill these.
-    labels: {},
-    obligations: [],
+    // Counts per category and the detector's version (never the text, its place or a hash),
+    // and the obligations the planned endpoints come with.
+    labels: labelsToRecord(args.contentLabels),
+    obligations: obligationsToRecord(args.verdicts, args.plan),
     seed: args.seed.toString(),
     plan: [...args.plan],
   };

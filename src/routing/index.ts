@@ -1,5 +1,6 @@
 // The public face of routing/: other folders import only what is exported here.
 export { AuditRecorder } from "./audit-recorder.js";
+export { labelsFromRecord, labelsToRecord, scanContent } from "./content-labels.js";
 export { candidatesFor, type Decision, type DecisionInputs, decide } from "./decide.js";
 export { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
 export {
@@ -32,6 +33,8 @@ export { seededRng } from "./rng.js";
 export { Router, type RouterEvent } from "./router.js";
 export type {
   CandidateVerdict,
+  ContentDetector,
+  ContentLabels,
   EndpointPerformance,
   ProviderPreferences,
   RouteRequest,

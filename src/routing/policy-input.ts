@@ -1,10 +1,11 @@
 import type { Principal } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import type { PolicyEndpointInput, PolicyInput } from "../policy/index.js";
+import { labelsToPolicy } from "./content-labels.js";
 import { estimatePromptTokens, inputModalities } from "./filters.js";
 import { retentionParameters, usedParameters } from "./parameters.js";
 import { preferencesToJson } from "./preferences-codec.js";
-import type { RouteRequest } from "./types.js";
+import type { ContentLabels, RouteRequest } from "./types.js";
 
 /**
  * Endpoints are immutable per catalog revision, so their policy view is built once, and
@@ -49,6 +50,8 @@ export function buildPolicyInput(
   principal: Principal,
   candidates: readonly ResolvedEndpoint[],
   now: string,
+  /** What the detectors found; undefined without a detector (`content_labels: null`). */
+  contentLabels?: ContentLabels,
 ): PolicyInput {
   return {
     request: {
@@ -63,6 +66,7 @@ export function buildPolicyInput(
       retention_parameters: retentionParameters(req),
       modalities: inputModalities(req),
       operation: req.operation ?? "chat",
+      content_labels: labelsToPolicy(contentLabels),
     },
     principal: { tenant: principal.tenant, workload: principal.workload, roles: [...principal.roles] },
     endpoints: candidates.map(endpointInput),

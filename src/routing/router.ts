@@ -5,6 +5,7 @@ import { uuidv7 } from "../encoding/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
 import type { UpstreamAdapter, UpstreamEvent, Usage } from "../upstream/index.js";
 import { UpstreamError } from "../upstream/index.js";
+import { scanContent } from "./content-labels.js";
 import { candidatesFor, type Decision, decide } from "./decide.js";
 import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import { type EmbeddingOutcome, routeEmbedding } from "./embed.js";
@@ -19,8 +20,10 @@ import { estimatePromptTokens } from "./filters.js";
 import type { HealthTracker } from "./health.js";
 import { asUpstreamError, attempt, costMicroUsd, usageRecord } from "./outcome.js";
 import { unappliedParameters } from "./parameters.js";
+import { RedactionTable, redactRequest } from "./redact.js";
 import { newSeed } from "./rng.js";
-import type { RouteRequest } from "./types.js";
+import type { CandidateVerdict, ContentDetector, RouteRequest } from "./types.js";
+import { unredactEvents } from "./unredact-stream.js";
 import { toUpstreamRequest } from "./upstream-request.js";
 
 export type { Decision } from "./decide.js";
@@ -65,6 +68,12 @@ export interface RouterDeps {
   byok?: { keysFor(tenant: string): Promise<ReadonlyMap<string, TenantKey>> };
   /** Metrics of routed requests (ids and classes only, never content). */
   observer?: RouterObserver;
+  /**
+   * Finds sensitive content (issue 16): its labels reach the policy and the record, and the
+   * redact obligation masks with it. Without one, `content_labels` is null: rules that depend
+   * on content fail closed, and so does any obligation.
+   */
+  detector?: ContentDetector;
   now?: () => number;
 }
 
@@ -141,6 +150,7 @@ export class Router {
     candidatesFor(snapshot, req);
     const keys = (await this.deps.byok?.keysFor(principal.tenant)) ?? new Map<string, TenantKey>();
     const timeMs = this.#now();
+    const detector = this.deps.detector;
     const decision = await decide(req, principal, {
       snapshot,
       policy: this.deps.policy,
@@ -150,6 +160,7 @@ export class Router {
       timeMs,
       decisionId: uuidv7(timeMs),
       seed: opts.seed ?? newSeed(),
+      contentLabels: detector ? scanContent(req, detector) : undefined,
     });
     if (decision.outcome !== "policy_error") this.deps.observer?.policyEvaluated(decision.policyEvalUs);
     if (opts.record && decision.record && decision.bundle) {
@@ -208,6 +219,9 @@ export class Router {
       throw new NoEligibleEndpointError(decision.verdicts, decision.id);
     }
     const planned = this.#attempts(decision.plan, keys);
+    const verdicts = new Map(decision.verdicts.map((v) => [v.endpoint.id, v]));
+    // Placeholders of this request, the same on every attempt (redact.ts).
+    const redactions = new RedactionTable();
     const attempts: AttemptRecord[] = [];
     let outcome: OutcomeRecordV1["outcome"] = "failed";
     let endpointUsed: ResolvedEndpoint | undefined;
@@ -221,13 +235,13 @@ export class Router {
         const attemptStart = this.#now();
         const adapter = this.deps.adapters[endpoint.api];
         const it = adapter
-          ? adapter
-              .stream({ baseUrl: endpoint.baseUrl, apiKey }, toUpstreamRequest(req, endpoint), {
+          ? this.#obliged(verdicts.get(endpoint.id), req, redactions, (sent) =>
+              adapter.stream({ baseUrl: endpoint.baseUrl, apiKey }, toUpstreamRequest(sent, endpoint), {
                 ...this.deps.timeouts,
                 signal,
                 requestId: decision.id,
-              })
-              [Symbol.asyncIterator]()
+              }),
+            )[Symbol.asyncIterator]()
           : undefined;
         const head: UpstreamEvent[] = [];
         let firstTokenAt: number | undefined;
@@ -394,6 +408,24 @@ export class Router {
       }
       return out;
     });
+  }
+
+  /**
+   * The call to one endpoint under its obligations (obligations.ts): with `redact`, the
+   * request leaves masked and the answer comes back with the original values.
+   */
+  #obliged(
+    verdict: CandidateVerdict | undefined,
+    req: RouteRequest,
+    table: RedactionTable,
+    call: (sent: RouteRequest) => AsyncIterable<UpstreamEvent>,
+  ): AsyncIterable<UpstreamEvent> {
+    const redact = verdict?.obligations?.redact;
+    if (!redact) return call(req);
+    // decide() made an endpoint with an obligation eligible only with a detector.
+    const detector = this.deps.detector;
+    if (!detector) throw new Error("redact obligation without a content detector");
+    return unredactEvents(call(redactRequest(req, detector, redact, table)), table);
   }
 
   #observeFailure(

@@ -1,4 +1,5 @@
 import type { ResolvedEndpoint } from "../catalog/index.js";
+import type { EndpointObligations } from "../policy/index.js";
 import type { UpstreamMessage, UpstreamTool } from "../upstream/index.js";
 
 export type SortBy = "price" | "throughput" | "latency";
@@ -77,4 +78,29 @@ export interface CandidateVerdict {
   /** 1/price², for eligible endpoints. */
   weight: number;
   performance: EndpointPerformance;
+  /** What the policy requires to send the request there (eligible endpoints only). */
+  obligations?: EndpointObligations;
+}
+
+/**
+ * The seam to the content detectors (issue 16): finds sensitive spans in one text. The
+ * routing layer never imports the detectors themselves; the composition root passes one in
+ * ({@link RouterDeps}). Spans are UTF-16 offsets, sorted and non-overlapping; `category` is
+ * e.g. "email", "iban", "secret".
+ */
+export interface ContentDetector {
+  /** Named in the policy input and the record, e.g. "sovr-detect/1". */
+  version: string;
+  findSpans(text: string): readonly { start: number; end: number; category: string }[];
+}
+
+/**
+ * What the detectors found in a request, as the policy and the record see it: counts per
+ * category (only categories found), the detector's version, and how many parts could not be
+ * scanned (a PDF, a binary file). Never the matched text, its position or a hash of it.
+ */
+export interface ContentLabels {
+  version: string;
+  counts: Readonly<Record<string, number>>;
+  unscannable: number;
 }

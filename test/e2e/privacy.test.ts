@@ -11,11 +11,13 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiKey } from "../../src/auth/api-keys.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
 import { exportLog } from "../support/audit-live.js";
 import { leaks } from "../support/canary.js";
 import { collect, GrpcJsClient } from "../support/grpc.js";
+import { ibanValid, testDetector } from "../support/test-detector.js";
 
 describe("the canary matcher", () => {
   it("finds the canary in plain, hex and base64 forms (so a clean result means something)", () => {
@@ -157,5 +159,139 @@ describe.each(appDatabases)("no prompt content is kept anywhere (%s)", (database
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** A valid IBAN (mod-97 check digits computed) whose account number is `digits`, unique per run. */
+function ibanWith(digits: string): string {
+  const bban = `37040044${digits.padStart(10, "0").slice(0, 10)}`;
+  const numeric = `${bban}131400`; // "DE" = 13 14, check digits 00
+  let rem = 0;
+  for (const d of numeric) rem = (rem * 10 + Number(d)) % 97;
+  const iban = `DE${String(98 - rem).padStart(2, "0")}${bban}`;
+  expect(ibanValid(iban)).toBe(true);
+  return iban;
+}
+
+/**
+ * The detector paths (issue 16): canaries that are also an e-mail address, an IBAN and an API
+ * key go through the content rules — routed to the EU, denied by secrets_deny, masked by the
+ * redact obligation (the upstream gets placeholders), an obligation that cannot be applied (a
+ * PDF), and a detector that fails with the text in its error — and are found nowhere.
+ */
+describe.each(appDatabases)("detector paths keep no content either (%s)", (database) => {
+  let t: TestApp;
+  const id = randomUUID().replace(/-/g, "");
+  const email = `canary.${id}@example.com`;
+  const iban = ibanWith(String(Number.parseInt(id.slice(0, 12), 16)).slice(0, 10));
+  const key = `sk-canary${id}`;
+  const canaries = [email, iban, key, `DETECTOR-FAILS-${id}`];
+  const errors: string[] = [];
+  const statuses: number[] = [];
+  let auditorKey = "";
+  // The test detector, failing (with the text in its message) on texts that ask it to.
+  const detector = {
+    version: testDetector.version,
+    findSpans(text: string) {
+      if (text.includes("DETECTOR-FAILS")) throw new Error(`cannot scan ${text}`);
+      return testDetector.findSpans(text);
+    },
+  };
+
+  const chatAs = async (token: string, messages: unknown[], stream = false) => {
+    const res = await fetch(`${t.app.httpUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ model: "sim/chat-small", stream, messages }),
+    });
+    const body = await res.text();
+    statuses.push(res.status);
+    if (res.status !== 200) errors.push(body, JSON.stringify([...res.headers]));
+    return res.status;
+  };
+  const all = `Mail ${email}, pay ${iban}, key ${key}`;
+
+  beforeAll(async () => {
+    t = await startTestApp({ database, auth: true, detector });
+    const db = t.app.db.db;
+    const legal = (await createApiKey(db, { tenant: "acme-legal", roles: ["client"] })).token;
+    const support = (await createApiKey(db, { tenant: "acme-support", roles: ["client"] })).token;
+    auditorKey = (await createApiKey(db, { tenant: "acme-legal", roles: ["auditor"], allTenants: true }))
+      .token;
+    await t.app.auth.refresh();
+    // pii_requires_eu: routed to the EU endpoint.
+    expect(await chatAs(legal, [{ role: "user", content: `Mail ${email} about ${iban}` }])).toBe(200);
+    // secrets_deny: denied.
+    expect(await chatAs(legal, [{ role: "user", content: all }])).toBe(403);
+    // The redact obligation (non-EU endpoints get placeholders), streamed and not.
+    expect(
+      await chatAs(support, [
+        { role: "system", content: all },
+        { role: "user", content: all },
+      ]),
+    ).toBe(200);
+    expect(await chatAs(support, [{ role: "user", content: all }], true)).toBe(200);
+    // An obligation that cannot be applied: a PDF beside the text.
+    const pdf = Buffer.from(`%PDF-1.4 ${all}`).toString("base64");
+    const withPdf = [
+      {
+        role: "user",
+        content: [
+          { type: "text", text: all },
+          { type: "file", file: { filename: "a.pdf", file_data: `data:application/pdf;base64,${pdf}` } },
+        ],
+      },
+    ];
+    await chatAs(support, withPdf);
+    // The detector fails (its error quotes the text): unscannable, secrets_deny refuses.
+    expect(await chatAs(legal, [{ role: "user", content: `DETECTOR-FAILS-${id} ${all}` }])).toBe(403);
+    await t.app.audit.drain();
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  it("the rules acted on labels: routed, denied, masked, excluded", async () => {
+    const payloads = (await t.app.db.db.selectFrom("audit_log").select("envelope").execute()).map((r) =>
+      Buffer.from(JSON.parse(r.envelope).payload, "base64").toString("utf8"),
+    );
+    const text = payloads.join("\n");
+    expect(text).toContain('"detector":"test-detect/1"');
+    expect(text).toContain("secrets_deny: prompt holds a secret (");
+    expect(text).toContain("secrets_deny: prompt may hold a secret: 1 part(s) could not be scanned");
+    expect(text).toMatch(/redact:email,iban@sim-/);
+    expect(text).toContain("cannot be applied: 1 part(s) cannot be scanned (fail closed)");
+  });
+
+  it("no canary in any table, record, log, metric, error or export", async () => {
+    const db = t.app.db.db;
+    const tables = await sql<{ table_name: string }>`
+      select table_name from information_schema.tables
+      where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(db);
+    let rows = "";
+    for (const { table_name } of tables.rows)
+      for (const { row } of (
+        await sql<{ row: string }>`select t::text as row from ${sql.table(table_name)} t`.execute(db)
+      ).rows)
+        rows += `${row}\n`;
+    for (const { envelope } of await db.selectFrom("audit_log").select("envelope").execute())
+      rows += Buffer.from(JSON.parse(envelope).payload, "base64").toString("utf8");
+    const metrics = await (
+      await fetch(`${t.app.httpUrl}/metrics`, { headers: { authorization: `Bearer ${auditorKey}` } })
+    ).text();
+    expect(metrics).toContain("sovr_");
+    const dir = await exportLog(t, auditorKey);
+    try {
+      const records = await readFile(join(dir, "records.jsonl"), "utf8");
+      expect(records.length).toBeGreaterThan(1000);
+      for (const c of canaries) {
+        expect(leaks(rows, c), `tables: ${c}`).toEqual([]);
+        expect(leaks(t.logs.join("\n"), c), `logs: ${c}`).toEqual([]);
+        expect(leaks(metrics, c), `metrics: ${c}`).toEqual([]);
+        expect(leaks(errors.join("\n"), c), `errors: ${c}`).toEqual([]);
+        expect(leaks(records, c), `export: ${c}`).toEqual([]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(errors.length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type App, startApp } from "../../src/app/index.js";
 import { loadConfig } from "../../src/config/config.js";
+import type { ContentDetector } from "../../src/routing/index.js";
 import { type Simulator, startSimulator } from "../../src/simulator/simulator.js";
 import { createLogger } from "../../src/telemetry/logger.js";
 import { createFreshDatabase, dropDatabase } from "./databases.js";
@@ -32,6 +33,8 @@ export interface TestAppOptions {
    * `devKey` holds the first-start development key (every role, tenant "default").
    */
   auth?: boolean;
+  /** The content detector (StartOptions.detector): null for none, undefined for the default. */
+  detector?: ContentDetector | null;
 }
 
 /**
@@ -74,6 +77,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       devKey = token;
     },
     env: { ...process.env, ...env, SOVR_SIMULATOR_URL: simulator.url },
+    ...(opts.detector !== undefined ? { detector: opts.detector } : {}),
   });
   return {
     app,

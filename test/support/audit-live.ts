@@ -36,9 +36,9 @@ export async function trustedKeys(t: TestApp): Promise<{ ring: KeyRing; origin: 
 }
 
 /** `sovr audit export` against the live server into a fresh directory. */
-export async function exportLog(t: TestApp): Promise<string> {
+export async function exportLog(t: TestApp, key?: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "sovr-export-"));
-  const r = await exportCommand({ url: t.app.httpUrl, out: dir, progress: () => {} });
+  const r = await exportCommand({ url: t.app.httpUrl, key, out: dir, progress: () => {} });
   if (r.exitCode !== 0) throw new Error(r.stderr.join("\n"));
   return dir;
 }

@@ -73,10 +73,14 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
       const d = await this.router.decide(route, principal, { record: false });
       if (d.outcome === "policy_error") throw d.error;
       // Nothing eligible is Explain's answer, not a failure: the verdicts say why.
+      // The content labels and obligations as the record states them (the rules that acted on
+      // them are named in the candidates' exclusions).
+      const content = { contentLabels: { ...d.record.labels }, obligations: [...d.record.obligations] };
       if (d.outcome === "denied")
-        return { decision: { candidates: candidateMessages(d.verdicts), plan: [] } };
+        return { decision: { candidates: candidateMessages(d.verdicts), plan: [], ...content } };
       return {
         decision: {
+          ...content,
           policy: { revision: d.bundle.revision, sha256: d.bundle.sha256 },
           catalogRevision: d.catalogRevision,
           candidates: candidateMessages(d.verdicts),
