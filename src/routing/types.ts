@@ -24,6 +24,10 @@ export interface ProviderPreferences {
   preferredMinThroughput?: number;
   /** Soft, seconds to first token. */
   preferredMaxLatency?: number;
+  /** Local endpoints (catalog `isLocalEndpoint`) first in the plan, then the rest as usual. */
+  preferLocal?: boolean;
+  /** Local endpoints only (the policy's `local_only` check excludes the others). */
+  localOnly?: boolean;
 }
 
 /** A chat request as the router sees it, whichever API it arrived on. */
