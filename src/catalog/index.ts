@@ -3,6 +3,7 @@ export type { CatalogChange, StoredRevision } from "./catalog-store.js";
 export { getRevision, LiveCatalog, readCatalogFiles, saveRevision } from "./catalog-store.js";
 export type { ValidateResult } from "./cli.js";
 export { formatIssue, renderEndpointTable, validateCatalogDir } from "./cli.js";
+export { isLocalEndpoint, isLocalHost } from "./locality.js";
 export { COUNTRY_CODES, EEA_COUNTRY_CODES, isCountryCode } from "./countries.js";
 export type { Env, Interpolation } from "./env-interpolation.js";
 export { interpolateEnv } from "./env-interpolation.js";
