@@ -28,6 +28,11 @@ export interface PolicyEndpointInput {
   trains_on_data: PolicyAttribute<boolean | null>;
   residency: PolicyAttribute<{ region: string | null; country: string | null }>;
   caching: PolicyAttribute<"none" | "in_memory" | "persistent" | null>;
+  /**
+   * Served in-process or on a loopback/private address (catalog `isLocalEndpoint`): what
+   * `local_only` keeps. Optional for inputs built before it (then remote: fail closed).
+   */
+  local?: boolean;
 }
 
 export interface PolicyInput {
@@ -68,6 +73,8 @@ export interface PolicyDecision {
    * permits to be sent; none when the policy says nothing (fail closed).
    */
   permittedParameters: string[];
+  /** The policy asks for local endpoints first (route document `prefer_local: true`). */
+  preferLocal?: boolean;
 }
 
 /** Identity of the bundle a decision was evaluated with (for the record and replay). */

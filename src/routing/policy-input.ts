@@ -1,5 +1,6 @@
 import type { Principal } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
+import { isLocalEndpoint } from "../catalog/index.js";
 import type { PolicyEndpointInput, PolicyInput } from "../policy/index.js";
 import { estimatePromptTokens, inputModalities } from "./filters.js";
 import { retentionParameters, usedParameters } from "./parameters.js";
@@ -36,6 +37,7 @@ export function endpointInput(e: ResolvedEndpoint): PolicyEndpointInput {
         source: p.residency.source,
       },
       caching: { value: p.caching.value, source: p.caching.source },
+      local: isLocalEndpoint(e),
     };
     deepFreeze(v);
     endpointInputs.set(e, v);
