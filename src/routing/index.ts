@@ -13,6 +13,7 @@ export {
   AllAttemptsFailedError,
   AuditUnavailableError,
   InvalidFieldError,
+  LocalSaturatedError,
   NoEligibleEndpointError,
   StreamInterruptedError,
   UnknownModelError,
@@ -34,6 +35,7 @@ export type {
   CandidateVerdict,
   EndpointPerformance,
   ProviderPreferences,
+  Reachability,
   RouteRequest,
   SortBy,
 } from "./types.js";

@@ -11,6 +11,7 @@ import { type EmbeddingOutcome, routeEmbedding } from "./embed.js";
 import {
   AllAttemptsFailedError,
   AuditUnavailableError,
+  LocalSaturatedError,
   NoEligibleEndpointError,
   StreamInterruptedError,
   UpstreamRejectedError,
@@ -20,7 +21,7 @@ import type { HealthTracker } from "./health.js";
 import { asUpstreamError, attempt, costMicroUsd, usageRecord } from "./outcome.js";
 import { unappliedParameters } from "./parameters.js";
 import { newSeed } from "./rng.js";
-import type { RouteRequest } from "./types.js";
+import type { Reachability, RouteRequest } from "./types.js";
 
 export type { Decision } from "./decide.js";
 export { costMicroUsd } from "./outcome.js";
@@ -49,6 +50,8 @@ export interface RouterDeps {
   recorder: DecisionRecorder;
   adapters: Readonly<Record<string, UpstreamAdapter>>;
   health: HealthTracker;
+  /** Probed local runtimes (routing/local-prober.ts): an unreachable one is excluded up front. */
+  reachability?: (endpointId: string) => Reachability;
   /** Live statistics for the catalog (uptime, TTFT percentiles, tokens/s). */
   stats?: {
     record(
@@ -144,6 +147,7 @@ export class Router {
       snapshot,
       policy: this.deps.policy,
       performance: (id) => this.deps.health.performance(id),
+      ...(this.deps.reachability ? { reachability: this.deps.reachability } : {}),
       keys,
       instance: this.deps.instance,
       timeMs,
@@ -253,16 +257,18 @@ export class Router {
             errorClass = "client";
             throw new UpstreamRejectedError(ue.status ?? 400, decision.id);
           }
+          // A saturated local runtime falls over like any failure; recorded as local_saturated.
           if (i + 1 < planned.length) continue;
           errorClass = ue.errorClass;
-          throw new AllAttemptsFailedError(
-            attempts.map((a) => ({
-              endpointId: a.endpoint_id,
-              errorClass: a.error_class!,
-              status: a.status ?? undefined,
-            })),
-            decision.id,
-          );
+          const failures = attempts.map((a) => ({
+            endpointId: a.endpoint_id,
+            errorClass: a.error_class as UpstreamError["errorClass"],
+            status: a.status ?? undefined,
+          }));
+          // Busy everywhere, nothing else allowed (local_only): retry later, not an outage.
+          if (failures.every((f) => f.errorClass === "local_saturated"))
+            throw new LocalSaturatedError(failures, decision.id);
+          throw new AllAttemptsFailedError(failures, decision.id);
         }
 
         endpointUsed = endpoint;
@@ -396,6 +402,8 @@ export class Router {
   ): void {
     // A caller going away or a bad request says nothing about the endpoint's health.
     if (err.errorClass === "aborted" || err.errorClass === "client") return;
+    // Every local slot busy is load, not an outage: the endpoint stays healthy.
+    if (err.errorClass === "local_saturated") return;
     // A tenant's own key being refused or over its quota is that tenant's affair, not an outage.
     if (credential === "byok" && (err.errorClass === "auth" || err.errorClass === "rate_limited")) return;
     this.deps.health.recordFailure(endpoint.id, err.retryAfterMs);

@@ -82,3 +82,12 @@ export interface CandidateVerdict {
   weight: number;
   performance: EndpointPerformance;
 }
+
+/**
+ * What the prober last saw of a local runtime (routing/local-prober.ts): `unknown` until the
+ * first probe answers, and for endpoints that are not probed.
+ */
+export type Reachability =
+  | { state: "unknown" }
+  | { state: "reachable"; checkedAtMs: number }
+  | { state: "unreachable"; checkedAtMs: number; reason: string };
