@@ -3,7 +3,6 @@ export type { CatalogChange, StoredRevision } from "./catalog-store.js";
 export { getRevision, LiveCatalog, readCatalogFiles, saveRevision } from "./catalog-store.js";
 export type { ValidateResult } from "./cli.js";
 export { formatIssue, renderEndpointTable, validateCatalogDir } from "./cli.js";
-export { isLocalEndpoint, isLocalHost } from "./locality.js";
 export { COUNTRY_CODES, EEA_COUNTRY_CODES, isCountryCode } from "./countries.js";
 export type { Env, Interpolation } from "./env-interpolation.js";
 export { interpolateEnv } from "./env-interpolation.js";
@@ -23,6 +22,7 @@ export {
 } from "./filters.js";
 export type { CatalogFile, LoadOptions } from "./loader.js";
 export { formatPath, loadCatalogDir, normalizeSource, parseCatalogFiles } from "./loader.js";
+export { isLocalEndpoint, isLocalHost } from "./locality.js";
 export type { ResolveOptions } from "./resolve.js";
 export {
   ASSUMED_POLICY,

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { candidateRows } from "../audit/index.js";
+import { AllAttemptsFailedError, LocalSaturatedError, NoEligibleEndpointError } from "./errors.js";
 import type { Evaluate } from "./fixtures/router-harness.js";
 import {
   BUNDLE,
@@ -14,7 +15,6 @@ import {
   US,
   withRemote,
 } from "./fixtures/router-harness.js";
-import { AllAttemptsFailedError, LocalSaturatedError, NoEligibleEndpointError } from "./errors.js";
 
 beforeAll(loadFixtureCatalog);
 
@@ -97,7 +97,9 @@ describe("Router: local endpoints", () => {
     });
     const { error } = await run(t.router, request({ localOnly: true }));
     expect(error).toBeInstanceOf(LocalSaturatedError);
-    expect((error as Error).message).toMatch(/^local_saturated: every local slot is busy \(sim-us\/chat-small\)/);
+    expect((error as Error).message).toMatch(
+      /^local_saturated: every local slot is busy \(sim-us\/chat-small\)/,
+    );
     expect(t.adapter.calls.map((c) => c.provider)).toEqual(["sim-us"]);
     const outcome = t.recorder.outcomes[0]!;
     expect(outcome.error_class).toBe("local_saturated");
@@ -107,7 +109,11 @@ describe("Router: local endpoints", () => {
   it("saturation mixed with an outage is an ordinary all-attempts failure", async () => {
     const t = setup({
       snapshot: catalog(),
-      scripts: { "sim-us": [fail("local_saturated")], "sim-eu": [fail("connect")], "sim-unknown": [fail("server", 503)] },
+      scripts: {
+        "sim-us": [fail("local_saturated")],
+        "sim-eu": [fail("connect")],
+        "sim-unknown": [fail("server", 503)],
+      },
     });
     const { error } = await run(t.router, request({ ...byPrice, preferLocal: true }));
     expect(error).toBeInstanceOf(AllAttemptsFailedError);
@@ -126,7 +132,11 @@ describe("Router: local endpoints", () => {
     expect(t.adapter.calls.map((c) => c.provider)).toEqual(["sim-eu"]);
     const rows = candidateRows(t.recorder.decisions[0]!.record);
     expect(rows.find((c) => c.endpoint_id === US)!.exclusions).toEqual([
-      { stage: "availability", rule: "unreachable", reason: "unreachable: probe GET /models: connection refused" },
+      {
+        stage: "availability",
+        rule: "unreachable",
+        reason: "unreachable: probe GET /models: connection refused",
+      },
     ]);
 
     // local_only and the only local runtime down: nothing eligible, the reasons say why.
@@ -134,7 +144,9 @@ describe("Router: local endpoints", () => {
       snapshot: catalog(),
       evaluate: localOnlyPolicy(),
       reachability: (id) =>
-        id === US ? { state: "unreachable", checkedAtMs: 1, reason: "probe GET /models: timed out" } : { state: "unknown" },
+        id === US
+          ? { state: "unreachable", checkedAtMs: 1, reason: "probe GET /models: timed out" }
+          : { state: "unknown" },
     });
     const denied = await run(only.router, request({ localOnly: true }));
     expect(denied.error).toBeInstanceOf(NoEligibleEndpointError);
