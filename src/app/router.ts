@@ -3,7 +3,7 @@ import type { ByokStore } from "../auth/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import { type Config, providerKeyEnv } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
-import { AuditRecorder, durableRecorder, HealthTracker, Router } from "../routing/index.js";
+import { AuditRecorder, durableRecorder, HealthTracker, type LocalProber, Router } from "../routing/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
 import { AnthropicAdapter, OpenAICompatibleAdapter, type PoolSet } from "../upstream/index.js";
 import type { RunningPolicy } from "./policy.js";
@@ -21,6 +21,8 @@ export interface RouterParts {
   stats: EndpointStatsTracker;
   logger: Logger;
   metrics: Metrics;
+  /** Probed local runtimes: an unreachable one is excluded before any attempt. */
+  prober: LocalProber;
 }
 
 /** The router, wired to the policy, the durable audit recorder, the adapters and the metrics. */
@@ -47,6 +49,7 @@ export function buildRouter(p: RouterParts): Router {
       },
     },
     health: new HealthTracker(),
+    reachability: (id) => p.prober.reachability(id),
     stats: p.stats,
     instance: p.config.instance,
     timeouts: p.config.upstream,

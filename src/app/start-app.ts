@@ -4,6 +4,7 @@ import { type Config, checkPrivateFile, ensurePrivateDir } from "../config/index
 import { openDatabase } from "../db/index.js";
 import { createLogger, Metrics } from "../telemetry/index.js";
 import { PoolSet } from "../upstream/index.js";
+import { startLocalProber } from "./local-probe.js";
 import type { App, StartOptions } from "./app.js";
 import { startAudit } from "./audit.js";
 import { createDevKeyOnFirstStart } from "./dev-key.js";
@@ -68,7 +69,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const pools = new PoolSet();
     cleanups.push({ name: "upstream connections", run: () => pools.close() });
     const stats = new EndpointStatsTracker();
+    const prober = await startLocalProber(config, env, catalog, logger, cleanups);
     const router = buildRouter({
+      prober,
       config,
       env,
       db,
@@ -90,6 +93,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       auth,
       catalog,
       stats,
+      prober,
       policy,
       audit,
       checkpointer,

@@ -20,6 +20,7 @@ export {
   UpstreamRejectedError,
 } from "./errors.js";
 export { HealthTracker } from "./health.js";
+export { isProbed, LocalProber, type LocalProberOptions, probeUrl } from "./local-prober.js";
 export { catalogPolicyEndpoints } from "./policy-input.js";
 export {
   preferencesFromJson,
