@@ -4,10 +4,10 @@ import { type Config, checkPrivateFile, ensurePrivateDir } from "../config/index
 import { openDatabase } from "../db/index.js";
 import { createLogger, Metrics } from "../telemetry/index.js";
 import { PoolSet } from "../upstream/index.js";
-import { startLocalProber } from "./local-probe.js";
 import type { App, StartOptions } from "./app.js";
 import { startAudit } from "./audit.js";
 import { createDevKeyOnFirstStart } from "./dev-key.js";
+import { startLocalProber } from "./local-probe.js";
 import { startPolicy } from "./policy.js";
 import { buildRouter } from "./router.js";
 import { serve } from "./serve.js";

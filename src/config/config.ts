@@ -256,7 +256,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       firstTokenTimeoutMs: c.SOVR_FIRST_TOKEN_TIMEOUT_MS,
       idleTimeoutMs: c.SOVR_IDLE_TIMEOUT_MS,
     }),
-    localProbe: Object.freeze({ intervalMs: c.SOVR_LOCAL_PROBE_MS, timeoutMs: c.SOVR_LOCAL_PROBE_TIMEOUT_MS }),
+    localProbe: Object.freeze({
+      intervalMs: c.SOVR_LOCAL_PROBE_MS,
+      timeoutMs: c.SOVR_LOCAL_PROBE_TIMEOUT_MS,
+    }),
     byok: Object.freeze({
       masterKey: c.SOVR_MASTER_KEY,
       masterKeyFile: c.SOVR_MASTER_KEY_FILE && resolve(c.SOVR_MASTER_KEY_FILE),

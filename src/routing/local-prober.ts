@@ -57,6 +57,11 @@ export class LocalProber {
     this.#now = o.now ?? Date.now;
   }
 
+  /** Whether probing is on (`intervalMs` > 0). */
+  get enabled(): boolean {
+    return this.o.intervalMs > 0;
+  }
+
   /** What the last probe found; `unknown` for an endpoint not probed (yet). */
   reachability(endpointId: string): Reachability {
     return this.#states.get(endpointId) ?? { state: "unknown" };
@@ -134,7 +139,8 @@ export class LocalProber {
 /** A fetch failure as a short phrase: the error code, never a body or a URL's secrets. */
 function describeFailure(err: unknown, timeoutMs: number): string {
   const e = err as { name?: string; cause?: { code?: string; name?: string } };
-  if (e?.name === "TimeoutError" || e?.cause?.name === "TimeoutError") return `no answer within ${timeoutMs} ms`;
+  if (e?.name === "TimeoutError" || e?.cause?.name === "TimeoutError")
+    return `no answer within ${timeoutMs} ms`;
   const code = e?.cause?.code;
   if (code === "ECONNREFUSED") return "connection refused";
   if (typeof code === "string" && /^[A-Z_]+$/.test(code)) return `connection failed (${code})`;
