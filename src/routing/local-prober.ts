@@ -13,6 +13,8 @@
  * a refused connection or a 5xx (a runtime still loading its model) is unreachable. The only
  * credential sent is the endpoint's own (`api_key_env`), to its own origin (no redirects).
  */
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { type CatalogSnapshot, isLocalEndpoint, type ResolvedEndpoint } from "../catalog/index.js";
 import type { Reachability } from "./types.js";
 
@@ -23,7 +25,6 @@ export interface LocalProberOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** A runtime went up or down (ids and the probe result, never content). */
   onChange?: (endpointIds: readonly string[], now: Reachability) => void;
-  fetch?: typeof fetch;
   now?: () => number;
 }
 
@@ -44,7 +45,6 @@ export function probeUrl(baseUrl: string): { url: string; path: string } {
 
 export class LocalProber {
   readonly #states = new Map<string, Reachability>();
-  readonly #fetch: typeof fetch;
   readonly #now: () => number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #running: Promise<void> | undefined;
@@ -53,7 +53,6 @@ export class LocalProber {
     private readonly catalog: { current(): CatalogSnapshot },
     private readonly o: LocalProberOptions,
   ) {
-    this.#fetch = o.fetch ?? fetch;
     this.#now = o.now ?? Date.now;
   }
 
@@ -114,34 +113,49 @@ export class LocalProber {
   async #probe(e: ResolvedEndpoint): Promise<Reachability> {
     const { url, path } = probeUrl(e.baseUrl);
     const key = e.apiKeyEnv ? this.o.env[e.apiKeyEnv] : undefined;
-    const down = (why: string): Reachability => ({
-      state: "unreachable",
-      checkedAtMs: this.#now(),
-      reason: `probe GET ${path}: ${why}`,
-    });
-    try {
-      const res = await this.#fetch(url, {
-        method: "GET",
-        redirect: "manual",
-        headers: key ? { authorization: `Bearer ${key}` } : {},
-        signal: AbortSignal.timeout(this.o.timeoutMs),
-      });
-      // The list itself is not needed (and not kept): only that the runtime answers.
-      await res.body?.cancel();
-      if (res.status >= 500) return down(`answered HTTP ${res.status}`);
-      return { state: "reachable", checkedAtMs: this.#now() };
-    } catch (err) {
-      return down(describeFailure(err, this.o.timeoutMs));
-    }
+    const outcome = await getStatus(url, key, this.o.timeoutMs);
+    const checkedAtMs = this.#now();
+    if (typeof outcome === "number" && outcome < 500) return { state: "reachable", checkedAtMs };
+    const why = typeof outcome === "number" ? `answered HTTP ${outcome}` : outcome.failure;
+    return { state: "unreachable", checkedAtMs, reason: `probe GET ${path}: ${why}` };
   }
 }
 
-/** A fetch failure as a short phrase: the error code, never a body or a URL's secrets. */
-function describeFailure(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; cause?: { code?: string; name?: string } };
-  if (e?.name === "TimeoutError" || e?.cause?.name === "TimeoutError")
-    return `no answer within ${timeoutMs} ms`;
-  const code = e?.cause?.code;
+/**
+ * `GET url` on a fresh connection (`agent: false`: a pooled keep-alive socket would test an old
+ * connection, not the runtime), no redirects followed; the status, or why there was none. The
+ * body is not read (the list is not needed, and nothing of it is kept).
+ */
+function getStatus(
+  url: string,
+  key: string | undefined,
+  timeoutMs: number,
+): Promise<number | { failure: string }> {
+  const u = new URL(url);
+  const get = u.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve) => {
+    const req = get(u, {
+      method: "GET",
+      agent: false,
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      timeout: timeoutMs,
+    });
+    req.on("response", (res) => {
+      resolve(res.statusCode ?? 0);
+      res.destroy();
+    });
+    req.on("timeout", () => {
+      resolve({ failure: `no answer within ${timeoutMs} ms` });
+      req.destroy();
+    });
+    req.on("error", (err) => resolve({ failure: describeFailure(err) }));
+    req.end();
+  });
+}
+
+/** A connection failure as a short phrase: the error code, never a URL or a body. */
+function describeFailure(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
   if (code === "ECONNREFUSED") return "connection refused";
   if (typeof code === "string" && /^[A-Z_]+$/.test(code)) return `connection failed (${code})`;
   return "connection failed";
