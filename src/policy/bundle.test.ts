@@ -57,6 +57,7 @@ describe("readBundle", () => {
         "data_collection.rego",
         "lib/attributes.rego",
         "lib/request.rego",
+        "local.rego",
         "media_region.rego",
         "policy.wasm",
         "residency.rego",
