@@ -15,6 +15,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DsseEnvelope, envelopePayload } from "../../src/audit/dsse.js";
 import { candidateRows, type DecisionRecord } from "../../src/audit/index.js";
+import { listCommand } from "../../src/cli/catalog-client.js";
 import { CatalogService, Reachability } from "../../src/gen/sovereign/v1/catalog_pb.js";
 import { RouterService, SortBy } from "../../src/gen/sovereign/v1/router_pb.js";
 import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
@@ -146,6 +147,11 @@ describe.each(appDatabases)("local runtimes (%s)", (database) => {
       local: false,
       reachability: Reachability.UNSPECIFIED,
     });
+    // `sovr catalog list` shows it.
+    const table = (await listCommand({ url: t.app.httpUrl })).stdout.join("\n");
+    expect(table).toMatch(/REACHABILITY/);
+    expect(table).toMatch(/local-vllm\/tiny .* reachable$/m);
+    expect(table).toMatch(/remote-cloud\/tiny .* -$/m);
   });
 
   it("prefer_local routes to the local runtime ahead of the cheaper remote endpoint", async () => {
@@ -184,6 +190,9 @@ describe.each(appDatabases)("local runtimes (%s)", (database) => {
       { rule: "unreachable", reason },
     ]);
     expect(await modelIds()).toEqual(["acme/tiny"]);
+    expect((await listCommand({ url: t.app.httpUrl })).stdout.join("\n")).toMatch(
+      /local-vllm\/tiny .* unreachable \(probe GET \/models: connection refused\)$/m,
+    );
     const local = (await endpoints()).find((e) => e.id === "local-vllm/tiny")!;
     expect(local).toMatchObject({
       reachability: Reachability.UNREACHABLE,
