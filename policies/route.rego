@@ -24,6 +24,9 @@
 #             loaded with the catalog (lib.catalog_problems), which the engine holds too
 #   deny:     endpoint id → set of reasons, from rules that add them directly (absent
 #             when there are none)
+#   prefer_local: true when the tenant's data asks for local endpoints first
+#             (`tenants.<t>.prefer_local`); absent otherwise. The router then plans local
+#             endpoints first, as for the request preference `provider.prefer_local`.
 #   permitted_parameters: [name…], the retention parameters of input.request.retention_parameters
 #             the policy permits (lib.permitted_parameters); absent when the request uses
 #             none. The router sends none that is not listed (fail closed).
@@ -72,3 +75,5 @@ obligations := {ep.id: {"redact": lib.redact_categories} |
 } if {
 	lib.pii_redact
 }
+
+prefer_local if lib.tenant.prefer_local == true

@@ -141,6 +141,13 @@ headquarters_message(h, ep, allowed, listed) := concat("", [
 	not h in allowed
 }
 
+# The endpoint runs outside this deployment: neither in-process (`api: local`) nor an
+# OpenAI-compatible runtime on a loopback or private address. `ep.local` comes from the
+# catalog (src/catalog/locality.ts); missing or anything but true counts as remote.
+local_problem(ep) := "endpoint is remote: not in-process, not on a loopback or private address (source: catalog)" if {
+	not ep.local == true
+}
+
 # --- the checks of this request, and each candidate's reasons ---
 #
 # A check is [reason prefix, attribute]; the rule files add the checks the request and
@@ -169,6 +176,8 @@ problem(ep, "training") := training_problem(ep)
 problem(ep, ["residency", region]) := residency_problem(ep, region)
 
 problem(ep, ["headquarters", allowed, listed]) := headquarters_problem(ep, allowed, listed)
+
+problem(ep, "local") := local_problem(ep)
 
 # [[index into checks, message]…] for the attributes with a problem at `ep`, [] when none;
 # only the index for a problem read from known_problems (not written out of Wasm again: the

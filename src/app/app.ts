@@ -5,7 +5,7 @@ import type { LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
 import type { BundleSource, PolicyEngine } from "../policy/index.js";
-import type { ContentDetector, Router } from "../routing/index.js";
+import type { ContentDetector, LocalProber, Router } from "../routing/index.js";
 import type { Simulator } from "../simulator/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
 
@@ -22,6 +22,8 @@ export interface App {
   /** Signs checkpoints of the log and serves its proofs. */
   readonly checkpointer: Checkpointer;
   readonly router: Router;
+  /** Probed local runtimes (SOVR_LOCAL_PROBE_MS); `probeAll()` probes now. */
+  readonly prober: LocalProber;
   readonly auth: Authenticator;
   /** Tenants' own provider keys (BYOK), encrypted under SOVR_MASTER_KEY. */
   readonly byok: ByokStore;

@@ -8,6 +8,7 @@ import {
   type ContentDetector,
   durableRecorder,
   HealthTracker,
+  type LocalProber,
   Router,
 } from "../routing/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
@@ -29,6 +30,8 @@ export interface RouterParts {
   metrics: Metrics;
   /** Content labels and the redact obligation; none: content rules fail closed. */
   detector: ContentDetector | undefined;
+  /** Probed local runtimes: an unreachable one is excluded before any attempt. */
+  prober: LocalProber;
 }
 
 /** The router, wired to the policy, the durable audit recorder, the adapters and the metrics. */
@@ -56,6 +59,7 @@ export function buildRouter(p: RouterParts): Router {
     },
     health: new HealthTracker(),
     ...(p.detector ? { detector: p.detector } : {}),
+    reachability: (id) => p.prober.reachability(id),
     stats: p.stats,
     instance: p.config.instance,
     timeouts: p.config.upstream,

@@ -20,7 +20,7 @@ import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import { type DatabaseHandle, pingDatabase } from "../db/index.js";
 import { Replayer } from "../replay/index.js";
-import type { Router } from "../routing/index.js";
+import type { LocalProber, Router } from "../routing/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
 import type { RunningPolicy } from "./policy.js";
 
@@ -30,6 +30,8 @@ export interface ServeParts {
   auth: Authenticator;
   catalog: LiveCatalog;
   stats: EndpointStatsTracker;
+  /** Probed local runtimes, reported by the CatalogService. */
+  prober: LocalProber;
   policy: RunningPolicy;
   audit: AuditLog;
   checkpointer: Checkpointer;
@@ -54,6 +56,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     auth,
     catalog,
     stats,
+    prober,
     policy,
     audit,
     checkpointer,
@@ -81,6 +84,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
         catalog: {
           catalog,
           stats,
+          prober,
           db: db.db,
           shutdown: shutdown.signal,
           onApply: (result) => metrics.catalogRevisions.inc({ result }),

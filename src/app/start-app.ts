@@ -8,6 +8,7 @@ import { PoolSet } from "../upstream/index.js";
 import type { App, StartOptions } from "./app.js";
 import { startAudit } from "./audit.js";
 import { createDevKeyOnFirstStart } from "./dev-key.js";
+import { startLocalProber } from "./local-probe.js";
 import { startPolicy } from "./policy.js";
 import { buildRouter } from "./router.js";
 import { serve } from "./serve.js";
@@ -69,7 +70,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const pools = new PoolSet();
     cleanups.push({ name: "upstream connections", run: () => pools.close() });
     const stats = new EndpointStatsTracker();
+    const prober = await startLocalProber(config, env, catalog, logger, cleanups);
     const router = buildRouter({
+      prober,
       config,
       env,
       db,
@@ -94,6 +97,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       auth,
       catalog,
       stats,
+      prober,
       policy,
       audit,
       checkpointer,

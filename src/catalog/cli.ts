@@ -74,7 +74,11 @@ function usd(n: number): string {
  * `sovr catalog list`: one row per endpoint. Values that are assumed (no published fact) end in
  * `*`, explained in a legend under the table; unavailable endpoints are listed, not hidden.
  */
-export function renderEndpointTable(endpoints: readonly ResolvedEndpoint[]): string {
+export function renderEndpointTable(
+  endpoints: readonly ResolvedEndpoint[],
+  /** Endpoint id → what the server's prober found (`sovr catalog list`); the column when given. */
+  reachability?: ReadonlyMap<string, string>,
+): string {
   const header = [
     "ENDPOINT",
     "MODEL",
@@ -84,6 +88,7 @@ export function renderEndpointTable(endpoints: readonly ResolvedEndpoint[]): str
     "CACHING",
     "PRICE IN/OUT $/M",
     "STATUS",
+    ...(reachability ? ["REACHABILITY"] : []),
   ];
   const rows = endpoints.map((e) => [
     e.id,
@@ -94,6 +99,7 @@ export function renderEndpointTable(endpoints: readonly ResolvedEndpoint[]): str
     mark(e.policy.caching, e.policy.caching.value.replace("_", "-")),
     `${usd(e.pricing.prompt)} / ${usd(e.pricing.completion)}`,
     e.available ? "available" : `unavailable (${e.apiKeyEnv} unset)`,
+    ...(reachability ? [reachability.get(e.id) ?? "-"] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>

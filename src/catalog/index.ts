@@ -22,6 +22,7 @@ export {
 } from "./filters.js";
 export type { CatalogFile, LoadOptions } from "./loader.js";
 export { formatPath, loadCatalogDir, normalizeSource, parseCatalogFiles } from "./loader.js";
+export { isLocalEndpoint, isLocalHost } from "./locality.js";
 export type { ResolveOptions } from "./resolve.js";
 export {
   ASSUMED_POLICY,

@@ -9,7 +9,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import { fromProtoEndpoint } from "../api/index.js";
 import { readCatalogFiles, renderEndpointTable } from "../catalog/index.js";
-import { type CatalogIssue, CatalogIssueSchema, CatalogService } from "../gen/sovereign/v1/catalog_pb.js";
+import {
+  type CatalogIssue,
+  CatalogIssueSchema,
+  CatalogService,
+  type Endpoint,
+  Reachability,
+} from "../gen/sovereign/v1/catalog_pb.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
 
 export { DEFAULT_SOVR_URL } from "./connect-client.js";
@@ -39,6 +45,7 @@ export interface ListOptions extends ClientOptions {
 export async function listCommand(options: ListOptions = {}): Promise<CommandResult> {
   const client = catalogClient(options);
   const endpoints = [];
+  const reachability = new Map<string, string>();
   let pageToken = "";
   let revision = "";
   do {
@@ -52,18 +59,33 @@ export async function listCommand(options: ListOptions = {}): Promise<CommandRes
       pageToken,
     });
     endpoints.push(...page.endpoints.map(fromProtoEndpoint));
+    for (const e of page.endpoints) reachability.set(e.id, reachabilityText(e));
     pageToken = page.nextPageToken;
     revision = page.revision;
   } while (pageToken !== "");
   return {
     exitCode: 0,
     stdout: [
-      renderEndpointTable(endpoints),
+      renderEndpointTable(endpoints, reachability),
       "",
       `${endpoints.length} endpoints, catalog revision ${revision}`,
     ],
     stderr: [],
   };
+}
+
+/** The REACHABILITY column: local runtimes as last probed, `-` for endpoints not probed. */
+function reachabilityText(e: Endpoint): string {
+  switch (e.reachability) {
+    case Reachability.REACHABLE:
+      return "reachable";
+    case Reachability.UNREACHABLE:
+      return `unreachable (${e.unreachableReason})`;
+    case Reachability.PENDING:
+      return "probing";
+    default:
+      return e.local ? "local" : "-";
+  }
 }
 
 function formatIssue(i: CatalogIssue): string {

@@ -63,6 +63,10 @@ const schema = z.object({
   SOVR_CONNECT_TIMEOUT_MS: positiveInt.default(5000),
   SOVR_FIRST_TOKEN_TIMEOUT_MS: positiveInt.default(30_000),
   SOVR_IDLE_TIMEOUT_MS: positiveInt.default(30_000),
+  /** How often local OpenAI-compatible runtimes are probed (ms); 0 = never (none excluded). */
+  SOVR_LOCAL_PROBE_MS: z.coerce.number().int().min(0).default(10_000),
+  /** How long one probe may take before the runtime counts as unreachable. */
+  SOVR_LOCAL_PROBE_TIMEOUT_MS: positiveInt.default(2000),
   /** BYOK master key (32 bytes, hex or base64), or a file holding it. */
   SOVR_MASTER_KEY: z.string().min(1).optional(),
   SOVR_MASTER_KEY_FILE: z.string().min(1).optional(),
@@ -152,6 +156,8 @@ export interface Config {
     readonly firstTokenTimeoutMs: number;
     readonly idleTimeoutMs: number;
   };
+  /** Probing of local runtimes (routing/local-prober.ts); `intervalMs` 0 = off. */
+  readonly localProbe: { readonly intervalMs: number; readonly timeoutMs: number };
   /** BYOK key encryption; without a master key, BYOK keys can be neither set nor used. */
   readonly byok: { readonly masterKey: string | undefined; readonly masterKeyFile: string | undefined };
   /** TLS (and, with `caFile`, mTLS) on the gRPC port; undefined = HTTP/2 cleartext. */
@@ -249,6 +255,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connectTimeoutMs: c.SOVR_CONNECT_TIMEOUT_MS,
       firstTokenTimeoutMs: c.SOVR_FIRST_TOKEN_TIMEOUT_MS,
       idleTimeoutMs: c.SOVR_IDLE_TIMEOUT_MS,
+    }),
+    localProbe: Object.freeze({
+      intervalMs: c.SOVR_LOCAL_PROBE_MS,
+      timeoutMs: c.SOVR_LOCAL_PROBE_TIMEOUT_MS,
     }),
     byok: Object.freeze({
       masterKey: c.SOVR_MASTER_KEY,

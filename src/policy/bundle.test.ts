@@ -58,6 +58,7 @@ describe("readBundle", () => {
         "lib/attributes.rego",
         "lib/content.rego",
         "lib/request.rego",
+        "local.rego",
         "media_region.rego",
         "pii_requires_eu.rego",
         "policy.wasm",

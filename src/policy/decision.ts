@@ -19,6 +19,8 @@ export const UNDECIDED_REASON = "policy: endpoint neither allowed nor denied by 
  *   `deny` (id → reasons), if any. Written out of Wasm, prefix and message separately cost
  *   a third of the joined strings, and known messages nothing.
  * - `{allow, deny}` with `deny` id → reasons: bundles built before that (replays).
+ * Either may carry `permitted_parameters` (names) and `prefer_local` (a boolean: plan local
+ * endpoints first).
  *
  * `allow` keeps the candidates' order; reasons are distinct and sorted so records are
  * deterministic. Anything unexpected — wrong shape, unknown or doubly-decided ids, a
@@ -34,7 +36,16 @@ export function parseDecision(
   if (!Array.isArray(raw) || raw.length !== 1) malformed("expected exactly one result");
   const result = (raw[0] as { result?: unknown } | null)?.result;
   if (!isObject(result)) malformed("result is not an object");
-  const { allow, deny, checks, keys, problems, permitted_parameters: permitted, obligations } = result;
+  const {
+    allow,
+    deny,
+    checks,
+    keys,
+    problems,
+    permitted_parameters: permitted,
+    obligations,
+    prefer_local,
+  } = result;
   if (!Array.isArray(allow)) malformed("allow is not an array");
   const compact = problems !== undefined || checks !== undefined;
   if (!(deny === undefined && compact) && !isObject(deny)) malformed("deny is not an object");
@@ -96,8 +107,11 @@ export function parseDecision(
       permittedParameters.push(p);
     }
   }
+  if (prefer_local !== undefined && typeof prefer_local !== "boolean")
+    malformed("prefer_local is not a boolean");
   const decision: PolicyDecision = { allow: [], deny: {}, permittedParameters };
   if (obligations !== undefined) decision.obligations = parseObligations(obligations, candidates, allowed);
+  if (prefer_local === true) decision.preferLocal = true;
   for (const id of candidateIds) {
     if (allowed.has(id)) decision.allow.push(id);
     else {

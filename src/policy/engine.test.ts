@@ -165,6 +165,20 @@ describe("PolicyEngine with the shipped policies", () => {
     );
   });
 
+  it("local_only and prefer_local from the tenant's data: remote endpoints excluded, local first asked for", async () => {
+    const engine = await engineWith(shipped);
+    const eps = [endpoint("here", { local: true }), endpoint("there", { local: false })];
+    const gapped = await engine.evaluate(policyInput(eps, { tenant: "air-gapped" }));
+    expect(gapped.decision.allow).toEqual(["here"]);
+    expect(gapped.decision.deny.there).toEqual([
+      "tenant air-gapped: local_only: endpoint is remote: not in-process, not on a loopback or private address (source: catalog)",
+    ]);
+    expect(gapped.decision.preferLocal).toBeUndefined();
+    const first = await engine.evaluate(policyInput(eps, { tenant: "local-first" }));
+    expect(first.decision.allow).toEqual(["here", "there"]);
+    expect(first.decision.preferLocal).toBe(true);
+  });
+
   it("rejects candidate lists with duplicate ids", async () => {
     const engine = await engineWith(shipped);
     await expect(engine.evaluate(policyInput([endpoint("a"), endpoint("a")]))).rejects.toMatchObject({

@@ -28,6 +28,11 @@ export interface PolicyEndpointInput {
   trains_on_data: PolicyAttribute<boolean | null>;
   residency: PolicyAttribute<{ region: string | null; country: string | null }>;
   caching: PolicyAttribute<"none" | "in_memory" | "persistent" | null>;
+  /**
+   * Served in-process or on a loopback/private address (catalog `isLocalEndpoint`): what
+   * `local_only` keeps. Optional for inputs built before it (then remote: fail closed).
+   */
+  local?: boolean;
 }
 
 export interface PolicyInput {
@@ -75,6 +80,8 @@ export interface PolicyDecision {
    * permits to be sent; none when the policy says nothing (fail closed).
    */
   permittedParameters: string[];
+  /** The policy asks for local endpoints first (route document `prefer_local: true`). */
+  preferLocal?: boolean;
   /**
    * Endpoint id → what the router must do to send the request there: `redact` lists the
    * content categories to mask before the prompt leaves (restored in the answer). An endpoint

@@ -11,13 +11,14 @@ import type { DecisionRecord } from "../audit/index.js";
 import type { Principal, TenantKey } from "../auth/index.js";
 import { endpointOrigin } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
-import { buildSnapshot, loadCatalogDir } from "../catalog/index.js";
+import { buildSnapshot, isLocalEndpoint, loadCatalogDir } from "../catalog/index.js";
 import type { PolicyInput } from "../policy/index.js";
 import { PolicyEngine, PolicyEvaluationError, readBundle, repoRoot } from "../policy/index.js";
 import type {
   ContentLabels,
   EndpointPerformance,
   ProviderPreferences,
+  Reachability,
   RouteRequest,
 } from "../routing/index.js";
 import { type Decision, type DecisionInputs, decide, seededRng } from "../routing/index.js";
@@ -32,7 +33,16 @@ let engine: PolicyEngine;
 
 beforeAll(async () => {
   const root = repoRoot();
-  catalog = buildSnapshot(await loadCatalogDir(join(root, "test/fixtures/catalog")));
+  // sim-us moves off this machine, so the catalog has local and remote endpoints (prefer_local,
+  // local_only); the rest stays on 127.0.0.1.
+  const source = await loadCatalogDir(join(root, "test/fixtures/catalog"));
+  for (const p of source.providers)
+    if (p.provider === "sim-us")
+      for (const e of p.endpoints)
+        e.base_url = e.base_url.replace(/^http:\/\/[^/]+/, "https://sim-us.example");
+  catalog = buildSnapshot(source);
+  expect(catalog.endpoints.filter((e) => isLocalEndpoint(e)).length).toBeGreaterThan(0);
+  expect(catalog.endpoints.filter((e) => !isLocalEndpoint(e)).length).toBeGreaterThan(0);
   engine = new PolicyEngine({ poolSize: 1, timeBudgetMicros: 5_000_000 });
   await engine.load(await readBundle(await readFile(join(root, "policies/dist/bundle.tar.gz"))));
 }, 30_000);
@@ -83,6 +93,8 @@ function preferences(r: Rand, endpoints: readonly ResolvedEndpoint[]): ProviderP
   if (chance(r, 0.2)) p.quantizations = some(r, ["bf16", "fp8", "int4"]);
   if (chance(r, 0.3)) p.preferredMinThroughput = int(r, 0, 200_000) / 1000;
   if (chance(r, 0.3)) p.preferredMaxLatency = int(r, 0, 5000) / 1000;
+  if (chance(r, 0.3)) p.preferLocal = chance(r, 0.7);
+  if (chance(r, 0.15)) p.localOnly = chance(r, 0.7);
   return p;
 }
 
@@ -184,6 +196,24 @@ function world(r: Rand, base: CatalogSnapshot) {
       },
     ]),
   );
+  // Probed local runtimes: some found unreachable, others reachable or not (yet) probed.
+  const reachability = new Map<string, Reachability>(
+    endpoints.map((e) => [
+      e.id,
+      chance(r, 0.2)
+        ? {
+            state: "unreachable",
+            checkedAtMs: 1,
+            reason: pick(r, [
+              "probe GET /models: connection refused",
+              "probe GET /api/tags: timed out after 2000 ms",
+            ]),
+          }
+        : chance(r, 0.5)
+          ? { state: "reachable", checkedAtMs: 1 }
+          : { state: "unknown" },
+    ]),
+  );
   const keys = new Map<string, TenantKey>();
   for (const provider of new Set(endpoints.map((e) => e.provider))) {
     const origins = endpoints.filter((e) => e.provider === provider).map(endpointOrigin);
@@ -194,7 +224,7 @@ function world(r: Rand, base: CatalogSnapshot) {
     if (kind === "moved")
       keys.set(provider, { apiKey: "k", always: false, origins: new Set(some(r, origins, 1)) });
   }
-  return { snapshot, performance, keys };
+  return { snapshot, performance, reachability, keys };
 }
 
 /** What a detector found: nothing configured, or counts of some categories, some parts unscannable. */
@@ -219,8 +249,10 @@ describe("a decision replays to itself", () => {
     const seen = new Set<string>();
     let withObligations = 0;
     let withLabels = 0;
+    let unreachable = 0;
+    let reordered = 0;
     for (let i = 0; i < CASES; i++) {
-      const { snapshot, performance, keys } = world(r, catalog);
+      const { snapshot, performance, reachability, keys } = world(r, catalog);
       const req = request(r, snapshot);
       const principal: Principal = {
         tenant: pick(r, ["default", "acme-health", "bund-gov", "acme-legal", "acme-support", "other"]),
@@ -234,6 +266,7 @@ describe("a decision replays to itself", () => {
         snapshot,
         policy: { evaluate: (input) => policy.evaluate(input), activeBundle: () => policy.bundle },
         performance: (id) => performance.get(id) ?? { unhealthy: false },
+        reachability: (id) => reachability.get(id) ?? { state: "unknown" },
         keys,
         instance: "router-1",
         timeMs,
@@ -245,6 +278,14 @@ describe("a decision replays to itself", () => {
       seen.add(live.outcome);
       if ((live.record?.obligations.length ?? 0) > 0) withObligations++;
       if (Object.keys(live.record?.labels ?? {}).length > 0) withLabels++;
+      if (live.verdicts.some((v) => v.exclusions.some((x) => x.rule === "unreachable"))) unreachable++;
+      if (
+        req.provider.preferLocal &&
+        live.plan.length > 1 &&
+        isLocalEndpoint(live.plan[0]!) &&
+        !isLocalEndpoint(live.plan.at(-1)!)
+      )
+        reordered++;
       expect(live.record, `case ${i}: a record is built`).toBeDefined();
       // As stored, less the tenant_seq the log adds on commit (routing does not read it).
       const stored = JSON.parse(JSON.stringify(live.record)) as DecisionRecord;
@@ -257,5 +298,8 @@ describe("a decision replays to itself", () => {
     // … and content labels and obligations reach the records.
     expect(withObligations, "cases with a redact obligation").toBeGreaterThan(0);
     expect(withLabels, "cases with content labels").toBeGreaterThan(0);
+    // … and the local paths: a runtime excluded unreachable, a plan led by prefer_local.
+    expect(unreachable, "some decision excluded an unreachable runtime").toBeGreaterThan(0);
+    expect(reordered, "some plan put a local endpoint ahead of a cheaper remote one").toBeGreaterThan(0);
   }, 60_000);
 });

@@ -7,8 +7,8 @@
  * seeded selection, over the given catalog revision. What is taken from the record as input,
  * because it was the router's view of the world at that instant and is not stored elsewhere:
  * the request summary (counts, never content), the content labels (the detectors' counts),
- * principal, time, seed, each endpoint's health
- * flag and rolling TTFT / throughput, and its availability (credentials present, tenant key).
+ * principal, time, seed, each endpoint's health flag and rolling TTFT / throughput, and its
+ * availability (credentials present, tenant key, a probed local runtime unreachable).
  */
 
 import { candidateRows, type DecisionRecord } from "../audit/index.js";
@@ -16,7 +16,7 @@ import type { Principal, TenantKey } from "../auth/index.js";
 import { endpointOrigin } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
-import type { EndpointPerformance, RouteRequest } from "../routing/index.js";
+import type { EndpointPerformance, Reachability, RouteRequest } from "../routing/index.js";
 import { type Decision, decide, labelsFromRecord, preferencesFromRecord } from "../routing/index.js";
 import type { ContentPart, UpstreamMessage } from "../upstream/index.js";
 
@@ -130,6 +130,27 @@ function recordedPerformance(record: DecisionRecord): (id: string) => EndpointPe
 }
 
 const AVAILABILITY_PREFIX = "availability: ";
+const UNREACHABLE_PREFIX = "unreachable: ";
+
+/**
+ * Reachability of the probed local runtimes as recorded: an `unreachable` exclusion is the
+ * prober's answer at decision time (live state, like health), given back with its reason.
+ */
+function recordedReachability(record: DecisionRecord): (id: string) => Reachability {
+  const down = new Map<string, string>();
+  for (const c of candidateRows(record)) {
+    const x = c.exclusions.find((e) => e.stage === "availability" && e.rule === "unreachable");
+    if (x)
+      down.set(
+        c.endpoint_id,
+        x.reason.startsWith(UNREACHABLE_PREFIX) ? x.reason.slice(UNREACHABLE_PREFIX.length) : x.reason,
+      );
+  }
+  return (id) => {
+    const reason = down.get(id);
+    return reason === undefined ? { state: "unknown" } : { state: "unreachable", checkedAtMs: 0, reason };
+  };
+}
 
 /** The snapshot with each endpoint's availability as the record saw it (credentials are live state). */
 function withRecordedAvailability(snapshot: CatalogSnapshot, record: DecisionRecord): CatalogSnapshot {
@@ -220,6 +241,7 @@ export async function redecide(
     snapshot: adjusted,
     policy: { evaluate: (input) => policy.evaluate(input), activeBundle: () => policy.bundle },
     performance: recordedPerformance(record),
+    reachability: recordedReachability(record),
     keys: recordedTenantKeys(record, adjusted),
     instance: record.router,
     timeMs: record.time_us / 1000,

@@ -20,6 +20,7 @@ import type {
   ContentLabels,
   EndpointPerformance,
   Exclusion,
+  Reachability,
   RouteRequest,
 } from "./types.js";
 
@@ -33,6 +34,11 @@ export interface DecisionInputs {
   };
   /** Each endpoint's health flag and rolling performance. */
   performance(endpointId: string): EndpointPerformance;
+  /**
+   * Whether a probed local runtime answers (routing/local-prober.ts); an `unreachable` one is
+   * excluded before any attempt (stage availability, rule `unreachable`). Absent: none is probed.
+   */
+  reachability?(endpointId: string): Reachability;
   /** The tenant's own provider keys (BYOK), by provider slug. */
   keys: ReadonlyMap<string, TenantKey>;
   /** The router instance named in the record. */
@@ -200,6 +206,9 @@ export async function decide(
     const unmet = obligations && obligationExclusion(obligations, req, inputs.contentLabels);
     if (unmet) exclusions.push(unmet);
     exclusions.push(...requestExclusions(endpoint, req, keys.get(endpoint.provider), permitted));
+    const reach = inputs.reachability?.(endpoint.id);
+    if (reach?.state === "unreachable")
+      exclusions.push({ stage: "availability", rule: "unreachable", reason: `unreachable: ${reach.reason}` });
     const eligible = exclusions.length === 0;
     return {
       endpoint,
@@ -211,9 +220,11 @@ export async function decide(
     };
   });
   const seed = inputs.seed;
+  // prefer_local: the caller's preference, or imposed by the policy (route output prefer_local).
+  const preferLocal = req.provider.preferLocal === true || policy.preferLocal === true;
   const plan = planRoute(
     verdicts.filter((v) => v.eligible),
-    req,
+    preferLocal ? { ...req, provider: { ...req.provider, preferLocal } } : req,
     seededRng(seed),
   ).map((v) => v.endpoint);
   const policyEvalUs = evaluation.evalMicros;

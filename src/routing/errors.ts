@@ -43,6 +43,22 @@ export class AllAttemptsFailedError extends Error {
   }
 }
 
+/**
+ * Every attempt found its local runtime saturated (each slot busy past the wait bound) and no
+ * other endpoint was allowed — with `local_only`, none ever is. Busy, not down: retry later.
+ */
+export class LocalSaturatedError extends Error {
+  constructor(
+    readonly attempts: readonly AttemptFailure[],
+    readonly decisionId: string,
+  ) {
+    super(
+      `local_saturated: every local slot is busy (${attempts.map((a) => a.endpointId).join(", ")}); retry later`,
+    );
+    this.name = "LocalSaturatedError";
+  }
+}
+
 /** The upstream rejected the request itself (4xx): no failover, the caller must change it. */
 export class UpstreamRejectedError extends Error {
   /**

@@ -14,12 +14,14 @@ export {
   AllAttemptsFailedError,
   AuditUnavailableError,
   InvalidFieldError,
+  LocalSaturatedError,
   NoEligibleEndpointError,
   StreamInterruptedError,
   UnknownModelError,
   UpstreamRejectedError,
 } from "./errors.js";
 export { HealthTracker } from "./health.js";
+export { isProbed, LocalProber, type LocalProberOptions, probeUrl } from "./local-prober.js";
 export { catalogPolicyEndpoints } from "./policy-input.js";
 export {
   preferencesFromJson,
@@ -37,6 +39,7 @@ export type {
   ContentLabels,
   EndpointPerformance,
   ProviderPreferences,
+  Reachability,
   RouteRequest,
   SortBy,
 } from "./types.js";

@@ -1,5 +1,6 @@
 import type { Principal } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
+import { isLocalEndpoint } from "../catalog/index.js";
 import type { PolicyEndpointInput, PolicyInput } from "../policy/index.js";
 import { labelsToPolicy } from "./content-labels.js";
 import { estimatePromptTokens, inputModalities } from "./filters.js";
@@ -37,6 +38,7 @@ export function endpointInput(e: ResolvedEndpoint): PolicyEndpointInput {
         source: p.residency.source,
       },
       caching: { value: p.caching.value, source: p.caching.source },
+      local: isLocalEndpoint(e),
     };
     deepFreeze(v);
     endpointInputs.set(e, v);

@@ -86,6 +86,8 @@ export function preferencesFromProto(p: ProtoPreferences | undefined): ProviderP
     quantizations: nonEmpty(p?.quantizations),
     preferredMinThroughput: p?.preferredMinThroughput,
     preferredMaxLatency: p?.preferredMaxLatency,
+    preferLocal: p?.preferLocal,
+    localOnly: p?.localOnly,
   };
 }
 
@@ -114,6 +116,8 @@ export function preferencesToProto(p: ProviderPreferences): ProtoPreferences {
     quantizations: [...(p.quantizations ?? [])],
     preferredMinThroughput: p.preferredMinThroughput,
     preferredMaxLatency: p.preferredMaxLatency,
+    preferLocal: p.preferLocal,
+    localOnly: p.localOnly,
   });
 }
 
@@ -191,6 +195,8 @@ export function preferencesFromJson(v: unknown): ProviderPreferences {
       Math.max,
     ),
     preferredMaxLatency: softPreference(v.preferred_max_latency, "provider.preferred_max_latency", Math.min),
+    preferLocal: bool(v.prefer_local, "provider.prefer_local"),
+    localOnly: bool(v.local_only, "provider.local_only"),
   };
 }
 
@@ -213,6 +219,8 @@ export function preferencesToJson(p: ProviderPreferences): JsonObject {
   if (p.quantizations?.length) out.quantizations = [...p.quantizations];
   if (p.preferredMinThroughput !== undefined) out.preferred_min_throughput = p.preferredMinThroughput;
   if (p.preferredMaxLatency !== undefined) out.preferred_max_latency = p.preferredMaxLatency;
+  if (p.preferLocal !== undefined) out.prefer_local = p.preferLocal;
+  if (p.localOnly !== undefined) out.local_only = p.localOnly;
   return out;
 }
 
@@ -265,5 +273,7 @@ export function preferencesFromRecord(r: Readonly<Record<string, unknown>>): Pro
     out.preferredMinThroughput = r.preferred_min_throughput_milli / 1000;
   if (typeof r.preferred_max_latency_ms === "number")
     out.preferredMaxLatency = r.preferred_max_latency_ms / 1000;
+  if (typeof r.prefer_local === "boolean") out.preferLocal = r.prefer_local;
+  if (typeof r.local_only === "boolean") out.localOnly = r.local_only;
   return out;
 }

@@ -12,6 +12,7 @@ import { type EmbeddingOutcome, routeEmbedding } from "./embed.js";
 import {
   AllAttemptsFailedError,
   AuditUnavailableError,
+  LocalSaturatedError,
   NoEligibleEndpointError,
   StreamInterruptedError,
   UpstreamRejectedError,
@@ -22,7 +23,7 @@ import { asUpstreamError, attempt, costMicroUsd, usageRecord } from "./outcome.j
 import { unappliedParameters } from "./parameters.js";
 import { RedactionTable, redactRequest } from "./redact.js";
 import { newSeed } from "./rng.js";
-import type { CandidateVerdict, ContentDetector, RouteRequest } from "./types.js";
+import type { CandidateVerdict, ContentDetector, Reachability, RouteRequest } from "./types.js";
 import { unredactEvents } from "./unredact-stream.js";
 import { toUpstreamRequest } from "./upstream-request.js";
 
@@ -53,6 +54,8 @@ export interface RouterDeps {
   recorder: DecisionRecorder;
   adapters: Readonly<Record<string, UpstreamAdapter>>;
   health: HealthTracker;
+  /** Probed local runtimes (routing/local-prober.ts): an unreachable one is excluded up front. */
+  reachability?: (endpointId: string) => Reachability;
   /** Live statistics for the catalog (uptime, TTFT percentiles, tokens/s). */
   stats?: {
     record(
@@ -155,6 +158,7 @@ export class Router {
       snapshot,
       policy: this.deps.policy,
       performance: (id) => this.deps.health.performance(id),
+      ...(this.deps.reachability ? { reachability: this.deps.reachability } : {}),
       keys,
       instance: this.deps.instance,
       timeMs,
@@ -275,16 +279,18 @@ export class Router {
               ue.status === undefined ? ue.message : undefined,
             );
           }
+          // A saturated local runtime falls over like any failure; recorded as local_saturated.
           if (i + 1 < planned.length) continue;
           errorClass = ue.errorClass;
-          throw new AllAttemptsFailedError(
-            attempts.map((a) => ({
-              endpointId: a.endpoint_id,
-              errorClass: a.error_class!,
-              status: a.status ?? undefined,
-            })),
-            decision.id,
-          );
+          const failures = attempts.map((a) => ({
+            endpointId: a.endpoint_id,
+            errorClass: a.error_class as UpstreamError["errorClass"],
+            status: a.status ?? undefined,
+          }));
+          // Busy everywhere, nothing else allowed (local_only): retry later, not an outage.
+          if (failures.every((f) => f.errorClass === "local_saturated"))
+            throw new LocalSaturatedError(failures, decision.id);
+          throw new AllAttemptsFailedError(failures, decision.id);
         }
 
         endpointUsed = endpoint;
@@ -436,6 +442,8 @@ export class Router {
   ): void {
     // A caller going away or a bad request says nothing about the endpoint's health.
     if (err.errorClass === "aborted" || err.errorClass === "client") return;
+    // Every local slot busy is load, not an outage: the endpoint stays healthy.
+    if (err.errorClass === "local_saturated") return;
     // A tenant's own key being refused or over its quota is that tenant's affair, not an outage.
     if (credential === "byok" && (err.errorClass === "auth" || err.errorClass === "rate_limited")) return;
     this.deps.health.recordFailure(endpoint.id, err.retryAfterMs);

@@ -1,4 +1,5 @@
 import type { Pricing } from "../catalog/index.js";
+import { isLocalEndpoint } from "../catalog/index.js";
 import type { Rng } from "./rng.js";
 import type { CandidateVerdict, ProviderPreferences } from "./types.js";
 
@@ -92,7 +93,8 @@ function orderGroup(
  * The attempt plan (docs/architecture.md §6 step 5): explicit `order` first; else `sort`; else weighted
  * random (1/price²) among healthy endpoints, the rest as fallbacks by weight. Models of the
  * fallback list keep their order unless `sort.partition` is "none". `allow_fallbacks: false`
- * keeps one endpoint. Pure: same inputs and rng sequence → same plan.
+ * keeps one endpoint. `prefer_local` then moves local endpoints (catalog `isLocalEndpoint`) to
+ * the front, across models. Pure: same inputs and rng sequence → same plan.
  */
 export function planRoute(
   eligible: readonly CandidateVerdict[],
@@ -121,5 +123,8 @@ export function planRoute(
     const listed = plan.filter((c) => rank(c) !== Number.MAX_SAFE_INTEGER).sort((a, b) => rank(a) - rank(b));
     plan = [...listed, ...plan.filter((c) => rank(c) === Number.MAX_SAFE_INTEGER)];
   }
+  // prefer_local (the request's, or the policy's): local endpoints lead, each part in the
+  // order worked out above. After the draws, so the rng sequence is the same either way.
+  if (p.preferLocal) plan = partition(plan, (c) => isLocalEndpoint(c.endpoint));
   return p.allowFallbacks ? plan : plan.slice(0, 1);
 }

@@ -25,6 +25,10 @@ export interface ProviderPreferences {
   preferredMinThroughput?: number;
   /** Soft, seconds to first token. */
   preferredMaxLatency?: number;
+  /** Local endpoints (catalog `isLocalEndpoint`) first in the plan, then the rest as usual. */
+  preferLocal?: boolean;
+  /** Local endpoints only (the policy's `local_only` check excludes the others). */
+  localOnly?: boolean;
 }
 
 /** A chat request as the router sees it, whichever API it arrived on. */
@@ -104,3 +108,12 @@ export interface ContentLabels {
   counts: Readonly<Record<string, number>>;
   unscannable: number;
 }
+
+/**
+ * What the prober last saw of a local runtime (routing/local-prober.ts): `unknown` until the
+ * first probe answers, and for endpoints that are not probed.
+ */
+export type Reachability =
+  | { state: "unknown" }
+  | { state: "reachable"; checkedAtMs: number }
+  | { state: "unreachable"; checkedAtMs: number; reason: string };

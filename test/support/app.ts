@@ -58,6 +58,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     SOVR_POLICY_BUNDLE: opts.bundlePath ?? join(REPO, "policies/dist/bundle.tar.gz"),
     SOVR_LOG_LEVEL: "debug",
     SOVR_DRAIN_MS: "2000",
+    // Local runtimes are not probed unless a test asks (test/e2e/local-runtimes.test.ts): the
+    // routing tests count on a dead 127.0.0.1 upstream being attempted (failover, faults).
+    SOVR_LOCAL_PROBE_MS: "0",
     DATABASE_URL: dbUrl,
     SOVR_AUTH: opts.auth ? "on" : "off",
     ...opts.env,

@@ -28,6 +28,8 @@ export function spawnServe(env: Record<string, string>): ServeProcess {
       SOVR_HTTP_PORT: "0",
       SOVR_SIMULATOR_PORT: "0",
       SOVR_CATALOG_WATCH: "off",
+      // No probing of local runtimes unless asked (see test/support/app.ts).
+      SOVR_LOCAL_PROBE_MS: "0",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -18,6 +18,7 @@ import type {
   ResolvedProvider,
   StoredRevision,
 } from "../../catalog/index.js";
+import { isLocalEndpoint } from "../../catalog/index.js";
 import {
   AttributeSource,
   Availability,
@@ -29,9 +30,11 @@ import {
   EndpointSchema,
   type Evidence,
   EvidenceSchema,
+  Reachability as ProtoReachability,
   type Provider,
   ProviderSchema,
 } from "../../gen/sovereign/v1/catalog_pb.js";
+import type { Reachability } from "../../routing/index.js";
 
 /** Attribute names in `EffectivePolicy.assumed`, as the proto documents them. */
 const ASSUMED_NAMES: Record<string, string> = {
@@ -75,8 +78,21 @@ export function toProtoStats(s: EndpointStats | undefined): MessageInitShape<typ
   };
 }
 
-/** One endpoint with its effective policy (each attribute with source and evidence). */
-export function toProtoEndpoint(e: ResolvedEndpoint, stats?: EndpointStats): Endpoint {
+const REACHABILITY: Record<Reachability["state"], ProtoReachability> = {
+  unknown: ProtoReachability.PENDING,
+  reachable: ProtoReachability.REACHABLE,
+  unreachable: ProtoReachability.UNREACHABLE,
+};
+
+/**
+ * One endpoint with its effective policy (each attribute with source and evidence), and for a
+ * probed local runtime (`probed`) what the last probe found.
+ */
+export function toProtoEndpoint(
+  e: ResolvedEndpoint,
+  stats?: EndpointStats,
+  reach?: { probed: boolean; now: Reachability },
+): Endpoint {
   const p = e.policy;
   return create(EndpointSchema, {
     id: e.id,
@@ -110,6 +126,9 @@ export function toProtoEndpoint(e: ResolvedEndpoint, stats?: EndpointStats): End
     providerHeadquarters: e.providerHeadquarters,
     kind: e.kind,
     inputModalities: [...e.inputModalities],
+    local: isLocalEndpoint(e),
+    reachability: reach?.probed ? REACHABILITY[reach.now.state] : ProtoReachability.UNSPECIFIED,
+    unreachableReason: reach?.probed && reach.now.state === "unreachable" ? reach.now.reason : "",
   });
 }
 

@@ -8,7 +8,7 @@
  */
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Kysely } from "kysely";
-import type { EndpointStatsTracker } from "../../catalog/index.js";
+import type { EndpointStatsTracker, ResolvedEndpoint } from "../../catalog/index.js";
 import {
   CatalogNotFoundError,
   CatalogValidationError,
@@ -29,6 +29,7 @@ import type {
   GetRevisionRequest,
   ListEndpointsRequest,
 } from "../../gen/sovereign/v1/catalog_pb.js";
+import { isProbed, type Reachability } from "../../routing/index.js";
 import {
   toProtoEndpoint,
   toProtoIssue,
@@ -42,6 +43,11 @@ export interface CatalogServiceDeps {
   catalog: LiveCatalog;
   /** Live per-endpoint statistics, fed by the router. */
   stats: Pick<EndpointStatsTracker, "get">;
+  /**
+   * Probed local runtimes (routing/local-prober.ts): ListEndpoints and GetEndpoint report what
+   * the last probe found. Absent: nothing is probed.
+   */
+  prober?: { reachability(endpointId: string): Reachability; readonly enabled: boolean };
   /** Where revisions are stored (GetRevision reads any past one). */
   db: Kysely<Database>;
   /**
@@ -60,6 +66,7 @@ type Impl = ServiceImpl<typeof CatalogService>;
 export class CatalogServiceImpl implements Impl {
   readonly #catalog: LiveCatalog;
   readonly #stats: CatalogServiceDeps["stats"];
+  readonly #prober: CatalogServiceDeps["prober"];
   readonly #db: Kysely<Database>;
   readonly #onApply: NonNullable<CatalogServiceDeps["onApply"]>;
   readonly #shutdown: AbortSignal | undefined;
@@ -67,9 +74,15 @@ export class CatalogServiceImpl implements Impl {
   constructor(deps: CatalogServiceDeps) {
     this.#catalog = deps.catalog;
     this.#stats = deps.stats;
+    this.#prober = deps.prober;
     this.#db = deps.db;
     this.#onApply = deps.onApply ?? (() => {});
     this.#shutdown = deps.shutdown;
+  }
+
+  #reach(e: ResolvedEndpoint) {
+    const p = this.#prober;
+    return p ? { probed: p.enabled && isProbed(e), now: p.reachability(e.id) } : undefined;
   }
 
   async listProviders() {
@@ -95,7 +108,7 @@ export class CatalogServiceImpl implements Impl {
         throw err;
       }
       return {
-        endpoints: page.items.map((e) => toProtoEndpoint(e, this.#stats.get(e.id))),
+        endpoints: page.items.map((e) => toProtoEndpoint(e, this.#stats.get(e.id), this.#reach(e))),
         nextPageToken: page.nextPageToken,
         revision: snapshot.revision,
       };
@@ -111,7 +124,7 @@ export class CatalogServiceImpl implements Impl {
       const endpoint = snapshot.byId.get(req.id);
       if (endpoint === undefined) throw new CatalogNotFoundError("endpoint", req.id);
       return {
-        endpoint: toProtoEndpoint(endpoint, this.#stats.get(endpoint.id)),
+        endpoint: toProtoEndpoint(endpoint, this.#stats.get(endpoint.id), this.#reach(endpoint)),
         revision: snapshot.revision,
       };
     } catch (err) {

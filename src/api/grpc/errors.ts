@@ -11,6 +11,7 @@ import {
   AllAttemptsFailedError,
   AuditUnavailableError,
   InvalidFieldError,
+  LocalSaturatedError,
   NoEligibleEndpointError,
   StreamInterruptedError,
   UnknownModelError,
@@ -90,6 +91,9 @@ export function toConnectError(err: unknown): ConnectError {
     return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
   // Every endpoint failed before the first token: transient from the caller's view.
   if (err instanceof AllAttemptsFailedError) return withDecision(err, Code.Unavailable);
+  // Every local slot busy and nothing else allowed (local_only): capacity, not an outage;
+  // ResourceExhausted (HTTP 429) tells the caller to back off and retry.
+  if (err instanceof LocalSaturatedError) return withDecision(err, Code.ResourceExhausted);
   // The upstream rejected the request as malformed: the caller must change it.
   if (err instanceof UpstreamRejectedError) return withDecision(err, Code.InvalidArgument);
   // Broke after the first token; the partial answer was delivered, the rest is lost.
