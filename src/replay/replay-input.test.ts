@@ -93,7 +93,7 @@ function preferences(r: Rand, endpoints: readonly ResolvedEndpoint[]): ProviderP
   if (chance(r, 0.2)) p.quantizations = some(r, ["bf16", "fp8", "int4"]);
   if (chance(r, 0.3)) p.preferredMinThroughput = int(r, 0, 200_000) / 1000;
   if (chance(r, 0.3)) p.preferredMaxLatency = int(r, 0, 5000) / 1000;
-  if (chance(r, 0.3)) p.preferLocal = chance(r, 0.7);
+  if (chance(r, 0.5)) p.preferLocal = chance(r, 0.8);
   if (chance(r, 0.15)) p.localOnly = chance(r, 0.7);
   return p;
 }
