@@ -13,6 +13,8 @@
 import { z } from "zod";
 import { EEA_COUNTRY_CODES, isCountryCode } from "./countries.js";
 
+/** The provider slug of the models directory's endpoints (api local). */
+export const LOCAL_PROVIDER = "local";
 /** Provider slug: lower-case letters, digits and hyphens, starting with a letter. */
 export const PROVIDER_SLUG = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 /** Endpoint id: `<provider>/<name>`. */
@@ -30,7 +32,8 @@ export const POLICY_FACTS = ["retention_days", "trains_on_data", "caching", "res
 export type PolicyFact = (typeof POLICY_FACTS)[number];
 
 export const CACHING_VALUES = ["none", "in_memory", "persistent"] as const;
-export const API_VALUES = ["openai", "anthropic"] as const;
+/** `local`: a GGUF model run in-process (node-llama-cpp); only the models directory yields these. */
+export const API_VALUES = ["openai", "anthropic", "local"] as const;
 /** What an endpoint serves: chat completions, or embeddings. */
 export const KIND_VALUES = ["chat", "embedding"] as const;
 /** Input modalities an endpoint takes (`input_modalities`; text alone when not stated). */
@@ -64,6 +67,22 @@ const httpUrl = z.string().superRefine((value, ctx) => {
   if (url.username || url.password) {
     // Credentials are only ever referenced through api_key_env, never written into the catalog.
     ctx.addIssue({ code: "custom", message: "URL must not embed credentials" });
+  }
+});
+
+/** A local model file (`file:` URL): the `base_url` of an `api: local` endpoint. */
+const fileUrl = z.string().superRefine((value, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== "file:" || url.search !== "" || url.hash !== "") {
+    ctx.addIssue({
+      code: "custom",
+      message: "an api local endpoint's base_url must be a file: URL of its model",
+    });
   }
 });
 
@@ -179,7 +198,8 @@ export const endpointSchema = z
     /** Model name the upstream expects, when it differs from `model` (e.g. `gpt-4o`). */
     upstream_model: nonEmpty.optional(),
     api: z.enum(API_VALUES),
-    base_url: httpUrl,
+    /** http(s) for the HTTP APIs; a `file:` URL of the GGUF for `api: local`. */
+    base_url: z.string(),
     api_key_env: z
       .string()
       .regex(ENV_NAME, { error: "api_key_env must be an environment variable name" })
@@ -213,6 +233,10 @@ export const endpointSchema = z
     capabilities_evidence: evidenceSchema.optional(),
   })
   .superRefine((e, ctx) => {
+    const url = (e.api === "local" ? fileUrl : httpUrl).safeParse(e.base_url);
+    for (const issue of url.error?.issues ?? []) {
+      ctx.addIssue({ code: "custom", path: ["base_url"], message: issue.message });
+    }
     const policy = e.policy;
     if (policy === undefined) return;
     checkEvidenceTargets(policy, ctx, (fact) =>
@@ -227,13 +251,17 @@ export const providerSchema = z
       error: "provider must be a slug (lower-case letters, digits, hyphens)",
     }),
     name: nonEmpty,
-    headquarters: countryCode,
+    /** Required, except for the local provider without SOVR_LOCATION (then unknown). */
+    headquarters: countryCode.optional(),
     policy: providerPolicySchema.optional(),
     /** Where its endpoints' capabilities were read, for endpoints that give no source of their own. */
     capabilities_evidence: evidenceSchema.optional(),
     endpoints: z.array(endpointSchema).min(1, { error: "a provider needs at least one endpoint" }),
   })
   .superRefine((p, ctx) => {
+    if (p.headquarters === undefined && p.endpoints.some((e) => e.api !== "local")) {
+      ctx.addIssue({ code: "custom", path: ["headquarters"], message: "required field is missing" });
+    }
     p.endpoints.forEach((e, i) => {
       if (!e.id.startsWith(`${p.provider}/`)) {
         ctx.addIssue({
