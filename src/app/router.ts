@@ -5,7 +5,12 @@ import { type Config, providerKeyEnv } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
 import { AuditRecorder, durableRecorder, HealthTracker, Router } from "../routing/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
-import { AnthropicAdapter, OpenAICompatibleAdapter, type PoolSet } from "../upstream/index.js";
+import {
+  AnthropicAdapter,
+  type LocalAdapter,
+  OpenAICompatibleAdapter,
+  type PoolSet,
+} from "../upstream/index.js";
 import type { RunningPolicy } from "./policy.js";
 
 export interface RouterParts {
@@ -18,6 +23,8 @@ export interface RouterParts {
   checkpointer: Checkpointer;
   byok: ByokStore;
   pools: PoolSet;
+  /** The in-process adapter of `api: local` endpoints (the models directory). */
+  local: LocalAdapter;
   stats: EndpointStatsTracker;
   logger: Logger;
   metrics: Metrics;
@@ -36,7 +43,11 @@ export function buildRouter(p: RouterParts): Router {
       logger: p.logger,
       metrics,
     }),
-    adapters: { openai: new OpenAICompatibleAdapter(p.pools), anthropic: new AnthropicAdapter(p.pools) },
+    adapters: {
+      openai: new OpenAICompatibleAdapter(p.pools),
+      anthropic: new AnthropicAdapter(p.pools),
+      local: p.local,
+    },
     byok: p.byok,
     observer: {
       policyEvaluated: (us) => metrics.policyEvalSeconds.observe(us / 1e6),

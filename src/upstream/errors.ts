@@ -10,6 +10,7 @@ export type UpstreamErrorClass =
   | "auth" // 401/403: our credential, not the caller's request
   | "protocol" // unparseable response
   | "stream_broken" // connection lost mid-stream
+  | "local_saturated" // every in-process slot busy past the queue bound (SOVR_LOCAL_QUEUE_MS)
   | "aborted"; // the caller went away
 
 export class UpstreamError extends Error {
