@@ -9,8 +9,9 @@
  * in memory (the KV cache of a context), and runs where this deployment runs: `SOVR_LOCATION`.
  * Without a location, residency and headquarters stay unknown (the worst case).
  */
+
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
@@ -51,8 +52,9 @@ export interface LocalModel extends LocalModelSidecar {
 /** The in-process runtime, as the evidence names it: `node-llama-cpp <version>` (read from the installed package). */
 export function localRuntimeName(): string {
   try {
-    const require = createRequire(import.meta.url);
-    const pkg = require("node-llama-cpp/package.json") as { version?: string };
+    // The package's exports hide package.json: read it beside the resolved entry (dist/index.js).
+    const entry = import.meta.resolve("node-llama-cpp");
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", entry), "utf8")) as { version?: string };
     return `node-llama-cpp ${pkg.version ?? "unknown"}`;
   } catch {
     return "node-llama-cpp (not installed)";
