@@ -6,7 +6,7 @@ import type { Env } from "./env-interpolation.js";
 import { CatalogValidationError } from "./errors.js";
 import { type CatalogFile, formatPath, normalizeSource, parseCatalogFiles } from "./loader.js";
 import { buildSnapshot, snapshotFromCanonical } from "./resolve.js";
-import { catalogErrorMap, type ProviderSource, providerSchema } from "./schema.js";
+import { catalogErrorMap, localProviderSchema, type ProviderSource } from "./schema.js";
 import type { CatalogSnapshot } from "./types.js";
 
 export interface StoredRevision {
@@ -110,7 +110,7 @@ export class LiveCatalog {
   setLocalProvider(local: ProviderSource | undefined): Promise<boolean> {
     const run = this.#applying.then(() => {
       const parsed =
-        local === undefined ? undefined : providerSchema.safeParse(local, { error: catalogErrorMap });
+        local === undefined ? undefined : localProviderSchema.safeParse(local, { error: catalogErrorMap });
       if (parsed?.success === false) {
         throw new CatalogValidationError(
           parsed.error.issues.map((i) => ({

@@ -244,30 +244,51 @@ export const endpointSchema = z
     );
   });
 
+const providerFields = {
+  provider: z.string().regex(PROVIDER_SLUG, {
+    error: "provider must be a slug (lower-case letters, digits, hyphens)",
+  }),
+  name: nonEmpty,
+  headquarters: countryCode,
+  policy: providerPolicySchema.optional(),
+  /** Where its endpoints' capabilities were read, for endpoints that give no source of their own. */
+  capabilities_evidence: evidenceSchema.optional(),
+  endpoints: z.array(endpointSchema).min(1, { error: "a provider needs at least one endpoint" }),
+};
+
+function checkEndpointIds(p: { provider: string; endpoints: { id: string }[] }, ctx: z.RefinementCtx): void {
+  p.endpoints.forEach((e, i) => {
+    if (!e.id.startsWith(`${p.provider}/`)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["endpoints", i, "id"],
+        message: `endpoint id "${e.id}" must start with "${p.provider}/"`,
+      });
+    }
+  });
+}
+
 /** One YAML document: a provider and its endpoints. */
-export const providerSchema = z
+export const providerSchema = z.strictObject(providerFields).superRefine(checkEndpointIds);
+
+/**
+ * The local provider, built from the models directory (catalog/local-models.ts), never from a
+ * file: only `api: local` endpoints, and headquarters unknown when SOVR_LOCATION is not set.
+ */
+export const localProviderSchema = z
   .strictObject({
-    provider: z.string().regex(PROVIDER_SLUG, {
-      error: "provider must be a slug (lower-case letters, digits, hyphens)",
-    }),
-    name: nonEmpty,
-    /** Required, except for the local provider without SOVR_LOCATION (then unknown). */
+    ...providerFields,
+    provider: z.literal(LOCAL_PROVIDER),
     headquarters: countryCode.optional(),
-    policy: providerPolicySchema.optional(),
-    /** Where its endpoints' capabilities were read, for endpoints that give no source of their own. */
-    capabilities_evidence: evidenceSchema.optional(),
-    endpoints: z.array(endpointSchema).min(1, { error: "a provider needs at least one endpoint" }),
   })
   .superRefine((p, ctx) => {
-    if (p.headquarters === undefined && p.endpoints.some((e) => e.api !== "local")) {
-      ctx.addIssue({ code: "custom", path: ["headquarters"], message: "required field is missing" });
-    }
+    checkEndpointIds(p, ctx);
     p.endpoints.forEach((e, i) => {
-      if (!e.id.startsWith(`${p.provider}/`)) {
+      if (e.api !== "local") {
         ctx.addIssue({
           code: "custom",
-          path: ["endpoints", i, "id"],
-          message: `endpoint id "${e.id}" must start with "${p.provider}/"`,
+          path: ["endpoints", i, "api"],
+          message: "the local provider serves api local only",
         });
       }
     });
@@ -276,7 +297,7 @@ export const providerSchema = z
 /** The whole catalog in canonical source form, as stored per revision. */
 export const catalogSourceSchema = z.strictObject({
   version: z.literal(1),
-  providers: z.array(providerSchema),
+  providers: z.array(z.union([providerSchema, localProviderSchema])),
 });
 
 export type EvidenceSource = z.output<typeof evidenceSchema>;
@@ -284,7 +305,7 @@ export type ResidencySource = z.output<typeof residencySchema>;
 export type ProviderPolicySource = z.output<typeof providerPolicySchema>;
 export type EndpointPolicySource = z.output<typeof endpointPolicySchema>;
 export type EndpointSource = z.output<typeof endpointSchema>;
-export type ProviderSource = z.output<typeof providerSchema>;
+export type ProviderSource = z.output<typeof providerSchema> | z.output<typeof localProviderSchema>;
 export type CatalogSource = z.output<typeof catalogSourceSchema>;
 
 /**
