@@ -65,7 +65,7 @@ test_every_denied_endpoint_has_reasons_naming_a_rule if {
 	every _, reasons in result.deny {
 		count(reasons) > 0
 		every r in reasons {
-			regex.match(`^(tenant [^:]+: )?(zdr|data_collection|residency|training|headquarters): .+ \(source: (endpoint|provider|assumed)\)$`, r)
+			regex.match(`^(tenant [^:]+: )?(zdr|data_collection|residency|training|headquarters): .+ \(source: (endpoint|provider|runtime|assumed)\)$`, r)
 		}
 	}
 }

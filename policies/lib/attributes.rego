@@ -23,10 +23,13 @@ endpoints := input.endpoints if {
 endpoint_ids := [ep.id | some ep in endpoints]
 
 # Where an attribute's value came from, as reported in deny reasons.
+# "runtime": established by construction for an endpoint the router runs in-process (api local).
 source(attr) := "endpoint" if {
 	attr.source == "endpoint"
 } else := "provider" if {
 	attr.source == "provider"
+} else := "runtime" if {
+	attr.source == "runtime"
 } else := "assumed"
 
 # Retention in days, or null when unknown (= retained indefinitely).

@@ -12,7 +12,12 @@ import {
   Router,
 } from "../routing/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
-import { AnthropicAdapter, OpenAICompatibleAdapter, type PoolSet } from "../upstream/index.js";
+import {
+  AnthropicAdapter,
+  type LocalAdapter,
+  OpenAICompatibleAdapter,
+  type PoolSet,
+} from "../upstream/index.js";
 import type { RunningPolicy } from "./policy.js";
 
 export interface RouterParts {
@@ -25,6 +30,8 @@ export interface RouterParts {
   checkpointer: Checkpointer;
   byok: ByokStore;
   pools: PoolSet;
+  /** The in-process adapter of `api: local` endpoints (the models directory). */
+  local: LocalAdapter;
   stats: EndpointStatsTracker;
   logger: Logger;
   metrics: Metrics;
@@ -47,7 +54,11 @@ export function buildRouter(p: RouterParts): Router {
       logger: p.logger,
       metrics,
     }),
-    adapters: { openai: new OpenAICompatibleAdapter(p.pools), anthropic: new AnthropicAdapter(p.pools) },
+    adapters: {
+      openai: new OpenAICompatibleAdapter(p.pools),
+      anthropic: new AnthropicAdapter(p.pools),
+      local: p.local,
+    },
     byok: p.byok,
     observer: {
       policyEvaluated: (us) => metrics.policyEvalSeconds.observe(us / 1e6),

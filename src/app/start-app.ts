@@ -8,6 +8,7 @@ import { PoolSet } from "../upstream/index.js";
 import type { App, StartOptions } from "./app.js";
 import { startAudit } from "./audit.js";
 import { createDevKeyOnFirstStart } from "./dev-key.js";
+import { startLocalModels } from "./local-models.js";
 import { startLocalProber } from "./local-probe.js";
 import { startPolicy } from "./policy.js";
 import { buildRouter } from "./router.js";
@@ -53,6 +54,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
     // Catalog: a bad catalog stops start-up (the error names file, path and reason).
     const catalog = new LiveCatalog(db.db, env, config.catalogEnv);
+    const local = await startLocalModels(config, catalog, logger, metrics, cleanups);
     const { snapshot } = await catalog.apply(await readCatalogFiles(config.catalogDir));
     metrics.catalogRevisions.inc({ result: "applied" });
     logger.info({ revision: snapshot.revision, endpoints: snapshot.endpoints.length }, "catalog loaded");
@@ -82,6 +84,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       checkpointer,
       byok,
       pools,
+      local,
       stats,
       logger,
       metrics,

@@ -3,8 +3,10 @@ import type { Kysely } from "kysely";
 import type { CatalogEnvPolicy } from "../config/index.js";
 import type { Database } from "../db/index.js";
 import type { Env } from "./env-interpolation.js";
-import { type CatalogFile, parseCatalogFiles } from "./loader.js";
+import { CatalogValidationError } from "./errors.js";
+import { type CatalogFile, formatPath, normalizeSource, parseCatalogFiles } from "./loader.js";
 import { buildSnapshot, snapshotFromCanonical } from "./resolve.js";
+import { catalogErrorMap, localProviderSchema, type ProviderSource } from "./schema.js";
 import type { CatalogSnapshot } from "./types.js";
 
 export interface StoredRevision {
@@ -66,6 +68,9 @@ export class LiveCatalog {
   #createdAt = new Date(0);
   readonly #events = new EventEmitter();
   #applying: Promise<unknown> = Promise.resolve();
+  /** The last applied catalog files, re-applied when the local provider changes. */
+  #files: readonly CatalogFile[] | undefined;
+  #local: ProviderSource | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -91,7 +96,36 @@ export class LiveCatalog {
 
   /** Validates without applying; throws CatalogValidationError with every issue. */
   validate(files: readonly CatalogFile[]): CatalogSnapshot {
-    return buildSnapshot(parseCatalogFiles(files, { env: this.env, vars: this.vars }), { env: this.env });
+    const source = parseCatalogFiles(files, { env: this.env, vars: this.vars });
+    const local = this.#local === undefined ? [] : [this.#local];
+    return buildSnapshot(normalizeSource([...source.providers, ...local]), { env: this.env });
+  }
+
+  /**
+   * Sets the local provider (the models directory's endpoints, catalog/local-models.ts; undefined
+   * when there are none) and re-applies the last applied files with it. The local provider is
+   * part of every later revision too: ApplyCatalog replaces the files, not the models. Resolves
+   * to whether the catalog changed.
+   */
+  setLocalProvider(local: ProviderSource | undefined): Promise<boolean> {
+    const run = this.#applying.then(() => {
+      const parsed =
+        local === undefined ? undefined : localProviderSchema.safeParse(local, { error: catalogErrorMap });
+      if (parsed?.success === false) {
+        throw new CatalogValidationError(
+          parsed.error.issues.map((i) => ({
+            file: "<models>",
+            path: formatPath(i.path),
+            message: i.message,
+          })),
+        );
+      }
+      this.#local = parsed?.data;
+      // Before the first apply, the files' apply picks it up.
+      return this.#files === undefined ? false : this.#applyNow(this.#files).then((r) => r.changed);
+    });
+    this.#applying = run.catch(() => {});
+    return run;
   }
 
   /**
@@ -107,6 +141,7 @@ export class LiveCatalog {
 
   async #applyNow(files: readonly CatalogFile[]): Promise<{ snapshot: CatalogSnapshot; changed: boolean }> {
     const snapshot = this.validate(files);
+    this.#files = files;
     if (this.#current?.revision === snapshot.revision) return { snapshot: this.#current, changed: false };
     await saveRevision(this.db, snapshot);
     const stored = await getRevision(this.db, snapshot.revision);

@@ -22,6 +22,16 @@ export {
 } from "./filters.js";
 export type { CatalogFile, LoadOptions } from "./loader.js";
 export { formatPath, loadCatalogDir, normalizeSource, parseCatalogFiles } from "./loader.js";
+export type { LocalModel, LocalModelSidecar } from "./local-models.js";
+export {
+  LOCAL_CONTEXT_SIZE,
+  LOCAL_SUPPORTED_PARAMETERS,
+  localModelSidecarSchema,
+  localProviderSource,
+  localRuntimeName,
+  readLocalModels,
+  regionOf,
+} from "./local-models.js";
 export { isLocalEndpoint, isLocalHost } from "./locality.js";
 export type { ResolveOptions } from "./resolve.js";
 export {
@@ -41,7 +51,7 @@ export type {
   PolicyFact,
   ProviderSource,
 } from "./schema.js";
-export { catalogSourceSchema, POLICY_FACTS, providerSchema } from "./schema.js";
+export { catalogSourceSchema, LOCAL_PROVIDER, POLICY_FACTS, providerSchema } from "./schema.js";
 export type { EndpointStats, StatsSample, StatsTrackerOptions } from "./stats.js";
 export { EndpointStatsTracker } from "./stats.js";
 export type {

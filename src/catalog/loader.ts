@@ -20,7 +20,13 @@ import type { z } from "zod";
 import { type CatalogEnvPolicy, keyVarRefusal, urlVarRefusal } from "../config/index.js";
 import { type Env, interpolateEnv, referencedVariables } from "./env-interpolation.js";
 import { type CatalogIssue, CatalogValidationError } from "./errors.js";
-import { type CatalogSource, catalogErrorMap, type ProviderSource, providerSchema } from "./schema.js";
+import {
+  type CatalogSource,
+  catalogErrorMap,
+  LOCAL_PROVIDER,
+  type ProviderSource,
+  providerSchema,
+} from "./schema.js";
 import { YAML_LIMITS, yamlTooDeep } from "./yaml-bounds.js";
 
 export interface CatalogFile {
@@ -125,6 +131,9 @@ export function parseCatalogFiles(files: readonly CatalogFile[], options: LoadOp
         const path = ["endpoints", i, "api_key_env"];
         issues.push({ file: file.name, path: formatPath(path), ...at(path), message: refusal });
       });
+      for (const path of localRefusals(parsed.data)) {
+        issues.push({ file: file.name, path: formatPath(path), ...at(path), message: LOCAL_REFUSAL });
+      }
       located.push({ provider: parsed.data, file: file.name, doc, lines });
     }
     if (providers === 0 && !syntaxError) {
@@ -169,6 +178,21 @@ export function parseCatalogFiles(files: readonly CatalogFile[], options: LoadOp
 
   if (issues.length > 0) throw new CatalogValidationError(issues);
   return normalizeSource(located.map((l) => l.provider));
+}
+
+const LOCAL_REFUSAL =
+  "the local provider and api local come from the models directory (sovr models pull / add), not from catalog files";
+
+/**
+ * Where a catalog file claims the in-process runtime: its facts are established by construction
+ * (source `runtime`), so only the models directory may state them (catalog/local-models.ts).
+ */
+function localRefusals(provider: ProviderSource): PathSegment[][] {
+  const paths: PathSegment[][] = provider.provider === LOCAL_PROVIDER ? [["provider"]] : [];
+  provider.endpoints.forEach((e, i) => {
+    if (e.api === "local") paths.push(["endpoints", i, "api"]);
+  });
+  return paths;
 }
 
 /**

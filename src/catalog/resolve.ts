@@ -80,12 +80,19 @@ function attribute<T>(value: T, source: Attribute<T>["source"], evidence?: Evide
 /** endpoint value, else provider value, else assumed — with the evidence of the winning level. */
 function pick<T>(
   fact: PolicyFact,
-  endpoint: { value: T | undefined; block: PolicyBlock | undefined; evidence?: EvidenceSource | undefined },
+  endpoint: {
+    value: T | undefined;
+    block: PolicyBlock | undefined;
+    evidence?: EvidenceSource | undefined;
+    /** The endpoint runs in-process: its stated facts hold by construction. */
+    runtime?: boolean;
+  },
   provider: { value: T | undefined; block: PolicyBlock | undefined; evidence?: EvidenceSource | undefined },
   assumed: T,
 ): Attribute<T> {
   if (endpoint.value !== undefined) {
-    return attribute(endpoint.value, "endpoint", endpoint.evidence ?? blockEvidence(endpoint.block, fact));
+    const source = endpoint.runtime === true ? "runtime" : "endpoint";
+    return attribute(endpoint.value, source, endpoint.evidence ?? blockEvidence(endpoint.block, fact));
   }
   if (provider.value !== undefined) {
     return attribute(provider.value, "provider", provider.evidence ?? blockEvidence(provider.block, fact));
@@ -104,29 +111,37 @@ function residencyValue(
 /** The effective data policy of one endpoint of one provider. */
 export function resolvePolicy(provider: ProviderSource, endpoint: EndpointSource): EffectivePolicy {
   const ep = endpoint.policy;
+  // A local endpoint's facts are only ever written by catalog/local-models.ts (the loader
+  // refuses api local in catalog files), so they are the runtime's, not a claim.
+  const runtime = endpoint.api === "local";
   const pp = provider.policy;
   return Object.freeze({
     retentionDays: pick<number | null>(
       "retention_days",
-      { value: ep?.retention_days, block: ep },
+      { value: ep?.retention_days, block: ep, runtime },
       { value: pp?.retention_days, block: pp },
       ASSUMED_POLICY.retentionDays,
     ),
     trainsOnData: pick<boolean>(
       "trains_on_data",
-      { value: ep?.trains_on_data, block: ep },
+      { value: ep?.trains_on_data, block: ep, runtime },
       { value: pp?.trains_on_data, block: pp },
       ASSUMED_POLICY.trainsOnData,
     ),
     residency: pick<Residency>(
       "residency",
-      { value: residencyValue(endpoint.residency), block: ep, evidence: endpoint.residency?.evidence },
+      {
+        value: residencyValue(endpoint.residency),
+        block: ep,
+        evidence: endpoint.residency?.evidence,
+        runtime,
+      },
       { value: residencyValue(pp?.residency), block: pp, evidence: pp?.residency?.evidence },
       ASSUMED_POLICY.residency,
     ),
     caching: pick<Caching>(
       "caching",
-      { value: ep?.caching, block: ep },
+      { value: ep?.caching, block: ep, runtime },
       { value: pp?.caching, block: pp },
       ASSUMED_POLICY.caching,
     ),
@@ -173,7 +188,7 @@ export function resolveEndpoint(
     id: endpoint.id,
     provider: provider.provider,
     providerName: provider.name,
-    providerHeadquarters: provider.headquarters,
+    providerHeadquarters: provider.headquarters ?? null,
     model: endpoint.model,
     upstreamModel: endpoint.upstream_model ?? endpoint.model,
     api: endpoint.api,
@@ -230,7 +245,7 @@ export function buildSnapshot(source: CatalogSource, options: ResolveOptions = {
       Object.freeze({
         slug: p.provider,
         name: p.name,
-        headquarters: p.headquarters,
+        headquarters: p.headquarters ?? null,
         policy: statedPolicy(p),
         endpointIds: Object.freeze(resolved.map((e) => e.id)),
       }),

@@ -13,6 +13,8 @@
 import { z } from "zod";
 import { EEA_COUNTRY_CODES, isCountryCode } from "./countries.js";
 
+/** The provider slug of the models directory's endpoints (api local). */
+export const LOCAL_PROVIDER = "local";
 /** Provider slug: lower-case letters, digits and hyphens, starting with a letter. */
 export const PROVIDER_SLUG = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 /** Endpoint id: `<provider>/<name>`. */
@@ -30,7 +32,8 @@ export const POLICY_FACTS = ["retention_days", "trains_on_data", "caching", "res
 export type PolicyFact = (typeof POLICY_FACTS)[number];
 
 export const CACHING_VALUES = ["none", "in_memory", "persistent"] as const;
-export const API_VALUES = ["openai", "anthropic"] as const;
+/** `local`: a GGUF model run in-process (node-llama-cpp); only the models directory yields these. */
+export const API_VALUES = ["openai", "anthropic", "local"] as const;
 /** What an endpoint serves: chat completions, or embeddings. */
 export const KIND_VALUES = ["chat", "embedding"] as const;
 /** Input modalities an endpoint takes (`input_modalities`; text alone when not stated). */
@@ -64,6 +67,22 @@ const httpUrl = z.string().superRefine((value, ctx) => {
   if (url.username || url.password) {
     // Credentials are only ever referenced through api_key_env, never written into the catalog.
     ctx.addIssue({ code: "custom", message: "URL must not embed credentials" });
+  }
+});
+
+/** A local model file (`file:` URL): the `base_url` of an `api: local` endpoint. */
+const fileUrl = z.string().superRefine((value, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== "file:" || url.search !== "" || url.hash !== "") {
+    ctx.addIssue({
+      code: "custom",
+      message: "an api local endpoint's base_url must be a file: URL of its model",
+    });
   }
 });
 
@@ -179,7 +198,8 @@ export const endpointSchema = z
     /** Model name the upstream expects, when it differs from `model` (e.g. `gpt-4o`). */
     upstream_model: nonEmpty.optional(),
     api: z.enum(API_VALUES),
-    base_url: httpUrl,
+    /** http(s) for the HTTP APIs; a `file:` URL of the GGUF for `api: local`. */
+    base_url: z.string(),
     api_key_env: z
       .string()
       .regex(ENV_NAME, { error: "api_key_env must be an environment variable name" })
@@ -213,6 +233,10 @@ export const endpointSchema = z
     capabilities_evidence: evidenceSchema.optional(),
   })
   .superRefine((e, ctx) => {
+    const url = (e.api === "local" ? fileUrl : httpUrl).safeParse(e.base_url);
+    for (const issue of url.error?.issues ?? []) {
+      ctx.addIssue({ code: "custom", path: ["base_url"], message: issue.message });
+    }
     const policy = e.policy;
     if (policy === undefined) return;
     checkEvidenceTargets(policy, ctx, (fact) =>
@@ -220,26 +244,51 @@ export const endpointSchema = z
     );
   });
 
+const providerFields = {
+  provider: z.string().regex(PROVIDER_SLUG, {
+    error: "provider must be a slug (lower-case letters, digits, hyphens)",
+  }),
+  name: nonEmpty,
+  headquarters: countryCode,
+  policy: providerPolicySchema.optional(),
+  /** Where its endpoints' capabilities were read, for endpoints that give no source of their own. */
+  capabilities_evidence: evidenceSchema.optional(),
+  endpoints: z.array(endpointSchema).min(1, { error: "a provider needs at least one endpoint" }),
+};
+
+function checkEndpointIds(p: { provider: string; endpoints: { id: string }[] }, ctx: z.RefinementCtx): void {
+  p.endpoints.forEach((e, i) => {
+    if (!e.id.startsWith(`${p.provider}/`)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["endpoints", i, "id"],
+        message: `endpoint id "${e.id}" must start with "${p.provider}/"`,
+      });
+    }
+  });
+}
+
 /** One YAML document: a provider and its endpoints. */
-export const providerSchema = z
+export const providerSchema = z.strictObject(providerFields).superRefine(checkEndpointIds);
+
+/**
+ * The local provider, built from the models directory (catalog/local-models.ts), never from a
+ * file: only `api: local` endpoints, and headquarters unknown when SOVR_LOCATION is not set.
+ */
+export const localProviderSchema = z
   .strictObject({
-    provider: z.string().regex(PROVIDER_SLUG, {
-      error: "provider must be a slug (lower-case letters, digits, hyphens)",
-    }),
-    name: nonEmpty,
-    headquarters: countryCode,
-    policy: providerPolicySchema.optional(),
-    /** Where its endpoints' capabilities were read, for endpoints that give no source of their own. */
-    capabilities_evidence: evidenceSchema.optional(),
-    endpoints: z.array(endpointSchema).min(1, { error: "a provider needs at least one endpoint" }),
+    ...providerFields,
+    provider: z.literal(LOCAL_PROVIDER),
+    headquarters: countryCode.optional(),
   })
   .superRefine((p, ctx) => {
+    checkEndpointIds(p, ctx);
     p.endpoints.forEach((e, i) => {
-      if (!e.id.startsWith(`${p.provider}/`)) {
+      if (e.api !== "local") {
         ctx.addIssue({
           code: "custom",
-          path: ["endpoints", i, "id"],
-          message: `endpoint id "${e.id}" must start with "${p.provider}/"`,
+          path: ["endpoints", i, "api"],
+          message: "the local provider serves api local only",
         });
       }
     });
@@ -248,7 +297,7 @@ export const providerSchema = z
 /** The whole catalog in canonical source form, as stored per revision. */
 export const catalogSourceSchema = z.strictObject({
   version: z.literal(1),
-  providers: z.array(providerSchema),
+  providers: z.array(z.union([providerSchema, localProviderSchema])),
 });
 
 export type EvidenceSource = z.output<typeof evidenceSchema>;
@@ -256,7 +305,7 @@ export type ResidencySource = z.output<typeof residencySchema>;
 export type ProviderPolicySource = z.output<typeof providerPolicySchema>;
 export type EndpointPolicySource = z.output<typeof endpointPolicySchema>;
 export type EndpointSource = z.output<typeof endpointSchema>;
-export type ProviderSource = z.output<typeof providerSchema>;
+export type ProviderSource = z.output<typeof providerSchema> | z.output<typeof localProviderSchema>;
 export type CatalogSource = z.output<typeof catalogSourceSchema>;
 
 /**

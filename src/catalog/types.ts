@@ -4,8 +4,12 @@
  * assumed worst case) and carries where it came from.
  */
 
-/** Where an effective attribute's value came from. */
-export type AttributeSource = "endpoint" | "provider" | "assumed";
+/**
+ * Where an effective attribute's value came from. `runtime`: established by construction, for an
+ * endpoint this router runs in-process (api local): nothing is stored, nothing trains, and it
+ * runs where this deployment is (SOVR_LOCATION).
+ */
+export type AttributeSource = "endpoint" | "provider" | "runtime" | "assumed";
 
 /** Caching of prompts by the provider. `persistent` counts as retention. */
 export type Caching = "none" | "in_memory" | "persistent";
@@ -52,15 +56,15 @@ export interface ResolvedEndpoint {
   id: string;
   provider: string;
   providerName: string;
-  /** ISO 3166-1 alpha-2 of the provider's headquarters. */
-  providerHeadquarters: string;
+  /** ISO 3166-1 alpha-2 of the provider's headquarters; null = unknown (the local provider without SOVR_LOCATION). */
+  providerHeadquarters: string | null;
   model: string;
   /**
    * Model name to send upstream (the catalog's `upstream_model`, else `model`): providers name
    * their models differently from the router's `<owner>/<name>` form, e.g. `gpt-4o`.
    */
   upstreamModel?: string;
-  /** Wire protocol of the upstream: "openai" | "anthropic". */
+  /** Wire protocol of the upstream: "openai" | "anthropic" | "local" (in-process, base_url a file: URL). */
   api: string;
   baseUrl: string;
   /** Name of the env var holding the credential; never the credential itself. */
@@ -101,7 +105,7 @@ export interface StatedPolicy {
 export interface ResolvedProvider {
   slug: string;
   name: string;
-  headquarters: string;
+  headquarters: string | null;
   /** The provider-level defaults as written (not resolved: endpoints carry the effective values). */
   policy: StatedPolicy;
   endpointIds: readonly string[];

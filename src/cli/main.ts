@@ -9,6 +9,7 @@ import { addAuditCommands } from "./audit-commands.js";
 import { addByokCommands } from "./byok-commands.js";
 import { addCatalogClientCommands } from "./catalog-client.js";
 import { addKeysCommands } from "./keys-commands.js";
+import { addModelsCommands } from "./models-commands.js";
 import { addPolicyEvalCommand } from "./policy-eval.js";
 import { serve } from "./serve.js";
 
@@ -101,6 +102,7 @@ keys
   });
 
 addAuditCommands(program);
+addModelsCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CatalogValidationError) {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { type CatalogEnvPolicy, DEFAULT_KEY_VARS, DEFAULT_URL_VARS } from "./env-allowlist.js";
@@ -96,6 +96,23 @@ const schema = z.object({
   SOVR_MAX_IMAGE_BYTES: positiveInt.default(DEFAULT_REQUEST_LIMITS.imageBytes),
   SOVR_MAX_AUDIO_BYTES: positiveInt.default(DEFAULT_REQUEST_LIMITS.audioBytes),
   SOVR_MAX_FILE_BYTES: positiveInt.default(DEFAULT_REQUEST_LIMITS.fileBytes),
+  /**
+   * Where this deployment runs: an ISO 3166-1 alpha-2 country (checked against the assigned
+   * codes at start). The residency and headquarters of the local provider; unset = unknown.
+   */
+  SOVR_LOCATION: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/, { error: "must be an ISO 3166-1 alpha-2 country code such as DE" })
+    .transform((v) => v.toUpperCase())
+    .optional(),
+  /** GGUF models run in-process (`sovr models pull`); default `$SOVR_DATA_DIR/models`. */
+  SOVR_MODELS_DIR: z.string().min(1).optional(),
+  /** llama.cpp threads; default: every core but one, for the router (at least 1). */
+  SOVR_LOCAL_THREADS: positiveInt.max(256).optional(),
+  /** Concurrent sequences per local model. */
+  SOVR_LOCAL_SLOTS: positiveInt.max(64).default(2),
+  /** Longest a request waits for a free local slot before falling over (`local_saturated`). */
+  SOVR_LOCAL_QUEUE_MS: z.coerce.number().int().min(0).default(2000),
 });
 
 /**
@@ -172,6 +189,15 @@ export interface Config {
   readonly http2: { readonly maxConcurrentStreams: number; readonly maxResetsPerSecond: number };
   /** Body and inline media limits of the HTTP API (src/config/limits.ts). */
   readonly requestLimits: RequestLimits;
+  /** This deployment's country (ISO 3166-1 alpha-2, upper case), or undefined = unknown. */
+  readonly location: string | undefined;
+  /** In-process models (docs/catalog.md, "The local provider"). */
+  readonly local: {
+    readonly modelsDir: string;
+    readonly threads: number;
+    readonly slots: number;
+    readonly queueMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -295,6 +321,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       imageBytes: c.SOVR_MAX_IMAGE_BYTES,
       audioBytes: c.SOVR_MAX_AUDIO_BYTES,
       fileBytes: c.SOVR_MAX_FILE_BYTES,
+    }),
+    location: c.SOVR_LOCATION,
+    local: Object.freeze({
+      modelsDir: resolve(c.SOVR_MODELS_DIR ?? `${dataDir}/models`),
+      threads: c.SOVR_LOCAL_THREADS ?? Math.max(1, availableParallelism() - 1),
+      slots: c.SOVR_LOCAL_SLOTS,
+      queueMs: c.SOVR_LOCAL_QUEUE_MS,
     }),
   });
 }

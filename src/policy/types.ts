@@ -6,14 +6,15 @@
 
 export interface PolicyAttribute<T> {
   value: T;
-  source: "endpoint" | "provider" | "assumed";
+  source: "endpoint" | "provider" | "runtime" | "assumed";
 }
 
 /** One candidate endpoint as the policy sees it. */
 export interface PolicyEndpointInput {
   id: string;
   provider: string;
-  provider_headquarters: string;
+  /** null = unknown (the local provider without SOVR_LOCATION). */
+  provider_headquarters: string | null;
   model: string;
   quantization: string | null;
   pricing: { prompt: number; completion: number };

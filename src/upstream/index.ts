@@ -2,6 +2,8 @@
 export { AnthropicAdapter } from "./anthropic-adapter.js";
 export { UpstreamError, type UpstreamErrorClass } from "./errors.js";
 export { PoolSet } from "./http-call.js";
+export { LocalAdapter } from "./local-adapter.js";
+export { fileSha256, ggufContextLength, type LocalRuntimeOptions } from "./local-llama.js";
 export { OpenAICompatibleAdapter } from "./openai-adapter.js";
 export type {
   ContentPart,

@@ -72,7 +72,7 @@ const EXAMPLES: Example[] = [
     },
   },
   {
-    key: "sovereign.v1.RouterService/Explain",
+    key: '{"request":{"model":"sim/chat-small","provider":{"zdr":true}}}\' 127.0.0.1:50051 sovereign.v1.RouterService/Explain',
     check: ({ out }) => {
       const [answer] = messages(out);
       const decision = answer?.decision as {
@@ -86,6 +86,19 @@ const EXAMPLES: Example[] = [
       for (const c of excluded) expect(c.exclusions?.[0]?.reason).toMatch(/^zdr: .+ \(source: \w+\)$/);
       expect(decision.plan).toEqual(["sim-eu/chat-small"]);
     },
+  },
+  {
+    key: "sovr models pull smollm2",
+    skip: "downloads a 98 MB model into ./data; scripts/install-local-model.sh runs the same pull into the test cache",
+  },
+  { key: "SOVR_LOCATION=DE npm start", skip: SERVE_INSTEAD },
+  {
+    key: '{"request":{"model":"local/smollm2-135m-instruct"',
+    skip: "needs the pulled model and SOVR_LOCATION; test/e2e/local-inference.test.ts routes the same request (zdr, region eu) to the local endpoint",
+  },
+  {
+    key: '"model":"local/smollm2-135m-instruct","provider":{"zdr":true},"region":"eu"',
+    skip: "needs the pulled model and SOVR_LOCATION; test/e2e/local-inference.test.ts sends this request (zdr, region eu) with the openai SDK",
   },
   {
     key: "127.0.0.1:50051 list",
@@ -110,7 +123,7 @@ const EXAMPLES: Example[] = [
     },
   },
   {
-    key: "/v1/chat/completions",
+    key: '/v1/chat/completions -H "authorization: Bearer $SOVR_KEY" -H \'content-type: application/json\' -d \'{"model":"sim/chat-small"',
     check: ({ out }) => {
       const body = JSON.parse(out) as {
         id: string;

@@ -48,6 +48,7 @@ const ASSUMED_KEYS = Object.fromEntries(Object.entries(ASSUMED_NAMES).map(([k, v
 const SOURCES: Record<DomainSource, AttributeSource> = {
   endpoint: AttributeSource.ENDPOINT,
   provider: AttributeSource.PROVIDER,
+  runtime: AttributeSource.RUNTIME,
   assumed: AttributeSource.ASSUMED,
 };
 
@@ -123,7 +124,7 @@ export function toProtoEndpoint(
     availability: e.available ? Availability.AVAILABLE : Availability.UNAVAILABLE,
     unavailableReason: e.unavailableReason ?? "",
     stats: toProtoStats(stats),
-    providerHeadquarters: e.providerHeadquarters,
+    ...(e.providerHeadquarters === null ? {} : { providerHeadquarters: e.providerHeadquarters }),
     kind: e.kind,
     inputModalities: [...e.inputModalities],
     local: isLocalEndpoint(e),
@@ -142,7 +143,8 @@ export function toProtoProvider(p: ResolvedProvider): Provider {
   return create(ProviderSchema, {
     slug: p.slug,
     name: p.name,
-    headquarters: p.headquarters,
+    // Unknown (the local provider without SOVR_LOCATION): empty.
+    headquarters: p.headquarters ?? "",
     policy: {
       retentionDays: s.retentionDays,
       trainsOnData: s.trainsOnData,
@@ -191,6 +193,7 @@ function isModality(m: string): m is ResolvedEndpoint["inputModalities"][number]
 const FROM_SOURCE: Record<AttributeSource, DomainSource> = {
   [AttributeSource.ENDPOINT]: "endpoint",
   [AttributeSource.PROVIDER]: "provider",
+  [AttributeSource.RUNTIME]: "runtime",
   // An unspecified source is never claimed as established: treat it as assumed.
   [AttributeSource.ASSUMED]: "assumed",
   [AttributeSource.UNSPECIFIED]: "assumed",
