@@ -39,7 +39,7 @@ describe("sovr policy eval (Explain from the command line)", () => {
     expect(us).toContain("policy: zdr: endpoint caches prompts persistently (source: provider)");
     expect(stdout).toMatch(/DENY {2}sim-unknown\/chat-small\n(\s+policy: zdr: .*\(source: assumed\)\n)+/);
     expect(stdout).toContain("plan: sim-eu/chat-small");
-    expect(stdout).toContain("content: not scanned (no detector)");
+    expect(stdout).toContain("content: nothing found (detector sovr-detect/1)");
     expect(t.simulator.stats("sim-eu").requests).toBe(before);
   }, 60_000);
 
