@@ -1,6 +1,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import {
+  type CatalogSnapshot,
   CatalogValidationError,
   isCountryCode,
   type LiveCatalog,
@@ -43,6 +44,7 @@ export async function startLocalModels(
   };
   await catalog.setLocalProvider(await load());
 
+  let warmOnChange = () => {};
   let watcher: FSWatcher | undefined;
   if (config.catalogWatch) {
     await mkdir(dir, { recursive: true });
@@ -51,6 +53,7 @@ export async function startLocalModels(
       try {
         const changed = await catalog.setLocalProvider(await load());
         metrics.catalogRevisions.inc({ result: changed ? "applied" : "unchanged" });
+        if (changed) warmOnChange();
         if (changed) logger.info({ revision: catalog.current().revision }, "local models reloaded");
       } catch (err) {
         metrics.catalogRevisions.inc({ result: "rejected" });
@@ -73,6 +76,7 @@ export async function startLocalModels(
     queueMs: config.local.queueMs,
     contextSize: LOCAL_CONTEXT_SIZE,
   });
+  warmOnChange = () => warmLocalModels(adapter, catalog.current(), logger);
   cleanups.push({
     name: "local models",
     run: () => {
@@ -81,4 +85,18 @@ export async function startLocalModels(
     },
   });
   return adapter;
+}
+
+/**
+ * Loads each local model of `snapshot` in the background (start, and after a models change), so
+ * no request pays for reading and hashing the file; a failure is only logged (the request that
+ * needs the model tries again and fails with its own error).
+ */
+export function warmLocalModels(adapter: LocalAdapter, snapshot: CatalogSnapshot, logger: Logger): void {
+  for (const e of snapshot.endpoints) {
+    if (e.api !== "local" || e.upstreamModel === undefined) continue;
+    adapter
+      .warm(e.baseUrl, e.upstreamModel)
+      .catch((err: unknown) => logger.warn({ endpoint: e.id, err }, "local model could not be loaded ahead"));
+  }
 }

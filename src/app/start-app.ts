@@ -8,7 +8,7 @@ import { PoolSet } from "../upstream/index.js";
 import type { App, StartOptions } from "./app.js";
 import { startAudit } from "./audit.js";
 import { createDevKeyOnFirstStart } from "./dev-key.js";
-import { startLocalModels } from "./local-models.js";
+import { startLocalModels, warmLocalModels } from "./local-models.js";
 import { startLocalProber } from "./local-probe.js";
 import { startPolicy } from "./policy.js";
 import { buildRouter } from "./router.js";
@@ -58,6 +58,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const { snapshot } = await catalog.apply(await readCatalogFiles(config.catalogDir));
     metrics.catalogRevisions.inc({ result: "applied" });
     logger.info({ revision: snapshot.revision, endpoints: snapshot.endpoints.length }, "catalog loaded");
+    warmLocalModels(local, snapshot, logger);
     const watcher = config.catalogWatch
       ? watchCatalogDir(config.catalogDir, catalog, logger, metrics)
       : undefined;

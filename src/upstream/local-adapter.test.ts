@@ -46,6 +46,11 @@ describe("LocalAdapter", () => {
     expect(again.at(-1)).toMatchObject({ type: "finish" });
   });
 
+  it("loads a model ahead (warm), checking its sha256 as a request would", async () => {
+    await expect(adapter.warm(target.baseUrl, TEST_MODEL_SHA256)).resolves.toBeUndefined();
+    await expect(adapter.warm(target.baseUrl, "1".repeat(64))).rejects.toThrow(/sha256/);
+  });
+
   it("refuses a model file whose sha256 differs from the endpoint's", async () => {
     const wrong = { ...req, model: "0".repeat(64) };
     const err = await adapter

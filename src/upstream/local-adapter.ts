@@ -26,6 +26,15 @@ export class LocalAdapter implements UpstreamAdapter {
     this.#runtime = new LocalRuntime(options);
   }
 
+  /**
+   * Loads (and checks the sha256 of) a model ahead of its first request, so that request does
+   * not pay for reading and hashing the file; the load is shared with any request that comes
+   * meanwhile.
+   */
+  async warm(fileUrl: string, sha256: string): Promise<void> {
+    await this.#runtime.model(fileUrl, sha256);
+  }
+
   /** `target.baseUrl` is the model's `file:` URL; `req.model` its sha256 (the endpoint's upstream_model). */
   async *stream(
     target: UpstreamTarget,
