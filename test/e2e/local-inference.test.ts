@@ -141,3 +141,76 @@ describe("local inference (node-llama-cpp, SmolLM2-135M)", () => {
     expect(typeof parsed.ok).toBe("boolean");
   });
 });
+
+/**
+ * Saturation end to end: one slot, no queue. While a stream holds the slot, a request that must
+ * stay local (`local_only`) is answered 429 naming local saturation, and one that may leave
+ * (prefer_local with a fallback model) falls over to the next endpoint, the local attempt
+ * recorded as `local_saturated`.
+ */
+describe("local inference: every slot busy", () => {
+  let t: TestApp;
+  let openai: OpenAI;
+  const messages = [{ role: "user" as const, content: "Count from 1 to 10: 1, 2, 3," }];
+
+  beforeAll(async () => {
+    testModelPath();
+    t = await startTestApp({
+      env: {
+        SOVR_MODELS_DIR: testModelDir(),
+        SOVR_LOCATION: "DE",
+        SOVR_LOCAL_THREADS: "1",
+        SOVR_LOCAL_SLOTS: "1",
+        SOVR_LOCAL_QUEUE_MS: "0",
+      },
+    });
+    openai = new OpenAI({ baseURL: `${t.app.httpUrl}/v1`, apiKey: "sk-unused-auth-off", maxRetries: 0 });
+  });
+  afterAll(async () => t?.close());
+
+  it("local_only → 429 local_saturated; prefer_local → the next endpoint, attempt recorded", async () => {
+    const holding = await openai.chat.completions.create({
+      model: TEST_MODEL,
+      messages,
+      max_tokens: 12,
+      temperature: 0,
+      stream: true,
+    });
+    const it = holding[Symbol.asyncIterator]();
+    await it.next(); // the first chunk: the only slot is taken until the stream ends
+
+    const refused = await openai.chat.completions
+      .create({
+        model: TEST_MODEL,
+        messages,
+        max_tokens: 4,
+        ...({ provider: { local_only: true } } as object),
+      })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((refused as Error).message).toContain("local_saturated");
+
+    const { response } = await openai.chat.completions
+      .create({
+        model: TEST_MODEL,
+        messages,
+        max_tokens: 4,
+        ...({ models: ["sim/chat-small"], provider: { prefer_local: true }, region: "eu" } as object),
+      })
+      .withResponse();
+    expect(response.headers.get("x-sovr-endpoint")).toBe("sim-eu/chat-small");
+    await t.app.audit.drain();
+    const { outcome } = await decisionEntries(t.app.db.db, response.headers.get("x-sovr-decision-id")!);
+    const record = decodeRecord(envelopePayload(outcome!.envelope)) as unknown as {
+      attempts: { endpoint_id: string; error_class: string | null }[];
+    };
+    expect(record.attempts.map((a) => [a.endpoint_id, a.error_class])).toEqual([
+      ["local/smollm2-135m-instruct", "local_saturated"],
+      ["sim-eu/chat-small", null],
+    ]);
+
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      /* drain: the slot comes back */
+    }
+  });
+});
