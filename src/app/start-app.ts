@@ -89,9 +89,12 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       stats,
       logger,
       metrics,
-      // The local detectors (src/detect) unless a caller brings its own, or none (null).
+      // The local detectors (src/detect) unless a caller brings its own, or none (null, or
+      // SOVR_CONTENT_DETECTORS=off).
       detector:
-        opts.detector === null ? undefined : (opts.detector ?? { version: DETECTOR_VERSION, findSpans }),
+        opts.detector === null || (opts.detector === undefined && !config.contentDetectors)
+          ? undefined
+          : (opts.detector ?? { version: DETECTOR_VERSION, findSpans }),
     });
     const byokAdmin = new ByokAdmin(byok, catalog);
 

@@ -105,6 +105,11 @@ const schema = z.object({
     .regex(/^[A-Za-z]{2}$/, { error: "must be an ISO 3166-1 alpha-2 country code such as DE" })
     .transform((v) => v.toUpperCase())
     .optional(),
+  /**
+   * The local content detectors (src/detect): on by default. Off, requests carry no content
+   * labels and every rule that depends on them fails closed (docs/policies.md).
+   */
+  SOVR_CONTENT_DETECTORS: z.enum(["on", "off"]).default("on"),
   /** GGUF models run in-process (`sovr models pull`); default `$SOVR_DATA_DIR/models`. */
   SOVR_MODELS_DIR: z.string().min(1).optional(),
   /** llama.cpp threads; default: every core but one, for the router (at least 1). */
@@ -191,6 +196,8 @@ export interface Config {
   readonly requestLimits: RequestLimits;
   /** This deployment's country (ISO 3166-1 alpha-2, upper case), or undefined = unknown. */
   readonly location: string | undefined;
+  /** Whether the local content detectors label requests (SOVR_CONTENT_DETECTORS). */
+  readonly contentDetectors: boolean;
   /** In-process models (docs/catalog.md, "The local provider"). */
   readonly local: {
     readonly modelsDir: string;
@@ -323,6 +330,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       fileBytes: c.SOVR_MAX_FILE_BYTES,
     }),
     location: c.SOVR_LOCATION,
+    contentDetectors: c.SOVR_CONTENT_DETECTORS === "on",
     local: Object.freeze({
       modelsDir: resolve(c.SOVR_MODELS_DIR ?? `${dataDir}/models`),
       threads: c.SOVR_LOCAL_THREADS ?? Math.max(1, availableParallelism() - 1),

@@ -58,3 +58,30 @@ describe("sovr policy eval (Explain from the command line)", () => {
     expect((err as { stderr: string }).stderr).toMatch(/bad\.json: not a ChatRequest.*temprature/);
   }, 60_000);
 });
+
+describe("sovr policy eval with SOVR_CONTENT_DETECTORS=off", () => {
+  let t: TestApp;
+  let dir: string;
+  beforeAll(async () => {
+    t = await startTestApp({ auth: true, env: { SOVR_CONTENT_DETECTORS: "off" } });
+    dir = await mkdtemp(join(tmpdir(), "sovr-eval-"));
+  });
+  afterAll(async () => {
+    await t?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("says the content was not scanned (and content rules then fail closed)", async () => {
+    const file = join(dir, "request.json");
+    await writeFile(
+      file,
+      JSON.stringify({ model: "sim/chat-small", messages: [{ role: "user", content: "mail a@b.example" }] }),
+    );
+    const { stdout } = await run(
+      process.execPath,
+      [join(REPO, "bin/sovr.js"), "policy", "eval", "--request", file],
+      { cwd: REPO, env: { ...process.env, SOVR_URL: t.app.httpUrl, SOVR_KEY: t.devKey! } },
+    );
+    expect(stdout).toContain("content: not scanned (no detector)");
+  }, 60_000);
+});
