@@ -12,7 +12,22 @@ import { Pool } from "undici";
  */
 export type Call = (signal: AbortSignal) => Promise<number>;
 
-export const PROMPT = "Summarise the benchmark in one sentence.";
+/**
+ * The prompt every target gets. `BENCH_PROMPT_BYTES` pads it to that many bytes with ordinary
+ * prose (a typical 1 KB prompt for the content-detector rows: text the detectors must read,
+ * with nothing for them to find).
+ */
+export const PROMPT = padded(
+  "Summarise the benchmark in one sentence.",
+  Number(process.env.BENCH_PROMPT_BYTES ?? 0),
+);
+
+function padded(base: string, bytes: number): string {
+  const filler = " The quarterly report covers sales, staffing and the new office in the north.";
+  let out = base;
+  while (out.length + filler.length <= bytes) out += filler;
+  return out;
+}
 export const MODEL = "sim/chat-small";
 
 export class CallError extends Error {

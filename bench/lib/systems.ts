@@ -88,6 +88,8 @@ export async function startSovr(
     SOVR_CATALOG_WATCH: "false",
     SOVR_LOG_LEVEL: "warn",
     SOVR_INSTANCE: name,
+    // The content detectors' rows (docs/benchmarks.md): the same run with them on and off.
+    SOVR_CONTENT_DETECTORS: process.env.SOVR_CONTENT_DETECTORS,
     // Unset for the PGlite target, also when the bench itself runs with DATABASE_URL.
     DATABASE_URL: opts.databaseUrl,
   };
