@@ -51,14 +51,18 @@ describe("pdfText", () => {
     }
   });
 
-  it("reads every page and the document information", async () => {
+  it("reads every page, the document information and the annotations", async () => {
     const r = await pdfText(
-      makePdf([["page one"], [`page two ${EMAIL}`]], { title: "Report for ops@example.org" }),
+      makePdf([["page one"], [`page two ${EMAIL}`]], {
+        title: "Report for ops@example.org",
+        note: "ask bob@example.net",
+      }),
     );
     const text = (r as { text: string }).text;
     expect(text).toContain("page one");
     expect(text).toContain(EMAIL);
     expect(text).toContain("ops@example.org");
+    expect(text).toContain("bob@example.net");
   });
 
   it("a malformed, truncated or encrypted PDF is unreadable, with a reason that quotes nothing", async () => {
@@ -67,6 +71,10 @@ describe("pdfText", () => {
     });
     expect(await pdfText(Buffer.from("ann@example.com"))).toEqual({ unreadable: "malformed" });
     expect(await pdfText(makePdf([PERSONAL], { encrypted: true }))).toEqual({ unreadable: "encrypted" });
+  });
+
+  it("a PDF with an attachment is unreadable: a file inside a file is not scanned", async () => {
+    expect(await pdfText(makePdf([["hello"]], { attachment: EMAIL }))).toEqual({ unreadable: "attachments" });
   });
 
   it("over a limit is unreadable, never partly read", async () => {
