@@ -7,9 +7,11 @@
  * sequences, the string values of `tool_choice` and of the other parameters (`user`,
  * `prediction`, `response_format`, …), and files whose media type is text (`text/*`,
  * JSON, XML), decoded as UTF-8. Images and audio are labelled by modality only (the
- * policy sees `request.modalities`); any other file (a PDF, a binary) cannot be scanned and is
- * counted as such (`ContentLabels.unscannable`), which the shipped rules treat as "may contain
- * anything". The caller's routing labels are not content: they are recorded as given.
+ * policy sees `request.modalities`). The other files are {@link opaqueFiles}: the scan reads
+ * a PDF's text on its own (content-labels.ts, pdf-text.ts) but cannot rewrite it; any other
+ * file (a binary) cannot be scanned and is counted as such (`ContentLabels.unscannable`),
+ * which the shipped rules treat as "may contain anything". The caller's routing labels are not
+ * content: they are recorded as given.
  */
 import type { ContentPart, UpstreamMessage, UpstreamTool } from "../upstream/index.js";
 import type { RouteRequest } from "./types.js";
@@ -30,14 +32,20 @@ export function mapRequestTexts(req: RouteRequest, f: TextMap): RouteRequest {
   return out;
 }
 
-/** File parts that cannot be scanned (not text), in every message of `req`. */
-export function unscannableParts(req: Pick<RouteRequest, "messages">): number {
-  let n = 0;
+/** A file part of a request. */
+export type FilePart = Extract<ContentPart, { type: "file" }>;
+
+/**
+ * The file parts of `req` that {@link mapRequestTexts} does not visit (not text: a PDF, a
+ * binary), in order.
+ */
+export function opaqueFiles(req: Pick<RouteRequest, "messages">): FilePart[] {
+  const out: FilePart[] = [];
   for (const m of req.messages) {
     if (typeof m.content === "string") continue;
-    for (const p of m.content) if (p.type === "file" && fileText(p) === undefined) n++;
+    for (const p of m.content) if (p.type === "file" && fileText(p) === undefined) out.push(p);
   }
-  return n;
+  return out;
 }
 
 function mapMessage(m: UpstreamMessage, f: TextMap): UpstreamMessage {
@@ -76,7 +84,7 @@ const TEXT_FILE = /^(text\/[a-z0-9.+-]+|application\/(json|xml|[a-z0-9.+-]+\+(js
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The text of a file part whose media type is text and whose bytes are UTF-8; else undefined. */
-function fileText(p: Extract<ContentPart, { type: "file" }>): string | undefined {
+function fileText(p: FilePart): string | undefined {
   if (!TEXT_FILE.test(p.source.mediaType)) return undefined;
   try {
     return utf8.decode(Buffer.from(p.source.data, "base64"));

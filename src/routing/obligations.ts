@@ -2,7 +2,9 @@
  * Obligations (issue 16): the policy may allow an endpoint only if the router does something
  * first — `redact: [category…]`, mask those spans before the prompt leaves (redact.ts) and
  * restore them in the answer (unredact-stream.ts). An obligation the router cannot apply
- * excludes the endpoint (fail closed); the ones it will apply are named in the record.
+ * excludes the endpoint (fail closed): no detector, a part that cannot be scanned, or a named
+ * category found in a PDF (its text is read, but the router does not rewrite PDFs); the ones
+ * it will apply are named in the record.
  */
 import type { EndpointObligations } from "../policy/index.js";
 import type { CandidateVerdict, ContentLabels, Exclusion, RouteRequest } from "./types.js";
@@ -13,13 +15,16 @@ export function obligationExclusion(
   req: RouteRequest,
   labels: ContentLabels | undefined,
 ): Exclusion | undefined {
+  const inPdf = labels?.unmaskable?.filter((c) => obligations.redact.includes(c)) ?? [];
   const why = !labels
     ? "no content detector is configured"
     : labels.unscannable > 0
       ? `${labels.unscannable} part(s) cannot be scanned`
       : req.operation === "embedding"
         ? "embedding inputs are not redacted"
-        : undefined;
+        : inPdf.length > 0
+          ? `a PDF holds ${inPdf.join(", ")}, which cannot be masked inside it`
+          : undefined;
   if (!why) return undefined;
   return {
     stage: "policy",

@@ -56,8 +56,8 @@ const everywhere = base({
 });
 
 describe("content labels", () => {
-  it("counts every text the request would send, files of text decoded, never the text", () => {
-    const labels = scanContent(everywhere, testDetector);
+  it("counts every text the request would send, files of text decoded, never the text", async () => {
+    const labels = await scanContent(everywhere, testDetector);
     expect(labels).toEqual({ version: "test-detect/1", counts: { email: 10, iban: 1 }, unscannable: 0 });
     const record = labelsToRecord(labels);
     expect(record).toEqual({ detector: "test-detect/1", email: "10", iban: "1" });
@@ -65,7 +65,7 @@ describe("content labels", () => {
     expect(labelsFromRecord(record)).toEqual(labels);
   });
 
-  it("a PDF cannot be scanned; a detector that throws counts its text as unscannable", () => {
+  it("a malformed PDF cannot be scanned; a detector that throws counts its text as unscannable", async () => {
     const pdf = base({
       messages: [
         {
@@ -76,14 +76,14 @@ describe("content labels", () => {
         },
       ],
     });
-    expect(scanContent(pdf, testDetector).unscannable).toBe(1);
+    expect((await scanContent(pdf, testDetector)).unscannable).toBe(1);
     const failing = {
       version: "broken/1",
       findSpans: () => {
         throw new Error("boom ann@example.com");
       },
     };
-    const labels = scanContent(base({ messages: [{ role: "user", content: "hi" }] }), failing);
+    const labels = await scanContent(base({ messages: [{ role: "user", content: "hi" }] }), failing);
     expect(labels).toEqual({ version: "broken/1", counts: {}, unscannable: 1 });
     expect(labelsToRecord(labels)).toEqual({ detector: "broken/1", unscannable: "1" });
   });

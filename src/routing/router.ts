@@ -164,7 +164,7 @@ export class Router {
       timeMs,
       decisionId: uuidv7(timeMs),
       seed: opts.seed ?? newSeed(),
-      contentLabels: detector ? scanContent(req, detector) : undefined,
+      contentLabels: detector ? await scanContent(req, detector) : undefined,
     });
     if (decision.outcome !== "policy_error") this.deps.observer?.policyEvaluated(decision.policyEvalUs);
     if (opts.record && decision.record && decision.bundle) {

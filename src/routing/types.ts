@@ -100,13 +100,17 @@ export interface ContentDetector {
 
 /**
  * What the detectors found in a request, as the policy and the record see it: counts per
- * category (only categories found), the detector's version, and how many parts could not be
- * scanned (a PDF, a binary file). Never the matched text, its position or a hash of it.
+ * category (only categories found), the detector's version, how many parts could not be
+ * scanned (a binary file, a PDF that cannot be read), and the categories found in parts the
+ * router cannot rewrite (a PDF's text), which a redact obligation therefore cannot mask. Never
+ * the matched text, its position or a hash of it.
  */
 export interface ContentLabels {
   version: string;
   counts: Readonly<Record<string, number>>;
   unscannable: number;
+  /** Sorted; absent when none. */
+  unmaskable?: readonly string[];
 }
 
 /**

@@ -7,6 +7,9 @@
  * - the redact obligation (tenant acme-support, `pii_redact_outside_eu`): the US endpoint gets
  *   placeholders, the caller gets the original values back, streamed and not, with the
  *   upstream echoing placeholders split across chunks and inside tool-call arguments;
+ * - PDF file parts are read and scanned: personal data in a PDF keeps `pii_requires_eu` to the
+ *   EU, a PDF without it lets the US endpoint serve, and a redact obligation cannot mask inside
+ *   a PDF, so it excludes the US endpoint when the PDF holds a category it names;
  * - no detector: the obligation cannot be applied, the US endpoint is excluded (fail closed);
  * - the record carries counts, the detector version and the obligation, never the text.
  */
@@ -22,6 +25,7 @@ import { createApiKey } from "../../src/auth/api-keys.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import type { DecisionRecordV1 } from "../../src/routing/decision-record.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { makePdf } from "../support/pdf.js";
 import { type RecordingUpstream, startRecordingUpstream } from "../support/recording-upstream.js";
 import { testDetector } from "../support/test-detector.js";
 
@@ -108,6 +112,26 @@ async function decisionRecord(t: TestApp, id: string): Promise<DecisionRecordV1>
 }
 
 const ask = (content: string) => ({ model: "pii/chat", messages: [{ role: "user" as const, content }] });
+
+/** A chat request with a text part and a PDF showing `lines`. */
+const askWithPdf = (text: string, lines: string[]) => ({
+  model: "pii/chat",
+  messages: [
+    {
+      role: "user" as const,
+      content: [
+        { type: "text" as const, text },
+        {
+          type: "file" as const,
+          file: {
+            filename: "a.pdf",
+            file_data: `data:application/pdf;base64,${makePdf([lines], { flate: true }).toString("base64")}`,
+          },
+        },
+      ],
+    },
+  ],
+});
 
 describe("content labels and the shipped content rules", () => {
   let w: World;
@@ -253,6 +277,53 @@ describe("content labels and the shipped content rules", () => {
       "tenant acme-legal: pii_requires_eu: personal data (email 2): endpoint processed in region us (country US), eu required (source: provider)",
     ]);
     expect(w.upstream.requests).toEqual([]);
+  });
+
+  it("pii_requires_eu: personal data inside a PDF keeps the request in the EU, counted in the record", async () => {
+    w.upstream.reset();
+    const { response } = await legal.chat.completions
+      .create(askWithPdf("Summarise the attachment", ["Invoice", `Contact: ${EMAIL}`]))
+      .withResponse();
+    expect(w.upstream.requests.map((r) => r.endpoint)).toEqual(["pii-eu"]);
+    const record = await decisionRecord(w.t, response.headers.get("x-sovr-decision-id")!);
+    expect(record.labels).toEqual({ detector: "test-detect/1", email: "1", unmaskable: "email" });
+    expect(JSON.stringify(record)).toContain("pii_requires_eu: personal data (email 1)");
+    expect(JSON.stringify(record)).not.toContain("jane");
+  });
+
+  it("a PDF without personal data is scanned clean: the cheaper US endpoint serves it", async () => {
+    w.upstream.reset();
+    const { response } = await legal.chat.completions
+      .create(askWithPdf("Summarise the attachment", ["The capital of France is Paris."]))
+      .withResponse();
+    expect(w.upstream.requests.map((r) => r.endpoint)).toEqual(["pii-us"]);
+    const record = await decisionRecord(w.t, response.headers.get("x-sovr-decision-id")!);
+    expect(record.labels).toEqual({ detector: "test-detect/1" });
+  });
+
+  it("redact obligation: personal data in a PDF cannot be masked there, so only the EU endpoint may serve", async () => {
+    w.upstream.reset();
+    const { response } = await support.chat.completions
+      .create(askWithPdf("Summarise the attachment", [`IBAN ${IBAN}`]))
+      .withResponse();
+    expect(w.upstream.requests.map((r) => r.endpoint)).toEqual(["pii-eu"]);
+    const record = await decisionRecord(w.t, response.headers.get("x-sovr-decision-id")!);
+    expect(record.labels).toEqual({ detector: "test-detect/1", iban: "1", unmaskable: "iban" });
+    expect(JSON.stringify(record.checks)).toContain(
+      "cannot be applied: a PDF holds iban, which cannot be masked inside it (fail closed)",
+    );
+  });
+
+  it("redact obligation: beside a clean PDF, the text is masked and the US endpoint serves", async () => {
+    w.upstream.reset();
+    const pdf = askWithPdf(`Send it to ${EMAIL}`, ["The capital of France is Paris."]);
+    await support.chat.completions.create(pdf);
+    expect(w.upstream.requests.map((r) => r.endpoint)).toEqual(["pii-us"]);
+    const sent = JSON.stringify(w.upstream.requests[0]!.body);
+    expect(sent).toContain("Send it to [EMAIL_1]");
+    expect(sent).not.toContain("example");
+    // The PDF leaves as it came.
+    expect(sent).toContain(pdf.messages[0]!.content[1]!.file!.file_data);
   });
 
   it("redact obligation: a PDF cannot be scanned, so only the EU endpoint may serve", async () => {

@@ -17,6 +17,7 @@ import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
 import { exportLog } from "../support/audit-live.js";
 import { leaks } from "../support/canary.js";
 import { collect, GrpcJsClient } from "../support/grpc.js";
+import { makePdf } from "../support/pdf.js";
 import { ibanValid, testDetector } from "../support/test-detector.js";
 
 describe("the canary matcher", () => {
@@ -177,7 +178,7 @@ function ibanWith(digits: string): string {
  * The detector paths (issue 16): canaries that are also an e-mail address, an IBAN and an API
  * key go through the content rules — routed to the EU, denied by secrets_deny, masked by the
  * redact obligation (the upstream gets placeholders), an obligation that cannot be applied (a
- * PDF), and a detector that fails with the text in its error — and are found nowhere.
+ * malformed PDF; a PDF holding them), a key inside a PDF, and a detector that fails with the text in its error — and are found nowhere.
  */
 describe.each(appDatabases)("detector paths keep no content either (%s)", (database) => {
   let t: TestApp;
@@ -243,6 +244,25 @@ describe.each(appDatabases)("detector paths keep no content either (%s)", (datab
       },
     ];
     await chatAs(support, withPdf);
+    // Real PDFs, read and scanned: a key inside one is refused by secrets_deny; personal data
+    // inside one cannot be masked there, so the redact obligation cannot be applied.
+    const realPdf = (lines: string[]) => [
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "see attached" },
+          {
+            type: "file",
+            file: {
+              filename: "b.pdf",
+              file_data: `data:application/pdf;base64,${makePdf([lines], { title: email }).toString("base64")}`,
+            },
+          },
+        ],
+      },
+    ];
+    expect(await chatAs(legal, realPdf([`key ${key}`]))).toBe(403);
+    await chatAs(support, realPdf([`Mail ${email}`, `pay ${iban}`]));
     // The detector fails (its error quotes the text): unscannable, secrets_deny refuses.
     expect(await chatAs(legal, [{ role: "user", content: `DETECTOR-FAILS-${id} ${all}` }])).toBe(403);
     await t.app.audit.drain();
@@ -259,6 +279,7 @@ describe.each(appDatabases)("detector paths keep no content either (%s)", (datab
     expect(text).toContain("secrets_deny: prompt may hold a secret: 1 part(s) could not be scanned");
     expect(text).toMatch(/redact:email,iban@sim-/);
     expect(text).toContain("cannot be applied: 1 part(s) cannot be scanned (fail closed)");
+    expect(text).toContain("cannot be applied: a PDF holds email, iban, which cannot be masked inside it");
   });
 
   it("no canary in any table, record, log, metric, error or export", async () => {
