@@ -130,7 +130,8 @@ export function findIbans(text: string, out: Span[]): void {
 
 // 12–19 digits, compact or in groups separated by one space or dash. Groups need a separator
 // between them, so a digit run splits one way only (no backtracking over groupings).
-const CARD_RE = /(?<![\w+\-.,/])\d{1,19}(?:[ -]\d{1,7}){0,6}(?![\d,]|[.-]\d)/g;
+// The first digit is matched before the look-behind, so the engine can skip to digits quickly.
+const CARD_RE = /\d(?<![\w+\-.,/]\d)\d{0,18}(?:[ -]\d{1,7}){0,6}(?![\d,]|[.-]\d)/g;
 
 function cardIssuerFits(d: string): boolean {
   const n = d.length;
@@ -152,6 +153,7 @@ function cardIssuerFits(d: string): boolean {
 export function findCards(text: string, out: Span[]): void {
   for (const m of text.matchAll(CARD_RE)) {
     const raw = m[0];
+    if (raw.length < 12) continue; // fewer than 12 digits: most numbers in a text
     const seps = raw.replace(/\d/g, "");
     if (seps.length > 0 && !/^( +|-+)$/.test(seps)) continue; // mixed separators: not a card
     const d = raw.replace(/\D/g, "");
