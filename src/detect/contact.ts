@@ -47,19 +47,37 @@ export function findEmails(text: string, out: Span[]): void {
 // Octets 0–255 without leading zeros; not inside a longer dotted number.
 const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 const IPV4_RE = new RegExp(`(?<![\\d.])${OCTET}(?:\\.${OCTET}){3}(?!\\d|\\.\\d)`, "g");
-// Hex groups and colons (at most 39 characters, a colon among the first five), checked by
-// node:net.
-const IPV6_RE = /(?<![\w:])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{2,38}(?![\w:])/g;
 
 export function findIps(text: string, out: Span[]): void {
   for (const m of text.matchAll(IPV4_RE))
     out.push({ start: m.index, end: m.index + m[0].length, category: "ip_address" });
-  if (!text.includes(":")) return;
-  for (const m of text.matchAll(IPV6_RE)) {
-    const v = m[0];
-    if (countColons(v) >= 3 && isIPv6(v))
-      out.push({ start: m.index, end: m.index + v.length, category: "ip_address" });
+  // IPv6: from each colon, the run of hex digits and colons around it (one pass: a run is
+  // looked at once), at most four hex digits before its first colon and 43 characters in all,
+  // not inside a longer word; node:net decides.
+  let at = text.indexOf(":");
+  while (at >= 0) {
+    let start = at;
+    while (start > 0 && isHexOrColon(text.charCodeAt(start - 1))) start--;
+    let end = at + 1;
+    while (end < text.length && isHexOrColon(text.charCodeAt(end))) end++;
+    const v = text.slice(start, end);
+    if (
+      v.length <= 43 &&
+      v.indexOf(":") <= 4 &&
+      (start === 0 || !isWordChar(text.charCodeAt(start - 1))) &&
+      !isWordChar(text.charCodeAt(end)) &&
+      countColons(v) >= 3 &&
+      isIPv6(v)
+    )
+      out.push({ start, end, category: "ip_address" });
+    at = text.indexOf(":", end);
   }
+}
+function isHexOrColon(c: number): boolean {
+  return (c >= 48 && c <= 58) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 function countColons(s: string): number {
   let n = 0;
