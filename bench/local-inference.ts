@@ -3,10 +3,11 @@
  * real SmolLM2-135M model through sovr (OpenAI HTTP API, streaming) against node-llama-cpp called
  * directly, in the same run, same threads and slots, at 1, 2 and 4 concurrent streams.
  *
- *   tsx bench/local-inference.ts [--tokens 32] [--rounds 3] [--threads 1]
+ *   tsx bench/local-inference.ts [--tokens 128] [--rounds 3] [--threads 1] [--json]
  *
  * The model comes from scripts/install-local-model.sh (SOVR_TEST_MODEL_DIR). Prints a Markdown
- * table (paste it into bench/findings.md, which docs/benchmarks.md is generated from).
+ * table, or with --json the figures that `npm run bench` (bench/run.ts) keeps in its results
+ * and docs/benchmarks.md shows.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -21,9 +22,10 @@ import { TEST_MODEL, testModelPath } from "../test/support/local-model.js";
 
 const { values } = parseArgs({
   options: {
-    tokens: { type: "string", default: "32" },
+    tokens: { type: "string", default: "128" },
     rounds: { type: "string", default: "3" },
     threads: { type: "string", default: "1" },
+    json: { type: "boolean", default: false },
   },
 });
 const TOKENS = Number(values.tokens);
@@ -60,9 +62,13 @@ async function direct(): Promise<{ runner: Runner; close: () => Promise<void> }>
   const model = await llama.loadModel({ modelPath: testModelPath(), gpuLayers: 0 });
   const context = await model.createContext({ sequences: 4, contextSize: 1024, threads: THREADS });
   const free = Array.from({ length: 4 }, () => context.getSequence());
+  // The chat template resolved once, as the adapter does (resolving it costs ~300 ms a chat).
+  const probe = new LlamaChat({ contextSequence: free[0]! });
+  const chatWrapper = probe.chatWrapper;
+  probe.dispose({ disposeSequence: false });
   const runner: Runner = async () => {
     const sequence = free.pop()!;
-    const chat = new LlamaChat({ contextSequence: sequence });
+    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper });
     const start = performance.now();
     let first = 0;
     const meter = sequence.tokenMeter.getState();
@@ -132,6 +138,7 @@ async function viaSovr(): Promise<{ runner: Runner; close: () => Promise<void> }
 }
 
 const rows: string[] = [];
+const figures: { target: string; streams: number; tokens_per_s: number; ttft_p50_ms: number }[] = [];
 for (const [name, make] of [
   ["node-llama-cpp direct", direct],
   ["sovr (HTTP, streaming)", viaSovr],
@@ -141,16 +148,27 @@ for (const [name, make] of [
   for (const c of LEVELS) {
     const m = await measure(target.runner, c);
     rows.push(`| ${name} | ${c} | ${m.tps.toFixed(1)} | ${m.ttft.toFixed(0)} |`);
+    figures.push({
+      target: name,
+      streams: c,
+      tokens_per_s: Math.round(m.tps * 10) / 10,
+      ttft_p50_ms: Math.round(m.ttft),
+    });
     console.error(rows.at(-1));
   }
   await target.close();
 }
-console.log(
-  [
-    `SmolLM2-135M-Instruct Q4_1, ${THREADS} llama.cpp thread(s), ${TOKENS} tokens per stream, ${ROUNDS} rounds per level, temperature 0.`,
-    "",
-    "| target | concurrent streams | tokens/s (all streams) | TTFT p50 ms |",
-    "|---|---:|---:|---:|",
-    ...rows,
-  ].join("\n"),
-);
+if (values.json)
+  console.log(
+    JSON.stringify({ model: TEST_MODEL, threads: THREADS, tokens: TOKENS, rounds: ROUNDS, results: figures }),
+  );
+else
+  console.log(
+    [
+      `SmolLM2-135M-Instruct Q4_1, ${THREADS} llama.cpp thread(s), ${TOKENS} tokens per stream, ${ROUNDS} rounds per level, temperature 0.`,
+      "",
+      "| target | concurrent streams | tokens/s (all streams) | TTFT p50 ms |",
+      "|---|---:|---:|---:|",
+      ...rows,
+    ].join("\n"),
+  );

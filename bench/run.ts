@@ -15,10 +15,12 @@
  * regenerates docs/benchmarks.md with bench/results/overhead.svg.
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { TEST_MODEL_FILE, testModelDir } from "../test/support/local-model.js";
 import { directTargets, peerTargets, smokeTest, sovrTargets } from "./lib/build-targets.js";
 import { machineInfo } from "./lib/machine.js";
 import { type Cell, runMatrix } from "./lib/matrix.js";
@@ -234,6 +236,15 @@ const policy = a["no-micro"]
     ? { error: "not run in --quick mode (run the full bench, or `tsx bench/policy-eval.ts`)" }
     : await runJson(["--import", "tsx", "bench/policy-eval.ts"], "policy-eval");
 
+// The in-process local provider (issue 15), when the test model is installed
+// (scripts/install-local-model.sh): sovr against node-llama-cpp called directly.
+const localInference =
+  a["no-micro"] || quick
+    ? null
+    : existsSync(join(testModelDir(), TEST_MODEL_FILE))
+      ? await runJson(["--import", "tsx", "bench/local-inference.ts", "--json"], "local-inference")
+      : { error: "no local model: run scripts/install-local-model.sh" };
+
 const results = {
   benchmark: "sovr-bench",
   mode,
@@ -265,6 +276,7 @@ const results = {
   saturation: matrix.saturation,
   micro,
   policy_eval: policy,
+  local_inference: localInference,
 };
 results.duration_s = Math.round(performance.now() - started) / 1000;
 const out = a.out ?? join(resultsDir, `${stamp}-${mode}.json`);

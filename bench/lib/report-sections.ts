@@ -72,6 +72,13 @@ export interface Results {
   saturation: Saturation[];
   micro: Micro | null;
   policy_eval: PolicyEval | null;
+  /** bench/local-inference.ts --json (absent in runs before issue 15). */
+  local_inference?: {
+    error?: string;
+    tokens?: number;
+    threads?: number;
+    results?: { target: string; streams: number; tokens_per_s: number; ttft_p50_ms: number }[];
+  } | null;
 }
 
 const f = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? "—" : x.toFixed(d));
@@ -282,8 +289,38 @@ export function sections(r: Results): string[] {
   return out;
 }
 
+function localInferenceSection(r: Results): string[] {
+  const l = r.local_inference;
+  if (!l) return [];
+  if (!l.results)
+    return [
+      "### Local inference (bench/local-inference.ts)",
+      "",
+      `Not measured: ${l.error ?? "no result"}.`,
+      "",
+    ];
+  const direct = new Map(
+    l.results.filter((x) => x.target.startsWith("node-llama-cpp")).map((x) => [x.streams, x]),
+  );
+  return [
+    "### Local inference (bench/local-inference.ts)",
+    "",
+    `SmolLM2-135M-Instruct Q4_1 in-process, ${l.threads} llama.cpp thread(s), ${l.tokens} tokens per stream: sovr (OpenAI HTTP API, streaming) against node-llama-cpp called directly in the same run. Overhead = tokens/s lost against direct at the same concurrency (goal ≤ 5 %).`,
+    "",
+    "| target | concurrent streams | tokens/s (all streams) | TTFT p50 ms | tokens/s vs direct |",
+    "|---|---:|---:|---:|---:|",
+    ...l.results.map((x) => {
+      const d = direct.get(x.streams);
+      const vs =
+        d && d !== x ? `${(((x.tokens_per_s - d.tokens_per_s) / d.tokens_per_s) * 100).toFixed(1)} %` : "—";
+      return `| ${x.target} | ${x.streams} | ${x.tokens_per_s} | ${x.ttft_p50_ms} | ${vs} |`;
+    }),
+    "",
+  ];
+}
+
 function microSections(r: Results): string[] {
-  const out: string[] = ["## Micro-benchmarks", ""];
+  const out: string[] = ["## Micro-benchmarks", "", ...localInferenceSection(r)];
   const p = r.policy_eval;
   if (p?.results) {
     out.push(

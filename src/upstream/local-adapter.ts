@@ -114,7 +114,7 @@ async function* generate(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<UpstreamEvent> {
   const { lib, model } = loaded;
-  const chat = new lib.LlamaChat({ contextSequence: sequence });
+  const chat = new lib.LlamaChat({ contextSequence: sequence, chatWrapper: loaded.chatWrapper });
   const grammar = await grammarFor(loaded, req.params?.response_format);
   const promptTokens = chat.chatWrapper
     .generateContextState({ chatHistory: history })

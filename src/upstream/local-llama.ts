@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Llama, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import type { ChatWrapper, Llama, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import { UpstreamError } from "./errors.js";
 import { SlotPool } from "./local-slots.js";
 
@@ -28,6 +28,11 @@ export interface LoadedModel {
   lib: NodeLlamaCpp;
   llama: Llama;
   model: LlamaModel;
+  /**
+   * The model's chat template, resolved once at load: resolving it (matching the GGUF's Jinja
+   * template) takes ~300 ms on this machine, which every request paid before its first token.
+   */
+  chatWrapper: ChatWrapper;
   slots: SlotPool<LlamaContextSequence>;
 }
 
@@ -83,7 +88,10 @@ export class LocalRuntime {
       threads: { ideal: threads, min: 1 },
     });
     const sequences = Array.from({ length: slots }, () => context.getSequence());
-    return { lib, llama, model, slots: new SlotPool(sequences, this.options.queueMs) };
+    const probe = new lib.LlamaChat({ contextSequence: sequences[0]! });
+    const chatWrapper = probe.chatWrapper;
+    probe.dispose({ disposeSequence: false });
+    return { lib, llama, model, chatWrapper, slots: new SlotPool(sequences, this.options.queueMs) };
   }
 
   #library(): Promise<NodeLlamaCpp> {
