@@ -94,7 +94,7 @@ const EXAMPLES: Example[] = [
   { key: "SOVR_LOCATION=DE npm start", skip: SERVE_INSTEAD },
   {
     key: '{"request":{"model":"local/smollm2-135m-instruct"',
-    skip: "needs the pulled model and SOVR_LOCATION; test/e2e/local-inference.test.ts routes the same request (zdr, region eu) to the local endpoint",
+    skip: "needs the pulled model and SOVR_LOCATION; test/e2e/local-inference.test.ts runs this Explain (zdr, region eu) and checks the local endpoint is eligible and planned",
   },
   {
     key: '"model":"local/smollm2-135m-instruct","provider":{"zdr":true},"region":"eu"',

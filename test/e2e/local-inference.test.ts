@@ -11,7 +11,9 @@ import { decisionEntries } from "../../src/audit/audit-store.js";
 import { envelopePayload } from "../../src/audit/dsse.js";
 import { type DecisionRecordV2, decodeRecord } from "../../src/audit/record.js";
 import { getRevision, snapshotFromCanonical } from "../../src/catalog/index.js";
+import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { GrpcJsClient } from "../support/grpc.js";
 import { TEST_MODEL, TEST_MODEL_SHA256, testModelDir, testModelPath } from "../support/local-model.js";
 
 describe("local inference (node-llama-cpp, SmolLM2-135M)", () => {
@@ -68,6 +70,21 @@ describe("local inference (node-llama-cpp, SmolLM2-135M)", () => {
     expect(endpoint.policy.retentionDays.evidence!.document).toContain(`sha256:${TEST_MODEL_SHA256}`);
     expect(endpoint.policy.retentionDays.evidence!.document).toContain("node-llama-cpp 3.21.1");
     expect(endpoint.providerHeadquarters).toBe("DE");
+  });
+
+  it("Explain (the README's example): the local endpoint is eligible for zdr in the EU, planned", async () => {
+    const grpc = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`);
+    try {
+      const explained = await grpc.unary(RouterService, RouterService.method.explain, {
+        request: { model: TEST_MODEL, region: "eu", provider: { zdr: true } },
+      });
+      const local = explained.decision!.candidates.find((c) => c.endpointId === TEST_MODEL)!;
+      expect(local.eligible).toBe(true);
+      expect(local.exclusions).toEqual([]);
+      expect(explained.decision!.plan).toEqual([TEST_MODEL]);
+    } finally {
+      grpc.close();
+    }
   });
 
   it("streams token deltas and ends with usage; max_tokens bounds the completion", async () => {
