@@ -100,7 +100,7 @@ const IBAN_LENGTH: Record<string, number> = {
 };
 
 // Country, check digits, then up to 30 characters, optionally grouped by single spaces.
-const IBAN_RE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){10,30}/g;
+const IBAN_RE = /[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){10,30}/g;
 
 export function findIbans(text: string, out: Span[]): void {
   for (const m of text.matchAll(IBAN_RE)) {
@@ -163,13 +163,16 @@ export function findCards(text: string, out: Span[]): void {
   }
 }
 
-const DE_TAX_RE = /(?<![\d.,\-+/])[1-9]\d{10}(?![\d]|[.,-]\d)/g;
+// Each pattern matches its first character before the look-behind that checks the character in
+// front of it (the same condition): the engine then skips to candidate characters quickly
+// instead of running the look-behind at every position.
+const DE_TAX_RE = /[1-9](?<![\d.,\-+/][1-9])\d{10}(?![\d]|[.,-]\d)/g;
 const FR_NIR_RE =
   /(?<![\dA-Za-z])[12] ?\d\d ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d\d|2[AB]) ?\d{3} ?\d{3} ?\d\d(?![\dA-Za-z])/g;
-const ES_RE = /(?<![\dA-Za-z])(?:\d{8}|[XYZ]-?\d{7})-?[A-Z](?![\dA-Za-z])/g;
+const ES_RE = /(?:\d(?<![\dA-Za-z]\d)\d{7}|[XYZ](?<![\dA-Za-z][XYZ])-?\d{7})-?[A-Z](?![\dA-Za-z])/g;
 const IT_CF_RE =
-  /(?<![\dA-Za-z])[A-Z]{6}[\dLMNPQRSTUV]{2}[ABCDEHLMPRST][\dLMNPQRSTUV]{2}[A-Z][\dLMNPQRSTUV]{3}[A-Z](?![\dA-Za-z])/g;
-const NL_BSN_RE = /(?<![\d.,\-+/])\d{9}(?![\d]|[.,-]\d)/g;
+  /[A-Z](?<![\dA-Za-z][A-Z])[A-Z]{5}[\dLMNPQRSTUV]{2}[ABCDEHLMPRST][\dLMNPQRSTUV]{2}[A-Z][\dLMNPQRSTUV]{3}[A-Z](?![\dA-Za-z])/g;
+const NL_BSN_RE = /\d(?<![\d.,\-+/]\d)\d{8}(?![\d]|[.,-]\d)/g;
 /** A BSN is nine bare digits, 1 in 11 of which pass the 11-test: it needs a word saying so. */
 const BSN_CONTEXT =
   /\b(?:bsn|burgerservicenummer|sofi-?nummer|national id|id number|identifier|identificat\w*)\b/i;
