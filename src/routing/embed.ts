@@ -15,7 +15,7 @@ import type { Decision } from "./decide.js";
 import type { AttemptRecord, OutcomeRecordV1 } from "./decision-record.js";
 import { AllAttemptsFailedError, NoEligibleEndpointError, UpstreamRejectedError } from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
-import { asUpstreamError, attempt, costMicroUsd, usageRecord } from "./outcome.js";
+import { asUpstreamError, attempt, costMicroUsd, outcomeRecord } from "./outcome.js";
 import { unappliedParameters } from "./parameters.js";
 import type { CostedUsage, PlannedAttempt, RouterDeps } from "./router.js";
 import type { RouteRequest } from "./types.js";
@@ -187,23 +187,21 @@ export async function routeEmbedding(
     }
     throw new AllAttemptsFailedError([], decision.id);
   } finally {
-    const record: OutcomeRecordV1 = {
-      v: 2,
-      kind: "outcome",
-      decision_id: decision.id,
+    const now = ctx.now();
+    const record = outcomeRecord({
+      decisionId: decision.id,
       tenant: principal.tenant,
-      time_us: ctx.now() * 1000,
+      nowMs: now,
+      startedMs: started,
       outcome,
       attempts,
-      endpoint_used: endpointUsed?.id ?? null,
-      usage: usage ? usageRecord(usage) : null,
-      ...(unapplied.length > 0 ? { unapplied_parameters: unapplied } : {}),
-      cost_micro_usd: usage?.costMicroUsd ?? 0,
-      latency_us: Math.round((ctx.now() - started) * 1000),
+      endpointUsed,
+      usage,
+      unapplied,
       // No stream: the first "token" is the whole answer.
-      ttft_us: outcome === "success" ? Math.round((ctx.now() - started) * 1000) : null,
-      error_class: errorClass,
-    };
+      ttftMs: outcome === "success" ? now - started : undefined,
+      errorClass,
+    });
     // Appended without holding the caller, as for chat; failures surface in metrics and logs.
     deps.recorder.recordOutcome(record).catch(() => {});
     const observer = deps.observer;

@@ -57,3 +57,39 @@ export function attempt(
     error_class: (err?.errorClass ?? null) as UpstreamErrorClass | null,
   };
 }
+
+/** What a routed call knows when it ends: the outcome record is built from it (outcomeRecord). */
+export interface CallEnd {
+  decisionId: string;
+  tenant: string;
+  nowMs: number;
+  startedMs: number;
+  outcome: OutcomeRecordV1["outcome"];
+  attempts: AttemptRecord[];
+  endpointUsed: ResolvedEndpoint | undefined;
+  usage: (Usage & { costMicroUsd: number }) | undefined;
+  unapplied: readonly string[];
+  ttftMs: number | undefined;
+  errorClass: string | null;
+}
+
+/** The outcome record (format v2) of one routed call; the log sets its tenant_seq. */
+export function outcomeRecord(e: CallEnd): OutcomeRecordV1 {
+  return {
+    v: 2,
+    kind: "outcome",
+    decision_id: e.decisionId,
+    // v2: the outcome counts in its tenant's sequence (tenant_seq is set by the log).
+    tenant: e.tenant,
+    time_us: e.nowMs * 1000,
+    outcome: e.outcome,
+    attempts: e.attempts,
+    endpoint_used: e.endpointUsed?.id ?? null,
+    usage: e.usage ? usageRecord(e.usage) : null,
+    ...(e.unapplied.length > 0 ? { unapplied_parameters: [...e.unapplied] } : {}),
+    cost_micro_usd: e.usage?.costMicroUsd ?? 0,
+    latency_us: Math.round((e.nowMs - e.startedMs) * 1000),
+    ttft_us: e.ttftMs === undefined ? null : Math.round(e.ttftMs * 1000),
+    error_class: e.errorClass,
+  };
+}

@@ -1,5 +1,4 @@
 import type { Principal, TenantKey } from "../auth/index.js";
-import { endpointOrigin } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import { uuidv7 } from "../encoding/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
@@ -19,8 +18,9 @@ import {
 } from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
 import type { HealthTracker } from "./health.js";
-import { asUpstreamError, attempt, costMicroUsd, usageRecord } from "./outcome.js";
+import { asUpstreamError, attempt, costMicroUsd, outcomeRecord } from "./outcome.js";
 import { unappliedParameters } from "./parameters.js";
+import { plannedAttempts } from "./planned-attempts.js";
 import { RedactionTable, redactRequest } from "./redact.js";
 import { newSeed } from "./rng.js";
 import type { CandidateVerdict, ContentDetector, Reachability, RouteRequest } from "./types.js";
@@ -29,6 +29,7 @@ import { toUpstreamRequest } from "./upstream-request.js";
 
 export type { Decision } from "./decide.js";
 export { costMicroUsd } from "./outcome.js";
+export type { PlannedAttempt } from "./planned-attempts.js";
 
 /** Appends signed records durably; resolves only once committed. */
 export interface DecisionIndexInput {
@@ -109,14 +110,6 @@ export type RouterEvent =
       choices?: { index: number; finishReason: string }[];
       usage: CostedUsage;
     };
-
-/** One upstream attempt: an endpoint with one credential. */
-export interface PlannedAttempt {
-  endpoint: ResolvedEndpoint;
-  /** The tenant's own key, or the catalog's shared one (`api_key_env`, or none needed). */
-  credential: "byok" | "shared";
-  apiKey: string | undefined;
-}
 
 /**
  * The data plane (docs/architecture.md §6): candidates → policy → request filters → plan, a signed decision
@@ -222,7 +215,7 @@ export class Router {
       if (decision.outcome === "policy_error") throw decision.error;
       throw new NoEligibleEndpointError(decision.verdicts, decision.id);
     }
-    const planned = this.#attempts(decision.plan, keys);
+    const planned = plannedAttempts(decision.plan, keys, this.deps.env);
     const verdicts = new Map(decision.verdicts.map((v) => [v.endpoint.id, v]));
     // Placeholders of this request, the same on every attempt (redact.ts).
     const redactions = new RedactionTable();
@@ -351,23 +344,19 @@ export class Router {
     } finally {
       // The caller left mid-stream (generator closed early): that is an abort, not a success.
       if (outcome !== "success" && errorClass === null && endpointUsed) errorClass = "aborted";
-      const record: OutcomeRecordV1 = {
-        v: 2,
-        kind: "outcome",
-        decision_id: decision.id,
-        // v2: the outcome counts in its tenant's sequence (tenant_seq is set by the log).
+      const record = outcomeRecord({
+        decisionId: decision.id,
         tenant: principal.tenant,
-        time_us: this.#now() * 1000,
+        nowMs: this.#now(),
+        startedMs: started,
         outcome,
         attempts,
-        endpoint_used: endpointUsed?.id ?? null,
-        usage: usage ? usageRecord(usage) : null,
-        ...(unapplied.length > 0 ? { unapplied_parameters: unapplied } : {}),
-        cost_micro_usd: usage?.costMicroUsd ?? 0,
-        latency_us: Math.round((this.#now() - started) * 1000),
-        ttft_us: ttftMs === undefined ? null : Math.round(ttftMs * 1000),
-        error_class: errorClass,
-      };
+        endpointUsed,
+        usage,
+        unapplied,
+        ttftMs,
+        errorClass,
+      });
       // The outcome is appended without holding the caller; failures surface in metrics/logs.
       this.deps.recorder.recordOutcome(record).catch(() => {});
       const observer = this.deps.observer;
@@ -388,32 +377,13 @@ export class Router {
         deps: this.deps,
         now: this.#now,
         decide: (r, p) => this.#decide(r, p, { record: true }),
-        attempts: (plan, keys) => this.#attempts(plan, keys),
+        attempts: (plan, keys) => plannedAttempts(plan, keys, this.deps.env),
         observeFailure: (e, err, ms, credential) => this.#observeFailure(e, err, ms, credential),
       },
       { ...req, operation: "embedding" },
       principal,
       signal,
     );
-  }
-
-  /**
-   * Each endpoint of the plan with its credentials in order (OpenRouter's BYOK): the tenant's
-   * own key first, then — unless the tenant said "always use my key" — the shared key.
-   */
-  #attempts(plan: readonly ResolvedEndpoint[], keys: ReadonlyMap<string, TenantKey>): PlannedAttempt[] {
-    return plan.flatMap((endpoint) => {
-      const own = keys.get(endpoint.provider);
-      const out: PlannedAttempt[] = [];
-      // Never past the plan's own check (filters.ts, byok_origin): a key goes only where approved.
-      if (own?.apiKey !== undefined && !own.origins.has(endpointOrigin(endpoint))) return out;
-      if (own?.apiKey !== undefined) out.push({ endpoint, credential: "byok", apiKey: own.apiKey });
-      if (!own?.always && endpoint.available) {
-        const shared = endpoint.apiKeyEnv ? this.deps.env[endpoint.apiKeyEnv] : undefined;
-        out.push({ endpoint, credential: "shared", apiKey: shared });
-      }
-      return out;
-    });
   }
 
   /**

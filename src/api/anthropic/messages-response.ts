@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { RouterEvent } from "../../routing/index.js";
+import { writeText } from "../openai/index.js";
 import type { AnthropicError } from "./messages-errors.js";
 
 /**
@@ -168,20 +169,6 @@ export async function wholeMessage(
   };
 }
 
-/** Writes and waits when the socket's buffer is full, so a slow reader slows the upstream. */
-async function write(res: ServerResponse, text: string): Promise<void> {
-  if (res.write(text) || res.destroyed) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
-}
-
 /**
  * The Message as Anthropic's event stream. Headers wait for the route (the first token): until
  * then an error is an ordinary error response; after it, an `error` event ends the stream.
@@ -192,7 +179,7 @@ export async function streamMessage(
   opts: { headers(route: RouteEvent): Record<string, string>; toError(err: unknown): AnthropicError },
 ): Promise<AnthropicError | undefined> {
   const send = (type: string, data: object) =>
-    write(res, `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+    writeText(res, `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
   const blocks = new BlockAssembler(send);
   try {
     for await (const ev of events) {

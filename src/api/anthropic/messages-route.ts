@@ -4,7 +4,7 @@ import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.j
 import { check } from "../../encoding/index.js";
 import type { Router, RouterEvent } from "../../routing/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
-import { methodNotAllowed, readJson, sendJson } from "../openai/index.js";
+import { callerSignal, methodNotAllowed, readJson, sendJson } from "../openai/index.js";
 import { type FieldNames, fromMessagesBody } from "./messages-body.js";
 import { type AnthropicError, toAnthropicError } from "./messages-errors.js";
 import { streamMessage, wholeMessage } from "./messages-response.js";
@@ -49,16 +49,6 @@ export function createAnthropicHttpHandler(
 function sendError(res: ServerResponse, err: AnthropicError): void {
   if (res.headersSent) return void res.destroy();
   sendJson(res, err.status, err.body, err.decisionId ? { "x-sovr-decision-id": err.decisionId } : {});
-}
-
-/** Aborted when the caller goes away before the response is complete. */
-function callerSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
-  const ac = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) ac.abort();
-  });
-  req.on("aborted", () => ac.abort());
-  return ac.signal;
 }
 
 type RouteEvent = Extract<RouterEvent, { type: "route" }>;

@@ -2,6 +2,7 @@
  * Writing a routed chat completion to the caller: as SSE chunks (`stream: true`) or as one
  * `chat.completion` object. Response shapes live in chat-response.ts.
  */
+
 import type { ServerResponse } from "node:http";
 import type { RouterEvent } from "../../routing/index.js";
 import type { OpenAIChatOptions } from "./chat-body.js";
@@ -16,23 +17,10 @@ import {
   usageJson,
 } from "./chat-response.js";
 import { sendJson } from "./http-json.js";
+import { writeText } from "./http-stream.js";
 
 /** An error as the stream's last event: OpenAI's error body and the HTTP status it would have had. */
 export type StreamError = (err: unknown) => { status: number; body: { error: Record<string, unknown> } };
-
-/** Writes and waits when the socket's buffer is full, so a slow reader slows the upstream. */
-async function write(res: ServerResponse, text: string): Promise<void> {
-  if (res.write(text) || res.destroyed) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
-}
 
 /**
  * SSE: a chunk per delta, a chunk with every choice's finish reason, the usage chunk when asked
@@ -61,15 +49,15 @@ export async function streamCompletion(
           ...routeHeaders(ev),
         });
       } else if (ev.type === "delta") {
-        await write(res, chunk([chunkChoice(ev, options.excludeReasoning)]));
+        await writeText(res, chunk([chunkChoice(ev, options.excludeReasoning)]));
       } else {
         const finishes = finishReasons(ev).map((c) => ({
           index: c.index,
           delta: {},
           finish_reason: c.finishReason,
         }));
-        await write(res, chunk(finishes));
-        if (options.includeUsage) await write(res, chunk([], { usage: usageJson(ev.usage) }));
+        await writeText(res, chunk(finishes));
+        if (options.includeUsage) await writeText(res, chunk([], { usage: usageJson(ev.usage) }));
       }
     }
     if (!res.destroyed) res.end("data: [DONE]\n\n");

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EmbeddingOutcome } from "../../routing/index.js";
 import { type EncodingFormat, fromOpenAIEmbeddingBody } from "../grpc/index.js";
 import { readJson, sendJson } from "./http-json.js";
+import { callerSignal } from "./http-stream.js";
 import type { OpenAIHttpDeps } from "./openai-http.js";
 
 /**
@@ -68,14 +69,4 @@ export function float32Base64(v: readonly number[]): string {
   const bytes = Buffer.allocUnsafe(v.length * 4);
   for (let i = 0; i < v.length; i++) bytes.writeFloatLE(v[i]!, i * 4);
   return bytes.toString("base64");
-}
-
-/** Aborted when the caller goes away before the answer is sent: the upstream call stops too. */
-function callerSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
-  const ac = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) ac.abort();
-  });
-  req.on("aborted", () => ac.abort());
-  return ac.signal;
 }

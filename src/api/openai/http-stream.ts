@@ -1,7 +1,7 @@
 /**
  * Streaming over node:http for the HTTP API's routes: writes that honour back-pressure and a
- * signal for a caller that goes away. (The same two helpers as openai-http.ts's chat stream,
- * kept here so other routes need not reach into that file.)
+ * signal for a caller that goes away; every streaming route uses these (the Anthropic Messages
+ * API too, through this folder's index).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 

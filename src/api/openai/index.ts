@@ -1,5 +1,6 @@
 // The public face of api/openai/: other folders import only what is exported here.
 export { methodNotAllowed, readJson, sendJson } from "./http-json.js";
+export { callerSignal, writeText } from "./http-stream.js";
 export {
   createOpenAIHttpHandler,
   type OpenAIError,

@@ -12,6 +12,7 @@ import { fromOpenAIChatBody } from "./chat-body.js";
 import { streamCompletion, wholeCompletion } from "./chat-stream.js";
 import { embeddings } from "./embeddings-route.js";
 import { methodNotAllowed, readJson, sendJson } from "./http-json.js";
+import { callerSignal } from "./http-stream.js";
 import { responsesRoute } from "./responses-route.js";
 
 /**
@@ -126,16 +127,6 @@ function sendError(res: ServerResponse, err: OpenAIError, headers: Record<string
     err.body,
     err.decisionId ? { "x-sovr-decision-id": err.decisionId, ...headers } : headers,
   );
-}
-
-/** Aborted when the caller goes away before the response is complete. */
-function callerSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
-  const ac = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) ac.abort();
-  });
-  req.on("aborted", () => ac.abort());
-  return ac.signal;
 }
 
 /**
