@@ -13,9 +13,9 @@ import type { EmbeddingRequest, EmbeddingResult } from "../upstream/index.js";
 import { UpstreamError } from "../upstream/index.js";
 import type { Decision } from "./decide.js";
 import type { AttemptRecord, OutcomeRecordV1 } from "./decision-record.js";
-import { AllAttemptsFailedError, NoEligibleEndpointError, UpstreamRejectedError } from "./errors.js";
+import { AllAttemptsFailedError, NoEligibleEndpointError } from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
-import { asUpstreamError, attempt, costMicroUsd, outcomeRecord } from "./outcome.js";
+import { afterFailedAttempt, asUpstreamError, attempt, costMicroUsd, outcomeRecord } from "./outcome.js";
 import { unappliedParameters } from "./parameters.js";
 import type { CostedUsage, PlannedAttempt, RouterDeps } from "./router.js";
 import type { RouteRequest } from "./types.js";
@@ -135,31 +135,10 @@ export async function routeEmbedding(
         const ue = asUpstreamError(err);
         attempts.push(attempt(endpoint, attemptStart, ctx.now(), ue));
         ctx.observeFailure(endpoint, ue, ctx.now() - attemptStart, credential);
-        if (ue.errorClass === "aborted") {
-          errorClass = "aborted";
-          throw ue;
-        }
-        if (ue.errorClass === "client") {
-          // Refused by the adapter itself (no status: nothing was sent): the next endpoint's
-          // API may take it. Refused by the upstream: the request is at fault, no failover.
-          if (ue.status === undefined && i + 1 < planned.length) continue;
-          errorClass = "client";
-          throw new UpstreamRejectedError(
-            ue.status ?? 400,
-            decision.id,
-            ue.status === undefined ? ue.message : undefined,
-          );
-        }
-        if (i + 1 < planned.length) continue;
-        errorClass = ue.errorClass;
-        throw new AllAttemptsFailedError(
-          attempts.map((a) => ({
-            endpointId: a.endpoint_id,
-            errorClass: a.error_class!,
-            status: a.status ?? undefined,
-          })),
-          decision.id,
-        );
+        const next = afterFailedAttempt(ue, i + 1 < planned.length, attempts, decision.id);
+        if (next === "next") continue;
+        errorClass = next.errorClass;
+        throw next.error;
       }
       const end = ctx.now();
       attempts.push(attempt(endpoint, attemptStart, end));

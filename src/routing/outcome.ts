@@ -7,6 +7,7 @@ import type { ResolvedEndpoint } from "../catalog/index.js";
 import type { Usage } from "../upstream/index.js";
 import { UpstreamError, type UpstreamErrorClass } from "../upstream/index.js";
 import type { AttemptRecord, OutcomeRecordV1 } from "./decision-record.js";
+import { AllAttemptsFailedError, LocalSaturatedError, UpstreamRejectedError } from "./errors.js";
 
 /**
  * Cost at catalog prices: USD per million tokens × tokens = micro-USD. Prompt tokens read from
@@ -92,4 +93,37 @@ export function outcomeRecord(e: CallEnd): OutcomeRecordV1 {
     ttft_us: e.ttftMs === undefined ? null : Math.round(e.ttftMs * 1000),
     error_class: e.errorClass,
   };
+}
+
+/**
+ * What follows a failed attempt (already in `attempts`) before anything reached the caller:
+ * `"next"` — try the next planned attempt — or the error that ends the call, with the error
+ * class its outcome record names. An abort ends it; a request the upstream refused (4xx) ends
+ * it, but one the adapter itself could not translate (no status: nothing was sent) goes on to
+ * the next endpoint, whose API may take it; anything else fails over, and after the last
+ * attempt the call fails naming every attempt — as local saturation (retry later) when every
+ * attempt was a busy local runtime.
+ */
+export function afterFailedAttempt(
+  ue: UpstreamError,
+  more: boolean,
+  attempts: readonly AttemptRecord[],
+  decisionId: string,
+): "next" | { error: Error; errorClass: string } {
+  if (ue.errorClass === "aborted") return { error: ue, errorClass: "aborted" };
+  if (ue.errorClass === "client") {
+    if (ue.status === undefined && more) return "next";
+    const reason = ue.status === undefined ? ue.message : undefined;
+    return { error: new UpstreamRejectedError(ue.status ?? 400, decisionId, reason), errorClass: "client" };
+  }
+  if (more) return "next";
+  const failures = attempts.map((a) => ({
+    endpointId: a.endpoint_id,
+    errorClass: a.error_class as UpstreamErrorClass,
+    status: a.status ?? undefined,
+  }));
+  const error = failures.every((f) => f.errorClass === "local_saturated")
+    ? new LocalSaturatedError(failures, decisionId)
+    : new AllAttemptsFailedError(failures, decisionId);
+  return { error, errorClass: ue.errorClass };
 }

@@ -8,17 +8,10 @@ import { scanContent } from "./content-labels.js";
 import { candidatesFor, type Decision, decide } from "./decide.js";
 import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import { type EmbeddingOutcome, routeEmbedding } from "./embed.js";
-import {
-  AllAttemptsFailedError,
-  AuditUnavailableError,
-  LocalSaturatedError,
-  NoEligibleEndpointError,
-  StreamInterruptedError,
-  UpstreamRejectedError,
-} from "./errors.js";
+import { AuditUnavailableError, NoEligibleEndpointError, StreamInterruptedError } from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
 import type { HealthTracker } from "./health.js";
-import { asUpstreamError, attempt, costMicroUsd, outcomeRecord } from "./outcome.js";
+import { afterFailedAttempt, asUpstreamError, attempt, costMicroUsd, outcomeRecord } from "./outcome.js";
 import { unappliedParameters } from "./parameters.js";
 import { plannedAttempts } from "./planned-attempts.js";
 import { RedactionTable, redactRequest } from "./redact.js";
@@ -257,33 +250,10 @@ export class Router {
           const ue = asUpstreamError(err);
           attempts.push(attempt(endpoint, attemptStart, this.#now(), ue));
           this.#observeFailure(endpoint, ue, this.#now() - attemptStart, credential);
-          if (ue.errorClass === "aborted") {
-            errorClass = "aborted";
-            throw ue;
-          }
-          if (ue.errorClass === "client") {
-            // Refused by the adapter itself (no status: nothing was sent): the next endpoint's
-            // API may take it. Refused by the upstream: the request is at fault, no failover.
-            if (ue.status === undefined && i + 1 < planned.length) continue;
-            errorClass = "client";
-            throw new UpstreamRejectedError(
-              ue.status ?? 400,
-              decision.id,
-              ue.status === undefined ? ue.message : undefined,
-            );
-          }
-          // A saturated local runtime falls over like any failure; recorded as local_saturated.
-          if (i + 1 < planned.length) continue;
-          errorClass = ue.errorClass;
-          const failures = attempts.map((a) => ({
-            endpointId: a.endpoint_id,
-            errorClass: a.error_class as UpstreamError["errorClass"],
-            status: a.status ?? undefined,
-          }));
-          // Busy everywhere, nothing else allowed (local_only): retry later, not an outage.
-          if (failures.every((f) => f.errorClass === "local_saturated"))
-            throw new LocalSaturatedError(failures, decision.id);
-          throw new AllAttemptsFailedError(failures, decision.id);
+          const next = afterFailedAttempt(ue, i + 1 < planned.length, attempts, decision.id);
+          if (next === "next") continue;
+          errorClass = next.errorClass;
+          throw next.error;
         }
 
         endpointUsed = endpoint;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { json } from "./http.js";
 import type { Behaviour, InstanceStats } from "./simulator.js";
 
 /** Vector length when the request names none. */
@@ -88,19 +89,4 @@ export function simulatedEmbedding(text: string, dimensions: number): number[] {
 
 function error(res: ServerResponse, status: number, message: string): void {
   json(res, status, { error: { message, type: "invalid_request_error" } });
-}
-
-function json(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
 }

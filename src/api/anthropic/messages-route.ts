@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Principal } from "../../auth/index.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.js";
 import { check } from "../../encoding/index.js";
-import type { Router, RouterEvent } from "../../routing/index.js";
+import type { Router } from "../../routing/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
-import { callerSignal, methodNotAllowed, readJson, sendJson } from "../openai/index.js";
-import { type FieldNames, fromMessagesBody } from "./messages-body.js";
+import { callerSignal, methodNotAllowed, readJson, routeHeaders, sendJson } from "../openai/index.js";
+import { fromMessagesBody } from "./messages-body.js";
 import { type AnthropicError, toAnthropicError } from "./messages-errors.js";
 import { streamMessage, wholeMessage } from "./messages-response.js";
 
@@ -51,18 +51,6 @@ function sendError(res: ServerResponse, err: AnthropicError): void {
   sendJson(res, err.status, err.body, err.decisionId ? { "x-sovr-decision-id": err.decisionId } : {});
 }
 
-type RouteEvent = Extract<RouterEvent, { type: "route" }>;
-
-function routeHeaders(route: RouteEvent, names: FieldNames): Record<string, string> {
-  const h: Record<string, string> = {
-    "x-sovr-decision-id": route.decisionId,
-    "x-sovr-endpoint": route.endpoint.id,
-  };
-  if (route.unappliedParameters.length > 0)
-    h["x-sovr-unapplied-parameters"] = route.unappliedParameters.map((p) => names[p] ?? p).join(", ");
-  return h;
-}
-
 async function messages(deps: AnthropicHttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const principal = await deps.authenticate(req, OPERATION);
   // Beta features change the request's meaning in ways this surface does not translate.
@@ -80,12 +68,17 @@ async function messages(deps: AnthropicHttpDeps, req: IncomingMessage, res: Serv
   const events = deps.router.stream(route, p, callerSignal(req, res));
   if (stream) {
     const err = await streamMessage(res, events, {
-      headers: (r) => routeHeaders(r, fieldNames),
+      headers: (r) => routeHeaders(r, (p) => fieldNames[p] ?? p),
       toError: (e) => toAnthropicError(e, deps.onInternalError, OPERATION),
     });
     if (err) sendError(res, err);
     return;
   }
   const { route: r, body: message } = await wholeMessage(events);
-  sendJson(res, 200, message, routeHeaders(r, fieldNames));
+  sendJson(
+    res,
+    200,
+    message,
+    routeHeaders(r, (p) => fieldNames[p] ?? p),
+  );
 }

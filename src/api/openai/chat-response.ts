@@ -15,17 +15,6 @@ export function completionId(route: RouteEvent): string {
   return `chatcmpl-${route.decisionId}`;
 }
 
-/** The decision, the endpoint, and the advisory parameters it did not apply (not sent). */
-export function routeHeaders(route: RouteEvent): Record<string, string> {
-  const h: Record<string, string> = {
-    "x-sovr-decision-id": route.decisionId,
-    "x-sovr-endpoint": route.endpoint.id,
-  };
-  if (route.unappliedParameters.length > 0)
-    h["x-sovr-unapplied-parameters"] = route.unappliedParameters.join(",");
-  return h;
-}
-
 /** OpenAI's usage object; the details only where the upstream reported them; `cost` in USD. */
 export function usageJson(u: FinishEvent["usage"]): Record<string, unknown> {
   const out: Record<string, unknown> = {

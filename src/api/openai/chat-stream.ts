@@ -13,11 +13,11 @@ import {
   type FinishEvent,
   finishReasons,
   type RouteEvent,
-  routeHeaders,
   usageJson,
 } from "./chat-response.js";
 import { sendJson } from "./http-json.js";
 import { writeText } from "./http-stream.js";
+import { routeHeaders } from "./route-headers.js";
 
 /** An error as the stream's last event: OpenAI's error body and the HTTP status it would have had. */
 export type StreamError = (err: unknown) => { status: number; body: { error: Record<string, unknown> } };

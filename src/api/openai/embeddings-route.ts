@@ -4,6 +4,7 @@ import { type EncodingFormat, fromOpenAIEmbeddingBody } from "../grpc/index.js";
 import { readJson, sendJson } from "./http-json.js";
 import { callerSignal } from "./http-stream.js";
 import type { OpenAIHttpDeps } from "./openai-http.js";
+import { routeHeaders } from "./route-headers.js";
 
 /**
  * `POST /v1/embeddings` (OpenAI's shape, https://platform.openai.com/docs/api-reference/embeddings/create):
@@ -34,13 +35,7 @@ export async function embeddings(
   );
   const p = route.workload ? { ...principal, workload: route.workload } : principal;
   const out = await deps.router.embed(route, p, callerSignal(req, res));
-  const headers: Record<string, string> = {
-    "x-sovr-decision-id": out.decisionId,
-    "x-sovr-endpoint": out.endpoint.id,
-  };
-  if (out.unappliedParameters.length > 0)
-    headers["x-sovr-unapplied-parameters"] = out.unappliedParameters.join(", ");
-  sendJson(res, 200, embeddingResponse(out, encodingFormat), headers);
+  sendJson(res, 200, embeddingResponse(out, encodingFormat), routeHeaders(out));
 }
 
 function embeddingResponse(out: EmbeddingOutcome, format: EncodingFormat) {

@@ -7,3 +7,4 @@ export {
   type OpenAIHttpDeps,
   toOpenAIError,
 } from "./openai-http.js";
+export { routeHeaders } from "./route-headers.js";

@@ -93,17 +93,6 @@ export function usageJson(u: FinishEvent["usage"]) {
   };
 }
 
-/** The headers of a routed answer: decision, endpoint, and advisory parameters not applied. */
-export function routeHeaders(route: RouteEvent): Record<string, string> {
-  const h: Record<string, string> = {
-    "x-sovr-decision-id": route.decisionId,
-    "x-sovr-endpoint": route.endpoint.id,
-  };
-  if (route.unappliedParameters.length > 0)
-    h["x-sovr-unapplied-parameters"] = route.unappliedParameters.join(",");
-  return h;
-}
-
 /** Every event of a non-streaming answer → the whole Response and its route. */
 export async function collectResponse(
   events: AsyncIterable<RouterEvent>,

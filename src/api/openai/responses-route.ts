@@ -16,8 +16,9 @@ import { readJson, sendJson } from "./http-json.js";
 import { callerSignal } from "./http-stream.js";
 import { type OpenAIError, type OpenAIHttpDeps, toOpenAIError } from "./openai-http.js";
 import { fromResponsesBody } from "./responses-body.js";
-import { collectResponse, routeHeaders } from "./responses-result.js";
+import { collectResponse } from "./responses-result.js";
 import { streamResponse } from "./responses-stream.js";
+import { routeHeaders } from "./route-headers.js";
 
 const OPERATION = "POST /v1/responses";
 

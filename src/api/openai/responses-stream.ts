@@ -17,7 +17,8 @@ import { writeText } from "./http-stream.js";
 import type { OpenAIError } from "./openai-http.js";
 import type { ResponsesOptions } from "./responses-body.js";
 import { OutputBuilder, type StreamEvent } from "./responses-output.js";
-import { finishStatus, type ResponseContext, responseObject, routeHeaders } from "./responses-result.js";
+import { finishStatus, type ResponseContext, responseObject } from "./responses-result.js";
+import { routeHeaders } from "./route-headers.js";
 
 export async function streamResponse(
   res: ServerResponse,
