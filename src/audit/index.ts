@@ -155,5 +155,5 @@ export {
 export { type AdminInput, buildAdminRecord } from "./record-admin.js";
 export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";
-export type { VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";
+export type { TrustedKeys, VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";
 export { verifyExport } from "./verifier.js";

@@ -17,7 +17,8 @@ import {
   verifyExport,
 } from "../audit/index.js";
 import { toBase64 } from "../encoding/index.js";
-import { AuditService, type LogEntry, Outcome, type SigningKey } from "../gen/sovereign/v1/audit_pb.js";
+import { AuditService, type LogEntry, Outcome } from "../gen/sovereign/v1/audit_pb.js";
+import { keyInfo, keysCommand, type TrustOptions, trustFor } from "./audit-trust.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
 
 export { DEFAULT_SOVR_URL } from "./connect-client.js";
@@ -123,16 +124,6 @@ export async function queryCommand(o: QueryOptions = {}): Promise<CommandResult>
     exitCode: 0,
     stdout: [line(header), ...table.map(line), "", `${plain.length} decisions${more}`],
     stderr: [],
-  };
-}
-
-function keyInfo(k: SigningKey): PublicKeyInfo {
-  const us = (t: NonNullable<SigningKey["validFrom"]>) => timestampDate(t).getTime() * 1000;
-  return {
-    keyId: k.keyId,
-    publicKeyRaw: k.publicKey,
-    validFromUs: k.validFrom ? us(k.validFrom) : 0,
-    validUntilUs: k.validUntil ? us(k.validUntil) : null,
   };
 }
 
@@ -247,7 +238,12 @@ function progressBar(): (done: number, total: number) => void {
  * `sovr audit verify DIR [--checkpoints FILE]`: offline; exit 0 with a summary, or 1 naming
  * the first bad seq, checkpoint, or kept checkpoint (FILE: see src/audit/kept-checkpoints.ts).
  */
-export async function verifyCommand(dir: string, o: { checkpoints?: string } = {}): Promise<CommandResult> {
+export async function verifyCommand(
+  dir: string,
+  o: { checkpoints?: string } & TrustOptions = {},
+): Promise<CommandResult> {
+  const trust = await trustFor(o);
+  if ("refused" in trust) return { exitCode: 2, stdout: [], stderr: trust.refused };
   let keptCheckpoints: string[] | undefined;
   if (o.checkpoints !== undefined) {
     try {
@@ -258,7 +254,7 @@ export async function verifyCommand(dir: string, o: { checkpoints?: string } = {
       return { exitCode: 2, stdout: [], stderr: [`--checkpoints: ${e.message}`] };
     }
   }
-  const r = await verifyExport(resolve(dir), { keptCheckpoints });
+  const r = await verifyExport(resolve(dir), { keptCheckpoints, trustedKeys: trust.trusted });
   if (r.ok && r.tenant !== undefined) {
     const seqs = r.tenantSeq ? `tenant_seq ${r.tenantSeq.first}..${r.tenantSeq.last} dense` : "no v2 records";
     const v1 = r.unsequenced ? `; ${r.unsequenced} v1 records without tenant_seq` : "";
@@ -393,7 +389,19 @@ export function addAuditCommands(program: Command): void {
       "--checkpoints <file>",
       "checkpoints kept from earlier (an old export's checkpoints.jsonl, or signed notes): the export must contain each",
     )
-    .action((dir: string, o: { checkpoints?: string }) => run(() => verifyCommand(dir, o)));
+    .option(
+      "--trusted-keys <file>",
+      "keys you pinned (`sovr audit keys --out FILE`, or an earlier export's keys.json): the export's keys must be among them",
+    )
+    .option("--trust-export-keys", "trust the keys that come with the export (checks self-consistency only)")
+    .action((dir: string, o: { checkpoints?: string } & TrustOptions) => run(() => verifyCommand(dir, o)));
+  audit
+    .command("keys")
+    .description(
+      "the service's signing keys and log origin, in keys.json's shape: pin them for verify --trusted-keys",
+    )
+    .option("--out <file>", "write them to a file")
+    .action((o: { out?: string }) => run(() => keysCommand(auditClient(), o)));
   audit
     .command("replay")
     .argument("<decision-id>")

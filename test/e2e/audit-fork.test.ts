@@ -124,7 +124,7 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
       expect(latest.exitCode).toBe(0);
       const keptNotes = join(out, "kept.notes");
       await writeFile(keptNotes, `${latest.stdout.join("\n")}\n`);
-      expect((await verifyCommand(first, { checkpoints: kept })).exitCode).toBe(0);
+      expect((await verifyCommand(first, { checkpoints: kept, trustExportKeys: true })).exitCode).toBe(0);
       await app.stop();
 
       // The operator cuts the tail with its checkpoints, and deletes the server's record of it
@@ -149,7 +149,7 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
         .map((l) => JSON.parse(l) as { note: string; size: number });
       const index = keptList.findIndex((c) => c.size > 8);
       const { size, note } = keptList[index]!;
-      const r = await verifyCommand(second, { checkpoints: kept });
+      const r = await verifyCommand(second, { checkpoints: kept, trustExportKeys: true });
       expect(r.exitCode).toBe(1);
       expect(r.stderr[0]).toContain(
         `FAILED at kept checkpoint ${index}: kept checkpoint ${index} (size ${size}, root ${note.split("\n")[2]})`,
@@ -158,7 +158,7 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
         size > 10 ? /the log was cut .* a fork$/ : /the log was rewritten .* a fork$/,
       );
       const root12 = keptList.at(-1)!.note.split("\n")[2];
-      const n = await verifyCommand(second, { checkpoints: keptNotes });
+      const n = await verifyCommand(second, { checkpoints: keptNotes, trustExportKeys: true });
       expect(n.exitCode).toBe(1);
       expect(n.stderr[0]).toContain(`kept checkpoint 0 (size 12, root ${root12}) covers 12 records`);
     } finally {
