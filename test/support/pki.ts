@@ -22,7 +22,15 @@ export function makeTestCa(): TestCa {
   const dir = mkdtempSync(join(tmpdir(), "sovr-ca-"));
   const file = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  const key = (name: string) => ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`];
+  const key = (name: string) => [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+  ];
   openssl(
     "req",
     "-x509",
@@ -44,7 +52,10 @@ export function makeTestCa(): TestCa {
     pem: (name) => readFileSync(file(name)),
     issueServer(name, serial) {
       openssl("req", ...key(name), "-out", `${name}.csr`, "-subj", `/CN=${name}`);
-      writeFileSync(file(`${name}.ext`), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+      writeFileSync(
+        file(`${name}.ext`),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+      );
       openssl(
         "x509",
         "-req",
