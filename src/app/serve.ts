@@ -153,6 +153,11 @@ export async function serve(p: ServeParts): Promise<Serving> {
   });
   metrics.countInflight(() => servers.inflight);
   const tlsReload = watchCertificates(config, servers, { grpc: tls, http: httpTls }, logger);
+  if (config.tls && !config.httpTls && !/^(127\.|::1$|localhost$)/.test(config.host))
+    logger.warn(
+      { httpPort: servers.httpPort, host: config.host },
+      "the gRPC port has TLS but the HTTP port is cleartext on a non-loopback address; SOVR_HTTP_TLS=on serves it with the same certificate",
+    );
   health.set(true);
   logger.info({ grpcPort: servers.grpcPort, httpPort: servers.httpPort, host: config.host }, "sovr serving");
 

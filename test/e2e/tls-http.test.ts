@@ -43,7 +43,8 @@ describe("HTTPS on the HTTP port and certificate renewal on both ports", () => {
       apiKey: "unused-auth-off",
       maxRetries: 0,
       fetch: undiciFetch as unknown as typeof fetch,
-      fetchOptions: { dispatcher: new Agent({ connect: { ca: caPem } }) } as RequestInit,
+      // undici's own fetch and Agent: a dispatcher is not in the DOM RequestInit type.
+      fetchOptions: { dispatcher: new Agent({ connect: { ca: caPem } }) } as never,
     });
 
   beforeAll(async () => {
@@ -131,7 +132,7 @@ describe("HTTPS on the HTTP port and certificate renewal on both ports", () => {
     // A key that is not PEM at all: refused too.
     const garbage = next(reloader, "failed", 2);
     writeFileSync(ca.file("server.key"), "not a key");
-    expect((await garbage).every((e) => /not PEM/.test(e.message))).toBe(true);
+    expect((await garbage).every((e) => /not PEM/.test(e.message ?? ""))).toBe(true);
     expect(await servedSerial(httpPort, caPem, "http/1.1")).toBe("5E1A0002");
   });
 
