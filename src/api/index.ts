@@ -14,8 +14,11 @@ export {
   connectHandler,
   HttpRateLimit,
   listen,
+  loadHttpsOptions,
   loadTlsOptions,
   type NodeHandler,
   RateLimiter,
   type RunningServers,
+  TlsReloader,
+  type TlsReloadTarget,
 } from "./transport/index.js";

@@ -1,4 +1,4 @@
-import type { RunningServers } from "../api/index.js";
+import type { RunningServers, TlsReloader } from "../api/index.js";
 import type { AuditLog, Checkpointer } from "../audit/index.js";
 import type { Authenticator, ByokAdmin, ByokStore } from "../auth/index.js";
 import type { LiveCatalog } from "../catalog/index.js";
@@ -31,6 +31,8 @@ export interface App {
   readonly byokAdmin: ByokAdmin;
   readonly simulator: Simulator | undefined;
   readonly servers: RunningServers;
+  /** Certificate renewal of the TLS ports (SOVR_TLS_*); undefined without TLS. */
+  readonly tlsReload: TlsReloader | undefined;
   readonly grpcUrl: string;
   readonly httpUrl: string;
   /**

@@ -8,11 +8,14 @@ import {
   httpHandler,
   internalErrorLog,
   listen,
+  loadHttpsOptions,
   loadTlsOptions,
   RateLimiter,
   type RunningServers,
   registerServices,
   serviceHealth,
+  TlsReloader,
+  type TlsReloadTarget,
 } from "../api/index.js";
 import type { AuditLog, Checkpointer } from "../audit/index.js";
 import type { Authenticator, ByokAdmin } from "../auth/index.js";
@@ -46,6 +49,8 @@ export interface Serving {
   health: HealthState;
   /** Aborted when stop() begins: long-lived streams (WatchCatalog) end instead of being cut. */
   shutdown: AbortController;
+  /** Renews the certificates of the TLS ports from their files; undefined without TLS. */
+  tlsReload: TlsReloader | undefined;
 }
 
 /** The APIs on both ports: Connect/gRPC services, the OpenAI-compatible API, health and metrics. */
@@ -132,11 +137,14 @@ export async function serve(p: ServeParts): Promise<Serving> {
     },
   });
 
+  const tls = config.tls ? await loadTlsOptions(config.tls) : undefined;
+  const httpTls = config.httpTls ? await loadHttpsOptions(config.httpTls) : undefined;
   const servers = await listen(connect, http, {
     host: config.host,
     grpcPort: config.grpcPort,
     httpPort: config.httpPort,
-    tls: config.tls ? await loadTlsOptions(config.tls) : undefined,
+    tls,
+    httpTls,
     http2: {
       ...config.http2,
       onRapidReset: (remote) =>
@@ -144,8 +152,34 @@ export async function serve(p: ServeParts): Promise<Serving> {
     },
   });
   metrics.countInflight(() => servers.inflight);
+  const tlsReload = watchCertificates(config, servers, { grpc: tls, http: httpTls }, logger);
+  if (config.tls && !config.httpTls && !/^(127\.|::1$|localhost$)/.test(config.host))
+    logger.warn(
+      { httpPort: servers.httpPort, host: config.host },
+      "the gRPC port has TLS but the HTTP port is cleartext on a non-loopback address; SOVR_HTTP_TLS=on serves it with the same certificate",
+    );
   health.set(true);
   logger.info({ grpcPort: servers.grpcPort, httpPort: servers.httpPort, host: config.host }, "sovr serving");
 
-  return { servers, health, shutdown };
+  return { servers, health, shutdown, tlsReload };
+}
+
+/** Certificate renewal on the TLS ports (docs/security.md §5); logs what it applies or refuses. */
+function watchCertificates(
+  config: Config,
+  servers: RunningServers,
+  options: { grpc: TlsReloadTarget["options"] | undefined; http: TlsReloadTarget["options"] | undefined },
+  logger: Logger,
+): TlsReloader | undefined {
+  const targets: TlsReloadTarget[] = [];
+  if (config.tls && options.grpc && servers.secure.grpc)
+    targets.push({ port: "grpc", files: config.tls, server: servers.secure.grpc, options: options.grpc });
+  if (config.httpTls && options.http && servers.secure.http)
+    targets.push({ port: "http", files: config.httpTls, server: servers.secure.http, options: options.http });
+  if (targets.length === 0) return undefined;
+  const reloader = new TlsReloader(targets, config.tlsReloadMs);
+  reloader.on("reloaded", (e) => logger.info(e, "TLS certificate renewed"));
+  reloader.on("failed", (e) => logger.error(e, "TLS certificate renewal refused; the current one stays"));
+  reloader.start();
+  return reloader;
 }

@@ -113,7 +113,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       logger,
       metrics,
     };
-    const { servers, health, shutdown } = await serve(parts);
+    const { servers, health, shutdown, tlsReload } = await serve(parts);
+    cleanups.push({ name: "TLS certificate watch", run: () => tlsReload?.stop() });
     health.set(true);
     logger.info(
       { grpcPort: servers.grpcPort, httpPort: servers.httpPort, host: config.host },
@@ -129,8 +130,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       byok,
       simulator,
       servers,
+      tlsReload,
       grpcUrl: `${config.tls ? "https" : "http"}://${config.host}:${servers.grpcPort}`,
-      httpUrl: `http://${config.host}:${servers.httpPort}`,
+      httpUrl: `${config.httpTls ? "https" : "http"}://${config.host}:${servers.httpPort}`,
       stop() {
         stopping ??= (async () => {
           const deadline = performance.now() + config.drainMs;

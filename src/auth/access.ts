@@ -1,4 +1,4 @@
-import type { ApiKeyInfo, Authenticator, Role } from "./api-keys.js";
+import type { Authenticator, KeyCheck, Role } from "./api-keys.js";
 import type { Principal } from "./principal.js";
 
 /** Who may call what. Anything not listed is refused: access fails closed. */
@@ -89,13 +89,18 @@ export async function authorize(
   if (access === "public") return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   if (!m) throw new AuthError("unauthenticated", "missing API key: send `authorization: Bearer <key>`");
-  let key: ApiKeyInfo | undefined;
+  let checked: KeyCheck;
   try {
-    key = await auth.authenticate(m[1]!);
+    checked = await auth.verify(m[1]!);
   } catch (cause) {
     throw new AuthError("unavailable", "cannot check the API key right now", { cause });
   }
-  if (!key) throw new AuthError("unauthenticated", "invalid or revoked API key");
+  if ("refused" in checked)
+    throw new AuthError(
+      "unauthenticated",
+      checked.refused === "expired" ? "expired API key" : "invalid or revoked API key",
+    );
+  const key = checked.key;
   if (!access) throw new AuthError("permission_denied", `${operation} is not open to any role`);
   if (!key.roles.some((r) => access.includes(r))) {
     throw new AuthError(
@@ -117,5 +122,7 @@ export async function authorize(
     roles: key.roles,
     keyId: key.keyId,
     allTenants: key.allTenants,
+    ...(key.scope.models.length > 0 || key.scope.providers.length > 0 ? { scope: key.scope } : {}),
+    ...(key.maxRole ? { maxRole: key.maxRole } : {}),
   };
 }

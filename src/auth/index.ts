@@ -5,6 +5,7 @@ export {
   Authenticator,
   countApiKeys,
   createApiKey,
+  type KeyCheck,
   listApiKeys,
   parseApiKey,
   ROLES,
@@ -20,5 +21,14 @@ export {
   ByokNotFoundError,
   byokKeyJson,
 } from "./byok-admin.js";
+export { grantCeiling, grantRefusal } from "./key-grants.js";
+export {
+  type KeyScope,
+  modelInScope,
+  providerInScope,
+  type RankedRole,
+  ROLE_RANK,
+  validateScope,
+} from "./key-scope.js";
 export { endpointOrigin } from "./origin.js";
 export type { Principal } from "./principal.js";

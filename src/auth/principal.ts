@@ -1,3 +1,5 @@
+import type { KeyScope } from "./key-scope.js";
+
 /** Who is calling: the tenant and workload an API key (or the auth-off default) speaks for. */
 export interface Principal {
   tenant: string;
@@ -7,4 +9,8 @@ export interface Principal {
   keyId: string;
   /** An auditor granted every tenant's records; otherwise it sees its own tenant's only. */
   allTenants: boolean;
+  /** The API key's scopes (models, providers); absent = unscoped (routing/key-scope.ts). */
+  scope?: KeyScope;
+  /** The highest role this caller may grant to keys it creates; absent = its own highest. */
+  maxRole?: string;
 }

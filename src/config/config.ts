@@ -74,6 +74,12 @@ const schema = z.object({
   SOVR_TLS_CERT: z.string().min(1).optional(),
   SOVR_TLS_KEY: z.string().min(1).optional(),
   SOVR_TLS_CA: z.string().min(1).optional(),
+  /** "on": the HTTP/1.1 port serves HTTPS with SOVR_TLS_CERT/KEY too (docs/security.md §5). */
+  SOVR_HTTP_TLS: z.enum(["on", "off"]).default("off"),
+  /** With SOVR_HTTP_TLS=on: require client certificates from this CA on the HTTP port (mTLS). */
+  SOVR_HTTP_TLS_CA: z.string().min(1).optional(),
+  /** How often the TLS files are re-read besides file-change events (ms); 0 = events only. */
+  SOVR_TLS_RELOAD_MS: z.coerce.number().int().min(0).default(30_000),
   /** Token buckets per API key and per tenant (requests/second, burst); 0 = no limit. */
   SOVR_RATE_LIMIT_RPS: z.coerce.number().min(0).default(0),
   SOVR_RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
@@ -186,6 +192,12 @@ export interface Config {
   readonly tls:
     | { readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined }
     | undefined;
+  /** TLS on the HTTP/1.1 port (SOVR_HTTP_TLS=on): the same certificate, its own client CA. */
+  readonly httpTls:
+    | { readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined }
+    | undefined;
+  /** The TLS files' re-read interval besides change events (ms; 0 = events only). */
+  readonly tlsReloadMs: number;
   /** Rate and concurrency limits; a 0 switches that limit off. */
   readonly limits: RateLimitSettings;
   /** The environment variables a catalog may name (allow-lists; the hard deny comes first). */
@@ -247,6 +259,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError("SOVR_TLS_CERT", "required with SOVR_TLS_KEY");
   if (c.SOVR_TLS_CA && !c.SOVR_TLS_CERT)
     throw new ConfigError("SOVR_TLS_CERT", "required with SOVR_TLS_CA (mTLS needs a server certificate)");
+  if (c.SOVR_HTTP_TLS === "on" && !c.SOVR_TLS_CERT)
+    throw new ConfigError("SOVR_TLS_CERT", "required with SOVR_HTTP_TLS=on (the HTTP port's certificate)");
+  if (c.SOVR_HTTP_TLS_CA && c.SOVR_HTTP_TLS !== "on")
+    throw new ConfigError("SOVR_HTTP_TLS", "must be on with SOVR_HTTP_TLS_CA (mTLS needs TLS)");
   const dataDir = resolve(c.SOVR_DATA_DIR);
   return Object.freeze({
     host: c.SOVR_HOST,
@@ -305,6 +321,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             caFile: c.SOVR_TLS_CA && resolve(c.SOVR_TLS_CA),
           })
         : undefined,
+    httpTls:
+      c.SOVR_HTTP_TLS === "on" && c.SOVR_TLS_CERT && c.SOVR_TLS_KEY
+        ? Object.freeze({
+            certFile: resolve(c.SOVR_TLS_CERT),
+            keyFile: resolve(c.SOVR_TLS_KEY),
+            caFile: c.SOVR_HTTP_TLS_CA && resolve(c.SOVR_HTTP_TLS_CA),
+          })
+        : undefined,
+    tlsReloadMs: c.SOVR_TLS_RELOAD_MS,
     // A burst of 0 means "the default": two seconds' worth of requests, at least one.
     limits: Object.freeze({
       keyRps: c.SOVR_RATE_LIMIT_RPS,

@@ -79,6 +79,15 @@ export interface ApiKeysTable {
   created_at: Generated<Date>;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  /** After this instant the key is refused as expired; NULL = never (issue 17). */
+  expires_at: Date | null;
+  label: Generated<string>;
+  /** Comma-separated model ids or globs the key may ask for; "" = any. */
+  allowed_models: Generated<string>;
+  /** Comma-separated provider slugs the key's requests may go to; "" = any. */
+  allowed_providers: Generated<string>;
+  /** The highest role this key may grant to keys it creates; NULL = its own highest role. */
+  max_role: string | null;
 }
 
 export interface Database {

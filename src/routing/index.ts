@@ -21,6 +21,7 @@ export {
   UpstreamRejectedError,
 } from "./errors.js";
 export { HealthTracker } from "./health.js";
+export { KeyScopeError } from "./key-scope.js";
 export { isProbed, LocalProber, type LocalProberOptions, probeUrl } from "./local-prober.js";
 export { catalogPolicyEndpoints } from "./policy-input.js";
 export {

@@ -11,6 +11,7 @@ import {
   AllAttemptsFailedError,
   AuditUnavailableError,
   InvalidFieldError,
+  KeyScopeError,
   LocalSaturatedError,
   NoEligibleEndpointError,
   StreamInterruptedError,
@@ -52,6 +53,9 @@ export function toConnectError(err: unknown): ConnectError {
   // Nothing in the catalog serves the model: the resource does not exist.
   if (err instanceof UnknownModelError)
     return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
+  // The key may not use this model: authenticated, but not permitted (the field is named).
+  if (err instanceof KeyScopeError)
+    return new ConnectError(err.message, Code.PermissionDenied, undefined, undefined, err);
   // Every candidate excluded: the system is not in a state to serve this request; details say why.
   if (err instanceof NoEligibleEndpointError) {
     const detail = create(NoEligibleEndpointSchema, { candidates: candidateMessages(err.candidates) });

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code } from "@connectrpc/connect";
-import type { ByokAdmin, Principal } from "../../auth/index.js";
+import { type ByokAdmin, modelInScope, type Principal } from "../../auth/index.js";
 import type { CatalogSnapshot } from "../../catalog/index.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.js";
 import type { Router } from "../../routing/index.js";
-import { NoEligibleEndpointError } from "../../routing/index.js";
+import { KeyScopeError, NoEligibleEndpointError } from "../../routing/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
 import { InvalidFieldError, toConnectError } from "../grpc/index.js";
 import { byokAdmin } from "./byok-route.js";
@@ -107,7 +107,7 @@ export function toOpenAIError(err: unknown, onInternal?: InternalErrorLog, where
       error: {
         message: ce.rawMessage,
         type,
-        param: cause instanceof InvalidFieldError ? cause.field : null,
+        param: cause instanceof InvalidFieldError || cause instanceof KeyScopeError ? cause.field : null,
         code,
         ...(metadata ? { metadata } : {}),
       },
@@ -193,7 +193,8 @@ async function chatCompletions(
 async function listModels(deps: OpenAIHttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const principal = await deps.authenticate(req, "GET /v1/models");
   const snapshot = deps.catalog.current();
-  const models = [...snapshot.byModel.keys()].sort();
+  // A scoped key sees only the models it may ask for.
+  const models = [...snapshot.byModel.keys()].filter((m) => modelInScope(principal.scope, m)).sort();
   const results = await Promise.all(
     models.map(async (model) => {
       const d = await deps.router.decide(

@@ -5,3 +5,4 @@ export { headerValue, httpAuthorization, PreAuth } from "./pre-auth.js";
 export { HttpRateLimit, RateLimiter, rateLimitInterceptor } from "./rate-limit.js";
 export { listen, type NodeHandler, type RunningServers } from "./server.js";
 export { loadTlsOptions } from "./tls.js";
+export { loadHttpsOptions, TlsReloader, type TlsReloadTarget } from "./tls-reload.js";

@@ -7,9 +7,11 @@ import {
   type Http2Session,
   type SecureServerOptions,
 } from "node:http2";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { patchGrpcMessage } from "../compat/index.js";
 import { guardRapidReset, type H2GuardOptions, h2Settings } from "./h2-guard.js";
+import type { SecureContextTarget } from "./tls-reload.js";
 
 export type NodeHandler = (
   req: IncomingMessage | Http2ServerRequest,
@@ -25,6 +27,8 @@ export interface ListenOptions {
    * certificates are required (mTLS). Absent: HTTP/2 cleartext (h2c).
    */
   tls?: SecureServerOptions;
+  /** TLS for the HTTP/1.1 port (`loadHttpsOptions` in ./tls-reload.ts); absent: cleartext. */
+  httpTls?: SecureServerOptions;
   /** Stream limits of the HTTP/2 port (./h2-guard.ts). */
   http2: H2GuardOptions;
 }
@@ -43,6 +47,8 @@ export interface RunningServers {
   readonly httpPort: number;
   /** Calls being served right now, on both ports. */
   readonly inflight: number;
+  /** The TLS listeners, for certificate renewal (./tls-reload.ts); absent where cleartext. */
+  readonly secure: { readonly grpc?: SecureContextTarget; readonly http?: SecureContextTarget };
   /**
    * Graceful stop: refuse new connections and streams (GOAWAY), let in-flight calls finish
    * for up to `drainMs`, then cut what is left. Resolves when both ports are closed.
@@ -98,15 +104,17 @@ export async function listen(
     // A peer vanishing must not take the process down.
     s.on("error", () => {});
   });
-  const h1 = createHttpServer(
-    {
-      keepAlive: true,
-      headersTimeout: H1_HEADERS_TIMEOUT_MS,
-      requestTimeout: H1_REQUEST_TIMEOUT_MS,
-      connectionsCheckingInterval: H1_TIMEOUT_CHECK_MS,
-    },
-    track(httpHandler) as (req: IncomingMessage, res: ServerResponse) => void,
-  );
+  const h1Options = {
+    keepAlive: true,
+    headersTimeout: H1_HEADERS_TIMEOUT_MS,
+    requestTimeout: H1_REQUEST_TIMEOUT_MS,
+    connectionsCheckingInterval: H1_TIMEOUT_CHECK_MS,
+  };
+  const h1Handler = track(httpHandler) as (req: IncomingMessage, res: ServerResponse) => void;
+  const https = opts.httpTls ? createHttpsServer({ ...opts.httpTls, ...h1Options }, h1Handler) : undefined;
+  // As on the gRPC port, a failed handshake only ends that connection.
+  https?.on("tlsClientError", () => {});
+  const h1 = https ?? createHttpServer(h1Options, h1Handler);
   h1.keepAliveTimeout = 65_000;
 
   const bind = (server: NetServer, port: number) =>
@@ -131,6 +139,10 @@ export async function listen(
     httpPort,
     get inflight() {
       return inflight;
+    },
+    secure: {
+      ...(opts.tls ? { grpc: h2 as unknown as SecureContextTarget } : {}),
+      ...(https ? { http: https } : {}),
     },
     async close(drainMs) {
       const closed = Promise.all([

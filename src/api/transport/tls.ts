@@ -41,7 +41,7 @@ async function pem(file: string, what: string): Promise<Buffer> {
  *   one that does not chain to that CA, fails the handshake before any request is read.
  *
  * Files are read once at start-up; a missing or non-PEM file stops start-up naming the file.
- * Certificate rotation is a restart (rolling, behind the load balancer): see docs/security.md.
+ * Renewal re-reads them without a restart (./tls-reload.ts, docs/security.md §5).
  */
 export async function loadTlsOptions(files: TlsFiles): Promise<SecureServerOptions> {
   const [cert, key, ca] = await Promise.all([
