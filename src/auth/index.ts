@@ -20,5 +20,9 @@ export {
   ByokNotFoundError,
   byokKeyJson,
 } from "./byok-admin.js";
+export { CallerAuth } from "./callers.js";
+export type { PeerCertificate } from "./cert-identity.js";
+export { CredentialError, type Identity } from "./identity.js";
+export { JwtVerifier, type JwtVerifierOptions, looksLikeJwt } from "./jwt-verifier.js";
 export { endpointOrigin } from "./origin.js";
 export type { Principal } from "./principal.js";

@@ -1,4 +1,6 @@
-/** Who is calling: the tenant and workload an API key (or the auth-off default) speaks for. */
+import type { Identity } from "./identity.js";
+
+/** Who is calling: the tenant and workload an API key, a JWT or a client certificate (or the auth-off default) speaks for. */
 export interface Principal {
   tenant: string;
   workload: string;
@@ -7,4 +9,9 @@ export interface Principal {
   keyId: string;
   /** An auditor granted every tenant's records; otherwise it sees its own tenant's only. */
   allTenants: boolean;
+  /**
+   * How it proved who it is (API key, JWT, mTLS certificate), its subject and selected claims;
+   * absent when authentication is off. Reaches the policy input and the decision record.
+   */
+  identity?: Identity;
 }

@@ -7,6 +7,12 @@ export interface TlsFiles {
   readonly keyFile: string;
   /** With a CA bundle, every client must present a certificate it signed (mTLS). */
   readonly caFile: string | undefined;
+  /**
+   * "optional": a client without a certificate is let through the handshake (it must then bring
+   * a bearer credential); one that presents a certificate the CA did not sign completes the
+   * handshake but every call on it is refused (./peer-certificate.ts). Default "required".
+   */
+  readonly clientCert?: "required" | "optional";
 }
 
 export class TlsConfigError extends Error {
@@ -50,12 +56,15 @@ export async function loadTlsOptions(files: TlsFiles): Promise<SecureServerOptio
     files.caFile ? pem(files.caFile, "client CA bundle") : undefined,
   ]);
   const mtls = ca !== undefined;
+  const optional = mtls && files.clientCert === "optional";
   return {
     cert,
     key,
     ...(mtls ? { ca } : {}),
     requestCert: mtls,
-    rejectUnauthorized: mtls,
+    // Optional mode: Node then also admits an untrusted certificate, so every call carrying one is
+    // refused before it is read (peer-certificate.ts → authorize()).
+    rejectUnauthorized: mtls && !optional,
     allowHTTP1: false,
     ALPNProtocols: ["h2"],
     minVersion: "TLSv1.2",
