@@ -11,7 +11,7 @@
  * availability (credentials present, tenant key, a probed local runtime unreachable).
  */
 
-import { candidateRows, type DecisionRecord } from "../audit/index.js";
+import { type CallerRecord, candidateRows, type DecisionRecord } from "../audit/index.js";
 import type { Principal, TenantKey } from "../auth/index.js";
 import { endpointOrigin } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
@@ -236,6 +236,8 @@ export async function redecide(
     // Routing does not read it; v2 records it (the caller), so the replayed record names it too.
     keyId: record.v === 2 ? record.caller.key_id : "",
     allTenants: false,
+    // The policy saw the caller's identity; the record's caller holds it (v2).
+    ...(record.v === 2 ? identityOfCaller(record.caller) : {}),
   };
   return decide(routeRequestFromRecord(record), principal, {
     snapshot: adjusted,
@@ -251,4 +253,12 @@ export async function redecide(
     // so it is never re-scanned (and a replay needs no detector).
     contentLabels: record.v === 2 ? labelsFromRecord(record.labels) : undefined,
   });
+}
+
+/** The principal's identity as the record's caller names it (the inverse of routing's callerOf). */
+function identityOfCaller(caller: CallerRecord): Pick<Principal, "identity"> {
+  if (caller.kind === "jwt" || caller.kind === "mtls")
+    return { identity: { kind: caller.kind, subject: caller.subject, claims: { ...caller.claims } } };
+  if (caller.kind === "api_key") return { identity: { kind: "api_key", subject: caller.key_id, claims: {} } };
+  return {};
 }

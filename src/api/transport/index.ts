@@ -2,6 +2,7 @@
 
 export { type ConnectHandlerOptions, connectHandler } from "./connect-handler.js";
 export { headerValue, httpAuthorization, PreAuth } from "./pre-auth.js";
+export { peerCertificate } from "./peer-certificate.js";
 export { HttpRateLimit, RateLimiter, rateLimitInterceptor } from "./rate-limit.js";
 export { listen, type NodeHandler, type RunningServers } from "./server.js";
 export { loadTlsOptions } from "./tls.js";
