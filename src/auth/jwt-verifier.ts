@@ -24,8 +24,6 @@ export class IssuerUnavailableError extends Error {
 }
 
 export interface JwtVerifierOptions {
-  /** A missing `kid` refetches the JWKS at most this often (ms); jose's default 30 s. */
-  cooldownMs?: number;
   /** Keys are refetched at least this often (ms); default 10 min. */
   cacheMaxAgeMs?: number;
   /** Fetch timeout of the discovery document and the JWKS (ms); default 5 s. */
@@ -44,7 +42,7 @@ interface Issuer {
  * Verifies JWT bearer tokens against the configured OIDC issuers (src/config/identity.ts) and
  * maps them to callers (./claim-mapping.ts). Per issuer the JWKS is fetched with jose's remote
  * key set — cached, refetched when it is older than `cacheMaxAgeMs`, and when a token names a
- * `kid` it does not hold (key rotation) at most once per `cooldownMs`. Checked: signature with
+ * `kid` it does not hold (key rotation) at most once per `jwks_cooldown_s`. Checked: signature with
  * one of the issuer's algorithms (never `none` or HMAC, so a token HMAC-signed with the public
  * key is refused), `iss` exactly, `aud` among the audiences, `exp` (required), `nbf` and `iat`
  * with at most `max_clock_skew_s` of tolerance.
@@ -95,7 +93,7 @@ export class JwtVerifier {
 
   async #keys(issuer: Issuer): Promise<RemoteJWKSet> {
     if (issuer.keys) return issuer.keys;
-    const cooldown = this.opts.cooldownMs ?? 30_000;
+    const cooldown = issuer.config.jwks_cooldown_s * 1000;
     if (issuer.failedAt !== undefined && Date.now() - issuer.failedAt < cooldown)
       throw new IssuerUnavailableError("the token's issuer could not be reached recently");
     issuer.discovery ??= this.#jwksUrl(issuer.config);

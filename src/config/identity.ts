@@ -55,6 +55,11 @@ const issuer = z.strictObject({
   /** The token's `aud` must contain one of these. */
   audiences: z.array(z.string().min(1)).min(1),
   algorithms: z.array(algorithm).min(1).default(["RS256"]),
+  /**
+   * A token naming a `kid` the cached JWKS lacks (key rotation) refetches it, at most once per
+   * this many seconds (jose's cooldown); the keys are refetched every 10 minutes regardless.
+   */
+  jwks_cooldown_s: z.number().int().min(0).max(3600).default(30),
   /** Tolerance on `exp`, `nbf` and `iat`, in seconds (at most 300). */
   max_clock_skew_s: z.number().int().min(0).max(300).default(60),
   /** The claim naming the caller (recorded as its subject). */
