@@ -70,7 +70,11 @@ export async function serve(p: ServeParts): Promise<Serving> {
   const limiter = new RateLimiter(config.limits);
   const authOn = config.auth === "on";
   // API keys, and the workload identities configured (JWT issuers, certificate rules).
-  const callers = new CallerAuth(auth, new JwtVerifier(config.identity.issuers), config.identity.certificateRules);
+  const callers = new CallerAuth(
+    auth,
+    new JwtVerifier(config.identity.issuers),
+    config.identity.certificateRules,
+  );
   const reportInternal = internalErrorLog(logger);
   const connect = connectHandler({
     auth: authOn ? callers : undefined,

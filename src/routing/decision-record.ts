@@ -34,7 +34,8 @@ export type AttemptRecord = AuditAttemptRecord & { error_class: UpstreamErrorCla
  */
 export function callerOf(principal: Principal): CallerRecord {
   const id = principal.identity;
-  if (id && id.kind !== "api_key") return { kind: id.kind, subject: id.subject, key_id: "", claims: { ...id.claims } };
+  if (id && id.kind !== "api_key")
+    return { kind: id.kind, subject: id.subject, key_id: "", claims: { ...id.claims } };
   return principal.keyId === ""
     ? { kind: "anonymous", subject: "", key_id: "" }
     : { kind: "api_key", subject: principal.workload, key_id: principal.keyId };

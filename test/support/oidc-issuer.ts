@@ -22,11 +22,12 @@ export class TestIssuer {
   static async start(): Promise<TestIssuer> {
     let self: TestIssuer | undefined;
     const server = createServer((req, res) => {
+      if (req.url === "/jwks") self!.jwksFetches++;
       const body =
         req.url === "/.well-known/openid-configuration"
           ? { issuer: self!.issuer, jwks_uri: `${self!.issuer}/jwks` }
           : req.url === "/jwks"
-            ? (self!.jwksFetches++, { keys: [self!.#key.publicJwk] })
+            ? { keys: [self!.#key.publicJwk] }
             : undefined;
       res.writeHead(body ? 200 : 404, { "content-type": "application/json" });
       res.end(JSON.stringify(body ?? {}));

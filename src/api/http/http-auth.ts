@@ -27,7 +27,13 @@ export function httpAuthenticate(
       const key = httpAuthorization(h);
       if (key.conflict)
         throw new AuthError("unauthenticated", "authorization and x-api-key name different keys: send one");
-      const p = await authorize(auth, operation, key.value, headerValue(h, TENANT_HEADER), peerCertificate(req));
+      const p = await authorize(
+        auth,
+        operation,
+        key.value,
+        headerValue(h, TENANT_HEADER),
+        peerCertificate(req),
+      );
       return p ?? { tenant: "default", workload: "", roles: [], keyId: "", allTenants: false };
     } catch (err) {
       throw toConnectError(err);
