@@ -3,6 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import { generateKeyPair } from "jose";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditService } from "../../src/gen/sovereign/v1/audit_pb.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { leaks } from "../support/canary.js";
@@ -121,6 +122,14 @@ describe("JWT bearer tokens (workload identity)", () => {
     expect(JSON.stringify(denied?.checks)).toContain(
       `identity: jwt caller spiffe-bot of ${issuer.issuer} is blocked`,
     );
+    // Replay rebuilds the identity from the record's caller: the same policy input, the same verdict.
+    const auditor = new GrpcJsClient(address, { key: t.devKey });
+    const replay = await auditor.unary(AuditService, AuditService.method.replayDecision, {
+      decisionId: denied!.decision_id,
+    });
+    auditor.close();
+    expect(replay.differences).toEqual([]);
+    expect(replay.match).toBe(true);
   });
 
   it("refuses expired, not-yet-valid, wrong-audience, wrong-issuer, alg none, key-confusion, unknown-kid and operator tokens", async () => {
@@ -203,6 +212,7 @@ function hs256(header: object, payload: object, secret: string | Buffer): string
 
 interface RecordView {
   kind: string;
+  decision_id: string;
   principal?: { tenant: string; roles: string[] };
   caller?: { kind: string; subject: string; key_id: string; claims?: Record<string, string> };
   checks?: unknown;
