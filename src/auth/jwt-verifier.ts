@@ -88,6 +88,9 @@ export class JwtVerifier {
     } catch (err) {
       throw refusal(err);
     }
+    // jose checks iat's type but not that it is past: a token issued in the future is refused.
+    if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + c.max_clock_skew_s)
+      throw new CredentialError("JWT iat claim check failed (issued in the future)");
     return mapClaims(c, payload);
   }
 

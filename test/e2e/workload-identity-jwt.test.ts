@@ -142,6 +142,7 @@ describe("JWT bearer tokens (workload identity)", () => {
     const cases: Record<string, [string, RegExp]> = {
       expired: [await good({ iat: now - 600, exp: now - 120 }), /expired/],
       "not yet valid": [await good({ nbf: now + 600 }), /nbf/],
+      "issued in the future": [await good({ iat: now + 600, exp: now + 900 }), /iat/],
       "wrong audience": [await good({ aud: "someone-else" }), /aud/],
       "wrong issuer": [await good({ iss: "https://evil.example" }), /issuer that is not accepted/],
       "alg none": [

@@ -45,6 +45,8 @@ async function pem(file: string, what: string): Promise<Buffer> {
  *   satisfy its cipher-suite blocklist).
  * - With a CA: `requestCert` + `rejectUnauthorized`, so a client without a certificate, or with
  *   one that does not chain to that CA, fails the handshake before any request is read.
+ *   With `clientCert: "optional"` only `requestCert`: a client without one gets in (and needs a
+ *   bearer credential); a call on a connection with an untrusted one is refused by authorize().
  *
  * Files are read once at start-up; a missing or non-PEM file stops start-up naming the file.
  * Certificate rotation is a restart (rolling, behind the load balancer): see docs/security.md.
