@@ -18,7 +18,7 @@ import {
   type TlsReloadTarget,
 } from "../api/index.js";
 import type { AuditLog, Checkpointer } from "../audit/index.js";
-import type { Authenticator, ByokAdmin } from "../auth/index.js";
+import { type Authenticator, type ByokAdmin, CallerAuth, JwtVerifier } from "../auth/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import { type DatabaseHandle, pingDatabase } from "../db/index.js";
@@ -74,9 +74,15 @@ export async function serve(p: ServeParts): Promise<Serving> {
   const shutdown = new AbortController();
   const limiter = new RateLimiter(config.limits);
   const authOn = config.auth === "on";
+  // API keys, and the workload identities configured (JWT issuers, certificate rules).
+  const callers = new CallerAuth(
+    auth,
+    new JwtVerifier(config.identity.issuers),
+    config.identity.certificateRules,
+  );
   const reportInternal = internalErrorLog(logger);
   const connect = connectHandler({
-    auth: authOn ? auth : undefined,
+    auth: authOn ? callers : undefined,
     maxRequestBytes: config.requestLimits.requestBytes,
     limiter,
     reportInternal,
@@ -104,7 +110,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
       }),
   });
   const httpLimit = new HttpRateLimit(limiter, { authOn });
-  const authenticate = httpLimit.after(httpAuthenticate(auth, authOn));
+  const authenticate = httpLimit.after(httpAuthenticate(callers, authOn));
   const openai = createOpenAIHttpHandler({
     router,
     catalog,

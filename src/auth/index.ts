@@ -21,6 +21,10 @@ export {
   ByokNotFoundError,
   byokKeyJson,
 } from "./byok-admin.js";
+export { CallerAuth } from "./callers.js";
+export type { PeerCertificate } from "./cert-identity.js";
+export { CredentialError, type Identity } from "./identity.js";
+export { JwtVerifier, type JwtVerifierOptions, looksLikeJwt } from "./jwt-verifier.js";
 export { grantCeiling, grantRefusal } from "./key-grants.js";
 export {
   type KeyScope,

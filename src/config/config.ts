@@ -3,6 +3,13 @@ import { availableParallelism, hostname } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { type CatalogEnvPolicy, DEFAULT_KEY_VARS, DEFAULT_URL_VARS } from "./env-allowlist.js";
+import {
+  type CertificateRule,
+  IdentityConfigError,
+  type OidcIssuerConfig,
+  parseCertificateRules,
+  parseOidcIssuers,
+} from "./identity.js";
 import { DEFAULT_REQUEST_LIMITS, type RateLimitSettings, type RequestLimits } from "./limits.js";
 
 /**
@@ -80,6 +87,11 @@ const schema = z.object({
   SOVR_HTTP_TLS_CA: z.string().min(1).optional(),
   /** How often the TLS files are re-read besides file-change events (ms); 0 = events only. */
   SOVR_TLS_RELOAD_MS: z.coerce.number().int().min(0).default(30_000),
+  /** With SOVR_TLS_CA: must every client present a certificate, or may it use a bearer instead? */
+  SOVR_TLS_CLIENT_CERT: z.enum(["required", "optional"]).default("required"),
+  /** Workload identity (src/config/identity.ts): JSON, or a JSON/YAML file path. */
+  SOVR_OIDC_ISSUERS: z.string().optional(),
+  SOVR_MTLS_IDENTITIES: z.string().optional(),
   /** Token buckets per API key and per tenant (requests/second, burst); 0 = no limit. */
   SOVR_RATE_LIMIT_RPS: z.coerce.number().min(0).default(0),
   SOVR_RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
@@ -188,9 +200,17 @@ export interface Config {
   readonly localProbe: { readonly intervalMs: number; readonly timeoutMs: number };
   /** BYOK key encryption; without a master key, BYOK keys can be neither set nor used. */
   readonly byok: { readonly masterKey: string | undefined; readonly masterKeyFile: string | undefined };
-  /** TLS (and, with `caFile`, mTLS) on the gRPC port; undefined = HTTP/2 cleartext. */
+  /**
+   * TLS (and, with `caFile`, mTLS) on the gRPC port; undefined = HTTP/2 cleartext. `clientCert`:
+   * "optional" lets a caller without a certificate in (it then needs a bearer credential).
+   */
   readonly tls:
-    | { readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined }
+    | {
+        readonly certFile: string;
+        readonly keyFile: string;
+        readonly caFile: string | undefined;
+        readonly clientCert: "required" | "optional";
+      }
     | undefined;
   /** TLS on the HTTP/1.1 port (SOVR_HTTP_TLS=on): the same certificate, its own client CA. */
   readonly httpTls:
@@ -198,6 +218,11 @@ export interface Config {
     | undefined;
   /** The TLS files' re-read interval besides change events (ms; 0 = events only). */
   readonly tlsReloadMs: number;
+  /** Workload identity: accepted OIDC issuers and mTLS certificate rules (none: API keys only). */
+  readonly identity: {
+    readonly issuers: readonly OidcIssuerConfig[];
+    readonly certificateRules: readonly CertificateRule[];
+  };
   /** Rate and concurrency limits; a 0 switches that limit off. */
   readonly limits: RateLimitSettings;
   /** The environment variables a catalog may name (allow-lists; the hard deny comes first). */
@@ -263,6 +288,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError("SOVR_TLS_CERT", "required with SOVR_HTTP_TLS=on (the HTTP port's certificate)");
   if (c.SOVR_HTTP_TLS_CA && c.SOVR_HTTP_TLS !== "on")
     throw new ConfigError("SOVR_HTTP_TLS", "must be on with SOVR_HTTP_TLS_CA (mTLS needs TLS)");
+  if (c.SOVR_TLS_CLIENT_CERT === "optional" && !c.SOVR_TLS_CA)
+    throw new ConfigError(
+      "SOVR_TLS_CA",
+      "required with SOVR_TLS_CLIENT_CERT=optional (which CA signs clients?)",
+    );
+  if (c.SOVR_MTLS_IDENTITIES && !c.SOVR_TLS_CA)
+    throw new ConfigError("SOVR_TLS_CA", "required with SOVR_MTLS_IDENTITIES (which CA signs clients?)");
+  let identity: Config["identity"];
+  try {
+    identity = Object.freeze({
+      issuers: parseOidcIssuers(c.SOVR_OIDC_ISSUERS),
+      certificateRules: parseCertificateRules(c.SOVR_MTLS_IDENTITIES),
+    });
+  } catch (err) {
+    if (err instanceof IdentityConfigError) throw new ConfigError(err.key, err.message);
+    throw err;
+  }
   const dataDir = resolve(c.SOVR_DATA_DIR);
   return Object.freeze({
     host: c.SOVR_HOST,
@@ -319,6 +361,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             certFile: resolve(c.SOVR_TLS_CERT),
             keyFile: resolve(c.SOVR_TLS_KEY),
             caFile: c.SOVR_TLS_CA && resolve(c.SOVR_TLS_CA),
+            clientCert: c.SOVR_TLS_CLIENT_CERT,
           })
         : undefined,
     httpTls:
@@ -330,6 +373,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           })
         : undefined,
     tlsReloadMs: c.SOVR_TLS_RELOAD_MS,
+    identity,
     // A burst of 0 means "the default": two seconds' worth of requests, at least one.
     limits: Object.freeze({
       keyRps: c.SOVR_RATE_LIMIT_RPS,

@@ -12,7 +12,7 @@
  * API key's provider scope (the `key_scope` exclusions).
  */
 
-import { candidateRows, type DecisionRecord } from "../audit/index.js";
+import { type CallerRecord, candidateRows, type DecisionRecord } from "../audit/index.js";
 import type { Principal, TenantKey } from "../auth/index.js";
 import { endpointOrigin } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
@@ -255,6 +255,8 @@ export async function redecide(
     keyId: record.v === 2 ? record.caller.key_id : "",
     allTenants: false,
     ...recordedKeyScope(record, adjusted),
+    // The policy saw the caller's identity; the record's caller holds it (v2).
+    ...(record.v === 2 ? identityOfCaller(record.caller) : {}),
   };
   return decide(routeRequestFromRecord(record), principal, {
     snapshot: adjusted,
@@ -270,4 +272,12 @@ export async function redecide(
     // so it is never re-scanned (and a replay needs no detector).
     contentLabels: record.v === 2 ? labelsFromRecord(record.labels) : undefined,
   });
+}
+
+/** The principal's identity as the record's caller names it (the inverse of routing's callerOf). */
+function identityOfCaller(caller: CallerRecord): Pick<Principal, "identity"> {
+  if (caller.kind === "jwt" || caller.kind === "mtls")
+    return { identity: { kind: caller.kind, subject: caller.subject, claims: { ...caller.claims } } };
+  if (caller.kind === "api_key") return { identity: { kind: "api_key", subject: caller.key_id, claims: {} } };
+  return {};
 }

@@ -1,15 +1,16 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type Authenticator, authorize, TENANT_HEADER } from "../../auth/index.js";
+import { type Authenticator, authorize, type CallerAuth, TENANT_HEADER } from "../../auth/index.js";
 import { LIMITS } from "../../config/index.js";
 import { authInterceptor, type InternalErrorLog, internalErrorInterceptor } from "../grpc/index.js";
+import { peerCertificate } from "./peer-certificate.js";
 import { headerValue, PreAuth } from "./pre-auth.js";
 import { type RateLimiter, rateLimitInterceptor } from "./rate-limit.js";
 import type { NodeHandler } from "./server.js";
 
 export interface ConnectHandlerOptions {
-  /** The authenticator when auth is on; undefined when it is off. */
-  auth: Authenticator | undefined;
+  /** The authenticator (API keys, or every credential kind) when auth is on; undefined when off. */
+  auth: Authenticator | CallerAuth | undefined;
   limiter: RateLimiter;
   reportInternal: InternalErrorLog;
   routes: (r: ConnectRouter) => void;
@@ -26,8 +27,14 @@ export function connectHandler(o: ConnectHandlerOptions): NodeHandler {
   const auth = o.auth;
   const preAuth = auth
     ? new PreAuth(
-        (operation, h) =>
-          authorize(auth, operation, headerValue(h, "authorization"), headerValue(h, TENANT_HEADER)),
+        (operation, h, req) =>
+          authorize(
+            auth,
+            operation,
+            headerValue(h, "authorization"),
+            headerValue(h, TENANT_HEADER),
+            peerCertificate(req),
+          ),
         o.reportInternal,
       )
     : undefined;

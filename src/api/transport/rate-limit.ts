@@ -168,11 +168,19 @@ export class RateLimiter {
 
 /**
  * The key a call is counted against: the key id of a well-formed bearer key (the auth check has
- * already verified it), else one shared "anonymous" key — the only caller when SOVR_AUTH=off,
- * where a client-chosen header must not buy a fresh bucket.
+ * already verified it), a JWT's issuer and subject or a certificate's subject (verified too: a
+ * workload identity counts as its own key), else one shared "anonymous" key — the only caller
+ * when SOVR_AUTH=off, where a client-chosen header must not buy a fresh bucket.
  */
-export function callerKeyId(authorization: string | null | undefined, authOn: boolean): string {
+export function callerKeyId(
+  authorization: string | null | undefined,
+  authOn: boolean,
+  principal?: Principal,
+): string {
   if (!authOn) return "anonymous";
+  const id = principal?.identity;
+  if (id?.kind === "jwt") return `jwt:${id.claims.iss ?? ""}:${id.subject}`;
+  if (id?.kind === "mtls") return `mtls:${id.subject}`;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   return (m && parseApiKey(m[1]!)?.keyId) ?? "anonymous";
 }
@@ -185,9 +193,10 @@ export function rateLimitInterceptor(limiter: RateLimiter, opts: { authOn: boole
   return (next) => async (req) => {
     if (!limiter.enabled || ACCESS[`${req.service.typeName}/${req.method.name}`] === "public")
       return next(req);
+    const principal = req.contextValues.get(principalKey);
     const release = limiter.acquire({
-      keyId: callerKeyId(req.header.get("authorization"), opts.authOn),
-      tenant: req.contextValues.get(principalKey).tenant,
+      keyId: callerKeyId(req.header.get("authorization"), opts.authOn, principal),
+      tenant: principal.tenant,
     });
     // A call ends when its context is aborted: connect does that when the handler is done,
     // on cancel and on deadline, for unary and streams alike.
@@ -249,7 +258,7 @@ export class HttpRateLimit {
     let release: () => void;
     try {
       release = this.limiter.acquire({
-        keyId: callerKeyId(httpAuthorization(req.headers).value, this.opts.authOn),
+        keyId: callerKeyId(httpAuthorization(req.headers).value, this.opts.authOn, principal),
         tenant: principal.tenant,
       });
     } catch (err) {
