@@ -41,6 +41,13 @@ export interface AuditDecisionsTable {
   catalog_revision: string;
   decision_seq: number;
   outcome_seq: number | null;
+  /** The API key the call came with ("" without one; NULL on rows older than the column). */
+  key_id: string | null;
+  /** Usage from the outcome record (NULL until the outcome, or when the upstream reported none). */
+  input_tokens: number | null;
+  output_tokens: number | null;
+  /** Cost at catalog prices (micro-USD) from the outcome record; NULL until the outcome. */
+  cost_micro_usd: number | null;
 }
 
 /** Record format v2: the last `tenant_seq` committed per tenant (see src/audit/tenant-heads.ts). */
