@@ -60,7 +60,8 @@ describe.each(appDatabases)("usage report (%s)", (database) => {
         { model, region: "eu", messages: [{ role: "user", content: `usage of ${name}, a few words long` }] },
         md(tokens[name]),
       );
-      const s = (seen[name] ??= { requests: 0, input: 0, output: 0, cost: 0 });
+      seen[name] ??= { requests: 0, input: 0, output: 0, cost: 0 };
+      const s = seen[name];
       s.requests++;
       s.input += Number(res.usage!.promptTokens);
       s.output += Number(res.usage!.completionTokens);
