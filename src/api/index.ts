@@ -18,4 +18,6 @@ export {
   type NodeHandler,
   RateLimiter,
   type RunningServers,
+  requestLimiter,
+  tokenLimiter,
 } from "./transport/index.js";

@@ -9,9 +9,9 @@ import {
   internalErrorLog,
   listen,
   loadTlsOptions,
-  RateLimiter,
   type RunningServers,
   registerServices,
+  requestLimiter,
   serviceHealth,
 } from "../api/index.js";
 import type { AuditLog, Checkpointer } from "../audit/index.js";
@@ -67,7 +67,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
   } = p;
   const health = serviceHealth();
   const shutdown = new AbortController();
-  const limiter = new RateLimiter(config.limits);
+  const limiter = requestLimiter(config.limits, db.db);
   const authOn = config.auth === "on";
   const reportInternal = internalErrorLog(logger);
   const connect = connectHandler({

@@ -99,6 +99,16 @@ export interface Database {
   signing_keys: SigningKeysTable;
   /** Tenants' own provider keys, encrypted (src/auth/byok.ts). */
   byok_keys: ByokKeysTable;
+  /** Cluster-wide rate limit counters (src/api/transport/leased-windows.ts). */
+  rate_limit_windows: RateLimitWindowsTable;
+}
+
+/** Units (requests or tokens) the replicas leased of one subject's window. */
+export interface RateLimitWindowsTable {
+  subject: string;
+  /** Window number: floor(database time in ms / SOVR_RATE_LIMIT_WINDOW_MS). */
+  window_start: number;
+  used: number;
 }
 
 export type CatalogRevisionRow = Selectable<CatalogRevisionsTable>;

@@ -4,13 +4,13 @@ import { type Authenticator, authorize, TENANT_HEADER } from "../../auth/index.j
 import { LIMITS } from "../../config/index.js";
 import { authInterceptor, type InternalErrorLog, internalErrorInterceptor } from "../grpc/index.js";
 import { headerValue, PreAuth } from "./pre-auth.js";
-import { type RateLimiter, rateLimitInterceptor } from "./rate-limit.js";
+import { type RequestLimiter, rateLimitInterceptor } from "./rate-limit.js";
 import type { NodeHandler } from "./server.js";
 
 export interface ConnectHandlerOptions {
   /** The authenticator when auth is on; undefined when it is off. */
   auth: Authenticator | undefined;
-  limiter: RateLimiter;
+  limiter: RequestLimiter;
   reportInternal: InternalErrorLog;
   routes: (r: ConnectRouter) => void;
   /** Largest request message (SOVR_MAX_REQUEST_BYTES); LIMITS.requestBytes when absent. */
