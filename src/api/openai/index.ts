@@ -5,6 +5,7 @@ export {
   createOpenAIHttpHandler,
   type OpenAIError,
   type OpenAIHttpDeps,
+  errorHeaders,
   toOpenAIError,
 } from "./openai-http.js";
 export { routeHeaders } from "./route-headers.js";
