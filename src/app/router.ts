@@ -81,7 +81,7 @@ export function buildRouter(p: RouterParts): Router {
     env: providerKeyEnv(p.env, p.config.catalogEnv),
   };
   // Token limits (SOVR_*TOKEN_LIMIT_TPM) are charged where every surface passes: the router.
-  const tokens = tokenLimiter(p.config.limits, p.db.db);
+  const tokens = tokenLimiter(p.config.limits, p.db);
   return tokens
     ? new TokenLimitedRouter(deps, tokens, p.config.limits.defaultMaxTokens ?? 1024)
     : new Router(deps);

@@ -67,7 +67,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
   } = p;
   const health = serviceHealth();
   const shutdown = new AbortController();
-  const limiter = requestLimiter(config.limits, db.db);
+  const limiter = requestLimiter(config.limits, db);
   const authOn = config.auth === "on";
   const reportInternal = internalErrorLog(logger);
   const connect = connectHandler({

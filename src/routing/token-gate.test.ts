@@ -15,6 +15,8 @@ describe("estimateTokens", () => {
     ];
     expect(estimateTokens({ model: "m", messages, maxTokens: 100 } as never, 1024)).toBe(20 + 8 + 256 + 100);
     expect(estimateTokens({ model: "m", messages } as never, 1024)).toBe(20 + 8 + 256 + 1024);
-    expect(estimateTokens({ model: "m", messages, operation: "embedding" } as never, 1024)).toBe(20 + 8 + 256);
+    expect(estimateTokens({ model: "m", messages, operation: "embedding" } as never, 1024)).toBe(
+      20 + 8 + 256,
+    );
   });
 });

@@ -3,9 +3,9 @@ export { methodNotAllowed, readJson, sendJson } from "./http-json.js";
 export { callerSignal, writeText } from "./http-stream.js";
 export {
   createOpenAIHttpHandler,
+  errorHeaders,
   type OpenAIError,
   type OpenAIHttpDeps,
-  errorHeaders,
   toOpenAIError,
 } from "./openai-http.js";
 export { routeHeaders } from "./route-headers.js";

@@ -10,6 +10,11 @@ interface Lease {
   left: number;
   /** Local time (ms) the window ends at; the lease is void after. */
   endsAt: number;
+  /**
+   * What the shared row had left when a lease last fell short (Infinity until then). Within a
+   * window the row only grows, so a larger amount is refused here without asking again.
+   */
+  rest: number;
 }
 
 interface Counted {
@@ -37,6 +42,8 @@ const NOW_MS = sql`(extract(epoch from clock_timestamp()) * 1000)::int8`;
  */
 export class LeasedWindows {
   readonly #held = new Map<string, Lease>();
+  /** The lease in flight per subject: one at a time, the other takes wait for it. */
+  readonly #leasing = new Map<string, Promise<number | undefined>>();
   readonly #db: Kysely<Database>;
   readonly #windowMs: number;
   readonly #leasePercent: number;
@@ -60,26 +67,55 @@ export class LeasedWindows {
    * the window ends (when it can be tried again).
    */
   async take(subject: string, limit: number, amount: number): Promise<number | undefined> {
-    for (let tries = 0; tries < 4; tries++) {
+    // Counts only this call's own leases: waiting for another's is progress (it grants or
+    // refuses, and a refusal is remembered in `rest`).
+    for (let leases = 0; leases < 4; ) {
       const h = this.#current(subject);
       if (h && h.left >= amount) {
         h.left -= amount;
         return undefined;
       }
       const need = Math.min(limit, amount - (h?.left ?? 0));
-      const lease = Math.min(limit, Math.max(need, Math.ceil((limit * this.#leasePercent) / 100)));
-      const got = await this.#lease(subject, limit, need, lease);
-      if ("retryAfterMs" in got) return got.retryAfterMs;
-      if (got.granted === 0) continue;
-      const now = this.#now();
-      let l = this.#current(subject);
-      if (!l || l.window !== got.window) {
-        l = { window: got.window, left: 0, endsAt: now + ((got.window + 1) * this.#windowMs - got.nowMs) };
-        this.#held.set(subject, l);
+      if (h && need > h.rest) return h.endsAt - this.#now();
+      // One lease per subject in flight: concurrent takes share it instead of each leasing
+      // (which would leave up to one unspent lease per waiting call, not per replica).
+      const inFlight = this.#leasing.get(subject);
+      if (inFlight) {
+        await inFlight;
+        continue;
       }
-      l.left += got.granted;
+      leases++;
+      const leasing = this.#leaseInto(subject, limit, need);
+      this.#leasing.set(subject, leasing);
+      let refused: number | undefined;
+      try {
+        refused = await leasing;
+      } finally {
+        this.#leasing.delete(subject);
+      }
+      if (refused !== undefined) return refused;
     }
     throw new ConnectError("rate limit counts are changing too fast; retry", Code.Unavailable);
+  }
+
+  /** Leases for `subject` into the local lease; the ms until the window ends when refused. */
+  async #leaseInto(subject: string, limit: number, need: number): Promise<number | undefined> {
+    const lease = Math.min(limit, Math.max(need, Math.ceil((limit * this.#leasePercent) / 100)));
+    const got = await this.#lease(subject, limit, need, lease);
+    const now = this.#now();
+    const window = got.window;
+    if (window < 0) return undefined;
+    let l = this.#current(subject);
+    if (!l || l.window !== window) {
+      l = { window, left: 0, endsAt: now + ((window + 1) * this.#windowMs - got.nowMs), rest: Infinity };
+      this.#held.set(subject, l);
+    }
+    if ("retryAfterMs" in got) {
+      l.rest = got.rest;
+      return got.retryAfterMs;
+    }
+    l.left += got.granted;
+    return undefined;
   }
 
   /** Gives back (delta > 0) or takes (delta < 0) units of the subject's current lease, locally. */
@@ -103,7 +139,10 @@ export class LeasedWindows {
     limit: number,
     need: number,
     lease: number,
-  ): Promise<{ window: number; granted: number; nowMs: number } | { retryAfterMs: number }> {
+  ): Promise<
+    | { window: number; granted: number; nowMs: number }
+    | { window: number; nowMs: number; retryAfterMs: number; rest: number }
+  > {
     try {
       const win = sql`floor(extract(epoch from clock_timestamp()) * 1000 / ${this.#windowMs})::int8`;
       const first = await sql<Counted>`
@@ -121,8 +160,10 @@ export class LeasedWindows {
         ).rows[0];
         if (!seen) break;
         const rest = limit - Number(seen.used);
-        if (rest < need)
-          return { retryAfterMs: (Number(seen.window) + 1) * this.#windowMs - Number(seen.nowMs) };
+        if (rest < need) {
+          const [window, nowMs] = [Number(seen.window), Number(seen.nowMs)];
+          return { window, nowMs, rest, retryAfterMs: (window + 1) * this.#windowMs - nowMs };
+        }
         const cas = await sql<Counted>`
           update rate_limit_windows set used = used + ${rest}
           where subject = ${subject} and window_start = ${seen.window} and used = ${seen.used}
