@@ -19,6 +19,8 @@ export {
   type NodeHandler,
   RateLimiter,
   type RunningServers,
+  requestLimiter,
   TlsReloader,
   type TlsReloadTarget,
+  tokenLimiter,
 } from "./transport/index.js";

@@ -1,3 +1,4 @@
+import { tokenLimiter } from "../api/index.js";
 import type { AuditLog, Checkpointer } from "../audit/index.js";
 import type { ByokStore } from "../auth/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
@@ -10,6 +11,8 @@ import {
   HealthTracker,
   type LocalProber,
   Router,
+  type RouterDeps,
+  TokenLimitedRouter,
 } from "../routing/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
 import {
@@ -46,7 +49,7 @@ export function buildRouter(p: RouterParts): Router {
   const { metrics } = p;
   // No routing over a log the checkpointer no longer vouches for (a fork, an altered row).
   const recorder = new AuditRecorder(p.audit, { fault: () => p.checkpointer.fault });
-  return new Router({
+  const deps: RouterDeps = {
     catalog: p.catalog,
     policy: { evaluate: (input) => p.policy.engine.evaluate(input), activeBundle: p.policy.activeBundle },
     recorder: durableRecorder(recorder, {
@@ -76,5 +79,10 @@ export function buildRouter(p: RouterParts): Router {
     timeouts: p.config.upstream,
     // Only the allow-listed provider keys: a catalog cannot make the router read anything else.
     env: providerKeyEnv(p.env, p.config.catalogEnv),
-  });
+  };
+  // Token limits (SOVR_*TOKEN_LIMIT_TPM) are charged where every surface passes: the router.
+  const tokens = tokenLimiter(p.config.limits, p.db);
+  return tokens
+    ? new TokenLimitedRouter(deps, tokens, p.config.limits.defaultMaxTokens ?? 1024)
+    : new Router(deps);
 }

@@ -10,9 +10,9 @@ import {
   listen,
   loadHttpsOptions,
   loadTlsOptions,
-  RateLimiter,
   type RunningServers,
   registerServices,
+  requestLimiter,
   serviceHealth,
   TlsReloader,
   type TlsReloadTarget,
@@ -72,7 +72,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
   } = p;
   const health = serviceHealth();
   const shutdown = new AbortController();
-  const limiter = new RateLimiter(config.limits);
+  const limiter = requestLimiter(config.limits, db);
   const authOn = config.auth === "on";
   // API keys, and the workload identities configured (JWT issuers, certificate rules).
   const callers = new CallerAuth(

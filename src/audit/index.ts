@@ -155,5 +155,6 @@ export {
 export { type AdminInput, buildAdminRecord } from "./record-admin.js";
 export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";
+export { type UsageGroup, type UsageQuery, type UsageRow, usageReport } from "./usage-report.js";
 export type { TrustedKeys, VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";
 export { verifyExport } from "./verifier.js";

@@ -12,6 +12,7 @@ import { addKeysCommands } from "./keys-commands.js";
 import { addModelsCommands } from "./models-commands.js";
 import { addPolicyEvalCommand } from "./policy-eval.js";
 import { serve } from "./serve.js";
+import { addUsageCommand } from "./usage-commands.js";
 
 const program = new Command()
   .name("sovr")
@@ -103,6 +104,7 @@ keys
 
 addAuditCommands(program);
 addModelsCommands(program);
+addUsageCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CatalogValidationError) {

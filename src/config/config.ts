@@ -100,6 +100,16 @@ const schema = z.object({
   /** Calls in flight at once per API key and per tenant; 0 = no limit. */
   SOVR_MAX_CONCURRENT_PER_KEY: z.coerce.number().int().min(0).default(0),
   SOVR_MAX_CONCURRENT_PER_TENANT: z.coerce.number().int().min(0).default(0),
+  /** Tokens (input + output) per minute per API key and per tenant; 0 = no limit. */
+  SOVR_TOKEN_LIMIT_TPM: z.coerce.number().int().min(0).default(0),
+  SOVR_TENANT_TOKEN_LIMIT_TPM: z.coerce.number().int().min(0).default(0),
+  /** The output tokens a call is estimated at when it sets no max_tokens (corrected after). */
+  SOVR_TOKEN_LIMIT_DEFAULT_MAX_TOKENS: positiveInt.default(1024),
+  /** replica: limits count per process; cluster: shared through the database (docs/security.md). */
+  SOVR_RATE_LIMIT_SCOPE: z.enum(["replica", "cluster"]).default("replica"),
+  /** Cluster scope: the window the shared counts cover, and the share of it a replica leases at once. */
+  SOVR_RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  SOVR_RATE_LIMIT_LEASE_PERCENT: z.coerce.number().int().min(1).max(100).default(5),
   /**
    * What a catalog may name (issue 11): `${VAR}` in base_url (non-secret URL parts only) and
    * `api_key_env` (shared provider keys). Server secrets stay refused whatever is listed here.
@@ -382,6 +392,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenantBurst: c.SOVR_TENANT_RATE_LIMIT_BURST || Math.max(1, Math.ceil(2 * c.SOVR_TENANT_RATE_LIMIT_RPS)),
       maxConcurrentPerKey: c.SOVR_MAX_CONCURRENT_PER_KEY,
       maxConcurrentPerTenant: c.SOVR_MAX_CONCURRENT_PER_TENANT,
+      keyTpm: c.SOVR_TOKEN_LIMIT_TPM,
+      tenantTpm: c.SOVR_TENANT_TOKEN_LIMIT_TPM,
+      defaultMaxTokens: c.SOVR_TOKEN_LIMIT_DEFAULT_MAX_TOKENS,
+      scope: c.SOVR_RATE_LIMIT_SCOPE,
+      windowMs: c.SOVR_RATE_LIMIT_WINDOW_MS,
+      leasePercent: c.SOVR_RATE_LIMIT_LEASE_PERCENT,
     }),
     catalogEnv: Object.freeze({
       urlVars: new Set(c.SOVR_CATALOG_URL_VARS),

@@ -41,6 +41,13 @@ export interface AuditDecisionsTable {
   catalog_revision: string;
   decision_seq: number;
   outcome_seq: number | null;
+  /** The API key the call came with ("" without one; NULL on rows older than the column). */
+  key_id: string | null;
+  /** Usage from the outcome record (NULL until the outcome, or when the upstream reported none). */
+  input_tokens: number | null;
+  output_tokens: number | null;
+  /** Cost at catalog prices (micro-USD) from the outcome record; NULL until the outcome. */
+  cost_micro_usd: number | null;
 }
 
 /** Record format v2: the last `tenant_seq` committed per tenant (see src/audit/tenant-heads.ts). */
@@ -101,6 +108,16 @@ export interface Database {
   signing_keys: SigningKeysTable;
   /** Tenants' own provider keys, encrypted (src/auth/byok.ts). */
   byok_keys: ByokKeysTable;
+  /** Cluster-wide rate limit counters (src/api/transport/leased-windows.ts). */
+  rate_limit_windows: RateLimitWindowsTable;
+}
+
+/** Units (requests or tokens) the replicas leased of one subject's window. */
+export interface RateLimitWindowsTable {
+  subject: string;
+  /** Window number: floor(database time in ms / SOVR_RATE_LIMIT_WINDOW_MS). */
+  window_start: number;
+  used: number;
 }
 
 export type CatalogRevisionRow = Selectable<CatalogRevisionsTable>;

@@ -39,6 +39,7 @@ export class AuditRecorder implements DecisionRecorder {
         policy_revision: index.bundle.revision,
         policy_sha256: index.bundle.sha256,
         catalog_revision: index.catalogRevision,
+        key_id: record.caller.key_id,
       },
     });
   }
@@ -54,6 +55,11 @@ export class AuditRecorder implements DecisionRecorder {
       encode: (tenantSeq) => encodeRecord(withTenantSeq(record, tenantSeq)),
       outcome: record.outcome,
       endpointId: record.endpoint_used,
+      usage: {
+        input_tokens: record.usage?.prompt_tokens ?? null,
+        output_tokens: record.usage?.completion_tokens ?? null,
+        cost_micro_usd: record.cost_micro_usd,
+      },
     });
   }
 }

@@ -33,7 +33,14 @@ export {
   preferencesToRecord,
 } from "./preferences-codec.js";
 export { seededRng } from "./rng.js";
-export { Router, type RouterEvent } from "./router.js";
+export { Router, type RouterDeps, type RouterEvent } from "./router.js";
+export {
+  estimateTokens,
+  type TokenCharge,
+  type TokenGate,
+  TokenLimitedRouter,
+  type TokenSubject,
+} from "./token-gate.js";
 export type {
   CandidateVerdict,
   ContentDetector,

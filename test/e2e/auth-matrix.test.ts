@@ -8,6 +8,7 @@ import { ByokService } from "../../src/gen/sovereign/v1/byok_pb.js";
 import { CatalogService } from "../../src/gen/sovereign/v1/catalog_pb.js";
 import { KeyService, Role } from "../../src/gen/sovereign/v1/keys_pb.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
+import { UsageGroupBy, UsageService } from "../../src/gen/sovereign/v1/usage_pb.js";
 import {
   CALLER_ROLES,
   CALLERS,
@@ -21,7 +22,14 @@ import {
   type TenantWorld,
 } from "../support/tenants.js";
 
-const SERVICES: DescService[] = [RouterService, CatalogService, AuditService, KeyService, ByokService];
+const SERVICES: DescService[] = [
+  RouterService,
+  CatalogService,
+  AuditService,
+  KeyService,
+  ByokService,
+  UsageService,
+];
 const UNKNOWN_DECISION = "01a20137-0000-7000-8000-000000000000";
 
 /** A request each RPC accepts from an authorised caller of tenant `ta`. */
@@ -57,6 +65,8 @@ function requestFor(method: DescMethod, w: TenantWorld): object {
       return { tenant: OWN };
     case "ByokService/ApproveOrigins":
       return { tenant: OWN, provider: "sim-eu" };
+    case "UsageService/GetUsage":
+      return { groupBy: UsageGroupBy.TENANT, startTime: { seconds: 0n } };
     default:
       return {};
   }
@@ -145,6 +155,35 @@ describe("role × tenant matrix (gRPC)", () => {
     const allOther = await audit("auditorAll", "queryDecisions", { tenant: OTHER });
     expect(allOther.body).toContain(w.decision.other);
     expect(allOther.body).not.toContain(w.decision.own);
+  });
+
+  it("GetUsage: a tenant's auditor and admin see its own tenant only (another, known or not, is PermissionDenied on `tenant`); an operator and an all-tenant auditor see every tenant", async () => {
+    const usage = (c: Caller, tenant = "") =>
+      call(
+        w.grpc,
+        UsageService.method.getUsage,
+        { groupBy: UsageGroupBy.TENANT, startTime: { seconds: 0n }, tenant },
+        md(w.tokens[c]),
+      );
+    for (const c of ["auditor", "admin"] as const) {
+      const own = await usage(c);
+      expect(own.code, c).toBe(grpc.status.OK);
+      expect(own.body, c).toContain(`"group":"${OWN}"`);
+      expect(own.body, c).not.toContain(`"group":"${OTHER}"`);
+      for (const tenant of [OTHER, "no-such-tenant"]) {
+        const other = await usage(c, tenant);
+        expect(other.code, `${c} ${tenant}`).toBe(grpc.status.PERMISSION_DENIED);
+        expect(other.message).toBe(`tenant: this key reads tenant ${OWN}'s usage only`);
+      }
+    }
+    for (const c of ["auditorAll", "operator"] as const) {
+      const all = await usage(c);
+      expect(all.body, c).toContain(`"group":"${OWN}"`);
+      expect(all.body, c).toContain(`"group":"${OTHER}"`);
+      const other = await usage(c, OTHER);
+      expect(other.body, c).toContain(`"group":"${OTHER}"`);
+      expect(other.body, c).not.toContain(`"group":"${OWN}"`);
+    }
   });
 
   it("GetDecision and ReplayDecision: another tenant's decision is NotFound exactly as an unknown id; all_tenants reads it", async () => {

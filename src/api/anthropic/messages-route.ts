@@ -4,7 +4,14 @@ import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.j
 import { check } from "../../encoding/index.js";
 import type { Router } from "../../routing/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
-import { callerSignal, methodNotAllowed, readJson, routeHeaders, sendJson } from "../openai/index.js";
+import {
+  callerSignal,
+  errorHeaders,
+  methodNotAllowed,
+  readJson,
+  routeHeaders,
+  sendJson,
+} from "../openai/index.js";
 import { fromMessagesBody } from "./messages-body.js";
 import { type AnthropicError, toAnthropicError } from "./messages-errors.js";
 import { streamMessage, wholeMessage } from "./messages-response.js";
@@ -48,7 +55,7 @@ export function createAnthropicHttpHandler(
 
 function sendError(res: ServerResponse, err: AnthropicError): void {
   if (res.headersSent) return void res.destroy();
-  sendJson(res, err.status, err.body, err.decisionId ? { "x-sovr-decision-id": err.decisionId } : {});
+  sendJson(res, err.status, err.body, errorHeaders(err));
 }
 
 async function messages(deps: AnthropicHttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {

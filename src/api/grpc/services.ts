@@ -6,6 +6,7 @@ import { ByokService } from "../../gen/sovereign/v1/byok_pb.js";
 import { CatalogService } from "../../gen/sovereign/v1/catalog_pb.js";
 import { KeyService } from "../../gen/sovereign/v1/keys_pb.js";
 import { RouterService } from "../../gen/sovereign/v1/router_pb.js";
+import { UsageService } from "../../gen/sovereign/v1/usage_pb.js";
 import { malformedRequestsAreInvalidArgument } from "../compat/index.js";
 import { AuditServiceImpl } from "./audit-service.js";
 import { ByokServiceImpl } from "./byok-service.js";
@@ -14,6 +15,7 @@ import { HealthState, registerHealth } from "./health-service.js";
 import { KeyServiceImpl } from "./key-service.js";
 import { ReflectionIndex, registerReflection } from "./reflection-service.js";
 import { RouterServiceImpl } from "./router-service.js";
+import { UsageServiceImpl } from "./usage-service.js";
 
 /** Every service this server answers, as health and reflection list them. */
 export const SERVICES = [
@@ -22,6 +24,7 @@ export const SERVICES = [
   AuditService,
   KeyService,
   ByokService,
+  UsageService,
   Health,
 ] as const;
 
@@ -48,6 +51,7 @@ export function registerServices(r: ConnectRouter, d: ServiceDeps): void {
   r.service(RouterService, new RouterServiceImpl(d.router, d.limits));
   r.service(CatalogService, new CatalogServiceImpl(d.catalog));
   r.service(AuditService, new AuditServiceImpl(d.audit));
+  r.service(UsageService, new UsageServiceImpl({ db: d.audit.db }));
   registerHealth(r, d.health);
   registerReflection(r, new ReflectionIndex([...SERVICES]));
   malformedRequestsAreInvalidArgument(r, d.limits?.requestBytes);

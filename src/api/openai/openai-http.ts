@@ -75,6 +75,8 @@ export interface OpenAIError {
     error: { message: string; type: string; param: string | null; code: string | null; metadata?: unknown };
   };
   decisionId?: string;
+  /** `Retry-After` (seconds) of a refusal by a limit (rate, tokens), to send as a header. */
+  retryAfter?: string;
 }
 
 /**
@@ -100,9 +102,11 @@ export function toOpenAIError(err: unknown, onInternal?: InternalErrorLog, where
   }
   if (ce.code === Code.NotFound) code = "model_not_found";
   const decisionId = ce.metadata.get("x-sovr-decision-id") ?? undefined;
+  const retryAfter = ce.metadata.get("retry-after") ?? undefined;
   return {
     status,
     decisionId,
+    ...(retryAfter ? { retryAfter } : {}),
     body: {
       error: {
         message: ce.rawMessage,
@@ -121,12 +125,15 @@ function snake(s: string): string {
 
 function sendError(res: ServerResponse, err: OpenAIError, headers: Record<string, string> = {}): void {
   if (res.headersSent) return void res.destroy();
-  sendJson(
-    res,
-    err.status,
-    err.body,
-    err.decisionId ? { "x-sovr-decision-id": err.decisionId, ...headers } : headers,
-  );
+  sendJson(res, err.status, err.body, { ...errorHeaders(err), ...headers });
+}
+
+/** The headers an error answer carries: its decision id, and Retry-After of a limit's refusal. */
+export function errorHeaders(err: { decisionId?: string; retryAfter?: string }): Record<string, string> {
+  return {
+    ...(err.decisionId ? { "x-sovr-decision-id": err.decisionId } : {}),
+    ...(err.retryAfter ? { "retry-after": err.retryAfter } : {}),
+  };
 }
 
 /**

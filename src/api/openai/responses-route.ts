@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { DEFAULT_REQUEST_LIMITS } from "../../config/index.js";
 import { readJson, sendJson } from "./http-json.js";
 import { callerSignal } from "./http-stream.js";
-import { type OpenAIError, type OpenAIHttpDeps, toOpenAIError } from "./openai-http.js";
+import { errorHeaders, type OpenAIError, type OpenAIHttpDeps, toOpenAIError } from "./openai-http.js";
 import { fromResponsesBody } from "./responses-body.js";
 import { collectResponse } from "./responses-result.js";
 import { streamResponse } from "./responses-stream.js";
@@ -53,5 +53,5 @@ export async function responsesRoute(
 
 function sendError(res: ServerResponse, err: OpenAIError): void {
   if (res.headersSent) return void res.destroy();
-  sendJson(res, err.status, err.body, err.decisionId ? { "x-sovr-decision-id": err.decisionId } : {});
+  sendJson(res, err.status, err.body, errorHeaders(err));
 }

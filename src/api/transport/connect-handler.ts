@@ -5,13 +5,13 @@ import { LIMITS } from "../../config/index.js";
 import { authInterceptor, type InternalErrorLog, internalErrorInterceptor } from "../grpc/index.js";
 import { peerCertificate } from "./peer-certificate.js";
 import { headerValue, PreAuth } from "./pre-auth.js";
-import { type RateLimiter, rateLimitInterceptor } from "./rate-limit.js";
+import { type RequestLimiter, rateLimitInterceptor } from "./rate-limit.js";
 import type { NodeHandler } from "./server.js";
 
 export interface ConnectHandlerOptions {
   /** The authenticator (API keys, or every credential kind) when auth is on; undefined when off. */
   auth: Authenticator | CallerAuth | undefined;
-  limiter: RateLimiter;
+  limiter: RequestLimiter;
   reportInternal: InternalErrorLog;
   routes: (r: ConnectRouter) => void;
   /** Largest request message (SOVR_MAX_REQUEST_BYTES); LIMITS.requestBytes when absent. */

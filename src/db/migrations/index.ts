@@ -6,6 +6,8 @@ import * as auditTenantHeads from "./2026-11-30T0400-audit-tenant-heads.js";
 import * as byokOrigins from "./2026-11-30T0400-byok-origins.js";
 import * as keyRoles from "./2026-11-30T0500-key-roles.js";
 import * as keyScopes from "./2026-11-30T0600-h-keys-key-scopes.js";
+import * as decisionUsage from "./2026-11-30T0700-h-usage-decision-usage.js";
+import * as rateLimitWindows from "./2026-11-30T0710-h-usage-rate-limit-windows.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +18,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0400-byok-origins": byokOrigins,
   "2026-11-30T0500-key-roles": keyRoles,
   "2026-11-30T0600-h-keys-key-scopes": keyScopes,
+  "2026-11-30T0700-h-usage-decision-usage": decisionUsage,
+  "2026-11-30T0710-h-usage-rate-limit-windows": rateLimitWindows,
 };
