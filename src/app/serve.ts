@@ -14,7 +14,7 @@ import {
   registerServices,
   serviceHealth,
 } from "../api/index.js";
-import type { AuditLog, Checkpointer } from "../audit/index.js";
+import { type AuditLog, type Checkpointer, CommitSignal } from "../audit/index.js";
 import type { Authenticator, ByokAdmin } from "../auth/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
@@ -68,6 +68,9 @@ export async function serve(p: ServeParts): Promise<Serving> {
   const health = serviceHealth();
   const shutdown = new AbortController();
   const limiter = new RateLimiter(config.limits);
+  // WatchDecisions streams wake on this replica's commits (and poll for other replicas').
+  const commits = new CommitSignal();
+  audit.onCommitted(() => commits.notify());
   const authOn = config.auth === "on";
   const reportInternal = internalErrorLog(logger);
   const connect = connectHandler({
@@ -91,6 +94,8 @@ export async function serve(p: ServeParts): Promise<Serving> {
         },
         audit: {
           db: db.db,
+          commits,
+          shutdown: shutdown.signal,
           checkpointer,
           replayer: new Replayer({ db: db.db, catalog, livePolicy: policy.engine }),
           logger,
