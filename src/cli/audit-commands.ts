@@ -6,7 +6,6 @@
  */
 import { resolve } from "node:path";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import type { PublicKeyInfo } from "../audit/index.js";
 import {
@@ -19,6 +18,7 @@ import {
 import { toBase64 } from "../encoding/index.js";
 import { AuditService, type LogEntry, Outcome, type SigningKey } from "../gen/sovereign/v1/audit_pb.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
+import { describeError } from "./errors.js";
 
 export { DEFAULT_SOVR_URL } from "./connect-client.js";
 export type ClientOptions = ServerClientOptions;
@@ -346,8 +346,7 @@ async function run(fn: () => Promise<CommandResult>): Promise<void> {
   try {
     print(await fn());
   } catch (err) {
-    const ce = ConnectError.from(err);
-    print({ exitCode: 1, stdout: [], stderr: [`error: ${ce.rawMessage} (${ce.code})`] });
+    print({ exitCode: 1, stdout: [], stderr: [`error: ${describeError(err)}`] });
   }
 }
 

@@ -5,6 +5,7 @@ import { buildSnapshot, loadCatalogDir } from "../catalog/index.js";
 import { loadConfig } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
 import { DEFAULT_SOVR_URL } from "./connect-client.js";
+import { httpStatusError } from "./errors.js";
 
 /**
  * `sovr keys byok set|remove|list|approve`: tenants' own provider keys (BYOK, docs/architecture.md §6).
@@ -115,7 +116,11 @@ async function admin(method: string, path: string, body?: unknown): Promise<unkn
   });
   const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
   if (!res.ok && res.status !== 404)
-    throw new Error(`server answered ${res.status}: ${json.error?.message ?? res.statusText}`);
+    throw httpStatusError(
+      res.status,
+      json.error?.message ?? `HTTP ${res.status} ${res.statusText}`,
+      res.headers,
+    );
   return json;
 }
 
