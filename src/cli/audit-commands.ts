@@ -17,6 +17,7 @@ import {
 } from "../audit/index.js";
 import { toBase64 } from "../encoding/index.js";
 import { AuditService, type LogEntry, Outcome, type SigningKey } from "../gen/sovereign/v1/audit_pb.js";
+import { addAuditTailCommand } from "./audit-tail.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
 import { describeError } from "./errors.js";
 
@@ -350,7 +351,7 @@ async function run(fn: () => Promise<CommandResult>): Promise<void> {
   }
 }
 
-/** Adds `sovr audit query|export|checkpoint|verify|replay`. */
+/** Adds `sovr audit query|export|checkpoint|verify|replay|tail`. */
 export function addAuditCommands(program: Command): void {
   const audit = program.command("audit").description("the signed decision log (auditors)");
   audit
@@ -400,4 +401,5 @@ export function addAuditCommands(program: Command): void {
     .option("--live-policy", "use the currently loaded policy instead of the recorded one")
     .option("--json", "machine-readable result")
     .action((id: string, o: { livePolicy?: boolean; json?: boolean }) => run(() => replayCommand(id, o)));
+  addAuditTailCommand(audit);
 }

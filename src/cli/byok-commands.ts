@@ -81,10 +81,15 @@ export function addByokCommands(keys: Command): void {
     .command("list")
     .description("list stored keys (tenant, provider, always, origins) — never the keys themselves")
     .option("--tenant <tenant>", "only this tenant")
-    .action(async (o: { tenant?: string }) => {
+    .option("--json", "one JSON object per line")
+    .action(async (o: { tenant?: string; json?: boolean }) => {
       const rows = process.env.SOVR_KEY
         ? ((await admin("GET", o.tenant ? `/${enc(o.tenant)}` : "")) as { data: ByokKeyJson[] }).data
         : await withAdmin(async (a) => (await a.list(undefined, o.tenant)).map(byokKeyJson));
+      if (o.json) {
+        for (const r of rows) console.log(JSON.stringify(r));
+        return;
+      }
       for (const r of rows)
         console.log(
           [

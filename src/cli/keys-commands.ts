@@ -52,6 +52,19 @@ function fromMessage(k: ApiKey): KeyRow {
   };
 }
 
+/** A key as `keys list --json` prints it (snake_case, like the other lists' JSON lines). */
+function keyJson(r: KeyRow) {
+  return {
+    key_id: r.keyId,
+    tenant: r.tenant,
+    roles: r.roles,
+    all_tenants: r.allTenants,
+    description: r.description,
+    revoked: r.revoked,
+    last_used: r.lastUsed === "never" ? null : r.lastUsed,
+  };
+}
+
 function table(rows: KeyRow[]): string {
   const head = ["KEY ID", "TENANT", "ROLES", "STATUS", "LAST USED", "DESCRIPTION"];
   const body = rows.map((r) => [
@@ -157,11 +170,13 @@ export function addKeysCommands(keys: Command): void {
   keys
     .command("list")
     .option("--tenant <tenant>", "only this tenant's keys")
+    .option("--json", "one JSON object per line")
     .description("list API keys (never their secrets)")
-    .action(async (o: { tenant?: string }) => {
+    .action(async (o: { tenant?: string; json?: boolean }) => {
       const rows = process.env.SOVR_KEY
         ? (await serverClient(KeyService).listKeys({ tenant: o.tenant ?? "" })).keys.map(fromMessage)
         : await withDatabase(async (db) => (await listApiKeys(db, o.tenant)).map(fromInfo));
-      console.log(table(rows));
+      if (o.json) for (const r of rows) console.log(JSON.stringify(keyJson(r)));
+      else console.log(table(rows));
     });
 }

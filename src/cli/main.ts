@@ -116,6 +116,12 @@ keys
 addAuditCommands(program);
 addModelsCommands(program);
 
+// `sovr … | head`: the reader went away; that is the end of the output, not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CatalogValidationError) {
     for (const i of err.issues)
