@@ -25,7 +25,7 @@ const MEANING: Record<Key, string> = {
   SOVR_POLICY_POOL_SIZE: "opa-wasm instances per bundle",
   SOVR_POLICY_TIMEOUT_MS: "a policy evaluation slower than this fails the request closed",
   SOVR_SIMULATOR: "start the built-in upstream simulator",
-  SOVR_SIMULATOR_PORT: "the simulator's port (catalogs reach it as ${SOVR_SIMULATOR_URL})",
+  SOVR_SIMULATOR_PORT: "the simulator's port (catalogs reach it as the variable SOVR_SIMULATOR_URL)",
   SOVR_SIMULATOR_TTFT_MS: "simulator delay before the first token",
   SOVR_SIMULATOR_TOKENS_PER_SECOND: "simulator pacing; 0 = as fast as possible",
   SOVR_SIMULATOR_TOKENS: "simulator completion length (chunks)",
@@ -57,7 +57,7 @@ const MEANING: Record<Key, string> = {
   SOVR_MAX_CONCURRENT_PER_KEY: "calls in flight per API key; 0 = off",
   SOVR_MAX_CONCURRENT_PER_TENANT: "calls in flight per tenant; 0 = off",
   SOVR_CATALOG_URL_VARS:
-    "variables a catalog base_url may read as ${VAR} (server secrets refused regardless)",
+    "variables a catalog base_url may read (as $VAR in braces; server secrets refused regardless)",
   SOVR_PROVIDER_KEY_VARS: "variables a catalog's api_key_env may name (server secrets refused regardless)",
   SOVR_H2_MAX_CONCURRENT_STREAMS: "gRPC port: streams open at once per connection",
   SOVR_H2_MAX_RESETS_PER_SECOND: "gRPC port: stream resets per second per connection before GOAWAY",
