@@ -17,7 +17,7 @@ import {
   TlsReloader,
   type TlsReloadTarget,
 } from "../api/index.js";
-import type { AuditLog, Checkpointer } from "../audit/index.js";
+import { type AuditLog, type Checkpointer, CommitSignal } from "../audit/index.js";
 import { type Authenticator, type ByokAdmin, CallerAuth, JwtVerifier } from "../auth/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
@@ -73,6 +73,9 @@ export async function serve(p: ServeParts): Promise<Serving> {
   const health = serviceHealth();
   const shutdown = new AbortController();
   const limiter = requestLimiter(config.limits, db);
+  // WatchDecisions streams wake on this replica's commits (and poll for other replicas').
+  const commits = new CommitSignal();
+  audit.onCommitted(() => commits.notify());
   const authOn = config.auth === "on";
   // API keys, and the workload identities configured (JWT issuers, certificate rules).
   const callers = new CallerAuth(
@@ -102,6 +105,8 @@ export async function serve(p: ServeParts): Promise<Serving> {
         },
         audit: {
           db: db.db,
+          commits,
+          shutdown: shutdown.signal,
           checkpointer,
           replayer: new Replayer({ db: db.db, catalog, livePolicy: policy.engine }),
           logger,

@@ -10,6 +10,7 @@ export {
   checkpointsUpTo,
   countTenantEntries,
   type DecisionCursor,
+  type DecisionFilter,
   decisionEntries,
   logSize,
   publishedKeys,
@@ -29,6 +30,14 @@ export {
   signCheckpoint,
 } from "./checkpoint.js";
 export { Checkpointer } from "./checkpointer.js";
+export {
+  CommitSignal,
+  decisionFeed,
+  FEED_PAGE,
+  FEED_POLL_MS,
+  type FeedEntry,
+  type FeedItem,
+} from "./decision-feed.js";
 export type { DsseEnvelope, DsseSignature, EnvelopeVerification } from "./dsse.js";
 export {
   entryLeafHash,

@@ -35,6 +35,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   // Usage (tokens, cost): a tenant's auditors and admins its own tenant's, an operator or an
   // all-tenant auditor every tenant's (walls in UsageServiceImpl).
   "sovereign.v1.UsageService/GetUsage": ["auditor", "admin", "operator"],
+  "sovereign.v1.AuditService/WatchDecisions": ["auditor"],
   // BYOK: a tenant admin, for its own tenant only (checked in src/auth/byok-admin.ts).
   "sovereign.v1.ByokService/SetKey": ["admin"],
   "sovereign.v1.ByokService/RemoveKey": ["admin"],

@@ -6,7 +6,6 @@
  */
 import { resolve } from "node:path";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import type { PublicKeyInfo } from "../audit/index.js";
 import {
@@ -18,8 +17,10 @@ import {
 } from "../audit/index.js";
 import { toBase64 } from "../encoding/index.js";
 import { AuditService, type LogEntry, Outcome } from "../gen/sovereign/v1/audit_pb.js";
+import { addAuditTailCommand } from "./audit-tail.js";
 import { keyInfo, keysCommand, type TrustOptions, trustFor } from "./audit-trust.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
+import { describeError } from "./errors.js";
 
 export { DEFAULT_SOVR_URL } from "./connect-client.js";
 export type ClientOptions = ServerClientOptions;
@@ -342,12 +343,11 @@ async function run(fn: () => Promise<CommandResult>): Promise<void> {
   try {
     print(await fn());
   } catch (err) {
-    const ce = ConnectError.from(err);
-    print({ exitCode: 1, stdout: [], stderr: [`error: ${ce.rawMessage} (${ce.code})`] });
+    print({ exitCode: 1, stdout: [], stderr: [`error: ${describeError(err)}`] });
   }
 }
 
-/** Adds `sovr audit query|export|checkpoint|verify|replay`. */
+/** Adds `sovr audit query|export|checkpoint|verify|replay|tail`. */
 export function addAuditCommands(program: Command): void {
   const audit = program.command("audit").description("the signed decision log (auditors)");
   audit
@@ -409,4 +409,5 @@ export function addAuditCommands(program: Command): void {
     .option("--live-policy", "use the currently loaded policy instead of the recorded one")
     .option("--json", "machine-readable result")
     .action((id: string, o: { livePolicy?: boolean; json?: boolean }) => run(() => replayCommand(id, o)));
+  addAuditTailCommand(audit);
 }

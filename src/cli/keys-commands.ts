@@ -84,6 +84,25 @@ function scopeText(r: KeyRow): string {
   return parts.length > 0 ? parts.join(" ") : "-";
 }
 
+/** A key as `keys list --json` prints it (snake_case, like the other lists' JSON lines; never the secret). */
+function keyJson(r: KeyRow) {
+  return {
+    key_id: r.keyId,
+    tenant: r.tenant,
+    roles: r.roles,
+    all_tenants: r.allTenants,
+    description: r.description,
+    label: r.label,
+    status: status(r),
+    expires_at: r.expiresAt,
+    allowed_models: r.allowedModels,
+    allowed_providers: r.allowedProviders,
+    max_role: r.maxRole,
+    revoked: r.revoked,
+    last_used: r.lastUsed === "never" ? null : r.lastUsed,
+  };
+}
+
 function table(rows: KeyRow[]): string {
   const head = [
     "KEY ID",
@@ -239,13 +258,13 @@ export function addKeysCommands(keys: Command): void {
   keys
     .command("list")
     .option("--tenant <tenant>", "only this tenant's keys")
-    .option("--json", "one JSON object per key, with its status (never the secret)")
+    .option("--json", "one JSON object per key per line, with its status (never the secret)")
     .description("list API keys (never their secrets)")
     .action(async (o: { tenant?: string; json?: boolean }) => {
       const rows = process.env.SOVR_KEY
         ? (await serverClient(KeyService).listKeys({ tenant: o.tenant ?? "" })).keys.map(fromMessage)
         : await withDatabase(async (db) => (await listApiKeys(db, o.tenant)).map(fromInfo));
-      if (o.json) for (const r of rows) console.log(JSON.stringify({ ...r, status: status(r) }));
+      if (o.json) for (const r of rows) console.log(JSON.stringify(keyJson(r)));
       else console.log(table(rows));
     });
 }

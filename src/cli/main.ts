@@ -3,20 +3,29 @@ import { resolve } from "node:path";
 import { Command } from "commander";
 import { rotateSigningKey } from "../audit/index.js";
 import { CatalogValidationError, validateCatalogDir } from "../catalog/index.js";
-import { ConfigError, ensurePrivateDir, loadConfig } from "../config/index.js";
-import { buildPolicyBundle, checkBundleFresh, repoRoot, resolveOpaBin } from "../policy/index.js";
+import { ConfigError, configHelpText, ensurePrivateDir, loadConfig } from "../config/index.js";
+import {
+  buildPolicyBundle,
+  checkBundleFresh,
+  opaMissingHint,
+  repoRoot,
+  resolveOpaBin,
+} from "../policy/index.js";
 import { addAuditCommands } from "./audit-commands.js";
 import { addByokCommands } from "./byok-commands.js";
 import { addCatalogClientCommands } from "./catalog-client.js";
+import { describeError } from "./errors.js";
 import { addKeysCommands } from "./keys-commands.js";
 import { addModelsCommands } from "./models-commands.js";
 import { addPolicyEvalCommand } from "./policy-eval.js";
 import { serve } from "./serve.js";
 import { addUsageCommand } from "./usage-commands.js";
+import { packageVersion } from "./version.js";
 
 const program = new Command()
   .name("sovr")
   .description("Sovereign Router: policy-enforced LLM routing with signed decision records.")
+  .version(packageVersion(), "-V, --version", "print the version (package.json)")
   .showHelpAfterError();
 
 program
@@ -24,6 +33,7 @@ program
   .description(
     "serve gRPC/Connect (SOVR_GRPC_PORT) and HTTP (SOVR_HTTP_PORT); configuration from the environment",
   )
+  .addHelpText("after", () => configHelpText())
   .action(serve);
 
 const catalog = program.command("catalog").description("the provider catalog");
@@ -79,10 +89,12 @@ policy
   .argument("[dir]", "policy directory", "policies")
   .action((dir: string) => {
     // dist/ holds the built bundle; opa would load it too and mask changes to the sources.
-    const r = spawnSync(resolveOpaBin(), ["test", resolve(dir), "--ignore", "dist", "-v"], {
+    const opa = resolveOpaBin();
+    const r = spawnSync(opa, ["test", resolve(dir), "--ignore", "dist", "-v"], {
       stdio: "inherit",
       cwd: repoRoot(),
     });
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") console.error(opaMissingHint(opa));
     process.exitCode = r.status ?? 1;
   });
 
@@ -106,6 +118,12 @@ addAuditCommands(program);
 addModelsCommands(program);
 addUsageCommand(program);
 
+// `sovr … | head`: the reader went away; that is the end of the output, not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CatalogValidationError) {
     for (const i of err.issues)
@@ -113,7 +131,7 @@ program.parseAsync().catch((err: unknown) => {
   } else if (err instanceof ConfigError) {
     console.error(err.message);
   } else {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(`error: ${describeError(err)}`);
   }
   process.exit(1);
 });

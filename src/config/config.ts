@@ -427,3 +427,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** The variables `loadConfig` reads, for the README table and `sovr serve --help`. */
 export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
+
+/** The schema itself, for `sovr serve --help` (config-help.ts reads each default from it). */
+export const CONFIG_SCHEMA = schema;

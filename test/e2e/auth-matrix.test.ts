@@ -51,6 +51,8 @@ function requestFor(method: DescMethod, w: TenantWorld): object {
     case "AuditService/GetDecision":
     case "AuditService/ReplayDecision":
       return { decisionId: w.decision.own };
+    case "AuditService/WatchDecisions":
+      return { fromSeq: 0n };
     case "AuditService/GetConsistencyProof":
       return { firstSize: 1n, secondSize: 1n };
     case "KeyService/CreateKey":
@@ -184,6 +186,20 @@ describe("role × tenant matrix (gRPC)", () => {
       expect(other.body, c).toContain(`"group":"${OTHER}"`);
       expect(other.body, c).not.toContain(`"group":"${OWN}"`);
     }
+  });
+
+  it("WatchDecisions: an auditor's feed holds its own tenant only; naming another is PermissionDenied on `tenant`; all_tenants sees both", async () => {
+    const own = await audit("auditor", "watchDecisions", { fromSeq: 0n });
+    expect(own.code).toBe(grpc.status.OK);
+    expect(own.body).toContain(w.decision.own);
+    expect(own.body).not.toContain(w.decision.other);
+    const other = await audit("auditor", "watchDecisions", { fromSeq: 0n, tenant: OTHER });
+    expect(other.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(other.message).toMatch(/^tenant: /);
+    expect(other.body).not.toContain(w.decision.other);
+    const all = await audit("auditorAll", "watchDecisions", { fromSeq: 0n });
+    expect(all.body).toContain(w.decision.own);
+    expect(all.body).toContain(w.decision.other);
   });
 
   it("GetDecision and ReplayDecision: another tenant's decision is NotFound exactly as an unknown id; all_tenants reads it", async () => {

@@ -10,6 +10,7 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { patchGrpcMessage } from "../compat/index.js";
+import { refuseUnknownProtocol, sniffingFront } from "./grpc-port-http1.js";
 import { guardRapidReset, type H2GuardOptions, h2Settings } from "./h2-guard.js";
 import type { SecureContextTarget } from "./tls-reload.js";
 
@@ -90,9 +91,19 @@ export async function listen(
   };
   const onRequest = track(grpc) as (req: Http2ServerRequest, res: Http2ServerResponse) => void;
   const settings = h2Settings(opts.http2);
-  const h2 = opts.tls
-    ? createHttp2SecureServer({ ...opts.tls, settings }, onRequest)
-    : createHttp2Server({ settings }, onRequest);
+  // An HTTP/1.1 client on this port gets a 426 naming the HTTP port (./grpc-port-http1.ts).
+  let httpPort = 0;
+  let front: NetServer;
+  let h2: ReturnType<typeof createHttp2Server> | ReturnType<typeof createHttp2SecureServer>;
+  if (opts.tls) {
+    const secure = createHttp2SecureServer({ ...opts.tls, settings }, onRequest);
+    refuseUnknownProtocol(secure, () => httpPort);
+    h2 = front = secure;
+  } else {
+    const clear = createHttp2Server({ settings }, onRequest);
+    front = sniffingFront(clear, () => httpPort);
+    h2 = clear;
+  }
   guardRapidReset(h2, opts.http2);
   // A failed handshake (plaintext on a TLS port, no or foreign client certificate) only ends
   // that connection; the listener keeps serving.
@@ -125,12 +136,11 @@ export async function listen(
         resolve((server.address() as AddressInfo).port);
       });
     });
-  const grpcPort = await bind(h2, opts.grpcPort);
-  let httpPort: number;
+  const grpcPort = await bind(front, opts.grpcPort);
   try {
     httpPort = await bind(h1, opts.httpPort);
   } catch (err) {
-    h2.close();
+    front.close();
     throw err;
   }
 
@@ -146,7 +156,7 @@ export async function listen(
     },
     async close(drainMs) {
       const closed = Promise.all([
-        new Promise<void>((r) => h2.close(() => r())),
+        new Promise<void>((r) => front.close(() => r())),
         new Promise<void>((r) => h1.close(() => r())),
       ]);
       for (const s of sessions) s.close(); // GOAWAY: no new streams, in-flight ones continue
