@@ -10,8 +10,9 @@ import {
   HealthTracker,
   type LocalProber,
   Router,
+  type RouterDeps,
 } from "../routing/index.js";
-import type { Logger, Metrics } from "../telemetry/index.js";
+import type { Logger, Metrics, Tracing } from "../telemetry/index.js";
 import {
   AnthropicAdapter,
   type LocalAdapter,
@@ -19,6 +20,7 @@ import {
   type PoolSet,
 } from "../upstream/index.js";
 import type { RunningPolicy } from "./policy.js";
+import { TracedRouter, tracedRouterDeps } from "./tracing.js";
 
 export interface RouterParts {
   config: Config;
@@ -39,6 +41,8 @@ export interface RouterParts {
   detector: ContentDetector | undefined;
   /** Probed local runtimes: an unreachable one is excluded before any attempt. */
   prober: LocalProber;
+  /** Traces (OpenTelemetry); off: the plain router, nothing wrapped. */
+  tracing: Tracing;
 }
 
 /** The router, wired to the policy, the durable audit recorder, the adapters and the metrics. */
@@ -46,7 +50,7 @@ export function buildRouter(p: RouterParts): Router {
   const { metrics } = p;
   // No routing over a log the checkpointer no longer vouches for (a fork, an altered row).
   const recorder = new AuditRecorder(p.audit, { fault: () => p.checkpointer.fault });
-  return new Router({
+  const deps: RouterDeps = {
     catalog: p.catalog,
     policy: { evaluate: (input) => p.policy.engine.evaluate(input), activeBundle: p.policy.activeBundle },
     recorder: durableRecorder(recorder, {
@@ -76,5 +80,7 @@ export function buildRouter(p: RouterParts): Router {
     timeouts: p.config.upstream,
     // Only the allow-listed provider keys: a catalog cannot make the router read anything else.
     env: providerKeyEnv(p.env, p.config.catalogEnv),
-  });
+  };
+  if (!p.tracing.enabled) return new Router(deps);
+  return new TracedRouter(tracedRouterDeps(deps, p.tracing, p.config.tracePropagation), p.tracing);
 }

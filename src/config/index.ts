@@ -3,3 +3,4 @@ export { type Config, ConfigError, loadConfig } from "./config.js";
 export { type CatalogEnvPolicy, keyVarRefusal, providerKeyEnv, urlVarRefusal } from "./env-allowlist.js";
 export { DEFAULT_REQUEST_LIMITS, LIMITS, type RateLimitSettings, type RequestLimits } from "./limits.js";
 export { checkPrivateFile, ensurePrivateDir } from "./private-paths.js";
+export type { TracePropagation, TracingConfig } from "./tracing-config.js";

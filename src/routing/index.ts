@@ -32,7 +32,7 @@ export {
   preferencesToRecord,
 } from "./preferences-codec.js";
 export { seededRng } from "./rng.js";
-export { Router, type RouterEvent } from "./router.js";
+export { type DecisionRecorder, Router, type RouterDeps, type RouterEvent } from "./router.js";
 export type {
   CandidateVerdict,
   ContentDetector,

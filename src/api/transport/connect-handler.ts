@@ -1,6 +1,6 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type Authenticator, authorize, TENANT_HEADER } from "../../auth/index.js";
+import { type Authenticator, authorize, type Principal, TENANT_HEADER } from "../../auth/index.js";
 import { LIMITS } from "../../config/index.js";
 import { authInterceptor, type InternalErrorLog, internalErrorInterceptor } from "../grpc/index.js";
 import { headerValue, PreAuth } from "./pre-auth.js";
@@ -13,6 +13,8 @@ export interface ConnectHandlerOptions {
   limiter: RateLimiter;
   reportInternal: InternalErrorLog;
   routes: (r: ConnectRouter) => void;
+  /** Sees each header check (the access line's caller, the auth span); absent: the check alone. */
+  observeAuth?: <P extends Principal | undefined>(req: object, check: () => Promise<P>) => Promise<P>;
   /** Largest request message (SOVR_MAX_REQUEST_BYTES); LIMITS.requestBytes when absent. */
   maxRequestBytes?: number;
 }
@@ -25,11 +27,11 @@ export interface ConnectHandlerOptions {
 export function connectHandler(o: ConnectHandlerOptions): NodeHandler {
   const auth = o.auth;
   const preAuth = auth
-    ? new PreAuth(
-        (operation, h) =>
-          authorize(auth, operation, headerValue(h, "authorization"), headerValue(h, TENANT_HEADER)),
-        o.reportInternal,
-      )
+    ? new PreAuth((operation, h, req) => {
+        const check = () =>
+          authorize(auth, operation, headerValue(h, "authorization"), headerValue(h, TENANT_HEADER));
+        return o.observeAuth ? o.observeAuth(req, check) : check();
+      }, o.reportInternal)
     : undefined;
   const handler = connectNodeAdapter({
     interceptors: [

@@ -15,6 +15,8 @@ import type { NodeHandler } from "./server.js";
 export type HeaderAuthorizer = (
   operation: string,
   headers: IncomingHttpHeaders,
+  /** The request itself, only as a key (the access line's note); its body is not read. */
+  req: object,
 ) => Promise<Principal | undefined>;
 
 /**
@@ -46,7 +48,7 @@ export class PreAuth {
       const operation = rpcOperation(req.url);
       // Not an RPC of ours: connect answers 404 without reading the body.
       if (operation === undefined) return handler(req, res);
-      void this.authorize(operation, req.headers).then(
+      void this.authorize(operation, req.headers, req).then(
         (principal) => {
           // The caller gave up (or its stream was reset) while the key was checked: no work.
           if (gone(req)) return;
