@@ -22,7 +22,7 @@ import type { Config } from "../config/index.js";
 import { type DatabaseHandle, pingDatabase } from "../db/index.js";
 import { Replayer } from "../replay/index.js";
 import type { LocalProber, Router } from "../routing/index.js";
-import { accessLogged, type Logger, type Metrics, requestNote, type Tracing } from "../telemetry/index.js";
+import { accessLogged, type Logger, type Metrics, type Tracing } from "../telemetry/index.js";
 import { observedAuth } from "./observed-auth.js";
 import type { RunningPolicy } from "./policy.js";
 

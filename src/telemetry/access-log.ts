@@ -24,6 +24,12 @@ export function requestNote(req: object): RequestNote | undefined {
   return notes.get(req);
 }
 
+/** The model a request asked for, for its access line (no-op for a request without a line). */
+export function noteModel(req: object, model: string): void {
+  const note = notes.get(req);
+  if (note) note.model = model;
+}
+
 /** Probes and scrapes: many a minute, nothing to audit; logged at debug, never traced. */
 const QUIET = new Set(["/healthz", "/readyz", "/metrics"]);
 

@@ -1,8 +1,14 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type Authenticator, authorize, type Principal, TENANT_HEADER } from "../../auth/index.js";
 import { LIMITS } from "../../config/index.js";
-import { authInterceptor, type InternalErrorLog, internalErrorInterceptor } from "../grpc/index.js";
+import { requestNote } from "../../telemetry/index.js";
+import {
+  authInterceptor,
+  type InternalErrorLog,
+  internalErrorInterceptor,
+  requestNoteKey,
+} from "../grpc/index.js";
 import { headerValue, PreAuth } from "./pre-auth.js";
 import { type RateLimiter, rateLimitInterceptor } from "./rate-limit.js";
 import type { NodeHandler } from "./server.js";
@@ -39,7 +45,13 @@ export function connectHandler(o: ConnectHandlerOptions): NodeHandler {
       ...(auth ? [authInterceptor(auth)] : []),
       rateLimitInterceptor(o.limiter, { authOn: auth !== undefined }),
     ],
-    contextValues: preAuth?.contextValues,
+    // The pre-auth check's principal, and the access line's note for the model.
+    contextValues: (req: object) => {
+      const values = preAuth ? preAuth.contextValues(req) : createContextValues();
+      const note = requestNote(req);
+      if (note) values.set(requestNoteKey, note);
+      return values;
+    },
     // Connect's default is 4 GiB; a message larger than the request limit is refused unread
     // (ResourceExhausted, as every gRPC implementation answers an oversized message).
     readMaxBytes: o.maxRequestBytes ?? LIMITS.requestBytes,
