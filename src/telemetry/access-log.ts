@@ -64,8 +64,11 @@ export function accessLogged(handler: Handler, logger: Logger, tracing: Tracing)
     const headersSent = captureHeaders(res);
     const method = req.method ?? "";
     const contentType = String(req.headers["content-type"] ?? "");
-    const route = HTTP_ROUTES[path.replace(/^(\/v1\/admin\/byok)\/.*/, "$1")];
-    const rpc = route === undefined && /^\/[\w.]+\/\w+$/.test(path);
+    // One label per route (a BYOK provider in the path is not a label of its own).
+    const routePath = path.replace(/^(\/v1\/admin\/byok)\/.*/, "$1");
+    const route = HTTP_ROUTES[routePath];
+    // `/package.Service/Method`: Connect, gRPC or gRPC-Web.
+    const rpc = route === undefined && /^\/\w+(\.\w+)+\/\w+$/.test(path);
     const api = route?.[0] ?? (rpc ? rpcApi(contentType) : "http");
     const operation = route?.[1] ?? (rpc ? path.slice(1) : undefined);
     let span: Span | undefined;
@@ -122,10 +125,10 @@ export function accessLogged(handler: Handler, logger: Logger, tracing: Tracing)
     res.once("finish", end);
     res.once("close", end);
     if (!tracing.enabled) return handler(req, res);
-    const name = operation && rpc ? operation : `${method} ${route ? path : ""}`.trim();
+    const name = operation && rpc ? operation : `${method} ${route ? routePath : ""}`.trim();
     const attributes = rpc
       ? { "rpc.system": api === "http" ? "connect_rpc" : api, "rpc.method": operation ?? "" }
-      : { "http.request.method": method, "http.route": route ? path : "" };
+      : { "http.request.method": method, "http.route": route ? routePath : "" };
     tracing.serve(name, req.headers as Record<string, unknown>, attributes, (s) => {
       span = s;
       handler(req, res);
