@@ -7,7 +7,9 @@ describe("tracingConfig (the standard OTEL_* variables)", () => {
     expect(tracingConfig({})).toBeUndefined();
     expect(tracingConfig({ OTEL_SERVICE_NAME: "x", OTEL_TRACES_SAMPLER: "always_on" })).toBeUndefined();
     expect(tracingConfig({ OTEL_SDK_DISABLED: "true", OTEL_TRACES_EXPORTER: "otlp" })).toBeUndefined();
-    expect(tracingConfig({ OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" })).toBeUndefined();
+    expect(
+      tracingConfig({ OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" }),
+    ).toBeUndefined();
     expect(loadConfig({}).tracing).toBeUndefined();
     expect(loadConfig({}).tracePropagation).toBe("local");
     expect(loadConfig({}).logFormat).toBe("auto");
@@ -49,15 +51,23 @@ describe("tracingConfig (the standard OTEL_* variables)", () => {
     expect(key({ OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })).toBe(
       "OTEL_EXPORTER_OTLP_PROTOCOL",
     );
-    expect(key({ OTEL_TRACES_EXPORTER: "otlp", OTEL_TRACES_SAMPLER: "sometimes" })).toBe("OTEL_TRACES_SAMPLER");
-    expect(key({ OTEL_TRACES_EXPORTER: "otlp", OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" })).toBe(
-      "OTEL_TRACES_SAMPLER_ARG",
+    expect(key({ OTEL_TRACES_EXPORTER: "otlp", OTEL_TRACES_SAMPLER: "sometimes" })).toBe(
+      "OTEL_TRACES_SAMPLER",
     );
+    expect(
+      key({
+        OTEL_TRACES_EXPORTER: "otlp",
+        OTEL_TRACES_SAMPLER: "traceidratio",
+        OTEL_TRACES_SAMPLER_ARG: "2",
+      }),
+    ).toBe("OTEL_TRACES_SAMPLER_ARG");
     expect(key({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" })).toBe("OTEL_EXPORTER_OTLP_ENDPOINT");
     expect(key({ OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_HEADERS: "novalue" })).toBe(
       "OTEL_EXPORTER_OTLP_HEADERS",
     );
-    expect(() => loadConfig({ SOVR_TRACE_PROPAGATE_UPSTREAM: "some" })).toThrow(/SOVR_TRACE_PROPAGATE_UPSTREAM/);
+    expect(() => loadConfig({ SOVR_TRACE_PROPAGATE_UPSTREAM: "some" })).toThrow(
+      /SOVR_TRACE_PROPAGATE_UPSTREAM/,
+    );
     expect(() => loadConfig({ SOVR_LOG_FORMAT: "xml" })).toThrow(/SOVR_LOG_FORMAT/);
   });
 });

@@ -36,7 +36,7 @@ describe("logs", () => {
       "refused",
     );
     expect(plain.lines[0]).toMatch(
-      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN  refused api=openai reason="two words" content=\[redacted\]\n$/,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN {2}refused api=openai reason="two words" content=\[redacted\]\n$/,
     );
   });
 

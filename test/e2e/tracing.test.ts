@@ -56,7 +56,12 @@ describe("traces: traceparent in, OTLP out, traceparent upstream; one access lin
       defaultHeaders: { traceparent: calls.openai.header },
     });
     const { data, response } = await openai.chat.completions
-      .create({ model: "sim/chat-small", region: "eu", messages: [{ role: "user", content: prompt }], stream: true } as never)
+      .create({
+        model: "sim/chat-small",
+        region: "eu",
+        messages: [{ role: "user", content: prompt }],
+        stream: true,
+      } as never)
       .withResponse();
     for await (const _ of data as unknown as AsyncIterable<unknown>) {
       /* the whole stream */
@@ -106,31 +111,34 @@ describe("traces: traceparent in, OTLP out, traceparent upstream; one access lin
 
   const spansOf = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
 
-  it.each(["openai", "anthropic", "grpc"] as const)("%s: the server span is the caller's child, the parts its children", (surface) => {
-    const { traceId, spanId } = calls[surface];
-    const spans = spansOf(traceId);
-    const server = spans.find((s) => s.kind === SERVER);
-    expect(server, JSON.stringify(spans.map((s) => s.name))).toBeDefined();
-    expect(server!.parentSpanId).toBe(spanId);
-    expect(server!.resource["service.name"]).toBe("sovr-under-test");
-    expect(server!.attributes["sovr.decision_id"]).toBe(decisionIds[surface]);
-    const children = (name: string): ReceivedSpan[] =>
-      spans.filter((s) => s.name === name && s.parentSpanId === server!.spanId);
-    for (const name of ["sovr.auth", "sovr.policy", "sovr.append", "sovr.stream"])
-      expect(children(name), name).toHaveLength(1);
-    expect(children("sovr.append")[0]!.attributes["sovr.decision_id"]).toBe(decisionIds[surface]);
-    expect(children("sovr.stream")[0]!.attributes["sovr.decision_id"]).toBe(decisionIds[surface]);
-    const attempts = children("sovr.upstream.attempt");
-    expect(attempts.length).toBeGreaterThanOrEqual(1);
-    for (const a of attempts) {
-      expect(a.kind).toBe(CLIENT);
-      expect(a.attributes["sovr.decision_id"]).toBe(decisionIds[surface]);
-    }
-    // The upstream that answered got this trace, with the attempt span as its parent.
-    const sent = upstreamTraceparents.filter((tp) => tp.split("-")[1] === traceId);
-    expect(sent).toHaveLength(1);
-    expect(attempts.map((a) => a.spanId)).toContain(sent[0]!.split("-")[2]);
-  });
+  it.each(["openai", "anthropic", "grpc"] as const)(
+    "%s: the server span is the caller's child, the parts its children",
+    (surface) => {
+      const { traceId, spanId } = calls[surface];
+      const spans = spansOf(traceId);
+      const server = spans.find((s) => s.kind === SERVER);
+      expect(server, JSON.stringify(spans.map((s) => s.name))).toBeDefined();
+      expect(server!.parentSpanId).toBe(spanId);
+      expect(server!.resource["service.name"]).toBe("sovr-under-test");
+      expect(server!.attributes["sovr.decision_id"]).toBe(decisionIds[surface]);
+      const children = (name: string): ReceivedSpan[] =>
+        spans.filter((s) => s.name === name && s.parentSpanId === server!.spanId);
+      for (const name of ["sovr.auth", "sovr.policy", "sovr.append", "sovr.stream"])
+        expect(children(name), name).toHaveLength(1);
+      expect(children("sovr.append")[0]!.attributes["sovr.decision_id"]).toBe(decisionIds[surface]);
+      expect(children("sovr.stream")[0]!.attributes["sovr.decision_id"]).toBe(decisionIds[surface]);
+      const attempts = children("sovr.upstream.attempt");
+      expect(attempts.length).toBeGreaterThanOrEqual(1);
+      for (const a of attempts) {
+        expect(a.kind).toBe(CLIENT);
+        expect(a.attributes["sovr.decision_id"]).toBe(decisionIds[surface]);
+      }
+      // The upstream that answered got this trace, with the attempt span as its parent.
+      const sent = upstreamTraceparents.filter((tp) => tp.split("-")[1] === traceId);
+      expect(sent).toHaveLength(1);
+      expect(attempts.map((a) => a.spanId)).toContain(sent[0]!.split("-")[2]);
+    },
+  );
 
   it("one access line per request, at info, with ids and without content", () => {
     const byDecision = (id: string) => accessLines.filter((l) => l.decisionId === id);

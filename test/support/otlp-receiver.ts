@@ -40,7 +40,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     req.on("end", () => {
       const body = Buffer.concat(chunks);
       raw.push(body);
-      if (req.method !== "POST" || req.url !== "/v1/traces" || req.headers["content-type"] !== "application/x-protobuf") {
+      if (
+        req.method !== "POST" ||
+        req.url !== "/v1/traces" ||
+        req.headers["content-type"] !== "application/x-protobuf"
+      ) {
         res.writeHead(400).end();
         return;
       }
@@ -107,7 +111,10 @@ function anyValue(buf: Buffer): unknown {
     if (f.no === 2) return f.value === 1n;
     if (f.no === 3) return Number(BigInt.asIntN(64, f.value as bigint));
     if (f.no === 4) return bytes(f).readDoubleLE(0);
-    if (f.no === 5) return fields(bytes(f)).filter((x) => x.no === 1).map((x) => anyValue(bytes(x)));
+    if (f.no === 5)
+      return fields(bytes(f))
+        .filter((x) => x.no === 1)
+        .map((x) => anyValue(bytes(x)));
     if (f.no === 6) return keyValues(fields(bytes(f)).filter((x) => x.no === 1));
     if (f.no === 7) return bytes(f).toString("hex");
   }
