@@ -94,7 +94,10 @@ describe("traces: traceparent in, OTLP out, traceparent upstream; one access lin
     const route = events.find((e) => e.event.case === "route");
     decisionIds.grpc = (route!.event.value as { decisionId: string }).decisionId;
 
-    upstreamTraceparents = [...t.simulator.stats("sim-eu").traceparents];
+    // Whichever simulator instance each plan chose (the Anthropic call names no region).
+    upstreamTraceparents = ["sim-eu", "sim-us", "sim-unknown", "sim-anthropic"].flatMap((i) => [
+      ...t.simulator.stats(i).traceparents,
+    ]);
     // Stopping flushes the batched spans to the receiver.
     await t.app.stop();
     accessLines = t.logs
@@ -172,5 +175,49 @@ describe("traces: traceparent in, OTLP out, traceparent upstream; one access lin
     expect(leaks(Buffer.concat(receiver.raw).toString("latin1"), canary)).toEqual([]);
     expect(leaks(JSON.stringify(receiver.spans), canary)).toEqual([]);
     expect(leaks(t.logs.join("\n"), canary)).toEqual([]);
+  });
+});
+
+describe.each([
+  { name: "tracing off (the default)", env: {} as Record<string, string> },
+  { name: "tracing on, SOVR_TRACE_PROPAGATE_UPSTREAM=none", env: { SOVR_TRACE_PROPAGATE_UPSTREAM: "none" } },
+])("$name: no traceparent goes upstream, not even the caller's", ({ env }) => {
+  let receiver: OtlpReceiver;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    const on = env.SOVR_TRACE_PROPAGATE_UPSTREAM !== undefined;
+    t = await startRoutingApp({
+      env: on
+        ? { ...env, OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url }
+        : env,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    await receiver?.close();
+  });
+
+  it("the upstream sees no traceparent; spans are exported only when tracing is on", async () => {
+    const call = caller();
+    const res = await fetch(`${t.app.httpUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: call.header },
+      body: JSON.stringify({
+        model: "sim/chat-small",
+        region: "eu",
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    expect(t.simulator.stats("sim-eu").requests).toBeGreaterThan(0);
+    expect(t.simulator.stats("sim-eu").traceparents).toEqual([]);
+    await t.app.stop();
+    const on = env.SOVR_TRACE_PROPAGATE_UPSTREAM !== undefined;
+    expect(receiver.spans.some((s) => s.traceId === call.traceId)).toBe(on);
+    const line = t.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "request");
+    expect(line?.traceId).toBe(on ? call.traceId : undefined);
   });
 });
