@@ -14,7 +14,7 @@ import {
   type RouterDeps,
   TokenLimitedRouter,
 } from "../routing/index.js";
-import type { Logger, Metrics } from "../telemetry/index.js";
+import type { Logger, Metrics, Tracing } from "../telemetry/index.js";
 import {
   AnthropicAdapter,
   type LocalAdapter,
@@ -22,6 +22,7 @@ import {
   type PoolSet,
 } from "../upstream/index.js";
 import type { RunningPolicy } from "./policy.js";
+import { tracedRouterDeps, withTracing } from "./tracing.js";
 
 export interface RouterParts {
   config: Config;
@@ -42,6 +43,8 @@ export interface RouterParts {
   detector: ContentDetector | undefined;
   /** Probed local runtimes: an unreachable one is excluded before any attempt. */
   prober: LocalProber;
+  /** Traces (OpenTelemetry); off: the plain router, nothing wrapped. */
+  tracing: Tracing;
 }
 
 /** The router, wired to the policy, the durable audit recorder, the adapters and the metrics. */
@@ -80,9 +83,14 @@ export function buildRouter(p: RouterParts): Router {
     // Only the allow-listed provider keys: a catalog cannot make the router read anything else.
     env: providerKeyEnv(p.env, p.config.catalogEnv),
   };
+  // With tracing on, the policy, recorder and adapters report spans, and the router's stream one.
+  const traced = p.tracing.enabled;
+  const d = traced ? tracedRouterDeps(deps, p.tracing, p.config.tracePropagation) : deps;
   // Token limits (SOVR_*TOKEN_LIMIT_TPM) are charged where every surface passes: the router.
   const tokens = tokenLimiter(p.config.limits, p.db);
-  return tokens
-    ? new TokenLimitedRouter(deps, tokens, p.config.limits.defaultMaxTokens ?? 1024)
-    : new Router(deps);
+  if (tokens) {
+    const Limited = traced ? withTracing(TokenLimitedRouter, p.tracing) : TokenLimitedRouter;
+    return new Limited(d, tokens, p.config.limits.defaultMaxTokens ?? 1024);
+  }
+  return new (traced ? withTracing(Router, p.tracing) : Router)(d);
 }

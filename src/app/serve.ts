@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import {
   connectHandler,
   createAnthropicHttpHandler,
@@ -24,7 +25,8 @@ import type { Config } from "../config/index.js";
 import { type DatabaseHandle, pingDatabase } from "../db/index.js";
 import { Replayer } from "../replay/index.js";
 import type { LocalProber, Router } from "../routing/index.js";
-import type { Logger, Metrics } from "../telemetry/index.js";
+import { accessLogged, type Logger, type Metrics, type Tracing } from "../telemetry/index.js";
+import { observedAuth } from "./observed-auth.js";
 import type { RunningPolicy } from "./policy.js";
 
 export interface ServeParts {
@@ -42,6 +44,7 @@ export interface ServeParts {
   byokAdmin: ByokAdmin;
   logger: Logger;
   metrics: Metrics;
+  tracing: Tracing;
 }
 
 export interface Serving {
@@ -69,6 +72,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     byokAdmin,
     logger,
     metrics,
+    tracing,
   } = p;
   const health = serviceHealth();
   const shutdown = new AbortController();
@@ -84,11 +88,13 @@ export async function serve(p: ServeParts): Promise<Serving> {
     config.identity.certificateRules,
   );
   const reportInternal = internalErrorLog(logger);
+  const observe = observedAuth(tracing);
   const connect = connectHandler({
     auth: authOn ? callers : undefined,
     maxRequestBytes: config.requestLimits.requestBytes,
     limiter,
     reportInternal,
+    observeAuth: observe,
     routes: (r) =>
       registerServices(r, {
         keys: [db.db, auth],
@@ -115,7 +121,10 @@ export async function serve(p: ServeParts): Promise<Serving> {
       }),
   });
   const httpLimit = new HttpRateLimit(limiter, { authOn });
-  const authenticate = httpLimit.after(httpAuthenticate(callers, authOn));
+  const checkHttp = httpAuthenticate(callers, authOn);
+  const authenticate = httpLimit.after((req: IncomingMessage, operation: string) =>
+    observe(req, () => checkHttp(req, operation)),
+  );
   const openai = createOpenAIHttpHandler({
     router,
     catalog,
@@ -150,7 +159,8 @@ export async function serve(p: ServeParts): Promise<Serving> {
 
   const tls = config.tls ? await loadTlsOptions(config.tls) : undefined;
   const httpTls = config.httpTls ? await loadHttpsOptions(config.httpTls) : undefined;
-  const servers = await listen(connect, http, {
+  // One access line per request and, with tracing on, its server span: both ports, every surface.
+  const servers = await listen(accessLogged(connect, logger, tracing), accessLogged(http, logger, tracing), {
     host: config.host,
     grpcPort: config.grpcPort,
     httpPort: config.httpPort,

@@ -3,7 +3,7 @@ import { EndpointStatsTracker, LiveCatalog, readCatalogFiles, watchCatalogDir } 
 import { type Config, checkPrivateFile, ensurePrivateDir } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
 import { DETECTOR_VERSION, findSpans } from "../detect/index.js";
-import { createLogger, Metrics } from "../telemetry/index.js";
+import { createLogger, Metrics, startTracing } from "../telemetry/index.js";
 import { PoolSet } from "../upstream/index.js";
 import type { App, StartOptions } from "./app.js";
 import { startAudit } from "./audit.js";
@@ -22,10 +22,14 @@ import { startConfiguredSimulator } from "./simulator.js";
  * lives. Everything the hot path needs is built here once; a request does no set-up of its own.
  */
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const logger = opts.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const metrics = new Metrics();
   const cleanups: ShutdownStep[] = [];
   try {
+    // Off unless OTEL_* asks for it; then the SDK is loaded here, and flushed last on stop.
+    const tracing = await startTracing(config.tracing);
+    cleanups.push({ name: "trace export", run: () => tracing.shutdown() });
+    if (tracing.enabled) logger.info({ traces: config.tracing?.url }, "tracing on (OTLP)");
     let env = { ...(opts.env ?? process.env) };
     const simulator = config.simulator.enabled
       ? await startConfiguredSimulator(config, logger, cleanups)
@@ -89,6 +93,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       stats,
       logger,
       metrics,
+      tracing,
       // The local detectors (src/detect) unless a caller brings its own, or none (null, or
       // SOVR_CONTENT_DETECTORS=off).
       detector:
@@ -112,6 +117,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       byokAdmin,
       logger,
       metrics,
+      tracing,
     };
     const { servers, health, shutdown, tlsReload } = await serve(parts);
     cleanups.push({ name: "TLS certificate watch", run: () => tlsReload?.stop() });

@@ -16,7 +16,7 @@ const EXIT_MARGIN_MS = 2000;
  */
 export async function serve(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const app = await startApp(config, { logger });
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -11,6 +11,7 @@ import {
   parseOidcIssuers,
 } from "./identity.js";
 import { DEFAULT_REQUEST_LIMITS, type RateLimitSettings, type RequestLimits } from "./limits.js";
+import { type TracePropagation, type TracingConfig, tracingConfig } from "./tracing-config.js";
 
 /**
  * Every setting of `sovr serve`, from an optional JSON file (`SOVR_CONFIG`) overlaid by the
@@ -62,6 +63,8 @@ const schema = z.object({
   /** Longest a request waits for its decision record's commit, and a readiness check for storage. */
   SOVR_STORAGE_TIMEOUT_MS: positiveInt.default(5000),
   SOVR_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  SOVR_LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
+  SOVR_TRACE_PROPAGATE_UPSTREAM: z.enum(["local", "all", "none"]).default("local"),
   SOVR_AUDIT_BATCH_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   SOVR_AUDIT_BATCH_MAX: positiveInt.default(512),
   SOVR_CHECKPOINT_EVERY: positiveInt.default(1000),
@@ -194,6 +197,12 @@ export interface Config {
   /** Bound of an audit commit wait (then Unavailable) and of each storage readiness check. */
   readonly storageTimeoutMs: number;
   readonly logLevel: RawConfig["SOVR_LOG_LEVEL"];
+  /** Log lines as JSON, or pretty for people; `auto`: pretty on a terminal (telemetry/logger.ts). */
+  readonly logFormat: "auto" | "json" | "pretty";
+  /** OpenTelemetry traces (the standard OTEL_* variables); undefined: off, no SDK loaded. */
+  readonly tracing: TracingConfig | undefined;
+  /** Which upstreams receive `traceparent`: local ones (default), all, or none. */
+  readonly tracePropagation: TracePropagation;
   readonly audit: {
     readonly batchDelayMs: number;
     readonly batchMax: number;
@@ -345,6 +354,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     drainMs: c.SOVR_DRAIN_MS,
     storageTimeoutMs: c.SOVR_STORAGE_TIMEOUT_MS,
     logLevel: c.SOVR_LOG_LEVEL,
+    logFormat: c.SOVR_LOG_FORMAT,
+    tracing: tracingConfig(env),
+    tracePropagation: c.SOVR_TRACE_PROPAGATE_UPSTREAM,
     audit: Object.freeze({
       batchDelayMs: c.SOVR_AUDIT_BATCH_DELAY_MS,
       batchMax: c.SOVR_AUDIT_BATCH_MAX,

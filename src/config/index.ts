@@ -5,3 +5,4 @@ export { type CatalogEnvPolicy, keyVarRefusal, providerKeyEnv, urlVarRefusal } f
 export { type CertificateRule, JWT_ALGORITHMS, type OidcIssuerConfig } from "./identity.js";
 export { DEFAULT_REQUEST_LIMITS, LIMITS, type RateLimitSettings, type RequestLimits } from "./limits.js";
 export { checkPrivateFile, ensurePrivateDir } from "./private-paths.js";
+export type { TracePropagation, TracingConfig } from "./tracing-config.js";

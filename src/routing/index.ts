@@ -33,7 +33,7 @@ export {
   preferencesToRecord,
 } from "./preferences-codec.js";
 export { seededRng } from "./rng.js";
-export { Router, type RouterDeps, type RouterEvent } from "./router.js";
+export { type DecisionRecorder, Router, type RouterDeps, type RouterEvent } from "./router.js";
 export {
   estimateTokens,
   type TokenCharge,

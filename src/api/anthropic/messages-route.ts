@@ -3,6 +3,7 @@ import type { Principal } from "../../auth/index.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.js";
 import { check } from "../../encoding/index.js";
 import type { Router } from "../../routing/index.js";
+import { noteModel } from "../../telemetry/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
 import {
   callerSignal,
@@ -71,6 +72,7 @@ async function messages(deps: AnthropicHttpDeps, req: IncomingMessage, res: Serv
     typeof workload === "string" ? workload : "",
     limits,
   );
+  noteModel(req, route.model);
   const p = route.workload ? { ...principal, workload: route.workload } : principal;
   const events = deps.router.stream(route, p, callerSignal(req, res));
   if (stream) {

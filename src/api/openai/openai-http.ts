@@ -5,6 +5,7 @@ import type { CatalogSnapshot } from "../../catalog/index.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.js";
 import type { Router } from "../../routing/index.js";
 import { KeyScopeError, NoEligibleEndpointError } from "../../routing/index.js";
+import { noteModel } from "../../telemetry/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
 import { InvalidFieldError, toConnectError } from "../grpc/index.js";
 import { byokAdmin } from "./byok-route.js";
@@ -186,6 +187,7 @@ async function chatCompletions(
     declares: (name, models) =>
       models.some((m) => snapshot.byModel.get(m)?.some((e) => e.supportedParameters.includes(name))),
   });
+  noteModel(req, route.model);
   const p = route.workload ? { ...principal, workload: route.workload } : principal;
   const signal = callerSignal(req, res);
   const events = deps.router.stream(route, p, signal);

@@ -15,7 +15,10 @@ import type { NodeHandler } from "./server.js";
 export type HeaderAuthorizer = (
   operation: string,
   headers: IncomingHttpHeaders,
-  /** The request itself, for what its connection says (the client certificate). */
+  /**
+   * The request itself, for what its connection says (the client certificate) and as the key
+   * of its access line's note; its body is not read.
+   */
   req: Parameters<NodeHandler>[0],
 ) => Promise<Principal | undefined>;
 
