@@ -5,6 +5,7 @@
  */
 
 export { AuditLog } from "./audit-log.js";
+export type { CoCommitHook, RefusedForm } from "./co-commit.js";
 export {
   checkpointAt,
   checkpointsUpTo,

@@ -9,4 +9,5 @@ export { withDeadline } from "./deadline.js";
 export { byteaArray, int8Array, textArray, timestamptzArray } from "./pg-binary.js";
 export { PGliteDialect } from "./pglite-dialect.js";
 export { preparedStatement } from "./prepared-statement.js";
+export type * from "./budget-tables.js";
 export type * from "./schema.js";
