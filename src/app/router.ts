@@ -1,5 +1,6 @@
 import type { AuditLog, Checkpointer } from "../audit/index.js";
 import type { ByokStore } from "../auth/index.js";
+import type { BudgetStore } from "../budget/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import { type Config, providerKeyEnv } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
@@ -39,6 +40,8 @@ export interface RouterParts {
   detector: ContentDetector | undefined;
   /** Probed local runtimes: an unreachable one is excluded before any attempt. */
   prober: LocalProber;
+  /** Which tenants have budgets: their requests take a reservation. */
+  budgets: BudgetStore;
 }
 
 /** The router, wired to the policy, the durable audit recorder, the adapters and the metrics. */
@@ -60,6 +63,7 @@ export function buildRouter(p: RouterParts): Router {
       local: p.local,
     },
     byok: p.byok,
+    budgets: p.budgets,
     observer: {
       policyEvaluated: (us) => metrics.policyEvalSeconds.observe(us / 1e6),
       attempt: (endpoint, result) => metrics.upstreamAttempts.inc({ endpoint, result }),

@@ -16,6 +16,7 @@ import {
 } from "../api/index.js";
 import type { AuditLog, Checkpointer } from "../audit/index.js";
 import type { Authenticator, ByokAdmin } from "../auth/index.js";
+import type { BudgetStore } from "../budget/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import { type DatabaseHandle, pingDatabase } from "../db/index.js";
@@ -37,6 +38,7 @@ export interface ServeParts {
   checkpointer: Checkpointer;
   router: Router;
   byokAdmin: ByokAdmin;
+  budgets: BudgetStore;
   logger: Logger;
   metrics: Metrics;
 }

@@ -324,7 +324,10 @@ export class AuditLog {
 
   /** Runs the batch's works through the hook; a refused decision is re-signed as its refused form. */
   async #coCommit(db: Kysely<Database>, works: Pending[]): Promise<void> {
-    const refusals = await this.opts.coCommit!.run(db, works.map((p) => p.req.work));
+    const refusals = await this.opts.coCommit!.run(
+      db,
+      works.map((p) => p.req.work),
+    );
     works.forEach((p, i) => {
       if (refusals[i] === undefined) return;
       p.req = refusedRequest(p.req, refusals[i]);

@@ -5,7 +5,6 @@
  */
 
 export { AuditLog } from "./audit-log.js";
-export type { CoCommitHook, RefusedForm } from "./co-commit.js";
 export {
   checkpointAt,
   checkpointsUpTo,
@@ -30,6 +29,7 @@ export {
   signCheckpoint,
 } from "./checkpoint.js";
 export { Checkpointer } from "./checkpointer.js";
+export type { CoCommitHook, RefusedForm } from "./co-commit.js";
 export type { DsseEnvelope, DsseSignature, EnvelopeVerification } from "./dsse.js";
 export {
   entryLeafHash,

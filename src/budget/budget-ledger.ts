@@ -64,14 +64,26 @@ async function reserve(db: Db, holds: readonly HoldWork[]): Promise<Map<HoldWork
   ).rows.map((b) => ({ ...b, usd_micros: num(b.usd_micros), tokens: num(b.tokens) }));
   if (budgets.length === 0) return refusals;
   // A key's budgets before its tenant's, the day before the month: the narrowest is named.
-  budgets.sort((a, b) => (a.key_id === b.key_id ? a.period.localeCompare(b.period) : a.key_id === "" ? 1 : -1));
+  budgets.sort((a, b) =>
+    a.key_id === b.key_id ? a.period.localeCompare(b.period) : a.key_id === "" ? 1 : -1,
+  );
   const starts = new Set<number>();
-  for (const h of holds) for (const p of ["day", "month"] as const) starts.add(windowStart(p, h.timeMs).getTime());
+  for (const h of holds)
+    for (const p of ["day", "month"] as const) starts.add(windowStart(p, h.timeMs).getTime());
   const used = new Map<string, { usd: number; tokens: number }>();
-  const rows = await sql<{ tenant: string; key_id: string; period: string; window_start: Date; usd_micros: unknown; tokens: unknown }>`
+  const rows = await sql<{
+    tenant: string;
+    key_id: string;
+    period: string;
+    window_start: Date;
+    usd_micros: unknown;
+    tokens: unknown;
+  }>`
     select tenant, key_id, period, window_start, usd_micros, tokens from budget_usage
     where tenant = any(${tenants}::text[])
-      and window_start = any(${[...starts].map((t) => new Date(t).toISOString())}::timestamptz[])`.execute(db);
+      and window_start = any(${[...starts].map((t) => new Date(t).toISOString())}::timestamptz[])`.execute(
+    db,
+  );
   for (const r of rows.rows)
     used.set(usageKey(r.tenant, r.key_id, r.period, new Date(r.window_start)), {
       usd: Number(r.usd_micros),
@@ -115,7 +127,12 @@ async function reserve(db: Db, holds: readonly HoldWork[]): Promise<Map<HoldWork
       });
     }
   }
-  if (lines.length > 0) await writeHolds(db, lines, [...touched].map((k) => [k, used.get(k)!] as const));
+  if (lines.length > 0)
+    await writeHolds(
+      db,
+      lines,
+      [...touched].map((k) => [k, used.get(k)!] as const),
+    );
   return refusals;
 }
 

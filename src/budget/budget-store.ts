@@ -51,8 +51,10 @@ export class BudgetStore {
       tenant: b.tenant,
       keyId: b.keyId,
       period: b.period,
-      ...(b.usdMicros ?? before?.usdMicros) !== undefined ? { usdMicros: b.usdMicros ?? before?.usdMicros } : {},
-      ...(b.tokens ?? before?.tokens) !== undefined ? { tokens: b.tokens ?? before?.tokens } : {},
+      ...((b.usdMicros ?? before?.usdMicros) !== undefined
+        ? { usdMicros: b.usdMicros ?? before?.usdMicros }
+        : {}),
+      ...((b.tokens ?? before?.tokens) !== undefined ? { tokens: b.tokens ?? before?.tokens } : {}),
     };
     const row = {
       tenant: b.tenant,

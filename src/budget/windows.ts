@@ -20,7 +20,8 @@ export function describeBudget(r: {
   scope: { tenant: string; keyId: string; period: BudgetPeriod };
   limit: { usdMicros: number } | { tokens: number };
 }): string {
-  const who = r.scope.keyId === "" ? `tenant ${r.scope.tenant}` : `key ${r.scope.keyId} of tenant ${r.scope.tenant}`;
+  const who =
+    r.scope.keyId === "" ? `tenant ${r.scope.tenant}` : `key ${r.scope.keyId} of tenant ${r.scope.tenant}`;
   const limit = "usdMicros" in r.limit ? `${formatUsd(r.limit.usdMicros)} USD` : `${r.limit.tokens} tokens`;
   return `${r.scope.period === "day" ? "daily" : "monthly"} budget of ${who} (${limit} per UTC ${r.scope.period})`;
 }

@@ -1,3 +1,4 @@
+export type * from "./budget-tables.js";
 export {
   type DatabaseHandle,
   type DatabaseKind,
@@ -9,5 +10,4 @@ export { withDeadline } from "./deadline.js";
 export { byteaArray, int8Array, textArray, timestamptzArray } from "./pg-binary.js";
 export { PGliteDialect } from "./pglite-dialect.js";
 export { preparedStatement } from "./prepared-statement.js";
-export type * from "./budget-tables.js";
 export type * from "./schema.js";

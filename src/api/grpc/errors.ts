@@ -10,6 +10,7 @@ import type { CandidateVerdict } from "../../routing/index.js";
 import {
   AllAttemptsFailedError,
   AuditUnavailableError,
+  BudgetExceededError,
   InvalidFieldError,
   LocalSaturatedError,
   NoEligibleEndpointError,
@@ -94,6 +95,9 @@ export function toConnectError(err: unknown): ConnectError {
   // Every local slot busy and nothing else allowed (local_only): capacity, not an outage;
   // ResourceExhausted (HTTP 429) tells the caller to back off and retry.
   if (err instanceof LocalSaturatedError) return withDecision(err, Code.ResourceExhausted);
+  // Over a budget of the tenant or key (the message names it): nothing went upstream; the
+  // caller waits for the next window or an admin raises the budget. HTTP 429.
+  if (err instanceof BudgetExceededError) return withDecision(err, Code.ResourceExhausted);
   // The upstream rejected the request as malformed: the caller must change it.
   if (err instanceof UpstreamRejectedError) return withDecision(err, Code.InvalidArgument);
   // Broke after the first token; the partial answer was delivered, the rest is lost.
