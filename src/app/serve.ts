@@ -16,7 +16,7 @@ import {
 } from "../api/index.js";
 import type { AuditLog, Checkpointer } from "../audit/index.js";
 import type { Authenticator, ByokAdmin } from "../auth/index.js";
-import type { BudgetStore } from "../budget/index.js";
+import { BudgetAdmin, type BudgetStore } from "../budget/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import { type DatabaseHandle, pingDatabase } from "../db/index.js";
@@ -81,6 +81,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
       registerServices(r, {
         keys: [db.db, auth],
         byok: byokAdmin,
+        budgets: new BudgetAdmin(db.db, p.budgets),
         router,
         limits: config.requestLimits,
         catalog: {
