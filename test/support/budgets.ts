@@ -56,6 +56,8 @@ export async function burst(
 ) {
   const before = upstreamRequests();
   const refusals: grpc.ServiceError[] = [];
+  /** Refusals per client. */
+  const refusedBy = clients.map(() => 0);
   const calls = Array.from({ length: n }, (_, i) => {
     const call = clients[i % clients.length]!.serverStream(
       RouterService,
@@ -64,13 +66,16 @@ export async function burst(
     );
     call.on("data", (_m: ChatStreamResponse) => {});
     call.on("error", (e: grpc.ServiceError) => {
-      if (e.code !== grpc.status.CANCELLED) refusals.push(e);
+      if (e.code === grpc.status.CANCELLED) return;
+      refusals.push(e);
+      refusedBy[i % clients.length]! += 1;
     });
     return call;
   });
   await until(() => refusals.length + (upstreamRequests() - before) === n, "every request accounted for");
   return {
     refusals,
+    refusedBy,
     admitted: upstreamRequests() - before,
     cancelAll: () => calls.forEach((c) => c.cancel()),
   };
