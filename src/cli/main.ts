@@ -6,6 +6,7 @@ import { CatalogValidationError, validateCatalogDir } from "../catalog/index.js"
 import { ConfigError, ensurePrivateDir, loadConfig } from "../config/index.js";
 import { buildPolicyBundle, checkBundleFresh, repoRoot, resolveOpaBin } from "../policy/index.js";
 import { addAuditCommands } from "./audit-commands.js";
+import { addBudgetsCommands } from "./budgets-commands.js";
 import { addByokCommands } from "./byok-commands.js";
 import { addCatalogClientCommands } from "./catalog-client.js";
 import { addKeysCommands } from "./keys-commands.js";
@@ -88,6 +89,7 @@ policy
 const keys = program.command("keys").description("API keys and record-signing keys");
 addKeysCommands(keys);
 addByokCommands(keys);
+addBudgetsCommands(program);
 keys
   .command("generate")
   .description("create a new record-signing key and make it current (rotation); old keys keep verifying")
