@@ -24,7 +24,10 @@ export class AuditRecorder implements DecisionRecorder {
     private readonly opts: AuditRecorderOptions = {},
   ) {}
 
-  async recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<void | BudgetRefusal> {
+  async recordDecision(
+    record: DecisionRecordV1,
+    index: DecisionIndexInput,
+  ): Promise<BudgetRefusal | undefined> {
     const fault = this.opts.fault?.();
     if (fault) throw fault;
     const rowOf = (r: DecisionRecordV1, outcome: DecisionIndexInput["outcome"]) => ({

@@ -73,7 +73,28 @@ export function budgetExclusion(refusal: BudgetRefusal) {
  * router rebuilds exactly what was signed.
  */
 export function budgetDeniedRecord(record: DecisionRecordV1, refusal: BudgetRefusal): DecisionRecordV1 {
-  const exclusion = budgetExclusion(refusal);
+  return withExclusion(record, budgetExclusion(refusal));
+}
+
+/**
+ * Replay: a budget refusal is not an input of decide() (it is the ledger's state at the
+ * commit), so a recorded budget denial is replayed by denying the re-decided record the same
+ * way; everything else about the decision is still compared.
+ */
+export function asRecordedBudgetDenial(
+  replayed: DecisionRecordV1,
+  recorded: { checks?: readonly { stage: string; rule: string; reason: string }[] },
+): DecisionRecordV1 {
+  const check = recorded.checks?.find((c) => c.stage === "availability" && c.rule === "budget");
+  return check
+    ? withExclusion(replayed, { stage: "availability", rule: "budget", reason: check.reason })
+    : replayed;
+}
+
+function withExclusion(
+  record: DecisionRecordV1,
+  exclusion: { stage: "availability"; rule: string; reason: string },
+): DecisionRecordV1 {
   const rows = candidateRows(record).map(({ eligible, ...row }) =>
     eligible
       ? { ...row, exclusions: [exclusion], weight_ppb: 0, ttft_us: null, tokens_per_second_milli: null }

@@ -44,7 +44,7 @@ export interface DecisionIndexInput {
 
 export interface DecisionRecorder {
   /** Resolves once durable: with the refusal when the `hold` did not fit (a denial was written). */
-  recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<void | BudgetRefusal>;
+  recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<BudgetRefusal | undefined>;
   /** `settle`: the usage that replaces the decision's reservation, written with the outcome. */
   recordOutcome(record: OutcomeRecordV1, settle?: BudgetAmount): Promise<void>;
 }
@@ -189,7 +189,7 @@ export class Router {
     req: RouteRequest,
     outcome: "pending" | "denied",
     rest: Pick<DecisionIndexInput, "bundle" | "catalogRevision" | "hold">,
-  ): Promise<void | BudgetRefusal> {
+  ): Promise<BudgetRefusal | undefined> {
     try {
       return await this.deps.recorder.recordDecision(record, {
         tenant: principal.tenant,

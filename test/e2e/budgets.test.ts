@@ -3,6 +3,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { envelopePayload } from "../../src/audit/dsse.js";
 import { type ChatStreamResponse, RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
+import { Replayer } from "../../src/replay/replay.js";
 import { estimatePromptTokens } from "../../src/routing/filters.js";
 import { appDatabases, type TestApp } from "../support/app.js";
 import { budgetUsage, burst, settled, until } from "../support/budgets.js";
@@ -110,6 +111,11 @@ describe.each(appDatabases)("budgets (%s)", (database) => {
       .where("decision_id", "=", await lastDecisionId(t))
       .executeTakeFirstOrThrow();
     expect(d.outcome).toBe("denied");
+    // Replay re-decides it and applies the recorded budget denial: the rest must match.
+    const replayer = new Replayer({ db: t.app.db.db, catalog: t.app.catalog, livePolicy: t.app.policy });
+    const replayed = await replayer.replay(await lastDecisionId(t));
+    expect(replayed.differences).toEqual([]);
+    expect(replayed.match).toBe(true);
   });
 
   it("settles from the actual usage after failover", async () => {
