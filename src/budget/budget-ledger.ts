@@ -52,48 +52,51 @@ export class BudgetLedger implements CoCommitHook {
 }
 
 /**
- * Takes the reservations that fit, in order; returns the refused ones. Two reads (the tenants'
- * budgets, their windows' usage) and at most one write.
+ * Takes the reservations that fit, in order; returns the refused ones. One read (the tenants'
+ * budgets with their windows' usage) and at most one write.
  */
 async function reserve(db: Db, holds: readonly HoldWork[]): Promise<Map<HoldWork, BudgetRefusal>> {
   const refusals = new Map<HoldWork, BudgetRefusal>();
   const tenants = [...new Set(holds.map((h) => h.tenant))];
-  const budgets = (
-    await sql<Limits>`select tenant, key_id, period, usd_micros, tokens from budgets
-      where tenant = any(${tenants}::text[])`.execute(db)
-  ).rows.map((b) => ({ ...b, usd_micros: num(b.usd_micros), tokens: num(b.tokens) }));
-  if (budgets.length === 0) return refusals;
-  // A key's budgets before its tenant's, the day before the month: the narrowest is named.
-  budgets.sort((a, b) =>
-    a.key_id === b.key_id ? a.period.localeCompare(b.period) : a.key_id === "" ? 1 : -1,
-  );
   const starts = new Set<number>();
   for (const h of holds)
     for (const p of ["day", "month"] as const) starts.add(windowStart(p, h.timeMs).getTime());
+  // One read: the tenants' budgets, each with its usage in the windows the holds fall in.
+  const rows = (
+    await sql<Limits & { window_start: Date | null; used_usd: unknown; used_tokens: unknown }>`
+      select b.tenant, b.key_id, b.period, b.usd_micros, b.tokens,
+             u.window_start, u.usd_micros as used_usd, u.tokens as used_tokens
+      from budgets b left join budget_usage u
+        on u.tenant = b.tenant and u.key_id = b.key_id and u.period = b.period
+       and u.window_start = any(${[...starts].map((t) => new Date(t).toISOString())}::timestamptz[])
+      where b.tenant = any(${tenants}::text[])`.execute(db)
+  ).rows;
+  if (rows.length === 0) return refusals;
+  const budgets = new Map<string, Limits>();
   const used = new Map<string, { usd: number; tokens: number }>();
-  const rows = await sql<{
-    tenant: string;
-    key_id: string;
-    period: string;
-    window_start: Date;
-    usd_micros: unknown;
-    tokens: unknown;
-  }>`
-    select tenant, key_id, period, window_start, usd_micros, tokens from budget_usage
-    where tenant = any(${tenants}::text[])
-      and window_start = any(${[...starts].map((t) => new Date(t).toISOString())}::timestamptz[])`.execute(
-    db,
-  );
-  for (const r of rows.rows)
-    used.set(usageKey(r.tenant, r.key_id, r.period, new Date(r.window_start)), {
-      usd: Number(r.usd_micros),
-      tokens: Number(r.tokens),
+  for (const r of rows) {
+    budgets.set(`${r.tenant}\u0000${r.key_id}\u0000${r.period}`, {
+      tenant: r.tenant,
+      key_id: r.key_id,
+      period: r.period,
+      usd_micros: num(r.usd_micros),
+      tokens: num(r.tokens),
     });
+    if (r.window_start !== null)
+      used.set(usageKey(r.tenant, r.key_id, r.period, new Date(r.window_start)), {
+        usd: Number(r.used_usd),
+        tokens: Number(r.used_tokens),
+      });
+  }
+  // A key's budgets before its tenant's, the day before the month: the narrowest is named.
+  const ordered = [...budgets.values()].sort((a, b) =>
+    a.key_id === b.key_id ? a.period.localeCompare(b.period) : a.key_id === "" ? 1 : -1,
+  );
 
   const lines: Line[] = [];
   const touched = new Set<string>();
   for (const h of holds) {
-    const mine = budgets.filter((b) => b.tenant === h.tenant && (b.key_id === "" || b.key_id === h.keyId));
+    const mine = ordered.filter((b) => b.tenant === h.tenant && (b.key_id === "" || b.key_id === h.keyId));
     const charged = mine.map((b) => {
       const start = windowStart(b.period, h.timeMs);
       const key = usageKey(b.tenant, b.key_id, b.period, start);
