@@ -64,7 +64,8 @@ async function measure(database: "pglite" | "postgres") {
       const principal = { tenant, workload: "", roles: ["client" as const], keyId: "k1", allTenants: false };
       const start = performance.now();
       let routed = 0;
-      for await (const ev of app.router.stream(req, principal)) if (ev.type === "route") routed = performance.now();
+      for await (const ev of app.router.stream(req, principal))
+        if (ev.type === "route") routed = performance.now();
       return routed - start;
     };
     const samples = { without: [] as number[], with: [] as number[] };
