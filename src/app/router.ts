@@ -1,6 +1,7 @@
 import { tokenLimiter } from "../api/index.js";
 import type { AuditLog, Checkpointer } from "../audit/index.js";
 import type { ByokStore } from "../auth/index.js";
+import type { BudgetStore } from "../budget/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import { type Config, providerKeyEnv } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
@@ -45,6 +46,8 @@ export interface RouterParts {
   prober: LocalProber;
   /** Traces (OpenTelemetry); off: the plain router, nothing wrapped. */
   tracing: Tracing;
+  /** Which tenants have budgets: their requests take a reservation. */
+  budgets: BudgetStore;
 }
 
 /** The router, wired to the policy, the durable audit recorder, the adapters and the metrics. */
@@ -66,6 +69,7 @@ export function buildRouter(p: RouterParts): Router {
       local: p.local,
     },
     byok: p.byok,
+    budgets: p.budgets,
     observer: {
       policyEvaluated: (us) => metrics.policyEvalSeconds.observe(us / 1e6),
       attempt: (endpoint, result) => metrics.upstreamAttempts.inc({ endpoint, result }),

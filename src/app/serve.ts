@@ -20,6 +20,7 @@ import {
 } from "../api/index.js";
 import { type AuditLog, type Checkpointer, CommitSignal } from "../audit/index.js";
 import { type Authenticator, type ByokAdmin, CallerAuth, JwtVerifier } from "../auth/index.js";
+import { BudgetAdmin, type BudgetStore } from "../budget/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import { type DatabaseHandle, pingDatabase } from "../db/index.js";
@@ -42,6 +43,7 @@ export interface ServeParts {
   checkpointer: Checkpointer;
   router: Router;
   byokAdmin: ByokAdmin;
+  budgets: BudgetStore;
   logger: Logger;
   metrics: Metrics;
   tracing: Tracing;
@@ -99,6 +101,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
       registerServices(r, {
         keys: [db.db, auth],
         byok: byokAdmin,
+        budgets: new BudgetAdmin(db.db, p.budgets),
         router,
         limits: config.requestLimits,
         catalog: {

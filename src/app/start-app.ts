@@ -1,4 +1,5 @@
 import { Authenticator, ByokAdmin, ByokStore, MasterKey } from "../auth/index.js";
+import { BudgetStore } from "../budget/index.js";
 import { EndpointStatsTracker, LiveCatalog, readCatalogFiles, watchCatalogDir } from "../catalog/index.js";
 import { type Config, checkPrivateFile, ensurePrivateDir } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
@@ -74,6 +75,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       onDecryptError: (tenant, provider) =>
         logger.error({ tenant, provider }, "BYOK key cannot be decrypted with the configured master key"),
     });
+    const budgets = new BudgetStore(db.db, config.budgets.refreshMs);
+    await budgets.start();
+    cleanups.push({ name: "budget refresh", run: () => budgets.close() });
     const pools = new PoolSet();
     cleanups.push({ name: "upstream connections", run: () => pools.close() });
     const stats = new EndpointStatsTracker();
@@ -91,6 +95,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       pools,
       local,
       stats,
+      budgets,
       logger,
       metrics,
       tracing,
@@ -115,6 +120,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       checkpointer,
       router,
       byokAdmin,
+      budgets,
       logger,
       metrics,
       tracing,

@@ -30,6 +30,7 @@ export {
   signCheckpoint,
 } from "./checkpoint.js";
 export { Checkpointer } from "./checkpointer.js";
+export type { CoCommitHook, RefusedForm } from "./co-commit.js";
 export {
   CommitSignal,
   decisionFeed,

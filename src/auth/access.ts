@@ -45,6 +45,10 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "sovereign.v1.KeyService/CreateKey": ["admin", "operator"],
   "sovereign.v1.KeyService/RevokeKey": ["admin", "operator"],
   "sovereign.v1.KeyService/ListKeys": ["admin", "operator"],
+  // Budgets: a tenant admin its own tenant's, an operator any tenant's (walls in budget/budget-admin.ts).
+  "sovereign.v1.BudgetService/SetBudget": ["admin", "operator"],
+  "sovereign.v1.BudgetService/ListBudgets": ["admin", "operator"],
+  "sovereign.v1.BudgetService/DeleteBudget": ["admin", "operator"],
   // Probes and reflection carry no data.
   "grpc.health.v1.Health/Check": "public",
   "grpc.health.v1.Health/Watch": "public",

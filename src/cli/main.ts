@@ -12,6 +12,7 @@ import {
   resolveOpaBin,
 } from "../policy/index.js";
 import { addAuditCommands } from "./audit-commands.js";
+import { addBudgetsCommands } from "./budgets-commands.js";
 import { addByokCommands } from "./byok-commands.js";
 import { addCatalogClientCommands } from "./catalog-client.js";
 import { describeError } from "./errors.js";
@@ -101,6 +102,7 @@ policy
 const keys = program.command("keys").description("API keys and record-signing keys");
 addKeysCommands(keys);
 addByokCommands(keys);
+addBudgetsCommands(program);
 keys
   .command("generate")
   .description("create a new record-signing key and make it current (rotation); old keys keep verifying")

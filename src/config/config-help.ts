@@ -86,6 +86,8 @@ const MEANING: Record<Key, string> = {
   SOVR_RATE_LIMIT_SCOPE:
     "replica: limits count per process; cluster: shared through Postgres with a stated bound",
   SOVR_RATE_LIMIT_WINDOW_MS: "cluster scope: the limit window's length",
+  SOVR_BUDGET_REFRESH_MS:
+    "how often a replica re-reads which tenants have budgets (limits are read per commit)",
   SOVR_LOG_FORMAT: "auto: pretty on a terminal, JSON otherwise; or json, pretty",
   SOVR_TRACE_PROPAGATE_UPSTREAM:
     "traceparent to upstreams (tracing on via OTEL_*): local endpoints only, all, or none",

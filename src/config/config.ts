@@ -77,6 +77,8 @@ const schema = z.object({
   SOVR_LOCAL_PROBE_MS: z.coerce.number().int().min(0).default(10_000),
   /** How long one probe may take before the runtime counts as unreachable. */
   SOVR_LOCAL_PROBE_TIMEOUT_MS: positiveInt.default(2000),
+  /** How often the tenants with budgets are re-read (a budget set on another replica applies within it). */
+  SOVR_BUDGET_REFRESH_MS: positiveInt.default(1000),
   /** BYOK master key (32 bytes, hex or base64), or a file holding it. */
   SOVR_MASTER_KEY: z.string().min(1).optional(),
   SOVR_MASTER_KEY_FILE: z.string().min(1).optional(),
@@ -217,6 +219,8 @@ export interface Config {
   };
   /** Probing of local runtimes (routing/local-prober.ts); `intervalMs` 0 = off. */
   readonly localProbe: { readonly intervalMs: number; readonly timeoutMs: number };
+  /** Budgets (docs/budgets.md): how often the tenants that have any are re-read. */
+  readonly budgets: { readonly refreshMs: number };
   /** BYOK key encryption; without a master key, BYOK keys can be neither set nor used. */
   readonly byok: { readonly masterKey: string | undefined; readonly masterKeyFile: string | undefined };
   /**
@@ -373,6 +377,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       intervalMs: c.SOVR_LOCAL_PROBE_MS,
       timeoutMs: c.SOVR_LOCAL_PROBE_TIMEOUT_MS,
     }),
+    budgets: Object.freeze({ refreshMs: c.SOVR_BUDGET_REFRESH_MS }),
     byok: Object.freeze({
       masterKey: c.SOVR_MASTER_KEY,
       masterKeyFile: c.SOVR_MASTER_KEY_FILE && resolve(c.SOVR_MASTER_KEY_FILE),

@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable } from "kysely";
+import type { BudgetHoldsTable, BudgetsTable, BudgetUsageTable } from "./budget-tables.js";
 
 /** Every accepted catalog state (docs/architecture.md §4), immutable, keyed by its content hash. */
 export interface CatalogRevisionsTable {
@@ -108,6 +109,10 @@ export interface Database {
   signing_keys: SigningKeysTable;
   /** Tenants' own provider keys, encrypted (src/auth/byok.ts). */
   byok_keys: ByokKeysTable;
+  /** Budgets, their windows' usage and each decision's reservations (db/budget-tables.ts). */
+  budgets: BudgetsTable;
+  budget_usage: BudgetUsageTable;
+  budget_holds: BudgetHoldsTable;
   /** Cluster-wide rate limit counters (src/api/transport/leased-windows.ts). */
   rate_limit_windows: RateLimitWindowsTable;
 }

@@ -5,6 +5,7 @@
  * edge turns it into a status. Writes nothing: making the record durable is the caller's part.
  */
 import type { Principal, TenantKey } from "../auth/index.js";
+import type { BudgetRefusal } from "../budget/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
 import { PolicyError, PolicyEvaluationError } from "../policy/index.js";
@@ -80,6 +81,8 @@ export interface DeniedDecision extends DecisionCommon {
   bundle: BundleRef;
   policyEvalUs: number;
   record: DecisionRecordV1;
+  /** Set when the plan was denied for a budget (routing/budget-hold.ts): the budget it would exceed. */
+  budget?: BudgetRefusal;
 }
 
 /**

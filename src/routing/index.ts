@@ -1,5 +1,6 @@
 // The public face of routing/: other folders import only what is exported here.
 export { AuditRecorder } from "./audit-recorder.js";
+export { asRecordedBudgetDenial, budgetDeniedRecord } from "./budget-hold.js";
 export { labelsFromRecord, labelsToRecord, scanContent } from "./content-labels.js";
 export { candidatesFor, type Decision, type DecisionInputs, decide } from "./decide.js";
 export { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
@@ -13,6 +14,7 @@ export type { EmbeddingOutcome } from "./embed.js";
 export {
   AllAttemptsFailedError,
   AuditUnavailableError,
+  BudgetExceededError,
   InvalidFieldError,
   LocalSaturatedError,
   NoEligibleEndpointError,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACCESS } from "../../src/auth/access.js";
 import { parseApiKey } from "../../src/auth/api-keys.js";
 import { AuditService } from "../../src/gen/sovereign/v1/audit_pb.js";
+import { BudgetPeriod, BudgetService } from "../../src/gen/sovereign/v1/budget_pb.js";
 import { ByokService } from "../../src/gen/sovereign/v1/byok_pb.js";
 import { CatalogService } from "../../src/gen/sovereign/v1/catalog_pb.js";
 import { KeyService, Role } from "../../src/gen/sovereign/v1/keys_pb.js";
@@ -29,6 +30,7 @@ const SERVICES: DescService[] = [
   KeyService,
   ByokService,
   UsageService,
+  BudgetService,
 ];
 const UNKNOWN_DECISION = "01a20137-0000-7000-8000-000000000000";
 
@@ -69,6 +71,13 @@ function requestFor(method: DescMethod, w: TenantWorld): object {
       return { tenant: OWN, provider: "sim-eu" };
     case "UsageService/GetUsage":
       return { groupBy: UsageGroupBy.TENANT, startTime: { seconds: 0n } };
+    // Large enough never to refuse a later test's request.
+    case "BudgetService/SetBudget":
+      return { tenant: OWN, period: BudgetPeriod.MONTH, usdMicros: 10n ** 12n };
+    case "BudgetService/ListBudgets":
+      return { tenant: OWN };
+    case "BudgetService/DeleteBudget":
+      return { tenant: OWN, period: BudgetPeriod.MONTH };
     default:
       return {};
   }
@@ -274,6 +283,53 @@ describe("role × tenant matrix (gRPC)", () => {
     });
     expect(all.body).toContain('"allTenants":true');
     expect((await keys("operator", "revokeKey", { keyId: w.spareKey.other })).code).toBe(grpc.status.OK);
+  });
+
+  const budgets = (c: Caller, name: keyof typeof BudgetService.method, req: object, tenant?: string) =>
+    call(w.grpc, BudgetService.method[name], req, md(w.tokens[c], tenant));
+
+  it("BudgetService: a tenant admin manages its own tenant's budgets only; another tenant's key is NotFound exactly as an unknown one; an operator manages any", async () => {
+    const day = BudgetPeriod.DAY;
+    for (const [name, req] of [
+      ["setBudget", { tenant: OTHER, period: day, tokens: 5n }],
+      ["deleteBudget", { tenant: OTHER, period: day }],
+      ["listBudgets", { tenant: OTHER }],
+      ["listBudgets", { allTenants: true }],
+    ] as const) {
+      const before = await snapshot(w.t);
+      const res = await budgets("admin", name, req);
+      expect(res.code, name).toBe(grpc.status.PERMISSION_DENIED);
+      expect(res.message).toMatch(/^(tenant|all_tenants): /);
+      expect(await snapshot(w.t)).toEqual(before);
+    }
+    const before = await snapshot(w.t);
+    const unknown = await budgets("admin", "setBudget", { keyId: "0123456789ab", period: day, tokens: 5n });
+    const other = await budgets("admin", "setBudget", { keyId: w.spareKey.other, period: day, tokens: 5n });
+    expect(other.code).toBe(grpc.status.NOT_FOUND);
+    expect(other.message.replace(w.spareKey.other, "ID")).toBe(unknown.message.replace("0123456789ab", "ID"));
+    expect(await snapshot(w.t)).toEqual(before);
+
+    const own = await budgets("admin", "setBudget", {
+      keyId: w.spareKey.own,
+      period: day,
+      tokens: 10n ** 9n,
+    });
+    expect(own.code).toBe(grpc.status.OK);
+    expect(own.body).toContain(`"tenant":"${OWN}"`);
+    const opSet = await budgets("operator", "setBudget", { tenant: OTHER, period: day, tokens: 10n ** 9n });
+    expect(opSet.code).toBe(grpc.status.OK);
+    const listOwn = await budgets("admin", "listBudgets", {});
+    expect(listOwn.body).toContain(w.spareKey.own);
+    expect(listOwn.body).not.toContain(`"tenant":"${OTHER}"`);
+    expect((await budgets("operator", "listBudgets", { allTenants: true })).body).toContain(
+      `"tenant":"${OTHER}"`,
+    );
+    expect((await budgets("admin", "deleteBudget", { keyId: w.spareKey.own, period: day })).body).toContain(
+      '"deleted":true',
+    );
+    expect((await budgets("operator", "deleteBudget", { tenant: OTHER, period: day })).body).toContain(
+      '"deleted":true',
+    );
   });
 
   it("ApplyCatalog belongs to the operator: a tenant admin is refused and nothing changes", async () => {

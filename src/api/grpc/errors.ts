@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "../../audit/index.js";
 import { AuthError, ByokAccessError, ByokError, ByokNotFoundError } from "../../auth/index.js";
+import { BudgetAccessError, BudgetKeyNotFoundError } from "../../budget/index.js";
 import { CatalogNotFoundError, CatalogValidationError } from "../../catalog/index.js";
 import { CatalogIssueSchema } from "../../gen/sovereign/v1/catalog_pb.js";
 import { ExclusionStage, NoEligibleEndpointSchema } from "../../gen/sovereign/v1/router_pb.js";
@@ -10,6 +11,7 @@ import type { CandidateVerdict } from "../../routing/index.js";
 import {
   AllAttemptsFailedError,
   AuditUnavailableError,
+  BudgetExceededError,
   InvalidFieldError,
   KeyScopeError,
   LocalSaturatedError,
@@ -98,6 +100,15 @@ export function toConnectError(err: unknown): ConnectError {
   // Every local slot busy and nothing else allowed (local_only): capacity, not an outage;
   // ResourceExhausted (HTTP 429) tells the caller to back off and retry.
   if (err instanceof LocalSaturatedError) return withDecision(err, Code.ResourceExhausted);
+  // Over a budget of the tenant or key (the message names it): nothing went upstream; the
+  // caller waits for the next window or an admin raises the budget. HTTP 429.
+  if (err instanceof BudgetExceededError) return withDecision(err, Code.ResourceExhausted);
+  // Budget administration: another tenant is PermissionDenied (as in KeyService); a key the
+  // tenant does not have is NotFound, another tenant's key exactly as an unknown one.
+  if (err instanceof BudgetAccessError)
+    return new ConnectError(err.message, Code.PermissionDenied, undefined, undefined, err);
+  if (err instanceof BudgetKeyNotFoundError)
+    return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
   // The upstream rejected the request as malformed: the caller must change it.
   if (err instanceof UpstreamRejectedError) return withDecision(err, Code.InvalidArgument);
   // Broke after the first token; the partial answer was delivered, the rest is lost.

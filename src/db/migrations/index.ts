@@ -6,6 +6,7 @@ import * as auditTenantHeads from "./2026-11-30T0400-audit-tenant-heads.js";
 import * as byokOrigins from "./2026-11-30T0400-byok-origins.js";
 import * as keyRoles from "./2026-11-30T0500-key-roles.js";
 import * as keyScopes from "./2026-11-30T0600-h-keys-key-scopes.js";
+import * as budgets from "./2026-11-30T0610-budgets.js";
 import * as decisionUsage from "./2026-11-30T0700-h-usage-decision-usage.js";
 import * as rateLimitWindows from "./2026-11-30T0710-h-usage-rate-limit-windows.js";
 
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0600-h-keys-key-scopes": keyScopes,
   "2026-11-30T0700-h-usage-decision-usage": decisionUsage,
   "2026-11-30T0710-h-usage-rate-limit-windows": rateLimitWindows,
+  "2026-11-30T0610-budgets": budgets,
 };
