@@ -35,9 +35,9 @@ describe.skipIf(!process.env.DATABASE_URL)("publishSigningKey on Postgres", () =
     const ours = publishSigningKey(h.db, key);
     // Our insert reaches the index and waits for the other transaction's lock.
     for (;;) {
-      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_locks where not granted`.execute(
-        h.db,
-      );
+      const { rows } = await sql<{
+        n: number;
+      }>`select count(*)::int as n from pg_locks where not granted`.execute(h.db);
       if (rows[0]!.n > 0) break;
       await new Promise((r) => setImmediate(r));
     }

@@ -2,8 +2,8 @@ import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
@@ -23,7 +23,8 @@ import { REPO } from "../support/app.js";
  */
 const run = promisify(execFile);
 const CHART = join(REPO, "deploy/helm/sovr");
-const helmBin = [process.env.SOVR_HELM_BIN, join(REPO, ".tools/bin/helm")].find((p) => p && existsSync(p)) ?? "helm";
+const helmBin =
+  [process.env.SOVR_HELM_BIN, join(REPO, ".tools/bin/helm")].find((p) => p && existsSync(p)) ?? "helm";
 const haveHelm = spawnSync(helmBin, ["version"]).status === 0;
 const KUBE_VERSION = "1.31.0";
 
@@ -41,7 +42,12 @@ const MODELS = {
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are checked field by field below
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: any };
 
-const REQUIRED = ["--set", "database.url=postgres://sovr:pw@db:5432/sovr", "--set", "signingKeys.existingSecret=sovr-keys"];
+const REQUIRED = [
+  "--set",
+  "database.url=postgres://sovr:pw@db:5432/sovr",
+  "--set",
+  "signingKeys.existingSecret=sovr-keys",
+];
 
 async function render(args: string[]): Promise<Manifest[]> {
   const { stdout } = await run(helmBin, ["template", "r", CHART, "--kube-version", KUBE_VERSION, ...args]);
@@ -68,7 +74,14 @@ const find = (objects: Manifest[], kind: string, name?: string) => {
 
 describe.skipIf(!haveHelm)("the Helm chart", () => {
   it("passes helm lint --strict", async () => {
-    const { stdout } = await run(helmBin, ["lint", "--strict", CHART, "--kube-version", KUBE_VERSION, ...REQUIRED]);
+    const { stdout } = await run(helmBin, [
+      "lint",
+      "--strict",
+      CHART,
+      "--kube-version",
+      KUBE_VERSION,
+      ...REQUIRED,
+    ]);
     expect(stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
@@ -80,7 +93,10 @@ describe.skipIf(!haveHelm)("the Helm chart", () => {
   });
 
   it("the validator rejects what the API server would (so the checks below can fail)", () => {
-    const bad = new Service({ metadata: { name: "x" }, spec: { ports: [{ port: "grpc" as unknown as number }] } });
+    const bad = new Service({
+      metadata: { name: "x" },
+      spec: { ports: [{ port: "grpc" as unknown as number }] },
+    });
     expect(() => bad.validate()).toThrow();
   });
 
@@ -119,7 +135,9 @@ describe.skipIf(!haveHelm)("the Helm chart", () => {
     const env = Object.fromEntries(sovr.env.map((e: { name: string }) => [e.name, e]));
     expect(env.DATABASE_URL.valueFrom.secretKeyRef).toEqual({ name: "sovr-db", key: "DATABASE_URL" });
     expect(env.SOVR_MASTER_KEY.valueFrom.secretKeyRef).toEqual({ name: "sovr-byok", key: "SOVR_MASTER_KEY" });
-    expect(pod.volumes.find((v: { name: string }) => v.name === "signing-keys").secret.secretName).toBe("sovr-keys");
+    expect(pod.volumes.find((v: { name: string }) => v.name === "signing-keys").secret.secretName).toBe(
+      "sovr-keys",
+    );
     // The only writable path is the /data volume.
     expect(sovr.volumeMounts.filter((m: { readOnly?: boolean }) => !m.readOnly)).toEqual([
       { name: "data", mountPath: "/data" },
@@ -129,10 +147,12 @@ describe.skipIf(!haveHelm)("the Helm chart", () => {
     );
 
     const svc = find(objects, "Service");
-    expect(svc.spec.ports.map((p: { name: string; appProtocol: string }) => [p.name, p.appProtocol])).toEqual([
-      ["grpc", "kubernetes.io/h2c"],
-      ["http", "http"],
-    ]);
+    expect(svc.spec.ports.map((p: { name: string; appProtocol: string }) => [p.name, p.appProtocol])).toEqual(
+      [
+        ["grpc", "kubernetes.io/h2c"],
+        ["http", "http"],
+      ],
+    );
     expect(find(objects, "PodDisruptionBudget").spec.minAvailable).toBe(1);
     expect(find(objects, "HorizontalPodAutoscaler").spec.scaleTargetRef.name).toBe(
       find(objects, "Deployment").metadata.name,
