@@ -142,8 +142,9 @@ describe.skipIf(!haveHelm)("the Helm chart", () => {
     expect(sovr.volumeMounts.filter((m: { readOnly?: boolean }) => !m.readOnly)).toEqual([
       { name: "data", mountPath: "/data" },
     ]);
+    expect(sovr.lifecycle.preStop.exec.command).toEqual(["node", "-e", "setTimeout(() => {}, 5000)"]);
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(
-      Number(find(objects, "ConfigMap").data.SOVR_DRAIN_MS) / 1000,
+      5 + Number(find(objects, "ConfigMap").data.SOVR_DRAIN_MS) / 1000,
     );
 
     const svc = find(objects, "Service");
