@@ -16,10 +16,12 @@ import { REPO } from "../support/app.js";
 
 /**
  * deploy/helm/sovr: `helm lint --strict`, and every object `helm template` renders validated
- * against the Kubernetes API types offline (kubernetes-models: each object constructed with its
- * model class, then `.validate()`), plus what the chart promises (non-root, read-only root,
- * probes, the secrets wired in). helm comes from scripts/install-helm.sh (.ci/run installs it);
- * the tests skip only when no helm is found.
+ * against the Kubernetes API types offline, twice: kubernetes-models (each object constructed
+ * with its model class, then `.validate()`: types, required fields, enums) and k8s-strict
+ * (scripts/k8s-strict: the API server's strict decoding into k8s.io/api, which also refuses
+ * unknown fields — kubernetes-models accepts them); plus what the chart promises (non-root,
+ * read-only root, probes, the secrets wired in). helm and k8s-strict come from
+ * scripts/install-helm.sh (.ci/run runs it); the tests skip only when no helm is found.
  */
 const run = promisify(execFile);
 const CHART = join(REPO, "deploy/helm/sovr");
@@ -27,6 +29,7 @@ const helmBin =
   [process.env.SOVR_HELM_BIN, join(REPO, ".tools/bin/helm")].find((p) => p && existsSync(p)) ?? "helm";
 const haveHelm = spawnSync(helmBin, ["version"]).status === 0;
 const KUBE_VERSION = "1.31.0";
+const STRICT = join(REPO, ".tools/bin/k8s-strict");
 
 const MODELS = {
   "v1/ConfigMap": ConfigMap,
@@ -51,9 +54,17 @@ const REQUIRED = [
 
 async function render(args: string[]): Promise<Manifest[]> {
   const { stdout } = await run(helmBin, ["template", "r", CHART, "--kube-version", KUBE_VERSION, ...args]);
+  expect(strictDecode(stdout)).toEqual({ status: 0, stderr: "" });
   return parseAllDocuments(stdout)
     .map((d) => d.toJSON() as Manifest | null)
     .filter((m): m is Manifest => m !== null);
+}
+
+/** Every object decoded strictly into its k8s.io/api type (unknown fields refused). */
+function strictDecode(manifests: string): { status: number | null; stderr: string } {
+  expect(existsSync(STRICT), `${STRICT}: run scripts/install-helm.sh`).toBe(true);
+  const { status, stderr } = spawnSync(STRICT, { input: manifests, encoding: "utf8" });
+  return { status, stderr };
 }
 
 /** Constructs each object with its model class and validates it; an unknown kind fails. */
@@ -92,12 +103,17 @@ describe.skipIf(!haveHelm)("the Helm chart", () => {
     );
   });
 
-  it("the validator rejects what the API server would (so the checks below can fail)", () => {
+  it("the validators reject what the API server would (so the checks below can fail)", () => {
     const bad = new Service({
       metadata: { name: "x" },
       spec: { ports: [{ port: "grpc" as unknown as number }] },
     });
     expect(() => bad.validate()).toThrow();
+    const misspelled =
+      "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports: [{port: 80, apProtocol: http}]\n";
+    const r = strictDecode(misspelled);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/unknown field "spec\.ports\[0\]\.apProtocol"/);
   });
 
   it("renders valid objects with existing secrets: non-root, read-only, probed, secrets by reference", async () => {
