@@ -129,6 +129,8 @@ if $check; then
   ' sh "$rootfs" "$data" env -i "${env_vars[@]}" "$(command -v chroot)" "${user[@]}" "$rootfs" \
     /usr/local/bin/node /app/dist/cli/main.js serve >"$out" 2>&1 &
   pid=$!
+  # Whatever fails below, the server does not outlive the script.
+  trap 'kill -KILL "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
   for _ in $(seq 1 300); do
     grep -q '"sovr serving"' "$out" && break
     kill -0 "$pid" 2>/dev/null || { cat "$out" >&2; log "check: the server exited"; exit 1; }
