@@ -159,11 +159,14 @@ describe.skipIf(!process.env.DATABASE_URL || !haproxy)("the compose topology as 
     const out = join(dir, "export");
     const env = { SOVR_URL: lbHttp, SOVR_KEY: key };
     await sovr(["audit", "export", "--out", out], env);
-    const verify = await sovr(["audit", "verify", out], env).catch(
-      (e: { stdout: string; stderr: string }) => {
-        throw new Error(`verify failed: ${e.stdout} ${e.stderr}`);
-      },
-    );
+    // Against the keys pinned from the service (through the balancer), not the export's own.
+    await sovr(["audit", "keys", "--out", join(dir, "pinned.json")], env);
+    const verify = await sovr(
+      ["audit", "verify", out, "--trusted-keys", join(dir, "pinned.json")],
+      env,
+    ).catch((e: { stdout: string; stderr: string }) => {
+      throw new Error(`verify failed: ${e.stdout} ${e.stderr}`);
+    });
     expect(verify.stdout).toMatch(/ok|verified/i);
     // Decision records name the replica that routed them (other entries, e.g. key creation, do not).
     const routers = (await readFile(join(out, "records.jsonl"), "utf8"))

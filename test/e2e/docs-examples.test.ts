@@ -200,6 +200,50 @@ const EXAMPLES: Example[] = [
     key,
     skip: "a setting naming files on a deployment host, not a command; TLS and mTLS are tested in test/tls.test.ts",
   })),
+  // docs/budgets.md: an admin's session with placeholders for its key and ids
+  ...[
+    "SOVR_KEY=<admin or operator key>",
+    "sovr budgets set --tenant acme --period day --usd 12.50",
+    "sovr budgets set --tenant acme --key 0a1b2c3d4e5f",
+    "sovr budgets list [--tenant acme",
+    "sovr budgets delete --tenant acme",
+  ].map((key) => ({
+    key,
+    skip: "placeholders for a key and ids; test/e2e/budgets-cli.test.ts runs set, list and delete against a live server",
+  })),
+  // docs/deployment.md: container, compose and Kubernetes commands for a deployment host
+  ...[
+    "docker build -f deploy/Dockerfile",
+    "docker run --read-only",
+    "docker compose -f deploy/compose.yaml up",
+    "docker compose -f deploy/compose.yaml logs",
+    "cp deploy/env.example deploy/.env",
+    "kubectl create secret generic sovr-signing-keys",
+    "kubectl create secret generic sovr-db",
+    "kubectl create secret generic sovr-byok",
+    "helm install sovr deploy/helm/sovr",
+  ].map((key) => ({
+    key,
+    skip: "needs a container runtime, registry or cluster (none here: docs/deployment.md says what ran); test/deploy/helm-chart.test.ts renders and validates the chart, test/e2e/deploy-topology.test.ts runs the compose topology as processes",
+  })),
+  {
+    key: "SOVR_KEYS_DIR=./keys sovr keys generate",
+    skip: "writes a signing key into the working tree; key generation is tested in src/audit/keys.test.ts",
+  },
+  ...["scripts/build-image.sh --check", "scripts/build-image.sh --podman"].map((key) => ({
+    key,
+    skip: "assembles a 370 MB root filesystem (and a podman image); run by hand, results in docs/deployment.md",
+  })),
+  // docs/operations.md: the opt-in Jaeger run
+  ...[
+    "go install github.com/jaegertracing/jaeger/cmd/jaeger",
+    "$(go env GOPATH)/bin/jaeger",
+    "OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318",
+    "-H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736",
+  ].map((key) => ({
+    key,
+    skip: "the opt-in Jaeger run (a large build, a long-running server); test/e2e/tracing.test.ts checks the same spans with an in-process OTLP receiver",
+  })),
 ];
 
 const collapse = (s: string) => s.replace(/\s+/g, " ");
