@@ -100,7 +100,10 @@ export async function* policyImpact(deps: ImpactDeps, o: ImpactOptions): AsyncGe
   const snapshots = new Map<string, Promise<CatalogSnapshot | undefined>>();
   const snapshot = (revision: string) => {
     let p = snapshots.get(revision);
-    if (!p) snapshots.set(revision, (p = deps.catalog.revision(revision)));
+    if (!p) {
+      p = deps.catalog.revision(revision);
+      snapshots.set(revision, p);
+    }
     return p;
   };
   const tally = new ImpactTally();

@@ -270,6 +270,7 @@ function routingDecision(r: DecisionRecord | DecisionRecordV1, catalogModels: Re
       unhealthy: c.unhealthy,
     })),
     plan: r.plan,
+    obligations: "obligations" in r ? r.obligations : [],
     seed: r.seed,
     policyEvalUs: BigInt(r.policy.eval_us),
   };
