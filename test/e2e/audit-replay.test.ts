@@ -19,8 +19,8 @@ import {
 } from "../../src/audit/record.js";
 import { candidateRows } from "../../src/audit/record-candidates.js";
 import { replayCommand } from "../../src/cli/audit-commands.js";
-import { ExclusionStage } from "../../src/gen/sovereign/v1/router_pb.js";
 import { uuidv7 } from "../../src/encoding/uuidv7.js";
+import { ExclusionStage } from "../../src/gen/sovereign/v1/router_pb.js";
 import { buildPolicyBundle } from "../../src/policy/bundle-build.js";
 import { appDatabases, REPO, startTestApp, type TestApp } from "../support/app.js";
 import { auditor, chat } from "../support/audit-live.js";
@@ -164,7 +164,11 @@ describe.each(appDatabases)("replaying decisions after the policy changed (%s)",
           after: {
             eligible: false,
             exclusions: [
-              { stage: "policy", rule: "replay_test", reason: "replay_test: sim-eu is barred by the new policy" },
+              {
+                stage: "policy",
+                rule: "replay_test",
+                reason: "replay_test: sim-eu is barred by the new policy",
+              },
             ],
           },
         },
