@@ -21,6 +21,7 @@ import { addAuditTailCommand } from "./audit-tail.js";
 import { keyInfo, keysCommand, type TrustOptions, trustFor } from "./audit-trust.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
 import { describeError } from "./errors.js";
+import { replayJson, replayLines } from "./replay-report.js";
 
 export { DEFAULT_SOVR_URL } from "./connect-client.js";
 export type ClientOptions = ServerClientOptions;
@@ -300,37 +301,17 @@ export async function verifyCommand(
   return { exitCode: 1, stdout: [], stderr: [`FAILED at ${where}: ${e.what}`] };
 }
 
-/** `sovr audit replay ID`: exit 0 when the replay matches the record, 1 with the differences. */
+/**
+ * `sovr audit replay ID`: exit 0 when the replay matches (the record exactly; with
+ * `--live-policy`, the decision: plan, verdicts, obligations), 1 with what changed.
+ */
 export async function replayCommand(
   decisionId: string,
   o: ClientOptions & { livePolicy?: boolean; json?: boolean } = {},
 ): Promise<CommandResult> {
   const r = await auditClient(o).replayDecision({ decisionId, useLivePolicy: o.livePolicy ?? false });
-  const policy = (d: typeof r.recorded) =>
-    `${d?.policy?.revision.slice(0, 12) ?? "?"} (sha256 ${d?.policy?.sha256.slice(0, 12) ?? "?"})`;
-  if (o.json) {
-    const out = {
-      match: r.match,
-      differences: r.differences,
-      recorded_plan: r.recorded?.plan,
-      replayed_plan: r.replayed?.plan,
-    };
-    return { exitCode: r.match ? 0 : 1, stdout: [JSON.stringify(out)], stderr: [] };
-  }
-  const head = `decision ${decisionId}: recorded with policy ${policy(r.recorded)}, replayed with ${policy(r.replayed)}${
-    o.livePolicy ? " (live policy)" : ""
-  }`;
-  if (r.match)
-    return {
-      exitCode: 0,
-      stdout: [head, `MATCH: plan ${(r.replayed?.plan ?? []).join(" → ") || "(none)"}`],
-      stderr: [],
-    };
-  return {
-    exitCode: 1,
-    stdout: [head, `DIFFERS (${r.differences.length}):`, ...r.differences.map((d) => `  ${d}`)],
-    stderr: [],
-  };
+  const stdout = o.json ? [JSON.stringify(replayJson(r))] : replayLines(decisionId, r, o.livePolicy ?? false);
+  return { exitCode: r.match ? 0 : 1, stdout, stderr: [] };
 }
 
 function print(result: CommandResult): void {
@@ -406,7 +387,10 @@ export function addAuditCommands(program: Command): void {
     .command("replay")
     .argument("<decision-id>")
     .description("re-evaluate a decision from its stored bundle, catalog revision, input and seed")
-    .option("--live-policy", "use the currently loaded policy instead of the recorded one")
+    .option(
+      "--live-policy",
+      "use the currently loaded policy instead of the recorded one; MATCH when the decision is the same",
+    )
     .option("--json", "machine-readable result")
     .action((id: string, o: { livePolicy?: boolean; json?: boolean }) => run(() => replayCommand(id, o)));
   addAuditTailCommand(audit);

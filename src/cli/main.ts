@@ -19,6 +19,7 @@ import { describeError } from "./errors.js";
 import { addKeysCommands } from "./keys-commands.js";
 import { addModelsCommands } from "./models-commands.js";
 import { addPolicyEvalCommand } from "./policy-eval.js";
+import { addPolicyImpactCommand } from "./policy-impact.js";
 import { serve } from "./serve.js";
 import { addUsageCommand } from "./usage-commands.js";
 import { packageVersion } from "./version.js";
@@ -54,6 +55,7 @@ addCatalogClientCommands(catalog, process.env.SOVR_CATALOG_DIR ?? "catalog");
 
 const policy = program.command("policy").description("policy bundles");
 addPolicyEvalCommand(policy);
+addPolicyImpactCommand(policy);
 policy
   .command("build")
   .description("compile policies/ with `opa build -t wasm` into policies/dist/bundle.tar.gz")

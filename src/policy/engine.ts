@@ -21,6 +21,11 @@ export interface PolicyEngineOptions {
   timeBudgetMicros?: number;
   /** Initial Wasm memory pages (64 KiB each) per instance (default 16). */
   memoryPages?: number;
+  /**
+   * Most Wasm memory pages per instance (default: unbounded). An evaluation that needs more
+   * fails closed. Set for bundles nobody activated (policy impact's drafts).
+   */
+  maxMemoryPages?: number;
 }
 
 /** The result of one evaluation: the decision and the bundle that made it. */
@@ -84,11 +89,13 @@ export class PolicyEngine {
   private readonly poolSize: number;
   private readonly budgetMicros: number;
   private readonly memoryPages: number;
+  private readonly maxMemoryPages: number | undefined;
 
   constructor(options: PolicyEngineOptions = {}) {
     this.poolSize = Math.max(1, options.poolSize ?? 2);
     this.budgetMicros = options.timeBudgetMicros ?? 50_000;
     this.memoryPages = options.memoryPages ?? 16;
+    this.maxMemoryPages = options.maxMemoryPages;
   }
 
   /** The bundle new evaluations use, if any. */
@@ -132,6 +139,7 @@ export class PolicyEngine {
       for (let i = 0; i < this.poolSize; i++) {
         const policy = await loadPolicy(module as Parameters<typeof loadPolicy>[0], {
           initial: this.memoryPages,
+          ...(this.maxMemoryPages === undefined ? {} : { maximum: this.maxMemoryPages }),
         });
         if (!Object.hasOwn(policy.entrypoints as object, ENTRYPOINT)) {
           throw new Error(

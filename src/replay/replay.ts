@@ -24,12 +24,27 @@ import type { Database } from "../db/index.js";
 import type { BundleRef, PolicyInput } from "../policy/index.js";
 import { PolicyEngine, type PolicyEvaluation, readBundle } from "../policy/index.js";
 import { asRecordedBudgetDenial, type DecisionRecordV1 } from "../routing/index.js";
-import { redecide } from "./replay-input.js";
+import { type ImpactEvent, type ImpactOptions, policyImpact } from "./policy-impact.js";
+import { type ReplayPolicy, redecide } from "./replay-input.js";
+import { type DecisionChanges, decisionChanges, unchanged } from "./verdicts.js";
 
 export interface ReplayResult {
+  /**
+   * Replayed from the recorded bundle: the record is reproduced exactly (no differences).
+   * With another bundle (the live policy): the decision is the same — the plan, every
+   * candidate's verdict and the obligations ({@link DecisionChanges}); the bundle itself and
+   * reworded reasons are not a difference.
+   */
   match: boolean;
-  /** One line per difference: `path: recorded X, replayed Y`. Empty when they match. */
+  /**
+   * One line per field difference: `path: recorded X, replayed Y`. With another bundle, its
+   * revision and hash are left out (see `bundleChanged`).
+   */
   differences: string[];
+  /** What the decision changed: each candidate whose verdict differs, the plan, the obligations. */
+  changes: DecisionChanges;
+  /** The replay used a bundle other than the recorded one (the live policy). */
+  bundleChanged: boolean;
   recorded: DecisionRecord;
   replayed: DecisionRecordV1;
   /** Each candidate's model, from the catalog revision (v2 records refer to it for them). */
@@ -47,6 +62,32 @@ export interface ReplayerDeps {
   };
   /** Stored bundles kept loaded (default 8). */
   cacheSize?: number;
+}
+
+/** Another policy impact run is in progress on this server. */
+export class ImpactBusyError extends Error {
+  override name = "ImpactBusyError";
+  constructor() {
+    super("another policy impact run is in progress on this server; try again when it ends");
+  }
+}
+
+/** The bundle's identity in a record: differs by construction when replaying with another bundle. */
+const BUNDLE_PATHS = ["policy.revision: ", "policy.sha256: "];
+
+/**
+ * Re-decides a verified record with `policy` over its catalog revision and returns the record
+ * the router builds for it (a budget denial stays one: budgets are live state, like health).
+ * Throws when the policy could not be consulted at all (no record to compare).
+ */
+export async function replayUnder(
+  recorded: DecisionRecord,
+  snapshot: CatalogSnapshot,
+  policy: ReplayPolicy,
+): Promise<DecisionRecordV1> {
+  const decision = await redecide(recorded, snapshot, policy);
+  if (decision.outcome === "policy_error" && !decision.record) throw decision.error;
+  return asRecordedBudgetDenial(decision.record!, "checks" in recorded ? recorded : {});
 }
 
 /** Fields that legitimately differ between two evaluations of the same decision. */
@@ -80,6 +121,7 @@ export function comparable(
 
 export class Replayer {
   readonly #engines = new Map<string, Promise<PolicyEngine>>();
+  #impactRunning = false;
 
   constructor(private readonly deps: ReplayerDeps) {}
 
@@ -88,7 +130,7 @@ export class Replayer {
     const snapshot = await this.deps.catalog.revision(recorded.catalog_revision);
     if (!snapshot)
       throw new ReplayUnavailableError(`catalog revision ${recorded.catalog_revision} is not stored`);
-    let policy: { evaluate(input: PolicyInput): Promise<PolicyEvaluation>; bundle: BundleRef };
+    let policy: ReplayPolicy;
     if (opts.useLivePolicy) {
       const live = this.deps.livePolicy;
       if (!live.current) throw new ReplayUnavailableError("no live policy bundle is loaded");
@@ -97,14 +139,31 @@ export class Replayer {
       const engine = await this.#engine(recorded.policy.sha256);
       policy = { evaluate: (i) => engine.evaluate(i), bundle: engine.current! };
     }
-    const decision = await redecide(recorded, snapshot, policy);
-    // No record: the policy could not be consulted at all (none loaded), so nothing to compare.
-    if (decision.outcome === "policy_error" && !decision.record) throw decision.error;
-    const replayed = asRecordedBudgetDenial(decision.record!, "checks" in recorded ? recorded : {});
+    const replayed = await replayUnder(recorded, snapshot, policy);
+    const bundleChanged = replayed.policy.sha256 !== recorded.policy.sha256;
     const asV1 = recorded.v === 1;
-    const differences = diff(comparable(recorded, asV1), comparable(replayed, asV1));
+    let differences = diff(comparable(recorded, asV1), comparable(replayed, asV1));
+    const changes = decisionChanges(recorded, replayed);
+    // Another bundle was asked for: that it is another one is the premise, not a finding.
+    if (bundleChanged) differences = differences.filter((d) => !BUNDLE_PATHS.some((p) => d.startsWith(p)));
+    const match = bundleChanged ? unchanged(changes) : differences.length === 0;
     const models = new Map(snapshot.endpoints.map((e) => [e.id, e.model]));
-    return { match: differences.length === 0, differences, recorded, replayed, models };
+    return { match, differences, changes, bundleChanged, recorded, replayed, models };
+  }
+
+  /**
+   * What a draft bundle would change over past decisions ({@link policyImpact}): one run at a
+   * time per process (a draft is someone's code evaluated on the serving machine);
+   * {@link ImpactBusyError} while another runs.
+   */
+  async *impact(options: ImpactOptions): AsyncGenerator<ImpactEvent> {
+    if (this.#impactRunning) throw new ImpactBusyError();
+    this.#impactRunning = true;
+    try {
+      yield* policyImpact(this.deps, options);
+    } finally {
+      this.#impactRunning = false;
+    }
   }
 
   /** The decision record, after checking its signature against the published keys. */

@@ -20,6 +20,7 @@ import {
 import { candidateRows } from "../../src/audit/record-candidates.js";
 import { replayCommand } from "../../src/cli/audit-commands.js";
 import { uuidv7 } from "../../src/encoding/uuidv7.js";
+import { ExclusionStage } from "../../src/gen/sovereign/v1/router_pb.js";
 import { buildPolicyBundle } from "../../src/policy/bundle-build.js";
 import { appDatabases, REPO, startTestApp, type TestApp } from "../support/app.js";
 import { auditor, chat } from "../support/audit-live.js";
@@ -34,11 +35,19 @@ deny[ep.id] contains "replay_test: sim-eu is barred by the new policy" if {
 }
 `;
 
+// Changes the bundle (its revision and hash) and nothing any decision depends on.
+const NOOP = `package sovereign.replay_noop
+
+# Added for the replay test: a rule nothing reads.
+unused := true
+`;
+
 describe.each(appDatabases)("replaying decisions after the policy changed (%s)", (database) => {
   let dir: string;
   let t: TestApp;
   let grpc: GrpcJsClient;
   let newBundle: string;
+  let noopBundle: string;
   const ids: string[] = [];
 
   beforeAll(async () => {
@@ -47,6 +56,8 @@ describe.each(appDatabases)("replaying decisions after the policy changed (%s)",
     await cp(join(REPO, "policies/dist/bundle.tar.gz"), join(dir, "bundle.tar.gz"));
     const src = join(dir, "policies");
     await cp(join(REPO, "policies"), src, { recursive: true, filter: (p) => !p.includes("/dist") });
+    await writeFile(join(src, "replay_noop.rego"), NOOP);
+    noopBundle = (await buildPolicyBundle({ sourceDir: src, outFile: join(dir, "noop.tar.gz") })).outFile;
     await writeFile(join(src, "replay_extra.rego"), BAR_EU);
     newBundle = (await buildPolicyBundle({ sourceDir: src, outFile: join(dir, "new.tar.gz") })).outFile;
 
@@ -76,6 +87,27 @@ describe.each(appDatabases)("replaying decisions after the policy changed (%s)",
     expect(multi.length).toBeGreaterThan(1);
 
     const oldSha = t.app.policy.current!.sha256;
+    // A new bundle that decides the same: the live replay matches, and says which bundles.
+    await cp(noopBundle, join(dir, "bundle.tar.gz"));
+    await t.app.bundles.reloadFile();
+    const noopSha = t.app.policy.current!.sha256;
+    expect(noopSha).not.toBe(oldSha);
+    for (const id of ids) {
+      const r = await client.replayDecision({ decisionId: id, useLivePolicy: true });
+      expect(r.match, r.differences.join("\n")).toBe(true);
+      expect(r.bundleChanged).toBe(true);
+      expect(r.candidateChanges).toEqual([]);
+      expect(r.planChanged).toBe(false);
+      expect(r.differences.filter((d) => d.startsWith("policy."))).toEqual([]);
+      expect(r.replayed!.policy!.sha256).toBe(noopSha);
+    }
+    const cliSame = await replayCommand(ids[0]!, { url: t.app.httpUrl, livePolicy: true });
+    expect(cliSame.exitCode, cliSame.stdout.join("\n")).toBe(0);
+    expect(cliSame.stdout[1]).toBe(
+      `note: replayed with bundle ${t.app.policy.current!.revision.slice(0, 12)} (sha256 ${noopSha.slice(0, 12)}), recorded with ${cliSame.stdout[0]!.match(/recorded with policy (.*?), replayed/)![1]}: compared by decision (plan, verdicts, obligations)`,
+    );
+    expect(cliSame.stdout[2]).toMatch(/^MATCH: plan /);
+
     await cp(newBundle, join(dir, "bundle.tar.gz"));
     await t.app.bundles.reloadFile();
     expect(t.app.policy.current!.sha256).not.toBe(oldSha);
@@ -83,30 +115,65 @@ describe.each(appDatabases)("replaying decisions after the policy changed (%s)",
     for (const id of ids) {
       const r = await client.replayDecision({ decisionId: id });
       expect(r.match, r.differences.join("\n")).toBe(true);
+      expect(r.bundleChanged).toBe(false);
       expect(r.replayed!.policy!.sha256).toBe(oldSha);
     }
 
-    // …and replaying with the live policy shows exactly what it changes.
+    // …and replaying with the live policy shows exactly what it changes, candidate by candidate.
     const eu = ids.at(-1)!;
     const live = await client.replayDecision({ decisionId: eu, useLivePolicy: true });
     expect(live.match).toBe(false);
+    expect(live.bundleChanged).toBe(true);
     expect(live.replayed!.policy!.sha256).toBe(t.app.policy.current!.sha256);
+    expect(live.planChanged).toBe(true);
+    expect(live.candidateChanges.map((c) => c.endpointId)).toEqual(["sim-eu/chat-small"]);
+    const [change] = live.candidateChanges;
+    expect(change!.before).toMatchObject({ eligible: true, exclusions: [] });
+    expect(change!.after!.eligible).toBe(false);
+    expect(change!.after!.exclusions.map((e) => [e.stage, e.rule, e.reason])).toEqual([
+      [ExclusionStage.POLICY, "replay_test", "replay_test: sim-eu is barred by the new policy"],
+    ]);
     expect(live.differences).toContain(
       `candidates[sim-eu/chat-small].eligible: recorded true, replayed false`,
     );
-    expect(
-      live.differences.some((d) => d.startsWith('plan: recorded ["sim-eu/chat-small"], replayed []')),
-    ).toBe(true);
-    expect(live.differences.some((d) => d.startsWith("policy.sha256: "))).toBe(true);
+    expect(live.differences.some((d) => d.startsWith("policy.sha256: "))).toBe(false);
 
     const cli = await replayCommand(eu, { url: t.app.httpUrl });
     expect(cli.exitCode).toBe(0);
     expect(cli.stdout[1]).toBe("MATCH: plan sim-eu/chat-small");
     const cliLive = await replayCommand(eu, { url: t.app.httpUrl, livePolicy: true });
     expect(cliLive.exitCode).toBe(1);
-    expect(cliLive.stdout.join("\n")).toContain(
-      "candidates[sim-eu/chat-small].eligible: recorded true, replayed false",
+    expect(cliLive.stdout.slice(2)).toEqual([
+      "DIFFERS (1 candidate(s) changed):",
+      '  sim-eu/chat-small: eligible → excluded by rule replay_test at stage policy ("replay_test: sim-eu is barred by the new policy")',
+      "  plan: sim-eu/chat-small → (none)",
+    ]);
+    const json = JSON.parse(
+      (await replayCommand(eu, { url: t.app.httpUrl, livePolicy: true, json: true })).stdout[0]!,
     );
+    expect(json).toMatchObject({
+      match: false,
+      bundle_changed: true,
+      plan_changed: true,
+      recorded_plan: ["sim-eu/chat-small"],
+      replayed_plan: [],
+      candidate_changes: [
+        {
+          endpoint_id: "sim-eu/chat-small",
+          before: { eligible: true, exclusions: [] },
+          after: {
+            eligible: false,
+            exclusions: [
+              {
+                stage: "policy",
+                rule: "replay_test",
+                reason: "replay_test: sim-eu is barred by the new policy",
+              },
+            ],
+          },
+        },
+      ],
+    });
   });
 
   it("replays a v1 decision record (written before tenant_seq) as it replays v2", async () => {

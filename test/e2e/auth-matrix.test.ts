@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +12,7 @@ import { CatalogService } from "../../src/gen/sovereign/v1/catalog_pb.js";
 import { KeyService, Role } from "../../src/gen/sovereign/v1/keys_pb.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import { UsageGroupBy, UsageService } from "../../src/gen/sovereign/v1/usage_pb.js";
+import { REPO } from "../support/app.js";
 import {
   CALLER_ROLES,
   CALLERS,
@@ -33,6 +36,8 @@ const SERVICES: DescService[] = [
   BudgetService,
 ];
 const UNKNOWN_DECISION = "01a20137-0000-7000-8000-000000000000";
+/** A real bundle for PolicyImpact (the shipped one as the "draft": nothing changes). */
+const DRAFT = new Uint8Array(readFileSync(join(REPO, "policies/dist/bundle.tar.gz")));
 
 /** A request each RPC accepts from an authorised caller of tenant `ta`. */
 function requestFor(method: DescMethod, w: TenantWorld): object {
@@ -55,6 +60,8 @@ function requestFor(method: DescMethod, w: TenantWorld): object {
       return { decisionId: w.decision.own };
     case "AuditService/WatchDecisions":
       return { fromSeq: 0n };
+    case "AuditService/PolicyImpact":
+      return { bundle: DRAFT, startTime: { seconds: 0n } };
     case "AuditService/GetConsistencyProof":
       return { firstSize: 1n, secondSize: 1n };
     case "KeyService/CreateKey":
@@ -209,6 +216,30 @@ describe("role × tenant matrix (gRPC)", () => {
     const all = await audit("auditorAll", "watchDecisions", { fromSeq: 0n });
     expect(all.body).toContain(w.decision.own);
     expect(all.body).toContain(w.decision.other);
+  });
+
+  it("PolicyImpact: an auditor replays its own tenant's decisions only; naming another, known or not, is PermissionDenied on `tenant`; all_tenants and the operator replay every tenant's", async () => {
+    const impact = (c: Caller, tenant = "") =>
+      audit(c, "policyImpact", { bundle: DRAFT, startTime: { seconds: 0n }, tenant });
+    const own = await impact("auditor");
+    expect(own.code).toBe(grpc.status.OK);
+    expect(own.body).toContain(`"tenant":"${OWN}"`);
+    expect(own.body).not.toContain(`"tenant":"${OTHER}"`);
+    for (const tenant of [OTHER, "no-such-tenant"]) {
+      const other = await impact("auditor", tenant);
+      expect(other.code, tenant).toBe(grpc.status.PERMISSION_DENIED);
+      expect(other.message).toBe(`tenant: this key replays tenant ${OWN}'s decisions only`);
+      expect(other.body).not.toContain(OTHER);
+    }
+    for (const c of ["auditorAll", "operator"] as const) {
+      const all = await impact(c);
+      expect(all.code, c).toBe(grpc.status.OK);
+      expect(all.body, c).toContain(`"tenant":"${OWN}"`);
+      expect(all.body, c).toContain(`"tenant":"${OTHER}"`);
+      const other = await impact(c, OTHER);
+      expect(other.body, c).toContain(`"tenant":"${OTHER}"`);
+      expect(other.body, c).not.toContain(`"tenant":"${OWN}"`);
+    }
   });
 
   it("GetDecision and ReplayDecision: another tenant's decision is NotFound exactly as an unknown id; all_tenants reads it", async () => {

@@ -23,15 +23,17 @@ import type {
   GetCheckpointRequest,
   GetConsistencyProofRequest,
   GetDecisionRequest,
+  PolicyImpactRequest,
   QueryDecisionsRequest,
   ReplayDecisionRequest,
   WatchDecisionsRequest,
 } from "../../gen/sovereign/v1/audit_pb.js";
 import { ExclusionStage } from "../../gen/sovereign/v1/router_pb.js";
-import type { Replayer } from "../../replay/index.js";
+import type { Replayer, Verdict } from "../../replay/index.js";
 import type { DecisionRecordV1 } from "../../routing/index.js";
 import { exportMessages, exportScope } from "./audit-export.js";
 import { decisionFilter, decisionSummary } from "./audit-filter.js";
+import { impactMessages, impactOptions } from "./audit-impact.js";
 import { checkpointMessage, keyMessage, toLogEntry } from "./audit-messages.js";
 import { watchMessages } from "./audit-watch.js";
 import { principalKey } from "./context.js";
@@ -189,8 +191,26 @@ export class AuditServiceImpl implements Impl {
         differences: r.differences,
         recorded: routingDecision(r.recorded, r.models),
         replayed: routingDecision(r.replayed, r.models),
+        candidateChanges: r.changes.candidates.map((c) => ({
+          endpointId: c.endpointId,
+          before: c.before && verdictMessage(c.before),
+          after: c.after && verdictMessage(c.after),
+        })),
+        planChanged: r.changes.planChanged,
+        obligationsChanged: r.changes.obligationsChanged,
+        bundleChanged: r.bundleChanged,
       };
     });
+  }
+
+  async *policyImpact(req: PolicyImpactRequest, ctx: HandlerContext) {
+    // Checks and the tenant wall (audit-impact.ts) before the draft is even read.
+    const options = await this.#guard(ctx, async (principal) => impactOptions(req, principal, new Date()));
+    try {
+      yield* impactMessages(this.#replayer, { ...options, signal: ctx.signal });
+    } catch (err) {
+      throw toConnectError(err);
+    }
   }
 
   async *exportDecisions(req: ExportDecisionsRequest, ctx: HandlerContext) {
@@ -226,6 +246,13 @@ export class AuditServiceImpl implements Impl {
   }
 }
 
+function verdictMessage(v: Verdict) {
+  return {
+    eligible: v.eligible,
+    exclusions: v.exclusions.map((e) => ({ stage: STAGES[e.stage] ?? 0, rule: e.rule, reason: e.reason })),
+  };
+}
+
 function routingDecision(r: DecisionRecord | DecisionRecordV1, catalogModels: ReadonlyMap<string, string>) {
   // v2 records refer to the catalog revision for a candidate's model; v1 records copied it.
   const models = new Map(r.v === 1 ? r.candidates.map((c) => [c.endpoint_id, c.model]) : catalogModels);
@@ -243,6 +270,7 @@ function routingDecision(r: DecisionRecord | DecisionRecordV1, catalogModels: Re
       unhealthy: c.unhealthy,
     })),
     plan: r.plan,
+    obligations: "obligations" in r ? r.obligations : [],
     seed: r.seed,
     policyEvalUs: BigInt(r.policy.eval_us),
   };

@@ -6,7 +6,7 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { RoutingDecision } from "./router_pb.js";
+import type { Exclusion, ExclusionStage, PolicyRef, RoutingDecision } from "./router_pb.js";
 import { file_sovereign_v1_router } from "./router_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sovereign/v1/audit.proto.
  */
 export const file_sovereign_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("Chhzb3ZlcmVpZ24vdjEvYXVkaXQucHJvdG8SDHNvdmVyZWlnbi52MSInCglTaWduYXR1cmUSDQoFa2V5aWQYASABKAkSCwoDc2lnGAIgASgMIl4KCEVudmVsb3BlEhQKDHBheWxvYWRfdHlwZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgMEisKCnNpZ25hdHVyZXMYAyADKAsyFy5zb3ZlcmVpZ24udjEuU2lnbmF0dXJlIrsBCghMb2dFbnRyeRILCgNzZXEYASABKAQSJgoEa2luZBgCIAEoDjIYLnNvdmVyZWlnbi52MS5SZWNvcmRLaW5kEhMKC2RlY2lzaW9uX2lkGAMgASgJEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCGVudmVsb3BlGAUgASgLMhYuc292ZXJlaWduLnYxLkVudmVsb3BlEhEKCWxlYWZfaGFzaBgGIAEoDCKFAgoPRGVjaXNpb25TdW1tYXJ5EhMKC2RlY2lzaW9uX2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgDIAEoCRINCgVtb2RlbBgEIAEoCRITCgtlbmRwb2ludF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUuc292ZXJlaWduLnYxLk91dGNvbWUSFwoPcG9saWN5X3JldmlzaW9uGAcgASgJEhQKDGRlY2lzaW9uX3NlcRgIIAEoBBIYCgtvdXRjb21lX3NlcRgJIAEoBEgAiAEBQg4KDF9vdXRjb21lX3NlcSKRAgoVUXVlcnlEZWNpc2lvbnNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ0ZW5hbnQYAyABKAkSDQoFbW9kZWwYBCABKAkSEwoLZW5kcG9pbnRfaWQYBSABKAkSJgoHb3V0Y29tZRgGIAEoDjIVLnNvdmVyZWlnbi52MS5PdXRjb21lEhcKD3BvbGljeV9yZXZpc2lvbhgHIAEoCRIRCglwYWdlX3NpemUYCCABKAUSEgoKcGFnZV90b2tlbhgJIAEoCSJjChZRdWVyeURlY2lzaW9uc1Jlc3BvbnNlEjAKCWRlY2lzaW9ucxgBIAMoCzIdLnNvdmVyZWlnbi52MS5EZWNpc2lvblN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKEkdldERlY2lzaW9uUmVxdWVzdBITCgtkZWNpc2lvbl9pZBgBIAEoCSJHCg5JbmNsdXNpb25Qcm9vZhISCgpsZWFmX2luZGV4GAEgASgEEhEKCXRyZWVfc2l6ZRgCIAEoBBIOCgZoYXNoZXMYAyADKAwifAoKQ2hlY2twb2ludBIOCgZvcmlnaW4YASABKAkSDAoEc2l6ZRgCIAEoBBIRCglyb290X2hhc2gYAyABKAwSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLc2lnbmVkX25vdGUYBSABKAkigQIKE0dldERlY2lzaW9uUmVzcG9uc2USKAoIZGVjaXNpb24YASABKAsyFi5zb3ZlcmVpZ24udjEuTG9nRW50cnkSJwoHb3V0Y29tZRgCIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRIsCgpjaGVja3BvaW50GAMgASgLMhguc292ZXJlaWduLnYxLkNoZWNrcG9pbnQSNAoOZGVjaXNpb25fcHJvb2YYBCABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSMwoNb3V0Y29tZV9wcm9vZhgFIAEoCzIcLnNvdmVyZWlnbi52MS5JbmNsdXNpb25Qcm9vZiIyChRHZXRDaGVja3BvaW50UmVxdWVzdBIRCgRzaXplGAEgASgESACIAQFCBwoFX3NpemUiRQoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEiwKCmNoZWNrcG9pbnQYASABKAsyGC5zb3ZlcmVpZ24udjEuQ2hlY2twb2ludCJFChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEIlYKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEEg4KBmhhc2hlcxgDIAMoDCJFChVSZXBsYXlEZWNpc2lvblJlcXVlc3QSEwoLZGVjaXNpb25faWQYASABKAkSFwoPdXNlX2xpdmVfcG9saWN5GAIgASgIIp4BChZSZXBsYXlEZWNpc2lvblJlc3BvbnNlEg0KBW1hdGNoGAEgASgIEhMKC2RpZmZlcmVuY2VzGAIgAygJEi8KCHJlY29yZGVkGAMgASgLMh0uc292ZXJlaWduLnYxLlJvdXRpbmdEZWNpc2lvbhIvCghyZXBsYXllZBgEIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24iSgoWRXhwb3J0RGVjaXNpb25zUmVxdWVzdBIQCghmcm9tX3NlcRgBIAEoBBIOCgZ0b19zZXEYAiABKAQSDgoGdGVuYW50GAMgASgJIqQBCgpTaWduaW5nS2V5Eg4KBmtleV9pZBgBIAEoCRIRCglhbGdvcml0aG0YAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIuCgp2YWxpZF9mcm9tGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt2YWxpZF91bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPQoXQ2F0YWxvZ1JldmlzaW9uRG9jdW1lbnQSEAoIcmV2aXNpb24YASABKAkSEAoIZG9jdW1lbnQYAiABKAwiqQIKF0V4cG9ydERlY2lzaW9uc1Jlc3BvbnNlEicKBWVudHJ5GAEgASgLMhYuc292ZXJlaWduLnYxLkxvZ0VudHJ5SAASLgoKY2hlY2twb2ludBgCIAEoCzIYLnNvdmVyZWlnbi52MS5DaGVja3BvaW50SAASJwoDa2V5GAMgASgLMhguc292ZXJlaWduLnYxLlNpZ25pbmdLZXlIABI4CgdjYXRhbG9nGAcgASgLMiUuc292ZXJlaWduLnYxLkNhdGFsb2dSZXZpc2lvbkRvY3VtZW50SAASDQoFdG90YWwYBCABKAQSKwoFcHJvb2YYBSABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSDgoGdGVuYW50GAYgASgJQgYKBGl0ZW0iGAoWTGlzdFNpZ25pbmdLZXlzUmVxdWVzdCJcChdMaXN0U2lnbmluZ0tleXNSZXNwb25zZRImCgRrZXlzGAEgAygLMhguc292ZXJlaWduLnYxLlNpZ25pbmdLZXkSGQoRY2hlY2twb2ludF9vcmlnaW4YAiABKAkingIKFVdhdGNoRGVjaXNpb25zUmVxdWVzdBIVCghmcm9tX3NlcRgBIAEoBEgAiAEBEg4KBmZvbGxvdxgCIAEoCBIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdGVuYW50GAUgASgJEg0KBW1vZGVsGAYgASgJEhMKC2VuZHBvaW50X2lkGAcgASgJEiYKB291dGNvbWUYCCABKA4yFS5zb3ZlcmVpZ24udjEuT3V0Y29tZRIXCg9wb2xpY3lfcmV2aXNpb24YCSABKAlCCwoJX2Zyb21fc2VxIr0BChZXYXRjaERlY2lzaW9uc1Jlc3BvbnNlEiUKBWVudHJ5GAEgASgLMhYuc292ZXJlaWduLnYxLkxvZ0VudHJ5Ei8KCGRlY2lzaW9uGAIgASgLMh0uc292ZXJlaWduLnYxLkRlY2lzaW9uU3VtbWFyeRIXCgp0ZW5hbnRfc2VxGAMgASgESACIAQESEQoJY2F1Z2h0X3VwGAQgASgIEhAKCG5leHRfc2VxGAUgASgEQg0KC190ZW5hbnRfc2VxKlwKClJlY29yZEtpbmQSGwoXUkVDT1JEX0tJTkRfVU5TUEVDSUZJRUQQABIYChRSRUNPUkRfS0lORF9ERUNJU0lPThABEhcKE1JFQ09SRF9LSU5EX09VVENPTUUQAip0CgdPdXRjb21lEhcKE09VVENPTUVfVU5TUEVDSUZJRUQQABITCg9PVVRDT01FX1NVQ0NFU1MQARISCg5PVVRDT01FX0ZBSUxFRBACEhIKDk9VVENPTUVfREVOSUVEEAMSEwoPT1VUQ09NRV9QRU5ESU5HEAQygwYKDEF1ZGl0U2VydmljZRJbCg5RdWVyeURlY2lzaW9ucxIjLnNvdmVyZWlnbi52MS5RdWVyeURlY2lzaW9uc1JlcXVlc3QaJC5zb3ZlcmVpZ24udjEuUXVlcnlEZWNpc2lvbnNSZXNwb25zZRJSCgtHZXREZWNpc2lvbhIgLnNvdmVyZWlnbi52MS5HZXREZWNpc2lvblJlcXVlc3QaIS5zb3ZlcmVpZ24udjEuR2V0RGVjaXNpb25SZXNwb25zZRJYCg1HZXRDaGVja3BvaW50EiIuc292ZXJlaWduLnYxLkdldENoZWNrcG9pbnRSZXF1ZXN0GiMuc292ZXJlaWduLnYxLkdldENoZWNrcG9pbnRSZXNwb25zZRJqChNHZXRDb25zaXN0ZW5jeVByb29mEiguc292ZXJlaWduLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0Gikuc292ZXJlaWduLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRJbCg5SZXBsYXlEZWNpc2lvbhIjLnNvdmVyZWlnbi52MS5SZXBsYXlEZWNpc2lvblJlcXVlc3QaJC5zb3ZlcmVpZ24udjEuUmVwbGF5RGVjaXNpb25SZXNwb25zZRJgCg9FeHBvcnREZWNpc2lvbnMSJC5zb3ZlcmVpZ24udjEuRXhwb3J0RGVjaXNpb25zUmVxdWVzdBolLnNvdmVyZWlnbi52MS5FeHBvcnREZWNpc2lvbnNSZXNwb25zZTABEl4KD0xpc3RTaWduaW5nS2V5cxIkLnNvdmVyZWlnbi52MS5MaXN0U2lnbmluZ0tleXNSZXF1ZXN0GiUuc292ZXJlaWduLnYxLkxpc3RTaWduaW5nS2V5c1Jlc3BvbnNlEl0KDldhdGNoRGVjaXNpb25zEiMuc292ZXJlaWduLnYxLldhdGNoRGVjaXNpb25zUmVxdWVzdBokLnNvdmVyZWlnbi52MS5XYXRjaERlY2lzaW9uc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_sovereign_v1_router]);
+  fileDesc("Chhzb3ZlcmVpZ24vdjEvYXVkaXQucHJvdG8SDHNvdmVyZWlnbi52MSInCglTaWduYXR1cmUSDQoFa2V5aWQYASABKAkSCwoDc2lnGAIgASgMIl4KCEVudmVsb3BlEhQKDHBheWxvYWRfdHlwZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgMEisKCnNpZ25hdHVyZXMYAyADKAsyFy5zb3ZlcmVpZ24udjEuU2lnbmF0dXJlIrsBCghMb2dFbnRyeRILCgNzZXEYASABKAQSJgoEa2luZBgCIAEoDjIYLnNvdmVyZWlnbi52MS5SZWNvcmRLaW5kEhMKC2RlY2lzaW9uX2lkGAMgASgJEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCGVudmVsb3BlGAUgASgLMhYuc292ZXJlaWduLnYxLkVudmVsb3BlEhEKCWxlYWZfaGFzaBgGIAEoDCKFAgoPRGVjaXNpb25TdW1tYXJ5EhMKC2RlY2lzaW9uX2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgDIAEoCRINCgVtb2RlbBgEIAEoCRITCgtlbmRwb2ludF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUuc292ZXJlaWduLnYxLk91dGNvbWUSFwoPcG9saWN5X3JldmlzaW9uGAcgASgJEhQKDGRlY2lzaW9uX3NlcRgIIAEoBBIYCgtvdXRjb21lX3NlcRgJIAEoBEgAiAEBQg4KDF9vdXRjb21lX3NlcSKRAgoVUXVlcnlEZWNpc2lvbnNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ0ZW5hbnQYAyABKAkSDQoFbW9kZWwYBCABKAkSEwoLZW5kcG9pbnRfaWQYBSABKAkSJgoHb3V0Y29tZRgGIAEoDjIVLnNvdmVyZWlnbi52MS5PdXRjb21lEhcKD3BvbGljeV9yZXZpc2lvbhgHIAEoCRIRCglwYWdlX3NpemUYCCABKAUSEgoKcGFnZV90b2tlbhgJIAEoCSJjChZRdWVyeURlY2lzaW9uc1Jlc3BvbnNlEjAKCWRlY2lzaW9ucxgBIAMoCzIdLnNvdmVyZWlnbi52MS5EZWNpc2lvblN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKEkdldERlY2lzaW9uUmVxdWVzdBITCgtkZWNpc2lvbl9pZBgBIAEoCSJHCg5JbmNsdXNpb25Qcm9vZhISCgpsZWFmX2luZGV4GAEgASgEEhEKCXRyZWVfc2l6ZRgCIAEoBBIOCgZoYXNoZXMYAyADKAwifAoKQ2hlY2twb2ludBIOCgZvcmlnaW4YASABKAkSDAoEc2l6ZRgCIAEoBBIRCglyb290X2hhc2gYAyABKAwSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLc2lnbmVkX25vdGUYBSABKAkigQIKE0dldERlY2lzaW9uUmVzcG9uc2USKAoIZGVjaXNpb24YASABKAsyFi5zb3ZlcmVpZ24udjEuTG9nRW50cnkSJwoHb3V0Y29tZRgCIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRIsCgpjaGVja3BvaW50GAMgASgLMhguc292ZXJlaWduLnYxLkNoZWNrcG9pbnQSNAoOZGVjaXNpb25fcHJvb2YYBCABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSMwoNb3V0Y29tZV9wcm9vZhgFIAEoCzIcLnNvdmVyZWlnbi52MS5JbmNsdXNpb25Qcm9vZiIyChRHZXRDaGVja3BvaW50UmVxdWVzdBIRCgRzaXplGAEgASgESACIAQFCBwoFX3NpemUiRQoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEiwKCmNoZWNrcG9pbnQYASABKAsyGC5zb3ZlcmVpZ24udjEuQ2hlY2twb2ludCJFChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEIlYKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEEg4KBmhhc2hlcxgDIAMoDCJFChVSZXBsYXlEZWNpc2lvblJlcXVlc3QSEwoLZGVjaXNpb25faWQYASABKAkSFwoPdXNlX2xpdmVfcG9saWN5GAIgASgIIqMCChZSZXBsYXlEZWNpc2lvblJlc3BvbnNlEg0KBW1hdGNoGAEgASgIEhMKC2RpZmZlcmVuY2VzGAIgAygJEi8KCHJlY29yZGVkGAMgASgLMh0uc292ZXJlaWduLnYxLlJvdXRpbmdEZWNpc2lvbhIvCghyZXBsYXllZBgEIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24SOAoRY2FuZGlkYXRlX2NoYW5nZXMYBSADKAsyHS5zb3ZlcmVpZ24udjEuQ2FuZGlkYXRlQ2hhbmdlEhQKDHBsYW5fY2hhbmdlZBgGIAEoCBIbChNvYmxpZ2F0aW9uc19jaGFuZ2VkGAcgASgIEhYKDmJ1bmRsZV9jaGFuZ2VkGAggASgIIlEKEENhbmRpZGF0ZVZlcmRpY3QSEAoIZWxpZ2libGUYASABKAgSKwoKZXhjbHVzaW9ucxgCIAMoCzIXLnNvdmVyZWlnbi52MS5FeGNsdXNpb24ihQEKD0NhbmRpZGF0ZUNoYW5nZRITCgtlbmRwb2ludF9pZBgBIAEoCRIuCgZiZWZvcmUYAiABKAsyHi5zb3ZlcmVpZ24udjEuQ2FuZGlkYXRlVmVyZGljdBItCgVhZnRlchgDIAEoCzIeLnNvdmVyZWlnbi52MS5DYW5kaWRhdGVWZXJkaWN0IrIBChNQb2xpY3lJbXBhY3RSZXF1ZXN0Eg4KBmJ1bmRsZRgBIAEoDBIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdGVuYW50GAQgASgJEg0KBWxpbWl0GAUgASgNEg4KBnNhbXBsZRgGIAEoASJcChRQb2xpY3lJbXBhY3RSZXNwb25zZRIQCghyZXBsYXllZBgBIAEoBBIyCgdzdW1tYXJ5GAIgASgLMiEuc292ZXJlaWduLnYxLlBvbGljeUltcGFjdFN1bW1hcnki1AQKE1BvbGljeUltcGFjdFN1bW1hcnkSJgoFZHJhZnQYASABKAsyFy5zb3ZlcmVpZ24udjEuUG9saWN5UmVmEi4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXBsYXllZBgEIAEoBBIRCgl1bmNoYW5nZWQYBSABKAQSGQoRYWxsb3dlZF90b19kZW5pZWQYBiABKAQSGQoRZGVuaWVkX3RvX2FsbG93ZWQYByABKAQSGQoRb3RoZXJ3aXNlX2NoYW5nZWQYCCABKAQSDgoGZXJyb3JzGAkgASgEEhMKC3VuYXZhaWxhYmxlGAogASgEEhEKCXRydW5jYXRlZBgLIAEoCBInCgVydWxlcxgMIAMoCzIYLnNvdmVyZWlnbi52MS5SdWxlSW1wYWN0EisKB3RlbmFudHMYDSADKAsyGi5zb3ZlcmVpZ24udjEuVGVuYW50SW1wYWN0Ei8KCWVuZHBvaW50cxgOIAMoCzIcLnNvdmVyZWlnbi52MS5FbmRwb2ludEltcGFjdBIiChphbGxvd2VkX3RvX2RlbmllZF9leGFtcGxlcxgPIAMoCRIiChpkZW5pZWRfdG9fYWxsb3dlZF9leGFtcGxlcxgQIAMoCRIiChpvdGhlcndpc2VfY2hhbmdlZF9leGFtcGxlcxgRIAMoCRIWCg5lcnJvcl9leGFtcGxlcxgSIAMoCSLDAQoKUnVsZUltcGFjdBIrCgVzdGFnZRgBIAEoDjIcLnNvdmVyZWlnbi52MS5FeGNsdXNpb25TdGFnZRIMCgRydWxlGAIgASgJEhYKDm5ld2x5X2V4Y2x1ZGVkGAMgASgEEhoKEm5vX2xvbmdlcl9leGNsdWRlZBgEIAEoBBIZChFhbGxvd2VkX3RvX2RlbmllZBgFIAEoBBIZChFkZW5pZWRfdG9fYWxsb3dlZBgGIAEoBBIQCghleGFtcGxlcxgHIAMoCSJ3CgxUZW5hbnRJbXBhY3QSDgoGdGVuYW50GAEgASgJEhAKCHJlcGxheWVkGAIgASgEEg8KB2NoYW5nZWQYAyABKAQSGQoRYWxsb3dlZF90b19kZW5pZWQYBCABKAQSGQoRZGVuaWVkX3RvX2FsbG93ZWQYBSABKAQiawoORW5kcG9pbnRJbXBhY3QSEwoLZW5kcG9pbnRfaWQYASABKAkSGQoRYmVjYW1lX2luZWxpZ2libGUYAiABKAQSFwoPYmVjYW1lX2VsaWdpYmxlGAMgASgEEhAKCGV4YW1wbGVzGAQgAygJIkoKFkV4cG9ydERlY2lzaW9uc1JlcXVlc3QSEAoIZnJvbV9zZXEYASABKAQSDgoGdG9fc2VxGAIgASgEEg4KBnRlbmFudBgDIAEoCSKkAQoKU2lnbmluZ0tleRIOCgZrZXlfaWQYASABKAkSEQoJYWxnb3JpdGhtGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSLgoKdmFsaWRfZnJvbRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdmFsaWRfdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj0KF0NhdGFsb2dSZXZpc2lvbkRvY3VtZW50EhAKCHJldmlzaW9uGAEgASgJEhAKCGRvY3VtZW50GAIgASgMIqkCChdFeHBvcnREZWNpc2lvbnNSZXNwb25zZRInCgVlbnRyeRgBIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeUgAEi4KCmNoZWNrcG9pbnQYAiABKAsyGC5zb3ZlcmVpZ24udjEuQ2hlY2twb2ludEgAEicKA2tleRgDIAEoCzIYLnNvdmVyZWlnbi52MS5TaWduaW5nS2V5SAASOAoHY2F0YWxvZxgHIAEoCzIlLnNvdmVyZWlnbi52MS5DYXRhbG9nUmV2aXNpb25Eb2N1bWVudEgAEg0KBXRvdGFsGAQgASgEEisKBXByb29mGAUgASgLMhwuc292ZXJlaWduLnYxLkluY2x1c2lvblByb29mEg4KBnRlbmFudBgGIAEoCUIGCgRpdGVtIhgKFkxpc3RTaWduaW5nS2V5c1JlcXVlc3QiXAoXTGlzdFNpZ25pbmdLZXlzUmVzcG9uc2USJgoEa2V5cxgBIAMoCzIYLnNvdmVyZWlnbi52MS5TaWduaW5nS2V5EhkKEWNoZWNrcG9pbnRfb3JpZ2luGAIgASgJIp4CChVXYXRjaERlY2lzaW9uc1JlcXVlc3QSFQoIZnJvbV9zZXEYASABKARIAIgBARIOCgZmb2xsb3cYAiABKAgSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgFIAEoCRINCgVtb2RlbBgGIAEoCRITCgtlbmRwb2ludF9pZBgHIAEoCRImCgdvdXRjb21lGAggASgOMhUuc292ZXJlaWduLnYxLk91dGNvbWUSFwoPcG9saWN5X3JldmlzaW9uGAkgASgJQgsKCV9mcm9tX3NlcSK9AQoWV2F0Y2hEZWNpc2lvbnNSZXNwb25zZRIlCgVlbnRyeRgBIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRIvCghkZWNpc2lvbhgCIAEoCzIdLnNvdmVyZWlnbi52MS5EZWNpc2lvblN1bW1hcnkSFwoKdGVuYW50X3NlcRgDIAEoBEgAiAEBEhEKCWNhdWdodF91cBgEIAEoCBIQCghuZXh0X3NlcRgFIAEoBEINCgtfdGVuYW50X3NlcSpcCgpSZWNvcmRLaW5kEhsKF1JFQ09SRF9LSU5EX1VOU1BFQ0lGSUVEEAASGAoUUkVDT1JEX0tJTkRfREVDSVNJT04QARIXChNSRUNPUkRfS0lORF9PVVRDT01FEAIqdAoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASEwoPT1VUQ09NRV9TVUNDRVNTEAESEgoOT1VUQ09NRV9GQUlMRUQQAhISCg5PVVRDT01FX0RFTklFRBADEhMKD09VVENPTUVfUEVORElORxAEMtwGCgxBdWRpdFNlcnZpY2USWwoOUXVlcnlEZWNpc2lvbnMSIy5zb3ZlcmVpZ24udjEuUXVlcnlEZWNpc2lvbnNSZXF1ZXN0GiQuc292ZXJlaWduLnYxLlF1ZXJ5RGVjaXNpb25zUmVzcG9uc2USUgoLR2V0RGVjaXNpb24SIC5zb3ZlcmVpZ24udjEuR2V0RGVjaXNpb25SZXF1ZXN0GiEuc292ZXJlaWduLnYxLkdldERlY2lzaW9uUmVzcG9uc2USWAoNR2V0Q2hlY2twb2ludBIiLnNvdmVyZWlnbi52MS5HZXRDaGVja3BvaW50UmVxdWVzdBojLnNvdmVyZWlnbi52MS5HZXRDaGVja3BvaW50UmVzcG9uc2USagoTR2V0Q29uc2lzdGVuY3lQcm9vZhIoLnNvdmVyZWlnbi52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBopLnNvdmVyZWlnbi52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVzcG9uc2USWwoOUmVwbGF5RGVjaXNpb24SIy5zb3ZlcmVpZ24udjEuUmVwbGF5RGVjaXNpb25SZXF1ZXN0GiQuc292ZXJlaWduLnYxLlJlcGxheURlY2lzaW9uUmVzcG9uc2USYAoPRXhwb3J0RGVjaXNpb25zEiQuc292ZXJlaWduLnYxLkV4cG9ydERlY2lzaW9uc1JlcXVlc3QaJS5zb3ZlcmVpZ24udjEuRXhwb3J0RGVjaXNpb25zUmVzcG9uc2UwARJeCg9MaXN0U2lnbmluZ0tleXMSJC5zb3ZlcmVpZ24udjEuTGlzdFNpZ25pbmdLZXlzUmVxdWVzdBolLnNvdmVyZWlnbi52MS5MaXN0U2lnbmluZ0tleXNSZXNwb25zZRJdCg5XYXRjaERlY2lzaW9ucxIjLnNvdmVyZWlnbi52MS5XYXRjaERlY2lzaW9uc1JlcXVlc3QaJC5zb3ZlcmVpZ24udjEuV2F0Y2hEZWNpc2lvbnNSZXNwb25zZTABElcKDFBvbGljeUltcGFjdBIhLnNvdmVyZWlnbi52MS5Qb2xpY3lJbXBhY3RSZXF1ZXN0GiIuc292ZXJlaWduLnYxLlBvbGljeUltcGFjdFJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_sovereign_v1_router]);
 
 /**
  * @generated from message sovereign.v1.Signature
@@ -487,6 +487,11 @@ export const ReplayDecisionRequestSchema: GenMessage<ReplayDecisionRequest> = /*
   messageDesc(file_sovereign_v1_audit, 14);
 
 /**
+ * With the recorded bundle, match means the record was reproduced exactly. With the live
+ * policy, match means the decision is the same: the plan, every candidate's verdict (eligible,
+ * or excluded by which rules at which stages) and the obligations; another bundle revision
+ * and reworded reasons are not a difference (bundle_changed says it was another bundle).
+ *
  * @generated from message sovereign.v1.ReplayDecisionResponse
  */
 export type ReplayDecisionResponse = Message<"sovereign.v1.ReplayDecisionResponse"> & {
@@ -496,6 +501,9 @@ export type ReplayDecisionResponse = Message<"sovereign.v1.ReplayDecisionRespons
   match: boolean;
 
   /**
+   * Field differences, `path: recorded X, replayed Y` (without the bundle's revision and hash
+   * when bundle_changed).
+   *
    * @generated from field: repeated string differences = 2;
    */
   differences: string[];
@@ -509,6 +517,32 @@ export type ReplayDecisionResponse = Message<"sovereign.v1.ReplayDecisionRespons
    * @generated from field: sovereign.v1.RoutingDecision replayed = 4;
    */
   replayed?: RoutingDecision | undefined;
+
+  /**
+   * Each candidate whose verdict changed, recorded → replayed.
+   *
+   * @generated from field: repeated sovereign.v1.CandidateChange candidate_changes = 5;
+   */
+  candidateChanges: CandidateChange[];
+
+  /**
+   * The plan differs (other endpoints, or the same ones in another order).
+   *
+   * @generated from field: bool plan_changed = 6;
+   */
+  planChanged: boolean;
+
+  /**
+   * @generated from field: bool obligations_changed = 7;
+   */
+  obligationsChanged: boolean;
+
+  /**
+   * The replay used a bundle other than the recorded one (use_live_policy).
+   *
+   * @generated from field: bool bundle_changed = 8;
+   */
+  bundleChanged: boolean;
 };
 
 /**
@@ -517,6 +551,384 @@ export type ReplayDecisionResponse = Message<"sovereign.v1.ReplayDecisionRespons
  */
 export const ReplayDecisionResponseSchema: GenMessage<ReplayDecisionResponse> = /*@__PURE__*/
   messageDesc(file_sovereign_v1_audit, 15);
+
+/**
+ * A candidate's verdict: eligible, or excluded by these rules.
+ *
+ * @generated from message sovereign.v1.CandidateVerdict
+ */
+export type CandidateVerdict = Message<"sovereign.v1.CandidateVerdict"> & {
+  /**
+   * @generated from field: bool eligible = 1;
+   */
+  eligible: boolean;
+
+  /**
+   * @generated from field: repeated sovereign.v1.Exclusion exclusions = 2;
+   */
+  exclusions: Exclusion[];
+};
+
+/**
+ * Describes the message sovereign.v1.CandidateVerdict.
+ * Use `create(CandidateVerdictSchema)` to create a new message.
+ */
+export const CandidateVerdictSchema: GenMessage<CandidateVerdict> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 16);
+
+/**
+ * @generated from message sovereign.v1.CandidateChange
+ */
+export type CandidateChange = Message<"sovereign.v1.CandidateChange"> & {
+  /**
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId: string;
+
+  /**
+   * Absent when the endpoint was not a candidate on that side.
+   *
+   * @generated from field: sovereign.v1.CandidateVerdict before = 2;
+   */
+  before?: CandidateVerdict | undefined;
+
+  /**
+   * @generated from field: sovereign.v1.CandidateVerdict after = 3;
+   */
+  after?: CandidateVerdict | undefined;
+};
+
+/**
+ * Describes the message sovereign.v1.CandidateChange.
+ * Use `create(CandidateChangeSchema)` to create a new message.
+ */
+export const CandidateChangeSchema: GenMessage<CandidateChange> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 17);
+
+/**
+ * @generated from message sovereign.v1.PolicyImpactRequest
+ */
+export type PolicyImpactRequest = Message<"sovereign.v1.PolicyImpactRequest"> & {
+  /**
+   * The draft bundle (`sovr policy build`, or `opa build -t wasm -e sovereign/route`), at most
+   * 4 MiB. Its signature is not required: it is evaluated, never activated.
+   *
+   * @generated from field: bytes bundle = 1;
+   */
+  bundle: Uint8Array;
+
+  /**
+   * Decisions recorded in [start_time, end_time). start_time is required; end_time defaults to now.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end_time = 3;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * One tenant's decisions. Empty: the caller's tenant (every tenant for an operator or an
+   * all-tenant auditor).
+   *
+   * @generated from field: string tenant = 4;
+   */
+  tenant: string;
+
+  /**
+   * Most decisions to replay, oldest first (0 = 10,000; at most 1,000,000).
+   *
+   * @generated from field: uint32 limit = 5;
+   */
+  limit: number;
+
+  /**
+   * Fraction of the decisions to replay, in (0, 1] (0 = all). Chosen by the decision id's
+   * random bits, so the same decisions are chosen on every run.
+   *
+   * @generated from field: double sample = 6;
+   */
+  sample: number;
+};
+
+/**
+ * Describes the message sovereign.v1.PolicyImpactRequest.
+ * Use `create(PolicyImpactRequestSchema)` to create a new message.
+ */
+export const PolicyImpactRequestSchema: GenMessage<PolicyImpactRequest> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 18);
+
+/**
+ * @generated from message sovereign.v1.PolicyImpactResponse
+ */
+export type PolicyImpactResponse = Message<"sovereign.v1.PolicyImpactResponse"> & {
+  /**
+   * Decisions replayed so far.
+   *
+   * @generated from field: uint64 replayed = 1;
+   */
+  replayed: bigint;
+
+  /**
+   * Set in the last message only.
+   *
+   * @generated from field: sovereign.v1.PolicyImpactSummary summary = 2;
+   */
+  summary?: PolicyImpactSummary | undefined;
+};
+
+/**
+ * Describes the message sovereign.v1.PolicyImpactResponse.
+ * Use `create(PolicyImpactResponseSchema)` to create a new message.
+ */
+export const PolicyImpactResponseSchema: GenMessage<PolicyImpactResponse> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 19);
+
+/**
+ * @generated from message sovereign.v1.PolicyImpactSummary
+ */
+export type PolicyImpactSummary = Message<"sovereign.v1.PolicyImpactSummary"> & {
+  /**
+   * The draft bundle's revision and hash.
+   *
+   * @generated from field: sovereign.v1.PolicyRef draft = 1;
+   */
+  draft?: PolicyRef | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end_time = 3;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint64 replayed = 4;
+   */
+  replayed: bigint;
+
+  /**
+   * Same plan, verdicts and obligations.
+   *
+   * @generated from field: uint64 unchanged = 5;
+   */
+  unchanged: bigint;
+
+  /**
+   * Routed when recorded (a non-empty plan), denied under the draft; and the reverse.
+   *
+   * @generated from field: uint64 allowed_to_denied = 6;
+   */
+  allowedToDenied: bigint;
+
+  /**
+   * @generated from field: uint64 denied_to_allowed = 7;
+   */
+  deniedToAllowed: bigint;
+
+  /**
+   * Any other change: still routed (or still denied) but the plan, a verdict or the obligations differ.
+   *
+   * @generated from field: uint64 otherwise_changed = 8;
+   */
+  otherwiseChanged: bigint;
+
+  /**
+   * The draft could not decide (a policy error: the request would fail closed).
+   *
+   * @generated from field: uint64 errors = 9;
+   */
+  errors: bigint;
+
+  /**
+   * Not replayable: the record's catalog revision is not stored.
+   *
+   * @generated from field: uint64 unavailable = 10;
+   */
+  unavailable: bigint;
+
+  /**
+   * The limit ended the run before the end of the range.
+   *
+   * @generated from field: bool truncated = 11;
+   */
+  truncated: boolean;
+
+  /**
+   * Per rule, tenant and endpoint, most affected first.
+   *
+   * @generated from field: repeated sovereign.v1.RuleImpact rules = 12;
+   */
+  rules: RuleImpact[];
+
+  /**
+   * @generated from field: repeated sovereign.v1.TenantImpact tenants = 13;
+   */
+  tenants: TenantImpact[];
+
+  /**
+   * @generated from field: repeated sovereign.v1.EndpointImpact endpoints = 14;
+   */
+  endpoints: EndpointImpact[];
+
+  /**
+   * A few decision ids of each kind, to replay one by one (`sovr audit replay`).
+   *
+   * @generated from field: repeated string allowed_to_denied_examples = 15;
+   */
+  allowedToDeniedExamples: string[];
+
+  /**
+   * @generated from field: repeated string denied_to_allowed_examples = 16;
+   */
+  deniedToAllowedExamples: string[];
+
+  /**
+   * @generated from field: repeated string otherwise_changed_examples = 17;
+   */
+  otherwiseChangedExamples: string[];
+
+  /**
+   * @generated from field: repeated string error_examples = 18;
+   */
+  errorExamples: string[];
+};
+
+/**
+ * Describes the message sovereign.v1.PolicyImpactSummary.
+ * Use `create(PolicyImpactSummarySchema)` to create a new message.
+ */
+export const PolicyImpactSummarySchema: GenMessage<PolicyImpactSummary> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 20);
+
+/**
+ * A rule whose exclusions the draft changes.
+ *
+ * @generated from message sovereign.v1.RuleImpact
+ */
+export type RuleImpact = Message<"sovereign.v1.RuleImpact"> & {
+  /**
+   * @generated from field: sovereign.v1.ExclusionStage stage = 1;
+   */
+  stage: ExclusionStage;
+
+  /**
+   * @generated from field: string rule = 2;
+   */
+  rule: string;
+
+  /**
+   * Candidates (decision × endpoint) the rule excludes under the draft and did not, and the reverse.
+   *
+   * @generated from field: uint64 newly_excluded = 3;
+   */
+  newlyExcluded: bigint;
+
+  /**
+   * @generated from field: uint64 no_longer_excluded = 4;
+   */
+  noLongerExcluded: bigint;
+
+  /**
+   * Decisions that flipped with this rule among the causes.
+   *
+   * @generated from field: uint64 allowed_to_denied = 5;
+   */
+  allowedToDenied: bigint;
+
+  /**
+   * @generated from field: uint64 denied_to_allowed = 6;
+   */
+  deniedToAllowed: bigint;
+
+  /**
+   * @generated from field: repeated string examples = 7;
+   */
+  examples: string[];
+};
+
+/**
+ * Describes the message sovereign.v1.RuleImpact.
+ * Use `create(RuleImpactSchema)` to create a new message.
+ */
+export const RuleImpactSchema: GenMessage<RuleImpact> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 21);
+
+/**
+ * @generated from message sovereign.v1.TenantImpact
+ */
+export type TenantImpact = Message<"sovereign.v1.TenantImpact"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: uint64 replayed = 2;
+   */
+  replayed: bigint;
+
+  /**
+   * @generated from field: uint64 changed = 3;
+   */
+  changed: bigint;
+
+  /**
+   * @generated from field: uint64 allowed_to_denied = 4;
+   */
+  allowedToDenied: bigint;
+
+  /**
+   * @generated from field: uint64 denied_to_allowed = 5;
+   */
+  deniedToAllowed: bigint;
+};
+
+/**
+ * Describes the message sovereign.v1.TenantImpact.
+ * Use `create(TenantImpactSchema)` to create a new message.
+ */
+export const TenantImpactSchema: GenMessage<TenantImpact> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 22);
+
+/**
+ * An endpoint whose eligibility the draft changes.
+ *
+ * @generated from message sovereign.v1.EndpointImpact
+ */
+export type EndpointImpact = Message<"sovereign.v1.EndpointImpact"> & {
+  /**
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId: string;
+
+  /**
+   * @generated from field: uint64 became_ineligible = 2;
+   */
+  becameIneligible: bigint;
+
+  /**
+   * @generated from field: uint64 became_eligible = 3;
+   */
+  becameEligible: bigint;
+
+  /**
+   * @generated from field: repeated string examples = 4;
+   */
+  examples: string[];
+};
+
+/**
+ * Describes the message sovereign.v1.EndpointImpact.
+ * Use `create(EndpointImpactSchema)` to create a new message.
+ */
+export const EndpointImpactSchema: GenMessage<EndpointImpact> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 23);
 
 /**
  * @generated from message sovereign.v1.ExportDecisionsRequest
@@ -549,7 +961,7 @@ export type ExportDecisionsRequest = Message<"sovereign.v1.ExportDecisionsReques
  * Use `create(ExportDecisionsRequestSchema)` to create a new message.
  */
 export const ExportDecisionsRequestSchema: GenMessage<ExportDecisionsRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 16);
+  messageDesc(file_sovereign_v1_audit, 24);
 
 /**
  * @generated from message sovereign.v1.SigningKey
@@ -592,7 +1004,7 @@ export type SigningKey = Message<"sovereign.v1.SigningKey"> & {
  * Use `create(SigningKeySchema)` to create a new message.
  */
 export const SigningKeySchema: GenMessage<SigningKey> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 17);
+  messageDesc(file_sovereign_v1_audit, 25);
 
 /**
  * A stored catalog revision as an export carries it: `document` is exactly the bytes whose
@@ -617,7 +1029,7 @@ export type CatalogRevisionDocument = Message<"sovereign.v1.CatalogRevisionDocum
  * Use `create(CatalogRevisionDocumentSchema)` to create a new message.
  */
 export const CatalogRevisionDocumentSchema: GenMessage<CatalogRevisionDocument> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 18);
+  messageDesc(file_sovereign_v1_audit, 26);
 
 /**
  * @generated from message sovereign.v1.ExportDecisionsResponse
@@ -683,7 +1095,7 @@ export type ExportDecisionsResponse = Message<"sovereign.v1.ExportDecisionsRespo
  * Use `create(ExportDecisionsResponseSchema)` to create a new message.
  */
 export const ExportDecisionsResponseSchema: GenMessage<ExportDecisionsResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 19);
+  messageDesc(file_sovereign_v1_audit, 27);
 
 /**
  * @generated from message sovereign.v1.ListSigningKeysRequest
@@ -696,7 +1108,7 @@ export type ListSigningKeysRequest = Message<"sovereign.v1.ListSigningKeysReques
  * Use `create(ListSigningKeysRequestSchema)` to create a new message.
  */
 export const ListSigningKeysRequestSchema: GenMessage<ListSigningKeysRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 20);
+  messageDesc(file_sovereign_v1_audit, 28);
 
 /**
  * @generated from message sovereign.v1.ListSigningKeysResponse
@@ -720,7 +1132,7 @@ export type ListSigningKeysResponse = Message<"sovereign.v1.ListSigningKeysRespo
  * Use `create(ListSigningKeysResponseSchema)` to create a new message.
  */
 export const ListSigningKeysResponseSchema: GenMessage<ListSigningKeysResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 21);
+  messageDesc(file_sovereign_v1_audit, 29);
 
 /**
  * WatchDecisions: entries (decision and outcome records) with seq >= from_seq, in sequence
@@ -787,7 +1199,7 @@ export type WatchDecisionsRequest = Message<"sovereign.v1.WatchDecisionsRequest"
  * Use `create(WatchDecisionsRequestSchema)` to create a new message.
  */
 export const WatchDecisionsRequestSchema: GenMessage<WatchDecisionsRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 22);
+  messageDesc(file_sovereign_v1_audit, 30);
 
 /**
  * @generated from message sovereign.v1.WatchDecisionsResponse
@@ -835,7 +1247,7 @@ export type WatchDecisionsResponse = Message<"sovereign.v1.WatchDecisionsRespons
  * Use `create(WatchDecisionsResponseSchema)` to create a new message.
  */
 export const WatchDecisionsResponseSchema: GenMessage<WatchDecisionsResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 23);
+  messageDesc(file_sovereign_v1_audit, 31);
 
 /**
  * @generated from enum sovereign.v1.RecordKind
@@ -981,6 +1393,18 @@ export const AuditService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchDecisionsRequestSchema;
     output: typeof WatchDecisionsResponseSchema;
+  },
+  /**
+   * What a draft policy bundle would change, before it is activated: past decisions replayed
+   * under it (in a sandbox; never activated nor stored) and summarised. Progress messages, then
+   * one with the summary. Auditors (their tenant's decisions) and operators.
+   *
+   * @generated from rpc sovereign.v1.AuditService.PolicyImpact
+   */
+  policyImpact: {
+    methodKind: "server_streaming";
+    input: typeof PolicyImpactRequestSchema;
+    output: typeof PolicyImpactResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_sovereign_v1_audit, 0);
