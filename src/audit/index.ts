@@ -162,6 +162,17 @@ export {
   validateRecord,
   withTenantSeq,
 } from "./record.js";
+export {
+  type AppendedEntry,
+  encodeReceipt,
+  parseReceipt,
+  RECEIPT_HEADER,
+  type Receipt,
+  type ReceiptEntry,
+  ReceiptFormatError,
+  receiptIssuer,
+  verifyReceipt,
+} from "./receipt.js";
 export { type AdminInput, buildAdminRecord } from "./record-admin.js";
 export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";
