@@ -43,7 +43,11 @@ describe("receipts", () => {
   });
 
   it("fail, naming why, when tampered with, for another record, another log or unpinned keys", () => {
-    const fails = (r: string, e: { envelope: DsseEnvelope; seq?: number } = { envelope, seq: 41 }, t = trusted) => {
+    const fails = (
+      r: string,
+      e: { envelope: DsseEnvelope; seq?: number } = { envelope, seq: 41 },
+      t: { ring: KeyRing; origin?: string } = trusted,
+    ) => {
       const v = verifyReceipt(r, e, t);
       expect(v.ok, r).toBe(false);
       return v.ok ? "" : v.what;

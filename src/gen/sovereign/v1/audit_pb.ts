@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sovereign/v1/audit.proto.
  */
 export const file_sovereign_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("Chhzb3ZlcmVpZ24vdjEvYXVkaXQucHJvdG8SDHNvdmVyZWlnbi52MSInCglTaWduYXR1cmUSDQoFa2V5aWQYASABKAkSCwoDc2lnGAIgASgMIl4KCEVudmVsb3BlEhQKDHBheWxvYWRfdHlwZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgMEisKCnNpZ25hdHVyZXMYAyADKAsyFy5zb3ZlcmVpZ24udjEuU2lnbmF0dXJlIrsBCghMb2dFbnRyeRILCgNzZXEYASABKAQSJgoEa2luZBgCIAEoDjIYLnNvdmVyZWlnbi52MS5SZWNvcmRLaW5kEhMKC2RlY2lzaW9uX2lkGAMgASgJEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCGVudmVsb3BlGAUgASgLMhYuc292ZXJlaWduLnYxLkVudmVsb3BlEhEKCWxlYWZfaGFzaBgGIAEoDCKFAgoPRGVjaXNpb25TdW1tYXJ5EhMKC2RlY2lzaW9uX2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgDIAEoCRINCgVtb2RlbBgEIAEoCRITCgtlbmRwb2ludF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUuc292ZXJlaWduLnYxLk91dGNvbWUSFwoPcG9saWN5X3JldmlzaW9uGAcgASgJEhQKDGRlY2lzaW9uX3NlcRgIIAEoBBIYCgtvdXRjb21lX3NlcRgJIAEoBEgAiAEBQg4KDF9vdXRjb21lX3NlcSKRAgoVUXVlcnlEZWNpc2lvbnNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ0ZW5hbnQYAyABKAkSDQoFbW9kZWwYBCABKAkSEwoLZW5kcG9pbnRfaWQYBSABKAkSJgoHb3V0Y29tZRgGIAEoDjIVLnNvdmVyZWlnbi52MS5PdXRjb21lEhcKD3BvbGljeV9yZXZpc2lvbhgHIAEoCRIRCglwYWdlX3NpemUYCCABKAUSEgoKcGFnZV90b2tlbhgJIAEoCSJjChZRdWVyeURlY2lzaW9uc1Jlc3BvbnNlEjAKCWRlY2lzaW9ucxgBIAMoCzIdLnNvdmVyZWlnbi52MS5EZWNpc2lvblN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKEkdldERlY2lzaW9uUmVxdWVzdBITCgtkZWNpc2lvbl9pZBgBIAEoCSJHCg5JbmNsdXNpb25Qcm9vZhISCgpsZWFmX2luZGV4GAEgASgEEhEKCXRyZWVfc2l6ZRgCIAEoBBIOCgZoYXNoZXMYAyADKAwifAoKQ2hlY2twb2ludBIOCgZvcmlnaW4YASABKAkSDAoEc2l6ZRgCIAEoBBIRCglyb290X2hhc2gYAyABKAwSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLc2lnbmVkX25vdGUYBSABKAkigQIKE0dldERlY2lzaW9uUmVzcG9uc2USKAoIZGVjaXNpb24YASABKAsyFi5zb3ZlcmVpZ24udjEuTG9nRW50cnkSJwoHb3V0Y29tZRgCIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRIsCgpjaGVja3BvaW50GAMgASgLMhguc292ZXJlaWduLnYxLkNoZWNrcG9pbnQSNAoOZGVjaXNpb25fcHJvb2YYBCABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSMwoNb3V0Y29tZV9wcm9vZhgFIAEoCzIcLnNvdmVyZWlnbi52MS5JbmNsdXNpb25Qcm9vZiIyChRHZXRDaGVja3BvaW50UmVxdWVzdBIRCgRzaXplGAEgASgESACIAQFCBwoFX3NpemUiRQoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEiwKCmNoZWNrcG9pbnQYASABKAsyGC5zb3ZlcmVpZ24udjEuQ2hlY2twb2ludCJFChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEIlYKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEEg4KBmhhc2hlcxgDIAMoDCJFChVSZXBsYXlEZWNpc2lvblJlcXVlc3QSEwoLZGVjaXNpb25faWQYASABKAkSFwoPdXNlX2xpdmVfcG9saWN5GAIgASgIIp4BChZSZXBsYXlEZWNpc2lvblJlc3BvbnNlEg0KBW1hdGNoGAEgASgIEhMKC2RpZmZlcmVuY2VzGAIgAygJEi8KCHJlY29yZGVkGAMgASgLMh0uc292ZXJlaWduLnYxLlJvdXRpbmdEZWNpc2lvbhIvCghyZXBsYXllZBgEIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24iSgoWRXhwb3J0RGVjaXNpb25zUmVxdWVzdBIQCghmcm9tX3NlcRgBIAEoBBIOCgZ0b19zZXEYAiABKAQSDgoGdGVuYW50GAMgASgJIqQBCgpTaWduaW5nS2V5Eg4KBmtleV9pZBgBIAEoCRIRCglhbGdvcml0aG0YAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIuCgp2YWxpZF9mcm9tGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt2YWxpZF91bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPQoXQ2F0YWxvZ1JldmlzaW9uRG9jdW1lbnQSEAoIcmV2aXNpb24YASABKAkSEAoIZG9jdW1lbnQYAiABKAwiqQIKF0V4cG9ydERlY2lzaW9uc1Jlc3BvbnNlEicKBWVudHJ5GAEgASgLMhYuc292ZXJlaWduLnYxLkxvZ0VudHJ5SAASLgoKY2hlY2twb2ludBgCIAEoCzIYLnNvdmVyZWlnbi52MS5DaGVja3BvaW50SAASJwoDa2V5GAMgASgLMhguc292ZXJlaWduLnYxLlNpZ25pbmdLZXlIABI4CgdjYXRhbG9nGAcgASgLMiUuc292ZXJlaWduLnYxLkNhdGFsb2dSZXZpc2lvbkRvY3VtZW50SAASDQoFdG90YWwYBCABKAQSKwoFcHJvb2YYBSABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSDgoGdGVuYW50GAYgASgJQgYKBGl0ZW0iGAoWTGlzdFNpZ25pbmdLZXlzUmVxdWVzdCJcChdMaXN0U2lnbmluZ0tleXNSZXNwb25zZRImCgRrZXlzGAEgAygLMhguc292ZXJlaWduLnYxLlNpZ25pbmdLZXkSGQoRY2hlY2twb2ludF9vcmlnaW4YAiABKAkingIKFVdhdGNoRGVjaXNpb25zUmVxdWVzdBIVCghmcm9tX3NlcRgBIAEoBEgAiAEBEg4KBmZvbGxvdxgCIAEoCBIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdGVuYW50GAUgASgJEg0KBW1vZGVsGAYgASgJEhMKC2VuZHBvaW50X2lkGAcgASgJEiYKB291dGNvbWUYCCABKA4yFS5zb3ZlcmVpZ24udjEuT3V0Y29tZRIXCg9wb2xpY3lfcmV2aXNpb24YCSABKAlCCwoJX2Zyb21fc2VxIr0BChZXYXRjaERlY2lzaW9uc1Jlc3BvbnNlEiUKBWVudHJ5GAEgASgLMhYuc292ZXJlaWduLnYxLkxvZ0VudHJ5Ei8KCGRlY2lzaW9uGAIgASgLMh0uc292ZXJlaWduLnYxLkRlY2lzaW9uU3VtbWFyeRIXCgp0ZW5hbnRfc2VxGAMgASgESACIAQESEQoJY2F1Z2h0X3VwGAQgASgIEhAKCG5leHRfc2VxGAUgASgEQg0KC190ZW5hbnRfc2VxKlwKClJlY29yZEtpbmQSGwoXUkVDT1JEX0tJTkRfVU5TUEVDSUZJRUQQABIYChRSRUNPUkRfS0lORF9ERUNJU0lPThABEhcKE1JFQ09SRF9LSU5EX09VVENPTUUQAip0CgdPdXRjb21lEhcKE09VVENPTUVfVU5TUEVDSUZJRUQQABITCg9PVVRDT01FX1NVQ0NFU1MQARISCg5PVVRDT01FX0ZBSUxFRBACEhIKDk9VVENPTUVfREVOSUVEEAMSEwoPT1VUQ09NRV9QRU5ESU5HEAQygwYKDEF1ZGl0U2VydmljZRJbCg5RdWVyeURlY2lzaW9ucxIjLnNvdmVyZWlnbi52MS5RdWVyeURlY2lzaW9uc1JlcXVlc3QaJC5zb3ZlcmVpZ24udjEuUXVlcnlEZWNpc2lvbnNSZXNwb25zZRJSCgtHZXREZWNpc2lvbhIgLnNvdmVyZWlnbi52MS5HZXREZWNpc2lvblJlcXVlc3QaIS5zb3ZlcmVpZ24udjEuR2V0RGVjaXNpb25SZXNwb25zZRJYCg1HZXRDaGVja3BvaW50EiIuc292ZXJlaWduLnYxLkdldENoZWNrcG9pbnRSZXF1ZXN0GiMuc292ZXJlaWduLnYxLkdldENoZWNrcG9pbnRSZXNwb25zZRJqChNHZXRDb25zaXN0ZW5jeVByb29mEiguc292ZXJlaWduLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0Gikuc292ZXJlaWduLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRJbCg5SZXBsYXlEZWNpc2lvbhIjLnNvdmVyZWlnbi52MS5SZXBsYXlEZWNpc2lvblJlcXVlc3QaJC5zb3ZlcmVpZ24udjEuUmVwbGF5RGVjaXNpb25SZXNwb25zZRJgCg9FeHBvcnREZWNpc2lvbnMSJC5zb3ZlcmVpZ24udjEuRXhwb3J0RGVjaXNpb25zUmVxdWVzdBolLnNvdmVyZWlnbi52MS5FeHBvcnREZWNpc2lvbnNSZXNwb25zZTABEl4KD0xpc3RTaWduaW5nS2V5cxIkLnNvdmVyZWlnbi52MS5MaXN0U2lnbmluZ0tleXNSZXF1ZXN0GiUuc292ZXJlaWduLnYxLkxpc3RTaWduaW5nS2V5c1Jlc3BvbnNlEl0KDldhdGNoRGVjaXNpb25zEiMuc292ZXJlaWduLnYxLldhdGNoRGVjaXNpb25zUmVxdWVzdBokLnNvdmVyZWlnbi52MS5XYXRjaERlY2lzaW9uc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_sovereign_v1_router]);
+  fileDesc("Chhzb3ZlcmVpZ24vdjEvYXVkaXQucHJvdG8SDHNvdmVyZWlnbi52MSInCglTaWduYXR1cmUSDQoFa2V5aWQYASABKAkSCwoDc2lnGAIgASgMIl4KCEVudmVsb3BlEhQKDHBheWxvYWRfdHlwZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgMEisKCnNpZ25hdHVyZXMYAyADKAsyFy5zb3ZlcmVpZ24udjEuU2lnbmF0dXJlIrsBCghMb2dFbnRyeRILCgNzZXEYASABKAQSJgoEa2luZBgCIAEoDjIYLnNvdmVyZWlnbi52MS5SZWNvcmRLaW5kEhMKC2RlY2lzaW9uX2lkGAMgASgJEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCGVudmVsb3BlGAUgASgLMhYuc292ZXJlaWduLnYxLkVudmVsb3BlEhEKCWxlYWZfaGFzaBgGIAEoDCKFAgoPRGVjaXNpb25TdW1tYXJ5EhMKC2RlY2lzaW9uX2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgDIAEoCRINCgVtb2RlbBgEIAEoCRITCgtlbmRwb2ludF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUuc292ZXJlaWduLnYxLk91dGNvbWUSFwoPcG9saWN5X3JldmlzaW9uGAcgASgJEhQKDGRlY2lzaW9uX3NlcRgIIAEoBBIYCgtvdXRjb21lX3NlcRgJIAEoBEgAiAEBQg4KDF9vdXRjb21lX3NlcSKRAgoVUXVlcnlEZWNpc2lvbnNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ0ZW5hbnQYAyABKAkSDQoFbW9kZWwYBCABKAkSEwoLZW5kcG9pbnRfaWQYBSABKAkSJgoHb3V0Y29tZRgGIAEoDjIVLnNvdmVyZWlnbi52MS5PdXRjb21lEhcKD3BvbGljeV9yZXZpc2lvbhgHIAEoCRIRCglwYWdlX3NpemUYCCABKAUSEgoKcGFnZV90b2tlbhgJIAEoCSJjChZRdWVyeURlY2lzaW9uc1Jlc3BvbnNlEjAKCWRlY2lzaW9ucxgBIAMoCzIdLnNvdmVyZWlnbi52MS5EZWNpc2lvblN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKEkdldERlY2lzaW9uUmVxdWVzdBITCgtkZWNpc2lvbl9pZBgBIAEoCSJHCg5JbmNsdXNpb25Qcm9vZhISCgpsZWFmX2luZGV4GAEgASgEEhEKCXRyZWVfc2l6ZRgCIAEoBBIOCgZoYXNoZXMYAyADKAwifAoKQ2hlY2twb2ludBIOCgZvcmlnaW4YASABKAkSDAoEc2l6ZRgCIAEoBBIRCglyb290X2hhc2gYAyABKAwSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLc2lnbmVkX25vdGUYBSABKAkigQIKE0dldERlY2lzaW9uUmVzcG9uc2USKAoIZGVjaXNpb24YASABKAsyFi5zb3ZlcmVpZ24udjEuTG9nRW50cnkSJwoHb3V0Y29tZRgCIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRIsCgpjaGVja3BvaW50GAMgASgLMhguc292ZXJlaWduLnYxLkNoZWNrcG9pbnQSNAoOZGVjaXNpb25fcHJvb2YYBCABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSMwoNb3V0Y29tZV9wcm9vZhgFIAEoCzIcLnNvdmVyZWlnbi52MS5JbmNsdXNpb25Qcm9vZiIyChRHZXRDaGVja3BvaW50UmVxdWVzdBIRCgRzaXplGAEgASgESACIAQFCBwoFX3NpemUiRQoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEiwKCmNoZWNrcG9pbnQYASABKAsyGC5zb3ZlcmVpZ24udjEuQ2hlY2twb2ludCJFChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEIlYKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEEg4KBmhhc2hlcxgDIAMoDCIvChhHZXRJbmNsdXNpb25Qcm9vZlJlcXVlc3QSEwoLZGVjaXNpb25faWQYASABKAkiqwEKGUdldEluY2x1c2lvblByb29mUmVzcG9uc2USCwoDc2VxGAEgASgEEhEKCWxlYWZfaGFzaBgCIAEoDBIrCgVwcm9vZhgDIAEoCzIcLnNvdmVyZWlnbi52MS5JbmNsdXNpb25Qcm9vZhIsCgpjaGVja3BvaW50GAQgASgLMhguc292ZXJlaWduLnYxLkNoZWNrcG9pbnQSEwoLZGVjaXNpb25faWQYBSABKAkiRQoVUmVwbGF5RGVjaXNpb25SZXF1ZXN0EhMKC2RlY2lzaW9uX2lkGAEgASgJEhcKD3VzZV9saXZlX3BvbGljeRgCIAEoCCKeAQoWUmVwbGF5RGVjaXNpb25SZXNwb25zZRINCgVtYXRjaBgBIAEoCBITCgtkaWZmZXJlbmNlcxgCIAMoCRIvCghyZWNvcmRlZBgDIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24SLwoIcmVwbGF5ZWQYBCABKAsyHS5zb3ZlcmVpZ24udjEuUm91dGluZ0RlY2lzaW9uIkoKFkV4cG9ydERlY2lzaW9uc1JlcXVlc3QSEAoIZnJvbV9zZXEYASABKAQSDgoGdG9fc2VxGAIgASgEEg4KBnRlbmFudBgDIAEoCSKkAQoKU2lnbmluZ0tleRIOCgZrZXlfaWQYASABKAkSEQoJYWxnb3JpdGhtGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSLgoKdmFsaWRfZnJvbRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdmFsaWRfdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj0KF0NhdGFsb2dSZXZpc2lvbkRvY3VtZW50EhAKCHJldmlzaW9uGAEgASgJEhAKCGRvY3VtZW50GAIgASgMIqkCChdFeHBvcnREZWNpc2lvbnNSZXNwb25zZRInCgVlbnRyeRgBIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeUgAEi4KCmNoZWNrcG9pbnQYAiABKAsyGC5zb3ZlcmVpZ24udjEuQ2hlY2twb2ludEgAEicKA2tleRgDIAEoCzIYLnNvdmVyZWlnbi52MS5TaWduaW5nS2V5SAASOAoHY2F0YWxvZxgHIAEoCzIlLnNvdmVyZWlnbi52MS5DYXRhbG9nUmV2aXNpb25Eb2N1bWVudEgAEg0KBXRvdGFsGAQgASgEEisKBXByb29mGAUgASgLMhwuc292ZXJlaWduLnYxLkluY2x1c2lvblByb29mEg4KBnRlbmFudBgGIAEoCUIGCgRpdGVtIhgKFkxpc3RTaWduaW5nS2V5c1JlcXVlc3QiXAoXTGlzdFNpZ25pbmdLZXlzUmVzcG9uc2USJgoEa2V5cxgBIAMoCzIYLnNvdmVyZWlnbi52MS5TaWduaW5nS2V5EhkKEWNoZWNrcG9pbnRfb3JpZ2luGAIgASgJIp4CChVXYXRjaERlY2lzaW9uc1JlcXVlc3QSFQoIZnJvbV9zZXEYASABKARIAIgBARIOCgZmb2xsb3cYAiABKAgSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgFIAEoCRINCgVtb2RlbBgGIAEoCRITCgtlbmRwb2ludF9pZBgHIAEoCRImCgdvdXRjb21lGAggASgOMhUuc292ZXJlaWduLnYxLk91dGNvbWUSFwoPcG9saWN5X3JldmlzaW9uGAkgASgJQgsKCV9mcm9tX3NlcSK9AQoWV2F0Y2hEZWNpc2lvbnNSZXNwb25zZRIlCgVlbnRyeRgBIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRIvCghkZWNpc2lvbhgCIAEoCzIdLnNvdmVyZWlnbi52MS5EZWNpc2lvblN1bW1hcnkSFwoKdGVuYW50X3NlcRgDIAEoBEgAiAEBEhEKCWNhdWdodF91cBgEIAEoCBIQCghuZXh0X3NlcRgFIAEoBEINCgtfdGVuYW50X3NlcSpcCgpSZWNvcmRLaW5kEhsKF1JFQ09SRF9LSU5EX1VOU1BFQ0lGSUVEEAASGAoUUkVDT1JEX0tJTkRfREVDSVNJT04QARIXChNSRUNPUkRfS0lORF9PVVRDT01FEAIqdAoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASEwoPT1VUQ09NRV9TVUNDRVNTEAESEgoOT1VUQ09NRV9GQUlMRUQQAhISCg5PVVRDT01FX0RFTklFRBADEhMKD09VVENPTUVfUEVORElORxAEMukGCgxBdWRpdFNlcnZpY2USWwoOUXVlcnlEZWNpc2lvbnMSIy5zb3ZlcmVpZ24udjEuUXVlcnlEZWNpc2lvbnNSZXF1ZXN0GiQuc292ZXJlaWduLnYxLlF1ZXJ5RGVjaXNpb25zUmVzcG9uc2USUgoLR2V0RGVjaXNpb24SIC5zb3ZlcmVpZ24udjEuR2V0RGVjaXNpb25SZXF1ZXN0GiEuc292ZXJlaWduLnYxLkdldERlY2lzaW9uUmVzcG9uc2USWAoNR2V0Q2hlY2twb2ludBIiLnNvdmVyZWlnbi52MS5HZXRDaGVja3BvaW50UmVxdWVzdBojLnNvdmVyZWlnbi52MS5HZXRDaGVja3BvaW50UmVzcG9uc2USagoTR2V0Q29uc2lzdGVuY3lQcm9vZhIoLnNvdmVyZWlnbi52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBopLnNvdmVyZWlnbi52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVzcG9uc2USZAoRR2V0SW5jbHVzaW9uUHJvb2YSJi5zb3ZlcmVpZ24udjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXF1ZXN0Gicuc292ZXJlaWduLnYxLkdldEluY2x1c2lvblByb29mUmVzcG9uc2USWwoOUmVwbGF5RGVjaXNpb24SIy5zb3ZlcmVpZ24udjEuUmVwbGF5RGVjaXNpb25SZXF1ZXN0GiQuc292ZXJlaWduLnYxLlJlcGxheURlY2lzaW9uUmVzcG9uc2USYAoPRXhwb3J0RGVjaXNpb25zEiQuc292ZXJlaWduLnYxLkV4cG9ydERlY2lzaW9uc1JlcXVlc3QaJS5zb3ZlcmVpZ24udjEuRXhwb3J0RGVjaXNpb25zUmVzcG9uc2UwARJeCg9MaXN0U2lnbmluZ0tleXMSJC5zb3ZlcmVpZ24udjEuTGlzdFNpZ25pbmdLZXlzUmVxdWVzdBolLnNvdmVyZWlnbi52MS5MaXN0U2lnbmluZ0tleXNSZXNwb25zZRJdCg5XYXRjaERlY2lzaW9ucxIjLnNvdmVyZWlnbi52MS5XYXRjaERlY2lzaW9uc1JlcXVlc3QaJC5zb3ZlcmVpZ24udjEuV2F0Y2hEZWNpc2lvbnNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp, file_sovereign_v1_router]);
 
 /**
  * @generated from message sovereign.v1.Signature
@@ -463,6 +463,70 @@ export const GetConsistencyProofResponseSchema: GenMessage<GetConsistencyProofRe
   messageDesc(file_sovereign_v1_audit, 13);
 
 /**
+ * @generated from message sovereign.v1.GetInclusionProofRequest
+ */
+export type GetInclusionProofRequest = Message<"sovereign.v1.GetInclusionProofRequest"> & {
+  /**
+   * @generated from field: string decision_id = 1;
+   */
+  decisionId: string;
+};
+
+/**
+ * Describes the message sovereign.v1.GetInclusionProofRequest.
+ * Use `create(GetInclusionProofRequestSchema)` to create a new message.
+ */
+export const GetInclusionProofRequestSchema: GenMessage<GetInclusionProofRequest> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 14);
+
+/**
+ * @generated from message sovereign.v1.GetInclusionProofResponse
+ */
+export type GetInclusionProofResponse = Message<"sovereign.v1.GetInclusionProofResponse"> & {
+  /**
+   * The decision record's sequence number (Merkle leaf index).
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * SHA-256(0x00 ‖ envelope JSON), as in the decision's receipt.
+   *
+   * @generated from field: bytes leaf_hash = 2;
+   */
+  leafHash: Uint8Array;
+
+  /**
+   * RFC 9162 inclusion proof of the leaf to `checkpoint`.
+   *
+   * @generated from field: sovereign.v1.InclusionProof proof = 3;
+   */
+  proof?: InclusionProof | undefined;
+
+  /**
+   * The latest signed checkpoint (it covers the record).
+   *
+   * @generated from field: sovereign.v1.Checkpoint checkpoint = 4;
+   */
+  checkpoint?: Checkpoint | undefined;
+
+  /**
+   * The decision asked for, so a saved answer names what it proves.
+   *
+   * @generated from field: string decision_id = 5;
+   */
+  decisionId: string;
+};
+
+/**
+ * Describes the message sovereign.v1.GetInclusionProofResponse.
+ * Use `create(GetInclusionProofResponseSchema)` to create a new message.
+ */
+export const GetInclusionProofResponseSchema: GenMessage<GetInclusionProofResponse> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 15);
+
+/**
  * @generated from message sovereign.v1.ReplayDecisionRequest
  */
 export type ReplayDecisionRequest = Message<"sovereign.v1.ReplayDecisionRequest"> & {
@@ -484,7 +548,7 @@ export type ReplayDecisionRequest = Message<"sovereign.v1.ReplayDecisionRequest"
  * Use `create(ReplayDecisionRequestSchema)` to create a new message.
  */
 export const ReplayDecisionRequestSchema: GenMessage<ReplayDecisionRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 14);
+  messageDesc(file_sovereign_v1_audit, 16);
 
 /**
  * @generated from message sovereign.v1.ReplayDecisionResponse
@@ -516,7 +580,7 @@ export type ReplayDecisionResponse = Message<"sovereign.v1.ReplayDecisionRespons
  * Use `create(ReplayDecisionResponseSchema)` to create a new message.
  */
 export const ReplayDecisionResponseSchema: GenMessage<ReplayDecisionResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 15);
+  messageDesc(file_sovereign_v1_audit, 17);
 
 /**
  * @generated from message sovereign.v1.ExportDecisionsRequest
@@ -549,7 +613,7 @@ export type ExportDecisionsRequest = Message<"sovereign.v1.ExportDecisionsReques
  * Use `create(ExportDecisionsRequestSchema)` to create a new message.
  */
 export const ExportDecisionsRequestSchema: GenMessage<ExportDecisionsRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 16);
+  messageDesc(file_sovereign_v1_audit, 18);
 
 /**
  * @generated from message sovereign.v1.SigningKey
@@ -592,7 +656,7 @@ export type SigningKey = Message<"sovereign.v1.SigningKey"> & {
  * Use `create(SigningKeySchema)` to create a new message.
  */
 export const SigningKeySchema: GenMessage<SigningKey> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 17);
+  messageDesc(file_sovereign_v1_audit, 19);
 
 /**
  * A stored catalog revision as an export carries it: `document` is exactly the bytes whose
@@ -617,7 +681,7 @@ export type CatalogRevisionDocument = Message<"sovereign.v1.CatalogRevisionDocum
  * Use `create(CatalogRevisionDocumentSchema)` to create a new message.
  */
 export const CatalogRevisionDocumentSchema: GenMessage<CatalogRevisionDocument> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 18);
+  messageDesc(file_sovereign_v1_audit, 20);
 
 /**
  * @generated from message sovereign.v1.ExportDecisionsResponse
@@ -683,7 +747,7 @@ export type ExportDecisionsResponse = Message<"sovereign.v1.ExportDecisionsRespo
  * Use `create(ExportDecisionsResponseSchema)` to create a new message.
  */
 export const ExportDecisionsResponseSchema: GenMessage<ExportDecisionsResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 19);
+  messageDesc(file_sovereign_v1_audit, 21);
 
 /**
  * @generated from message sovereign.v1.ListSigningKeysRequest
@@ -696,7 +760,7 @@ export type ListSigningKeysRequest = Message<"sovereign.v1.ListSigningKeysReques
  * Use `create(ListSigningKeysRequestSchema)` to create a new message.
  */
 export const ListSigningKeysRequestSchema: GenMessage<ListSigningKeysRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 20);
+  messageDesc(file_sovereign_v1_audit, 22);
 
 /**
  * @generated from message sovereign.v1.ListSigningKeysResponse
@@ -720,7 +784,7 @@ export type ListSigningKeysResponse = Message<"sovereign.v1.ListSigningKeysRespo
  * Use `create(ListSigningKeysResponseSchema)` to create a new message.
  */
 export const ListSigningKeysResponseSchema: GenMessage<ListSigningKeysResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 21);
+  messageDesc(file_sovereign_v1_audit, 23);
 
 /**
  * WatchDecisions: entries (decision and outcome records) with seq >= from_seq, in sequence
@@ -787,7 +851,7 @@ export type WatchDecisionsRequest = Message<"sovereign.v1.WatchDecisionsRequest"
  * Use `create(WatchDecisionsRequestSchema)` to create a new message.
  */
 export const WatchDecisionsRequestSchema: GenMessage<WatchDecisionsRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 22);
+  messageDesc(file_sovereign_v1_audit, 24);
 
 /**
  * @generated from message sovereign.v1.WatchDecisionsResponse
@@ -835,7 +899,7 @@ export type WatchDecisionsResponse = Message<"sovereign.v1.WatchDecisionsRespons
  * Use `create(WatchDecisionsResponseSchema)` to create a new message.
  */
 export const WatchDecisionsResponseSchema: GenMessage<WatchDecisionsResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 23);
+  messageDesc(file_sovereign_v1_audit, 25);
 
 /**
  * @generated from enum sovereign.v1.RecordKind
@@ -942,6 +1006,18 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof GetConsistencyProofRequestSchema;
     output: typeof GetConsistencyProofResponseSchema;
+  },
+  /**
+   * A decision record's seq, leaf hash and inclusion proof to the latest signed checkpoint, once
+   * one covers it (NOT_FOUND until then: nothing is signed for the call). What a caller holding
+   * the decision's receipt asks to show the record is in the log (docs/audit.md §9).
+   *
+   * @generated from rpc sovereign.v1.AuditService.GetInclusionProof
+   */
+  getInclusionProof: {
+    methodKind: "unary";
+    input: typeof GetInclusionProofRequestSchema;
+    output: typeof GetInclusionProofResponseSchema;
   },
   /**
    * Re-evaluate a decision from its stored bundle, catalog revision, input and seed.
