@@ -7,7 +7,9 @@ import { buildOutcomeRecord, encodeRecord, withTenantSeq } from "./record.js";
 
 const ORIGIN = "sovr.example.com/audit";
 const key = generateSigningKey();
-const ring = new KeyRing([{ keyId: key.keyId, publicKeyRaw: key.publicKeyRaw, validFromUs: 0, validUntilUs: null }]);
+const ring = new KeyRing([
+  { keyId: key.keyId, publicKeyRaw: key.publicKeyRaw, validFromUs: 0, validUntilUs: null },
+]);
 const trusted = { ring, origin: ORIGIN };
 
 const decision = withTenantSeq(sampleDecisionV2(), 1);
@@ -25,7 +27,9 @@ const withPart = (i: number, value: string) =>
 
 describe("receipts", () => {
   it("encode the decision, seq, key, leaf hash, the record's own signature and the origin in header-safe text", () => {
-    expect(receipt).toMatch(/^v1\.[0-9a-f-]{36}\.41\.[0-9a-f]{16}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{86}\.[A-Za-z0-9_-]+$/);
+    expect(receipt).toMatch(
+      /^v1\.[0-9a-f-]{36}\.41\.[0-9a-f]{16}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{86}\.[A-Za-z0-9_-]+$/,
+    );
     const r = parseReceipt(receipt);
     expect(r).toMatchObject({ decisionId: decision.decision_id, seq: 41, keyId: key.keyId, origin: ORIGIN });
     expect(Buffer.from(r.leafHash)).toEqual(Buffer.from(entry.leafHash));
@@ -57,7 +61,9 @@ describe("receipts", () => {
     const flipped = `${sig[0] === "A" ? "B" : "A"}${sig.slice(1)}`;
     expect(fails(withPart(5, flipped))).toBe("receipt: its signature is not the record's signature");
     // Another leaf hash, decision id, seq, origin.
-    expect(fails(withPart(4, Buffer.alloc(32, 7).toString("base64url")))).toMatch(/leaf hash is not the record's/);
+    expect(fails(withPart(4, Buffer.alloc(32, 7).toString("base64url")))).toMatch(
+      /leaf hash is not the record's/,
+    );
     const other = withTenantSeq(sampleDecisionV2(), 2);
     expect(fails(withPart(1, other.decision_id))).toMatch(/names decision .*, the record is another/);
     expect(fails(withPart(2, "42"))).toBe("receipt: names seq 42, the record is entry 41");
@@ -70,7 +76,9 @@ describe("receipts", () => {
       /signed by unknown key/,
     );
     const otherEnvelope = signEnvelope(encodeRecord(other), key);
-    expect(fails(receipt, { envelope: otherEnvelope })).toBe("receipt: its signature is not the record's signature");
+    expect(fails(receipt, { envelope: otherEnvelope })).toBe(
+      "receipt: its signature is not the record's signature",
+    );
     // Keys pinned from another log.
     const strangerRing = new KeyRing([
       { keyId: stranger.keyId, publicKeyRaw: stranger.publicKeyRaw, validFromUs: 0, validUntilUs: null },

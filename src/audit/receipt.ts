@@ -135,7 +135,10 @@ export function verifyReceipt(
     throw err;
   }
   if (trusted.origin !== undefined && r.origin !== trusted.origin)
-    return { ok: false, what: `receipt: log origin "${r.origin}" is not the pinned origin "${trusted.origin}"` };
+    return {
+      ok: false,
+      what: `receipt: log origin "${r.origin}" is not the pinned origin "${trusted.origin}"`,
+    };
   if (!trusted.ring.has(r.keyId))
     return { ok: false, what: `receipt: signed by key ${r.keyId}, which is not among the trusted keys` };
   const v = verifyEnvelope(entry.envelope, trusted.ring, RECORD_PAYLOAD_TYPE);
@@ -145,7 +148,10 @@ export function verifyReceipt(
   );
   if (!same) return { ok: false, what: "receipt: its signature is not the record's signature" };
   if (!equalBytes(entryLeafHash(entry.envelope), r.leafHash))
-    return { ok: false, what: "receipt: its leaf hash is not the record's (the record or the receipt was altered)" };
+    return {
+      ok: false,
+      what: "receipt: its leaf hash is not the record's (the record or the receipt was altered)",
+    };
   let record: RecordHeader;
   try {
     record = decodeRecord(v.payload);

@@ -12,9 +12,13 @@ import type { ResolvedEndpoint } from "../catalog/index.js";
 import type { EmbeddingRequest, EmbeddingResult } from "../upstream/index.js";
 import { UpstreamError } from "../upstream/index.js";
 import { settlementOf } from "./budget-hold.js";
-import type { Decision } from "./decide.js";
 import type { AttemptRecord, OutcomeRecordV1 } from "./decision-record.js";
-import { AllAttemptsFailedError, BudgetExceededError, NoEligibleEndpointError, withReceipt } from "./errors.js";
+import {
+  AllAttemptsFailedError,
+  BudgetExceededError,
+  NoEligibleEndpointError,
+  withReceipt,
+} from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
 import { afterFailedAttempt, asUpstreamError, attempt, costMicroUsd, outcomeRecord } from "./outcome.js";
 import { unappliedParameters } from "./parameters.js";

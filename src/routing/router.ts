@@ -199,7 +199,8 @@ export class Router {
         ...(hold ? { hold } : {}),
       });
       const receipt = recorded?.receipt;
-      if (recorded?.refusal && routed) return { decision: budgetDenied(decision, recorded.refusal), keys, receipt };
+      if (recorded?.refusal && routed)
+        return { decision: budgetDenied(decision, recorded.refusal), keys, receipt };
       return { decision, keys, held: hold !== undefined, receipt };
     }
     return { decision, keys };

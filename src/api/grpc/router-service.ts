@@ -104,7 +104,12 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
  */
 function reportRoute(
   ctx: HandlerContext,
-  ev: { decisionId: string; endpoint: { id: string }; unappliedParameters: readonly string[]; receipt?: string },
+  ev: {
+    decisionId: string;
+    endpoint: { id: string };
+    unappliedParameters: readonly string[];
+    receipt?: string;
+  },
 ): void {
   ctx.responseHeader.set("x-sovr-decision-id", ev.decisionId);
   ctx.responseHeader.set("x-sovr-endpoint", ev.endpoint.id);
