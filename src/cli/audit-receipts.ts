@@ -20,17 +20,24 @@ import {
   verifyLeafInclusion,
   verifyReceipt,
 } from "../audit/index.js";
-import { fromBase64, toBase64 } from "../encoding/index.js";
-import type { GetDecisionResponse, LogEntry } from "../gen/sovereign/v1/audit_pb.js";
+import { toBase64 } from "../encoding/index.js";
+import type { GetDecisionResponse } from "../gen/sovereign/v1/audit_pb.js";
 import { auditClient, type ClientOptions, type CommandResult, entryEnvelope } from "./audit-commands.js";
-import { keyInfo, trustFor } from "./audit-trust.js";
+import { getCommand } from "./audit-get.js";
+import { trustFor } from "./audit-trust.js";
 import { describeError } from "./errors.js";
 
-const refuse = (...lines: string[]): CommandResult => ({ exitCode: 2, stdout: [], stderr: lines });
-const failed = (what: string): CommandResult => ({ exitCode: 1, stdout: [], stderr: [`FAILED: ${what}`] });
+export const refuse = (...lines: string[]): CommandResult => ({ exitCode: 2, stdout: [], stderr: lines });
+export const failed = (what: string): CommandResult => ({
+  exitCode: 1,
+  stdout: [],
+  stderr: [`FAILED: ${what}`],
+});
 
 /** The pinned keys as a ring, with their origin; a refusal when none are given or they do not parse. */
-async function pinned(file: string | undefined): Promise<{ ring: KeyRing; origin?: string } | CommandResult> {
+export async function pinned(
+  file: string | undefined,
+): Promise<{ ring: KeyRing; origin?: string } | CommandResult> {
   if (file === undefined)
     return refuse(
       "--trusted-keys FILE is required: the keys you pinned (`sovr audit keys --out FILE`, kept where the operator cannot change it)",
@@ -52,9 +59,13 @@ function ringOf(trusted: TrustedKeys): { ring: KeyRing; origin?: string } | Comm
   return { ring, ...(trusted.origin ? { origin: trusted.origin } : {}) };
 }
 
-const isResult = (x: unknown): x is CommandResult => typeof x === "object" && x !== null && "exitCode" in x;
+export const isResult = (x: unknown): x is CommandResult =>
+  typeof x === "object" && x !== null && "exitCode" in x;
 
-/** A record file: a DSSE envelope, or `{envelope, seq?}` (an export's records.jsonl line, `audit get --json`). */
+/**
+ * A record file: a DSSE envelope, `{envelope, seq?}` (an export's records.jsonl line), or what
+ * `sovr audit get ID --json` prints (its decision entry is taken).
+ */
 async function readRecordFile(
   file: string,
 ): Promise<{ envelope: DsseEnvelope; seq?: number } | CommandResult> {
@@ -65,7 +76,13 @@ async function readRecordFile(
     const e = err as NodeJS.ErrnoException;
     return refuse(`--record: ${e.code === "ENOENT" ? "no such file" : "not a JSON file"}`);
   }
-  const o = raw as { envelope?: unknown; seq?: unknown; payload?: unknown } | null;
+  // `sovr audit get ID --json` prints {decision: {seq, record, envelope}, …}: its decision entry.
+  const got = (raw as { decision?: unknown } | null)?.decision;
+  const o = (got && typeof got === "object" ? got : raw) as {
+    envelope?: unknown;
+    seq?: unknown;
+    payload?: unknown;
+  } | null;
   if (o && typeof o === "object" && o.envelope && typeof o.envelope === "object")
     return { envelope: o.envelope as DsseEnvelope, ...(typeof o.seq === "number" ? { seq: o.seq } : {}) };
   if (o && typeof o === "object" && typeof o.payload === "string") return { envelope: o as DsseEnvelope };
@@ -117,7 +134,7 @@ export async function receiptVerifyCommand(receipt: string, o: ReceiptVerifyOpti
 }
 
 /** GetDecision's decision entry, proof and checkpoint, checked against `keys`. */
-function checkDecisionProof(
+export function checkDecisionProof(
   res: GetDecisionResponse,
   keys: { ring: KeyRing; origin?: string },
 ): { ok: true; size: number } | { ok: false; what: string } {
@@ -196,94 +213,6 @@ export async function proveCommand(
     ],
     stderr: [],
   };
-}
-
-/**
- * `sovr audit get ID [--json] [--trusted-keys FILE]`: the decision record (and its outcome, once
- * written) decoded, with its signature and inclusion proof verified against the pinned keys, or
- * the service's published keys when none are pinned (said in the output: that shows only that
- * the service vouches for it). Exit 1 when a check fails.
- */
-export async function getCommand(
-  decisionId: string,
-  o: ClientOptions & { trustedKeys?: string; json?: boolean },
-): Promise<CommandResult> {
-  const client = auditClient(o);
-  let keys: { ring: KeyRing; origin?: string } | CommandResult;
-  let trust: "pinned" | "published";
-  if (o.trustedKeys !== undefined) {
-    keys = await pinned(o.trustedKeys);
-    trust = "pinned";
-  } else {
-    const published = await client.listSigningKeys({});
-    keys = { ring: new KeyRing(published.keys.map(keyInfo)), origin: published.checkpointOrigin };
-    trust = "published";
-  }
-  if (isResult(keys)) return keys;
-  const res = await client.getDecision({ decisionId });
-  if (!res.decision) return failed(`the service returned no record for ${decisionId}`);
-  const proved = checkDecisionProof(res, keys);
-  const outcome = res.outcome && res.outcomeProof && res.checkpoint && verifyOutcome(res, keys);
-  const entries = [
-    { name: "decision", e: res.decision },
-    ...(res.outcome ? [{ name: "outcome", e: res.outcome }] : []),
-  ].map(({ name, e }) => ({ name, ...plainEntry(e) }));
-  const verified = {
-    keys: trust,
-    signature_and_inclusion: proved.ok ? `checkpoint size ${proved.size}` : null,
-    ...(outcome === undefined ? {} : { outcome: outcome.ok ? "ok" : outcome.what }),
-  };
-  const ok = proved.ok && (outcome === undefined || outcome.ok);
-  const problems = [
-    ...(proved.ok ? [] : [`decision: ${proved.what}`]),
-    ...(outcome && !outcome.ok ? [`outcome: ${outcome.what}`] : []),
-  ];
-  if (o.json) {
-    const out = Object.fromEntries(entries.map(({ name, ...rest }) => [name, rest]));
-    return {
-      exitCode: ok ? 0 : 1,
-      stdout: [JSON.stringify({ decision_id: decisionId, ...out, verified, ...(ok ? {} : { problems }) })],
-      stderr: [],
-    };
-  }
-  const head = ok
-    ? `decision ${decisionId}: signature and inclusion proof (checkpoint size ${proved.ok ? proved.size : "?"}) verified against the ${trust === "pinned" ? "pinned keys" : "keys the service publishes (pin them with `sovr audit keys --out FILE` and pass --trusted-keys to check against yours)"}`
-    : `decision ${decisionId}: NOT VERIFIED`;
-  return {
-    exitCode: ok ? 0 : 1,
-    stdout: [
-      head,
-      ...entries.flatMap(({ name, seq, record }) => [
-        `${name} (seq ${seq}):`,
-        JSON.stringify(record, null, 2),
-      ]),
-    ],
-    stderr: problems.map((p) => `FAILED: ${p}`),
-  };
-}
-
-function verifyOutcome(res: GetDecisionResponse, keys: { ring: KeyRing; origin?: string }) {
-  const v = verifyEntryInclusion({
-    envelope: entryEnvelope(res.outcome!),
-    seq: Number(res.outcome!.seq),
-    proof: res.outcomeProof!.hashes,
-    checkpoint: res.checkpoint!.signedNote,
-    origin: keys.origin ?? res.checkpoint!.origin,
-    ring: keys.ring,
-  });
-  return v.ok ? { ok: true as const } : v;
-}
-
-/** An entry as `get --json` prints it: seq, the record decoded, and the envelope to re-check. */
-function plainEntry(e: LogEntry) {
-  const envelope = entryEnvelope(e);
-  let record: unknown;
-  try {
-    record = JSON.parse(Buffer.from(fromBase64(envelope.payload)).toString("utf8"));
-  } catch {
-    record = null;
-  }
-  return { seq: Number(e.seq), record, envelope };
 }
 
 async function run(fn: () => Promise<CommandResult>): Promise<void> {

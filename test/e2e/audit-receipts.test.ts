@@ -23,7 +23,8 @@ import {
   verifyReceipt,
 } from "../../src/audit/index.js";
 import { auditClient } from "../../src/cli/audit-commands.js";
-import { getCommand, proveCommand, receiptVerifyCommand } from "../../src/cli/audit-receipts.js";
+import { getCommand } from "../../src/cli/audit-get.js";
+import { proveCommand, receiptVerifyCommand } from "../../src/cli/audit-receipts.js";
 import { keysCommand } from "../../src/cli/audit-trust.js";
 import { serverClient } from "../../src/cli/connect-client.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
@@ -355,7 +356,7 @@ describe.each(appDatabases)("receipts (%s)", (database) => {
     expect(pinned.stdout[0]).not.toContain(CANARY);
     // What get --json prints is a record file for receipt verify.
     const file = join(dir, "get.json");
-    await writeFile(file, JSON.stringify(out.decision));
+    await writeFile(file, pinned.stdout[0]!);
     const receipt = response.headers.get("x-sovr-receipt")!;
     expect((await receiptVerifyCommand(receipt, { record: file, trustedKeys: pinnedFile })).exitCode).toBe(0);
 
