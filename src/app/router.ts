@@ -54,7 +54,11 @@ export interface RouterParts {
 export function buildRouter(p: RouterParts): Router {
   const { metrics } = p;
   // No routing over a log the checkpointer no longer vouches for (a fork, an altered row).
-  const recorder = new AuditRecorder(p.audit, { fault: () => p.checkpointer.fault });
+  // Each decision record durable gives the caller its receipt (docs/audit.md §9).
+  const recorder = new AuditRecorder(p.audit, {
+    fault: () => p.checkpointer.fault,
+    origin: p.checkpointer.origin,
+  });
   const deps: RouterDeps = {
     catalog: p.catalog,
     policy: { evaluate: (input) => p.policy.engine.evaluate(input), activeBundle: p.policy.activeBundle },

@@ -123,7 +123,18 @@ export {
   signNote,
 } from "./note.js";
 export type { ProofCheck } from "./proofs.js";
-export { verifyCheckpointConsistency, verifyEntryInclusion } from "./proofs.js";
+export { verifyCheckpointConsistency, verifyEntryInclusion, verifyLeafInclusion } from "./proofs.js";
+export {
+  type AppendedEntry,
+  encodeReceipt,
+  parseReceipt,
+  RECEIPT_HEADER,
+  type Receipt,
+  type ReceiptEntry,
+  ReceiptFormatError,
+  receiptIssuer,
+  verifyReceipt,
+} from "./receipt.js";
 export type {
   AdminAction,
   AdminRecord,

@@ -40,17 +40,34 @@ export function verifyEntryInclusion(args: {
 }): ProofCheck<{ payload: Uint8Array; checkpoint: Checkpoint }> {
   const sig = verifyEnvelope(args.envelope, args.ring, RECORD_PAYLOAD_TYPE);
   if (!sig.ok) return { ok: false, what: `signature: ${sig.reason}` };
+  const included = verifyLeafInclusion({ ...args, leafHash: entryLeafHash(args.envelope) });
+  if (!included.ok) return included;
+  return { ok: true, payload: sig.payload, checkpoint: included.checkpoint };
+}
+
+/**
+ * Checks that the leaf `leafHash` (a receipt's, GetInclusionProof's) is entry `seq` of the log
+ * whose checkpoint, signed by a key in `ring` under `origin`, is `checkpoint`: RFC 9162 §2.1.3.2.
+ */
+export function verifyLeafInclusion(args: {
+  leafHash: Uint8Array;
+  seq: number;
+  proof: readonly Uint8Array[];
+  checkpoint: string;
+  origin: string;
+  ring: KeyRing;
+}): ProofCheck<{ checkpoint: Checkpoint }> {
   const cp = openSigned(args.checkpoint, args.origin, args.ring);
   if (typeof cp === "string") return { ok: false, what: cp };
   if (args.seq >= cp.size)
     return { ok: false, what: `seq ${args.seq} is not below the checkpoint size ${cp.size}` };
-  if (!verifyInclusion(entryLeafHash(args.envelope), args.seq, cp.size, args.proof, cp.rootHash)) {
+  if (!verifyInclusion(args.leafHash, args.seq, cp.size, args.proof, cp.rootHash)) {
     return {
       ok: false,
       what: `inclusion proof of seq ${args.seq} in the tree of size ${cp.size} does not verify`,
     };
   }
-  return { ok: true, payload: sig.payload, checkpoint: cp };
+  return { ok: true, checkpoint: cp };
 }
 
 /** Checks that the signed checkpoint `newer` extends `older` by the RFC 9162 consistency `proof`. */

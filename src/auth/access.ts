@@ -29,6 +29,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "sovereign.v1.AuditService/GetDecision": ["auditor"],
   "sovereign.v1.AuditService/GetCheckpoint": ["auditor"],
   "sovereign.v1.AuditService/GetConsistencyProof": ["auditor"],
+  "sovereign.v1.AuditService/GetInclusionProof": ["auditor"],
   "sovereign.v1.AuditService/ReplayDecision": ["auditor"],
   "sovereign.v1.AuditService/ExportDecisions": ["auditor"],
   "sovereign.v1.AuditService/ListSigningKeys": ["auditor"],

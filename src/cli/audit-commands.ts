@@ -17,6 +17,7 @@ import {
 } from "../audit/index.js";
 import { toBase64 } from "../encoding/index.js";
 import { AuditService, type LogEntry, Outcome } from "../gen/sovereign/v1/audit_pb.js";
+import { addAuditReceiptCommands } from "./audit-receipts.js";
 import { addAuditTailCommand } from "./audit-tail.js";
 import { keyInfo, keysCommand, type TrustOptions, trustFor } from "./audit-trust.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
@@ -129,7 +130,8 @@ export async function queryCommand(o: QueryOptions = {}): Promise<CommandResult>
   };
 }
 
-function entryEnvelope(e: LogEntry) {
+/** A served log entry's envelope in its JSON form (standard base64), as exports hold it. */
+export function entryEnvelope(e: LogEntry) {
   const env = e.envelope;
   return {
     payloadType: env?.payloadType ?? "",
@@ -394,4 +396,5 @@ export function addAuditCommands(program: Command): void {
     .option("--json", "machine-readable result")
     .action((id: string, o: { livePolicy?: boolean; json?: boolean }) => run(() => replayCommand(id, o)));
   addAuditTailCommand(audit);
+  addAuditReceiptCommands(audit);
 }

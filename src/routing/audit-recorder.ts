@@ -1,9 +1,9 @@
-import type { AuditLog } from "../audit/index.js";
-import { encodeRecord, withTenantSeq } from "../audit/index.js";
+import type { AppendedEntry, AuditLog } from "../audit/index.js";
+import { encodeRecord, receiptIssuer, withTenantSeq } from "../audit/index.js";
 import type { BudgetRefusal, HoldWork, SettleWork } from "../budget/index.js";
 import { type BudgetAmount, budgetDeniedRecord } from "./budget-hold.js";
 import type { DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
-import type { DecisionIndexInput, DecisionRecorder } from "./router.js";
+import type { DecisionIndexInput, DecisionRecorder, RecordedDecision } from "./router.js";
 
 export interface AuditRecorderOptions {
   /**
@@ -12,6 +12,8 @@ export interface AuditRecorderOptions {
    * closed: nothing is routed into a log whose state no signed checkpoint can cover.
    */
   fault?: () => Error | undefined;
+  /** The log's checkpoint origin: with it, each decision record durable gives its receipt. */
+  origin?: string;
 }
 
 /**
@@ -19,15 +21,16 @@ export interface AuditRecorderOptions {
  * log gives each its tenant_seq as it signs.
  */
 export class AuditRecorder implements DecisionRecorder {
+  readonly #receipt: ((decisionId: string, entry: AppendedEntry) => string) | undefined;
+
   constructor(
     private readonly log: AuditLog,
     private readonly opts: AuditRecorderOptions = {},
-  ) {}
+  ) {
+    this.#receipt = opts.origin === undefined ? undefined : receiptIssuer(opts.origin);
+  }
 
-  async recordDecision(
-    record: DecisionRecordV1,
-    index: DecisionIndexInput,
-  ): Promise<BudgetRefusal | undefined> {
+  async recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<RecordedDecision> {
     const fault = this.opts.fault?.();
     if (fault) throw fault;
     const rowOf = (r: DecisionRecordV1, outcome: DecisionIndexInput["outcome"]) => ({
@@ -69,7 +72,12 @@ export class AuditRecorder implements DecisionRecorder {
           }
         : {}),
     });
-    return appended.refusal as BudgetRefusal | undefined;
+    // The receipt of what was written (the denial, when the reservation was refused): the
+    // append already returned its seq, leaf hash and signature, so nothing is signed for it.
+    return {
+      ...(appended.refusal !== undefined ? { refusal: appended.refusal as BudgetRefusal } : {}),
+      ...(this.#receipt ? { receipt: this.#receipt(record.decision_id, appended) } : {}),
+    };
   }
 
   async recordOutcome(record: OutcomeRecordV1, settle?: BudgetAmount): Promise<void> {

@@ -12,13 +12,17 @@ import type { ResolvedEndpoint } from "../catalog/index.js";
 import type { EmbeddingRequest, EmbeddingResult } from "../upstream/index.js";
 import { UpstreamError } from "../upstream/index.js";
 import { settlementOf } from "./budget-hold.js";
-import type { Decision } from "./decide.js";
 import type { AttemptRecord, OutcomeRecordV1 } from "./decision-record.js";
-import { AllAttemptsFailedError, BudgetExceededError, NoEligibleEndpointError } from "./errors.js";
+import {
+  AllAttemptsFailedError,
+  BudgetExceededError,
+  NoEligibleEndpointError,
+  withReceipt,
+} from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
 import { afterFailedAttempt, asUpstreamError, attempt, costMicroUsd, outcomeRecord } from "./outcome.js";
 import { unappliedParameters } from "./parameters.js";
-import type { CostedUsage, PlannedAttempt, RouterDeps } from "./router.js";
+import type { CostedUsage, Decided, PlannedAttempt, RouterDeps } from "./router.js";
 import type { RouteRequest } from "./types.js";
 
 /** What {@link routeEmbedding} needs of the Router: its dependencies and its shared steps. */
@@ -26,10 +30,7 @@ export interface RouteContext {
   deps: RouterDeps;
   now: () => number;
   /** `decide()` with the record made durable (an AuditUnavailableError if it cannot be). */
-  decide(
-    req: RouteRequest,
-    principal: Principal,
-  ): Promise<{ decision: Decision; keys: ReadonlyMap<string, TenantKey>; held?: boolean }>;
+  decide(req: RouteRequest, principal: Principal): Promise<Decided>;
   /** The plan's endpoints with their credentials, in order (BYOK first). */
   attempts(plan: readonly ResolvedEndpoint[], keys: ReadonlyMap<string, TenantKey>): PlannedAttempt[];
   observeFailure(
@@ -51,6 +52,8 @@ export interface EmbeddingOutcome {
   usage: CostedUsage;
   /** Advisory parameters of the request this endpoint does not take: not sent. */
   unappliedParameters: readonly string[];
+  /** The decision record's receipt (docs/audit.md §9). */
+  receipt?: string;
 }
 
 /** The embedding inputs of a request: its messages' text, in order. */
@@ -96,12 +99,12 @@ export async function routeEmbedding(
     deps.observer?.finished("error", (ctx.now() - started) / 1000);
     throw err;
   }
-  const { decision, keys, held } = decided;
+  const { decision, keys, held, receipt } = decided;
   if (decision.outcome !== "routed") {
     deps.observer?.finished("denied", (ctx.now() - started) / 1000);
     if (decision.outcome === "policy_error") throw decision.error;
-    if (decision.budget) throw new BudgetExceededError(decision.budget, decision.id);
-    throw new NoEligibleEndpointError(decision.verdicts, decision.id);
+    if (decision.budget) throw withReceipt(new BudgetExceededError(decision.budget, decision.id), receipt);
+    throw withReceipt(new NoEligibleEndpointError(decision.verdicts, decision.id), receipt);
   }
   const planned = ctx.attempts(decision.plan, keys);
   const inputCount = req.messages.length;
@@ -140,7 +143,7 @@ export async function routeEmbedding(
         const next = afterFailedAttempt(ue, i + 1 < planned.length, attempts, decision.id);
         if (next === "next") continue;
         errorClass = next.errorClass;
-        throw next.error;
+        throw withReceipt(next.error, receipt);
       }
       const end = ctx.now();
       attempts.push(attempt(endpoint, attemptStart, end));
@@ -164,9 +167,10 @@ export async function routeEmbedding(
         vectors: result.vectors,
         usage,
         unappliedParameters: unapplied,
+        ...(receipt ? { receipt } : {}),
       };
     }
-    throw new AllAttemptsFailedError([], decision.id);
+    throw withReceipt(new AllAttemptsFailedError([], decision.id), receipt);
   } finally {
     const now = ctx.now();
     const record = outcomeRecord({

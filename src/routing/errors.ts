@@ -4,6 +4,22 @@ import { type BudgetRefusal, describeBudget } from "../budget/index.js";
 import type { UpstreamErrorClass } from "../upstream/index.js";
 import type { CandidateVerdict } from "./types.js";
 
+/**
+ * Attaches the decision record's receipt (docs/audit.md §9) to an error about that decision (one
+ * that names its `decisionId`), so the API edge sends it with the refusal; returns `err`.
+ */
+export function withReceipt<E>(err: E, receipt: string | undefined): E {
+  if (receipt !== undefined && err instanceof Error && "decisionId" in err)
+    (err as Error & { receipt?: string }).receipt = receipt;
+  return err;
+}
+
+/** The receipt {@link withReceipt} attached to `err`, if any. */
+export function receiptOf(err: unknown): string | undefined {
+  const r = (err as { receipt?: unknown } | null)?.receipt;
+  return typeof r === "string" ? r : undefined;
+}
+
 /** No endpoint in the catalog serves the requested model (nor any fallback model). */
 export class UnknownModelError extends Error {
   constructor(readonly model: string) {

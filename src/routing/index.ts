@@ -18,6 +18,7 @@ export {
   InvalidFieldError,
   LocalSaturatedError,
   NoEligibleEndpointError,
+  receiptOf,
   StreamInterruptedError,
   UnknownModelError,
   UpstreamRejectedError,
@@ -35,7 +36,13 @@ export {
   preferencesToRecord,
 } from "./preferences-codec.js";
 export { seededRng } from "./rng.js";
-export { type DecisionRecorder, Router, type RouterDeps, type RouterEvent } from "./router.js";
+export {
+  type DecisionRecorder,
+  type RecordedDecision,
+  Router,
+  type RouterDeps,
+  type RouterEvent,
+} from "./router.js";
 export {
   estimateTokens,
   type TokenCharge,

@@ -15,6 +15,7 @@ import {
   BudgetExceededError,
   NoEligibleEndpointError,
   StreamInterruptedError,
+  withReceipt,
 } from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
 import type { HealthTracker } from "./health.js";
@@ -42,11 +43,29 @@ export interface DecisionIndexInput {
   hold?: BudgetAmount;
 }
 
+/** What a durable decision record gives back. */
+export interface RecordedDecision {
+  /** Why the `hold` did not fit: a denial was written instead of the record. */
+  refusal?: BudgetRefusal;
+  /** The receipt of the record written (docs/audit.md §9): the caller's evidence. */
+  receipt?: string;
+}
+
 export interface DecisionRecorder {
-  /** Resolves once durable: with the refusal when the `hold` did not fit (a denial was written). */
-  recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<BudgetRefusal | undefined>;
+  /** Resolves once durable, with the receipt, and the refusal when the `hold` did not fit. */
+  recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<RecordedDecision | undefined>;
   /** `settle`: the usage that replaces the decision's reservation, written with the outcome. */
   recordOutcome(record: OutcomeRecordV1, settle?: BudgetAmount): Promise<void>;
+}
+
+/** A decision made durable (or not, for Explain), with what routing it needs next. */
+export interface Decided {
+  decision: Decision;
+  keys: ReadonlyMap<string, TenantKey>;
+  /** A budget reservation was taken with the record: the outcome settles it. */
+  held?: boolean;
+  /** The record's receipt, once durable. */
+  receipt?: string;
 }
 
 export interface RouterDeps {
@@ -108,6 +127,8 @@ export type RouterEvent =
       attempt: number;
       /** Advisory parameters of the request this endpoint does not take: not sent. */
       unappliedParameters: readonly string[];
+      /** The decision record's receipt (docs/audit.md §9); absent when the recorder gives none. */
+      receipt?: string;
     }
   | Extract<UpstreamEvent, { type: "delta" }>
   | {
@@ -146,7 +167,7 @@ export class Router {
     req: RouteRequest,
     principal: Principal,
     opts: { record: boolean; seed?: bigint },
-  ): Promise<{ decision: Decision; keys: ReadonlyMap<string, TenantKey>; held?: boolean }> {
+  ): Promise<Decided> {
     const snapshot = this.deps.catalog.current();
     // An unknown model is the caller's error, answered before any key store is asked.
     candidatesFor(snapshot, req);
@@ -172,13 +193,15 @@ export class Router {
         routed && this.deps.budgets?.applies(principal.tenant)
           ? reservationFor(req, decision.plan)
           : undefined;
-      const refusal = await this.#durable(decision.record, principal, req, routed ? "pending" : "denied", {
+      const recorded = await this.#durable(decision.record, principal, req, routed ? "pending" : "denied", {
         bundle: decision.bundle,
         catalogRevision: snapshot.revision,
         ...(hold ? { hold } : {}),
       });
-      if (refusal && routed) return { decision: budgetDenied(decision, refusal), keys };
-      return { decision, keys, held: hold !== undefined };
+      const receipt = recorded?.receipt;
+      if (recorded?.refusal && routed)
+        return { decision: budgetDenied(decision, recorded.refusal), keys, receipt };
+      return { decision, keys, held: hold !== undefined, receipt };
     }
     return { decision, keys };
   }
@@ -189,7 +212,7 @@ export class Router {
     req: RouteRequest,
     outcome: "pending" | "denied",
     rest: Pick<DecisionIndexInput, "bundle" | "catalogRevision" | "hold">,
-  ): Promise<BudgetRefusal | undefined> {
+  ): Promise<RecordedDecision | undefined> {
     try {
       return await this.deps.recorder.recordDecision(record, {
         tenant: principal.tenant,
@@ -209,20 +232,20 @@ export class Router {
    */
   async *stream(req: RouteRequest, principal: Principal, signal?: AbortSignal): AsyncGenerator<RouterEvent> {
     const started = this.#now();
-    let decided: { decision: Decision; keys: ReadonlyMap<string, TenantKey>; held?: boolean };
+    let decided: Decided;
     try {
       decided = await this.#decide(req, principal, { record: true });
     } catch (err) {
       this.deps.observer?.finished("error", (this.#now() - started) / 1000);
       throw err;
     }
-    const { decision, keys, held } = decided;
+    const { decision, keys, held, receipt } = decided;
     // The edge of the data plane: a refusal becomes the error the API maps to a status.
     if (decision.outcome !== "routed") {
       this.deps.observer?.finished("denied", (this.#now() - started) / 1000);
       if (decision.outcome === "policy_error") throw decision.error;
-      if (decision.budget) throw new BudgetExceededError(decision.budget, decision.id);
-      throw new NoEligibleEndpointError(decision.verdicts, decision.id);
+      if (decision.budget) throw withReceipt(new BudgetExceededError(decision.budget, decision.id), receipt);
+      throw withReceipt(new NoEligibleEndpointError(decision.verdicts, decision.id), receipt);
     }
     const planned = plannedAttempts(decision.plan, keys, this.deps.env);
     const verdicts = new Map(decision.verdicts.map((v) => [v.endpoint.id, v]));
@@ -270,7 +293,7 @@ export class Router {
           const next = afterFailedAttempt(ue, i + 1 < planned.length, attempts, decision.id);
           if (next === "next") continue;
           errorClass = next.errorClass;
-          throw next.error;
+          throw withReceipt(next.error, receipt);
         }
 
         endpointUsed = endpoint;
@@ -282,6 +305,7 @@ export class Router {
           endpoint,
           attempt: i + 1,
           unappliedParameters: unapplied,
+          ...(receipt ? { receipt } : {}),
         };
         try {
           for (const ev of head) {
@@ -306,7 +330,7 @@ export class Router {
           this.#observeFailure(endpoint, ue, this.#now() - attemptStart, credential);
           errorClass = ue.errorClass;
           if (ue.errorClass === "aborted") throw ue;
-          throw new StreamInterruptedError(ue.errorClass, decision.id);
+          throw withReceipt(new StreamInterruptedError(ue.errorClass, decision.id), receipt);
         } finally {
           await it?.return?.();
         }

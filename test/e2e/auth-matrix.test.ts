@@ -56,6 +56,7 @@ function requestFor(method: DescMethod, w: TenantWorld): object {
     case "CatalogService/ApplyCatalog":
       return { files: [{ name: "x.yaml", content: "not: [valid" }], validateOnly: true };
     case "AuditService/GetDecision":
+    case "AuditService/GetInclusionProof":
     case "AuditService/ReplayDecision":
       return { decisionId: w.decision.own };
     case "AuditService/WatchDecisions":
@@ -242,8 +243,9 @@ describe("role × tenant matrix (gRPC)", () => {
     }
   });
 
-  it("GetDecision and ReplayDecision: another tenant's decision is NotFound exactly as an unknown id; all_tenants reads it", async () => {
-    for (const name of ["getDecision", "replayDecision"] as const) {
+  it("GetDecision, ReplayDecision and GetInclusionProof: another tenant's decision is NotFound exactly as an unknown id; all_tenants reads it", async () => {
+    // GetDecision comes first: it signs the checkpoint GetInclusionProof then proves to.
+    for (const name of ["getDecision", "replayDecision", "getInclusionProof"] as const) {
       const unknown = await audit("auditor", name, { decisionId: UNKNOWN_DECISION });
       const other = await audit("auditor", name, { decisionId: w.decision.other });
       expect(other.code, name).toBe(grpc.status.NOT_FOUND);

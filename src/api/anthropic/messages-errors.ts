@@ -15,6 +15,7 @@ export interface AnthropicError {
     error: { type: string; message: string; param?: string; code?: string; metadata?: unknown };
   };
   decisionId?: string;
+  receipt?: string;
   retryAfter?: string;
 }
 
@@ -36,6 +37,7 @@ export function toAnthropicError(
   return {
     status: o.status,
     decisionId: o.decisionId,
+    ...(o.receipt ? { receipt: o.receipt } : {}),
     ...(o.retryAfter ? { retryAfter: o.retryAfter } : {}),
     body: {
       type: "error",

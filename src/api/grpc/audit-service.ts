@@ -23,6 +23,7 @@ import type {
   GetCheckpointRequest,
   GetConsistencyProofRequest,
   GetDecisionRequest,
+  GetInclusionProofRequest,
   PolicyImpactRequest,
   QueryDecisionsRequest,
   ReplayDecisionRequest,
@@ -136,19 +137,49 @@ export class AuditServiceImpl implements Impl {
       let cp = await this.#cp.latest();
       if (!cp || cp.size < needed) cp = await this.#cp.checkpoint();
       if (!cp || cp.size < needed) throw new Error(`no checkpoint covers seq ${needed - 1}`);
-      const proof = async (e: StoredEntry) => ({
-        leafIndex: BigInt(e.seq),
-        treeSize: BigInt(cp.size),
-        hashes: await this.#cp.inclusionProof(e.seq, cp.size),
-      });
       return {
         decision: toLogEntry(decision),
         outcome: outcome && toLogEntry(outcome),
         checkpoint: this.#checkpointMessage(cp),
-        decisionProof: await proof(decision),
-        outcomeProof: outcome && (await proof(outcome)),
+        decisionProof: await this.#inclusionProof(decision, cp),
+        outcomeProof: outcome && (await this.#inclusionProof(outcome, cp)),
       };
     });
+  }
+
+  /**
+   * The decision record's proof to the latest checkpoint, as GetDecision proves it, except that
+   * nothing is signed for it: until a checkpoint covers the record the answer is NotFound,
+   * saying so (the checkpointer signs every few records or seconds; ask again then).
+   */
+  getInclusionProof(req: GetInclusionProofRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, async (principal) => {
+      if (!req.decisionId) throw new InvalidFieldError("decision_id", "is required");
+      await this.#mustSee(principal, req.decisionId);
+      const { decision } = await decisionEntries(this.#db, req.decisionId);
+      if (!decision) throw new AuditNotFoundError(`decision ${req.decisionId} is not in the log`);
+      const cp = await this.#cp.latest();
+      if (!cp || cp.size <= decision.seq)
+        throw new AuditNotFoundError(
+          `decision ${req.decisionId} (seq ${decision.seq}) is not covered by a signed checkpoint yet (latest covers ${cp?.size ?? 0} records); ask again after the next checkpoint`,
+        );
+      return {
+        decisionId: req.decisionId,
+        seq: BigInt(decision.seq),
+        leafHash: decision.leafHash,
+        proof: await this.#inclusionProof(decision, cp),
+        checkpoint: this.#checkpointMessage(cp),
+      };
+    });
+  }
+
+  /** RFC 9162 inclusion proof of `e` to the checkpoint `cp` (which covers it). */
+  async #inclusionProof(e: StoredEntry, cp: StoredCheckpoint) {
+    return {
+      leafIndex: BigInt(e.seq),
+      treeSize: BigInt(cp.size),
+      hashes: await this.#cp.inclusionProof(e.seq, cp.size),
+    };
   }
 
   getCheckpoint(req: GetCheckpointRequest, ctx: HandlerContext) {

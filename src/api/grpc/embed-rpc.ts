@@ -6,13 +6,15 @@ import { UNAPPLIED_HEADER } from "./chat-responses.js";
 import { noteModel, principalKey } from "./context.js";
 import { fromProtoEmbedRequest } from "./embed-request.js";
 import { toConnectError } from "./errors.js";
+import { reportReceipt } from "./receipt-metadata.js";
 
 /**
  * RouterService.Embed: the request as routing/embed.ts takes it, the vectors back in input order
  * with the route, usage and cost. The decision id and the endpoint also travel as response
  * headers (`x-sovr-decision-id`, `x-sovr-endpoint`), as on the HTTP API, and the advisory
  * parameters not sent in Route.unapplied_parameters and `x-sovr-unapplied-parameters` (header
- * and trailer), as Chat does; a refusal carries the decision id in its error metadata (errors.ts).
+ * and trailer), as Chat does, and so is the record's receipt (receipt-metadata.ts); a refusal
+ * carries the decision id and the receipt in its error metadata (errors.ts).
  */
 export async function embedRpc(
   router: Router,
@@ -27,6 +29,7 @@ export async function embedRpc(
     const out = await router.embed(route, principal, ctx.signal);
     ctx.responseHeader.set("x-sovr-decision-id", out.decisionId);
     ctx.responseHeader.set("x-sovr-endpoint", out.endpoint.id);
+    reportReceipt(ctx, out.receipt);
     if (out.unappliedParameters.length > 0) {
       ctx.responseHeader.set(UNAPPLIED_HEADER, out.unappliedParameters.join(", "));
       ctx.responseTrailer.set(UNAPPLIED_HEADER, out.unappliedParameters.join(", "));

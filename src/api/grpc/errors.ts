@@ -1,6 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "../../audit/index.js";
+import {
+  AuditNotFoundError,
+  LogIntegrityError,
+  RECEIPT_HEADER,
+  ReplayUnavailableError,
+} from "../../audit/index.js";
 import { AuthError, ByokAccessError, ByokError, ByokNotFoundError } from "../../auth/index.js";
 import { BudgetAccessError, BudgetKeyNotFoundError } from "../../budget/index.js";
 import { CatalogNotFoundError, CatalogValidationError } from "../../catalog/index.js";
@@ -16,6 +21,7 @@ import {
   KeyScopeError,
   LocalSaturatedError,
   NoEligibleEndpointError,
+  receiptOf,
   StreamInterruptedError,
   UnknownModelError,
   UpstreamRejectedError,
@@ -67,7 +73,7 @@ export function toConnectError(err: unknown): ConnectError {
     return new ConnectError(
       `no eligible endpoint (${why})`,
       Code.FailedPrecondition,
-      err.decisionId ? { "x-sovr-decision-id": err.decisionId } : undefined,
+      err.decisionId ? decisionMetadata(err as Error & { decisionId: string }) : undefined,
       [{ desc: NoEligibleEndpointSchema, value: detail }],
       err,
     );
@@ -166,7 +172,15 @@ export function toConnectError(err: unknown): ConnectError {
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }
 
-/** An error about a recorded decision: its id travels in `x-sovr-decision-id` for the auditor. */
+/**
+ * An error about a recorded decision: its id travels in `x-sovr-decision-id` for the auditor,
+ * and the record's receipt, when routing attached one, in `x-sovr-receipt` (docs/audit.md §9).
+ */
 function withDecision(err: Error & { decisionId: string }, code: Code): ConnectError {
-  return new ConnectError(err.message, code, { "x-sovr-decision-id": err.decisionId }, undefined, err);
+  return new ConnectError(err.message, code, decisionMetadata(err), undefined, err);
+}
+
+function decisionMetadata(err: Error & { decisionId: string }): Record<string, string> {
+  const receipt = receiptOf(err);
+  return { "x-sovr-decision-id": err.decisionId, ...(receipt ? { [RECEIPT_HEADER]: receipt } : {}) };
 }

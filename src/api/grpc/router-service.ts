@@ -8,6 +8,7 @@ import { ChatResponseBuilder, toStreamResponse, UNAPPLIED_HEADER } from "./chat-
 import { noteModel, principalKey } from "./context.js";
 import { embedRpc } from "./embed-rpc.js";
 import { candidateMessages, InvalidFieldError, toConnectError } from "./errors.js";
+import { reportReceipt } from "./receipt-metadata.js";
 
 function withWorkload(p: Principal, workload: string): Principal {
   return workload ? { ...p, workload } : p;
@@ -99,14 +100,20 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
 
 /**
  * The decision and the endpoint as response headers (as the HTTP API and Embed send them; the
- * access line reads them too), then the unapplied parameters.
+ * access line reads them too), the record's receipt, then the unapplied parameters.
  */
 function reportRoute(
   ctx: HandlerContext,
-  ev: { decisionId: string; endpoint: { id: string }; unappliedParameters: readonly string[] },
+  ev: {
+    decisionId: string;
+    endpoint: { id: string };
+    unappliedParameters: readonly string[];
+    receipt?: string;
+  },
 ): void {
   ctx.responseHeader.set("x-sovr-decision-id", ev.decisionId);
   ctx.responseHeader.set("x-sovr-endpoint", ev.endpoint.id);
+  reportReceipt(ctx, ev.receipt);
   reportUnapplied(ctx, ev.unappliedParameters);
 }
 

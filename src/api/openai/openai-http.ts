@@ -76,6 +76,8 @@ export interface OpenAIError {
     error: { message: string; type: string; param: string | null; code: string | null; metadata?: unknown };
   };
   decisionId?: string;
+  /** The refused or failed decision's receipt (docs/audit.md §9). */
+  receipt?: string;
   /** `Retry-After` (seconds) of a refusal by a limit (rate, tokens), to send as a header. */
   retryAfter?: string;
 }
@@ -103,10 +105,12 @@ export function toOpenAIError(err: unknown, onInternal?: InternalErrorLog, where
   }
   if (ce.code === Code.NotFound) code = "model_not_found";
   const decisionId = ce.metadata.get("x-sovr-decision-id") ?? undefined;
+  const receipt = ce.metadata.get("x-sovr-receipt") ?? undefined;
   const retryAfter = ce.metadata.get("retry-after") ?? undefined;
   return {
     status,
     decisionId,
+    ...(receipt ? { receipt } : {}),
     ...(retryAfter ? { retryAfter } : {}),
     body: {
       error: {
@@ -129,10 +133,18 @@ function sendError(res: ServerResponse, err: OpenAIError, headers: Record<string
   sendJson(res, err.status, err.body, { ...errorHeaders(err), ...headers });
 }
 
-/** The headers an error answer carries: its decision id, and Retry-After of a limit's refusal. */
-export function errorHeaders(err: { decisionId?: string; retryAfter?: string }): Record<string, string> {
+/**
+ * The headers an error answer carries: its decision id and that record's receipt, and
+ * Retry-After of a limit's refusal.
+ */
+export function errorHeaders(err: {
+  decisionId?: string;
+  receipt?: string;
+  retryAfter?: string;
+}): Record<string, string> {
   return {
     ...(err.decisionId ? { "x-sovr-decision-id": err.decisionId } : {}),
+    ...(err.receipt ? { "x-sovr-receipt": err.receipt } : {}),
     ...(err.retryAfter ? { "retry-after": err.retryAfter } : {}),
   };
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sovereign/v1/audit.proto.
  */
 export const file_sovereign_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("Chhzb3ZlcmVpZ24vdjEvYXVkaXQucHJvdG8SDHNvdmVyZWlnbi52MSInCglTaWduYXR1cmUSDQoFa2V5aWQYASABKAkSCwoDc2lnGAIgASgMIl4KCEVudmVsb3BlEhQKDHBheWxvYWRfdHlwZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgMEisKCnNpZ25hdHVyZXMYAyADKAsyFy5zb3ZlcmVpZ24udjEuU2lnbmF0dXJlIrsBCghMb2dFbnRyeRILCgNzZXEYASABKAQSJgoEa2luZBgCIAEoDjIYLnNvdmVyZWlnbi52MS5SZWNvcmRLaW5kEhMKC2RlY2lzaW9uX2lkGAMgASgJEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCGVudmVsb3BlGAUgASgLMhYuc292ZXJlaWduLnYxLkVudmVsb3BlEhEKCWxlYWZfaGFzaBgGIAEoDCKFAgoPRGVjaXNpb25TdW1tYXJ5EhMKC2RlY2lzaW9uX2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgDIAEoCRINCgVtb2RlbBgEIAEoCRITCgtlbmRwb2ludF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUuc292ZXJlaWduLnYxLk91dGNvbWUSFwoPcG9saWN5X3JldmlzaW9uGAcgASgJEhQKDGRlY2lzaW9uX3NlcRgIIAEoBBIYCgtvdXRjb21lX3NlcRgJIAEoBEgAiAEBQg4KDF9vdXRjb21lX3NlcSKRAgoVUXVlcnlEZWNpc2lvbnNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ0ZW5hbnQYAyABKAkSDQoFbW9kZWwYBCABKAkSEwoLZW5kcG9pbnRfaWQYBSABKAkSJgoHb3V0Y29tZRgGIAEoDjIVLnNvdmVyZWlnbi52MS5PdXRjb21lEhcKD3BvbGljeV9yZXZpc2lvbhgHIAEoCRIRCglwYWdlX3NpemUYCCABKAUSEgoKcGFnZV90b2tlbhgJIAEoCSJjChZRdWVyeURlY2lzaW9uc1Jlc3BvbnNlEjAKCWRlY2lzaW9ucxgBIAMoCzIdLnNvdmVyZWlnbi52MS5EZWNpc2lvblN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKEkdldERlY2lzaW9uUmVxdWVzdBITCgtkZWNpc2lvbl9pZBgBIAEoCSJHCg5JbmNsdXNpb25Qcm9vZhISCgpsZWFmX2luZGV4GAEgASgEEhEKCXRyZWVfc2l6ZRgCIAEoBBIOCgZoYXNoZXMYAyADKAwifAoKQ2hlY2twb2ludBIOCgZvcmlnaW4YASABKAkSDAoEc2l6ZRgCIAEoBBIRCglyb290X2hhc2gYAyABKAwSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLc2lnbmVkX25vdGUYBSABKAkigQIKE0dldERlY2lzaW9uUmVzcG9uc2USKAoIZGVjaXNpb24YASABKAsyFi5zb3ZlcmVpZ24udjEuTG9nRW50cnkSJwoHb3V0Y29tZRgCIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRIsCgpjaGVja3BvaW50GAMgASgLMhguc292ZXJlaWduLnYxLkNoZWNrcG9pbnQSNAoOZGVjaXNpb25fcHJvb2YYBCABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSMwoNb3V0Y29tZV9wcm9vZhgFIAEoCzIcLnNvdmVyZWlnbi52MS5JbmNsdXNpb25Qcm9vZiIyChRHZXRDaGVja3BvaW50UmVxdWVzdBIRCgRzaXplGAEgASgESACIAQFCBwoFX3NpemUiRQoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEiwKCmNoZWNrcG9pbnQYASABKAsyGC5zb3ZlcmVpZ24udjEuQ2hlY2twb2ludCJFChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEIlYKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEEg4KBmhhc2hlcxgDIAMoDCJFChVSZXBsYXlEZWNpc2lvblJlcXVlc3QSEwoLZGVjaXNpb25faWQYASABKAkSFwoPdXNlX2xpdmVfcG9saWN5GAIgASgIIqMCChZSZXBsYXlEZWNpc2lvblJlc3BvbnNlEg0KBW1hdGNoGAEgASgIEhMKC2RpZmZlcmVuY2VzGAIgAygJEi8KCHJlY29yZGVkGAMgASgLMh0uc292ZXJlaWduLnYxLlJvdXRpbmdEZWNpc2lvbhIvCghyZXBsYXllZBgEIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24SOAoRY2FuZGlkYXRlX2NoYW5nZXMYBSADKAsyHS5zb3ZlcmVpZ24udjEuQ2FuZGlkYXRlQ2hhbmdlEhQKDHBsYW5fY2hhbmdlZBgGIAEoCBIbChNvYmxpZ2F0aW9uc19jaGFuZ2VkGAcgASgIEhYKDmJ1bmRsZV9jaGFuZ2VkGAggASgIIlEKEENhbmRpZGF0ZVZlcmRpY3QSEAoIZWxpZ2libGUYASABKAgSKwoKZXhjbHVzaW9ucxgCIAMoCzIXLnNvdmVyZWlnbi52MS5FeGNsdXNpb24ihQEKD0NhbmRpZGF0ZUNoYW5nZRITCgtlbmRwb2ludF9pZBgBIAEoCRIuCgZiZWZvcmUYAiABKAsyHi5zb3ZlcmVpZ24udjEuQ2FuZGlkYXRlVmVyZGljdBItCgVhZnRlchgDIAEoCzIeLnNvdmVyZWlnbi52MS5DYW5kaWRhdGVWZXJkaWN0IrIBChNQb2xpY3lJbXBhY3RSZXF1ZXN0Eg4KBmJ1bmRsZRgBIAEoDBIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdGVuYW50GAQgASgJEg0KBWxpbWl0GAUgASgNEg4KBnNhbXBsZRgGIAEoASJcChRQb2xpY3lJbXBhY3RSZXNwb25zZRIQCghyZXBsYXllZBgBIAEoBBIyCgdzdW1tYXJ5GAIgASgLMiEuc292ZXJlaWduLnYxLlBvbGljeUltcGFjdFN1bW1hcnki1AQKE1BvbGljeUltcGFjdFN1bW1hcnkSJgoFZHJhZnQYASABKAsyFy5zb3ZlcmVpZ24udjEuUG9saWN5UmVmEi4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXBsYXllZBgEIAEoBBIRCgl1bmNoYW5nZWQYBSABKAQSGQoRYWxsb3dlZF90b19kZW5pZWQYBiABKAQSGQoRZGVuaWVkX3RvX2FsbG93ZWQYByABKAQSGQoRb3RoZXJ3aXNlX2NoYW5nZWQYCCABKAQSDgoGZXJyb3JzGAkgASgEEhMKC3VuYXZhaWxhYmxlGAogASgEEhEKCXRydW5jYXRlZBgLIAEoCBInCgVydWxlcxgMIAMoCzIYLnNvdmVyZWlnbi52MS5SdWxlSW1wYWN0EisKB3RlbmFudHMYDSADKAsyGi5zb3ZlcmVpZ24udjEuVGVuYW50SW1wYWN0Ei8KCWVuZHBvaW50cxgOIAMoCzIcLnNvdmVyZWlnbi52MS5FbmRwb2ludEltcGFjdBIiChphbGxvd2VkX3RvX2RlbmllZF9leGFtcGxlcxgPIAMoCRIiChpkZW5pZWRfdG9fYWxsb3dlZF9leGFtcGxlcxgQIAMoCRIiChpvdGhlcndpc2VfY2hhbmdlZF9leGFtcGxlcxgRIAMoCRIWCg5lcnJvcl9leGFtcGxlcxgSIAMoCSLDAQoKUnVsZUltcGFjdBIrCgVzdGFnZRgBIAEoDjIcLnNvdmVyZWlnbi52MS5FeGNsdXNpb25TdGFnZRIMCgRydWxlGAIgASgJEhYKDm5ld2x5X2V4Y2x1ZGVkGAMgASgEEhoKEm5vX2xvbmdlcl9leGNsdWRlZBgEIAEoBBIZChFhbGxvd2VkX3RvX2RlbmllZBgFIAEoBBIZChFkZW5pZWRfdG9fYWxsb3dlZBgGIAEoBBIQCghleGFtcGxlcxgHIAMoCSJ3CgxUZW5hbnRJbXBhY3QSDgoGdGVuYW50GAEgASgJEhAKCHJlcGxheWVkGAIgASgEEg8KB2NoYW5nZWQYAyABKAQSGQoRYWxsb3dlZF90b19kZW5pZWQYBCABKAQSGQoRZGVuaWVkX3RvX2FsbG93ZWQYBSABKAQiawoORW5kcG9pbnRJbXBhY3QSEwoLZW5kcG9pbnRfaWQYASABKAkSGQoRYmVjYW1lX2luZWxpZ2libGUYAiABKAQSFwoPYmVjYW1lX2VsaWdpYmxlGAMgASgEEhAKCGV4YW1wbGVzGAQgAygJIkoKFkV4cG9ydERlY2lzaW9uc1JlcXVlc3QSEAoIZnJvbV9zZXEYASABKAQSDgoGdG9fc2VxGAIgASgEEg4KBnRlbmFudBgDIAEoCSKkAQoKU2lnbmluZ0tleRIOCgZrZXlfaWQYASABKAkSEQoJYWxnb3JpdGhtGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSLgoKdmFsaWRfZnJvbRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdmFsaWRfdW50aWwYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj0KF0NhdGFsb2dSZXZpc2lvbkRvY3VtZW50EhAKCHJldmlzaW9uGAEgASgJEhAKCGRvY3VtZW50GAIgASgMIqkCChdFeHBvcnREZWNpc2lvbnNSZXNwb25zZRInCgVlbnRyeRgBIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeUgAEi4KCmNoZWNrcG9pbnQYAiABKAsyGC5zb3ZlcmVpZ24udjEuQ2hlY2twb2ludEgAEicKA2tleRgDIAEoCzIYLnNvdmVyZWlnbi52MS5TaWduaW5nS2V5SAASOAoHY2F0YWxvZxgHIAEoCzIlLnNvdmVyZWlnbi52MS5DYXRhbG9nUmV2aXNpb25Eb2N1bWVudEgAEg0KBXRvdGFsGAQgASgEEisKBXByb29mGAUgASgLMhwuc292ZXJlaWduLnYxLkluY2x1c2lvblByb29mEg4KBnRlbmFudBgGIAEoCUIGCgRpdGVtIhgKFkxpc3RTaWduaW5nS2V5c1JlcXVlc3QiXAoXTGlzdFNpZ25pbmdLZXlzUmVzcG9uc2USJgoEa2V5cxgBIAMoCzIYLnNvdmVyZWlnbi52MS5TaWduaW5nS2V5EhkKEWNoZWNrcG9pbnRfb3JpZ2luGAIgASgJIp4CChVXYXRjaERlY2lzaW9uc1JlcXVlc3QSFQoIZnJvbV9zZXEYASABKARIAIgBARIOCgZmb2xsb3cYAiABKAgSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgFIAEoCRINCgVtb2RlbBgGIAEoCRITCgtlbmRwb2ludF9pZBgHIAEoCRImCgdvdXRjb21lGAggASgOMhUuc292ZXJlaWduLnYxLk91dGNvbWUSFwoPcG9saWN5X3JldmlzaW9uGAkgASgJQgsKCV9mcm9tX3NlcSK9AQoWV2F0Y2hEZWNpc2lvbnNSZXNwb25zZRIlCgVlbnRyeRgBIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRIvCghkZWNpc2lvbhgCIAEoCzIdLnNvdmVyZWlnbi52MS5EZWNpc2lvblN1bW1hcnkSFwoKdGVuYW50X3NlcRgDIAEoBEgAiAEBEhEKCWNhdWdodF91cBgEIAEoCBIQCghuZXh0X3NlcRgFIAEoBEINCgtfdGVuYW50X3NlcSpcCgpSZWNvcmRLaW5kEhsKF1JFQ09SRF9LSU5EX1VOU1BFQ0lGSUVEEAASGAoUUkVDT1JEX0tJTkRfREVDSVNJT04QARIXChNSRUNPUkRfS0lORF9PVVRDT01FEAIqdAoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASEwoPT1VUQ09NRV9TVUNDRVNTEAESEgoOT1VUQ09NRV9GQUlMRUQQAhISCg5PVVRDT01FX0RFTklFRBADEhMKD09VVENPTUVfUEVORElORxAEMtwGCgxBdWRpdFNlcnZpY2USWwoOUXVlcnlEZWNpc2lvbnMSIy5zb3ZlcmVpZ24udjEuUXVlcnlEZWNpc2lvbnNSZXF1ZXN0GiQuc292ZXJlaWduLnYxLlF1ZXJ5RGVjaXNpb25zUmVzcG9uc2USUgoLR2V0RGVjaXNpb24SIC5zb3ZlcmVpZ24udjEuR2V0RGVjaXNpb25SZXF1ZXN0GiEuc292ZXJlaWduLnYxLkdldERlY2lzaW9uUmVzcG9uc2USWAoNR2V0Q2hlY2twb2ludBIiLnNvdmVyZWlnbi52MS5HZXRDaGVja3BvaW50UmVxdWVzdBojLnNvdmVyZWlnbi52MS5HZXRDaGVja3BvaW50UmVzcG9uc2USagoTR2V0Q29uc2lzdGVuY3lQcm9vZhIoLnNvdmVyZWlnbi52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBopLnNvdmVyZWlnbi52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVzcG9uc2USWwoOUmVwbGF5RGVjaXNpb24SIy5zb3ZlcmVpZ24udjEuUmVwbGF5RGVjaXNpb25SZXF1ZXN0GiQuc292ZXJlaWduLnYxLlJlcGxheURlY2lzaW9uUmVzcG9uc2USYAoPRXhwb3J0RGVjaXNpb25zEiQuc292ZXJlaWduLnYxLkV4cG9ydERlY2lzaW9uc1JlcXVlc3QaJS5zb3ZlcmVpZ24udjEuRXhwb3J0RGVjaXNpb25zUmVzcG9uc2UwARJeCg9MaXN0U2lnbmluZ0tleXMSJC5zb3ZlcmVpZ24udjEuTGlzdFNpZ25pbmdLZXlzUmVxdWVzdBolLnNvdmVyZWlnbi52MS5MaXN0U2lnbmluZ0tleXNSZXNwb25zZRJdCg5XYXRjaERlY2lzaW9ucxIjLnNvdmVyZWlnbi52MS5XYXRjaERlY2lzaW9uc1JlcXVlc3QaJC5zb3ZlcmVpZ24udjEuV2F0Y2hEZWNpc2lvbnNSZXNwb25zZTABElcKDFBvbGljeUltcGFjdBIhLnNvdmVyZWlnbi52MS5Qb2xpY3lJbXBhY3RSZXF1ZXN0GiIuc292ZXJlaWduLnYxLlBvbGljeUltcGFjdFJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_sovereign_v1_router]);
+  fileDesc("Chhzb3ZlcmVpZ24vdjEvYXVkaXQucHJvdG8SDHNvdmVyZWlnbi52MSInCglTaWduYXR1cmUSDQoFa2V5aWQYASABKAkSCwoDc2lnGAIgASgMIl4KCEVudmVsb3BlEhQKDHBheWxvYWRfdHlwZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgMEisKCnNpZ25hdHVyZXMYAyADKAsyFy5zb3ZlcmVpZ24udjEuU2lnbmF0dXJlIrsBCghMb2dFbnRyeRILCgNzZXEYASABKAQSJgoEa2luZBgCIAEoDjIYLnNvdmVyZWlnbi52MS5SZWNvcmRLaW5kEhMKC2RlY2lzaW9uX2lkGAMgASgJEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCGVudmVsb3BlGAUgASgLMhYuc292ZXJlaWduLnYxLkVudmVsb3BlEhEKCWxlYWZfaGFzaBgGIAEoDCKFAgoPRGVjaXNpb25TdW1tYXJ5EhMKC2RlY2lzaW9uX2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgDIAEoCRINCgVtb2RlbBgEIAEoCRITCgtlbmRwb2ludF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUuc292ZXJlaWduLnYxLk91dGNvbWUSFwoPcG9saWN5X3JldmlzaW9uGAcgASgJEhQKDGRlY2lzaW9uX3NlcRgIIAEoBBIYCgtvdXRjb21lX3NlcRgJIAEoBEgAiAEBQg4KDF9vdXRjb21lX3NlcSKRAgoVUXVlcnlEZWNpc2lvbnNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ0ZW5hbnQYAyABKAkSDQoFbW9kZWwYBCABKAkSEwoLZW5kcG9pbnRfaWQYBSABKAkSJgoHb3V0Y29tZRgGIAEoDjIVLnNvdmVyZWlnbi52MS5PdXRjb21lEhcKD3BvbGljeV9yZXZpc2lvbhgHIAEoCRIRCglwYWdlX3NpemUYCCABKAUSEgoKcGFnZV90b2tlbhgJIAEoCSJjChZRdWVyeURlY2lzaW9uc1Jlc3BvbnNlEjAKCWRlY2lzaW9ucxgBIAMoCzIdLnNvdmVyZWlnbi52MS5EZWNpc2lvblN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKEkdldERlY2lzaW9uUmVxdWVzdBITCgtkZWNpc2lvbl9pZBgBIAEoCSJHCg5JbmNsdXNpb25Qcm9vZhISCgpsZWFmX2luZGV4GAEgASgEEhEKCXRyZWVfc2l6ZRgCIAEoBBIOCgZoYXNoZXMYAyADKAwifAoKQ2hlY2twb2ludBIOCgZvcmlnaW4YASABKAkSDAoEc2l6ZRgCIAEoBBIRCglyb290X2hhc2gYAyABKAwSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLc2lnbmVkX25vdGUYBSABKAkigQIKE0dldERlY2lzaW9uUmVzcG9uc2USKAoIZGVjaXNpb24YASABKAsyFi5zb3ZlcmVpZ24udjEuTG9nRW50cnkSJwoHb3V0Y29tZRgCIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRIsCgpjaGVja3BvaW50GAMgASgLMhguc292ZXJlaWduLnYxLkNoZWNrcG9pbnQSNAoOZGVjaXNpb25fcHJvb2YYBCABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSMwoNb3V0Y29tZV9wcm9vZhgFIAEoCzIcLnNvdmVyZWlnbi52MS5JbmNsdXNpb25Qcm9vZiIyChRHZXRDaGVja3BvaW50UmVxdWVzdBIRCgRzaXplGAEgASgESACIAQFCBwoFX3NpemUiRQoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEiwKCmNoZWNrcG9pbnQYASABKAsyGC5zb3ZlcmVpZ24udjEuQ2hlY2twb2ludCJFChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEIlYKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEEg4KBmhhc2hlcxgDIAMoDCIvChhHZXRJbmNsdXNpb25Qcm9vZlJlcXVlc3QSEwoLZGVjaXNpb25faWQYASABKAkiqwEKGUdldEluY2x1c2lvblByb29mUmVzcG9uc2USCwoDc2VxGAEgASgEEhEKCWxlYWZfaGFzaBgCIAEoDBIrCgVwcm9vZhgDIAEoCzIcLnNvdmVyZWlnbi52MS5JbmNsdXNpb25Qcm9vZhIsCgpjaGVja3BvaW50GAQgASgLMhguc292ZXJlaWduLnYxLkNoZWNrcG9pbnQSEwoLZGVjaXNpb25faWQYBSABKAkiRQoVUmVwbGF5RGVjaXNpb25SZXF1ZXN0EhMKC2RlY2lzaW9uX2lkGAEgASgJEhcKD3VzZV9saXZlX3BvbGljeRgCIAEoCCKjAgoWUmVwbGF5RGVjaXNpb25SZXNwb25zZRINCgVtYXRjaBgBIAEoCBITCgtkaWZmZXJlbmNlcxgCIAMoCRIvCghyZWNvcmRlZBgDIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24SLwoIcmVwbGF5ZWQYBCABKAsyHS5zb3ZlcmVpZ24udjEuUm91dGluZ0RlY2lzaW9uEjgKEWNhbmRpZGF0ZV9jaGFuZ2VzGAUgAygLMh0uc292ZXJlaWduLnYxLkNhbmRpZGF0ZUNoYW5nZRIUCgxwbGFuX2NoYW5nZWQYBiABKAgSGwoTb2JsaWdhdGlvbnNfY2hhbmdlZBgHIAEoCBIWCg5idW5kbGVfY2hhbmdlZBgIIAEoCCJRChBDYW5kaWRhdGVWZXJkaWN0EhAKCGVsaWdpYmxlGAEgASgIEisKCmV4Y2x1c2lvbnMYAiADKAsyFy5zb3ZlcmVpZ24udjEuRXhjbHVzaW9uIoUBCg9DYW5kaWRhdGVDaGFuZ2USEwoLZW5kcG9pbnRfaWQYASABKAkSLgoGYmVmb3JlGAIgASgLMh4uc292ZXJlaWduLnYxLkNhbmRpZGF0ZVZlcmRpY3QSLQoFYWZ0ZXIYAyABKAsyHi5zb3ZlcmVpZ24udjEuQ2FuZGlkYXRlVmVyZGljdCKyAQoTUG9saWN5SW1wYWN0UmVxdWVzdBIOCgZidW5kbGUYASABKAwSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgEIAEoCRINCgVsaW1pdBgFIAEoDRIOCgZzYW1wbGUYBiABKAEiXAoUUG9saWN5SW1wYWN0UmVzcG9uc2USEAoIcmVwbGF5ZWQYASABKAQSMgoHc3VtbWFyeRgCIAEoCzIhLnNvdmVyZWlnbi52MS5Qb2xpY3lJbXBhY3RTdW1tYXJ5ItQEChNQb2xpY3lJbXBhY3RTdW1tYXJ5EiYKBWRyYWZ0GAEgASgLMhcuc292ZXJlaWduLnYxLlBvbGljeVJlZhIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmVwbGF5ZWQYBCABKAQSEQoJdW5jaGFuZ2VkGAUgASgEEhkKEWFsbG93ZWRfdG9fZGVuaWVkGAYgASgEEhkKEWRlbmllZF90b19hbGxvd2VkGAcgASgEEhkKEW90aGVyd2lzZV9jaGFuZ2VkGAggASgEEg4KBmVycm9ycxgJIAEoBBITCgt1bmF2YWlsYWJsZRgKIAEoBBIRCgl0cnVuY2F0ZWQYCyABKAgSJwoFcnVsZXMYDCADKAsyGC5zb3ZlcmVpZ24udjEuUnVsZUltcGFjdBIrCgd0ZW5hbnRzGA0gAygLMhouc292ZXJlaWduLnYxLlRlbmFudEltcGFjdBIvCgllbmRwb2ludHMYDiADKAsyHC5zb3ZlcmVpZ24udjEuRW5kcG9pbnRJbXBhY3QSIgoaYWxsb3dlZF90b19kZW5pZWRfZXhhbXBsZXMYDyADKAkSIgoaZGVuaWVkX3RvX2FsbG93ZWRfZXhhbXBsZXMYECADKAkSIgoab3RoZXJ3aXNlX2NoYW5nZWRfZXhhbXBsZXMYESADKAkSFgoOZXJyb3JfZXhhbXBsZXMYEiADKAkiwwEKClJ1bGVJbXBhY3QSKwoFc3RhZ2UYASABKA4yHC5zb3ZlcmVpZ24udjEuRXhjbHVzaW9uU3RhZ2USDAoEcnVsZRgCIAEoCRIWCg5uZXdseV9leGNsdWRlZBgDIAEoBBIaChJub19sb25nZXJfZXhjbHVkZWQYBCABKAQSGQoRYWxsb3dlZF90b19kZW5pZWQYBSABKAQSGQoRZGVuaWVkX3RvX2FsbG93ZWQYBiABKAQSEAoIZXhhbXBsZXMYByADKAkidwoMVGVuYW50SW1wYWN0Eg4KBnRlbmFudBgBIAEoCRIQCghyZXBsYXllZBgCIAEoBBIPCgdjaGFuZ2VkGAMgASgEEhkKEWFsbG93ZWRfdG9fZGVuaWVkGAQgASgEEhkKEWRlbmllZF90b19hbGxvd2VkGAUgASgEImsKDkVuZHBvaW50SW1wYWN0EhMKC2VuZHBvaW50X2lkGAEgASgJEhkKEWJlY2FtZV9pbmVsaWdpYmxlGAIgASgEEhcKD2JlY2FtZV9lbGlnaWJsZRgDIAEoBBIQCghleGFtcGxlcxgEIAMoCSJKChZFeHBvcnREZWNpc2lvbnNSZXF1ZXN0EhAKCGZyb21fc2VxGAEgASgEEg4KBnRvX3NlcRgCIAEoBBIOCgZ0ZW5hbnQYAyABKAkipAEKClNpZ25pbmdLZXkSDgoGa2V5X2lkGAEgASgJEhEKCWFsZ29yaXRobRgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMEi4KCnZhbGlkX2Zyb20YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3ZhbGlkX3VudGlsGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI9ChdDYXRhbG9nUmV2aXNpb25Eb2N1bWVudBIQCghyZXZpc2lvbhgBIAEoCRIQCghkb2N1bWVudBgCIAEoDCKpAgoXRXhwb3J0RGVjaXNpb25zUmVzcG9uc2USJwoFZW50cnkYASABKAsyFi5zb3ZlcmVpZ24udjEuTG9nRW50cnlIABIuCgpjaGVja3BvaW50GAIgASgLMhguc292ZXJlaWduLnYxLkNoZWNrcG9pbnRIABInCgNrZXkYAyABKAsyGC5zb3ZlcmVpZ24udjEuU2lnbmluZ0tleUgAEjgKB2NhdGFsb2cYByABKAsyJS5zb3ZlcmVpZ24udjEuQ2F0YWxvZ1JldmlzaW9uRG9jdW1lbnRIABINCgV0b3RhbBgEIAEoBBIrCgVwcm9vZhgFIAEoCzIcLnNvdmVyZWlnbi52MS5JbmNsdXNpb25Qcm9vZhIOCgZ0ZW5hbnQYBiABKAlCBgoEaXRlbSIYChZMaXN0U2lnbmluZ0tleXNSZXF1ZXN0IlwKF0xpc3RTaWduaW5nS2V5c1Jlc3BvbnNlEiYKBGtleXMYASADKAsyGC5zb3ZlcmVpZ24udjEuU2lnbmluZ0tleRIZChFjaGVja3BvaW50X29yaWdpbhgCIAEoCSKeAgoVV2F0Y2hEZWNpc2lvbnNSZXF1ZXN0EhUKCGZyb21fc2VxGAEgASgESACIAQESDgoGZm9sbG93GAIgASgIEi4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ0ZW5hbnQYBSABKAkSDQoFbW9kZWwYBiABKAkSEwoLZW5kcG9pbnRfaWQYByABKAkSJgoHb3V0Y29tZRgIIAEoDjIVLnNvdmVyZWlnbi52MS5PdXRjb21lEhcKD3BvbGljeV9yZXZpc2lvbhgJIAEoCUILCglfZnJvbV9zZXEivQEKFldhdGNoRGVjaXNpb25zUmVzcG9uc2USJQoFZW50cnkYASABKAsyFi5zb3ZlcmVpZ24udjEuTG9nRW50cnkSLwoIZGVjaXNpb24YAiABKAsyHS5zb3ZlcmVpZ24udjEuRGVjaXNpb25TdW1tYXJ5EhcKCnRlbmFudF9zZXEYAyABKARIAIgBARIRCgljYXVnaHRfdXAYBCABKAgSEAoIbmV4dF9zZXEYBSABKARCDQoLX3RlbmFudF9zZXEqXAoKUmVjb3JkS2luZBIbChdSRUNPUkRfS0lORF9VTlNQRUNJRklFRBAAEhgKFFJFQ09SRF9LSU5EX0RFQ0lTSU9OEAESFwoTUkVDT1JEX0tJTkRfT1VUQ09NRRACKnQKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhMKD09VVENPTUVfU1VDQ0VTUxABEhIKDk9VVENPTUVfRkFJTEVEEAISEgoOT1VUQ09NRV9ERU5JRUQQAxITCg9PVVRDT01FX1BFTkRJTkcQBDLCBwoMQXVkaXRTZXJ2aWNlElsKDlF1ZXJ5RGVjaXNpb25zEiMuc292ZXJlaWduLnYxLlF1ZXJ5RGVjaXNpb25zUmVxdWVzdBokLnNvdmVyZWlnbi52MS5RdWVyeURlY2lzaW9uc1Jlc3BvbnNlElIKC0dldERlY2lzaW9uEiAuc292ZXJlaWduLnYxLkdldERlY2lzaW9uUmVxdWVzdBohLnNvdmVyZWlnbi52MS5HZXREZWNpc2lvblJlc3BvbnNlElgKDUdldENoZWNrcG9pbnQSIi5zb3ZlcmVpZ24udjEuR2V0Q2hlY2twb2ludFJlcXVlc3QaIy5zb3ZlcmVpZ24udjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlEmoKE0dldENvbnNpc3RlbmN5UHJvb2YSKC5zb3ZlcmVpZ24udjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlcXVlc3QaKS5zb3ZlcmVpZ24udjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNlEmQKEUdldEluY2x1c2lvblByb29mEiYuc292ZXJlaWduLnYxLkdldEluY2x1c2lvblByb29mUmVxdWVzdBonLnNvdmVyZWlnbi52MS5HZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlElsKDlJlcGxheURlY2lzaW9uEiMuc292ZXJlaWduLnYxLlJlcGxheURlY2lzaW9uUmVxdWVzdBokLnNvdmVyZWlnbi52MS5SZXBsYXlEZWNpc2lvblJlc3BvbnNlEmAKD0V4cG9ydERlY2lzaW9ucxIkLnNvdmVyZWlnbi52MS5FeHBvcnREZWNpc2lvbnNSZXF1ZXN0GiUuc292ZXJlaWduLnYxLkV4cG9ydERlY2lzaW9uc1Jlc3BvbnNlMAESXgoPTGlzdFNpZ25pbmdLZXlzEiQuc292ZXJlaWduLnYxLkxpc3RTaWduaW5nS2V5c1JlcXVlc3QaJS5zb3ZlcmVpZ24udjEuTGlzdFNpZ25pbmdLZXlzUmVzcG9uc2USXQoOV2F0Y2hEZWNpc2lvbnMSIy5zb3ZlcmVpZ24udjEuV2F0Y2hEZWNpc2lvbnNSZXF1ZXN0GiQuc292ZXJlaWduLnYxLldhdGNoRGVjaXNpb25zUmVzcG9uc2UwARJXCgxQb2xpY3lJbXBhY3QSIS5zb3ZlcmVpZ24udjEuUG9saWN5SW1wYWN0UmVxdWVzdBoiLnNvdmVyZWlnbi52MS5Qb2xpY3lJbXBhY3RSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp, file_sovereign_v1_router]);
 
 /**
  * @generated from message sovereign.v1.Signature
@@ -463,6 +463,70 @@ export const GetConsistencyProofResponseSchema: GenMessage<GetConsistencyProofRe
   messageDesc(file_sovereign_v1_audit, 13);
 
 /**
+ * @generated from message sovereign.v1.GetInclusionProofRequest
+ */
+export type GetInclusionProofRequest = Message<"sovereign.v1.GetInclusionProofRequest"> & {
+  /**
+   * @generated from field: string decision_id = 1;
+   */
+  decisionId: string;
+};
+
+/**
+ * Describes the message sovereign.v1.GetInclusionProofRequest.
+ * Use `create(GetInclusionProofRequestSchema)` to create a new message.
+ */
+export const GetInclusionProofRequestSchema: GenMessage<GetInclusionProofRequest> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 14);
+
+/**
+ * @generated from message sovereign.v1.GetInclusionProofResponse
+ */
+export type GetInclusionProofResponse = Message<"sovereign.v1.GetInclusionProofResponse"> & {
+  /**
+   * The decision record's sequence number (Merkle leaf index).
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * SHA-256(0x00 ‖ envelope JSON), as in the decision's receipt.
+   *
+   * @generated from field: bytes leaf_hash = 2;
+   */
+  leafHash: Uint8Array;
+
+  /**
+   * RFC 9162 inclusion proof of the leaf to `checkpoint`.
+   *
+   * @generated from field: sovereign.v1.InclusionProof proof = 3;
+   */
+  proof?: InclusionProof | undefined;
+
+  /**
+   * The latest signed checkpoint (it covers the record).
+   *
+   * @generated from field: sovereign.v1.Checkpoint checkpoint = 4;
+   */
+  checkpoint?: Checkpoint | undefined;
+
+  /**
+   * The decision asked for, so a saved answer names what it proves.
+   *
+   * @generated from field: string decision_id = 5;
+   */
+  decisionId: string;
+};
+
+/**
+ * Describes the message sovereign.v1.GetInclusionProofResponse.
+ * Use `create(GetInclusionProofResponseSchema)` to create a new message.
+ */
+export const GetInclusionProofResponseSchema: GenMessage<GetInclusionProofResponse> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 15);
+
+/**
  * @generated from message sovereign.v1.ReplayDecisionRequest
  */
 export type ReplayDecisionRequest = Message<"sovereign.v1.ReplayDecisionRequest"> & {
@@ -484,7 +548,7 @@ export type ReplayDecisionRequest = Message<"sovereign.v1.ReplayDecisionRequest"
  * Use `create(ReplayDecisionRequestSchema)` to create a new message.
  */
 export const ReplayDecisionRequestSchema: GenMessage<ReplayDecisionRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 14);
+  messageDesc(file_sovereign_v1_audit, 16);
 
 /**
  * With the recorded bundle, match means the record was reproduced exactly. With the live
@@ -550,7 +614,7 @@ export type ReplayDecisionResponse = Message<"sovereign.v1.ReplayDecisionRespons
  * Use `create(ReplayDecisionResponseSchema)` to create a new message.
  */
 export const ReplayDecisionResponseSchema: GenMessage<ReplayDecisionResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 15);
+  messageDesc(file_sovereign_v1_audit, 17);
 
 /**
  * A candidate's verdict: eligible, or excluded by these rules.
@@ -574,7 +638,7 @@ export type CandidateVerdict = Message<"sovereign.v1.CandidateVerdict"> & {
  * Use `create(CandidateVerdictSchema)` to create a new message.
  */
 export const CandidateVerdictSchema: GenMessage<CandidateVerdict> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 16);
+  messageDesc(file_sovereign_v1_audit, 18);
 
 /**
  * @generated from message sovereign.v1.CandidateChange
@@ -603,7 +667,7 @@ export type CandidateChange = Message<"sovereign.v1.CandidateChange"> & {
  * Use `create(CandidateChangeSchema)` to create a new message.
  */
 export const CandidateChangeSchema: GenMessage<CandidateChange> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 17);
+  messageDesc(file_sovereign_v1_audit, 19);
 
 /**
  * @generated from message sovereign.v1.PolicyImpactRequest
@@ -658,7 +722,7 @@ export type PolicyImpactRequest = Message<"sovereign.v1.PolicyImpactRequest"> & 
  * Use `create(PolicyImpactRequestSchema)` to create a new message.
  */
 export const PolicyImpactRequestSchema: GenMessage<PolicyImpactRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 18);
+  messageDesc(file_sovereign_v1_audit, 20);
 
 /**
  * @generated from message sovereign.v1.PolicyImpactResponse
@@ -684,7 +748,7 @@ export type PolicyImpactResponse = Message<"sovereign.v1.PolicyImpactResponse"> 
  * Use `create(PolicyImpactResponseSchema)` to create a new message.
  */
 export const PolicyImpactResponseSchema: GenMessage<PolicyImpactResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 19);
+  messageDesc(file_sovereign_v1_audit, 21);
 
 /**
  * @generated from message sovereign.v1.PolicyImpactSummary
@@ -804,7 +868,7 @@ export type PolicyImpactSummary = Message<"sovereign.v1.PolicyImpactSummary"> & 
  * Use `create(PolicyImpactSummarySchema)` to create a new message.
  */
 export const PolicyImpactSummarySchema: GenMessage<PolicyImpactSummary> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 20);
+  messageDesc(file_sovereign_v1_audit, 22);
 
 /**
  * A rule whose exclusions the draft changes.
@@ -857,7 +921,7 @@ export type RuleImpact = Message<"sovereign.v1.RuleImpact"> & {
  * Use `create(RuleImpactSchema)` to create a new message.
  */
 export const RuleImpactSchema: GenMessage<RuleImpact> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 21);
+  messageDesc(file_sovereign_v1_audit, 23);
 
 /**
  * @generated from message sovereign.v1.TenantImpact
@@ -894,7 +958,7 @@ export type TenantImpact = Message<"sovereign.v1.TenantImpact"> & {
  * Use `create(TenantImpactSchema)` to create a new message.
  */
 export const TenantImpactSchema: GenMessage<TenantImpact> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 22);
+  messageDesc(file_sovereign_v1_audit, 24);
 
 /**
  * An endpoint whose eligibility the draft changes.
@@ -928,7 +992,7 @@ export type EndpointImpact = Message<"sovereign.v1.EndpointImpact"> & {
  * Use `create(EndpointImpactSchema)` to create a new message.
  */
 export const EndpointImpactSchema: GenMessage<EndpointImpact> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 23);
+  messageDesc(file_sovereign_v1_audit, 25);
 
 /**
  * @generated from message sovereign.v1.ExportDecisionsRequest
@@ -961,7 +1025,7 @@ export type ExportDecisionsRequest = Message<"sovereign.v1.ExportDecisionsReques
  * Use `create(ExportDecisionsRequestSchema)` to create a new message.
  */
 export const ExportDecisionsRequestSchema: GenMessage<ExportDecisionsRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 24);
+  messageDesc(file_sovereign_v1_audit, 26);
 
 /**
  * @generated from message sovereign.v1.SigningKey
@@ -1004,7 +1068,7 @@ export type SigningKey = Message<"sovereign.v1.SigningKey"> & {
  * Use `create(SigningKeySchema)` to create a new message.
  */
 export const SigningKeySchema: GenMessage<SigningKey> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 25);
+  messageDesc(file_sovereign_v1_audit, 27);
 
 /**
  * A stored catalog revision as an export carries it: `document` is exactly the bytes whose
@@ -1029,7 +1093,7 @@ export type CatalogRevisionDocument = Message<"sovereign.v1.CatalogRevisionDocum
  * Use `create(CatalogRevisionDocumentSchema)` to create a new message.
  */
 export const CatalogRevisionDocumentSchema: GenMessage<CatalogRevisionDocument> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 26);
+  messageDesc(file_sovereign_v1_audit, 28);
 
 /**
  * @generated from message sovereign.v1.ExportDecisionsResponse
@@ -1095,7 +1159,7 @@ export type ExportDecisionsResponse = Message<"sovereign.v1.ExportDecisionsRespo
  * Use `create(ExportDecisionsResponseSchema)` to create a new message.
  */
 export const ExportDecisionsResponseSchema: GenMessage<ExportDecisionsResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 27);
+  messageDesc(file_sovereign_v1_audit, 29);
 
 /**
  * @generated from message sovereign.v1.ListSigningKeysRequest
@@ -1108,7 +1172,7 @@ export type ListSigningKeysRequest = Message<"sovereign.v1.ListSigningKeysReques
  * Use `create(ListSigningKeysRequestSchema)` to create a new message.
  */
 export const ListSigningKeysRequestSchema: GenMessage<ListSigningKeysRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 28);
+  messageDesc(file_sovereign_v1_audit, 30);
 
 /**
  * @generated from message sovereign.v1.ListSigningKeysResponse
@@ -1132,7 +1196,7 @@ export type ListSigningKeysResponse = Message<"sovereign.v1.ListSigningKeysRespo
  * Use `create(ListSigningKeysResponseSchema)` to create a new message.
  */
 export const ListSigningKeysResponseSchema: GenMessage<ListSigningKeysResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 29);
+  messageDesc(file_sovereign_v1_audit, 31);
 
 /**
  * WatchDecisions: entries (decision and outcome records) with seq >= from_seq, in sequence
@@ -1199,7 +1263,7 @@ export type WatchDecisionsRequest = Message<"sovereign.v1.WatchDecisionsRequest"
  * Use `create(WatchDecisionsRequestSchema)` to create a new message.
  */
 export const WatchDecisionsRequestSchema: GenMessage<WatchDecisionsRequest> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 30);
+  messageDesc(file_sovereign_v1_audit, 32);
 
 /**
  * @generated from message sovereign.v1.WatchDecisionsResponse
@@ -1247,7 +1311,7 @@ export type WatchDecisionsResponse = Message<"sovereign.v1.WatchDecisionsRespons
  * Use `create(WatchDecisionsResponseSchema)` to create a new message.
  */
 export const WatchDecisionsResponseSchema: GenMessage<WatchDecisionsResponse> = /*@__PURE__*/
-  messageDesc(file_sovereign_v1_audit, 31);
+  messageDesc(file_sovereign_v1_audit, 33);
 
 /**
  * @generated from enum sovereign.v1.RecordKind
@@ -1354,6 +1418,18 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof GetConsistencyProofRequestSchema;
     output: typeof GetConsistencyProofResponseSchema;
+  },
+  /**
+   * A decision record's seq, leaf hash and inclusion proof to the latest signed checkpoint, once
+   * one covers it (NOT_FOUND until then: nothing is signed for the call). What a caller holding
+   * the decision's receipt asks to show the record is in the log (docs/audit.md §9).
+   *
+   * @generated from rpc sovereign.v1.AuditService.GetInclusionProof
+   */
+  getInclusionProof: {
+    methodKind: "unary";
+    input: typeof GetInclusionProofRequestSchema;
+    output: typeof GetInclusionProofResponseSchema;
   },
   /**
    * Re-evaluate a decision from its stored bundle, catalog revision, input and seed.
