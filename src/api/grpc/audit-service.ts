@@ -6,6 +6,7 @@ import {
   CommitSignal,
   candidateRows,
   checkpointAt,
+  cosignaturesOf,
   type DecisionCursor,
   type DecisionRecord,
   decisionEntries,
@@ -142,7 +143,7 @@ export class AuditServiceImpl implements Impl {
       return {
         decision: toLogEntry(decision),
         outcome: outcome && toLogEntry(outcome),
-        checkpoint: this.#checkpointMessage(cp),
+        checkpoint: await this.#checkpointMessage(cp),
         decisionProof: await proof(decision),
         outcomeProof: outcome && (await proof(outcome)),
       };
@@ -159,7 +160,7 @@ export class AuditServiceImpl implements Impl {
         cp = await checkpointAt(this.#db, Number(req.size));
         if (!cp) throw new AuditNotFoundError(`no checkpoint of size ${req.size}`);
       }
-      return { checkpoint: this.#checkpointMessage(cp) };
+      return { checkpoint: await this.#checkpointMessage(cp) };
     });
   }
 
@@ -221,8 +222,9 @@ export class AuditServiceImpl implements Impl {
     }));
   }
 
-  #checkpointMessage(cp: StoredCheckpoint) {
-    return checkpointMessage(this.#cp.origin, cp);
+  async #checkpointMessage(cp: StoredCheckpoint) {
+    const cosigned = await cosignaturesOf(this.#db, [cp.size]);
+    return checkpointMessage(this.#cp.origin, cp, cosigned.get(cp.size));
   }
 }
 
