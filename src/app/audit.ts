@@ -26,7 +26,7 @@ export async function startAudit(
   logger: Logger,
   metrics: Metrics,
   cleanups: ShutdownStep[],
-): Promise<{ audit: AuditLog; checkpointer: Checkpointer }> {
+): Promise<{ audit: AuditLog; checkpointer: Checkpointer; witnesses: WitnessClient | undefined }> {
   let key = await currentSigningKey(config.keysDir);
   if (!key) {
     key = await rotateSigningKey(config.keysDir);
@@ -70,5 +70,5 @@ export async function startAudit(
     cleanups.push({ name: "witness cosignatures", run: () => w.settled() });
   }
   cleanups.push({ name: "final checkpoint", run: () => checkpointer.stop() });
-  return { audit, checkpointer };
+  return { audit, checkpointer, witnesses };
 }
