@@ -9,7 +9,7 @@ import {
   WitnessClient,
 } from "../audit/index.js";
 import { BudgetLedger } from "../budget/index.js";
-import type { Config } from "../config/index.js";
+import { type Config, ConfigError } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
 import type { ShutdownStep } from "./shutdown.js";
@@ -56,12 +56,18 @@ export async function startAudit(
     logger,
     onSigned: (cp) => witnesses?.submit(cp),
   });
-  if (config.audit.witnesses.length > 0)
-    witnesses = new WitnessClient(config.audit.witnesses, {
-      consistencyProof: (m, n) => checkpointer.consistencyProof(m, n),
-      save: (c) => saveCosignature(db.db, c),
-      logger,
-    });
+  if (config.audit.witnesses.length > 0) {
+    try {
+      witnesses = new WitnessClient(config.audit.witnesses, {
+        consistencyProof: (m, n) => checkpointer.consistencyProof(m, n),
+        save: (c) => saveCosignature(db.db, c),
+        logger,
+      });
+    } catch (err) {
+      // A witness key that does not parse is refused at start, not skipped.
+      throw new ConfigError("SOVR_WITNESSES", (err as Error).message);
+    }
+  }
   await checkpointer.start();
   // Cleanups run in reverse: the final checkpoint is signed (and offered), then the witnesses'
   // answers are awaited (each request bounded by its timeout and retries), then the log flushes.
