@@ -71,7 +71,6 @@ export interface WitnessServeOptions {
 
 /** Loads (or creates) the witness key; parses the logs; listens. Resolves with the server. */
 export async function startWitness(o: WitnessServeOptions, out: (line: string) => void = console.log) {
-  const key = await loadOrCreateKey(resolve(o.key), out);
   const logs: WitnessedLog[] = (o.log ?? []).map((spec) => {
     const eq = spec.indexOf("=");
     if (eq <= 0) throw new Error(`--log ${JSON.stringify(spec)}: expected ORIGIN=VKEY`);
@@ -82,6 +81,7 @@ export async function startWitness(o: WitnessServeOptions, out: (line: string) =
     return { origin, verifiers: [verifier] };
   });
   if (logs.length === 0) throw new Error("--log ORIGIN=VKEY: at least one log to witness");
+  const key = await loadOrCreateKey(resolve(o.key), out);
   const state = await WitnessStateFile.open(resolve(o.state ?? `${o.key}.state.json`));
   const logger = {
     info: (obj: object, msg: string) => out(`${msg} ${JSON.stringify(obj)}`),
