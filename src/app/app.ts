@@ -1,5 +1,5 @@
 import type { RunningServers, TlsReloader } from "../api/index.js";
-import type { AuditLog, Checkpointer } from "../audit/index.js";
+import type { AuditLog, Checkpointer, WitnessClient } from "../audit/index.js";
 import type { Authenticator, ByokAdmin, ByokStore } from "../auth/index.js";
 import type { BudgetStore } from "../budget/index.js";
 import type { LiveCatalog } from "../catalog/index.js";
@@ -22,6 +22,8 @@ export interface App {
   readonly audit: AuditLog;
   /** Signs checkpoints of the log and serves its proofs. */
   readonly checkpointer: Checkpointer;
+  /** Offers checkpoints to the witnesses (SOVR_WITNESSES); undefined without any. */
+  readonly witnesses: WitnessClient | undefined;
   readonly router: Router;
   /** Probed local runtimes (SOVR_LOCAL_PROBE_MS); `probeAll()` probes now. */
   readonly prober: LocalProber;

@@ -5,9 +5,11 @@ import {
   LatestCheckpointFile,
   publishSigningKey,
   rotateSigningKey,
+  saveCosignature,
+  WitnessClient,
 } from "../audit/index.js";
 import { BudgetLedger } from "../budget/index.js";
-import type { Config } from "../config/index.js";
+import { type Config, ConfigError } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
 import type { ShutdownStep } from "./shutdown.js";
@@ -24,7 +26,7 @@ export async function startAudit(
   logger: Logger,
   metrics: Metrics,
   cleanups: ShutdownStep[],
-): Promise<{ audit: AuditLog; checkpointer: Checkpointer }> {
+): Promise<{ audit: AuditLog; checkpointer: Checkpointer; witnesses: WitnessClient | undefined }> {
   let key = await currentSigningKey(config.keysDir);
   if (!key) {
     key = await rotateSigningKey(config.keysDir);
@@ -43,14 +45,36 @@ export async function startAudit(
     },
   });
   cleanups.push({ name: "audit log flush", run: () => audit.drain() });
-  const checkpointer = new Checkpointer(db.db, db.kind, audit, key, {
+  // Each checkpoint signed here is offered to the witnesses in the background (never awaited
+  // by routing); their cosignatures are stored and served with it (docs/audit.md §6.1).
+  let witnesses: WitnessClient | undefined;
+  const checkpointer: Checkpointer = new Checkpointer(db.db, db.kind, audit, key, {
     origin: config.audit.checkpointOrigin,
     every: config.audit.checkpointEvery,
     intervalMs: config.audit.checkpointIntervalMs,
     latestFile: new LatestCheckpointFile(config.keysDir, config.audit.checkpointOrigin),
     logger,
+    onSigned: (cp) => witnesses?.submit(cp),
   });
+  if (config.audit.witnesses.length > 0) {
+    try {
+      witnesses = new WitnessClient(config.audit.witnesses, {
+        consistencyProof: (m, n) => checkpointer.consistencyProof(m, n),
+        save: (c) => saveCosignature(db.db, c),
+        logger,
+      });
+    } catch (err) {
+      // A witness key that does not parse is refused at start, not skipped.
+      throw new ConfigError("SOVR_WITNESSES", (err as Error).message);
+    }
+  }
   await checkpointer.start();
+  // Cleanups run in reverse: the final checkpoint is signed (and offered), then the witnesses'
+  // answers are awaited (each request bounded by its timeout and retries), then the log flushes.
+  if (witnesses) {
+    const w = witnesses;
+    cleanups.push({ name: "witness cosignatures", run: () => w.settled() });
+  }
   cleanups.push({ name: "final checkpoint", run: () => checkpointer.stop() });
-  return { audit, checkpointer };
+  return { audit, checkpointer, witnesses };
 }

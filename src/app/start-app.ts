@@ -70,7 +70,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     cleanups.push({ name: "catalog watcher", run: () => watcher?.close() });
 
     const policy = await startPolicy(config, db, catalog, logger, metrics, cleanups);
-    const { audit, checkpointer } = await startAudit(config, db, logger, metrics, cleanups);
+    const { audit, checkpointer, witnesses } = await startAudit(config, db, logger, metrics, cleanups);
     const byok = new ByokStore(db.db, MasterKey.fromConfig(config.byok), {
       onDecryptError: (tenant, provider) =>
         logger.error({ tenant, provider }, "BYOK key cannot be decrypted with the configured master key"),
@@ -139,6 +139,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       policy: policy.engine,
       bundles: policy.bundles,
       audit,
+      witnesses,
       byok,
       simulator,
       servers,

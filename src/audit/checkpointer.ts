@@ -39,6 +39,8 @@ export interface CheckpointerOptions {
     info(obj: object, msg: string): void;
     error(obj: object, msg: string): void;
   };
+  /** Called (synchronously; keep it quick) with each checkpoint this process signed and stored. */
+  onSigned?: (cp: StoredCheckpoint) => void;
 }
 
 /**
@@ -282,6 +284,7 @@ export class Checkpointer {
       return { size, rootHash: root, signedNote: note, createdAt: new Date() };
     });
     this.#latest = stored;
+    if (stored.signedNote === note) this.opts.onSigned?.(stored);
     return stored;
   }
 

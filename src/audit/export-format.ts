@@ -6,7 +6,8 @@
  *   `{"envelope":{…DSSE…},"seq":N}` (canonical JSON). The envelope's payload is the record's
  *   canonical JSON; the Merkle leaf of entry N is SHA-256(0x00 ‖ canonical JSON of the envelope).
  * - `checkpoints.jsonl` — one line per signed checkpoint, in increasing size:
- *   `{"note":"<C2SP signed note>","size":N}`.
+ *   `{"cosignatures":["— <witness> <base64>"…],"note":"<C2SP signed note>","size":N}`;
+ *   `cosignatures` (witness cosignature lines, c2sp.org/tlog-cosignature) only when there are any.
  * - `keys.json` — `{format, origin, keys: [PublishedKey…], scope?}`: every public key that signed
  *   a record or a checkpoint, with key id and validity; checkpoints are signed under the key name
  *   `origin`.
@@ -67,6 +68,8 @@ export interface ExportScope {
 export interface ExportCheckpoint {
   size: number;
   note: string;
+  /** Witness cosignature lines (`— <name> <base64>`); written only when there are any. */
+  cosignatures?: readonly string[];
 }
 
 /** Contents of `keys.json`. */
@@ -165,7 +168,8 @@ export class ExportWriter {
     if (cp.size <= this.lastCheckpointSize && !this.faithful) {
       throw new RangeError(`checkpoints out of order: size ${cp.size} after ${this.lastCheckpointSize}`);
     }
-    await writeLine(this.checkpoints, { size: cp.size, note: cp.note });
+    const cosigned = cp.cosignatures?.length ? { cosignatures: [...cp.cosignatures] } : {};
+    await writeLine(this.checkpoints, { size: cp.size, note: cp.note, ...cosigned });
     this.lastCheckpointSize = cp.size;
     this.checkpointCount++;
   }

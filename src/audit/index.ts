@@ -31,6 +31,18 @@ export {
 } from "./checkpoint.js";
 export { Checkpointer } from "./checkpointer.js";
 export type { CoCommitHook, RefusedForm } from "./co-commit.js";
+export type { CosignatureVerifier } from "./cosignature.js";
+export {
+  ALG_COSIGNATURE_V1,
+  cosignatureKeyHash,
+  cosignatureSigner,
+  cosignatureTime,
+  cosignatureVerifier,
+  cosigners,
+  parseCosignerKey,
+} from "./cosignature.js";
+export type { StoredCosignature } from "./cosignature-store.js";
+export { cosignaturesOf, cosignaturesUpTo, cosignedNote, saveCosignature } from "./cosignature-store.js";
 export {
   CommitSignal,
   decisionFeed,
@@ -179,3 +191,13 @@ export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signin
 export { type UsageGroup, type UsageQuery, type UsageRow, usageReport } from "./usage-report.js";
 export type { TrustedKeys, VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";
 export { verifyExport } from "./verifier.js";
+export type { WitnessAnswer, WitnessedLog, WitnessLogger } from "./witness.js";
+export { Witness } from "./witness.js";
+export type { WitnessClientDeps, WitnessEndpoint } from "./witness-client.js";
+export { WitnessClient } from "./witness-client.js";
+export { witnessServer } from "./witness-http.js";
+export type { AddCheckpointRequest } from "./witness-protocol.js";
+export { formatAddCheckpoint, parseAddCheckpoint, parseSizeBody } from "./witness-protocol.js";
+export type { WitnessRequirement } from "./witness-quorum.js";
+export type { WitnessedHead } from "./witness-state.js";
+export { WitnessStateError, WitnessStateFile } from "./witness-state.js";

@@ -44,6 +44,7 @@ import { openLoggedRecord } from "./open-entry.js";
 import { recordTenant } from "./record.js";
 import { TenantSeqCheck } from "./tenant-seq-check.js";
 import { verifyTenantExport } from "./verify-tenant.js";
+import { checkCosignatures, quorumProblem, type WitnessRequirement } from "./witness-quorum.js";
 
 export interface VerifyError {
   /** The first bad (or first missing) sequence number, when one can be named. */
@@ -78,6 +79,8 @@ export interface VerifyResult {
   kept?: number;
   /** Catalog revisions in catalogs/, each found to hash to its name. */
   catalogs?: number;
+  /** With pinned witnesses: the verifier keys of those that cosigned the newest checkpoint. */
+  cosigners?: string[];
   firstError?: VerifyError;
 }
 
@@ -106,6 +109,11 @@ export interface VerifyOptions {
    * a rewritten log with keys of its own.
    */
   trustedKeys?: TrustedKeys;
+  /**
+   * Pinned witnesses (C2SP tlog-cosignature verifier keys) of which `required` must have
+   * cosigned the export's newest checkpoint (witness-quorum.ts).
+   */
+  witnesses?: WitnessRequirement;
 }
 
 /** Pinned keys: a keys.json-shaped object (`origin` optional). */
@@ -139,9 +147,11 @@ export async function verifyExport(dir: string, opts: VerifyOptions = {}): Promi
       state.tenant = scope.tenant;
       // Kept checkpoints need the log's tree, which a tenant's export does not carry: refused
       // rather than skipped, so `--checkpoints` never seems to have checked something.
-      if (opts.keptCheckpoints)
+      if (opts.keptCheckpoints || opts.witnesses)
         fail({
-          what: "kept checkpoints cannot be checked against a tenant-scoped export (no consistency proofs in it)",
+          what: opts.witnesses
+            ? "witness cosignatures are checked on whole-log exports; a tenant-scoped export's checkpoint is checked by --checkpoints against a whole-log one"
+            : "kept checkpoints cannot be checked against a tenant-scoped export (no consistency proofs in it)",
         });
       const refs = new CatalogReferences();
       await verifyTenantExport(dir, origin, ring, scope, opts, state, fail, refs);
@@ -152,11 +162,20 @@ export async function verifyExport(dir: string, opts: VerifyOptions = {}): Promi
     const tree = await verifyRecords(dir, ring, opts, refs, (n) => {
       state.records = n;
     });
-    await verifyCheckpoints(dir, origin, ring, tree, (count, size, root) => {
+    await verifyCheckpoints(dir, origin, ring, tree, opts.witnesses, (count, size, root, cosigned) => {
       state.checkpoints = count;
       state.checkpointedSize = size;
       state.rootHash = toBase64(root);
+      if (opts.witnesses) state.cosigners = cosigned;
     });
+    if (opts.witnesses) {
+      const problem = quorumProblem(state.cosigners ?? [], opts.witnesses);
+      if (problem)
+        fail({
+          ...(state.checkpoints > 0 ? { checkpoint: state.checkpoints - 1 } : {}),
+          what: state.checkpoints > 0 ? `checkpoint ${state.checkpoints - 1}: ${problem}` : problem,
+        });
+    }
     if (tree.size > 0 && state.checkpoints === 0 && (opts.requireCheckpoint ?? true)) {
       fail({ seq: 0, what: `no checkpoint covers the ${tree.size} records` });
     }
@@ -309,7 +328,8 @@ async function verifyCheckpoints(
   origin: string,
   ring: KeyRing,
   tree: MerkleTree,
-  progress: (count: number, size: number, root: Uint8Array) => void,
+  witnesses: WitnessRequirement | undefined,
+  progress: (count: number, size: number, root: Uint8Array, cosigned: string[]) => void,
 ): Promise<void> {
   const verifiers = checkpointVerifiers(
     origin,
@@ -319,7 +339,7 @@ async function verifyCheckpoints(
   let index = 0;
   for await (const line of readLines(join(dir, CHECKPOINTS_FILE))) {
     const at = `checkpoint ${index}`;
-    let entry: { size?: unknown; note?: unknown };
+    let entry: { size?: unknown; note?: unknown; cosignatures?: unknown };
     try {
       entry = JSON.parse(line);
     } catch {
@@ -372,8 +392,10 @@ async function verifyCheckpoints(
     ) {
       fail({ seq: prev.size, checkpoint: index, what: `${at}: not consistent with the previous checkpoint` });
     }
+    const cosigs = checkCosignatures(entry.note as string, entry.cosignatures, witnesses?.witnesses ?? []);
+    if ("problem" in cosigs) fail({ checkpoint: index, what: `${at}: ${cosigs.problem}` });
     prev = { size: cp.size, root: cp.rootHash };
     index++;
-    progress(index, cp.size, cp.rootHash);
+    progress(index, cp.size, cp.rootHash, "cosigned" in cosigs ? cosigs.cosigned : []);
   }
 }

@@ -20,6 +20,7 @@ import { AuditService, type LogEntry, Outcome } from "../gen/sovereign/v1/audit_
 import { addAuditReceiptCommands } from "./audit-receipts.js";
 import { addAuditTailCommand } from "./audit-tail.js";
 import { keyInfo, keysCommand, type TrustOptions, trustFor } from "./audit-trust.js";
+import { addAuditWitnessCommand, type WitnessFlags, witnessRequirement } from "./audit-witness.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
 import { describeError } from "./errors.js";
 import { replayJson, replayLines } from "./replay-report.js";
@@ -194,7 +195,11 @@ export async function exportCommand(o: ExportOptions): Promise<CommandResult> {
       });
       if (++done % 500 === 0) progress(done, total);
     } else if (item.case === "checkpoint") {
-      await (await open()).writeCheckpoint({ size: Number(item.value.size), note: item.value.signedNote });
+      await (await open()).writeCheckpoint({
+        size: Number(item.value.size),
+        note: item.value.signedNote,
+        cosignatures: item.value.cosignatures,
+      });
     } else if (item.case === "catalog") {
       // As sent: verify recomputes its hash. The writer refuses a revision that is not one.
       await (await open()).writeCatalog(item.value.revision, item.value.document);
@@ -244,10 +249,12 @@ function progressBar(): (done: number, total: number) => void {
  */
 export async function verifyCommand(
   dir: string,
-  o: { checkpoints?: string } & TrustOptions = {},
+  o: { checkpoints?: string } & TrustOptions & WitnessFlags = {},
 ): Promise<CommandResult> {
   const trust = await trustFor(o);
   if ("refused" in trust) return { exitCode: 2, stdout: [], stderr: trust.refused };
+  const witnesses = witnessRequirement(o);
+  if ("refused" in witnesses) return { exitCode: 2, stdout: [], stderr: witnesses.refused };
   let keptCheckpoints: string[] | undefined;
   if (o.checkpoints !== undefined) {
     try {
@@ -258,7 +265,11 @@ export async function verifyCommand(
       return { exitCode: 2, stdout: [], stderr: [`--checkpoints: ${e.message}`] };
     }
   }
-  const r = await verifyExport(resolve(dir), { keptCheckpoints, trustedKeys: trust.trusted });
+  const r = await verifyExport(resolve(dir), {
+    keptCheckpoints,
+    trustedKeys: trust.trusted,
+    witnesses: witnesses.req,
+  });
   if (r.ok && r.tenant !== undefined) {
     const seqs = r.tenantSeq ? `tenant_seq ${r.tenantSeq.first}..${r.tenantSeq.last} dense` : "no v2 records";
     const v1 = r.unsequenced ? `; ${r.unsequenced} v1 records without tenant_seq` : "";
@@ -277,7 +288,7 @@ export async function verifyCommand(
       stdout: [
         `OK: ${r.records} records, ${r.checkpoints} checkpoints; signatures, canonical form, dense sequence, dense tenant_seq per tenant, Merkle roots, consistency and ${catalogCount(r.catalogs)} verified${
           keptCheckpoints ? `; consistent with ${r.kept} kept checkpoints` : ""
-        }`,
+        }${r.cosigners ? `; newest checkpoint cosigned by ${r.cosigners.length} of ${witnesses.req?.witnesses.length} pinned witnesses` : ""}`,
         `checkpointed size ${r.checkpointedSize}${r.rootHash ? `, root ${r.rootHash}` : ""}${
           r.records > r.checkpointedSize
             ? `; ${r.records - r.checkpointedSize} later records not yet checkpointed`
@@ -377,7 +388,15 @@ export function addAuditCommands(program: Command): void {
       "keys you pinned (`sovr audit keys --out FILE`, or an earlier export's keys.json): the export's keys must be among them",
     )
     .option("--trust-export-keys", "trust the keys that come with the export (checks self-consistency only)")
-    .action((dir: string, o: { checkpoints?: string } & TrustOptions) => run(() => verifyCommand(dir, o)));
+    .option(
+      "--witness <vkey>",
+      "a witness's cosignature verifier key (repeatable)",
+      (v: string, p: string[] = []) => [...p, v],
+    )
+    .option("--witnesses-required <k>", "how many of the --witness keys must have cosigned (default: all)")
+    .action((dir: string, o: { checkpoints?: string } & TrustOptions & WitnessFlags) =>
+      run(() => verifyCommand(dir, o)),
+    );
   audit
     .command("keys")
     .description(
@@ -397,4 +416,5 @@ export function addAuditCommands(program: Command): void {
     .action((id: string, o: { livePolicy?: boolean; json?: boolean }) => run(() => replayCommand(id, o)));
   addAuditTailCommand(audit);
   addAuditReceiptCommands(audit);
+  addAuditWitnessCommand(audit);
 }

@@ -40,6 +40,7 @@ const MEANING: Record<Key, string> = {
   SOVR_CHECKPOINT_EVERY: "sign a checkpoint every N records…",
   SOVR_CHECKPOINT_INTERVAL_MS: "…or every T ms",
   SOVR_CHECKPOINT_ORIGIN: "checkpoint origin line",
+  SOVR_WITNESSES: "tlog-witnesses offered each checkpoint, a JSON list of {name, url, vkey}; [] = none",
   SOVR_CONNECT_TIMEOUT_MS: "upstream connect timeout",
   SOVR_FIRST_TOKEN_TIMEOUT_MS: "upstream time to first token before failing over",
   SOVR_IDLE_TIMEOUT_MS: "upstream silence between chunks before giving up",

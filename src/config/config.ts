@@ -70,6 +70,21 @@ const schema = z.object({
   SOVR_CHECKPOINT_EVERY: positiveInt.default(1000),
   SOVR_CHECKPOINT_INTERVAL_MS: positiveInt.default(5000),
   SOVR_CHECKPOINT_ORIGIN: z.string().min(1).default("sovereign-router.local/audit"),
+  /** tlog-witnesses offered each checkpoint (docs/audit.md §6.1): a JSON list of {name, url, vkey}. */
+  SOVR_WITNESSES: z
+    .string()
+    .default("[]")
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "not JSON: expected a list of {name, url, vkey}" });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.array(z.object({ name: z.string().min(1), url: z.string().url(), vkey: z.string().min(1) }).strict()),
+    ),
   SOVR_CONNECT_TIMEOUT_MS: positiveInt.default(5000),
   SOVR_FIRST_TOKEN_TIMEOUT_MS: positiveInt.default(30_000),
   SOVR_IDLE_TIMEOUT_MS: positiveInt.default(30_000),
@@ -211,6 +226,8 @@ export interface Config {
     readonly checkpointEvery: number;
     readonly checkpointIntervalMs: number;
     readonly checkpointOrigin: string;
+    /** Witnesses each checkpoint is offered to; their cosignatures are stored and served. */
+    readonly witnesses: readonly { readonly name: string; readonly url: string; readonly vkey: string }[];
   };
   readonly upstream: {
     readonly connectTimeoutMs: number;
@@ -367,6 +384,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       checkpointEvery: c.SOVR_CHECKPOINT_EVERY,
       checkpointIntervalMs: c.SOVR_CHECKPOINT_INTERVAL_MS,
       checkpointOrigin: c.SOVR_CHECKPOINT_ORIGIN,
+      witnesses: Object.freeze(c.SOVR_WITNESSES.map((w) => Object.freeze({ ...w }))),
     }),
     upstream: Object.freeze({
       connectTimeoutMs: c.SOVR_CONNECT_TIMEOUT_MS,

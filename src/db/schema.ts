@@ -65,6 +65,18 @@ export interface AuditCheckpointsTable {
   created_at: Generated<Date>;
 }
 
+/** Witnesses' cosignatures of our checkpoints, as note signature lines (src/audit/cosignature-store.ts). */
+export interface AuditCosignaturesTable {
+  size: number;
+  /** The witness's verifier key (name+hash+base64(0x04 ‖ key)). */
+  witness: string;
+  /** The note signature line the witness returned, without its newline. */
+  signature: string;
+  /** The cosignature's own timestamp. */
+  cosigned_at: Date;
+  created_at: Generated<Date>;
+}
+
 /** Public halves of the record-signing keys, with validity ranges. */
 export interface SigningKeysTable {
   key_id: string;
@@ -105,6 +117,7 @@ export interface Database {
   audit_log: AuditLogTable;
   audit_decisions: AuditDecisionsTable;
   audit_checkpoints: AuditCheckpointsTable;
+  audit_cosignatures: AuditCosignaturesTable;
   audit_tenant_heads: AuditTenantHeadsTable;
   signing_keys: SigningKeysTable;
   /** Tenants' own provider keys, encrypted (src/auth/byok.ts). */

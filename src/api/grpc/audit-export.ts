@@ -20,6 +20,8 @@ import type { Kysely } from "kysely";
 import type { Checkpointer, StoredEntry } from "../../audit/index.js";
 import {
   checkpointsUpTo,
+  cosignaturesOf,
+  cosignaturesUpTo,
   countTenantEntries,
   envelopePayload,
   logSize,
@@ -106,7 +108,14 @@ export async function* exportMessages(
     }
     yield* catalogMessages(deps, revisions, total, tenant);
     yield {
-      item: { case: "checkpoint" as const, value: checkpointMessage(cp.origin, fresh) },
+      item: {
+        case: "checkpoint" as const,
+        value: checkpointMessage(
+          cp.origin,
+          fresh,
+          (await cosignaturesOf(deps.db, [fresh.size])).get(fresh.size),
+        ),
+      },
       total,
       tenant,
     };
@@ -122,9 +131,11 @@ export async function* exportMessages(
   // the rows left: a cut tail then shows as records a signed checkpoint vouches for but the
   // export lacks. (Later checkpoints cover records written after the export began.)
   const maxSize = req.toSeq ? to : (fresh?.size ?? Number.MAX_SAFE_INTEGER);
-  for (const c of await checkpointsUpTo(deps.db, maxSize))
+  const checkpoints = await checkpointsUpTo(deps.db, maxSize);
+  const cosigned = await cosignaturesUpTo(deps.db, maxSize);
+  for (const c of checkpoints)
     yield {
-      item: { case: "checkpoint" as const, value: checkpointMessage(cp.origin, c) },
+      item: { case: "checkpoint" as const, value: checkpointMessage(cp.origin, c, cosigned.get(c.size)) },
       total,
       tenant: scope,
     };

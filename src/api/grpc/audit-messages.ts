@@ -30,12 +30,18 @@ export function keyMessage(k: PublicKeyInfo) {
   };
 }
 
-export function checkpointMessage(origin: string, cp: StoredCheckpoint) {
+/** A checkpoint as served, with the witnesses' cosignature lines stored for it. */
+export function checkpointMessage(
+  origin: string,
+  cp: StoredCheckpoint,
+  cosignatures: readonly string[] = [],
+) {
   return {
     origin,
     size: BigInt(cp.size),
     rootHash: cp.rootHash,
     time: timestampFromDate(cp.createdAt),
     signedNote: cp.signedNote,
+    cosignatures: [...cosignatures],
   };
 }

@@ -6,6 +6,7 @@ import {
   CommitSignal,
   candidateRows,
   checkpointAt,
+  cosignaturesOf,
   type DecisionCursor,
   type DecisionRecord,
   decisionEntries,
@@ -140,7 +141,7 @@ export class AuditServiceImpl implements Impl {
       return {
         decision: toLogEntry(decision),
         outcome: outcome && toLogEntry(outcome),
-        checkpoint: this.#checkpointMessage(cp),
+        checkpoint: await this.#checkpointMessage(cp),
         decisionProof: await this.#inclusionProof(decision, cp),
         outcomeProof: outcome && (await this.#inclusionProof(outcome, cp)),
       };
@@ -168,7 +169,7 @@ export class AuditServiceImpl implements Impl {
         seq: BigInt(decision.seq),
         leafHash: decision.leafHash,
         proof: await this.#inclusionProof(decision, cp),
-        checkpoint: this.#checkpointMessage(cp),
+        checkpoint: await this.#checkpointMessage(cp),
       };
     });
   }
@@ -192,7 +193,7 @@ export class AuditServiceImpl implements Impl {
         cp = await checkpointAt(this.#db, Number(req.size));
         if (!cp) throw new AuditNotFoundError(`no checkpoint of size ${req.size}`);
       }
-      return { checkpoint: this.#checkpointMessage(cp) };
+      return { checkpoint: await this.#checkpointMessage(cp) };
     });
   }
 
@@ -272,8 +273,9 @@ export class AuditServiceImpl implements Impl {
     }));
   }
 
-  #checkpointMessage(cp: StoredCheckpoint) {
-    return checkpointMessage(this.#cp.origin, cp);
+  async #checkpointMessage(cp: StoredCheckpoint) {
+    const cosigned = await cosignaturesOf(this.#db, [cp.size]);
+    return checkpointMessage(this.#cp.origin, cp, cosigned.get(cp.size));
   }
 }
 

@@ -9,6 +9,7 @@ import * as keyScopes from "./2026-11-30T0600-h-keys-key-scopes.js";
 import * as budgets from "./2026-11-30T0610-budgets.js";
 import * as decisionUsage from "./2026-11-30T0700-h-usage-decision-usage.js";
 import * as rateLimitWindows from "./2026-11-30T0710-h-usage-rate-limit-windows.js";
+import * as witnessCosignatures from "./2026-11-30T0800-h-witness-cosignatures.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0700-h-usage-decision-usage": decisionUsage,
   "2026-11-30T0710-h-usage-rate-limit-windows": rateLimitWindows,
   "2026-11-30T0610-budgets": budgets,
+  "2026-11-30T0800-h-witness-cosignatures": witnessCosignatures,
 };
