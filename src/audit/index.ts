@@ -116,7 +116,9 @@ export type { ProofCheck } from "./proofs.js";
 export { verifyCheckpointConsistency, verifyEntryInclusion } from "./proofs.js";
 export type {
   AdminAction,
+  AdminCallerRecord,
   AdminRecord,
+  AdminTarget,
   AttemptRecord,
   AuditRecord,
   CallerRecord,
@@ -145,6 +147,7 @@ export {
   decodeRecord,
   encodeRecord,
   nowUs,
+  PLATFORM_TENANT,
   RECORD_FORMAT_VERSION,
   RecordFormatError,
   recordTenant,
@@ -152,6 +155,13 @@ export {
   validateRecord,
   withTenantSeq,
 } from "./record.js";
+export {
+  type AdminActor,
+  type AdminChange,
+  AdminTrail,
+  LOCAL_ACTOR,
+  SYSTEM_ACTOR,
+} from "./admin-trail.js";
 export { type AdminInput, buildAdminRecord } from "./record-admin.js";
 export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";

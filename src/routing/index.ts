@@ -2,6 +2,7 @@
 export { AuditRecorder } from "./audit-recorder.js";
 export { labelsFromRecord, labelsToRecord, scanContent } from "./content-labels.js";
 export { candidatesFor, type Decision, type DecisionInputs, decide } from "./decide.js";
+export { adminActorOf } from "./admin-actor.js";
 export { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
 export {
   type DurableRecorderOptions,

@@ -5,6 +5,7 @@ import * as byokKeys from "./2026-11-22T0310-byok-keys.js";
 import * as auditTenantHeads from "./2026-11-30T0400-audit-tenant-heads.js";
 import * as byokOrigins from "./2026-11-30T0400-byok-origins.js";
 import * as keyRoles from "./2026-11-30T0500-key-roles.js";
+import * as adminRecords from "./2026-12-01T0600-admin-records-admin.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0400-audit-tenant-heads": auditTenantHeads,
   "2026-11-30T0400-byok-origins": byokOrigins,
   "2026-11-30T0500-key-roles": keyRoles,
+  "2026-12-01T0600-admin-records-admin": adminRecords,
 };
