@@ -1,9 +1,12 @@
 import {
+  AdminTrail,
   AuditLog,
   Checkpointer,
   currentSigningKey,
   LatestCheckpointFile,
+  PLATFORM_TENANT,
   publishSigningKey,
+  SYSTEM_ACTOR,
   rotateSigningKey,
 } from "../audit/index.js";
 import type { Config } from "../config/index.js";
@@ -15,7 +18,9 @@ import type { ShutdownStep } from "./shutdown.js";
  * The signed log and its checkpointer. The signing key is created on first start and published
  * with its validity range. Stopping the checkpointer (before the log's flush: cleanups run in
  * reverse) drains the log and signs a final checkpoint. The latest one signed is also kept
- * beside the keys: a log cut or rewritten behind it (a fork) stops start-up here.
+ * beside the keys: a log cut or rewritten behind it (a fork) stops start-up here. A key published
+ * for the first time (the first start, or after `sovr keys generate`) is an admin record
+ * (`signing_key.rotate`, by the router itself) before any decision is signed with it.
  */
 export async function startAudit(
   config: Config,
@@ -29,6 +34,10 @@ export async function startAudit(
     key = await rotateSigningKey(config.keysDir);
     logger.info({ keyId: key.keyId, dir: config.keysDir }, "generated a new record signing key");
   }
+  // A key not yet published is a rotation (or the log's first key): recorded below, signed by it.
+  const published = await db.db.selectFrom("signing_keys").select(["key_id", "valid_until"]).execute();
+  const isNew = !published.some((k) => k.key_id === key.keyId);
+  const previous = published.find((k) => k.valid_until === null)?.key_id ?? null;
   await publishSigningKey(db.db, key);
   const audit = new AuditLog(db.db, db.kind, key, {
     batchDelayMs: config.audit.batchDelayMs,
@@ -49,5 +58,13 @@ export async function startAudit(
   });
   await checkpointer.start();
   cleanups.push({ name: "final checkpoint", run: () => checkpointer.stop() });
+  if (isNew)
+    // Fail closed: a key whose taking over cannot be recorded does not start signing decisions.
+    await new AdminTrail(audit, config.instance).record(SYSTEM_ACTOR, {
+      tenant: PLATFORM_TENANT,
+      action: "signing_key.rotate",
+      target: { signing_key_id: key.keyId },
+      revision: { before: previous, after: key.keyId },
+    });
   return { audit, checkpointer };
 }

@@ -14,7 +14,7 @@ import {
   registerServices,
   serviceHealth,
 } from "../api/index.js";
-import type { AuditLog, Checkpointer } from "../audit/index.js";
+import type { AdminTrail, AuditLog, Checkpointer } from "../audit/index.js";
 import type { Authenticator, ByokAdmin } from "../auth/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
@@ -34,6 +34,8 @@ export interface ServeParts {
   prober: LocalProber;
   policy: RunningPolicy;
   audit: AuditLog;
+  /** Where admin changes are recorded before they take effect. */
+  trail: AdminTrail;
   checkpointer: Checkpointer;
   router: Router;
   byokAdmin: ByokAdmin;
@@ -59,6 +61,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     prober,
     policy,
     audit,
+    trail,
     checkpointer,
     router,
     byokAdmin,
@@ -77,7 +80,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     reportInternal,
     routes: (r) =>
       registerServices(r, {
-        keys: [db.db, auth],
+        keys: [db.db, auth, trail],
         byok: byokAdmin,
         router,
         limits: config.requestLimits,

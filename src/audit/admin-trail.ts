@@ -10,6 +10,7 @@
  */
 import type { AppendRequest } from "./append-batch.js";
 import type { Appended } from "./audit-log.js";
+import { AdminRecordError } from "./errors.js";
 import type { AdminCallerRecord, AdminRecord, AdminTarget } from "./record.js";
 import { encodeRecord, PLATFORM_TENANT, withTenantSeq } from "./record.js";
 import { buildAdminRecord } from "./record-admin.js";
@@ -68,14 +69,20 @@ export class AdminTrail {
       target: change.target,
       revision: change.revision,
     });
-    const appended = await this.log.append({
+    const appended = await this.log
+      .append({
       kind: "admin",
       eventId: unsequenced.event_id,
       recordedAt: new Date(Math.floor(unsequenced.time_us / 1000)),
       tenant: unsequenced.tenant,
       action: unsequenced.action,
       encode: (tenantSeq) => encodeRecord(withTenantSeq(unsequenced, tenantSeq)),
-    });
+      })
+      .catch((cause: unknown) => {
+        throw new AdminRecordError(`admin record (${change.action}) could not be written; change refused`, {
+          cause,
+        });
+      });
     return { ...appended, record: withTenantSeq(unsequenced, appended.tenantSeq!) as AdminRecord };
   }
 }

@@ -39,7 +39,7 @@ export {
   signEnvelope,
   verifyEnvelope,
 } from "./dsse.js";
-export { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "./errors.js";
+export { AdminRecordError, AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "./errors.js";
 export {
   CATALOGS_DIR,
   type CatalogProblem,

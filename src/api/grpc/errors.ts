@@ -1,6 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "../../audit/index.js";
+import {
+  AdminRecordError,
+  AuditNotFoundError,
+  LogIntegrityError,
+  ReplayUnavailableError,
+} from "../../audit/index.js";
 import { AuthError, ByokAccessError, ByokError, ByokNotFoundError } from "../../auth/index.js";
 import { CatalogNotFoundError, CatalogValidationError } from "../../catalog/index.js";
 import { CatalogIssueSchema } from "../../gen/sovereign/v1/catalog_pb.js";
@@ -148,6 +153,9 @@ export function toConnectError(err: unknown): ConnectError {
   // The stored log does not add up (altered, missing or foreign rows): corruption, say so.
   if (err instanceof LogIntegrityError)
     return new ConnectError(err.message, Code.DataLoss, undefined, undefined, err);
+  // The admin record of a change could not be committed: the change was not made (fail closed).
+  if (err instanceof AdminRecordError)
+    return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }
 
