@@ -6,8 +6,8 @@ import {
   LatestCheckpointFile,
   PLATFORM_TENANT,
   publishSigningKey,
-  SYSTEM_ACTOR,
   rotateSigningKey,
+  SYSTEM_ACTOR,
 } from "../audit/index.js";
 import type { Config } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
+import type { AdminTrail } from "../audit/index.js";
 import type { LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
 import { type BundleRef, BundleSource, PolicyEngine, saveBundle } from "../policy/index.js";
 import { catalogPolicyEndpoints } from "../routing/index.js";
-import type { AdminTrail } from "../audit/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
 import { recordBundleActivation } from "./admin-trail.js";
 import type { ShutdownStep } from "./shutdown.js";

@@ -71,12 +71,12 @@ export class AdminTrail {
     });
     const appended = await this.log
       .append({
-      kind: "admin",
-      eventId: unsequenced.event_id,
-      recordedAt: new Date(Math.floor(unsequenced.time_us / 1000)),
-      tenant: unsequenced.tenant,
-      action: unsequenced.action,
-      encode: (tenantSeq) => encodeRecord(withTenantSeq(unsequenced, tenantSeq)),
+        kind: "admin",
+        eventId: unsequenced.event_id,
+        recordedAt: new Date(Math.floor(unsequenced.time_us / 1000)),
+        tenant: unsequenced.tenant,
+        action: unsequenced.action,
+        encode: (tenantSeq) => encodeRecord(withTenantSeq(unsequenced, tenantSeq)),
       })
       .catch((cause: unknown) => {
         throw new AdminRecordError(`admin record (${change.action}) could not be written; change refused`, {

@@ -129,7 +129,14 @@ function batchRows(batch: readonly BatchEntry[]): BatchRows {
     r.action.push(q.kind === "admin" ? q.action : null);
     if (q.kind === "admin") {
       r.tenant.push(q.tenant);
-      for (const col of [r.model, r.endpointId, r.outcome, r.policyRevision, r.policySha256, r.catalogRevision])
+      for (const col of [
+        r.model,
+        r.endpointId,
+        r.outcome,
+        r.policyRevision,
+        r.policySha256,
+        r.catalogRevision,
+      ])
         col.push(null);
     } else if (q.kind === "decision") {
       decisionAt.set(q.decisionId, i);

@@ -305,4 +305,3 @@ function settleSliced(batch: readonly Pending[], settle: (p: Pending, i: number)
   };
   run(0);
 }
-

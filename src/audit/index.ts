@@ -4,6 +4,13 @@
  * checkpoints, and the offline export format and verifier. Other folders import only from here.
  */
 
+export {
+  type AdminActor,
+  type AdminChange,
+  AdminTrail,
+  LOCAL_ACTOR,
+  SYSTEM_ACTOR,
+} from "./admin-trail.js";
 export { AuditLog } from "./audit-log.js";
 export {
   checkpointAt,
@@ -155,13 +162,6 @@ export {
   validateRecord,
   withTenantSeq,
 } from "./record.js";
-export {
-  type AdminActor,
-  type AdminChange,
-  AdminTrail,
-  LOCAL_ACTOR,
-  SYSTEM_ACTOR,
-} from "./admin-trail.js";
 export { type AdminInput, buildAdminRecord } from "./record-admin.js";
 export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";

@@ -44,7 +44,11 @@ export function buildAdminRecord(input: AdminInput): Unsequenced<AdminRecord> {
     tenant: input.tenant,
     router: input.router,
     caller: input.caller,
-    principal: { tenant: input.principal.tenant, workload: input.principal.workload, roles: [...input.principal.roles] },
+    principal: {
+      tenant: input.principal.tenant,
+      workload: input.principal.workload,
+      roles: [...input.principal.roles],
+    },
     action: input.action,
     target: input.target,
     ...(input.revision ? { revision: input.revision } : {}),

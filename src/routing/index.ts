@@ -1,8 +1,9 @@
 // The public face of routing/: other folders import only what is exported here.
+
+export { adminActorOf } from "./admin-actor.js";
 export { AuditRecorder } from "./audit-recorder.js";
 export { labelsFromRecord, labelsToRecord, scanContent } from "./content-labels.js";
 export { candidatesFor, type Decision, type DecisionInputs, decide } from "./decide.js";
-export { adminActorOf } from "./admin-actor.js";
 export { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
 export {
   type DurableRecorderOptions,

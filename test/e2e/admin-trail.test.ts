@@ -27,11 +27,19 @@ describe.each(appDatabases)("admin trail (%s)", (database) => {
       createConnectTransport({
         baseUrl: t.app.httpUrl,
         httpVersion: "1.1",
-        interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))],
+        interceptors: [
+          (next) => (req) => {
+            req.header.set("authorization", `Bearer ${token}`);
+            return next(req);
+          },
+        ],
       }),
     );
 
-  async function adminRecords(key: string, tenant?: string): Promise<{ dir: string; records: AdminRecord[] }> {
+  async function adminRecords(
+    key: string,
+    tenant?: string,
+  ): Promise<{ dir: string; records: AdminRecord[] }> {
     const dir = await mkdtemp(join(tmpdir(), "sovr-admin-trail-"));
     dirs.push(dir);
     const r = await exportCommand({ url: t.app.httpUrl, key, out: dir, progress: () => {}, tenant });

@@ -204,10 +204,12 @@ export class CatalogServiceImpl implements Impl {
           throw err;
         }
       }
-      const { snapshot, changed } = await this.#catalog.apply(files, ctx.values.get(principalKey)).catch((err: unknown) => {
-        if (err instanceof CatalogValidationError) this.#onApply("rejected");
-        throw err;
-      });
+      const { snapshot, changed } = await this.#catalog
+        .apply(files, ctx.values.get(principalKey))
+        .catch((err: unknown) => {
+          if (err instanceof CatalogValidationError) this.#onApply("rejected");
+          throw err;
+        });
       this.#onApply(changed ? "applied" : "unchanged");
       const stored = await getRevision(this.#db, snapshot.revision);
       return { valid: true, changed, revision: toProtoRevision(snapshot, stored?.createdAt), issues: [] };
