@@ -26,7 +26,7 @@ export interface StoredCheckpoint {
   createdAt: Date;
 }
 
-function toEntry(row: AuditLogRow): StoredEntry {
+export function toEntry(row: AuditLogRow): StoredEntry {
   return {
     seq: Number(row.seq),
     kind: row.kind,

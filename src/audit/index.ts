@@ -5,6 +5,12 @@
  */
 
 export {
+  type AdminEntry,
+  type AdminFilter,
+  decisionPosition,
+  queryAdminRecords,
+} from "./admin-query.js";
+export {
   type AdminActor,
   type AdminChange,
   AdminTrail,
@@ -164,6 +170,7 @@ export {
 } from "./record.js";
 export { type AdminInput, buildAdminRecord } from "./record-admin.js";
 export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
+export { ADMIN_ACTIONS } from "./record-schema.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";
 export type { VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";
 export { verifyExport } from "./verifier.js";

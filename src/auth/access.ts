@@ -29,6 +29,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "sovereign.v1.AuditService/ReplayDecision": ["auditor"],
   "sovereign.v1.AuditService/ExportDecisions": ["auditor"],
   "sovereign.v1.AuditService/ListSigningKeys": ["auditor"],
+  "sovereign.v1.AuditService/QueryAdminRecords": ["auditor"],
   // BYOK: a tenant admin, for its own tenant only (checked in src/auth/byok-admin.ts).
   "sovereign.v1.ByokService/SetKey": ["admin"],
   "sovereign.v1.ByokService/RemoveKey": ["admin"],

@@ -18,6 +18,7 @@ import {
 } from "../audit/index.js";
 import { toBase64 } from "../encoding/index.js";
 import { AuditService, type LogEntry, Outcome, type SigningKey } from "../gen/sovereign/v1/audit_pb.js";
+import { type ChangesOptions, changesCommand } from "./audit-changes.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
 
 export { DEFAULT_SOVR_URL } from "./connect-client.js";
@@ -351,7 +352,7 @@ async function run(fn: () => Promise<CommandResult>): Promise<void> {
   }
 }
 
-/** Adds `sovr audit query|export|checkpoint|verify|replay`. */
+/** Adds `sovr audit query|export|checkpoint|verify|replay|changes`. */
 export function addAuditCommands(program: Command): void {
   const audit = program.command("audit").description("the signed decision log (auditors)");
   audit
@@ -401,4 +402,13 @@ export function addAuditCommands(program: Command): void {
     .option("--live-policy", "use the currently loaded policy instead of the recorded one")
     .option("--json", "machine-readable result")
     .action((id: string, o: { livePolicy?: boolean; json?: boolean }) => run(() => replayCommand(id, o)));
+  audit
+    .command("changes")
+    .argument("<decision-id>")
+    .description(
+      "who changed the rules before a decision: the admin records of its tenant (and the platform's, with all tenants) before it, newest first",
+    )
+    .option("--limit <n>", "most records to print", Number, 100)
+    .option("--json", "one JSON object per line")
+    .action((id: string, o: ChangesOptions) => run(() => changesCommand(id, o)));
 }

@@ -31,12 +31,14 @@ import {
   type GetConsistencyProofRequest,
   type GetDecisionRequest,
   Outcome,
+  type QueryAdminRecordsRequest,
   type QueryDecisionsRequest,
   type ReplayDecisionRequest,
 } from "../../gen/sovereign/v1/audit_pb.js";
 import { ExclusionStage } from "../../gen/sovereign/v1/router_pb.js";
 import type { Replayer } from "../../replay/index.js";
 import type { DecisionRecordV1 } from "../../routing/index.js";
+import { queryAdminRecordsFor } from "./audit-admin-query.js";
 import { exportMessages, exportScope } from "./audit-export.js";
 import { checkpointMessage, keyMessage, toLogEntry } from "./audit-messages.js";
 import { principalKey } from "./context.js";
@@ -242,6 +244,11 @@ export class AuditServiceImpl implements Impl {
       keys: (await publishedKeys(this.#db)).map(keyMessage),
       checkpointOrigin: this.#cp.origin,
     }));
+  }
+
+  /** The admin trail, newest first; the tenant walls are in audit-admin-query.ts. */
+  queryAdminRecords(req: QueryAdminRecordsRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, (principal) => queryAdminRecordsFor(this.#db, principal, req));
   }
 
   #checkpointMessage(cp: StoredCheckpoint) {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sovereign/v1/audit.proto.
  */
 export const file_sovereign_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("Chhzb3ZlcmVpZ24vdjEvYXVkaXQucHJvdG8SDHNvdmVyZWlnbi52MSInCglTaWduYXR1cmUSDQoFa2V5aWQYASABKAkSCwoDc2lnGAIgASgMIl4KCEVudmVsb3BlEhQKDHBheWxvYWRfdHlwZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgMEisKCnNpZ25hdHVyZXMYAyADKAsyFy5zb3ZlcmVpZ24udjEuU2lnbmF0dXJlIrsBCghMb2dFbnRyeRILCgNzZXEYASABKAQSJgoEa2luZBgCIAEoDjIYLnNvdmVyZWlnbi52MS5SZWNvcmRLaW5kEhMKC2RlY2lzaW9uX2lkGAMgASgJEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCGVudmVsb3BlGAUgASgLMhYuc292ZXJlaWduLnYxLkVudmVsb3BlEhEKCWxlYWZfaGFzaBgGIAEoDCKFAgoPRGVjaXNpb25TdW1tYXJ5EhMKC2RlY2lzaW9uX2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgDIAEoCRINCgVtb2RlbBgEIAEoCRITCgtlbmRwb2ludF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUuc292ZXJlaWduLnYxLk91dGNvbWUSFwoPcG9saWN5X3JldmlzaW9uGAcgASgJEhQKDGRlY2lzaW9uX3NlcRgIIAEoBBIYCgtvdXRjb21lX3NlcRgJIAEoBEgAiAEBQg4KDF9vdXRjb21lX3NlcSKRAgoVUXVlcnlEZWNpc2lvbnNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ0ZW5hbnQYAyABKAkSDQoFbW9kZWwYBCABKAkSEwoLZW5kcG9pbnRfaWQYBSABKAkSJgoHb3V0Y29tZRgGIAEoDjIVLnNvdmVyZWlnbi52MS5PdXRjb21lEhcKD3BvbGljeV9yZXZpc2lvbhgHIAEoCRIRCglwYWdlX3NpemUYCCABKAUSEgoKcGFnZV90b2tlbhgJIAEoCSJjChZRdWVyeURlY2lzaW9uc1Jlc3BvbnNlEjAKCWRlY2lzaW9ucxgBIAMoCzIdLnNvdmVyZWlnbi52MS5EZWNpc2lvblN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKEkdldERlY2lzaW9uUmVxdWVzdBITCgtkZWNpc2lvbl9pZBgBIAEoCSJHCg5JbmNsdXNpb25Qcm9vZhISCgpsZWFmX2luZGV4GAEgASgEEhEKCXRyZWVfc2l6ZRgCIAEoBBIOCgZoYXNoZXMYAyADKAwifAoKQ2hlY2twb2ludBIOCgZvcmlnaW4YASABKAkSDAoEc2l6ZRgCIAEoBBIRCglyb290X2hhc2gYAyABKAwSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLc2lnbmVkX25vdGUYBSABKAkigQIKE0dldERlY2lzaW9uUmVzcG9uc2USKAoIZGVjaXNpb24YASABKAsyFi5zb3ZlcmVpZ24udjEuTG9nRW50cnkSJwoHb3V0Y29tZRgCIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRIsCgpjaGVja3BvaW50GAMgASgLMhguc292ZXJlaWduLnYxLkNoZWNrcG9pbnQSNAoOZGVjaXNpb25fcHJvb2YYBCABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSMwoNb3V0Y29tZV9wcm9vZhgFIAEoCzIcLnNvdmVyZWlnbi52MS5JbmNsdXNpb25Qcm9vZiIyChRHZXRDaGVja3BvaW50UmVxdWVzdBIRCgRzaXplGAEgASgESACIAQFCBwoFX3NpemUiRQoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEiwKCmNoZWNrcG9pbnQYASABKAsyGC5zb3ZlcmVpZ24udjEuQ2hlY2twb2ludCJFChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEIlYKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEEg4KBmhhc2hlcxgDIAMoDCJFChVSZXBsYXlEZWNpc2lvblJlcXVlc3QSEwoLZGVjaXNpb25faWQYASABKAkSFwoPdXNlX2xpdmVfcG9saWN5GAIgASgIIp4BChZSZXBsYXlEZWNpc2lvblJlc3BvbnNlEg0KBW1hdGNoGAEgASgIEhMKC2RpZmZlcmVuY2VzGAIgAygJEi8KCHJlY29yZGVkGAMgASgLMh0uc292ZXJlaWduLnYxLlJvdXRpbmdEZWNpc2lvbhIvCghyZXBsYXllZBgEIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24iSgoWRXhwb3J0RGVjaXNpb25zUmVxdWVzdBIQCghmcm9tX3NlcRgBIAEoBBIOCgZ0b19zZXEYAiABKAQSDgoGdGVuYW50GAMgASgJIqQBCgpTaWduaW5nS2V5Eg4KBmtleV9pZBgBIAEoCRIRCglhbGdvcml0aG0YAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIuCgp2YWxpZF9mcm9tGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt2YWxpZF91bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPQoXQ2F0YWxvZ1JldmlzaW9uRG9jdW1lbnQSEAoIcmV2aXNpb24YASABKAkSEAoIZG9jdW1lbnQYAiABKAwiqQIKF0V4cG9ydERlY2lzaW9uc1Jlc3BvbnNlEicKBWVudHJ5GAEgASgLMhYuc292ZXJlaWduLnYxLkxvZ0VudHJ5SAASLgoKY2hlY2twb2ludBgCIAEoCzIYLnNvdmVyZWlnbi52MS5DaGVja3BvaW50SAASJwoDa2V5GAMgASgLMhguc292ZXJlaWduLnYxLlNpZ25pbmdLZXlIABI4CgdjYXRhbG9nGAcgASgLMiUuc292ZXJlaWduLnYxLkNhdGFsb2dSZXZpc2lvbkRvY3VtZW50SAASDQoFdG90YWwYBCABKAQSKwoFcHJvb2YYBSABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSDgoGdGVuYW50GAYgASgJQgYKBGl0ZW0iGAoWTGlzdFNpZ25pbmdLZXlzUmVxdWVzdCJcChdMaXN0U2lnbmluZ0tleXNSZXNwb25zZRImCgRrZXlzGAEgAygLMhguc292ZXJlaWduLnYxLlNpZ25pbmdLZXkSGQoRY2hlY2twb2ludF9vcmlnaW4YAiABKAkqXAoKUmVjb3JkS2luZBIbChdSRUNPUkRfS0lORF9VTlNQRUNJRklFRBAAEhgKFFJFQ09SRF9LSU5EX0RFQ0lTSU9OEAESFwoTUkVDT1JEX0tJTkRfT1VUQ09NRRACKnQKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhMKD09VVENPTUVfU1VDQ0VTUxABEhIKDk9VVENPTUVfRkFJTEVEEAISEgoOT1VUQ09NRV9ERU5JRUQQAxITCg9PVVRDT01FX1BFTkRJTkcQBDKkBQoMQXVkaXRTZXJ2aWNlElsKDlF1ZXJ5RGVjaXNpb25zEiMuc292ZXJlaWduLnYxLlF1ZXJ5RGVjaXNpb25zUmVxdWVzdBokLnNvdmVyZWlnbi52MS5RdWVyeURlY2lzaW9uc1Jlc3BvbnNlElIKC0dldERlY2lzaW9uEiAuc292ZXJlaWduLnYxLkdldERlY2lzaW9uUmVxdWVzdBohLnNvdmVyZWlnbi52MS5HZXREZWNpc2lvblJlc3BvbnNlElgKDUdldENoZWNrcG9pbnQSIi5zb3ZlcmVpZ24udjEuR2V0Q2hlY2twb2ludFJlcXVlc3QaIy5zb3ZlcmVpZ24udjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlEmoKE0dldENvbnNpc3RlbmN5UHJvb2YSKC5zb3ZlcmVpZ24udjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlcXVlc3QaKS5zb3ZlcmVpZ24udjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNlElsKDlJlcGxheURlY2lzaW9uEiMuc292ZXJlaWduLnYxLlJlcGxheURlY2lzaW9uUmVxdWVzdBokLnNvdmVyZWlnbi52MS5SZXBsYXlEZWNpc2lvblJlc3BvbnNlEmAKD0V4cG9ydERlY2lzaW9ucxIkLnNvdmVyZWlnbi52MS5FeHBvcnREZWNpc2lvbnNSZXF1ZXN0GiUuc292ZXJlaWduLnYxLkV4cG9ydERlY2lzaW9uc1Jlc3BvbnNlMAESXgoPTGlzdFNpZ25pbmdLZXlzEiQuc292ZXJlaWduLnYxLkxpc3RTaWduaW5nS2V5c1JlcXVlc3QaJS5zb3ZlcmVpZ24udjEuTGlzdFNpZ25pbmdLZXlzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_sovereign_v1_router]);
+  fileDesc("Chhzb3ZlcmVpZ24vdjEvYXVkaXQucHJvdG8SDHNvdmVyZWlnbi52MSInCglTaWduYXR1cmUSDQoFa2V5aWQYASABKAkSCwoDc2lnGAIgASgMIl4KCEVudmVsb3BlEhQKDHBheWxvYWRfdHlwZRgBIAEoCRIPCgdwYXlsb2FkGAIgASgMEisKCnNpZ25hdHVyZXMYAyADKAsyFy5zb3ZlcmVpZ24udjEuU2lnbmF0dXJlIrsBCghMb2dFbnRyeRILCgNzZXEYASABKAQSJgoEa2luZBgCIAEoDjIYLnNvdmVyZWlnbi52MS5SZWNvcmRLaW5kEhMKC2RlY2lzaW9uX2lkGAMgASgJEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCGVudmVsb3BlGAUgASgLMhYuc292ZXJlaWduLnYxLkVudmVsb3BlEhEKCWxlYWZfaGFzaBgGIAEoDCKFAgoPRGVjaXNpb25TdW1tYXJ5EhMKC2RlY2lzaW9uX2lkGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnRlbmFudBgDIAEoCRINCgVtb2RlbBgEIAEoCRITCgtlbmRwb2ludF9pZBgFIAEoCRImCgdvdXRjb21lGAYgASgOMhUuc292ZXJlaWduLnYxLk91dGNvbWUSFwoPcG9saWN5X3JldmlzaW9uGAcgASgJEhQKDGRlY2lzaW9uX3NlcRgIIAEoBBIYCgtvdXRjb21lX3NlcRgJIAEoBEgAiAEBQg4KDF9vdXRjb21lX3NlcSKRAgoVUXVlcnlEZWNpc2lvbnNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ0ZW5hbnQYAyABKAkSDQoFbW9kZWwYBCABKAkSEwoLZW5kcG9pbnRfaWQYBSABKAkSJgoHb3V0Y29tZRgGIAEoDjIVLnNvdmVyZWlnbi52MS5PdXRjb21lEhcKD3BvbGljeV9yZXZpc2lvbhgHIAEoCRIRCglwYWdlX3NpemUYCCABKAUSEgoKcGFnZV90b2tlbhgJIAEoCSJjChZRdWVyeURlY2lzaW9uc1Jlc3BvbnNlEjAKCWRlY2lzaW9ucxgBIAMoCzIdLnNvdmVyZWlnbi52MS5EZWNpc2lvblN1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKEkdldERlY2lzaW9uUmVxdWVzdBITCgtkZWNpc2lvbl9pZBgBIAEoCSJHCg5JbmNsdXNpb25Qcm9vZhISCgpsZWFmX2luZGV4GAEgASgEEhEKCXRyZWVfc2l6ZRgCIAEoBBIOCgZoYXNoZXMYAyADKAwifAoKQ2hlY2twb2ludBIOCgZvcmlnaW4YASABKAkSDAoEc2l6ZRgCIAEoBBIRCglyb290X2hhc2gYAyABKAwSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLc2lnbmVkX25vdGUYBSABKAkigQIKE0dldERlY2lzaW9uUmVzcG9uc2USKAoIZGVjaXNpb24YASABKAsyFi5zb3ZlcmVpZ24udjEuTG9nRW50cnkSJwoHb3V0Y29tZRgCIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRIsCgpjaGVja3BvaW50GAMgASgLMhguc292ZXJlaWduLnYxLkNoZWNrcG9pbnQSNAoOZGVjaXNpb25fcHJvb2YYBCABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSMwoNb3V0Y29tZV9wcm9vZhgFIAEoCzIcLnNvdmVyZWlnbi52MS5JbmNsdXNpb25Qcm9vZiIyChRHZXRDaGVja3BvaW50UmVxdWVzdBIRCgRzaXplGAEgASgESACIAQFCBwoFX3NpemUiRQoVR2V0Q2hlY2twb2ludFJlc3BvbnNlEiwKCmNoZWNrcG9pbnQYASABKAsyGC5zb3ZlcmVpZ24udjEuQ2hlY2twb2ludCJFChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEIlYKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRISCgpmaXJzdF9zaXplGAEgASgEEhMKC3NlY29uZF9zaXplGAIgASgEEg4KBmhhc2hlcxgDIAMoDCJFChVSZXBsYXlEZWNpc2lvblJlcXVlc3QSEwoLZGVjaXNpb25faWQYASABKAkSFwoPdXNlX2xpdmVfcG9saWN5GAIgASgIIp4BChZSZXBsYXlEZWNpc2lvblJlc3BvbnNlEg0KBW1hdGNoGAEgASgIEhMKC2RpZmZlcmVuY2VzGAIgAygJEi8KCHJlY29yZGVkGAMgASgLMh0uc292ZXJlaWduLnYxLlJvdXRpbmdEZWNpc2lvbhIvCghyZXBsYXllZBgEIAEoCzIdLnNvdmVyZWlnbi52MS5Sb3V0aW5nRGVjaXNpb24iSgoWRXhwb3J0RGVjaXNpb25zUmVxdWVzdBIQCghmcm9tX3NlcRgBIAEoBBIOCgZ0b19zZXEYAiABKAQSDgoGdGVuYW50GAMgASgJIqQBCgpTaWduaW5nS2V5Eg4KBmtleV9pZBgBIAEoCRIRCglhbGdvcml0aG0YAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIuCgp2YWxpZF9mcm9tGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt2YWxpZF91bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPQoXQ2F0YWxvZ1JldmlzaW9uRG9jdW1lbnQSEAoIcmV2aXNpb24YASABKAkSEAoIZG9jdW1lbnQYAiABKAwiqQIKF0V4cG9ydERlY2lzaW9uc1Jlc3BvbnNlEicKBWVudHJ5GAEgASgLMhYuc292ZXJlaWduLnYxLkxvZ0VudHJ5SAASLgoKY2hlY2twb2ludBgCIAEoCzIYLnNvdmVyZWlnbi52MS5DaGVja3BvaW50SAASJwoDa2V5GAMgASgLMhguc292ZXJlaWduLnYxLlNpZ25pbmdLZXlIABI4CgdjYXRhbG9nGAcgASgLMiUuc292ZXJlaWduLnYxLkNhdGFsb2dSZXZpc2lvbkRvY3VtZW50SAASDQoFdG90YWwYBCABKAQSKwoFcHJvb2YYBSABKAsyHC5zb3ZlcmVpZ24udjEuSW5jbHVzaW9uUHJvb2YSDgoGdGVuYW50GAYgASgJQgYKBGl0ZW0iGAoWTGlzdFNpZ25pbmdLZXlzUmVxdWVzdCJcChdMaXN0U2lnbmluZ0tleXNSZXNwb25zZRImCgRrZXlzGAEgAygLMhguc292ZXJlaWduLnYxLlNpZ25pbmdLZXkSGQoRY2hlY2twb2ludF9vcmlnaW4YAiABKAki2wEKGFF1ZXJ5QWRtaW5SZWNvcmRzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDgoGYWN0aW9uGAIgASgJEi4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIaChJiZWZvcmVfZGVjaXNpb25faWQYBSABKAkSEQoJcGFnZV9zaXplGAYgASgFEhIKCnBhZ2VfdG9rZW4YByABKAki5gMKEkFkbWluUmVjb3JkU3VtbWFyeRIQCghldmVudF9pZBgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZ0ZW5hbnQYAyABKAkSDgoGYWN0aW9uGAQgASgJEgsKA3NlcRgFIAEoBBISCgp0ZW5hbnRfc2VxGAYgASgEEhMKC2NhbGxlcl9raW5kGAcgASgJEhYKDmNhbGxlcl9zdWJqZWN0GAggASgJEhUKDWNhbGxlcl9rZXlfaWQYCSABKAkSGAoQcHJpbmNpcGFsX3RlbmFudBgKIAEoCRIXCg9wcmluY2lwYWxfcm9sZXMYCyADKAkSPAoGdGFyZ2V0GAwgAygLMiwuc292ZXJlaWduLnYxLkFkbWluUmVjb3JkU3VtbWFyeS5UYXJnZXRFbnRyeRIcCg9yZXZpc2lvbl9iZWZvcmUYDSABKAlIAIgBARIWCg5yZXZpc2lvbl9hZnRlchgOIAEoCRIlCgVlbnRyeRgPIAEoCzIWLnNvdmVyZWlnbi52MS5Mb2dFbnRyeRotCgtUYXJnZXRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQhIKEF9yZXZpc2lvbl9iZWZvcmUiZwoZUXVlcnlBZG1pblJlY29yZHNSZXNwb25zZRIxCgdyZWNvcmRzGAEgAygLMiAuc292ZXJlaWduLnYxLkFkbWluUmVjb3JkU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqcwoKUmVjb3JkS2luZBIbChdSRUNPUkRfS0lORF9VTlNQRUNJRklFRBAAEhgKFFJFQ09SRF9LSU5EX0RFQ0lTSU9OEAESFwoTUkVDT1JEX0tJTkRfT1VUQ09NRRACEhUKEVJFQ09SRF9LSU5EX0FETUlOEAMqdAoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASEwoPT1VUQ09NRV9TVUNDRVNTEAESEgoOT1VUQ09NRV9GQUlMRUQQAhISCg5PVVRDT01FX0RFTklFRBADEhMKD09VVENPTUVfUEVORElORxAEMooGCgxBdWRpdFNlcnZpY2USWwoOUXVlcnlEZWNpc2lvbnMSIy5zb3ZlcmVpZ24udjEuUXVlcnlEZWNpc2lvbnNSZXF1ZXN0GiQuc292ZXJlaWduLnYxLlF1ZXJ5RGVjaXNpb25zUmVzcG9uc2USUgoLR2V0RGVjaXNpb24SIC5zb3ZlcmVpZ24udjEuR2V0RGVjaXNpb25SZXF1ZXN0GiEuc292ZXJlaWduLnYxLkdldERlY2lzaW9uUmVzcG9uc2USWAoNR2V0Q2hlY2twb2ludBIiLnNvdmVyZWlnbi52MS5HZXRDaGVja3BvaW50UmVxdWVzdBojLnNvdmVyZWlnbi52MS5HZXRDaGVja3BvaW50UmVzcG9uc2USagoTR2V0Q29uc2lzdGVuY3lQcm9vZhIoLnNvdmVyZWlnbi52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBopLnNvdmVyZWlnbi52MS5HZXRDb25zaXN0ZW5jeVByb29mUmVzcG9uc2USWwoOUmVwbGF5RGVjaXNpb24SIy5zb3ZlcmVpZ24udjEuUmVwbGF5RGVjaXNpb25SZXF1ZXN0GiQuc292ZXJlaWduLnYxLlJlcGxheURlY2lzaW9uUmVzcG9uc2USYAoPRXhwb3J0RGVjaXNpb25zEiQuc292ZXJlaWduLnYxLkV4cG9ydERlY2lzaW9uc1JlcXVlc3QaJS5zb3ZlcmVpZ24udjEuRXhwb3J0RGVjaXNpb25zUmVzcG9uc2UwARJeCg9MaXN0U2lnbmluZ0tleXMSJC5zb3ZlcmVpZ24udjEuTGlzdFNpZ25pbmdLZXlzUmVxdWVzdBolLnNvdmVyZWlnbi52MS5MaXN0U2lnbmluZ0tleXNSZXNwb25zZRJkChFRdWVyeUFkbWluUmVjb3JkcxImLnNvdmVyZWlnbi52MS5RdWVyeUFkbWluUmVjb3Jkc1JlcXVlc3QaJy5zb3ZlcmVpZ24udjEuUXVlcnlBZG1pblJlY29yZHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_sovereign_v1_router]);
 
 /**
  * @generated from message sovereign.v1.Signature
@@ -723,6 +723,194 @@ export const ListSigningKeysResponseSchema: GenMessage<ListSigningKeysResponse> 
   messageDesc(file_sovereign_v1_audit, 21);
 
 /**
+ * @generated from message sovereign.v1.QueryAdminRecordsRequest
+ */
+export type QueryAdminRecordsRequest = Message<"sovereign.v1.QueryAdminRecordsRequest"> & {
+  /**
+   * Only this tenant's records ("_platform": catalog, policy bundle and signing-key changes).
+   * An auditor without the all-tenants grant reads its own tenant's only (another here is
+   * PERMISSION_DENIED); empty = the caller's tenant, or every tenant with the grant.
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * Only this action, e.g. "key.create" (docs/audit.md §1.2); empty = every action.
+   *
+   * @generated from field: string action = 2;
+   */
+  action: string;
+
+  /**
+   * Committed at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 3;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Committed before this time (exclusive).
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 4;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Only the records committed before this decision (a lower seq): its tenant's and, for an
+   * auditor granted all tenants, the platform's. A decision of another tenant is NOT_FOUND,
+   * exactly as an unknown id. Not combined with `tenant` (the decision names its tenant).
+   *
+   * @generated from field: string before_decision_id = 5;
+   */
+  beforeDecisionId: string;
+
+  /**
+   * Default 100, at most 1000.
+   *
+   * @generated from field: int32 page_size = 6;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 7;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message sovereign.v1.QueryAdminRecordsRequest.
+ * Use `create(QueryAdminRecordsRequestSchema)` to create a new message.
+ */
+export const QueryAdminRecordsRequestSchema: GenMessage<QueryAdminRecordsRequest> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 22);
+
+/**
+ * One admin record, decoded for reading, with the entry as logged (verifiable offline).
+ *
+ * @generated from message sovereign.v1.AdminRecordSummary
+ */
+export type AdminRecordSummary = Message<"sovereign.v1.AdminRecordSummary"> & {
+  /**
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp time = 2;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * The tenant acted on.
+   *
+   * @generated from field: string tenant = 3;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: string action = 4;
+   */
+  action: string;
+
+  /**
+   * @generated from field: uint64 seq = 5;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: uint64 tenant_seq = 6;
+   */
+  tenantSeq: bigint;
+
+  /**
+   * Who: "api_key", "workload", "anonymous", "system" (the router itself) or "local" (the CLI
+   * with the database in hand), its subject and key id.
+   *
+   * @generated from field: string caller_kind = 7;
+   */
+  callerKind: string;
+
+  /**
+   * @generated from field: string caller_subject = 8;
+   */
+  callerSubject: string;
+
+  /**
+   * @generated from field: string caller_key_id = 9;
+   */
+  callerKeyId: string;
+
+  /**
+   * On whose behalf: the caller's own tenant and roles.
+   *
+   * @generated from field: string principal_tenant = 10;
+   */
+  principalTenant: string;
+
+  /**
+   * @generated from field: repeated string principal_roles = 11;
+   */
+  principalRoles: string[];
+
+  /**
+   * The ids acted on, as the record names them (a list, such as origins, comma-separated).
+   *
+   * @generated from field: map<string, string> target = 12;
+   */
+  target: { [key: string]: string };
+
+  /**
+   * What the change replaced (unset when nothing) and what it put in place, where there is a
+   * revision.
+   *
+   * @generated from field: optional string revision_before = 13;
+   */
+  revisionBefore?: string | undefined;
+
+  /**
+   * @generated from field: string revision_after = 14;
+   */
+  revisionAfter: string;
+
+  /**
+   * @generated from field: sovereign.v1.LogEntry entry = 15;
+   */
+  entry?: LogEntry | undefined;
+};
+
+/**
+ * Describes the message sovereign.v1.AdminRecordSummary.
+ * Use `create(AdminRecordSummarySchema)` to create a new message.
+ */
+export const AdminRecordSummarySchema: GenMessage<AdminRecordSummary> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 23);
+
+/**
+ * @generated from message sovereign.v1.QueryAdminRecordsResponse
+ */
+export type QueryAdminRecordsResponse = Message<"sovereign.v1.QueryAdminRecordsResponse"> & {
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated sovereign.v1.AdminRecordSummary records = 1;
+   */
+  records: AdminRecordSummary[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message sovereign.v1.QueryAdminRecordsResponse.
+ * Use `create(QueryAdminRecordsResponseSchema)` to create a new message.
+ */
+export const QueryAdminRecordsResponseSchema: GenMessage<QueryAdminRecordsResponse> = /*@__PURE__*/
+  messageDesc(file_sovereign_v1_audit, 24);
+
+/**
  * @generated from enum sovereign.v1.RecordKind
  */
 export enum RecordKind {
@@ -740,6 +928,13 @@ export enum RecordKind {
    * @generated from enum value: RECORD_KIND_OUTCOME = 2;
    */
   OUTCOME = 2,
+
+  /**
+   * An admin record; the entry's `decision_id` holds its `event_id`.
+   *
+   * @generated from enum value: RECORD_KIND_ADMIN = 3;
+   */
+  ADMIN = 3,
 }
 
 /**
@@ -855,6 +1050,18 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof ListSigningKeysRequestSchema;
     output: typeof ListSigningKeysResponseSchema;
+  },
+  /**
+   * Admin records (docs/audit.md §1.2): who changed keys, BYOK, budgets, the catalog, the
+   * policy bundle or the signing key, newest first; with `before_decision_id`, the changes
+   * committed before that decision ("who changed the rules before it").
+   *
+   * @generated from rpc sovereign.v1.AuditService.QueryAdminRecords
+   */
+  queryAdminRecords: {
+    methodKind: "unary";
+    input: typeof QueryAdminRecordsRequestSchema;
+    output: typeof QueryAdminRecordsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_sovereign_v1_audit, 0);
