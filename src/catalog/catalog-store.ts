@@ -137,9 +137,19 @@ export class LiveCatalog {
           })),
         );
       }
+      const before = this.#local;
       this.#local = parsed?.data;
       // Before the first apply, the files' apply picks it up.
-      return this.#files === undefined ? false : this.#applyNow(this.#files).then((r) => r.changed);
+      if (this.#files === undefined) return false;
+      // A change refused (its admin record not written, or the result invalid) leaves the
+      // models as they were, so a later apply does not carry it in unrecorded.
+      return this.#applyNow(this.#files).then(
+        (r) => r.changed,
+        (err: unknown) => {
+          this.#local = before;
+          throw err;
+        },
+      );
     });
     this.#applying = run.catch(() => {});
     return run;
