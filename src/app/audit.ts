@@ -1,4 +1,5 @@
 import {
+  type AdminActor,
   AdminTrail,
   AuditLog,
   Checkpointer,
@@ -7,6 +8,7 @@ import {
   PLATFORM_TENANT,
   publishSigningKey,
   rotateSigningKey,
+  type SigningKey,
   SYSTEM_ACTOR,
 } from "../audit/index.js";
 import type { Config } from "../config/index.js";
@@ -35,10 +37,7 @@ export async function startAudit(
     logger.info({ keyId: key.keyId, dir: config.keysDir }, "generated a new record signing key");
   }
   // A key not yet published is a rotation (or the log's first key): recorded below, signed by it.
-  const published = await db.db.selectFrom("signing_keys").select(["key_id", "valid_until"]).execute();
-  const isNew = !published.some((k) => k.key_id === key.keyId);
-  const previous = published.find((k) => k.valid_until === null)?.key_id ?? null;
-  await publishSigningKey(db.db, key);
+  const rotation = await publishKey(db, key);
   const audit = new AuditLog(db.db, db.kind, key, {
     batchDelayMs: config.audit.batchDelayMs,
     batchMax: config.audit.batchMax,
@@ -58,13 +57,33 @@ export async function startAudit(
   });
   await checkpointer.start();
   cleanups.push({ name: "final checkpoint", run: () => checkpointer.stop() });
-  if (isNew)
+  if (rotation)
     // Fail closed: a key whose taking over cannot be recorded does not start signing decisions.
-    await new AdminTrail(audit, config.instance).record(SYSTEM_ACTOR, {
-      tenant: PLATFORM_TENANT,
-      action: "signing_key.rotate",
-      target: { signing_key_id: key.keyId },
-      revision: { before: previous, after: key.keyId },
-    });
+    await recordKeyRotation(new AdminTrail(audit, config.instance), SYSTEM_ACTOR, rotation);
   return { audit, checkpointer };
+}
+
+/** A signing key published for the first time, and the one it took over from (null: the log's first). */
+export interface KeyRotation {
+  keyId: string;
+  previous: string | null;
+}
+
+/** Publishes `key` (idempotent); returns the rotation when it was not published before. */
+export async function publishKey(db: DatabaseHandle, key: SigningKey): Promise<KeyRotation | undefined> {
+  const published = await db.db.selectFrom("signing_keys").select(["key_id", "valid_until"]).execute();
+  const isNew = !published.some((k) => k.key_id === key.keyId);
+  const previous = published.find((k) => k.valid_until === null)?.key_id ?? null;
+  await publishSigningKey(db.db, key);
+  return isNew ? { keyId: key.keyId, previous } : undefined;
+}
+
+/** The admin record of a rotation (`signing_key.rotate`), signed by the new key. */
+export async function recordKeyRotation(trail: AdminTrail, actor: AdminActor, r: KeyRotation): Promise<void> {
+  await trail.record(actor, {
+    tenant: PLATFORM_TENANT,
+    action: "signing_key.rotate",
+    target: { signing_key_id: r.keyId },
+    revision: { before: r.previous, after: r.keyId },
+  });
 }
