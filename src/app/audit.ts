@@ -7,6 +7,7 @@ import {
   LatestCheckpointFile,
   PLATFORM_TENANT,
   publishSigningKey,
+  queryAdminRecords,
   rotateSigningKey,
   type SigningKey,
   SYSTEM_ACTOR,
@@ -36,7 +37,7 @@ export async function startAudit(
     key = await rotateSigningKey(config.keysDir);
     logger.info({ keyId: key.keyId, dir: config.keysDir }, "generated a new record signing key");
   }
-  // A key not yet published is a rotation (or the log's first key): recorded below, signed by it.
+  // A key the log has no record of taking over (the log's first, or a rotation): recorded below, signed by it.
   const rotation = await publishKey(db, key);
   const audit = new AuditLog(db.db, db.kind, key, {
     batchDelayMs: config.audit.batchDelayMs,
@@ -63,19 +64,33 @@ export async function startAudit(
   return { audit, checkpointer };
 }
 
-/** A signing key published for the first time, and the one it took over from (null: the log's first). */
+/** A signing key taking over, and the one it took over from (null: the log's first). */
 export interface KeyRotation {
   keyId: string;
   previous: string | null;
 }
 
-/** Publishes `key` (idempotent); returns the rotation when it was not published before. */
+/**
+ * Publishes `key` (idempotent); returns the rotation when the log holds no record of it yet —
+ * its first publication, or one whose record could not be committed then (a start that failed
+ * there), so the record is never skipped. A log from before the admin trail gets one for its
+ * current key at the first start that has the trail.
+ */
 export async function publishKey(db: DatabaseHandle, key: SigningKey): Promise<KeyRotation | undefined> {
-  const published = await db.db.selectFrom("signing_keys").select(["key_id", "valid_until"]).execute();
-  const isNew = !published.some((k) => k.key_id === key.keyId);
-  const previous = published.find((k) => k.valid_until === null)?.key_id ?? null;
+  const others = await db.db
+    .selectFrom("signing_keys")
+    .select("key_id")
+    .where("key_id", "!=", key.keyId)
+    .orderBy("valid_from", "desc")
+    .execute();
   await publishSigningKey(db.db, key);
-  return isNew ? { keyId: key.keyId, previous } : undefined;
+  const rotations = await queryAdminRecords(
+    db.db,
+    { tenants: [PLATFORM_TENANT], action: "signing_key.rotate" },
+    10_000, // rotations are rare: every one of them, read at start only
+  );
+  if (rotations.entries.some((e) => e.record.target.signing_key_id === key.keyId)) return undefined;
+  return { keyId: key.keyId, previous: others[0]?.key_id ?? null };
 }
 
 /** The admin record of a rotation (`signing_key.rotate`), signed by the new key. */
