@@ -90,6 +90,11 @@ export async function startSovr(
     SOVR_INSTANCE: name,
     // The content detectors' rows (docs/benchmarks.md): the same run with them on and off.
     SOVR_CONTENT_DETECTORS: process.env.SOVR_CONTENT_DETECTORS,
+    // Traces (docs/operations.md): the tracing on/off rows pass the standard variables through.
+    OTEL_TRACES_EXPORTER: process.env.OTEL_TRACES_EXPORTER,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER,
+    OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG,
     // Unset for the PGlite target, also when the bench itself runs with DATABASE_URL.
     DATABASE_URL: opts.databaseUrl,
   };

@@ -14,8 +14,13 @@ export {
   connectHandler,
   HttpRateLimit,
   listen,
+  loadHttpsOptions,
   loadTlsOptions,
   type NodeHandler,
   RateLimiter,
   type RunningServers,
+  requestLimiter,
+  TlsReloader,
+  type TlsReloadTarget,
+  tokenLimiter,
 } from "./transport/index.js";

@@ -1,6 +1,7 @@
-import type { RunningServers } from "../api/index.js";
+import type { RunningServers, TlsReloader } from "../api/index.js";
 import type { AuditLog, Checkpointer } from "../audit/index.js";
 import type { Authenticator, ByokAdmin, ByokStore } from "../auth/index.js";
+import type { BudgetStore } from "../budget/index.js";
 import type { LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
@@ -29,8 +30,12 @@ export interface App {
   readonly byok: ByokStore;
   /** The BYOK rules every surface shares (tenant check, origins from the live catalog). */
   readonly byokAdmin: ByokAdmin;
+  /** Budgets per tenant and key (docs/budgets.md). */
+  readonly budgets: BudgetStore;
   readonly simulator: Simulator | undefined;
   readonly servers: RunningServers;
+  /** Certificate renewal of the TLS ports (SOVR_TLS_*); undefined without TLS. */
+  readonly tlsReload: TlsReloader | undefined;
   readonly grpcUrl: string;
   readonly httpUrl: string;
   /**

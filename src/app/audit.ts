@@ -12,6 +12,7 @@ import {
   type SigningKey,
   SYSTEM_ACTOR,
 } from "../audit/index.js";
+import { BudgetLedger } from "../budget/index.js";
 import type { Config } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
@@ -43,6 +44,8 @@ export async function startAudit(
     batchDelayMs: config.audit.batchDelayMs,
     batchMax: config.audit.batchMax,
     commitTimeoutMs: config.storageTimeoutMs,
+    // Budget reservations and settlements commit with their records (docs/budgets.md).
+    coCommit: new BudgetLedger(),
     onBatch: (size, seconds) => {
       metrics.auditBatchSize.observe(size);
       metrics.auditCommitSeconds.observe(seconds);

@@ -1,5 +1,7 @@
+import { tokenLimiter } from "../api/index.js";
 import type { AuditLog, Checkpointer } from "../audit/index.js";
 import type { ByokStore } from "../auth/index.js";
+import type { BudgetStore } from "../budget/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import { type Config, providerKeyEnv } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
@@ -10,8 +12,10 @@ import {
   HealthTracker,
   type LocalProber,
   Router,
+  type RouterDeps,
+  TokenLimitedRouter,
 } from "../routing/index.js";
-import type { Logger, Metrics } from "../telemetry/index.js";
+import type { Logger, Metrics, Tracing } from "../telemetry/index.js";
 import {
   AnthropicAdapter,
   type LocalAdapter,
@@ -19,6 +23,7 @@ import {
   type PoolSet,
 } from "../upstream/index.js";
 import type { RunningPolicy } from "./policy.js";
+import { tracedRouterDeps, withTracing } from "./tracing.js";
 
 export interface RouterParts {
   config: Config;
@@ -39,6 +44,10 @@ export interface RouterParts {
   detector: ContentDetector | undefined;
   /** Probed local runtimes: an unreachable one is excluded before any attempt. */
   prober: LocalProber;
+  /** Traces (OpenTelemetry); off: the plain router, nothing wrapped. */
+  tracing: Tracing;
+  /** Which tenants have budgets: their requests take a reservation. */
+  budgets: BudgetStore;
 }
 
 /** The router, wired to the policy, the durable audit recorder, the adapters and the metrics. */
@@ -46,7 +55,7 @@ export function buildRouter(p: RouterParts): Router {
   const { metrics } = p;
   // No routing over a log the checkpointer no longer vouches for (a fork, an altered row).
   const recorder = new AuditRecorder(p.audit, { fault: () => p.checkpointer.fault });
-  return new Router({
+  const deps: RouterDeps = {
     catalog: p.catalog,
     policy: { evaluate: (input) => p.policy.engine.evaluate(input), activeBundle: p.policy.activeBundle },
     recorder: durableRecorder(recorder, {
@@ -60,6 +69,7 @@ export function buildRouter(p: RouterParts): Router {
       local: p.local,
     },
     byok: p.byok,
+    budgets: p.budgets,
     observer: {
       policyEvaluated: (us) => metrics.policyEvalSeconds.observe(us / 1e6),
       attempt: (endpoint, result) => metrics.upstreamAttempts.inc({ endpoint, result }),
@@ -76,5 +86,15 @@ export function buildRouter(p: RouterParts): Router {
     timeouts: p.config.upstream,
     // Only the allow-listed provider keys: a catalog cannot make the router read anything else.
     env: providerKeyEnv(p.env, p.config.catalogEnv),
-  });
+  };
+  // With tracing on, the policy, recorder and adapters report spans, and the router's stream one.
+  const traced = p.tracing.enabled;
+  const d = traced ? tracedRouterDeps(deps, p.tracing, p.config.tracePropagation) : deps;
+  // Token limits (SOVR_*TOKEN_LIMIT_TPM) are charged where every surface passes: the router.
+  const tokens = tokenLimiter(p.config.limits, p.db);
+  if (tokens) {
+    const Limited = traced ? withTracing(TokenLimitedRouter, p.tracing) : TokenLimitedRouter;
+    return new Limited(d, tokens, p.config.limits.defaultMaxTokens ?? 1024);
+  }
+  return new (traced ? withTracing(Router, p.tracing) : Router)(d);
 }

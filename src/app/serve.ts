@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import {
   connectHandler,
   createAnthropicHttpHandler,
@@ -8,20 +9,25 @@ import {
   httpHandler,
   internalErrorLog,
   listen,
+  loadHttpsOptions,
   loadTlsOptions,
-  RateLimiter,
   type RunningServers,
   registerServices,
+  requestLimiter,
   serviceHealth,
+  TlsReloader,
+  type TlsReloadTarget,
 } from "../api/index.js";
-import type { AdminTrail, AuditLog, Checkpointer } from "../audit/index.js";
-import type { Authenticator, ByokAdmin } from "../auth/index.js";
+import { type AdminTrail, type AuditLog, type Checkpointer, CommitSignal } from "../audit/index.js";
+import { type Authenticator, type ByokAdmin, CallerAuth, JwtVerifier } from "../auth/index.js";
+import { BudgetAdmin, type BudgetStore } from "../budget/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import { type DatabaseHandle, pingDatabase } from "../db/index.js";
 import { Replayer } from "../replay/index.js";
 import type { LocalProber, Router } from "../routing/index.js";
-import type { Logger, Metrics } from "../telemetry/index.js";
+import { accessLogged, type Logger, type Metrics, type Tracing } from "../telemetry/index.js";
+import { observedAuth } from "./observed-auth.js";
 import type { RunningPolicy } from "./policy.js";
 
 export interface ServeParts {
@@ -39,8 +45,10 @@ export interface ServeParts {
   checkpointer: Checkpointer;
   router: Router;
   byokAdmin: ByokAdmin;
+  budgets: BudgetStore;
   logger: Logger;
   metrics: Metrics;
+  tracing: Tracing;
 }
 
 export interface Serving {
@@ -48,6 +56,8 @@ export interface Serving {
   health: HealthState;
   /** Aborted when stop() begins: long-lived streams (WatchCatalog) end instead of being cut. */
   shutdown: AbortController;
+  /** Renews the certificates of the TLS ports from their files; undefined without TLS. */
+  tlsReload: TlsReloader | undefined;
 }
 
 /** The APIs on both ports: Connect/gRPC services, the OpenAI-compatible API, health and metrics. */
@@ -67,21 +77,34 @@ export async function serve(p: ServeParts): Promise<Serving> {
     byokAdmin,
     logger,
     metrics,
+    tracing,
   } = p;
   const health = serviceHealth();
   const shutdown = new AbortController();
-  const limiter = new RateLimiter(config.limits);
+  const limiter = requestLimiter(config.limits, db);
+  // WatchDecisions streams wake on this replica's commits (and poll for other replicas').
+  const commits = new CommitSignal();
+  audit.onCommitted(() => commits.notify());
   const authOn = config.auth === "on";
+  // API keys, and the workload identities configured (JWT issuers, certificate rules).
+  const callers = new CallerAuth(
+    auth,
+    new JwtVerifier(config.identity.issuers),
+    config.identity.certificateRules,
+  );
   const reportInternal = internalErrorLog(logger);
+  const observe = observedAuth(tracing);
   const connect = connectHandler({
-    auth: authOn ? auth : undefined,
+    auth: authOn ? callers : undefined,
     maxRequestBytes: config.requestLimits.requestBytes,
     limiter,
     reportInternal,
+    observeAuth: observe,
     routes: (r) =>
       registerServices(r, {
         keys: [db.db, auth, trail],
         byok: byokAdmin,
+        budgets: new BudgetAdmin(db.db, p.budgets),
         router,
         limits: config.requestLimits,
         catalog: {
@@ -94,6 +117,8 @@ export async function serve(p: ServeParts): Promise<Serving> {
         },
         audit: {
           db: db.db,
+          commits,
+          shutdown: shutdown.signal,
           checkpointer,
           replayer: new Replayer({ db: db.db, catalog, livePolicy: policy.engine }),
           logger,
@@ -102,7 +127,10 @@ export async function serve(p: ServeParts): Promise<Serving> {
       }),
   });
   const httpLimit = new HttpRateLimit(limiter, { authOn });
-  const authenticate = httpLimit.after(httpAuthenticate(auth, authOn));
+  const checkHttp = httpAuthenticate(callers, authOn);
+  const authenticate = httpLimit.after((req: IncomingMessage, operation: string) =>
+    observe(req, () => checkHttp(req, operation)),
+  );
   const openai = createOpenAIHttpHandler({
     router,
     catalog,
@@ -135,11 +163,15 @@ export async function serve(p: ServeParts): Promise<Serving> {
     },
   });
 
-  const servers = await listen(connect, http, {
+  const tls = config.tls ? await loadTlsOptions(config.tls) : undefined;
+  const httpTls = config.httpTls ? await loadHttpsOptions(config.httpTls) : undefined;
+  // One access line per request and, with tracing on, its server span: both ports, every surface.
+  const servers = await listen(accessLogged(connect, logger, tracing), accessLogged(http, logger, tracing), {
     host: config.host,
     grpcPort: config.grpcPort,
     httpPort: config.httpPort,
-    tls: config.tls ? await loadTlsOptions(config.tls) : undefined,
+    tls,
+    httpTls,
     http2: {
       ...config.http2,
       onRapidReset: (remote) =>
@@ -147,8 +179,34 @@ export async function serve(p: ServeParts): Promise<Serving> {
     },
   });
   metrics.countInflight(() => servers.inflight);
+  const tlsReload = watchCertificates(config, servers, { grpc: tls, http: httpTls }, logger);
+  if (config.tls && !config.httpTls && !/^(127\.|::1$|localhost$)/.test(config.host))
+    logger.warn(
+      { httpPort: servers.httpPort, host: config.host },
+      "the gRPC port has TLS but the HTTP port is cleartext on a non-loopback address; SOVR_HTTP_TLS=on serves it with the same certificate",
+    );
   health.set(true);
   logger.info({ grpcPort: servers.grpcPort, httpPort: servers.httpPort, host: config.host }, "sovr serving");
 
-  return { servers, health, shutdown };
+  return { servers, health, shutdown, tlsReload };
+}
+
+/** Certificate renewal on the TLS ports (docs/security.md §5); logs what it applies or refuses. */
+function watchCertificates(
+  config: Config,
+  servers: RunningServers,
+  options: { grpc: TlsReloadTarget["options"] | undefined; http: TlsReloadTarget["options"] | undefined },
+  logger: Logger,
+): TlsReloader | undefined {
+  const targets: TlsReloadTarget[] = [];
+  if (config.tls && options.grpc && servers.secure.grpc)
+    targets.push({ port: "grpc", files: config.tls, server: servers.secure.grpc, options: options.grpc });
+  if (config.httpTls && options.http && servers.secure.http)
+    targets.push({ port: "http", files: config.httpTls, server: servers.secure.http, options: options.http });
+  if (targets.length === 0) return undefined;
+  const reloader = new TlsReloader(targets, config.tlsReloadMs);
+  reloader.on("reloaded", (e) => logger.info(e, "TLS certificate renewed"));
+  reloader.on("failed", (e) => logger.error(e, "TLS certificate renewal refused; the current one stays"));
+  reloader.start();
+  return reloader;
 }

@@ -1,9 +1,10 @@
 import { Authenticator, ByokAdmin, ByokStore, MasterKey } from "../auth/index.js";
+import { BudgetStore } from "../budget/index.js";
 import { EndpointStatsTracker, LiveCatalog, readCatalogFiles, watchCatalogDir } from "../catalog/index.js";
 import { type Config, checkPrivateFile, ensurePrivateDir } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
 import { DETECTOR_VERSION, findSpans } from "../detect/index.js";
-import { createLogger, Metrics } from "../telemetry/index.js";
+import { createLogger, Metrics, startTracing } from "../telemetry/index.js";
 import { PoolSet } from "../upstream/index.js";
 import { byokGate, gateCatalog, startAdminTrail } from "./admin-trail.js";
 import type { App, StartOptions } from "./app.js";
@@ -23,10 +24,14 @@ import { startConfiguredSimulator } from "./simulator.js";
  * lives. Everything the hot path needs is built here once; a request does no set-up of its own.
  */
 export async function startApp(config: Config, opts: StartOptions = {}): Promise<App> {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const logger = opts.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const metrics = new Metrics();
   const cleanups: ShutdownStep[] = [];
   try {
+    // Off unless OTEL_* asks for it; then the SDK is loaded here, and flushed last on stop.
+    const tracing = await startTracing(config.tracing);
+    cleanups.push({ name: "trace export", run: () => tracing.shutdown() });
+    if (tracing.enabled) logger.info({ traces: config.tracing?.url }, "tracing on (OTLP)");
     let env = { ...(opts.env ?? process.env) };
     const simulator = config.simulator.enabled
       ? await startConfiguredSimulator(config, logger, cleanups)
@@ -75,6 +80,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       onDecryptError: (tenant, provider) =>
         logger.error({ tenant, provider }, "BYOK key cannot be decrypted with the configured master key"),
     });
+    const budgets = new BudgetStore(db.db, config.budgets.refreshMs);
+    await budgets.start();
+    cleanups.push({ name: "budget refresh", run: () => budgets.close() });
     const pools = new PoolSet();
     cleanups.push({ name: "upstream connections", run: () => pools.close() });
     const stats = new EndpointStatsTracker();
@@ -92,8 +100,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       pools,
       local,
       stats,
+      budgets,
       logger,
       metrics,
+      tracing,
       // The local detectors (src/detect) unless a caller brings its own, or none (null, or
       // SOVR_CONTENT_DETECTORS=off).
       detector:
@@ -116,10 +126,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       checkpointer,
       router,
       byokAdmin,
+      budgets,
       logger,
       metrics,
+      tracing,
     };
-    const { servers, health, shutdown } = await serve(parts);
+    const { servers, health, shutdown, tlsReload } = await serve(parts);
+    cleanups.push({ name: "TLS certificate watch", run: () => tlsReload?.stop() });
     health.set(true);
     logger.info(
       { grpcPort: servers.grpcPort, httpPort: servers.httpPort, host: config.host },
@@ -135,8 +148,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       byok,
       simulator,
       servers,
+      tlsReload,
       grpcUrl: `${config.tls ? "https" : "http"}://${config.host}:${servers.grpcPort}`,
-      httpUrl: `http://${config.host}:${servers.httpPort}`,
+      httpUrl: `${config.httpTls ? "https" : "http"}://${config.host}:${servers.httpPort}`,
       stop() {
         stopping ??= (async () => {
           const deadline = performance.now() + config.drainMs;

@@ -6,13 +6,17 @@
 import type { Kysely, Transaction } from "kysely";
 import type { AuditDecisionsTable, Database } from "../db/index.js";
 import { byteaArray, int8Array, preparedStatement, textArray, timestamptzArray } from "../db/index.js";
+import type { RefusedForm } from "./co-commit.js";
 import { batchClaims, type TenantSlot } from "./tenant-heads.js";
 
 /** Query-index fields a decision record contributes. */
 export type DecisionIndex = Omit<
   AuditDecisionsTable,
-  "decision_id" | "recorded_at" | "decision_seq" | "outcome_seq"
->;
+  "decision_id" | "recorded_at" | "decision_seq" | "outcome_seq" | "key_id" | keyof OutcomeUsage
+> & { key_id?: string | null };
+
+/** What an outcome adds to its decision's index row: the usage report's columns (src/audit/usage-report.ts). */
+export type OutcomeUsage = Pick<AuditDecisionsTable, "input_tokens" | "output_tokens" | "cost_micro_usd">;
 
 /** Where a record's bytes come from. */
 export type RecordBytes =
@@ -24,15 +28,25 @@ export type RecordBytes =
    */
   | { tenant: string; encode: (tenantSeq: number) => Uint8Array };
 
-export type AppendRequest = RecordBytes &
-  (
-    | { kind: "decision"; decisionId: string; recordedAt: Date; index: DecisionIndex }
+export type AppendRequest = RecordBytes & {
+  /** Committed in the same transaction as the record, by the log's {@link CoCommitHook}. */
+  work?: unknown;
+} & (
+    | {
+        kind: "decision";
+        decisionId: string;
+        recordedAt: Date;
+        index: DecisionIndex;
+        /** What is written instead when the hook refuses `work` (a v2 record of the same tenant). */
+        refused?: RefusedForm;
+      }
     | {
         kind: "outcome";
         decisionId: string;
         recordedAt: Date;
         outcome: AuditDecisionsTable["outcome"];
         endpointId: string | null;
+        usage?: OutcomeUsage;
       }
     /** An admin record (v2 only): indexed by its tenant and action. */
     | { kind: "admin"; eventId: string; recordedAt: Date; tenant: string; action: string }
@@ -66,6 +80,10 @@ interface BatchRows {
   policyRevision: (string | null)[];
   policySha256: (string | null)[];
   catalogRevision: (string | null)[];
+  keyId: (string | null)[];
+  inputTokens: (number | null)[];
+  outputTokens: (number | null)[];
+  costMicroUsd: (number | null)[];
   /** For a decision whose outcome is in the same batch: that outcome's position. */
   outcomeOrd: (number | null)[];
   /** An admin record's action. */
@@ -93,6 +111,10 @@ export function batchParams(batch: readonly BatchEntry[]): { params: Uint8Array[
     textArray(claims.tenant),
     int8Array(claims.prev),
     int8Array(claims.last),
+    textArray(r.keyId),
+    int8Array(r.inputTokens),
+    int8Array(r.outputTokens),
+    int8Array(r.costMicroUsd),
     textArray(r.action),
   ];
   return { params, tenants: claims.tenant };
@@ -112,6 +134,10 @@ function batchRows(batch: readonly BatchEntry[]): BatchRows {
     policyRevision: [],
     policySha256: [],
     catalogRevision: [],
+    keyId: [],
+    inputTokens: [],
+    outputTokens: [],
+    costMicroUsd: [],
     outcomeOrd: [],
     action: [],
   };
@@ -136,8 +162,10 @@ function batchRows(batch: readonly BatchEntry[]): BatchRows {
         r.policyRevision,
         r.policySha256,
         r.catalogRevision,
+        r.keyId,
       ])
         col.push(null);
+      pushUsage(r, undefined);
     } else if (q.kind === "decision") {
       decisionAt.set(q.decisionId, i);
       r.tenant.push(q.index.tenant);
@@ -147,6 +175,8 @@ function batchRows(batch: readonly BatchEntry[]): BatchRows {
       r.policyRevision.push(q.index.policy_revision);
       r.policySha256.push(q.index.policy_sha256);
       r.catalogRevision.push(q.index.catalog_revision);
+      r.keyId.push(q.index.key_id ?? null);
+      pushUsage(r, undefined);
     } else {
       r.tenant.push(null);
       r.model.push(null);
@@ -155,15 +185,26 @@ function batchRows(batch: readonly BatchEntry[]): BatchRows {
       r.policyRevision.push(null);
       r.policySha256.push(null);
       r.catalogRevision.push(null);
+      r.keyId.push(null);
+      pushUsage(r, q.usage);
       const d = decisionAt.get(q.decisionId);
       if (d !== undefined) {
         r.outcome[d] = q.outcome;
         r.endpointId[d] = q.endpointId;
         r.outcomeOrd[d] = i;
+        r.inputTokens[d] = r.inputTokens[i]!;
+        r.outputTokens[d] = r.outputTokens[i]!;
+        r.costMicroUsd[d] = r.costMicroUsd[i]!;
       }
     }
   });
   return r;
+}
+
+function pushUsage(r: BatchRows, u: OutcomeUsage | undefined): void {
+  r.inputTokens.push(u?.input_tokens ?? null);
+  r.outputTokens.push(u?.output_tokens ?? null);
+  r.costMicroUsd.push(u?.cost_micro_usd ?? null);
 }
 
 /**
@@ -181,7 +222,7 @@ function batchRows(batch: readonly BatchEntry[]): BatchRows {
  * batch to be renumbered and re-signed (see tenant-heads.ts).
  */
 const APPEND_BATCH = preparedStatement(
-  "sovr_audit_append_v3",
+  "sovr_audit_append_v4",
   `with claims as (
       select c.tenant, c.prev, c.last, c.ord, coalesce(h.head, 0) as head
       from unnest($14::text[], $15::int8[], $16::int8[]) with ordinality as c(tenant, prev, last, ord)
@@ -193,26 +234,31 @@ const APPEND_BATCH = preparedStatement(
     ), rows as (
       select next.n + v.ord - 1 as seq, v.kind, v.decision_id, v.recorded_at, v.envelope, v.leaf_hash,
              v.tenant, v.model, v.endpoint_id, v.outcome, v.policy_revision, v.policy_sha256,
-             v.catalog_revision, next.n + v.outcome_ord as outcome_seq, v.action
+             v.catalog_revision, next.n + v.outcome_ord as outcome_seq, v.key_id, v.input_tokens,
+             v.output_tokens, v.cost_micro_usd, v.action
       from next, ok, unnest(
         $1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bytea[], $6::text[], $7::text[],
-        $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int8[], $17::text[]
+        $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int8[],
+        $17::text[], $18::int8[], $19::int8[], $20::int8[], $21::text[]
       ) with ordinality as v(kind, decision_id, recorded_at, envelope, leaf_hash, tenant, model,
              endpoint_id, outcome, policy_revision, policy_sha256, catalog_revision, outcome_ord,
-             action, ord)
+             key_id, input_tokens, output_tokens, cost_micro_usd, action, ord)
       where ok.ok
     ), log as (
       insert into audit_log (seq, kind, decision_id, recorded_at, envelope, leaf_hash)
       select seq, kind, decision_id, recorded_at, envelope, leaf_hash from rows
     ), decisions as (
       insert into audit_decisions (decision_id, recorded_at, tenant, model, endpoint_id, outcome,
-                                   policy_revision, policy_sha256, catalog_revision, decision_seq, outcome_seq)
+                                   policy_revision, policy_sha256, catalog_revision, decision_seq, outcome_seq,
+                                   key_id, input_tokens, output_tokens, cost_micro_usd)
       select decision_id, recorded_at, tenant, model, endpoint_id, outcome,
-             policy_revision, policy_sha256, catalog_revision, seq, outcome_seq
+             policy_revision, policy_sha256, catalog_revision, seq, outcome_seq,
+             key_id, input_tokens, output_tokens, cost_micro_usd
       from rows where kind = 'decision'
     ), outcomes as (
       update audit_decisions d
-      set outcome = o.outcome, endpoint_id = o.endpoint_id, outcome_seq = o.seq
+      set outcome = o.outcome, endpoint_id = o.endpoint_id, outcome_seq = o.seq,
+          input_tokens = o.input_tokens, output_tokens = o.output_tokens, cost_micro_usd = o.cost_micro_usd
       from rows o
       where o.kind = 'outcome' and d.decision_id = o.decision_id
         and not exists (select 1 from rows x where x.kind = 'decision' and x.decision_id = o.decision_id)

@@ -79,6 +79,7 @@ describe.each(testDatabases)("AuditLog group commit ($name)", (target) => {
       payload: enc.encode("{}"),
       outcome: "success",
       endpointId: "sim-us/chat-small",
+      usage: { input_tokens: 12, output_tokens: 34, cost_micro_usd: 56 },
     });
     const [dec, out] = await Promise.all([
       log.append({
@@ -95,6 +96,7 @@ describe.each(testDatabases)("AuditLog group commit ($name)", (target) => {
         payload: enc.encode("{}"),
         outcome: "failed",
         endpointId: null,
+        usage: { input_tokens: 7, output_tokens: null, cost_micro_usd: 0 },
       }),
     ]);
     expect(out!.seq).toBe(dec!.seq + 1);
@@ -108,6 +110,10 @@ describe.each(testDatabases)("AuditLog group commit ($name)", (target) => {
       endpoint_id: "sim-us/chat-small",
       outcome_seq: outcome.seq,
       decision_seq: results[0]!.seq,
+      // The usage report's columns (usage-report.ts) come from the outcome.
+      input_tokens: 12,
+      output_tokens: 34,
+      cost_micro_usd: 56,
     });
     const same = await h.db
       .selectFrom("audit_decisions")
@@ -119,6 +125,9 @@ describe.each(testDatabases)("AuditLog group commit ($name)", (target) => {
       endpoint_id: null,
       decision_seq: dec!.seq,
       outcome_seq: out!.seq,
+      input_tokens: 7,
+      output_tokens: null,
+      cost_micro_usd: 0,
     });
   });
 

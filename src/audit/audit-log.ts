@@ -3,11 +3,12 @@ import type { Database, DatabaseKind } from "../db/index.js";
 import { withDeadline } from "../db/index.js";
 import { canonicalize } from "../encoding/index.js";
 import { type AppendRequest, appendBatch, type BatchEntry, batchParams, slotsOf } from "./append-batch.js";
+import { type CoCommitHook, refusedRequest } from "./co-commit.js";
 import { type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
 import type { SigningKey } from "./keys.js";
 import { renumberFrom, TenantHeads } from "./tenant-heads.js";
 
-export type { AppendRequest, DecisionIndex, RecordBytes } from "./append-batch.js";
+export type { AppendRequest, DecisionIndex, OutcomeUsage, RecordBytes } from "./append-batch.js";
 
 /** Postgres advisory lock key of the log sequencer ("sovr" in ASCII). */
 export const SEQUENCER_LOCK_KEY = 0x736f7672;
@@ -21,12 +22,16 @@ export interface Appended {
   envelope: DsseEnvelope;
   /** The record's tenant_seq (v2 records). */
   tenantSeq?: number;
+  /** Why the hook refused the record's work: its refused form was written. */
+  refusal?: unknown;
 }
 
 interface Pending extends BatchEntry {
   envelope: DsseEnvelope;
   /** When it was queued (performance.now() ms). */
   queuedAt: number;
+  /** Set when the hook refused its work (the refused form was signed and written). */
+  refusal?: unknown;
   resolve: (a: Appended) => void;
   reject: (e: unknown) => void;
 }
@@ -51,6 +56,8 @@ export interface AuditLogOptions {
    * retry finds it (unique violation).
    */
   commitTimeoutMs?: number;
+  /** Work committed with the records that carry it (budget reservations and settlements). */
+  coCommit?: CoCommitHook;
 }
 
 /** Callers are handed their results this many at a time, one macrotask per slice (see settleSliced). */
@@ -212,14 +219,18 @@ export class AuditLog {
   async #commit(batch: Pending[]): Promise<() => void> {
     const started = performance.now();
     let firstSeq: number;
+    const works = this.opts.coCommit ? batch.filter((p) => p.req.work !== undefined) : [];
     try {
-      if (this.dbKind === "postgres") {
+      if (this.dbKind === "postgres" || works.length > 0) {
         // The advisory lock must be held before the statement's snapshot is taken (READ
         // COMMITTED), or max(seq) could miss another replica's commit: the lock is its own
         // statement, sent with BEGIN in one simple-protocol message (one round trip).
+        // PGlite takes the same path when the batch carries work: the work and the records must
+        // commit together (its one connection is held, so nothing else runs in between).
         firstSeq = await this.db.connection().execute(async (conn) => {
-          await conn.executeQuery(BEGIN_AND_LOCK);
+          await conn.executeQuery(this.dbKind === "postgres" ? BEGIN_AND_LOCK : CompiledQuery.raw("begin"));
           try {
+            if (works.length > 0) await this.#coCommit(conn, works);
             const n = await this.#write(conn, batch);
             await conn.executeQuery(CompiledQuery.raw("commit"));
             return n;
@@ -260,8 +271,23 @@ export class AuditLog {
           leafHash: p.leaf,
           envelope: p.envelope,
           tenantSeq: p.slot?.tenantSeq,
+          ...(p.refusal !== undefined ? { refusal: p.refusal } : {}),
         }),
       );
+  }
+
+  /** Runs the batch's works through the hook; a refused decision is re-signed as its refused form. */
+  async #coCommit(db: Kysely<Database>, works: Pending[]): Promise<void> {
+    const refusals = await this.opts.coCommit!.run(
+      db,
+      works.map((p) => p.req.work),
+    );
+    works.forEach((p, i) => {
+      if (refusals[i] === undefined) return;
+      p.req = refusedRequest(p.req, refusals[i]);
+      p.refusal = refusals[i];
+      this.#sign(p);
+    });
   }
 
   /**

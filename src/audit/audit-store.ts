@@ -3,7 +3,7 @@
  * checkpoints, published keys and the decision query index. Repository functions over
  * `Kysely<Database>`; the write side is {@link AuditLog} (records) and the checkpointer.
  */
-import { type Kysely, sql } from "kysely";
+import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
 import type { AuditCheckpointRow, AuditDecisionRow, AuditLogRow, Database } from "../db/index.js";
 import type { DsseEnvelope } from "./dsse.js";
 import type { PublicKeyInfo } from "./keys.js";
@@ -272,6 +272,26 @@ export interface DecisionFilter {
   policyRevision?: string;
 }
 
+/**
+ * `filter` as one condition on `audit_decisions` (qualified names, so it also applies where the
+ * table is joined: the live feed, src/audit/watch-store.ts).
+ */
+export function decisionFilterExpression<TB extends "audit_decisions">(
+  eb: ExpressionBuilder<Database, TB>,
+  filter: DecisionFilter,
+): Expression<SqlBool> {
+  const e = eb as unknown as ExpressionBuilder<Database, "audit_decisions">;
+  const parts: Expression<SqlBool>[] = [];
+  if (filter.from) parts.push(e("audit_decisions.recorded_at", ">=", filter.from));
+  if (filter.to) parts.push(e("audit_decisions.recorded_at", "<", filter.to));
+  if (filter.tenant) parts.push(e("audit_decisions.tenant", "=", filter.tenant));
+  if (filter.model) parts.push(e("audit_decisions.model", "=", filter.model));
+  if (filter.endpointId) parts.push(e("audit_decisions.endpoint_id", "=", filter.endpointId));
+  if (filter.outcome) parts.push(e("audit_decisions.outcome", "=", filter.outcome));
+  if (filter.policyRevision) parts.push(e("audit_decisions.policy_revision", "=", filter.policyRevision));
+  return e.and(parts);
+}
+
 /** Position after the last row of a page: rows are ordered by (recorded_at, decision_id). */
 export interface DecisionCursor {
   recordedAt: Date;
@@ -285,14 +305,10 @@ export async function queryDecisions(
   limit: number,
   after?: DecisionCursor,
 ): Promise<{ rows: AuditDecisionRow[]; next?: DecisionCursor }> {
-  let q = db.selectFrom("audit_decisions").selectAll();
-  if (filter.from) q = q.where("recorded_at", ">=", filter.from);
-  if (filter.to) q = q.where("recorded_at", "<", filter.to);
-  if (filter.tenant) q = q.where("tenant", "=", filter.tenant);
-  if (filter.model) q = q.where("model", "=", filter.model);
-  if (filter.endpointId) q = q.where("endpoint_id", "=", filter.endpointId);
-  if (filter.outcome) q = q.where("outcome", "=", filter.outcome);
-  if (filter.policyRevision) q = q.where("policy_revision", "=", filter.policyRevision);
+  let q = db
+    .selectFrom("audit_decisions")
+    .selectAll()
+    .where((eb) => decisionFilterExpression(eb, filter));
   if (after) {
     q = q.where((eb) =>
       eb.or([

@@ -23,6 +23,7 @@ export {
   checkpointsUpTo,
   countTenantEntries,
   type DecisionCursor,
+  type DecisionFilter,
   decisionEntries,
   logSize,
   publishedKeys,
@@ -42,6 +43,15 @@ export {
   signCheckpoint,
 } from "./checkpoint.js";
 export { Checkpointer } from "./checkpointer.js";
+export type { CoCommitHook, RefusedForm } from "./co-commit.js";
+export {
+  CommitSignal,
+  decisionFeed,
+  FEED_PAGE,
+  FEED_POLL_MS,
+  type FeedEntry,
+  type FeedItem,
+} from "./decision-feed.js";
 export type { DsseEnvelope, DsseSignature, EnvelopeVerification } from "./dsse.js";
 export {
   entryLeafHash,
@@ -172,5 +182,6 @@ export { type AdminInput, buildAdminRecord } from "./record-admin.js";
 export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
 export { ADMIN_ACTIONS } from "./record-schema.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";
-export type { VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";
+export { type UsageGroup, type UsageQuery, type UsageRow, usageReport } from "./usage-report.js";
+export type { TrustedKeys, VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";
 export { verifyExport } from "./verifier.js";

@@ -100,13 +100,18 @@ const outcomeSchema = z.strictObject({
 
 const tenantSeq = int.refine((n) => n >= 1, "must be at least 1");
 
-/** Who made the call: an API key, a workload identity (mTLS/SPIFFE, later), or nobody (auth off). */
+/**
+ * Who made the call: an API key, a JWT from a configured issuer, an mTLS client certificate, or
+ * nobody (auth off). "workload" was reserved before jwt/mtls existed and is never written.
+ * `claims` (jwt, mtls; absent in older records) holds the selected claims, never the token.
+ */
 const caller = z.strictObject({
-  kind: z.enum(["api_key", "workload", "anonymous"]),
-  /** The key's workload name, the workload's identity; "" when anonymous. */
+  kind: z.enum(["api_key", "jwt", "mtls", "workload", "anonymous"]),
+  /** The key's workload name, the token's subject, the certificate's matched SAN URI or CN; "" when anonymous. */
   subject: z.string(),
   /** The API key id; "" when not an API key. */
   key_id: z.string(),
+  claims: z.record(z.string(), z.string()).optional(),
 });
 
 /**

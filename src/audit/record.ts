@@ -125,12 +125,20 @@ export interface DecisionRecordV1 {
 
 /** Who made a call (v2). */
 export interface CallerRecord {
-  /** "workload": a workload identity (mTLS/SPIFFE) — defined, not yet issued. */
-  kind: "api_key" | "workload" | "anonymous";
-  /** The API key's workload name, or the workload identity; "" when anonymous. */
+  /**
+   * jwt: a token from a configured OIDC issuer; mtls: a client certificate matched by a rule.
+   * "workload" was reserved before those two and is never written.
+   */
+  kind: "api_key" | "jwt" | "mtls" | "workload" | "anonymous";
+  /**
+   * The API key's workload name; the token's subject; the certificate's matched SAN URI or CN;
+   * "" when anonymous.
+   */
   subject: string;
   /** The API key id; "" when the caller used none. */
   key_id: string;
+  /** jwt, mtls: the selected claims (`iss` and the issuer's `expose_claims`; `cert_sha256`). */
+  claims?: Record<string, string>;
 }
 
 export type Modality = "text" | "image" | "audio" | "file";

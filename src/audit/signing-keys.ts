@@ -35,7 +35,8 @@ export async function rotateSigningKey(keysDir: string): Promise<SigningKey> {
 
 /**
  * Publishes `key` as the current signing key: inserts its public half if new, and closes the
- * validity range of any other key still open. Idempotent.
+ * validity range of any other key still open. Idempotent, also when replicas publish the same key
+ * at the same moment.
  */
 export async function publishSigningKey(
   db: Kysely<Database>,
@@ -43,23 +44,19 @@ export async function publishSigningKey(
   now = new Date(),
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const existing = await trx
-      .selectFrom("signing_keys")
-      .select("key_id")
-      .where("key_id", "=", key.keyId)
-      .executeTakeFirst();
-    if (!existing) {
-      await trx
-        .insertInto("signing_keys")
-        .values({
-          key_id: key.keyId,
-          algorithm: "ed25519",
-          public_key: key.publicKeyRaw,
-          valid_from: now,
-          valid_until: null,
-        })
-        .execute();
-    }
+    // ON CONFLICT, not select-then-insert: replicas sharing one key start together, and the
+    // second insert of the same key must be a no-op, not a failed start-up.
+    await trx
+      .insertInto("signing_keys")
+      .values({
+        key_id: key.keyId,
+        algorithm: "ed25519",
+        public_key: key.publicKeyRaw,
+        valid_from: now,
+        valid_until: null,
+      })
+      .onConflict((oc) => oc.column("key_id").doNothing())
+      .execute();
     await trx
       .updateTable("signing_keys")
       .set({ valid_until: now })

@@ -97,6 +97,21 @@ export interface VerifyOptions {
    * must contain each one's tree.
    */
   keptCheckpoints?: readonly string[];
+  /**
+   * Keys the auditor pinned (obtained apart from the export: `sovr audit keys`, an earlier
+   * export's keys.json): every key the export's keys.json lists must be one of them, and the
+   * pinned entries (their validity periods) are what signatures are checked against. With an
+   * `origin`, the export's must equal it. Without this option the export's own keys.json is
+   * trusted, which shows the export is self-consistent — not that the operator did not re-sign
+   * a rewritten log with keys of its own.
+   */
+  trustedKeys?: TrustedKeys;
+}
+
+/** Pinned keys: a keys.json-shaped object (`origin` optional). */
+export interface TrustedKeys {
+  origin?: string;
+  keys: readonly PublishedKey[];
 }
 
 class VerifyFailure extends Error {
@@ -118,7 +133,7 @@ export async function verifyExport(dir: string, opts: VerifyOptions = {}): Promi
     rootHash: undefined,
   };
   try {
-    const { origin, ring, scope } = await readKeys(dir);
+    const { origin, ring, scope } = await readKeys(dir, opts.trustedKeys);
     if (scope) {
       // One tenant's records, not contiguous in the log: proofs and tenant_seq instead.
       state.tenant = scope.tenant;
@@ -161,7 +176,10 @@ export async function verifyExport(dir: string, opts: VerifyOptions = {}): Promi
   }
 }
 
-async function readKeys(dir: string): Promise<{ origin: string; ring: KeyRing; scope?: ExportScope }> {
+async function readKeys(
+  dir: string,
+  trusted: TrustedKeys | undefined,
+): Promise<{ origin: string; ring: KeyRing; scope?: ExportScope }> {
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(join(dir, KEYS_FILE), "utf8"));
@@ -190,7 +208,31 @@ async function readKeys(dir: string): Promise<{ origin: string; ring: KeyRing; s
       scope.from_seq < 0)
   )
     fail({ what: `${KEYS_FILE}: scope needs a tenant and a from_seq ≥ 0` });
-  return { origin: k.origin as string, ring, scope };
+  const origin = k.origin as string;
+  return { origin, ring: trusted ? pinnedRing(trusted, origin, ring) : ring, scope };
+}
+
+/**
+ * The ring of pinned keys, after checking the export's keys against it: a key the export lists
+ * that was not pinned fails verification (a log re-signed with new keys), as does another origin.
+ */
+function pinnedRing(trusted: TrustedKeys, origin: string, exported: KeyRing): KeyRing {
+  if (trusted.origin !== undefined && trusted.origin !== origin)
+    fail({ what: `${KEYS_FILE}: origin "${origin}" is not the pinned origin "${trusted.origin}"` });
+  const ring = new KeyRing();
+  for (const [i, p] of trusted.keys.entries()) {
+    try {
+      ring.add(fromPublishedKey(p));
+    } catch (err) {
+      fail({ what: `trusted keys: keys[${i}]: ${(err as Error).message}` });
+    }
+  }
+  for (const k of exported.list())
+    if (!ring.has(k.keyId))
+      fail({
+        what: `${KEYS_FILE}: key ${k.keyId} is not among the trusted keys: the export is signed with a key you did not pin`,
+      });
+  return ring;
 }
 
 /** Step 4: the catalog revisions the records refer to are in catalogs/, unaltered. */

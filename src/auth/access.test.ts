@@ -54,6 +54,7 @@ describe("authorize()", () => {
       roles: ["auditor"],
       keyId: keys.auditor!.keyId,
       allTenants: false,
+      identity: { kind: "api_key", subject: keys.auditor!.keyId, claims: {} },
     });
     expect(await check(QUERY, "auditorAll")).toMatchObject({ tenant: "ta", allTenants: true });
   });

@@ -1,4 +1,7 @@
-import type { ApiKeyInfo, Authenticator, Role } from "./api-keys.js";
+import type { ApiKeyInfo, Authenticator, KeyCheck, Role } from "./api-keys.js";
+import { CallerAuth, workloadIdentity } from "./callers.js";
+import type { PeerCertificate } from "./cert-identity.js";
+import type { Identity } from "./identity.js";
 import type { Principal } from "./principal.js";
 
 /** Who may call what. Anything not listed is refused: access fails closed. */
@@ -29,6 +32,10 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "sovereign.v1.AuditService/ReplayDecision": ["auditor"],
   "sovereign.v1.AuditService/ExportDecisions": ["auditor"],
   "sovereign.v1.AuditService/ListSigningKeys": ["auditor"],
+  // Usage (tokens, cost): a tenant's auditors and admins its own tenant's, an operator or an
+  // all-tenant auditor every tenant's (walls in UsageServiceImpl).
+  "sovereign.v1.UsageService/GetUsage": ["auditor", "admin", "operator"],
+  "sovereign.v1.AuditService/WatchDecisions": ["auditor"],
   "sovereign.v1.AuditService/QueryAdminRecords": ["auditor"],
   // BYOK: a tenant admin, for its own tenant only (checked in src/auth/byok-admin.ts).
   "sovereign.v1.ByokService/SetKey": ["admin"],
@@ -39,6 +46,10 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   "sovereign.v1.KeyService/CreateKey": ["admin", "operator"],
   "sovereign.v1.KeyService/RevokeKey": ["admin", "operator"],
   "sovereign.v1.KeyService/ListKeys": ["admin", "operator"],
+  // Budgets: a tenant admin its own tenant's, an operator any tenant's (walls in budget/budget-admin.ts).
+  "sovereign.v1.BudgetService/SetBudget": ["admin", "operator"],
+  "sovereign.v1.BudgetService/ListBudgets": ["admin", "operator"],
+  "sovereign.v1.BudgetService/DeleteBudget": ["admin", "operator"],
   // Probes and reflection carry no data.
   "grpc.health.v1.Health/Check": "public",
   "grpc.health.v1.Health/Watch": "public",
@@ -77,40 +88,63 @@ export class AuthError extends Error {
 export const TENANT_HEADER = "x-sovr-tenant";
 
 /**
- * The one check for both APIs: bearer key → principal, or an {@link AuthError}. Messages say
- * what is wrong (no key, bad or revoked key, missing role, other tenant), never echo the key.
+ * The one check for both APIs: credentials → principal, or an {@link AuthError}. A bearer is
+ * a JWT when it has the JWS compact shape (verified against the configured issuers), else an API
+ * key; with no bearer, a trusted client certificate matched by a rule (./callers.ts). Messages
+ * say what is wrong (no key, bad or revoked key, refused token, missing role, other tenant),
+ * never echo a key or token.
  */
 export async function authorize(
-  auth: Authenticator,
+  auth: Authenticator | CallerAuth,
   operation: string,
   authorization: string | null | undefined,
   tenantHeader: string | null | undefined,
+  peer?: PeerCertificate,
 ): Promise<Principal | undefined> {
   const access = ACCESS[operation];
   if (access === "public") return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  if (!m) throw new AuthError("unauthenticated", "missing API key: send `authorization: Bearer <key>`");
-  let key: ApiKeyInfo | undefined;
-  try {
-    key = await auth.authenticate(m[1]!);
-  } catch (cause) {
-    throw new AuthError("unavailable", "cannot check the API key right now", { cause });
+  const callers = auth instanceof CallerAuth ? auth : new CallerAuth(auth);
+  const workload = await workloadIdentity(callers, m?.[1], peer);
+  if (workload && "failure" in workload)
+    throw new AuthError(workload.failure, workload.message, { cause: workload.cause });
+  let key: Pick<ApiKeyInfo, "keyId" | "tenant" | "roles" | "allTenants"> &
+    Partial<Pick<ApiKeyInfo, "scope" | "maxRole">>;
+  let identity: Identity;
+  if (workload) {
+    key = { keyId: "", tenant: workload.tenant, roles: workload.roles, allTenants: false };
+    identity = workload.identity;
+  } else {
+    if (!m) throw new AuthError("unauthenticated", "missing API key: send `authorization: Bearer <key>`");
+    let checked: KeyCheck;
+    try {
+      checked = await callers.keys.verify(m[1]!);
+    } catch (cause) {
+      throw new AuthError("unavailable", "cannot check the API key right now", { cause });
+    }
+    if ("refused" in checked)
+      throw new AuthError(
+        "unauthenticated",
+        checked.refused === "expired" ? "expired API key" : "invalid or revoked API key",
+      );
+    key = checked.key;
+    identity = { kind: "api_key", subject: checked.key.keyId, claims: {} };
   }
-  if (!key) throw new AuthError("unauthenticated", "invalid or revoked API key");
+  const who =
+    identity.kind === "api_key"
+      ? `key ${key.keyId}`
+      : `this ${identity.kind === "jwt" ? "token" : "certificate"}`;
   if (!access) throw new AuthError("permission_denied", `${operation} is not open to any role`);
   if (!key.roles.some((r) => access.includes(r))) {
     throw new AuthError(
       "permission_denied",
-      `${operation} requires role ${access.join(" or ")}; key ${key.keyId} has ${key.roles.join(", ")}`,
+      `${operation} requires role ${access.join(" or ")}; ${who} has ${key.roles.join(", ")}`,
     );
   }
   // Only a platform operator acts for another tenant; a tenant admin is an admin of its own.
   const operator = key.roles.includes("operator");
   if (tenantHeader && tenantHeader !== key.tenant && !operator) {
-    throw new AuthError(
-      "permission_denied",
-      `key ${key.keyId} belongs to tenant ${key.tenant}, not ${tenantHeader}`,
-    );
+    throw new AuthError("permission_denied", `${who} belongs to tenant ${key.tenant}, not ${tenantHeader}`);
   }
   return {
     tenant: tenantHeader && operator ? tenantHeader : key.tenant,
@@ -118,5 +152,10 @@ export async function authorize(
     roles: key.roles,
     keyId: key.keyId,
     allTenants: key.allTenants,
+    ...(key.scope && (key.scope.models.length > 0 || key.scope.providers.length > 0)
+      ? { scope: key.scope }
+      : {}),
+    ...(key.maxRole ? { maxRole: key.maxRole } : {}),
+    identity,
   };
 }

@@ -84,6 +84,38 @@ describe("Authenticator", () => {
     expect(await auth.authenticate(later.token)).toMatchObject({ keyId: later.key.keyId });
   });
 
+  it("refuses a key at its expiry by the clock of the check, between re-reads of the table", async () => {
+    const expiresAt = new Date(clock + 10_000);
+    const expiring = await createApiKey(h.db, {
+      tenant: "acme",
+      roles: ["client"],
+      expiresAt,
+      label: "ci",
+      scope: { models: ["openai/*"], providers: ["openai"] },
+      now: new Date(clock),
+    });
+    await auth.refresh();
+    expect(await auth.verify(expiring.token)).toMatchObject({
+      key: { label: "ci", expiresAt, scope: { models: ["openai/*"], providers: ["openai"] } },
+    });
+    counter.take();
+    clock += 10_000;
+    // No re-read happened (the TTL is a minute), yet the key is now refused, as expired.
+    expect(await auth.verify(expiring.token)).toEqual({ refused: "expired" });
+    expect(await auth.authenticate(expiring.token)).toBeUndefined();
+    expect(counter.take()).toEqual([]);
+    // A wrong secret for that id is just invalid: "expired" is said only to the key's holder.
+    expect(await auth.verify(`sovr_${expiring.key.keyId}_${"B".repeat(43)}`)).toEqual({ refused: "invalid" });
+    await expect(
+      createApiKey(h.db, {
+        tenant: "acme",
+        roles: ["client"],
+        expiresAt: new Date(clock - 1),
+        now: new Date(clock),
+      }),
+    ).rejects.toThrow("expires_at: must be in the future");
+  });
+
   it("refuses all_tenants on a key without the auditor role", async () => {
     await expect(createApiKey(h.db, { tenant: "acme", roles: ["client"], allTenants: true })).rejects.toThrow(
       /all_tenants/,

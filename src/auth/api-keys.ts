@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
 import { type Database, withDeadline } from "../db/index.js";
+import { type KeyScope, scopeFromColumns, scopeToColumns, UNSCOPED, validateScope } from "./key-scope.js";
 
 /**
  * client routes requests; auditor reads decision records; admin is a TENANT admin (its own
@@ -19,6 +20,14 @@ export interface ApiKeyInfo {
   createdAt: Date;
   revokedAt: Date | null;
   lastUsedAt: Date | null;
+  /** Refused as expired from this instant on; null = never. */
+  expiresAt: Date | null;
+  /** A short name for people (`sovr keys list`); not a secret, not unique. */
+  label: string;
+  /** Models and providers the key may route to (empty lists: any). */
+  scope: KeyScope;
+  /** The highest role the key may grant to keys it creates; null = its own highest role. */
+  maxRole: Role | null;
 }
 
 /** Keys look like `sovr_<12 hex id>_<43 base64url secret>`: the id finds the row, the secret proves it. */
@@ -42,6 +51,11 @@ function toInfo(row: {
   created_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  expires_at: Date | null;
+  label: string;
+  allowed_models: string;
+  allowed_providers: string;
+  max_role: string | null;
 }): ApiKeyInfo {
   return {
     keyId: row.key_id,
@@ -52,20 +66,49 @@ function toInfo(row: {
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+    label: row.label,
+    scope: scopeFromColumns(row.allowed_models, row.allowed_providers),
+    // An unknown stored value grants nothing beyond the lowest role (fail closed).
+    maxRole: row.max_role === null ? null : isRole(row.max_role) ? row.max_role : "client",
   };
 }
+
+const isRole = (r: string): r is Role => (ROLES as readonly string[]).includes(r);
+
+/** Labels are for people: one line, printable, short. */
+const LABEL = /^[^\p{Cc}]{0,200}$/u;
 
 const TENANT = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /** Creates a key; returns its info and the secret token, which is never stored or shown again. */
 export async function createApiKey(
   db: Kysely<Database>,
-  opts: { tenant: string; roles: readonly Role[]; allTenants?: boolean; description?: string },
+  opts: {
+    tenant: string;
+    roles: readonly Role[];
+    allTenants?: boolean;
+    description?: string;
+    /** Must lie in the future (checked against `now`). */
+    expiresAt?: Date;
+    label?: string;
+    scope?: KeyScope;
+    maxRole?: Role;
+    now?: Date;
+  },
 ): Promise<{ key: ApiKeyInfo; token: string }> {
   if (!TENANT.test(opts.tenant)) throw new RangeError("tenant: must be a slug (a-z, 0-9, . _ -)");
   if (opts.roles.length === 0) throw new RangeError(`roles: at least one of ${ROLES.join(", ")}`);
   if (opts.allTenants && !opts.roles.includes("auditor"))
     throw new RangeError("all_tenants: only an auditor key reads records, so it needs the auditor role");
+  const now = opts.now ?? new Date();
+  if (opts.expiresAt && !(opts.expiresAt.getTime() > now.getTime()))
+    throw new RangeError("expires_at: must be in the future");
+  if (opts.label !== undefined && !LABEL.test(opts.label))
+    throw new RangeError("label: at most 200 characters, no control characters");
+  if (opts.maxRole !== undefined && !isRole(opts.maxRole))
+    throw new RangeError(`max_role: must be one of ${ROLES.join(", ")}`);
+  const scope = validateScope(opts.scope ?? UNSCOPED);
   const keyId = randomBytes(6).toString("hex");
   const secret = randomBytes(32).toString("base64url");
   const row = await db
@@ -79,6 +122,10 @@ export async function createApiKey(
       description: opts.description ?? "",
       revoked_at: null,
       last_used_at: null,
+      expires_at: opts.expiresAt ?? null,
+      label: opts.label ?? "",
+      ...scopeToColumns(scope),
+      max_role: opts.maxRole ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -140,8 +187,15 @@ const DUMMY: Entry = {
     createdAt: new Date(0),
     revokedAt: new Date(0),
     lastUsedAt: null,
+    expiresAt: null,
+    label: "",
+    scope: UNSCOPED,
+    maxRole: null,
   },
 };
+
+/** Why a token was refused: `expired` only once its secret matched, so it tells no stranger anything. */
+export type KeyCheck = { key: ApiKeyInfo } | { refused: "invalid" | "expired" };
 
 /**
  * Checks bearer tokens against the whole key table, held in memory and re-read in the
@@ -203,10 +257,19 @@ export class Authenticator {
     return load;
   }
 
-  /** The key's info, or undefined when the token is malformed, unknown, wrong or revoked. */
+  /** The key's info, or undefined when the token is malformed, unknown, wrong, revoked or expired. */
   async authenticate(token: string): Promise<ApiKeyInfo | undefined> {
+    const checked = await this.verify(token);
+    return "key" in checked ? checked.key : undefined;
+  }
+
+  /**
+   * The key, or why it is refused. Expiry is compared with the clock at each check, not when
+   * the table was read, so a key stops working at its expiry on every replica, between re-reads.
+   */
+  async verify(token: string): Promise<KeyCheck> {
     const parsed = parseApiKey(token);
-    if (!parsed) return undefined;
+    if (!parsed) return { refused: "invalid" };
     // A stale table (no background read lately) is re-read first, whatever the token's id.
     // A read in flight is shared; should it have begun too long ago, one more starts now.
     const stale = () => this.now() - this.#loadedAt > this.ttlMs;
@@ -216,9 +279,11 @@ export class Authenticator {
     const { hash, info } = entry ?? DUMMY;
     const given = hashSecret(parsed.secret);
     const match = given.length === hash.length && timingSafeEqual(given, hash);
-    if (!entry || !match || info.revokedAt) return undefined;
-    this.#touch(parsed.keyId, this.now());
-    return info;
+    if (!entry || !match || info.revokedAt) return { refused: "invalid" };
+    const now = this.now();
+    if (info.expiresAt && info.expiresAt.getTime() <= now) return { refused: "expired" };
+    this.#touch(parsed.keyId, now);
+    return { key: info };
   }
 
   #bounded(read: Promise<void>): Promise<void> {

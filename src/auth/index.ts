@@ -5,6 +5,7 @@ export {
   Authenticator,
   countApiKeys,
   createApiKey,
+  type KeyCheck,
   listApiKeys,
   parseApiKey,
   ROLES,
@@ -22,5 +23,18 @@ export {
   ByokNotFoundError,
   byokKeyJson,
 } from "./byok-admin.js";
+export { CallerAuth } from "./callers.js";
+export type { PeerCertificate } from "./cert-identity.js";
+export { CredentialError, type Identity } from "./identity.js";
+export { JwtVerifier, type JwtVerifierOptions, looksLikeJwt } from "./jwt-verifier.js";
+export { grantCeiling, grantRefusal } from "./key-grants.js";
+export {
+  type KeyScope,
+  modelInScope,
+  providerInScope,
+  type RankedRole,
+  ROLE_RANK,
+  validateScope,
+} from "./key-scope.js";
 export { endpointOrigin } from "./origin.js";
 export type { Principal } from "./principal.js";

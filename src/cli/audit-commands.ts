@@ -6,7 +6,6 @@
  */
 import { resolve } from "node:path";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import type { PublicKeyInfo } from "../audit/index.js";
 import {
@@ -17,9 +16,12 @@ import {
   verifyExport,
 } from "../audit/index.js";
 import { toBase64 } from "../encoding/index.js";
-import { AuditService, type LogEntry, Outcome, type SigningKey } from "../gen/sovereign/v1/audit_pb.js";
+import { AuditService, type LogEntry, Outcome } from "../gen/sovereign/v1/audit_pb.js";
 import { type ChangesOptions, changesCommand } from "./audit-changes.js";
+import { addAuditTailCommand } from "./audit-tail.js";
+import { keyInfo, keysCommand, type TrustOptions, trustFor } from "./audit-trust.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
+import { describeError } from "./errors.js";
 
 export { DEFAULT_SOVR_URL } from "./connect-client.js";
 export type ClientOptions = ServerClientOptions;
@@ -124,16 +126,6 @@ export async function queryCommand(o: QueryOptions = {}): Promise<CommandResult>
     exitCode: 0,
     stdout: [line(header), ...table.map(line), "", `${plain.length} decisions${more}`],
     stderr: [],
-  };
-}
-
-function keyInfo(k: SigningKey): PublicKeyInfo {
-  const us = (t: NonNullable<SigningKey["validFrom"]>) => timestampDate(t).getTime() * 1000;
-  return {
-    keyId: k.keyId,
-    publicKeyRaw: k.publicKey,
-    validFromUs: k.validFrom ? us(k.validFrom) : 0,
-    validUntilUs: k.validUntil ? us(k.validUntil) : null,
   };
 }
 
@@ -248,7 +240,12 @@ function progressBar(): (done: number, total: number) => void {
  * `sovr audit verify DIR [--checkpoints FILE]`: offline; exit 0 with a summary, or 1 naming
  * the first bad seq, checkpoint, or kept checkpoint (FILE: see src/audit/kept-checkpoints.ts).
  */
-export async function verifyCommand(dir: string, o: { checkpoints?: string } = {}): Promise<CommandResult> {
+export async function verifyCommand(
+  dir: string,
+  o: { checkpoints?: string } & TrustOptions = {},
+): Promise<CommandResult> {
+  const trust = await trustFor(o);
+  if ("refused" in trust) return { exitCode: 2, stdout: [], stderr: trust.refused };
   let keptCheckpoints: string[] | undefined;
   if (o.checkpoints !== undefined) {
     try {
@@ -259,7 +256,7 @@ export async function verifyCommand(dir: string, o: { checkpoints?: string } = {
       return { exitCode: 2, stdout: [], stderr: [`--checkpoints: ${e.message}`] };
     }
   }
-  const r = await verifyExport(resolve(dir), { keptCheckpoints });
+  const r = await verifyExport(resolve(dir), { keptCheckpoints, trustedKeys: trust.trusted });
   if (r.ok && r.tenant !== undefined) {
     const seqs = r.tenantSeq ? `tenant_seq ${r.tenantSeq.first}..${r.tenantSeq.last} dense` : "no v2 records";
     const v1 = r.unsequenced ? `; ${r.unsequenced} v1 records without tenant_seq` : "";
@@ -347,12 +344,11 @@ async function run(fn: () => Promise<CommandResult>): Promise<void> {
   try {
     print(await fn());
   } catch (err) {
-    const ce = ConnectError.from(err);
-    print({ exitCode: 1, stdout: [], stderr: [`error: ${ce.rawMessage} (${ce.code})`] });
+    print({ exitCode: 1, stdout: [], stderr: [`error: ${describeError(err)}`] });
   }
 }
 
-/** Adds `sovr audit query|export|checkpoint|verify|replay|changes`. */
+/** Adds `sovr audit query|export|checkpoint|verify|replay|tail|changes`. */
 export function addAuditCommands(program: Command): void {
   const audit = program.command("audit").description("the signed decision log (auditors)");
   audit
@@ -394,7 +390,19 @@ export function addAuditCommands(program: Command): void {
       "--checkpoints <file>",
       "checkpoints kept from earlier (an old export's checkpoints.jsonl, or signed notes): the export must contain each",
     )
-    .action((dir: string, o: { checkpoints?: string }) => run(() => verifyCommand(dir, o)));
+    .option(
+      "--trusted-keys <file>",
+      "keys you pinned (`sovr audit keys --out FILE`, or an earlier export's keys.json): the export's keys must be among them",
+    )
+    .option("--trust-export-keys", "trust the keys that come with the export (checks self-consistency only)")
+    .action((dir: string, o: { checkpoints?: string } & TrustOptions) => run(() => verifyCommand(dir, o)));
+  audit
+    .command("keys")
+    .description(
+      "the service's signing keys and log origin, in keys.json's shape: pin them for verify --trusted-keys",
+    )
+    .option("--out <file>", "write them to a file")
+    .action((o: { out?: string }) => run(() => keysCommand(auditClient(), o)));
   audit
     .command("replay")
     .argument("<decision-id>")
@@ -402,6 +410,7 @@ export function addAuditCommands(program: Command): void {
     .option("--live-policy", "use the currently loaded policy instead of the recorded one")
     .option("--json", "machine-readable result")
     .action((id: string, o: { livePolicy?: boolean; json?: boolean }) => run(() => replayCommand(id, o)));
+  addAuditTailCommand(audit);
   audit
     .command("changes")
     .argument("<decision-id>")

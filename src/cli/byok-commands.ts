@@ -6,6 +6,7 @@ import { buildSnapshot, loadCatalogDir } from "../catalog/index.js";
 import { loadConfig } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
 import { DEFAULT_SOVR_URL } from "./connect-client.js";
+import { httpStatusError } from "./errors.js";
 
 /**
  * `sovr keys byok set|remove|list|approve`: tenants' own provider keys (BYOK, docs/architecture.md §6).
@@ -83,10 +84,15 @@ export function addByokCommands(keys: Command): void {
     .command("list")
     .description("list stored keys (tenant, provider, always, origins) — never the keys themselves")
     .option("--tenant <tenant>", "only this tenant")
-    .action(async (o: { tenant?: string }) => {
+    .option("--json", "one JSON object per line")
+    .action(async (o: { tenant?: string; json?: boolean }) => {
       const rows = process.env.SOVR_KEY
         ? ((await admin("GET", o.tenant ? `/${enc(o.tenant)}` : "")) as { data: ByokKeyJson[] }).data
         : await withAdmin(async (a) => (await a.list(undefined, o.tenant)).map(byokKeyJson));
+      if (o.json) {
+        for (const r of rows) console.log(JSON.stringify(r));
+        return;
+      }
       for (const r of rows)
         console.log(
           [
@@ -118,7 +124,11 @@ async function admin(method: string, path: string, body?: unknown): Promise<unkn
   });
   const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
   if (!res.ok && res.status !== 404)
-    throw new Error(`server answered ${res.status}: ${json.error?.message ?? res.statusText}`);
+    throw httpStatusError(
+      res.status,
+      json.error?.message ?? `HTTP ${res.status} ${res.statusText}`,
+      res.headers,
+    );
   return json;
 }
 

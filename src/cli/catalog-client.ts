@@ -5,6 +5,7 @@
  * as `authorization: Bearer <key>`.
  */
 import { resolve } from "node:path";
+import { toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
 import { fromProtoEndpoint } from "../api/index.js";
@@ -14,6 +15,7 @@ import {
   CatalogIssueSchema,
   CatalogService,
   type Endpoint,
+  EndpointSchema,
   Reachability,
 } from "../gen/sovereign/v1/catalog_pb.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
@@ -39,6 +41,7 @@ export interface ListOptions extends ClientOptions {
   zdrOnly?: boolean;
   /** USD per million tokens, prompt + completion. */
   maxPrice?: number;
+  json?: boolean;
 }
 
 /** `sovr catalog list`: every matching endpoint (all pages) as a table, assumed values marked. */
@@ -46,6 +49,7 @@ export async function listCommand(options: ListOptions = {}): Promise<CommandRes
   const client = catalogClient(options);
   const endpoints = [];
   const reachability = new Map<string, string>();
+  const json: string[] = [];
   let pageToken = "";
   let revision = "";
   do {
@@ -59,10 +63,13 @@ export async function listCommand(options: ListOptions = {}): Promise<CommandRes
       pageToken,
     });
     endpoints.push(...page.endpoints.map(fromProtoEndpoint));
+    if (options.json) json.push(...page.endpoints.map((e) => JSON.stringify(toJson(EndpointSchema, e))));
     for (const e of page.endpoints) reachability.set(e.id, reachabilityText(e));
     pageToken = page.nextPageToken;
     revision = page.revision;
   } while (pageToken !== "");
+  // The Endpoint message's JSON form (proto3 JSON names), one per line.
+  if (options.json) return { exitCode: 0, stdout: json, stderr: [] };
   return {
     exitCode: 0,
     stdout: [
@@ -140,6 +147,7 @@ export function addCatalogClientCommands(catalog: Command, defaultDir: string): 
     .option("--region <region>", "only endpoints whose effective residency is this region")
     .option("--zdr-only", "only zero-data-retention endpoints")
     .option("--max-price <usd>", "max prompt + completion price, USD per million tokens", Number)
+    .option("--json", "one JSON object per line (the Endpoint message's JSON form)")
     .action(async (o: ListOptions) => print(await listCommand(o)));
   catalog
     .command("apply")

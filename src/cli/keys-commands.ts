@@ -1,3 +1,4 @@
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import { withLocalTrail } from "../app/index.js";
 import { LOCAL_ACTOR } from "../audit/index.js";
@@ -6,6 +7,7 @@ import { loadConfig } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
 import { type ApiKey, KeyService, Role as RoleEnum } from "../gen/sovereign/v1/keys_pb.js";
 import { serverClient } from "./connect-client.js";
+import { parseExpiry, parseList, parseRole } from "./key-flags.js";
 
 const ROLE_ENUM: Record<Role, RoleEnum> = {
   client: RoleEnum.CLIENT,
@@ -28,6 +30,12 @@ interface KeyRow {
   description: string;
   revoked: boolean;
   lastUsed: string;
+  /** ISO instant, or null: never expires. */
+  expiresAt: string | null;
+  label: string;
+  allowedModels: string[];
+  allowedProviders: string[];
+  maxRole: string | null;
 }
 
 function fromInfo(k: ApiKeyInfo): KeyRow {
@@ -39,6 +47,11 @@ function fromInfo(k: ApiKeyInfo): KeyRow {
     description: k.description,
     revoked: k.revokedAt !== null,
     lastUsed: k.lastUsedAt?.toISOString() ?? "never",
+    expiresAt: k.expiresAt?.toISOString() ?? null,
+    label: k.label,
+    allowedModels: [...k.scope.models],
+    allowedProviders: [...k.scope.providers],
+    maxRole: k.maxRole,
   };
 }
 
@@ -51,17 +64,68 @@ function fromMessage(k: ApiKey): KeyRow {
     description: k.description,
     revoked: k.revokedAt !== undefined,
     lastUsed: k.lastUsedAt ? new Date(Number(k.lastUsedAt.seconds) * 1000).toISOString() : "never",
+    expiresAt: k.expiresAt ? timestampDate(k.expiresAt).toISOString() : null,
+    label: k.label,
+    allowedModels: [...k.allowedModels],
+    allowedProviders: [...k.allowedProviders],
+    maxRole: ROLE_NAME[k.maxRole] ?? null,
+  };
+}
+
+function status(r: KeyRow, now = Date.now()): string {
+  if (r.revoked) return "revoked";
+  return r.expiresAt !== null && Date.parse(r.expiresAt) <= now ? "expired" : "active";
+}
+
+function scopeText(r: KeyRow): string {
+  const parts = [
+    r.allowedModels.length > 0 ? `models=${r.allowedModels.join(",")}` : "",
+    r.allowedProviders.length > 0 ? `providers=${r.allowedProviders.join(",")}` : "",
+    r.maxRole ? `max-role=${r.maxRole}` : "",
+  ].filter((p) => p !== "");
+  return parts.length > 0 ? parts.join(" ") : "-";
+}
+
+/** A key as `keys list --json` prints it (snake_case, like the other lists' JSON lines; never the secret). */
+function keyJson(r: KeyRow) {
+  return {
+    key_id: r.keyId,
+    tenant: r.tenant,
+    roles: r.roles,
+    all_tenants: r.allTenants,
+    description: r.description,
+    label: r.label,
+    status: status(r),
+    expires_at: r.expiresAt,
+    allowed_models: r.allowedModels,
+    allowed_providers: r.allowedProviders,
+    max_role: r.maxRole,
+    revoked: r.revoked,
+    last_used: r.lastUsed === "never" ? null : r.lastUsed,
   };
 }
 
 function table(rows: KeyRow[]): string {
-  const head = ["KEY ID", "TENANT", "ROLES", "STATUS", "LAST USED", "DESCRIPTION"];
+  const head = [
+    "KEY ID",
+    "TENANT",
+    "ROLES",
+    "STATUS",
+    "EXPIRES",
+    "LAST USED",
+    "LABEL",
+    "SCOPE",
+    "DESCRIPTION",
+  ];
   const body = rows.map((r) => [
     r.keyId,
     r.tenant,
     r.allTenants ? `${r.roles.join(",")}+all-tenants` : r.roles.join(","),
-    r.revoked ? "revoked" : "active",
+    status(r),
+    r.expiresAt ?? "never",
     r.lastUsed,
+    r.label || "-",
+    scopeText(r),
     r.description,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
@@ -106,6 +170,19 @@ function parseRoles(values: string[]): Role[] {
   return roles as Role[];
 }
 
+interface CreateOptions {
+  tenant: string;
+  role: string[];
+  allTenants?: boolean;
+  description: string;
+  label?: string;
+  expiresIn?: string;
+  expiresAt?: string;
+  models?: string[];
+  providers?: string[];
+  maxRole?: string;
+}
+
 export function addKeysCommands(keys: Command): void {
   keys
     .command("create")
@@ -119,9 +196,19 @@ export function addKeysCommands(keys: Command): void {
     )
     .option("--all-tenants", "an auditor key that reads every tenant's records (operators grant it)")
     .option("--description <text>", "what the key is for", "")
-    .action(async (o: { tenant: string; role: string[]; allTenants?: boolean; description: string }) => {
+    .option("--label <text>", "a short name for people (shown by keys list)")
+    .option("--expires-in <duration>", "the key stops working after this long: 90m, 12h, 30d, 8w")
+    .option("--expires-at <instant>", "the key stops working at this ISO 8601 instant (with offset)")
+    .option("--models <list...>", "model ids or globs the key may use, comma-separated (openai/*)")
+    .option("--providers <list...>", "provider slugs the key's requests may go to, comma-separated")
+    .option("--max-role <role>", "the highest role this key may grant to keys it creates")
+    .action(async (o: CreateOptions) => {
       const roles = parseRoles(o.role);
       const allTenants = o.allTenants ?? false;
+      const expiresAt = parseExpiry(o);
+      const label = o.label ?? "";
+      const scope = { models: parseList(o.models), providers: parseList(o.providers) };
+      const maxRole = parseRole("--max-role", o.maxRole);
       let token: string;
       let row: KeyRow;
       if (process.env.SOVR_KEY) {
@@ -130,6 +217,11 @@ export function addKeysCommands(keys: Command): void {
           roles: roles.map((r) => ROLE_ENUM[r]),
           allTenants,
           description: o.description,
+          label,
+          allowedModels: scope.models,
+          allowedProviders: scope.providers,
+          maxRole: maxRole ? ROLE_ENUM[maxRole] : RoleEnum.UNSPECIFIED,
+          ...(expiresAt ? { expiresAt: timestampFromDate(expiresAt) } : {}),
         });
         token = res.secret;
         row = fromMessage(res.key!);
@@ -140,6 +232,10 @@ export function addKeysCommands(keys: Command): void {
             roles,
             allTenants,
             description: o.description,
+            label,
+            scope,
+            ...(maxRole ? { maxRole } : {}),
+            ...(expiresAt ? { expiresAt } : {}),
           });
           // As KeyService: the row makes the id; without its record the row goes again, and the
           // token was never shown.
@@ -159,7 +255,7 @@ export function addKeysCommands(keys: Command): void {
         row = fromInfo(created.key);
       }
       process.stderr.write(
-        `created key ${row.keyId} for tenant ${row.tenant} (${row.roles.join(", ")}${row.allTenants ? "; all tenants" : ""}); it is shown only now:\n`,
+        `created key ${row.keyId} for tenant ${row.tenant} (${row.roles.join(", ")}${row.allTenants ? "; all tenants" : ""}${row.expiresAt ? `; expires ${row.expiresAt}` : ""}); it is shown only now:\n`,
       );
       console.log(token);
     });
@@ -187,11 +283,13 @@ export function addKeysCommands(keys: Command): void {
   keys
     .command("list")
     .option("--tenant <tenant>", "only this tenant's keys")
+    .option("--json", "one JSON object per key per line, with its status (never the secret)")
     .description("list API keys (never their secrets)")
-    .action(async (o: { tenant?: string }) => {
+    .action(async (o: { tenant?: string; json?: boolean }) => {
       const rows = process.env.SOVR_KEY
         ? (await serverClient(KeyService).listKeys({ tenant: o.tenant ?? "" })).keys.map(fromMessage)
         : await withDatabase(async (db) => (await listApiKeys(db, o.tenant)).map(fromInfo));
-      console.log(table(rows));
+      if (o.json) for (const r of rows) console.log(JSON.stringify(keyJson(r)));
+      else console.log(table(rows));
     });
 }

@@ -3,19 +3,30 @@ import { resolve } from "node:path";
 import { Command } from "commander";
 import { rotateSigningKey } from "../audit/index.js";
 import { CatalogValidationError, validateCatalogDir } from "../catalog/index.js";
-import { ConfigError, ensurePrivateDir, loadConfig } from "../config/index.js";
-import { buildPolicyBundle, checkBundleFresh, repoRoot, resolveOpaBin } from "../policy/index.js";
+import { ConfigError, configHelpText, ensurePrivateDir, loadConfig } from "../config/index.js";
+import {
+  buildPolicyBundle,
+  checkBundleFresh,
+  opaMissingHint,
+  repoRoot,
+  resolveOpaBin,
+} from "../policy/index.js";
 import { addAuditCommands } from "./audit-commands.js";
+import { addBudgetsCommands } from "./budgets-commands.js";
 import { addByokCommands } from "./byok-commands.js";
 import { addCatalogClientCommands } from "./catalog-client.js";
+import { describeError } from "./errors.js";
 import { addKeysCommands } from "./keys-commands.js";
 import { addModelsCommands } from "./models-commands.js";
 import { addPolicyEvalCommand } from "./policy-eval.js";
 import { serve } from "./serve.js";
+import { addUsageCommand } from "./usage-commands.js";
+import { packageVersion } from "./version.js";
 
 const program = new Command()
   .name("sovr")
   .description("Sovereign Router: policy-enforced LLM routing with signed decision records.")
+  .version(packageVersion(), "-V, --version", "print the version (package.json)")
   .showHelpAfterError();
 
 program
@@ -23,6 +34,7 @@ program
   .description(
     "serve gRPC/Connect (SOVR_GRPC_PORT) and HTTP (SOVR_HTTP_PORT); configuration from the environment",
   )
+  .addHelpText("after", () => configHelpText())
   .action(serve);
 
 const catalog = program.command("catalog").description("the provider catalog");
@@ -78,16 +90,19 @@ policy
   .argument("[dir]", "policy directory", "policies")
   .action((dir: string) => {
     // dist/ holds the built bundle; opa would load it too and mask changes to the sources.
-    const r = spawnSync(resolveOpaBin(), ["test", resolve(dir), "--ignore", "dist", "-v"], {
+    const opa = resolveOpaBin();
+    const r = spawnSync(opa, ["test", resolve(dir), "--ignore", "dist", "-v"], {
       stdio: "inherit",
       cwd: repoRoot(),
     });
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") console.error(opaMissingHint(opa));
     process.exitCode = r.status ?? 1;
   });
 
 const keys = program.command("keys").description("API keys and record-signing keys");
 addKeysCommands(keys);
 addByokCommands(keys);
+addBudgetsCommands(program);
 keys
   .command("generate")
   .description("create a new record-signing key and make it current (rotation); old keys keep verifying")
@@ -103,6 +118,13 @@ keys
 
 addAuditCommands(program);
 addModelsCommands(program);
+addUsageCommand(program);
+
+// `sovr … | head`: the reader went away; that is the end of the output, not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CatalogValidationError) {
@@ -111,7 +133,7 @@ program.parseAsync().catch((err: unknown) => {
   } else if (err instanceof ConfigError) {
     console.error(err.message);
   } else {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(`error: ${describeError(err)}`);
   }
   process.exit(1);
 });

@@ -174,11 +174,17 @@ export function addModelsCommands(program: Command): void {
   models
     .command("list")
     .option("--dir <dir>", "models directory")
+    .option("--json", "one JSON object per line")
     .description("the registered models")
-    .action(async (o: { dir?: string }) => {
+    .action(async (o: { dir?: string; json?: boolean }) => {
       const list = await readLocalModels(modelsDir(o.dir), (file, reason) =>
         console.error(`${file}: skipped: ${reason}`),
       );
+      if (o.json) {
+        for (const { path, name, ...sidecar } of list)
+          console.log(JSON.stringify({ endpoint: `local/${name}`, ...sidecar, path }));
+        return;
+      }
       for (const m of list)
         console.log(`local/${m.name}\t${m.model}\t${m.sha256}\t${m.context_length}\t${m.source}`);
     });

@@ -13,11 +13,23 @@ const EXIT_MARGIN_MS = 2000;
  * `sovr serve`: everything in one process. SIGTERM/SIGINT drain in-flight calls for at most
  * SOVR_DRAIN_MS, flush the audit log, and exit 0 — or 1, naming what could not be flushed or
  * closed (a wedged or vanished database). Either way the process is gone within the drain time.
+ * A signal that arrives while the app is starting stops it as soon as it has started.
  */
 export async function serve(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
+  // A signal during start-up (a pod deleted while it connects to its database) is kept and
+  // acted on once the app has started: as PID 1 in a container, a signal with no handler is
+  // ignored, and the process would wait for SIGKILL.
+  let early: NodeJS.Signals | undefined;
+  const onEarlySignal = (signal: NodeJS.Signals) => {
+    early ??= signal;
+  };
+  process.on("SIGTERM", onEarlySignal);
+  process.on("SIGINT", onEarlySignal);
   const app = await startApp(config, { logger });
+  process.off("SIGTERM", onEarlySignal);
+  process.off("SIGINT", onEarlySignal);
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) return;
@@ -47,4 +59,5 @@ export async function serve(): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  if (early) onSignal(early);
 }

@@ -3,7 +3,15 @@ import { availableParallelism, hostname } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { type CatalogEnvPolicy, DEFAULT_KEY_VARS, DEFAULT_URL_VARS } from "./env-allowlist.js";
+import {
+  type CertificateRule,
+  IdentityConfigError,
+  type OidcIssuerConfig,
+  parseCertificateRules,
+  parseOidcIssuers,
+} from "./identity.js";
 import { DEFAULT_REQUEST_LIMITS, type RateLimitSettings, type RequestLimits } from "./limits.js";
+import { type TracePropagation, type TracingConfig, tracingConfig } from "./tracing-config.js";
 
 /**
  * Every setting of `sovr serve`, from an optional JSON file (`SOVR_CONFIG`) overlaid by the
@@ -55,6 +63,8 @@ const schema = z.object({
   /** Longest a request waits for its decision record's commit, and a readiness check for storage. */
   SOVR_STORAGE_TIMEOUT_MS: positiveInt.default(5000),
   SOVR_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  SOVR_LOG_FORMAT: z.enum(["auto", "json", "pretty"]).default("auto"),
+  SOVR_TRACE_PROPAGATE_UPSTREAM: z.enum(["local", "all", "none"]).default("local"),
   SOVR_AUDIT_BATCH_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   SOVR_AUDIT_BATCH_MAX: positiveInt.default(512),
   SOVR_CHECKPOINT_EVERY: positiveInt.default(1000),
@@ -67,6 +77,8 @@ const schema = z.object({
   SOVR_LOCAL_PROBE_MS: z.coerce.number().int().min(0).default(10_000),
   /** How long one probe may take before the runtime counts as unreachable. */
   SOVR_LOCAL_PROBE_TIMEOUT_MS: positiveInt.default(2000),
+  /** How often the tenants with budgets are re-read (a budget set on another replica applies within it). */
+  SOVR_BUDGET_REFRESH_MS: positiveInt.default(1000),
   /** BYOK master key (32 bytes, hex or base64), or a file holding it. */
   SOVR_MASTER_KEY: z.string().min(1).optional(),
   SOVR_MASTER_KEY_FILE: z.string().min(1).optional(),
@@ -74,6 +86,17 @@ const schema = z.object({
   SOVR_TLS_CERT: z.string().min(1).optional(),
   SOVR_TLS_KEY: z.string().min(1).optional(),
   SOVR_TLS_CA: z.string().min(1).optional(),
+  /** "on": the HTTP/1.1 port serves HTTPS with SOVR_TLS_CERT/KEY too (docs/security.md §5). */
+  SOVR_HTTP_TLS: z.enum(["on", "off"]).default("off"),
+  /** With SOVR_HTTP_TLS=on: require client certificates from this CA on the HTTP port (mTLS). */
+  SOVR_HTTP_TLS_CA: z.string().min(1).optional(),
+  /** How often the TLS files are re-read besides file-change events (ms); 0 = events only. */
+  SOVR_TLS_RELOAD_MS: z.coerce.number().int().min(0).default(30_000),
+  /** With SOVR_TLS_CA: must every client present a certificate, or may it use a bearer instead? */
+  SOVR_TLS_CLIENT_CERT: z.enum(["required", "optional"]).default("required"),
+  /** Workload identity (src/config/identity.ts): JSON, or a JSON/YAML file path. */
+  SOVR_OIDC_ISSUERS: z.string().optional(),
+  SOVR_MTLS_IDENTITIES: z.string().optional(),
   /** Token buckets per API key and per tenant (requests/second, burst); 0 = no limit. */
   SOVR_RATE_LIMIT_RPS: z.coerce.number().min(0).default(0),
   SOVR_RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
@@ -82,6 +105,16 @@ const schema = z.object({
   /** Calls in flight at once per API key and per tenant; 0 = no limit. */
   SOVR_MAX_CONCURRENT_PER_KEY: z.coerce.number().int().min(0).default(0),
   SOVR_MAX_CONCURRENT_PER_TENANT: z.coerce.number().int().min(0).default(0),
+  /** Tokens (input + output) per minute per API key and per tenant; 0 = no limit. */
+  SOVR_TOKEN_LIMIT_TPM: z.coerce.number().int().min(0).default(0),
+  SOVR_TENANT_TOKEN_LIMIT_TPM: z.coerce.number().int().min(0).default(0),
+  /** The output tokens a call is estimated at when it sets no max_tokens (corrected after). */
+  SOVR_TOKEN_LIMIT_DEFAULT_MAX_TOKENS: positiveInt.default(1024),
+  /** replica: limits count per process; cluster: shared through the database (docs/security.md). */
+  SOVR_RATE_LIMIT_SCOPE: z.enum(["replica", "cluster"]).default("replica"),
+  /** Cluster scope: the window the shared counts cover, and the share of it a replica leases at once. */
+  SOVR_RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  SOVR_RATE_LIMIT_LEASE_PERCENT: z.coerce.number().int().min(1).max(100).default(5),
   /**
    * What a catalog may name (issue 11): `${VAR}` in base_url (non-secret URL parts only) and
    * `api_key_env` (shared provider keys). Server secrets stay refused whatever is listed here.
@@ -166,6 +199,12 @@ export interface Config {
   /** Bound of an audit commit wait (then Unavailable) and of each storage readiness check. */
   readonly storageTimeoutMs: number;
   readonly logLevel: RawConfig["SOVR_LOG_LEVEL"];
+  /** Log lines as JSON, or pretty for people; `auto`: pretty on a terminal (telemetry/logger.ts). */
+  readonly logFormat: "auto" | "json" | "pretty";
+  /** OpenTelemetry traces (the standard OTEL_* variables); undefined: off, no SDK loaded. */
+  readonly tracing: TracingConfig | undefined;
+  /** Which upstreams receive `traceparent`: local ones (default), all, or none. */
+  readonly tracePropagation: TracePropagation;
   readonly audit: {
     readonly batchDelayMs: number;
     readonly batchMax: number;
@@ -180,12 +219,33 @@ export interface Config {
   };
   /** Probing of local runtimes (routing/local-prober.ts); `intervalMs` 0 = off. */
   readonly localProbe: { readonly intervalMs: number; readonly timeoutMs: number };
+  /** Budgets (docs/budgets.md): how often the tenants that have any are re-read. */
+  readonly budgets: { readonly refreshMs: number };
   /** BYOK key encryption; without a master key, BYOK keys can be neither set nor used. */
   readonly byok: { readonly masterKey: string | undefined; readonly masterKeyFile: string | undefined };
-  /** TLS (and, with `caFile`, mTLS) on the gRPC port; undefined = HTTP/2 cleartext. */
+  /**
+   * TLS (and, with `caFile`, mTLS) on the gRPC port; undefined = HTTP/2 cleartext. `clientCert`:
+   * "optional" lets a caller without a certificate in (it then needs a bearer credential).
+   */
   readonly tls:
+    | {
+        readonly certFile: string;
+        readonly keyFile: string;
+        readonly caFile: string | undefined;
+        readonly clientCert: "required" | "optional";
+      }
+    | undefined;
+  /** TLS on the HTTP/1.1 port (SOVR_HTTP_TLS=on): the same certificate, its own client CA. */
+  readonly httpTls:
     | { readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined }
     | undefined;
+  /** The TLS files' re-read interval besides change events (ms; 0 = events only). */
+  readonly tlsReloadMs: number;
+  /** Workload identity: accepted OIDC issuers and mTLS certificate rules (none: API keys only). */
+  readonly identity: {
+    readonly issuers: readonly OidcIssuerConfig[];
+    readonly certificateRules: readonly CertificateRule[];
+  };
   /** Rate and concurrency limits; a 0 switches that limit off. */
   readonly limits: RateLimitSettings;
   /** The environment variables a catalog may name (allow-lists; the hard deny comes first). */
@@ -247,6 +307,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError("SOVR_TLS_CERT", "required with SOVR_TLS_KEY");
   if (c.SOVR_TLS_CA && !c.SOVR_TLS_CERT)
     throw new ConfigError("SOVR_TLS_CERT", "required with SOVR_TLS_CA (mTLS needs a server certificate)");
+  if (c.SOVR_HTTP_TLS === "on" && !c.SOVR_TLS_CERT)
+    throw new ConfigError("SOVR_TLS_CERT", "required with SOVR_HTTP_TLS=on (the HTTP port's certificate)");
+  if (c.SOVR_HTTP_TLS_CA && c.SOVR_HTTP_TLS !== "on")
+    throw new ConfigError("SOVR_HTTP_TLS", "must be on with SOVR_HTTP_TLS_CA (mTLS needs TLS)");
+  if (c.SOVR_TLS_CLIENT_CERT === "optional" && !c.SOVR_TLS_CA)
+    throw new ConfigError(
+      "SOVR_TLS_CA",
+      "required with SOVR_TLS_CLIENT_CERT=optional (which CA signs clients?)",
+    );
+  if (c.SOVR_MTLS_IDENTITIES && !c.SOVR_TLS_CA)
+    throw new ConfigError("SOVR_TLS_CA", "required with SOVR_MTLS_IDENTITIES (which CA signs clients?)");
+  let identity: Config["identity"];
+  try {
+    identity = Object.freeze({
+      issuers: parseOidcIssuers(c.SOVR_OIDC_ISSUERS),
+      certificateRules: parseCertificateRules(c.SOVR_MTLS_IDENTITIES),
+    });
+  } catch (err) {
+    if (err instanceof IdentityConfigError) throw new ConfigError(err.key, err.message);
+    throw err;
+  }
   const dataDir = resolve(c.SOVR_DATA_DIR);
   return Object.freeze({
     host: c.SOVR_HOST,
@@ -277,6 +358,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     drainMs: c.SOVR_DRAIN_MS,
     storageTimeoutMs: c.SOVR_STORAGE_TIMEOUT_MS,
     logLevel: c.SOVR_LOG_LEVEL,
+    logFormat: c.SOVR_LOG_FORMAT,
+    tracing: tracingConfig(env),
+    tracePropagation: c.SOVR_TRACE_PROPAGATE_UPSTREAM,
     audit: Object.freeze({
       batchDelayMs: c.SOVR_AUDIT_BATCH_DELAY_MS,
       batchMax: c.SOVR_AUDIT_BATCH_MAX,
@@ -293,6 +377,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       intervalMs: c.SOVR_LOCAL_PROBE_MS,
       timeoutMs: c.SOVR_LOCAL_PROBE_TIMEOUT_MS,
     }),
+    budgets: Object.freeze({ refreshMs: c.SOVR_BUDGET_REFRESH_MS }),
     byok: Object.freeze({
       masterKey: c.SOVR_MASTER_KEY,
       masterKeyFile: c.SOVR_MASTER_KEY_FILE && resolve(c.SOVR_MASTER_KEY_FILE),
@@ -303,8 +388,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             certFile: resolve(c.SOVR_TLS_CERT),
             keyFile: resolve(c.SOVR_TLS_KEY),
             caFile: c.SOVR_TLS_CA && resolve(c.SOVR_TLS_CA),
+            clientCert: c.SOVR_TLS_CLIENT_CERT,
           })
         : undefined,
+    httpTls:
+      c.SOVR_HTTP_TLS === "on" && c.SOVR_TLS_CERT && c.SOVR_TLS_KEY
+        ? Object.freeze({
+            certFile: resolve(c.SOVR_TLS_CERT),
+            keyFile: resolve(c.SOVR_TLS_KEY),
+            caFile: c.SOVR_HTTP_TLS_CA && resolve(c.SOVR_HTTP_TLS_CA),
+          })
+        : undefined,
+    tlsReloadMs: c.SOVR_TLS_RELOAD_MS,
+    identity,
     // A burst of 0 means "the default": two seconds' worth of requests, at least one.
     limits: Object.freeze({
       keyRps: c.SOVR_RATE_LIMIT_RPS,
@@ -313,6 +409,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tenantBurst: c.SOVR_TENANT_RATE_LIMIT_BURST || Math.max(1, Math.ceil(2 * c.SOVR_TENANT_RATE_LIMIT_RPS)),
       maxConcurrentPerKey: c.SOVR_MAX_CONCURRENT_PER_KEY,
       maxConcurrentPerTenant: c.SOVR_MAX_CONCURRENT_PER_TENANT,
+      keyTpm: c.SOVR_TOKEN_LIMIT_TPM,
+      tenantTpm: c.SOVR_TENANT_TOKEN_LIMIT_TPM,
+      defaultMaxTokens: c.SOVR_TOKEN_LIMIT_DEFAULT_MAX_TOKENS,
+      scope: c.SOVR_RATE_LIMIT_SCOPE,
+      windowMs: c.SOVR_RATE_LIMIT_WINDOW_MS,
+      leasePercent: c.SOVR_RATE_LIMIT_LEASE_PERCENT,
     }),
     catalogEnv: Object.freeze({
       urlVars: new Set(c.SOVR_CATALOG_URL_VARS),
@@ -342,3 +444,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** The variables `loadConfig` reads, for the README table and `sovr serve --help`. */
 export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
+
+/** The schema itself, for `sovr serve --help` (config-help.ts reads each default from it). */
+export const CONFIG_SCHEMA = schema;

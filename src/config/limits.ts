@@ -82,4 +82,17 @@ export interface RateLimitSettings {
   /** Calls in flight at once (streams count until they end). */
   readonly maxConcurrentPerKey: number;
   readonly maxConcurrentPerTenant: number;
+  /** Tokens (input + output) per minute per key and per tenant; 0 or absent = no limit. */
+  readonly keyTpm?: number;
+  readonly tenantTpm?: number;
+  /** The output part of a call's token estimate when it sets no max_tokens. */
+  readonly defaultMaxTokens?: number;
+  /**
+   * `replica` (default): every replica counts alone. `cluster`: request and token counts are
+   * shared through the database in fixed windows of `windowMs`, leased `leasePercent` of a
+   * window's limit at a time (src/api/transport/leased-windows.ts, docs/security.md).
+   */
+  readonly scope?: "replica" | "cluster";
+  readonly windowMs?: number;
+  readonly leasePercent?: number;
 }

@@ -1,3 +1,4 @@
+export type * from "./budget-tables.js";
 export {
   type DatabaseHandle,
   type DatabaseKind,

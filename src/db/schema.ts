@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable } from "kysely";
+import type { BudgetHoldsTable, BudgetsTable, BudgetUsageTable } from "./budget-tables.js";
 
 /** Every accepted catalog state (docs/architecture.md §4), immutable, keyed by its content hash. */
 export interface CatalogRevisionsTable {
@@ -42,6 +43,13 @@ export interface AuditDecisionsTable {
   catalog_revision: string;
   decision_seq: number;
   outcome_seq: number | null;
+  /** The API key the call came with ("" without one; NULL on rows older than the column). */
+  key_id: string | null;
+  /** Usage from the outcome record (NULL until the outcome, or when the upstream reported none). */
+  input_tokens: number | null;
+  output_tokens: number | null;
+  /** Cost at catalog prices (micro-USD) from the outcome record; NULL until the outcome. */
+  cost_micro_usd: number | null;
 }
 
 /** Record format v2: the last `tenant_seq` committed per tenant (see src/audit/tenant-heads.ts). */
@@ -90,6 +98,15 @@ export interface ApiKeysTable {
   created_at: Generated<Date>;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  /** After this instant the key is refused as expired; NULL = never (issue 17). */
+  expires_at: Date | null;
+  label: Generated<string>;
+  /** Comma-separated model ids or globs the key may ask for; "" = any. */
+  allowed_models: Generated<string>;
+  /** Comma-separated provider slugs the key's requests may go to; "" = any. */
+  allowed_providers: Generated<string>;
+  /** The highest role this key may grant to keys it creates; NULL = its own highest role. */
+  max_role: string | null;
 }
 
 export interface Database {
@@ -104,6 +121,20 @@ export interface Database {
   signing_keys: SigningKeysTable;
   /** Tenants' own provider keys, encrypted (src/auth/byok.ts). */
   byok_keys: ByokKeysTable;
+  /** Budgets, their windows' usage and each decision's reservations (db/budget-tables.ts). */
+  budgets: BudgetsTable;
+  budget_usage: BudgetUsageTable;
+  budget_holds: BudgetHoldsTable;
+  /** Cluster-wide rate limit counters (src/api/transport/leased-windows.ts). */
+  rate_limit_windows: RateLimitWindowsTable;
+}
+
+/** Units (requests or tokens) the replicas leased of one subject's window. */
+export interface RateLimitWindowsTable {
+  subject: string;
+  /** Window number: floor(database time in ms / SOVR_RATE_LIMIT_WINDOW_MS). */
+  window_start: number;
+  used: number;
 }
 
 export type CatalogRevisionRow = Selectable<CatalogRevisionsTable>;

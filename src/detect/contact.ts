@@ -4,6 +4,7 @@
  * `@` or of letters costs one pass.
  */
 import { isIPv6 } from "node:net";
+import { clusterDigits, type DigitRuns, endAt } from "./digit-runs.js";
 import type { Span } from "./span.js";
 
 function isLocalChar(c: number): boolean {
@@ -46,11 +47,20 @@ export function findEmails(text: string, out: Span[]): void {
 
 // Octets 0–255 without leading zeros; not inside a longer dotted number.
 const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
-const IPV4_RE = new RegExp(`(?<![\\d.])${OCTET}(?:\\.${OCTET}){3}(?!\\d|\\.\\d)`, "g");
+// Tried, sticky, at each run of one to three digits followed by a dot.
+const IPV4_RE = new RegExp(`(?<![\\d.])${OCTET}(?:\\.${OCTET}){3}(?!\\d|\\.\\d)`, "y");
 
-export function findIps(text: string, out: Span[]): void {
-  for (const m of text.matchAll(IPV4_RE))
-    out.push({ start: m.index, end: m.index + m[0].length, category: "ip_address" });
+export function findIps(text: string, out: Span[], runs: DigitRuns): void {
+  let from = 0;
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = runs[r] as number;
+    const end = runs[r + 1] as number;
+    if (start < from || end - start > 3 || text.charCodeAt(end) !== 46) continue;
+    const end4 = endAt(IPV4_RE, text, start);
+    if (end4 < 0) continue;
+    from = end4;
+    out.push({ start, end: from, category: "ip_address" });
+  }
   // IPv6: from each colon, the run of hex digits and colons around it (one pass: a run is
   // looked at once), at most four hex digits before its first colon and 43 characters in all,
   // not inside a longer word; node:net decides.
@@ -87,12 +97,14 @@ function countColons(s: string): number {
 
 // An optional +country code or (area) code, then digit groups joined by one space, dash or
 // slash. Each group needs its separator, so a digit run splits one way only.
-// Written so that each alternative matches its first character (+, ( or a digit) before the
-// look-behind on the character in front of it: the engine skips to those characters instead of
-// running the look-behind at every position. Same matches as
-// (?<![\w+\-./,])(?:\+\d{1,3}[ -]?)?(?:\(\d{1,5}\)[ -]?)?\d{1,12}(?:[ \-/]\d{1,10}){0,5}(?!…).
+// Same matches as
+// (?<![\w+\-./,])(?:\+\d{1,3}[ -]?)?(?:\(\d{1,5}\)[ -]?)?\d{1,12}(?:[ \-/]\d{1,10}){0,5}(?!…),
+// tried, sticky, only where a number of 8 digits or more can start: at a digit run, or at the
+// `+` or `(` just before one.
 const PHONE_RE =
-  /(?:\+(?<![\w+\-./,]\+)\d{1,3}[ -]?(?:\(\d{1,5}\)[ -]?)?\d|\((?<![\w+\-./,]\()\d{1,5}\)[ -]?\d|\d(?<![\w+\-./,]\d))\d{0,11}(?:[ \-/]\d{1,10}){0,5}(?![\w]|[.,/-]\d)/g;
+  /(?:\+(?<![\w+\-./,]\+)\d{1,3}[ -]?(?:\(\d{1,5}\)[ -]?)?\d|\((?<![\w+\-./,]\()\d{1,5}\)[ -]?\d|\d(?<![\w+\-./,]\d))\d{0,11}(?:[ \-/]\d{1,10}){0,5}(?![\w]|[.,/-]\d)/y;
+/** Characters a phone number has between its digit groups: space - / ( ). */
+const phoneJoin = (c: number): boolean => c === 32 || c === 45 || c === 47 || c === 40 || c === 41;
 /** Words that say a number is a phone number (de, fr, es, it, nl, en). */
 const PHONE_WORDS =
   /(?:^|[^\p{L}])(?:tel|tél|t[eé]l[eé]phone|telefon\p{L}*|tel[eé]fono|mobile?|cell\p{L}*|handy|call\p{L}*|ruf\p{L}*|appel\p{L}*|ll[aá]m\p{L}*|chiam\p{L}*|bel\p{L}*|fax|whatsapp)(?!\p{L})/iu;
@@ -109,21 +121,33 @@ function phoneContext(text: string, at: number): "phone" | "number" | "other" | 
   return NUMBER_WORDS.test(before) ? "number" : "none";
 }
 
-export function findPhones(text: string, out: Span[]): void {
-  for (const m of text.matchAll(PHONE_RE)) {
-    const raw = m[0];
+export function findPhones(text: string, out: Span[], runs: DigitRuns): void {
+  let from = 0; // matches do not overlap: a search resumes after the previous match
+  const tryAt = (at: number): boolean => {
+    const end = endAt(PHONE_RE, text, at);
+    if (end < 0) return false;
+    from = end;
     let digits = 0;
-    for (let i = 0; i < raw.length; i++) {
-      const c = raw.charCodeAt(i);
+    for (let i = at; i < end; i++) {
+      const c = text.charCodeAt(i);
       if (c >= 48 && c <= 57) digits++;
     }
-    const international = raw[0] === "+";
-    const trunk = raw[0] === "0" || raw[0] === "(";
-    if (international ? digits < 8 || digits > 15 : digits < 8 || digits > 13) continue;
+    const first = text.charCodeAt(at);
+    const international = first === 43; // +
+    const trunk = first === 48 || first === 40; // 0 or (
+    if (international ? digits < 8 || digits > 15 : digits < 8 || digits > 13) return true;
     // International form stands on its own; a national-trunk form of 9 or more digits too unless
     // the words before it say it is something else; any other needs a phone word before it.
-    const ctx = phoneContext(text, m.index);
+    const ctx = phoneContext(text, at);
     if (international || ctx === "phone" || (ctx !== "other" && (ctx === "number" || (trunk && digits >= 9))))
-      out.push({ start: m.index, end: m.index + raw.length, category: "phone" });
+      out.push({ start: at, end: from, category: "phone" });
+    return true;
+  };
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = runs[r] as number;
+    if (start < from || clusterDigits(text, runs, r, 8, phoneJoin, 2) < 8) continue;
+    const before = text.charCodeAt(start - 1);
+    if ((before === 43 || before === 40) && start - 1 >= from && tryAt(start - 1)) continue;
+    if (start >= from) tryAt(start);
   }
 }

@@ -4,6 +4,7 @@
  * sorted and non-overlapping. `countLabels` turns texts into counts per category.
  */
 import { findEmails, findIps, findPhones } from "./contact.js";
+import { type DigitRuns, digitRuns } from "./digit-runs.js";
 import { findCards, findIbans, findNationalIds } from "./identifiers.js";
 import { findSecrets } from "./secrets.js";
 import { CATEGORIES, type Category, type Span } from "./span.js";
@@ -11,7 +12,7 @@ import { CATEGORIES, type Category, type Span } from "./span.js";
 /** Names the rule set; a record carries it so a label can be traced to the rules that made it. */
 export const DETECTOR_VERSION = "sovr-detect/1";
 
-const DETECTORS: Record<Category, (text: string, out: Span[]) => void> = {
+const DETECTORS: Record<Category, (text: string, out: Span[], runs: DigitRuns) => void> = {
   secret: findSecrets,
   iban: findIbans,
   payment_card: findCards,
@@ -28,9 +29,10 @@ const DETECTORS: Record<Category, (text: string, out: Span[]) => void> = {
  */
 export function findSpans(text: string): Span[] {
   let accepted: Span[] = []; // sorted by start, non-overlapping
+  const runs = digitRuns(text);
   for (const category of CATEGORIES) {
     const found: Span[] = [];
-    DETECTORS[category](text, found);
+    DETECTORS[category](text, found, runs);
     if (found.length === 0) continue;
     found.sort((a, b) => a.start - b.start || b.end - a.end);
     const kept: Span[] = [];

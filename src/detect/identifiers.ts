@@ -5,6 +5,7 @@
  * repetition, so no catastrophic backtracking); a checksum then decides.
  */
 import { deTaxId, esDniNie, frNir, ibanMod97, itCodiceFiscale, luhn, nlBsn } from "./checksums.js";
+import { clusterDigits, type DigitRuns, endAt, matchAt } from "./digit-runs.js";
 import { hasContext, type Span } from "./span.js";
 
 // ISO 13616 registry: IBAN length by country.
@@ -99,44 +100,51 @@ const IBAN_LENGTH: Record<string, number> = {
   YE: 30,
 };
 
-// Country, check digits, then up to 30 characters, optionally grouped by single spaces.
-const IBAN_RE = /[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){10,30}/g;
+// Country, check digits, then up to 30 characters, optionally grouped by single spaces. Tried
+// only two letters before a digit run (the check digits start one), sticky.
+const IBAN_RE = /[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){10,30}/y;
 
-export function findIbans(text: string, out: Span[]): void {
-  for (const m of text.matchAll(IBAN_RE)) {
-    const raw = m[0];
-    const start = m.index;
-    const want = IBAN_LENGTH[raw.slice(0, 2)];
+export function findIbans(text: string, out: Span[], runs: DigitRuns): void {
+  let from = 0; // matches do not overlap: a search resumes after the previous match
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = (runs[r] as number) - 2;
+    if (start < from || (runs[r + 1] as number) - start < 4) continue;
+    if (!isUpper(text.charCodeAt(start)) || !isUpper(text.charCodeAt(start + 1))) continue;
+    const matchEnd = endAt(IBAN_RE, text, start);
+    if (matchEnd < 0) continue;
+    from = matchEnd;
+    const want = IBAN_LENGTH[text.slice(start, start + 2)];
     // Walk the candidate, counting alphanumerics, to the country's length (the regex may have
     // run into a following capitalised word).
     let n = 0;
-    let compact = "";
     let end = -1;
-    for (let i = 0; i < raw.length; i++) {
-      if (raw[i] === " ") continue;
-      compact += raw[i];
+    for (let i = start; i < matchEnd; i++) {
+      if (text.charCodeAt(i) === 32) continue;
       n++;
-      if (want !== undefined ? n === want : n >= 15 && i === raw.length - 1) {
+      if (want !== undefined ? n === want : n >= 15 && i === matchEnd - 1) {
         end = i + 1;
         break;
       }
     }
-    if (end < 0) continue;
-    const next = text.charCodeAt(start + end);
-    if (isAlnum(next)) continue;
-    if (ibanMod97(compact)) out.push({ start, end: start + end, category: "iban" });
+    if (end < 0 || isAlnum(text.charCodeAt(end))) continue;
+    const compact = text.slice(start, end).replaceAll(" ", "");
+    if (ibanMod97(compact)) out.push({ start, end, category: "iban" });
   }
 }
 
 // 12–19 digits, compact or in groups separated by one space or dash. Groups need a separator
 // between them, so a digit run splits one way only (no backtracking over groupings).
-// The first digit is matched before the look-behind, so the engine can skip to digits quickly.
-const CARD_RE = /\d(?<![\w+\-.,/]\d)\d{0,18}(?:[ -]\d{1,7}){0,6}(?![\d,]|[.-]\d)/g;
+// Tried, sticky, at the start of each digit run whose group holds 12 digits or more.
+const CARD_RE = /\d(?<![\w+\-.,/]\d)\d{0,18}(?:[ -]\d{1,7}){0,6}(?![\d,]|[.-]\d)/y;
+const cardJoin = (c: number): boolean => c === 32 || c === 45;
+/** The pattern's look-behind: a card does not follow a word character or + - . , / */
+const cardMayFollow = (c: number): boolean =>
+  !(isAlnum(c) || c === 95 || c === 43 || c === 45 || c === 46 || c === 44 || c === 47);
 
 function cardIssuerFits(d: string): boolean {
   const n = d.length;
-  const p2 = Number(d.slice(0, 2));
-  const p4 = Number(d.slice(0, 4));
+  const p2 = (d.charCodeAt(0) - 48) * 10 + d.charCodeAt(1) - 48;
+  const p4 = p2 * 100 + (d.charCodeAt(2) - 48) * 10 + d.charCodeAt(3) - 48;
   if (d[0] === "4") return n === 13 || n === 16 || n === 19; // Visa
   if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16; // Mastercard
   if (p2 === 34 || p2 === 37) return n === 15; // American Express
@@ -150,46 +158,88 @@ function cardIssuerFits(d: string): boolean {
   return false;
 }
 
-export function findCards(text: string, out: Span[]): void {
-  for (const m of text.matchAll(CARD_RE)) {
-    const raw = m[0];
-    if (raw.length < 12) continue; // fewer than 12 digits: most numbers in a text
-    const seps = raw.replace(/\d/g, "");
-    if (seps.length > 0 && !/^( +|-+)$/.test(seps)) continue; // mixed separators: not a card
-    const d = raw.replace(/\D/g, "");
-    if (d.length < 12 || d.length > 19) continue;
-    if (cardIssuerFits(d) && luhn(d))
-      out.push({ start: m.index, end: m.index + raw.length, category: "payment_card" });
+export function findCards(text: string, out: Span[], runs: DigitRuns): void {
+  let from = 0;
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = runs[r] as number;
+    if (start < from || (start > 0 && !cardMayFollow(text.charCodeAt(start - 1)))) continue;
+    if (clusterDigits(text, runs, r, 12, cardJoin, 1) < 12) continue;
+    const end = endAt(CARD_RE, text, start);
+    if (end < 0) continue;
+    from = end;
+    // 12–19 digits, in one group or groups joined all by spaces or all by dashes.
+    let digits = 0;
+    let sep = 0;
+    let mixed = false;
+    for (let i = start; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 48 && c <= 57) digits++;
+      else if (sep === 0) sep = c;
+      else mixed ||= c !== sep;
+    }
+    if (mixed || digits < 12 || digits > 19) continue;
+    const raw = text.slice(start, end);
+    const d = sep === 0 ? raw : raw.replace(/\D/g, "");
+    if (cardIssuerFits(d) && luhn(d)) out.push({ start, end: from, category: "payment_card" });
   }
 }
 
-// Each pattern matches its first character before the look-behind that checks the character in
-// front of it (the same condition): the engine then skips to candidate characters quickly
-// instead of running the look-behind at every position.
-const DE_TAX_RE = /[1-9](?<![\d.,\-+/][1-9])\d{10}(?![\d]|[.,-]\d)/g;
+// Each pattern is tried, sticky, where it can start: at a digit run of the right length (a run
+// of 11 digits for the DE tax id, 9 for a BSN, 8 for a DNI, 7 after X, Y or Z for a NIE), or one
+// starting with 1 or 2 whose groups hold the 14 digits or more of a NIR.
+const DE_TAX_RE = /[1-9](?<![\d.,\-+/][1-9])\d{10}(?![\d]|[.,-]\d)/y;
 const FR_NIR_RE =
-  /(?<![\dA-Za-z])[12] ?\d\d ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d\d|2[AB]) ?\d{3} ?\d{3} ?\d\d(?![\dA-Za-z])/g;
-const ES_RE = /(?:\d(?<![\dA-Za-z]\d)\d{7}|[XYZ](?<![\dA-Za-z][XYZ])-?\d{7})-?[A-Z](?![\dA-Za-z])/g;
+  /(?<![\dA-Za-z])[12] ?\d\d ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d\d|2[AB]) ?\d{3} ?\d{3} ?\d\d(?![\dA-Za-z])/y;
+const ES_RE = /(?:\d(?<![\dA-Za-z]\d)\d{7}|[XYZ](?<![\dA-Za-z][XYZ])-?\d{7})-?[A-Z](?![\dA-Za-z])/y;
 const IT_CF_RE =
   /[A-Z](?<![\dA-Za-z][A-Z])[A-Z]{5}[\dLMNPQRSTUV]{2}[ABCDEHLMPRST][\dLMNPQRSTUV]{2}[A-Z][\dLMNPQRSTUV]{3}[A-Z](?![\dA-Za-z])/g;
-const NL_BSN_RE = /\d(?<![\d.,\-+/]\d)\d{8}(?![\d]|[.,-]\d)/g;
+/** Between a NIR's digit groups: spaces, and the A or B of a Corsican department. */
+const nirJoin = (c: number): boolean => c === 32 || c === 65 || c === 66;
+const NL_BSN_RE = /\d(?<![\d.,\-+/]\d)\d{8}(?![\d]|[.,-]\d)/y;
 /** A BSN is nine bare digits, 1 in 11 of which pass the 11-test: it needs a word saying so. */
 const BSN_CONTEXT =
   /\b(?:bsn|burgerservicenummer|sofi-?nummer|national id|id number|identifier|identificat\w*)\b/i;
 
-export function findNationalIds(text: string, out: Span[]): void {
-  const push = (start: number, len: number): void => {
-    out.push({ start, end: start + len, category: "national_id" });
+export function findNationalIds(text: string, out: Span[], runs: DigitRuns): void {
+  /** The match of `re` at `at` when `valid` accepts it (the match as written), else null. */
+  const tryAt = (re: RegExp, at: number, valid: (id: string) => boolean): string | null => {
+    const m = matchAt(re, text, at);
+    if (m === null || !valid(m[0])) return null;
+    out.push({ start: at, end: at + m[0].length, category: "national_id" });
+    return m[0];
   };
-  for (const m of text.matchAll(DE_TAX_RE)) if (deTaxId(m[0])) push(m.index, m[0].length);
-  for (const m of text.matchAll(FR_NIR_RE)) if (frNir(m[0].replace(/ /g, ""))) push(m.index, m[0].length);
-  for (const m of text.matchAll(ES_RE)) if (esDniNie(m[0].replace(/-/g, ""))) push(m.index, m[0].length);
+  let nirFrom = 0; // NIRs span several runs; a search resumes after the previous match
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = runs[r] as number;
+    const len = (runs[r + 1] as number) - start;
+    if (len === 11) tryAt(DE_TAX_RE, start, deTaxId);
+    if (len === 9) tryAt(NL_BSN_RE, start, (id) => nlBsn(id) && hasContext(text, start, BSN_CONTEXT));
+    if (len === 8) tryAt(ES_RE, start, esId);
+    if (len === 7) {
+      const nie = text.charCodeAt(start - 1) === 45 ? start - 2 : start - 1;
+      if (isXyz(text.charCodeAt(nie))) tryAt(ES_RE, nie, esId);
+    }
+    const first = text.charCodeAt(start);
+    if (start < nirFrom || (first !== 49 && first !== 50)) continue;
+    if (clusterDigits(text, runs, r, 14, nirJoin, 2) < 14) continue;
+    const nir = matchAt(FR_NIR_RE, text, start);
+    if (nir === null) continue;
+    nirFrom = start + nir[0].length;
+    if (frNir(nir[0].replace(/ /g, ""))) out.push({ start, end: nirFrom, category: "national_id" });
+  }
   // The check letter is computed on the code as written, omocodia letters included.
-  for (const m of text.matchAll(IT_CF_RE)) if (itCodiceFiscale(m[0])) push(m.index, m[0].length);
-  for (const m of text.matchAll(NL_BSN_RE))
-    if (nlBsn(m[0]) && hasContext(text, m.index, BSN_CONTEXT)) push(m.index, m[0].length);
+  for (const m of text.matchAll(IT_CF_RE))
+    if (itCodiceFiscale(m[0]))
+      out.push({ start: m.index, end: m.index + m[0].length, category: "national_id" });
 }
 
+const esId = (id: string): boolean => esDniNie(id.replace(/-/g, ""));
+function isXyz(c: number): boolean {
+  return c === 88 || c === 89 || c === 90;
+}
+function isUpper(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
 function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }

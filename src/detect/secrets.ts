@@ -4,7 +4,8 @@
  * connection string (the span is the password alone). No checksum exists for these; the
  * prefixes and lengths are specific enough.
  */
-import { isWord, type Span, scan } from "./span.js";
+import { matchAt } from "./digit-runs.js";
+import { isAlnum, isWord, type Span, scan } from "./span.js";
 
 const TOKEN_RE = new RegExp(
   [
@@ -52,9 +53,30 @@ function b64UrlRun(text: string, from: number): number {
 }
 
 const PEM_BEGIN_RE = /-----BEGIN (?:[A-Z0-9]{1,20} ){0,3}PRIVATE KEY-----/g;
-// scheme://user:password@ — the password is what the span covers.
+// scheme://user:password@ — the password is what the span covers. Tried, sticky, at the start of
+// the scheme in front of each `://`.
 const URL_PASSWORD_RE =
-  /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}:\/\/[^\s:/@]{1,128}:([^\s/@]{1,128})@/g;
+  /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}:\/\/[^\s:/@]{1,128}:([^\s/@]{1,128})@/y;
+function isSchemeChar(c: number): boolean {
+  return isAlnum(c) || c === 43 || c === 45 || c === 46;
+}
+
+function findUrlPasswords(text: string, out: Span[]): void {
+  let at = text.indexOf("://");
+  while (at >= 0) {
+    let start = at;
+    while (start > 0 && at - start <= 21 && isSchemeChar(text.charCodeAt(start - 1))) start--;
+    // The scheme is the whole run of scheme characters before `://`, not part of a longer word.
+    const m =
+      at - start >= 2 && text.charCodeAt(start - 1) !== 95 ? matchAt(URL_PASSWORD_RE, text, start) : null;
+    if (m !== null) {
+      const pw = m[1] as string;
+      const end = start + m[0].length - 1;
+      out.push({ start: end - pw.length, end, category: "secret" });
+    }
+    at = text.indexOf("://", m === null ? at + 3 : start + m[0].length);
+  }
+}
 
 export function findSecrets(text: string, out: Span[]): void {
   PEM_BEGIN_RE.lastIndex = 0;
@@ -72,11 +94,5 @@ export function findSecrets(text: string, out: Span[]): void {
   scan(TOKEN_RE, text, notInToken, (m) =>
     out.push({ start: m.index, end: m.index + m[0].length, category: "secret" }),
   );
-  const fromSchemeStart = (c: number): boolean => !isWord(c) && c !== 43 && c !== 45 && c !== 46;
-  if (!text.includes("://")) return;
-  scan(URL_PASSWORD_RE, text, fromSchemeStart, (m) => {
-    const pw = m[1] as string;
-    const end = m.index + m[0].length - 1;
-    out.push({ start: end - pw.length, end, category: "secret" });
-  });
+  findUrlPasswords(text, out);
 }

@@ -43,7 +43,7 @@ export {
   type PolicyEvaluationFailure,
   PolicyUnavailableError,
 } from "./errors.js";
-export { repoRoot, resolveOpaBin } from "./opa-bin.js";
+export { opaMissingHint, repoRoot, resolveOpaBin } from "./opa-bin.js";
 export type {
   BundleRef,
   EndpointObligations,

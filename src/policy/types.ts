@@ -66,7 +66,17 @@ export interface PolicyInput {
      */
     content_labels?: { version: string; counts: Record<string, number>; unscannable: number } | null;
   };
-  principal: { tenant: string; workload: string; roles: string[] };
+  principal: {
+    tenant: string;
+    workload: string;
+    roles: string[];
+    /**
+     * How the caller proved who it is: kind "api_key" (subject: the key id), "jwt" (the token's
+     * subject; claims: `iss` and the issuer's exposed claims), "mtls" (the matched SAN URI or
+     * CN; claims: `cert_sha256`) or "anonymous" (auth off). Never the token.
+     */
+    identity?: { kind: string; subject: string; claims: Record<string, string> };
+  };
   endpoints: PolicyEndpointInput[];
   /** RFC 3339 time of the request; the policy never reads the clock. */
   now: string;

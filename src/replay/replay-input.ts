@@ -8,10 +8,11 @@
  * because it was the router's view of the world at that instant and is not stored elsewhere:
  * the request summary (counts, never content), the content labels (the detectors' counts),
  * principal, time, seed, each endpoint's health flag and rolling TTFT / throughput, and its
- * availability (credentials present, tenant key, a probed local runtime unreachable).
+ * availability (credentials present, tenant key, a probed local runtime unreachable), and the
+ * API key's provider scope (the `key_scope` exclusions).
  */
 
-import { candidateRows, type DecisionRecord } from "../audit/index.js";
+import { type CallerRecord, candidateRows, type DecisionRecord } from "../audit/index.js";
 import type { Principal, TenantKey } from "../auth/index.js";
 import { endpointOrigin } from "../auth/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
@@ -212,6 +213,23 @@ function recordedTenantKeys(record: DecisionRecord, snapshot: CatalogSnapshot) {
   return keys;
 }
 
+/**
+ * The API key's provider scope as the record implies it: the providers whose candidates were
+ * excluded with rule `key_scope` were outside it, every other one inside. (A model outside the
+ * scope is refused before any record is made, so the model scope leaves no trace to replay.)
+ */
+function recordedKeyScope(record: DecisionRecord, snapshot: CatalogSnapshot): Pick<Principal, "scope"> {
+  const outside = new Set<string>();
+  for (const c of candidateRows(record)) {
+    const endpoint = snapshot.byId.get(c.endpoint_id);
+    if (endpoint && c.exclusions.some((x) => x.rule === "key_scope")) outside.add(endpoint.provider);
+  }
+  if (outside.size === 0) return {};
+  const providers = [...new Set(snapshot.endpoints.map((e) => e.provider))].filter((p) => !outside.has(p));
+  // An empty list would mean "any provider": a provider no endpoint has keeps it non-empty.
+  return { scope: { models: [], providers: providers.length > 0 ? providers : [""] } };
+}
+
 export interface ReplayPolicy {
   evaluate(input: PolicyInput): Promise<PolicyEvaluation>;
   /** The bundle this policy evaluates with. */
@@ -236,6 +254,9 @@ export async function redecide(
     // Routing does not read it; v2 records it (the caller), so the replayed record names it too.
     keyId: record.v === 2 ? record.caller.key_id : "",
     allTenants: false,
+    ...recordedKeyScope(record, adjusted),
+    // The policy saw the caller's identity; the record's caller holds it (v2).
+    ...(record.v === 2 ? identityOfCaller(record.caller) : {}),
   };
   return decide(routeRequestFromRecord(record), principal, {
     snapshot: adjusted,
@@ -251,4 +272,12 @@ export async function redecide(
     // so it is never re-scanned (and a replay needs no detector).
     contentLabels: record.v === 2 ? labelsFromRecord(record.labels) : undefined,
   });
+}
+
+/** The principal's identity as the record's caller names it (the inverse of routing's callerOf). */
+function identityOfCaller(caller: CallerRecord): Pick<Principal, "identity"> {
+  if (caller.kind === "jwt" || caller.kind === "mtls")
+    return { identity: { kind: caller.kind, subject: caller.subject, claims: { ...caller.claims } } };
+  if (caller.kind === "api_key") return { identity: { kind: "api_key", subject: caller.key_id, claims: {} } };
+  return {};
 }

@@ -23,7 +23,7 @@ import type { CatalogSnapshot } from "../catalog/index.js";
 import type { Database } from "../db/index.js";
 import type { BundleRef, PolicyInput } from "../policy/index.js";
 import { PolicyEngine, type PolicyEvaluation, readBundle } from "../policy/index.js";
-import type { DecisionRecordV1 } from "../routing/index.js";
+import { asRecordedBudgetDenial, type DecisionRecordV1 } from "../routing/index.js";
 import { redecide } from "./replay-input.js";
 
 export interface ReplayResult {
@@ -100,7 +100,7 @@ export class Replayer {
     const decision = await redecide(recorded, snapshot, policy);
     // No record: the policy could not be consulted at all (none loaded), so nothing to compare.
     if (decision.outcome === "policy_error" && !decision.record) throw decision.error;
-    const replayed = decision.record!;
+    const replayed = asRecordedBudgetDenial(decision.record!, "checks" in recorded ? recorded : {});
     const asV1 = recorded.v === 1;
     const differences = diff(comparable(recorded, asV1), comparable(replayed, asV1));
     const models = new Map(snapshot.endpoints.map((e) => [e.id, e.model]));

@@ -1,5 +1,7 @@
 import type { AuditLog } from "../audit/index.js";
 import { encodeRecord, withTenantSeq } from "../audit/index.js";
+import type { BudgetRefusal, HoldWork, SettleWork } from "../budget/index.js";
+import { type BudgetAmount, budgetDeniedRecord } from "./budget-hold.js";
 import type { DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import type { DecisionIndexInput, DecisionRecorder } from "./router.js";
 
@@ -22,28 +24,55 @@ export class AuditRecorder implements DecisionRecorder {
     private readonly opts: AuditRecorderOptions = {},
   ) {}
 
-  async recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<void> {
+  async recordDecision(
+    record: DecisionRecordV1,
+    index: DecisionIndexInput,
+  ): Promise<BudgetRefusal | undefined> {
     const fault = this.opts.fault?.();
     if (fault) throw fault;
-    await this.log.append({
+    const rowOf = (r: DecisionRecordV1, outcome: DecisionIndexInput["outcome"]) => ({
+      tenant: index.tenant,
+      model: index.model,
+      endpoint_id: r.plan[0] ?? null,
+      outcome,
+      policy_revision: index.bundle.revision,
+      policy_sha256: index.bundle.sha256,
+      catalog_revision: index.catalogRevision,
+      key_id: record.caller.key_id,
+    });
+    // A reservation rides in the record's commit; refused, the log writes the denial instead.
+    const hold: HoldWork | undefined = index.hold && {
+      kind: "hold",
+      decisionId: record.decision_id,
+      tenant: record.principal.tenant,
+      keyId: record.caller.key_id,
+      timeMs: Math.floor(record.time_us / 1000),
+      ...index.hold,
+    };
+    const appended = await this.log.append({
       kind: "decision",
       decisionId: record.decision_id,
       recordedAt: new Date(Math.floor(record.time_us / 1000)),
       tenant: record.principal.tenant,
       encode: (tenantSeq) => encodeRecord(withTenantSeq(record, tenantSeq)),
-      index: {
-        tenant: index.tenant,
-        model: index.model,
-        endpoint_id: record.plan[0] ?? null,
-        outcome: index.outcome,
-        policy_revision: index.bundle.revision,
-        policy_sha256: index.bundle.sha256,
-        catalog_revision: index.catalogRevision,
-      },
+      index: rowOf(record, index.outcome),
+      ...(hold
+        ? {
+            work: hold,
+            refused: (refusal: unknown) => {
+              const denied = budgetDeniedRecord(record, refusal as BudgetRefusal);
+              return {
+                encode: (tenantSeq: number) => encodeRecord(withTenantSeq(denied, tenantSeq)),
+                index: rowOf(denied, "denied"),
+              };
+            },
+          }
+        : {}),
     });
+    return appended.refusal as BudgetRefusal | undefined;
   }
 
-  async recordOutcome(record: OutcomeRecordV1): Promise<void> {
+  async recordOutcome(record: OutcomeRecordV1, settle?: BudgetAmount): Promise<void> {
     if (record.tenant === undefined) throw new Error(`outcome of ${record.decision_id} names no tenant`);
     const tenant = record.tenant;
     await this.log.append({
@@ -54,6 +83,14 @@ export class AuditRecorder implements DecisionRecorder {
       encode: (tenantSeq) => encodeRecord(withTenantSeq(record, tenantSeq)),
       outcome: record.outcome,
       endpointId: record.endpoint_used,
+      usage: {
+        input_tokens: record.usage?.prompt_tokens ?? null,
+        output_tokens: record.usage?.completion_tokens ?? null,
+        cost_micro_usd: record.cost_micro_usd,
+      },
+      ...(settle
+        ? { work: { kind: "settle", decisionId: record.decision_id, ...settle } satisfies SettleWork }
+        : {}),
     });
   }
 }

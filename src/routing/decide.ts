@@ -5,12 +5,14 @@
  * edge turns it into a status. Writes nothing: making the record durable is the caller's part.
  */
 import type { Principal, TenantKey } from "../auth/index.js";
+import type { BudgetRefusal } from "../budget/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
 import { PolicyError, PolicyEvaluationError } from "../policy/index.js";
 import { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
 import { UnknownModelError } from "./errors.js";
 import { requestExclusions } from "./filters.js";
+import { checkModelScope, keyScopeExclusion } from "./key-scope.js";
 import { obligationExclusion } from "./obligations.js";
 import { buildPolicyInput } from "./policy-input.js";
 import { seededRng } from "./rng.js";
@@ -79,6 +81,8 @@ export interface DeniedDecision extends DecisionCommon {
   bundle: BundleRef;
   policyEvalUs: number;
   record: DecisionRecordV1;
+  /** Set when the plan was denied for a budget (routing/budget-hold.ts): the budget it would exceed. */
+  budget?: BudgetRefusal;
 }
 
 /**
@@ -116,7 +120,8 @@ function quantize(p: EndpointPerformance): EndpointPerformance {
 
 /**
  * Decides `req` for `principal` from `inputs` alone. Throws only for a model nothing serves
- * ({@link UnknownModelError}) and for faults that are not decisions (bugs).
+ * ({@link UnknownModelError}), a model outside the caller's key scope (KeyScopeError)
+ * and for faults that are not decisions (bugs).
  */
 export async function decide(
   req: RouteRequest,
@@ -124,6 +129,7 @@ export async function decide(
   inputs: DecisionInputs,
 ): Promise<Decision> {
   const { snapshot, keys } = inputs;
+  checkModelScope(req, principal);
   const candidates = candidatesFor(snapshot, req);
   const common = {
     id: inputs.decisionId,
@@ -206,6 +212,8 @@ export async function decide(
     const unmet = obligations && obligationExclusion(obligations, req, inputs.contentLabels);
     if (unmet) exclusions.push(unmet);
     exclusions.push(...requestExclusions(endpoint, req, keys.get(endpoint.provider), permitted));
+    const outOfScope = keyScopeExclusion(endpoint, principal);
+    if (outOfScope) exclusions.push(outOfScope);
     const reach = inputs.reachability?.(endpoint.id);
     if (reach?.state === "unreachable")
       exclusions.push({ stage: "availability", rule: "unreachable", reason: `unreachable: ${reach.reason}` });

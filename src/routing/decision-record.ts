@@ -27,8 +27,15 @@ export type DecisionRecordV1 = Unsequenced<DecisionRecordV2>;
 export type OutcomeRecordV1 = OutcomeRecord;
 export type AttemptRecord = AuditAttemptRecord & { error_class: UpstreamErrorClass | null };
 
-/** Who called, as a record names it: an API key, or nobody when authentication is off. */
+/**
+ * Who called, as a record names it: an API key (its workload name and id, as before workload
+ * identity), a JWT or certificate (subject and selected claims, never the token), or nobody
+ * when authentication is off.
+ */
 export function callerOf(principal: Principal): CallerRecord {
+  const id = principal.identity;
+  if (id && id.kind !== "api_key")
+    return { kind: id.kind, subject: id.subject, key_id: "", claims: { ...id.claims } };
   return principal.keyId === ""
     ? { kind: "anonymous", subject: "", key_id: "" }
     : { kind: "api_key", subject: principal.workload, key_id: principal.keyId };

@@ -55,9 +55,9 @@ export function durableRecorder(inner: DecisionRecorder, opts: DurableRecorderOp
         throw err;
       });
     },
-    recordOutcome: (r) =>
+    recordOutcome: (r, settle) =>
       retryUntilDurable(
-        () => inner.recordOutcome(r),
+        () => inner.recordOutcome(r, settle),
         OUTCOME_RETRY_MS,
         (attempt, err) => {
           if (attempt === 1)

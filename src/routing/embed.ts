@@ -11,9 +11,10 @@ import type { Principal, TenantKey } from "../auth/index.js";
 import type { ResolvedEndpoint } from "../catalog/index.js";
 import type { EmbeddingRequest, EmbeddingResult } from "../upstream/index.js";
 import { UpstreamError } from "../upstream/index.js";
+import { settlementOf } from "./budget-hold.js";
 import type { Decision } from "./decide.js";
 import type { AttemptRecord, OutcomeRecordV1 } from "./decision-record.js";
-import { AllAttemptsFailedError, NoEligibleEndpointError } from "./errors.js";
+import { AllAttemptsFailedError, BudgetExceededError, NoEligibleEndpointError } from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
 import { afterFailedAttempt, asUpstreamError, attempt, costMicroUsd, outcomeRecord } from "./outcome.js";
 import { unappliedParameters } from "./parameters.js";
@@ -28,7 +29,7 @@ export interface RouteContext {
   decide(
     req: RouteRequest,
     principal: Principal,
-  ): Promise<{ decision: Decision; keys: ReadonlyMap<string, TenantKey> }>;
+  ): Promise<{ decision: Decision; keys: ReadonlyMap<string, TenantKey>; held?: boolean }>;
   /** The plan's endpoints with their credentials, in order (BYOK first). */
   attempts(plan: readonly ResolvedEndpoint[], keys: ReadonlyMap<string, TenantKey>): PlannedAttempt[];
   observeFailure(
@@ -95,10 +96,11 @@ export async function routeEmbedding(
     deps.observer?.finished("error", (ctx.now() - started) / 1000);
     throw err;
   }
-  const { decision, keys } = decided;
+  const { decision, keys, held } = decided;
   if (decision.outcome !== "routed") {
     deps.observer?.finished("denied", (ctx.now() - started) / 1000);
     if (decision.outcome === "policy_error") throw decision.error;
+    if (decision.budget) throw new BudgetExceededError(decision.budget, decision.id);
     throw new NoEligibleEndpointError(decision.verdicts, decision.id);
   }
   const planned = ctx.attempts(decision.plan, keys);
@@ -182,7 +184,8 @@ export async function routeEmbedding(
       errorClass,
     });
     // Appended without holding the caller, as for chat; failures surface in metrics and logs.
-    deps.recorder.recordOutcome(record).catch(() => {});
+    const settle = held ? settlementOf(usage, endpointUsed, req, 0) : undefined;
+    deps.recorder.recordOutcome(record, settle).catch(() => {});
     const observer = deps.observer;
     if (observer) {
       for (const a of attempts) observer.attempt(a.endpoint_id, a.error_class ?? "ok");

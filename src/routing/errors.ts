@@ -1,5 +1,6 @@
 export { InvalidFieldError } from "../encoding/index.js";
 
+import { type BudgetRefusal, describeBudget } from "../budget/index.js";
 import type { UpstreamErrorClass } from "../upstream/index.js";
 import type { CandidateVerdict } from "./types.js";
 
@@ -95,5 +96,19 @@ export class AuditUnavailableError extends Error {
   constructor(options?: ErrorOptions) {
     super("decision record could not be written; request refused (fail closed)", options);
     this.name = "AuditUnavailableError";
+  }
+}
+
+/**
+ * The request's reservation does not fit a budget of its tenant or key: refused before anything
+ * went upstream, and recorded as a denial (rule `budget`). Names the budget, never a secret.
+ */
+export class BudgetExceededError extends Error {
+  constructor(
+    readonly refusal: BudgetRefusal,
+    readonly decisionId: string,
+  ) {
+    super(`budget exceeded: the ${describeBudget(refusal)} does not cover this request`);
+    this.name = "BudgetExceededError";
   }
 }

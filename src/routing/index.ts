@@ -2,6 +2,7 @@
 
 export { adminActorOf } from "./admin-actor.js";
 export { AuditRecorder } from "./audit-recorder.js";
+export { asRecordedBudgetDenial, budgetDeniedRecord } from "./budget-hold.js";
 export { labelsFromRecord, labelsToRecord, scanContent } from "./content-labels.js";
 export { candidatesFor, type Decision, type DecisionInputs, decide } from "./decide.js";
 export { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
@@ -15,6 +16,7 @@ export type { EmbeddingOutcome } from "./embed.js";
 export {
   AllAttemptsFailedError,
   AuditUnavailableError,
+  BudgetExceededError,
   InvalidFieldError,
   LocalSaturatedError,
   NoEligibleEndpointError,
@@ -23,6 +25,7 @@ export {
   UpstreamRejectedError,
 } from "./errors.js";
 export { HealthTracker } from "./health.js";
+export { KeyScopeError } from "./key-scope.js";
 export { isProbed, LocalProber, type LocalProberOptions, probeUrl } from "./local-prober.js";
 export { catalogPolicyEndpoints } from "./policy-input.js";
 export {
@@ -34,7 +37,14 @@ export {
   preferencesToRecord,
 } from "./preferences-codec.js";
 export { seededRng } from "./rng.js";
-export { Router, type RouterEvent } from "./router.js";
+export { type DecisionRecorder, Router, type RouterDeps, type RouterEvent } from "./router.js";
+export {
+  estimateTokens,
+  type TokenCharge,
+  type TokenGate,
+  TokenLimitedRouter,
+  type TokenSubject,
+} from "./token-gate.js";
 export type {
   CandidateVerdict,
   ContentDetector,

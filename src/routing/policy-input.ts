@@ -70,7 +70,14 @@ export function buildPolicyInput(
       operation: req.operation ?? "chat",
       content_labels: labelsToPolicy(contentLabels),
     },
-    principal: { tenant: principal.tenant, workload: principal.workload, roles: [...principal.roles] },
+    principal: {
+      tenant: principal.tenant,
+      workload: principal.workload,
+      roles: [...principal.roles],
+      identity: principal.identity
+        ? { ...principal.identity, claims: { ...principal.identity.claims } }
+        : { kind: "anonymous", subject: "", claims: {} },
+    },
     endpoints: candidates.map(endpointInput),
     now,
   };

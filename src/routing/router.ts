@@ -1,14 +1,21 @@
 import type { Principal, TenantKey } from "../auth/index.js";
+import type { BudgetRefusal } from "../budget/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import { uuidv7 } from "../encoding/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
 import type { UpstreamAdapter, UpstreamEvent, Usage } from "../upstream/index.js";
 import { UpstreamError } from "../upstream/index.js";
+import { type BudgetAmount, budgetDenied, reservationFor, settlementOf } from "./budget-hold.js";
 import { scanContent } from "./content-labels.js";
 import { candidatesFor, type Decision, decide } from "./decide.js";
 import type { AttemptRecord, DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
 import { type EmbeddingOutcome, routeEmbedding } from "./embed.js";
-import { AuditUnavailableError, NoEligibleEndpointError, StreamInterruptedError } from "./errors.js";
+import {
+  AuditUnavailableError,
+  BudgetExceededError,
+  NoEligibleEndpointError,
+  StreamInterruptedError,
+} from "./errors.js";
 import { estimatePromptTokens } from "./filters.js";
 import type { HealthTracker } from "./health.js";
 import { afterFailedAttempt, asUpstreamError, attempt, costMicroUsd, outcomeRecord } from "./outcome.js";
@@ -31,11 +38,15 @@ export interface DecisionIndexInput {
   outcome: "pending" | "denied";
   bundle: BundleRef;
   catalogRevision: string;
+  /** The budget reservation to take with the record (docs/budgets.md); none without budgets. */
+  hold?: BudgetAmount;
 }
 
 export interface DecisionRecorder {
-  recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<void>;
-  recordOutcome(record: OutcomeRecordV1): Promise<void>;
+  /** Resolves once durable: with the refusal when the `hold` did not fit (a denial was written). */
+  recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<BudgetRefusal | undefined>;
+  /** `settle`: the usage that replaces the decision's reservation, written with the outcome. */
+  recordOutcome(record: OutcomeRecordV1, settle?: BudgetAmount): Promise<void>;
 }
 
 export interface RouterDeps {
@@ -71,6 +82,8 @@ export interface RouterDeps {
    * on content fail closed, and so does any obligation.
    */
   detector?: ContentDetector;
+  /** Which tenants have budgets (src/budget): only their requests take a reservation. */
+  budgets?: { applies(tenant: string): boolean };
   now?: () => number;
 }
 
@@ -133,7 +146,7 @@ export class Router {
     req: RouteRequest,
     principal: Principal,
     opts: { record: boolean; seed?: bigint },
-  ): Promise<{ decision: Decision; keys: ReadonlyMap<string, TenantKey> }> {
+  ): Promise<{ decision: Decision; keys: ReadonlyMap<string, TenantKey>; held?: boolean }> {
     const snapshot = this.deps.catalog.current();
     // An unknown model is the caller's error, answered before any key store is asked.
     candidatesFor(snapshot, req);
@@ -154,14 +167,18 @@ export class Router {
     });
     if (decision.outcome !== "policy_error") this.deps.observer?.policyEvaluated(decision.policyEvalUs);
     if (opts.record && decision.record && decision.bundle) {
-      await this.#durable(
-        decision.record,
-        principal,
-        req,
-        decision.outcome === "routed" ? "pending" : "denied",
-        decision.bundle,
-        snapshot.revision,
-      );
+      const routed = decision.outcome === "routed";
+      const hold =
+        routed && this.deps.budgets?.applies(principal.tenant)
+          ? reservationFor(req, decision.plan)
+          : undefined;
+      const refusal = await this.#durable(decision.record, principal, req, routed ? "pending" : "denied", {
+        bundle: decision.bundle,
+        catalogRevision: snapshot.revision,
+        ...(hold ? { hold } : {}),
+      });
+      if (refusal && routed) return { decision: budgetDenied(decision, refusal), keys };
+      return { decision, keys, held: hold !== undefined };
     }
     return { decision, keys };
   }
@@ -171,16 +188,14 @@ export class Router {
     principal: Principal,
     req: RouteRequest,
     outcome: "pending" | "denied",
-    bundle: BundleRef,
-    catalogRevision: string,
-  ): Promise<void> {
+    rest: Pick<DecisionIndexInput, "bundle" | "catalogRevision" | "hold">,
+  ): Promise<BudgetRefusal | undefined> {
     try {
-      await this.deps.recorder.recordDecision(record, {
+      return await this.deps.recorder.recordDecision(record, {
         tenant: principal.tenant,
         model: req.model,
         outcome,
-        bundle,
-        catalogRevision,
+        ...rest,
       });
     } catch (err) {
       throw new AuditUnavailableError({ cause: err });
@@ -194,18 +209,19 @@ export class Router {
    */
   async *stream(req: RouteRequest, principal: Principal, signal?: AbortSignal): AsyncGenerator<RouterEvent> {
     const started = this.#now();
-    let decided: { decision: Decision; keys: ReadonlyMap<string, TenantKey> };
+    let decided: { decision: Decision; keys: ReadonlyMap<string, TenantKey>; held?: boolean };
     try {
       decided = await this.#decide(req, principal, { record: true });
     } catch (err) {
       this.deps.observer?.finished("error", (this.#now() - started) / 1000);
       throw err;
     }
-    const { decision, keys } = decided;
+    const { decision, keys, held } = decided;
     // The edge of the data plane: a refusal becomes the error the API maps to a status.
     if (decision.outcome !== "routed") {
       this.deps.observer?.finished("denied", (this.#now() - started) / 1000);
       if (decision.outcome === "policy_error") throw decision.error;
+      if (decision.budget) throw new BudgetExceededError(decision.budget, decision.id);
       throw new NoEligibleEndpointError(decision.verdicts, decision.id);
     }
     const planned = plannedAttempts(decision.plan, keys, this.deps.env);
@@ -219,6 +235,7 @@ export class Router {
     let ttftMs: number | undefined;
     let errorClass: string | null = null;
     let unapplied: string[] = [];
+    let completionChunks = 0;
     try {
       for (let i = 0; i < planned.length; i++) {
         const { endpoint, apiKey, credential } = planned[i]!;
@@ -266,7 +283,6 @@ export class Router {
           attempt: i + 1,
           unappliedParameters: unapplied,
         };
-        let completionChunks = 0;
         try {
           for (const ev of head) {
             if (ev.type === "delta") completionChunks++;
@@ -328,7 +344,9 @@ export class Router {
         errorClass,
       });
       // The outcome is appended without holding the caller; failures surface in metrics/logs.
-      this.deps.recorder.recordOutcome(record).catch(() => {});
+      // It settles the reservation, if one was taken, from what is known of the usage.
+      const settle = held ? settlementOf(usage, endpointUsed, req, completionChunks) : undefined;
+      this.deps.recorder.recordOutcome(record, settle).catch(() => {});
       const observer = this.deps.observer;
       if (observer) {
         for (const a of attempts) observer.attempt(a.endpoint_id, a.error_class ?? "ok");

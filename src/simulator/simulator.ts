@@ -52,6 +52,8 @@ export interface InstanceStats {
   faults: number;
   /** `x-request-id` of every request received, in order (decision ids, never content). */
   requestIds: string[];
+  /** `traceparent` of every request that carried one, in order (ids only). */
+  traceparents: string[];
   /**
    * The credential each request presented (`authorization` bearer or `x-api-key`), in order,
    * "" when none: the simulator is the upstream, so it may see keys; tests check which was used.
@@ -115,6 +117,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         aborted: 0,
         faults: 0,
         requestIds: [],
+        traceparents: [],
         credentials: [],
         toolNames: [],
         chunksWritten: 0,
@@ -161,6 +164,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     st.protocols[protocol]++;
     const rid = req.headers["x-request-id"];
     if (typeof rid === "string") st.requestIds.push(rid);
+    const tp = req.headers.traceparent;
+    if (typeof tp === "string") st.traceparents.push(tp);
     const auth = req.headers.authorization ?? req.headers["x-api-key"];
     st.credentials.push(typeof auth === "string" ? auth.replace(/^Bearer /, "") : "");
     if (m[2] === "embeddings")

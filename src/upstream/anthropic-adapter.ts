@@ -81,6 +81,7 @@ export class AnthropicAdapter implements UpstreamAdapter {
     const h: Record<string, string> = { "anthropic-version": API_VERSION };
     if (target.apiKey) h["x-api-key"] = target.apiKey;
     if (opts.requestId) h["x-request-id"] = opts.requestId;
+    if (opts.traceparent) h.traceparent = opts.traceparent;
     return h;
   }
 

@@ -43,6 +43,7 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     const h: Record<string, string> = {};
     if (target.apiKey) h.authorization = `Bearer ${target.apiKey}`;
     if (opts.requestId) h["x-request-id"] = opts.requestId;
+    if (opts.traceparent) h.traceparent = opts.traceparent;
     return h;
   }
 

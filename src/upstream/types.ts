@@ -66,6 +66,11 @@ export interface UpstreamCallOptions {
   signal?: AbortSignal;
   /** Sent upstream as `x-request-id` so a provider-side trace can be matched to a decision. */
   requestId?: string;
+  /**
+   * W3C `traceparent` of this attempt's span, when tracing is on and this upstream may see it
+   * (SOVR_TRACE_PROPAGATE_UPSTREAM; app/tracing.ts decides).
+   */
+  traceparent?: string;
   connectTimeoutMs: number;
   firstTokenTimeoutMs: number;
   idleTimeoutMs: number;

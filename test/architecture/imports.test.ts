@@ -23,6 +23,7 @@
  *    8     policy/         Rego bundles, the Wasm engine
  *    9     upstream/       provider adapters (OpenAI-compatible, Anthropic)
  *   10     audit/          the signed Merkle log, checkpoints, records, keys, verifier
+ *   10½    budget/         budgets: store, reservations and settlements in the log's commits
  *   11     routing/        router, selection, decision records, audit recorder, durable retry
  *   12     replay/         re-deciding a recorded decision
  *   13     api/compat/     connect-es workarounds (lone surrogates, malformed requests, ...)
@@ -53,6 +54,7 @@ const LAYERS = [
   "policy",
   "upstream",
   "audit",
+  "budget",
   "routing",
   "replay",
   "api/compat",

@@ -86,7 +86,9 @@ describe.each(appDatabases)("admin trail (%s)", (database) => {
     expect(records.map((r) => r.tenant_seq)).toEqual([1, 2]);
     // Never a secret: the token handed out is in no record (its secret is base64url, which may
     // itself contain "_": split as the server does).
-    expect(await readFile(join(dir, "records.jsonl"), "utf8")).not.toContain(parseApiKey(created.secret)!.secret);
+    expect(await readFile(join(dir, "records.jsonl"), "utf8")).not.toContain(
+      parseApiKey(created.secret)!.secret,
+    );
     const v = await verifyCommand(dir);
     expect(v.exitCode).toBe(0);
 

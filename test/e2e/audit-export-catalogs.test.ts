@@ -93,7 +93,7 @@ describe.each(appDatabases)("export with catalog revisions (%s)", (database) => 
       expect(bytes.toString("utf8")).toBe((await getRevision(t.app.db.db, revision))?.canonical);
       expect(bytes.toString("utf8")).not.toContain(CANARY);
     }
-    const r = await verifyCommand(dir);
+    const r = await verifyCommand(dir, { trustExportKeys: true });
     expect(r.stderr).toEqual([]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout[0]).toContain("2 catalog revisions verified");
@@ -102,7 +102,7 @@ describe.each(appDatabases)("export with catalog revisions (%s)", (database) => 
   it("a tenant's export carries only the revisions its own records refer to", async () => {
     const dir = await exportAs(tenantAuditor);
     expect(await catalogFiles(dir)).toEqual([`${first}.json`]);
-    const r = await verifyCommand(dir);
+    const r = await verifyCommand(dir, { trustExportKeys: true });
     expect(r.stderr).toEqual([]);
     expect(r.stdout[0]).toContain("OK: 4 records of tenant ta");
     expect(r.stdout[0]).toContain("1 catalog revision verified");
@@ -111,7 +111,7 @@ describe.each(appDatabases)("export with catalog revisions (%s)", (database) => 
   it("fails naming the revision when its file is deleted", async () => {
     const dir = await exportAs(allAuditor);
     await rm(join(dir, "catalogs", `${second}.json`));
-    const r = await verifyCommand(dir);
+    const r = await verifyCommand(dir, { trustExportKeys: true });
     expect(r.exitCode).toBe(1);
     expect(r.stderr[0]).toMatch(
       new RegExp(
@@ -120,7 +120,7 @@ describe.each(appDatabases)("export with catalog revisions (%s)", (database) => 
     );
     const scoped = await exportAs(tenantAuditor);
     await rm(join(scoped, "catalogs", `${first}.json`));
-    expect((await verifyCommand(scoped)).stderr[0]).toContain(
+    expect((await verifyCommand(scoped, { trustExportKeys: true })).stderr[0]).toContain(
       `FAILED at catalog ${first}: catalog revision ${first}`,
     );
   });
@@ -133,7 +133,7 @@ describe.each(appDatabases)("export with catalog revisions (%s)", (database) => 
       const i = bytes.indexOf("Simulator US");
       bytes[i] = "s".charCodeAt(0);
       await writeFile(path, bytes);
-      const r = await verifyCommand(dir);
+      const r = await verifyCommand(dir, { trustExportKeys: true });
       expect(r.exitCode).toBe(1);
       expect(r.stderr[0]).toContain(`FAILED at catalog ${first}: catalogs/${first}.json: content hashes to`);
       expect(r.stderr[0]).toContain("the catalog revision was altered");

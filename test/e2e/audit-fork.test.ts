@@ -134,7 +134,7 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
       expect(latest.exitCode).toBe(0);
       const keptNotes = join(out, "kept.notes");
       await writeFile(keptNotes, `${latest.stdout.join("\n")}\n`);
-      expect((await verifyCommand(first, { checkpoints: kept })).exitCode).toBe(0);
+      expect((await verifyCommand(first, { checkpoints: kept, trustExportKeys: true })).exitCode).toBe(0);
       await app.stop();
 
       // The operator cuts the tail with its checkpoints, and deletes the server's record of it
@@ -161,7 +161,7 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
         .map((l) => JSON.parse(l) as { note: string; size: number });
       const index = keptList.findIndex((c) => c.size > CUT);
       const { size: keptSize, note } = keptList[index]!;
-      const r = await verifyCommand(second, { checkpoints: kept });
+      const r = await verifyCommand(second, { checkpoints: kept, trustExportKeys: true });
       expect(r.exitCode).toBe(1);
       expect(r.stderr[0]).toContain(
         `FAILED at kept checkpoint ${index}: kept checkpoint ${index} (size ${keptSize}, root ${note.split("\n")[2]})`,
@@ -170,7 +170,7 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
         keptSize > size ? /the log was cut .* a fork$/ : /the log was rewritten .* a fork$/,
       );
       const rootAll = keptList.at(-1)!.note.split("\n")[2];
-      const n = await verifyCommand(second, { checkpoints: keptNotes });
+      const n = await verifyCommand(second, { checkpoints: keptNotes, trustExportKeys: true });
       expect(n.exitCode).toBe(1);
       expect(n.stderr[0]).toContain(
         `kept checkpoint 0 (size ${S + 12}, root ${rootAll}) covers ${S + 12} records`,

@@ -90,7 +90,7 @@ describe.each(appDatabases)("tenant-scoped export (%s)", (database) => {
     expect(paged).toEqual(lines.map((l) => l.seq));
     expect(await countTenantEntries(t.app.db.db, "ta", 0, logSize)).toBe(8);
 
-    const r = await verifyCommand(dir);
+    const r = await verifyCommand(dir, { trustExportKeys: true });
     expect(r.stderr).toEqual([]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout[0]).toContain("OK: 8 records of tenant ta");
@@ -114,13 +114,15 @@ describe.each(appDatabases)("tenant-scoped export (%s)", (database) => {
     const dir = await exportAs(auditorKey);
     const lines = await readLines(dir);
     await writeLines(dir, [...lines.slice(0, 2), ...lines.slice(3)]);
-    const r = await verifyCommand(dir);
+    const r = await verifyCommand(dir, { trustExportKeys: true });
     expect(r.exitCode).toBe(1);
     expect(r.stderr[0]).toContain(`FAILED at tenant_seq 3 (seq ${lines[3]!.seq})`);
     expect(r.stderr[0]).toContain("tenant_seq 3 of tenant ta is missing");
     // The first record deleted: a whole-history export must start at tenant_seq 1.
     await writeLines(dir, lines.slice(1));
-    expect((await verifyCommand(dir)).stderr[0]).toContain("tenant_seq 1 of tenant ta is missing");
+    expect((await verifyCommand(dir, { trustExportKeys: true })).stderr[0]).toContain(
+      "tenant_seq 1 of tenant ta is missing",
+    );
   });
 
   it("fails when a proof or a record is altered", async () => {
@@ -132,14 +134,14 @@ describe.each(appDatabases)("tenant-scoped export (%s)", (database) => {
     const altered = structuredClone(lines);
     altered[4]!.proof.hashes[0] = bad.toString("base64");
     await writeLines(dir, altered);
-    let r = await verifyCommand(dir);
+    let r = await verifyCommand(dir, { trustExportKeys: true });
     expect(r.exitCode).toBe(1);
     expect(r.stderr[0]).toContain(`FAILED at seq ${lines[4]!.seq}: inclusion proof of seq ${lines[4]!.seq}`);
     // A proof for another leaf (a record moved to another place) fails as well.
     const moved = structuredClone(lines);
     moved[4]!.proof = lines[5]!.proof;
     await writeLines(dir, moved);
-    r = await verifyCommand(dir);
+    r = await verifyCommand(dir, { trustExportKeys: true });
     expect(r.stderr[0]).toMatch(/inclusion proof is for leaf \d+, not/);
   });
 
@@ -148,7 +150,7 @@ describe.each(appDatabases)("tenant-scoped export (%s)", (database) => {
     const dir = await exportAs(auditorKey, { fromSeq: all[3]!.seq });
     const lines = await readLines(dir);
     expect(lines.map((l) => l.seq)).toEqual(all.slice(3).map((l) => l.seq));
-    const r = await verifyCommand(dir);
+    const r = await verifyCommand(dir, { trustExportKeys: true });
     expect(r.exitCode).toBe(0);
     expect(r.stdout[0]).toContain("tenant_seq 4..8 dense");
   });

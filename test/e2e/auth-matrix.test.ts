@@ -4,10 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACCESS } from "../../src/auth/access.js";
 import { parseApiKey } from "../../src/auth/api-keys.js";
 import { AuditService } from "../../src/gen/sovereign/v1/audit_pb.js";
+import { BudgetPeriod, BudgetService } from "../../src/gen/sovereign/v1/budget_pb.js";
 import { ByokService } from "../../src/gen/sovereign/v1/byok_pb.js";
 import { CatalogService } from "../../src/gen/sovereign/v1/catalog_pb.js";
 import { KeyService, Role } from "../../src/gen/sovereign/v1/keys_pb.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
+import { UsageGroupBy, UsageService } from "../../src/gen/sovereign/v1/usage_pb.js";
 import {
   CALLER_ROLES,
   CALLERS,
@@ -21,7 +23,15 @@ import {
   type TenantWorld,
 } from "../support/tenants.js";
 
-const SERVICES: DescService[] = [RouterService, CatalogService, AuditService, KeyService, ByokService];
+const SERVICES: DescService[] = [
+  RouterService,
+  CatalogService,
+  AuditService,
+  KeyService,
+  ByokService,
+  UsageService,
+  BudgetService,
+];
 const UNKNOWN_DECISION = "01a20137-0000-7000-8000-000000000000";
 
 /** A request each RPC accepts from an authorised caller of tenant `ta`. */
@@ -43,6 +53,8 @@ function requestFor(method: DescMethod, w: TenantWorld): object {
     case "AuditService/GetDecision":
     case "AuditService/ReplayDecision":
       return { decisionId: w.decision.own };
+    case "AuditService/WatchDecisions":
+      return { fromSeq: 0n };
     case "AuditService/GetConsistencyProof":
       return { firstSize: 1n, secondSize: 1n };
     case "KeyService/CreateKey":
@@ -57,6 +69,15 @@ function requestFor(method: DescMethod, w: TenantWorld): object {
       return { tenant: OWN };
     case "ByokService/ApproveOrigins":
       return { tenant: OWN, provider: "sim-eu" };
+    case "UsageService/GetUsage":
+      return { groupBy: UsageGroupBy.TENANT, startTime: { seconds: 0n } };
+    // Large enough never to refuse a later test's request.
+    case "BudgetService/SetBudget":
+      return { tenant: OWN, period: BudgetPeriod.MONTH, usdMicros: 10n ** 12n };
+    case "BudgetService/ListBudgets":
+      return { tenant: OWN };
+    case "BudgetService/DeleteBudget":
+      return { tenant: OWN, period: BudgetPeriod.MONTH };
     default:
       return {};
   }
@@ -145,6 +166,49 @@ describe("role × tenant matrix (gRPC)", () => {
     const allOther = await audit("auditorAll", "queryDecisions", { tenant: OTHER });
     expect(allOther.body).toContain(w.decision.other);
     expect(allOther.body).not.toContain(w.decision.own);
+  });
+
+  it("GetUsage: a tenant's auditor and admin see its own tenant only (another, known or not, is PermissionDenied on `tenant`); an operator and an all-tenant auditor see every tenant", async () => {
+    const usage = (c: Caller, tenant = "") =>
+      call(
+        w.grpc,
+        UsageService.method.getUsage,
+        { groupBy: UsageGroupBy.TENANT, startTime: { seconds: 0n }, tenant },
+        md(w.tokens[c]),
+      );
+    for (const c of ["auditor", "admin"] as const) {
+      const own = await usage(c);
+      expect(own.code, c).toBe(grpc.status.OK);
+      expect(own.body, c).toContain(`"group":"${OWN}"`);
+      expect(own.body, c).not.toContain(`"group":"${OTHER}"`);
+      for (const tenant of [OTHER, "no-such-tenant"]) {
+        const other = await usage(c, tenant);
+        expect(other.code, `${c} ${tenant}`).toBe(grpc.status.PERMISSION_DENIED);
+        expect(other.message).toBe(`tenant: this key reads tenant ${OWN}'s usage only`);
+      }
+    }
+    for (const c of ["auditorAll", "operator"] as const) {
+      const all = await usage(c);
+      expect(all.body, c).toContain(`"group":"${OWN}"`);
+      expect(all.body, c).toContain(`"group":"${OTHER}"`);
+      const other = await usage(c, OTHER);
+      expect(other.body, c).toContain(`"group":"${OTHER}"`);
+      expect(other.body, c).not.toContain(`"group":"${OWN}"`);
+    }
+  });
+
+  it("WatchDecisions: an auditor's feed holds its own tenant only; naming another is PermissionDenied on `tenant`; all_tenants sees both", async () => {
+    const own = await audit("auditor", "watchDecisions", { fromSeq: 0n });
+    expect(own.code).toBe(grpc.status.OK);
+    expect(own.body).toContain(w.decision.own);
+    expect(own.body).not.toContain(w.decision.other);
+    const other = await audit("auditor", "watchDecisions", { fromSeq: 0n, tenant: OTHER });
+    expect(other.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(other.message).toMatch(/^tenant: /);
+    expect(other.body).not.toContain(w.decision.other);
+    const all = await audit("auditorAll", "watchDecisions", { fromSeq: 0n });
+    expect(all.body).toContain(w.decision.own);
+    expect(all.body).toContain(w.decision.other);
   });
 
   it("GetDecision and ReplayDecision: another tenant's decision is NotFound exactly as an unknown id; all_tenants reads it", async () => {
@@ -250,6 +314,53 @@ describe("role × tenant matrix (gRPC)", () => {
     });
     expect(all.body).toContain('"allTenants":true');
     expect((await keys("operator", "revokeKey", { keyId: w.spareKey.other })).code).toBe(grpc.status.OK);
+  });
+
+  const budgets = (c: Caller, name: keyof typeof BudgetService.method, req: object, tenant?: string) =>
+    call(w.grpc, BudgetService.method[name], req, md(w.tokens[c], tenant));
+
+  it("BudgetService: a tenant admin manages its own tenant's budgets only; another tenant's key is NotFound exactly as an unknown one; an operator manages any", async () => {
+    const day = BudgetPeriod.DAY;
+    for (const [name, req] of [
+      ["setBudget", { tenant: OTHER, period: day, tokens: 5n }],
+      ["deleteBudget", { tenant: OTHER, period: day }],
+      ["listBudgets", { tenant: OTHER }],
+      ["listBudgets", { allTenants: true }],
+    ] as const) {
+      const before = await snapshot(w.t);
+      const res = await budgets("admin", name, req);
+      expect(res.code, name).toBe(grpc.status.PERMISSION_DENIED);
+      expect(res.message).toMatch(/^(tenant|all_tenants): /);
+      expect(await snapshot(w.t)).toEqual(before);
+    }
+    const before = await snapshot(w.t);
+    const unknown = await budgets("admin", "setBudget", { keyId: "0123456789ab", period: day, tokens: 5n });
+    const other = await budgets("admin", "setBudget", { keyId: w.spareKey.other, period: day, tokens: 5n });
+    expect(other.code).toBe(grpc.status.NOT_FOUND);
+    expect(other.message.replace(w.spareKey.other, "ID")).toBe(unknown.message.replace("0123456789ab", "ID"));
+    expect(await snapshot(w.t)).toEqual(before);
+
+    const own = await budgets("admin", "setBudget", {
+      keyId: w.spareKey.own,
+      period: day,
+      tokens: 10n ** 9n,
+    });
+    expect(own.code).toBe(grpc.status.OK);
+    expect(own.body).toContain(`"tenant":"${OWN}"`);
+    const opSet = await budgets("operator", "setBudget", { tenant: OTHER, period: day, tokens: 10n ** 9n });
+    expect(opSet.code).toBe(grpc.status.OK);
+    const listOwn = await budgets("admin", "listBudgets", {});
+    expect(listOwn.body).toContain(w.spareKey.own);
+    expect(listOwn.body).not.toContain(`"tenant":"${OTHER}"`);
+    expect((await budgets("operator", "listBudgets", { allTenants: true })).body).toContain(
+      `"tenant":"${OTHER}"`,
+    );
+    expect((await budgets("admin", "deleteBudget", { keyId: w.spareKey.own, period: day })).body).toContain(
+      '"deleted":true',
+    );
+    expect((await budgets("operator", "deleteBudget", { tenant: OTHER, period: day })).body).toContain(
+      '"deleted":true',
+    );
   });
 
   it("ApplyCatalog belongs to the operator: a tenant admin is refused and nothing changes", async () => {

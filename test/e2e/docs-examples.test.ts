@@ -189,7 +189,14 @@ const EXAMPLES: Example[] = [
     skip: "writes a signed bundle over the committed one, with a P-256 key the guide does not make; tested in src/policy/bundle.test.ts",
   },
   // docs/security.md §TLS: settings, not commands
-  ...["SOVR_TLS_CERT=", "SOVR_TLS_KEY=", "SOVR_TLS_CA="].map((key) => ({
+  ...[
+    "SOVR_TLS_CERT=",
+    "SOVR_TLS_KEY=",
+    "SOVR_TLS_CA=",
+    "SOVR_HTTP_TLS=",
+    "SOVR_HTTP_TLS_CA=",
+    "SOVR_TLS_RELOAD_MS=",
+  ].map((key) => ({
     key,
     skip: "a setting naming files on a deployment host, not a command; TLS and mTLS are tested in test/tls.test.ts",
   })),

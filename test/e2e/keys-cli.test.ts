@@ -116,6 +116,66 @@ describe("sovr keys (CLI)", () => {
     );
     expect((denied as { stderr: string }).stderr).toMatch(/invalid or revoked|requires role/);
 
+    // Expiry, label and scopes: created through the server, listed (table and --json), never the secret.
+    const before = Date.now();
+    const scoped = await sovr(
+      [
+        "keys",
+        "create",
+        "--tenant",
+        "acme",
+        "--role",
+        "admin",
+        "--label",
+        "ci bot",
+        "--expires-in",
+        "30d",
+        "--models",
+        "sim/*,other/x",
+        "--providers",
+        "sim-eu",
+        "--max-role",
+        "client",
+      ],
+      asOperator,
+    );
+    const scopedKey = scoped.stdout.trim();
+    expect(scoped.stderr).toMatch(/\(admin; expires \d{4}-\d{2}-\d{2}T/);
+    const scopedId = parseApiKey(scopedKey)!.keyId;
+    const rows = (await sovr(["keys", "list", "--json", "--tenant", "acme"], asOperator)).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const row = rows.find((r) => r.keyId === scopedId)!;
+    expect(row).toMatchObject({
+      label: "ci bot",
+      allowedModels: ["sim/*", "other/x"],
+      allowedProviders: ["sim-eu"],
+      maxRole: "client",
+      status: "active",
+    });
+    const expires = Date.parse(row.expiresAt as string);
+    expect(expires - before).toBeGreaterThanOrEqual(30 * 86_400_000 - 1000);
+    expect(expires - before).toBeLessThan(30 * 86_400_000 + 120_000);
+    expect(rows.find((r) => r.keyId === clientId)).toMatchObject({ status: "revoked", expiresAt: null });
+    const table = (await sovr(["keys", "list"], asOperator)).stdout;
+    expect(table).toMatch(
+      new RegExp(
+        `${scopedId}\\s+acme\\s+admin\\s+active\\s+\\d{4}-.*ci bot\\s+models=sim/\\*,other/x providers=sim-eu max-role=client`,
+      ),
+    );
+    expect(table).not.toContain(parseApiKey(scopedKey)!.secret);
+    // Flags the CLI cannot read are refused naming the flag.
+    const bad = (args: string[]) =>
+      sovr(["keys", "create", "--tenant", "acme", "--role", "client", ...args], asOperator).then(
+        () => "",
+        (e: { stderr: string }) => e.stderr,
+      );
+    expect(await bad(["--expires-in", "30x"])).toMatch(/--expires-in: a number and a unit/);
+    expect(await bad(["--expires-at", "2030-01-01"])).toMatch(/--expires-at: an ISO 8601 instant/);
+    expect(await bad(["--expires-at", "2001-01-01T00:00:00Z"])).toMatch(/expires_at: must be in the future/);
+    expect(await bad(["--max-role", "root"])).toMatch(/--max-role: root is not one of/);
+
     // The server stopped again: offline changes fail closed while the log refuses records, and
     // change nothing; once it takes them, the revoke goes through, recorded.
     await t.app.stop();
@@ -127,7 +187,7 @@ describe("sovr keys (CLI)", () => {
           (k) => `${k.key_id}:${k.revoked_at === null ? "active" : "revoked"}`,
         ),
       );
-    const before = await state();
+    const keysBefore = await state();
     await withDatabase(async (db) => {
       await sql`create function sovr_test_refuse() returns trigger language plpgsql as $$
         begin raise exception 'audit log refuses (test)'; end $$`.execute(db);
@@ -143,7 +203,7 @@ describe("sovr keys (CLI)", () => {
         /admin record \(key\.(create|revoke)\) could not be written; change refused/,
       );
     }
-    expect(await state()).toEqual(before);
+    expect(await state()).toEqual(keysBefore);
     await withDatabase(async (db) => {
       await sql`drop trigger sovr_test_refuse on audit_log`.execute(db);
       await sql`drop function sovr_test_refuse()`.execute(db);

@@ -5,6 +5,8 @@
  * text, bytea and base64 forms included, record payloads decoded), the server's logs, the
  * metrics output, nor any error message the callers received. The tenant also brought its own
  * provider key (BYOK) holding the canary: it goes upstream, and is kept only encrypted.
+ * Tracing is on: nor is it in any exported span (attributes, events, status), and the access
+ * lines (one per request) are among the logs searched.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
@@ -17,6 +19,7 @@ import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
 import { exportLog } from "../support/audit-live.js";
 import { leaks } from "../support/canary.js";
 import { collect, GrpcJsClient } from "../support/grpc.js";
+import { type OtlpReceiver, startOtlpReceiver } from "../support/otlp-receiver.js";
 import { makePdf } from "../support/pdf.js";
 import { ibanValid, testDetector } from "../support/test-detector.js";
 
@@ -34,6 +37,7 @@ describe("the canary matcher", () => {
 describe.each(appDatabases)("no prompt content is kept anywhere (%s)", (database) => {
   let t: TestApp;
   let grpc: GrpcJsClient;
+  let traces: OtlpReceiver;
   const canary = `CANARY-${randomUUID()}`;
   const errors: string[] = [];
   const decisionIds: string[] = [];
@@ -79,7 +83,15 @@ describe.each(appDatabases)("no prompt content is kept anywhere (%s)", (database
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ database, env: { SOVR_MASTER_KEY: randomBytes(32).toString("hex") } });
+    traces = await startOtlpReceiver();
+    t = await startTestApp({
+      database,
+      env: {
+        SOVR_MASTER_KEY: randomBytes(32).toString("hex"),
+        OTEL_TRACES_EXPORTER: "otlp",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: traces.url,
+      },
+    });
     grpc = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`);
     // The default tenant's own key for sim-eu, set as the local operator would.
     await t.app.byokAdmin.set(undefined, "default", "sim-eu", `BYOK-${canary}`, false);
@@ -103,6 +115,7 @@ describe.each(appDatabases)("no prompt content is kept anywhere (%s)", (database
   afterAll(async () => {
     grpc?.close();
     await t?.close();
+    await traces?.close();
   });
 
   it("the requests really happened: decisions recorded, errors returned, the upstream called", async () => {
@@ -160,6 +173,18 @@ describe.each(appDatabases)("no prompt content is kept anywhere (%s)", (database
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("nor do the spans exported (every byte), and every request wrote an access line", async () => {
+    const before = traces.spans.length;
+    await t.app.stop(); // flushes the batched spans
+    expect(traces.spans.length).toBeGreaterThan(before);
+    expect(traces.spans.some((s) => s.status.code === 2)).toBe(true); // the failures are there too
+    expect(leaks(Buffer.concat(traces.raw).toString("latin1"), canary)).toEqual([]);
+    expect(leaks(JSON.stringify(traces.spans), canary)).toEqual([]);
+    const access = t.logs.filter((l) => l.includes('"msg":"request"'));
+    expect(access.length).toBeGreaterThanOrEqual(10);
+    expect(leaks(access.join("\n"), canary)).toEqual([]);
   });
 });
 

@@ -145,9 +145,22 @@ describe.skipIf(!process.env.DATABASE_URL)("two replicas on one Postgres", () =>
       [join(REPO, "bin/sovr.js"), "audit", "export", "--out", join(dir, "export")],
       { cwd: REPO, env },
     );
+    // Against keys pinned from the service, not the export's own keys.json.
+    await run(
+      process.execPath,
+      [join(REPO, "bin/sovr.js"), "audit", "keys", "--out", join(dir, "pinned.json")],
+      { cwd: REPO, env },
+    );
     const verify = await run(
       process.execPath,
-      [join(REPO, "bin/sovr.js"), "audit", "verify", join(dir, "export")],
+      [
+        join(REPO, "bin/sovr.js"),
+        "audit",
+        "verify",
+        join(dir, "export"),
+        "--trusted-keys",
+        join(dir, "pinned.json"),
+      ],
       { cwd: REPO, env },
     ).catch((e: { stdout: string; stderr: string }) => {
       throw new Error(

@@ -151,6 +151,7 @@ export async function snapshot(t: TestApp) {
       .map((r) => r.key_id)
       .sort(),
     byok: json(await t.app.byok.list()),
+    budgets: json(await t.app.budgets.list(undefined)),
     catalog: t.app.catalog.current().revision,
   };
 }

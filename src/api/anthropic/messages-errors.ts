@@ -15,6 +15,7 @@ export interface AnthropicError {
     error: { type: string; message: string; param?: string; code?: string; metadata?: unknown };
   };
   decisionId?: string;
+  retryAfter?: string;
 }
 
 /** OpenAI error type → Anthropic's, where they differ (5xx: api_error; 504: timeout_error). */
@@ -35,6 +36,7 @@ export function toAnthropicError(
   return {
     status: o.status,
     decisionId: o.decisionId,
+    ...(o.retryAfter ? { retryAfter: o.retryAfter } : {}),
     body: {
       type: "error",
       error: {

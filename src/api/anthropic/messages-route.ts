@@ -3,8 +3,16 @@ import type { Principal } from "../../auth/index.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.js";
 import { check } from "../../encoding/index.js";
 import type { Router } from "../../routing/index.js";
+import { noteModel } from "../../telemetry/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
-import { callerSignal, methodNotAllowed, readJson, routeHeaders, sendJson } from "../openai/index.js";
+import {
+  callerSignal,
+  errorHeaders,
+  methodNotAllowed,
+  readJson,
+  routeHeaders,
+  sendJson,
+} from "../openai/index.js";
 import { fromMessagesBody } from "./messages-body.js";
 import { type AnthropicError, toAnthropicError } from "./messages-errors.js";
 import { streamMessage, wholeMessage } from "./messages-response.js";
@@ -48,7 +56,7 @@ export function createAnthropicHttpHandler(
 
 function sendError(res: ServerResponse, err: AnthropicError): void {
   if (res.headersSent) return void res.destroy();
-  sendJson(res, err.status, err.body, err.decisionId ? { "x-sovr-decision-id": err.decisionId } : {});
+  sendJson(res, err.status, err.body, errorHeaders(err));
 }
 
 async function messages(deps: AnthropicHttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -64,6 +72,7 @@ async function messages(deps: AnthropicHttpDeps, req: IncomingMessage, res: Serv
     typeof workload === "string" ? workload : "",
     limits,
   );
+  noteModel(req, route.model);
   const p = route.workload ? { ...principal, workload: route.workload } : principal;
   const events = deps.router.stream(route, p, callerSignal(req, res));
   if (stream) {

@@ -1,16 +1,9 @@
-/**
- * AuditService (docs/architecture.md §7, §8): the signed decision log for auditors — query, records with
- * inclusion proofs, checkpoints, consistency proofs, replay, export and public keys.
- *
- * @example
- * router.service(AuditService, new AuditServiceImpl({ db, checkpointer, replayer }));
- */
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Kysely } from "kysely";
 import type { Checkpointer } from "../../audit/index.js";
 import {
   AuditNotFoundError,
+  CommitSignal,
   candidateRows,
   checkpointAt,
   type DecisionCursor,
@@ -23,24 +16,26 @@ import {
   type StoredEntry,
 } from "../../audit/index.js";
 import type { Principal } from "../../auth/index.js";
-import type { AuditDecisionRow, Database } from "../../db/index.js";
-import {
-  type AuditService,
-  type ExportDecisionsRequest,
-  type GetCheckpointRequest,
-  type GetConsistencyProofRequest,
-  type GetDecisionRequest,
-  Outcome,
-  type QueryAdminRecordsRequest,
-  type QueryDecisionsRequest,
-  type ReplayDecisionRequest,
+import type { Database } from "../../db/index.js";
+import type {
+  AuditService,
+  ExportDecisionsRequest,
+  GetCheckpointRequest,
+  GetConsistencyProofRequest,
+  GetDecisionRequest,
+  QueryAdminRecordsRequest,
+  QueryDecisionsRequest,
+  ReplayDecisionRequest,
+  WatchDecisionsRequest,
 } from "../../gen/sovereign/v1/audit_pb.js";
 import { ExclusionStage } from "../../gen/sovereign/v1/router_pb.js";
 import type { Replayer } from "../../replay/index.js";
 import type { DecisionRecordV1 } from "../../routing/index.js";
 import { queryAdminRecordsFor } from "./audit-admin-query.js";
 import { exportMessages, exportScope } from "./audit-export.js";
+import { decisionFilter, decisionSummary } from "./audit-filter.js";
 import { checkpointMessage, keyMessage, toLogEntry } from "./audit-messages.js";
+import { watchMessages } from "./audit-watch.js";
 import { principalKey } from "./context.js";
 import { InvalidFieldError, toConnectError } from "./errors.js";
 
@@ -49,17 +44,15 @@ export interface AuditServiceDeps {
   checkpointer: Checkpointer;
   replayer: Replayer;
   logger?: { error(obj: object, msg: string): void };
+  /** Wakes WatchDecisions streams when this process commits (else they poll). */
+  commits?: CommitSignal;
+  /** Aborted when the server stops: WatchDecisions streams end instead of being cut. */
+  shutdown?: AbortSignal;
 }
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 
-const OUTCOMES: Record<AuditDecisionRow["outcome"], Outcome> = {
-  pending: Outcome.PENDING,
-  success: Outcome.SUCCESS,
-  failed: Outcome.FAILED,
-  denied: Outcome.DENIED,
-};
 const STAGES: Record<string, ExclusionStage> = {
   policy: ExclusionStage.POLICY,
   filter: ExclusionStage.FILTER,
@@ -81,12 +74,16 @@ export class AuditServiceImpl implements Impl {
   readonly #cp: Checkpointer;
   readonly #replayer: Replayer;
   readonly #logger: AuditServiceDeps["logger"];
+  readonly #commits: CommitSignal;
+  readonly #shutdown: AbortSignal | undefined;
 
   constructor(deps: AuditServiceDeps) {
     this.#db = deps.db;
     this.#cp = deps.checkpointer;
     this.#replayer = deps.replayer;
     this.#logger = deps.logger;
+    this.#commits = deps.commits ?? new CommitSignal();
+    this.#shutdown = deps.shutdown;
   }
 
   /** Runs `fn` for the caller (from the connect context), mapping its errors to statuses. */
@@ -112,47 +109,16 @@ export class AuditServiceImpl implements Impl {
 
   queryDecisions(req: QueryDecisionsRequest, ctx: HandlerContext) {
     return this.#guard(ctx, async (principal) => {
-      if (req.tenant && req.tenant !== principal.tenant && !principal.allTenants)
-        throw new ConnectError(
-          `tenant: this key reads tenant ${principal.tenant}'s decisions only, not ${req.tenant}`,
-          Code.PermissionDenied,
-        );
+      const filter = decisionFilter(req, principal);
       if (req.pageSize < 0) throw new InvalidFieldError("page_size", "must not be negative");
-      const from = req.startTime && timestampDate(req.startTime);
-      const to = req.endTime && timestampDate(req.endTime);
-      if (from && to && from > to) throw new InvalidFieldError("end_time", "is before start_time");
-      const outcome = req.outcome
-        ? (Object.entries(OUTCOMES).find(([, v]) => v === req.outcome)?.[0] as
-            | AuditDecisionRow["outcome"]
-            | undefined)
-        : undefined;
-      if (req.outcome && !outcome) throw new InvalidFieldError("outcome", `unknown value ${req.outcome}`);
       const { rows, next } = await queryDecisions(
         this.#db,
-        {
-          from,
-          to,
-          tenant: req.tenant || (principal.allTenants ? undefined : principal.tenant),
-          model: req.model || undefined,
-          endpointId: req.endpointId || undefined,
-          outcome,
-          policyRevision: req.policyRevision || undefined,
-        },
+        filter,
         Math.min(req.pageSize || DEFAULT_PAGE, MAX_PAGE),
         req.pageToken ? decodePageToken(req.pageToken) : undefined,
       );
       return {
-        decisions: rows.map((r) => ({
-          decisionId: r.decision_id,
-          time: timestampFromDate(r.recorded_at),
-          tenant: r.tenant,
-          model: r.model,
-          endpointId: r.endpoint_id ?? "",
-          outcome: OUTCOMES[r.outcome],
-          policyRevision: r.policy_revision,
-          decisionSeq: BigInt(r.decision_seq),
-          outcomeSeq: r.outcome_seq === null ? undefined : BigInt(r.outcome_seq),
-        })),
+        decisions: rows.map(decisionSummary),
         nextPageToken: next ? encodePageToken(next) : "",
       };
     });
@@ -234,6 +200,17 @@ export class AuditServiceImpl implements Impl {
     const tenant = await this.#guard(ctx, async (principal) => exportScope(principal, req.tenant));
     try {
       yield* exportMessages({ db: this.#db, checkpointer: this.#cp, logger: this.#logger }, req, tenant);
+    } catch (err) {
+      throw toConnectError(err);
+    }
+  }
+
+  async *watchDecisions(req: WatchDecisionsRequest, ctx: HandlerContext) {
+    // The same filter and tenant wall as QueryDecisions (audit-filter.ts).
+    const filter = await this.#guard(ctx, async (principal) => decisionFilter(req, principal));
+    const signal = this.#shutdown ? AbortSignal.any([ctx.signal, this.#shutdown]) : ctx.signal;
+    try {
+      yield* watchMessages(this.#db, this.#commits, req, filter, signal);
     } catch (err) {
       throw toConnectError(err);
     }

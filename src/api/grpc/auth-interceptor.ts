@@ -1,5 +1,5 @@
 import type { Interceptor } from "@connectrpc/connect";
-import type { Authenticator } from "../../auth/index.js";
+import type { Authenticator, CallerAuth } from "../../auth/index.js";
 import { authorize, TENANT_HEADER } from "../../auth/index.js";
 import { preAuthorizedKey, principalKey } from "./context.js";
 import { toConnectError } from "./errors.js";
@@ -9,7 +9,7 @@ import { toConnectError } from "./errors.js";
  * that came through the pre-auth check (./pre-auth.ts, on both ports) were authorised from their
  * headers before their body was read; their principal is already in the context.
  */
-export function authInterceptor(auth: Authenticator): Interceptor {
+export function authInterceptor(auth: Authenticator | CallerAuth): Interceptor {
   return (next) => async (req) => {
     if (req.contextValues.get(preAuthorizedKey)) return next(req);
     let principal: Awaited<ReturnType<typeof authorize>>;

@@ -3,7 +3,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { EmbedRequest, EmbedResponseSchema } from "../../gen/sovereign/v1/router_pb.js";
 import type { Router } from "../../routing/index.js";
 import { UNAPPLIED_HEADER } from "./chat-responses.js";
-import { principalKey } from "./context.js";
+import { noteModel, principalKey } from "./context.js";
 import { fromProtoEmbedRequest } from "./embed-request.js";
 import { toConnectError } from "./errors.js";
 
@@ -21,6 +21,7 @@ export async function embedRpc(
 ): Promise<MessageInitShape<typeof EmbedResponseSchema>> {
   try {
     const route = fromProtoEmbedRequest(req);
+    noteModel(ctx, route.model);
     const caller = ctx.values.get(principalKey);
     const principal = route.workload ? { ...caller, workload: route.workload } : caller;
     const out = await router.embed(route, principal, ctx.signal);

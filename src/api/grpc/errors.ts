@@ -7,6 +7,7 @@ import {
   ReplayUnavailableError,
 } from "../../audit/index.js";
 import { AuthError, ByokAccessError, ByokError, ByokNotFoundError } from "../../auth/index.js";
+import { BudgetAccessError, BudgetKeyNotFoundError } from "../../budget/index.js";
 import { CatalogNotFoundError, CatalogValidationError } from "../../catalog/index.js";
 import { CatalogIssueSchema } from "../../gen/sovereign/v1/catalog_pb.js";
 import { ExclusionStage, NoEligibleEndpointSchema } from "../../gen/sovereign/v1/router_pb.js";
@@ -15,7 +16,9 @@ import type { CandidateVerdict } from "../../routing/index.js";
 import {
   AllAttemptsFailedError,
   AuditUnavailableError,
+  BudgetExceededError,
   InvalidFieldError,
+  KeyScopeError,
   LocalSaturatedError,
   NoEligibleEndpointError,
   StreamInterruptedError,
@@ -57,6 +60,9 @@ export function toConnectError(err: unknown): ConnectError {
   // Nothing in the catalog serves the model: the resource does not exist.
   if (err instanceof UnknownModelError)
     return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
+  // The key may not use this model: authenticated, but not permitted (the field is named).
+  if (err instanceof KeyScopeError)
+    return new ConnectError(err.message, Code.PermissionDenied, undefined, undefined, err);
   // Every candidate excluded: the system is not in a state to serve this request; details say why.
   if (err instanceof NoEligibleEndpointError) {
     const detail = create(NoEligibleEndpointSchema, { candidates: candidateMessages(err.candidates) });
@@ -99,6 +105,15 @@ export function toConnectError(err: unknown): ConnectError {
   // Every local slot busy and nothing else allowed (local_only): capacity, not an outage;
   // ResourceExhausted (HTTP 429) tells the caller to back off and retry.
   if (err instanceof LocalSaturatedError) return withDecision(err, Code.ResourceExhausted);
+  // Over a budget of the tenant or key (the message names it): nothing went upstream; the
+  // caller waits for the next window or an admin raises the budget. HTTP 429.
+  if (err instanceof BudgetExceededError) return withDecision(err, Code.ResourceExhausted);
+  // Budget administration: another tenant is PermissionDenied (as in KeyService); a key the
+  // tenant does not have is NotFound, another tenant's key exactly as an unknown one.
+  if (err instanceof BudgetAccessError)
+    return new ConnectError(err.message, Code.PermissionDenied, undefined, undefined, err);
+  if (err instanceof BudgetKeyNotFoundError)
+    return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
   // The upstream rejected the request as malformed: the caller must change it.
   if (err instanceof UpstreamRejectedError) return withDecision(err, Code.InvalidArgument);
   // Broke after the first token; the partial answer was delivered, the rest is lost.

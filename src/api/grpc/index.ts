@@ -6,7 +6,7 @@ export { fromProtoEndpoint } from "./catalog-messages.js";
 export { CatalogServiceImpl } from "./catalog-service.js";
 export { REASONING_EFFORTS } from "./chat-params.js";
 export { validateRouteRequest } from "./chat-request.js";
-export { preAuthorizedKey, principalKey } from "./context.js";
+export { preAuthorizedKey, principalKey, requestNoteKey } from "./context.js";
 export { type EncodingFormat, fromOpenAIEmbeddingBody } from "./embed-request.js";
 export { InvalidFieldError, toConnectError } from "./errors.js";
 export { HealthState, registerHealth } from "./health-service.js";

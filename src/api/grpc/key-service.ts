@@ -1,4 +1,4 @@
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Kysely } from "kysely";
 import type { AdminTrail } from "../../audit/index.js";
@@ -7,9 +7,11 @@ import {
   type ApiKeyInfo,
   type Authenticator,
   createApiKey,
+  grantRefusal,
   listApiKeys,
   type Role,
   revokeApiKey,
+  validateScope,
 } from "../../auth/index.js";
 import type { Database } from "../../db/index.js";
 import { type KeyService, Role as RoleEnum } from "../../gen/sovereign/v1/keys_pb.js";
@@ -40,7 +42,22 @@ export function keyMessage(k: ApiKeyInfo) {
     createdAt: timestampFromDate(k.createdAt),
     revokedAt: k.revokedAt ? timestampFromDate(k.revokedAt) : undefined,
     lastUsedAt: k.lastUsedAt ? timestampFromDate(k.lastUsedAt) : undefined,
+    expiresAt: k.expiresAt ? timestampFromDate(k.expiresAt) : undefined,
+    label: k.label,
+    allowedModels: [...k.scope.models],
+    allowedProviders: [...k.scope.providers],
+    maxRole: k.maxRole ? TO_ENUM[k.maxRole] : RoleEnum.UNSPECIFIED,
   };
+}
+
+/** A RangeError from validation is the caller's input at fault: InvalidArgument. */
+function invalidAsArgument<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RangeError) throw new ConnectError(err.message, Code.InvalidArgument);
+    throw err;
+  }
 }
 
 const isOperator = (p: Principal) => p.roles.includes("operator");
@@ -69,7 +86,17 @@ export class KeyServiceImpl implements ServiceImpl<typeof KeyService> {
   ) {}
 
   async createKey(
-    req: { tenant: string; roles: RoleEnum[]; allTenants: boolean; description: string },
+    req: {
+      tenant: string;
+      roles: RoleEnum[];
+      allTenants: boolean;
+      description: string;
+      expiresAt?: Timestamp;
+      label: string;
+      allowedModels: string[];
+      allowedProviders: string[];
+      maxRole: RoleEnum;
+    },
     ctx: HandlerContext,
   ) {
     const principal = ctx.values.get(principalKey);
@@ -90,12 +117,24 @@ export class KeyServiceImpl implements ServiceImpl<typeof KeyService> {
       throw new ConnectError("roles: at least one role is required", Code.InvalidArgument);
     if (req.allTenants && !isOperator(principal))
       throw new ConnectError("all_tenants: only an operator grants it", Code.PermissionDenied);
+    const maxRole = req.maxRole === RoleEnum.UNSPECIFIED ? undefined : FROM_ENUM[req.maxRole];
+    if (req.maxRole !== RoleEnum.UNSPECIFIED && !maxRole)
+      throw new ConnectError("max_role: must be client, auditor, admin or operator", Code.InvalidArgument);
+    const scope = invalidAsArgument(() =>
+      validateScope({ models: req.allowedModels, providers: req.allowedProviders }),
+    );
+    const refusal = grantRefusal(principal, { roles, maxRole, scope });
+    if (refusal) throw new ConnectError(`${refusal.field}: ${refusal.message}`, Code.PermissionDenied);
     try {
       const { key, token } = await createApiKey(this.db, {
         tenant,
         roles,
         allTenants: req.allTenants,
         description: req.description,
+        label: req.label,
+        scope,
+        ...(maxRole ? { maxRole } : {}),
+        ...(req.expiresAt ? { expiresAt: timestampDate(req.expiresAt) } : {}),
       });
       if (this.trail) {
         // The token is handed out only once the record is committed: when it cannot be, the

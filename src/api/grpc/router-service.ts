@@ -5,7 +5,7 @@ import type { RouterService } from "../../gen/sovereign/v1/router_pb.js";
 import type { Router } from "../../routing/index.js";
 import { fromProtoChatRequest } from "./chat-request.js";
 import { ChatResponseBuilder, toStreamResponse, UNAPPLIED_HEADER } from "./chat-responses.js";
-import { principalKey } from "./context.js";
+import { noteModel, principalKey } from "./context.js";
 import { embedRpc } from "./embed-rpc.js";
 import { candidateMessages, InvalidFieldError, toConnectError } from "./errors.js";
 
@@ -26,10 +26,11 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
   ) {
     try {
       const route = fromProtoChatRequest(req, { requireMessages: true, limits: this.limits });
+      noteModel(ctx, route.model);
       const principal = withWorkload(ctx.values.get(principalKey), route.workload);
       for await (const ev of this.router.stream(route, principal, ctx.signal)) {
         // The route is the first message: its headers are not sent before it.
-        if (ev.type === "route") reportUnapplied(ctx, ev.unappliedParameters);
+        if (ev.type === "route") reportRoute(ctx, ev);
         yield toStreamResponse(ev);
       }
     } catch (err) {
@@ -43,10 +44,11 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
   ) {
     try {
       const route = fromProtoChatRequest(req, { requireMessages: true, limits: this.limits });
+      noteModel(ctx, route.model);
       const principal = withWorkload(ctx.values.get(principalKey), route.workload);
       const out = new ChatResponseBuilder();
       for await (const ev of this.router.stream(route, principal, ctx.signal)) {
-        if (ev.type === "route") reportUnapplied(ctx, ev.unappliedParameters);
+        if (ev.type === "route") reportRoute(ctx, ev);
         out.add(ev);
       }
       return out.build();
@@ -93,6 +95,19 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
       throw toConnectError(err);
     }
   }
+}
+
+/**
+ * The decision and the endpoint as response headers (as the HTTP API and Embed send them; the
+ * access line reads them too), then the unapplied parameters.
+ */
+function reportRoute(
+  ctx: HandlerContext,
+  ev: { decisionId: string; endpoint: { id: string }; unappliedParameters: readonly string[] },
+): void {
+  ctx.responseHeader.set("x-sovr-decision-id", ev.decisionId);
+  ctx.responseHeader.set("x-sovr-endpoint", ev.endpoint.id);
+  reportUnapplied(ctx, ev.unappliedParameters);
 }
 
 /**

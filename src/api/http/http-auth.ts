@@ -1,7 +1,14 @@
 import type { IncomingMessage } from "node:http";
-import { AuthError, type Authenticator, authorize, type Principal, TENANT_HEADER } from "../../auth/index.js";
+import {
+  AuthError,
+  type Authenticator,
+  authorize,
+  type CallerAuth,
+  type Principal,
+  TENANT_HEADER,
+} from "../../auth/index.js";
 import { toConnectError } from "../grpc/index.js";
-import { headerValue, httpAuthorization } from "../transport/index.js";
+import { headerValue, httpAuthorization, peerCertificate } from "../transport/index.js";
 
 /**
  * Authentication of the HTTP API: the same check as the Connect interceptor
@@ -10,7 +17,7 @@ import { headerValue, httpAuthorization } from "../transport/index.js";
  * With auth off every caller is the default tenant's client.
  */
 export function httpAuthenticate(
-  auth: Authenticator,
+  auth: Authenticator | CallerAuth,
   authOn: boolean,
 ): (req: IncomingMessage, operation: string) => Promise<Principal> {
   return async (req, operation) => {
@@ -20,7 +27,13 @@ export function httpAuthenticate(
       const key = httpAuthorization(h);
       if (key.conflict)
         throw new AuthError("unauthenticated", "authorization and x-api-key name different keys: send one");
-      const p = await authorize(auth, operation, key.value, headerValue(h, TENANT_HEADER));
+      const p = await authorize(
+        auth,
+        operation,
+        key.value,
+        headerValue(h, TENANT_HEADER),
+        peerCertificate(req),
+      );
       return p ?? { tenant: "default", workload: "", roles: [], keyId: "", allTenants: false };
     } catch (err) {
       throw toConnectError(err);

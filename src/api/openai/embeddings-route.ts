@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EmbeddingOutcome } from "../../routing/index.js";
+import { noteModel } from "../../telemetry/index.js";
 import { type EncodingFormat, fromOpenAIEmbeddingBody } from "../grpc/index.js";
 import { readJson, sendJson } from "./http-json.js";
 import { callerSignal } from "./http-stream.js";
@@ -33,6 +34,7 @@ export async function embeddings(
     body,
     typeof workload === "string" ? workload : "",
   );
+  noteModel(req, route.model);
   const p = route.workload ? { ...principal, workload: route.workload } : principal;
   const out = await deps.router.embed(route, p, callerSignal(req, res));
   sendJson(res, 200, embeddingResponse(out, encodingFormat), routeHeaders(out));

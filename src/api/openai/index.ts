@@ -3,6 +3,7 @@ export { methodNotAllowed, readJson, sendJson } from "./http-json.js";
 export { callerSignal, writeText } from "./http-stream.js";
 export {
   createOpenAIHttpHandler,
+  errorHeaders,
   type OpenAIError,
   type OpenAIHttpDeps,
   toOpenAIError,

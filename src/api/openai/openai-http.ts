@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code } from "@connectrpc/connect";
-import type { ByokAdmin, Principal } from "../../auth/index.js";
+import { type ByokAdmin, modelInScope, type Principal } from "../../auth/index.js";
 import type { CatalogSnapshot } from "../../catalog/index.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.js";
 import type { Router } from "../../routing/index.js";
-import { NoEligibleEndpointError } from "../../routing/index.js";
+import { KeyScopeError, NoEligibleEndpointError } from "../../routing/index.js";
+import { noteModel } from "../../telemetry/index.js";
 import type { InternalErrorLog } from "../grpc/index.js";
 import { InvalidFieldError, toConnectError } from "../grpc/index.js";
 import { byokAdmin } from "./byok-route.js";
@@ -75,6 +76,8 @@ export interface OpenAIError {
     error: { message: string; type: string; param: string | null; code: string | null; metadata?: unknown };
   };
   decisionId?: string;
+  /** `Retry-After` (seconds) of a refusal by a limit (rate, tokens), to send as a header. */
+  retryAfter?: string;
 }
 
 /**
@@ -100,14 +103,16 @@ export function toOpenAIError(err: unknown, onInternal?: InternalErrorLog, where
   }
   if (ce.code === Code.NotFound) code = "model_not_found";
   const decisionId = ce.metadata.get("x-sovr-decision-id") ?? undefined;
+  const retryAfter = ce.metadata.get("retry-after") ?? undefined;
   return {
     status,
     decisionId,
+    ...(retryAfter ? { retryAfter } : {}),
     body: {
       error: {
         message: ce.rawMessage,
         type,
-        param: cause instanceof InvalidFieldError ? cause.field : null,
+        param: cause instanceof InvalidFieldError || cause instanceof KeyScopeError ? cause.field : null,
         code,
         ...(metadata ? { metadata } : {}),
       },
@@ -121,12 +126,15 @@ function snake(s: string): string {
 
 function sendError(res: ServerResponse, err: OpenAIError, headers: Record<string, string> = {}): void {
   if (res.headersSent) return void res.destroy();
-  sendJson(
-    res,
-    err.status,
-    err.body,
-    err.decisionId ? { "x-sovr-decision-id": err.decisionId, ...headers } : headers,
-  );
+  sendJson(res, err.status, err.body, { ...errorHeaders(err), ...headers });
+}
+
+/** The headers an error answer carries: its decision id, and Retry-After of a limit's refusal. */
+export function errorHeaders(err: { decisionId?: string; retryAfter?: string }): Record<string, string> {
+  return {
+    ...(err.decisionId ? { "x-sovr-decision-id": err.decisionId } : {}),
+    ...(err.retryAfter ? { "retry-after": err.retryAfter } : {}),
+  };
 }
 
 /**
@@ -179,6 +187,7 @@ async function chatCompletions(
     declares: (name, models) =>
       models.some((m) => snapshot.byModel.get(m)?.some((e) => e.supportedParameters.includes(name))),
   });
+  noteModel(req, route.model);
   const p = route.workload ? { ...principal, workload: route.workload } : principal;
   const signal = callerSignal(req, res);
   const events = deps.router.stream(route, p, signal);
@@ -193,7 +202,8 @@ async function chatCompletions(
 async function listModels(deps: OpenAIHttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const principal = await deps.authenticate(req, "GET /v1/models");
   const snapshot = deps.catalog.current();
-  const models = [...snapshot.byModel.keys()].sort();
+  // A scoped key sees only the models it may ask for.
+  const models = [...snapshot.byModel.keys()].filter((m) => modelInScope(principal.scope, m)).sort();
   const results = await Promise.all(
     models.map(async (model) => {
       const d = await deps.router.decide(

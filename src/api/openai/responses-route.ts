@@ -12,9 +12,10 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DEFAULT_REQUEST_LIMITS } from "../../config/index.js";
+import { noteModel } from "../../telemetry/index.js";
 import { readJson, sendJson } from "./http-json.js";
 import { callerSignal } from "./http-stream.js";
-import { type OpenAIError, type OpenAIHttpDeps, toOpenAIError } from "./openai-http.js";
+import { errorHeaders, type OpenAIError, type OpenAIHttpDeps, toOpenAIError } from "./openai-http.js";
 import { fromResponsesBody } from "./responses-body.js";
 import { collectResponse } from "./responses-result.js";
 import { streamResponse } from "./responses-stream.js";
@@ -34,6 +35,7 @@ export async function responsesRoute(
   const createdAt = Math.floor(Date.now() / 1000);
   const workload = req.headers["x-sovr-workload"];
   const { route, options } = fromResponsesBody(body, typeof workload === "string" ? workload : "", limits);
+  noteModel(req, route.model);
   const p = route.workload ? { ...principal, workload: route.workload } : principal;
   const events = deps.router.stream(route, p, callerSignal(req, res));
   if (options.stream) {
@@ -53,5 +55,5 @@ export async function responsesRoute(
 
 function sendError(res: ServerResponse, err: OpenAIError): void {
   if (res.headersSent) return void res.destroy();
-  sendJson(res, err.status, err.body, err.decisionId ? { "x-sovr-decision-id": err.decisionId } : {});
+  sendJson(res, err.status, err.body, errorHeaders(err));
 }

@@ -1,18 +1,33 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type Authenticator, authorize, TENANT_HEADER } from "../../auth/index.js";
+import {
+  type Authenticator,
+  authorize,
+  type CallerAuth,
+  type Principal,
+  TENANT_HEADER,
+} from "../../auth/index.js";
 import { LIMITS } from "../../config/index.js";
-import { authInterceptor, type InternalErrorLog, internalErrorInterceptor } from "../grpc/index.js";
+import { requestNote } from "../../telemetry/index.js";
+import {
+  authInterceptor,
+  type InternalErrorLog,
+  internalErrorInterceptor,
+  requestNoteKey,
+} from "../grpc/index.js";
+import { peerCertificate } from "./peer-certificate.js";
 import { headerValue, PreAuth } from "./pre-auth.js";
-import { type RateLimiter, rateLimitInterceptor } from "./rate-limit.js";
+import { type RequestLimiter, rateLimitInterceptor } from "./rate-limit.js";
 import type { NodeHandler } from "./server.js";
 
 export interface ConnectHandlerOptions {
-  /** The authenticator when auth is on; undefined when it is off. */
-  auth: Authenticator | undefined;
-  limiter: RateLimiter;
+  /** The authenticator (API keys, or every credential kind) when auth is on; undefined when off. */
+  auth: Authenticator | CallerAuth | undefined;
+  limiter: RequestLimiter;
   reportInternal: InternalErrorLog;
   routes: (r: ConnectRouter) => void;
+  /** Sees each header check (the access line's caller, the auth span); absent: the check alone. */
+  observeAuth?: <P extends Principal | undefined>(req: object, check: () => Promise<P>) => Promise<P>;
   /** Largest request message (SOVR_MAX_REQUEST_BYTES); LIMITS.requestBytes when absent. */
   maxRequestBytes?: number;
 }
@@ -25,11 +40,17 @@ export interface ConnectHandlerOptions {
 export function connectHandler(o: ConnectHandlerOptions): NodeHandler {
   const auth = o.auth;
   const preAuth = auth
-    ? new PreAuth(
-        (operation, h) =>
-          authorize(auth, operation, headerValue(h, "authorization"), headerValue(h, TENANT_HEADER)),
-        o.reportInternal,
-      )
+    ? new PreAuth((operation, h, req) => {
+        const check = () =>
+          authorize(
+            auth,
+            operation,
+            headerValue(h, "authorization"),
+            headerValue(h, TENANT_HEADER),
+            peerCertificate(req),
+          );
+        return o.observeAuth ? o.observeAuth(req, check) : check();
+      }, o.reportInternal)
     : undefined;
   const handler = connectNodeAdapter({
     interceptors: [
@@ -37,7 +58,13 @@ export function connectHandler(o: ConnectHandlerOptions): NodeHandler {
       ...(auth ? [authInterceptor(auth)] : []),
       rateLimitInterceptor(o.limiter, { authOn: auth !== undefined }),
     ],
-    contextValues: preAuth?.contextValues,
+    // The pre-auth check's principal, and the access line's note for the model.
+    contextValues: (req: object) => {
+      const values = preAuth ? preAuth.contextValues(req) : createContextValues();
+      const note = requestNote(req);
+      if (note) values.set(requestNoteKey, note);
+      return values;
+    },
     // Connect's default is 4 GiB; a message larger than the request limit is refused unread
     // (ResourceExhausted, as every gRPC implementation answers an oversized message).
     readMaxBytes: o.maxRequestBytes ?? LIMITS.requestBytes,

@@ -15,6 +15,11 @@ import type { NodeHandler } from "./server.js";
 export type HeaderAuthorizer = (
   operation: string,
   headers: IncomingHttpHeaders,
+  /**
+   * The request itself, for what its connection says (the client certificate) and as the key
+   * of its access line's note; its body is not read.
+   */
+  req: Parameters<NodeHandler>[0],
 ) => Promise<Principal | undefined>;
 
 /**
@@ -46,7 +51,7 @@ export class PreAuth {
       const operation = rpcOperation(req.url);
       // Not an RPC of ours: connect answers 404 without reading the body.
       if (operation === undefined) return handler(req, res);
-      void this.authorize(operation, req.headers).then(
+      void this.authorize(operation, req.headers, req).then(
         (principal) => {
           // The caller gave up (or its stream was reset) while the key was checked: no work.
           if (gone(req)) return;

@@ -12,6 +12,13 @@ export interface Subject {
   readonly tenant: string;
 }
 
+/** What the interceptor and the HTTP hook need of a request limiter, either scope (cluster-limit.ts). */
+export interface RequestLimiter {
+  readonly enabled: boolean;
+  /** Admits one call (returning its release) or throws {@link RateLimitedError}. */
+  acquire(subject: Subject): (() => void) | Promise<() => void>;
+}
+
 /**
  * A call refused by a limit. It *is* a ConnectError (ResourceExhausted with a `retry-after`
  * header/trailer in seconds), so the one error boundary passes it through unchanged and the
@@ -20,13 +27,18 @@ export interface Subject {
 export class RateLimitedError extends ConnectError {
   constructor(
     readonly scope: "key" | "tenant",
-    readonly kind: "rate" | "concurrency",
+    readonly kind: "rate" | "concurrency" | "tokens",
     readonly retryAfterSeconds: number,
+    /** The limit that refused, for the message (e.g. "20000 tokens per minute"). */
+    limit?: string,
   ) {
+    const who = scope === "key" ? "API key" : "tenant";
     super(
       kind === "rate"
-        ? `rate limit of this ${scope === "key" ? "API key" : "tenant"} exceeded; retry in ${retryAfterSeconds} s`
-        : `too many concurrent calls for this ${scope === "key" ? "API key" : "tenant"}; retry when one ends`,
+        ? `rate limit of this ${who} exceeded${limit ? ` (${limit})` : ""}; retry in ${retryAfterSeconds} s`
+        : kind === "tokens"
+          ? `token limit of this ${who} exceeded (${limit}); retry in ${retryAfterSeconds} s`
+          : `too many concurrent calls for this ${who}; retry when one ends`,
       Code.ResourceExhausted,
       { "retry-after": String(retryAfterSeconds) },
     );
@@ -63,7 +75,7 @@ interface Limit {
  * State is per process: with N replicas behind a balancer a caller gets up to N× the limit
  * (see docs/security.md).
  */
-export class RateLimiter {
+export class RateLimiter implements RequestLimiter {
   readonly #entries = new Map<string, Entry>();
   readonly #key: Limit;
   readonly #tenant: Limit;
@@ -168,11 +180,19 @@ export class RateLimiter {
 
 /**
  * The key a call is counted against: the key id of a well-formed bearer key (the auth check has
- * already verified it), else one shared "anonymous" key — the only caller when SOVR_AUTH=off,
- * where a client-chosen header must not buy a fresh bucket.
+ * already verified it), a JWT's issuer and subject or a certificate's subject (verified too: a
+ * workload identity counts as its own key), else one shared "anonymous" key — the only caller
+ * when SOVR_AUTH=off, where a client-chosen header must not buy a fresh bucket.
  */
-export function callerKeyId(authorization: string | null | undefined, authOn: boolean): string {
+export function callerKeyId(
+  authorization: string | null | undefined,
+  authOn: boolean,
+  principal?: Principal,
+): string {
   if (!authOn) return "anonymous";
+  const id = principal?.identity;
+  if (id?.kind === "jwt") return `jwt:${id.claims.iss ?? ""}:${id.subject}`;
+  if (id?.kind === "mtls") return `mtls:${id.subject}`;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   return (m && parseApiKey(m[1]!)?.keyId) ?? "anonymous";
 }
@@ -181,17 +201,19 @@ export function callerKeyId(authorization: string | null | undefined, authOn: bo
  * Limits for gRPC/Connect. Goes after the auth interceptor, so it counts the authenticated
  * principal's key and tenant; public probes (health, reflection) are never limited.
  */
-export function rateLimitInterceptor(limiter: RateLimiter, opts: { authOn: boolean }): Interceptor {
+export function rateLimitInterceptor(limiter: RequestLimiter, opts: { authOn: boolean }): Interceptor {
   return (next) => async (req) => {
     if (!limiter.enabled || ACCESS[`${req.service.typeName}/${req.method.name}`] === "public")
       return next(req);
-    const release = limiter.acquire({
-      keyId: callerKeyId(req.header.get("authorization"), opts.authOn),
-      tenant: req.contextValues.get(principalKey).tenant,
+    const principal = req.contextValues.get(principalKey);
+    const release = await limiter.acquire({
+      keyId: callerKeyId(req.header.get("authorization"), opts.authOn, principal),
+      tenant: principal.tenant,
     });
     // A call ends when its context is aborted: connect does that when the handler is done,
     // on cancel and on deadline, for unary and streams alike.
-    req.signal.addEventListener("abort", release, { once: true });
+    if (req.signal.aborted) release();
+    else req.signal.addEventListener("abort", release, { once: true });
     try {
       const res = await next(req);
       if (!res.stream) {
@@ -224,7 +246,7 @@ export class HttpRateLimit {
   readonly #responses = new WeakMap<IncomingMessage, ServerResponse>();
 
   constructor(
-    private readonly limiter: RateLimiter,
+    private readonly limiter: RequestLimiter,
     private readonly opts: { authOn: boolean },
   ) {}
 
@@ -238,18 +260,18 @@ export class HttpRateLimit {
   ): (req: IncomingMessage, ...rest: A) => Promise<Principal> {
     return async (req, ...rest) => {
       const principal = await authenticate(req, ...rest);
-      this.admit(req, principal);
+      await this.admit(req, principal);
       return principal;
     };
   }
 
-  admit(req: IncomingMessage, principal: Principal): void {
+  async admit(req: IncomingMessage, principal: Principal): Promise<void> {
     if (!this.limiter.enabled) return;
     const res = this.#responses.get(req);
     let release: () => void;
     try {
-      release = this.limiter.acquire({
-        keyId: callerKeyId(httpAuthorization(req.headers).value, this.opts.authOn),
+      release = await this.limiter.acquire({
+        keyId: callerKeyId(httpAuthorization(req.headers).value, this.opts.authOn, principal),
         tenant: principal.tenant,
       });
     } catch (err) {

@@ -7,9 +7,12 @@ import {
   type Http2Session,
   type SecureServerOptions,
 } from "node:http2";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { patchGrpcMessage } from "../compat/index.js";
+import { refuseUnknownProtocol, sniffingFront } from "./grpc-port-http1.js";
 import { guardRapidReset, type H2GuardOptions, h2Settings } from "./h2-guard.js";
+import type { SecureContextTarget } from "./tls-reload.js";
 
 export type NodeHandler = (
   req: IncomingMessage | Http2ServerRequest,
@@ -25,6 +28,8 @@ export interface ListenOptions {
    * certificates are required (mTLS). Absent: HTTP/2 cleartext (h2c).
    */
   tls?: SecureServerOptions;
+  /** TLS for the HTTP/1.1 port (`loadHttpsOptions` in ./tls-reload.ts); absent: cleartext. */
+  httpTls?: SecureServerOptions;
   /** Stream limits of the HTTP/2 port (./h2-guard.ts). */
   http2: H2GuardOptions;
 }
@@ -43,6 +48,8 @@ export interface RunningServers {
   readonly httpPort: number;
   /** Calls being served right now, on both ports. */
   readonly inflight: number;
+  /** The TLS listeners, for certificate renewal (./tls-reload.ts); absent where cleartext. */
+  readonly secure: { readonly grpc?: SecureContextTarget; readonly http?: SecureContextTarget };
   /**
    * Graceful stop: refuse new connections and streams (GOAWAY), let in-flight calls finish
    * for up to `drainMs`, then cut what is left. Resolves when both ports are closed.
@@ -84,9 +91,19 @@ export async function listen(
   };
   const onRequest = track(grpc) as (req: Http2ServerRequest, res: Http2ServerResponse) => void;
   const settings = h2Settings(opts.http2);
-  const h2 = opts.tls
-    ? createHttp2SecureServer({ ...opts.tls, settings }, onRequest)
-    : createHttp2Server({ settings }, onRequest);
+  // An HTTP/1.1 client on this port gets a 426 naming the HTTP port (./grpc-port-http1.ts).
+  let httpPort = 0;
+  let front: NetServer;
+  let h2: ReturnType<typeof createHttp2Server> | ReturnType<typeof createHttp2SecureServer>;
+  if (opts.tls) {
+    const secure = createHttp2SecureServer({ ...opts.tls, settings }, onRequest);
+    refuseUnknownProtocol(secure, () => httpPort);
+    h2 = front = secure;
+  } else {
+    const clear = createHttp2Server({ settings }, onRequest);
+    front = sniffingFront(clear, () => httpPort);
+    h2 = clear;
+  }
   guardRapidReset(h2, opts.http2);
   // A failed handshake (plaintext on a TLS port, no or foreign client certificate) only ends
   // that connection; the listener keeps serving.
@@ -98,15 +115,17 @@ export async function listen(
     // A peer vanishing must not take the process down.
     s.on("error", () => {});
   });
-  const h1 = createHttpServer(
-    {
-      keepAlive: true,
-      headersTimeout: H1_HEADERS_TIMEOUT_MS,
-      requestTimeout: H1_REQUEST_TIMEOUT_MS,
-      connectionsCheckingInterval: H1_TIMEOUT_CHECK_MS,
-    },
-    track(httpHandler) as (req: IncomingMessage, res: ServerResponse) => void,
-  );
+  const h1Options = {
+    keepAlive: true,
+    headersTimeout: H1_HEADERS_TIMEOUT_MS,
+    requestTimeout: H1_REQUEST_TIMEOUT_MS,
+    connectionsCheckingInterval: H1_TIMEOUT_CHECK_MS,
+  };
+  const h1Handler = track(httpHandler) as (req: IncomingMessage, res: ServerResponse) => void;
+  const https = opts.httpTls ? createHttpsServer({ ...opts.httpTls, ...h1Options }, h1Handler) : undefined;
+  // As on the gRPC port, a failed handshake only ends that connection.
+  https?.on("tlsClientError", () => {});
+  const h1 = https ?? createHttpServer(h1Options, h1Handler);
   h1.keepAliveTimeout = 65_000;
 
   const bind = (server: NetServer, port: number) =>
@@ -117,12 +136,11 @@ export async function listen(
         resolve((server.address() as AddressInfo).port);
       });
     });
-  const grpcPort = await bind(h2, opts.grpcPort);
-  let httpPort: number;
+  const grpcPort = await bind(front, opts.grpcPort);
   try {
     httpPort = await bind(h1, opts.httpPort);
   } catch (err) {
-    h2.close();
+    front.close();
     throw err;
   }
 
@@ -132,9 +150,13 @@ export async function listen(
     get inflight() {
       return inflight;
     },
+    secure: {
+      ...(opts.tls ? { grpc: h2 as unknown as SecureContextTarget } : {}),
+      ...(https ? { http: https } : {}),
+    },
     async close(drainMs) {
       const closed = Promise.all([
-        new Promise<void>((r) => h2.close(() => r())),
+        new Promise<void>((r) => front.close(() => r())),
         new Promise<void>((r) => h1.close(() => r())),
       ]);
       for (const s of sessions) s.close(); // GOAWAY: no new streams, in-flight ones continue

@@ -7,6 +7,12 @@ export interface TlsFiles {
   readonly keyFile: string;
   /** With a CA bundle, every client must present a certificate it signed (mTLS). */
   readonly caFile: string | undefined;
+  /**
+   * "optional": a client without a certificate is let through the handshake (it must then bring
+   * a bearer credential); one that presents a certificate the CA did not sign completes the
+   * handshake but every call on it is refused (./peer-certificate.ts). Default "required".
+   */
+  readonly clientCert?: "required" | "optional";
 }
 
 export class TlsConfigError extends Error {
@@ -39,9 +45,11 @@ async function pem(file: string, what: string): Promise<Buffer> {
  *   satisfy its cipher-suite blocklist).
  * - With a CA: `requestCert` + `rejectUnauthorized`, so a client without a certificate, or with
  *   one that does not chain to that CA, fails the handshake before any request is read.
+ *   With `clientCert: "optional"` only `requestCert`: a client without one gets in (and needs a
+ *   bearer credential); a call on a connection with an untrusted one is refused by authorize().
  *
  * Files are read once at start-up; a missing or non-PEM file stops start-up naming the file.
- * Certificate rotation is a restart (rolling, behind the load balancer): see docs/security.md.
+ * Renewal re-reads them without a restart (./tls-reload.ts, docs/security.md §5).
  */
 export async function loadTlsOptions(files: TlsFiles): Promise<SecureServerOptions> {
   const [cert, key, ca] = await Promise.all([
@@ -50,12 +58,15 @@ export async function loadTlsOptions(files: TlsFiles): Promise<SecureServerOptio
     files.caFile ? pem(files.caFile, "client CA bundle") : undefined,
   ]);
   const mtls = ca !== undefined;
+  const optional = mtls && files.clientCert === "optional";
   return {
     cert,
     key,
     ...(mtls ? { ca } : {}),
     requestCert: mtls,
-    rejectUnauthorized: mtls,
+    // Optional mode: Node then also admits an untrusted certificate, so every call carrying one is
+    // refused before it is read (peer-certificate.ts → authorize()).
+    rejectUnauthorized: mtls && !optional,
     allowHTTP1: false,
     ALPNProtocols: ["h2"],
     minVersion: "TLSv1.2",

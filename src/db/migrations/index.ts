@@ -5,6 +5,10 @@ import * as byokKeys from "./2026-11-22T0310-byok-keys.js";
 import * as auditTenantHeads from "./2026-11-30T0400-audit-tenant-heads.js";
 import * as byokOrigins from "./2026-11-30T0400-byok-origins.js";
 import * as keyRoles from "./2026-11-30T0500-key-roles.js";
+import * as keyScopes from "./2026-11-30T0600-h-keys-key-scopes.js";
+import * as budgets from "./2026-11-30T0610-budgets.js";
+import * as decisionUsage from "./2026-11-30T0700-h-usage-decision-usage.js";
+import * as rateLimitWindows from "./2026-11-30T0710-h-usage-rate-limit-windows.js";
 import * as adminRecords from "./2026-12-01T0600-admin-records-admin.js";
 
 /** Every migration, by name; names sort in the order they apply. */
@@ -15,5 +19,9 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0400-audit-tenant-heads": auditTenantHeads,
   "2026-11-30T0400-byok-origins": byokOrigins,
   "2026-11-30T0500-key-roles": keyRoles,
+  "2026-11-30T0600-h-keys-key-scopes": keyScopes,
+  "2026-11-30T0700-h-usage-decision-usage": decisionUsage,
+  "2026-11-30T0710-h-usage-rate-limit-windows": rateLimitWindows,
+  "2026-11-30T0610-budgets": budgets,
   "2026-12-01T0600-admin-records-admin": adminRecords,
 };

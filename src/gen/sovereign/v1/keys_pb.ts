@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sovereign/v1/keys.proto.
  */
 export const file_sovereign_v1_keys: GenFile = /*@__PURE__*/
-  fileDesc("Chdzb3ZlcmVpZ24vdjEva2V5cy5wcm90bxIMc292ZXJlaWduLnYxIocCCgZBcGlLZXkSDgoGa2V5X2lkGAEgASgJEg4KBnRlbmFudBgCIAEoCRIhCgVyb2xlcxgDIAMoDjISLnNvdmVyZWlnbi52MS5Sb2xlEhMKC2Rlc2NyaXB0aW9uGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLYWxsX3RlbmFudHMYCCABKAgibwoQQ3JlYXRlS2V5UmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSIQoFcm9sZXMYAiADKA4yEi5zb3ZlcmVpZ24udjEuUm9sZRITCgtkZXNjcmlwdGlvbhgDIAEoCRITCgthbGxfdGVuYW50cxgEIAEoCCJGChFDcmVhdGVLZXlSZXNwb25zZRIhCgNrZXkYASABKAsyFC5zb3ZlcmVpZ24udjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSIiChBSZXZva2VLZXlSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSI2ChFSZXZva2VLZXlSZXNwb25zZRIhCgNrZXkYASABKAsyFC5zb3ZlcmVpZ24udjEuQXBpS2V5IiEKD0xpc3RLZXlzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkiNgoQTGlzdEtleXNSZXNwb25zZRIiCgRrZXlzGAEgAygLMhQuc292ZXJlaWduLnYxLkFwaUtleSpiCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX0NMSUVOVBABEhAKDFJPTEVfQVVESVRPUhACEg4KClJPTEVfQURNSU4QAxIRCg1ST0xFX09QRVJBVE9SEAQy8wEKCktleVNlcnZpY2USTAoJQ3JlYXRlS2V5Eh4uc292ZXJlaWduLnYxLkNyZWF0ZUtleVJlcXVlc3QaHy5zb3ZlcmVpZ24udjEuQ3JlYXRlS2V5UmVzcG9uc2USTAoJUmV2b2tlS2V5Eh4uc292ZXJlaWduLnYxLlJldm9rZUtleVJlcXVlc3QaHy5zb3ZlcmVpZ24udjEuUmV2b2tlS2V5UmVzcG9uc2USSQoITGlzdEtleXMSHS5zb3ZlcmVpZ24udjEuTGlzdEtleXNSZXF1ZXN0Gh4uc292ZXJlaWduLnYxLkxpc3RLZXlzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Chdzb3ZlcmVpZ24vdjEva2V5cy5wcm90bxIMc292ZXJlaWduLnYxIp8DCgZBcGlLZXkSDgoGa2V5X2lkGAEgASgJEg4KBnRlbmFudBgCIAEoCRIhCgVyb2xlcxgDIAMoDjISLnNvdmVyZWlnbi52MS5Sb2xlEhMKC2Rlc2NyaXB0aW9uGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnJldm9rZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLYWxsX3RlbmFudHMYCCABKAgSLgoKZXhwaXJlc19hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGFiZWwYCiABKAkSFgoOYWxsb3dlZF9tb2RlbHMYCyADKAkSGQoRYWxsb3dlZF9wcm92aWRlcnMYDCADKAkSJAoIbWF4X3JvbGUYDSABKA4yEi5zb3ZlcmVpZ24udjEuUm9sZSKHAgoQQ3JlYXRlS2V5UmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSIQoFcm9sZXMYAiADKA4yEi5zb3ZlcmVpZ24udjEuUm9sZRITCgtkZXNjcmlwdGlvbhgDIAEoCRITCgthbGxfdGVuYW50cxgEIAEoCBIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVsYWJlbBgGIAEoCRIWCg5hbGxvd2VkX21vZGVscxgHIAMoCRIZChFhbGxvd2VkX3Byb3ZpZGVycxgIIAMoCRIkCghtYXhfcm9sZRgJIAEoDjISLnNvdmVyZWlnbi52MS5Sb2xlIkYKEUNyZWF0ZUtleVJlc3BvbnNlEiEKA2tleRgBIAEoCzIULnNvdmVyZWlnbi52MS5BcGlLZXkSDgoGc2VjcmV0GAIgASgJIiIKEFJldm9rZUtleVJlcXVlc3QSDgoGa2V5X2lkGAEgASgJIjYKEVJldm9rZUtleVJlc3BvbnNlEiEKA2tleRgBIAEoCzIULnNvdmVyZWlnbi52MS5BcGlLZXkiIQoPTGlzdEtleXNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCSI2ChBMaXN0S2V5c1Jlc3BvbnNlEiIKBGtleXMYASADKAsyFC5zb3ZlcmVpZ24udjEuQXBpS2V5KmIKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfQ0xJRU5UEAESEAoMUk9MRV9BVURJVE9SEAISDgoKUk9MRV9BRE1JThADEhEKDVJPTEVfT1BFUkFUT1IQBDLzAQoKS2V5U2VydmljZRJMCglDcmVhdGVLZXkSHi5zb3ZlcmVpZ24udjEuQ3JlYXRlS2V5UmVxdWVzdBofLnNvdmVyZWlnbi52MS5DcmVhdGVLZXlSZXNwb25zZRJMCglSZXZva2VLZXkSHi5zb3ZlcmVpZ24udjEuUmV2b2tlS2V5UmVxdWVzdBofLnNvdmVyZWlnbi52MS5SZXZva2VLZXlSZXNwb25zZRJJCghMaXN0S2V5cxIdLnNvdmVyZWlnbi52MS5MaXN0S2V5c1JlcXVlc3QaHi5zb3ZlcmVpZ24udjEuTGlzdEtleXNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message sovereign.v1.ApiKey
@@ -61,6 +61,44 @@ export type ApiKey = Message<"sovereign.v1.ApiKey"> & {
    * @generated from field: bool all_tenants = 8;
    */
   allTenants: boolean;
+
+  /**
+   * From this instant the key is refused as expired (Unauthenticated); unset = never.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 9;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * A short name for people; not a secret, not unique.
+   *
+   * @generated from field: string label = 10;
+   */
+  label: string;
+
+  /**
+   * Model ids or globs (`openai/*`) the key may ask for; empty = any. Another model is
+   * PermissionDenied naming the field `model`.
+   *
+   * @generated from field: repeated string allowed_models = 11;
+   */
+  allowedModels: string[];
+
+  /**
+   * Provider slugs the key's requests may go to; empty = any. Other providers' endpoints are
+   * excluded with rule `key_scope` (Explain and the decision record say so).
+   *
+   * @generated from field: repeated string allowed_providers = 12;
+   */
+  allowedProviders: string[];
+
+  /**
+   * The highest role this key may grant to keys it creates (client < auditor < admin <
+   * operator); unspecified = its own highest role.
+   *
+   * @generated from field: sovereign.v1.Role max_role = 13;
+   */
+  maxRole: Role;
 };
 
 /**
@@ -95,6 +133,37 @@ export type CreateKeyRequest = Message<"sovereign.v1.CreateKeyRequest"> & {
    * @generated from field: bool all_tenants = 4;
    */
   allTenants: boolean;
+
+  /**
+   * Must lie in the future; unset = the key never expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 5;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string label = 6;
+   */
+  label: string;
+
+  /**
+   * As in ApiKey. A creator whose own key is scoped cannot create a key with a wider scope.
+   *
+   * @generated from field: repeated string allowed_models = 7;
+   */
+  allowedModels: string[];
+
+  /**
+   * @generated from field: repeated string allowed_providers = 8;
+   */
+  allowedProviders: string[];
+
+  /**
+   * At most the creator's own ceiling (its max_role, else its highest role).
+   *
+   * @generated from field: sovereign.v1.Role max_role = 9;
+   */
+  maxRole: Role;
 };
 
 /**

@@ -1,0 +1,151 @@
+/**
+ * Budgets as admins set them (`sovr budgets`, BudgetService), and which tenants have any: the
+ * router takes a reservation only for those, so a tenant without budgets pays nothing for them.
+ */
+import type { Kysely } from "kysely";
+import type { Database } from "../db/index.js";
+import type { Budget, BudgetScope, BudgetWithUsage } from "./types.js";
+import { windowStart } from "./windows.js";
+
+const optNum = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : Number(v));
+
+export class BudgetStore {
+  #tenants = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+
+  /**
+   * `refreshMs`: how often the set of tenants with budgets is re-read, so a budget another
+   * replica created applies here within that long (a changed limit applies at once: limits are
+   * read inside the reservation's transaction).
+   */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly refreshMs = 1000,
+  ) {}
+
+  /** Loads the tenants with budgets and keeps them fresh until {@link close}. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.#timer = setInterval(() => void this.refresh().catch(() => {}), this.refreshMs);
+    this.#timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+
+  async refresh(): Promise<void> {
+    const rows = await this.db.selectFrom("budgets").select("tenant").distinct().execute();
+    this.#tenants = new Set(rows.map((r) => r.tenant));
+  }
+
+  /** Whether requests of `tenant` take a reservation (it has a budget, for itself or a key). */
+  applies(tenant: string): boolean {
+    return this.#tenants.has(tenant);
+  }
+
+  /** Sets the given limits of a budget (creating it); a limit not given keeps its value. */
+  async set(b: Budget): Promise<{ before: Budget | undefined; after: Budget }> {
+    const before = await this.#get(b);
+    const after: Budget = {
+      tenant: b.tenant,
+      keyId: b.keyId,
+      period: b.period,
+      ...((b.usdMicros ?? before?.usdMicros) !== undefined
+        ? { usdMicros: b.usdMicros ?? before?.usdMicros }
+        : {}),
+      ...((b.tokens ?? before?.tokens) !== undefined ? { tokens: b.tokens ?? before?.tokens } : {}),
+    };
+    const row = {
+      tenant: b.tenant,
+      key_id: b.keyId,
+      period: b.period,
+      usd_micros: after.usdMicros ?? null,
+      tokens: after.tokens ?? null,
+    };
+    await this.db
+      .insertInto("budgets")
+      .values(row)
+      .onConflict((oc) =>
+        oc
+          .columns(["tenant", "key_id", "period"])
+          .doUpdateSet({ usd_micros: row.usd_micros, tokens: row.tokens, updated_at: new Date() }),
+      )
+      .execute();
+    await this.refresh();
+    return { before, after };
+  }
+
+  /** Deletes a budget; undefined when there was none. Its windows' usage stays counted. */
+  async delete(s: BudgetScope): Promise<Budget | undefined> {
+    const before = await this.#get(s);
+    if (!before) return undefined;
+    await this.db
+      .deleteFrom("budgets")
+      .where("tenant", "=", s.tenant)
+      .where("key_id", "=", s.keyId)
+      .where("period", "=", s.period)
+      .execute();
+    await this.refresh();
+    return before;
+  }
+
+  /** Budgets of one tenant (or all, `tenant` undefined), with their current window's usage. */
+  async list(tenant: string | undefined, nowMs = Date.now()): Promise<BudgetWithUsage[]> {
+    let q = this.db
+      .selectFrom("budgets as b")
+      .leftJoin("budget_usage as u", (j) =>
+        j
+          .onRef("u.tenant", "=", "b.tenant")
+          .onRef("u.key_id", "=", "b.key_id")
+          .onRef("u.period", "=", "b.period")
+          .on((eb) =>
+            eb.or([
+              eb.and([eb("b.period", "=", "day"), eb("u.window_start", "=", windowStart("day", nowMs))]),
+              eb.and([eb("b.period", "=", "month"), eb("u.window_start", "=", windowStart("month", nowMs))]),
+            ]),
+          ),
+      )
+      .select([
+        "b.tenant",
+        "b.key_id",
+        "b.period",
+        "b.usd_micros",
+        "b.tokens",
+        "u.usd_micros as used_usd",
+        "u.tokens as used_tokens",
+      ])
+      .orderBy("b.tenant")
+      .orderBy("b.key_id")
+      .orderBy("b.period");
+    if (tenant !== undefined) q = q.where("b.tenant", "=", tenant);
+    return (await q.execute()).map((r) => ({
+      tenant: r.tenant,
+      keyId: r.key_id,
+      period: r.period,
+      ...(optNum(r.usd_micros) !== undefined ? { usdMicros: optNum(r.usd_micros) } : {}),
+      ...(optNum(r.tokens) !== undefined ? { tokens: optNum(r.tokens) } : {}),
+      windowStart: windowStart(r.period, nowMs),
+      usedUsdMicros: optNum(r.used_usd) ?? 0,
+      usedTokens: optNum(r.used_tokens) ?? 0,
+    }));
+  }
+
+  async #get(s: BudgetScope): Promise<Budget | undefined> {
+    const r = await this.db
+      .selectFrom("budgets")
+      .selectAll()
+      .where("tenant", "=", s.tenant)
+      .where("key_id", "=", s.keyId)
+      .where("period", "=", s.period)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    return {
+      tenant: r.tenant,
+      keyId: r.key_id,
+      period: r.period,
+      ...(optNum(r.usd_micros) !== undefined ? { usdMicros: optNum(r.usd_micros) } : {}),
+      ...(optNum(r.tokens) !== undefined ? { tokens: optNum(r.tokens) } : {}),
+    };
+  }
+}

@@ -1,0 +1,171 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Logger } from "pino";
+import { failSpan, type Span, type Tracing } from "./tracing.js";
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+type Handler = (req: Req, res: Res) => void;
+
+/** What a request's handling learnt about it, for its access line: ids and names only. */
+export interface RequestNote {
+  tenant?: string;
+  keyId?: string;
+  model?: string;
+}
+
+const notes = new WeakMap<object, RequestNote>();
+
+/**
+ * The note of `req`, to fill in where the value is known (the caller after authentication,
+ * the model after parsing); undefined for a request no access line is written for.
+ */
+export function requestNote(req: object): RequestNote | undefined {
+  return notes.get(req);
+}
+
+/** The model a request asked for, for its access line (no-op for a request without a line). */
+export function noteModel(req: object, model: string): void {
+  const note = notes.get(req);
+  if (note) note.model = model;
+}
+
+/** Probes and scrapes: many a minute, nothing to audit; logged at debug, never traced. */
+const QUIET = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/** HTTP API paths → their API and operation (bounded labels; anything else is "http"). */
+const HTTP_ROUTES: Readonly<Record<string, readonly [string, string]>> = {
+  "/v1/chat/completions": ["openai", "chat.completions"],
+  "/v1/responses": ["openai", "responses"],
+  "/v1/embeddings": ["openai", "embeddings"],
+  "/v1/models": ["openai", "models"],
+  "/v1/messages": ["anthropic", "messages"],
+  "/v1/admin/byok": ["openai", "admin.byok"],
+};
+
+/**
+ * One access line per request at info, on both ports and every surface (Connect, gRPC,
+ * gRPC-Web, the OpenAI and Anthropic APIs): method, API, operation, tenant, key id, model,
+ * endpoint, outcome, status, latency, decision id and trace id — never content, headers or
+ * keys. With tracing on, the same wrapper opens the request's server span (the caller's
+ * `traceparent` as its parent) and closes it with the status and the decision id.
+ *
+ * The decision id and the endpoint are read from the response's own headers
+ * (`x-sovr-decision-id`, `x-sovr-endpoint`), the gRPC status from its trailers, so no surface
+ * has to report them twice.
+ */
+export function accessLogged(handler: Handler, logger: Logger, tracing: Tracing): Handler {
+  return (req, res) => {
+    const path = (req.url ?? "/").split("?", 1)[0]!;
+    if (QUIET.has(path)) return handler(req, res);
+    const started = performance.now();
+    const note: RequestNote = {};
+    notes.set(req, note);
+    const headersSent = captureHeaders(res);
+    const method = req.method ?? "";
+    const contentType = String(req.headers["content-type"] ?? "");
+    // One label per route (a BYOK provider in the path is not a label of its own).
+    const routePath = path.replace(/^(\/v1\/admin\/byok)\/.*/, "$1");
+    const route = HTTP_ROUTES[routePath];
+    // `/package.Service/Method`: Connect, gRPC or gRPC-Web.
+    const rpc = route === undefined && /^\/\w+(\.\w+)+\/\w+$/.test(path);
+    const api = route?.[0] ?? (rpc ? rpcApi(contentType) : "http");
+    const operation = route?.[1] ?? (rpc ? path.slice(1) : undefined);
+    let span: Span | undefined;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      const h = headersSent.headers ?? (res.getHeaders() as OutgoingHttpHeaders);
+      const grpcStatus = headersSent.grpcStatus ?? header(h, "grpc-status");
+      const aborted = !res.writableFinished;
+      const status = res.statusCode;
+      const decisionId = header(h, "x-sovr-decision-id");
+      const endpoint = header(h, "x-sovr-endpoint");
+      const outcome = aborted
+        ? "aborted"
+        : grpcStatus !== undefined && grpcStatus !== "0"
+          ? "error"
+          : status >= 500
+            ? "error"
+            : status >= 400
+              ? "refused"
+              : "ok";
+      const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+      const traceId = span?.spanContext().traceId;
+      logger.info(
+        {
+          method,
+          api,
+          operation,
+          tenant: note.tenant,
+          keyId: note.keyId,
+          model: note.model,
+          endpoint,
+          outcome,
+          status,
+          grpcStatus: grpcStatus === undefined ? undefined : Number(grpcStatus),
+          latencyMs,
+          decisionId,
+          traceId,
+        },
+        "request",
+      );
+      if (span) {
+        span.setAttribute("http.response.status_code", status);
+        if (grpcStatus !== undefined) span.setAttribute("rpc.grpc.status_code", Number(grpcStatus));
+        if (decisionId) span.setAttribute("sovr.decision_id", decisionId);
+        if (endpoint) span.setAttribute("sovr.endpoint", endpoint);
+        if (note.tenant) span.setAttribute("sovr.tenant", note.tenant);
+        if (note.model) span.setAttribute("sovr.model", note.model);
+        if (outcome !== "ok") failSpan(span, outcome === "refused" ? String(status) : outcome);
+        span.end();
+      }
+    };
+    res.once("finish", end);
+    res.once("close", end);
+    if (!tracing.enabled) return handler(req, res);
+    const name = operation && rpc ? operation : `${method} ${route ? routePath : ""}`.trim();
+    const attributes = rpc
+      ? { "rpc.system": api === "http" ? "connect_rpc" : api, "rpc.method": operation ?? "" }
+      : { "http.request.method": method, "http.route": route ? routePath : "" };
+    tracing.serve(name, req.headers as Record<string, unknown>, attributes, (s) => {
+      span = s;
+      handler(req, res);
+    });
+  };
+}
+
+/** Connect's protocols by content type: gRPC, gRPC-Web or Connect. */
+function rpcApi(contentType: string): string {
+  if (contentType.startsWith("application/grpc-web")) return "grpc-web";
+  if (contentType.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
+
+function header(h: OutgoingHttpHeaders | undefined, name: string): string | undefined {
+  const v = h?.[name];
+  return v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v);
+}
+
+/**
+ * The headers passed to `writeHead` (where every surface and connect put theirs; `getHeader`
+ * does not see them) and the gRPC status from the trailers, as the response is written.
+ */
+function captureHeaders(res: Res): { headers?: OutgoingHttpHeaders; grpcStatus?: string } {
+  const seen: { headers?: OutgoingHttpHeaders; grpcStatus?: string } = {};
+  const r = res as ServerResponse;
+  const writeHead = r.writeHead as (...a: unknown[]) => ServerResponse;
+  r.writeHead = ((...args: unknown[]) => {
+    const h = args.find((a) => typeof a === "object" && a !== null && !Array.isArray(a));
+    seen.headers = { ...r.getHeaders(), ...((h as OutgoingHttpHeaders | undefined) ?? {}) };
+    return writeHead.apply(r, args);
+  }) as ServerResponse["writeHead"];
+  const addTrailers = r.addTrailers;
+  r.addTrailers = (t) => {
+    const s = (t as Record<string, unknown>)["grpc-status"];
+    if (s !== undefined) seen.grpcStatus = String(s);
+    addTrailers.call(r, t);
+  };
+  return seen;
+}
