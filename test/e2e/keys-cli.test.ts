@@ -146,18 +146,18 @@ describe("sovr keys (CLI)", () => {
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const row = rows.find((r) => r.keyId === scopedId)!;
+    const row = rows.find((r) => r.key_id === scopedId)!;
     expect(row).toMatchObject({
       label: "ci bot",
-      allowedModels: ["sim/*", "other/x"],
-      allowedProviders: ["sim-eu"],
-      maxRole: "client",
+      allowed_models: ["sim/*", "other/x"],
+      allowed_providers: ["sim-eu"],
+      max_role: "client",
       status: "active",
     });
-    const expires = Date.parse(row.expiresAt as string);
+    const expires = Date.parse(row.expires_at as string);
     expect(expires - before).toBeGreaterThanOrEqual(30 * 86_400_000 - 1000);
     expect(expires - before).toBeLessThan(30 * 86_400_000 + 120_000);
-    expect(rows.find((r) => r.keyId === clientId)).toMatchObject({ status: "revoked", expiresAt: null });
+    expect(rows.find((r) => r.key_id === clientId)).toMatchObject({ status: "revoked", expires_at: null });
     const table = (await sovr(["keys", "list"], asOperator)).stdout;
     expect(table).toMatch(
       new RegExp(
