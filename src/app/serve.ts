@@ -18,7 +18,7 @@ import {
   TlsReloader,
   type TlsReloadTarget,
 } from "../api/index.js";
-import { type AuditLog, type Checkpointer, CommitSignal } from "../audit/index.js";
+import { type AdminTrail, type AuditLog, type Checkpointer, CommitSignal } from "../audit/index.js";
 import { type Authenticator, type ByokAdmin, CallerAuth, JwtVerifier } from "../auth/index.js";
 import { BudgetAdmin, type BudgetStore } from "../budget/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
@@ -40,6 +40,8 @@ export interface ServeParts {
   prober: LocalProber;
   policy: RunningPolicy;
   audit: AuditLog;
+  /** Where admin changes are recorded before they take effect. */
+  trail: AdminTrail;
   checkpointer: Checkpointer;
   router: Router;
   byokAdmin: ByokAdmin;
@@ -69,6 +71,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     prober,
     policy,
     audit,
+    trail,
     checkpointer,
     router,
     byokAdmin,
@@ -99,7 +102,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     observeAuth: observe,
     routes: (r) =>
       registerServices(r, {
-        keys: [db.db, auth],
+        keys: [db.db, auth, trail],
         byok: byokAdmin,
         budgets: new BudgetAdmin(db.db, p.budgets),
         router,

@@ -6,6 +6,7 @@ import { openDatabase } from "../db/index.js";
 import { DETECTOR_VERSION, findSpans } from "../detect/index.js";
 import { createLogger, Metrics, startTracing } from "../telemetry/index.js";
 import { PoolSet } from "../upstream/index.js";
+import { byokGate, gateCatalog, startAdminTrail } from "./admin-trail.js";
 import type { App, StartOptions } from "./app.js";
 import { startAudit } from "./audit.js";
 import { createDevKeyOnFirstStart } from "./dev-key.js";
@@ -57,8 +58,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       cleanups.push({ name: "key table refresh", run: () => auth.stop() });
     } else logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
 
+    // The signed log first: the catalog and the policy bundle loaded next are admin records in it.
+    const { audit, checkpointer, witnesses } = await startAudit(config, db, logger, metrics, cleanups);
+    const trail = startAdminTrail(audit, config.instance);
+
     // Catalog: a bad catalog stops start-up (the error names file, path and reason).
     const catalog = new LiveCatalog(db.db, env, config.catalogEnv);
+    gateCatalog(catalog, trail);
     const local = await startLocalModels(config, catalog, logger, metrics, cleanups);
     const { snapshot } = await catalog.apply(await readCatalogFiles(config.catalogDir));
     metrics.catalogRevisions.inc({ result: "applied" });
@@ -69,8 +75,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       : undefined;
     cleanups.push({ name: "catalog watcher", run: () => watcher?.close() });
 
-    const policy = await startPolicy(config, db, catalog, logger, metrics, cleanups);
-    const { audit, checkpointer, witnesses } = await startAudit(config, db, logger, metrics, cleanups);
+    const policy = await startPolicy(config, db, catalog, logger, metrics, cleanups, trail);
     const byok = new ByokStore(db.db, MasterKey.fromConfig(config.byok), {
       onDecryptError: (tenant, provider) =>
         logger.error({ tenant, provider }, "BYOK key cannot be decrypted with the configured master key"),
@@ -106,7 +111,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           ? undefined
           : (opts.detector ?? { version: DETECTOR_VERSION, findSpans }),
     });
-    const byokAdmin = new ByokAdmin(byok, catalog);
+    const byokAdmin = new ByokAdmin(byok, catalog, byokGate(trail));
 
     const parts = {
       config,
@@ -117,6 +122,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       prober,
       policy,
       audit,
+      trail,
       checkpointer,
       router,
       byokAdmin,

@@ -4,6 +4,19 @@
  * checkpoints, and the offline export format and verifier. Other folders import only from here.
  */
 
+export {
+  type AdminEntry,
+  type AdminFilter,
+  decisionPosition,
+  queryAdminRecords,
+} from "./admin-query.js";
+export {
+  type AdminActor,
+  type AdminChange,
+  AdminTrail,
+  LOCAL_ACTOR,
+  SYSTEM_ACTOR,
+} from "./admin-trail.js";
 export { AuditLog } from "./audit-log.js";
 export {
   checkpointAt,
@@ -61,7 +74,7 @@ export {
   signEnvelope,
   verifyEnvelope,
 } from "./dsse.js";
-export { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "./errors.js";
+export { AdminRecordError, AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "./errors.js";
 export {
   CATALOGS_DIR,
   type CatalogProblem,
@@ -149,7 +162,9 @@ export {
 } from "./receipt.js";
 export type {
   AdminAction,
+  AdminCallerRecord,
   AdminRecord,
+  AdminTarget,
   AttemptRecord,
   AuditRecord,
   CallerRecord,
@@ -178,6 +193,7 @@ export {
   decodeRecord,
   encodeRecord,
   nowUs,
+  PLATFORM_TENANT,
   RECORD_FORMAT_VERSION,
   RecordFormatError,
   recordTenant,
@@ -187,6 +203,7 @@ export {
 } from "./record.js";
 export { type AdminInput, buildAdminRecord } from "./record-admin.js";
 export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
+export { ADMIN_ACTIONS } from "./record-schema.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";
 export { type UsageGroup, type UsageQuery, type UsageRow, usageReport } from "./usage-report.js";
 export type { TrustedKeys, VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";

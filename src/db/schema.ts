@@ -21,7 +21,8 @@ export interface PolicyBundlesTable {
 /** The append-only log: one row per signed record, `seq` dense from 0 = Merkle leaf index. */
 export interface AuditLogTable {
   seq: number;
-  kind: "decision" | "outcome";
+  kind: "decision" | "outcome" | "admin";
+  /** The decision id; an admin record's event id. */
   decision_id: string;
   recorded_at: Date;
   /** The DSSE envelope as canonical JSON. */
@@ -55,6 +56,16 @@ export interface AuditDecisionsTable {
 export interface AuditTenantHeadsTable {
   tenant: string;
   head: number;
+}
+
+/** Query index over the admin records of the log (docs/audit.md §1.2), filled with the log row. */
+export interface AuditAdminEventsTable {
+  event_id: string;
+  seq: number;
+  recorded_at: Date;
+  /** The tenant acted on (`_platform` for platform changes). */
+  tenant: string;
+  action: string;
 }
 
 /** Signed checkpoints (C2SP tlog-checkpoint signed notes). */
@@ -119,6 +130,7 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   audit_cosignatures: AuditCosignaturesTable;
   audit_tenant_heads: AuditTenantHeadsTable;
+  audit_admin_events: AuditAdminEventsTable;
   signing_keys: SigningKeysTable;
   /** Tenants' own provider keys, encrypted (src/auth/byok.ts). */
   byok_keys: ByokKeysTable;
@@ -142,6 +154,7 @@ export type CatalogRevisionRow = Selectable<CatalogRevisionsTable>;
 export type NewAuditLogRow = Insertable<AuditLogTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
 export type AuditDecisionRow = Selectable<AuditDecisionsTable>;
+export type AuditAdminEventRow = Selectable<AuditAdminEventsTable>;
 export type AuditCheckpointRow = Selectable<AuditCheckpointsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 
