@@ -27,6 +27,7 @@ import { type DatabaseHandle, pingDatabase } from "../db/index.js";
 import { Replayer } from "../replay/index.js";
 import type { LocalProber, Router } from "../routing/index.js";
 import { accessLogged, type Logger, type Metrics, type Tracing } from "../telemetry/index.js";
+import { budgetTrail } from "./budget-trail.js";
 import { observedAuth } from "./observed-auth.js";
 import type { RunningPolicy } from "./policy.js";
 
@@ -104,7 +105,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
       registerServices(r, {
         keys: [db.db, auth, trail],
         byok: byokAdmin,
-        budgets: new BudgetAdmin(db.db, p.budgets),
+        budgets: new BudgetAdmin(db.db, p.budgets, budgetTrail(trail)),
         router,
         limits: config.requestLimits,
         catalog: {

@@ -10,6 +10,7 @@ import { byokGate, gateCatalog, startAdminTrail } from "./admin-trail.js";
 import type { App, StartOptions } from "./app.js";
 import { startAudit } from "./audit.js";
 import { createDevKeyOnFirstStart } from "./dev-key.js";
+import { startKeyExpiryTrail } from "./key-expiry-trail.js";
 import { startLocalModels, warmLocalModels } from "./local-models.js";
 import { startLocalProber } from "./local-probe.js";
 import { startPolicy } from "./policy.js";
@@ -61,6 +62,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     // The signed log first: the catalog and the policy bundle loaded next are admin records in it.
     const { audit, checkpointer, witnesses } = await startAudit(config, db, logger, metrics, cleanups);
     const trail = startAdminTrail(audit, config.instance);
+    const keyExpiries = await startKeyExpiryTrail(db, trail, logger, cleanups);
 
     // Catalog: a bad catalog stops start-up (the error names file, path and reason).
     const catalog = new LiveCatalog(db.db, env, config.catalogEnv);
@@ -150,6 +152,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       simulator,
       servers,
       tlsReload,
+      keyExpiries,
       grpcUrl: `${config.tls ? "https" : "http"}://${config.host}:${servers.grpcPort}`,
       httpUrl: `${config.httpTls ? "https" : "http"}://${config.host}:${servers.httpPort}`,
       stop() {

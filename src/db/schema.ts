@@ -119,6 +119,8 @@ export interface ApiKeysTable {
   allowed_providers: Generated<string>;
   /** The highest role this key may grant to keys it creates; NULL = its own highest role. */
   max_role: string | null;
+  /** When its expiry became an admin record in the signed log (`key.expire`); NULL = not yet. */
+  expiry_recorded_at: Date | null;
 }
 
 export interface Database {
