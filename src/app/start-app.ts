@@ -3,7 +3,6 @@ import { BudgetStore } from "../budget/index.js";
 import { EndpointStatsTracker, LiveCatalog, readCatalogFiles, watchCatalogDir } from "../catalog/index.js";
 import { type Config, checkPrivateFile, ensurePrivateDir } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
-import { DETECTOR_VERSION, findSpans } from "../detect/index.js";
 import { createLogger, Metrics, startTracing } from "../telemetry/index.js";
 import { PoolSet } from "../upstream/index.js";
 import { byokGate, gateCatalog, startAdminTrail } from "./admin-trail.js";
@@ -14,9 +13,9 @@ import { startKeyExpiryTrail } from "./key-expiry-trail.js";
 import { startLocalModels, warmLocalModels } from "./local-models.js";
 import { startLocalProber } from "./local-probe.js";
 import { startPolicy } from "./policy.js";
-import { buildRouter } from "./router.js";
+import { buildRouter, contentDetector } from "./router.js";
 import { serve } from "./serve.js";
-import { runShutdownSteps, type ShutdownStep } from "./shutdown.js";
+import { type ShutdownStep, stopOnce } from "./shutdown.js";
 import { startConfiguredSimulator } from "./simulator.js";
 
 /**
@@ -106,12 +105,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       logger,
       metrics,
       tracing,
-      // The local detectors (src/detect) unless a caller brings its own, or none (null, or
-      // SOVR_CONTENT_DETECTORS=off).
-      detector:
-        opts.detector === null || (opts.detector === undefined && !config.contentDetectors)
-          ? undefined
-          : (opts.detector ?? { version: DETECTOR_VERSION, findSpans }),
+      detector: contentDetector(config, opts.detector),
     });
     const byokAdmin = new ByokAdmin(byok, catalog, byokGate(trail));
 
@@ -141,7 +135,6 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       "sovr serving",
     );
 
-    let stopping: ReturnType<App["stop"]> | undefined;
     return {
       ...parts, // the parts tests reach into; `policy` is the engine
       policy: policy.engine,
@@ -155,17 +148,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       keyExpiries,
       grpcUrl: `${config.tls ? "https" : "http"}://${config.host}:${servers.grpcPort}`,
       httpUrl: `${config.httpTls ? "https" : "http"}://${config.host}:${servers.httpPort}`,
-      stop() {
-        stopping ??= (async () => {
-          const deadline = performance.now() + config.drainMs;
-          health.set(false);
-          shutdown.abort();
-          const result = await servers.close(config.drainMs);
-          const unflushed = await runShutdownSteps(cleanups.reverse(), deadline, logger);
-          return { ...result, unflushed };
-        })();
-        return stopping;
-      },
+      stop: stopOnce({ drainMs: config.drainMs, health, shutdown, servers, cleanups, logger }),
     };
   } catch (err) {
     for (const c of cleanups.reverse()) await Promise.resolve(c.run()).catch(() => {});
