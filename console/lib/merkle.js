@@ -1,0 +1,62 @@
+// RFC 9162 Merkle tree hashing (docs/audit.md §3): leaf = SHA-256(0x00 ‖ entry), node =
+// SHA-256(0x01 ‖ left ‖ right); inclusion proofs verified as §2.1.3.2 says, step by step.
+import { concatBytes, equalBytes, sha256 } from "./bytes.js";
+
+export function merkleNode(left, right) {
+  return sha256(concatBytes(Uint8Array.of(1), left, right));
+}
+
+/**
+ * RFC 9162 §2.1.3.2: does `proof` (hashes) lead from `leaf` at `index` in a tree of `size`
+ * leaves to `root`? Indices are Numbers (safe up to 2^53 entries).
+ */
+export async function verifyInclusionProof(index, size, leaf, proof, root) {
+  if (!(index < size)) return false;
+  let fn = index;
+  let sn = size - 1;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = await merkleNode(p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      r = await merkleNode(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equalBytes(r, root);
+}
+
+/**
+ * The Merkle tree head of leaves appended one at a time, in O(log n) memory: a stack of the
+ * complete subtrees' roots (the "compact range"). root() folds it right to left.
+ */
+export class MerkleAccumulator {
+  constructor() {
+    this.size = 0;
+    this.stack = [];
+  }
+  async push(leaf) {
+    let h = leaf;
+    let n = this.size;
+    while (n % 2 === 1) {
+      h = await merkleNode(this.stack.pop(), h);
+      n = Math.floor(n / 2);
+    }
+    this.stack.push(h);
+    this.size++;
+  }
+  async root() {
+    if (this.size === 0) return sha256(new Uint8Array(0));
+    let h = this.stack[this.stack.length - 1];
+    for (let i = this.stack.length - 2; i >= 0; i--) h = await merkleNode(this.stack[i], h);
+    return h;
+  }
+}
