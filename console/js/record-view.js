@@ -34,6 +34,9 @@ export async function showRecord(id, openCatalog) {
       d.inclusion.ok
         ? h("p", { class: "muted" }, `in the log at seq ${res.decision.seq ?? 0}, under checkpoint size ${d.inclusion.size} (root ${d.inclusion.root}) signed by ${d.inclusion.keyId}`)
         : null,
+      d.signature.ok
+        ? null
+        : h("p", { class: "warn", id: "record-unverified" }, "The record below is NOT verified: it is shown as the server sent it."),
       d.record ? recordBody(d.record, openCatalog) : errorLine(new Error("the payload is not a record")),
       o?.record ? outcomeBody(o.record) : h("p", { class: "muted" }, "outcome: pending"),
       h("details", {}, h("summary", {}, "record JSON"), h("pre", {}, JSON.stringify(d.record, null, 2))),
