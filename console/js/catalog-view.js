@@ -54,7 +54,14 @@ function attribute(a, value) {
     h("div", {}, value(a)),
     h("div", { class: "source" }, `source: ${source}`),
     ev?.url || ev?.document
-      ? h("div", { class: "evidence" }, ev.url ? h("a", { href: ev.url, rel: "noreferrer noopener", target: "_blank" }, ev.document || ev.url) : ev.document, ev.verifiedOn ? ` (checked ${ev.verifiedOn})` : "")
+      ? h(
+          "div",
+          { class: "evidence" },
+          ev.url
+            ? h("a", { href: ev.url, rel: "noreferrer noopener", target: "_blank" }, ev.document || ev.url)
+            : ev.document,
+          ev.verifiedOn ? ` (checked ${ev.verifiedOn})` : "",
+        )
       : h("div", { class: "evidence muted" }, "no evidence"),
   );
 }
@@ -68,7 +75,13 @@ async function showRevision(out, revision, endpointId) {
   show(
     out,
     h("h2", {}, `Catalog revision ${revision}`),
-    h("p", { class: hash === revision ? "badge ok" : "badge bad" }, hash === revision ? "revision hash verified" : `revision hash verification FAILED: content hashes to ${hash}`),
+    h(
+      "p",
+      { class: hash === revision ? "badge ok" : "badge bad" },
+      hash === revision
+        ? "revision hash verified"
+        : `revision hash verification FAILED: content hashes to ${hash}`,
+    ),
     endpointId ? h("h3", {}, `Endpoint ${endpointId} as this decision saw it`) : null,
     h("pre", { id: "catalog-entry" }, JSON.stringify(found ?? doc, null, 2)),
   );

@@ -52,13 +52,25 @@ async function checkpointBody(cp) {
       h("dd", {}, when(cp.time)),
     ),
     h("h3", {}, "Signed note"),
-    h("pre", { id: "checkpoint-note" }, [cp.signedNote ?? "", ...(cp.cosignatures ?? []).map((l) => `${l}\n`)].join("")),
+    h(
+      "pre",
+      { id: "checkpoint-note" },
+      [cp.signedNote ?? "", ...(cp.cosignatures ?? []).map((l) => `${l}\n`)].join(""),
+    ),
     h("h3", {}, `Witness cosignatures (${verified} verified of ${pinnedWitnesses().length} pinned)`),
     (cp.cosignatures ?? []).length === 0
       ? h("p", { class: "muted" }, "none: no witness cosigned this checkpoint")
       : table(
           ["witness", "status", "cosigned at"],
-          cos.map((c) => [c.name, h("span", { class: c.status === "verified" ? "ok" : c.status === "FAILED" ? "bad" : "muted" }, c.status), c.time ? new Date(c.time * 1000).toISOString() : ""]),
+          cos.map((c) => [
+            c.name,
+            h(
+              "span",
+              { class: c.status === "verified" ? "ok" : c.status === "FAILED" ? "bad" : "muted" },
+              c.status,
+            ),
+            c.time ? new Date(c.time * 1000).toISOString() : "",
+          ]),
           { id: "cosignatures" },
         ),
   );

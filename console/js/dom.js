@@ -48,11 +48,25 @@ export function table(columns, rows, attrs = {}) {
   return h(
     "table",
     attrs,
-    h("thead", {}, h("tr", {}, columns.map((c) => h("th", {}, c)))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        columns.map((c) => h("th", {}, c)),
+      ),
+    ),
     h(
       "tbody",
       {},
-      rows.map((r) => h("tr", {}, r.map((cell) => h("td", {}, cell)))),
+      rows.map((r) =>
+        h(
+          "tr",
+          {},
+          r.map((cell) => h("td", {}, cell)),
+        ),
+      ),
     ),
   );
 }

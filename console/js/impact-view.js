@@ -55,14 +55,40 @@ function summary(s) {
     h("h3", {}, "Per rule"),
     table(
       ["stage", "rule", "newly excluded", "no longer excluded", "allowed → denied", "denied → allowed"],
-      (s.rules ?? []).map((r) => [String(r.stage ?? "").replace(/^EXCLUSION_STAGE_/, "").toLowerCase(), r.rule, n(r.newlyExcluded), n(r.noLongerExcluded), n(r.allowedToDenied), n(r.deniedToAllowed)]),
+      (s.rules ?? []).map((r) => [
+        String(r.stage ?? "")
+          .replace(/^EXCLUSION_STAGE_/, "")
+          .toLowerCase(),
+        r.rule,
+        n(r.newlyExcluded),
+        n(r.noLongerExcluded),
+        n(r.allowedToDenied),
+        n(r.deniedToAllowed),
+      ]),
     ),
     h("h3", {}, "Per tenant"),
     table(
       ["tenant", "replayed", "changed", "allowed → denied", "denied → allowed"],
-      (s.tenants ?? []).map((t) => [t.tenant, n(t.replayed), n(t.changed), n(t.allowedToDenied), n(t.deniedToAllowed)]),
+      (s.tenants ?? []).map((t) => [
+        t.tenant,
+        n(t.replayed),
+        n(t.changed),
+        n(t.allowedToDenied),
+        n(t.deniedToAllowed),
+      ]),
     ),
     h("h3", {}, "Examples"),
-    h("pre", {}, JSON.stringify({ allowed_to_denied: s.allowedToDeniedExamples ?? [], denied_to_allowed: s.deniedToAllowedExamples ?? [] }, null, 2)),
+    h(
+      "pre",
+      {},
+      JSON.stringify(
+        {
+          allowed_to_denied: s.allowedToDeniedExamples ?? [],
+          denied_to_allowed: s.deniedToAllowedExamples ?? [],
+        },
+        null,
+        2,
+      ),
+    ),
   );
 }

@@ -30,9 +30,14 @@ document.getElementById("key-use").addEventListener("click", () => {
   const input = document.getElementById("key");
   setKey(input.value.trim());
   input.value = "";
-  document.getElementById("key-status").textContent = hasKey() ? "key set (kept in this page's memory only)" : "no key";
+  document.getElementById("key-status").textContent = hasKey()
+    ? "key set (kept in this page's memory only)"
+    : "no key";
 });
-for (const v of VIEWS) document.getElementById(`nav-${v}`)?.addEventListener("click", () => (v === "catalog" ? openCatalog() : view(v)));
+for (const v of VIEWS)
+  document
+    .getElementById(`nav-${v}`)
+    ?.addEventListener("click", () => (v === "catalog" ? openCatalog() : view(v)));
 document.getElementById("record-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const id = ev.target.elements.id.value.trim();

@@ -15,11 +15,16 @@ export async function showRecord(id, openCatalog) {
     const res = await call("AuditService", "GetDecision", { decisionId: id });
     const ring = trustedRing();
     if (!ring) {
-      show(out, errorLine(new Error("pin the log's keys first (keys.json): the record is verified against them")));
+      show(
+        out,
+        errorLine(new Error("pin the log's keys first (keys.json): the record is verified against them")),
+      );
       return;
     }
     const d = await verifyServedEntry(res.decision, res.decisionProof, res.checkpoint, ring);
-    const o = res.outcome ? await verifyServedEntry(res.outcome, res.outcomeProof, res.checkpoint, ring) : undefined;
+    const o = res.outcome
+      ? await verifyServedEntry(res.outcome, res.outcomeProof, res.checkpoint, ring)
+      : undefined;
     show(
       out,
       h("h2", {}, `Decision ${id}`),
@@ -32,11 +37,19 @@ export async function showRecord(id, openCatalog) {
       ),
       h("p", { class: "muted" }, `verified in this browser against ${trustLabel()}`),
       d.inclusion.ok
-        ? h("p", { class: "muted" }, `in the log at seq ${res.decision.seq ?? 0}, under checkpoint size ${d.inclusion.size} (root ${d.inclusion.root}) signed by ${d.inclusion.keyId}`)
+        ? h(
+            "p",
+            { class: "muted" },
+            `in the log at seq ${res.decision.seq ?? 0}, under checkpoint size ${d.inclusion.size} (root ${d.inclusion.root}) signed by ${d.inclusion.keyId}`,
+          )
         : null,
       d.signature.ok
         ? null
-        : h("p", { class: "warn", id: "record-unverified" }, "The record below is NOT verified: it is shown as the server sent it."),
+        : h(
+            "p",
+            { class: "warn", id: "record-unverified" },
+            "The record below is NOT verified: it is shown as the server sent it.",
+          ),
       d.record ? recordBody(d.record, openCatalog) : errorLine(new Error("the payload is not a record")),
       o?.record ? outcomeBody(o.record) : h("p", { class: "muted" }, "outcome: pending"),
       h("details", {}, h("summary", {}, "record JSON"), h("pre", {}, JSON.stringify(d.record, null, 2))),
@@ -52,7 +65,11 @@ function recordBody(r, openCatalog) {
     h("button", { class: "link", onclick: () => openCatalog(r.catalog_revision, c.endpoint) }, c.endpoint),
     c.excluded.length === 0
       ? h("span", { class: "ok" }, c.planned >= 0 ? `eligible, attempt ${c.planned + 1}` : "eligible")
-      : h("ul", {}, c.excluded.map((x) => h("li", {}, `${x.stage} · ${x.rule}: ${x.reason}`))),
+      : h(
+          "ul",
+          {},
+          c.excluded.map((x) => h("li", {}, `${x.stage} · ${x.rule}: ${x.reason}`)),
+        ),
     c.weight === undefined ? "" : String(c.weight / 1e9),
   ]);
   const req = r.request ?? {};
@@ -64,23 +81,40 @@ function recordBody(r, openCatalog) {
       { class: "facts" },
       fact("time", when(r.time_us)),
       fact("tenant", r.principal?.tenant),
-      fact("caller", r.caller ? `${r.caller.kind} ${r.caller.subject} ${r.caller.key_id ?? ""}` : r.principal?.workload),
+      fact(
+        "caller",
+        r.caller ? `${r.caller.kind} ${r.caller.subject} ${r.caller.key_id ?? ""}` : r.principal?.workload,
+      ),
       fact("model", [req.model, ...(req.models ?? [])].join(" → ")),
       fact("region required", req.region ?? "none"),
-      fact("policy revision", `${r.policy?.revision} (sha256 ${r.policy?.sha256})${r.policy?.error ? ` error: ${r.policy.error}` : ""}`),
+      fact(
+        "policy revision",
+        `${r.policy?.revision} (sha256 ${r.policy?.sha256})${r.policy?.error ? ` error: ${r.policy.error}` : ""}`,
+      ),
       fact(
         "catalog revision",
-        r.catalog_revision ? h("button", { class: "link", onclick: () => openCatalog(r.catalog_revision) }, r.catalog_revision) : "—",
+        r.catalog_revision
+          ? h("button", { class: "link", onclick: () => openCatalog(r.catalog_revision) }, r.catalog_revision)
+          : "—",
       ),
       fact("plan", (r.plan ?? []).join(" → ") || "nothing eligible (denied)"),
-      fact("content labels", Object.entries(r.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(", ") || "none"),
+      fact(
+        "content labels",
+        Object.entries(r.labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(", ") || "none",
+      ),
       fact("obligations", (r.obligations ?? []).join(", ") || "none"),
       fact("record format", `v${r.v}, tenant_seq ${r.tenant_seq ?? "—"}`),
     ),
     h("h3", {}, "Checks that excluded a candidate"),
     checks.length === 0
       ? h("p", { class: "muted" }, "none: every candidate passed every check that ran")
-      : table(["#", "stage", "rule", "reason"], checks.map((c, i) => [String(i), c.stage, c.rule, c.reason]), { id: "checks" }),
+      : table(
+          ["#", "stage", "rule", "reason"],
+          checks.map((c, i) => [String(i), c.stage, c.rule, c.reason]),
+          { id: "checks" },
+        ),
     h("h3", {}, "Candidates"),
     table(["endpoint (catalog evidence)", "verdict", "weight"], rows, { id: "candidates" }),
   );
@@ -99,7 +133,9 @@ export function candidateRows(r) {
   const cols = r.candidates ?? {};
   return (cols.endpoint_id ?? []).map((endpoint, i) => ({
     endpoint,
-    excluded: (cols.exclusions?.[i] ?? []).map((k) => r.checks?.[k] ?? { stage: "?", rule: `check ${k}`, reason: "" }),
+    excluded: (cols.exclusions?.[i] ?? []).map(
+      (k) => r.checks?.[k] ?? { stage: "?", rule: `check ${k}`, reason: "" },
+    ),
     weight: cols.weight_ppb?.[i],
     planned: plan.indexOf(endpoint),
   }));
@@ -115,9 +151,16 @@ function outcomeBody(o) {
       { class: "facts" },
       fact("outcome", o.outcome),
       fact("endpoint used", o.endpoint_used ?? "—"),
-      fact("attempts", (o.attempts ?? []).map((a) => `${a.endpoint_id} ${a.status ?? a.error_class ?? ""}`).join("; ") || "none"),
+      fact(
+        "attempts",
+        (o.attempts ?? []).map((a) => `${a.endpoint_id} ${a.status ?? a.error_class ?? ""}`).join("; ") ||
+          "none",
+      ),
       fact("latency", o.latency_us === undefined ? "" : `${(o.latency_us / 1000).toFixed(1)} ms`),
-      fact("usage", o.usage ? `${o.usage.prompt_tokens} prompt + ${o.usage.completion_tokens} completion tokens` : "—"),
+      fact(
+        "usage",
+        o.usage ? `${o.usage.prompt_tokens} prompt + ${o.usage.completion_tokens} completion tokens` : "—",
+      ),
     ),
   );
 }

@@ -38,7 +38,11 @@ export function initSearch(openRecord) {
     try {
       const res = await call("AuditService", "QueryDecisions", { ...filters(), pageToken: tokens[page] });
       const rows = (res.decisions ?? []).map((d) => [
-        h("button", { class: "link", "data-decision": d.decisionId, onclick: () => openRecord(d.decisionId) }, d.decisionId),
+        h(
+          "button",
+          { class: "link", "data-decision": d.decisionId, onclick: () => openRecord(d.decisionId) },
+          d.decisionId,
+        ),
         when(d.time),
         d.tenant,
         d.model,
@@ -53,13 +57,19 @@ export function initSearch(openRecord) {
         out,
         rows.length === 0
           ? h("p", { class: "muted" }, "no decisions match")
-          : table(["decision", "time", "tenant", "model", "endpoint", "outcome", "policy", "seq"], rows, { id: "decisions" }),
+          : table(["decision", "time", "tenant", "model", "endpoint", "outcome", "policy", "seq"], rows, {
+              id: "decisions",
+            }),
         h(
           "div",
           { class: "pager" },
           h("button", { disabled: page === 0, onclick: () => go(page - 1) }, "← previous"),
           h("span", {}, ` page ${page + 1} `),
-          h("button", { disabled: !res.nextPageToken, onclick: () => go(page + 1), id: "next-page" }, "next →"),
+          h(
+            "button",
+            { disabled: !res.nextPageToken, onclick: () => go(page + 1), id: "next-page" },
+            "next →",
+          ),
         ),
       );
     } catch (e) {

@@ -1,10 +1,11 @@
 // What the console verifies against: keys the user pinned (keys.json from `sovr audit keys
 // --out`, pasted or chosen with the file picker) — or, only when the user asks, the keys this
 // server serves, labelled as such everywhere a verdict is shown — and witness keys.
-import { call } from "./api.js";
-import { h, show } from "./dom.js";
+
 import { loadKeyRing } from "../lib/keyring.js";
 import { parseWitnessKey } from "../lib/note.js";
+import { call } from "./api.js";
+import { h, show } from "./dom.js";
 
 const state = { ring: undefined, witnesses: [] };
 
@@ -46,9 +47,9 @@ export function initTrust(onChange) {
     const file = ev.target.files?.[0];
     if (file) await pin(await file.text(), "pinned");
   });
-  document.getElementById("keys-pin").addEventListener("click", () =>
-    pin(document.getElementById("keys-text").value, "pinned"),
-  );
+  document
+    .getElementById("keys-pin")
+    .addEventListener("click", () => pin(document.getElementById("keys-text").value, "pinned"));
   document.getElementById("keys-served").addEventListener("click", async () => {
     try {
       await pin(JSON.stringify(await call("AuditService", "ListSigningKeys")), "served");

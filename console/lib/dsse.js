@@ -25,7 +25,8 @@ export async function envelopeLeafHash(envelope) {
 export async function verifyEnvelope(envelope, ring) {
   if (!envelope || typeof envelope !== "object") return { ok: false, reason: "envelope is not an object" };
   const { payloadType, payload, signatures } = envelope;
-  if (payloadType !== RECORD_PAYLOAD_TYPE) return { ok: false, reason: `payloadType is not ${RECORD_PAYLOAD_TYPE}` };
+  if (payloadType !== RECORD_PAYLOAD_TYPE)
+    return { ok: false, reason: `payloadType is not ${RECORD_PAYLOAD_TYPE}` };
   if (typeof payload !== "string") return { ok: false, reason: "payload is not a string" };
   if (!Array.isArray(signatures) || signatures.length === 0) return { ok: false, reason: "no signatures" };
   let body;

@@ -12,7 +12,10 @@ export function dsseFromConnect(env) {
   return {
     payload: normalBase64(env?.payload ?? ""),
     payloadType: env?.payloadType ?? "",
-    signatures: (env?.signatures ?? []).map((s) => ({ keyid: s.keyid ?? "", sig: normalBase64(s.sig ?? "") })),
+    signatures: (env?.signatures ?? []).map((s) => ({
+      keyid: s.keyid ?? "",
+      sig: normalBase64(s.sig ?? ""),
+    })),
   };
 }
 
@@ -54,14 +57,18 @@ async function verifyInclusion(entry, proof, checkpoint, ring, leaf) {
   const index = Number(proof.leafIndex ?? 0);
   const size = Number(proof.treeSize ?? 0);
   if (index !== seq) return { ok: false, why: `the proof is for leaf ${index}, the entry is seq ${seq}` };
-  if (size !== cp.size) return { ok: false, why: `the proof is to size ${size}, the checkpoint's is ${cp.size}` };
+  if (size !== cp.size)
+    return { ok: false, why: `the proof is to size ${size}, the checkpoint's is ${cp.size}` };
   if (entry?.leafHash && !equalBytes(connectBytes(entry.leafHash), leaf))
     return { ok: false, why: "the served leaf hash is not the envelope's" };
   const hashes = (proof.hashes ?? []).map(connectBytes);
   const ok = await verifyInclusionProof(index, size, leaf, hashes, cp.root);
   return ok
     ? { ok: true, size: cp.size, keyId: cp.keyId, root: toBase64(cp.root) }
-    : { ok: false, why: `the proof does not lead from this envelope to the checkpoint's root (size ${cp.size})` };
+    : {
+        ok: false,
+        why: `the proof does not lead from this envelope to the checkpoint's root (size ${cp.size})`,
+      };
 }
 
 /** The record of an envelope that failed verification, shown marked as unverified. */

@@ -35,12 +35,20 @@ function jsonLines(text, file) {
  * witnesses: parsed witness keys (may be empty). Resolves to a summary, never throws.
  */
 export async function verifyExportFiles(files, ring, witnesses = [], onProgress = () => {}) {
-  const summary = { ok: false, records: 0, checkpoints: 0, checkpointedSize: 0, catalogs: 0, keySource: ring.source };
+  const summary = {
+    ok: false,
+    records: 0,
+    checkpoints: 0,
+    checkpointedSize: 0,
+    catalogs: 0,
+    keySource: ring.source,
+  };
   try {
     await run(files, ring, witnesses, summary, onProgress);
     summary.ok = true;
   } catch (e) {
-    summary.firstError = e instanceof ExportFailure ? { where: e.where, what: e.what } : { where: "export", what: e.message };
+    summary.firstError =
+      e instanceof ExportFailure ? { where: e.where, what: e.what } : { where: "export", what: e.message };
   }
   return summary;
 }
@@ -49,9 +57,13 @@ async function run(files, ring, witnesses, summary, onProgress) {
   const exportKeys = JSON.parse(files.keys ?? "null");
   if (!exportKeys?.keys) throw new ExportFailure("keys.json", "missing or not a keys file");
   for (const k of exportKeys.keys)
-    if (!ring.get(k.key_id)) throw new ExportFailure("keys.json", `key ${k.key_id} is not among the pinned keys`);
+    if (!ring.get(k.key_id))
+      throw new ExportFailure("keys.json", `key ${k.key_id} is not among the pinned keys`);
   if (ring.origin && exportKeys.origin !== ring.origin)
-    throw new ExportFailure("keys.json", `origin ${exportKeys.origin} is not the pinned origin ${ring.origin}`);
+    throw new ExportFailure(
+      "keys.json",
+      `origin ${exportKeys.origin} is not the pinned origin ${ring.origin}`,
+    );
   summary.scope = exportKeys.scope;
   const cps = [];
   for (const [i, line] of jsonLines(files.checkpoints ?? "", "checkpoints.jsonl").entries()) {
@@ -65,7 +77,8 @@ async function run(files, ring, witnesses, summary, onProgress) {
   }
   summary.checkpoints = cps.length;
   const lines = jsonLines(files.records ?? "", "records.jsonl");
-  if (lines.length > 0 && cps.length === 0) throw new ExportFailure("export", "no checkpoint covers the records");
+  if (lines.length > 0 && cps.length === 0)
+    throw new ExportFailure("export", "no checkpoint covers the records");
   if (exportKeys.scope) await tenantRecords(lines, cps, ring, exportKeys.scope, summary, onProgress);
   else await wholeLog(lines, cps, ring, summary, onProgress);
   await catalogs(files.catalogs ?? [], summary);
@@ -73,7 +86,11 @@ async function run(files, ring, witnesses, summary, onProgress) {
   if (last && witnesses.length > 0) {
     summary.cosignatures = await checkCosignatures(last.text, last.cosignatures, witnesses);
     const bad = summary.cosignatures.find((c) => c.status === "FAILED");
-    if (bad) throw new ExportFailure(`checkpoint ${last.index}`, `cosignature of ${bad.name} does not verify (altered)`);
+    if (bad)
+      throw new ExportFailure(
+        `checkpoint ${last.index}`,
+        `cosignature of ${bad.name} does not verify (altered)`,
+      );
   }
 }
 
@@ -82,12 +99,14 @@ async function checkRecord(line, ring, seen) {
   if (!v.ok) throw new ExportFailure(`seq ${line.seq}`, `signature: ${v.reason}`);
   const r = v.record;
   if (r.kind === "decision") {
-    if (seen.has(r.decision_id)) throw new ExportFailure(`seq ${line.seq}`, `a second decision record for ${r.decision_id}`);
+    if (seen.has(r.decision_id))
+      throw new ExportFailure(`seq ${line.seq}`, `a second decision record for ${r.decision_id}`);
     seen.add(r.decision_id);
   } else if (r.kind === "outcome" && !seen.has(r.decision_id) && !seen.scoped) {
     throw new ExportFailure(`seq ${line.seq}`, `outcome before its decision ${r.decision_id}`);
   }
-  if (r.kind === "decision" && r.v === 2 && r.catalog_revision) seen.revisions.set(r.catalog_revision, line.seq);
+  if (r.kind === "decision" && r.v === 2 && r.catalog_revision)
+    seen.revisions.set(r.catalog_revision, line.seq);
   return r;
 }
 
@@ -99,14 +118,18 @@ async function wholeLog(lines, cps, ring, summary, onProgress) {
     while (cps[next] && cps[next].size === acc.size) {
       const cp = cps[next];
       if (!equalBytes(await acc.root(), cp.root))
-        throw new ExportFailure(`checkpoint ${cp.index}`, `Merkle root of records 0..${cp.size - 1} does not match`);
+        throw new ExportFailure(
+          `checkpoint ${cp.index}`,
+          `Merkle root of records 0..${cp.size - 1} does not match`,
+        );
       summary.checkpointedSize = cp.size;
       next++;
     }
   };
   await check();
   for (const [i, line] of lines.entries()) {
-    if (line.seq !== i) throw new ExportFailure(`seq ${i}`, `sequence gap: seq ${i} is missing (found ${line.seq})`);
+    if (line.seq !== i)
+      throw new ExportFailure(`seq ${i}`, `sequence gap: seq ${i} is missing (found ${line.seq})`);
     await checkRecord(line, ring, seen);
     await acc.push(await envelopeLeafHash(line.envelope));
     await check();
@@ -114,7 +137,11 @@ async function wholeLog(lines, cps, ring, summary, onProgress) {
   }
   summary.records = lines.length;
   summary.revisions = seen.revisions;
-  if (cps[next]) throw new ExportFailure(`checkpoint ${cps[next].index}`, `covers ${cps[next].size} records but the export has ${acc.size}`);
+  if (cps[next])
+    throw new ExportFailure(
+      `checkpoint ${cps[next].index}`,
+      `covers ${cps[next].size} records but the export has ${acc.size}`,
+    );
   summary.rootHash = toBase64(await acc.root());
 }
 
@@ -125,18 +152,29 @@ async function tenantRecords(lines, cps, ring, scope, summary, onProgress) {
   for (const [i, line] of lines.entries()) {
     const r = await checkRecord(line, ring, seen);
     const tenant = r.principal?.tenant ?? r.tenant;
-    if (tenant !== scope.tenant) throw new ExportFailure(`seq ${line.seq}`, `record of tenant ${tenant}, not ${scope.tenant}`);
+    if (tenant !== scope.tenant)
+      throw new ExportFailure(`seq ${line.seq}`, `record of tenant ${tenant}, not ${scope.tenant}`);
     if (r.v === 2) {
       if (expected !== undefined && r.tenant_seq !== expected)
-        throw new ExportFailure(`tenant_seq ${expected}`, `tenant_seq ${expected} of tenant ${scope.tenant} is missing`);
+        throw new ExportFailure(
+          `tenant_seq ${expected}`,
+          `tenant_seq ${expected} of tenant ${scope.tenant} is missing`,
+        );
       expected = r.tenant_seq + 1;
     }
     const p = line.proof ?? {};
     const ok =
       p.leaf_index === line.seq &&
       p.tree_size === cp.size &&
-      (await verifyInclusionProof(line.seq, cp.size, await envelopeLeafHash(line.envelope), (p.hashes ?? []).map(connectBytes), cp.root));
-    if (!ok) throw new ExportFailure(`seq ${line.seq}`, "inclusion proof does not lead to the checkpoint's root");
+      (await verifyInclusionProof(
+        line.seq,
+        cp.size,
+        await envelopeLeafHash(line.envelope),
+        (p.hashes ?? []).map(connectBytes),
+        cp.root,
+      ));
+    if (!ok)
+      throw new ExportFailure(`seq ${line.seq}`, "inclusion proof does not lead to the checkpoint's root");
     if (i % 1000 === 999) onProgress(i + 1, lines.length);
   }
   summary.records = lines.length;
@@ -150,7 +188,11 @@ async function catalogs(files, summary) {
     const m = /^([0-9a-f]{64})\.json$/.exec(f.name);
     if (!m) throw new ExportFailure(`catalogs/${f.name}`, "not named <64 hex digits>.json");
     const h = toHex(await sha256(f.bytes));
-    if (h !== m[1]) throw new ExportFailure(`catalog ${m[1]}`, `content hashes to ${h}, not ${m[1]}: the catalog revision was altered`);
+    if (h !== m[1])
+      throw new ExportFailure(
+        `catalog ${m[1]}`,
+        `content hashes to ${h}, not ${m[1]}: the catalog revision was altered`,
+      );
     have.add(m[1]);
   }
   summary.catalogs = have.size;
@@ -160,5 +202,9 @@ async function catalogs(files, summary) {
   }
   summary.catalogsChecked = true;
   for (const [rev, seq] of summary.revisions ?? [])
-    if (!have.has(rev)) throw new ExportFailure(`catalog ${rev}`, `catalog revision ${rev} (referenced by seq ${seq}) is missing`);
+    if (!have.has(rev))
+      throw new ExportFailure(
+        `catalog ${rev}`,
+        `catalog revision ${rev} (referenced by seq ${seq}) is missing`,
+      );
 }

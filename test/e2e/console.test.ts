@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { sql } from "kysely";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keysCommand } from "../../src/cli/audit-trust.js";
 import { auditClient } from "../../src/cli/audit-commands.js";
+import { keysCommand } from "../../src/cli/audit-trust.js";
 import { REPO, startTestApp, type TestApp } from "../support/app.js";
 import { haveChromium, launchChromium, recordPage } from "../support/browser.js";
 
@@ -30,7 +30,8 @@ function rawGet(url: string): Promise<number> {
   });
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(REPO, `docs/console-${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(REPO, `docs/console-${name}.png`), fullPage: true });
 
 describe.skipIf(!haveChromium)("the web console in a real browser", () => {
   let t: TestApp;
@@ -42,13 +43,20 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
   const key = () => t.devKey!;
 
   beforeAll(async () => {
-    t = await startTestApp({ auth: true, env: { SOVR_CHECKPOINT_EVERY: "2", SOVR_CHECKPOINT_INTERVAL_MS: "60000" } });
+    t = await startTestApp({
+      auth: true,
+      env: { SOVR_CHECKPOINT_EVERY: "2", SOVR_CHECKPOINT_INTERVAL_MS: "60000" },
+    });
     origin = t.app.httpUrl.replace(/\/$/, "");
     for (const region of ["eu", "eu", "us", "eu"]) {
       const res = await fetch(`${origin}/v1/chat/completions`, {
         method: "POST",
         headers: { authorization: `Bearer ${key()}`, "content-type": "application/json" },
-        body: JSON.stringify({ model: "sim/chat-small", region, messages: [{ role: "user", content: "hi" }] }),
+        body: JSON.stringify({
+          model: "sim/chat-small",
+          region,
+          messages: [{ role: "user", content: "hi" }],
+        }),
       });
       await res.text();
     }
@@ -69,10 +77,18 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
     const res = await page.goto(`${origin}/console`);
     expect(res?.status()).toBe(200);
     const csp = res?.headers()["content-security-policy"] ?? "";
-    for (const d of ["default-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "script-src 'self'", "style-src 'self'"])
+    for (const d of [
+      "default-src 'self'",
+      "connect-src 'self'",
+      "frame-ancestors 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+    ])
       expect(csp).toContain(d);
     expect(csp).not.toContain("unsafe-inline");
-    await expect(fetch(`${origin}/console/js/main.js`).then((r) => r.headers.get("content-type"))).resolves.toMatch(/javascript/);
+    await expect(
+      fetch(`${origin}/console/js/main.js`).then((r) => r.headers.get("content-type")),
+    ).resolves.toMatch(/javascript/);
     expect(await rawGet(`${origin}/console/../package.json`)).toBe(404);
     expect(await rawGet(`${origin}/console/js/%2e%2e/index.html`)).toBe(404);
     await page.waitForSelector("#search-form select option", { state: "attached" });
@@ -96,11 +112,21 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
   });
 
   it("shows verification FAILED for a record tampered with in the database", async () => {
-    const id = (await page.locator("#decisions button[data-decision]").first().getAttribute("data-decision"))!;
+    const id = (await page
+      .locator("#decisions button[data-decision]")
+      .first()
+      .getAttribute("data-decision"))!;
     const db = t.app.db.db;
-    const row = await db.selectFrom("audit_log").selectAll().where("decision_id", "=", id).where("kind", "=", "decision").executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom("audit_log")
+      .selectAll()
+      .where("decision_id", "=", id)
+      .where("kind", "=", "decision")
+      .executeTakeFirstOrThrow();
     const env = JSON.parse(row.envelope) as { payload: string };
-    const forged = Buffer.from(env.payload, "base64").toString("utf8").replace('"plan":["sim-', '"plan":["xim-');
+    const forged = Buffer.from(env.payload, "base64")
+      .toString("utf8")
+      .replace('"plan":["sim-', '"plan":["xim-');
     expect(forged).toContain('"plan":["xim-');
     const setEnvelope = async (envelope: string) => {
       await sql`alter table audit_log disable trigger audit_log_no_update`.execute(db);
@@ -141,12 +167,10 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
   });
 
   it("never puts the key in a URL or storage, and asks nothing of another origin", async () => {
-    const stored = await page.evaluate(() => ({
-      local: localStorage.length,
-      session: sessionStorage.length,
-      cookie: document.cookie,
-      url: location.href,
-    }));
+    // Evaluated in the page (a string: this project's types have no DOM library).
+    const stored = await page.evaluate(
+      "({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie, url: location.href })",
+    );
     expect(stored).toEqual({ local: 0, session: 0, cookie: "", url: `${origin}/console` });
     expect(seen.requests.length).toBeGreaterThan(10);
     for (const url of seen.requests) {

@@ -40,13 +40,17 @@ export function consoleDir(): string {
  * and calls the Connect API with it, where every call is authorised as any other.
  * Returns a handler that answers (true) or declines (false) a request.
  */
-export function consoleHandler(dir: string = consoleDir()): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function consoleHandler(
+  dir: string = consoleDir(),
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const files = loadFiles(dir);
   return (req, res) => {
     const path = (req.url ?? "/").split("?")[0]!;
     if (path !== "/console" && !path.startsWith("/console/")) return false;
     if (req.method !== "GET" && req.method !== "HEAD") {
-      send(res, 405, "text/plain; charset=utf-8", Buffer.from("method not allowed\n"), { allow: "GET, HEAD" });
+      send(res, 405, "text/plain; charset=utf-8", Buffer.from("method not allowed\n"), {
+        allow: "GET, HEAD",
+      });
       return true;
     }
     const rel = path === "/console" || path === "/console/" ? "index.html" : path.slice("/console/".length);
