@@ -48,7 +48,7 @@ export function initSearch(openRecord) {
         d.model,
         d.endpointId || "—",
         h("span", { class: `outcome ${outcomeName(d.outcome)}` }, outcomeName(d.outcome)),
-        d.policyRevision,
+        h("span", { title: d.policyRevision }, short(d.policyRevision)),
         d.decisionSeq ?? "0",
       ]);
       if (res.nextPageToken) tokens[page + 1] = res.nextPageToken;
@@ -85,6 +85,11 @@ export function initSearch(openRecord) {
     tokens = [""];
     go(0);
   });
+}
+
+/** A long revision hash cut to 12 characters (the whole one in its tooltip). */
+function short(s) {
+  return s && s.length > 16 ? `${s.slice(0, 12)}…` : (s ?? "");
 }
 
 /** OUTCOME_SUCCESS → success (Connect JSON may also send the enum's number). */

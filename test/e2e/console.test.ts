@@ -5,6 +5,7 @@
  * catalog, policy impact; no request leaves the origin and the key is in no URL or storage.
  * Screenshots go to docs/console-*.png.
  */
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,11 +41,17 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
   let seen: ReturnType<typeof recordPage>;
   let pinned: string;
   let origin: string;
+  let catalogDir: string;
   const key = () => t.devKey!;
 
   beforeAll(async () => {
+    // The simulator's endpoints to route to, and a shipped provider file whose facts carry evidence.
+    catalogDir = await mkdtemp(join(tmpdir(), "console-catalog-"));
+    await copyFile(join(REPO, "test/fixtures/catalog/simulator.yaml"), join(catalogDir, "simulator.yaml"));
+    await copyFile(join(REPO, "catalog/mistral.yaml"), join(catalogDir, "mistral.yaml"));
     t = await startTestApp({
       auth: true,
+      catalogDir,
       env: { SOVR_CHECKPOINT_EVERY: "2", SOVR_CHECKPOINT_INTERVAL_MS: "60000" },
     });
     origin = t.app.httpUrl.replace(/\/$/, "");
@@ -71,6 +78,7 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
   afterAll(async () => {
     await browser?.close();
     await t?.close();
+    if (catalogDir) await rm(catalogDir, { recursive: true, force: true });
   });
 
   it("is served with a strict CSP and no third-party origin", async () => {
@@ -156,7 +164,16 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
     await shot(page, "checkpoints");
     await page.click("#nav-catalog");
     await page.waitForSelector("#endpoints tbody tr");
-    await expect(page.locator("#endpoints").textContent()).resolves.toContain("source:");
+    await page
+      .locator("#endpoints")
+      .getByText("next →")
+      .or(page.locator("#endpoints tbody tr"))
+      .first()
+      .waitFor();
+    const endpoints = (await page.locator("#endpoints").textContent()) ?? "";
+    expect(endpoints).toContain("source: assumed");
+    expect(endpoints).toContain("mistral/");
+    expect(await page.locator("#endpoints .evidence a").count()).toBeGreaterThan(0);
     await shot(page, "catalog");
     await page.click("#nav-impact");
     await page.setInputFiles("#impact-form input[name=bundle]", join(REPO, "policies/dist/bundle.tar.gz"));
