@@ -17,6 +17,36 @@ class ExportFailure extends Error {
   }
 }
 
+/**
+ * The parsed lines of records.jsonl, one at a time: from a string, or from a ReadableStream of
+ * bytes (File.stream()), so a million-record export is never held in memory whole.
+ */
+async function* recordLines(source) {
+  if (typeof source === "string") {
+    yield* jsonLines(source, "records.jsonl");
+    return;
+  }
+  const reader = source.pipeThrough(new TextDecoderStream("utf-8", { fatal: true })).getReader();
+  let rest = "";
+  let n = 0;
+  const parse = (l) => {
+    n++;
+    try {
+      return JSON.parse(l);
+    } catch {
+      throw new ExportFailure("records.jsonl", `line ${n} is not JSON`);
+    }
+  };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const parts = (rest + value).split("\n");
+    rest = parts.pop();
+    for (const l of parts) if (l.trim() !== "") yield parse(l);
+  }
+  if (rest.trim() !== "") yield parse(rest);
+}
+
 function jsonLines(text, file) {
   return text
     .split("\n")
@@ -76,9 +106,7 @@ async function run(files, ring, witnesses, summary, onProgress) {
     }
   }
   summary.checkpoints = cps.length;
-  const lines = jsonLines(files.records ?? "", "records.jsonl");
-  if (lines.length > 0 && cps.length === 0)
-    throw new ExportFailure("export", "no checkpoint covers the records");
+  const lines = recordLines(files.records ?? "");
   if (exportKeys.scope) await tenantRecords(lines, cps, ring, exportKeys.scope, summary, onProgress);
   else await wholeLog(lines, cps, ring, summary, onProgress);
   await catalogs(files.catalogs ?? [], summary);
@@ -127,15 +155,17 @@ async function wholeLog(lines, cps, ring, summary, onProgress) {
     }
   };
   await check();
-  for (const [i, line] of lines.entries()) {
+  let i = 0;
+  for await (const line of lines) {
+    if (i === 0 && cps.length === 0) throw new ExportFailure("export", "no checkpoint covers the records");
     if (line.seq !== i)
       throw new ExportFailure(`seq ${i}`, `sequence gap: seq ${i} is missing (found ${line.seq})`);
     await checkRecord(line, ring, seen);
     await acc.push(await envelopeLeafHash(line.envelope));
     await check();
-    if (i % 1000 === 999) onProgress(i + 1, lines.length);
+    if (++i % 1000 === 0) onProgress(i);
   }
-  summary.records = lines.length;
+  summary.records = i;
   summary.revisions = seen.revisions;
   if (cps[next])
     throw new ExportFailure(
@@ -149,7 +179,9 @@ async function tenantRecords(lines, cps, ring, scope, summary, onProgress) {
   const cp = cps[cps.length - 1];
   const seen = Object.assign(new Set(), { revisions: new Map(), scoped: true });
   let expected;
-  for (const [i, line] of lines.entries()) {
+  let i = 0;
+  for await (const line of lines) {
+    if (!cp) throw new ExportFailure("export", "no checkpoint covers the records");
     const r = await checkRecord(line, ring, seen);
     const tenant = r.principal?.tenant ?? r.tenant;
     if (tenant !== scope.tenant)
@@ -175,10 +207,10 @@ async function tenantRecords(lines, cps, ring, scope, summary, onProgress) {
       ));
     if (!ok)
       throw new ExportFailure(`seq ${line.seq}`, "inclusion proof does not lead to the checkpoint's root");
-    if (i % 1000 === 999) onProgress(i + 1, lines.length);
+    if (++i % 1000 === 0) onProgress(i);
   }
-  summary.records = lines.length;
-  summary.checkpointedSize = cp.size;
+  summary.records = i;
+  summary.checkpointedSize = cp?.size ?? 0;
   summary.revisions = seen.revisions;
 }
 

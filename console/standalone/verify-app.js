@@ -32,7 +32,7 @@ async function exportFiles() {
     ...(document.getElementById("export-dir").files ?? []),
   ];
   for (const f of chosen) {
-    if (f.name === "records.jsonl") files.records = await f.text();
+    if (f.name === "records.jsonl") files.records = f.stream();
     else if (f.name === "checkpoints.jsonl") files.checkpoints = await f.text();
     else if (f.name === "keys.json") files.keys = await f.text();
     else if (/^[0-9a-f]{64}\.json$/.test(f.name))
@@ -49,8 +49,8 @@ async function verifyExport() {
   show(out, h("p", {}, "verifying…"));
   try {
     const ring = await pinnedRing();
-    const s = await verifyExportFiles(await exportFiles(), ring, await witnessKeys(), (n, total) =>
-      show(out, h("p", {}, `verified ${n} of ${total} records…`)),
+    const s = await verifyExportFiles(await exportFiles(), ring, await witnessKeys(), (n) =>
+      show(out, h("p", {}, `verified ${n} records…`)),
     );
     show(
       out,
