@@ -98,6 +98,7 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
       fetch(`${origin}/console/js/main.js`).then((r) => r.headers.get("content-type")),
     ).resolves.toMatch(/javascript/);
     expect(await rawGet(`${origin}/console/../package.json`)).toBe(404);
+    expect((await fetch(`${origin}/console/`, { method: "POST" })).status).toBe(405);
     expect(await rawGet(`${origin}/console/js/%2e%2e/index.html`)).toBe(404);
     await page.waitForSelector("#search-form select option", { state: "attached" });
   });

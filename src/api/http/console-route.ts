@@ -66,7 +66,18 @@ export function consoleHandler(
   };
 }
 
+/** The console's files; a missing one stops start-up naming the directory (the image ships it). */
 function loadFiles(dir: string): Map<string, Buffer> {
+  try {
+    return readFiles(dir);
+  } catch (cause) {
+    throw new Error(`the web console's files are missing from ${dir} (console/ of the repository)`, {
+      cause,
+    });
+  }
+}
+
+function readFiles(dir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   const add = (rel: string) => files.set(rel, readFileSync(join(dir, rel)));
   for (const name of ["index.html", "console.css", STANDALONE]) add(name);
