@@ -3,8 +3,12 @@
 // tlog-cosignature). A cosignature by a witness that is not pinned is shown, not believed.
 import { checkCosignatures, openCheckpointNote } from "../lib/note.js";
 import { call } from "./api.js";
+import { consistentWithKept } from "./consistency.js";
 import { errorLine, h, show, table, verdict, when } from "./dom.js";
 import { pinnedWitnesses, trustedRing, trustLabel } from "./trust.js";
+
+/** The last checkpoint seen in this session: the next one must extend it. */
+let lastSeen;
 
 export function initCheckpoints() {
   const form = document.getElementById("checkpoint-form");
@@ -34,12 +38,21 @@ async function checkpointBody(cp) {
       sig = { ok: false, why: e.message };
     }
   }
+  const kept = document.getElementById("kept-checkpoint").value.trim();
+  const keptNote = kept ? `${kept}\n` : lastSeen;
+  const consistency = opened && keptNote ? await consistentWithKept(keptNote, opened, ring) : undefined;
+  if (opened && (!consistency || consistency.ok)) lastSeen = cp.signedNote;
   const cos = opened ? await checkCosignatures(opened.text, cp.cosignatures ?? [], pinnedWitnesses()) : [];
   const verified = cos.filter((c) => c.status === "verified").length;
   return h(
     "section",
     {},
-    h("div", { class: "verdicts", id: "checkpoint-verdicts" }, verdict("checkpoint signature", sig)),
+    h(
+      "div",
+      { class: "verdicts", id: "checkpoint-verdicts" },
+      verdict("checkpoint signature", sig),
+      consistency ? verdict(`consistency with the kept checkpoint`, consistency) : null,
+    ),
     h("p", { class: "muted" }, `against ${trustLabel()}`),
     h(
       "dl",

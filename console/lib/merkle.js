@@ -60,3 +60,41 @@ export class MerkleAccumulator {
     return h;
   }
 }
+
+const isPowerOfTwo = (n) => n > 0 && 2 ** Math.floor(Math.log2(n)) === n;
+
+/**
+ * RFC 9162 §2.1.4.2: does `proof` show the tree of `m` leaves (root `rootM`) is a prefix of the
+ * tree of `n` leaves (root `rootN`)? Step by step as the RFC (and src/audit/merkle.ts) says; an
+ * empty proof only for m = n with equal roots.
+ */
+export async function verifyConsistencyProof(m, n, rootM, rootN, proof) {
+  if (!(m > 0) || m > n) return false;
+  if (m === n) return proof.length === 0 && equalBytes(rootM, rootN);
+  if (proof.length === 0) return false;
+  const path = isPowerOfTwo(m) ? [rootM, ...proof] : [...proof];
+  let fn = m - 1;
+  let sn = n - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await merkleNode(c, fr);
+      sr = await merkleNode(c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = await merkleNode(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equalBytes(fr, rootM) && equalBytes(sr, rootN);
+}

@@ -12,7 +12,7 @@ import { envelopeLeafHash, verifyEnvelope } from "../../console/lib/dsse.js";
 // @ts-expect-error plain browser modules without types
 import { loadKeyRing } from "../../console/lib/keyring.js";
 // @ts-expect-error plain browser modules without types
-import { MerkleAccumulator, verifyInclusionProof } from "../../console/lib/merkle.js";
+import { MerkleAccumulator, verifyConsistencyProof, verifyInclusionProof } from "../../console/lib/merkle.js";
 // @ts-expect-error plain browser modules without types
 import { checkCosignatures, openCheckpointNote, parseWitnessKey } from "../../console/lib/note.js";
 import { signCheckpoint } from "../../src/audit/checkpoint.js";
@@ -71,7 +71,7 @@ describe("console/lib against src/audit", () => {
     ).rejects.toThrow(/not derived/);
   });
 
-  it("inclusion proofs and tree heads agree with the server's tree for every leaf of sizes 1..17", async () => {
+  it("inclusion and consistency proofs and tree heads agree with the server's tree for every leaf of sizes 1..17", async () => {
     const tree = new MerkleTree();
     const acc = new MerkleAccumulator();
     for (let n = 1; n <= 17; n++) {
@@ -84,6 +84,12 @@ describe("console/lib against src/audit", () => {
         expect(await verifyInclusionProof(i, n, tree.leaf(i), proof, tree.root(n))).toBe(true);
         if (n > 1)
           expect(await verifyInclusionProof((i + 1) % n, n, tree.leaf(i), proof, tree.root(n))).toBe(false);
+      }
+      for (let m = 1; m <= n; m++) {
+        const proof = tree.consistencyProof(m, n);
+        expect(await verifyConsistencyProof(m, n, tree.root(m), tree.root(n), proof)).toBe(true);
+        const wrong = tree.root(m).map((b) => b ^ 1);
+        expect(await verifyConsistencyProof(m, n, wrong, tree.root(n), proof)).toBe(false);
       }
     }
   });

@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { sql } from "kysely";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseCheckpoint, signCheckpoint } from "../../src/audit/checkpoint.js";
+import { loadSigningKeys } from "../../src/audit/keys.js";
 import { auditClient } from "../../src/cli/audit-commands.js";
 import { keysCommand } from "../../src/cli/audit-trust.js";
 import { REPO, startTestApp, type TestApp } from "../support/app.js";
@@ -44,6 +46,23 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
   let catalogDir: string;
   const key = () => t.devKey!;
 
+  /** `n` chat completions (regions in turn), then the log drained. */
+  async function routeChat(n: number, regions = ["eu"]): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${origin}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key()}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "sim/chat-small",
+          region: regions[i % regions.length],
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      await res.text();
+    }
+    await t.app.audit.drain();
+  }
+
   beforeAll(async () => {
     // The simulator's endpoints to route to, and a shipped provider file whose facts carry evidence.
     catalogDir = await mkdtemp(join(tmpdir(), "console-catalog-"));
@@ -55,19 +74,7 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
       env: { SOVR_CHECKPOINT_EVERY: "2", SOVR_CHECKPOINT_INTERVAL_MS: "60000" },
     });
     origin = t.app.httpUrl.replace(/\/$/, "");
-    for (const region of ["eu", "eu", "us", "eu"]) {
-      const res = await fetch(`${origin}/v1/chat/completions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${key()}`, "content-type": "application/json" },
-        body: JSON.stringify({
-          model: "sim/chat-small",
-          region,
-          messages: [{ role: "user", content: "hi" }],
-        }),
-      });
-      await res.text();
-    }
-    await t.app.audit.drain();
+    await routeChat(4, ["eu", "eu", "us", "eu"]);
     pinned = join(tmpdir(), `console-pinned-${process.pid}.json`);
     const r = await keysCommand(auditClient({ url: t.app.httpUrl, key: key() }), { out: pinned });
     expect(r.exitCode).toBe(0);
@@ -162,7 +169,29 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
     await page.click("#nav-checkpoints");
     await page.click("#checkpoint-load");
     await page.locator("#checkpoint-verdicts").getByText("checkpoint signature verified").waitFor();
+    const first = parseCheckpoint(
+      (await page.locator("#checkpoint-note").textContent())!.split("\n\n")[0]! + "\n",
+    );
+    // The log grows; the next checkpoint must extend the one this session saw.
+    await routeChat(2);
+    await page.click("#checkpoint-load");
+    await page
+      .locator("#checkpoint-verdicts")
+      .getByText("consistency with the kept checkpoint verified")
+      .waitFor();
+    // A kept checkpoint that the log's key signed for another tree (a rewritten log or another
+    // view of it): the server's consistency proof cannot join it to the latest.
+    const [signer] = await loadSigningKeys(t.app.config.keysDir);
+    const forged = signCheckpoint({ ...first, rootHash: new Uint8Array(32).fill(1) }, signer!);
+    await page.fill("#kept-checkpoint", forged);
+    await page.click("#checkpoint-load");
+    const failed = page
+      .locator("#checkpoint-verdicts")
+      .getByText("consistency with the kept checkpoint verification FAILED");
+    await failed.waitFor();
+    await expect(failed.textContent()).resolves.toContain("does not extend the kept checkpoint");
     await shot(page, "checkpoints");
+    await page.fill("#kept-checkpoint", "");
     await page.click("#nav-catalog");
     await page.waitForSelector("#endpoints tbody tr");
     await page
@@ -180,7 +209,7 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
     await page.setInputFiles("#impact-form input[name=bundle]", join(REPO, "policies/dist/bundle.tar.gz"));
     await page.click("#impact-run");
     await page.waitForSelector("#impact-summary");
-    await expect(page.locator("#impact-summary").textContent()).resolves.toMatch(/replayed\s*4/);
+    await expect(page.locator("#impact-summary").textContent()).resolves.toMatch(/replayed\s*6/);
     await shot(page, "impact");
   });
 
