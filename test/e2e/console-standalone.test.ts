@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditClient } from "../../src/cli/audit-commands.js";
+import { auditClient, exportCommand } from "../../src/cli/audit-commands.js";
 import { keysCommand } from "../../src/cli/audit-trust.js";
 import { REPO, startTestApp, type TestApp } from "../support/app.js";
 import { exportLog } from "../support/audit-live.js";
@@ -140,6 +140,24 @@ describe.skipIf(!haveChromium)("the standalone verifier, opened from disk", () =
     );
     expect(await verify(dir, other)).toMatch(
       /^FAILED: key d3c2ff6fa0a4c6c9: its id is not derived|^FAILED at keys.json/,
+    );
+  });
+
+  it("verifies a tenant-scoped export by each record's inclusion proof", async () => {
+    const scoped = await mkdtemp(join(work, "tenant-"));
+    const r = await exportCommand({ url: t.app.httpUrl, out: scoped, tenant: "default", progress: () => {} });
+    expect(r.exitCode).toBe(0);
+    expect(await verify(scoped)).toMatch(/^OK: 6 records, 1 checkpoints/);
+    await expect(page.locator("#result").textContent()).resolves.toContain(
+      "tenant-scoped export: tenant default",
+    );
+    const lines = (await readFile(join(scoped, "records.jsonl"), "utf8")).split("\n");
+    const line = JSON.parse(lines[3]!) as { proof: { hashes: string[] } };
+    line.proof.hashes[0] = Buffer.alloc(32, 5).toString("base64");
+    lines[3] = JSON.stringify(line);
+    await writeFile(join(scoped, "records.jsonl"), lines.join("\n"));
+    expect(await verify(scoped)).toMatch(
+      /^FAILED at seq \d+: inclusion proof does not lead to the checkpoint's root/,
     );
   });
 
