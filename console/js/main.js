@@ -3,6 +3,7 @@
 import { hasKey, setKey } from "./api.js";
 import { showCatalog } from "./catalog-view.js";
 import { initCheckpoints } from "./checkpoints-view.js";
+import { h } from "./dom.js";
 import { initImpact } from "./impact-view.js";
 import { showRecord } from "./record-view.js";
 import { initSearch } from "./search-view.js";
@@ -44,6 +45,17 @@ document.getElementById("record-form").addEventListener("submit", (ev) => {
   if (id) openRecord(id);
 });
 
+// WebCrypto exists only in a secure context (HTTPS, or loopback): say so instead of failing later.
+if (!globalThis.crypto?.subtle)
+  document
+    .querySelector("header")
+    .append(
+      h(
+        "p",
+        { class: "warn", id: "insecure" },
+        "This page is not a secure context (HTTPS or localhost): the browser withholds WebCrypto, so nothing can be verified here. Serve the HTTP port with SOVR_HTTP_TLS=on, or reach it through localhost.",
+      ),
+    );
 initTrust(() => {});
 initSearch(openRecord);
 initCheckpoints();
