@@ -4,6 +4,8 @@
  * off, an unpinned key or a witness that did not cosign, it refuses. The browser tests
  * (console.test.ts, console-standalone.test.ts) run the same modules in chromium end to end.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error plain browser modules without types
 import { canonicalize as browserCanonical } from "../../console/lib/canonical.js";
@@ -22,6 +24,7 @@ import { generateSigningKey, type SigningKey } from "../../src/audit/keys.js";
 import { MerkleTree } from "../../src/audit/merkle.js";
 import { parseNote, signNote } from "../../src/audit/note.js";
 import { canonicalize } from "../../src/encoding/canonical-json.js";
+import { REPO } from "../support/app.js";
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
 const ORIGIN = "sovr.test/audit";
@@ -36,7 +39,14 @@ function ring(keys: SigningKey[], origin = ORIGIN) {
   );
 }
 
+// @ts-expect-error a plain .mjs script without types
+const { buildStandalone } = await import("../../scripts/build-standalone-verifier.mjs");
+
 describe("console/lib against src/audit", () => {
+  it("console/sovr-verify.html is the build of these modules (node scripts/build-standalone-verifier.mjs)", () => {
+    expect(buildStandalone()).toBe(readFileSync(join(REPO, "console/sovr-verify.html"), "utf8"));
+  });
+
   const key = generateSigningKey();
   const other = generateSigningKey();
   const record = {
