@@ -8,7 +8,7 @@ export {
   registerServices,
   serviceHealth,
 } from "./grpc/index.js";
-export { httpAuthenticate, httpHandler } from "./http/index.js";
+export { CONSOLE_CSP, consoleHandler, httpAuthenticate, httpHandler } from "./http/index.js";
 export { createOpenAIHttpHandler } from "./openai/index.js";
 export {
   connectHandler,

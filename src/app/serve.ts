@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import {
   connectHandler,
+  consoleHandler,
   createAnthropicHttpHandler,
   createOpenAIHttpHandler,
   type HealthState,
@@ -151,6 +152,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     metrics,
     openai,
     anthropic,
+    console: consoleHandler(),
     connect,
     maxRequestBytes: config.requestLimits.requestBytes,
     readiness: {

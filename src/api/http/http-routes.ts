@@ -15,13 +15,15 @@ export interface HttpRoutes {
   anthropic?(req: IncomingMessage, res: ServerResponse): boolean;
   /** Largest Connect request body (SOVR_MAX_REQUEST_BYTES); LIMITS.requestBytes when absent. */
   maxRequestBytes?: number;
+  /** The web console's static files (`/console/`, docs/console.md): true when it answered. */
+  console?(req: IncomingMessage, res: ServerResponse): boolean;
   /** Connect (gRPC-web, Connect JSON) on the HTTP/1.1 port. */
   connect: NodeHandler;
 }
 
 /**
- * The HTTP/1.1 port: /healthz, /readyz, /metrics, the OpenAI-compatible API, the Anthropic
- * Messages API, then Connect.
+ * The HTTP/1.1 port: /healthz, /readyz, /metrics, the web console, the OpenAI-compatible API,
+ * the Anthropic Messages API, then Connect.
  */
 export function httpHandler(r: HttpRoutes): NodeHandler {
   return (request, response) => {
@@ -40,6 +42,7 @@ export function httpHandler(r: HttpRoutes): NodeHandler {
       void r.metrics.registry.metrics().then((body) => text(res, 200, body, r.metrics.registry.contentType));
       return;
     }
+    if (r.console?.(req, res)) return;
     if (r.openai(req, res) || r.anthropic?.(req, res)) return;
     const max = r.maxRequestBytes ?? LIMITS.requestBytes;
     if (Number(req.headers["content-length"]) > max) return void connectTooLarge(res, max);
