@@ -168,16 +168,20 @@ describe.skipIf(!process.env.DATABASE_URL || !haproxy)("the compose topology as 
       throw new Error(`verify failed: ${e.stdout} ${e.stderr}`);
     });
     expect(verify.stdout).toMatch(/ok|verified/i);
-    // Decision records name the replica that routed them (other entries, e.g. key creation, do not).
+    // Decision records name the replica that routed them (outcomes name none; admin records —
+    // each replica's start, the key created — name the replica that made the change).
     const routers = (await readFile(join(out, "records.jsonl"), "utf8"))
       .trim()
       .split("\n")
       .map((line) => {
         const { envelope } = JSON.parse(line) as { envelope: { payload: string } };
-        return (JSON.parse(Buffer.from(envelope.payload, "base64").toString("utf8")) as { router?: string })
-          .router;
+        return JSON.parse(Buffer.from(envelope.payload, "base64").toString("utf8")) as {
+          kind?: string;
+          router?: string;
+        };
       })
-      .filter((r) => r !== undefined);
+      .filter((r) => r.kind !== "admin" && r.router !== undefined)
+      .map((r) => r.router);
     expect(routers).toHaveLength(12);
     expect([...new Set(routers)].sort()).toEqual(["sovr-a", "sovr-b"]);
   }, 90_000);
