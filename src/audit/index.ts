@@ -186,6 +186,12 @@ export {
   withTenantSeq,
 } from "./record.js";
 export { type AdminInput, buildAdminRecord } from "./record-admin.js";
+export {
+  type AppliedCheckRecord,
+  appliedResults,
+  type CheckResult,
+  linkChecks,
+} from "./record-applied.js";
 export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";
 export { type UsageGroup, type UsageQuery, type UsageRow, usageReport } from "./usage-report.js";
