@@ -23,8 +23,8 @@ const BEGIN_AND_LOCK = CompiledQuery.raw(`begin; select pg_advisory_xact_lock(${
 /** Query-index fields a decision record contributes. */
 export type DecisionIndex = Omit<
   AuditDecisionsTable,
-  "decision_id" | "recorded_at" | "decision_seq" | "outcome_seq" | "key_id" | keyof OutcomeUsage
-> & { key_id?: string | null };
+  "decision_id" | "recorded_at" | "decision_seq" | "outcome_seq" | "key_id" | "facets" | keyof OutcomeUsage
+> & { key_id?: string | null; facets?: readonly string[] };
 
 /** What an outcome adds to its decision's index row: the usage report's columns (src/audit/usage-report.ts). */
 export type OutcomeUsage = Pick<AuditDecisionsTable, "input_tokens" | "output_tokens" | "cost_micro_usd">;
@@ -397,6 +397,8 @@ interface BatchRows {
   inputTokens: (number | null)[];
   outputTokens: (number | null)[];
   costMicroUsd: (number | null)[];
+  /** A decision's facets, newline-separated (decision-facets.ts); null for an outcome. */
+  facets: (string | null)[];
   /** For a decision whose outcome is in the same batch: that outcome's position. */
   outcomeOrd: (number | null)[];
 }
@@ -426,6 +428,7 @@ function batchParams(batch: readonly Pending[]): { params: Uint8Array[]; tenants
     int8Array(r.inputTokens),
     int8Array(r.outputTokens),
     int8Array(r.costMicroUsd),
+    textArray(r.facets),
   ];
   return { params, tenants: claims.tenant };
 }
@@ -448,6 +451,7 @@ function batchRows(batch: readonly Pending[]): BatchRows {
     inputTokens: [],
     outputTokens: [],
     costMicroUsd: [],
+    facets: [],
     outcomeOrd: [],
   };
   // An outcome whose decision is in the same batch cannot update the decision's index row
@@ -471,6 +475,7 @@ function batchRows(batch: readonly Pending[]): BatchRows {
       r.policySha256.push(q.index.policy_sha256);
       r.catalogRevision.push(q.index.catalog_revision);
       r.keyId.push(q.index.key_id ?? null);
+      r.facets.push(q.index.facets ? q.index.facets.join("\n") : null);
       pushUsage(r, undefined);
     } else {
       r.tenant.push(null);
@@ -481,6 +486,7 @@ function batchRows(batch: readonly Pending[]): BatchRows {
       r.policySha256.push(null);
       r.catalogRevision.push(null);
       r.keyId.push(null);
+      r.facets.push(null);
       pushUsage(r, q.usage);
       const d = decisionAt.get(q.decisionId);
       if (d !== undefined) {
@@ -517,7 +523,7 @@ function pushUsage(r: BatchRows, u: OutcomeUsage | undefined): void {
  * batch to be renumbered and re-signed (see tenant-heads.ts).
  */
 const APPEND_BATCH = preparedStatement(
-  "sovr_audit_append_v3",
+  "sovr_audit_append_v4",
   `with claims as (
       select c.tenant, c.prev, c.last, c.ord, coalesce(h.head, 0) as head
       from unnest($14::text[], $15::int8[], $16::int8[]) with ordinality as c(tenant, prev, last, ord)
@@ -530,14 +536,14 @@ const APPEND_BATCH = preparedStatement(
       select next.n + v.ord - 1 as seq, v.kind, v.decision_id, v.recorded_at, v.envelope, v.leaf_hash,
              v.tenant, v.model, v.endpoint_id, v.outcome, v.policy_revision, v.policy_sha256,
              v.catalog_revision, next.n + v.outcome_ord as outcome_seq, v.key_id, v.input_tokens,
-             v.output_tokens, v.cost_micro_usd
+             v.output_tokens, v.cost_micro_usd, string_to_array(v.facets, chr(10)) as facets
       from next, ok, unnest(
         $1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bytea[], $6::text[], $7::text[],
         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int8[],
-        $17::text[], $18::int8[], $19::int8[], $20::int8[]
+        $17::text[], $18::int8[], $19::int8[], $20::int8[], $21::text[]
       ) with ordinality as v(kind, decision_id, recorded_at, envelope, leaf_hash, tenant, model,
              endpoint_id, outcome, policy_revision, policy_sha256, catalog_revision, outcome_ord,
-             key_id, input_tokens, output_tokens, cost_micro_usd, ord)
+             key_id, input_tokens, output_tokens, cost_micro_usd, facets, ord)
       where ok.ok
     ), log as (
       insert into audit_log (seq, kind, decision_id, recorded_at, envelope, leaf_hash)
@@ -545,10 +551,10 @@ const APPEND_BATCH = preparedStatement(
     ), decisions as (
       insert into audit_decisions (decision_id, recorded_at, tenant, model, endpoint_id, outcome,
                                    policy_revision, policy_sha256, catalog_revision, decision_seq, outcome_seq,
-                                   key_id, input_tokens, output_tokens, cost_micro_usd)
+                                   key_id, input_tokens, output_tokens, cost_micro_usd, facets)
       select decision_id, recorded_at, tenant, model, endpoint_id, outcome,
              policy_revision, policy_sha256, catalog_revision, seq, outcome_seq,
-             key_id, input_tokens, output_tokens, cost_micro_usd
+             key_id, input_tokens, output_tokens, cost_micro_usd, facets
       from rows where kind = 'decision'
     ), outcomes as (
       update audit_decisions d

@@ -43,6 +43,8 @@ export {
 } from "./cosignature.js";
 export type { StoredCosignature } from "./cosignature-store.js";
 export { cosignaturesOf, cosignaturesUpTo, cosignedNote, saveCosignature } from "./cosignature-store.js";
+export { type DecisionFacetFilter, needsEndpointFacts } from "./decision-facet-filter.js";
+export { decisionFacets } from "./decision-facets.js";
 export {
   CommitSignal,
   decisionFeed,
@@ -51,6 +53,7 @@ export {
   type FeedEntry,
   type FeedItem,
 } from "./decision-feed.js";
+export { countDecisions, decisionPayloads } from "./decision-query.js";
 export type { DsseEnvelope, DsseSignature, EnvelopeVerification } from "./dsse.js";
 export {
   entryLeafHash,
@@ -61,6 +64,7 @@ export {
   signEnvelope,
   verifyEnvelope,
 } from "./dsse.js";
+export { endpointFacts, ensureEndpointFacts } from "./endpoint-facts.js";
 export { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "./errors.js";
 export {
   CATALOGS_DIR,

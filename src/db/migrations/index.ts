@@ -10,6 +10,7 @@ import * as budgets from "./2026-11-30T0610-budgets.js";
 import * as decisionUsage from "./2026-11-30T0700-h-usage-decision-usage.js";
 import * as rateLimitWindows from "./2026-11-30T0710-h-usage-rate-limit-windows.js";
 import * as witnessCosignatures from "./2026-11-30T0800-h-witness-cosignatures.js";
+import * as decisionFacets from "./2026-11-30T0900-h-evidence-decision-facets.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0710-h-usage-rate-limit-windows": rateLimitWindows,
   "2026-11-30T0610-budgets": budgets,
   "2026-11-30T0800-h-witness-cosignatures": witnessCosignatures,
+  "2026-11-30T0900-h-evidence-decision-facets": decisionFacets,
 };
