@@ -9,14 +9,9 @@ import { type DecisionFilter, decisionFilterExpression, toEntry } from "./audit-
 import { needsEndpointFacts } from "./decision-facet-filter.js";
 import { ensureEndpointFacts } from "./endpoint-facts.js";
 
-/** Makes sure the endpoint facts a filter reads are there (endpoint-facts.ts). */
-export async function prepareFilter(db: Kysely<Database>, filter: DecisionFilter): Promise<void> {
-  if (needsEndpointFacts(filter)) await ensureEndpointFacts(db);
-}
-
 /** How many decisions match `filter`. */
 export async function countDecisions(db: Kysely<Database>, filter: DecisionFilter): Promise<number> {
-  await prepareFilter(db, filter);
+  if (needsEndpointFacts(filter)) await ensureEndpointFacts(db);
   const { n } = await db
     .selectFrom("audit_decisions")
     .select((eb) => eb.fn.countAll<string | number>().as("n"))

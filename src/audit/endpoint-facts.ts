@@ -31,8 +31,8 @@ const done = new WeakMap<Kysely<Database>, Set<string>>();
  * which reads as "not shown inside", never as inside.
  */
 export async function ensureEndpointFacts(db: Kysely<Database>): Promise<void> {
-  let seen = done.get(db);
-  if (!seen) done.set(db, (seen = new Set()));
+  const seen = done.get(db) ?? new Set<string>();
+  done.set(db, seen);
   const missing = await db
     .selectFrom("catalog_revisions")
     .select("revision")

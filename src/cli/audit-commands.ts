@@ -15,7 +15,7 @@ import {
   verifyExport,
 } from "../audit/index.js";
 import { toBase64 } from "../encoding/index.js";
-import { AuditService, type LogEntry, Outcome } from "../gen/sovereign/v1/audit_pb.js";
+import { AuditService, type LogEntry } from "../gen/sovereign/v1/audit_pb.js";
 import { addQueryFilterOptions, type QueryOptions, queryCommand } from "./audit-query.js";
 import { addAuditReceiptCommands } from "./audit-receipts.js";
 import { addAuditTailCommand } from "./audit-tail.js";
