@@ -66,6 +66,7 @@ export {
 } from "./dsse.js";
 export { endpointFacts, ensureEndpointFacts } from "./endpoint-facts.js";
 export { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "./errors.js";
+export { type ExplainedDecision, explainExport } from "./explain-export.js";
 export {
   CATALOGS_DIR,
   type CatalogProblem,

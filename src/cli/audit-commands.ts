@@ -16,6 +16,7 @@ import {
 } from "../audit/index.js";
 import { toBase64 } from "../encoding/index.js";
 import { AuditService, type LogEntry } from "../gen/sovereign/v1/audit_pb.js";
+import { addAuditExplainCommand } from "./audit-explain.js";
 import { addQueryFilterOptions, type QueryOptions, queryCommand } from "./audit-query.js";
 import { addAuditReceiptCommands } from "./audit-receipts.js";
 import { addAuditTailCommand } from "./audit-tail.js";
@@ -323,6 +324,7 @@ export function addAuditCommands(program: Command): void {
     .option("--json", "machine-readable result")
     .action((id: string, o: { livePolicy?: boolean; json?: boolean }) => run(() => replayCommand(id, o)));
   addAuditTailCommand(audit);
+  addAuditExplainCommand(audit, run);
   addAuditReceiptCommands(audit);
   addAuditWitnessCommand(audit);
 }
