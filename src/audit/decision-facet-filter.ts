@@ -1,5 +1,5 @@
 /**
- * The auditor's filters of the decision query (issue 14, docs/audit.md §4) as SQL conditions on
+ * The auditor's filters of the decision query (issue 14, docs/audit.md §7.2) as SQL conditions on
  * `audit_decisions`: facets through its GIN index, key id through its index, and the endpoint's
  * catalog attributes (provider, headquarters, residency; inside or outside a region set) as a
  * semi-join on `audit_endpoint_facts` by (catalog_revision, endpoint_id) — the endpoint of a

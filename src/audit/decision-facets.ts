@@ -1,6 +1,6 @@
 /**
  * A decision's facets: what audit queries filter on that is not a column of the query index
- * (docs/audit.md §4), written with the decision's index row by the log's append statement.
+ * (docs/audit.md §7.2), written with the decision's index row by the log's append statement.
  *
  * - `label:<category>` for each content label category the detectors found (counts > 0; also
  *   `label:unscannable` when parts could not be scanned), never a value;

@@ -1,5 +1,5 @@
 /**
- * What the decision query adds for auditors (issue 14, docs/audit.md §4): a filtered count, and
+ * What the decision query adds for auditors (issue 14, docs/audit.md §7.2): a filtered count, and
  * the records of a page (decision and outcome payloads, as signed), so `sovr audit query --json`
  * prints full records without one GetDecision per hit.
  */

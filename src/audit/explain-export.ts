@@ -1,5 +1,5 @@
 /**
- * Answers from an export alone (issue 14, docs/audit.md §4.2): "which requests went to an
+ * Answers from an export alone (issue 14, docs/audit.md §7.2): "which requests went to an
  * endpoint outside this region set, and why was that allowed?". Reads `records.jsonl` and the
  * catalog revisions the export carries (`catalogs/<revision>.json`, export-catalogs.ts); asks
  * nothing of the server. Run `sovr audit verify DIR --trusted-keys …` first: this reads the

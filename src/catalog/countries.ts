@@ -54,7 +54,7 @@ export const EU_COUNTRY_CODES: ReadonlySet<string> = new Set(
 
 /**
  * Named sets of countries that audit queries test an endpoint's residency against (`sovr audit
- * query --outside EU`, docs/audit.md §4): defined here once. Names are upper case.
+ * query --outside EU`, docs/audit.md §7.2): defined here once. Names are upper case.
  */
 export const REGION_SETS: Readonly<Record<string, ReadonlySet<string>>> = {
   EU: EU_COUNTRY_CODES,

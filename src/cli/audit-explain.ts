@@ -2,7 +2,7 @@
  * `sovr audit explain-export DIR --outside EU [--since 1h]`: from an export alone, the decisions
  * whose endpoint lies outside a region set, each with the endpoint's attributes (as the catalog
  * revision the export carries states them, with sources) and the checks it passed — "which
- * requests went outside the EU, and why was that allowed?" (docs/audit.md §4.2). Offline.
+ * requests went outside the EU, and why was that allowed?" (docs/audit.md §7.2). Offline.
  */
 import { resolve } from "node:path";
 import type { Command } from "commander";

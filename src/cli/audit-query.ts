@@ -1,5 +1,5 @@
 /**
- * `sovr audit query`: decisions of a running server matching the filters (docs/audit.md §4),
+ * `sovr audit query`: decisions of a running server matching the filters (docs/audit.md §7.2),
  * as a table, JSON lines or CSV. `--json` and `--csv` carry the full records (the signed
  * payloads, decoded); `--count` prints how many match.
  */

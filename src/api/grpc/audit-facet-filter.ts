@@ -1,5 +1,5 @@
 /**
- * The auditor's filters of QueryDecisions (docs/audit.md §4): provider, residency country and
+ * The auditor's filters of QueryDecisions (docs/audit.md §7.2): provider, residency country and
  * region, inside/outside a region set, headquarters, a rule that excluded or passed, key id and
  * content label, checked here and handed to the store as a {@link DecisionFacetFilter}.
  */

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from "kysely";
 
 /**
- * What auditors ask of the decisions' query index (issue 14, docs/audit.md §4), indexed so a
+ * What auditors ask of the decisions' query index (issue 14, docs/audit.md §7.2), indexed so a
  * filtered page or count over a million decisions stays within a second or two:
  *
  * - `audit_decisions.facets`: per decision, what it says besides its columns, written by the

@@ -242,7 +242,7 @@ export type QueryDecisionsRequest = Message<"sovereign.v1.QueryDecisionsRequest"
   pageToken: string;
 
   /**
-   * The auditor's filters (docs/audit.md §4). The endpoint's attributes are those of the
+   * The auditor's filters (docs/audit.md §7.2). The endpoint's attributes are those of the
    * decision's catalog revision; the endpoint is the planned one until the outcome names the
    * one used.
    * Provider slug of the endpoint.
