@@ -30,6 +30,7 @@ const arg = (name: string) => {
 const N = Number(arg("--n") ?? 1_000_000);
 const only = arg("--db");
 const RUNS = 5;
+const CHUNK = 50_000;
 const EU = [...EU_COUNTRY_CODES].sort();
 const T0 = Date.parse("2026-11-01T00:00:00Z");
 const DAY = 86_400_000;
@@ -63,7 +64,9 @@ async function seed(db: Kysely<Database>): Promise<void> {
            case when e % 10 >= 7 then 'us' else 'eu' end,
            case when e % 10 >= 7 then 'US' when e % 2 = 0 then 'FR' else 'DE' end
     from generate_series(0, 2) r, generate_series(0, 29) e`.execute(db);
-  await sql`
+  // In chunks: one statement over a million rows outlasts the embedded database's stall guard.
+  for (let lo = 0; lo < N; lo += CHUNK)
+    await sql`
     insert into audit_decisions (decision_id, recorded_at, tenant, model, endpoint_id, outcome,
       policy_revision, policy_sha256, catalog_revision, decision_seq, outcome_seq, key_id,
       input_tokens, output_tokens, cost_micro_usd, facets)
@@ -81,7 +84,9 @@ async function seed(db: Kysely<Database>): Promise<void> {
              case when (h / 1500) % 10 = 7 then 'excluded:zdr' end,
              case when (h / 30) % 50 = 0 then 'label:email' end
            ], null)
-    from generate_series(0, ${N - 1}) i, lateral (select abs(hashint4(i)::int8) as h) x`.execute(db);
+    from generate_series(${lo}, ${Math.min(N, lo + CHUNK) - 1}) i, lateral (select abs(hashint4(i)::int8) as h) x`.execute(
+      db,
+    );
   await sql`analyze`.execute(db);
 }
 

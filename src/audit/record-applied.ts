@@ -16,8 +16,11 @@ export interface AppliedCheckRecord {
   stage: "policy" | "filter" | "availability";
   /** The rule, named as an exclusion names it ("zdr", "tenant acme", "only", "credentials"). */
   rule: string;
-  /** What was checked: the policy's reason prefix without its colon, or the filter and its value. */
-  check: string;
+  /**
+   * What was checked, when it says more than `rule`: the policy's reason prefix without its
+   * colon ("tenant acme: zdr"), or the filter and its value ("only: sim-eu"). Absent: the rule.
+   */
+  check?: string;
 }
 
 /**
@@ -31,10 +34,11 @@ export function linkChecks(
 ): CheckRecord[] {
   return checks.map((c) => {
     let best = -1;
+    const checkOf = (a: AppliedCheckRecord) => a.check ?? a.rule;
     applied.forEach((a, j) => {
       if (a.stage !== c.stage || a.rule !== c.rule) return;
-      if (a.stage === "policy" && a.check !== a.rule && !c.reason.startsWith(`${a.check}:`)) return;
-      if (best < 0 || a.check.length > applied[best]!.check.length) best = j;
+      if (a.stage === "policy" && a.check !== undefined && !c.reason.startsWith(`${a.check}:`)) return;
+      if (best < 0 || checkOf(a).length > checkOf(applied[best]!).length) best = j;
     });
     return best < 0 ? { ...c } : { ...c, applied: best };
   });
@@ -69,7 +73,7 @@ export function appliedResults(record: DecisionRecord): { endpoint_id: string; c
       return {
         stage: a.stage,
         rule: a.rule,
-        check: a.check,
+        check: a.check ?? a.rule,
         result: f.length > 0 ? "failed" : "passed",
         reason: f.map((c) => c.reason).join("; "),
       };

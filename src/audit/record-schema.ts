@@ -197,7 +197,7 @@ const decisionSchemaV2 = z
       z.strictObject({ stage, rule: z.string(), reason: z.string(), applied: nonNegInt.optional() }),
     ),
     /** The checks applied to every candidate (record-applied.ts); absent in earlier records. */
-    applied: z.array(z.strictObject({ stage, rule: z.string(), check: z.string() })).optional(),
+    applied: z.array(z.strictObject({ stage, rule: z.string(), check: z.string().optional() })).optional(),
     candidates: candidatesV2,
     /** Content labels from detectors (label → value); {} until detectors exist. */
     labels: z.record(z.string(), z.string()),

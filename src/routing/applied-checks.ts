@@ -5,7 +5,8 @@
  * passed or failed with the reason (audit/record-applied.ts).
  *
  * - policy: the reason prefixes the policy reports it applied (route document `checks`), e.g.
- *   "zdr: " → `{stage: "policy", rule: "zdr", check: "zdr"}`; the rule is named as the router
+ *   "zdr: " → `{stage: "policy", rule: "zdr"}` (`check` only where it says more than the rule:
+ *   "tenant acme: zdr"); the rule is named as the router
  *   names an exclusion's rule (the reason up to its first colon).
  * - filter: the request filters that could exclude a candidate of this request (filters.ts,
  *   parameters.ts), each by its rule; the policy's obligations (`redact`) and retention
@@ -28,9 +29,11 @@ export function appliedChecks(
   const out: AppliedCheckRecord[] = [];
   for (const prefix of policy.applied ?? []) {
     const check = prefix.replace(/:\s*$/, "");
-    out.push({ stage: "policy", rule: prefix.split(":")[0] ?? "policy", check });
+    const rule = prefix.split(":")[0] ?? "policy";
+    out.push(check === rule ? { stage: "policy", rule } : { stage: "policy", rule, check });
   }
-  const filter = (rule: string, check = rule) => out.push({ stage: "filter", rule, check });
+  const filter = (rule: string, check = rule) =>
+    out.push(check === rule ? { stage: "filter", rule } : { stage: "filter", rule, check });
   const p = req.provider;
   if (p.only && p.only.length > 0) filter("only", `only: ${p.only.join(", ")}`);
   if (p.ignore && p.ignore.length > 0) filter("ignore", `ignore: ${p.ignore.join(", ")}`);
@@ -44,8 +47,8 @@ export function appliedChecks(
   filter("kind", `kind: ${req.operation ?? "chat"}`);
   if (req.maxTokens !== undefined) filter("context_length", `context_length: max_tokens ${req.maxTokens}`);
   if (policy.obligations && Object.keys(policy.obligations).length > 0)
-    out.push({ stage: "policy", rule: "redact", check: "redact" });
+    out.push({ stage: "policy", rule: "redact" });
   if (used.some((u) => parameterClass(u) === "retention"))
-    out.push({ stage: "policy", rule: "retention_parameters", check: "retention_parameters" });
+    out.push({ stage: "policy", rule: "retention_parameters" });
   return out;
 }
