@@ -84,7 +84,7 @@ async function seed(db: Kysely<Database>): Promise<void> {
              case when (h / 1500) % 10 = 7 then 'excluded:zdr' end,
              case when (h / 30) % 50 = 0 then 'label:email' end
            ], null)
-    from generate_series(${lo}, ${Math.min(N, lo + CHUNK) - 1}) i, lateral (select abs(hashint4(i)::int8) as h) x`.execute(
+    from generate_series(${sql.lit(lo)}, ${sql.lit(Math.min(N, lo + CHUNK) - 1)}) i, lateral (select abs(hashint4(i)::int8) as h) x`.execute(
       db,
     );
   await sql`analyze`.execute(db);
