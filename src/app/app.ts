@@ -9,6 +9,7 @@ import type { BundleSource, PolicyEngine } from "../policy/index.js";
 import type { ContentDetector, LocalProber, Router } from "../routing/index.js";
 import type { Simulator } from "../simulator/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
+import type { KeyExpiryTrail } from "./key-expiry-trail.js";
 
 /** A running `sovr serve`: its parts (tests reach into them) and how to stop it. */
 export interface App {
@@ -38,6 +39,8 @@ export interface App {
   readonly servers: RunningServers;
   /** Certificate renewal of the TLS ports (SOVR_TLS_*); undefined without TLS. */
   readonly tlsReload: TlsReloader | undefined;
+  /** Writes `key.expire` admin records for keys whose expiry passed; `sweep()` runs it now. */
+  readonly keyExpiries: KeyExpiryTrail;
   readonly grpcUrl: string;
   readonly httpUrl: string;
   /**

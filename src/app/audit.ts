@@ -1,10 +1,16 @@
 import {
+  type AdminActor,
+  AdminTrail,
   AuditLog,
   Checkpointer,
   currentSigningKey,
   LatestCheckpointFile,
+  PLATFORM_TENANT,
   publishSigningKey,
+  queryAdminRecords,
   rotateSigningKey,
+  type SigningKey,
+  SYSTEM_ACTOR,
   saveCosignature,
   WitnessClient,
 } from "../audit/index.js";
@@ -18,7 +24,9 @@ import type { ShutdownStep } from "./shutdown.js";
  * The signed log and its checkpointer. The signing key is created on first start and published
  * with its validity range. Stopping the checkpointer (before the log's flush: cleanups run in
  * reverse) drains the log and signs a final checkpoint. The latest one signed is also kept
- * beside the keys: a log cut or rewritten behind it (a fork) stops start-up here.
+ * beside the keys: a log cut or rewritten behind it (a fork) stops start-up here. A key published
+ * for the first time (the first start, or after `sovr keys generate`) is an admin record
+ * (`signing_key.rotate`, by the router itself) before any decision is signed with it.
  */
 export async function startAudit(
   config: Config,
@@ -32,7 +40,8 @@ export async function startAudit(
     key = await rotateSigningKey(config.keysDir);
     logger.info({ keyId: key.keyId, dir: config.keysDir }, "generated a new record signing key");
   }
-  await publishSigningKey(db.db, key);
+  // A key the log has no record of taking over (the log's first, or a rotation): recorded below, signed by it.
+  const rotation = await publishKey(db, key);
   const audit = new AuditLog(db.db, db.kind, key, {
     batchDelayMs: config.audit.batchDelayMs,
     batchMax: config.audit.batchMax,
@@ -76,5 +85,47 @@ export async function startAudit(
     cleanups.push({ name: "witness cosignatures", run: () => w.settled() });
   }
   cleanups.push({ name: "final checkpoint", run: () => checkpointer.stop() });
+  if (rotation)
+    // Fail closed: a key whose taking over cannot be recorded does not start signing decisions.
+    await recordKeyRotation(new AdminTrail(audit, config.instance), SYSTEM_ACTOR, rotation);
   return { audit, checkpointer, witnesses };
+}
+
+/** A signing key taking over, and the one it took over from (null: the log's first). */
+export interface KeyRotation {
+  keyId: string;
+  previous: string | null;
+}
+
+/**
+ * Publishes `key` (idempotent); returns the rotation when the log holds no record of it yet —
+ * its first publication, or one whose record could not be committed then (a start that failed
+ * there), so the record is never skipped. A log from before the admin trail gets one for its
+ * current key at the first start that has the trail.
+ */
+export async function publishKey(db: DatabaseHandle, key: SigningKey): Promise<KeyRotation | undefined> {
+  const others = await db.db
+    .selectFrom("signing_keys")
+    .select("key_id")
+    .where("key_id", "!=", key.keyId)
+    .orderBy("valid_from", "desc")
+    .execute();
+  await publishSigningKey(db.db, key);
+  const rotations = await queryAdminRecords(
+    db.db,
+    { tenants: [PLATFORM_TENANT], action: "signing_key.rotate" },
+    10_000, // rotations are rare: every one of them, read at start only
+  );
+  if (rotations.entries.some((e) => e.record.target.signing_key_id === key.keyId)) return undefined;
+  return { keyId: key.keyId, previous: others[0]?.key_id ?? null };
+}
+
+/** The admin record of a rotation (`signing_key.rotate`), signed by the new key. */
+export async function recordKeyRotation(trail: AdminTrail, actor: AdminActor, r: KeyRotation): Promise<void> {
+  await trail.record(actor, {
+    tenant: PLATFORM_TENANT,
+    action: "signing_key.rotate",
+    target: { signing_key_id: r.keyId },
+    revision: { before: r.previous, after: r.keyId },
+  });
 }

@@ -1,10 +1,12 @@
 import { readFile } from "node:fs/promises";
+import type { AdminTrail } from "../audit/index.js";
 import type { LiveCatalog } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
 import { type BundleRef, BundleSource, PolicyEngine, saveBundle } from "../policy/index.js";
 import { catalogPolicyEndpoints } from "../routing/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
+import { recordBundleActivation } from "./admin-trail.js";
 import type { ShutdownStep } from "./shutdown.js";
 
 export interface RunningPolicy {
@@ -25,6 +27,8 @@ export async function startPolicy(
   logger: Logger,
   metrics: Metrics,
   cleanups: ShutdownStep[],
+  /** Where each activation is recorded before it serves (absent: not recorded). */
+  trail?: AdminTrail,
 ): Promise<RunningPolicy> {
   const engine = new PolicyEngine({
     poolSize: config.policy.poolSize,
@@ -51,6 +55,8 @@ export async function startPolicy(
     logger,
     onLoaded: async (bytes, ref) => {
       await saveBundle(db.db, bytes, ref);
+      // Recorded before it serves; no record, no activation (the last good bundle stays).
+      if (trail) await recordBundleActivation(trail, ref, activeBundle);
       activeBundle = ref;
       metrics.policyBundleLoads.inc({ result: "loaded" });
     },

@@ -5,6 +5,7 @@ import type { BudgetStore } from "../budget/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
 import { type Config, providerKeyEnv } from "../config/index.js";
 import type { DatabaseHandle } from "../db/index.js";
+import { DETECTOR_VERSION, findSpans } from "../detect/index.js";
 import {
   AuditRecorder,
   type ContentDetector,
@@ -101,4 +102,16 @@ export function buildRouter(p: RouterParts): Router {
     return new Limited(d, tokens, p.config.limits.defaultMaxTokens ?? 1024);
   }
   return new (traced ? withTracing(Router, p.tracing) : Router)(d);
+}
+
+/**
+ * The local detectors (src/detect) unless a caller brings its own (`StartOptions.detector`), or
+ * none: `null`, or SOVR_CONTENT_DETECTORS=off (rules that need labels then fail closed).
+ */
+export function contentDetector(
+  config: Config,
+  own: ContentDetector | null | undefined,
+): ContentDetector | undefined {
+  if (own === null || (own === undefined && !config.contentDetectors)) return undefined;
+  return own ?? { version: DETECTOR_VERSION, findSpans };
 }

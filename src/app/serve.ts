@@ -18,7 +18,7 @@ import {
   TlsReloader,
   type TlsReloadTarget,
 } from "../api/index.js";
-import { type AuditLog, type Checkpointer, CommitSignal } from "../audit/index.js";
+import { type AdminTrail, type AuditLog, type Checkpointer, CommitSignal } from "../audit/index.js";
 import { type Authenticator, type ByokAdmin, CallerAuth, JwtVerifier } from "../auth/index.js";
 import { BudgetAdmin, type BudgetStore } from "../budget/index.js";
 import type { EndpointStatsTracker, LiveCatalog } from "../catalog/index.js";
@@ -27,6 +27,7 @@ import { type DatabaseHandle, pingDatabase } from "../db/index.js";
 import { Replayer } from "../replay/index.js";
 import type { LocalProber, Router } from "../routing/index.js";
 import { accessLogged, type Logger, type Metrics, type Tracing } from "../telemetry/index.js";
+import { budgetTrail } from "./budget-trail.js";
 import { observedAuth } from "./observed-auth.js";
 import type { RunningPolicy } from "./policy.js";
 
@@ -40,6 +41,8 @@ export interface ServeParts {
   prober: LocalProber;
   policy: RunningPolicy;
   audit: AuditLog;
+  /** Where admin changes are recorded before they take effect. */
+  trail: AdminTrail;
   checkpointer: Checkpointer;
   router: Router;
   byokAdmin: ByokAdmin;
@@ -69,6 +72,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     prober,
     policy,
     audit,
+    trail,
     checkpointer,
     router,
     byokAdmin,
@@ -99,9 +103,9 @@ export async function serve(p: ServeParts): Promise<Serving> {
     observeAuth: observe,
     routes: (r) =>
       registerServices(r, {
-        keys: [db.db, auth],
+        keys: [db.db, auth, trail],
         byok: byokAdmin,
-        budgets: new BudgetAdmin(db.db, p.budgets),
+        budgets: new BudgetAdmin(db.db, p.budgets, budgetTrail(trail)),
         router,
         limits: config.requestLimits,
         catalog: {

@@ -42,3 +42,30 @@ export async function runShutdownSteps(
   }
   return failed;
 }
+
+/**
+ * The app's `stop()`: once, however often called — health goes false, the shutdown signal ends
+ * open streams, the servers drain for at most `drainMs`, then the cleanups run in reverse order
+ * of their start within what is left of that time.
+ */
+export function stopOnce(p: {
+  drainMs: number;
+  health: { set(ready: boolean): void };
+  shutdown: AbortController;
+  servers: { close(drainMs: number): Promise<{ drained: boolean; cut: number }> };
+  cleanups: ShutdownStep[];
+  logger: Logger;
+}): () => Promise<{ drained: boolean; cut: number; unflushed: string[] }> {
+  let stopping: Promise<{ drained: boolean; cut: number; unflushed: string[] }> | undefined;
+  return () => {
+    stopping ??= (async () => {
+      const deadline = performance.now() + p.drainMs;
+      p.health.set(false);
+      p.shutdown.abort();
+      const result = await p.servers.close(p.drainMs);
+      const unflushed = await runShutdownSteps(p.cleanups.reverse(), deadline, p.logger);
+      return { ...result, unflushed };
+    })();
+    return stopping;
+  };
+}

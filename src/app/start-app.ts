@@ -3,18 +3,19 @@ import { BudgetStore } from "../budget/index.js";
 import { EndpointStatsTracker, LiveCatalog, readCatalogFiles, watchCatalogDir } from "../catalog/index.js";
 import { type Config, checkPrivateFile, ensurePrivateDir } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
-import { DETECTOR_VERSION, findSpans } from "../detect/index.js";
 import { createLogger, Metrics, startTracing } from "../telemetry/index.js";
 import { PoolSet } from "../upstream/index.js";
+import { byokGate, gateCatalog, startAdminTrail } from "./admin-trail.js";
 import type { App, StartOptions } from "./app.js";
 import { startAudit } from "./audit.js";
 import { createDevKeyOnFirstStart } from "./dev-key.js";
+import { startKeyExpiryTrail } from "./key-expiry-trail.js";
 import { startLocalModels, warmLocalModels } from "./local-models.js";
 import { startLocalProber } from "./local-probe.js";
 import { startPolicy } from "./policy.js";
-import { buildRouter } from "./router.js";
+import { buildRouter, contentDetector } from "./router.js";
 import { serve } from "./serve.js";
-import { runShutdownSteps, type ShutdownStep } from "./shutdown.js";
+import { type ShutdownStep, stopOnce } from "./shutdown.js";
 import { startConfiguredSimulator } from "./simulator.js";
 
 /**
@@ -57,8 +58,14 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       cleanups.push({ name: "key table refresh", run: () => auth.stop() });
     } else logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
 
+    // The signed log first: the catalog and the policy bundle loaded next are admin records in it.
+    const { audit, checkpointer, witnesses } = await startAudit(config, db, logger, metrics, cleanups);
+    const trail = startAdminTrail(audit, config.instance);
+    const keyExpiries = await startKeyExpiryTrail(db, trail, logger, cleanups);
+
     // Catalog: a bad catalog stops start-up (the error names file, path and reason).
     const catalog = new LiveCatalog(db.db, env, config.catalogEnv);
+    gateCatalog(catalog, trail);
     const local = await startLocalModels(config, catalog, logger, metrics, cleanups);
     const { snapshot } = await catalog.apply(await readCatalogFiles(config.catalogDir));
     metrics.catalogRevisions.inc({ result: "applied" });
@@ -69,8 +76,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       : undefined;
     cleanups.push({ name: "catalog watcher", run: () => watcher?.close() });
 
-    const policy = await startPolicy(config, db, catalog, logger, metrics, cleanups);
-    const { audit, checkpointer, witnesses } = await startAudit(config, db, logger, metrics, cleanups);
+    const policy = await startPolicy(config, db, catalog, logger, metrics, cleanups, trail);
     const byok = new ByokStore(db.db, MasterKey.fromConfig(config.byok), {
       onDecryptError: (tenant, provider) =>
         logger.error({ tenant, provider }, "BYOK key cannot be decrypted with the configured master key"),
@@ -99,14 +105,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       logger,
       metrics,
       tracing,
-      // The local detectors (src/detect) unless a caller brings its own, or none (null, or
-      // SOVR_CONTENT_DETECTORS=off).
-      detector:
-        opts.detector === null || (opts.detector === undefined && !config.contentDetectors)
-          ? undefined
-          : (opts.detector ?? { version: DETECTOR_VERSION, findSpans }),
+      detector: contentDetector(config, opts.detector),
     });
-    const byokAdmin = new ByokAdmin(byok, catalog);
+    const byokAdmin = new ByokAdmin(byok, catalog, byokGate(trail));
 
     const parts = {
       config,
@@ -117,6 +118,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       prober,
       policy,
       audit,
+      trail,
       checkpointer,
       router,
       byokAdmin,
@@ -133,7 +135,6 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       "sovr serving",
     );
 
-    let stopping: ReturnType<App["stop"]> | undefined;
     return {
       ...parts, // the parts tests reach into; `policy` is the engine
       policy: policy.engine,
@@ -144,19 +145,10 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       simulator,
       servers,
       tlsReload,
+      keyExpiries,
       grpcUrl: `${config.tls ? "https" : "http"}://${config.host}:${servers.grpcPort}`,
       httpUrl: `${config.httpTls ? "https" : "http"}://${config.host}:${servers.httpPort}`,
-      stop() {
-        stopping ??= (async () => {
-          const deadline = performance.now() + config.drainMs;
-          health.set(false);
-          shutdown.abort();
-          const result = await servers.close(config.drainMs);
-          const unflushed = await runShutdownSteps(cleanups.reverse(), deadline, logger);
-          return { ...result, unflushed };
-        })();
-        return stopping;
-      },
+      stop: stopOnce({ drainMs: config.drainMs, health, shutdown, servers, cleanups, logger }),
     };
   } catch (err) {
     for (const c of cleanups.reverse()) await Promise.resolve(c.run()).catch(() => {});

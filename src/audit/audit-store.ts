@@ -82,7 +82,8 @@ export async function* readEntries(
 }
 
 /**
- * Up to `limit` sequence numbers of `tenant`'s entries (its decisions and their outcomes) in
+ * Up to `limit` sequence numbers of `tenant`'s entries (its decisions, their outcomes and its
+ * admin records) in
  * `from <= seq < to`, ascending. Each side is a range scan of its (tenant, *_seq) index bounded
  * by `limit`, so a page costs the same at the start and the end of a long history.
  */
@@ -105,8 +106,20 @@ async function tenantSeqPage(
         .limit(limit)
         .execute()
     ).map((r) => Number((r as Record<string, unknown>)[column]));
-  const [d, o] = await Promise.all([side("decision_seq"), side("outcome_seq")]);
-  return [...d, ...o].sort((a, b) => a - b).slice(0, limit);
+  const admin = async () =>
+    (
+      await db
+        .selectFrom("audit_admin_events")
+        .select("seq")
+        .where("tenant", "=", tenant)
+        .where("seq", ">=", from)
+        .where("seq", "<", to)
+        .orderBy("seq")
+        .limit(limit)
+        .execute()
+    ).map((r) => Number(r.seq));
+  const [d, o, a] = await Promise.all([side("decision_seq"), side("outcome_seq"), admin()]);
+  return [...d, ...o, ...a].sort((x, y) => x - y).slice(0, limit);
 }
 
 /** How many entries of `tenant` lie in `from <= seq < to`. */
@@ -128,7 +141,18 @@ export async function countTenantEntries(
           .executeTakeFirstOrThrow()
       ).n,
     );
-  return (await count("decision_seq")) + (await count("outcome_seq"));
+  const admin = Number(
+    (
+      await db
+        .selectFrom("audit_admin_events")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("tenant", "=", tenant)
+        .where("seq", ">=", from)
+        .where("seq", "<", to)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+  return (await count("decision_seq")) + (await count("outcome_seq")) + admin;
 }
 
 /** `tenant`'s entries with `from <= seq < to`, in sequence order, read in pages. */
@@ -183,9 +207,14 @@ export async function decisionEntries(
   db: Kysely<Database>,
   decisionId: string,
 ): Promise<{ decision?: StoredEntry; outcome?: StoredEntry }> {
-  const rows = await db.selectFrom("audit_log").selectAll().where("decision_id", "=", decisionId).execute();
+  const rows = await db
+    .selectFrom("audit_log")
+    .selectAll()
+    .where("decision_id", "=", decisionId)
+    .where("kind", "in", ["decision", "outcome"])
+    .execute();
   const out: { decision?: StoredEntry; outcome?: StoredEntry } = {};
-  for (const r of rows) out[r.kind] = toEntry(r);
+  for (const r of rows) if (r.kind !== "admin") out[r.kind] = toEntry(r);
   return out;
 }
 

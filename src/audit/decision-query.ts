@@ -30,6 +30,7 @@ export async function decisionPayloads(
   const rows = await db.selectFrom("audit_log").selectAll().where("decision_id", "in", decisionIds).execute();
   for (const row of rows) {
     const entry = toEntry(row);
+    if (entry.kind === "admin") continue;
     const slot = out.get(entry.decisionId) ?? {};
     slot[entry.kind] = Buffer.from(entry.envelope.payload, "base64");
     out.set(entry.decisionId, slot);

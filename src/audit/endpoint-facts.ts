@@ -1,7 +1,7 @@
 /**
  * Per catalog revision and endpoint, the attributes an audit query filters on — provider,
  * headquarters, effective residency region and country — in `audit_endpoint_facts`
- * (migration 2026-11-30T0900-h-evidence-decision-facets). A decision refers to its candidates'
+ * (migration 2026-12-01T0900-h-evidence-decision-facets). A decision refers to its candidates'
  * attributes by `catalog_revision`; a revision is immutable, so its facts are derived once,
  * from the stored canonical catalog, the first time a query needs them.
  */

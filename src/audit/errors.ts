@@ -12,3 +12,8 @@ export class ReplayUnavailableError extends Error {
 export class LogIntegrityError extends Error {
   override readonly name = "LogIntegrityError";
 }
+
+/** An admin record could not be committed: the change it records is refused (fail closed). */
+export class AdminRecordError extends Error {
+  override readonly name = "AdminRecordError";
+}

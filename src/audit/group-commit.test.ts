@@ -6,7 +6,7 @@ import { generateSigningKey } from "./keys.js";
 
 const enc = new TextEncoder();
 let n = 0;
-const decision = (): AppendRequest => ({
+const decision = (): AppendRequest & { kind: "decision" } => ({
   kind: "decision",
   decisionId: `gc-${n++}`,
   recordedAt: new Date(),

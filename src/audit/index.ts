@@ -4,6 +4,19 @@
  * checkpoints, and the offline export format and verifier. Other folders import only from here.
  */
 
+export {
+  type AdminEntry,
+  type AdminFilter,
+  decisionPosition,
+  queryAdminRecords,
+} from "./admin-query.js";
+export {
+  type AdminActor,
+  type AdminChange,
+  AdminTrail,
+  LOCAL_ACTOR,
+  SYSTEM_ACTOR,
+} from "./admin-trail.js";
 export { AuditLog } from "./audit-log.js";
 export {
   checkpointAt,
@@ -65,7 +78,7 @@ export {
   verifyEnvelope,
 } from "./dsse.js";
 export { endpointFacts, ensureEndpointFacts } from "./endpoint-facts.js";
-export { AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "./errors.js";
+export { AdminRecordError, AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "./errors.js";
 export { type ExplainedDecision, explainExport } from "./explain-export.js";
 export {
   CATALOGS_DIR,
@@ -154,7 +167,9 @@ export {
 } from "./receipt.js";
 export type {
   AdminAction,
+  AdminCallerRecord,
   AdminRecord,
+  AdminTarget,
   AttemptRecord,
   AuditRecord,
   CallerRecord,
@@ -183,6 +198,7 @@ export {
   decodeRecord,
   encodeRecord,
   nowUs,
+  PLATFORM_TENANT,
   RECORD_FORMAT_VERSION,
   RecordFormatError,
   recordTenant,
@@ -198,6 +214,7 @@ export {
   linkChecks,
 } from "./record-applied.js";
 export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
+export { ADMIN_ACTIONS } from "./record-schema.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";
 export { type UsageGroup, type UsageQuery, type UsageRow, usageReport } from "./usage-report.js";
 export type { TrustedKeys, VerifyError, VerifyOptions, VerifyResult } from "./verifier.js";

@@ -1,20 +1,30 @@
 /**
- * Admin records (format v2, `kind: "admin"`): who changed what — a catalog applied, an API key
- * created or revoked, a tenant's BYOK key set or removed, its origins approved. A record names
- * the ids acted on (revision hash, key id, provider, origins) and never a secret: no key
- * material, no token. It counts in the sequence of the tenant acted on; catalog changes belong
+ * Admin records (format v2, `kind: "admin"`): who changed what — a catalog applied, a policy
+ * bundle activated, a signing key rotated, an API key created, revoked or expired, a tenant's
+ * BYOK key set or removed, its origins approved, a budget set or deleted. A record names the ids
+ * acted on (revision hash, key id, provider, origins, budget id) and never a secret: no key
+ * material, no token. It counts in the sequence of the tenant acted on; platform changes belong
  * to {@link PLATFORM_TENANT}.
  */
 
 import { uuidv7 } from "../encoding/index.js";
-import { type AdminRecord, type CallerRecord, nowUs, type Unsequenced, validateRecord } from "./record.js";
+import {
+  type AdminCallerRecord,
+  type AdminRecord,
+  nowUs,
+  type Principal,
+  type Unsequenced,
+  validateRecord,
+} from "./record.js";
 
 export interface AdminInput {
   tenant: string;
   router: string;
-  caller: CallerRecord;
+  caller: AdminCallerRecord;
+  principal: Principal;
   action: AdminRecord["action"];
   target: AdminRecord["target"];
+  revision?: AdminRecord["revision"];
   event_id?: string;
   time_us?: number;
 }
@@ -34,8 +44,14 @@ export function buildAdminRecord(input: AdminInput): Unsequenced<AdminRecord> {
     tenant: input.tenant,
     router: input.router,
     caller: input.caller,
+    principal: {
+      tenant: input.principal.tenant,
+      workload: input.principal.workload,
+      roles: [...input.principal.roles],
+    },
     action: input.action,
     target: input.target,
+    ...(input.revision ? { revision: input.revision } : {}),
   };
   validateRecord({ ...record, tenant_seq: 1 });
   return record;

@@ -10,8 +10,8 @@
  * in a compact column form whose exclusions point into one list of `checks` (so a 50-candidate
  * record stays ≤ 4 KB) — each candidate's model and data-policy attributes are not copied but
  * referenced through `catalog_revision`, the sha256 of the catalog it was decided against. An
- * outcome names its `tenant`. A third kind, `admin`, records who changed what (catalog, keys,
- * BYOK), naming target ids and never a secret.
+ * outcome names its `tenant`. A third kind, `admin`, records who changed what (catalog, policy
+ * bundle, signing key, API keys, BYOK, budgets), naming target ids and never a secret.
  */
 import { z } from "zod";
 import { assertIntegersOnly, isUuidv7 } from "../encoding/index.js";
@@ -247,16 +247,33 @@ const outcomeSchemaV2 = outcomeSchema.extend({
   unapplied_parameters: z.array(z.string()).min(1).optional(),
 });
 
-/** What an admin record may say was done; each names the ids it acted on in `target`. */
+/**
+ * What an admin record may say was done, and the ids each names in `target`: `required` must
+ * be there, `optional` may be (a budget may be a key's); nothing else may.
+ */
 export const ADMIN_ACTIONS = {
-  "catalog.apply": ["catalog_revision"],
-  "key.create": ["key_id"],
-  "key.revoke": ["key_id"],
-  "byok.set": ["provider"],
-  "byok.remove": ["provider"],
-  "byok.approve_origins": ["provider", "origins"],
-} as const;
+  "catalog.apply": { required: ["catalog_revision"], optional: [] },
+  "policy.activate": { required: ["policy_revision", "policy_sha256"], optional: [] },
+  "signing_key.rotate": { required: ["signing_key_id"], optional: [] },
+  "key.create": { required: ["key_id"], optional: [] },
+  "key.revoke": { required: ["key_id"], optional: [] },
+  "key.expire": { required: ["key_id"], optional: [] },
+  "byok.set": { required: ["provider"], optional: [] },
+  "byok.remove": { required: ["provider"], optional: [] },
+  "byok.approve_origins": { required: ["provider", "origins"], optional: [] },
+  "budget.set": { required: ["budget_id"], optional: ["key_id"] },
+  "budget.delete": { required: ["budget_id"], optional: ["key_id"] },
+} as const satisfies Record<string, { required: readonly string[]; optional: readonly string[] }>;
 export type AdminAction = keyof typeof ADMIN_ACTIONS;
+
+/**
+ * Who made an admin change: a caller as in a decision record, or `system` — the router itself
+ * (the catalog and policy bundle read at start or on a file change, a new signing key at start)
+ * — or `local` — someone with the database and keys in hand (`sovr keys …` without `SOVR_KEY`).
+ */
+const adminCaller = caller.extend({
+  kind: z.union([caller.shape.kind, z.enum(["system", "local"])]),
+});
 
 const adminSchemaV2 = z
   .strictObject({
@@ -265,28 +282,42 @@ const adminSchemaV2 = z
     /** UUIDv7 of this change. */
     event_id: uuidV7,
     time_us: nonNegInt,
-    /** The tenant acted on (the platform tenant for catalog changes). */
+    /** The tenant acted on (the platform tenant for catalog, policy and signing-key changes). */
     tenant: z.string().min(1),
     tenant_seq: tenantSeq,
     router: z.string(),
-    caller,
+    caller: adminCaller,
+    /** On whose behalf: the caller's own tenant, workload and roles (an operator's is not the tenant acted on). */
+    principal,
     action: z.enum(Object.keys(ADMIN_ACTIONS) as [AdminAction, ...AdminAction[]]),
     /** Ids only, never a secret. */
     target: z.strictObject({
       catalog_revision: sha256Hex.optional(),
+      policy_revision: z.string().optional(),
+      policy_sha256: sha256Hex.optional(),
+      signing_key_id: z.string().min(1).optional(),
       key_id: z.string().min(1).optional(),
       provider: z.string().min(1).optional(),
       origins: z.array(z.string()).optional(),
+      budget_id: z.string().min(1).optional(),
     }),
+    /**
+     * What the change replaced and what it put in place, where there is a revision: the catalog
+     * revision, the bundle's sha256, the signing key id, a budget's limits as the budget service
+     * writes them; `before` null when there was none.
+     */
+    revision: z.strictObject({ before: z.string().nullable(), after: z.string() }).optional(),
   })
   .superRefine((r, ctx) => {
-    const want: readonly string[] = ADMIN_ACTIONS[r.action];
+    const rule = ADMIN_ACTIONS[r.action];
+    const want: readonly string[] = rule.required;
+    const may: readonly string[] = [...rule.required, ...rule.optional];
     const have = Object.keys(r.target);
     for (const k of want)
       if (!have.includes(k))
         ctx.addIssue({ code: "custom", path: ["target", k], message: `required by ${r.action}` });
     for (const k of have)
-      if (!want.includes(k))
+      if (!may.includes(k))
         ctx.addIssue({ code: "custom", path: ["target", k], message: `not part of ${r.action}` });
   });
 

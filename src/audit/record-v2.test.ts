@@ -137,12 +137,14 @@ describe("record format v2: decisions", () => {
 
 describe("record format v2: admin records", () => {
   const caller = { kind: "api_key" as const, subject: "ops", key_id: "k_admin" };
+  const principal = { tenant: "_platform", workload: "ops", roles: ["operator"] };
 
   it("build, sign as v2 and decode with their tenant and event id", () => {
     const a = buildAdminRecord({
       tenant: PLATFORM_TENANT,
       router: "router-a",
       caller,
+      principal,
       action: "catalog.apply",
       target: { catalog_revision: "c".repeat(64) },
     });
@@ -155,6 +157,7 @@ describe("record format v2: admin records", () => {
       tenant: "acme",
       router: "router-a",
       caller,
+      principal,
       action: "byok.approve_origins",
       target: { provider: "mistral", origins: ["https://api.mistral.ai"] },
     });
@@ -166,6 +169,7 @@ describe("record format v2: admin records", () => {
       tenant: "acme",
       router: "r",
       caller,
+      principal,
       action: "key.create" as const,
       target: { key_id: "k1" },
     };

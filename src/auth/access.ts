@@ -40,6 +40,7 @@ export const ACCESS: Readonly<Record<string, Access>> = {
   // A draft bundle's impact over past decisions: its tenant's auditors, and operators (who
   // activate bundles) over every tenant; walls in api/grpc/audit-impact.ts.
   "sovereign.v1.AuditService/PolicyImpact": ["auditor", "operator"],
+  "sovereign.v1.AuditService/QueryAdminRecords": ["auditor"],
   // BYOK: a tenant admin, for its own tenant only (checked in src/auth/byok-admin.ts).
   "sovereign.v1.ByokService/SetKey": ["admin"],
   "sovereign.v1.ByokService/RemoveKey": ["admin"],

@@ -52,6 +52,21 @@ export function byokKeyJson(k: ByokKeyView): ByokKeyJson {
   };
 }
 
+/** A BYOK change about to be made, as the admin trail records it (never the key). */
+export interface ByokChange {
+  tenant: string;
+  action: "byok.set" | "byok.remove" | "byok.approve_origins";
+  provider: string;
+  /** byok.approve_origins: the origins approved. */
+  origins?: string[];
+}
+
+/**
+ * Called after a change is checked and before it is made; when it throws, nothing is changed
+ * (the app appends the admin record here: no record, no change).
+ */
+export type ByokGate = (caller: Principal | undefined, change: ByokChange) => Promise<void>;
+
 /**
  * The rules of BYOK administration, once, for every surface: the gRPC ByokService, the HTTP
  * route `/v1/admin/byok` and the CLI with the server stopped.
@@ -64,6 +79,7 @@ export class ByokAdmin {
   constructor(
     private readonly store: ByokStore,
     private readonly catalog: { current(): CatalogSnapshot },
+    private readonly gate: ByokGate = async () => {},
   ) {}
 
   /** The provider's endpoint origins in the current catalog, sorted. */
@@ -81,12 +97,16 @@ export class ByokAdmin {
     always: boolean,
   ): Promise<ByokKeyView> {
     this.#own(caller, tenant);
-    await this.store.set(tenant, provider, apiKey, always, this.providerOrigins(provider));
+    await this.store.set(tenant, provider, apiKey, always, this.providerOrigins(provider), () =>
+      this.gate(caller, { tenant, action: "byok.set", provider }),
+    );
     return this.#get(tenant, provider);
   }
 
   async remove(caller: Principal | undefined, tenant: string, provider: string): Promise<boolean> {
     this.#own(caller, tenant);
+    if ((await this.store.list(tenant, provider)).length === 0) return false;
+    await this.gate(caller, { tenant, action: "byok.remove", provider });
     return this.store.remove(tenant, provider);
   }
 
@@ -115,6 +135,8 @@ export class ByokAdmin {
       if (err instanceof OriginError) throw new ByokError(`origin: ${err.message}`, { cause: err });
       throw err;
     }
+    if ((await this.store.list(tenant, provider)).length === 0) throw new ByokNotFoundError(tenant, provider);
+    await this.gate(caller, { tenant, action: "byok.approve_origins", provider, origins: list });
     const entry = await this.store.approve(tenant, provider, list);
     if (!entry) throw new ByokNotFoundError(tenant, provider);
     return this.#view(entry);

@@ -172,6 +172,8 @@ export class ByokStore {
     apiKey: string,
     always: boolean,
     origins: readonly string[] = [],
+    /** Runs once the key is checked and encrypted, before it is written; a throw writes nothing. */
+    beforeWrite: () => Promise<void> = async () => {},
   ): Promise<void> {
     const master = this.#master();
     if (!SLUG.test(tenant)) throw new ByokError("tenant must be a slug");
@@ -181,6 +183,7 @@ export class ByokStore {
     }
     const approved = originList(origins);
     const { ciphertext, nonce } = encryptKey(master, tenant, provider, apiKey, approved);
+    await beforeWrite();
     const row = {
       tenant,
       provider,

@@ -16,6 +16,8 @@ export { ByokError, ByokStore, MasterKey, type TenantKey } from "./byok.js";
 export {
   ByokAccessError,
   ByokAdmin,
+  type ByokChange,
+  type ByokGate,
   type ByokKeyJson,
   type ByokKeyView,
   ByokNotFoundError,

@@ -33,7 +33,7 @@ export class BudgetKeyNotFoundError extends Error {
 
 /** A budget change as an admin record will carry it: who, what, before and after (no secret). */
 export interface BudgetChange {
-  actor: Pick<Principal, "tenant" | "keyId" | "roles">;
+  actor: Principal;
   action: "set" | "delete";
   scope: BudgetScope;
   before: Budget | undefined;
@@ -45,8 +45,8 @@ const MAX_LIMIT = Number.MAX_SAFE_INTEGER;
 
 export class BudgetAdmin {
   /**
-   * `onChange`: the hook for the admin trail (issue 17 part 4), called after each committed
-   * change. Its failure is the caller's error (the change itself is already committed).
+   * `onChange`: the admin trail (issue 17 part 4), called with each change BEFORE it is
+   * written: when it fails (the record cannot be committed), the budget stays as it was.
    */
   constructor(
     private readonly db: Kysely<Database>,
@@ -64,15 +64,17 @@ export class BudgetAdmin {
     ] as const)
       if (v !== undefined && (!Number.isSafeInteger(v) || v < 0 || v > MAX_LIMIT))
         throw new InvalidFieldError(field, "must be a whole number from 0");
-    const { before, after } = await this.store.set({ ...b, ...scope });
-    await this.#changed({ actor: caller, action: "set", scope, before, after });
+    await this.store.set({ ...b, ...scope }, (before, after) =>
+      this.#changed({ actor: caller, action: "set", scope, before, after }),
+    );
     return (await this.store.list(scope.tenant)).find((x) => same(x, scope))!;
   }
 
   async delete(caller: Principal, s: BudgetScope): Promise<boolean> {
     const scope = await this.#scope(caller, s);
-    const before = await this.store.delete(scope);
-    if (before) await this.#changed({ actor: caller, action: "delete", scope, before, after: undefined });
+    const before = await this.store.delete(scope, (before) =>
+      this.#changed({ actor: caller, action: "delete", scope, before, after: undefined }),
+    );
     return before !== undefined;
   }
 
@@ -88,10 +90,7 @@ export class BudgetAdmin {
 
   /** THE call site of "budget changed": the admin trail hooks in here. */
   async #changed(change: BudgetChange): Promise<void> {
-    await this.onChange?.({
-      ...change,
-      actor: { tenant: change.actor.tenant, keyId: change.actor.keyId, roles: change.actor.roles },
-    });
+    await this.onChange?.(change);
   }
 
   #tenant(caller: Principal, tenant: string): string {

@@ -45,7 +45,14 @@ export class BudgetStore {
   }
 
   /** Sets the given limits of a budget (creating it); a limit not given keeps its value. */
-  async set(b: Budget): Promise<{ before: Budget | undefined; after: Budget }> {
+  /**
+   * Sets a budget's limits; `beforeWrite` (the admin trail) runs with the change before it is
+   * written, and its failure leaves the budget as it was.
+   */
+  async set(
+    b: Budget,
+    beforeWrite?: (before: Budget | undefined, after: Budget) => Promise<void>,
+  ): Promise<{ before: Budget | undefined; after: Budget }> {
     const before = await this.#get(b);
     const after: Budget = {
       tenant: b.tenant,
@@ -63,6 +70,7 @@ export class BudgetStore {
       usd_micros: after.usdMicros ?? null,
       tokens: after.tokens ?? null,
     };
+    await beforeWrite?.(before, after);
     await this.db
       .insertInto("budgets")
       .values(row)
@@ -77,9 +85,10 @@ export class BudgetStore {
   }
 
   /** Deletes a budget; undefined when there was none. Its windows' usage stays counted. */
-  async delete(s: BudgetScope): Promise<Budget | undefined> {
+  async delete(s: BudgetScope, beforeWrite?: (before: Budget) => Promise<void>): Promise<Budget | undefined> {
     const before = await this.#get(s);
     if (!before) return undefined;
+    await beforeWrite?.(before);
     await this.db
       .deleteFrom("budgets")
       .where("tenant", "=", s.tenant)

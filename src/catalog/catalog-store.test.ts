@@ -12,6 +12,7 @@ import {
   diffSnapshots,
   getRevision,
   LiveCatalog,
+  localProviderSource,
   watchSnapshots,
 } from "./index.js";
 
@@ -65,6 +66,37 @@ describe.each(testDatabases)("LiveCatalog ($name)", (database) => {
     const stored = await getRevision(db.db, a.snapshot.revision);
     expect(stored?.canonical).toBe(a.snapshot.canonical);
     expect((await catalog.revision(b.snapshot.revision))?.canonical).toBe(b.snapshot.canonical);
+  });
+
+  it("a local-models change its gate refuses leaves the models as they were for later applies", async () => {
+    await catalog.apply(V1);
+    const local = localProviderSource(
+      [
+        {
+          name: "tiny",
+          model: "local/tiny",
+          file: "tiny.gguf",
+          path: "/models/tiny.gguf",
+          sha256: "a".repeat(64),
+          source: "path",
+          context_length: 2048,
+          added_on: "2026-11-01",
+        },
+      ],
+      undefined,
+      "node-llama-cpp test",
+    );
+    let refuse = true;
+    catalog.setGate(async () => {
+      if (refuse) throw new Error("no record, no change");
+    });
+    await expect(catalog.setLocalProvider(local)).rejects.toThrow("no record, no change");
+    refuse = false;
+    // The next change (ApplyCatalog, the file watch) carries only what was recorded.
+    const { snapshot } = await catalog.apply(V2);
+    expect(snapshot.endpoints.map((e) => e.id)).not.toContain("local/tiny");
+    expect(await catalog.setLocalProvider(local)).toBe(true);
+    expect(catalog.current().endpoints.map((e) => e.id)).toContain("local/tiny");
   });
 
   it("applies concurrent catalogs one at a time, in call order", async () => {

@@ -52,6 +52,17 @@ export async function getRevision(
     : undefined;
 }
 
+/**
+ * Called with a validated, stored revision before it takes effect; when it throws the running
+ * catalog stays (the app appends the admin record here: no record, no change). `by` is who
+ * asked, as given to {@link LiveCatalog.apply}; undefined for the router itself.
+ */
+export type CatalogGate = (change: {
+  snapshot: CatalogSnapshot;
+  previous: CatalogSnapshot | undefined;
+  by: unknown;
+}) => Promise<void>;
+
 export interface CatalogChange {
   snapshot: CatalogSnapshot;
   previous: CatalogSnapshot | undefined;
@@ -71,6 +82,7 @@ export class LiveCatalog {
   /** The last applied catalog files, re-applied when the local provider changes. */
   #files: readonly CatalogFile[] | undefined;
   #local: ProviderSource | undefined;
+  #gate: CatalogGate | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -84,6 +96,11 @@ export class LiveCatalog {
   current(): CatalogSnapshot {
     if (!this.#current) throw new Error("catalog not loaded");
     return this.#current;
+  }
+
+  /** Sets the check every change passes before it takes effect (see {@link CatalogGate}). */
+  setGate(gate: CatalogGate): void {
+    this.#gate = gate;
   }
 
   get loaded(): boolean {
@@ -120,9 +137,19 @@ export class LiveCatalog {
           })),
         );
       }
+      const before = this.#local;
       this.#local = parsed?.data;
       // Before the first apply, the files' apply picks it up.
-      return this.#files === undefined ? false : this.#applyNow(this.#files).then((r) => r.changed);
+      if (this.#files === undefined) return false;
+      // A change refused (its admin record not written, or the result invalid) leaves the
+      // models as they were, so a later apply does not carry it in unrecorded.
+      return this.#applyNow(this.#files).then(
+        (r) => r.changed,
+        (err: unknown) => {
+          this.#local = before;
+          throw err;
+        },
+      );
     });
     this.#applying = run.catch(() => {});
     return run;
@@ -133,17 +160,27 @@ export class LiveCatalog {
    * time (file watch and ApplyCatalog may race), so listeners see changes in the order they
    * took effect and each change's `previous` is the snapshot it replaced.
    */
-  apply(files: readonly CatalogFile[]): Promise<{ snapshot: CatalogSnapshot; changed: boolean }> {
-    const run = this.#applying.then(() => this.#applyNow(files));
+  apply(
+    files: readonly CatalogFile[],
+    by?: unknown,
+  ): Promise<{ snapshot: CatalogSnapshot; changed: boolean }> {
+    const run = this.#applying.then(() => this.#applyNow(files, by));
     this.#applying = run.catch(() => {});
     return run;
   }
 
-  async #applyNow(files: readonly CatalogFile[]): Promise<{ snapshot: CatalogSnapshot; changed: boolean }> {
+  async #applyNow(
+    files: readonly CatalogFile[],
+    by?: unknown,
+  ): Promise<{ snapshot: CatalogSnapshot; changed: boolean }> {
     const snapshot = this.validate(files);
-    this.#files = files;
-    if (this.#current?.revision === snapshot.revision) return { snapshot: this.#current, changed: false };
+    if (this.#current?.revision === snapshot.revision) {
+      this.#files = files;
+      return { snapshot: this.#current, changed: false };
+    }
     await saveRevision(this.db, snapshot);
+    await this.#gate?.({ snapshot, previous: this.#current, by });
+    this.#files = files;
     const stored = await getRevision(this.db, snapshot.revision);
     const previous = this.#current;
     this.#current = snapshot;

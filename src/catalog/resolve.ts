@@ -204,6 +204,7 @@ export function resolveEndpoint(
     kind: endpoint.kind ?? "chat",
     inputModalities: Object.freeze([...(endpoint.input_modalities ?? ["text"])].sort(modalityOrder)),
     contextLength: endpoint.context_length,
+    ...(endpoint.max_output_tokens === undefined ? {} : { maxOutputTokens: endpoint.max_output_tokens }),
     ...(endpoint.quantization === undefined ? {} : { quantization: endpoint.quantization }),
     supportedParameters: Object.freeze([...(endpoint.supported_parameters ?? [])]),
     ...capabilitiesEvidence(endpoint.capabilities_evidence ?? provider.capabilities_evidence),

@@ -216,6 +216,12 @@ export const endpointSchema = z
       .number()
       .int({ error: "context_length must be a whole number of tokens" })
       .positive({ error: "context_length must be positive" }),
+    /** The most tokens one answer may hold, where the provider states a limit below the context. */
+    max_output_tokens: z
+      .number()
+      .int({ error: "max_output_tokens must be a whole number of tokens" })
+      .positive({ error: "max_output_tokens must be positive" })
+      .optional(),
     quantization: z.enum(QUANTIZATION_VALUES).optional(),
     supported_parameters: z
       .array(z.string().regex(PARAMETER_NAME, { error: "parameter names are snake_case" }))

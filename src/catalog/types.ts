@@ -71,6 +71,8 @@ export interface ResolvedEndpoint {
   apiKeyEnv?: string;
   pricing: Pricing;
   contextLength: number;
+  /** The provider's limit on one answer's tokens, when it states one below the context. */
+  maxOutputTokens?: number;
   quantization?: string;
   supportedParameters: readonly string[];
   /** chat, or embedding. */

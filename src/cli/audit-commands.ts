@@ -16,6 +16,7 @@ import {
 } from "../audit/index.js";
 import { toBase64 } from "../encoding/index.js";
 import { AuditService, type LogEntry } from "../gen/sovereign/v1/audit_pb.js";
+import { type ChangesOptions, changesCommand } from "./audit-changes.js";
 import { addAuditExplainCommand } from "./audit-explain.js";
 import { addQueryFilterOptions, type QueryOptions, queryCommand } from "./audit-query.js";
 import { addAuditReceiptCommands } from "./audit-receipts.js";
@@ -252,7 +253,7 @@ async function run(fn: () => Promise<CommandResult>): Promise<void> {
   }
 }
 
-/** Adds `sovr audit query|export|checkpoint|verify|replay|tail`. */
+/** Adds `sovr audit query|export|checkpoint|verify|replay|tail|changes`. */
 export function addAuditCommands(program: Command): void {
   const audit = program.command("audit").description("the signed decision log (auditors)");
   const query = audit
@@ -327,4 +328,13 @@ export function addAuditCommands(program: Command): void {
   addAuditExplainCommand(audit, run);
   addAuditReceiptCommands(audit);
   addAuditWitnessCommand(audit);
+  audit
+    .command("changes")
+    .argument("<decision-id>")
+    .description(
+      "who changed the rules before a decision: the admin records of its tenant (and the platform's, with all tenants) before it, newest first",
+    )
+    .option("--limit <n>", "most records to print", Number, 100)
+    .option("--json", "one JSON object per line")
+    .action((id: string, o: ChangesOptions) => run(() => changesCommand(id, o)));
 }

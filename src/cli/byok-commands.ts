@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { byokGate, withLocalTrail } from "../app/index.js";
 import { ByokAdmin, type ByokKeyJson, ByokStore, byokKeyJson, MasterKey } from "../auth/index.js";
 import { buildSnapshot, loadCatalogDir } from "../catalog/index.js";
 import { loadConfig } from "../config/index.js";
@@ -38,8 +39,9 @@ export function addByokCommands(keys: Command): void {
             key,
             always: o.always,
           })) as ByokKeyJson)
-        : await withAdmin(async (a) =>
-            byokKeyJson(await a.set(undefined, o.tenant, o.provider, key, o.always)),
+        : await withAdmin(
+            async (a) => byokKeyJson(await a.set(undefined, o.tenant, o.provider, key, o.always)),
+            true,
           );
       console.log(
         `stored ${o.tenant}/${o.provider} key${o.always ? " (always used; no shared-key fallback)" : ""}`,
@@ -59,8 +61,9 @@ export function addByokCommands(keys: Command): void {
       const origins = o.origin ?? [];
       const approved = process.env.SOVR_KEY
         ? ((await admin("POST", `/${enc(o.tenant)}/${enc(o.provider)}/approve`, { origins })) as ByokKeyJson)
-        : await withAdmin(async (a) =>
-            byokKeyJson(await a.approve(undefined, o.tenant, o.provider, origins)),
+        : await withAdmin(
+            async (a) => byokKeyJson(await a.approve(undefined, o.tenant, o.provider, origins)),
+            true,
           );
       console.log(`approved origins for ${o.tenant}/${o.provider}`);
       printOrigins(approved);
@@ -73,7 +76,7 @@ export function addByokCommands(keys: Command): void {
     .action(async (o: { tenant: string; provider: string }) => {
       const removed = process.env.SOVR_KEY
         ? ((await admin("DELETE", `/${enc(o.tenant)}/${enc(o.provider)}`)) as { deleted: boolean }).deleted
-        : await withStore((s) => s.remove(o.tenant, o.provider));
+        : await withAdmin((a) => a.remove(undefined, o.tenant, o.provider), true);
       console.log(removed ? `removed ${o.tenant}/${o.provider}` : `no key for ${o.tenant}/${o.provider}`);
       if (!removed) process.exitCode = 1;
     });
@@ -142,8 +145,10 @@ async function withStore<T>(fn: (s: ByokStore) => Promise<T>): Promise<T> {
 /**
  * The admin rules over the database, with the catalog the server would load from its catalog
  * directory (with the simulator's address as `sovr serve` sets it), for the providers' origins.
+ * A change (`record`) is an admin record by the local operator in the signed log, committed
+ * before the change is made; when it cannot be, nothing changes ({@link withLocalTrail}).
  */
-async function withAdmin<T>(fn: (a: ByokAdmin) => Promise<T>): Promise<T> {
+async function withAdmin<T>(fn: (a: ByokAdmin) => Promise<T>, record = false): Promise<T> {
   const config = loadConfig();
   const env = {
     ...(config.simulator.enabled ? { SOVR_SIMULATOR_URL: `http://127.0.0.1:${config.simulator.port}` } : {}),
@@ -152,7 +157,12 @@ async function withAdmin<T>(fn: (a: ByokAdmin) => Promise<T>): Promise<T> {
   const snapshot = buildSnapshot(await loadCatalogDir(config.catalogDir, { env, vars: config.catalogEnv }), {
     env,
   });
-  return withStore((s) => fn(new ByokAdmin(s, { current: () => snapshot })));
+  const catalog = { current: () => snapshot };
+  if (!record) return withStore((s) => fn(new ByokAdmin(s, catalog)));
+  const master = MasterKey.fromConfig(config.byok);
+  return withLocalTrail(config, (db, trail) =>
+    fn(new ByokAdmin(new ByokStore(db, master), catalog, byokGate(trail))),
+  );
 }
 
 async function readStdin(): Promise<string> {

@@ -1,5 +1,7 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
+import { withLocalTrail } from "../app/index.js";
+import { LOCAL_ACTOR } from "../audit/index.js";
 import { type ApiKeyInfo, createApiKey, listApiKeys, ROLES, type Role, revokeApiKey } from "../auth/index.js";
 import { loadConfig } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
@@ -142,7 +144,10 @@ function table(rows: KeyRow[]): string {
  * for its own tenant, an operator for any). Without one it opens the database directly — the
  * first-key bootstrap, and the one way besides another operator to create an operator key: for
  * when the server is stopped (PGlite admits one process at a time). Whoever can open the
- * database holds the platform already, so this mode is not limited by role.
+ * database holds the platform already, so this mode is not limited by role. A change made this
+ * way is an admin record like any other (`caller.kind: "local"`, docs/audit.md §1.2), signed
+ * with the keys directory's current record-signing key; when it cannot be recorded, nothing is
+ * changed ({@link withLocalTrail}).
  */
 async function withDatabase<T>(
   fn: (db: Awaited<ReturnType<typeof openDatabase>>["db"]) => Promise<T>,
@@ -221,8 +226,8 @@ export function addKeysCommands(keys: Command): void {
         token = res.secret;
         row = fromMessage(res.key!);
       } else {
-        const created = await withDatabase((db) =>
-          createApiKey(db, {
+        const created = await withLocalTrail(loadConfig(), async (db, trail) => {
+          const made = await createApiKey(db, {
             tenant: o.tenant,
             roles,
             allTenants,
@@ -231,8 +236,21 @@ export function addKeysCommands(keys: Command): void {
             scope,
             ...(maxRole ? { maxRole } : {}),
             ...(expiresAt ? { expiresAt } : {}),
-          }),
-        );
+          });
+          // As KeyService: the row makes the id; without its record the row goes again, and the
+          // token was never shown.
+          try {
+            await trail.record(LOCAL_ACTOR, {
+              tenant: made.key.tenant,
+              action: "key.create",
+              target: { key_id: made.key.keyId },
+            });
+          } catch (err) {
+            await db.deleteFrom("api_keys").where("key_id", "=", made.key.keyId).execute();
+            throw err;
+          }
+          return made;
+        });
         token = created.token;
         row = fromInfo(created.key);
       }
@@ -248,10 +266,17 @@ export function addKeysCommands(keys: Command): void {
     .action(async (keyId: string) => {
       const row = process.env.SOVR_KEY
         ? fromMessage((await serverClient(KeyService).revokeKey({ keyId })).key!)
-        : await withDatabase(async (db) => {
-            const k = await revokeApiKey(db, keyId);
-            if (!k) throw new Error(`key_id: no key ${keyId}`);
-            return fromInfo(k);
+        : await withLocalTrail(loadConfig(), async (db, trail) => {
+            const current = (await listApiKeys(db)).find((k) => k.keyId === keyId);
+            if (!current) throw new Error(`key_id: no key ${keyId}`);
+            // Recorded before it takes effect; a key already revoked changes nothing, records nothing.
+            if (!current.revokedAt)
+              await trail.record(LOCAL_ACTOR, {
+                tenant: current.tenant,
+                action: "key.revoke",
+                target: { key_id: keyId },
+              });
+            return fromInfo((await revokeApiKey(db, keyId))!);
           });
       console.log(`revoked ${row.keyId} (tenant ${row.tenant})`);
     });

@@ -21,7 +21,8 @@ export interface PolicyBundlesTable {
 /** The append-only log: one row per signed record, `seq` dense from 0 = Merkle leaf index. */
 export interface AuditLogTable {
   seq: number;
-  kind: "decision" | "outcome";
+  kind: "decision" | "outcome" | "admin";
+  /** The decision id; an admin record's event id. */
   decision_id: string;
   recorded_at: Date;
   /** The DSSE envelope as canonical JSON. */
@@ -75,6 +76,16 @@ export interface AuditTenantHeadsTable {
   head: number;
 }
 
+/** Query index over the admin records of the log (docs/audit.md §1.2), filled with the log row. */
+export interface AuditAdminEventsTable {
+  event_id: string;
+  seq: number;
+  recorded_at: Date;
+  /** The tenant acted on (`_platform` for platform changes). */
+  tenant: string;
+  action: string;
+}
+
 /** Signed checkpoints (C2SP tlog-checkpoint signed notes). */
 export interface AuditCheckpointsTable {
   size: number;
@@ -126,6 +137,8 @@ export interface ApiKeysTable {
   allowed_providers: Generated<string>;
   /** The highest role this key may grant to keys it creates; NULL = its own highest role. */
   max_role: string | null;
+  /** When its expiry became an admin record in the signed log (`key.expire`); NULL = not yet. */
+  expiry_recorded_at: Date | null;
 }
 
 export interface Database {
@@ -138,6 +151,7 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   audit_cosignatures: AuditCosignaturesTable;
   audit_tenant_heads: AuditTenantHeadsTable;
+  audit_admin_events: AuditAdminEventsTable;
   signing_keys: SigningKeysTable;
   /** Tenants' own provider keys, encrypted (src/auth/byok.ts). */
   byok_keys: ByokKeysTable;
@@ -161,6 +175,7 @@ export type CatalogRevisionRow = Selectable<CatalogRevisionsTable>;
 export type NewAuditLogRow = Insertable<AuditLogTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
 export type AuditDecisionRow = Selectable<AuditDecisionsTable>;
+export type AuditAdminEventRow = Selectable<AuditAdminEventsTable>;
 export type AuditCheckpointRow = Selectable<AuditCheckpointsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 

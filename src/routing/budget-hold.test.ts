@@ -31,6 +31,26 @@ describe("budget reservation", () => {
     expect(reservationFor({ ...req, operation: "embedding" }, [dear]).tokens).toBe(prompt);
   });
 
+  it("without max_tokens, an endpoint's stated output limit bounds its reservation", () => {
+    const req = request();
+    const prompt = estimatePromptTokens(req);
+    const limited = endpoint("c/x", {
+      pricing: { prompt: 1, completion: 4 },
+      contextLength: 4000,
+      maxOutputTokens: 256,
+    });
+    expect(reservationFor(req, [limited])).toEqual({
+      tokens: prompt + 256,
+      usdMicros: costMicroUsd({ promptTokens: prompt, completionTokens: 256 }, limited),
+    });
+    const roomy = endpoint("d/x", {
+      pricing: { prompt: 1, completion: 4 },
+      contextLength: 300,
+      maxOutputTokens: 9999,
+    });
+    expect(reservationFor(req, [roomy]).tokens).toBe(300);
+  });
+
   it("settles the reported usage, else the prompt and the streamed chunks, else nothing", () => {
     const req = request();
     const usage = { promptTokens: 7, completionTokens: 3, costMicroUsd: 42 };

@@ -22,7 +22,8 @@ export interface BudgetAmount {
 
 /**
  * The most the request can cost on any endpoint of its plan: the prompt estimate plus
- * `max_tokens` (else the most the endpoint can answer: its context length less the prompt),
+ * `max_tokens` (else the most the endpoint can answer: its `max_output_tokens`, bounded by its
+ * context length less the prompt),
  * priced at each endpoint's prices, the highest taken — failover may land on any of them.
  * Embeddings answer no tokens.
  */
@@ -30,8 +31,7 @@ export function reservationFor(req: RouteRequest, plan: readonly ResolvedEndpoin
   const prompt = estimatePromptTokens(req);
   let out: BudgetAmount = { usdMicros: 0, tokens: 0 };
   for (const e of plan) {
-    const completion =
-      req.operation === "embedding" ? 0 : (req.maxTokens ?? Math.max(0, e.contextLength - prompt));
+    const completion = req.operation === "embedding" ? 0 : (req.maxTokens ?? outputLimit(e, prompt));
     const u = { promptTokens: prompt, completionTokens: completion };
     out = {
       usdMicros: Math.max(out.usdMicros, costMicroUsd(u, e)),
@@ -39,6 +39,12 @@ export function reservationFor(req: RouteRequest, plan: readonly ResolvedEndpoin
     };
   }
   return out;
+}
+
+/** The most tokens `e` can answer after a prompt of `prompt` tokens. */
+function outputLimit(e: ResolvedEndpoint, prompt: number): number {
+  const room = Math.max(0, e.contextLength - prompt);
+  return e.maxOutputTokens === undefined ? room : Math.min(e.maxOutputTokens, room);
 }
 
 /**

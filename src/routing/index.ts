@@ -1,4 +1,6 @@
 // The public face of routing/: other folders import only what is exported here.
+
+export { adminActorOf } from "./admin-actor.js";
 export { AuditRecorder } from "./audit-recorder.js";
 export { asRecordedBudgetDenial, budgetDeniedRecord } from "./budget-hold.js";
 export { labelsFromRecord, labelsToRecord, scanContent } from "./content-labels.js";

@@ -17,7 +17,7 @@ import { generateSigningKey, loadSigningKeys } from "../../src/audit/keys.js";
 import { LatestCheckpointFile } from "../../src/audit/latest-checkpoint-file.js";
 import { toBase64 } from "../../src/encoding/base64.js";
 import { appDatabases } from "../support/app.js";
-import { chat } from "../support/audit-live.js";
+import { chat, FIRST_START_RECORDS } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
 import { cutTail, openSite, type Site } from "../support/restartable-site.js";
 
@@ -122,10 +122,12 @@ describe.each(appDatabases)("the checkpoint file and a fork under a running serv
     expect((await nextRequest(app)).code).toBe(0);
     expect((await readyz(app)).body.checks.audit_log).toBe("ok");
 
-    await cutTail(app.db.db, 4);
-    await chats(app, 1); // its decision record takes seq 4 a second time
+    // Into the traffic, behind the router's own start records.
+    const cut = FIRST_START_RECORDS + 4;
+    await cutTail(app.db.db, cut);
+    await chats(app, 1); // its decision record takes seq `cut` a second time
     expect(app.checkpointer.fault?.message).toMatch(
-      /seq 4 was issued again for another entry: .* \(a fork\)/,
+      new RegExp(`seq ${cut} was issued again for another entry: .* \\(a fork\\)`),
     );
     await expect(app.checkpointer.checkpoint()).rejects.toBe(app.checkpointer.fault);
     expect(await nextRequest(app)).toEqual({
@@ -155,8 +157,11 @@ describe.each(appDatabases)("the checkpoint file and a fork under a running serv
     await chats(app, 1);
     const err = await app.checkpointer.checkpoint().catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(LogIntegrityError);
+    // The router's start records and three requests.
     expect((err as Error).message).toMatch(
-      /the log has 6 entries, but the checkpoint this server signed \(.*\) covers 50 with root \S+: the log's tail was cut — a fork/,
+      new RegExp(
+        `the log has ${FIRST_START_RECORDS + 6} entries, but the checkpoint this server signed \\(.*\\) covers 50 with root \\S+: the log's tail was cut — a fork`,
+      ),
     );
     expect(await nextRequest(app)).toEqual({
       code: Code.Unavailable,

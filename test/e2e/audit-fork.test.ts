@@ -16,7 +16,7 @@ import { verifyExport } from "../../src/audit/verifier.js";
 import { checkpointCommand, exportCommand, verifyCommand } from "../../src/cli/audit-commands.js";
 import { toBase64 } from "../../src/encoding/base64.js";
 import { appDatabases } from "../support/app.js";
-import { chat } from "../support/audit-live.js";
+import { chat, FIRST_START_RECORDS, RESTART_RECORDS } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
 import {
   bypassAppendOnly,
@@ -25,6 +25,11 @@ import {
   rewindTenantHeads,
   type Site,
 } from "../support/restartable-site.js";
+
+/** The router's own admin records come first in each new log (signing key, catalog, bundle). */
+const S = FIRST_START_RECORDS;
+/** How far the tests cut the log back: into the traffic, behind the router's start records. */
+const CUT = S + 5;
 
 /** `n` requests (2n records), then a checkpoint of all of them; the app keeps running. */
 async function traffic(app: App, n: number, what: string): Promise<void> {
@@ -57,9 +62,9 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
     await traffic(app, 6, "cut");
     await app.stop();
     const held = (await new LatestCheckpointFile(site.keysDir, app.config.audit.checkpointOrigin).read())!;
-    expect(held.checkpoint.size).toBe(12);
+    expect(held.checkpoint.size).toBe(S + 12);
 
-    await site.withDatabase((db) => cutTail(db, 8));
+    await site.withDatabase((db) => cutTail(db, CUT));
     const refused = await site.boot().then(
       async (a) => {
         await a.stop();
@@ -68,7 +73,7 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
       (err: unknown) => err as Error,
     );
     expect(refused?.message).toContain(
-      `the log has 8 entries, but the checkpoint this server signed (${join(site.keysDir, "latest-checkpoint.note")}) covers 12 with root ${toBase64(held.checkpoint.rootHash)}: the log's tail was cut — a fork; refusing to re-issue sequence numbers 8..11`,
+      `the log has ${CUT} entries, but the checkpoint this server signed (${join(site.keysDir, "latest-checkpoint.note")}) covers ${S + 12} with root ${toBase64(held.checkpoint.rootHash)}: the log's tail was cut — a fork; refusing to re-issue sequence numbers ${CUT}..${S + 11}`,
     );
   }, 60_000);
 
@@ -82,7 +87,7 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
       const rows = await db
         .selectFrom("audit_log")
         .selectAll()
-        .where("seq", ">=", 10)
+        .where("seq", ">=", S + 10)
         .orderBy("seq")
         .execute();
       await bypassAppendOnly(db, async () => {
@@ -96,7 +101,10 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
             .where("seq", "=", row.seq)
             .execute();
         }
-        await db.deleteFrom("audit_checkpoints").where("size", ">", 10).execute();
+        await db
+          .deleteFrom("audit_checkpoints")
+          .where("size", ">", S + 10)
+          .execute();
       });
     });
     const refused = await site.boot().then(
@@ -107,7 +115,9 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
       (err: unknown) => err as Error,
     );
     expect(refused?.message).toMatch(
-      /the log's root at size 12 is \S+, but the checkpoint this server signed \(.*latest-checkpoint\.note\) has root \S+: the log was rewritten — a fork/,
+      new RegExp(
+        `the log's root at size ${S + 12} is \\S+, but the checkpoint this server signed \\(.*latest-checkpoint\\.note\\) has root \\S+: the log was rewritten — a fork`,
+      ),
     );
   }, 60_000);
 
@@ -130,37 +140,41 @@ describe.each(appDatabases)("a log cut or rewritten behind a signed checkpoint (
       // The operator cuts the tail with its checkpoints, and deletes the server's record of it
       // (and rewinds the tenants' tenant_seq heads, or the next records would show the cut).
       await site.withDatabase(async (db) => {
-        await cutTail(db, 8);
+        await cutTail(db, CUT);
         await rewindTenantHeads(db);
       });
       await unlink(join(site.keysDir, "latest-checkpoint.note"));
       app = await site.boot();
-      await traffic(app, 1, "after"); // seq 8 and 9 issued a second time, and signed
+      // The restart's admin records and one request: seq CUT.. issued a second time, and signed.
+      await traffic(app, 1, "after");
       const second = await exportTo(app, join(out, "2"));
       await app.stop();
 
+      const size = CUT + RESTART_RECORDS + 2;
       const alone = await verifyExport(second);
-      expect(alone).toMatchObject({ ok: true, records: 10, checkpointedSize: 10 });
+      expect(alone).toMatchObject({ ok: true, records: size, checkpointedSize: size });
 
       // The first kept checkpoint beyond the cut is named, with its size and root.
       const keptList = (await readFile(kept, "utf8"))
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l) as { note: string; size: number });
-      const index = keptList.findIndex((c) => c.size > 8);
-      const { size, note } = keptList[index]!;
+      const index = keptList.findIndex((c) => c.size > CUT);
+      const { size: keptSize, note } = keptList[index]!;
       const r = await verifyCommand(second, { checkpoints: kept, trustExportKeys: true });
       expect(r.exitCode).toBe(1);
       expect(r.stderr[0]).toContain(
-        `FAILED at kept checkpoint ${index}: kept checkpoint ${index} (size ${size}, root ${note.split("\n")[2]})`,
+        `FAILED at kept checkpoint ${index}: kept checkpoint ${index} (size ${keptSize}, root ${note.split("\n")[2]})`,
       );
       expect(r.stderr[0]).toMatch(
-        size > 10 ? /the log was cut .* a fork$/ : /the log was rewritten .* a fork$/,
+        keptSize > size ? /the log was cut .* a fork$/ : /the log was rewritten .* a fork$/,
       );
-      const root12 = keptList.at(-1)!.note.split("\n")[2];
+      const rootAll = keptList.at(-1)!.note.split("\n")[2];
       const n = await verifyCommand(second, { checkpoints: keptNotes, trustExportKeys: true });
       expect(n.exitCode).toBe(1);
-      expect(n.stderr[0]).toContain(`kept checkpoint 0 (size 12, root ${root12}) covers 12 records`);
+      expect(n.stderr[0]).toContain(
+        `kept checkpoint 0 (size ${S + 12}, root ${rootAll}) covers ${S + 12} records`,
+      );
     } finally {
       await rm(out, { recursive: true, force: true });
     }

@@ -22,6 +22,8 @@ describe.each(appDatabases)("tampering with the live log is detected and named (
   let t: TestApp;
   let grpc: GrpcJsClient;
   let rows: AuditLogRow[];
+  /** How many admin records the router wrote at start, before the first decision. */
+  let A = 0;
   const db = () => t.app.db.db;
 
   /** Runs `change` with the append-only trigger off (as the table owner could), then re-enables it. */
@@ -53,6 +55,9 @@ describe.each(appDatabases)("tampering with the live log is detected and named (
     });
   }
 
+  const payloadOf = (r: AuditLogRow) =>
+    new TextDecoder().decode(fromBase64((JSON.parse(r.envelope) as DsseEnvelope).payload));
+
   const setEnvelope = (seq: number, envelope: string, leaf?: Uint8Array) =>
     db()
       .updateTable("audit_log")
@@ -69,7 +74,10 @@ describe.each(appDatabases)("tampering with the live log is detected and named (
     for (let i = 0; i < 8; i++) await chat(grpc, `tamper ${i}`);
     await t.app.audit.drain();
     rows = await db().selectFrom("audit_log").selectAll().orderBy("seq").execute();
-    expect(rows).toHaveLength(16);
+    // The router's own admin records come first (signing key, catalog, policy bundle at start).
+    A = rows.findIndex((r) => r.kind !== "admin");
+    expect(rows.slice(0, A).map((r) => r.kind)).toEqual(["admin", "admin", "admin"]);
+    expect(rows).toHaveLength(A + 16);
   });
   afterAll(async () => {
     grpc?.close();
@@ -79,14 +87,14 @@ describe.each(appDatabases)("tampering with the live log is detected and named (
   it("the untouched log verifies, and the append-only trigger refuses plain updates", async () => {
     const { result, cli } = await exportAndVerify();
     expect(result.ok).toBe(true);
-    expect(result.records).toBe(16);
-    expect(result.checkpointedSize).toBe(16);
+    expect(result.records).toBe(A + 16);
+    expect(result.checkpointedSize).toBe(A + 16);
     expect(cli.exitCode).toBe(0);
     await expect(db().deleteFrom("audit_log").where("seq", "=", 0).execute()).rejects.toThrow(/append-only/);
   });
 
   it("one byte changed in a stored record: its signature fails at that seq", async () => {
-    const target = 6; // a decision record inside a checkpoint
+    const target = A + 6; // a decision record inside a checkpoint
     const env = JSON.parse(rows[target]!.envelope) as DsseEnvelope;
     const payload = new TextDecoder().decode(fromBase64(env.payload));
     expect(payload).toContain('"plan":["sim-eu/chat-small"]');
@@ -105,37 +113,60 @@ describe.each(appDatabases)("tampering with the live log is detected and named (
     expect((await exportAndVerify()).result.ok).toBe(true);
   });
 
+  it("one byte changed in an admin record (who applied the catalog): named at its seq", async () => {
+    const target = rows.findIndex((r) => r.kind === "admin" && payloadOf(r).includes('"catalog.apply"'));
+    expect(target).toBeGreaterThanOrEqual(0);
+    const env = JSON.parse(rows[target]!.envelope) as DsseEnvelope;
+    const payload = payloadOf(rows[target]!);
+    // Rewrite who did it: the router's own start becomes a local operator's act.
+    const forged = payload.replace('"kind":"system"', '"kind":"local!"');
+    expect(forged).not.toBe(payload);
+    await bypass(() =>
+      setEnvelope(target, JSON.stringify({ ...env, payload: toBase64(new TextEncoder().encode(forged)) })),
+    );
+    const { result, cli } = await exportAndVerify();
+    expect(result.ok).toBe(false);
+    expect(result.firstError).toMatchObject({ seq: target });
+    expect(result.firstError!.what).toMatch(/^signature/);
+    expect(cli.stderr[0]).toMatch(new RegExp(`^FAILED at seq ${target}: signature`));
+    await restoreRows([target]);
+    expect((await exportAndVerify()).result.ok).toBe(true);
+  });
+
   it("a record deleted: the gap is named", async () => {
-    await bypass(() => db().deleteFrom("audit_log").where("seq", "=", 9).execute());
+    const gone = A + 9;
+    await bypass(() => db().deleteFrom("audit_log").where("seq", "=", gone).execute());
     const { result } = await exportAndVerify();
     expect(result.ok).toBe(false);
-    expect(result.firstError).toMatchObject({ seq: 9 });
-    expect(result.firstError!.what).toContain("seq 9 is missing");
-    await restoreRows([9]);
+    expect(result.firstError).toMatchObject({ seq: gone });
+    expect(result.firstError!.what).toContain(`seq ${gone} is missing`);
+    await restoreRows([gone]);
     expect((await exportAndVerify()).result.ok).toBe(true);
   });
 
   it("two records swapped (sequence numbers kept): named at the first of them", async () => {
     // Two outcome records trade places: each is validly signed, but the order is not the log's.
+    const [o1, o2] = [A + 3, A + 5];
     await bypass(async () => {
-      await setEnvelope(3, rows[5]!.envelope, rows[5]!.leaf_hash);
-      await setEnvelope(5, rows[3]!.envelope, rows[3]!.leaf_hash);
+      await setEnvelope(o1, rows[o2]!.envelope, rows[o2]!.leaf_hash);
+      await setEnvelope(o2, rows[o1]!.envelope, rows[o1]!.leaf_hash);
     });
     const { result } = await exportAndVerify();
     expect(result.ok).toBe(false);
-    expect(result.firstError!.seq).toBe(3);
-    await restoreRows([3, 5]);
+    expect(result.firstError!.seq).toBe(o1);
+    await restoreRows([o1, o2]);
     // Two decision records swapped: the Merkle root of the checkpoint covering them breaks.
+    const [d1, d2] = [A + 8, A + 10];
     await bypass(async () => {
-      await setEnvelope(8, rows[10]!.envelope, rows[10]!.leaf_hash);
-      await setEnvelope(10, rows[8]!.envelope, rows[8]!.leaf_hash);
+      await setEnvelope(d1, rows[d2]!.envelope, rows[d2]!.leaf_hash);
+      await setEnvelope(d2, rows[d1]!.envelope, rows[d1]!.leaf_hash);
     });
     const swapped = (await exportAndVerify()).result;
     expect(swapped.ok).toBe(false);
     // Named within the swapped span: the outcome after the first swapped decision now precedes its decision.
-    expect(swapped.firstError!.seq).toBeGreaterThanOrEqual(8);
-    expect(swapped.firstError!.seq).toBeLessThanOrEqual(10);
-    await restoreRows([8, 10]);
+    expect(swapped.firstError!.seq).toBeGreaterThanOrEqual(d1);
+    expect(swapped.firstError!.seq).toBeLessThanOrEqual(d2);
+    await restoreRows([d1, d2]);
     expect((await exportAndVerify()).result.ok).toBe(true);
   });
 
@@ -143,7 +174,7 @@ describe.each(appDatabases)("tampering with the live log is detected and named (
     const sizes = (await db().selectFrom("audit_checkpoints").select("size").orderBy("size").execute()).map(
       (r) => Number(r.size),
     );
-    const cut = sizes.find((s) => s > 0 && s < 16)!;
+    const cut = sizes.find((s) => s > A && s < A + 16)!;
     expect(cut).toBeGreaterThan(0);
     await bypass(() => db().deleteFrom("audit_log").where("seq", ">=", cut).execute());
     const { result, cli } = await exportAndVerify();

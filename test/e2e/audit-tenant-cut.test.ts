@@ -14,7 +14,7 @@ import type { App } from "../../src/app/index.js";
 import { verifyExport } from "../../src/audit/verifier.js";
 import { exportCommand } from "../../src/cli/audit-commands.js";
 import { appDatabases } from "../support/app.js";
-import { chat } from "../support/audit-live.js";
+import { chat, FIRST_START_RECORDS, RESTART_RECORDS } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
 import { bypassAppendOnly, openSite, type Site } from "../support/restartable-site.js";
 
@@ -39,17 +39,22 @@ describe.each(appDatabases)("a cut tail under record format v2 (%s)", (database)
   it("shows as a missing tenant_seq when the tenant heads were not rewound", async () => {
     site = await openSite(database);
     let app = await site.boot();
-    await traffic(app, 5); // seq 0..9, tenant_seq 1..10
+    // After the router's own start records (platform tenant): tenant default's 1..10.
+    const S = FIRST_START_RECORDS;
+    await traffic(app, 5);
     await app.stop();
+    // Cut after default's tenant_seq 6.
+    const cut = S + 6;
     await site.withDatabase((db) =>
       bypassAppendOnly(db, async () => {
-        await db.deleteFrom("audit_log").where("seq", ">=", 6).execute();
-        await db.deleteFrom("audit_checkpoints").where("size", ">", 6).execute();
+        await db.deleteFrom("audit_log").where("seq", ">=", cut).execute();
+        await db.deleteFrom("audit_checkpoints").where("size", ">", cut).execute();
       }),
     );
     await unlink(join(site.keysDir, "latest-checkpoint.note"));
     app = await site.boot();
-    await traffic(app, 1); // seq 6 and 7 issued again, numbered 11 and 12
+    // The restart's admin records (platform: its heads were not cut), then default's 11 and 12.
+    await traffic(app, 1);
     const out = await mkdtemp(join(tmpdir(), "sovr-tenant-cut-"));
     try {
       const r = await exportCommand({ url: app.httpUrl, out, progress: () => {} });
@@ -57,7 +62,7 @@ describe.each(appDatabases)("a cut tail under record format v2 (%s)", (database)
       await app.stop();
       const v = await verifyExport(out);
       expect(v.ok).toBe(false);
-      expect(v.firstError).toMatchObject({ seq: 6, tenantSeq: 7 });
+      expect(v.firstError).toMatchObject({ seq: cut + RESTART_RECORDS, tenantSeq: 7 });
       expect(v.firstError!.what).toMatch(/^tenant_seq 7 of tenant default is missing/);
     } finally {
       await rm(out, { recursive: true, force: true });

@@ -282,6 +282,37 @@ describe("role × tenant matrix (gRPC)", () => {
     }
   });
 
+  it("QueryAdminRecords: an auditor sees its own tenant's admin records only; another tenant or the platform is PermissionDenied on `tenant`, another tenant's decision NotFound as an unknown id; all_tenants sees every tenant and the platform", async () => {
+    const tenantsIn = (body: string) =>
+      new Set((JSON.parse(body) as { records: { tenant: string }[] }).records.map((r) => r.tenant));
+    const own = await audit("auditor", "queryAdminRecords", {});
+    expect(own.code).toBe(grpc.status.OK);
+    expect(own.body).toContain('"action":"byok.set"'); // the world set ta's BYOK key
+    expect(tenantsIn(own.body)).toEqual(new Set([OWN]));
+    for (const tenant of [OTHER, "_platform"]) {
+      const refused = await audit("auditor", "queryAdminRecords", { tenant });
+      expect(refused.code, tenant).toBe(grpc.status.PERMISSION_DENIED);
+      expect(refused.message).toMatch(/^tenant: /);
+    }
+    const unknown = await audit("auditor", "queryAdminRecords", { beforeDecisionId: UNKNOWN_DECISION });
+    const other = await audit("auditor", "queryAdminRecords", { beforeDecisionId: w.decision.other });
+    expect(other.code).toBe(grpc.status.NOT_FOUND);
+    expect(other.message.replace(w.decision.other, "ID")).toBe(
+      unknown.message.replace(UNKNOWN_DECISION, "ID"),
+    );
+    expect(other.body).toBe("");
+    const before = await audit("auditor", "queryAdminRecords", { beforeDecisionId: w.decision.own });
+    expect(before.code).toBe(grpc.status.OK);
+    expect(tenantsIn(before.body)).toEqual(new Set([OWN]));
+
+    expect(tenantsIn((await audit("auditorAll", "queryAdminRecords", {})).body)).toEqual(
+      new Set([OWN, OTHER, "_platform"]),
+    );
+    const allOther = await audit("auditorAll", "queryAdminRecords", { beforeDecisionId: w.decision.other });
+    expect(allOther.code).toBe(grpc.status.OK);
+    expect(tenantsIn(allOther.body)).toEqual(new Set([OTHER, "_platform"]));
+  });
+
   it("checkpoints, consistency proofs and signing keys are log-wide: open to an auditor of any tenant", async () => {
     expect((await audit("auditor", "getCheckpoint", {})).code).toBe(grpc.status.OK);
     expect((await audit("auditor", "getConsistencyProof", { firstSize: 1n, secondSize: 2n })).code).toBe(

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { queryAdminRecords } from "../../src/audit/admin-query.js";
 import { ByokStore, MasterKey } from "../../src/auth/byok.js";
 import { openDatabase } from "../../src/db/index.js";
 import { REPO } from "../support/app.js";
@@ -73,6 +74,13 @@ describe("sovr keys byok", () => {
         always: true,
         origins: new Set(["http://proxy.example:80"]),
       });
+      // Each change is an admin record by the local operator, in acme's sequence, newest first.
+      const trail = (await queryAdminRecords(h.db, { tenants: ["acme"] }, 10)).entries.map((e) => e.record);
+      expect(trail.map((r) => [r.action, r.caller.kind, r.target.provider])).toEqual([
+        ["byok.approve_origins", "local", "sim-anthropic"],
+        ["byok.set", "local", "sim-anthropic"],
+      ]);
+      expect(JSON.stringify(trail)).not.toContain(KEY);
     } finally {
       await h.close();
     }

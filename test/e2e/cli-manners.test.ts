@@ -14,7 +14,7 @@ import { createApiKey } from "../../src/auth/api-keys.js";
 import { MasterKey } from "../../src/auth/byok.js";
 import { CONFIG_KEYS } from "../../src/config/config.js";
 import { REPO, startTestApp, type TestApp } from "../support/app.js";
-import { chat } from "../support/audit-live.js";
+import { chat, FIRST_START_RECORDS } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
 import { testModelDir } from "../support/local-model.js";
 
@@ -181,14 +181,19 @@ describe("sovr CLI manners", () => {
     const env = { SOVR_URL: url, SOVR_KEY: auditor };
     await t.app.audit.drain();
     const all = jsonLines((await sovr(["audit", "tail", "--json", "--from", "0"], env)).stdout);
-    expect(all.map((l) => l.seq)).toEqual(all.map((_, i) => i));
-    expect(all[0]).toMatchObject({ kind: "decision", tenant: "ta", tenant_seq: 1, next_seq: 1 });
+    // Decision and outcome entries, after the admin records (not decisions) committed before
+    // them: the router's start and the keys made for these tests.
+    const S = (await t.app.db.db.selectFrom("audit_admin_events").select("seq").execute()).length;
+    expect(S).toBeGreaterThanOrEqual(FIRST_START_RECORDS);
+    expect(all.map((l) => l.seq)).toEqual(all.map((_, i) => S + i));
+    // ta's tenant_seq 1 is the admin record of its BYOK key (set in beforeAll), not in the feed.
+    expect(all[0]).toMatchObject({ kind: "decision", tenant: "ta", tenant_seq: 2, next_seq: S + 1 });
     expect((all[0]!.record as { decision_id: string }).decision_id).toBe(all[0]!.decision_id);
 
     const { SOVR_KEY: _k, SOVR_URL: _u, ...base } = process.env;
     const child: ChildProcess = spawn(
       process.execPath,
-      [join(REPO, "bin/sovr.js"), "audit", "tail", "--follow", "--json", "--from", String(all.length)],
+      [join(REPO, "bin/sovr.js"), "audit", "tail", "--follow", "--json", "--from", String(S + all.length)],
       { cwd: REPO, env: { ...base, ...env } },
     );
     let stderr = "";
@@ -208,7 +213,7 @@ describe("sovr CLI manners", () => {
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     child.kill("SIGINT");
     expect(await exited).toBe(0);
-    expect(got.map((l) => l.seq)).toEqual([0, 1, 2, 3].map((i) => all.length + i));
+    expect(got.map((l) => l.seq)).toEqual([0, 1, 2, 3].map((i) => S + all.length + i));
     expect([...new Set(got.map((l) => l.decision_id))]).toEqual(ids);
     const resume = /resume with: sovr audit tail --from (\d+)/.exec(stderr);
     expect(resume, stderr).not.toBeNull();

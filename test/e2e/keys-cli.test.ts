@@ -4,8 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
+import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
+import { queryAdminRecords } from "../../src/audit/admin-query.js";
 import { parseApiKey } from "../../src/auth/api-keys.js";
+import { auditClient } from "../../src/cli/audit-commands.js";
+import { loadConfig } from "../../src/config/config.js";
+import { openDatabase } from "../../src/db/index.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import { REPO, startTestApp, type TestApp } from "../support/app.js";
 import { GrpcJsClient } from "../support/grpc.js";
@@ -18,6 +23,16 @@ const sovr = (args: string[], env: Record<string, string>) =>
   });
 
 describe("sovr keys (CLI)", () => {
+  /** The data directory's database opened by itself (the server stopped), as an operator would. */
+  async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>["db"]) => Promise<T>) {
+    const config = loadConfig({ SOVR_DATA_DIR: dir });
+    const h = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    try {
+      return await fn(h.db);
+    } finally {
+      await h.close();
+    }
+  }
   let dir: string;
   let t: TestApp | undefined;
   afterAll(async () => {
@@ -42,6 +57,17 @@ describe("sovr keys (CLI)", () => {
     t = await startTestApp({ auth: true, env: { SOVR_DATA_DIR: dir } });
     expect(t.devKey).toBeUndefined();
     const url = t.app.httpUrl;
+    // Made without a server, the key is still in the signed log: its admin record by the local
+    // operator, after the signing key the CLI created and published for it; the server's start
+    // (which verified both) follows. Newest first.
+    const trail = await auditClient({ url, key: operator }).queryAdminRecords({});
+    expect(trail.records.map((r) => `${r.tenant} ${r.action} ${r.callerKind}`)).toEqual([
+      "_platform policy.activate system",
+      "_platform catalog.apply system",
+      "ops key.create local",
+      "_platform signing_key.rotate local",
+    ]);
+    expect(trail.records[2]!.target.key_id).toBe(operator.split("_")[1]);
     const asOperator = { SOVR_URL: url, SOVR_KEY: operator };
 
     // The operator manages any tenant's keys through the server's KeyService.
@@ -150,5 +176,42 @@ describe("sovr keys (CLI)", () => {
     expect(await bad(["--expires-at", "2030-01-01"])).toMatch(/--expires-at: an ISO 8601 instant/);
     expect(await bad(["--expires-at", "2001-01-01T00:00:00Z"])).toMatch(/expires_at: must be in the future/);
     expect(await bad(["--max-role", "root"])).toMatch(/--max-role: root is not one of/);
+
+    // The server stopped again: offline changes fail closed while the log refuses records, and
+    // change nothing; once it takes them, the revoke goes through, recorded.
+    await t.app.stop();
+    const adminId = admin.split("_")[1]!;
+    const local = { SOVR_DATA_DIR: dir };
+    const state = () =>
+      withDatabase(async (db) =>
+        (await db.selectFrom("api_keys").select(["key_id", "revoked_at"]).orderBy("key_id").execute()).map(
+          (k) => `${k.key_id}:${k.revoked_at === null ? "active" : "revoked"}`,
+        ),
+      );
+    const keysBefore = await state();
+    await withDatabase(async (db) => {
+      await sql`create function sovr_test_refuse() returns trigger language plpgsql as $$
+        begin raise exception 'audit log refuses (test)'; end $$`.execute(db);
+      await sql`create trigger sovr_test_refuse before insert on audit_log
+        for each statement execute function sovr_test_refuse()`.execute(db);
+    });
+    for (const args of [
+      ["keys", "create", "--tenant", "acme", "--role", "client"],
+      ["keys", "revoke", adminId],
+    ]) {
+      const err = (await sovr(args, local).catch((e: { stderr: string }) => e)) as { stderr: string };
+      expect(err.stderr, args[1]).toMatch(
+        /admin record \(key\.(create|revoke)\) could not be written; change refused/,
+      );
+    }
+    expect(await state()).toEqual(keysBefore);
+    await withDatabase(async (db) => {
+      await sql`drop trigger sovr_test_refuse on audit_log`.execute(db);
+      await sql`drop function sovr_test_refuse()`.execute(db);
+    });
+    await sovr(["keys", "revoke", adminId], local);
+    expect(await state()).toContain(`${adminId}:revoked`);
+    const last = await withDatabase(async (db) => (await queryAdminRecords(db, {}, 1)).entries[0]!.record);
+    expect([last.action, last.caller.kind, last.target.key_id]).toEqual(["key.revoke", "local", adminId]);
   }, 180_000);
 });

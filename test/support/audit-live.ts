@@ -8,6 +8,20 @@ import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import type { TestApp } from "./app.js";
 import { collect, type GrpcJsClient } from "./grpc.js";
 
+/**
+ * The admin records a router writes at its first start on a new log, before any decision
+ * (docs/audit.md §1.2): its signing key published (`signing_key.rotate`), the catalog loaded
+ * (`catalog.apply`) and the policy bundle activated (`policy.activate`), all in `_platform`.
+ * Seq `FIRST_START_RECORDS` is the first decision's.
+ */
+export const FIRST_START_RECORDS = 3;
+
+/**
+ * The admin records of a later start on the same log and keys: the catalog loaded and the
+ * bundle activated again (the signing key is already published, so no rotation).
+ */
+export const RESTART_RECORDS = 2;
+
 /** One streamed chat over gRPC; returns its decision id (from the route event). */
 export async function chat(client: GrpcJsClient, content = "hello", region = "eu"): Promise<string> {
   const events = await collect(

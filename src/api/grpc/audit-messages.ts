@@ -4,10 +4,16 @@ import type { PublicKeyInfo, StoredCheckpoint, StoredEntry } from "../../audit/i
 import { fromBase64 } from "../../encoding/index.js";
 import { RecordKind } from "../../gen/sovereign/v1/audit_pb.js";
 
+const KINDS: Record<StoredEntry["kind"], RecordKind> = {
+  decision: RecordKind.DECISION,
+  outcome: RecordKind.OUTCOME,
+  admin: RecordKind.ADMIN,
+};
+
 export function toLogEntry(e: StoredEntry) {
   return {
     seq: BigInt(e.seq),
-    kind: e.kind === "decision" ? RecordKind.DECISION : RecordKind.OUTCOME,
+    kind: KINDS[e.kind],
     decisionId: e.decisionId,
     time: timestampFromDate(e.recordedAt),
     envelope: {

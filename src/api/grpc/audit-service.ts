@@ -28,6 +28,7 @@ import type {
   GetDecisionRequest,
   GetInclusionProofRequest,
   PolicyImpactRequest,
+  QueryAdminRecordsRequest,
   QueryDecisionsRequest,
   ReplayDecisionRequest,
   WatchDecisionsRequest,
@@ -35,6 +36,7 @@ import type {
 import { ExclusionStage } from "../../gen/sovereign/v1/router_pb.js";
 import type { Replayer, Verdict } from "../../replay/index.js";
 import type { DecisionRecordV1 } from "../../routing/index.js";
+import { queryAdminRecordsFor } from "./audit-admin-query.js";
 import { exportMessages, exportScope } from "./audit-export.js";
 import { decisionFilter, decisionSummary } from "./audit-filter.js";
 import { impactMessages, impactOptions } from "./audit-impact.js";
@@ -288,6 +290,11 @@ export class AuditServiceImpl implements Impl {
       keys: (await publishedKeys(this.#db)).map(keyMessage),
       checkpointOrigin: this.#cp.origin,
     }));
+  }
+
+  /** The admin trail, newest first; the tenant walls are in audit-admin-query.ts. */
+  queryAdminRecords(req: QueryAdminRecordsRequest, ctx: HandlerContext) {
+    return this.#guard(ctx, (principal) => queryAdminRecordsFor(this.#db, principal, req));
   }
 
   async #checkpointMessage(cp: StoredCheckpoint) {

@@ -37,6 +37,7 @@ import {
   toProtoRevision,
   toProtoStoredRevision,
 } from "./catalog-messages.js";
+import { principalKey } from "./context.js";
 import { InvalidFieldError, toConnectError } from "./errors.js";
 
 export interface CatalogServiceDeps {
@@ -172,7 +173,7 @@ export class CatalogServiceImpl implements Impl {
    * of an invalid catalog fails with InvalidArgument listing every issue (the running catalog
    * stays); an unchanged catalog answers `changed: false` and stores no new revision.
    */
-  async applyCatalog(req: ApplyCatalogRequest) {
+  async applyCatalog(req: ApplyCatalogRequest, ctx: HandlerContext) {
     try {
       if (req.files.length === 0) {
         // An empty catalog would take every endpoint away: never what an admin means to send.
@@ -203,10 +204,12 @@ export class CatalogServiceImpl implements Impl {
           throw err;
         }
       }
-      const { snapshot, changed } = await this.#catalog.apply(files).catch((err: unknown) => {
-        if (err instanceof CatalogValidationError) this.#onApply("rejected");
-        throw err;
-      });
+      const { snapshot, changed } = await this.#catalog
+        .apply(files, ctx.values.get(principalKey))
+        .catch((err: unknown) => {
+          if (err instanceof CatalogValidationError) this.#onApply("rejected");
+          throw err;
+        });
       this.#onApply(changed ? "applied" : "unchanged");
       const stored = await getRevision(this.#db, snapshot.revision);
       return { valid: true, changed, revision: toProtoRevision(snapshot, stored?.createdAt), issues: [] };

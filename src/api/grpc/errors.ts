@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  AdminRecordError,
   AuditNotFoundError,
   LogIntegrityError,
   RECEIPT_HEADER,
@@ -169,6 +170,9 @@ export function toConnectError(err: unknown): ConnectError {
   // The stored log does not add up (altered, missing or foreign rows): corruption, say so.
   if (err instanceof LogIntegrityError)
     return new ConnectError(err.message, Code.DataLoss, undefined, undefined, err);
+  // The admin record of a change could not be committed: the change was not made (fail closed).
+  if (err instanceof AdminRecordError)
+    return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }
 

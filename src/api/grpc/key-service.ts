@@ -1,6 +1,7 @@
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Kysely } from "kysely";
+import type { AdminTrail } from "../../audit/index.js";
 import type { Principal } from "../../auth/index.js";
 import {
   type ApiKeyInfo,
@@ -14,7 +15,9 @@ import {
 } from "../../auth/index.js";
 import type { Database } from "../../db/index.js";
 import { type KeyService, Role as RoleEnum } from "../../gen/sovereign/v1/keys_pb.js";
+import { adminActorOf } from "../../routing/index.js";
 import { principalKey } from "./context.js";
+import { toConnectError } from "./errors.js";
 
 const FROM_ENUM: Partial<Record<RoleEnum, Role>> = {
   [RoleEnum.CLIENT]: "client",
@@ -78,6 +81,8 @@ export class KeyServiceImpl implements ServiceImpl<typeof KeyService> {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly auth: Authenticator,
+    /** Where key.create and key.revoke are recorded before they take effect (absent: not recorded). */
+    private readonly trail?: AdminTrail,
   ) {}
 
   async createKey(
@@ -131,6 +136,20 @@ export class KeyServiceImpl implements ServiceImpl<typeof KeyService> {
         ...(maxRole ? { maxRole } : {}),
         ...(req.expiresAt ? { expiresAt: timestampDate(req.expiresAt) } : {}),
       });
+      if (this.trail) {
+        // The token is handed out only once the record is committed: when it cannot be, the
+        // row goes again and nobody ever held the secret (fail closed).
+        try {
+          await this.trail.record(adminActorOf(principal), {
+            tenant,
+            action: "key.create",
+            target: { key_id: key.keyId },
+          });
+        } catch (err) {
+          await this.db.deleteFrom("api_keys").where("key_id", "=", key.keyId).execute();
+          throw toConnectError(err);
+        }
+      }
       // Usable at once on this replica; other replicas read it within their refresh interval.
       await this.auth.refresh().catch(() => {});
       return { key: keyMessage(key), secret: token };
@@ -144,6 +163,17 @@ export class KeyServiceImpl implements ServiceImpl<typeof KeyService> {
     const principal = ctx.values.get(principalKey);
     // Another tenant's key id answers as an unknown one: ids are not revealed across tenants.
     const tenant = isOperator(principal) ? undefined : principal.tenant;
+    const [current] = (await listApiKeys(this.db, tenant)).filter((k) => k.keyId === req.keyId);
+    if (current && !current.revokedAt && this.trail)
+      await this.trail
+        .record(adminActorOf(principal), {
+          tenant: current.tenant,
+          action: "key.revoke",
+          target: { key_id: current.keyId },
+        })
+        .catch((err: unknown) => {
+          throw toConnectError(err);
+        });
     const key = await revokeApiKey(this.db, req.keyId, new Date(), tenant);
     if (!key) throw new ConnectError(`key_id: no key ${req.keyId}`, Code.NotFound);
     await this.auth.refresh().catch(() => {});
