@@ -12,8 +12,8 @@ import { batchClaims, type TenantSlot } from "./tenant-heads.js";
 /** Query-index fields a decision record contributes. */
 export type DecisionIndex = Omit<
   AuditDecisionsTable,
-  "decision_id" | "recorded_at" | "decision_seq" | "outcome_seq" | "key_id" | keyof OutcomeUsage
-> & { key_id?: string | null };
+  "decision_id" | "recorded_at" | "decision_seq" | "outcome_seq" | "key_id" | "facets" | keyof OutcomeUsage
+> & { key_id?: string | null; facets?: readonly string[] };
 
 /** What an outcome adds to its decision's index row: the usage report's columns (src/audit/usage-report.ts). */
 export type OutcomeUsage = Pick<AuditDecisionsTable, "input_tokens" | "output_tokens" | "cost_micro_usd">;
@@ -88,6 +88,8 @@ interface BatchRows {
   outcomeOrd: (number | null)[];
   /** An admin record's action. */
   action: (string | null)[];
+  /** A decision's facets, newline-separated (decision-facets.ts); null otherwise. */
+  facets: (string | null)[];
 }
 
 /** The batch's columns as binary Postgres arrays, in {@link APPEND_BATCH}'s parameter order. */
@@ -116,6 +118,7 @@ export function batchParams(batch: readonly BatchEntry[]): { params: Uint8Array[
     int8Array(r.outputTokens),
     int8Array(r.costMicroUsd),
     textArray(r.action),
+    textArray(r.facets),
   ];
   return { params, tenants: claims.tenant };
 }
@@ -140,6 +143,7 @@ function batchRows(batch: readonly BatchEntry[]): BatchRows {
     costMicroUsd: [],
     outcomeOrd: [],
     action: [],
+    facets: [],
   };
   // An outcome whose decision is in the same batch cannot update the decision's index row
   // (one statement, one snapshot): it is folded into the row as it is inserted.
@@ -153,6 +157,7 @@ function batchRows(batch: readonly BatchEntry[]): BatchRows {
     r.leafHash.push(p.leaf);
     r.outcomeOrd.push(null);
     r.action.push(q.kind === "admin" ? q.action : null);
+    r.facets.push(q.kind === "decision" && q.index.facets ? q.index.facets.join("\n") : null);
     if (q.kind === "admin") {
       r.tenant.push(q.tenant);
       for (const col of [
@@ -222,7 +227,7 @@ function pushUsage(r: BatchRows, u: OutcomeUsage | undefined): void {
  * batch to be renumbered and re-signed (see tenant-heads.ts).
  */
 const APPEND_BATCH = preparedStatement(
-  "sovr_audit_append_v4",
+  "sovr_audit_append_v5",
   `with claims as (
       select c.tenant, c.prev, c.last, c.ord, coalesce(h.head, 0) as head
       from unnest($14::text[], $15::int8[], $16::int8[]) with ordinality as c(tenant, prev, last, ord)
@@ -235,14 +240,14 @@ const APPEND_BATCH = preparedStatement(
       select next.n + v.ord - 1 as seq, v.kind, v.decision_id, v.recorded_at, v.envelope, v.leaf_hash,
              v.tenant, v.model, v.endpoint_id, v.outcome, v.policy_revision, v.policy_sha256,
              v.catalog_revision, next.n + v.outcome_ord as outcome_seq, v.key_id, v.input_tokens,
-             v.output_tokens, v.cost_micro_usd, v.action
+             v.output_tokens, v.cost_micro_usd, v.action, string_to_array(v.facets, chr(10)) as facets
       from next, ok, unnest(
         $1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bytea[], $6::text[], $7::text[],
         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int8[],
-        $17::text[], $18::int8[], $19::int8[], $20::int8[], $21::text[]
+        $17::text[], $18::int8[], $19::int8[], $20::int8[], $21::text[], $22::text[]
       ) with ordinality as v(kind, decision_id, recorded_at, envelope, leaf_hash, tenant, model,
              endpoint_id, outcome, policy_revision, policy_sha256, catalog_revision, outcome_ord,
-             key_id, input_tokens, output_tokens, cost_micro_usd, action, ord)
+             key_id, input_tokens, output_tokens, cost_micro_usd, action, facets, ord)
       where ok.ok
     ), log as (
       insert into audit_log (seq, kind, decision_id, recorded_at, envelope, leaf_hash)
@@ -250,10 +255,10 @@ const APPEND_BATCH = preparedStatement(
     ), decisions as (
       insert into audit_decisions (decision_id, recorded_at, tenant, model, endpoint_id, outcome,
                                    policy_revision, policy_sha256, catalog_revision, decision_seq, outcome_seq,
-                                   key_id, input_tokens, output_tokens, cost_micro_usd)
+                                   key_id, input_tokens, output_tokens, cost_micro_usd, facets)
       select decision_id, recorded_at, tenant, model, endpoint_id, outcome,
              policy_revision, policy_sha256, catalog_revision, seq, outcome_seq,
-             key_id, input_tokens, output_tokens, cost_micro_usd
+             key_id, input_tokens, output_tokens, cost_micro_usd, facets
       from rows where kind = 'decision'
     ), outcomes as (
       update audit_decisions d

@@ -5,7 +5,9 @@
  */
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from "kysely";
 import type { AuditCheckpointRow, AuditDecisionRow, AuditLogRow, Database } from "../db/index.js";
+import { type DecisionFacetFilter, facetConditions, needsEndpointFacts } from "./decision-facet-filter.js";
 import type { DsseEnvelope } from "./dsse.js";
+import { ensureEndpointFacts } from "./endpoint-facts.js";
 import type { PublicKeyInfo } from "./keys.js";
 
 /** One log entry as stored: the envelope parsed, and its JSON exactly as stored. */
@@ -260,7 +262,8 @@ export async function publishedKeys(db: Kysely<Database>): Promise<PublicKeyInfo
   }));
 }
 
-export interface DecisionFilter {
+/** The index filters; the auditor's filters on facets and endpoint attributes are {@link DecisionFacetFilter}'s. */
+export interface DecisionFilter extends DecisionFacetFilter {
   /** Inclusive. */
   from?: Date;
   /** Exclusive. */
@@ -289,6 +292,7 @@ export function decisionFilterExpression<TB extends "audit_decisions">(
   if (filter.endpointId) parts.push(e("audit_decisions.endpoint_id", "=", filter.endpointId));
   if (filter.outcome) parts.push(e("audit_decisions.outcome", "=", filter.outcome));
   if (filter.policyRevision) parts.push(e("audit_decisions.policy_revision", "=", filter.policyRevision));
+  parts.push(...facetConditions(e, filter));
   return e.and(parts);
 }
 
@@ -305,6 +309,7 @@ export async function queryDecisions(
   limit: number,
   after?: DecisionCursor,
 ): Promise<{ rows: AuditDecisionRow[]; next?: DecisionCursor }> {
+  if (needsEndpointFacts(filter)) await ensureEndpointFacts(db);
   let q = db
     .selectFrom("audit_decisions")
     .selectAll()

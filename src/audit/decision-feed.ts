@@ -132,6 +132,7 @@ async function readFeedPage(
       "audit_decisions.input_tokens as d_input_tokens",
       "audit_decisions.output_tokens as d_output_tokens",
       "audit_decisions.cost_micro_usd as d_cost_micro_usd",
+      "audit_decisions.facets as d_facets",
     ])
     .where("audit_log.seq", ">=", from)
     .where("audit_log.seq", "<", to)
@@ -158,6 +159,7 @@ async function readFeedPage(
         key_id: r.d_key_id,
         input_tokens: r.d_input_tokens === null ? null : Number(r.d_input_tokens),
         output_tokens: r.d_output_tokens === null ? null : Number(r.d_output_tokens),
+        facets: r.d_facets,
         cost_micro_usd: r.d_cost_micro_usd === null ? null : Number(r.d_cost_micro_usd),
       },
       tenantSeq: payloadTenantSeq(entry),

@@ -56,6 +56,8 @@ export {
 } from "./cosignature.js";
 export type { StoredCosignature } from "./cosignature-store.js";
 export { cosignaturesOf, cosignaturesUpTo, cosignedNote, saveCosignature } from "./cosignature-store.js";
+export { type DecisionFacetFilter, needsEndpointFacts } from "./decision-facet-filter.js";
+export { decisionFacets } from "./decision-facets.js";
 export {
   CommitSignal,
   decisionFeed,
@@ -64,6 +66,7 @@ export {
   type FeedEntry,
   type FeedItem,
 } from "./decision-feed.js";
+export { countDecisions, decisionPayloads } from "./decision-query.js";
 export type { DsseEnvelope, DsseSignature, EnvelopeVerification } from "./dsse.js";
 export {
   entryLeafHash,
@@ -74,7 +77,9 @@ export {
   signEnvelope,
   verifyEnvelope,
 } from "./dsse.js";
+export { endpointFacts, ensureEndpointFacts } from "./endpoint-facts.js";
 export { AdminRecordError, AuditNotFoundError, LogIntegrityError, ReplayUnavailableError } from "./errors.js";
+export { type ExplainedDecision, explainExport } from "./explain-export.js";
 export {
   CATALOGS_DIR,
   type CatalogProblem,
@@ -202,6 +207,12 @@ export {
   withTenantSeq,
 } from "./record.js";
 export { type AdminInput, buildAdminRecord } from "./record-admin.js";
+export {
+  type AppliedCheckRecord,
+  appliedResults,
+  type CheckResult,
+  linkChecks,
+} from "./record-applied.js";
 export { type CandidateRow, candidateColumns, candidateRows } from "./record-candidates.js";
 export { ADMIN_ACTIONS } from "./record-schema.js";
 export { currentSigningKey, publishSigningKey, rotateSigningKey } from "./signing-keys.js";

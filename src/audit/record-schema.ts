@@ -189,8 +189,15 @@ const decisionSchemaV2 = z
     }),
     policy,
     catalog_revision: z.string(),
-    /** The checks that excluded a candidate: each distinct (stage, rule, reason) once. */
-    checks: z.array(z.strictObject({ stage, rule: z.string(), reason: z.string() })),
+    /**
+     * The checks that excluded a candidate: each distinct (stage, rule, reason) once; `applied`
+     * (records since issue 14) is the index in `applied` of the check it is a failure of.
+     */
+    checks: z.array(
+      z.strictObject({ stage, rule: z.string(), reason: z.string(), applied: nonNegInt.optional() }),
+    ),
+    /** The checks applied to every candidate (record-applied.ts); absent in earlier records. */
+    applied: z.array(z.strictObject({ stage, rule: z.string(), check: z.string().optional() })).optional(),
     candidates: candidatesV2,
     /** Content labels from detectors (label → value); {} until detectors exist. */
     labels: z.record(z.string(), z.string()),
@@ -200,6 +207,14 @@ const decisionSchemaV2 = z
     plan: z.array(z.string()),
   })
   .superRefine((r, ctx) => {
+    r.checks.forEach((c, k) => {
+      if (c.applied !== undefined && c.applied >= (r.applied?.length ?? 0))
+        ctx.addIssue({
+          code: "custom",
+          path: ["checks", k, "applied"],
+          message: `applied check ${c.applied} does not exist`,
+        });
+    });
     r.candidates.exclusions.forEach((x, i) =>
       x.forEach((k, j) => {
         if (k >= r.checks.length)

@@ -24,6 +24,7 @@
  * ({@link candidateRows} reads the candidates of either format).
  */
 import { assertIntegersOnly, canonicalize, isUuidv7, uuidv7 } from "../encoding/index.js";
+import type { AppliedCheckRecord } from "./record-applied.js";
 import { type AdminAction, RECORD_SCHEMAS } from "./record-schema.js";
 
 export type { AdminAction } from "./record-schema.js";
@@ -148,6 +149,8 @@ export interface CheckRecord {
   stage: "policy" | "filter" | "availability";
   rule: string;
   reason: string;
+  /** The index in `applied` of the check this is a failure of (record-applied.ts); absent before it. */
+  applied?: number;
 }
 
 /**
@@ -191,6 +194,11 @@ export interface DecisionRecordV2 {
   /** sha256 of the catalog's canonical form: the candidates' models and attributes live there. */
   catalog_revision: string;
   checks: CheckRecord[];
+  /**
+   * The checks applied to every candidate, passed or failed (record-applied.ts); absent in
+   * records written before them (then only the failures are stated).
+   */
+  applied?: AppliedCheckRecord[];
   candidates: CandidateColumns;
   /** Content labels from detectors (label → value); empty until detectors exist. */
   labels: Record<string, string>;

@@ -46,3 +46,22 @@ export const EEA_COUNTRY_CODES: ReadonlySet<string> = new Set(
 export function isCountryCode(code: string): boolean {
   return COUNTRY_CODES.has(code);
 }
+
+/** The 27 member states of the European Union. */
+export const EU_COUNTRY_CODES: ReadonlySet<string> = new Set(
+  "AT BE BG HR CY CZ DK EE FI FR DE GR IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split(" "),
+);
+
+/**
+ * Named sets of countries that audit queries test an endpoint's residency against (`sovr audit
+ * query --outside EU`, docs/audit.md §7.2): defined here once. Names are upper case.
+ */
+export const REGION_SETS: Readonly<Record<string, ReadonlySet<string>>> = {
+  EU: EU_COUNTRY_CODES,
+  EEA: EEA_COUNTRY_CODES,
+};
+
+/** The countries of a region set named in any case, or undefined for an unknown name. */
+export function regionSetCountries(name: string): ReadonlySet<string> | undefined {
+  return Object.hasOwn(REGION_SETS, name.toUpperCase()) ? REGION_SETS[name.toUpperCase()] : undefined;
+}

@@ -3,7 +3,14 @@ export type { CatalogChange, CatalogGate, StoredRevision } from "./catalog-store
 export { getRevision, LiveCatalog, readCatalogFiles, saveRevision } from "./catalog-store.js";
 export type { ValidateResult } from "./cli.js";
 export { formatIssue, renderEndpointTable, validateCatalogDir } from "./cli.js";
-export { COUNTRY_CODES, EEA_COUNTRY_CODES, isCountryCode } from "./countries.js";
+export {
+  COUNTRY_CODES,
+  EEA_COUNTRY_CODES,
+  EU_COUNTRY_CODES,
+  isCountryCode,
+  REGION_SETS,
+  regionSetCountries,
+} from "./countries.js";
 export type { Env, Interpolation } from "./env-interpolation.js";
 export { interpolateEnv } from "./env-interpolation.js";
 export type { CatalogIssue } from "./errors.js";

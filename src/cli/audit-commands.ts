@@ -5,7 +5,6 @@
  * `verify` is offline: it reads an export directory and nothing else.
  */
 import { resolve } from "node:path";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import type { PublicKeyInfo } from "../audit/index.js";
 import {
@@ -16,8 +15,10 @@ import {
   verifyExport,
 } from "../audit/index.js";
 import { toBase64 } from "../encoding/index.js";
-import { AuditService, type LogEntry, Outcome } from "../gen/sovereign/v1/audit_pb.js";
+import { AuditService, type LogEntry } from "../gen/sovereign/v1/audit_pb.js";
 import { type ChangesOptions, changesCommand } from "./audit-changes.js";
+import { addAuditExplainCommand } from "./audit-explain.js";
+import { addQueryFilterOptions, type QueryOptions, queryCommand } from "./audit-query.js";
 import { addAuditReceiptCommands } from "./audit-receipts.js";
 import { addAuditTailCommand } from "./audit-tail.js";
 import { keyInfo, keysCommand, type TrustOptions, trustFor } from "./audit-trust.js";
@@ -40,97 +41,7 @@ export function auditClient(options: ClientOptions = {}) {
   return serverClient(AuditService, options);
 }
 
-const OUTCOME_NAMES: Record<string, Outcome> = {
-  success: Outcome.SUCCESS,
-  failed: Outcome.FAILED,
-  denied: Outcome.DENIED,
-  pending: Outcome.PENDING,
-};
-
-export interface QueryOptions extends ClientOptions {
-  from?: string;
-  to?: string;
-  tenant?: string;
-  model?: string;
-  endpoint?: string;
-  outcome?: string;
-  policyRevision?: string;
-  /** Most rows to print (default 100). */
-  limit?: number;
-  json?: boolean;
-}
-
-function parseTime(flag: string, v: string | undefined) {
-  if (v === undefined) return undefined;
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new Error(`${flag}: not a date/time: ${v}`);
-  return timestampFromDate(d);
-}
-
-/** `sovr audit query`: decisions matching the filters, as a table or JSON lines. */
-export async function queryCommand(o: QueryOptions = {}): Promise<CommandResult> {
-  const outcome = o.outcome === undefined ? Outcome.UNSPECIFIED : OUTCOME_NAMES[o.outcome];
-  if (outcome === undefined)
-    return {
-      exitCode: 2,
-      stdout: [],
-      stderr: [`--outcome: one of ${Object.keys(OUTCOME_NAMES).join(", ")}`],
-    };
-  const client = auditClient(o);
-  const limit = o.limit ?? 100;
-  const rows = [];
-  let pageToken = "";
-  do {
-    const page = await client.queryDecisions({
-      startTime: parseTime("--from", o.from),
-      endTime: parseTime("--to", o.to),
-      tenant: o.tenant ?? "",
-      model: o.model ?? "",
-      endpointId: o.endpoint ?? "",
-      outcome,
-      policyRevision: o.policyRevision ?? "",
-      pageSize: Math.min(500, limit - rows.length),
-      pageToken,
-    });
-    rows.push(...page.decisions);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "" && rows.length < limit);
-  const plain = rows.map((d) => ({
-    decision_id: d.decisionId,
-    time: d.time ? timestampDate(d.time).toISOString() : "",
-    tenant: d.tenant,
-    model: d.model,
-    endpoint_id: d.endpointId,
-    outcome: Outcome[d.outcome]?.toLowerCase() ?? String(d.outcome),
-    policy_revision: d.policyRevision,
-    decision_seq: Number(d.decisionSeq),
-    outcome_seq: d.outcomeSeq === undefined ? null : Number(d.outcomeSeq),
-  }));
-  if (o.json) return { exitCode: 0, stdout: plain.map((r) => JSON.stringify(r)), stderr: [] };
-  const header = ["TIME", "DECISION", "TENANT", "MODEL", "ENDPOINT", "OUTCOME", "POLICY", "SEQ"];
-  const table = plain.map((r) => [
-    r.time,
-    r.decision_id,
-    r.tenant,
-    r.model,
-    r.endpoint_id || "-",
-    r.outcome,
-    r.policy_revision.slice(0, 12),
-    r.outcome_seq === null ? String(r.decision_seq) : `${r.decision_seq},${r.outcome_seq}`,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join("  ")
-      .trimEnd();
-  const more = pageToken !== "" ? ` (more match; raise --limit)` : "";
-  return {
-    exitCode: 0,
-    stdout: [line(header), ...table.map(line), "", `${plain.length} decisions${more}`],
-    stderr: [],
-  };
-}
+export { type QueryOptions, queryCommand } from "./audit-query.js";
 
 /** A served log entry's envelope in its JSON form (standard base64), as exports hold it. */
 export function entryEnvelope(e: LogEntry) {
@@ -345,7 +256,7 @@ async function run(fn: () => Promise<CommandResult>): Promise<void> {
 /** Adds `sovr audit query|export|checkpoint|verify|replay|tail|changes`. */
 export function addAuditCommands(program: Command): void {
   const audit = program.command("audit").description("the signed decision log (auditors)");
-  audit
+  const query = audit
     .command("query")
     .description("decisions of a running server (SOVR_URL, SOVR_KEY), filtered, oldest first")
     .option("--from <time>", "ISO 8601, inclusive")
@@ -354,10 +265,8 @@ export function addAuditCommands(program: Command): void {
     .option("--model <model>")
     .option("--endpoint <id>")
     .option("--outcome <outcome>", "success | failed | denied | pending")
-    .option("--policy-revision <revision>")
-    .option("--limit <n>", "most rows to print", Number, 100)
-    .option("--json", "one JSON object per line")
-    .action((o: QueryOptions) => run(() => queryCommand(o)));
+    .option("--policy-revision <revision>");
+  addQueryFilterOptions(query).action((o: QueryOptions) => run(() => queryCommand(o)));
   audit
     .command("export")
     .description("write records, checkpoints and public keys to DIR for offline verification")
@@ -416,6 +325,7 @@ export function addAuditCommands(program: Command): void {
     .option("--json", "machine-readable result")
     .action((id: string, o: { livePolicy?: boolean; json?: boolean }) => run(() => replayCommand(id, o)));
   addAuditTailCommand(audit);
+  addAuditExplainCommand(audit, run);
   addAuditReceiptCommands(audit);
   addAuditWitnessCommand(audit);
   audit

@@ -50,6 +50,24 @@ export interface AuditDecisionsTable {
   output_tokens: number | null;
   /** Cost at catalog prices (micro-USD) from the outcome record; NULL until the outcome. */
   cost_micro_usd: number | null;
+  /**
+   * What the decision says besides these columns, for audit queries (src/audit/decision-facets.ts):
+   * `label:<category>`, `modality:<m>`, `excluded:<rule>`, `passed:<rule>`; NULL on older rows.
+   */
+  facets: string[] | null;
+}
+
+/**
+ * Per catalog revision and endpoint, the attributes audit queries filter on (provider,
+ * headquarters, effective residency), derived from the stored revision (src/audit/endpoint-facts.ts).
+ */
+export interface AuditEndpointFactsTable {
+  catalog_revision: string;
+  endpoint_id: string;
+  provider: string;
+  headquarters: string | null;
+  residency_region: string | null;
+  residency_country: string | null;
 }
 
 /** Record format v2: the last `tenant_seq` committed per tenant (see src/audit/tenant-heads.ts). */
@@ -129,6 +147,7 @@ export interface Database {
   policy_bundles: PolicyBundlesTable;
   audit_log: AuditLogTable;
   audit_decisions: AuditDecisionsTable;
+  audit_endpoint_facts: AuditEndpointFactsTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_cosignatures: AuditCosignaturesTable;
   audit_tenant_heads: AuditTenantHeadsTable;

@@ -110,6 +110,7 @@ export function parseDecision(
   if (prefer_local !== undefined && typeof prefer_local !== "boolean")
     malformed("prefer_local is not a boolean");
   const decision: PolicyDecision = { allow: [], deny: {}, permittedParameters };
+  if (compact) decision.applied = distinct(sortStrings((checks as string[][]).flat()));
   if (obligations !== undefined) decision.obligations = parseObligations(obligations, candidates, allowed);
   if (prefer_local === true) decision.preferLocal = true;
   for (const id of candidateIds) {

@@ -70,7 +70,8 @@ describe("PolicyEngine with the shipped policies", () => {
     const result = await engine.evaluate(
       policyInput(ids.map((id) => endpoint(id, { provider_headquarters: "US" }))),
     );
-    expect(result.decision).toEqual({ allow: ids, deny: {}, permittedParameters: [] });
+    // Nothing asked for, nothing checked: the policy states it applied no check.
+    expect(result.decision).toEqual({ allow: ids, deny: {}, permittedParameters: [], applied: [] });
     expect(result.bundle).toEqual(shipped.ref);
     expect(result.evalMicros).toBeGreaterThan(0);
   });
@@ -341,11 +342,17 @@ describe("PolicyEngine with the catalog's endpoints as data", () => {
     engine.setCatalog(v2);
     const later = engine.evaluate(policyInput(v2, zdr));
     for (const r of await Promise.all(inFlight))
-      expect(r.decision).toEqual({ allow: ["a", "b"], deny: {}, permittedParameters: [] });
+      expect(r.decision).toEqual({
+        allow: ["a", "b"],
+        deny: {},
+        permittedParameters: [],
+        applied: ["zdr: "],
+      });
     expect((await later).decision).toEqual({
       allow: ["b"],
       deny: { a: ["zdr: endpoint retains prompts for 30 days (source: provider)"] },
       permittedParameters: [],
+      applied: ["zdr: "],
     });
     // Both in-flight ones reached the instance after the swap, so they went inline.
     expect(engine.stats).toEqual({ byIds: 1, inline: 2, catalogLoads: 2 });

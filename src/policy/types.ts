@@ -100,6 +100,13 @@ export interface PolicyDecision {
    * absent when the policy states none.
    */
   obligations?: Record<string, EndpointObligations>;
+  /**
+   * The reason prefixes of the checks the policy applied to every candidate (route document
+   * `checks`, flattened: "zdr: ", "tenant acme: residency: "…), distinct and sorted; a candidate
+   * failed one when a reason of its starts with the prefix, and passed it otherwise. Absent
+   * from bundles whose output has no `checks` (then only failures are known).
+   */
+  applied?: string[];
 }
 
 /** The obligations of one endpoint (`obligations.<id>` of the route document). */

@@ -103,10 +103,13 @@ const IGNORED = new Set(["policy.eval_us"]);
 export function comparable(
   record: DecisionRecord | DecisionRecordV1,
   asV1: boolean,
+  withoutApplied = false,
 ): Record<string, unknown> {
   const { v: _v, tenant_seq: _s, candidates: _c, ...rest } = record as DecisionRecordV1;
   const out: Record<string, unknown> = { ...rest, candidates: candidateRows(record) };
   delete out.checks;
+  // Records from before `applied` (record-applied.ts) replay as records that state it.
+  if (withoutApplied) delete out.applied;
   if (asV1) {
     // v2 records rolling performance for eligible candidates only.
     out.candidates = candidateRows(record).map((c) =>
@@ -142,7 +145,8 @@ export class Replayer {
     const replayed = await replayUnder(recorded, snapshot, policy);
     const bundleChanged = replayed.policy.sha256 !== recorded.policy.sha256;
     const asV1 = recorded.v === 1;
-    let differences = diff(comparable(recorded, asV1), comparable(replayed, asV1));
+    const noApplied = !("applied" in recorded);
+    let differences = diff(comparable(recorded, asV1, noApplied), comparable(replayed, asV1, noApplied));
     const changes = decisionChanges(recorded, replayed);
     // Another bundle was asked for: that it is another one is the premise, not a finding.
     if (bundleChanged) differences = differences.filter((d) => !BUNDLE_PATHS.some((p) => d.startsWith(p)));

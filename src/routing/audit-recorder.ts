@@ -1,5 +1,5 @@
 import type { AppendedEntry, AuditLog } from "../audit/index.js";
-import { encodeRecord, receiptIssuer, withTenantSeq } from "../audit/index.js";
+import { decisionFacets, encodeRecord, receiptIssuer, withTenantSeq } from "../audit/index.js";
 import type { BudgetRefusal, HoldWork, SettleWork } from "../budget/index.js";
 import { type BudgetAmount, budgetDeniedRecord } from "./budget-hold.js";
 import type { DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
@@ -42,6 +42,7 @@ export class AuditRecorder implements DecisionRecorder {
       policy_sha256: index.bundle.sha256,
       catalog_revision: index.catalogRevision,
       key_id: record.caller.key_id,
+      facets: decisionFacets(r),
     });
     // A reservation rides in the record's commit; refused, the log writes the denial instead.
     const hold: HoldWork | undefined = index.hold && {

@@ -9,6 +9,7 @@ import type { BudgetRefusal } from "../budget/index.js";
 import type { CatalogSnapshot, ResolvedEndpoint } from "../catalog/index.js";
 import type { BundleRef, PolicyEvaluation, PolicyInput } from "../policy/index.js";
 import { PolicyError, PolicyEvaluationError } from "../policy/index.js";
+import { appliedChecks } from "./applied-checks.js";
 import { buildDecisionRecord, type DecisionRecordV1 } from "./decision-record.js";
 import { UnknownModelError } from "./errors.js";
 import { requestExclusions } from "./filters.js";
@@ -143,6 +144,7 @@ export async function decide(
     verdicts: readonly CandidateVerdict[];
     seed: bigint;
     plan: readonly string[];
+    applied?: ReturnType<typeof appliedChecks>;
   }) =>
     buildDecisionRecord({
       decisionId: inputs.decisionId,
@@ -236,7 +238,8 @@ export async function decide(
     seededRng(seed),
   ).map((v) => v.endpoint);
   const policyEvalUs = evaluation.evalMicros;
-  const record = recordOf({ bundle, policyEvalUs, verdicts, seed, plan: plan.map((e) => e.id) });
+  const applied = appliedChecks(req, policy);
+  const record = recordOf({ bundle, policyEvalUs, verdicts, seed, plan: plan.map((e) => e.id), applied });
   const decided = { ...common, seed, verdicts, bundle, policyEvalUs, record };
   return plan.length === 0
     ? { ...decided, outcome: "denied", plan: [] }

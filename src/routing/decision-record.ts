@@ -1,11 +1,12 @@
 import type {
+  AppliedCheckRecord,
   AttemptRecord as AuditAttemptRecord,
   CallerRecord,
   DecisionRecordV2,
   OutcomeRecord,
   Unsequenced,
 } from "../audit/index.js";
-import { candidateColumns } from "../audit/index.js";
+import { candidateColumns, linkChecks } from "../audit/index.js";
 import type { Principal } from "../auth/index.js";
 import type { BundleRef } from "../policy/index.js";
 import type { UpstreamErrorClass } from "../upstream/index.js";
@@ -58,6 +59,8 @@ export function buildDecisionRecord(args: {
   plan: readonly string[];
   /** What the detectors found (counts and version); undefined without a detector. */
   contentLabels?: ContentLabels;
+  /** The checks applied to every candidate (applied-checks.ts); undefined when the policy failed. */
+  applied?: AppliedCheckRecord[];
 }): DecisionRecordV1 {
   const req = args.request;
   const maxWeight = Math.max(0, ...args.verdicts.filter((v) => v.eligible).map((v) => v.weight));
@@ -111,7 +114,8 @@ export function buildDecisionRecord(args: {
       ...(args.policyError ? { error: args.policyError } : {}),
     },
     catalog_revision: args.catalogRevision,
-    checks,
+    checks: args.applied ? linkChecks(checks, args.applied) : checks,
+    ...(args.applied ? { applied: args.applied } : {}),
     candidates,
     // Counts per category and the detector's version (never the text, its place or a hash),
     // and the obligations the planned endpoints come with.

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DecisionRecord } from "../../src/audit/index.js";
 import { ACCESS } from "../../src/auth/access.js";
 import { parseApiKey } from "../../src/auth/api-keys.js";
 import { AuditService } from "../../src/gen/sovereign/v1/audit_pb.js";
@@ -174,6 +175,27 @@ describe("role × tenant matrix (gRPC)", () => {
     const allOther = await audit("auditorAll", "queryDecisions", { tenant: OTHER });
     expect(allOther.body).toContain(w.decision.other);
     expect(allOther.body).not.toContain(w.decision.own);
+  });
+
+  it("QueryDecisions with the auditor's filters, records and count: inside the tenant wall (another tenant's key id finds nothing)", async () => {
+    const q = (c: Caller, req: object) =>
+      w.grpc.unary(AuditService, AuditService.method.queryDecisions, req as never, md(w.tokens[c]));
+    const decode = (b: Uint8Array) => JSON.parse(Buffer.from(b).toString()) as DecisionRecord;
+    // The other tenant's caller key id, as an all-tenant auditor reads it from its record.
+    const theirs = await q("auditorAll", { tenant: OTHER, includeRecords: true });
+    const otherKey = decode(theirs.decisions[0]!.decisionRecord);
+    expect(otherKey.principal.tenant).toBe(OTHER);
+    const keyId = otherKey.v === 2 ? otherKey.caller.key_id : "";
+    expect(keyId).not.toBe("");
+    const own = await q("auditor", { includeRecords: true, includeCount: true, inside: "EU" });
+    expect(own.decisions.map((d) => d.decisionId)).toContain(w.decision.own);
+    expect(own.decisions.map((d) => d.decisionId)).not.toContain(w.decision.other);
+    expect(own.decisions.every((d) => decode(d.decisionRecord).principal.tenant === OWN)).toBe(true);
+    expect(own.total).toBe(BigInt(own.decisions.length));
+    const byTheirKey = await q("auditor", { keyId, includeRecords: true, includeCount: true });
+    expect(byTheirKey.decisions).toEqual([]);
+    expect(byTheirKey.total).toBe(0n);
+    expect((await q("auditorAll", { keyId, includeCount: true })).total).toBe(1n);
   });
 
   it("GetUsage: a tenant's auditor and admin see its own tenant only (another, known or not, is PermissionDenied on `tenant`); an operator and an all-tenant auditor see every tenant", async () => {

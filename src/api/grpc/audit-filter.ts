@@ -9,6 +9,7 @@ import type { DecisionFilter } from "../../audit/index.js";
 import type { Principal } from "../../auth/index.js";
 import type { AuditDecisionRow } from "../../db/index.js";
 import { Outcome, type QueryDecisionsRequest } from "../../gen/sovereign/v1/audit_pb.js";
+import { facetFilter } from "./audit-facet-filter.js";
 import { InvalidFieldError } from "./errors.js";
 
 export const OUTCOMES: Record<AuditDecisionRow["outcome"], Outcome> = {
@@ -21,7 +22,8 @@ export const OUTCOMES: Record<AuditDecisionRow["outcome"], Outcome> = {
 type FilterFields = Pick<
   QueryDecisionsRequest,
   "startTime" | "endTime" | "tenant" | "model" | "endpointId" | "outcome" | "policyRevision"
->;
+> &
+  Parameters<typeof facetFilter>[0];
 
 export function decisionFilter(req: FilterFields, principal: Principal): DecisionFilter {
   if (req.tenant && req.tenant !== principal.tenant && !principal.allTenants)
@@ -46,6 +48,7 @@ export function decisionFilter(req: FilterFields, principal: Principal): Decisio
     endpointId: req.endpointId || undefined,
     outcome,
     policyRevision: req.policyRevision || undefined,
+    ...facetFilter(req),
   };
 }
 
@@ -61,5 +64,6 @@ export function decisionSummary(r: AuditDecisionRow) {
     policyRevision: r.policy_revision,
     decisionSeq: BigInt(r.decision_seq),
     outcomeSeq: r.outcome_seq === null ? undefined : BigInt(r.outcome_seq),
+    keyId: r.key_id ?? "",
   };
 }

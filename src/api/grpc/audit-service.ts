@@ -7,9 +7,11 @@ import {
   candidateRows,
   checkpointAt,
   cosignaturesOf,
+  countDecisions,
   type DecisionCursor,
   type DecisionRecord,
   decisionEntries,
+  decisionPayloads,
   logSize,
   publishedKeys,
   queryDecisions,
@@ -121,9 +123,24 @@ export class AuditServiceImpl implements Impl {
         Math.min(req.pageSize || DEFAULT_PAGE, MAX_PAGE),
         req.pageToken ? decodePageToken(req.pageToken) : undefined,
       );
+      // Records of this page only: rows the tenant wall already let through.
+      const payloads = req.includeRecords
+        ? await decisionPayloads(
+            this.#db,
+            rows.map((r) => r.decision_id),
+          )
+        : undefined;
       return {
-        decisions: rows.map(decisionSummary),
+        decisions: rows.map((r) => {
+          const p = payloads?.get(r.decision_id);
+          return {
+            ...decisionSummary(r),
+            ...(p?.decision ? { decisionRecord: p.decision } : {}),
+            ...(p?.outcome ? { outcomeRecord: p.outcome } : {}),
+          };
+        }),
         nextPageToken: next ? encodePageToken(next) : "",
+        ...(req.includeCount ? { total: BigInt(await countDecisions(this.#db, filter)) } : {}),
       };
     });
   }

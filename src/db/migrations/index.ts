@@ -12,6 +12,7 @@ import * as rateLimitWindows from "./2026-11-30T0710-h-usage-rate-limit-windows.
 import * as witnessCosignatures from "./2026-11-30T0800-h-witness-cosignatures.js";
 import * as adminRecords from "./2026-12-01T0600-admin-records-admin.js";
 import * as keyExpiryRecorded from "./2026-12-01T0700-key-expiry-recorded.js";
+import * as decisionFacets from "./2026-12-01T0900-h-evidence-decision-facets.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0800-h-witness-cosignatures": witnessCosignatures,
   "2026-12-01T0600-admin-records-admin": adminRecords,
   "2026-12-01T0700-key-expiry-recorded": keyExpiryRecorded,
+  "2026-12-01T0900-h-evidence-decision-facets": decisionFacets,
 };
