@@ -99,7 +99,8 @@ describe.skipIf(!haveChromium)("the standalone verifier, opened from disk", () =
         `^OK: ${n} records, \\d+ checkpoints \\(${n} records checkpointed\\), verified against the pinned keys`,
       ),
     );
-    await page.screenshot({ path: join(REPO, "docs/console-standalone.png"), fullPage: true });
+    if (process.env.SOVR_CONSOLE_SCREENSHOTS === "1")
+      await page.screenshot({ path: join(REPO, "docs/console-standalone.png"), fullPage: true });
   });
 
   it("shows FAILED for a record altered in the export, naming its seq", async () => {
@@ -120,7 +121,8 @@ describe.skipIf(!haveChromium)("the standalone verifier, opened from disk", () =
     expect(await verify(copy)).toMatch(
       new RegExp(`^FAILED at seq ${target}: signature: bad signature by key`),
     );
-    await page.screenshot({ path: join(REPO, "docs/console-standalone-failed.png"), fullPage: true });
+    if (process.env.SOVR_CONSOLE_SCREENSHOTS === "1")
+      await page.screenshot({ path: join(REPO, "docs/console-standalone-failed.png"), fullPage: true });
   });
 
   it("shows FAILED for an altered catalog revision and for keys that were not pinned", async () => {

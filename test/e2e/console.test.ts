@@ -33,8 +33,11 @@ function rawGet(url: string): Promise<number> {
   });
 }
 
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: join(REPO, `docs/console-${name}.png`), fullPage: true });
+/** The docs' screenshots, rewritten only when asked (SOVR_CONSOLE_SCREENSHOTS=1): a test run leaves the tree clean. */
+const SHOTS = process.env.SOVR_CONSOLE_SCREENSHOTS === "1";
+const shot = async (page: Page, name: string) => {
+  if (SHOTS) await page.screenshot({ path: join(REPO, `docs/console-${name}.png`), fullPage: true });
+};
 
 describe.skipIf(!haveChromium)("the web console in a real browser", () => {
   let t: TestApp;
