@@ -1,5 +1,6 @@
 // Decisions: QueryDecisions with its filters (time range, tenant, model, endpoint, outcome,
-// policy revision), one page at a time by the server's page token — the indexed query, never
+// policy revision; provider, residency country or region, inside or outside a region set,
+// headquarters, a rule that excluded or passed, key id, content label), one page at a time by the server's page token — the indexed query, never
 // "load everything". Earlier pages are revisited by the tokens kept in memory.
 import { call } from "./api.js";
 import { errorLine, h, show, table, when } from "./dom.js";
@@ -27,9 +28,20 @@ export function initSearch(openRecord) {
       ["model", "model"],
       ["endpoint", "endpointId"],
       ["revision", "policyRevision"],
+      ["provider", "provider"],
+      ["country", "country"],
+      ["region", "residencyRegion"],
+      ["inside", "inside"],
+      ["outside", "outside"],
+      ["headquarters", "headquarters"],
+      ["excluded", "excludedBy"],
+      ["passed", "passed"],
+      ["key", "keyId"],
+      ["label", "label"],
     ])
       if (f[name].value.trim()) body[field] = f[name].value.trim();
     if (f.outcome.value) body.outcome = f.outcome.value;
+    if (f.count.checked) body.includeCount = true;
     return body;
   };
 
@@ -55,6 +67,7 @@ export function initSearch(openRecord) {
       else tokens = tokens.slice(0, page + 1);
       show(
         out,
+        res.total === undefined ? undefined : h("p", { id: "search-total" }, `${res.total} matching`),
         rows.length === 0
           ? h("p", { class: "muted" }, "no decisions match")
           : table(["decision", "time", "tenant", "model", "endpoint", "outcome", "policy", "seq"], rows, {

@@ -130,6 +130,27 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
     await shot(page, "record");
   });
 
+  it("filters as auditors ask: outside the EU, with a count, and by a rule the endpoint passed", async () => {
+    await page.click("#nav-search");
+    await page.selectOption("#search-form select[name=outside]", "EU");
+    await page.check("#search-form input[name=count]");
+    await page.click("#search");
+    await page.locator("#search-total").getByText("1 matching", { exact: true }).waitFor();
+    expect(await page.locator("#decisions tbody tr").count()).toBe(1); // the one routed with region us
+    await page.selectOption("#search-form select[name=outside]", "");
+    await page.fill("#search-form input[name=passed]", "no-such-rule");
+    await page.click("#search");
+    await page.locator("#search-total").getByText("0 matching", { exact: true }).waitFor();
+    await page.fill("#search-form input[name=passed]", "");
+    await page.uncheck("#search-form input[name=count]");
+    await page.click("#search");
+    await page.waitForSelector("#decisions tbody tr");
+    expect(await page.locator("#decisions tbody tr").count()).toBe(4);
+    // Back to a record, where the next test starts.
+    await page.locator("#decisions button[data-decision]").first().click();
+    await page.locator("#record-verdicts").getByText("signature verified", { exact: true }).waitFor();
+  });
+
   it("shows verification FAILED for a record tampered with in the database", async () => {
     const id = (await page
       .locator("#decisions button[data-decision]")
