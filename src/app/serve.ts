@@ -29,6 +29,7 @@ import type { LocalProber, Router } from "../routing/index.js";
 import { accessLogged, type Logger, type Metrics, type Tracing } from "../telemetry/index.js";
 import { observedAuth } from "./observed-auth.js";
 import type { RunningPolicy } from "./policy.js";
+import { auditFault } from "./router.js";
 
 export interface ServeParts {
   config: Config;
@@ -43,6 +44,8 @@ export interface ServeParts {
   /** Where admin changes are recorded before they take effect. */
   trail: AdminTrail;
   checkpointer: Checkpointer;
+  /** One per log shard (`checkpointer` is shard 0's). */
+  checkpointers: readonly Checkpointer[];
   router: Router;
   byokAdmin: ByokAdmin;
   budgets: BudgetStore;
@@ -73,6 +76,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     audit,
     trail,
     checkpointer,
+    checkpointers,
     router,
     byokAdmin,
     logger,
@@ -120,6 +124,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
           commits,
           shutdown: shutdown.signal,
           checkpointer,
+          checkpointers,
           replayer: new Replayer({ db: db.db, catalog, livePolicy: policy.engine }),
           logger,
         },
@@ -158,7 +163,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
       policyRevision: () => policy.activeBundle()?.revision,
       catalogRevision: () => (catalog.loaded ? catalog.current().revision : undefined),
       serving: () => health.serving,
-      auditFault: () => checkpointer.fault,
+      auditFault: () => auditFault(checkpointers),
       auditCommit: { stalledMs: () => audit.commitStalledMs(), boundMs: config.storageTimeoutMs },
     },
   });

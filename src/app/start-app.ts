@@ -59,7 +59,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     } else logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
 
     // The signed log first: the catalog and the policy bundle loaded next are admin records in it.
-    const { audit, checkpointer, witnesses } = await startAudit(config, db, logger, metrics, cleanups);
+    const { audit, checkpointer, checkpointers, witnesses } = await startAudit(
+      config,
+      db,
+      logger,
+      metrics,
+      cleanups,
+    );
     const trail = startAdminTrail(audit, config.instance);
 
     // Catalog: a bad catalog stops start-up (the error names file, path and reason).
@@ -96,6 +102,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       policy,
       audit,
       checkpointer,
+      checkpointers,
       byok,
       pools,
       local,
@@ -124,6 +131,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       audit,
       trail,
       checkpointer,
+      checkpointers,
       router,
       byokAdmin,
       budgets,

@@ -125,6 +125,16 @@ export {
   LATEST_CHECKPOINT_FILE,
   LatestCheckpointFile,
 } from "./latest-checkpoint-file.js";
+export { ensureLogLayout, LogLayoutError } from "./log-layout.js";
+export {
+  ONE_SHARD,
+  parseShardMap,
+  SEQUENCER_LOCK_KEY,
+  type ShardLayout,
+  sequencerLockKey,
+  shardOf,
+  shardOrigin,
+} from "./log-shards.js";
 export {
   EMPTY_ROOT,
   equalBytes,

@@ -12,8 +12,11 @@ export interface AuditRecorderOptions {
    * closed: nothing is routed into a log whose state no signed checkpoint can cover.
    */
   fault?: () => Error | undefined;
-  /** The log's checkpoint origin: with it, each decision record durable gives its receipt. */
-  origin?: string;
+  /**
+   * The log's checkpoint origin: with it, each decision record durable gives its receipt. With
+   * log shards, a function of the record's shard (its origin `<origin>/shard-<k>` names the shard).
+   */
+  origin?: string | ((shard: number) => string);
 }
 
 /**
@@ -21,13 +24,22 @@ export interface AuditRecorderOptions {
  * log gives each its tenant_seq as it signs.
  */
 export class AuditRecorder implements DecisionRecorder {
-  readonly #receipt: ((decisionId: string, entry: AppendedEntry) => string) | undefined;
+  readonly #receipt: ((decisionId: string, entry: AppendedEntry & { shard?: number }) => string) | undefined;
 
   constructor(
     private readonly log: AuditLog,
     private readonly opts: AuditRecorderOptions = {},
   ) {
-    this.#receipt = opts.origin === undefined ? undefined : receiptIssuer(opts.origin);
+    const origin = opts.origin;
+    if (typeof origin === "function") {
+      const issuers = new Map<number, (decisionId: string, entry: AppendedEntry) => string>();
+      this.#receipt = (id, entry) => {
+        const k = entry.shard ?? 0;
+        let issue = issuers.get(k);
+        if (!issue) issuers.set(k, (issue = receiptIssuer(origin(k))));
+        return issue(id, entry);
+      };
+    } else this.#receipt = origin === undefined ? undefined : receiptIssuer(origin);
   }
 
   async recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<RecordedDecision> {

@@ -46,6 +46,11 @@ import { InvalidFieldError, toConnectError } from "./errors.js";
 export interface AuditServiceDeps {
   db: Kysely<Database>;
   checkpointer: Checkpointer;
+  /**
+   * One per log shard, by shard (docs/audit.md §10); absent: one shard, `checkpointer`. A
+   * decision is proved within its shard, to that shard's checkpoint (whose origin names it).
+   */
+  checkpointers?: readonly Checkpointer[];
   replayer: Replayer;
   logger?: { error(obj: object, msg: string): void };
   /** Wakes WatchDecisions streams when this process commits (else they poll). */
@@ -76,6 +81,7 @@ type Impl = ServiceImpl<typeof AuditService>;
 export class AuditServiceImpl implements Impl {
   readonly #db: Kysely<Database>;
   readonly #cp: Checkpointer;
+  readonly #cps: readonly Checkpointer[];
   readonly #replayer: Replayer;
   readonly #logger: AuditServiceDeps["logger"];
   readonly #commits: CommitSignal;
@@ -84,6 +90,7 @@ export class AuditServiceImpl implements Impl {
   constructor(deps: AuditServiceDeps) {
     this.#db = deps.db;
     this.#cp = deps.checkpointer;
+    this.#cps = deps.checkpointers ?? [deps.checkpointer];
     this.#replayer = deps.replayer;
     this.#logger = deps.logger;
     this.#commits = deps.commits ?? new CommitSignal();
@@ -137,8 +144,9 @@ export class AuditServiceImpl implements Impl {
       // Proofs go to a signed checkpoint covering both entries: when the latest one does not
       // yet, one is signed now (one signature) rather than proving to an unsigned tree size.
       const needed = Math.max(decision.seq, outcome?.seq ?? 0) + 1;
-      let cp = await this.#cp.latest();
-      if (!cp || cp.size < needed) cp = await this.#cp.checkpoint();
+      const shardCp = this.#cpOf(decision);
+      let cp = await shardCp.latest();
+      if (!cp || cp.size < needed) cp = await shardCp.checkpoint();
       if (!cp || cp.size < needed) throw new Error(`no checkpoint covers seq ${needed - 1}`);
       return {
         decision: toLogEntry(decision),
@@ -161,7 +169,7 @@ export class AuditServiceImpl implements Impl {
       await this.#mustSee(principal, req.decisionId);
       const { decision } = await decisionEntries(this.#db, req.decisionId);
       if (!decision) throw new AuditNotFoundError(`decision ${req.decisionId} is not in the log`);
-      const cp = await this.#cp.latest();
+      const cp = await this.#cpOf(decision).latest();
       if (!cp || cp.size <= decision.seq)
         throw new AuditNotFoundError(
           `decision ${req.decisionId} (seq ${decision.seq}) is not covered by a signed checkpoint yet (latest covers ${cp?.size ?? 0} records); ask again after the next checkpoint`,
@@ -181,7 +189,7 @@ export class AuditServiceImpl implements Impl {
     return {
       leafIndex: BigInt(e.seq),
       treeSize: BigInt(cp.size),
-      hashes: await this.#cp.inclusionProof(e.seq, cp.size),
+      hashes: await this.#cpOf(e).inclusionProof(e.seq, cp.size),
     };
   }
 
@@ -281,8 +289,16 @@ export class AuditServiceImpl implements Impl {
   }
 
   async #checkpointMessage(cp: StoredCheckpoint) {
-    const cosigned = await cosignaturesOf(this.#db, [cp.size]);
-    return checkpointMessage(this.#cp.origin, cp, cosigned.get(cp.size));
+    const shard = cp.shard ?? 0;
+    const cosigned = await cosignaturesOf(this.#db, [cp.size], shard);
+    return checkpointMessage(this.#cps[shard]!.origin, cp, cosigned.get(cp.size));
+  }
+
+  /** The checkpointer of the shard `e` is in. */
+  #cpOf(e: { shard: number }): Checkpointer {
+    const c = this.#cps[e.shard];
+    if (!c) throw new Error(`log shard ${e.shard} is not served here`);
+    return c;
   }
 }
 
