@@ -36,7 +36,10 @@ export class AuditRecorder implements DecisionRecorder {
       this.#receipt = (id, entry) => {
         const k = entry.shard ?? 0;
         let issue = issuers.get(k);
-        if (!issue) issuers.set(k, (issue = receiptIssuer(origin(k))));
+        if (!issue) {
+          issue = receiptIssuer(origin(k));
+          issuers.set(k, issue);
+        }
         return issue(id, entry);
       };
     } else this.#receipt = origin === undefined ? undefined : receiptIssuer(origin);
