@@ -79,7 +79,11 @@ export async function startAudit(
       origin,
       every: config.audit.checkpointEvery,
       intervalMs: config.audit.checkpointIntervalMs,
-      latestFile: new LatestCheckpointFile(config.keysDir, origin),
+      latestFile: new LatestCheckpointFile(
+        config.keysDir,
+        origin,
+        layout.shards === 1 ? undefined : `latest-checkpoint.shard-${k}.note`,
+      ),
       logger,
       onSigned: (cp) => witnesses?.submit(cp),
       shard: k,

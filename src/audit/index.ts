@@ -96,6 +96,14 @@ export {
   writeExport,
 } from "./export-format.js";
 export {
+  readShardsIndex,
+  SHARDS_FILE,
+  SHARDS_FORMAT,
+  type ShardsIndex,
+  shardDir,
+  writeShardsIndex,
+} from "./export-shards.js";
+export {
   checkKeptCheckpoints,
   KeptCheckpointsError,
   parseKeptCheckpoints,
@@ -168,6 +176,7 @@ export {
   type ReceiptEntry,
   ReceiptFormatError,
   receiptIssuer,
+  sameLog,
   verifyReceipt,
 } from "./receipt.js";
 export type {

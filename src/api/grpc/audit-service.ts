@@ -259,7 +259,11 @@ export class AuditServiceImpl implements Impl {
     // The caller's scope decides what is exported (see audit-export.ts).
     const tenant = await this.#guard(ctx, async (principal) => exportScope(principal, req.tenant));
     try {
-      yield* exportMessages({ db: this.#db, checkpointer: this.#cp, logger: this.#logger }, req, tenant);
+      yield* exportMessages(
+        { db: this.#db, checkpointer: this.#cp, checkpointers: this.#cps, logger: this.#logger },
+        req,
+        tenant,
+      );
     } catch (err) {
       throw toConnectError(err);
     }
@@ -280,6 +284,7 @@ export class AuditServiceImpl implements Impl {
     return this.#guard(ctx, async () => ({
       keys: (await publishedKeys(this.#db)).map(keyMessage),
       checkpointOrigin: this.#cp.origin,
+      shardOrigins: this.#cps.map((c) => c.origin),
     }));
   }
 

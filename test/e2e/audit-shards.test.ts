@@ -1,0 +1,130 @@
+/**
+ * A sharded log end to end (docs/audit.md §10): SOVR_LOG_SHARDS=2, the platform's admin records
+ * in shard 0 and the tenant's decisions in its shard (tenant "default" hashes to shard 1), two
+ * replicas on one Postgres, receipts naming the shard by origin, proofs within the shard, and
+ * `sovr audit export` / `verify` over every shard — a tampered record named with its shard.
+ */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseReceipt } from "../../src/audit/receipt.js";
+import { auditClient, exportCommand, verifyCommand } from "../../src/cli/audit-commands.js";
+import { proveCommand } from "../../src/cli/audit-receipts.js";
+import { keysCommand } from "../../src/cli/audit-trust.js";
+import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
+
+const SHARDED = {
+  SOVR_LOG_SHARDS: "2",
+  SOVR_CHECKPOINT_EVERY: "100000",
+  SOVR_CHECKPOINT_INTERVAL_MS: "3600000",
+};
+const EU = { region: "eu", provider: { only: ["sim-eu"] } } as object;
+
+describe.each(appDatabases)("a sharded log (%s)", (database) => {
+  const apps: TestApp[] = [];
+  let dir: string;
+  const decisions: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "sovr-shards-"));
+    const a = await startTestApp({ database, env: SHARDED });
+    apps.push(a);
+    // A second replica on the same Postgres database (its own keys directory and pool).
+    if (database === "postgres")
+      apps.push(await startTestApp({ env: { ...SHARDED, DATABASE_URL: a.app.config.databaseUrl! } }));
+  });
+  afterAll(async () => {
+    for (const t of apps.reverse()) await t.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("routes the tenant's decisions to its shard; receipts and proofs name that shard", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => {
+        const t = apps[i % apps.length]!;
+        const openai = new OpenAI({ baseURL: `${t.app.httpUrl}/v1`, apiKey: "unused", maxRetries: 0 });
+        return openai.chat.completions
+          .create({ model: "sim/chat-small", messages: [{ role: "user", content: `hi ${i}` }], ...EU })
+          .withResponse();
+      }),
+    );
+    for (const r of results) {
+      const receipt = parseReceipt(r.response.headers.get("x-sovr-receipt")!);
+      expect(receipt.origin).toMatch(/\/shard-1$/);
+      decisions.push(receipt.decisionId);
+    }
+    for (const t of apps) await t.app.audit.drain();
+    const db = apps[0]!.app.db.db;
+    for (const shard of [0, 1]) {
+      const rows = await db
+        .selectFrom("audit_log")
+        .select(["seq", "kind"])
+        .where("shard", "=", shard)
+        .orderBy("seq")
+        .execute();
+      expect(rows.map((r) => Number(r.seq))).toEqual(rows.map((_, i) => i));
+      // Shard 0: the platform's admin records only; shard 1: the tenant's decisions and outcomes.
+      if (shard === 0) expect(new Set(rows.map((r) => r.kind))).toEqual(new Set(["admin"]));
+      else expect(rows.filter((r) => r.kind === "decision")).toHaveLength(8);
+    }
+    const pinned = join(dir, "pinned.json");
+    expect((await keysCommand(auditClient({ url: apps[0]!.app.httpUrl }), { out: pinned })).exitCode).toBe(0);
+    const res = await auditClient({ url: apps[0]!.app.httpUrl }).getDecision({ decisionId: decisions[0]! });
+    expect(res.checkpoint?.origin).toMatch(/\/shard-1$/);
+    const proved = await proveCommand(decisions[1]!, { url: apps[0]!.app.httpUrl, trustedKeys: pinned });
+    expect(proved.stderr.join("\n")).toBe("");
+    expect(proved.exitCode).toBe(0);
+  });
+
+  it("exports every shard and verifies each; a tampered record in shard 1 is named with its shard", async () => {
+    const out = join(dir, "export");
+    const r = await exportCommand({ url: apps[0]!.app.httpUrl, out, progress: () => {} });
+    expect(r.exitCode, r.stderr.join("\n")).toBe(0);
+    const index = JSON.parse(await readFile(join(out, "shards.json"), "utf8")) as { shards: number };
+    expect(index.shards).toBe(2);
+    const ok = await verifyCommand(out, { trustExportKeys: true });
+    expect(ok.stderr.join("\n")).toBe("");
+    expect(ok.stdout.at(-1)).toBe("OK: 2 of 2 log shards verified");
+
+    // One byte of one record's signed payload changed, in shard 1.
+    const file = join(out, "shards/1/records.jsonl");
+    const original = await readFile(file, "utf8");
+    const lines = original.split("\n");
+    const line = JSON.parse(lines[2]!) as { envelope: { payload: string }; seq: number };
+    const payload = Buffer.from(line.envelope.payload, "base64").toString("utf8");
+    expect(payload).toContain("sim/chat-small");
+    line.envelope.payload = Buffer.from(payload.replace("sim/chat-small", "sim/chat-smalL")).toString(
+      "base64",
+    );
+    lines[2] = JSON.stringify(line);
+    await writeFile(file, lines.join("\n"));
+    const bad = await verifyCommand(out, { trustExportKeys: true });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr.join("\n")).toMatch(new RegExp(`^shard 1: FAILED at seq ${line.seq}: `));
+
+    // A whole-log export that leaves a shard out is refused, naming it.
+    await writeFile(
+      join(out, "shards.json"),
+      JSON.stringify({
+        ...index,
+        exported: [{ shard: 1, origin: apps[0]!.app.checkpointers[1]!.origin, dir: "shards/1" }],
+      }),
+    );
+    await writeFile(file, original);
+    const lacking = await verifyCommand(out, { trustExportKeys: true });
+    expect(lacking.stderr.join("\n")).toMatch(/lacks shard 0/);
+  });
+
+  it.runIf(database === "postgres")(
+    "refuses to start with another shard count on a log that holds records",
+    async () => {
+      await expect(
+        startTestApp({
+          env: { ...SHARDED, SOVR_LOG_SHARDS: "4", DATABASE_URL: apps[0]!.app.config.databaseUrl! },
+        }),
+      ).rejects.toThrow(/written with SOVR_LOG_SHARDS=2/);
+    },
+  );
+});
