@@ -125,6 +125,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
           shutdown: shutdown.signal,
           checkpointer,
           checkpointers,
+          shardOf: (tenant) => audit.shardOf(tenant),
           replayer: new Replayer({ db: db.db, catalog, livePolicy: policy.engine }),
           logger,
         },

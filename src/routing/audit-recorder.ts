@@ -45,9 +45,13 @@ export class AuditRecorder implements DecisionRecorder {
     } else this.#receipt = origin === undefined ? undefined : receiptIssuer(origin);
   }
 
-  async recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<RecordedDecision> {
+  async recordDecision(given: DecisionRecordV1, index: DecisionIndexInput): Promise<RecordedDecision> {
     const fault = this.opts.fault?.();
     if (fault) throw fault;
+    // A sharded log's decision names its log shard, signed with it (docs/audit.md §10: the
+    // shard's number in decimal); "" in a one-shard log, as always.
+    const record =
+      this.log.shardCount > 1 ? { ...given, shard: String(this.log.shardOf(given.principal.tenant)) } : given;
     const rowOf = (r: DecisionRecordV1, outcome: DecisionIndexInput["outcome"]) => ({
       tenant: index.tenant,
       model: index.model,

@@ -69,6 +69,12 @@ describe.each(appDatabases)("a sharded log (%s)", (database) => {
       if (shard === 0) expect(new Set(rows.map((r) => r.kind))).toEqual(new Set(["admin"]));
       else expect(rows.filter((r) => r.kind === "decision")).toHaveLength(8);
     }
+    // Each decision record names its log shard, signed with it.
+    const envs = await db.selectFrom("audit_log").select("envelope").where("kind", "=", "decision").execute();
+    for (const e of envs) {
+      const payload = JSON.parse(Buffer.from(JSON.parse(e.envelope).payload, "base64").toString("utf8"));
+      expect(payload.shard).toBe("1");
+    }
     const pinned = join(dir, "pinned.json");
     expect((await keysCommand(auditClient({ url: apps[0]!.app.httpUrl }), { out: pinned })).exitCode).toBe(0);
     const res = await auditClient({ url: apps[0]!.app.httpUrl }).getDecision({ decisionId: decisions[0]! });

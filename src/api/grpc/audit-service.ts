@@ -52,6 +52,8 @@ export interface AuditServiceDeps {
    */
   checkpointers?: readonly Checkpointer[];
   replayer: Replayer;
+  /** The log shard of a tenant's records (absent: one shard). */
+  shardOf?: (tenant: string) => number;
   logger?: { error(obj: object, msg: string): void };
   /** Wakes WatchDecisions streams when this process commits (else they poll). */
   commits?: CommitSignal;
@@ -82,6 +84,7 @@ export class AuditServiceImpl implements Impl {
   readonly #db: Kysely<Database>;
   readonly #cp: Checkpointer;
   readonly #cps: readonly Checkpointer[];
+  readonly #shardOf: (tenant: string) => number;
   readonly #replayer: Replayer;
   readonly #logger: AuditServiceDeps["logger"];
   readonly #commits: CommitSignal;
@@ -91,6 +94,7 @@ export class AuditServiceImpl implements Impl {
     this.#db = deps.db;
     this.#cp = deps.checkpointer;
     this.#cps = deps.checkpointers ?? [deps.checkpointer];
+    this.#shardOf = deps.shardOf ?? (() => 0);
     this.#replayer = deps.replayer;
     this.#logger = deps.logger;
     this.#commits = deps.commits ?? new CommitSignal();
@@ -274,7 +278,7 @@ export class AuditServiceImpl implements Impl {
     const filter = await this.#guard(ctx, async (principal) => decisionFilter(req, principal));
     const signal = this.#shutdown ? AbortSignal.any([ctx.signal, this.#shutdown]) : ctx.signal;
     try {
-      yield* watchMessages(this.#db, this.#commits, req, filter, signal);
+      yield* watchMessages(this.#db, this.#commits, req, filter, signal, this.#watchShard(req, filter));
     } catch (err) {
       throw toConnectError(err);
     }
@@ -297,6 +301,21 @@ export class AuditServiceImpl implements Impl {
     const shard = cp.shard ?? 0;
     const cosigned = await cosignaturesOf(this.#db, [cp.size], shard);
     return checkpointMessage(this.#cps[shard]!.origin, cp, cosigned.get(cp.size));
+  }
+
+  /** The shard a WatchDecisions stream follows (see the proto's `shard`). */
+  #watchShard(req: WatchDecisionsRequest, filter: { tenant?: string }): number {
+    const n = this.#cps.length;
+    if (req.shard !== undefined) {
+      if (req.shard >= n) throw new InvalidFieldError("shard", `is beyond the log's last shard (${n - 1})`);
+      return req.shard;
+    }
+    if (n === 1) return 0;
+    if (filter.tenant) return this.#shardOf(filter.tenant);
+    throw new InvalidFieldError(
+      "shard",
+      `is required: the log has ${n} shards, each its own sequence; watch every tenant with one stream per shard (0..${n - 1})`,
+    );
   }
 
   /** The checkpointer of the shard `e` is in. */
