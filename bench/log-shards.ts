@@ -1,18 +1,20 @@
 /**
  * Durable records/s of the signed log with 1, 2 and 4 log shards (docs/audit.md §10) and two
- * replicas against one Postgres: for each shard count, a fresh database; two worker threads,
+ * replicas against one Postgres: for each shard count, a fresh database; two child processes,
  * each a replica with its own connection pool and its own `AuditLog` (the app's append path:
  * signing, group commit, the sequencer lock of the record's shard, the one-statement append),
  * appending v2 decision records of 16 tenants with `--outstanding` appends in flight each.
- * Beside it, lock-wait: the main thread samples `pg_stat_activity` every 5 ms and counts the
+ * Beside it, lock-wait: the parent process samples `pg_stat_activity` every 5 ms and counts the
  * sessions waiting on an advisory lock (session-seconds of waiting per second of run), and the
  * replicas report their commit latency (which includes the wait).
  *
  * Run: node --import tsx bench/log-shards.ts [--ms 4000] [--outstanding 256] [--shards 1,2,4]
  * Needs DATABASE_URL (a Postgres the bench may create scratch databases next to). Prints JSON.
  */
-import { availableParallelism } from "node:os";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+
+import { type ChildProcess, fork } from "node:child_process";
+import { availableParallelism, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { sampleDecisionV2 } from "../src/audit/fixtures/records.js";
 import {
@@ -43,6 +45,8 @@ interface ReplicaResult {
   seconds: number;
   batches: number;
   commitMsMean: number;
+  /** CPU seconds this replica used in the window (user + system). */
+  cpuSeconds: number;
 }
 
 async function replica(job: Job): Promise<ReplicaResult> {
@@ -86,9 +90,10 @@ async function replica(job: Job): Promise<ReplicaResult> {
   };
   try {
     await Promise.all(Array.from({ length: job.warmup }, append));
-    parentPort!.postMessage({ ready: true });
-    await new Promise<void>((r) => parentPort!.once("message", () => r()));
+    process.send!({ ready: true });
+    await new Promise<void>((r) => process.once("message", () => r()));
     measuring = true;
+    const cpu0 = process.cpuUsage();
     let done = 0;
     const t0 = performance.now();
     const until = t0 + job.ms;
@@ -101,7 +106,14 @@ async function replica(job: Job): Promise<ReplicaResult> {
     await Promise.all(Array.from({ length: job.outstanding }, worker));
     const seconds = (performance.now() - t0) / 1000;
     measuring = false;
-    return { records: done, seconds, batches, commitMsMean: batches ? (commitSeconds / batches) * 1000 : 0 };
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      records: done,
+      seconds,
+      batches,
+      commitMsMean: batches ? (commitSeconds / batches) * 1000 : 0,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    };
   } finally {
     await log.drain();
     await db.close();
@@ -130,7 +142,11 @@ function lockWaitSampler(url: string, everyMs: number) {
       await started;
       await client.end();
       // Mean sessions waiting × run time: session-seconds of advisory-lock wait per second.
-      return { samples, mean_sessions_waiting: samples ? Math.round((waitingSamples / samples) * 100) / 100 : 0, seconds };
+      return {
+        samples,
+        mean_sessions_waiting: samples ? Math.round((waitingSamples / samples) * 100) / 100 : 0,
+        seconds,
+      };
     },
   };
 }
@@ -142,8 +158,10 @@ async function runShards(baseUrl: string, shards: number, ms: number, outstandin
     await ensureLogLayout(setup.db, { shards, map: new Map() });
     await setup.close();
     const job: Job = { url: scratch.url, shards, ms, outstanding, warmup: 500 };
-    const workers = [0, 1].map(
-      () => new Worker(new URL(import.meta.url), { workerData: job, execArgv: ["--import", "tsx"] }),
+    const workers: ChildProcess[] = [0, 1].map(() =>
+      fork(fileURLToPath(import.meta.url), ["--replica", JSON.stringify(job)], {
+        execArgv: ["--import", "tsx"],
+      }),
     );
     const ready = workers.map((w) => new Promise((r) => w.once("message", r)));
     const results = workers.map(
@@ -155,11 +173,11 @@ async function runShards(baseUrl: string, shards: number, ms: number, outstandin
     );
     await Promise.all(ready);
     const sampler = lockWaitSampler(scratch.url, 5);
-    for (const w of workers) w.postMessage("go");
+    for (const w of workers) w.send("go");
     const r = await Promise.all(results);
     const seconds = Math.max(...r.map((x) => x.seconds));
     const wait = await sampler.stop(seconds);
-    for (const w of workers) await w.terminate();
+    for (const w of workers) w.kill();
     const records = r.reduce((s, x) => s + x.records, 0);
     return {
       shards,
@@ -170,7 +188,10 @@ async function runShards(baseUrl: string, shards: number, ms: number, outstandin
         batches: x.batches,
         mean_batch: Math.round((x.records / Math.max(1, x.batches)) * 10) / 10,
         commit_ms_mean: Math.round(x.commitMsMean * 100) / 100,
+        // Share of one core the replica's process used: near 1 means the replica is CPU-bound.
+        cpu_cores: Math.round((x.cpuSeconds / x.seconds) * 100) / 100,
       })),
+      load_average_1m: loadavg()[0],
       advisory_lock_wait: wait,
     };
   } finally {
@@ -178,16 +199,18 @@ async function runShards(baseUrl: string, shards: number, ms: number, outstandin
   }
 }
 
-if (!isMainThread) {
-  const result = await replica(workerData as Job);
-  parentPort!.postMessage({ result });
+const replicaAt = process.argv.indexOf("--replica");
+if (replicaAt >= 0) {
+  const result = await replica(JSON.parse(process.argv[replicaAt + 1]!) as Job);
+  process.send!({ result }, () => process.exit(0));
 } else {
   const arg = (name: string) => {
     const i = process.argv.indexOf(name);
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
   const baseUrl = process.env.DATABASE_URL;
-  if (!baseUrl) throw new Error("DATABASE_URL is not set (a Postgres the bench may create scratch databases next to)");
+  if (!baseUrl)
+    throw new Error("DATABASE_URL is not set (a Postgres the bench may create scratch databases next to)");
   const ms = Number(arg("--ms") ?? 4000);
   const outstanding = Number(arg("--outstanding") ?? 256);
   const counts = (arg("--shards") ?? "1,2,4").split(",").map(Number);
@@ -195,7 +218,14 @@ if (!isMainThread) {
   for (const shards of counts) runs.push(await runShards(baseUrl, shards, ms, outstanding));
   console.log(
     JSON.stringify(
-      { bench: "log-shards", replicas: 2, cpus: availableParallelism(), ms, outstanding_per_replica: outstanding, runs },
+      {
+        bench: "log-shards",
+        replicas: 2,
+        cpus: availableParallelism(),
+        ms,
+        outstanding_per_replica: outstanding,
+        runs,
+      },
       null,
       2,
     ),

@@ -199,12 +199,13 @@ export class AuditServiceImpl implements Impl {
 
   getCheckpoint(req: GetCheckpointRequest, ctx: HandlerContext) {
     return this.#guard(ctx, async () => {
+      const shardCp = this.#requestedShard(req.shard);
       let cp: StoredCheckpoint | undefined;
       if (req.size === undefined) {
-        cp = (await this.#cp.latest()) ?? (await this.#cp.checkpoint());
+        cp = (await shardCp.latest()) ?? (await shardCp.checkpoint());
         if (!cp) throw new AuditNotFoundError("the log is empty: no checkpoint yet");
       } else {
-        cp = await checkpointAt(this.#db, Number(req.size));
+        cp = await checkpointAt(this.#db, Number(req.size), shardCp.shard);
         if (!cp) throw new AuditNotFoundError(`no checkpoint of size ${req.size}`);
       }
       return { checkpoint: await this.#checkpointMessage(cp) };
@@ -217,12 +218,13 @@ export class AuditServiceImpl implements Impl {
       const n = Number(req.secondSize);
       if (m < 1) throw new InvalidFieldError("first_size", "must be at least 1");
       if (n < m) throw new InvalidFieldError("second_size", `must be at least first_size (${m})`);
-      const size = await logSize(this.#db);
+      const shardCp = this.#requestedShard(req.shard);
+      const size = await logSize(this.#db, shardCp.shard);
       if (n > size) throw new InvalidFieldError("second_size", `exceeds the log size (${size})`);
       return {
         firstSize: req.firstSize,
         secondSize: req.secondSize,
-        hashes: await this.#cp.consistencyProof(m, n),
+        hashes: await shardCp.consistencyProof(m, n),
       };
     });
   }
@@ -316,6 +318,13 @@ export class AuditServiceImpl implements Impl {
       "shard",
       `is required: the log has ${n} shards, each its own sequence; watch every tenant with one stream per shard (0..${n - 1})`,
     );
+  }
+
+  /** The checkpointer of a request's `shard` field. */
+  #requestedShard(shard: number): Checkpointer {
+    const c = this.#cps[shard];
+    if (!c) throw new InvalidFieldError("shard", `is beyond the log's last shard (${this.#cps.length - 1})`);
+    return c;
   }
 
   /** The checkpointer of the shard `e` is in. */
