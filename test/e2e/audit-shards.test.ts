@@ -75,6 +75,11 @@ describe.each(appDatabases)("a sharded log (%s)", (database) => {
       const payload = JSON.parse(Buffer.from(JSON.parse(e.envelope).payload, "base64").toString("utf8"));
       expect(payload.shard).toBe("1");
     }
+    // Admin records are read by (shard, seq): shard 1's rows at the same seqs are not theirs.
+    const admin = await auditClient({ url: apps[0]!.app.httpUrl }).queryAdminRecords({ tenant: "_platform" });
+    const shard0 = await db.selectFrom("audit_log").select("seq").where("shard", "=", 0).execute();
+    expect(admin.records).toHaveLength(shard0.length);
+    expect(new Set(admin.records.map((r) => r.eventId)).size).toBe(shard0.length);
     const pinned = join(dir, "pinned.json");
     expect((await keysCommand(auditClient({ url: apps[0]!.app.httpUrl }), { out: pinned })).exitCode).toBe(0);
     const res = await auditClient({ url: apps[0]!.app.httpUrl }).getDecision({ decisionId: decisions[0]! });
