@@ -140,8 +140,10 @@ export async function queryCommand(o: QueryOptions = {}): Promise<CommandResult>
  * `sovr audit checkpoint`: the log's latest signed checkpoint, as the signed note. Appended to
  * a file (`>> kept.notes`), it is what `verify --checkpoints` later holds an export to.
  */
-export async function checkpointCommand(o: ClientOptions = {}): Promise<CommandResult> {
-  const { checkpoint } = await auditClient(o).getCheckpoint({});
+export async function checkpointCommand(o: ClientOptions & { shard?: string } = {}): Promise<CommandResult> {
+  if (o.shard !== undefined && !/^\d+$/.test(o.shard))
+    return { exitCode: 2, stdout: [], stderr: ["--shard: a log shard number (an integer ≥ 0)"] };
+  const { checkpoint } = await auditClient(o).getCheckpoint({ shard: Number(o.shard ?? 0) });
   const note = checkpoint?.signedNote ?? "";
   return { exitCode: note === "" ? 1 : 0, stdout: [note.replace(/\n$/, "")], stderr: [] };
 }
@@ -290,7 +292,8 @@ export function addAuditCommands(program: Command): void {
     .description(
       "print the log's latest signed checkpoint (keep it: verify --checkpoints checks exports against it)",
     )
-    .action(() => run(() => checkpointCommand()));
+    .option("--shard <k>", "the log shard's checkpoint (a sharded log, docs/audit.md §10; default 0)")
+    .action((o: { shard?: string }) => run(() => checkpointCommand({ shard: o.shard })));
   audit
     .command("verify")
     .argument("<dir>", "an export directory")

@@ -10,7 +10,12 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseReceipt } from "../../src/audit/receipt.js";
-import { auditClient, exportCommand, verifyCommand } from "../../src/cli/audit-commands.js";
+import {
+  auditClient,
+  checkpointCommand,
+  exportCommand,
+  verifyCommand,
+} from "../../src/cli/audit-commands.js";
 import { proveCommand } from "../../src/cli/audit-receipts.js";
 import { keysCommand } from "../../src/cli/audit-trust.js";
 import { appDatabases, startTestApp, type TestApp } from "../support/app.js";
@@ -143,6 +148,8 @@ describe.each(appDatabases)("a sharded log (%s)", (database) => {
     const client = auditClient({ url });
     expect((await client.getCheckpoint({ shard: 1 })).checkpoint?.origin).toMatch(/\/shard-1$/);
     expect((await client.getCheckpoint({})).checkpoint?.origin).toMatch(/\/shard-0$/);
+    const note = await checkpointCommand({ url, shard: "1" });
+    expect(note.stdout[0]).toMatch(/^sovereign-router\.local\/audit\/shard-1\n/);
     await expect(client.getCheckpoint({ shard: 2 })).rejects.toThrow(
       /shard: is beyond the log's last shard \(1\)/,
     );
