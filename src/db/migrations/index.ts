@@ -11,7 +11,7 @@ import * as decisionUsage from "./2026-11-30T0700-h-usage-decision-usage.js";
 import * as rateLimitWindows from "./2026-11-30T0710-h-usage-rate-limit-windows.js";
 import * as witnessCosignatures from "./2026-11-30T0800-h-witness-cosignatures.js";
 import * as adminRecords from "./2026-12-01T0600-admin-records-admin.js";
-import * as logShards from "./2026-12-01T0700-h-shards-log-shards.js";
+import * as logShards from "./2026-12-01T1000-h-shards-log-shards.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -27,5 +27,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0610-budgets": budgets,
   "2026-11-30T0800-h-witness-cosignatures": witnessCosignatures,
   "2026-12-01T0600-admin-records-admin": adminRecords,
-  "2026-12-01T0700-h-shards-log-shards": logShards,
+  "2026-12-01T1000-h-shards-log-shards": logShards,
 };
