@@ -23,6 +23,8 @@ export interface App {
   readonly audit: AuditLog;
   /** Signs checkpoints of the log and serves its proofs. */
   readonly checkpointer: Checkpointer;
+  /** One per log shard, by shard (SOVR_LOG_SHARDS; `checkpointer` is shard 0's). */
+  readonly checkpointers: readonly Checkpointer[];
   /** Offers checkpoints to the witnesses (SOVR_WITNESSES); undefined without any. */
   readonly witnesses: WitnessClient | undefined;
   readonly router: Router;

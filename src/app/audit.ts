@@ -4,14 +4,18 @@ import {
   AuditLog,
   Checkpointer,
   currentSigningKey,
+  ensureLogLayout,
   LatestCheckpointFile,
   PLATFORM_TENANT,
+  parseShardMap,
   publishSigningKey,
   queryAdminRecords,
   rotateSigningKey,
+  type ShardLayout,
   type SigningKey,
   SYSTEM_ACTOR,
   saveCosignature,
+  shardOrigin,
   WitnessClient,
 } from "../audit/index.js";
 import { BudgetLedger } from "../budget/index.js";
@@ -34,7 +38,15 @@ export async function startAudit(
   logger: Logger,
   metrics: Metrics,
   cleanups: ShutdownStep[],
-): Promise<{ audit: AuditLog; checkpointer: Checkpointer; witnesses: WitnessClient | undefined }> {
+): Promise<{
+  audit: AuditLog;
+  checkpointer: Checkpointer;
+  checkpointers: Checkpointer[];
+  witnesses: WitnessClient | undefined;
+}> {
+  const layout = shardLayout(config);
+  // A changed layout on a log that holds records is refused here, before anything is written.
+  await ensureLogLayout(db.db, layout);
   let key = await currentSigningKey(config.keysDir);
   if (!key) {
     key = await rotateSigningKey(config.keysDir);
@@ -48,6 +60,7 @@ export async function startAudit(
     commitTimeoutMs: config.storageTimeoutMs,
     // Budget reservations and settlements commit with their records (docs/budgets.md).
     coCommit: new BudgetLedger(),
+    layout,
     onBatch: (size, seconds) => {
       metrics.auditBatchSize.observe(size);
       metrics.auditCommitSeconds.observe(seconds);
@@ -55,40 +68,62 @@ export async function startAudit(
   });
   cleanups.push({ name: "audit log flush", run: () => audit.drain() });
   // Each checkpoint signed here is offered to the witnesses in the background (never awaited
-  // by routing); their cosignatures are stored and served with it (docs/audit.md §6.1).
-  let witnesses: WitnessClient | undefined;
-  const checkpointer: Checkpointer = new Checkpointer(db.db, db.kind, audit, key, {
-    origin: config.audit.checkpointOrigin,
-    every: config.audit.checkpointEvery,
-    intervalMs: config.audit.checkpointIntervalMs,
-    latestFile: new LatestCheckpointFile(config.keysDir, config.audit.checkpointOrigin),
-    logger,
-    onSigned: (cp) => witnesses?.submit(cp),
-  });
-  if (config.audit.witnesses.length > 0) {
-    try {
-      witnesses = new WitnessClient(config.audit.witnesses, {
-        consistencyProof: (m, n) => checkpointer.consistencyProof(m, n),
-        save: (c) => saveCosignature(db.db, c),
-        logger,
-      });
-    } catch (err) {
-      // A witness key that does not parse is refused at start, not skipped.
-      throw new ConfigError("SOVR_WITNESSES", (err as Error).message);
+  // by routing); their cosignatures are stored and served with it (docs/audit.md §6.1). One
+  // checkpointer (tree, checkpoints, latest-checkpoint file, witness client) per log shard.
+  const checkpointers: Checkpointer[] = [];
+  const witnessClients: (WitnessClient | undefined)[] = [];
+  for (let k = 0; k < layout.shards; k++) {
+    const origin = shardOrigin(config.audit.checkpointOrigin, layout, k);
+    let witnesses: WitnessClient | undefined;
+    const checkpointer: Checkpointer = new Checkpointer(db.db, db.kind, audit.shard(k), key, {
+      origin,
+      every: config.audit.checkpointEvery,
+      intervalMs: config.audit.checkpointIntervalMs,
+      latestFile: new LatestCheckpointFile(
+        config.keysDir,
+        origin,
+        layout.shards === 1 ? undefined : `latest-checkpoint.shard-${k}.note`,
+      ),
+      logger,
+      onSigned: (cp) => witnesses?.submit(cp),
+      shard: k,
+    });
+    if (config.audit.witnesses.length > 0) {
+      try {
+        witnesses = new WitnessClient(config.audit.witnesses, {
+          consistencyProof: (m, n) => checkpointer.consistencyProof(m, n),
+          save: (c) => saveCosignature(db.db, { ...c, shard: k }),
+          logger,
+        });
+      } catch (err) {
+        // A witness key that does not parse is refused at start, not skipped.
+        throw new ConfigError("SOVR_WITNESSES", (err as Error).message);
+      }
     }
+    checkpointers.push(checkpointer);
+    witnessClients.push(witnesses);
   }
-  await checkpointer.start();
+  for (const c of checkpointers) await c.start();
   // Cleanups run in reverse: the final checkpoint is signed (and offered), then the witnesses'
   // answers are awaited (each request bounded by its timeout and retries), then the log flushes.
-  if (witnesses) {
-    const w = witnesses;
-    cleanups.push({ name: "witness cosignatures", run: () => w.settled() });
-  }
-  cleanups.push({ name: "final checkpoint", run: () => checkpointer.stop() });
+  for (const w of witnessClients)
+    if (w) cleanups.push({ name: "witness cosignatures", run: () => w.settled() });
+  for (const c of checkpointers) cleanups.push({ name: "final checkpoint", run: () => c.stop() });
+  const checkpointer = checkpointers[0]!;
+  const witnesses = witnessClients[0];
   if (rotation)
     // Fail closed: a key whose taking over cannot be recorded does not start signing decisions.
     await recordKeyRotation(new AdminTrail(audit, config.instance), SYSTEM_ACTOR, rotation);
-  return { audit, checkpointer, witnesses };
+  return { audit, checkpointer, checkpointers, witnesses };
+}
+
+/** SOVR_LOG_SHARDS and SOVR_LOG_SHARD_MAP as a layout; a map that does not parse stops the start. */
+export function shardLayout(config: Config): ShardLayout {
+  try {
+    return { shards: config.audit.shards, map: parseShardMap(config.audit.shardMap, config.audit.shards) };
+  } catch (err) {
+    throw new ConfigError("SOVR_LOG_SHARD_MAP", (err as Error).message);
+  }
 }
 
 /** A signing key taking over, and the one it took over from (null: the log's first). */

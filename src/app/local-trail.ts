@@ -1,7 +1,14 @@
-import { AdminTrail, AuditLog, currentSigningKey, LOCAL_ACTOR, rotateSigningKey } from "../audit/index.js";
+import {
+  AdminTrail,
+  AuditLog,
+  currentSigningKey,
+  ensureLogLayout,
+  LOCAL_ACTOR,
+  rotateSigningKey,
+} from "../audit/index.js";
 import { type Config, ensurePrivateDir } from "../config/index.js";
 import { type DatabaseHandle, openDatabase } from "../db/index.js";
-import { publishKey, recordKeyRotation } from "./audit.js";
+import { publishKey, recordKeyRotation, shardLayout } from "./audit.js";
 
 /**
  * The database and an admin trail for the `sovr keys …` commands run without a server (no
@@ -25,12 +32,16 @@ export async function withLocalTrail<T>(
   });
   let audit: AuditLog | undefined;
   try {
+    // The servers' shard layout: a tenant's admin record goes to its tenant's shard (log-shards.ts).
+    const layout = shardLayout(config);
+    await ensureLogLayout(h.db, layout);
     const key = (await currentSigningKey(config.keysDir)) ?? (await rotateSigningKey(config.keysDir));
     const rotation = await publishKey(h, key);
     audit = new AuditLog(h.db, h.kind, key, {
       batchDelayMs: 0,
       batchMax: config.audit.batchMax,
       commitTimeoutMs: config.storageTimeoutMs,
+      layout,
     });
     const trail = new AdminTrail(audit, config.instance);
     if (rotation) await recordKeyRotation(trail, LOCAL_ACTOR, rotation);

@@ -34,6 +34,8 @@ export interface RouterParts {
   policy: RunningPolicy;
   audit: AuditLog;
   checkpointer: Checkpointer;
+  /** One per log shard, by shard (`checkpointer` is shard 0's). */
+  checkpointers: readonly Checkpointer[];
   byok: ByokStore;
   pools: PoolSet;
   /** The in-process adapter of `api: local` endpoints (the models directory). */
@@ -57,8 +59,9 @@ export function buildRouter(p: RouterParts): Router {
   // No routing over a log the checkpointer no longer vouches for (a fork, an altered row).
   // Each decision record durable gives the caller its receipt (docs/audit.md §9).
   const recorder = new AuditRecorder(p.audit, {
-    fault: () => p.checkpointer.fault,
-    origin: p.checkpointer.origin,
+    fault: () => auditFault(p.checkpointers),
+    // A sharded log's receipt names the record's shard by its origin (`<origin>/shard-<k>`).
+    origin: p.checkpointers.length === 1 ? p.checkpointer.origin : (k) => p.checkpointers[k]!.origin,
   });
   const deps: RouterDeps = {
     catalog: p.catalog,
@@ -114,4 +117,10 @@ export function contentDetector(
 ): ContentDetector | undefined {
   if (own === null || (own === undefined && !config.contentDetectors)) return undefined;
   return own ?? { version: DETECTOR_VERSION, findSpans };
+}
+
+/** Why some shard's checkpointer stopped signing, if one did: then nothing is routed. */
+export function auditFault(checkpointers: readonly Checkpointer[]): Error | undefined {
+  for (const c of checkpointers) if (c.fault) return c.fault;
+  return undefined;
 }

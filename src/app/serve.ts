@@ -31,6 +31,7 @@ import { accessLogged, type Logger, type Metrics, type Tracing } from "../teleme
 import { budgetTrail } from "./budget-trail.js";
 import { observedAuth } from "./observed-auth.js";
 import type { RunningPolicy } from "./policy.js";
+import { auditFault } from "./router.js";
 
 export interface ServeParts {
   config: Config;
@@ -45,6 +46,8 @@ export interface ServeParts {
   /** Where admin changes are recorded before they take effect. */
   trail: AdminTrail;
   checkpointer: Checkpointer;
+  /** One per log shard (`checkpointer` is shard 0's). */
+  checkpointers: readonly Checkpointer[];
   router: Router;
   byokAdmin: ByokAdmin;
   budgets: BudgetStore;
@@ -75,6 +78,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     audit,
     trail,
     checkpointer,
+    checkpointers,
     router,
     byokAdmin,
     logger,
@@ -122,6 +126,8 @@ export async function serve(p: ServeParts): Promise<Serving> {
           commits,
           shutdown: shutdown.signal,
           checkpointer,
+          checkpointers,
+          shardOf: (tenant) => audit.shardOf(tenant),
           replayer: new Replayer({ db: db.db, catalog, livePolicy: policy.engine }),
           logger,
         },
@@ -161,7 +167,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
       policyRevision: () => policy.activeBundle()?.revision,
       catalogRevision: () => (catalog.loaded ? catalog.current().revision : undefined),
       serving: () => health.serving,
-      auditFault: () => checkpointer.fault,
+      auditFault: () => auditFault(checkpointers),
       auditCommit: { stalledMs: () => audit.commitStalledMs(), boundMs: config.storageTimeoutMs },
     },
   });

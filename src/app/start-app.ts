@@ -59,7 +59,13 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     } else logger.warn("SOVR_AUTH=off: every caller is the default tenant's client (local use only)");
 
     // The signed log first: the catalog and the policy bundle loaded next are admin records in it.
-    const { audit, checkpointer, witnesses } = await startAudit(config, db, logger, metrics, cleanups);
+    const { audit, checkpointer, checkpointers, witnesses } = await startAudit(
+      config,
+      db,
+      logger,
+      metrics,
+      cleanups,
+    );
     const trail = startAdminTrail(audit, config.instance);
     const keyExpiries = await startKeyExpiryTrail(db, trail, logger, cleanups);
 
@@ -97,6 +103,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       policy,
       audit,
       checkpointer,
+      checkpointers,
       byok,
       pools,
       local,
@@ -120,6 +127,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       audit,
       trail,
       checkpointer,
+      checkpointers,
       router,
       byokAdmin,
       budgets,

@@ -41,7 +41,8 @@ export async function queryAdminRecords(
   if (filter.tenants?.length === 0) return { entries: [] };
   let q = db
     .selectFrom("audit_admin_events as a")
-    .innerJoin("audit_log as l", "l.seq", "a.seq")
+    // (shard, seq) is a log row's key (log shards, log-shards.ts).
+    .innerJoin("audit_log as l", (j) => j.onRef("l.shard", "=", "a.shard").onRef("l.seq", "=", "a.seq"))
     .selectAll("l");
   if (filter.tenants) q = q.where("a.tenant", "in", filter.tenants);
   if (filter.action) q = q.where("a.action", "=", filter.action);

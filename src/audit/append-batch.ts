@@ -1,6 +1,6 @@
 /**
  * The log's append statement (audit-log.ts): a batch of records as column arrays, written in ONE
- * statement with the dense `seq`, the query-index rows (decisions, outcomes, admin events) and
+ * statement with the dense `seq` (of one shard, $23: log-shards.ts), the query-index rows (decisions, outcomes, admin events) and
  * the tenants' `tenant_seq` heads.
  */
 import type { Kysely, Transaction } from "kysely";
@@ -12,7 +12,14 @@ import { batchClaims, type TenantSlot } from "./tenant-heads.js";
 /** Query-index fields a decision record contributes. */
 export type DecisionIndex = Omit<
   AuditDecisionsTable,
-  "decision_id" | "recorded_at" | "decision_seq" | "outcome_seq" | "key_id" | "facets" | keyof OutcomeUsage
+  | "decision_id"
+  | "shard"
+  | "recorded_at"
+  | "decision_seq"
+  | "outcome_seq"
+  | "key_id"
+  | "facets"
+  | keyof OutcomeUsage
 > & { key_id?: string | null; facets?: readonly string[] };
 
 /** What an outcome adds to its decision's index row: the usage report's columns (src/audit/usage-report.ts). */
@@ -93,7 +100,10 @@ interface BatchRows {
 }
 
 /** The batch's columns as binary Postgres arrays, in {@link APPEND_BATCH}'s parameter order. */
-export function batchParams(batch: readonly BatchEntry[]): { params: Uint8Array[]; tenants: string[] } {
+export function batchParams(
+  batch: readonly BatchEntry[],
+  shard = 0,
+): { params: Uint8Array[]; tenants: string[] } {
   const r = batchRows(batch);
   const claims = batchClaims(slotsOf(batch));
   const params = [
@@ -119,6 +129,7 @@ export function batchParams(batch: readonly BatchEntry[]): { params: Uint8Array[
     int8Array(r.costMicroUsd),
     textArray(r.action),
     textArray(r.facets),
+    int4(shard),
   ];
   return { params, tenants: claims.tenant };
 }
@@ -206,6 +217,13 @@ function batchRows(batch: readonly BatchEntry[]): BatchRows {
   return r;
 }
 
+/** One int4 in Postgres binary form (network order). */
+function int4(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, n);
+  return b;
+}
+
 function pushUsage(r: BatchRows, u: OutcomeUsage | undefined): void {
   r.inputTokens.push(u?.input_tokens ?? null);
   r.outputTokens.push(u?.output_tokens ?? null);
@@ -227,7 +245,7 @@ function pushUsage(r: BatchRows, u: OutcomeUsage | undefined): void {
  * batch to be renumbered and re-signed (see tenant-heads.ts).
  */
 const APPEND_BATCH = preparedStatement(
-  "sovr_audit_append_v5",
+  "sovr_audit_append_v6",
   `with claims as (
       select c.tenant, c.prev, c.last, c.ord, coalesce(h.head, 0) as head
       from unnest($14::text[], $15::int8[], $16::int8[]) with ordinality as c(tenant, prev, last, ord)
@@ -235,7 +253,7 @@ const APPEND_BATCH = preparedStatement(
     ), ok as (
       select coalesce(bool_and(head = prev), true) as ok from claims
     ), next as (
-      select coalesce(max(seq) + 1, 0)::int8 as n from audit_log
+      select coalesce(max(seq) + 1, 0)::int8 as n from audit_log where shard = $23::int4
     ), rows as (
       select next.n + v.ord - 1 as seq, v.kind, v.decision_id, v.recorded_at, v.envelope, v.leaf_hash,
              v.tenant, v.model, v.endpoint_id, v.outcome, v.policy_revision, v.policy_sha256,
@@ -250,13 +268,13 @@ const APPEND_BATCH = preparedStatement(
              key_id, input_tokens, output_tokens, cost_micro_usd, action, facets, ord)
       where ok.ok
     ), log as (
-      insert into audit_log (seq, kind, decision_id, recorded_at, envelope, leaf_hash)
-      select seq, kind, decision_id, recorded_at, envelope, leaf_hash from rows
+      insert into audit_log (shard, seq, kind, decision_id, recorded_at, envelope, leaf_hash)
+      select $23::int4, seq, kind, decision_id, recorded_at, envelope, leaf_hash from rows
     ), decisions as (
-      insert into audit_decisions (decision_id, recorded_at, tenant, model, endpoint_id, outcome,
+      insert into audit_decisions (shard, decision_id, recorded_at, tenant, model, endpoint_id, outcome,
                                    policy_revision, policy_sha256, catalog_revision, decision_seq, outcome_seq,
                                    key_id, input_tokens, output_tokens, cost_micro_usd, facets)
-      select decision_id, recorded_at, tenant, model, endpoint_id, outcome,
+      select $23::int4, decision_id, recorded_at, tenant, model, endpoint_id, outcome,
              policy_revision, policy_sha256, catalog_revision, seq, outcome_seq,
              key_id, input_tokens, output_tokens, cost_micro_usd, facets
       from rows where kind = 'decision'
@@ -268,8 +286,8 @@ const APPEND_BATCH = preparedStatement(
       where o.kind = 'outcome' and d.decision_id = o.decision_id
         and not exists (select 1 from rows x where x.kind = 'decision' and x.decision_id = o.decision_id)
     ), admin as (
-      insert into audit_admin_events (event_id, seq, recorded_at, tenant, action)
-      select decision_id, seq, recorded_at, tenant, action from rows where kind = 'admin'
+      insert into audit_admin_events (shard, event_id, seq, recorded_at, tenant, action)
+      select $23::int4, decision_id, seq, recorded_at, tenant, action from rows where kind = 'admin'
     ), heads as (
       insert into audit_tenant_heads (tenant, head)
       select c.tenant, c.last from claims c, ok where ok.ok

@@ -6,17 +6,20 @@ import { type AppendRequest, appendBatch, type BatchEntry, batchParams, slotsOf 
 import { type CoCommitHook, refusedRequest } from "./co-commit.js";
 import { type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
 import type { SigningKey } from "./keys.js";
+import { SEQUENCER_LOCK_KEY, type ShardLayout, sequencerLockKey, shardOf } from "./log-shards.js";
 import { renumberFrom, TenantHeads } from "./tenant-heads.js";
 
 export type { AppendRequest, DecisionIndex, OutcomeUsage, RecordBytes } from "./append-batch.js";
 
-/** Postgres advisory lock key of the log sequencer ("sovr" in ASCII). */
-export const SEQUENCER_LOCK_KEY = 0x736f7672;
+export { SEQUENCER_LOCK_KEY };
 
 /** No parameters, so pg sends it as one simple query: two statements, one round trip. */
-const BEGIN_AND_LOCK = CompiledQuery.raw(`begin; select pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY})`);
+const beginAndLock = (shard: number) =>
+  CompiledQuery.raw(`begin; select pg_advisory_xact_lock(${sequencerLockKey(shard)})`);
 
 export interface Appended {
+  /** The log shard the record went to (0 in a one-shard log). */
+  shard: number;
   seq: number;
   leafHash: Uint8Array;
   envelope: DsseEnvelope;
@@ -58,6 +61,14 @@ export interface AuditLogOptions {
   commitTimeoutMs?: number;
   /** Work committed with the records that carry it (budget reservations and settlements). */
   coCommit?: CoCommitHook;
+  /**
+   * Log shards (log-shards.ts): with more than one, this object routes each record to the shard
+   * of its tenant, one {@link AuditLog} per shard (`shard(k)`), each with its own sequence and
+   * lock. Default: one shard.
+   */
+  layout?: ShardLayout;
+  /** The shard this log writes (set by the routing log for its shards; default 0). */
+  shard?: number;
 }
 
 /** Callers are handed their results this many at a time, one macrotask per slice (see settleSliced). */
@@ -92,6 +103,7 @@ export class AuditLog {
    * while a `select 1` may still answer, so readiness asks this too.
    */
   commitStalledMs(now = performance.now()): number {
+    if (this.#shards) return Math.max(...this.#shards.map((s) => s.commitStalledMs(now)));
     return this.#flushingSince === undefined ? 0 : now - this.#flushingSince;
   }
 
@@ -102,17 +114,50 @@ export class AuditLog {
   #flushing: Promise<void> | undefined;
   readonly #listeners: ((entries: readonly { seq: number; leafHash: Uint8Array }[]) => void)[] = [];
   readonly #heads = new TenantHeads();
+  /** With more than one shard: the shards' logs, by shard (this object only routes). */
+  readonly #shards: AuditLog[] | undefined;
+  readonly #beginAndLock: CompiledQuery;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dbKind: DatabaseKind,
     private signer: SigningKey,
     private readonly opts: AuditLogOptions,
-  ) {}
+  ) {
+    this.#beginAndLock = beginAndLock(opts.shard ?? 0);
+    const n = opts.layout?.shards ?? 1;
+    if (n > 1 && opts.shard === undefined)
+      this.#shards = Array.from(
+        { length: n },
+        (_, k) => new AuditLog(db, dbKind, signer, { ...opts, shard: k }),
+      );
+  }
+
+  /** How many shards the log has. */
+  get shardCount(): number {
+    return this.#shards?.length ?? 1;
+  }
+
+  /** The log of shard `k` (this object itself for a one-shard log). */
+  shard(k: number): AuditLog {
+    if (!this.#shards) {
+      if (k !== 0) throw new RangeError(`the log has one shard, not ${k + 1}`);
+      return this;
+    }
+    const s = this.#shards[k];
+    if (!s) throw new RangeError(`the log has ${this.#shards.length} shards, not ${k + 1}`);
+    return s;
+  }
+
+  /** The shard `tenant`'s records go to. */
+  shardOf(tenant: string): number {
+    return this.#shards ? shardOf(this.opts.layout!, tenant) : (this.opts.shard ?? 0);
+  }
 
   /** Switches to a new signing key (rotation); records already signed keep their key id. */
   setSigner(key: SigningKey): void {
     this.signer = key;
+    for (const s of this.#shards ?? []) s.setSigner(key);
   }
 
   get keyId(): string {
@@ -121,10 +166,12 @@ export class AuditLog {
 
   /** Called after every committed batch, in sequence order (Merkle tree, checkpoints). */
   onCommitted(listener: (entries: readonly { seq: number; leafHash: Uint8Array }[]) => void): void {
-    this.#listeners.push(listener);
+    if (this.#shards) for (const s of this.#shards) s.onCommitted(listener);
+    else this.#listeners.push(listener);
   }
 
   append(req: AppendRequest): Promise<Appended> {
+    if (this.#shards) return this.#shards[this.shardOf(tenantOf(req))]!.append(req);
     const slot =
       "tenant" in req ? { tenant: req.tenant, tenantSeq: this.#heads.take(req.tenant) } : undefined;
     const committed = new Promise<Appended>((resolve, reject) => {
@@ -154,7 +201,7 @@ export class AuditLog {
    */
   async #write(db: Kysely<Database> | Transaction<Database>, batch: Pending[]): Promise<number> {
     for (let attempt = 1; ; attempt++) {
-      const { params, tenants } = batchParams(batch);
+      const { params, tenants } = batchParams(batch, this.opts.shard ?? 0);
       const r = await appendBatch(db, params, tenants);
       if (r.ok) return r.n;
       if (attempt >= MAX_HEAD_ATTEMPTS)
@@ -228,7 +275,9 @@ export class AuditLog {
         // PGlite takes the same path when the batch carries work: the work and the records must
         // commit together (its one connection is held, so nothing else runs in between).
         firstSeq = await this.db.connection().execute(async (conn) => {
-          await conn.executeQuery(this.dbKind === "postgres" ? BEGIN_AND_LOCK : CompiledQuery.raw("begin"));
+          await conn.executeQuery(
+            this.dbKind === "postgres" ? this.#beginAndLock : CompiledQuery.raw("begin"),
+          );
           try {
             if (works.length > 0) await this.#coCommit(conn, works);
             const n = await this.#write(conn, batch);
@@ -267,6 +316,7 @@ export class AuditLog {
     return () =>
       settleSliced(batch, (p, i) =>
         p.resolve({
+          shard: this.opts.shard ?? 0,
           seq: firstSeq + i,
           leafHash: p.leaf,
           envelope: p.envelope,
@@ -302,11 +352,26 @@ export class AuditLog {
 
   /** Waits until everything appended so far is committed (or failed). */
   async drain(): Promise<void> {
+    if (this.#shards) {
+      await Promise.all(this.#shards.map((s) => s.drain()));
+      return;
+    }
     while (this.#queue.length > 0 || this.#flushing || this.#wake) {
       if (this.#wake && !this.#flushing) this.#startFlush();
       await (this.#flushing ?? new Promise((r) => setImmediate(r)));
     }
   }
+}
+
+/**
+ * The tenant whose shard a record goes to. A v1 record (bytes only) names none in the request:
+ * its decision or outcome index row does, and an outcome carries none: it goes where its
+ * decision went, by the decision's tenant — callers of a sharded log append v2 records only.
+ */
+function tenantOf(req: AppendRequest): string {
+  if ("tenant" in req) return req.tenant;
+  if (req.kind === "decision") return req.index.tenant;
+  throw new Error("a sharded log needs v2 records: an outcome record without its tenant has no shard");
 }
 
 /**

@@ -12,6 +12,8 @@ import type { PublicKeyInfo } from "./keys.js";
 
 /** One log entry as stored: the envelope parsed, and its JSON exactly as stored. */
 export interface StoredEntry {
+  /** The log shard (0 in a one-shard log). */
+  shard: number;
   seq: number;
   kind: AuditLogRow["kind"];
   decisionId: string;
@@ -22,6 +24,7 @@ export interface StoredEntry {
 }
 
 export interface StoredCheckpoint {
+  shard?: number;
   size: number;
   rootHash: Uint8Array;
   signedNote: string;
@@ -30,6 +33,7 @@ export interface StoredCheckpoint {
 
 export function toEntry(row: AuditLogRow): StoredEntry {
   return {
+    shard: Number(row.shard ?? 0),
     seq: Number(row.seq),
     kind: row.kind,
     decisionId: row.decision_id,
@@ -42,6 +46,7 @@ export function toEntry(row: AuditLogRow): StoredEntry {
 
 function toCheckpoint(row: AuditCheckpointRow): StoredCheckpoint {
   return {
+    shard: Number(row.shard ?? 0),
     size: Number(row.size),
     rootHash: row.root_hash,
     signedNote: row.signed_note,
@@ -50,10 +55,11 @@ function toCheckpoint(row: AuditCheckpointRow): StoredCheckpoint {
 }
 
 /** Number of entries in the log (max seq + 1; equal to the row count while the log is dense). */
-export async function logSize(db: Kysely<Database>): Promise<number> {
+export async function logSize(db: Kysely<Database>, shard = 0): Promise<number> {
   const { next } = await db
     .selectFrom("audit_log")
     .select(sql<number>`coalesce(max(seq) + 1, 0)::int8`.as("next"))
+    .where("shard", "=", shard)
     .executeTakeFirstOrThrow();
   return Number(next);
 }
@@ -64,12 +70,14 @@ export async function* readEntries(
   from: number,
   to: number = Number.MAX_SAFE_INTEGER,
   pageSize = 1000,
+  shard = 0,
 ): AsyncGenerator<StoredEntry> {
   let next = from;
   while (next < to) {
     const rows = await db
       .selectFrom("audit_log")
       .selectAll()
+      .where("shard", "=", shard)
       .where("seq", ">=", next)
       .where("seq", "<", to)
       .orderBy("seq")
@@ -93,6 +101,7 @@ async function tenantSeqPage(
   from: number,
   to: number,
   limit: number,
+  shard: number,
 ): Promise<number[]> {
   const side = async (column: "decision_seq" | "outcome_seq") =>
     (
@@ -100,6 +109,7 @@ async function tenantSeqPage(
         .selectFrom("audit_decisions")
         .select(column)
         .where("tenant", "=", tenant)
+        .where("shard", "=", shard)
         .where(column, ">=", from)
         .where(column, "<", to)
         .orderBy(column)
@@ -112,6 +122,7 @@ async function tenantSeqPage(
         .selectFrom("audit_admin_events")
         .select("seq")
         .where("tenant", "=", tenant)
+        .where("shard", "=", shard)
         .where("seq", ">=", from)
         .where("seq", "<", to)
         .orderBy("seq")
@@ -128,6 +139,7 @@ export async function countTenantEntries(
   tenant: string,
   from: number,
   to: number,
+  shard = 0,
 ): Promise<number> {
   const count = async (column: "decision_seq" | "outcome_seq") =>
     Number(
@@ -136,6 +148,7 @@ export async function countTenantEntries(
           .selectFrom("audit_decisions")
           .select((eb) => eb.fn.countAll<number>().as("n"))
           .where("tenant", "=", tenant)
+          .where("shard", "=", shard)
           .where(column, ">=", from)
           .where(column, "<", to)
           .executeTakeFirstOrThrow()
@@ -147,6 +160,7 @@ export async function countTenantEntries(
         .selectFrom("audit_admin_events")
         .select((eb) => eb.fn.countAll<number>().as("n"))
         .where("tenant", "=", tenant)
+        .where("shard", "=", shard)
         .where("seq", ">=", from)
         .where("seq", "<", to)
         .executeTakeFirstOrThrow()
@@ -162,14 +176,16 @@ export async function* readTenantEntries(
   from: number,
   to: number,
   pageSize = 1000,
+  shard = 0,
 ): AsyncGenerator<StoredEntry> {
   let next = from;
   while (next < to) {
-    const seqs = await tenantSeqPage(db, tenant, next, to, pageSize);
+    const seqs = await tenantSeqPage(db, tenant, next, to, pageSize, shard);
     if (seqs.length === 0) return;
     const rows = await db
       .selectFrom("audit_log")
       .selectAll()
+      .where("shard", "=", shard)
       .where("seq", "in", seqs)
       .orderBy("seq")
       .execute();
@@ -185,12 +201,14 @@ export async function* readLeafHashes(
   from: number,
   to: number,
   pageSize = 10_000,
+  shard = 0,
 ): AsyncGenerator<{ seq: number; leafHash: Uint8Array }> {
   let next = from;
   while (next < to) {
     const rows = await db
       .selectFrom("audit_log")
       .select(["seq", "leaf_hash"])
+      .where("shard", "=", shard)
       .where("seq", ">=", next)
       .where("seq", "<", to)
       .orderBy("seq")
@@ -218,10 +236,14 @@ export async function decisionEntries(
   return out;
 }
 
-export async function latestCheckpoint(db: Kysely<Database>): Promise<StoredCheckpoint | undefined> {
+export async function latestCheckpoint(
+  db: Kysely<Database>,
+  shard = 0,
+): Promise<StoredCheckpoint | undefined> {
   const row = await db
     .selectFrom("audit_checkpoints")
     .selectAll()
+    .where("shard", "=", shard)
     .orderBy("size", "desc")
     .limit(1)
     .executeTakeFirst();
@@ -231,20 +253,27 @@ export async function latestCheckpoint(db: Kysely<Database>): Promise<StoredChec
 export async function checkpointAt(
   db: Kysely<Database>,
   size: number,
+  shard = 0,
 ): Promise<StoredCheckpoint | undefined> {
   const row = await db
     .selectFrom("audit_checkpoints")
     .selectAll()
+    .where("shard", "=", shard)
     .where("size", "=", size)
     .executeTakeFirst();
   return row && toCheckpoint(row);
 }
 
 /** Every checkpoint of at most `maxSize` leaves, in increasing size. */
-export async function checkpointsUpTo(db: Kysely<Database>, maxSize: number): Promise<StoredCheckpoint[]> {
+export async function checkpointsUpTo(
+  db: Kysely<Database>,
+  maxSize: number,
+  shard = 0,
+): Promise<StoredCheckpoint[]> {
   const rows = await db
     .selectFrom("audit_checkpoints")
     .selectAll()
+    .where("shard", "=", shard)
     .where("size", "<=", maxSize)
     .orderBy("size")
     .execute();

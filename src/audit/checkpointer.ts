@@ -1,7 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import type { Database, DatabaseKind } from "../db/index.js";
 import { toBase64 } from "../encoding/index.js";
-import { type AuditLog, SEQUENCER_LOCK_KEY } from "./audit-log.js";
+import type { AuditLog } from "./audit-log.js";
 import {
   latestCheckpoint,
   publishedKeys,
@@ -18,10 +18,11 @@ import {
   type LatestCheckpointFile,
   type SignedCheckpoint,
 } from "./latest-checkpoint-file.js";
+import { checkpointerLockKey } from "./log-shards.js";
 import { equalBytes, MerkleTree } from "./merkle.js";
 
-/** Postgres advisory lock key serialising checkpoint writers across replicas ("sovs"). */
-export const CHECKPOINTER_LOCK_KEY = SEQUENCER_LOCK_KEY + 1;
+/** Postgres advisory lock key serialising checkpoint writers across replicas ("sovs"), shard 0's. */
+export const CHECKPOINTER_LOCK_KEY = checkpointerLockKey(0);
 
 export interface CheckpointerOptions {
   /** Log identity: first line of every checkpoint and the note key name. */
@@ -41,6 +42,11 @@ export interface CheckpointerOptions {
   };
   /** Called (synchronously; keep it quick) with each checkpoint this process signed and stored. */
   onSigned?: (cp: StoredCheckpoint) => void;
+  /**
+   * The log shard this checkpointer keeps (default 0; log-shards.ts): its rows, its checkpoints,
+   * its lock. `audit` is then that shard's log (`AuditLog.shard(k)`), `origin` the shard's.
+   */
+  shard?: number;
 }
 
 /**
@@ -104,6 +110,15 @@ export class Checkpointer {
     return this.opts.origin;
   }
 
+  /** The log shard this checkpointer keeps. */
+  get shard(): number {
+    return this.#shard;
+  }
+
+  get #shard(): number {
+    return this.opts.shard ?? 0;
+  }
+
   /** Leaves in the in-memory tree. */
   get size(): number {
     return this.#tree.size;
@@ -128,7 +143,7 @@ export class Checkpointer {
   /** The latest stored checkpoint (possibly written by another replica). */
   async latest(): Promise<StoredCheckpoint | undefined> {
     return this.#serial(async () => {
-      this.#latest = await latestCheckpoint(this.db);
+      this.#latest = await latestCheckpoint(this.db, this.#shard);
       return this.#latest;
     });
   }
@@ -202,9 +217,9 @@ export class Checkpointer {
   }
 
   async #load(): Promise<void> {
-    this.#latest = await latestCheckpoint(this.db);
+    this.#latest = await latestCheckpoint(this.db, this.#shard);
     const covered = this.#latest?.size ?? 0;
-    for await (const { seq, leafHash } of readLeafHashes(this.db, 0, covered)) {
+    for await (const { seq, leafHash } of readLeafHashes(this.db, 0, covered, undefined, this.#shard)) {
       if (seq !== this.#tree.size) this.#failAt(this.#tree.size, "is missing from the database");
       this.#tree.append(leafHash);
     }
@@ -230,7 +245,7 @@ export class Checkpointer {
     if (this.#fault) throw this.#fault;
     this.#drainPending();
     let ring: KeyRing | undefined;
-    for await (const e of readEntries(this.db, this.#tree.size)) {
+    for await (const e of readEntries(this.db, this.#tree.size, undefined, undefined, this.#shard)) {
       // #drainPending() below may have appended this process's own rows ahead of the reader:
       // such a row is already in the tree and must be the very row stored.
       if (e.seq < this.#tree.size) {
@@ -264,8 +279,8 @@ export class Checkpointer {
     const note = signCheckpoint({ origin: this.opts.origin, size, rootHash: root }, this.signer);
     const stored = await this.db.transaction().execute(async (trx) => {
       if (this.dbKind === "postgres")
-        await sql`select pg_advisory_xact_lock(${CHECKPOINTER_LOCK_KEY})`.execute(trx);
-      const latest = await latestCheckpoint(trx);
+        await sql`select pg_advisory_xact_lock(${checkpointerLockKey(this.#shard)})`.execute(trx);
+      const latest = await latestCheckpoint(trx, this.#shard);
       if (latest && latest.size <= size && !equalBytes(this.#tree.root(latest.size), latest.rootHash)) {
         this.#fail(`the stored checkpoint of size ${latest.size} does not match this log`);
       }
@@ -279,9 +294,9 @@ export class Checkpointer {
         await this.opts.latestFile.replace(note);
       await trx
         .insertInto("audit_checkpoints")
-        .values({ size, root_hash: root, signed_note: note })
+        .values({ shard: this.#shard, size, root_hash: root, signed_note: note })
         .execute();
-      return { size, rootHash: root, signedNote: note, createdAt: new Date() };
+      return { shard: this.#shard, size, rootHash: root, signedNote: note, createdAt: new Date() };
     });
     this.#latest = stored;
     if (stored.signedNote === note) this.opts.onSigned?.(stored);

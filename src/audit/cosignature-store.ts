@@ -7,6 +7,8 @@ import type { Database } from "../db/index.js";
 
 /** One witness's cosignature of the checkpoint of `size`. */
 export interface StoredCosignature {
+  /** The log shard of the checkpoint (0 in a one-shard log). */
+  shard?: number;
   size: number;
   /** The witness's verifier key. */
   witness: string;
@@ -19,9 +21,17 @@ export interface StoredCosignature {
 export async function saveCosignature(db: Kysely<Database>, c: StoredCosignature): Promise<void> {
   await db
     .insertInto("audit_cosignatures")
-    .values({ size: c.size, witness: c.witness, signature: c.signature, cosigned_at: c.cosignedAt })
+    .values({
+      shard: c.shard ?? 0,
+      size: c.size,
+      witness: c.witness,
+      signature: c.signature,
+      cosigned_at: c.cosignedAt,
+    })
     .onConflict((oc) =>
-      oc.columns(["size", "witness"]).doUpdateSet({ signature: c.signature, cosigned_at: c.cosignedAt }),
+      oc
+        .columns(["shard", "size", "witness"])
+        .doUpdateSet({ signature: c.signature, cosigned_at: c.cosignedAt }),
     )
     .execute();
 }
@@ -30,12 +40,14 @@ export async function saveCosignature(db: Kysely<Database>, c: StoredCosignature
 export async function cosignaturesOf(
   db: Kysely<Database>,
   sizes: readonly number[],
+  shard = 0,
 ): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>();
   if (sizes.length === 0) return out;
   const rows = await db
     .selectFrom("audit_cosignatures")
     .select(["size", "signature"])
+    .where("shard", "=", shard)
     .where("size", "in", [...sizes])
     .orderBy("size")
     .orderBy("witness")
@@ -57,10 +69,12 @@ export function cosignedNote(note: string, cosignatures: readonly string[]): str
 export async function cosignaturesUpTo(
   db: Kysely<Database>,
   maxSize: number,
+  shard = 0,
 ): Promise<Map<number, string[]>> {
   const rows = await db
     .selectFrom("audit_cosignatures")
     .select(["size", "signature"])
+    .where("shard", "=", shard)
     .where("size", "<=", maxSize)
     .orderBy("size")
     .orderBy("witness")

@@ -79,19 +79,25 @@ export interface FeedOptions {
   filter: DecisionFilter;
   signal: AbortSignal;
   commits: CommitSignal;
+  /**
+   * The log shard to follow (default 0; docs/audit.md §10): sequence numbers are a shard's, so a
+   * feed follows one shard and resumes there. A feed over a sharded log runs once per shard.
+   */
+  shard?: number;
 }
 
 /** The feed: entries with seq ≥ fromSeq matching the filter, in order, each once. */
 export async function* decisionFeed(db: Kysely<Database>, o: FeedOptions): AsyncGenerator<FeedItem> {
-  let next = o.fromSeq ?? (await logSize(db));
+  const shard = o.shard ?? 0;
+  let next = o.fromSeq ?? (await logSize(db, shard));
   let caughtUp = false;
   while (!o.signal.aborted) {
     const seen = o.commits.generation;
     // Seq numbers are dense and committed in order under the sequencer lock, so everything
     // below the committed head is visible and nothing will appear there later.
-    const head = await logSize(db);
+    const head = await logSize(db, shard);
     while (next < head && !o.signal.aborted) {
-      const page = await readFeedPage(db, next, head, o.filter);
+      const page = await readFeedPage(db, next, head, o.filter, shard);
       next = page.length < FEED_PAGE ? head : page.at(-1)!.entry.seq + 1;
       for (let i = 0; i < page.length; i++) {
         const nextSeq = i === page.length - 1 ? next : page[i]!.entry.seq + 1;
@@ -112,6 +118,7 @@ async function readFeedPage(
   from: number,
   to: number,
   filter: DecisionFilter,
+  shard: number,
 ): Promise<FeedEntry[]> {
   const rows = await db
     .selectFrom("audit_log")
@@ -134,6 +141,7 @@ async function readFeedPage(
       "audit_decisions.cost_micro_usd as d_cost_micro_usd",
       "audit_decisions.facets as d_facets",
     ])
+    .where("audit_log.shard", "=", shard)
     .where("audit_log.seq", ">=", from)
     .where("audit_log.seq", "<", to)
     .where((eb) => decisionFilterExpression(eb, filter))
@@ -146,6 +154,7 @@ async function readFeedPage(
       entry,
       decision: {
         decision_id: r.decision_id,
+        shard,
         recorded_at: r.d_recorded_at,
         tenant: r.d_tenant,
         model: r.d_model,

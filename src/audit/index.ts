@@ -101,6 +101,14 @@ export {
   writeExport,
 } from "./export-format.js";
 export {
+  readShardsIndex,
+  SHARDS_FILE,
+  SHARDS_FORMAT,
+  type ShardsIndex,
+  shardDir,
+  writeShardsIndex,
+} from "./export-shards.js";
+export {
   checkKeptCheckpoints,
   KeptCheckpointsError,
   parseKeptCheckpoints,
@@ -130,6 +138,16 @@ export {
   LATEST_CHECKPOINT_FILE,
   LatestCheckpointFile,
 } from "./latest-checkpoint-file.js";
+export { ensureLogLayout, LogLayoutError } from "./log-layout.js";
+export {
+  ONE_SHARD,
+  parseShardMap,
+  SEQUENCER_LOCK_KEY,
+  type ShardLayout,
+  sequencerLockKey,
+  shardOf,
+  shardOrigin,
+} from "./log-shards.js";
 export {
   EMPTY_ROOT,
   equalBytes,
@@ -163,6 +181,7 @@ export {
   type ReceiptEntry,
   ReceiptFormatError,
   receiptIssuer,
+  sameLog,
   verifyReceipt,
 } from "./receipt.js";
 export type {

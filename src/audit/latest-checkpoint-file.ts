@@ -50,12 +50,15 @@ export class LatestCheckpointFile {
   /**
    * @param keysDir the signing keys' directory (SOVR_KEYS_DIR); the file lives beside them
    * @param origin the log's origin: the file must hold a checkpoint of this log
+   * @param fileName the file's name in `keysDir` (a sharded log keeps one per shard:
+   *   `latest-checkpoint.shard-<k>.note`, log-shards.ts)
    */
   constructor(
     readonly keysDir: string,
     readonly origin: string,
+    fileName: string = LATEST_CHECKPOINT_FILE,
   ) {
-    this.path = join(keysDir, LATEST_CHECKPOINT_FILE);
+    this.path = join(keysDir, fileName);
   }
 
   /** The checkpoint in the file, verified; undefined when there is no file yet. */

@@ -134,7 +134,7 @@ export function verifyReceipt(
     if (err instanceof ReceiptFormatError) return { ok: false, what: `receipt: ${err.message}` };
     throw err;
   }
-  if (trusted.origin !== undefined && r.origin !== trusted.origin)
+  if (trusted.origin !== undefined && !sameLog(r.origin, trusted.origin))
     return {
       ok: false,
       what: `receipt: log origin "${r.origin}" is not the pinned origin "${trusted.origin}"`,
@@ -164,4 +164,16 @@ export function verifyReceipt(
   if (entry.seq !== undefined && entry.seq !== r.seq)
     return { ok: false, what: `receipt: names seq ${r.seq}, the record is entry ${entry.seq}` };
   return { ok: true, receipt: r, record };
+}
+
+/**
+ * Whether `origin` is the pinned log's: the pinned origin itself, or, for a sharded log (docs/
+ * audit.md §10), one of its shards' — `<log origin>/shard-<k>` — when the pin names the log or
+ * one of its shards (`sovr audit keys` pins shard 0's).
+ */
+export function sameLog(origin: string, pinned: string): boolean {
+  if (origin === pinned) return true;
+  const base = (o: string) => /^(.*)\/shard-\d+$/.exec(o)?.[1];
+  const b = base(origin);
+  return b !== undefined && (b === pinned || b === base(pinned));
 }

@@ -12,21 +12,25 @@ import {
   exportKeys,
   KeptCheckpointsError,
   readKeptCheckpoints,
+  readShardsIndex,
   verifyExport,
 } from "../audit/index.js";
 import { toBase64 } from "../encoding/index.js";
 import { AuditService, type LogEntry } from "../gen/sovereign/v1/audit_pb.js";
 import { type ChangesOptions, changesCommand } from "./audit-changes.js";
 import { addAuditExplainCommand } from "./audit-explain.js";
+import { exportCommand } from "./audit-export.js";
 import { addQueryFilterOptions, type QueryOptions, queryCommand } from "./audit-query.js";
 import { addAuditReceiptCommands } from "./audit-receipts.js";
 import { addAuditTailCommand } from "./audit-tail.js";
 import { keyInfo, keysCommand, type TrustOptions, trustFor } from "./audit-trust.js";
+import { pinnedShardOrigin, verifyShards } from "./audit-verify-shards.js";
 import { addAuditWitnessCommand, type WitnessFlags, witnessRequirement } from "./audit-witness.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
 import { describeError } from "./errors.js";
 import { replayJson, replayLines } from "./replay-report.js";
 
+export { type ExportOptions, entryEnvelope, exportCommand } from "./audit-export.js";
 export { DEFAULT_SOVR_URL } from "./connect-client.js";
 export type ClientOptions = ServerClientOptions;
 
@@ -43,117 +47,19 @@ export function auditClient(options: ClientOptions = {}) {
 
 export { type QueryOptions, queryCommand } from "./audit-query.js";
 
-/** A served log entry's envelope in its JSON form (standard base64), as exports hold it. */
-export function entryEnvelope(e: LogEntry) {
-  const env = e.envelope;
-  return {
-    payloadType: env?.payloadType ?? "",
-    payload: toBase64(env?.payload ?? new Uint8Array()),
-    signatures: (env?.signatures ?? []).map((s) => ({ keyid: s.keyid, sig: toBase64(s.sig) })),
-  };
-}
-
-export interface ExportOptions extends ClientOptions {
-  out: string;
-  /** One tenant's records (an auditor without the all-tenants grant always gets its own). */
-  tenant?: string;
-  /** First sequence number (default 0: the whole log, or the tenant's whole history). */
-  fromSeq?: number;
-  /** Progress output (default: a bar on stderr when it is a terminal or the export is long). */
-  progress?: (done: number, total: number) => void;
-}
-
-/**
- * `sovr audit export --out DIR`: records, checkpoints and public keys as served, written
- * faithfully (a gap or disorder the server sends is kept for `verify` to name). When the
- * server scopes the export to a tenant, keys.json records that scope and the `from_seq` asked
- * for, and each record line its inclusion proof (export-format.ts).
- */
-export async function exportCommand(o: ExportOptions): Promise<CommandResult> {
-  if (o.fromSeq !== undefined && !(Number.isSafeInteger(o.fromSeq) && o.fromSeq >= 0))
-    return { exitCode: 2, stdout: [], stderr: ["--from-seq: a sequence number (an integer ≥ 0)"] };
-  const client = auditClient(o);
-  const { checkpointOrigin } = await client.listSigningKeys({});
-  const keys: PublicKeyInfo[] = [];
-  const fromSeq = o.fromSeq ?? 0;
-  let tenant = "";
-  let writer: ExportWriter | undefined;
-  const open = async () => {
-    // The scope's from_seq is what this client asked for, not what the server says.
-    const scope = tenant ? { tenant, from_seq: fromSeq } : undefined;
-    writer ??= await ExportWriter.open(resolve(o.out), exportKeys(checkpointOrigin, keys, scope), {
-      faithful: true,
-    });
-    return writer;
-  };
-  const progress = o.progress ?? progressBar();
-  let done = 0;
-  let total = 0;
-  for await (const res of client.exportDecisions({ tenant: o.tenant ?? "", fromSeq: BigInt(fromSeq) })) {
-    total = Number(res.total);
-    tenant = res.tenant;
-    const item = res.item;
-    if (item.case === "key") keys.push(keyInfo(item.value));
-    else if (item.case === "entry") {
-      const proof = res.proof && {
-        leaf_index: Number(res.proof.leafIndex),
-        tree_size: Number(res.proof.treeSize),
-        hashes: res.proof.hashes.map(toBase64),
-      };
-      await (await open()).writeRecord({
-        seq: Number(item.value.seq),
-        envelope: entryEnvelope(item.value),
-        ...(proof ? { proof } : {}),
-      });
-      if (++done % 500 === 0) progress(done, total);
-    } else if (item.case === "checkpoint") {
-      await (await open()).writeCheckpoint({
-        size: Number(item.value.size),
-        note: item.value.signedNote,
-        cosignatures: item.value.cosignatures,
-      });
-    } else if (item.case === "catalog") {
-      // As sent: verify recomputes its hash. The writer refuses a revision that is not one.
-      await (await open()).writeCatalog(item.value.revision, item.value.document);
-    }
-  }
-  progress(done, total);
-  const counts = await (await open()).close();
-  return {
-    exitCode: 0,
-    stdout: [
-      `exported ${counts.records} records${tenant ? ` of tenant ${tenant}` : ""}, ${counts.checkpoints} checkpoints, ${catalogCount(counts.catalogs)} and ${keys.length} keys to ${o.out}`,
-    ],
-    stderr: [],
-  };
-}
-
 /**
  * `sovr audit checkpoint`: the log's latest signed checkpoint, as the signed note. Appended to
  * a file (`>> kept.notes`), it is what `verify --checkpoints` later holds an export to.
  */
-export async function checkpointCommand(o: ClientOptions = {}): Promise<CommandResult> {
-  const { checkpoint } = await auditClient(o).getCheckpoint({});
+export async function checkpointCommand(o: ClientOptions & { shard?: string } = {}): Promise<CommandResult> {
+  if (o.shard !== undefined && !/^\d+$/.test(o.shard))
+    return { exitCode: 2, stdout: [], stderr: ["--shard: a log shard number (an integer ≥ 0)"] };
+  const { checkpoint } = await auditClient(o).getCheckpoint({ shard: Number(o.shard ?? 0) });
   const note = checkpoint?.signedNote ?? "";
   return { exitCode: note === "" ? 1 : 0, stdout: [note.replace(/\n$/, "")], stderr: [] };
 }
 
 const catalogCount = (n = 0) => `${n} catalog revision${n === 1 ? "" : "s"}`;
-
-/** A one-line progress bar on stderr, drawn only for terminals or long exports. */
-function progressBar(): (done: number, total: number) => void {
-  let last = 0;
-  return (done, total) => {
-    if (!process.stderr.isTTY && total < 10_000) return;
-    const now = Date.now();
-    if (done < total && now - last < 200) return;
-    last = now;
-    const width = 30;
-    const frac = total === 0 ? 1 : done / total;
-    const bar = "#".repeat(Math.round(frac * width)).padEnd(width, ".");
-    process.stderr.write(`\rexport [${bar}] ${done}/${total} records${done >= total ? "\n" : ""}`);
-  };
-}
 
 /**
  * `sovr audit verify DIR [--checkpoints FILE]`: offline; exit 0 with a summary, or 1 naming
@@ -161,16 +67,29 @@ function progressBar(): (done: number, total: number) => void {
  */
 export async function verifyCommand(
   dir: string,
-  o: { checkpoints?: string } & TrustOptions & WitnessFlags = {},
+  o: { checkpoints?: string; shardOrigin?: string } & TrustOptions & WitnessFlags = {},
 ): Promise<CommandResult> {
   const trust = await trustFor(o);
   if ("refused" in trust) return { exitCode: 2, stdout: [], stderr: trust.refused };
+  // A sharded log's export: each shard verified as an export of its own (audit-verify-shards.ts).
+  const index =
+    o.shardOrigin === undefined ? await readShardsIndex(resolve(dir)).catch((e: Error) => e) : undefined;
+  if (index instanceof Error) return { exitCode: 1, stdout: [], stderr: [`FAILED: ${index.message}`] };
+  if (index)
+    return verifyShards(resolve(dir), index, (d, shardOrigin) => verifyCommand(d, { ...o, shardOrigin }));
+  if (o.shardOrigin !== undefined && trust.trusted) {
+    const origin = pinnedShardOrigin(trust.trusted.origin, o.shardOrigin);
+    trust.trusted = { ...trust.trusted, ...(origin ? { origin } : {}) };
+  }
   const witnesses = witnessRequirement(o);
   if ("refused" in witnesses) return { exitCode: 2, stdout: [], stderr: witnesses.refused };
   let keptCheckpoints: string[] | undefined;
   if (o.checkpoints !== undefined) {
     try {
       keptCheckpoints = await readKeptCheckpoints(resolve(o.checkpoints));
+      // A shard is held to the kept checkpoints of its own origin.
+      if (o.shardOrigin !== undefined)
+        keptCheckpoints = keptCheckpoints.filter((n) => n.startsWith(`${o.shardOrigin}\n`));
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (!(err instanceof KeptCheckpointsError) && e.code !== "ENOENT") throw err;
@@ -282,7 +201,8 @@ export function addAuditCommands(program: Command): void {
     .description(
       "print the log's latest signed checkpoint (keep it: verify --checkpoints checks exports against it)",
     )
-    .action(() => run(() => checkpointCommand()));
+    .option("--shard <k>", "the log shard's checkpoint (a sharded log, docs/audit.md §10; default 0)")
+    .action((o: { shard?: string }) => run(() => checkpointCommand({ shard: o.shard })));
   audit
     .command("verify")
     .argument("<dir>", "an export directory")

@@ -15,6 +15,7 @@ import {
   parseReceipt,
   type Receipt,
   ReceiptFormatError,
+  sameLog,
   type TrustedKeys,
   verifyEntryInclusion,
   verifyLeafInclusion,
@@ -139,7 +140,11 @@ export function checkDecisionProof(
   keys: { ring: KeyRing; origin?: string },
 ): { ok: true; size: number } | { ok: false; what: string } {
   const cp = res.checkpoint;
-  const origin = keys.origin ?? cp?.origin ?? "";
+  // A sharded log's decision is proved to its shard's checkpoint, `<pinned log>/shard-<k>`.
+  const origin =
+    keys.origin !== undefined && cp && sameLog(cp.origin, keys.origin)
+      ? cp.origin
+      : (keys.origin ?? cp?.origin ?? "");
   if (!res.decision || !cp || !res.decisionProof) return { ok: false, what: "the service sent no proof" };
   const v = verifyEntryInclusion({
     envelope: entryEnvelope(res.decision),
@@ -177,7 +182,7 @@ export async function proveCommand(
   const cp = res.checkpoint;
   if (!cp || !res.proof) return failed("the service sent no checkpoint or proof");
   const seq = Number(res.seq);
-  if (keys.origin !== undefined && cp.origin !== keys.origin)
+  if (keys.origin !== undefined && !sameLog(cp.origin, keys.origin))
     return failed(`the checkpoint's origin "${cp.origin}" is not the pinned origin "${keys.origin}"`);
   if (Number(res.proof.leafIndex) !== seq)
     return failed(`the proof is of leaf ${res.proof.leafIndex}, not seq ${seq}`);
@@ -186,7 +191,8 @@ export async function proveCommand(
     seq,
     proof: res.proof.hashes,
     checkpoint: cp.signedNote,
-    origin: keys.origin ?? cp.origin,
+    // Checked above: the pinned log's origin, or one of its shards' (signed under that name).
+    origin: cp.origin,
     ring: keys.ring,
   });
   if (!v.ok) return failed(v.what);

@@ -29,6 +29,8 @@ export interface TailOptions extends ServerClientOptions {
   endpoint?: string;
   outcome?: string;
   policyRevision?: string;
+  /** The log shard to follow (a sharded log, docs/audit.md §10); default: the tenant's, or 0. */
+  shard?: string;
   signal?: AbortSignal;
 }
 
@@ -56,6 +58,8 @@ export function tailJson(m: WatchDecisionsResponse): Record<string, unknown> {
   return {
     seq: Number(e.seq),
     next_seq: Number(m.nextSeq),
+    // The log shard seq and next_seq are of (0 in a one-shard log).
+    shard: m.shard,
     kind: e.kind === RecordKind.OUTCOME ? "outcome" : "decision",
     decision_id: e.decisionId,
     time: e.time ? timestampDate(e.time).toISOString() : null,
@@ -103,6 +107,8 @@ export async function tailCommand(
     const outcome = o.outcome === undefined ? Outcome.UNSPECIFIED : OUTCOME[o.outcome];
     if (outcome === undefined)
       throw new TailUsageError(`--outcome: one of ${Object.keys(OUTCOME).join(", ")}`);
+    if (o.shard !== undefined && !/^\d+$/.test(o.shard))
+      throw new TailUsageError("--shard: a log shard number (an integer ≥ 0)");
     const follow = o.follow ?? false;
     const fromSeq = o.from !== undefined ? BigInt(o.from) : follow ? undefined : 0n;
     const stream = serverClient(AuditService, o).watchDecisions(
@@ -116,6 +122,7 @@ export async function tailCommand(
         endpointId: o.endpoint ?? "",
         outcome,
         policyRevision: o.policyRevision ?? "",
+        ...(o.shard !== undefined ? { shard: Number(o.shard) } : {}),
       },
       { signal: o.signal },
     );
@@ -150,6 +157,7 @@ export function addAuditTailCommand(audit: Command): void {
     .option("--endpoint <id>")
     .option("--outcome <outcome>", "success | failed | denied | pending (the decision's outcome as read)")
     .option("--policy-revision <revision>")
+    .option("--shard <k>", "the log shard to follow (a sharded log: one tail per shard, or --tenant)")
     .action(async (o: TailOptions) => {
       const stop = new AbortController();
       const onSignal = () => stop.abort();

@@ -40,6 +40,8 @@ const MEANING: Record<Key, string> = {
   SOVR_CHECKPOINT_EVERY: "sign a checkpoint every N records…",
   SOVR_CHECKPOINT_INTERVAL_MS: "…or every T ms",
   SOVR_CHECKPOINT_ORIGIN: "checkpoint origin line",
+  SOVR_LOG_SHARDS: "split the audit log into N shards (1 = one log); fixed once the log holds records",
+  SOVR_LOG_SHARD_MAP: "pin tenants to log shards: tenant=shard,… (others: by a hash of the tenant)",
   SOVR_WITNESSES: "tlog-witnesses offered each checkpoint, a JSON list of {name, url, vkey}; [] = none",
   SOVR_CONNECT_TIMEOUT_MS: "upstream connect timeout",
   SOVR_FIRST_TOKEN_TIMEOUT_MS: "upstream time to first token before failing over",

@@ -70,6 +70,10 @@ const schema = z.object({
   SOVR_CHECKPOINT_EVERY: positiveInt.default(1000),
   SOVR_CHECKPOINT_INTERVAL_MS: positiveInt.default(5000),
   SOVR_CHECKPOINT_ORIGIN: z.string().min(1).default("sovereign-router.local/audit"),
+  /** Log shards (docs/audit.md §10): 1 = one log, as always; fixed once the log holds records. */
+  SOVR_LOG_SHARDS: positiveInt.max(64).default(1),
+  /** Tenants pinned to a shard: `tenant=shard,…` (others go by a hash of the tenant). */
+  SOVR_LOG_SHARD_MAP: z.string().default(""),
   /** tlog-witnesses offered each checkpoint (docs/audit.md §6.1): a JSON list of {name, url, vkey}. */
   SOVR_WITNESSES: z
     .string()
@@ -226,6 +230,9 @@ export interface Config {
     readonly checkpointEvery: number;
     readonly checkpointIntervalMs: number;
     readonly checkpointOrigin: string;
+    /** Log shards (docs/audit.md §10) and the raw SOVR_LOG_SHARD_MAP (parsed by src/app/audit.ts). */
+    readonly shards: number;
+    readonly shardMap: string;
     /** Witnesses each checkpoint is offered to; their cosignatures are stored and served. */
     readonly witnesses: readonly { readonly name: string; readonly url: string; readonly vkey: string }[];
   };
@@ -384,6 +391,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       checkpointEvery: c.SOVR_CHECKPOINT_EVERY,
       checkpointIntervalMs: c.SOVR_CHECKPOINT_INTERVAL_MS,
       checkpointOrigin: c.SOVR_CHECKPOINT_ORIGIN,
+      shards: c.SOVR_LOG_SHARDS,
+      shardMap: c.SOVR_LOG_SHARD_MAP,
       witnesses: Object.freeze(c.SOVR_WITNESSES.map((w) => Object.freeze({ ...w }))),
     }),
     upstream: Object.freeze({

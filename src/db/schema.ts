@@ -20,6 +20,8 @@ export interface PolicyBundlesTable {
 
 /** The append-only log: one row per signed record, `seq` dense from 0 = Merkle leaf index. */
 export interface AuditLogTable {
+  /** The log shard (0 in a one-shard log); (shard, seq) is the key. */
+  shard: Generated<number>;
   seq: number;
   kind: "decision" | "outcome" | "admin";
   /** The decision id; an admin record's event id. */
@@ -33,6 +35,8 @@ export interface AuditLogTable {
 /** Query index over the log: one row per decision, filled in the log's own transactions. */
 export interface AuditDecisionsTable {
   decision_id: string;
+  /** The log shard of the decision and its outcome (both are its tenant's). */
+  shard: Generated<number>;
   recorded_at: Date;
   tenant: string;
   model: string;
@@ -79,6 +83,7 @@ export interface AuditTenantHeadsTable {
 /** Query index over the admin records of the log (docs/audit.md §1.2), filled with the log row. */
 export interface AuditAdminEventsTable {
   event_id: string;
+  shard: Generated<number>;
   seq: number;
   recorded_at: Date;
   /** The tenant acted on (`_platform` for platform changes). */
@@ -88,6 +93,7 @@ export interface AuditAdminEventsTable {
 
 /** Signed checkpoints (C2SP tlog-checkpoint signed notes). */
 export interface AuditCheckpointsTable {
+  shard: Generated<number>;
   size: number;
   root_hash: Uint8Array;
   signed_note: string;
@@ -96,6 +102,7 @@ export interface AuditCheckpointsTable {
 
 /** Witnesses' cosignatures of our checkpoints, as note signature lines (src/audit/cosignature-store.ts). */
 export interface AuditCosignaturesTable {
+  shard: Generated<number>;
   size: number;
   /** The witness's verifier key (name+hash+base64(0x04 ‖ key)). */
   witness: string;
@@ -152,6 +159,8 @@ export interface Database {
   audit_cosignatures: AuditCosignaturesTable;
   audit_tenant_heads: AuditTenantHeadsTable;
   audit_admin_events: AuditAdminEventsTable;
+  /** The shard layout the log was written with (src/audit/log-layout.ts). */
+  audit_log_layout: { id: number; shards: number; shard_map: string };
   signing_keys: SigningKeysTable;
   /** Tenants' own provider keys, encrypted (src/auth/byok.ts). */
   byok_keys: ByokKeysTable;

@@ -115,7 +115,9 @@ export async function* policyImpact(deps: ImpactDeps, o: ImpactOptions): AsyncGe
     o.signal?.throwIfAborted();
     let q = deps.db
       .selectFrom("audit_decisions as d")
-      .innerJoin("audit_log as l", "l.seq", "d.decision_seq")
+      .innerJoin("audit_log as l", (j) =>
+        j.onRef("l.shard", "=", "d.shard").onRef("l.seq", "=", "d.decision_seq"),
+      )
       .select(["d.decision_id", "d.recorded_at", "d.tenant", "l.envelope"])
       .where("d.recorded_at", ">=", o.from)
       .where("d.recorded_at", "<", o.to);

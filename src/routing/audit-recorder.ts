@@ -12,8 +12,11 @@ export interface AuditRecorderOptions {
    * closed: nothing is routed into a log whose state no signed checkpoint can cover.
    */
   fault?: () => Error | undefined;
-  /** The log's checkpoint origin: with it, each decision record durable gives its receipt. */
-  origin?: string;
+  /**
+   * The log's checkpoint origin: with it, each decision record durable gives its receipt. With
+   * log shards, a function of the record's shard (its origin `<origin>/shard-<k>` names the shard).
+   */
+  origin?: string | ((shard: number) => string);
 }
 
 /**
@@ -21,18 +24,34 @@ export interface AuditRecorderOptions {
  * log gives each its tenant_seq as it signs.
  */
 export class AuditRecorder implements DecisionRecorder {
-  readonly #receipt: ((decisionId: string, entry: AppendedEntry) => string) | undefined;
+  readonly #receipt: ((decisionId: string, entry: AppendedEntry & { shard?: number }) => string) | undefined;
 
   constructor(
     private readonly log: AuditLog,
     private readonly opts: AuditRecorderOptions = {},
   ) {
-    this.#receipt = opts.origin === undefined ? undefined : receiptIssuer(opts.origin);
+    const origin = opts.origin;
+    if (typeof origin === "function") {
+      const issuers = new Map<number, (decisionId: string, entry: AppendedEntry) => string>();
+      this.#receipt = (id, entry) => {
+        const k = entry.shard ?? 0;
+        let issue = issuers.get(k);
+        if (!issue) {
+          issue = receiptIssuer(origin(k));
+          issuers.set(k, issue);
+        }
+        return issue(id, entry);
+      };
+    } else this.#receipt = origin === undefined ? undefined : receiptIssuer(origin);
   }
 
-  async recordDecision(record: DecisionRecordV1, index: DecisionIndexInput): Promise<RecordedDecision> {
+  async recordDecision(given: DecisionRecordV1, index: DecisionIndexInput): Promise<RecordedDecision> {
     const fault = this.opts.fault?.();
     if (fault) throw fault;
+    // A sharded log's decision names its log shard, signed with it (docs/audit.md §10: the
+    // shard's number in decimal); "" in a one-shard log, as always.
+    const record =
+      this.log.shardCount > 1 ? { ...given, shard: String(this.log.shardOf(given.principal.tenant)) } : given;
     const rowOf = (r: DecisionRecordV1, outcome: DecisionIndexInput["outcome"]) => ({
       tenant: index.tenant,
       model: index.model,

@@ -41,6 +41,8 @@ import { InvalidFieldError } from "./errors.js";
 export interface ExportDeps {
   db: Kysely<Database>;
   checkpointer: Checkpointer;
+  /** One per log shard (absent: one shard); the request's `shard` picks the one exported. */
+  checkpointers?: readonly Checkpointer[];
   logger?: { error(obj: object, msg: string): void };
 }
 
@@ -65,7 +67,11 @@ export async function* exportMessages(
   req: ExportDecisionsRequest,
   tenant: string | undefined,
 ) {
-  const cp = deps.checkpointer;
+  // A sharded log is exported shard by shard (docs/audit.md §10): every read below is the shard's.
+  const shards = deps.checkpointers ?? [deps.checkpointer];
+  const shard = req.shard;
+  const cp = shards[shard];
+  if (!cp) throw new InvalidFieldError("shard", `is beyond the log's last shard (${shards.length - 1})`);
   // A fresh checkpoint first, and the export ends at it, so it verifies completely: records
   // committed meanwhile belong to the next export (read after, they would stand outside every
   // checkpoint). Should the checkpointer refuse (the log does not add up), a whole-log export
@@ -76,14 +82,14 @@ export async function* exportMessages(
     deps.logger?.error({ err }, "export: no fresh checkpoint");
     return undefined;
   });
-  const end = fresh ? fresh.size : await logSize(deps.db);
+  const end = fresh ? fresh.size : await logSize(deps.db, shard);
   const to = req.toSeq ? Math.min(Number(req.toSeq), end) : end;
   const from = Number(req.fromSeq);
   if (from > to) throw new InvalidFieldError("from_seq", `is beyond the end of the export (${to})`);
   const keys = await publishedKeys(deps.db);
   const scope = tenant ?? "";
   const total = BigInt(
-    tenant === undefined ? to - from : await countTenantEntries(deps.db, tenant, from, to),
+    tenant === undefined ? to - from : await countTenantEntries(deps.db, tenant, from, to, shard),
   );
   for (const k of keys) yield { item: { case: "key" as const, value: keyMessage(k) }, total, tenant: scope };
 
@@ -97,7 +103,7 @@ export async function* exportMessages(
 
   if (tenant !== undefined) {
     if (!fresh) return; // an empty log: nothing to prove
-    for await (const e of readTenantEntries(deps.db, tenant, from, to)) {
+    for await (const e of readTenantEntries(deps.db, tenant, from, to, undefined, shard)) {
       refer(e);
       const proof = {
         leafIndex: BigInt(e.seq),
@@ -113,7 +119,7 @@ export async function* exportMessages(
         value: checkpointMessage(
           cp.origin,
           fresh,
-          (await cosignaturesOf(deps.db, [fresh.size])).get(fresh.size),
+          (await cosignaturesOf(deps.db, [fresh.size], shard)).get(fresh.size),
         ),
       },
       total,
@@ -122,7 +128,7 @@ export async function* exportMessages(
     return;
   }
 
-  for await (const e of readEntries(deps.db, from, to)) {
+  for await (const e of readEntries(deps.db, from, to, undefined, shard)) {
     refer(e);
     yield { item: { case: "entry" as const, value: toLogEntry(e) }, total, tenant: scope };
   }
@@ -131,8 +137,8 @@ export async function* exportMessages(
   // the rows left: a cut tail then shows as records a signed checkpoint vouches for but the
   // export lacks. (Later checkpoints cover records written after the export began.)
   const maxSize = req.toSeq ? to : (fresh?.size ?? Number.MAX_SAFE_INTEGER);
-  const checkpoints = await checkpointsUpTo(deps.db, maxSize);
-  const cosigned = await cosignaturesUpTo(deps.db, maxSize);
+  const checkpoints = await checkpointsUpTo(deps.db, maxSize, shard);
+  const cosigned = await cosignaturesUpTo(deps.db, maxSize, shard);
   for (const c of checkpoints)
     yield {
       item: { case: "checkpoint" as const, value: checkpointMessage(cp.origin, c, cosigned.get(c.size)) },

@@ -48,7 +48,14 @@ import { InvalidFieldError, toConnectError } from "./errors.js";
 export interface AuditServiceDeps {
   db: Kysely<Database>;
   checkpointer: Checkpointer;
+  /**
+   * One per log shard, by shard (docs/audit.md §10); absent: one shard, `checkpointer`. A
+   * decision is proved within its shard, to that shard's checkpoint (whose origin names it).
+   */
+  checkpointers?: readonly Checkpointer[];
   replayer: Replayer;
+  /** The log shard of a tenant's records (absent: one shard). */
+  shardOf?: (tenant: string) => number;
   logger?: { error(obj: object, msg: string): void };
   /** Wakes WatchDecisions streams when this process commits (else they poll). */
   commits?: CommitSignal;
@@ -78,6 +85,8 @@ type Impl = ServiceImpl<typeof AuditService>;
 export class AuditServiceImpl implements Impl {
   readonly #db: Kysely<Database>;
   readonly #cp: Checkpointer;
+  readonly #cps: readonly Checkpointer[];
+  readonly #shardOf: (tenant: string) => number;
   readonly #replayer: Replayer;
   readonly #logger: AuditServiceDeps["logger"];
   readonly #commits: CommitSignal;
@@ -86,6 +95,8 @@ export class AuditServiceImpl implements Impl {
   constructor(deps: AuditServiceDeps) {
     this.#db = deps.db;
     this.#cp = deps.checkpointer;
+    this.#cps = deps.checkpointers ?? [deps.checkpointer];
+    this.#shardOf = deps.shardOf ?? (() => 0);
     this.#replayer = deps.replayer;
     this.#logger = deps.logger;
     this.#commits = deps.commits ?? new CommitSignal();
@@ -154,8 +165,9 @@ export class AuditServiceImpl implements Impl {
       // Proofs go to a signed checkpoint covering both entries: when the latest one does not
       // yet, one is signed now (one signature) rather than proving to an unsigned tree size.
       const needed = Math.max(decision.seq, outcome?.seq ?? 0) + 1;
-      let cp = await this.#cp.latest();
-      if (!cp || cp.size < needed) cp = await this.#cp.checkpoint();
+      const shardCp = this.#cpOf(decision);
+      let cp = await shardCp.latest();
+      if (!cp || cp.size < needed) cp = await shardCp.checkpoint();
       if (!cp || cp.size < needed) throw new Error(`no checkpoint covers seq ${needed - 1}`);
       return {
         decision: toLogEntry(decision),
@@ -178,7 +190,7 @@ export class AuditServiceImpl implements Impl {
       await this.#mustSee(principal, req.decisionId);
       const { decision } = await decisionEntries(this.#db, req.decisionId);
       if (!decision) throw new AuditNotFoundError(`decision ${req.decisionId} is not in the log`);
-      const cp = await this.#cp.latest();
+      const cp = await this.#cpOf(decision).latest();
       if (!cp || cp.size <= decision.seq)
         throw new AuditNotFoundError(
           `decision ${req.decisionId} (seq ${decision.seq}) is not covered by a signed checkpoint yet (latest covers ${cp?.size ?? 0} records); ask again after the next checkpoint`,
@@ -198,18 +210,19 @@ export class AuditServiceImpl implements Impl {
     return {
       leafIndex: BigInt(e.seq),
       treeSize: BigInt(cp.size),
-      hashes: await this.#cp.inclusionProof(e.seq, cp.size),
+      hashes: await this.#cpOf(e).inclusionProof(e.seq, cp.size),
     };
   }
 
   getCheckpoint(req: GetCheckpointRequest, ctx: HandlerContext) {
     return this.#guard(ctx, async () => {
+      const shardCp = this.#requestedShard(req.shard);
       let cp: StoredCheckpoint | undefined;
       if (req.size === undefined) {
-        cp = (await this.#cp.latest()) ?? (await this.#cp.checkpoint());
+        cp = (await shardCp.latest()) ?? (await shardCp.checkpoint());
         if (!cp) throw new AuditNotFoundError("the log is empty: no checkpoint yet");
       } else {
-        cp = await checkpointAt(this.#db, Number(req.size));
+        cp = await checkpointAt(this.#db, Number(req.size), shardCp.shard);
         if (!cp) throw new AuditNotFoundError(`no checkpoint of size ${req.size}`);
       }
       return { checkpoint: await this.#checkpointMessage(cp) };
@@ -222,12 +235,13 @@ export class AuditServiceImpl implements Impl {
       const n = Number(req.secondSize);
       if (m < 1) throw new InvalidFieldError("first_size", "must be at least 1");
       if (n < m) throw new InvalidFieldError("second_size", `must be at least first_size (${m})`);
-      const size = await logSize(this.#db);
+      const shardCp = this.#requestedShard(req.shard);
+      const size = await logSize(this.#db, shardCp.shard);
       if (n > size) throw new InvalidFieldError("second_size", `exceeds the log size (${size})`);
       return {
         firstSize: req.firstSize,
         secondSize: req.secondSize,
-        hashes: await this.#cp.consistencyProof(m, n),
+        hashes: await shardCp.consistencyProof(m, n),
       };
     });
   }
@@ -268,7 +282,11 @@ export class AuditServiceImpl implements Impl {
     // The caller's scope decides what is exported (see audit-export.ts).
     const tenant = await this.#guard(ctx, async (principal) => exportScope(principal, req.tenant));
     try {
-      yield* exportMessages({ db: this.#db, checkpointer: this.#cp, logger: this.#logger }, req, tenant);
+      yield* exportMessages(
+        { db: this.#db, checkpointer: this.#cp, checkpointers: this.#cps, logger: this.#logger },
+        req,
+        tenant,
+      );
     } catch (err) {
       throw toConnectError(err);
     }
@@ -279,7 +297,7 @@ export class AuditServiceImpl implements Impl {
     const filter = await this.#guard(ctx, async (principal) => decisionFilter(req, principal));
     const signal = this.#shutdown ? AbortSignal.any([ctx.signal, this.#shutdown]) : ctx.signal;
     try {
-      yield* watchMessages(this.#db, this.#commits, req, filter, signal);
+      yield* watchMessages(this.#db, this.#commits, req, filter, signal, this.#watchShard(req, filter));
     } catch (err) {
       throw toConnectError(err);
     }
@@ -289,6 +307,7 @@ export class AuditServiceImpl implements Impl {
     return this.#guard(ctx, async () => ({
       keys: (await publishedKeys(this.#db)).map(keyMessage),
       checkpointOrigin: this.#cp.origin,
+      shardOrigins: this.#cps.map((c) => c.origin),
     }));
   }
 
@@ -298,8 +317,38 @@ export class AuditServiceImpl implements Impl {
   }
 
   async #checkpointMessage(cp: StoredCheckpoint) {
-    const cosigned = await cosignaturesOf(this.#db, [cp.size]);
-    return checkpointMessage(this.#cp.origin, cp, cosigned.get(cp.size));
+    const shard = cp.shard ?? 0;
+    const cosigned = await cosignaturesOf(this.#db, [cp.size], shard);
+    return checkpointMessage(this.#cps[shard]!.origin, cp, cosigned.get(cp.size));
+  }
+
+  /** The shard a WatchDecisions stream follows (see the proto's `shard`). */
+  #watchShard(req: WatchDecisionsRequest, filter: { tenant?: string }): number {
+    const n = this.#cps.length;
+    if (req.shard !== undefined) {
+      if (req.shard >= n) throw new InvalidFieldError("shard", `is beyond the log's last shard (${n - 1})`);
+      return req.shard;
+    }
+    if (n === 1) return 0;
+    if (filter.tenant) return this.#shardOf(filter.tenant);
+    throw new InvalidFieldError(
+      "shard",
+      `is required: the log has ${n} shards, each its own sequence; watch every tenant with one stream per shard (0..${n - 1})`,
+    );
+  }
+
+  /** The checkpointer of a request's `shard` field. */
+  #requestedShard(shard: number): Checkpointer {
+    const c = this.#cps[shard];
+    if (!c) throw new InvalidFieldError("shard", `is beyond the log's last shard (${this.#cps.length - 1})`);
+    return c;
+  }
+
+  /** The checkpointer of the shard `e` is in. */
+  #cpOf(e: { shard: number }): Checkpointer {
+    const c = this.#cps[e.shard];
+    if (!c) throw new Error(`log shard ${e.shard} is not served here`);
+    return c;
   }
 }
 

@@ -16,6 +16,7 @@ export async function* watchMessages(
   req: WatchDecisionsRequest,
   filter: DecisionFilter,
   signal: AbortSignal,
+  shard = 0,
 ) {
   if (req.fromSeq !== undefined && req.fromSeq > BigInt(Number.MAX_SAFE_INTEGER))
     throw new InvalidFieldError("from_seq", "is beyond any sequence number");
@@ -25,10 +26,11 @@ export async function* watchMessages(
     filter,
     signal,
     commits,
+    shard,
   });
   for await (const item of feed) {
     if (item.kind === "caught_up") {
-      yield { caughtUp: true, nextSeq: BigInt(item.nextSeq) };
+      yield { caughtUp: true, nextSeq: BigInt(item.nextSeq), shard };
       continue;
     }
     const { entry, decision, tenantSeq } = item.value;
@@ -37,6 +39,7 @@ export async function* watchMessages(
       decision: decisionSummary(decision),
       tenantSeq: tenantSeq === undefined ? undefined : BigInt(tenantSeq),
       nextSeq: BigInt(item.nextSeq),
+      shard,
     };
   }
 }

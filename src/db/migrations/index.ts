@@ -13,6 +13,7 @@ import * as witnessCosignatures from "./2026-11-30T0800-h-witness-cosignatures.j
 import * as adminRecords from "./2026-12-01T0600-admin-records-admin.js";
 import * as keyExpiryRecorded from "./2026-12-01T0700-key-expiry-recorded.js";
 import * as decisionFacets from "./2026-12-01T0900-h-evidence-decision-facets.js";
+import * as logShards from "./2026-12-01T1000-h-shards-log-shards.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   "2026-12-01T0600-admin-records-admin": adminRecords,
   "2026-12-01T0700-key-expiry-recorded": keyExpiryRecorded,
   "2026-12-01T0900-h-evidence-decision-facets": decisionFacets,
+  "2026-12-01T1000-h-shards-log-shards": logShards,
 };
