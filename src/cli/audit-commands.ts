@@ -6,24 +6,15 @@
  */
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import type { PublicKeyInfo } from "../audit/index.js";
-import {
-  ExportWriter,
-  exportKeys,
-  KeptCheckpointsError,
-  readKeptCheckpoints,
-  readShardsIndex,
-  verifyExport,
-} from "../audit/index.js";
-import { toBase64 } from "../encoding/index.js";
-import { AuditService, type LogEntry } from "../gen/sovereign/v1/audit_pb.js";
+import { KeptCheckpointsError, readKeptCheckpoints, readShardsIndex, verifyExport } from "../audit/index.js";
+import { AuditService } from "../gen/sovereign/v1/audit_pb.js";
 import { type ChangesOptions, changesCommand } from "./audit-changes.js";
 import { addAuditExplainCommand } from "./audit-explain.js";
 import { exportCommand } from "./audit-export.js";
 import { addQueryFilterOptions, type QueryOptions, queryCommand } from "./audit-query.js";
 import { addAuditReceiptCommands } from "./audit-receipts.js";
 import { addAuditTailCommand } from "./audit-tail.js";
-import { keyInfo, keysCommand, type TrustOptions, trustFor } from "./audit-trust.js";
+import { keysCommand, type TrustOptions, trustFor } from "./audit-trust.js";
 import { pinnedShardOrigin, verifyShards } from "./audit-verify-shards.js";
 import { addAuditWitnessCommand, type WitnessFlags, witnessRequirement } from "./audit-witness.js";
 import { type ServerClientOptions, serverClient } from "./connect-client.js";
