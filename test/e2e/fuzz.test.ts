@@ -28,6 +28,12 @@ const settledRss = () => {
   gc();
   return process.memoryUsage().rss;
 };
+/** The main thread's live JS heap after a real collection (the database worker is not in it). */
+const settledHeap = () => {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+};
 
 // ---- deterministic randomness (mulberry32) ----
 let state = SEED >>> 0;
@@ -673,6 +679,7 @@ describe(`fuzzing both APIs (seed ${SEED})`, () => {
     // Warm-up (JIT, pools, first records), then the baseline RSS.
     await Promise.all([fuzzHttp(300 * SCALE), fuzzConnect(300 * SCALE), fuzzGrpc(300 * SCALE)]);
     rss.push(settledRss());
+    const heap = [settledHeap()];
     const timed = async (name: string, p: Promise<void>) => {
       const t0 = Date.now();
       await p;
@@ -687,6 +694,7 @@ describe(`fuzzing both APIs (seed ${SEED})`, () => {
     ]);
     await t.app.audit.drain();
     rss.push(settledRss());
+    heap.push(settledHeap());
     const total = http.sent + connect.sent + grpcT.sent + h2raw.sent;
     const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
     process.stdout.write(
@@ -696,7 +704,7 @@ describe(`fuzzing both APIs (seed ${SEED})`, () => {
         `  Connect      ${connect.sent}: ${show(connect)}`,
         `  gRPC         ${grpcT.sent}: ${show(grpcT)}`,
         `  raw HTTP/2   ${h2raw.sent}: ${show(h2raw)}`,
-        `  RSS at start ${mb(startRss)}, after warm-up ${mb(rss[0]!)}, after the run ${mb(rss[1]!)} (Δ ${mb(rss[1]! - rss[0]!)}; heap ${mb(process.memoryUsage().heapUsed)})`,
+        `  RSS at start ${mb(startRss)}, after warm-up ${mb(rss[0]!)}, after the run ${mb(rss[1]!)} (Δ ${mb(rss[1]! - rss[0]!)}); heap after warm-up ${mb(heap[0]!)}, after the run ${mb(heap[1]!)}`,
         `  console.error lines: ${consoleErrors.length}`,
         `  finished after: ${phases.join(", ")}`,
         "",
@@ -713,8 +721,13 @@ describe(`fuzzing both APIs (seed ${SEED})`, () => {
     // Sanity: the fuzzer also sends requests that pass and are routed.
     expect(http.outcomes.get("200") ?? 0).toBeGreaterThan(100 * SCALE);
     expect(grpcT.outcomes.get("OK") ?? 0).toBeGreaterThan(100 * SCALE);
-    // Memory: the run may grow caches, not leak per request.
-    expect(rss[1]! - rss[0]!).toBeLessThan(200 * 2 ** 20);
+    // Memory: the run may grow caches, not leak per request. Live JS objects are what a
+    // per-request leak would keep: after a real collection the heap may not grow by 48 MB (about
+    // 4.5 KB per request). RSS also holds the embedded database's worker, whose WebAssembly
+    // memory grows with the data and its caches and never shrinks (between −290 and +230 MB over
+    // the same run): it gets only a gross bound.
+    expect(heap[1]! - heap[0]!).toBeLessThan(48 * 2 ** 20);
+    expect(rss[1]! - rss[0]!).toBeLessThan(400 * 2 ** 20);
 
     // Still serving: readiness and a plain request.
     expect((await fetch(`${t.app.httpUrl}/readyz`)).status).toBe(200);
