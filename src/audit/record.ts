@@ -24,8 +24,9 @@
  * ({@link candidateRows} reads the candidates of either format).
  */
 import { assertIntegersOnly, canonicalize, isUuidv7, uuidv7 } from "../encoding/index.js";
+import type { AdminRecord } from "./record-admin-types.js";
 import type { AppliedCheckRecord } from "./record-applied.js";
-import { type AdminAction, RECORD_SCHEMAS } from "./record-schema.js";
+import { RECORD_SCHEMAS } from "./record-schema.js";
 
 export type { AdminAction } from "./record-schema.js";
 
@@ -265,45 +266,12 @@ export interface OutcomeRecord {
   tenant_seq?: number;
 }
 
-/** The tenant that owns the platform's own changes (catalog, policy, signing keys) in admin records. */
-export const PLATFORM_TENANT = "_platform";
-
-/** Who made an admin change: a caller, the router itself (`system`) or a local operator (`local`). */
-export interface AdminCallerRecord extends Omit<CallerRecord, "kind"> {
-  kind: CallerRecord["kind"] | "system" | "local";
-}
-
-/** The ids an admin record names (record-schema.ts `ADMIN_ACTIONS` says which per action). */
-export interface AdminTarget {
-  catalog_revision?: string;
-  policy_revision?: string;
-  policy_sha256?: string;
-  signing_key_id?: string;
-  key_id?: string;
-  provider?: string;
-  origins?: string[];
-  budget_id?: string;
-}
-
-/** Who changed what (v2, `kind: "admin"`): ids of what was acted on, never a secret. */
-export interface AdminRecord {
-  v: 2;
-  kind: "admin";
-  /** UUIDv7 of the change. */
-  event_id: string;
-  time_us: number;
-  /** The tenant acted on; {@link PLATFORM_TENANT} for catalog, policy and signing-key changes. */
-  tenant: string;
-  tenant_seq: number;
-  router: string;
-  caller: AdminCallerRecord;
-  /** On whose behalf: the caller's own tenant, workload and roles. */
-  principal: Principal;
-  action: AdminAction;
-  target: AdminTarget;
-  /** What was replaced and what was put in place, where there is a revision. */
-  revision?: { before: string | null; after: string };
-}
+export {
+  type AdminCallerRecord,
+  type AdminRecord,
+  type AdminTarget,
+  PLATFORM_TENANT,
+} from "./record-admin-types.js";
 
 export type AuditRecord = DecisionRecord | OutcomeRecord | AdminRecord;
 
