@@ -11,7 +11,7 @@ import { loadConfig } from "../../src/config/config.js";
 import { Health } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { startTestApp, type TestApp } from "../support/app.js";
 import { GrpcJsClient } from "../support/grpc.js";
-import { makeTestCa, type TestCa } from "../support/pki.js";
+import { SERVER_EXT, TestPki } from "../support/test-pki.js";
 
 /** The serial number (upper-case hex) of the certificate a new connection to `port` is shown. */
 function servedSerial(port: number, ca: Buffer, alpn: string): Promise<string> {
@@ -34,7 +34,7 @@ async function next<K extends "reloaded" | "failed">(r: TlsReloader, kind: K, n:
 }
 
 describe("HTTPS on the HTTP port and certificate renewal on both ports", () => {
-  let ca: TestCa;
+  let ca: TestPki;
   let t: TestApp;
   let caPem: Buffer;
   const openaiFor = (baseURL: string) =>
@@ -48,8 +48,8 @@ describe("HTTPS on the HTTP port and certificate renewal on both ports", () => {
     });
 
   beforeAll(async () => {
-    ca = makeTestCa();
-    ca.issueServer("server", "5E1A0001");
+    ca = new TestPki().ca("ca");
+    ca.leaf("server", "ca", "server", SERVER_EXT, "5E1A0001");
     caPem = ca.pem("ca.crt");
     t = await startTestApp({
       env: {
@@ -96,7 +96,7 @@ describe("HTTPS on the HTTP port and certificate renewal on both ports", () => {
     expect(await servedSerial(grpcPort, caPem, "h2")).toBe("5E1A0001");
 
     // Renewal: a new key and certificate renamed over the old files, as cert-manager does.
-    ca.issueServer("renewed", "5E1A0002");
+    ca.leaf("renewed", "ca", "renewed", SERVER_EXT, "5E1A0002");
     const renewed = next(reloader, "reloaded", 2);
     ca.install("renewed", "server");
     expect((await renewed).map((e) => [e.port, e.serial])).toEqual([
@@ -107,7 +107,7 @@ describe("HTTPS on the HTTP port and certificate renewal on both ports", () => {
     expect(await servedSerial(grpcPort, caPem, "h2")).toBe("5E1A0002");
 
     // A broken renewal: a certificate whose key is not the one on disk. Logged, old pair kept.
-    ca.issueServer("mismatch", "5E1A0003");
+    ca.leaf("mismatch", "ca", "mismatch", SERVER_EXT, "5E1A0003");
     const failed = next(reloader, "failed", 2);
     writeFileSync(ca.file("server.crt"), ca.pem("mismatch.crt"));
     const refusals = await failed;

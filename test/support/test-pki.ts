@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -8,6 +8,9 @@ import { join } from "node:path";
  * and leaves signed by them, with whatever subject and extensions the test names (a SAN URI
  * such as a SPIFFE ID, say). As test/e2e/tls.test.ts makes its own.
  */
+/** Extensions of a server certificate for the loopback address. */
+export const SERVER_EXT = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n";
+
 export class TestPki {
   readonly dir = mkdtempSync(join(tmpdir(), "sovr-pki-"));
 
@@ -47,8 +50,11 @@ export class TestPki {
     return this;
   }
 
-  /** A leaf signed by `signer`, subject CN `cn`, with `ext` (openssl extension lines). */
-  leaf(name: string, signer: string, cn: string, ext: string): this {
+  /**
+   * A leaf signed by `signer`, subject CN `cn`, with `ext` (openssl extension lines) and
+   * `serial` (hex; default a fresh one).
+   */
+  leaf(name: string, signer: string, cn: string, ext: string, serial?: string): this {
     this.#openssl("req", ...this.#newKey(name), "-out", `${name}.csr`, "-subj", `/CN=${cn}`);
     writeFileSync(this.file(`${name}.ext`), ext);
     this.#openssl(
@@ -61,7 +67,7 @@ export class TestPki {
       "-CAkey",
       `${signer}.key`,
       "-set_serial",
-      String(Date.now()),
+      serial === undefined ? String(Date.now()) : `0x${serial}`,
       "-days",
       "1",
       "-out",
@@ -70,6 +76,12 @@ export class TestPki {
       `${name}.ext`,
     );
     return this;
+  }
+
+  /** Moves `<from>.crt`/`.key` over `<to>.crt`/`.key` by rename, as a certificate renewal does. */
+  install(from: string, to: string): void {
+    renameSync(this.file(`${from}.key`), this.file(`${to}.key`));
+    renameSync(this.file(`${from}.crt`), this.file(`${to}.crt`));
   }
 
   remove(): void {
