@@ -246,8 +246,14 @@ export class Checkpointer {
     this.#drainPending();
     let ring: KeyRing | undefined;
     for await (const e of readEntries(this.db, this.#tree.size, undefined, undefined, this.#shard)) {
-      // #drainPending() below may have appended this process's own rows ahead of the reader:
-      // such a row is already in the tree and must be the very row stored.
+      // The published keys, read before anything below looks at the tree: while this awaits,
+      // this process's own commits may be reported (#onCommitted), this very row among them
+      // when the read overtook its commit's reply, and be appended. From here to the append
+      // nothing awaits, so the checks see the tree as it is (checkpointer-race.test.ts).
+      if (!ring && e.seq >= this.#tree.size && !this.#pending.has(e.seq))
+        ring = new KeyRing(await publishedKeys(this.db));
+      // #drainPending() may have appended this process's own rows ahead of the reader: such a
+      // row is already in the tree and must be the very row stored.
       if (e.seq < this.#tree.size) {
         if (!equalBytes(this.#tree.leaf(e.seq), e.leafHash))
           this.#failAt(e.seq, "differs from the row this process committed");
@@ -259,8 +265,8 @@ export class Checkpointer {
         if (!equalBytes(own, e.leafHash)) this.#failAt(e.seq, "differs from the row this process committed");
         this.#pending.delete(e.seq);
       } else {
-        ring ??= new KeyRing(await publishedKeys(this.db));
-        const v = verifyEnvelope(e.envelope, ring, RECORD_PAYLOAD_TYPE);
+        // Not this process's row: the keys were read above, before the checks.
+        const v = verifyEnvelope(e.envelope, ring!, RECORD_PAYLOAD_TYPE);
         if (!v.ok) this.#failAt(e.seq, `signature: ${v.reason}`);
         if (!equalBytes(entryLeafHash(e.envelope), e.leafHash))
           this.#failAt(e.seq, "leaf hash does not match its envelope");
