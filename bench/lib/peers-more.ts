@@ -108,7 +108,7 @@ export async function startNullplatform(simUrl: string, logDir: string): Promise
     ok: true,
     name,
     managed,
-    version: st.text.replace(/^ok /, ""),
+    version: `@nullplatform/llm-gateway ${st.text.split(" ")[1] ?? "?"}`,
     notes: [
       "`llm-gateway start -c <config>` (its CLI; one process: it has no cluster or worker option), NODE_ENV=production",
       "OpenAI provider with `baseUrl` = simulator, model sim/chat-small; logging level warn (default info logs every request)",

@@ -74,7 +74,7 @@ export async function startSovr(
   name: string,
   simUrl: string,
   logDir: string,
-  opts: { databaseUrl?: string; nodeArgs?: string[] } = {},
+  opts: { databaseUrl?: string; nodeArgs?: string[]; env?: Record<string, string | undefined> } = {},
 ): Promise<SovrStarted> {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const dataDir = await mkdtemp(join(tmpdir(), `sovr-bench-${name}-`));
@@ -97,10 +97,13 @@ export async function startSovr(
     OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG,
     // Unset for the PGlite target, also when the bench itself runs with DATABASE_URL.
     DATABASE_URL: opts.databaseUrl,
+    // A variant's own settings (bench/lib/variants.ts: detectors off, tracing on).
+    ...opts.env,
   };
   const notes = [
     opts.databaseUrl ? "Postgres (DATABASE_URL)" : "embedded PGlite in a temp SOVR_DATA_DIR",
     "shipped catalog and policy bundle",
+    "one process: `sovr serve` has no option for several processes or workers (`sovr serve --help`); it scales by replicas sharing one Postgres",
   ];
   const key = await createApiKey(env);
   notes.push(key.note);
