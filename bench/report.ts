@@ -163,6 +163,15 @@ interface ProfileFile {
   }[];
   requests: number;
   sovr_cpu_s_per_1k: number | null;
+  /** Every thread's profile, main first (absent in profiles before issue 19). */
+  threads?: {
+    thread_id: number;
+    role: string;
+    busy_ms: number;
+    cpu_ms_per_request: number | null;
+    gc_pct: number;
+    top_modules: { name: string; pct: number }[];
+  }[];
   summary: {
     duration_s: number;
     busy_ms: number;
@@ -187,7 +196,8 @@ function profileSection(profiles: { file: string; p: ProfileFile }[]): string[] 
       `sovr used ${p.sovr_cpu_s_per_1k ?? "?"} CPU s per 1,000 requests with the profiler on; busy ${Math.round(100 - s.idle_pct)} % of ${s.duration_s} s; ` +
       `GC ${s.gc_pct} % of busy time; this repository's \`src/\` ${s.own_code_pct} % (the rest: libraries and Node).`,
     "",
-    "Top self time (share of busy time):",
+    ...threadTable(p),
+    "Top self time of the main thread (share of its busy time):",
     "",
     "| # | function | where | self ms | % |",
     "|---:|---|---|---:|---:|",
@@ -216,6 +226,25 @@ function profileSection(profiles: { file: string; p: ProfileFile }[]): string[] 
     lines.push("");
   }
   return lines;
+}
+
+/** CPU per request per thread (profiler on), main thread first; older profiles have only the largest. */
+function threadTable(p: ProfileFile): string[] {
+  if (!p.threads?.length) return [];
+  return [
+    "CPU per request by thread (busy time under load ÷ requests, profiler on):",
+    "",
+    "| thread | role | busy ms | CPU ms / request | GC % | top modules |",
+    "|---:|---|---:|---:|---:|---|",
+    ...p.threads.map(
+      (t) =>
+        `| ${t.thread_id} | ${t.role} | ${t.busy_ms} | ${t.cpu_ms_per_request ?? "—"} | ${t.gc_pct} | ${t.top_modules
+          .slice(0, 4)
+          .map((m) => `${m.name} ${m.pct} %`)
+          .join(", ")} |`,
+    ),
+    "",
+  ];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

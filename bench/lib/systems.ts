@@ -310,6 +310,11 @@ export async function startLiteLLM(
     `\`litellm --config <file> --num_workers ${LITELLM_WORKERS}\` (${LITELLM_WORKERS} uvicorn worker process${LITELLM_WORKERS === 1 ? "" : "es"}): its production guide, docs.litellm.ai/docs/proxy/prod, "Match Uvicorn Workers to CPU Count" — \`--num_workers $(nproc)\` on a VM; this machine has ${availableParallelism()} cores`,
     `stock start without a master key (checked by bench/setup.sh): ${stock.trim()}`,
     "workaround applied: LITELLM_MASTER_KEY set (the fix the refusal message itself documents)",
+    ...(LITELLM_WORKERS > 1
+      ? [
+          "`--timeout_worker_healthcheck 120` (its CLI option): with uvicorn's default the workers, still importing litellm on this shared 2-core machine, fail the supervisor's health check and are killed and respawned in a loop",
+        ]
+      : []),
     "LITELLM_LOCAL_MODEL_COST_MAP=True (documented offline setting); LITELLM_LOG=ERROR (the guide's \"turn off FastAPI's default info logs\")",
   ];
   const managed = startProcess(
@@ -324,6 +329,7 @@ export async function startLiteLLM(
       String(port),
       "--num_workers",
       String(LITELLM_WORKERS),
+      ...(LITELLM_WORKERS > 1 ? ["--timeout_worker_healthcheck", "120"] : []),
     ],
     {
       env: {
@@ -340,7 +346,7 @@ export async function startLiteLLM(
   );
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor(name, async () => (await get(`${url}/health/liveliness`)) === 200, 120_000, managed);
+    await waitFor(name, async () => (await get(`${url}/health/liveliness`)) === 200, 240_000, managed);
   } catch (err) {
     await managed.stop("SIGKILL");
     const log = await readFile(managed.logFile, "utf8").catch(() => "");
