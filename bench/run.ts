@@ -278,7 +278,12 @@ const matrix = await runMatrix(targets, {
 
 const peakRss: Record<string, number | null> = {};
 for (const s of systems) peakRss[s.name] = await memoryMiB(await processTree(s.managed.pid), "VmHWM");
-for (const t of targets) await t.close();
+// Bounded: an HTTP/2 session closes only once its streams have, and a call the overloaded
+// server never finished must not hold the run (the processes are stopped next anyway).
+await Promise.race([
+  Promise.all(targets.map((t) => t.close())),
+  new Promise((r) => setTimeout(r, 5_000).unref()),
+]);
 stopping = true;
 await Promise.all(
   [...systems, ...(variants?.helpers ?? [])].map((s) => ("managed" in s ? s.managed : s).stop()),
