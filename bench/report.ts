@@ -72,7 +72,7 @@ const METHOD = [
   "## How it is measured",
   "",
   "- **Command**: `bash bench/setup.sh` once (installs the peers into `~/.cache/sovr-bench`, outside the repo), then",
-  "  `tsx bench/run.ts` (≤ 10 min) or `tsx bench/run.ts --quick` (≤ 2 min); `tsx bench/run.ts --profile` for the CPU profile.",
+  "  `tsx bench/run.ts` (≤ 15 min) or `tsx bench/run.ts --quick` (≤ 2 min); `tsx bench/run.ts --profile` for the CPU profile.",
   "  Postgres figures when `SOVR_BENCH_DATABASE_URL` or `DATABASE_URL` is set",
   "  (`SOVR_TEST_DB=sovr_bench bash scripts/install-postgres.sh` prints one).",
   "- **Processes**: the upstream simulator (`src/simulator/simulator.ts`: no delay, 16 content chunks), sovr",
@@ -169,6 +169,8 @@ interface ProfileFile {
     role: string;
     busy_ms: number;
     cpu_ms_per_request: number | null;
+    share_pct?: number | null;
+    est_cpu_ms_per_request?: number | null;
     gc_pct: number;
     top_modules: { name: string; pct: number }[];
   }[];
@@ -232,13 +234,13 @@ function profileSection(profiles: { file: string; p: ProfileFile }[]): string[] 
 function threadTable(p: ProfileFile): string[] {
   if (!p.threads?.length) return [];
   return [
-    "CPU per request by thread (busy time under load ÷ requests, profiler on):",
+    "CPU per request by thread, profiler on: sampled busy time under load ÷ requests, and that thread's share of the process's /proc CPU per request (busy time is sampled wall time: on a loaded machine it also counts waiting for a core):",
     "",
-    "| thread | role | busy ms | CPU ms / request | GC % | top modules |",
-    "|---:|---|---:|---:|---:|---|",
+    "| thread | role | busy ms | busy ms / request | share % | ≈ CPU ms / request | GC % | top modules |",
+    "|---:|---|---:|---:|---:|---:|---:|---|",
     ...p.threads.map(
       (t) =>
-        `| ${t.thread_id} | ${t.role} | ${t.busy_ms} | ${t.cpu_ms_per_request ?? "—"} | ${t.gc_pct} | ${t.top_modules
+        `| ${t.thread_id} | ${t.role} | ${t.busy_ms} | ${t.cpu_ms_per_request ?? "—"} | ${t.share_pct ?? "—"} | ${t.est_cpu_ms_per_request ?? "—"} | ${t.gc_pct} | ${t.top_modules
           .slice(0, 4)
           .map((m) => `${m.name} ${m.pct} %`)
           .join(", ")} |`,

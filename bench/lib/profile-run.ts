@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readdir } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sovrTargets } from "./build-targets.js";
@@ -70,7 +70,7 @@ export async function runProfile(o: {
     const summary = await summariseProfile(kept, REPO, 30, { fromUs, toUs });
     threads.push({
       thread_id: tid,
-      role: roleOf(tid, summary),
+      role: roleOf(tid, await readFile(kept, "utf8")),
       cpuprofile: kept,
       busy_ms: summary.busy_ms,
       cpu_ms_per_request: requests ? Math.round((summary.busy_ms / requests) * 1000) / 1000 : null,
@@ -78,11 +78,13 @@ export async function runProfile(o: {
     });
   }
   threads.sort((x, y) => x.thread_id - y.thread_id);
+  const cpuPerRequest = cpu0 !== null && cpu1 !== null && requests ? ((cpu1 - cpu0) / requests) * 1000 : null;
+  const busyAll = threads.reduce((a, t) => a + t.busy_ms, 0);
   const main = threads.find((t) => t.thread_id === 0) ?? threads[0];
   if (!main) throw new Error(`no .cpuprofile written by sovr (exit ${exit}); see ${sovr.managed.logFile}`);
   for (const t of threads)
     o.log(
-      `profile: thread ${t.thread_id} (${t.role}) ${t.cpu_ms_per_request} ms CPU / request — ${t.cpuprofile}`,
+      `profile: thread ${t.thread_id} (${t.role}) ${t.cpu_ms_per_request} busy ms / request — ${t.cpuprofile}`,
     );
   return {
     benchmark: "sovr-profile",
@@ -99,6 +101,16 @@ export async function runProfile(o: {
     /** Every thread, main first: busy time under load and CPU ms per request (profiler on). */
     threads: threads.map(({ summary, ...t }) => ({
       ...t,
+      /** This thread's share of all threads' sampled busy time, %. */
+      share_pct: busyAll ? Math.round((t.busy_ms / busyAll) * 1000) / 10 : null,
+      /**
+       * That share of the process's CPU per request from /proc (the profile's busy time is sampled
+       * wall time: on a loaded machine it counts time the thread waited for a core).
+       */
+      est_cpu_ms_per_request:
+        busyAll && cpuPerRequest !== null
+          ? Math.round((t.busy_ms / busyAll) * cpuPerRequest * 1000) / 1000
+          : null,
       gc_pct: summary.gc_pct,
       top_modules: summary.top_modules.slice(0, 8),
       top_functions: summary.top_functions.slice(0, 12),
@@ -116,10 +128,9 @@ interface ThreadProfile {
 }
 
 /** Which thread a profile is: main (id 0), the PGlite worker, tsx's loader, or another worker. */
-function roleOf(tid: number, s: ProfileSummary): string {
+function roleOf(tid: number, raw: string): string {
   if (tid === 0) return "main";
-  const mods = s.top_modules.map((m) => m.name).join(" ");
-  if (/pglite/i.test(mods)) return "PGlite worker";
-  if (/\btsx\b|esbuild/.test(mods)) return "tsx loader";
+  if (raw.includes("@electric-sql/pglite")) return "PGlite worker";
+  if (raw.includes("/tsx/dist/")) return "tsx loader";
   return "worker";
 }
