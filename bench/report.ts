@@ -8,7 +8,8 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { headline, type Results, runHistory, sections } from "./lib/report-sections.js";
+import { type Results, runHistory, sections } from "./lib/report-sections.js";
+import { headline, variantsSection } from "./lib/report-targets.js";
 import { overheadChart, type Panel } from "./lib/svg-chart.js";
 import { REPO } from "./lib/systems.js";
 
@@ -54,6 +55,7 @@ export async function writeReport(file?: string): Promise<string> {
     "",
     "![Overhead over direct, per system and percentile](../bench/results/overhead.svg)",
     "",
+    ...variantsSection(r),
     ...sections(r),
     ...METHOD,
     ...profileSection(profiles),
@@ -70,13 +72,20 @@ const METHOD = [
   "## How it is measured",
   "",
   "- **Command**: `bash bench/setup.sh` once (installs the peers into `~/.cache/sovr-bench`, outside the repo), then",
-  "  `tsx bench/run.ts` (≤ 10 min) or `tsx bench/run.ts --quick` (≤ 2 min); `tsx bench/run.ts --profile` for the CPU profile.",
+  "  `tsx bench/run.ts` (≤ 15 min) or `tsx bench/run.ts --quick` (≤ 2 min); `tsx bench/run.ts --profile` for the CPU profile.",
   "  Postgres figures when `SOVR_BENCH_DATABASE_URL` or `DATABASE_URL` is set",
   "  (`SOVR_TEST_DB=sovr_bench bash scripts/install-postgres.sh` prints one).",
   "- **Processes**: the upstream simulator (`src/simulator/simulator.ts`: no delay, 16 content chunks), sovr",
-  "  (`node bin/sovr.js serve`, temp `SOVR_DATA_DIR`, PGlite; a second one on Postgres when configured), Portkey and",
-  "  LiteLLM each run as their own process, all pointed at the same simulator; the load generator is a fourth.",
+  "  (`node bin/sovr.js serve`, temp `SOVR_DATA_DIR`, PGlite; a second one on Postgres when configured), the",
+  "  **floor** (`bench/lib/floor-proxy.ts`: a bare Node `http` server piping to the simulator through undici, no policy,",
+  "  no record — what Node itself costs here), Portkey, LiteLLM and `@nullplatform/llm-gateway` each run as their own",
+  "  process(es), all pointed at the same simulator, on the same 2 cores; the load generator is one more.",
   "  sovr runs with API-key auth on, policy evaluation and a durable, signed decision + outcome record per request.",
+  "- **Each system as its documentation says for production**: LiteLLM with `--num_workers` = the cores (its",
+  '  production guide, docs.litellm.ai/docs/proxy/prod, "Match Uvicorn Workers to CPU Count": `--num_workers $(nproc)`',
+  "  on a VM) and `LITELLM_LOG=ERROR`; Portkey's Node server and llm-gateway have no worker or cluster option (they",
+  "  scale by replicas), and neither has sovr: `sovr serve` is one process (its embedded PGlite lives in it; replicas",
+  "  share one Postgres behind a load balancer). The Systems table states how each ran.",
   "- **Load**: open loop, evenly spaced — request *i* is due at *t₀ + i/rate*; a timer sends whatever is due without",
   "  waiting for responses, so a slow target cannot slow the offered load (no coordinated omission) and there are no",
   "  per-second bursts. Latency is timed from the actual send; the send lag against the schedule is recorded too.",
@@ -93,8 +102,13 @@ const METHOD = [
   "  framed once, `grpc-status` checked from the trailers); `--grpc-js` adds the same targets through `@grpc/grpc-js`",
   "  for comparison. The *client CPU s/1k* column shows each client's cost, and the `sovr-grpc-health` row (gRPC",
   "  `Health/Check` through the same server, no routing) bounds what the gRPC transport alone costs.",
-  "- **Busy segments**: in full mode a segment during which other processes used > 0.5 cores is run once more and",
-  "  the quieter attempt kept.",
+  "- **Quiet before every segment** (every mode, `bench/lib/quiet.ts`): the machine's busy time and each system's own",
+  "  CPU are sampled for 0.5 s before each segment; while the machine uses > 0.5 cores the segment waits — for one of",
+  "  our systems still working off a backlog (> 0.25 cores after its segment) up to 30 s (10 s in `--quick`), then",
+  "  that system is stopped and reported gone, so an overloaded peer's backlog never lands in another target's",
+  "  segment; for other people's load up to 20 s (5 s). A segment that started busy, or during which others used",
+  "  > 0.5 cores, is run once more in full mode (the quieter attempt kept); if still busy it is counted in the",
+  '  *other load* column ("n of m segments busy").',
   "  Bodies are serialised once per target; responses are parsed and checked (content present, stream complete).",
   "- **Resources**: CPU s per 1,000 requests from `/proc/<pid>/stat` (utime + stime of the target's process tree)",
   "  around each segment; RSS sampled from `/proc/<pid>/status` every 250 ms; peak RSS = VmHWM at the end.",
@@ -110,7 +124,7 @@ function chartPanels(r: Results): Panel[] {
   for (const rate of rates) {
     for (const kind of ["unary", "stream"] as const) {
       const series = r.targets
-        .filter((t) => t.kind === kind && t.baseline && !t.reference)
+        .filter((t) => t.kind === kind && t.baseline && !t.reference && !t.variant)
         .map((t) => {
           const c = r.fixed.find((x) => x.target === t.id && x.rate === rate);
           const o = c?.overhead_ms;
@@ -149,6 +163,17 @@ interface ProfileFile {
   }[];
   requests: number;
   sovr_cpu_s_per_1k: number | null;
+  /** Every thread's profile, main first (absent in profiles before issue 19). */
+  threads?: {
+    thread_id: number;
+    role: string;
+    busy_ms: number;
+    cpu_ms_per_request: number | null;
+    share_pct?: number | null;
+    est_cpu_ms_per_request?: number | null;
+    gc_pct: number;
+    top_modules: { name: string; pct: number }[];
+  }[];
   summary: {
     duration_s: number;
     busy_ms: number;
@@ -173,7 +198,8 @@ function profileSection(profiles: { file: string; p: ProfileFile }[]): string[] 
       `sovr used ${p.sovr_cpu_s_per_1k ?? "?"} CPU s per 1,000 requests with the profiler on; busy ${Math.round(100 - s.idle_pct)} % of ${s.duration_s} s; ` +
       `GC ${s.gc_pct} % of busy time; this repository's \`src/\` ${s.own_code_pct} % (the rest: libraries and Node).`,
     "",
-    "Top self time (share of busy time):",
+    ...threadTable(p),
+    "Top self time of the main thread (share of its busy time):",
     "",
     "| # | function | where | self ms | % |",
     "|---:|---|---|---:|---:|",
@@ -202,6 +228,25 @@ function profileSection(profiles: { file: string; p: ProfileFile }[]): string[] 
     lines.push("");
   }
   return lines;
+}
+
+/** CPU per request per thread (profiler on), main thread first; older profiles have only the largest. */
+function threadTable(p: ProfileFile): string[] {
+  if (!p.threads?.length) return [];
+  return [
+    "CPU per request by thread, profiler on: sampled busy time under load ÷ requests, and that thread's share of the process's /proc CPU per request (busy time is sampled wall time: on a loaded machine it also counts waiting for a core):",
+    "",
+    "| thread | role | busy ms | busy ms / request | share % | ≈ CPU ms / request | GC % | top modules |",
+    "|---:|---|---:|---:|---:|---:|---:|---|",
+    ...p.threads.map(
+      (t) =>
+        `| ${t.thread_id} | ${t.role} | ${t.busy_ms} | ${t.cpu_ms_per_request ?? "—"} | ${t.share_pct ?? "—"} | ${t.est_cpu_ms_per_request ?? "—"} | ${t.gc_pct} | ${t.top_modules
+          .slice(0, 4)
+          .map((m) => `${m.name} ${m.pct} %`)
+          .join(", ")} |`,
+    ),
+    "",
+  ];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -2,14 +2,20 @@
  * `npm run bench`: sovr's overhead against the same upstream simulator, side by side with
  * Portkey's gateway and the LiteLLM proxy, in one run on this machine (docs/architecture.md §9, issue 8).
  *
- *   tsx bench/run.ts            full run, ≤ 10 min: 100/300/500 req/s + saturation search + micro
+ *   tsx bench/run.ts            full run, ≤ 15 min: 100/300/500 req/s + saturation search + micro
  *   tsx bench/run.ts --quick    ≤ 2 min: 100/300 req/s, short segments, no policy-eval
  *   tsx bench/run.ts --profile  sovr under `node --cpu-prof` at a fixed rate; summary of self time
  *
- * Options: --rates 100,300,500  --segment-ms 4000  --rounds 2  --budget-s 580  --no-peers
+ * Options: --rates 100,300,500  --segment-ms 4000  --rounds 2  --budget-s 880  --no-peers
  *          --no-micro  --no-docs  --out <file>  --wait-quiet-s 90 (full) / 0 (quick): how long to
  *          wait, at most, for other processes to leave the CPU before measuring
  *          --grpc-js: also measure sovr's gRPC targets through @grpc/grpc-js (the previous client)
+ *          --only <id,…>: measure only these targets (the direct baselines always run)
+ *          --variants / --no-variants: sovr's variant rows (detectors, tracing; bench/lib/
+ *          variants.ts) at the highest rate — on in the full run, off in --quick
+ * Before EVERY segment, in every mode, the quiet gate (bench/lib/quiet.ts) waits for the machine
+ * to be quiet and for a previous target's backlog to drain, stopping a system that does not.
+ * The floor (bench/lib/floor-proxy.ts) runs in every mode, with or without peers.
  * Peers come from `bash bench/setup.sh` (a cache outside the repo). Postgres figures need
  * SOVR_BENCH_DATABASE_URL or DATABASE_URL. Writes bench/results/<date>-<mode>.json and
  * regenerates docs/benchmarks.md with bench/results/overhead.svg.
@@ -24,11 +30,14 @@ import { TEST_MODEL_FILE, testModelDir } from "../test/support/local-model.js";
 import { directTargets, peerTargets, smokeTest, sovrTargets } from "./lib/build-targets.js";
 import { machineInfo } from "./lib/machine.js";
 import { type Cell, runMatrix } from "./lib/matrix.js";
+import { gatewaysNotRun, startFloor, startNullplatform } from "./lib/peers-more.js";
 import { machineBusySeconds, memoryMiB, processTree } from "./lib/procs.js";
 import { runProfile } from "./lib/profile-run.js";
+import { QUIET_DEFAULTS, settle } from "./lib/quiet.js";
 import { scratchDatabase } from "./lib/scratch-db.js";
 import { REPO, type Started, startLiteLLM, startPortkey, startSimulator, startSovr } from "./lib/systems.js";
 import type { Target, TargetSkipped } from "./lib/targets.js";
+import { startVariants } from "./lib/variants.js";
 import { writeReport } from "./report.js";
 
 const { values: a } = parseArgs({
@@ -45,6 +54,9 @@ const { values: a } = parseArgs({
     "no-docs": { type: "boolean", default: false },
     out: { type: "string" },
     "grpc-js": { type: "boolean", default: false },
+    only: { type: "string" },
+    variants: { type: "boolean" },
+    "no-variants": { type: "boolean", default: false },
   },
 });
 
@@ -53,7 +65,9 @@ const log = (line: string) =>
   console.error(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
 const quick = a.quick;
 const mode = a.profile ? "profile" : quick ? "quick" : "full";
-const budgetS = Number(a["budget-s"] ?? (quick ? 115 : 580));
+// The wider field (floor, a third peer, variant rows) needs more than the former 580 s: the rate
+// loop is outermost, so a short budget drops the 500 req/s cells the targets table reads.
+const budgetS = Number(a["budget-s"] ?? (quick ? 115 : 880));
 const baseDatabaseUrl = process.env.SOVR_BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
 const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
 const resultsDir = join(REPO, "bench", "results");
@@ -85,14 +99,20 @@ const peerResults: Record<string, { status: string; version?: string; notes: str
 const sim = await startSimulator(logDir);
 systems.push(sim);
 log(`simulator ${sim.url}`);
-const [sovr, sovrPg, portkeyStock, litellm] = await Promise.all([
+const rates = a.rates ? a.rates.split(",").map(Number) : quick ? [100, 300] : [100, 300, 500];
+const withVariants = !a["no-variants"] && (a.variants ?? !quick);
+const [sovr, sovrPg, portkeyStock, litellm, floor, llmGateway] = await Promise.all([
   startSovr("sovr", sim.url, logDir),
   databaseUrl ? startSovr("sovr-pg", sim.url, logDir, { databaseUrl }) : Promise.resolve(undefined),
   a["no-peers"] ? undefined : startPortkey(sim.url, logDir, "portkey"),
   a["no-peers"] ? undefined : startLiteLLM(sim.url, logDir),
+  startFloor(sim.url, logDir),
+  a["no-peers"] ? undefined : startNullplatform(sim.url, logDir),
 ]);
 systems.push(sovr);
 if (sovrPg) systems.push(sovrPg);
+const variants = withVariants ? await startVariants(sovr, sim.url, logDir, [Math.max(...rates)]) : undefined;
+if (variants) systems.push(...variants.systems);
 
 // ---- Targets (each smoke-tested; a failing one is reported, not measured) ----
 const targets: Target[] = [...directTargets(sim.url)];
@@ -107,6 +127,10 @@ const admit = async (ts: Target[]) => {
   return failed;
 };
 skipped.push(...(await admit(targets.splice(0))));
+if (floor.ok) {
+  systems.push(floor);
+  skipped.push(...(await admit(peerTargets(floor, "floor: bare Node pass-through proxy"))));
+} else skipped.push({ id: "floor", label: "floor: bare Node pass-through proxy", reason: floor.reason });
 const s1 = await sovrTargets(sovr, "sovr", {
   health: !quick,
   stream: true,
@@ -167,21 +191,43 @@ if (litellm) {
     const failed = await admit(peerTargets(litellm, "LiteLLM proxy"));
     skipped.push(...failed);
     peerResults.litellm = {
-      status: `${failed.length ? `partly measured: ${failed.map((x) => `${x.id} ${x.reason}`).join("; ")}` : "measured"}; ${litellm.notes.slice(1, 3).join("; ")}`,
+      status: `${failed.length ? `partly measured: ${failed.map((x) => `${x.id} ${x.reason}`).join("; ")}` : "measured"}; ${litellm.notes.slice(0, 3).join("; ")}`,
       version: litellm.version,
       notes: litellm.notes,
     };
   } else peerResults.litellm = { status: `failed: ${litellm.reason}`, notes: litellm.notes };
   log(`litellm: ${peerResults.litellm.status}`);
 }
+if (variants) skipped.push(...(await admit(variants.targets)));
+if (llmGateway) {
+  if (llmGateway.ok) {
+    systems.push(llmGateway);
+    const failed = await admit(peerTargets(llmGateway, "@nullplatform/llm-gateway"));
+    skipped.push(...failed);
+    peerResults[llmGateway.name] = {
+      status: failed.length
+        ? `partly measured: ${failed.map((x) => `${x.id} ${x.reason}`).join("; ")}`
+        : "measured",
+      version: llmGateway.version,
+      notes: llmGateway.notes,
+    };
+  } else peerResults[llmGateway.name] = { status: `failed: ${llmGateway.reason}`, notes: [] };
+  log(`${llmGateway.name}: ${peerResults[llmGateway.name]!.status}`);
+}
+if (!a["no-peers"]) Object.assign(peerResults, await gatewaysNotRun());
 for (const s of skipped) log(`skipped ${s.id}: ${s.reason}`);
+if (a.only) {
+  const keep = new Set([...a.only.split(","), "direct", "direct-stream"]);
+  for (const t of targets.filter((x) => !keep.has(x.id))) await t.close();
+  targets.splice(0, targets.length, ...targets.filter((x) => keep.has(x.id)));
+}
 log(`targets: ${targets.map((t) => t.id).join(", ")}`);
 
 let stopping = false;
 const exits: Record<string, string> = {};
 for (const s of systems)
   void s.managed.exited.then((r) => {
-    if (stopping) return;
+    if (stopping || exits[s.name]) return;
     exits[s.name] =
       `process exited during the run (${r === "0" ? "exit 0: a SIGTERM/SIGINT from outside the bench" : r})`;
     log(`${s.name}: ${exits[s.name]}; log: ${s.managed.logFile}`);
@@ -193,11 +239,25 @@ log(
   `machine load before measuring: ${quietWait.cores} cores busy${quietWait.waitedS ? ` (waited ${quietWait.waitedS} s)` : ""}`,
 );
 
+// ---- The quiet gate before every segment (bench/lib/quiet.ts) ----
+const quietOpts = {
+  ...QUIET_DEFAULTS,
+  maxWaitMs: quick ? 5_000 : 20_000,
+  drainMs: quick ? 10_000 : 30_000,
+};
+const stopSystem = async (name: string, reason: string) => {
+  const s = systems.find((x) => x.name === name);
+  exits[name] = `stopped by the bench: ${reason}`;
+  await s?.managed.stop("SIGKILL");
+};
+const livePids = () =>
+  Object.fromEntries(systems.filter((s) => !exits[s.name]).map((s) => [s.name, s.managed.pid]));
+
 // ---- Load ----
 const microReserveS = a["no-micro"] ? 0 : (quick ? 22 : 70) + (databaseUrl ? (quick ? 5 : 12) : 0);
 const pids = Object.fromEntries(systems.map((s) => [s.name, s.managed.pid]));
 const matrix = await runMatrix(targets, {
-  rates: a.rates ? a.rates.split(",").map(Number) : quick ? [100, 300] : [100, 300, 500],
+  rates,
   rounds: Number(a.rounds ?? (quick ? 1 : 2)),
   segmentMs: Number(a["segment-ms"] ?? (quick ? 2_000 : 4_000)),
   warmupMs: quick ? 600 : 1_500,
@@ -208,9 +268,10 @@ const matrix = await runMatrix(targets, {
     stepMs: quick ? 1_500 : 3_000,
     factor: 1.5,
     cap: quick ? 3_000 : 6_000,
-    targets: quick ? ["direct", "sovr-grpc", "sovr-http", "portkey"] : undefined,
+    targets: quick ? ["direct", "floor", "sovr-grpc", "sovr-http", "portkey"] : undefined,
   },
-  noise: { cores: 0.5, retries: quick ? 0 : 1 },
+  noise: { cores: QUIET_DEFAULTS.cores, retries: quick ? 0 : 1 },
+  quiet: () => settle(quietOpts, livePids(), stopSystem, log),
   deadline: started + (budgetS - microReserveS - 5) * 1000,
   pids,
   gone: (system) => exits[system],
@@ -219,9 +280,16 @@ const matrix = await runMatrix(targets, {
 
 const peakRss: Record<string, number | null> = {};
 for (const s of systems) peakRss[s.name] = await memoryMiB(await processTree(s.managed.pid), "VmHWM");
-for (const t of targets) await t.close();
+// Bounded: an HTTP/2 session closes only once its streams have, and a call the overloaded
+// server never finished must not hold the run (the processes are stopped next anyway).
+await Promise.race([
+  Promise.all(targets.map((t) => t.close())),
+  new Promise((r) => setTimeout(r, 5_000).unref()),
+]);
 stopping = true;
-await Promise.all(systems.map((s) => s.managed.stop()));
+await Promise.all(
+  [...systems, ...(variants?.helpers ?? [])].map((s) => ("managed" in s ? s.managed : s).stop()),
+);
 await scratch?.drop();
 log("load phase done; systems stopped");
 
@@ -253,6 +321,15 @@ const results = {
   options: { budget_s: budgetS, quick },
   /** CPU cores busy on the machine just before the load phase (everything: others and our idle systems). */
   machine_busy_before_cores: quietWait.cores,
+  /** The gate before every segment: thresholds; each cell says how many of its segments ran busy. */
+  quiet_gate: {
+    cores: quietOpts.cores,
+    sample_ms: quietOpts.sampleMs,
+    max_wait_s: quietOpts.maxWaitMs / 1000,
+    backlog_cores: quietOpts.backlogCores,
+    drain_s: quietOpts.drainMs / 1000,
+    retries: quick ? 0 : 1,
+  },
   systems: Object.fromEntries(
     systems.map((s) => [
       s.name,
@@ -261,7 +338,7 @@ const results = {
   ),
   peers: peerResults,
   unexpected_exits: exits,
-  targets: targets.map(({ id, label, kind, baseline, reference, system, client }) => ({
+  targets: targets.map(({ id, label, kind, baseline, reference, system, client, variant, rates: only }) => ({
     id,
     label,
     kind,
@@ -269,6 +346,7 @@ const results = {
     reference: reference ?? false,
     system,
     client,
+    ...(variant ? { variant, rates: only } : {}),
   })),
   skipped,
   fixed: withOverhead(matrix.fixed, targets),

@@ -4,6 +4,9 @@
 #   - Portkey's open-source gateway, @portkey-ai/gateway, from npm  → $CACHE/portkey
 #     and the same with the documented workaround for its streaming bug → $CACHE/portkey-pinned
 #   - the LiteLLM proxy, litellm[proxy], from PyPI, in a venv        → $CACHE/litellm
+#   - @nullplatform/llm-gateway, an OpenAI-compatible gateway, npm    → $CACHE/nullplatform
+#   - tried, recorded when they cannot run here: Bifrost (npm wrapper → $CACHE/bifrost,
+#     Go module → $CACHE/bifrost-go)
 # Idempotent; a failing install is recorded in $CACHE/<peer>/install.log and install.status
 # and does not stop the other one (the bench reports it as that peer's result).
 #
@@ -105,8 +108,65 @@ check_litellm_stock_start() {
   echo "litellm stock start: $verdict"
 }
 
+# @nullplatform/llm-gateway: an Express-based OpenAI/Anthropic-compatible gateway (npm). Its
+# stock install fails (ETARGET: a dependency asks for @nullplatform/llm-gateway-sdk@^1.0.0,
+# which the registry does not have); the bench installs it with that one dependency overridden
+# to the published 2.x SDK its own package.json names, and says so.
+install_nullplatform() {
+  local dir="$CACHE/nullplatform" v="${NULLPLATFORM_VERSION:-2.0.11}"
+  mkdir -p "$dir"
+  if [ -f "$dir/install.status" ] && grep -q '^ok' "$dir/install.status"; then
+    echo "nullplatform: already installed ($(cat "$dir/install.status"))"; return 0
+  fi
+  echo '{"name":"sovr-bench-nullplatform","private":true}' >"$dir/package.json"
+  local stock
+  if npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "@nullplatform/llm-gateway@$v" >"$dir/install.log" 2>&1; then
+    stock="stock install"
+  else
+    stock="stock install fails ($(grep -m1 -o 'No matching version found for [^ ]*' "$dir/install.log" || echo 'see install.log')); override @nullplatform/llm-gateway-sdk 2.0.2"
+    echo '{"name":"sovr-bench-nullplatform","private":true,"overrides":{"@nullplatform/llm-gateway-sdk":"2.0.2"}}' >"$dir/package.json"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "@nullplatform/llm-gateway@$v" >>"$dir/install.log" 2>&1 || stock=""
+  fi
+  if [ -n "$stock" ] && [ -f "$dir/node_modules/@nullplatform/llm-gateway/dist/cli.js" ]; then
+    echo "ok $v $stock" >"$dir/install.status"; echo "nullplatform: ok ($v, $stock)"
+  else
+    echo "failed: npm install (see $dir/install.log)" >"$dir/install.status"
+    echo "nullplatform: FAILED (see $dir/install.log)"; tail -n 20 "$dir/install.log"
+  fi
+}
+
+# Bifrost (maximhq): the npm package @maximhq/bifrost is a wrapper that downloads the gateway's
+# binary from the vendor's site at first run, and the Go module proxy lists no version of
+# github.com/maximhq/bifrost/transports. Both are tried once and the outcome recorded; neither
+# can run on a machine that reaches only the package registries.
+try_bifrost() {
+  local dir="$CACHE/bifrost" gdir="$CACHE/bifrost-go"
+  mkdir -p "$dir" "$gdir"
+  if [ ! -f "$dir/install.status" ]; then
+    echo '{"name":"sovr-bench-bifrost","private":true}' >"$dir/package.json"
+    if npm install --prefix "$dir" --no-audit --no-fund --loglevel=error @maximhq/bifrost >"$dir/install.log" 2>&1 &&
+      timeout 60 node "$dir/node_modules/@maximhq/bifrost/bin.js" --help >>"$dir/install.log" 2>&1; then
+      echo "ok $(node -p "require('$dir/node_modules/@maximhq/bifrost/package.json').version")" >"$dir/install.status"
+    else
+      local why; why="$(grep -m1 -oE 'getaddrinfo [A-Z_]+ [a-z.]+|ENOTFOUND [a-z.]+|ECONNREFUSED|fetch failed' "$dir/install.log" || echo 'see install.log')"
+      echo "failed: npm @maximhq/bifrost installs, but its bin.js downloads the gateway binary from downloads.getmaxim.ai at first run ($why): only the package registries are reachable here" >"$dir/install.status"
+    fi
+  fi
+  echo "bifrost (npm): $(cat "$dir/install.status")"
+  if [ ! -f "$gdir/install.status" ] && command -v go >/dev/null; then
+    if GOBIN="$gdir/bin" GOFLAGS=-mod=mod timeout 300 go install github.com/maximhq/bifrost/transports/bifrost-http@latest >"$gdir/install.log" 2>&1; then
+      echo "ok go install" >"$gdir/install.status"
+    else
+      echo "failed: go install github.com/maximhq/bifrost/transports/bifrost-http@latest — $(grep -m1 -oE '(no matching versions|not found|invalid version|unknown revision)[^:]*' "$gdir/install.log" || tail -n 1 "$gdir/install.log")" >"$gdir/install.status"
+    fi
+  fi
+  [ -f "$gdir/install.status" ] && echo "bifrost (go): $(cat "$gdir/install.status")"
+}
+
 install_portkey
 install_portkey_pinned
 install_litellm
 check_litellm_stock_start
+install_nullplatform
+try_bifrost
 echo "cache: $CACHE"

@@ -208,7 +208,7 @@ export function peerTargets(peer: PeerStarted, label: string): Target[] {
       baseline: "direct",
       system: peer.name,
       client: "undici HTTP/1.1 JSON",
-      call: httpUnary(p1, CHAT, peer.headers),
+      call: httpUnary(p1, peer.chatPath ?? CHAT, peer.headers),
       close: closePool(p1),
     },
     {
@@ -218,7 +218,7 @@ export function peerTargets(peer: PeerStarted, label: string): Target[] {
       baseline: "direct-stream",
       system: peer.name,
       client: "undici HTTP/1.1 SSE",
-      call: httpStream(p2, CHAT, peer.headers),
+      call: httpStream(p2, peer.chatPath ?? CHAT, peer.headers),
       close: closePool(p2),
     },
   ];

@@ -17,10 +17,12 @@ export type Call = (signal: AbortSignal) => Promise<number>;
  * prose (a typical 1 KB prompt for the content-detector rows: text the detectors must read,
  * with nothing for them to find).
  */
-export const PROMPT = padded(
-  "Summarise the benchmark in one sentence.",
-  Number(process.env.BENCH_PROMPT_BYTES ?? 0),
-);
+export const PROMPT = promptOfBytes(Number(process.env.BENCH_PROMPT_BYTES ?? 0));
+
+/** The bench prompt padded to about `bytes` bytes (the variant rows' 1 KB prompt). */
+export function promptOfBytes(bytes: number): string {
+  return padded("Summarise the benchmark in one sentence.", bytes);
+}
 
 function padded(base: string, bytes: number): string {
   const filler = " The quarterly report covers sales, staffing and the new office in the north.";
@@ -40,10 +42,10 @@ export class CallError extends Error {
 }
 
 /** The OpenAI-style body every HTTP target gets (direct, sovr HTTP, Portkey, LiteLLM). */
-export function openAiBody(stream: boolean, model = MODEL): string {
+export function openAiBody(stream: boolean, model = MODEL, prompt = PROMPT): string {
   return JSON.stringify({
     model,
-    messages: [{ role: "user", content: PROMPT }],
+    messages: [{ role: "user", content: prompt }],
     ...(stream ? { stream: true } : {}),
   });
 }
@@ -59,8 +61,14 @@ export function httpPool(origin: string): Pool {
   });
 }
 
-export function httpUnary(pool: Pool, path: string, headers: Record<string, string>, model = MODEL): Call {
-  const body = openAiBody(false, model);
+export function httpUnary(
+  pool: Pool,
+  path: string,
+  headers: Record<string, string>,
+  model = MODEL,
+  prompt = PROMPT,
+): Call {
+  const body = openAiBody(false, model, prompt);
   const h = { "content-type": "application/json", ...headers };
   return async (signal) => {
     const res = await pool.request({ path, method: "POST", headers: h, body, signal });
@@ -74,8 +82,14 @@ export function httpUnary(pool: Pool, path: string, headers: Record<string, stri
 }
 
 /** Streaming over SSE: time to the first `data:` event whose delta carries content. */
-export function httpStream(pool: Pool, path: string, headers: Record<string, string>, model = MODEL): Call {
-  const body = openAiBody(true, model);
+export function httpStream(
+  pool: Pool,
+  path: string,
+  headers: Record<string, string>,
+  model = MODEL,
+  prompt = PROMPT,
+): Call {
+  const body = openAiBody(true, model, prompt);
   const h = { "content-type": "application/json", accept: "text/event-stream", ...headers };
   return async (signal) => {
     const res = await pool.request({ path, method: "POST", headers: h, body, signal });

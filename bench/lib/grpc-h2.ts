@@ -220,16 +220,16 @@ const CHAT_PATH = path(RouterService, RouterService.method.chat);
 const CHAT_STREAM_PATH = path(RouterService, RouterService.method.chatStream);
 const HEALTH_PATH = path(Health, Health.method.check);
 
-function chatRequest(): Buffer {
+function chatRequest(prompt: string): Buffer {
   return frame(
     ChatRequestSchema,
-    create(ChatRequestSchema, { model: MODEL, messages: [{ role: "user", content: PROMPT }] }),
+    create(ChatRequestSchema, { model: MODEL, messages: [{ role: "user", content: prompt }] }),
   );
 }
 
 /** RouterService/Chat: resolves when the response's trailers arrive; the message must carry content. */
-export function h2Chat(sessions: H2Sessions, headers: Record<string, string>): Call {
-  const body = chatRequest();
+export function h2Chat(sessions: H2Sessions, headers: Record<string, string>, prompt = PROMPT): Call {
+  const body = chatRequest(prompt);
   return (signal) => {
     let content = false;
     let messages = 0;
@@ -255,8 +255,8 @@ export function h2Chat(sessions: H2Sessions, headers: Record<string, string>): C
 }
 
 /** RouterService/ChatStream: time to the first message carrying content; read to the end, status checked. */
-export function h2ChatStream(sessions: H2Sessions, headers: Record<string, string>): Call {
-  const body = chatRequest();
+export function h2ChatStream(sessions: H2Sessions, headers: Record<string, string>, prompt = PROMPT): Call {
+  const body = chatRequest(prompt);
   return (signal) => {
     let first: number | undefined;
     let finished = false;

@@ -1,6 +1,7 @@
 import type * as hdr from "hdr-histogram-js";
 import { encodeHistogram, newHistogram, percentilesMs, runSegment, type SegmentResult } from "./load.js";
 import { cpuSeconds, machineBusySeconds, memoryMiB, processTree } from "./procs.js";
+import type { QuietCheck } from "./quiet.js";
 import type { Target } from "./targets.js";
 
 /**
@@ -24,6 +25,12 @@ export interface MatrixOptions {
    * at most `retries` times; the quietest attempt is kept.
    */
   noise: { cores: number; retries: number };
+  /**
+   * The gate before every segment (bench/lib/quiet.ts): waits for the machine to be quiet and for
+   * a previous target's backlog to drain (or stops that system). A segment that starts busy
+   * counts as busy like one disturbed while it ran.
+   */
+  quiet?: (t: Target) => Promise<QuietCheck>;
   /** performance.now() by which the load phase must be over. */
   deadline: number;
   /** pid of each system's main process, by system name. */
@@ -56,6 +63,13 @@ export interface Cell {
   /** Largest resident set of the target's process tree sampled during the cell, MiB. */
   rss_max_mib: number | null;
   segments: number;
+  /**
+   * Segments kept although the machine was busy (others above `noise.cores` before or while they
+   * ran, after the retries allowed); absent in results before the quiet gate.
+   */
+  busy_segments?: number;
+  /** Most cores busy on the machine just before one of this cell's segments (the quiet gate). */
+  busy_before_cores_max?: number | null;
   histogram: string;
 }
 
@@ -89,6 +103,8 @@ interface Acc {
   wallMs: number;
   rss: number | null;
   segments: number;
+  busySegments: number;
+  busyBefore: number | null;
 }
 
 const passes = (c: { ok: number; sent: number; latency_ms: { p99: number } }) =>
@@ -139,18 +155,27 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
   // Other people's work on this machine lands on whichever segment happens to run: one busy
   // moment can fail a saturation step or mark a target overloaded for every higher rate (the
   // wide run-to-run spread of single targets). Such a segment is measured again after a pause.
-  const segment = async (t: Target, rate: number, ms: number) => {
-    let best: { s: Awaited<ReturnType<typeof measureOnce>>; cores: number } | undefined;
+  type Measured = Awaited<ReturnType<typeof measureOnce>> & { busy: boolean; busyBefore: number | null };
+  const segment = async (t: Target, rate: number, ms: number): Promise<Measured | undefined> => {
+    let best: { s: Measured; cores: number } | undefined;
     for (let k = 0; ; k++) {
-      const s = await measureOnce(t, rate, ms);
-      const cores = s.otherCpu === null ? 0 : s.otherCpu / (s.r.wallMs / 1000);
-      if (!best || cores < best.cores) best = { s, cores };
-      if (cores <= o.noise.cores || k >= o.noise.retries) break;
+      const q = o.quiet ? await o.quiet(t) : undefined;
+      if (o.gone(t.system)) return best?.s;
+      const m = await measureOnce(t, rate, ms);
+      const cores = m.otherCpu === null ? 0 : m.otherCpu / (m.r.wallMs / 1000);
+      const busy = cores > o.noise.cores || (q !== undefined && !q.quiet);
+      const s = { ...m, busy, busyBefore: q?.busy_cores ?? null };
+      // The quietest attempt; one that started quiet beats one that did not.
+      const score = cores + (busy ? 10 : 0);
+      if (!best || score < best.cores) best = { s, cores: score };
+      if (!busy || k >= o.noise.retries) break;
       if (performance.now() + 1_000 + ms + o.drainMs > o.deadline) break;
-      o.log(`  ${t.id} at ${rate} req/s: others used ${cores.toFixed(2)} cores meanwhile; measuring again`);
+      o.log(
+        `  ${t.id} at ${rate} req/s: machine busy (${q && !q.quiet ? `${q.busy_cores} cores before the segment` : `others used ${cores.toFixed(2)} cores meanwhile`}); measuring again`,
+      );
       await sleep(1_000);
     }
-    return best.s;
+    return best?.s;
   };
 
   // Warm-up: JIT, connection pools, caches — not recorded.
@@ -168,6 +193,7 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
     for (let round = 0; round < o.rounds; round++) {
       const order = rotate(targets, round);
       for (const t of order) {
+        if (t.rates && !t.rates.includes(rate)) continue;
         const gone = o.gone(t.system);
         if (gone) {
           if (round === 0) skipped.push({ target: t.id, rate, reason: gone });
@@ -182,6 +208,10 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
           continue;
         }
         const s = await segment(t, rate, o.segmentMs);
+        if (!s) {
+          if (round === 0) skipped.push({ target: t.id, rate, reason: o.gone(t.system) ?? "not measured" });
+          continue;
+        }
         const a = cells.get(key(t.id, rate)) ?? emptyAcc();
         merge(a, s);
         cells.set(key(t.id, rate), a);
@@ -201,7 +231,7 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
   // Saturation search: start from the highest fixed rate that passed, multiply by `factor`.
   const saturation: Saturation[] = [];
   for (const t of targets) {
-    if (t.kind !== "unary" || t.reference) continue;
+    if (t.kind !== "unary" || t.reference || t.variant) continue;
     if (o.saturation.targets && !o.saturation.targets.includes(t.id)) continue;
     const passing = fixed.filter((c) => c.target === t.id && passes(c)).map((c) => c.rate);
     const failedFixed = fixed.some((c) => c.target === t.id && !passes(c));
@@ -215,6 +245,7 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
     /** One saturation step at `rate`: measured, recorded in `sat.steps`, logged. */
     const step = async (rate: number) => {
       const s = await segment(t, rate, o.saturation.stepMs);
+      if (!s) return { passed: false, lagP99: 0 };
       const p = percentilesMs(s.r.latency);
       const lag = percentilesMs(s.r.lag);
       const errs = sumErrors(s.r.errors);
@@ -291,7 +322,7 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
         break;
       }
       if (!passed) {
-        sat.stopped = `p99 ≥ 50 ms or errors at ${rate} req/s`;
+        sat.stopped = o.gone(t.system) ?? `p99 ≥ 50 ms or errors at ${rate} req/s`;
         break;
       }
       sat.max_sustainable_rps = rate;
@@ -315,6 +346,8 @@ function emptyAcc(): Acc {
     wallMs: 0,
     rss: null,
     segments: 0,
+    busySegments: 0,
+    busyBefore: null,
   };
 }
 
@@ -326,6 +359,8 @@ function merge(
     cpu: number | null;
     simCpu: number | null;
     otherCpu: number | null;
+    busy: boolean;
+    busyBefore: number | null;
   },
 ) {
   a.latency.add(s.r.latency);
@@ -341,6 +376,8 @@ function merge(
   a.wallMs += s.r.wallMs;
   a.rss = s.rss === null ? a.rss : Math.max(a.rss ?? 0, s.rss);
   a.segments++;
+  if (s.busy) a.busySegments++;
+  if (s.busyBefore !== null) a.busyBefore = Math.max(a.busyBefore ?? 0, s.busyBefore);
 }
 
 function toCell(target: string, rate: number, a: Acc): Cell {
@@ -361,6 +398,8 @@ function toCell(target: string, rate: number, a: Acc): Cell {
     other_load_cores: a.otherCpu === null ? null : Math.round((a.otherCpu / (a.wallMs / 1000)) * 100) / 100,
     rss_max_mib: a.rss,
     segments: a.segments,
+    busy_segments: a.busySegments,
+    busy_before_cores_max: a.busyBefore,
     histogram: encodeHistogram(a.latency),
   };
 }

@@ -21,10 +21,21 @@ export interface Managed {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<string>;
 }
 
-/** Children still running: killed when the bench exits for any reason (an error included). */
+/**
+ * Children still running: killed when the bench exits for any reason (an error included). Each
+ * child leads its own process group (spawned detached), and the whole group is signalled: a
+ * peer's worker processes (LiteLLM's uvicorn workers) must not outlive it and load the machine.
+ */
 const live = new Set<ChildProcess>();
+const killGroup = (p: ChildProcess, signal: NodeJS.Signals) => {
+  try {
+    if (p.pid !== undefined) process.kill(-p.pid, signal);
+  } catch {
+    p.kill(signal);
+  }
+};
 process.on("exit", () => {
-  for (const p of live) p.kill("SIGKILL");
+  for (const p of live) killGroup(p, "SIGKILL");
 });
 // A signal would end the bench without the "exit" event: turn it into an orderly exit.
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(130));
@@ -44,6 +55,7 @@ export function startProcess(
     cwd: opts.cwd,
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
   proc.stdout?.pipe(log);
   proc.stderr?.pipe(log);
@@ -64,11 +76,15 @@ export function startProcess(
     logFile: opts.logFile,
     exited,
     async stop(signal = "SIGTERM", graceMs = 10_000) {
-      if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        killGroup(proc, "SIGKILL"); // leftovers of its group, if any
+        return exited;
+      }
       proc.kill(signal);
-      const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+      const timer = setTimeout(() => killGroup(proc, "SIGKILL"), graceMs);
       const r = await exited;
       clearTimeout(timer);
+      killGroup(proc, "SIGKILL"); // workers that outlived their parent
       return r;
     },
   };

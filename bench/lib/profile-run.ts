@@ -1,8 +1,8 @@
-import { copyFile, mkdtemp, readdir, stat } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sovrTargets } from "./build-targets.js";
-import { summariseProfile } from "./cpu-profile.js";
+import { type ProfileSummary, summariseProfile } from "./cpu-profile.js";
 import { percentilesMs, runSegment } from "./load.js";
 import type { MachineInfo } from "./machine.js";
 import { sleep } from "./matrix.js";
@@ -58,17 +58,34 @@ export async function runProfile(o: {
   for (const t of targets) await t.close();
   const exit = await sovr.managed.stop("SIGTERM", 30_000);
   await sim.managed.stop();
-  const files = await readdir(profDir);
-  const sized = await Promise.all(
-    files
-      .filter((f) => f.endsWith(".cpuprofile"))
-      .map(async (f) => ({ f, size: (await stat(join(profDir, f))).size })),
-  );
-  const main = sized.sort((x, y) => y.size - x.size)[0];
+  // One .cpuprofile per thread (CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile): the main
+  // thread is id 0; the others are the PGlite worker and tsx's loader. Every one is summarised over
+  // the load window, main thread first, with its CPU per request.
+  const files = (await readdir(profDir)).filter((f) => f.endsWith(".cpuprofile"));
+  const threads: ThreadProfile[] = [];
+  for (const f of files) {
+    const tid = Number(f.split(".").at(-3) ?? Number.NaN);
+    const kept = join(o.logDir, `sovr.thread-${Number.isNaN(tid) ? f : tid}.cpuprofile`);
+    await copyFile(join(profDir, f), kept);
+    const summary = await summariseProfile(kept, REPO, 30, { fromUs, toUs });
+    threads.push({
+      thread_id: tid,
+      role: roleOf(tid, await readFile(kept, "utf8")),
+      cpuprofile: kept,
+      busy_ms: summary.busy_ms,
+      cpu_ms_per_request: requests ? Math.round((summary.busy_ms / requests) * 1000) / 1000 : null,
+      summary,
+    });
+  }
+  threads.sort((x, y) => x.thread_id - y.thread_id);
+  const cpuPerRequest = cpu0 !== null && cpu1 !== null && requests ? ((cpu1 - cpu0) / requests) * 1000 : null;
+  const busyAll = threads.reduce((a, t) => a + t.busy_ms, 0);
+  const main = threads.find((t) => t.thread_id === 0) ?? threads[0];
   if (!main) throw new Error(`no .cpuprofile written by sovr (exit ${exit}); see ${sovr.managed.logFile}`);
-  const kept = join(o.logDir, "sovr.cpuprofile");
-  await copyFile(join(profDir, main.f), kept);
-  o.log(`profile: ${kept}`);
+  for (const t of threads)
+    o.log(
+      `profile: thread ${t.thread_id} (${t.role}) ${t.cpu_ms_per_request} busy ms / request — ${t.cpuprofile}`,
+    );
   return {
     benchmark: "sovr-profile",
     machine: o.machine,
@@ -78,7 +95,42 @@ export async function runProfile(o: {
     requests,
     sovr_cpu_s_per_1k:
       cpu0 !== null && cpu1 !== null ? Math.round(((cpu1 - cpu0) / requests) * 1e6) / 1000 : null,
-    cpuprofile: kept,
-    summary: await summariseProfile(kept, REPO, 30, { fromUs, toUs }),
+    /** The main thread's profile and summary (the fields older profile files have). */
+    cpuprofile: main.cpuprofile,
+    summary: main.summary,
+    /** Every thread, main first: busy time under load and CPU ms per request (profiler on). */
+    threads: threads.map(({ summary, ...t }) => ({
+      ...t,
+      /** This thread's share of all threads' sampled busy time, %. */
+      share_pct: busyAll ? Math.round((t.busy_ms / busyAll) * 1000) / 10 : null,
+      /**
+       * That share of the process's CPU per request from /proc (the profile's busy time is sampled
+       * wall time: on a loaded machine it counts time the thread waited for a core).
+       */
+      est_cpu_ms_per_request:
+        busyAll && cpuPerRequest !== null
+          ? Math.round((t.busy_ms / busyAll) * cpuPerRequest * 1000) / 1000
+          : null,
+      gc_pct: summary.gc_pct,
+      top_modules: summary.top_modules.slice(0, 8),
+      top_functions: summary.top_functions.slice(0, 12),
+    })),
   };
+}
+
+interface ThreadProfile {
+  thread_id: number;
+  role: string;
+  cpuprofile: string;
+  busy_ms: number;
+  cpu_ms_per_request: number | null;
+  summary: ProfileSummary;
+}
+
+/** Which thread a profile is: main (id 0), the PGlite worker, tsx's loader, or another worker. */
+function roleOf(tid: number, raw: string): string {
+  if (tid === 0) return "main";
+  if (raw.includes("@electric-sql/pglite")) return "PGlite worker";
+  if (raw.includes("/tsx/dist/")) return "tsx loader";
+  return "worker";
 }

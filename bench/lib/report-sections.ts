@@ -3,8 +3,8 @@ import type { Cell, Saturation } from "./matrix.js";
 
 /** Markdown sections of docs/benchmarks.md, from one results file. */
 
-type Pct = { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
-type FixedCell = Cell & {
+export type Pct = { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
+export type FixedCell = Cell & {
   overhead_ms: { p50: number | null; p90: number | null; p99: number | null; p999: number | null } | null;
 };
 type Timing = { ops_per_s: number; p50_us: number; p99_us: number; mean_us: number };
@@ -65,6 +65,9 @@ export interface Results {
     reference: boolean;
     system: string;
     client: string;
+    /** A variant row (bench/lib/variants.ts) and the rates it ran at; absent in older results. */
+    variant?: string;
+    rates?: number[];
   }[];
   skipped: { id: string; label: string; reason: string }[];
   fixed: FixedCell[];
@@ -81,116 +84,17 @@ export interface Results {
   } | null;
 }
 
-const f = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? "—" : x.toFixed(d));
-const sign = (x: number | null | undefined) =>
+export const f = (x: number | null | undefined, d = 2) =>
+  x === null || x === undefined ? "—" : x.toFixed(d);
+export const sign = (x: number | null | undefined) =>
   x === null || x === undefined ? "—" : `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
-const ok = (b: boolean | null) => (b === null ? "not measured" : b ? "**met**" : "**not met**");
 
-function cell(r: Results, target: string, rate: number) {
+export function cell(r: Results, target: string, rate: number) {
   return r.fixed.find((c) => c.target === target && c.rate === rate);
 }
 
-function maxRate(r: Results, target: string): number | null {
+export function maxRate(r: Results, target: string): number | null {
   return r.saturation.find((s) => s.target === target)?.max_sustainable_rps ?? null;
-}
-
-/** The issue's targets, and where this run stands against them. */
-export function headline(r: Results): string[] {
-  const rates = [...new Set(r.fixed.map((c) => c.rate))];
-  const rate = rates.includes(500) ? 500 : Math.max(...rates);
-  // What a request pays: the "endpoint_ids" input form when the benchmark has it (the router's path).
-  const policy50 = r.policy_eval?.results?.find(
-    (x) =>
-      x.candidates === 50 &&
-      x.scenario === "all rules active" &&
-      (x.input ?? "endpoint_ids") === "endpoint_ids",
-  );
-  const pglite = r.micro?.audit_append?.find((x) => x.database === "pglite");
-  const pg = r.micro?.audit_append?.find((x) => x.database === "postgres");
-  const best = (targets: string[]) => {
-    const rates = targets.map((t) => ({ t, max: maxRate(r, t) })).filter((x) => x.max !== null);
-    return rates.sort((a, b) => b.max! - a.max!)[0];
-  };
-  const sovrBest = best(["sovr-grpc", "sovr-http"]);
-  const sovrMax = sovrBest?.max ?? null;
-  const portkeyMax = maxRate(r, "portkey");
-  const clean = (c?: FixedCell) => (c ? c.ok === c.sent : false);
-  const why = (target: string) => {
-    const sk = r.skipped_cells.find((x) => x.target === target && x.rate === rate);
-    return sk ? `not run: ${sk.reason}` : "—";
-  };
-  // A target too overloaded to be run at this rate has not met a latency goal at it.
-  const missing = (target: string) => (why(target).includes("overloaded") ? ok(false) : ok(null));
-  /** One goal on one target's overhead percentile at this rate. */
-  const goal = (what: string, target: string, label: string, pct: "p50" | "p99", limit: number) => {
-    const c = cell(r, target, rate);
-    const v = c?.overhead_ms?.[pct];
-    return [
-      `${what} (${label})`,
-      `≤ ${limit} ms`,
-      v !== undefined && v !== null ? `${sign(v)} ms` : why(target),
-      v !== undefined && v !== null ? ok(v <= limit && clean(c)) : missing(target),
-    ];
-  };
-  const rows = [
-    goal("overhead p50, non-streaming", "sovr-grpc", "gRPC Chat", "p50", 1),
-    goal("overhead p50, non-streaming", "sovr-http", "OpenAI HTTP", "p50", 1),
-    goal("overhead p99, non-streaming", "sovr-grpc", "gRPC Chat", "p99", 5),
-    goal("overhead p99, non-streaming", "sovr-http", "OpenAI HTTP", "p99", 5),
-    goal("TTFT overhead p50", "sovr-grpc-stream", "gRPC ChatStream", "p50", 2),
-    goal("TTFT overhead p50", "sovr-http-stream", "OpenAI HTTP SSE", "p50", 2),
-    goal("TTFT overhead p99", "sovr-grpc-stream", "gRPC ChatStream", "p99", 6),
-    goal("TTFT overhead p99", "sovr-http-stream", "OpenAI HTTP SSE", "p99", 6),
-    [
-      "max sustainable rate vs Portkey (same run)",
-      "≥ 2×",
-      `${sovrMax ?? "—"}${sovrBest ? ` (${sovrBest.t})` : ""} vs ${portkeyMax ?? "—"} req/s`,
-      sovrMax !== null && portkeyMax !== null ? ok(sovrMax >= 2 * portkeyMax) : ok(null),
-    ],
-    [
-      "policy evaluation p99, 50 candidates",
-      "≤ 100 µs",
-      policy50 ? `${policy50.total_us.p99} µs` : "—",
-      policy50 ? ok(policy50.total_us.p99 <= 100) : ok(null),
-    ],
-    [
-      "durable records/s (PGlite)",
-      "≥ 5,000",
-      pglite ? `${pglite.saturated.records_per_s}` : "—",
-      pglite ? ok(pglite.saturated.records_per_s >= 5000) : ok(null),
-    ],
-    [
-      "durable records/s (Postgres)",
-      "≥ 5,000",
-      pg ? `${pg.saturated.records_per_s}` : "—",
-      pg ? ok(pg.saturated.records_per_s >= 5000) : ok(null),
-    ],
-  ];
-  return [
-    `## Against the targets (${rate} req/s, this run)`,
-    "",
-    "| target | goal | measured | |",
-    "|---|---|---|---|",
-    ...rows.map((x) => `| ${x.join(" | ")} |`),
-    "",
-    ...lowestRate(r),
-    "Overhead = latency through the target − latency direct to the same simulator, same rate, same run, per percentile. " +
-      'A saturation step or rate "passes" when p99 < 50 ms with no errors.',
-  ];
-}
-
-/** The same overheads at the lowest rate, where every target ran: for orientation when 500 req/s could not be. */
-function lowestRate(r: Results): string[] {
-  const rate = Math.min(...r.fixed.map((c) => c.rate));
-  const row = (id: string) => {
-    const c = cell(r, id, rate);
-    return c?.overhead_ms ? `${id} ${sign(c.overhead_ms.p50)} / ${sign(c.overhead_ms.p99)} ms` : undefined;
-  };
-  const parts = r.targets
-    .filter((t) => t.baseline && !t.reference)
-    .map((t) => row(t.id))
-    .filter(Boolean);
-  return parts.length ? [`At ${rate} req/s (overhead p50 / p99): ${parts.join("; ")}.`, ""] : [];
 }
 
 export function sections(r: Results): string[] {
@@ -219,7 +123,7 @@ export function sections(r: Results): string[] {
       const o = c.overhead_ms;
       const errs = c.sent - c.ok;
       out.push(
-        `| ${t.id}${t.reference ? " (ref)" : ""} | ${f(l.p50)} | ${f(l.p90)} | ${f(l.p99)} | ${f(l.p999)} | ${sign(o?.p50)} | ${sign(o?.p90)} | ${sign(o?.p99)} | ${sign(o?.p999)} | ${errs} / ${c.sent} | ${f(c.cpu_s_per_1k, 3)} | ${f(c.client_cpu_s_per_1k, 3)} | ${f(c.rss_max_mib, 0)} | ${f(c.other_load_cores)} |`,
+        `| ${t.id}${t.reference ? " (ref)" : ""} | ${f(l.p50)} | ${f(l.p90)} | ${f(l.p99)} | ${f(l.p999)} | ${sign(o?.p50)} | ${sign(o?.p90)} | ${sign(o?.p99)} | ${sign(o?.p999)} | ${errs} / ${c.sent} | ${f(c.cpu_s_per_1k, 3)} | ${f(c.client_cpu_s_per_1k, 3)} | ${f(c.rss_max_mib, 0)} | ${f(c.other_load_cores)}${c.busy_segments ? ` (${c.busy_segments} of ${c.segments} segments busy)` : ""} |`,
       );
     }
     const errs = r.fixed.filter((c) => c.rate === rate && c.sent > c.ok);

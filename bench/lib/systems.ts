@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { request } from "undici";
@@ -74,7 +74,7 @@ export async function startSovr(
   name: string,
   simUrl: string,
   logDir: string,
-  opts: { databaseUrl?: string; nodeArgs?: string[] } = {},
+  opts: { databaseUrl?: string; nodeArgs?: string[]; env?: Record<string, string | undefined> } = {},
 ): Promise<SovrStarted> {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const dataDir = await mkdtemp(join(tmpdir(), `sovr-bench-${name}-`));
@@ -97,10 +97,13 @@ export async function startSovr(
     OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG,
     // Unset for the PGlite target, also when the bench itself runs with DATABASE_URL.
     DATABASE_URL: opts.databaseUrl,
+    // A variant's own settings (bench/lib/variants.ts: detectors off, tracing on).
+    ...opts.env,
   };
   const notes = [
     opts.databaseUrl ? "Postgres (DATABASE_URL)" : "embedded PGlite in a temp SOVR_DATA_DIR",
     "shipped catalog and policy bundle",
+    "one process: `sovr serve` has no option for several processes or workers (`sovr serve --help`); it scales by replicas sharing one Postgres",
   ];
   const key = await createApiKey(env);
   notes.push(key.note);
@@ -204,6 +207,8 @@ async function installStatus(peer: string): Promise<{ ok: boolean; text: string 
 export interface PeerStarted extends Started {
   url: string;
   headers: Record<string, string>;
+  /** Its OpenAI-compatible chat route, when not `/v1/chat/completions`. */
+  chatPath?: string;
 }
 
 /**
@@ -251,6 +256,7 @@ export async function startPortkey(
         ? "stock install, `node build/start-server.js --headless`"
         : "workaround applied: @hono/node-server pinned to 1.14.2 (Portkey-AI/gateway#1389), `node build/start-server.js --headless`",
       "provider openai + x-portkey-custom-host = simulator",
+      "one process: its Node server has no cluster or worker option (build/start-server.js takes --port and --headless only; the README runs it as `npx @portkey-ai/gateway`, and its deployment guides scale by replicas: Docker, a Kubernetes Deployment)",
     ],
     url,
     headers: {
@@ -262,7 +268,14 @@ export async function startPortkey(
 }
 
 /**
- * The LiteLLM proxy, stock `litellm --config … --num_workers 1` (one process, like the others).
+ * LiteLLM's production guide (https://docs.litellm.ai/docs/proxy/prod, "Match Uvicorn Workers to
+ * CPU Count"): `--num_workers $(nproc)` on a VM or bare metal, and `LITELLM_LOG=ERROR` to turn off
+ * FastAPI's per-request info logs. BENCH_LITELLM_WORKERS overrides the count (1 = the old rows).
+ */
+const LITELLM_WORKERS = Number(process.env.BENCH_LITELLM_WORKERS ?? availableParallelism());
+
+/**
+ * The LiteLLM proxy, `litellm --config … --num_workers <cores>` as its production guide says.
  * Since 1.8x it refuses to start without a master key; the documented fix is to set one
  * (LITELLM_MASTER_KEY), which we do — requests then carry it as their bearer token.
  * LITELLM_LOCAL_MODEL_COST_MAP=True (documented) keeps it from fetching its price map online.
@@ -294,15 +307,30 @@ export async function startLiteLLM(
     () => "not checked (re-run bench/setup.sh)",
   );
   const notes = [
-    "stock `litellm --config <file> --num_workers 1`",
+    `\`litellm --config <file> --num_workers ${LITELLM_WORKERS}\` (${LITELLM_WORKERS} uvicorn worker process${LITELLM_WORKERS === 1 ? "" : "es"}): its production guide, docs.litellm.ai/docs/proxy/prod, "Match Uvicorn Workers to CPU Count" — \`--num_workers $(nproc)\` on a VM; this machine has ${availableParallelism()} cores`,
     `stock start without a master key (checked by bench/setup.sh): ${stock.trim()}`,
     "workaround applied: LITELLM_MASTER_KEY set (the fix the refusal message itself documents)",
-    "LITELLM_LOCAL_MODEL_COST_MAP=True (documented offline setting)",
+    ...(LITELLM_WORKERS > 1
+      ? [
+          "`--timeout_worker_healthcheck 120` (its CLI option): with uvicorn's default the workers, still importing litellm on this shared 2-core machine, fail the supervisor's health check and are killed and respawned in a loop",
+        ]
+      : []),
+    "LITELLM_LOCAL_MODEL_COST_MAP=True (documented offline setting); LITELLM_LOG=ERROR (the guide's \"turn off FastAPI's default info logs\")",
   ];
   const managed = startProcess(
     name,
     bin,
-    ["--config", config, "--host", "127.0.0.1", "--port", String(port), "--num_workers", "1"],
+    [
+      "--config",
+      config,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--num_workers",
+      String(LITELLM_WORKERS),
+      ...(LITELLM_WORKERS > 1 ? ["--timeout_worker_healthcheck", "120"] : []),
+    ],
     {
       env: {
         // sovr's Postgres URL (for the sovr-pg target) is not LiteLLM's: with DATABASE_URL set,
@@ -311,13 +339,14 @@ export async function startLiteLLM(
         LITELLM_MASTER_KEY: masterKey,
         LITELLM_LOCAL_MODEL_COST_MAP: "True",
         LITELLM_TELEMETRY: "False",
+        LITELLM_LOG: "ERROR",
       },
       logFile: join(logDir, "litellm.log"),
     },
   );
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor(name, async () => (await get(`${url}/health/liveliness`)) === 200, 120_000, managed);
+    await waitFor(name, async () => (await get(`${url}/health/liveliness`)) === 200, 240_000, managed);
   } catch (err) {
     await managed.stop("SIGKILL");
     const log = await readFile(managed.logFile, "utf8").catch(() => "");

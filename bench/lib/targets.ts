@@ -10,6 +10,13 @@ export interface Target {
   baseline: string | null;
   /** Reference rows (e.g. the bare gRPC round trip) are reported but not charted or searched. */
   reference?: boolean;
+  /**
+   * A variant row of a sovr target (a feature switched on, another prompt size), measured beside
+   * the default rows at `rates` only; not charted, not saturation-searched.
+   */
+  variant?: string;
+  /** The fixed rates this target runs at (all when absent). */
+  rates?: number[];
   /** System (process) name whose CPU and RSS this target is charged. */
   system: string;
   /** How the client reaches it, for the report. */
