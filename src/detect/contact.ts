@@ -138,8 +138,12 @@ export function findPhones(text: string, out: Span[], runs: DigitRuns): void {
     if (international ? digits < 8 || digits > 15 : digits < 8 || digits > 13) return true;
     // International form stands on its own; a national-trunk form of 9 or more digits too unless
     // the words before it say it is something else; any other needs a phone word before it.
+    if (international) {
+      out.push({ start: at, end: from, category: "phone" });
+      return true;
+    }
     const ctx = phoneContext(text, at);
-    if (international || ctx === "phone" || (ctx !== "other" && (ctx === "number" || (trunk && digits >= 9))))
+    if (ctx === "phone" || (ctx !== "other" && (ctx === "number" || (trunk && digits >= 9))))
       out.push({ start: at, end: from, category: "phone" });
     return true;
   };

@@ -28,21 +28,33 @@ const DETECTORS: Record<Category, (text: string, out: Span[], runs: DigitRuns) =
  * @example findSpans("IBAN DE89 3704 0044 0532 0130 00") // [{ start: 5, end: 32, category: "iban" }]
  */
 export function findSpans(text: string): Span[] {
-  let accepted: Span[] = []; // sorted by start, non-overlapping
+  const accepted: Span[] = []; // sorted by start, non-overlapping
+  const found: Span[] = []; // one array for every category's candidates, reused
   const runs = digitRuns(text);
   for (const category of CATEGORIES) {
-    const found: Span[] = [];
+    found.length = 0;
     DETECTORS[category](text, found, runs);
     if (found.length === 0) continue;
-    found.sort((a, b) => a.start - b.start || b.end - a.end);
-    const kept: Span[] = [];
+    if (found.length > 1) found.sort(byStartThenLongest);
+    // Within a category the earliest (then longest) span wins; a span of an earlier category
+    // wins over any of this one. A kept span goes straight into `accepted`: a later candidate of
+    // the same category that starts after the last kept one's end overlaps none of them.
+    let lastEnd = -1;
     for (const s of found) {
-      const last = kept[kept.length - 1];
-      if ((last === undefined || last.end <= s.start) && !overlaps(accepted, s)) kept.push(s);
+      if (s.start < lastEnd) continue;
+      const i = lowerBound(accepted, s.start);
+      const next = accepted[i];
+      const prev = accepted[i - 1];
+      if ((next !== undefined && next.start < s.end) || (prev !== undefined && prev.end > s.start)) continue;
+      accepted.splice(i, 0, s);
+      lastEnd = s.end;
     }
-    accepted = merge(accepted, kept);
   }
   return accepted;
+}
+
+function byStartThenLongest(a: Span, b: Span): number {
+  return a.start - b.start || b.end - a.end;
 }
 
 /**
@@ -65,28 +77,4 @@ function lowerBound(spans: Span[], at: number): number {
     else hi = mid;
   }
   return lo;
-}
-function overlaps(spans: Span[], s: Span): boolean {
-  const i = lowerBound(spans, s.start);
-  const next = spans[i];
-  const prev = spans[i - 1];
-  return (next !== undefined && next.start < s.end) || (prev !== undefined && prev.end > s.start);
-}
-function merge(a: Span[], b: Span[]): Span[] {
-  if (a.length === 0) return b;
-  const out: Span[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (y === undefined || (x !== undefined && x.start < y.start)) {
-      out.push(x as Span);
-      i++;
-    } else {
-      out.push(y);
-      j++;
-    }
-  }
-  return out;
 }
