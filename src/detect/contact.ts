@@ -70,14 +70,14 @@ export function findIps(text: string, out: Span[], runs: DigitRuns): void {
     while (start > 0 && isHexOrColon(text.charCodeAt(start - 1))) start--;
     let end = at + 1;
     while (end < text.length && isHexOrColon(text.charCodeAt(end))) end++;
-    const v = text.slice(start, end);
+    // The cheap conditions on the text in place; a substring only for node:net.
     if (
-      v.length <= 43 &&
-      v.indexOf(":") <= 4 &&
+      end - start <= 43 &&
+      firstColon(text, start, at) - start <= 4 &&
       (start === 0 || !isWordChar(text.charCodeAt(start - 1))) &&
       !isWordChar(text.charCodeAt(end)) &&
-      countColons(v) >= 3 &&
-      isIPv6(v)
+      countColons(text, start, end) >= 3 &&
+      isIPv6(text.slice(start, end))
     )
       out.push({ start, end, category: "ip_address" });
     at = text.indexOf(":", end);
@@ -89,10 +89,15 @@ function isHexOrColon(c: number): boolean {
 function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
-function countColons(s: string): number {
+function countColons(text: string, start: number, end: number): number {
   let n = 0;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 58) n++;
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) === 58) n++;
   return n;
+}
+/** The first colon at or after `start` (there is one at `at`). */
+function firstColon(text: string, start: number, at: number): number {
+  for (let i = start; i < at; i++) if (text.charCodeAt(i) === 58) return i;
+  return at;
 }
 
 // An optional +country code or (area) code, then digit groups joined by one space, dash or
@@ -107,18 +112,37 @@ const PHONE_RE =
 const phoneJoin = (c: number): boolean => c === 32 || c === 45 || c === 47 || c === 40 || c === 41;
 /** Words that say a number is a phone number (de, fr, es, it, nl, en). */
 const PHONE_WORDS =
-  /(?:^|[^\p{L}])(?:tel|tél|t[eé]l[eé]phone|telefon\p{L}*|tel[eé]fono|mobile?|cell\p{L}*|handy|call\p{L}*|ruf\p{L}*|appel\p{L}*|ll[aá]m\p{L}*|chiam\p{L}*|bel\p{L}*|fax|whatsapp)(?!\p{L})/iu;
+  "tel|tél|t[eé]l[eé]phone|telefon\\p{L}*|tel[eé]fono|mobile?|cell\\p{L}*|handy|call\\p{L}*|ruf\\p{L}*|appel\\p{L}*|ll[aá]m\\p{L}*|chiam\\p{L}*|bel\\p{L}*|fax|whatsapp";
 /** Words that may introduce a phone number or anything else numbered. */
-const NUMBER_WORDS = /(?:^|[^\p{L}])(?:num[eé]ro|número|nummer|number)(?!\p{L})/iu;
+const NUMBER_WORDS = "num[eé]ro|número|nummer|number";
 /** Words that say the number is something else: an identifier, account, order, card or code. */
 const NOT_PHONE_WORDS =
-  /(?:^|[^\p{L}])(?:id|iban|konto|account|compte|cuenta|conto|rekening|order|bestell\p{L}*|commande|pedido|ordine|bestelling|card|kart[ea]|carte|tarjeta|carta|invoice|rechnung|factu\p{L}*|fattura|ref\p{L}*|code|codice|c[oó]digo|bsn|nir|dni|nie|steuer\p{L}*|idnr)(?!\p{L})/iu;
+  "id|iban|konto|account|compte|cuenta|conto|rekening|order|bestell\\p{L}*|commande|pedido|ordine|bestelling|card|kart[ea]|carte|tarjeta|carta|invoice|rechnung|factu\\p{L}*|fattura|ref\\p{L}*|code|codice|c[oó]digo|bsn|nir|dni|nie|steuer\\p{L}*|idnr";
+/**
+ * Any of those words, not inside a longer word: group 1 a phone word, group 2 a not-phone word,
+ * neither a number word. One scan of the window finds them all: every word is letters only, so
+ * no word can start inside another's match, and where several could start, a phone word is
+ * tried first and is all that matters then.
+ */
+const CONTEXT_WORDS = new RegExp(
+  `(?:^|[^\\p{L}])(?:(${PHONE_WORDS})|(${NOT_PHONE_WORDS})|(?:${NUMBER_WORDS}))(?!\\p{L})`,
+  "giu",
+);
 
+/**
+ * What the 24 characters before `at` say: "phone" if a phone word is among them, else "other"
+ * if a word for another kind of number is, else "number" if "number" (in some language) is.
+ */
 function phoneContext(text: string, at: number): "phone" | "number" | "other" | "none" {
   const before = text.slice(Math.max(0, at - 24), at);
-  if (PHONE_WORDS.test(before)) return "phone";
-  if (NOT_PHONE_WORDS.test(before)) return "other";
-  return NUMBER_WORDS.test(before) ? "number" : "none";
+  let ctx: "number" | "other" | "none" = "none";
+  CONTEXT_WORDS.lastIndex = 0;
+  for (let m = CONTEXT_WORDS.exec(before); m !== null; m = CONTEXT_WORDS.exec(before)) {
+    if (m[1] !== undefined) return "phone";
+    if (m[2] !== undefined) ctx = "other";
+    else if (ctx === "none") ctx = "number";
+  }
+  return ctx;
 }
 
 export function findPhones(text: string, out: Span[], runs: DigitRuns): void {

@@ -12,7 +12,8 @@ import { CATEGORIES, type Category, type Span } from "./span.js";
 /** Names the rule set; a record carries it so a label can be traced to the rules that made it. */
 export const DETECTOR_VERSION = "sovr-detect/1";
 
-const DETECTORS: Record<Category, (text: string, out: Span[], runs: DigitRuns) => void> = {
+type Detector = (text: string, out: Span[], runs: DigitRuns) => void;
+const DETECTOR_OF: Record<Category, Detector> = {
   secret: findSecrets,
   iban: findIbans,
   payment_card: findCards,
@@ -21,6 +22,8 @@ const DETECTORS: Record<Category, (text: string, out: Span[], runs: DigitRuns) =
   ip_address: findIps,
   phone: findPhones,
 };
+/** The detectors in CATEGORIES order (the order conflicts are settled in). */
+const DETECTORS: readonly Detector[] = CATEGORIES.map((c) => DETECTOR_OF[c]);
 
 /**
  * The labelled spans of `text`: UTF-16 offsets, sorted by start, non-overlapping.
@@ -31,11 +34,11 @@ export function findSpans(text: string): Span[] {
   const accepted: Span[] = []; // sorted by start, non-overlapping
   const found: Span[] = []; // one array for every category's candidates, reused
   const runs = digitRuns(text);
-  for (const category of CATEGORIES) {
+  for (const detect of DETECTORS) {
     found.length = 0;
-    DETECTORS[category](text, found, runs);
+    detect(text, found, runs);
     if (found.length === 0) continue;
-    if (found.length > 1) found.sort(byStartThenLongest);
+    if (found.length > 1) sortByStartThenLongest(found);
     // Within a category the earliest (then longest) span wins; a span of an earlier category
     // wins over any of this one. A kept span goes straight into `accepted`: a later candidate of
     // the same category that starts after the last kept one's end overlaps none of them.
@@ -46,15 +49,29 @@ export function findSpans(text: string): Span[] {
       const next = accepted[i];
       const prev = accepted[i - 1];
       if ((next !== undefined && next.start < s.end) || (prev !== undefined && prev.end > s.start)) continue;
-      accepted.splice(i, 0, s);
+      if (i === accepted.length) accepted.push(s);
+      else accepted.splice(i, 0, s);
       lastEnd = s.end;
     }
   }
   return accepted;
 }
 
-function byStartThenLongest(a: Span, b: Span): number {
-  return a.start - b.start || b.end - a.end;
+/**
+ * Sorts by start, then longest first, stably (a detector's candidates come mostly in order and
+ * are few: an insertion sort, no comparator calls or work array).
+ */
+function sortByStartThenLongest(spans: Span[]): void {
+  for (let i = 1; i < spans.length; i++) {
+    const s = spans[i] as Span;
+    let j = i - 1;
+    for (; j >= 0; j--) {
+      const t = spans[j] as Span;
+      if (t.start < s.start || (t.start === s.start && t.end >= s.end)) break;
+      spans[j + 1] = t;
+    }
+    spans[j + 1] = s;
+  }
 }
 
 /**
