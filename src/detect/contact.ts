@@ -24,6 +24,20 @@ function isDomainChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46;
 }
 
+function isTld(text: string, from: number, to: number): boolean {
+  if (to - from < 2 || to - from > 24) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i) | 32; // ASCII letters to lower case
+    if (c < 97 || c > 122) return false;
+  }
+  return true;
+}
+function hasDoubleDot(text: string, from: number, to: number): boolean {
+  for (let i = from + 1; i < to; i++)
+    if (text.charCodeAt(i) === 46 && text.charCodeAt(i - 1) === 46) return true;
+  return false;
+}
+
 export function findEmails(text: string, out: Span[]): void {
   let at = text.indexOf("@");
   let floor = 0; // no local part reaches back past the previous address
@@ -34,10 +48,17 @@ export function findEmails(text: string, out: Span[]): void {
     let e = at + 1;
     while (e < text.length && e - at <= 253 && isDomainChar(text.charCodeAt(e))) e++;
     while (e > at + 1 && (text[e - 1] === "." || text[e - 1] === "-")) e--;
-    const domain = text.slice(at + 1, e);
-    const dot = domain.lastIndexOf(".");
-    const tld = domain.slice(dot + 1);
-    if (s < at && dot > 0 && /^[A-Za-z]{2,24}$/.test(tld) && !domain.includes("..") && text[at - 1] !== ".") {
+    // The domain is text[at + 1, e): a dot after its first character, a top-level domain of 2–24
+    // ASCII letters after its last dot, no empty label; read in place.
+    let dot = e - 1;
+    while (dot > at && text.charCodeAt(dot) !== 46) dot--;
+    if (
+      s < at &&
+      dot > at + 1 &&
+      isTld(text, dot + 1, e) &&
+      !hasDoubleDot(text, at + 1, e) &&
+      text[at - 1] !== "."
+    ) {
       out.push({ start: s, end: e, category: "email" });
       floor = e;
     }

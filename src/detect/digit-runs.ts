@@ -6,22 +6,36 @@
  */
 
 /** Flat `[start, end, start, end, …]` UTF-16 offsets of each maximal run of ASCII digits. */
-export type DigitRuns = readonly number[];
+export type DigitRuns = Readonly<Int32Array>;
 
 const DIGITS = /\d+/g;
+/** Runs of texts up to this many kept in a buffer reused across calls (a prompt of ~10 KB). */
+const KEPT = 1 << 11;
+const scratch = new Int32Array(KEPT);
 
+/**
+ * The digit runs of `text`. The result is a view of a buffer the next call reuses (no array
+ * grown per call on the request path): read it before calling again, keep no reference.
+ */
 export function digitRuns(text: string): DigitRuns {
   // The regex engine finds each run's end faster than a loop over every character; the start is
   // found by walking back over the run.
-  const runs: number[] = [];
+  let buf = scratch; // a long text's larger buffer is used for that call only
+  let n = 0;
   DIGITS.lastIndex = 0;
   while (DIGITS.test(text)) {
     const end = DIGITS.lastIndex;
     let start = end - 1;
     while (start > 0 && isDigit(text.charCodeAt(start - 1))) start--;
-    runs.push(start, end);
+    if (n + 2 > buf.length) {
+      const bigger = new Int32Array(buf.length * 2);
+      bigger.set(buf);
+      buf = bigger;
+    }
+    buf[n++] = start;
+    buf[n++] = end;
   }
-  return runs;
+  return buf.subarray(0, n);
 }
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
