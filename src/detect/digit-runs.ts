@@ -8,7 +8,10 @@
 /** Flat `[start, end, start, end, …]` UTF-16 offsets of each maximal run of ASCII digits. */
 export type DigitRuns = Readonly<Int32Array>;
 
-/** Runs of texts up to this many kept in a buffer reused across calls (a prompt of ~10 KB). */
+/**
+ * Entries (two a run) of the buffer reused across calls: 1,024 runs, some 12 KB of text full of
+ * numbers; a text with more gets a larger buffer for that call only.
+ */
 const KEPT = 1 << 11;
 const scratch = new Int32Array(KEPT);
 
