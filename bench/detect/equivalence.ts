@@ -51,7 +51,9 @@ function rng(seed: number): () => number {
 }
 
 // Characters the detectors care about, and some they must ignore.
-const ALPHABET = "0123456789          --++(())..,,//::@@__AaBbXxYyZzDEFRITNLGKSMPQUVWeéüß\n\t=#x";
+// Some past U+00FF (’ € Kelvin sign, long s, 日, a mathematical letter), so two-byte strings are
+// checked too.
+const ALPHABET = "0123456789          --++(())..,,//::@@__AaBbXxYyZzDEFRITNLGKSMPQUVWeéüß\n\t=#x’€\u212Aſ日";
 const WORDS = [
   " tel ",
   " Tel.: ",
@@ -66,6 +68,9 @@ const WORDS = [
   " eyJ",
   "://",
   " ghp_",
+  "\u{1D400}tel ",
+  " İd ",
+  " \u212Aonto ",
   " code ",
   " +49 ",
   " (0",

@@ -151,14 +151,36 @@ const CONTEXT_WORDS = new RegExp(
 );
 
 /**
+ * The same words without the character before them, which is checked after a match instead. On
+ * a two-byte string (a text with a character past U+00FF: ’, €, …) testing `[^\p{L}]` at every
+ * position is slow (~470 ns a window against ~230 this way); on a one-byte string the one regex
+ * is faster (~90 against ~170).
+ */
+const CONTEXT_WORDS_ONLY = new RegExp(
+  `(?:(${PHONE_WORDS})|(${NOT_PHONE_WORDS})|(?:${NUMBER_WORDS}))(?!\\p{L})`,
+  "giu",
+);
+/** A letter just before a word (its last code point, a surrogate pair read whole). */
+const LETTER_AT_END = /\p{L}$/u;
+/** Finds a character past U+00FF; on a one-byte string it fails without reading it. */
+const WIDE = /[^\0-\xff]/;
+
+/**
  * What the 24 characters before `at` say: "phone" if a phone word is among them, else "other"
  * if a word for another kind of number is, else "number" if "number" (in some language) is.
+ * `wide`: the text has a character past U+00FF.
  */
-function phoneContext(text: string, at: number): "phone" | "number" | "other" | "none" {
+function phoneContext(text: string, at: number, wide: boolean): "phone" | "number" | "other" | "none" {
   const before = text.slice(Math.max(0, at - 24), at);
   let ctx: "number" | "other" | "none" = "none";
-  CONTEXT_WORDS.lastIndex = 0;
-  for (let m = CONTEXT_WORDS.exec(before); m !== null; m = CONTEXT_WORDS.exec(before)) {
+  const re = wide ? CONTEXT_WORDS_ONLY : CONTEXT_WORDS;
+  re.lastIndex = 0;
+  for (let m = re.exec(before); m !== null; m = re.exec(before)) {
+    const q = m.index;
+    if (wide && q > 0 && LETTER_AT_END.test(before.slice(Math.max(0, q - 2), q))) {
+      re.lastIndex = q + 1; // inside a longer word: as the prefixed regex, which would not match here
+      continue;
+    }
     if (m[1] !== undefined) return "phone";
     if (m[2] !== undefined) ctx = "other";
     else if (ctx === "none") ctx = "number";
@@ -168,6 +190,7 @@ function phoneContext(text: string, at: number): "phone" | "number" | "other" | 
 
 export function findPhones(text: string, out: Span[], runs: DigitRuns): void {
   let from = 0; // matches do not overlap: a search resumes after the previous match
+  const wide = WIDE.test(text);
   const tryAt = (at: number): boolean => {
     const end = endAt(PHONE_RE, text, at);
     if (end < 0) return false;
@@ -187,7 +210,7 @@ export function findPhones(text: string, out: Span[], runs: DigitRuns): void {
       out.push({ start: at, end: from, category: "phone" });
       return true;
     }
-    const ctx = phoneContext(text, at);
+    const ctx = phoneContext(text, at, wide);
     if (ctx === "phone" || (ctx !== "other" && (ctx === "number" || (trunk && digits >= 9))))
       out.push({ start: at, end: from, category: "phone" });
     return true;
