@@ -76,7 +76,7 @@ export function findIps(text: string, out: Span[], runs: DigitRuns): void {
   for (let r = 0; r < runs.length; r += 2) {
     const start = runs[r] as number;
     const end = runs[r + 1] as number;
-    if (start < from || end - start > 3 || text.charCodeAt(end) !== 46) continue;
+    if (start < from || end - start > 3 || text.charCodeAt(end) !== 46 || !fourShortRuns(runs, r)) continue;
     const end4 = endAt(IPV4_RE, text, start);
     if (end4 < 0) continue;
     from = end4;
@@ -103,6 +103,20 @@ export function findIps(text: string, out: Span[], runs: DigitRuns): void {
       out.push({ start, end, category: "ip_address" });
     at = text.indexOf(":", end);
   }
+}
+/**
+ * Whether runs `r` to `r + 3` have one to three digits each and one character between each two
+ * (the caller checked that the first is followed by a dot; the regex checks the others): an
+ * address's octets take their runs whole, so anything else (a date, a price, a version) cannot
+ * match and is not handed to the regex.
+ */
+function fourShortRuns(runs: DigitRuns, r: number): boolean {
+  if (r + 7 >= runs.length) return false;
+  for (let k = r + 2; k <= r + 6; k += 2) {
+    const start = runs[k] as number;
+    if (start !== (runs[k - 1] as number) + 1 || (runs[k + 1] as number) - start > 3) return false;
+  }
+  return true;
 }
 function isHexOrColon(c: number): boolean {
   return (c >= 48 && c <= 58) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
