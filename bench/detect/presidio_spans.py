@@ -77,9 +77,10 @@ def main() -> None:
     records = [json.loads(line) for line in open(corpus, encoding="utf-8") if line.strip()]
     engine.analyze(text="warm up 1.2.3.4", language="en")
     out = []
-    start = time.perf_counter()
+    # CPU time of this process, as for ours (run.ts): wall time on a shared machine holds others' slices.
+    start = time.process_time()
     results = [engine.analyze(text=r["text"], language="en", entities=list(CATEGORY)) for r in records]
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     for r, res in zip(records, results):
         spans = []
         for x in sorted(res, key=lambda x: (x.start, -x.score)):

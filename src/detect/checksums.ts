@@ -1,31 +1,49 @@
 /**
  * Checksums of the identifiers src/detect labels. Each takes the compact form (no spaces or
- * dashes) and says whether it is valid; none throws, none echoes its input.
+ * dashes), or for the `…At` ones the range of the text where the candidate is (read in place,
+ * no substring made), and says whether it is valid; none throws, none echoes its input.
  */
 
-/** Luhn (ISO/IEC 7812-1), payment card numbers. */
-export function luhn(digits: string): boolean {
+/** Luhn (ISO/IEC 7812-1), payment card numbers: the digits of `text[start, end)`, others skipped. */
+export function luhnAt(text: string, start: number, end: number): boolean {
   let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
+  let odd = false; // every second digit from the right is doubled
+  for (let i = end - 1; i >= start; i--) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) continue;
+    let d = c - 48;
+    if (odd) {
       d *= 2;
       if (d > 9) d -= 9;
     }
     sum += d;
+    odd = !odd;
   }
   return sum % 10 === 0;
 }
 
-/** ISO 13616 IBAN: move the first four characters to the end, letters to 10..35, mod 97 = 1. */
-export function ibanMod97(iban: string): boolean {
-  const s = iban.slice(4) + iban.slice(0, 4);
+/**
+ * ISO 13616 IBAN check of `text[start, end)`, spaces left out: the first four characters move to
+ * the end, letters count as 10..35, and the number mod 97 must be 1.
+ */
+export function ibanMod97At(text: string, start: number, end: number): boolean {
   let rem = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) rem = (rem * 10 + (c - 48)) % 97;
-    else if (c >= 65 && c <= 90) rem = (rem * 100 + (c - 55)) % 97;
-    else return false;
+  let n = 0;
+  let head = -1; // where the fifth non-space character is: the rest starts there
+  for (let i = start; i < end && head < 0; i++) {
+    if (text.charCodeAt(i) === 32) continue;
+    if (++n === 4) head = i + 1;
+  }
+  if (head < 0) return false;
+  for (let pass = 0; pass < 2; pass++) {
+    const from = pass === 0 ? head : start;
+    const to = pass === 0 ? end : head;
+    for (let i = from; i < to; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 48 && c <= 57) rem = (rem * 10 + (c - 48)) % 97;
+      else if (c >= 65 && c <= 90) rem = (rem * 100 + (c - 55)) % 97;
+      else if (c !== 32) return false;
+    }
   }
   return rem === 1;
 }
@@ -76,15 +94,15 @@ export function esDniNie(s: string): boolean {
 // Odd-position values of the codice fiscale check (DM 23/12/1976), indexed by letter (A = 0) or
 // digit value (digit n counts like the n-th letter).
 const CF_ODD = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23];
-/** IT codice fiscale: 15 characters and a check letter. */
-export function itCodiceFiscale(s: string): boolean {
+/** IT codice fiscale at `text[at, at + 16)`: 15 characters and a check letter (read in place). */
+export function itCodiceFiscaleAt(text: string, at: number): boolean {
   let sum = 0;
   for (let i = 0; i < 15; i++) {
-    const c = s.charCodeAt(i);
+    const c = text.charCodeAt(at + i);
     const v = c <= 57 ? c - 48 : c - 65; // digit or letter index
     sum += i % 2 === 0 ? (CF_ODD[v] as number) : v;
   }
-  return String.fromCharCode(65 + (sum % 26)) === s[15];
+  return 65 + (sum % 26) === text.charCodeAt(at + 15);
 }
 
 /** NL BSN: nine digits, Σ d_i·(9−i) for the first eight minus the ninth ≡ 0 (mod 11). */

@@ -3,9 +3,16 @@ import { clusterDigits, digitRuns, endAt } from "./digit-runs.js";
 
 describe("digitRuns", () => {
   it("lists each maximal run of ASCII digits once, at the text's edges too", () => {
-    expect(digitRuns("12ab 3 4567-89")).toEqual([0, 2, 5, 6, 7, 11, 12, 14]);
-    expect(digitRuns("no digits here")).toEqual([]);
-    expect(digitRuns("٣٤ 5")).toEqual([3, 4]); // Arabic-Indic digits are not ASCII digits
+    expect([...digitRuns("12ab 3 4567-89")]).toEqual([0, 2, 5, 6, 7, 11, 12, 14]);
+    expect([...digitRuns("no digits here")]).toEqual([]);
+    expect([...digitRuns("٣٤ 5")]).toEqual([3, 4]); // Arabic-Indic digits are not ASCII digits
+  });
+  it("grows past its reused buffer for a long text, and the next call starts afresh", () => {
+    const long = "1 ".repeat(5000);
+    const runs = digitRuns(long);
+    expect(runs.length).toBe(10_000);
+    expect([runs[9998], runs[9999]]).toEqual([9998, 9999]);
+    expect([...digitRuns("a 12")]).toEqual([2, 4]);
   });
 });
 

@@ -6,25 +6,41 @@
  */
 
 /** Flat `[start, end, start, end, …]` UTF-16 offsets of each maximal run of ASCII digits. */
-export type DigitRuns = readonly number[];
+export type DigitRuns = Readonly<Int32Array>;
 
-const DIGITS = /\d+/g;
+/**
+ * Entries (two a run) of the buffer reused across calls: 1,024 runs, some 12 KB of text full of
+ * numbers; a text with more gets a larger buffer for that call only.
+ */
+const KEPT = 1 << 11;
+const scratch = new Int32Array(KEPT);
 
+/**
+ * The digit runs of `text`. The result is a view of a buffer the next call reuses (no array
+ * grown per call on the request path): read it before calling again, keep no reference.
+ */
 export function digitRuns(text: string): DigitRuns {
-  // The regex engine finds each run's end faster than a loop over every character; the start is
-  // found by walking back over the run.
-  const runs: number[] = [];
-  DIGITS.lastIndex = 0;
-  while (DIGITS.test(text)) {
-    const end = DIGITS.lastIndex;
-    let start = end - 1;
-    while (start > 0 && isDigit(text.charCodeAt(start - 1))) start--;
-    runs.push(start, end);
+  // One loop over the characters (on the flat strings a request's JSON parser makes, faster
+  // than a /\d+/g search, which pays a call per run: a 1 KB prompt full of numbers has ~80).
+  let buf = scratch; // a long text's larger buffer is used for that call only
+  let n = 0;
+  const len = text.length;
+  let i = 0;
+  for (;;) {
+    while (i < len && (text.charCodeAt(i) - 48) >>> 0 > 9) i++;
+    if (i >= len) break;
+    const start = i;
+    i++;
+    while (i < len && (text.charCodeAt(i) - 48) >>> 0 <= 9) i++;
+    if (n + 2 > buf.length) {
+      const bigger = new Int32Array(buf.length * 2);
+      bigger.set(buf);
+      buf = bigger;
+    }
+    buf[n++] = start;
+    buf[n++] = i;
   }
-  return runs;
-}
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
+  return buf.subarray(0, n);
 }
 
 /**

@@ -12,7 +12,8 @@ import { CATEGORIES, type Category, type Span } from "./span.js";
 /** Names the rule set; a record carries it so a label can be traced to the rules that made it. */
 export const DETECTOR_VERSION = "sovr-detect/1";
 
-const DETECTORS: Record<Category, (text: string, out: Span[], runs: DigitRuns) => void> = {
+type Detector = (text: string, out: Span[], runs: DigitRuns) => void;
+const DETECTOR_OF: Record<Category, Detector> = {
   secret: findSecrets,
   iban: findIbans,
   payment_card: findCards,
@@ -21,6 +22,8 @@ const DETECTORS: Record<Category, (text: string, out: Span[], runs: DigitRuns) =
   ip_address: findIps,
   phone: findPhones,
 };
+/** The detectors in CATEGORIES order (the order conflicts are settled in). */
+const DETECTORS: readonly Detector[] = CATEGORIES.map((c) => DETECTOR_OF[c]);
 
 /**
  * The labelled spans of `text`: UTF-16 offsets, sorted by start, non-overlapping.
@@ -28,21 +31,47 @@ const DETECTORS: Record<Category, (text: string, out: Span[], runs: DigitRuns) =
  * @example findSpans("IBAN DE89 3704 0044 0532 0130 00") // [{ start: 5, end: 32, category: "iban" }]
  */
 export function findSpans(text: string): Span[] {
-  let accepted: Span[] = []; // sorted by start, non-overlapping
+  const accepted: Span[] = []; // sorted by start, non-overlapping
+  const found: Span[] = []; // one array for every category's candidates, reused
   const runs = digitRuns(text);
-  for (const category of CATEGORIES) {
-    const found: Span[] = [];
-    DETECTORS[category](text, found, runs);
+  for (const detect of DETECTORS) {
+    found.length = 0;
+    detect(text, found, runs);
     if (found.length === 0) continue;
-    found.sort((a, b) => a.start - b.start || b.end - a.end);
-    const kept: Span[] = [];
+    if (found.length > 1) sortByStartThenLongest(found);
+    // Within a category the earliest (then longest) span wins; a span of an earlier category
+    // wins over any of this one. A kept span goes straight into `accepted`: a later candidate of
+    // the same category that starts after the last kept one's end overlaps none of them.
+    let lastEnd = -1;
     for (const s of found) {
-      const last = kept[kept.length - 1];
-      if ((last === undefined || last.end <= s.start) && !overlaps(accepted, s)) kept.push(s);
+      if (s.start < lastEnd) continue;
+      const i = lowerBound(accepted, s.start);
+      const next = accepted[i];
+      const prev = accepted[i - 1];
+      if ((next !== undefined && next.start < s.end) || (prev !== undefined && prev.end > s.start)) continue;
+      if (i === accepted.length) accepted.push(s);
+      else accepted.splice(i, 0, s);
+      lastEnd = s.end;
     }
-    accepted = merge(accepted, kept);
   }
   return accepted;
+}
+
+/**
+ * Sorts by start, then longest first, stably (a detector's candidates come mostly in order and
+ * are few: an insertion sort, no comparator calls or work array).
+ */
+function sortByStartThenLongest(spans: Span[]): void {
+  for (let i = 1; i < spans.length; i++) {
+    const s = spans[i] as Span;
+    let j = i - 1;
+    for (; j >= 0; j--) {
+      const t = spans[j] as Span;
+      if (t.start < s.start || (t.start === s.start && t.end >= s.end)) break;
+      spans[j + 1] = t;
+    }
+    spans[j + 1] = s;
+  }
 }
 
 /**
@@ -65,28 +94,4 @@ function lowerBound(spans: Span[], at: number): number {
     else hi = mid;
   }
   return lo;
-}
-function overlaps(spans: Span[], s: Span): boolean {
-  const i = lowerBound(spans, s.start);
-  const next = spans[i];
-  const prev = spans[i - 1];
-  return (next !== undefined && next.start < s.end) || (prev !== undefined && prev.end > s.start);
-}
-function merge(a: Span[], b: Span[]): Span[] {
-  if (a.length === 0) return b;
-  const out: Span[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (y === undefined || (x !== undefined && x.start < y.start)) {
-      out.push(x as Span);
-      i++;
-    } else {
-      out.push(y);
-      j++;
-    }
-  }
-  return out;
 }

@@ -4,8 +4,8 @@
  * regex finds candidates with bounded quantifiers and fixed-width look-arounds (no nested
  * repetition, so no catastrophic backtracking); a checksum then decides.
  */
-import { deTaxId, esDniNie, frNir, ibanMod97, itCodiceFiscale, luhn, nlBsn } from "./checksums.js";
-import { clusterDigits, type DigitRuns, endAt, matchAt } from "./digit-runs.js";
+import { deTaxId, esDniNie, frNir, ibanMod97At, itCodiceFiscaleAt, luhnAt, nlBsn } from "./checksums.js";
+import { clusterDigits, type DigitRuns, endAt } from "./digit-runs.js";
 import { hasContext, type Span } from "./span.js";
 
 // ISO 13616 registry: IBAN length by country.
@@ -100,6 +100,15 @@ const IBAN_LENGTH: Record<string, number> = {
   YE: 30,
 };
 
+/** IBAN_LENGTH as a table indexed by the two capitals (0: no such country), read without a substring. */
+const IBAN_LENGTH_BY_CODE = new Uint8Array(26 * 26);
+for (const [cc, n] of Object.entries(IBAN_LENGTH))
+  IBAN_LENGTH_BY_CODE[(cc.charCodeAt(0) - 65) * 26 + cc.charCodeAt(1) - 65] = n;
+/** The registry length for country letters `a`, `b` (both A–Z), or undefined. */
+function ibanLength(a: number, b: number): number | undefined {
+  return IBAN_LENGTH_BY_CODE[(a - 65) * 26 + b - 65] || undefined;
+}
+
 // Country, check digits, then up to 30 characters, optionally grouped by single spaces. Tried
 // only two letters before a digit run (the check digits start one), sticky.
 const IBAN_RE = /[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){10,30}/y;
@@ -113,7 +122,7 @@ export function findIbans(text: string, out: Span[], runs: DigitRuns): void {
     const matchEnd = endAt(IBAN_RE, text, start);
     if (matchEnd < 0) continue;
     from = matchEnd;
-    const want = IBAN_LENGTH[text.slice(start, start + 2)];
+    const want = ibanLength(text.charCodeAt(start), text.charCodeAt(start + 1));
     // Walk the candidate, counting alphanumerics, to the country's length (the regex may have
     // run into a following capitalised word).
     let n = 0;
@@ -127,8 +136,7 @@ export function findIbans(text: string, out: Span[], runs: DigitRuns): void {
       }
     }
     if (end < 0 || isAlnum(text.charCodeAt(end))) continue;
-    const compact = text.slice(start, end).replaceAll(" ", "");
-    if (ibanMod97(compact)) out.push({ start, end, category: "iban" });
+    if (ibanMod97At(text, start, end)) out.push({ start, end, category: "iban" });
   }
 }
 
@@ -141,20 +149,19 @@ const cardJoin = (c: number): boolean => c === 32 || c === 45;
 const cardMayFollow = (c: number): boolean =>
   !(isAlnum(c) || c === 95 || c === 43 || c === 45 || c === 46 || c === 44 || c === 47);
 
-function cardIssuerFits(d: string): boolean {
-  const n = d.length;
-  const p2 = (d.charCodeAt(0) - 48) * 10 + d.charCodeAt(1) - 48;
-  const p4 = p2 * 100 + (d.charCodeAt(2) - 48) * 10 + d.charCodeAt(3) - 48;
-  if (d[0] === "4") return n === 13 || n === 16 || n === 19; // Visa
+/** Issuer prefix and length: `p2`, `p4` are the first two and four digits, `n` the digit count. */
+function cardIssuerFits(p2: number, p4: number, n: number): boolean {
+  const first = (p2 / 10) | 0;
+  if (first === 4) return n === 13 || n === 16 || n === 19; // Visa
   if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16; // Mastercard
   if (p2 === 34 || p2 === 37) return n === 15; // American Express
   if (p2 === 36 || p2 === 38 || p2 === 39 || (p4 >= 3000 && p4 <= 3059) || p4 === 3095)
     return n >= 14 && n <= 19; // Diners
   if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19; // JCB
-  if (p4 === 6011 || p2 === 65 || (p4 >= 6440 && p4 <= 6499) || (d.startsWith("622") && n === 16))
+  if (p4 === 6011 || p2 === 65 || (p4 >= 6440 && p4 <= 6499) || (((p4 / 10) | 0) === 622 && n === 16))
     return n >= 16 && n <= 19; // Discover / UnionPay
   if (p2 === 62) return n >= 16 && n <= 19; // UnionPay
-  if (d[0] === "5" || d[0] === "6") return n >= 12 && n <= 19; // Maestro
+  if (first === 5 || first === 6) return n >= 12 && n <= 19; // Maestro
   return false;
 }
 
@@ -178,9 +185,17 @@ export function findCards(text: string, out: Span[], runs: DigitRuns): void {
       else mixed ||= c !== sep;
     }
     if (mixed || digits < 12 || digits > 19) continue;
-    const raw = text.slice(start, end);
-    const d = sep === 0 ? raw : raw.replace(/\D/g, "");
-    if (cardIssuerFits(d) && luhn(d)) out.push({ start, end: from, category: "payment_card" });
+    // The first four digits (the regex starts the match with at least one, groups of ≥ 1).
+    let p4 = 0;
+    for (let i = start, k = 0; k < 4; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 48 && c <= 57) {
+        p4 = p4 * 10 + c - 48;
+        k++;
+      }
+    }
+    if (cardIssuerFits((p4 / 100) | 0, p4, digits) && luhnAt(text, start, end))
+      out.push({ start, end: from, category: "payment_card" });
   }
 }
 
@@ -200,37 +215,50 @@ const NL_BSN_RE = /\d(?<![\d.,\-+/]\d)\d{8}(?![\d]|[.,-]\d)/y;
 const BSN_CONTEXT =
   /\b(?:bsn|burgerservicenummer|sofi-?nummer|national id|id number|identifier|identificat\w*)\b/i;
 
+/** Pushes the match of the sticky `re` at `at` when `valid` accepts it (the match as written). */
+function tryId(
+  text: string,
+  out: Span[],
+  re: RegExp,
+  at: number,
+  valid: (id: string, at: number, text: string) => boolean,
+): void {
+  const end = endAt(re, text, at);
+  if (end >= 0 && valid(text.slice(at, end), at, text)) out.push({ start: at, end, category: "national_id" });
+}
+const bsnInContext = (id: string, at: number, text: string): boolean =>
+  nlBsn(id) && hasContext(text, at, BSN_CONTEXT);
+
 export function findNationalIds(text: string, out: Span[], runs: DigitRuns): void {
-  /** The match of `re` at `at` when `valid` accepts it (the match as written), else null. */
-  const tryAt = (re: RegExp, at: number, valid: (id: string) => boolean): string | null => {
-    const m = matchAt(re, text, at);
-    if (m === null || !valid(m[0])) return null;
-    out.push({ start: at, end: at + m[0].length, category: "national_id" });
-    return m[0];
-  };
   let nirFrom = 0; // NIRs span several runs; a search resumes after the previous match
   for (let r = 0; r < runs.length; r += 2) {
     const start = runs[r] as number;
     const len = (runs[r + 1] as number) - start;
-    if (len === 11) tryAt(DE_TAX_RE, start, deTaxId);
-    if (len === 9) tryAt(NL_BSN_RE, start, (id) => nlBsn(id) && hasContext(text, start, BSN_CONTEXT));
-    if (len === 8) tryAt(ES_RE, start, esId);
-    if (len === 7) {
+    if (len === 11) tryId(text, out, DE_TAX_RE, start, deTaxId);
+    else if (len === 9) tryId(text, out, NL_BSN_RE, start, bsnInContext);
+    else if (len === 8) tryId(text, out, ES_RE, start, esId);
+    else if (len === 7) {
       const nie = text.charCodeAt(start - 1) === 45 ? start - 2 : start - 1;
-      if (isXyz(text.charCodeAt(nie))) tryAt(ES_RE, nie, esId);
+      if (isXyz(text.charCodeAt(nie))) tryId(text, out, ES_RE, nie, esId);
     }
     const first = text.charCodeAt(start);
     if (start < nirFrom || (first !== 49 && first !== 50)) continue;
     if (clusterDigits(text, runs, r, 14, nirJoin, 2) < 14) continue;
-    const nir = matchAt(FR_NIR_RE, text, start);
-    if (nir === null) continue;
-    nirFrom = start + nir[0].length;
-    if (frNir(nir[0].replace(/ /g, ""))) out.push({ start, end: nirFrom, category: "national_id" });
+    const nirEnd = endAt(FR_NIR_RE, text, start);
+    if (nirEnd < 0) continue;
+    nirFrom = nirEnd;
+    if (frNir(text.slice(start, nirEnd).replace(/ /g, "")))
+      out.push({ start, end: nirEnd, category: "national_id" });
   }
   // The check letter is computed on the code as written, omocodia letters included.
-  for (const m of text.matchAll(IT_CF_RE))
-    if (itCodiceFiscale(m[0]))
-      out.push({ start: m.index, end: m.index + m[0].length, category: "national_id" });
+  IT_CF_RE.lastIndex = 0;
+  for (let end = endOfNext(IT_CF_RE, text); end >= 0; end = endOfNext(IT_CF_RE, text))
+    if (itCodiceFiscaleAt(text, end - 16)) out.push({ start: end - 16, end, category: "national_id" });
+}
+
+/** Where the next match of the global `re` ends (from its lastIndex), or -1; no result array. */
+function endOfNext(re: RegExp, text: string): number {
+  return re.test(text) ? re.lastIndex : -1;
 }
 
 const esId = (id: string): boolean => esDniNie(id.replace(/-/g, ""));
