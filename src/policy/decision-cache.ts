@@ -177,7 +177,8 @@ function project(
     let to = out;
     for (let i = 0; i < path.length - 1; i++) {
       const key = path[i]!;
-      to = (to[key] ??= {}) as Record<string, unknown>;
+      to[key] ??= {};
+      to = to[key] as Record<string, unknown>;
     }
     to[path.at(-1)!] = from;
   }
