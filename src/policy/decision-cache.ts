@@ -114,12 +114,16 @@ export function wasmHostBuiltins(policy: LoadedPolicy): string[] | undefined {
 
 /**
  * Decisions by reduced input (as JSON, with the candidate ids), for one catalog revision at
- * a time; the oldest entry goes first when full. Decisions are frozen: every hit hands out
- * the same object.
+ * a time; the least recently used entry goes first when full. Decisions are frozen (every
+ * hit hands out the same object) and their strings shared between entries (the same
+ * reasons recur in most decisions).
  */
 export class DecisionCache {
   private catalog: object | undefined;
   private readonly entries = new Map<string, PolicyDecision>();
+  private readonly strings = new Map<string, string>();
+  /** Reason lists by their JSON: the same endpoint under the same checks gets the same list. */
+  private readonly lists = new Map<string, string[]>();
   hits = 0;
   misses = 0;
 
@@ -127,23 +131,58 @@ export class DecisionCache {
 
   get(catalog: object, key: string): PolicyDecision | undefined {
     const found = this.catalog === catalog ? this.entries.get(key) : undefined;
-    if (found) this.hits++;
-    else this.misses++;
+    if (found) {
+      this.hits++;
+      this.entries.delete(key);
+      this.entries.set(key, found);
+    } else this.misses++;
     return found;
   }
 
   set(catalog: object, key: string, decision: PolicyDecision): PolicyDecision {
     if (this.catalog !== catalog) {
       this.entries.clear();
+      this.strings.clear();
+      this.lists.clear();
       this.catalog = catalog;
     }
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
+    // Bounded too: strings of evicted entries stay until the table is cleared.
+    if (this.strings.size > this.maxEntries * 64) this.strings.clear();
+    if (this.lists.size > this.maxEntries * 64) this.lists.clear();
+    this.share(decision);
     deepFreeze(decision);
     this.entries.set(key, decision);
     return decision;
+  }
+
+  /** Replaces the decision's strings with equal ones already held. */
+  private share(d: PolicyDecision): void {
+    const one = (x: string) => {
+      const held = this.strings.get(x);
+      if (held !== undefined) return held;
+      this.strings.set(x, x);
+      return x;
+    };
+    const all = (a: string[]) => {
+      for (let i = 0; i < a.length; i++) a[i] = one(a[i]!);
+    };
+    all(d.allow);
+    all(d.permittedParameters);
+    if (d.applied) all(d.applied);
+    for (const id in d.deny) {
+      const key = JSON.stringify(d.deny[id]);
+      const held = this.lists.get(key);
+      if (held) d.deny[id] = held;
+      else {
+        all(d.deny[id]!);
+        this.lists.set(key, d.deny[id]!);
+      }
+    }
+    if (d.obligations) for (const id in d.obligations) all(d.obligations[id]!.redact);
   }
 
   get size(): number {

@@ -431,7 +431,9 @@ function catalogProblems(catalog: LoadedCatalog, instance: Instance): KnownProbl
   }
 }
 
-/** opa-wasm throws strings as well as Errors. */
+/** opa-wasm throws strings and `{message}` objects as well as Errors. */
 function errorMessage(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
+  if (cause instanceof Error) return cause.message;
+  const message = (cause as { message?: unknown } | null)?.message;
+  return typeof message === "string" ? message : String(cause);
 }
