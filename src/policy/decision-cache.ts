@@ -178,7 +178,8 @@ export class DecisionCache {
       const held = this.lists.get(key);
       if (held) d.deny[id] = held;
       else {
-        all(d.deny[id]!);
+        // (A list from the engine's reason memo is frozen and shared already.)
+        if (!Object.isFrozen(d.deny[id])) all(d.deny[id]!);
         this.lists.set(key, d.deny[id]!);
       }
     }

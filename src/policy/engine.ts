@@ -1,6 +1,6 @@
 import { type LoadedPolicy, loadPolicy } from "@open-policy-agent/opa-wasm";
 import { ENTRYPOINT, type PolicyBundle } from "./bundle.js";
-import { type KnownProblems, parseDecision } from "./decision.js";
+import { type KnownProblems, parseDecision, type ReasonMemo } from "./decision.js";
 import { ByIdsInput, type DecisionCache } from "./decision-cache.js";
 import { CATALOG_PROBLEMS_ENTRYPOINT, ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
 import { PolicyBundleError, PolicyEvaluationError, PolicyUnavailableError } from "./errors.js";
@@ -271,7 +271,7 @@ export class PolicyEngine {
     } finally {
       pool.release(instance);
     }
-    let decision = parseDecision(raw, ids, idSet, known);
+    let decision = parseDecision(raw, ids, idSet, known, known && pool.reasonMemo(known));
     if (cache && byIds && key !== undefined) decision = cache.set(byIds, key, decision);
     return { decision, bundle: pool.ref, evalMicros };
   }
@@ -355,6 +355,8 @@ export class InstancePool {
   private data: CatalogData | undefined;
   /** How inputs go by ids, and the decision cache. */
   readonly byIds: ByIdsInput;
+  /** Reason lists worked out for the last catalog's known problems (see {@link parseDecision}). */
+  private memo: ReasonMemo | undefined;
 
   constructor(
     readonly bundle: PolicyBundle,
@@ -390,6 +392,12 @@ export class InstancePool {
       };
     }
     return this.data;
+  }
+
+  /** The reason memo for `known`, new when the catalog changed or it grew past 16k lists. */
+  reasonMemo(known: KnownProblems): ReasonMemo {
+    if (this.memo?.known !== known || this.memo.lists.size > 16_384) this.memo = { known, lists: new Map() };
+    return this.memo;
   }
 
   acquire(): Instance | Promise<Instance> {
