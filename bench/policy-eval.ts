@@ -10,7 +10,13 @@
  * candidates' ids. `input: "inline"` passes the endpoints in the input, as replays of a
  * stored catalog revision and requests in flight across a catalog swap do.
  *
- * Run: npx tsx bench/policy-eval.ts   (about 30 s; prints JSON)
+ * These runs repeat one input, so they are made with the decision cache off (every
+ * evaluation runs the Wasm): the cold cost. `mix` then measures the cache on a mixed workload
+ * (bench/lib/policy-mix.ts: several tenants, keys and tokens, models, regions, preferences,
+ * content labels, a new time per request) against the same workload with the cache off,
+ * chunk by chunk interleaved, and reports the hit rate.
+ *
+ * Run: npx tsx bench/policy-eval.ts [--no-fixed] [--mix N]  (about 40 s; prints JSON)
  *
  * `wasm_us` is the engine's evalMicros (input serialisation, Wasm evaluation, result
  * decoding); `total_us` adds pool acquisition and decision parsing/validation, i.e. what
@@ -20,9 +26,12 @@ import { readFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { readBundle } from "../src/policy/bundle.js";
+import { ByIdsInput } from "../src/policy/decision-cache.js";
+import type { PolicyEvaluation } from "../src/policy/engine.js";
 import { PolicyEngine } from "../src/policy/engine.js";
 import { repoRoot } from "../src/policy/opa-bin.js";
 import type { PolicyEndpointInput, PolicyInput } from "../src/policy/types.js";
+import { policyMix } from "./lib/policy-mix.js";
 
 const SIZES = [10, 50, 200];
 const WARMUP = 300;
@@ -108,8 +117,11 @@ function summary(samples: number[]) {
 
 const started = performance.now();
 const bundle = await readBundle(await readFile(join(repoRoot(), "policies", "dist", "bundle.tar.gz")));
-const engine = new PolicyEngine({ poolSize: 1 });
+const engine = new PolicyEngine({ poolSize: 1, decisionCacheSize: 0 });
 await engine.load(bundle);
+const fixed = !process.argv.includes("--no-fixed");
+const mixAt = process.argv.indexOf("--mix");
+const mixSize = mixAt > 0 ? Number(process.argv[mixAt + 1]) : 20_000;
 // The catalog: every candidate of every run is one of these objects.
 const catalog = endpoints(Math.max(...SIZES));
 engine.setCatalog(catalog);
@@ -122,7 +134,7 @@ const runs: Array<{ mode: "endpoint_ids" | "inline"; scenario: Scenario }> = [
   { mode: "inline", scenario: "no rule active" },
 ];
 const results = [];
-for (const { mode, scenario } of runs) {
+for (const { mode, scenario } of fixed ? runs : []) {
   for (const n of SIZES) {
     // Copies of the catalog's endpoints are not the loaded objects: they go inline.
     const candidates = catalog.slice(0, n).map((e) => (mode === "inline" ? structuredClone(e) : e));
@@ -156,16 +168,118 @@ for (const { mode, scenario } of runs) {
   }
 }
 
+/**
+ * The mixed workload through two engines, one with the decision cache (default size) and
+ * one without, in chunks of 1,000 inputs, alternating which goes first; every decision of
+ * the cached engine must equal the uncached one's.
+ */
+async function mix() {
+  const cached = new PolicyEngine({ poolSize: 1 });
+  await cached.load(bundle);
+  cached.setCatalog(catalog);
+  const inputs = policyMix(catalog, mixSize);
+  const off: number[] = [];
+  const on: number[] = [];
+  const onHit: number[] = [];
+  const onMiss: number[] = [];
+  // Per input of the mix: answered from the cache?
+  const hitFlags: boolean[] = [];
+  const time = async (e: PolicyEngine, i: PolicyInput): Promise<[number, PolicyEvaluation]> => {
+    const t0 = performance.now();
+    const r = await e.evaluate(i);
+    return [(performance.now() - t0) * 1000, r];
+  };
+  // Warm-up of both engines' code paths on inputs outside the mix.
+  for (const i of policyMix(catalog, 300, 7)) {
+    await engine.evaluate(i);
+    await cached.evaluate(i);
+  }
+  // A new catalog revision (same endpoints): the cache starts empty, as after a swap.
+  cached.setCatalog(catalog);
+  engine.setCatalog(catalog);
+  const warmup = { ...cached.decisionCache! };
+  const CHUNK = 1_000;
+  for (let c = 0; c * CHUNK < inputs.length; c++) {
+    const chunk = inputs.slice(c * CHUNK, (c + 1) * CHUNK);
+    const decisions: string[] = [];
+    const runOff = async () => {
+      for (const i of chunk) {
+        const [us, r] = await time(engine, i);
+        off.push(us);
+        decisions.push(JSON.stringify(r.decision));
+      }
+    };
+    const runOn = async () => {
+      let k = 0;
+      for (const i of chunk) {
+        const [us, r] = await time(cached, i);
+        on.push(us);
+        (r.cached ? onHit : onMiss).push(us);
+        hitFlags.push(r.cached === true);
+        const want = decisions.length > k ? decisions[k] : undefined;
+        if (want !== undefined && want !== JSON.stringify(r.decision))
+          throw new Error(`cached engine decided otherwise on mix input ${c * CHUNK + k}`);
+        k++;
+      }
+    };
+    if (c % 2 === 0) {
+      await runOff();
+      await runOn();
+    } else {
+      await runOn();
+      await runOff();
+    }
+  }
+  const stats = cached.decisionCache!;
+  const hits = stats.hits - warmup.hits;
+  const misses = stats.misses - warmup.misses;
+  // The inputs as the cache keys them (what the bundle reads, and the candidate ids).
+  const reduced = new ByIdsInput(bundle);
+  const distinct = new Set(
+    inputs.map((i) =>
+      reduced.json(
+        i,
+        i.endpoints.map((e) => e.id),
+      ),
+    ),
+  ).size;
+  return {
+    inputs: inputs.length,
+    candidates: 50,
+    cache_entries_max: 1024,
+    hit_rate: Math.round((hits / (hits + misses)) * 1000) / 1000,
+    // After the cache has seen the first half of the mix (closer to a long-running router).
+    hit_rate_second_half:
+      Math.round(
+        (hitFlags.slice(hitFlags.length / 2).filter(Boolean).length / (hitFlags.length / 2)) * 1000,
+      ) / 1000,
+    hits,
+    misses,
+    cache_entries: stats.size,
+    // The most any cache could answer: every first sight of a reduced input is a miss.
+    distinct_reduced_inputs: distinct,
+    hit_rate_ceiling: Math.round((1 - distinct / inputs.length) * 1000) / 1000,
+    cache_off_total_us: summary(off),
+    cache_on_total_us: summary(on),
+    cache_on_hits_us: onHit.length > 0 ? summary(onHit) : null,
+    cache_on_misses_us: onMiss.length > 0 ? summary(onMiss) : null,
+  };
+}
+
+const mixResult = mixSize > 0 ? await mix() : null;
+
 console.log(
   JSON.stringify(
     {
       benchmark: "policy-eval",
       bundle: bundle.ref,
+      decision_cache: engine.uncachedBecause ?? "off in the fixed runs",
       node: process.version,
       cpu: cpus()[0]?.model ?? "unknown",
       cores: cpus().length,
       duration_s: Math.round((performance.now() - started) / 100) / 10,
       results,
+      mix: mixResult,
     },
     null,
     2,

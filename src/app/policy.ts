@@ -33,6 +33,7 @@ export async function startPolicy(
   const engine = new PolicyEngine({
     poolSize: config.policy.poolSize,
     timeBudgetMicros: config.policy.timeoutMs * 1000,
+    decisionCacheSize: config.policy.decisionCache,
   });
   // The policy instances hold the catalog's endpoints as data, reloaded per catalog revision.
   engine.setCatalog(catalogPolicyEndpoints(catalog.current()));

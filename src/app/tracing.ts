@@ -42,6 +42,8 @@ export function tracedRouterDeps(
 
 function policyAttributes(span: Span, ev: PolicyEvaluation): void {
   span.setAttribute("sovr.policy.bundle", ev.bundle.revision);
+  // The decision is the one an earlier evaluation of the same reduced input gave (decision cache).
+  if (ev.cached) span.setAttribute("sovr.policy.cached", true);
 }
 
 function tracedRecorder(recorder: DecisionRecorder, tracing: Tracing): DecisionRecorder {

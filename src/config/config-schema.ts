@@ -41,6 +41,7 @@ export const CONFIG_SCHEMA = z.object({
     .default("EdDSA"),
   SOVR_POLICY_POOL_SIZE: positiveInt.max(64).default(2),
   SOVR_POLICY_TIMEOUT_MS: positiveInt.default(50),
+  SOVR_POLICY_DECISION_CACHE: z.coerce.number().int().min(0).max(1_000_000).default(1024),
   SOVR_SIMULATOR: bool.default(true),
   SOVR_SIMULATOR_PORT: port.default(8089),
   SOVR_SIMULATOR_TTFT_MS: z.coerce.number().int().min(0).default(0),

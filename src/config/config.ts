@@ -37,6 +37,8 @@ export interface Config {
     readonly verificationAlgorithm: RawConfig["SOVR_POLICY_VERIFICATION_ALG"];
     readonly poolSize: number;
     readonly timeoutMs: number;
+    /** Decisions cached per time-independent bundle (0: none). */
+    readonly decisionCache: number;
   };
   readonly simulator: {
     readonly enabled: boolean;
@@ -202,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       verificationAlgorithm: c.SOVR_POLICY_VERIFICATION_ALG,
       poolSize: c.SOVR_POLICY_POOL_SIZE,
       timeoutMs: c.SOVR_POLICY_TIMEOUT_MS,
+      decisionCache: c.SOVR_POLICY_DECISION_CACHE,
     }),
     simulator: Object.freeze({
       enabled: c.SOVR_SIMULATOR,

@@ -12,6 +12,7 @@ import {
   ENDPOINT_IDS_METADATA,
 } from "./endpoint-access.js";
 import { PolicyBuildError } from "./errors.js";
+import { analyseInputUse, inputUseMetadata } from "./input-paths.js";
 import { repoRoot, resolveOpaBin } from "./opa-bin.js";
 
 const run = promisify(execFile);
@@ -50,6 +51,8 @@ export interface BuiltBundle {
   endpointIds: boolean;
   /** References that keep the bundle on inline endpoints (see {@link checkEndpointAccess}). */
   endpointAccessProblems: string[];
+  /** The manifest declares the input paths read and time independence (decisions may be cached). */
+  timeIndependent: boolean;
 }
 
 /**
@@ -112,12 +115,15 @@ export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}):
     // Rules that read the candidates only through lib.endpoints get endpoint ids and the
     // catalog as data; the marker goes into the (signed) manifest for the engine to see.
     const regoFiles = sources.filter((s) => s.endsWith(".rego"));
-    const endpointAccessProblems = await checkEndpointAccess(opa, staged, regoFiles).catch((cause) => {
+    const parseFailed = (cause: unknown): never => {
       const e = cause as { code?: string; stderr?: string; message: string };
       const detail =
         e.code === "ENOENT" ? `${opa} not found (run scripts/install-opa.sh)` : e.stderr || e.message;
       throw new PolicyBuildError(`opa parse failed: ${detail.trim()}`, { cause });
-    });
+    };
+    const endpointAccessProblems = await checkEndpointAccess(opa, staged, regoFiles).catch(parseFailed);
+    // The input paths the rules read, and whether they are time-independent (decision cache).
+    const inputUse = inputUseMetadata(await analyseInputUse(opa, staged, regoFiles).catch(parseFailed));
     for (const rel of sources.filter((s) => s === "data.json" || s.startsWith("catalog/"))) {
       // (Invalid JSON is opa build's to report.)
       const data =
@@ -126,8 +132,10 @@ export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}):
         endpointAccessProblems.push(`${rel}: defines data.catalog, where the router loads the endpoints`);
     }
     const endpointIds = endpointAccessProblems.length === 0;
-    if (endpointIds)
-      await writeFile(join(staged, ".manifest"), JSON.stringify({ metadata: ENDPOINT_IDS_METADATA }));
+    if (endpointIds) {
+      const marker = { ...ENDPOINT_IDS_METADATA.sovereign_router, ...inputUse };
+      await writeFile(join(staged, ".manifest"), JSON.stringify({ metadata: { sovereign_router: marker } }));
+    }
 
     const tmpOut = join(stage, "bundle.tar.gz");
     const args = ["build", "-b", "-t", "wasm", "-e", ENTRYPOINT, "--revision", revision, "-o", tmpOut];
@@ -157,7 +165,16 @@ export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}):
     const partial = `${outFile}.${process.pid}.tmp`;
     await copyFile(tmpOut, partial);
     await rename(partial, outFile); // atomic: watchers never see half a bundle
-    return { outFile, revision, sha256: bundle.ref.sha256, sources, endpointIds, endpointAccessProblems };
+    const timeIndependent = endpointIds && inputUse.time_independent === true;
+    return {
+      outFile,
+      revision,
+      sha256: bundle.ref.sha256,
+      sources,
+      endpointIds,
+      endpointAccessProblems,
+      timeIndependent,
+    };
   } finally {
     await rm(stage, { recursive: true, force: true });
   }

@@ -4,6 +4,17 @@ import type { EndpointObligations, PolicyDecision } from "./types.js";
 /** Endpoint id → key → problem or null: `data.catalog.problems` as loaded into the instance. */
 export type KnownProblems = Readonly<Record<string, Readonly<Record<string, string | null>> | undefined>>;
 
+/**
+ * Reason lists already worked out, for one catalog's known problems: the same endpoint with
+ * the same known problems under the same checks has the same reasons (sorted, distinct,
+ * frozen). Held by the engine per bundle and catalog revision; bounded by the caller.
+ */
+export interface ReasonMemo {
+  known: KnownProblems;
+  /** The checks and keys as JSON → `<endpoint id>\0<check indexes>` → reasons. */
+  lists: Map<string, Map<string, readonly string[]>>;
+}
+
 /** Reason given for a candidate the policy neither allowed nor denied (fail closed). */
 export const UNDECIDED_REASON = "policy: endpoint neither allowed nor denied by the policy (fail closed)";
 
@@ -32,6 +43,7 @@ export function parseDecision(
   candidateIds: readonly string[],
   candidates: ReadonlySet<string> = new Set(candidateIds),
   known?: KnownProblems,
+  memo?: ReasonMemo,
 ): PolicyDecision {
   if (!Array.isArray(raw) || raw.length !== 1) malformed("expected exactly one result");
   const result = (raw[0] as { result?: unknown } | null)?.result;
@@ -58,6 +70,19 @@ export function parseDecision(
   }
   // Endpoint id → reasons (fresh arrays: the engine's own parse, so they may be reused).
   const reasons = new Map<string, string[]>();
+  // Endpoint id → its reasons from the memo (only known problems, no reason from `deny`).
+  const remembered = new Map<string, readonly string[]>();
+  // The memo's lists for these checks and keys, as written (undefined: no memo for this answer).
+  let lists: Map<string, readonly string[]> | undefined;
+  if (memo && memo.known === known && compact) {
+    const checksKey = JSON.stringify([checks, keys]);
+    lists = memo.lists.get(checksKey);
+    if (!lists) {
+      lists = new Map();
+      memo.lists.set(checksKey, lists);
+    }
+  }
+  const memoKeys = new Map<string, string>();
   if (deny !== undefined) {
     for (const id in deny) {
       const list = (deny as Record<string, unknown>)[id];
@@ -84,7 +109,17 @@ export function parseDecision(
       const found = problems[id];
       if (!Array.isArray(found) || found.length === 0)
         malformed(`problems of ${JSON.stringify(id)} are empty`);
-      const list = reasons.get(decided(id, candidates, allowed)) ?? [];
+      const deniedToo = reasons.has(decided(id, candidates, allowed));
+      if (lists && !deniedToo && found.every((e) => Number.isInteger(e))) {
+        const key = `${id}\u0000${found.join(",")}`;
+        const held = lists.get(key);
+        if (held) {
+          remembered.set(id, held);
+          continue;
+        }
+        memoKeys.set(id, key);
+      }
+      const list = reasons.get(id) ?? [];
       for (const entry of found) {
         const pair = Array.isArray(entry);
         const [i, message] = pair ? entry : [entry, knownMessage(known, id, keys, entry)];
@@ -116,8 +151,15 @@ export function parseDecision(
   for (const id of candidateIds) {
     if (allowed.has(id)) decision.allow.push(id);
     else {
+      const held = remembered.get(id);
+      if (held) {
+        decision.deny[id] = held as string[];
+        continue;
+      }
       const list = reasons.get(id);
       decision.deny[id] = list ? distinct(sortStrings(list)) : [UNDECIDED_REASON];
+      const key = memoKeys.get(id);
+      if (key !== undefined && list) lists!.set(key, Object.freeze(decision.deny[id]!));
     }
   }
   return decision;

@@ -1,6 +1,7 @@
 import { type LoadedPolicy, loadPolicy } from "@open-policy-agent/opa-wasm";
 import { ENTRYPOINT, type PolicyBundle } from "./bundle.js";
-import { type KnownProblems, parseDecision } from "./decision.js";
+import { type KnownProblems, parseDecision, type ReasonMemo } from "./decision.js";
+import { ByIdsInput, type DecisionCache } from "./decision-cache.js";
 import { CATALOG_PROBLEMS_ENTRYPOINT, ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
 import { PolicyBundleError, PolicyEvaluationError, PolicyUnavailableError } from "./errors.js";
 import type { BundleRef, PolicyDecision, PolicyEndpointInput, PolicyInput } from "./types.js";
@@ -26,19 +27,29 @@ export interface PolicyEngineOptions {
    * fails closed. Set for bundles nobody activated (policy impact's drafts).
    */
   maxMemoryPages?: number;
+  /**
+   * Decisions kept per bundle for time-independent bundles (see src/policy/decision-cache.ts),
+   * keyed on the reduced input for the same bundle and catalog revision (default 1024; 0: none).
+   */
+  decisionCacheSize?: number;
 }
 
 /** The result of one evaluation: the decision and the bundle that made it. */
 export interface PolicyEvaluation {
   decision: PolicyDecision;
   bundle: BundleRef;
-  /** Wall time of the Wasm evaluation including input/output (de)serialisation (the first run, if timed twice). */
+  /**
+   * Wall time of the Wasm evaluation including input/output (de)serialisation (the first run,
+   * if timed twice); for a cached decision, the time to find it.
+   */
   evalMicros: number;
+  /** The decision is the one an earlier evaluation of the same reduced input gave (same bundle and catalog). */
+  cached?: true;
 }
 
 /** How many evaluations passed endpoint ids or inline endpoints, and catalog loads. */
 export interface PolicyEngineStats {
-  /** Evaluations whose input carried only `endpoint_ids` (endpoints in the instance's data). */
+  /** Evaluations whose input carried only `endpoint_ids` (endpoints in the instance's data), cached ones included. */
   byIds: number;
   /** Evaluations whose input carried the endpoints inline. */
   inline: number;
@@ -90,17 +101,30 @@ export class PolicyEngine {
   private readonly budgetMicros: number;
   private readonly memoryPages: number;
   private readonly maxMemoryPages: number | undefined;
+  private readonly cacheSize: number;
 
   constructor(options: PolicyEngineOptions = {}) {
     this.poolSize = Math.max(1, options.poolSize ?? 2);
     this.budgetMicros = options.timeBudgetMicros ?? 50_000;
     this.memoryPages = options.memoryPages ?? 16;
     this.maxMemoryPages = options.maxMemoryPages;
+    this.cacheSize = Math.max(0, Math.floor(options.decisionCacheSize ?? 1024));
   }
 
   /** The bundle new evaluations use, if any. */
   get current(): BundleRef | undefined {
     return this.active?.ref;
+  }
+
+  /** The active bundle's decision cache (hits, misses, entries), if its decisions are cached. */
+  get decisionCache(): Pick<DecisionCache, "hits" | "misses" | "size"> | undefined {
+    return this.active?.byIds.cache;
+  }
+
+  /** Why the active bundle's decisions are not cached; undefined when they are (or no bundle is loaded). */
+  get uncachedBecause(): string | undefined {
+    const pool = this.active;
+    return pool && !pool.byIds.cache ? pool.byIds.uncachedBecause : undefined;
   }
 
   /** Whether the active bundle takes endpoint ids with the endpoints as data. */
@@ -146,6 +170,8 @@ export class PolicyEngine {
             `entrypoint ${ENTRYPOINT} missing (has ${Object.keys(policy.entrypoints).join(", ")})`,
           );
         }
+        // Before setData (the check allocates on the Wasm heap that setData resets).
+        if (i === 0 && pool.takesIds) pool.byIds.enableCache(policy, this.cacheSize);
         policy.setData(bundle.data);
         const entrypoint = (policy.entrypoints as Record<string, number>)[ENTRYPOINT]!;
         const instance: Instance = { policy, run: fastEvaluate(policy, entrypoint), catalog: undefined };
@@ -184,19 +210,36 @@ export class PolicyEngine {
     if (idSet.size !== ids.length) {
       throw new PolicyEvaluationError("input", "candidate endpoint ids are not unique");
     }
+    // By ids, for a bundle whose decisions may be cached: the same reduced input on the same
+    // bundle and catalog was answered before? (Same decision as evaluating it again.)
+    let key: string | undefined;
+    const catalog = this.catalog;
+    const cache = pool.byIds.cache;
+    if (cache && catalog && holds(catalog, input.endpoints)) {
+      const started = performance.now();
+      key = pool.byIds.json(input, ids);
+      const hit = cache.get(catalog, key);
+      if (hit) {
+        this.stats.byIds++;
+        const evalMicros = Math.round((performance.now() - started) * 1000);
+        return { decision: hit, bundle: pool.ref, evalMicros, cached: true };
+      }
+    }
     const instance = await pool.acquire();
     let raw: unknown;
     let evalMicros: number;
     // The problems loaded with the catalog, which the answer may refer to (by-ids only).
     let known: KnownProblems | undefined;
+    // The catalog in the instance's data, when the input went by ids (the cache's key).
+    let byIds: LoadedCatalog | undefined;
     try {
       // From here to the result nothing awaits: the instance's data cannot change under us.
       const started = performance.now();
       let json: string;
       if (this.sync(pool, instance) && holds(instance.catalog!, input.endpoints)) {
-        const { endpoints: _, ...rest } = input;
-        json = JSON.stringify({ ...rest, endpoint_ids: ids });
+        json = key ?? pool.byIds.json(input, ids);
         known = instance.known;
+        byIds = instance.catalog;
         this.stats.byIds++;
       } else {
         if (instance.broken) throw new Error("policy instance lost its data after a failed catalog load");
@@ -228,7 +271,9 @@ export class PolicyEngine {
     } finally {
       pool.release(instance);
     }
-    return { decision: parseDecision(raw, ids, idSet, known), bundle: pool.ref, evalMicros };
+    let decision = parseDecision(raw, ids, idSet, known, known && pool.reasonMemo(known));
+    if (cache && byIds && key !== undefined) decision = cache.set(byIds, key, decision);
+    return { decision, bundle: pool.ref, evalMicros };
   }
 
   /**
@@ -308,6 +353,10 @@ export class InstancePool {
   private readonly waiters: Array<(p: Instance) => void> = [];
   /** The last catalog's data document, shared by the instances that load it. */
   private data: CatalogData | undefined;
+  /** How inputs go by ids, and the decision cache. */
+  readonly byIds: ByIdsInput;
+  /** Reason lists worked out for the last catalog's known problems (see {@link parseDecision}). */
+  private memo: ReasonMemo | undefined;
 
   constructor(
     readonly bundle: PolicyBundle,
@@ -315,6 +364,7 @@ export class InstancePool {
     readonly takesIds: boolean,
   ) {
     this.ref = bundle.ref;
+    this.byIds = new ByIdsInput(bundle);
   }
 
   add(instance: Instance): void {
@@ -342,6 +392,12 @@ export class InstancePool {
       };
     }
     return this.data;
+  }
+
+  /** The reason memo for `known`, new when the catalog changed or it grew past 16k lists. */
+  reasonMemo(known: KnownProblems): ReasonMemo {
+    if (this.memo?.known !== known || this.memo.lists.size > 16_384) this.memo = { known, lists: new Map() };
+    return this.memo;
   }
 
   acquire(): Instance | Promise<Instance> {
@@ -383,7 +439,9 @@ function catalogProblems(catalog: LoadedCatalog, instance: Instance): KnownProbl
   }
 }
 
-/** opa-wasm throws strings as well as Errors. */
+/** opa-wasm throws strings and `{message}` objects as well as Errors. */
 function errorMessage(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
+  if (cause instanceof Error) return cause.message;
+  const message = (cause as { message?: unknown } | null)?.message;
+  return typeof message === "string" ? message : String(cause);
 }
