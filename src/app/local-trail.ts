@@ -29,6 +29,7 @@ export async function withLocalTrail<T>(
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     storageTimeoutMs: config.storageTimeoutMs,
+    sharedBuffersMiB: config.pgliteSharedBuffersMiB,
   });
   let audit: AuditLog | undefined;
   try {

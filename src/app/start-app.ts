@@ -42,6 +42,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       storageTimeoutMs: config.storageTimeoutMs,
+      sharedBuffersMiB: config.pgliteSharedBuffersMiB,
     });
     cleanups.push({ name: "database close", run: () => db.close() });
     // The signing keys and the BYOK master key: reachable by the service user alone (the data

@@ -16,6 +16,8 @@ const MEANING: Record<Key, string> = {
     "HTTP/1.1 port: OpenAI-compatible API, Connect JSON, /healthz, /readyz, /metrics; the CLI's SOVR_URL",
   SOVR_DATA_DIR: "PGlite data and (by default) signing keys and models; must be private (0700)",
   DATABASE_URL: "PostgreSQL connection string (secret); unset = embedded PGlite in SOVR_DATA_DIR",
+  SOVR_PGLITE_SHARED_BUFFERS_MB:
+    "embedded PGlite's shared_buffers (MiB): its page cache, resident from start",
   SOVR_CATALOG_DIR: "provider catalog YAML, one file per provider",
   SOVR_CATALOG_WATCH: "re-apply the catalog when its files change",
   SOVR_POLICY_BUNDLE: "policy bundle file or directory (watched)",

@@ -31,6 +31,8 @@ export const CONFIG_SCHEMA = z.object({
   SOVR_HTTP_PORT: port.default(8080),
   SOVR_DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_URL: z.string().url().optional(),
+  /** The embedded database's shared_buffers (docs/operations.md, "Memory"). */
+  SOVR_PGLITE_SHARED_BUFFERS_MB: positiveInt.max(4096).default(16),
   SOVR_CATALOG_DIR: z.string().min(1).default("./catalog"),
   SOVR_CATALOG_WATCH: bool.default(true),
   SOVR_POLICY_BUNDLE: z.string().min(1).default("./policies/dist/bundle.tar.gz"),

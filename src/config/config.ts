@@ -52,6 +52,8 @@ export interface Config {
   readonly drainMs: number;
   /** Bound of an audit commit wait (then Unavailable) and of each storage readiness check. */
   readonly storageTimeoutMs: number;
+  /** Embedded PGlite's shared_buffers in MiB (unused with DATABASE_URL). */
+  readonly pgliteSharedBuffersMiB: number;
   readonly logLevel: RawConfig["SOVR_LOG_LEVEL"];
   /** Log lines as JSON, or pretty for people; `auto`: pretty on a terminal (telemetry/logger.ts). */
   readonly logFormat: "auto" | "json" | "pretty";
@@ -217,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     instance: c.SOVR_INSTANCE ?? `${hostname()}-${process.pid}`,
     drainMs: c.SOVR_DRAIN_MS,
     storageTimeoutMs: c.SOVR_STORAGE_TIMEOUT_MS,
+    pgliteSharedBuffersMiB: c.SOVR_PGLITE_SHARED_BUFFERS_MB,
     logLevel: c.SOVR_LOG_LEVEL,
     logFormat: c.SOVR_LOG_FORMAT,
     tracing: tracingConfig(env),

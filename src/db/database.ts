@@ -4,7 +4,8 @@ import { ensurePrivateDir } from "../config/index.js";
 import { withDeadline } from "./deadline.js";
 import { migrations } from "./migrations/index.js";
 import { PGliteDialect } from "./pglite-dialect.js";
-import { PGliteWorker } from "./pglite-worker.js";
+import { openEmbedded } from "./pglite-memory.js";
+import type { PGliteWorker } from "./pglite-worker.js";
 import { PreparingPool } from "./postgres-pool.js";
 import type { Database } from "./schema.js";
 import { StorageProbe } from "./storage-probe.js";
@@ -27,6 +28,8 @@ export interface OpenDatabaseOptions {
   poolSize?: number;
   /** Bound of a storage readiness check (default 5000 ms). */
   storageTimeoutMs?: number;
+  /** The embedded database's shared buffers in MiB (default: pglite-memory.ts). */
+  sharedBuffersMiB?: number;
 }
 
 /**
@@ -74,7 +77,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
       location = `${dir}/pglite`;
     }
     // On its own thread: its Wasm and its synchronous file I/O stay off the request path.
-    embedded = await PGliteWorker.create(location);
+    embedded = await openEmbedded(location, opts.sharedBuffersMiB);
     const db = new Kysely<Database>({ dialect: new PGliteDialect(embedded) });
     handle = {
       db,

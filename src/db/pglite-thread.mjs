@@ -57,7 +57,11 @@ function breakDown(message) {
 
 let db;
 try {
-  db = await PGlite.create(workerData.location, { parsers: { [INT8_OID]: Number } });
+  db = await PGlite.create(workerData.location, {
+    parsers: { [INT8_OID]: Number },
+    // Memory settings (pglite-memory.ts) after PGlite's own start parameters.
+    startParams: [...PGlite.defaultStartParams, ...(workerData.settings ?? [])],
+  });
   if (!workerData.location.startsWith("memory://")) opened = statSync(workerData.location);
   parentPort.postMessage({ ready: true });
 } catch (err) {

@@ -111,9 +111,14 @@ export class PGliteWorker implements EmbeddedPostgres {
     if (stopThread) void this.#worker.terminate().catch(() => {});
   }
 
-  /** Starts the thread and opens the database at `location` (a directory, or "memory://"). */
-  static async create(location: string): Promise<PGliteWorker> {
-    const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), { workerData: { location } });
+  /**
+   * Starts the thread and opens the database at `location` (a directory, or "memory://"), its
+   * Postgres started with `settings` (`-c name=value` pairs, see pglite-memory.ts).
+   */
+  static async create(location: string, settings: string[] = []): Promise<PGliteWorker> {
+    const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), {
+      workerData: { location, settings },
+    });
     let onMessage!: (m: { ready: boolean; error?: Reply["error"] }) => void;
     let onError!: (err: Error) => void;
     let onExit!: (code: number) => void;

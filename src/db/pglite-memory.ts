@@ -1,0 +1,39 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { PGliteWorker } from "./pglite-worker.js";
+
+/**
+ * The embedded database's memory, sized for an embedded default (docs/operations.md, "Memory").
+ *
+ * PGlite's Wasm memory only grows, and Postgres's shared memory is touched whole when it is set
+ * up: with Postgres's stock `shared_buffers = 128MB` the database thread holds ~150 MiB from
+ * the first second. The audit log's working set is the tail of a few tables and indexes, and
+ * a page not in shared buffers is one read from the operating system's page cache away.
+ */
+export const DEFAULT_SHARED_BUFFERS_MIB = 16;
+
+/**
+ * WAL buffers as Postgres sized them for its stock 128 MB of shared buffers (1/32): a 512-record
+ * audit transaction still fits without writing the WAL out part-way.
+ */
+const WAL_BUFFERS = "4MB";
+
+/** The `-c` settings the embedded Postgres starts with. */
+export function embeddedSettings(sharedBuffersMiB = DEFAULT_SHARED_BUFFERS_MIB): string[] {
+  return ["-c", `shared_buffers=${sharedBuffersMiB}MB`, "-c", `wal_buffers=${WAL_BUFFERS}`];
+}
+
+/**
+ * Opens the embedded database at `location` on its own thread. A directory that holds no
+ * database yet is first created by a thread of its own, which then exits: PGlite creates a
+ * database with a second Postgres instance and an in-memory copy of the new files, and a
+ * thread never gives that memory back (~400 MiB, kept for the life of the process).
+ */
+export async function openEmbedded(location: string, sharedBuffersMiB?: number): Promise<PGliteWorker> {
+  const settings = embeddedSettings(sharedBuffersMiB);
+  if (!location.startsWith("memory://") && !existsSync(join(location, "PG_VERSION"))) {
+    const creator = await PGliteWorker.create(location, settings);
+    await creator.close();
+  }
+  return PGliteWorker.create(location, settings);
+}
