@@ -14,10 +14,10 @@ describe("storage probe of the embedded database's directory", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  async function probeOf(name: string, minFreeBytes?: number) {
+  async function probeOf(name: string, minFreeBytes?: number, reuseMs?: number) {
     const dir = join(root, name);
     await mkdir(dir, { mode: 0o700 });
-    const probe = await StorageProbe.open(dir, { timeoutMs: 5000, minFreeBytes });
+    const probe = await StorageProbe.open(dir, { timeoutMs: 5000, minFreeBytes, reuseMs });
     return { dir, probe };
   }
 
@@ -25,6 +25,16 @@ describe("storage probe of the embedded database's directory", () => {
     const { dir, probe } = await probeOf("ok");
     expect(await probe.check()).toBe("ok");
     expect(probe.refusal()).toBeUndefined();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("never runs two probes at once: a slow probe's file is not removed under it by the next", async () => {
+    // Every check would probe (no reuse); checks while a probe is at work share its answer.
+    const { dir, probe } = await probeOf("overlap", undefined, 0);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => probe.check()));
+    expect(new Set(answers)).toEqual(new Set(["ok"]));
+    expect(probe.refusal()).toBeUndefined();
+    expect(await probe.check()).toBe("ok");
     expect(await readdir(dir)).toEqual([]);
   });
 

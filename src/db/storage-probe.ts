@@ -21,6 +21,8 @@ export interface StorageProbeOptions {
   /** A check with no answer after this long reports the storage as hanging. */
   timeoutMs: number;
   minFreeBytes?: number;
+  /** How long a result is reused (default 1000 ms; tests set 0 to probe on every check). */
+  reuseMs?: number;
 }
 
 /**
@@ -33,6 +35,8 @@ export interface StorageProbeOptions {
  */
 export class StorageProbe {
   #last: { at: number; result: Promise<string> } | undefined;
+  /** The probe at work, until its file operations end (past its deadline, if it hangs). */
+  #running: Promise<void> | undefined;
   /** The latest settled result. */
   #settled = "ok";
   #timer: NodeJS.Timeout | undefined;
@@ -52,8 +56,19 @@ export class StorageProbe {
   /** "ok", or why the storage cannot take a durable write now. */
   check(): Promise<string> {
     const now = performance.now();
-    if (this.#last && now - this.#last.at < REUSE_MS) return this.#last.result;
-    const result = withDeadline(this.#probe(), this.opts.timeoutMs, `data directory ${this.dir}`).then(
+    if (this.#last && now - this.#last.at < (this.opts.reuseMs ?? REUSE_MS)) return this.#last.result;
+    // One probe at a time: probes share one file, and one slower than the interval (an fsync of
+    // over a second on a busy disk) must not have the next one remove its file under it — that
+    // read as a failed durable write and refused every record. Until it ends, its answer (or its
+    // deadline's) stands.
+    if (this.#running && this.#last) return this.#last.result;
+    const probe = this.#probe();
+    this.#running = probe;
+    void probe.then(
+      () => this.#ended(probe),
+      () => this.#ended(probe),
+    );
+    const result = withDeadline(probe, this.opts.timeoutMs, `data directory ${this.dir}`).then(
       () => "ok",
       (err: unknown) => (err as Error).message,
     );
@@ -62,6 +77,10 @@ export class StorageProbe {
       if (this.#last?.result === result) this.#settled = r;
     });
     return result;
+  }
+
+  #ended(probe: Promise<void>): void {
+    if (this.#running === probe) this.#running = undefined;
   }
 
   /** Why new writes should be refused now (the latest probe failed), or undefined. */
