@@ -3,6 +3,8 @@ export class DeadlineError extends Error {
   constructor(
     readonly what: string,
     readonly ms: number,
+    /** The work that ran out of time: not cancelled, it may still succeed or fail later. */
+    readonly work?: Promise<unknown>,
   ) {
     super(`${what}: no answer within ${ms} ms`);
     this.name = "DeadlineError";
@@ -17,7 +19,7 @@ export class DeadlineError extends Error {
 export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(what, ms)), ms);
+    timer = setTimeout(() => reject(new DeadlineError(what, ms, work)), ms);
     timer.unref();
   });
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));

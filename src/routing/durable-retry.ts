@@ -6,12 +6,20 @@ export const OUTCOME_RETRY_MS = 10 * 60_000;
 
 /**
  * Retries `append` with exponential backoff (50 ms … 5 s) until it succeeds or `budgetMs`
- * passes. A unique violation means an earlier attempt did commit (the reply was lost): done.
+ * passes.
+ * - An attempt that ran out of time (a DeadlineError carrying the commit still at work) is
+ *   waited for, not repeated: appended again, the record would be in the log twice, or — as
+ *   the unique index refuses that — fail the whole batch it rides in, every time, under the
+ *   very overload that made commits slow.
+ * - A unique violation naming `key` (the record's decision id) means an earlier attempt did
+ *   commit (its reply was lost): done. One naming another record is a batch-mate's: this record
+ *   was not written, and is appended again.
  */
 export async function retryUntilDurable(
   append: () => Promise<void>,
   budgetMs: number,
   onRetry: (attempt: number, err: unknown) => void,
+  key?: string,
 ): Promise<void> {
   const deadline = Date.now() + budgetMs;
   let delay = 50;
@@ -19,14 +27,31 @@ export async function retryUntilDurable(
     try {
       await append();
       return;
-    } catch (err) {
-      if ((err as { code?: string }).code === "23505") return;
+    } catch (caught) {
+      let err = caught;
+      const work = (err as { name?: string; work?: Promise<unknown> }).work;
+      if ((err as { name?: string }).name === "DeadlineError" && work) {
+        try {
+          await work;
+          return;
+        } catch (late) {
+          err = late;
+        }
+      }
+      if (isOwnDuplicate(err, key)) return;
       if (Date.now() + delay > deadline) throw err;
       onRetry(attempt, err);
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 5000);
     }
   }
+}
+
+/** A unique violation of this record's own row (or of an unnamed row, when the error names none). */
+function isOwnDuplicate(err: unknown, key: string | undefined): boolean {
+  const e = err as { code?: string; detail?: string };
+  if (e.code !== "23505") return false;
+  return key === undefined || typeof e.detail !== "string" || e.detail.includes(`(${key},`);
 }
 
 export interface DurableRecorderOptions {
@@ -63,6 +88,7 @@ export function durableRecorder(inner: DecisionRecorder, opts: DurableRecorderOp
           if (attempt === 1)
             logger.warn({ err, decisionId: r.decision_id }, "outcome record not yet durable; retrying");
         },
+        r.decision_id,
       ).catch((err: unknown) => {
         metrics.auditFailures.inc({ kind: "outcome" });
         logger.error({ err, decisionId: r.decision_id }, "outcome record not durable");
