@@ -20,17 +20,27 @@ const wanted = (process.argv[4] ?? "sovr-grpc,sovr-grpc-health,sovr-http").split
 const logDir = await mkdtemp(join(tmpdir(), "sovr-grpc-prof-"));
 const profDir = join(logDir, "prof");
 const sim = await startSimulator(logDir);
-const sovr = await startSovr("sovr", sim.url, logDir, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profDir}`] });
+const sovr = await startSovr("sovr", sim.url, logDir, {
+  nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profDir}`],
+});
 const { targets } = await sovrTargets(sovr, "sovr", { health: true, stream: true, http: true });
 const chosen = targets.filter((t) => wanted.includes(t.id));
-for (const t of chosen) await runSegment(t.call, { rate: 100, durationMs: 1_000, drainMs: 2_000, maxInFlight: 2_000 });
+for (const t of chosen)
+  await runSegment(t.call, { rate: 100, durationMs: 1_000, drainMs: 2_000, maxInFlight: 2_000 });
 const fromUs = Number(process.hrtime.bigint() / 1000n);
 for (const t of chosen) {
   const c0 = await cpuSeconds([sovr.managed.pid]);
-  const r = await runSegment(t.call, { rate, durationMs: seconds * 1000, drainMs: 3_000, maxInFlight: 2_000 });
+  const r = await runSegment(t.call, {
+    rate,
+    durationMs: seconds * 1000,
+    drainMs: 3_000,
+    maxInFlight: 2_000,
+  });
   const c1 = await cpuSeconds([sovr.managed.pid]);
   const errors = Object.values(r.errors).reduce((a, b) => a + b, 0);
-  console.log(`${t.id}: ${r.sent} calls, ${errors} errors, ${(((c1 ?? 0) - (c0 ?? 0)) / r.sent) * 1e3} ms CPU/call (profiler on)`);
+  console.log(
+    `${t.id}: ${r.sent} calls, ${errors} errors, ${(((c1 ?? 0) - (c0 ?? 0)) / r.sent) * 1e3} ms CPU/call (profiler on)`,
+  );
 }
 const toUs = Number(process.hrtime.bigint() / 1000n);
 for (const t of targets) await t.close();

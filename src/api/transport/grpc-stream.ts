@@ -360,8 +360,7 @@ function close(call: Call, header: Headers, trailer: Headers, err: unknown): voi
       : err instanceof ConnectError
         ? err
         : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
-  const t = new Headers(trailer);
-  setTrailerStatus(t, error);
+  const t = setTrailerStatus(trailer, error);
   if (stream.destroyed) return;
   respond(call, header);
   const out: Record<string, string> = {};
