@@ -24,6 +24,8 @@ export class GrpcBody {
 
   static read(stream: ServerHttp2Stream, readMaxBytes: number): Promise<GrpcBody> {
     const body = new GrpcBody(readMaxBytes);
+    // A request without a body (END_STREAM on its HEADERS) has ended before anyone listened.
+    if (stream.readableEnded) return Promise.resolve(body);
     return new Promise((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         try {

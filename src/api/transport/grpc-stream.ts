@@ -177,6 +177,8 @@ interface Call {
   done: boolean;
   end: ReturnType<AccessRecorder["begin"]> | undefined;
   headersSent?: boolean;
+  /** The response's end (its trailers, or a trailers-only refusal) was written. */
+  ended?: boolean;
   grpcStatus?: string;
   decisionId?: string;
   endpoint?: string;
@@ -189,12 +191,15 @@ async function serve(
   o: GrpcStreamOptions,
 ): Promise<void> {
   const { stream } = call;
+  // A reset or a broken connection is an 'error' on the stream; the call ends on 'close'.
+  stream.on("error", () => {});
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   stream.once("close", () => {
     clearTimeout(timer);
-    // Closed before the response was complete: the caller cancelled, or the connection went.
-    const cut = !stream.writableFinished;
+    // Closed before the response was complete: the caller cancelled, or the connection went
+    // (writableFinished is no guide: a reset stream counts as finished).
+    const cut = !call.ended || !stream.writableFinished;
     if (cut && !abort.signal.aborted) abort.abort(resetError(stream.rstCode));
     finish(call, 200, call.grpcStatus, cut);
   });
@@ -367,6 +372,7 @@ function close(call: Call, header: Headers, trailer: Headers, err: unknown): voi
   for (const [k, v] of t) out[k] = k === "grpc-message" ? minimalGrpcMessage(v) : v;
   call.grpcStatus = out["grpc-status"];
   stream.once("wantTrailers", () => stream.sendTrailers(out));
+  call.ended = true;
   stream.end();
   // Body still arriving (an error before it was read): taken and dropped.
   stream.resume();
@@ -381,6 +387,7 @@ function refuse(call: Call, error: ConnectError): void {
   for (const [k, v] of h) out[k] = k === "grpc-message" ? minimalGrpcMessage(v) : v;
   countAsRefused(stream);
   call.headersSent = true;
+  call.ended = true;
   stream.respond(out, { endStream: true });
   finish(call, 200, out["grpc-status"], false);
   if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
