@@ -26,30 +26,49 @@ export class GrpcBody {
     const body = new GrpcBody(readMaxBytes);
     // A request without a body (END_STREAM on its HEADERS) has ended before anyone listened.
     if (stream.readableEnded) return Promise.resolve(body);
+    // Listeners are inline, not named closures: under tsx every named closure made per call is
+    // also given its name by defineProperty (esbuild's keepNames), which costs more than the read.
     return new Promise((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        try {
-          body.#push(chunk);
-        } catch (err) {
-          stop();
-          reject(err);
-        }
-      };
-      const onEnd = () => {
-        stop();
-        if (body.pending > 0)
-          reject(new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument));
-        else resolve(body);
-      };
-      const onClose = () => {
-        stop();
-        reject(new ConnectError("stream closed before the request was read", Code.Canceled));
-      };
-      const stop = () => {
-        stream.off("data", onData).off("end", onEnd).off("close", onClose).off("error", onClose);
-      };
-      stream.on("data", onData).once("end", onEnd).once("close", onClose).once("error", onClose);
+      body.#resolve = resolve;
+      body.#reject = reject;
+      // Once settled, further data is taken and dropped (the stream keeps flowing).
+      stream.on("data", (chunk: Buffer) => body.#data(chunk));
+      stream.once("end", () => body.#end());
+      stream.once("close", () =>
+        body.#fail(new ConnectError("stream closed before the request was read", Code.Canceled)),
+      );
+      stream.once("error", () =>
+        body.#fail(new ConnectError("stream closed before the request was read", Code.Canceled)),
+      );
     });
+  }
+
+  #resolve: ((body: GrpcBody) => void) | undefined;
+  #reject: ((err: unknown) => void) | undefined;
+
+  #data(chunk: Buffer): void {
+    if (!this.#resolve) return;
+    try {
+      this.#push(chunk);
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  #end(): void {
+    if (this.pending > 0)
+      this.#fail(new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument));
+    else {
+      const resolve = this.#resolve;
+      this.#resolve = this.#reject = undefined;
+      resolve?.(this);
+    }
+  }
+
+  #fail(err: unknown): void {
+    const reject = this.#reject;
+    this.#resolve = this.#reject = undefined;
+    reject?.(err);
   }
 
   #push(chunk: Buffer): void {

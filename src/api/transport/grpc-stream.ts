@@ -160,9 +160,9 @@ export function grpcStreamHandler(methods: GrpcMethods, o: GrpcStreamOptions): H
     if (!m || headers[":method"] !== "POST" || !GRPC_CONTENT.test(String(headers["content-type"] ?? "")))
       return false;
     const call: Call = { stream, ctx: undefined as unknown as HandlerContext, done: false, end: undefined };
-    const run = () => void serve(m, call, headers, o);
-    if (o.access) call.end = o.access.begin(call, "POST", path!, headers, run);
-    else run();
+    if (o.access)
+      call.end = o.access.begin(call, "POST", path!, headers, () => void serve(m, call, headers, o));
+    else void serve(m, call, headers, o);
     return true;
   };
 }
@@ -245,7 +245,7 @@ async function serve(
     requestMethod: "POST",
     protocolName: "grpc",
     url: `${scheme}://${headers[":authority"] ?? ""}${headers[":path"]}`,
-    timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
+    timeoutMs: remaining.bind(undefined, deadline),
     signal: abort.signal,
     requestHeader,
     responseHeader,
@@ -415,6 +415,11 @@ function resetError(code: number): ConnectError {
     default:
       return new ConnectError(name, code === constants.NGHTTP2_NO_ERROR ? Code.Canceled : Code.Internal);
   }
+}
+
+/** Milliseconds left before `deadline` (undefined: none). Bound per call, not a named closure. */
+function remaining(deadline: number | undefined): number | undefined {
+  return deadline === undefined ? undefined : deadline - Date.now();
 }
 
 function append(h: Headers, k: string, v: string | string[] | undefined): void {
