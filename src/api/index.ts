@@ -20,6 +20,7 @@ export {
   RateLimiter,
   type RunningServers,
   requestLimiter,
+  rpcHandlers,
   TlsReloader,
   type TlsReloadTarget,
   tokenLimiter,

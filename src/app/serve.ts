@@ -1,6 +1,5 @@
 import type { IncomingMessage } from "node:http";
 import {
-  connectHandler,
   consoleHandler,
   createAnthropicHttpHandler,
   createOpenAIHttpHandler,
@@ -15,6 +14,7 @@ import {
   type RunningServers,
   registerServices,
   requestLimiter,
+  rpcHandlers,
   serviceHealth,
   TlsReloader,
   type TlsReloadTarget,
@@ -27,7 +27,7 @@ import type { Config } from "../config/index.js";
 import { type DatabaseHandle, pingDatabase } from "../db/index.js";
 import { Replayer } from "../replay/index.js";
 import type { LocalProber, Router } from "../routing/index.js";
-import { accessLogged, type Logger, type Metrics, type Tracing } from "../telemetry/index.js";
+import { accessLogged, accessRecorder, type Logger, type Metrics, type Tracing } from "../telemetry/index.js";
 import { budgetTrail } from "./budget-trail.js";
 import { observedAuth } from "./observed-auth.js";
 import type { RunningPolicy } from "./policy.js";
@@ -100,7 +100,9 @@ export async function serve(p: ServeParts): Promise<Serving> {
   );
   const reportInternal = internalErrorLog(logger);
   const observe = observedAuth(tracing);
-  const connect = connectHandler({
+  // Connect/gRPC: connect-es on both ports, and the gRPC port's own gRPC path (raw HTTP/2 streams).
+  const rpc = rpcHandlers({
+    access: accessRecorder(logger, tracing),
     auth: authOn ? callers : undefined,
     maxRequestBytes: config.requestLimits.requestBytes,
     limiter,
@@ -134,6 +136,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
         health,
       }),
   });
+  const connect = rpc.node;
   const httpLimit = new HttpRateLimit(limiter, { authOn });
   const checkHttp = httpAuthenticate(callers, authOn);
   const authenticate = httpLimit.after((req: IncomingMessage, operation: string) =>
@@ -181,6 +184,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     httpPort: config.httpPort,
     tls,
     httpTls,
+    grpcStream: rpc.grpc,
     http2: {
       ...config.http2,
       onRapidReset: (remote) =>

@@ -55,84 +55,137 @@ const HTTP_ROUTES: Readonly<Record<string, readonly [string, string]>> = {
  * has to report them twice.
  */
 export function accessLogged(handler: Handler, logger: Logger, tracing: Tracing): Handler {
+  const access = accessRecorder(logger, tracing);
   return (req, res) => {
     const path = (req.url ?? "/").split("?", 1)[0]!;
     if (QUIET.has(path)) return handler(req, res);
-    const started = performance.now();
-    const note: RequestNote = {};
-    notes.set(req, note);
     const headersSent = captureHeaders(res);
-    const method = req.method ?? "";
-    const contentType = String(req.headers["content-type"] ?? "");
-    // One label per route (a BYOK provider in the path is not a label of its own).
-    const routePath = path.replace(/^(\/v1\/admin\/byok)\/.*/, "$1");
-    const route = HTTP_ROUTES[routePath];
-    // `/package.Service/Method`: Connect, gRPC or gRPC-Web.
-    const rpc = route === undefined && /^\/\w+(\.\w+)+\/\w+$/.test(path);
-    const api = route?.[0] ?? (rpc ? rpcApi(contentType) : "http");
-    const operation = route?.[1] ?? (rpc ? path.slice(1) : undefined);
-    let span: Span | undefined;
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
+    let end: AccessEnd | undefined;
+    const done = () => {
+      if (!end) return;
       const h = headersSent.headers ?? (res.getHeaders() as OutgoingHttpHeaders);
-      const grpcStatus = headersSent.grpcStatus ?? header(h, "grpc-status");
-      const aborted = !res.writableFinished;
-      const status = res.statusCode;
-      const decisionId = header(h, "x-sovr-decision-id");
-      const endpoint = header(h, "x-sovr-endpoint");
-      const outcome = aborted
-        ? "aborted"
-        : grpcStatus !== undefined && grpcStatus !== "0"
-          ? "error"
-          : status >= 500
-            ? "error"
-            : status >= 400
-              ? "refused"
-              : "ok";
-      const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
-      const traceId = span?.spanContext().traceId;
-      logger.info(
-        {
-          method,
-          api,
-          operation,
-          tenant: note.tenant,
-          keyId: note.keyId,
-          model: note.model,
-          endpoint,
-          outcome,
-          status,
-          grpcStatus: grpcStatus === undefined ? undefined : Number(grpcStatus),
-          latencyMs,
-          decisionId,
-          traceId,
-        },
-        "request",
-      );
-      if (span) {
-        span.setAttribute("http.response.status_code", status);
-        if (grpcStatus !== undefined) span.setAttribute("rpc.grpc.status_code", Number(grpcStatus));
-        if (decisionId) span.setAttribute("sovr.decision_id", decisionId);
-        if (endpoint) span.setAttribute("sovr.endpoint", endpoint);
-        if (note.tenant) span.setAttribute("sovr.tenant", note.tenant);
-        if (note.model) span.setAttribute("sovr.model", note.model);
-        if (outcome !== "ok") failSpan(span, outcome === "refused" ? String(status) : outcome);
-        span.end();
-      }
+      end({
+        status: res.statusCode,
+        grpcStatus: headersSent.grpcStatus ?? header(h, "grpc-status"),
+        aborted: !res.writableFinished,
+        decisionId: header(h, "x-sovr-decision-id"),
+        endpoint: header(h, "x-sovr-endpoint"),
+      });
+      end = undefined;
     };
-    res.once("finish", end);
-    res.once("close", end);
-    if (!tracing.enabled) return handler(req, res);
-    const name = operation && rpc ? operation : `${method} ${route ? routePath : ""}`.trim();
-    const attributes = rpc
-      ? { "rpc.system": api === "http" ? "connect_rpc" : api, "rpc.method": operation ?? "" }
-      : { "http.request.method": method, "http.route": route ? routePath : "" };
-    tracing.serve(name, req.headers as Record<string, unknown>, attributes, (s) => {
-      span = s;
-      handler(req, res);
-    });
+    res.once("finish", done);
+    res.once("close", done);
+    end = access.begin(req, req.method ?? "", path, req.headers, () => handler(req, res));
+  };
+}
+
+/** How a request ended, for its access line and span. */
+export interface AccessOutcome {
+  status: number;
+  /** The gRPC status (trailer or trailers-only header), for RPCs. */
+  grpcStatus?: string;
+  /** The response was not completely written (the peer went away, or the stream was reset). */
+  aborted: boolean;
+  decisionId?: string;
+  endpoint?: string;
+}
+/** Called once when the request is over: writes the access line and ends the span. */
+export type AccessEnd = (outcome: AccessOutcome) => void;
+
+/**
+ * The access line and server span of one request, without Node's request/response objects (the
+ * gRPC port serves its calls on raw HTTP/2 streams, src/api/transport/grpc-stream.ts).
+ * {@link accessLogged} is this for a request/response pair.
+ */
+export interface AccessRecorder {
+  /**
+   * Starts the line of a request on `path` (no query) with `key` as its note's key
+   * ({@link requestNote}) and runs `run` (its handling) inside its server span when tracing is
+   * on. Returns the function that ends it.
+   */
+  begin(
+    key: object,
+    method: string,
+    path: string,
+    headers: Readonly<Record<string, unknown>>,
+    run: () => void,
+  ): AccessEnd;
+}
+
+export function accessRecorder(logger: Logger, tracing: Tracing): AccessRecorder {
+  return {
+    begin(key, method, path, headers, run) {
+      const started = performance.now();
+      const note: RequestNote = {};
+      notes.set(key, note);
+      const contentType = String(headers["content-type"] ?? "");
+      // One label per route (a BYOK provider in the path is not a label of its own).
+      const routePath = path.replace(/^(\/v1\/admin\/byok)\/.*/, "$1");
+      const route = HTTP_ROUTES[routePath];
+      // `/package.Service/Method`: Connect, gRPC or gRPC-Web.
+      const rpc = route === undefined && /^\/\w+(\.\w+)+\/\w+$/.test(path);
+      const api = route?.[0] ?? (rpc ? rpcApi(contentType) : "http");
+      const operation = route?.[1] ?? (rpc ? path.slice(1) : undefined);
+      let span: Span | undefined;
+      let ended = false;
+      const end: AccessEnd = (o) => {
+        if (ended) return;
+        ended = true;
+        const { status, grpcStatus, decisionId, endpoint } = o;
+        const outcome = o.aborted
+          ? "aborted"
+          : grpcStatus !== undefined && grpcStatus !== "0"
+            ? "error"
+            : status >= 500
+              ? "error"
+              : status >= 400
+                ? "refused"
+                : "ok";
+        const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+        const traceId = span?.spanContext().traceId;
+        logger.info(
+          {
+            method,
+            api,
+            operation,
+            tenant: note.tenant,
+            keyId: note.keyId,
+            model: note.model,
+            endpoint,
+            outcome,
+            status,
+            grpcStatus: grpcStatus === undefined ? undefined : Number(grpcStatus),
+            latencyMs,
+            decisionId,
+            traceId,
+          },
+          "request",
+        );
+        if (span) {
+          span.setAttribute("http.response.status_code", status);
+          if (grpcStatus !== undefined) span.setAttribute("rpc.grpc.status_code", Number(grpcStatus));
+          if (decisionId) span.setAttribute("sovr.decision_id", decisionId);
+          if (endpoint) span.setAttribute("sovr.endpoint", endpoint);
+          if (note.tenant) span.setAttribute("sovr.tenant", note.tenant);
+          if (note.model) span.setAttribute("sovr.model", note.model);
+          if (outcome !== "ok") failSpan(span, outcome === "refused" ? String(status) : outcome);
+          span.end();
+        }
+      };
+      if (!tracing.enabled) {
+        run();
+        return end;
+      }
+      const name = operation && rpc ? operation : `${method} ${route ? routePath : ""}`.trim();
+      const attributes = rpc
+        ? { "rpc.system": api === "http" ? "connect_rpc" : api, "rpc.method": operation ?? "" }
+        : { "http.request.method": method, "http.route": route ? routePath : "" };
+      tracing.serve(name, headers, attributes, (s) => {
+        span = s;
+        run();
+      });
+      return end;
+    },
   };
 }
 

@@ -1,7 +1,8 @@
 // The public face of api/transport/: other folders import only what is exported here.
 
 export { ClusterRateLimiter, ClusterTokenLimiter } from "./cluster-limit.js";
-export { type ConnectHandlerOptions, connectHandler } from "./connect-handler.js";
+export { type ConnectHandlerOptions, connectHandler, rpcHandlers } from "./connect-handler.js";
+export type { H2StreamHandler } from "./grpc-stream.js";
 export { requestLimiter, tokenLimiter } from "./limiters.js";
 export { peerCertificate } from "./peer-certificate.js";
 export { headerValue, httpAuthorization, PreAuth } from "./pre-auth.js";

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import type { Http2ServerRequest } from "node:http2";
+import type { Http2ServerRequest, ServerHttp2Stream } from "node:http2";
 import type { TLSSocket } from "node:tls";
 import type { PeerCertificate } from "../../auth/index.js";
 
@@ -9,9 +9,13 @@ import type { PeerCertificate } from "../../auth/index.js";
  * against the configured CA (in SOVR_TLS_CLIENT_CERT=optional mode Node lets an untrusted
  * certificate finish the handshake, and authorize() refuses every call that carries one).
  */
-export function peerCertificate(req: IncomingMessage | Http2ServerRequest): PeerCertificate | undefined {
+export function peerCertificate(
+  req: IncomingMessage | Http2ServerRequest | { readonly stream: ServerHttp2Stream },
+): PeerCertificate | undefined {
   // HTTP/2: the session's socket (req.socket is a proxy that does not expose TLS methods alike).
-  const socket = ("stream" in req ? req.stream.session?.socket : req.socket) as TLSSocket | undefined;
+  const socket = ("stream" in req ? req.stream.session?.socket : (req as IncomingMessage).socket) as
+    | TLSSocket
+    | undefined;
   if (!socket || typeof socket.getPeerCertificate !== "function") return undefined;
   const cert = socket.getPeerCertificate();
   if (!cert || Object.keys(cert).length === 0) return undefined;

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { ServerHttp2Stream } from "node:http2";
 import { Code, type ContextValues, createContextValues } from "@connectrpc/connect";
 import type { Principal } from "../../auth/index.js";
 import { ACCESS } from "../../auth/index.js";
@@ -19,7 +20,7 @@ export type HeaderAuthorizer = (
    * The request itself, for what its connection says (the client certificate) and as the key
    * of its access line's note; its body is not read.
    */
-  req: Parameters<NodeHandler>[0],
+  req: Parameters<NodeHandler>[0] | { readonly stream: ServerHttp2Stream },
 ) => Promise<Principal | undefined>;
 
 /**
@@ -65,6 +66,26 @@ export class PreAuth {
         },
       );
     };
+  }
+
+  /**
+   * The same check for a gRPC call served on its HTTP/2 stream (./grpc-stream.ts), keyed by
+   * `call` ({@link contextValues} then has its principal), or rejects with the refusal (a
+   * ConnectError). An operation that is not one of ours is left to the auth interceptor.
+   */
+  async admit(
+    call: { readonly stream: ServerHttp2Stream },
+    operation: string,
+    headers: IncomingHttpHeaders,
+  ): Promise<void> {
+    if (!Object.hasOwn(ACCESS, operation)) return;
+    let principal: Principal | undefined;
+    try {
+      principal = await this.authorize(operation, headers, call);
+    } catch (err) {
+      throw toConnectError(err);
+    }
+    this.#checked.set(call, principal);
   }
 
   /** For connectNodeAdapter's `contextValues`: what the check found for this request. */

@@ -1,16 +1,20 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import {
+  constants,
   createSecureServer as createHttp2SecureServer,
   createServer as createHttp2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
+  Http2ServerRequest,
+  Http2ServerResponse,
   type Http2Session,
+  type IncomingHttpHeaders,
   type SecureServerOptions,
+  type ServerHttp2Stream,
 } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Server as NetServer } from "node:net";
 import { patchGrpcMessage } from "../compat/index.js";
 import { refuseUnknownProtocol, sniffingFront } from "./grpc-port-http1.js";
+import type { H2StreamHandler } from "./grpc-stream.js";
 import { guardRapidReset, type H2GuardOptions, h2Settings } from "./h2-guard.js";
 import type { SecureContextTarget } from "./tls-reload.js";
 
@@ -32,6 +36,11 @@ export interface ListenOptions {
   httpTls?: SecureServerOptions;
   /** Stream limits of the HTTP/2 port (./h2-guard.ts). */
   http2: H2GuardOptions;
+  /**
+   * The gRPC port's handler of raw HTTP/2 streams (./grpc-stream.ts): the streams it takes are
+   * served there; the others become request/response pairs for `grpcHandler`.
+   */
+  grpcStream?: H2StreamHandler;
 }
 
 /**
@@ -90,20 +99,62 @@ export async function listen(
     grpcHandler(req, res);
   };
   const onRequest = track(grpc) as (req: Http2ServerRequest, res: Http2ServerResponse) => void;
+  const direct = opts.grpcStream;
+  // What Node's compatibility layer does for every stream (lib/internal/http2/compat.js
+  // onServerStream), done here only for the streams `direct` does not take.
+  const onStream = (
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    _flags: number,
+    rawHeaders: string[],
+  ) => {
+    if (direct) {
+      inflight++;
+      let taken = false;
+      try {
+        taken = direct(stream, headers);
+      } finally {
+        if (taken) stream.once("close", () => done());
+        else done();
+      }
+      if (taken) return;
+    }
+    const req = new Http2ServerRequest(stream, headers, {}, rawHeaders);
+    const res = new Http2ServerResponse(stream);
+    if (headers[":method"] === "CONNECT") {
+      res.statusCode = constants.HTTP_STATUS_METHOD_NOT_ALLOWED;
+      res.end();
+      return;
+    }
+    if (headers.expect !== undefined) {
+      if (headers.expect !== "100-continue") {
+        res.statusCode = constants.HTTP_STATUS_EXPECTATION_FAILED;
+        res.end();
+        return;
+      }
+      res.writeContinue();
+    }
+    onRequest(req, res);
+  };
+  const done = () => {
+    inflight--;
+    if (inflight === 0) idle?.();
+  };
   const settings = h2Settings(opts.http2);
   // An HTTP/1.1 client on this port gets a 426 naming the HTTP port (./grpc-port-http1.ts).
   let httpPort = 0;
   let front: NetServer;
   let h2: ReturnType<typeof createHttp2Server> | ReturnType<typeof createHttp2SecureServer>;
   if (opts.tls) {
-    const secure = createHttp2SecureServer({ ...opts.tls, settings }, onRequest);
+    const secure = createHttp2SecureServer({ ...opts.tls, settings });
     refuseUnknownProtocol(secure, () => httpPort);
     h2 = front = secure;
   } else {
-    const clear = createHttp2Server({ settings }, onRequest);
+    const clear = createHttp2Server({ settings });
     front = sniffingFront(clear, () => httpPort);
     h2 = clear;
   }
+  h2.on("stream", onStream);
   guardRapidReset(h2, opts.http2);
   // A failed handshake (plaintext on a TLS port, no or foreign client certificate) only ends
   // that connection; the listener keeps serving.

@@ -1,0 +1,354 @@
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import { type DescMethod, toBinary } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  type HandlerContext,
+  type Interceptor,
+  type StreamRequest,
+  type StreamResponse,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { type Compression, compressionNegotiate } from "@connectrpc/connect/protocol";
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import type { AccessRecorder } from "../../telemetry/index.js";
+import { minimalGrpcMessage } from "../compat/index.js";
+import {
+  append,
+  copyHeaders,
+  envelope,
+  normalize,
+  normalizeAll,
+  once,
+  readMessage,
+  remaining,
+  resetError,
+} from "./grpc-messages.js";
+import { countAsRefused } from "./h2-guard.js";
+
+/**
+ * The gRPC protocol (application/grpc, protobuf) served on Node's core HTTP/2 stream API, for
+ * the gRPC port's unary and server-streaming calls. connect-es serves the same calls through
+ * Node's HTTP/2 compatibility layer and its universal handler: a request and a response object,
+ * a chain of async iterables, four Headers objects and an AbortController aborted with a
+ * DOMException at the end of every call. Here a call is: the request message read off the
+ * stream, the interceptors and the implementation (the same ones, in the same order, given the
+ * same HandlerContext), the response written with `stream.respond` and trailers.
+ *
+ * What connect-es promises, this keeps, with connect-es's own helpers where it has them:
+ * `grpc-timeout` (the context's signal aborts with DeadlineExceeded), cancellation (a reset
+ * stream aborts the signal with connect's error for its code), `grpc-encoding` and
+ * `grpc-accept-encoding` (gzip and br, compressed above 1 KiB, as connect does), the message
+ * size limit (ResourceExhausted before the message is buffered), status, message and details
+ * in the trailers (`setTrailerStatus`), and a malformed message answered InvalidArgument (as
+ * ../compat/malformed-request.ts makes connect answer it). `grpc-message` is encoded minimally
+ * (../compat/grpc-message.ts). The signal aborts only on cancellation, deadline or a write
+ * failure, not when a call ends normally.
+ *
+ * Everything else on the port — Connect, gRPC-Web, gRPC with JSON, client and bidi streams
+ * (reflection), unknown methods — is not taken here (the handler returns false) and goes on
+ * to connect-es.
+ */
+export type H2StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
+
+/** A method's implementation as connect's ServiceImpl has it (bound to its service). */
+type Impl = (req: unknown, ctx: HandlerContext) => unknown;
+
+/** What a call needs to know about the caller before it runs (the pre-auth check). */
+export interface CallGate {
+  /**
+   * Called with the call's key (`{ stream }`, also its access note's key) before the body is
+   * read: resolves with the call's context values, or rejects with the refusal.
+   */
+  admit(
+    call: { stream: ServerHttp2Stream },
+    operation: string,
+    headers: IncomingHttpHeaders,
+  ): Promise<ContextValues>;
+}
+
+export interface GrpcStreamOptions {
+  interceptors: Interceptor[];
+  readMaxBytes: number;
+  acceptCompression: Compression[];
+  gate: CallGate;
+  access?: AccessRecorder;
+  /** Told of a refusal that is a fault of ours (Internal), as the pre-auth check does. */
+  onInternal?: (err: unknown, where: string) => void;
+}
+
+interface Method {
+  readonly desc: DescMethod;
+  readonly operation: string;
+  readonly unary: (req: UnaryRequest) => Promise<UnaryResponse>;
+  readonly stream: (req: StreamRequest) => Promise<StreamResponse>;
+}
+
+const GRPC_CONTENT = /^application\/grpc(\+proto)?$/;
+
+/** Collects the implementations registered on connect's router, for {@link grpcStreamHandler}. */
+export class GrpcMethods {
+  readonly #byPath = new Map<string, { desc: DescMethod; impl: Impl }>();
+
+  add(service: { methods: readonly DescMethod[] }, impl: Record<string, unknown>): void {
+    for (const desc of service.methods) {
+      if (desc.methodKind !== "unary" && desc.methodKind !== "server_streaming") continue;
+      const fn = impl[desc.localName];
+      if (typeof fn !== "function") continue;
+      this.#byPath.set(`/${desc.parent.typeName}/${desc.name}`, { desc, impl: fn.bind(impl) as Impl });
+    }
+  }
+
+  get entries(): Iterable<[string, { desc: DescMethod; impl: Impl }]> {
+    return this.#byPath.entries();
+  }
+}
+
+export function grpcStreamHandler(methods: GrpcMethods, o: GrpcStreamOptions): H2StreamHandler {
+  const byPath = new Map<string, Method>();
+  for (const [path, { desc, impl }] of methods.entries) {
+    const output = desc.output;
+    const ctxOf = (req: UnaryRequest | StreamRequest): HandlerContext => {
+      const call = (req as unknown as Carrier)[CALL];
+      return { ...call.ctx, requestHeader: req.header, signal: req.signal, values: req.contextValues };
+    };
+    const unary = async (req: UnaryRequest): Promise<UnaryResponse> => {
+      const ctx = ctxOf(req);
+      const message = normalize(output, await impl(req.message, ctx));
+      return {
+        stream: false,
+        message,
+        method: desc,
+        service: desc.parent,
+        header: ctx.responseHeader,
+        trailer: ctx.responseTrailer,
+      } as UnaryResponse;
+    };
+    const stream = async (req: StreamRequest): Promise<StreamResponse> => {
+      const ctx = ctxOf(req);
+      let input: unknown;
+      for await (const m of req.message) input = m;
+      const message = normalizeAll(output, impl(input, ctx) as AsyncIterable<unknown>);
+      return {
+        stream: true,
+        message,
+        method: desc,
+        service: desc.parent,
+        header: ctx.responseHeader,
+        trailer: ctx.responseTrailer,
+      } as StreamResponse;
+    };
+    // connect's applyInterceptors: the first interceptor is the outermost.
+    const chain = <F>(fn: F): F => o.interceptors.reduceRight((n, i) => i(n as never) as F, fn);
+    byPath.set(path, {
+      desc,
+      operation: path.slice(1),
+      unary: chain(unary as never),
+      stream: chain(stream as never),
+    });
+  }
+
+  return (stream, headers) => {
+    const path = headers[":path"];
+    const m = path === undefined ? undefined : byPath.get(path);
+    if (!m || headers[":method"] !== "POST" || !GRPC_CONTENT.test(String(headers["content-type"] ?? "")))
+      return false;
+    const call: Call = { stream, ctx: undefined as unknown as HandlerContext, done: false, end: undefined };
+    if (o.access)
+      call.end = o.access.begin(call, "POST", path!, headers, () => void serve(m, call, headers, o));
+    else void serve(m, call, headers, o);
+    return true;
+  };
+}
+
+const CALL = Symbol("call");
+interface Carrier {
+  [CALL]: Call;
+}
+interface Call {
+  readonly stream: ServerHttp2Stream;
+  ctx: HandlerContext;
+  done: boolean;
+  end: ReturnType<AccessRecorder["begin"]> | undefined;
+  headersSent?: boolean;
+  /** The response's end (its trailers, or a trailers-only refusal) was written. */
+  ended?: boolean;
+  grpcStatus?: string;
+  decisionId?: string;
+  endpoint?: string;
+}
+
+async function serve(
+  m: Method,
+  call: Call,
+  headers: IncomingHttpHeaders,
+  o: GrpcStreamOptions,
+): Promise<void> {
+  const { stream } = call;
+  // A reset or a broken connection is an 'error' on the stream; the call ends on 'close'.
+  stream.on("error", () => {});
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  stream.once("close", () => {
+    clearTimeout(timer);
+    // Closed before the response was complete: the caller cancelled, or the connection went
+    // (writableFinished is no guide: a reset stream counts as finished).
+    const cut = !call.ended || !stream.writableFinished;
+    if (cut && !abort.signal.aborted) abort.abort(resetError(stream.rstCode));
+    finish(call, 200, call.grpcStatus, cut);
+  });
+  let values: ContextValues;
+  try {
+    values = await o.gate.admit(call, m.operation, headers);
+  } catch (err) {
+    const error = ConnectError.from(err);
+    if (error.code === Code.Internal) o.onInternal?.(error, m.operation);
+    if (!stream.destroyed) refuse(call, error);
+    return;
+  }
+  // The caller gave up (or its stream was reset) while the key was checked: no work.
+  if (stream.destroyed) return;
+
+  const desc = m.desc;
+  const requestHeader = new Headers();
+  for (const k in headers) if (k[0] !== ":") append(requestHeader, k, headers[k]);
+  const responseHeader = new Headers({ "content-type": "application/grpc+proto" });
+  const responseTrailer = new Headers();
+  const compression = compressionNegotiate(
+    o.acceptCompression,
+    requestHeader.get("grpc-encoding"),
+    requestHeader.get("grpc-accept-encoding"),
+    "grpc-accept-encoding",
+  );
+  if (compression.response) responseHeader.set("grpc-encoding", compression.response.name);
+  const timeout = parseTimeout(requestHeader.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
+  let deadline: number | undefined;
+  if (timeout.timeoutMs !== undefined && !timeout.error) {
+    deadline = Date.now() + timeout.timeoutMs;
+    timer = setTimeout(
+      () => abort.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)),
+      timeout.timeoutMs,
+    );
+  }
+  const scheme = (stream.session?.socket as { encrypted?: boolean } | undefined)?.encrypted
+    ? "https"
+    : "http";
+  call.ctx = {
+    method: desc,
+    service: desc.parent,
+    requestMethod: "POST",
+    protocolName: "grpc",
+    url: `${scheme}://${headers[":authority"] ?? ""}${headers[":path"]}`,
+    timeoutMs: remaining.bind(undefined, deadline),
+    signal: abort.signal,
+    requestHeader,
+    responseHeader,
+    responseTrailer,
+    values,
+  } as HandlerContext;
+  try {
+    if (compression.error) throw compression.error;
+    if (timeout.error) throw timeout.error;
+    const input = await readMessage(stream, desc.input, compression.request, o.readMaxBytes);
+    const common = {
+      method: desc,
+      service: desc.parent,
+      requestMethod: "POST",
+      url: call.ctx.url,
+      signal: abort.signal,
+      header: requestHeader,
+      contextValues: values,
+      [CALL]: call,
+    };
+    if (desc.methodKind === "unary") {
+      const res = await m.unary({ ...common, stream: false, message: input } as UnaryRequest);
+      copyHeaders(res.header, responseHeader);
+      copyHeaders(res.trailer, responseTrailer);
+      const bytes = await envelope(toBinary(desc.output, res.message as never), compression.response);
+      respond(call, responseHeader);
+      await write(stream, bytes);
+    } else {
+      const res = await m.stream({ ...common, stream: true, message: once(input) } as StreamRequest);
+      copyHeaders(res.header, responseHeader);
+      for await (const msg of res.message) {
+        const bytes = await envelope(toBinary(desc.output, msg as never), compression.response);
+        respond(call, responseHeader);
+        await write(stream, bytes);
+      }
+      copyHeaders(res.trailer, responseTrailer);
+    }
+    close(call, responseHeader, responseTrailer, undefined);
+  } catch (err) {
+    close(call, responseHeader, responseTrailer, err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function respond(call: Call, header: Headers): void {
+  if (call.headersSent) return;
+  call.headersSent = true;
+  const h: Record<string, string | string[]> = { ":status": "200" };
+  for (const [k, v] of header) h[k] = v;
+  call.decisionId = header.get("x-sovr-decision-id") ?? undefined;
+  call.endpoint = header.get("x-sovr-endpoint") ?? undefined;
+  call.stream.respond(h, { waitForTrailers: true });
+}
+
+function write(stream: ServerHttp2Stream, bytes: Uint8Array): Promise<void> {
+  if (stream.destroyed) return Promise.reject(new ConnectError("stream closed", Code.Canceled));
+  if (stream.write(bytes)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      stream.off("drain", done).off("close", done);
+      if (stream.destroyed) reject(new ConnectError("stream closed", Code.Canceled));
+      else resolve();
+    };
+    stream.on("drain", done).on("close", done);
+  });
+}
+
+/** The status in the trailers (after the headers, which go out now if no message did). */
+function close(call: Call, header: Headers, trailer: Headers, err: unknown): void {
+  const { stream } = call;
+  const error =
+    err === undefined
+      ? undefined
+      : err instanceof ConnectError
+        ? err
+        : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+  const t = setTrailerStatus(trailer, error);
+  if (stream.destroyed) return;
+  respond(call, header);
+  const out: Record<string, string> = {};
+  for (const [k, v] of t) out[k] = k === "grpc-message" ? minimalGrpcMessage(v) : v;
+  call.grpcStatus = out["grpc-status"];
+  stream.once("wantTrailers", () => stream.sendTrailers(out));
+  call.ended = true;
+  stream.end();
+  // Body still arriving (an error before it was read): taken and dropped.
+  stream.resume();
+}
+
+/** A refusal from the headers: trailers-only, the rest of the body refused (./rpc-refusal.ts). */
+function refuse(call: Call, error: ConnectError): void {
+  const { stream } = call;
+  const h = new Headers({ "content-type": "application/grpc+proto" });
+  setTrailerStatus(h, error);
+  const out: Record<string, string> = { ":status": "200" };
+  for (const [k, v] of h) out[k] = k === "grpc-message" ? minimalGrpcMessage(v) : v;
+  countAsRefused(stream);
+  call.headersSent = true;
+  call.ended = true;
+  stream.respond(out, { endStream: true });
+  finish(call, 200, out["grpc-status"], false);
+  if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
+}
+
+function finish(call: Call, status: number, grpcStatus: string | undefined, aborted: boolean): void {
+  if (call.done) return;
+  call.done = true;
+  call.end?.({ status, grpcStatus, aborted, decisionId: call.decisionId, endpoint: call.endpoint });
+}
