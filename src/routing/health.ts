@@ -14,8 +14,14 @@ export interface HealthOptions {
 }
 
 interface State {
-  /** Outcomes in the window: [time, ok]. */
+  /**
+   * Outcomes in the window: [time, ok], oldest first, from index `head` (entries before it have
+   * left the window and are dropped in bulk, so a call costs O(1) amortised, not O(window)).
+   */
   recent: { at: number; ok: boolean }[];
+  head: number;
+  /** Failures among `recent[head..]`. */
+  failures: number;
   streak: number;
   /** A 429's Retry-After: unhealthy until then. */
   coolDownUntil: number;
@@ -45,7 +51,7 @@ export class HealthTracker {
   #state(id: string): State {
     let s = this.#states.get(id);
     if (!s) {
-      s = { recent: [], streak: 0, coolDownUntil: 0 };
+      s = { recent: [], head: 0, failures: 0, streak: 0, coolDownUntil: 0 };
       this.#states.set(id, s);
     }
     return s;
@@ -53,16 +59,29 @@ export class HealthTracker {
 
   #prune(s: State, now: number): void {
     const cutoff = now - this.#o.windowMs;
-    let i = 0;
-    while (i < s.recent.length && s.recent[i]!.at < cutoff) i++;
-    if (i > 0) s.recent.splice(0, i);
+    let i = s.head;
+    while (i < s.recent.length && s.recent[i]!.at < cutoff) {
+      if (!s.recent[i]!.ok) s.failures--;
+      i++;
+    }
+    s.head = i;
+    // Compact once the dropped prefix is as long as what is kept (amortised O(1) per outcome).
+    if (i > 0 && i >= s.recent.length - i) {
+      s.recent.splice(0, i);
+      s.head = 0;
+    }
+  }
+
+  #push(s: State, at: number, ok: boolean): void {
+    s.recent.push({ at, ok });
+    if (!ok) s.failures++;
+    this.#prune(s, at);
   }
 
   recordSuccess(id: string, sample: { ttftMs?: number; tokens?: number; generationMs?: number } = {}): void {
     const s = this.#state(id);
     const now = this.#o.now();
-    s.recent.push({ at: now, ok: true });
-    this.#prune(s, now);
+    this.#push(s, now, true);
     s.streak = 0;
     const a = this.#o.alpha;
     if (sample.ttftMs !== undefined)
@@ -82,8 +101,7 @@ export class HealthTracker {
   recordFailure(id: string, retryAfterMs?: number): void {
     const s = this.#state(id);
     const now = this.#o.now();
-    s.recent.push({ at: now, ok: false });
-    this.#prune(s, now);
+    this.#push(s, now, false);
     s.streak++;
     if (retryAfterMs !== undefined) s.coolDownUntil = Math.max(s.coolDownUntil, now + retryAfterMs);
   }
@@ -93,12 +111,12 @@ export class HealthTracker {
     if (!s) return { unhealthy: false };
     const now = this.#o.now();
     this.#prune(s, now);
-    const failures = s.recent.filter((r) => !r.ok).length;
-    const lastFailureRecent = s.recent.length > 0 && !s.recent[s.recent.length - 1]!.ok;
+    const n = s.recent.length - s.head;
+    const lastFailureRecent = n > 0 && !s.recent[s.recent.length - 1]!.ok;
     const unhealthy =
       now < s.coolDownUntil ||
       (lastFailureRecent && s.streak >= this.#o.failureStreak) ||
-      (s.recent.length >= this.#o.minSamples && failures / s.recent.length >= this.#o.failureRatio);
+      (n >= this.#o.minSamples && s.failures / n >= this.#o.failureRatio);
     return { unhealthy, ttftMs: s.ttftMs, tokensPerSecond: s.tokensPerSecond };
   }
 }
