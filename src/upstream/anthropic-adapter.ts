@@ -154,8 +154,7 @@ export class AnthropicAdapter implements UpstreamAdapter {
     } catch (err) {
       throw toUpstreamError(err, undefined, opts.signal);
     } finally {
-      res.done();
-      res.body.destroy();
+      res.release(stopped);
     }
     if (!stopped || !finishReason)
       throw new UpstreamError("stream_broken", "upstream stream ended without message_stop");

@@ -66,10 +66,14 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     const finishes = new Map<number, string>();
     let usage: Usage | undefined;
     let sawContent = false;
+    let sawDone = false;
     try {
       for await (const ev of parseSse(res.body)) {
         res.touch();
-        if (ev.data === "[DONE]") break;
+        if (ev.data === "[DONE]") {
+          sawDone = true;
+          break;
+        }
         let chunk: OpenAIChunk;
         try {
           chunk = JSON.parse(ev.data) as OpenAIChunk;
@@ -93,8 +97,7 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     } catch (err) {
       throw toUpstreamError(err, undefined, opts.signal);
     } finally {
-      res.done();
-      res.body.destroy();
+      res.release(sawDone);
     }
     for (let i = 0; i < expected; i++)
       if (!finishes.has(i))
