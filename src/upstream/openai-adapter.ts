@@ -2,7 +2,7 @@ import { UpstreamError } from "./errors.js";
 import { type PoolSet, postJson, toUpstreamError } from "./http-call.js";
 import { openAIEmbed } from "./openai-embed.js";
 import { toOpenAIBody, usageOf, type WireUsage } from "./openai-wire.js";
-import { parseSse } from "./sse.js";
+import { sseBatches } from "./sse.js";
 import type {
   EmbeddingRequest,
   EmbeddingResult,
@@ -68,30 +68,32 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     let sawContent = false;
     let sawDone = false;
     try {
-      for await (const ev of parseSse(res.body)) {
-        res.touch();
-        if (ev.data === "[DONE]") {
-          sawDone = true;
-          break;
-        }
-        let chunk: OpenAIChunk;
-        try {
-          chunk = JSON.parse(ev.data) as OpenAIChunk;
-        } catch {
-          throw new UpstreamError("protocol", "upstream sent an unparseable event");
-        }
-        usage = usageOf(chunk.usage) ?? usage;
-        for (const choice of chunk.choices ?? []) {
-          const index = choice.index ?? 0;
-          const delta = toDelta(index, choice);
-          if (delta) {
-            if (!sawContent && (delta.content || delta.toolCalls || delta.reasoning || delta.refusal)) {
-              sawContent = true;
-              res.gotFirstToken();
-            }
-            yield delta;
+      read: for await (const events of sseBatches(res.body)) {
+        for (const ev of events) {
+          res.touch();
+          if (ev.data === "[DONE]") {
+            sawDone = true;
+            break read;
           }
-          if (choice.finish_reason) finishes.set(index, choice.finish_reason);
+          let chunk: OpenAIChunk;
+          try {
+            chunk = JSON.parse(ev.data) as OpenAIChunk;
+          } catch {
+            throw new UpstreamError("protocol", "upstream sent an unparseable event");
+          }
+          usage = usageOf(chunk.usage) ?? usage;
+          for (const choice of chunk.choices ?? []) {
+            const index = choice.index ?? 0;
+            const delta = toDelta(index, choice);
+            if (delta) {
+              if (!sawContent && (delta.content || delta.toolCalls || delta.reasoning || delta.refusal)) {
+                sawContent = true;
+                res.gotFirstToken();
+              }
+              yield delta;
+            }
+            if (choice.finish_reason) finishes.set(index, choice.finish_reason);
+          }
         }
       }
     } catch (err) {
