@@ -1,4 +1,5 @@
 import { toAnthropicBody } from "./anthropic-body.js";
+import { endpointUrl } from "./endpoint-url.js";
 import { classifyStatus, UpstreamError } from "./errors.js";
 import { type PoolSet, postJson, toUpstreamError } from "./http-call.js";
 import { sseBatches } from "./sse.js";
@@ -86,7 +87,7 @@ export class AnthropicAdapter implements UpstreamAdapter {
   }
 
   #url(target: UpstreamTarget): URL {
-    return new URL(`${target.baseUrl.replace(/\/$/, "")}/messages`);
+    return endpointUrl(target.baseUrl, "messages");
   }
 
   async *stream(

@@ -1,3 +1,4 @@
+import { endpointUrl } from "./endpoint-url.js";
 import { UpstreamError } from "./errors.js";
 import { type PoolSet, postJson, toUpstreamError } from "./http-call.js";
 import { openAIEmbed } from "./openai-embed.js";
@@ -52,7 +53,7 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     req: UpstreamRequest,
     opts: UpstreamCallOptions,
   ): AsyncGenerator<UpstreamEvent> {
-    const url = new URL(`${target.baseUrl.replace(/\/$/, "")}/chat/completions`);
+    const url = endpointUrl(target.baseUrl, "chat/completions");
     const payload = JSON.stringify(toOpenAIBody(req));
     const res = await postJson(
       this.pools,
