@@ -1,3 +1,4 @@
+import { OutcomeWindow } from "./outcome-window.js";
 import type { EndpointPerformance } from "./types.js";
 
 export interface HealthOptions {
@@ -14,14 +15,8 @@ export interface HealthOptions {
 }
 
 interface State {
-  /**
-   * Outcomes in the window: [time, ok], oldest first, from index `head` (entries before it have
-   * left the window and are dropped in bulk, so a call costs O(1) amortised, not O(window)).
-   */
-  recent: { at: number; ok: boolean }[];
-  head: number;
-  /** Failures among `recent[head..]`. */
-  failures: number;
+  /** Outcomes in the window, failures counted (O(1) amortised per call, not O(window)). */
+  recent: OutcomeWindow;
   streak: number;
   /** A 429's Retry-After: unhealthy until then. */
   coolDownUntil: number;
@@ -51,30 +46,18 @@ export class HealthTracker {
   #state(id: string): State {
     let s = this.#states.get(id);
     if (!s) {
-      s = { recent: [], head: 0, failures: 0, streak: 0, coolDownUntil: 0 };
+      s = { recent: new OutcomeWindow(), streak: 0, coolDownUntil: 0 };
       this.#states.set(id, s);
     }
     return s;
   }
 
   #prune(s: State, now: number): void {
-    const cutoff = now - this.#o.windowMs;
-    let i = s.head;
-    while (i < s.recent.length && s.recent[i]!.at < cutoff) {
-      if (!s.recent[i]!.ok) s.failures--;
-      i++;
-    }
-    s.head = i;
-    // Compact once the dropped prefix is as long as what is kept (amortised O(1) per outcome).
-    if (i > 0 && i >= s.recent.length - i) {
-      s.recent.splice(0, i);
-      s.head = 0;
-    }
+    s.recent.dropBefore(now - this.#o.windowMs);
   }
 
   #push(s: State, at: number, ok: boolean): void {
-    s.recent.push({ at, ok });
-    if (!ok) s.failures++;
+    s.recent.push(at, ok);
     this.#prune(s, at);
   }
 
@@ -111,12 +94,12 @@ export class HealthTracker {
     if (!s) return { unhealthy: false };
     const now = this.#o.now();
     this.#prune(s, now);
-    const n = s.recent.length - s.head;
-    const lastFailureRecent = n > 0 && !s.recent[s.recent.length - 1]!.ok;
+    const n = s.recent.size;
+    const lastFailureRecent = s.recent.lastFailed;
     const unhealthy =
       now < s.coolDownUntil ||
       (lastFailureRecent && s.streak >= this.#o.failureStreak) ||
-      (n >= this.#o.minSamples && s.failures / n >= this.#o.failureRatio);
+      (n >= this.#o.minSamples && s.recent.failures / n >= this.#o.failureRatio);
     return { unhealthy, ttftMs: s.ttftMs, tokensPerSecond: s.tokensPerSecond };
   }
 }
