@@ -1,10 +1,9 @@
 import { CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { Database, DatabaseKind } from "../db/index.js";
 import { withDeadline } from "../db/index.js";
-import { canonicalize } from "../encoding/index.js";
 import { type AppendRequest, appendBatch, type BatchEntry, batchParams, slotsOf } from "./append-batch.js";
 import { type CoCommitHook, refusedRequest } from "./co-commit.js";
-import { type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
+import { canonicalEnvelope, type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
 import type { SigningKey } from "./keys.js";
 import { SEQUENCER_LOCK_KEY, type ShardLayout, sequencerLockKey, shardOf } from "./log-shards.js";
 import { renumberFrom, TenantHeads } from "./tenant-heads.js";
@@ -191,7 +190,7 @@ export class AuditLog {
     const payload = "payload" in p.req ? p.req.payload : p.req.encode(p.slot!.tenantSeq);
     p.envelope = signEnvelope(payload, this.signer);
     // Canonicalised once: the stored row and the Merkle leaf are the same bytes.
-    p.envelopeJson = canonicalize(p.envelope);
+    p.envelopeJson = canonicalEnvelope(p.envelope);
     p.leaf = entryLeafHashOfCanonical(p.envelopeJson);
   }
 

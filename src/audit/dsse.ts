@@ -29,16 +29,22 @@ export interface DsseEnvelope {
 
 const encoder = new TextEncoder();
 
+/** `DSSEv1 LEN(type) type` per payload type (a log signs one or two types, over and over). */
+const paeHeads = new Map<string, Uint8Array>();
+
 /** Pre-Authentication Encoding: the bytes actually signed. */
 export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
-  const type = encoder.encode(payloadType);
-  const head = encoder.encode(`DSSEv1 ${type.length} `);
+  let head = paeHeads.get(payloadType);
+  if (head === undefined) {
+    const type = encoder.encode(payloadType);
+    head = encoder.encode(`DSSEv1 ${type.length} ${payloadType}`);
+    if (paeHeads.size < 16) paeHeads.set(payloadType, head);
+  }
   const mid = encoder.encode(` ${payload.length} `);
-  const out = new Uint8Array(head.length + type.length + mid.length + payload.length);
+  const out = new Uint8Array(head.length + mid.length + payload.length);
   out.set(head, 0);
-  out.set(type, head.length);
-  out.set(mid, head.length + type.length);
-  out.set(payload, head.length + type.length + mid.length);
+  out.set(mid, head.length);
+  out.set(payload, head.length + mid.length);
   return out;
 }
 
@@ -123,6 +129,18 @@ function checkShape(e: unknown): DsseEnvelope | string {
 /** The payload bytes of an envelope, without verifying anything. */
 export function envelopePayload(envelope: DsseEnvelope): Uint8Array {
   return fromBase64(envelope.payload);
+}
+
+/**
+ * {@link canonicalize} of an envelope of exactly the DSSE shape (what {@link signEnvelope}
+ * makes), written out: members in RFC 8785 order (`payload` < `payloadType` < `signatures`,
+ * `keyid` < `sig`), strings as JSON.stringify writes them, so the same text.
+ */
+export function canonicalEnvelope(e: DsseEnvelope): string {
+  let sigs = "";
+  for (const s of e.signatures)
+    sigs += `${sigs === "" ? "" : ","}{"keyid":${JSON.stringify(s.keyid)},"sig":${JSON.stringify(s.sig)}}`;
+  return `{"payload":${JSON.stringify(e.payload)},"payloadType":${JSON.stringify(e.payloadType)},"signatures":[${sigs}]}`;
 }
 
 /**

@@ -10,51 +10,42 @@
  * Decision records restrict numbers further to safe integers (see `assertIntegersOnly`).
  */
 export function canonicalize(value: unknown): string {
-  const out: string[] = [];
-  write(value, out);
-  return out.join("");
+  return write(value);
 }
 
-function write(value: unknown, out: string[]): void {
-  if (value === null) {
-    out.push("null");
-    return;
-  }
+// One string built by concatenation (V8 ropes), no intermediate arrays or closures: the
+// records on the request path are canonicalised twice each (record, then envelope).
+function write(value: unknown): string {
+  if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
-      out.push(value ? "true" : "false");
-      return;
+      return value ? "true" : "false";
     case "number":
       if (!Number.isFinite(value)) throw new TypeError(`canonical JSON cannot represent ${value}`);
-      // ECMAScript serialisation of -0 is "0", as RFC 8785 requires.
-      out.push(JSON.stringify(value));
-      return;
+      // ECMAScript serialisation (Number.prototype.toString, what JSON.stringify uses for a
+      // finite number); -0 becomes "0", as RFC 8785 requires.
+      return String(value);
     case "string":
-      out.push(JSON.stringify(value));
-      return;
+      return JSON.stringify(value);
     case "object": {
       if (Array.isArray(value)) {
-        out.push("[");
-        for (let i = 0; i < value.length; i++) {
-          if (i > 0) out.push(",");
-          // Like JSON.stringify, undefined in arrays becomes null.
-          write(value[i] === undefined ? null : value[i], out);
-        }
-        out.push("]");
-        return;
+        const n = value.length;
+        if (n === 0) return "[]";
+        // Like JSON.stringify, undefined in arrays becomes null.
+        let out = `[${value[0] === undefined ? "null" : write(value[0])}`;
+        for (let i = 1; i < n; i++) out += `,${value[i] === undefined ? "null" : write(value[i])}`;
+        return `${out}]`;
       }
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj)
-        .filter((k) => obj[k] !== undefined)
-        .sort();
-      out.push("{");
-      keys.forEach((k, i) => {
-        if (i > 0) out.push(",");
-        out.push(JSON.stringify(k), ":");
-        write(obj[k], out);
-      });
-      out.push("}");
-      return;
+      const keys = Object.keys(obj).sort();
+      let out = "{";
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        const v = obj[k];
+        if (v === undefined) continue;
+        out += `${out.length === 1 ? "" : ","}${JSON.stringify(k)}:${write(v)}`;
+      }
+      return `${out}}`;
     }
     default:
       throw new TypeError(`canonical JSON cannot represent a ${typeof value}`);
@@ -63,11 +54,29 @@ function write(value: unknown, out: string[]): void {
 
 /** Throws unless every number in `value` is a safe integer (decision records: µs, micro-USD). */
 export function assertIntegersOnly(value: unknown, path = "$"): void {
+  // The walk builds no paths; only a failure walks again to name where.
+  if (!integersOnly(value)) assertIntegersOnlyAt(value, path);
+}
+
+function integersOnly(value: unknown): boolean {
+  if (typeof value === "number") return Number.isSafeInteger(value);
+  if (value === null || typeof value !== "object") return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!integersOnly(value[i])) return false;
+    return true;
+  }
+  for (const k in value) {
+    if (Object.hasOwn(value, k) && !integersOnly((value as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+function assertIntegersOnlyAt(value: unknown, path: string): void {
   if (typeof value === "number") {
     if (!Number.isSafeInteger(value)) throw new TypeError(`${path}: ${value} is not a safe integer`);
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => assertIntegersOnly(v, `${path}[${i}]`));
+    value.forEach((v, i) => assertIntegersOnlyAt(v, `${path}[${i}]`));
   } else if (value !== null && typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) assertIntegersOnly(v, `${path}.${k}`);
+    for (const [k, v] of Object.entries(value)) assertIntegersOnlyAt(v, `${path}.${k}`);
   }
 }

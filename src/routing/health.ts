@@ -1,3 +1,4 @@
+import { OutcomeWindow } from "./outcome-window.js";
 import type { EndpointPerformance } from "./types.js";
 
 export interface HealthOptions {
@@ -14,8 +15,8 @@ export interface HealthOptions {
 }
 
 interface State {
-  /** Outcomes in the window: [time, ok]. */
-  recent: { at: number; ok: boolean }[];
+  /** Outcomes in the window, failures counted (O(1) amortised per call, not O(window)). */
+  recent: OutcomeWindow;
   streak: number;
   /** A 429's Retry-After: unhealthy until then. */
   coolDownUntil: number;
@@ -45,24 +46,25 @@ export class HealthTracker {
   #state(id: string): State {
     let s = this.#states.get(id);
     if (!s) {
-      s = { recent: [], streak: 0, coolDownUntil: 0 };
+      s = { recent: new OutcomeWindow(), streak: 0, coolDownUntil: 0 };
       this.#states.set(id, s);
     }
     return s;
   }
 
   #prune(s: State, now: number): void {
-    const cutoff = now - this.#o.windowMs;
-    let i = 0;
-    while (i < s.recent.length && s.recent[i]!.at < cutoff) i++;
-    if (i > 0) s.recent.splice(0, i);
+    s.recent.dropBefore(now - this.#o.windowMs);
+  }
+
+  #push(s: State, at: number, ok: boolean): void {
+    s.recent.push(at, ok);
+    this.#prune(s, at);
   }
 
   recordSuccess(id: string, sample: { ttftMs?: number; tokens?: number; generationMs?: number } = {}): void {
     const s = this.#state(id);
     const now = this.#o.now();
-    s.recent.push({ at: now, ok: true });
-    this.#prune(s, now);
+    this.#push(s, now, true);
     s.streak = 0;
     const a = this.#o.alpha;
     if (sample.ttftMs !== undefined)
@@ -82,8 +84,7 @@ export class HealthTracker {
   recordFailure(id: string, retryAfterMs?: number): void {
     const s = this.#state(id);
     const now = this.#o.now();
-    s.recent.push({ at: now, ok: false });
-    this.#prune(s, now);
+    this.#push(s, now, false);
     s.streak++;
     if (retryAfterMs !== undefined) s.coolDownUntil = Math.max(s.coolDownUntil, now + retryAfterMs);
   }
@@ -93,12 +94,12 @@ export class HealthTracker {
     if (!s) return { unhealthy: false };
     const now = this.#o.now();
     this.#prune(s, now);
-    const failures = s.recent.filter((r) => !r.ok).length;
-    const lastFailureRecent = s.recent.length > 0 && !s.recent[s.recent.length - 1]!.ok;
+    const n = s.recent.size;
+    const lastFailureRecent = s.recent.lastFailed;
     const unhealthy =
       now < s.coolDownUntil ||
       (lastFailureRecent && s.streak >= this.#o.failureStreak) ||
-      (s.recent.length >= this.#o.minSamples && failures / s.recent.length >= this.#o.failureRatio);
+      (n >= this.#o.minSamples && s.recent.failures / n >= this.#o.failureRatio);
     return { unhealthy, ttftMs: s.ttftMs, tokensPerSecond: s.tokensPerSecond };
   }
 }

@@ -1,7 +1,8 @@
 import { toAnthropicBody } from "./anthropic-body.js";
+import { endpointUrl } from "./endpoint-url.js";
 import { classifyStatus, UpstreamError } from "./errors.js";
 import { type PoolSet, postJson, toUpstreamError } from "./http-call.js";
-import { parseSse } from "./sse.js";
+import { sseBatches } from "./sse.js";
 import type {
   UpstreamAdapter,
   UpstreamCallOptions,
@@ -86,7 +87,7 @@ export class AnthropicAdapter implements UpstreamAdapter {
   }
 
   #url(target: UpstreamTarget): URL {
-    return new URL(`${target.baseUrl.replace(/\/$/, "")}/messages`);
+    return endpointUrl(target.baseUrl, "messages");
   }
 
   async *stream(
@@ -109,53 +110,55 @@ export class AnthropicAdapter implements UpstreamAdapter {
     let sawContent = false;
     let stopped = false;
     try {
-      for await (const sse of parseSse(res.body)) {
-        res.touch();
-        let ev: StreamEvent;
-        try {
-          ev = JSON.parse(sse.data) as StreamEvent;
-        } catch {
-          throw new UpstreamError("protocol", "upstream sent an unparseable event");
-        }
-        if (ev.type === "error") throw streamErrorClass(ev.error?.type);
-        if (ev.type === "message_start") {
-          usageOf(ev.message?.usage ?? {}, usage);
-          yield { type: "delta", role: "assistant" };
-        } else if (ev.type === "content_block_start" && ev.content_block?.type === "tool_use") {
-          const index = toolIndex.size;
-          toolIndex.set(ev.index ?? 0, index);
-          if (!sawContent) res.gotFirstToken();
-          sawContent = true;
-          yield {
-            type: "delta",
-            toolCalls: [{ index, id: ev.content_block.id, name: ev.content_block.name, arguments: "" }],
-          };
-        } else if (ev.type === "content_block_delta") {
-          const d = ev.delta;
-          if (!sawContent) res.gotFirstToken();
-          sawContent = true;
-          if (d?.type === "text_delta" && d.text) yield { type: "delta", content: d.text };
-          else if (d?.type === "thinking_delta" && d.thinking) yield { type: "delta", reasoning: d.thinking };
-          else if (d?.type === "input_json_delta" && d.partial_json) {
+      read: for await (const events of sseBatches(res.body)) {
+        for (const sse of events) {
+          res.touch();
+          let ev: StreamEvent;
+          try {
+            ev = JSON.parse(sse.data) as StreamEvent;
+          } catch {
+            throw new UpstreamError("protocol", "upstream sent an unparseable event");
+          }
+          if (ev.type === "error") throw streamErrorClass(ev.error?.type);
+          if (ev.type === "message_start") {
+            usageOf(ev.message?.usage ?? {}, usage);
+            yield { type: "delta", role: "assistant" };
+          } else if (ev.type === "content_block_start" && ev.content_block?.type === "tool_use") {
+            const index = toolIndex.size;
+            toolIndex.set(ev.index ?? 0, index);
+            if (!sawContent) res.gotFirstToken();
+            sawContent = true;
             yield {
               type: "delta",
-              toolCalls: [{ index: toolIndex.get(ev.index ?? 0) ?? 0, arguments: d.partial_json }],
+              toolCalls: [{ index, id: ev.content_block.id, name: ev.content_block.name, arguments: "" }],
             };
+          } else if (ev.type === "content_block_delta") {
+            const d = ev.delta;
+            if (!sawContent) res.gotFirstToken();
+            sawContent = true;
+            if (d?.type === "text_delta" && d.text) yield { type: "delta", content: d.text };
+            else if (d?.type === "thinking_delta" && d.thinking)
+              yield { type: "delta", reasoning: d.thinking };
+            else if (d?.type === "input_json_delta" && d.partial_json) {
+              yield {
+                type: "delta",
+                toolCalls: [{ index: toolIndex.get(ev.index ?? 0) ?? 0, arguments: d.partial_json }],
+              };
+            }
+          } else if (ev.type === "message_delta") {
+            if (ev.delta?.stop_reason) finishReason = FINISH[ev.delta.stop_reason] ?? "stop";
+            // Cumulative: the latest counts replace the earlier ones.
+            if (ev.usage) usageOf(ev.usage, usage);
+          } else if (ev.type === "message_stop") {
+            stopped = true;
+            break read;
           }
-        } else if (ev.type === "message_delta") {
-          if (ev.delta?.stop_reason) finishReason = FINISH[ev.delta.stop_reason] ?? "stop";
-          // Cumulative: the latest counts replace the earlier ones.
-          if (ev.usage) usageOf(ev.usage, usage);
-        } else if (ev.type === "message_stop") {
-          stopped = true;
-          break;
         }
       }
     } catch (err) {
       throw toUpstreamError(err, undefined, opts.signal);
     } finally {
-      res.done();
-      res.body.destroy();
+      res.release(stopped);
     }
     if (!stopped || !finishReason)
       throw new UpstreamError("stream_broken", "upstream stream ended without message_stop");

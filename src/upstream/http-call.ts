@@ -44,7 +44,21 @@ export interface OpenedResponse {
   gotFirstToken(): void;
   /** Stops the timers and detaches from the caller's signal. */
   done(): void;
+  /**
+   * Ends the call once the caller stops reading. `complete`: the stream's terminal event
+   * (`[DONE]`, `message_stop`) was read, so what is left of the body is its end (normally already
+   * received): it is read to its end rather than destroyed, which spares an abort error per call
+   * and keeps the connection in the pool. Bounded: at most {@link DRAIN_LIMIT_BYTES}, and the
+   * call's timers and the caller's signal stay armed until the body closes. Otherwise (error,
+   * caller gone) the body is destroyed at once.
+   */
+  release(complete: boolean): void;
 }
+
+/** What may follow a stream's terminal event before the body is destroyed instead. */
+export const DRAIN_LIMIT_BYTES = 64 * 1024;
+
+function noop(): void {}
 
 /**
  * POSTs JSON to `url` with our timeouts: connect (pool), first token (from send until the
@@ -120,6 +134,23 @@ export async function postJson(
         arm();
       },
       done,
+      release: (complete) => {
+        const body = res.body;
+        if (!complete || body.destroyed) {
+          done();
+          body.destroy();
+        } else if (body.readableEnded) done();
+        else {
+          let read = 0;
+          body
+            .on("error", noop)
+            .on("close", done)
+            .on("data", (chunk: Buffer) => {
+              read += chunk.length;
+              if (read > DRAIN_LIMIT_BYTES) body.destroy();
+            });
+        }
+      },
     };
   } catch (err) {
     done();

@@ -1,8 +1,9 @@
+import { endpointUrl } from "./endpoint-url.js";
 import { UpstreamError } from "./errors.js";
 import { type PoolSet, postJson, toUpstreamError } from "./http-call.js";
 import { openAIEmbed } from "./openai-embed.js";
 import { toOpenAIBody, usageOf, type WireUsage } from "./openai-wire.js";
-import { parseSse } from "./sse.js";
+import { sseBatches } from "./sse.js";
 import type {
   EmbeddingRequest,
   EmbeddingResult,
@@ -52,7 +53,7 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     req: UpstreamRequest,
     opts: UpstreamCallOptions,
   ): AsyncGenerator<UpstreamEvent> {
-    const url = new URL(`${target.baseUrl.replace(/\/$/, "")}/chat/completions`);
+    const url = endpointUrl(target.baseUrl, "chat/completions");
     const payload = JSON.stringify(toOpenAIBody(req));
     const res = await postJson(
       this.pools,
@@ -66,35 +67,40 @@ export class OpenAICompatibleAdapter implements UpstreamAdapter {
     const finishes = new Map<number, string>();
     let usage: Usage | undefined;
     let sawContent = false;
+    let sawDone = false;
     try {
-      for await (const ev of parseSse(res.body)) {
-        res.touch();
-        if (ev.data === "[DONE]") break;
-        let chunk: OpenAIChunk;
-        try {
-          chunk = JSON.parse(ev.data) as OpenAIChunk;
-        } catch {
-          throw new UpstreamError("protocol", "upstream sent an unparseable event");
-        }
-        usage = usageOf(chunk.usage) ?? usage;
-        for (const choice of chunk.choices ?? []) {
-          const index = choice.index ?? 0;
-          const delta = toDelta(index, choice);
-          if (delta) {
-            if (!sawContent && (delta.content || delta.toolCalls || delta.reasoning || delta.refusal)) {
-              sawContent = true;
-              res.gotFirstToken();
-            }
-            yield delta;
+      read: for await (const events of sseBatches(res.body)) {
+        for (const ev of events) {
+          res.touch();
+          if (ev.data === "[DONE]") {
+            sawDone = true;
+            break read;
           }
-          if (choice.finish_reason) finishes.set(index, choice.finish_reason);
+          let chunk: OpenAIChunk;
+          try {
+            chunk = JSON.parse(ev.data) as OpenAIChunk;
+          } catch {
+            throw new UpstreamError("protocol", "upstream sent an unparseable event");
+          }
+          usage = usageOf(chunk.usage) ?? usage;
+          for (const choice of chunk.choices ?? []) {
+            const index = choice.index ?? 0;
+            const delta = toDelta(index, choice);
+            if (delta) {
+              if (!sawContent && (delta.content || delta.toolCalls || delta.reasoning || delta.refusal)) {
+                sawContent = true;
+                res.gotFirstToken();
+              }
+              yield delta;
+            }
+            if (choice.finish_reason) finishes.set(index, choice.finish_reason);
+          }
         }
       }
     } catch (err) {
       throw toUpstreamError(err, undefined, opts.signal);
     } finally {
-      res.done();
-      res.body.destroy();
+      res.release(sawDone);
     }
     for (let i = 0; i < expected; i++)
       if (!finishes.has(i))

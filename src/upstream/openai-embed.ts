@@ -1,3 +1,4 @@
+import { endpointUrl } from "./endpoint-url.js";
 import { UpstreamError } from "./errors.js";
 import { type PoolSet, postJson, toUpstreamError } from "./http-call.js";
 import type { EmbeddingRequest, EmbeddingResult, UpstreamCallOptions, UpstreamTarget } from "./types.js";
@@ -28,7 +29,7 @@ export async function openAIEmbed(
   req: EmbeddingRequest,
   opts: UpstreamCallOptions,
 ): Promise<EmbeddingResult> {
-  const url = new URL(`${target.baseUrl.replace(/\/$/, "")}/embeddings`);
+  const url = endpointUrl(target.baseUrl, "embeddings");
   const body: Record<string, unknown> = { model: req.model, input: req.input };
   if (req.dimensions !== undefined) body.dimensions = req.dimensions;
   if (req.user !== undefined) body.user = req.user;
