@@ -178,9 +178,9 @@ async function run() {
   const serverBackends = async () =>
     db.kind === "postgres"
       ? (
-          await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(
-            db.db,
-          )
+          await sql<{
+            pid: number;
+          }>`select pid from pg_stat_activity where datname = current_database()`.execute(db.db)
         ).rows.map((r) => r.pid)
       : [];
   try {

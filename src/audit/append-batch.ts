@@ -331,7 +331,9 @@ export async function appendBatch(
   lockKey?: number,
 ): Promise<BatchResult> {
   const statement =
-    lockKey === undefined ? APPEND_BATCH.compile(params) : APPEND_BATCH_LOCKED.compile([...params, String(lockKey)]);
+    lockKey === undefined
+      ? APPEND_BATCH.compile(params)
+      : APPEND_BATCH_LOCKED.compile([...params, String(lockKey)]);
   const result = await db.executeQuery<{ n: number | string; ok: boolean; heads: string }>(statement);
   const row = result.rows[0]!;
   const stored = JSON.parse(row.heads) as number[];

@@ -199,7 +199,11 @@ export class AuditLog {
    * Runs the batch's statement; when the tenant heads it continues are not the database's,
    * renumbers and re-signs it from the heads the database reported and runs it again.
    */
-  async #write(db: Kysely<Database> | Transaction<Database>, batch: Pending[], lockKey?: number): Promise<number> {
+  async #write(
+    db: Kysely<Database> | Transaction<Database>,
+    batch: Pending[],
+    lockKey?: number,
+  ): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       const { params, tenants } = batchParams(batch, this.opts.shard ?? 0);
       const r = await appendBatch(db, params, tenants, lockKey);

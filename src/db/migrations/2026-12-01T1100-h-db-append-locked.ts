@@ -18,7 +18,8 @@ import { type Kysely, sql } from "kysely";
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table audit_log set (toast_tuple_target = 8160)`.execute(db);
-  await sql.raw(`
+  await sql
+    .raw(`
     create function sovr_audit_append_locked(
       text[], text[], timestamptz[], text[], bytea[], text[], text[], text[], text[], text[], text[],
       text[], int8[], text[], int8[], int8[], text[], int8[], int8[], int8[], text[], text[], int4, int8
@@ -78,7 +79,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
              (select coalesce(json_agg(c.head order by c.ord), '[]')::text from claims c) as heads
       from next, ok;
     end
-    $fn$`).execute(db);
+    $fn$`)
+    .execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
