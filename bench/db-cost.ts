@@ -122,7 +122,7 @@ async function run() {
       recordedAt: new Date(),
       tenant,
       encode: (n) => payload("outcome", id, tenant, n),
-      outcome: "ok",
+      outcome: "success",
       endpointId: "sim-eu/chat-small",
       usage: { input_tokens: 812, output_tokens: 128, cost_micro_usd: 420 },
     });
@@ -174,6 +174,14 @@ async function run() {
     await Promise.all(pending);
     await log.drain();
   };
+  const walBytes = async () =>
+    Number(
+      (
+        await sql<{ b: string }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as b`.execute(
+          db.db,
+        )
+      ).rows[0]!.b,
+    );
   /** Postgres: the server processes serving this scratch database (same machine). */
   const serverBackends = async () =>
     db.kind === "postgres"
@@ -189,6 +197,7 @@ async function run() {
     records = 0;
     const n = Math.round(rate * seconds);
     const lat = newHistogram();
+    const wal0 = await walBytes();
     const backends = await serverBackends();
     const server0 = await processCpu(backends);
     const before = await threadCpu();
@@ -199,6 +208,8 @@ async function run() {
     const cpu = process.cpuUsage(cpu0);
     const after = await threadCpu();
     const server = (await processCpu(backends)) - server0;
+    // On Postgres the WAL is the whole server's: other databases' writes count too.
+    const wal = (await walBytes()) - wal0;
     const main = String(process.pid);
     const perThread = [...after]
       .map(([tid, s]) => ({ tid, ms_per_request: ((s - (before.get(tid) ?? 0)) * 1000) / n }))
@@ -215,6 +226,7 @@ async function run() {
         ? { postgres_backends_cpu_ms_per_request: round((server * 1000) / n), backends: backends.length }
         : {}),
       threads: perThread,
+      wal_bytes_per_request: Math.round(wal / n),
       statements_per_request: round(statements / n),
       records_per_statement: round(records / Math.max(1, statements)),
       decision_to_durable_ms: percentilesMs(lat),
