@@ -298,6 +298,18 @@ const APPEND_BATCH = preparedStatement(
     from next, ok`,
 );
 
+/**
+ * The same statement as a function that takes the shard's sequencer lock first (migration
+ * 2026-12-01T1100-h-db-append-locked, a frozen copy of v6: change both together), for Postgres
+ * outside a transaction: lock, append and commit in one round trip. $24 is the lock key.
+ */
+const APPEND_BATCH_LOCKED = preparedStatement(
+  "sovr_audit_append_locked_v6",
+  `select first_seq as n, written as ok, stored_heads as heads from sovr_audit_append_locked(
+     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+     $23, $24::int8)`,
+);
+
 interface BatchResult {
   /** The first sequence number of the batch (when written). */
   n: number;
@@ -307,14 +319,22 @@ interface BatchResult {
   heads: Map<string, number>;
 }
 
+/**
+ * Runs the batch's statement. With `lockKey` (Postgres, outside a transaction) the statement
+ * takes that sequencer lock itself and is its own transaction: one round trip, and the lock is
+ * held until it commits. Without, the caller holds the lock (or needs none: PGlite).
+ */
 export async function appendBatch(
   db: Kysely<Database> | Transaction<Database>,
   params: readonly Uint8Array[],
   tenants: readonly string[],
+  lockKey?: number,
 ): Promise<BatchResult> {
-  const result = await db.executeQuery<{ n: number | string; ok: boolean; heads: string }>(
-    APPEND_BATCH.compile(params),
-  );
+  const statement =
+    lockKey === undefined
+      ? APPEND_BATCH.compile(params)
+      : APPEND_BATCH_LOCKED.compile([...params, String(lockKey)]);
+  const result = await db.executeQuery<{ n: number | string; ok: boolean; heads: string }>(statement);
   const row = result.rows[0]!;
   const stored = JSON.parse(row.heads) as number[];
   return { n: Number(row.n), ok: row.ok, heads: new Map(tenants.map((t, i) => [t, Number(stored[i])])) };

@@ -198,10 +198,14 @@ export class AuditLog {
    * Runs the batch's statement; when the tenant heads it continues are not the database's,
    * renumbers and re-signs it from the heads the database reported and runs it again.
    */
-  async #write(db: Kysely<Database> | Transaction<Database>, batch: Pending[]): Promise<number> {
+  async #write(
+    db: Kysely<Database> | Transaction<Database>,
+    batch: Pending[],
+    lockKey?: number,
+  ): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       const { params, tenants } = batchParams(batch, this.opts.shard ?? 0);
-      const r = await appendBatch(db, params, tenants);
+      const r = await appendBatch(db, params, tenants, lockKey);
       if (r.ok) return r.n;
       if (attempt >= MAX_HEAD_ATTEMPTS)
         throw new Error("tenant sequence heads kept moving; batch not written");
@@ -267,12 +271,12 @@ export class AuditLog {
     let firstSeq: number;
     const works = this.opts.coCommit ? batch.filter((p) => p.req.work !== undefined) : [];
     try {
-      if (this.dbKind === "postgres" || works.length > 0) {
-        // The advisory lock must be held before the statement's snapshot is taken (READ
+      if (works.length > 0) {
+        // The work and the records must commit together, in one transaction. On Postgres the
+        // advisory lock must be held before the statement's snapshot is taken (READ
         // COMMITTED), or max(seq) could miss another replica's commit: the lock is its own
-        // statement, sent with BEGIN in one simple-protocol message (one round trip).
-        // PGlite takes the same path when the batch carries work: the work and the records must
-        // commit together (its one connection is held, so nothing else runs in between).
+        // statement, sent with BEGIN in one simple-protocol message (one round trip). On
+        // PGlite its one connection is held, so nothing else runs in between.
         firstSeq = await this.db.connection().execute(async (conn) => {
           await conn.executeQuery(
             this.dbKind === "postgres" ? this.#beginAndLock : CompiledQuery.raw("begin"),
@@ -288,9 +292,14 @@ export class AuditLog {
           }
         });
       } else {
-        // PGlite: one process, one connection, statements run one at a time; one statement is
-        // its own transaction, so the batch is atomic without BEGIN/COMMIT round trips.
-        firstSeq = await this.#write(this.db, batch);
+        // One statement is its own transaction, so the batch is atomic without BEGIN/COMMIT
+        // round trips. PGlite: one process, one connection, statements run one at a time.
+        // Postgres: the statement takes the sequencer lock before its snapshot (append-batch.ts).
+        firstSeq = await this.#write(
+          this.db,
+          batch,
+          this.dbKind === "postgres" ? sequencerLockKey(this.opts.shard ?? 0) : undefined,
+        );
       }
     } catch (err) {
       // Nothing of the batch was written, its numbers included: the queue takes them over.

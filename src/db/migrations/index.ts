@@ -14,6 +14,7 @@ import * as adminRecords from "./2026-12-01T0600-admin-records-admin.js";
 import * as keyExpiryRecorded from "./2026-12-01T0700-key-expiry-recorded.js";
 import * as decisionFacets from "./2026-12-01T0900-h-evidence-decision-facets.js";
 import * as logShards from "./2026-12-01T1000-h-shards-log-shards.js";
+import * as appendLocked from "./2026-12-01T1100-h-db-append-locked.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   "2026-12-01T0700-key-expiry-recorded": keyExpiryRecorded,
   "2026-12-01T0900-h-evidence-decision-facets": decisionFacets,
   "2026-12-01T1000-h-shards-log-shards": logShards,
+  "2026-12-01T1100-h-db-append-locked": appendLocked,
 };
