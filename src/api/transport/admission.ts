@@ -175,7 +175,6 @@ export class Admission {
 }
 
 function hold(res: Parameters<NodeHandler>[1], release: () => void): void {
-  if (res.writableFinished || res.destroyed) return release();
-  res.once("close", release);
-  res.once("finish", release);
+  if (res.writableFinished || res.destroyed) release();
+  else res.once("close", release).once("finish", release);
 }
