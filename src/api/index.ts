@@ -11,6 +11,7 @@ export {
 export { CONSOLE_CSP, consoleHandler, httpAuthenticate, httpHandler } from "./http/index.js";
 export { createOpenAIHttpHandler } from "./openai/index.js";
 export {
+  Admission,
   connectHandler,
   HttpRateLimit,
   listen,

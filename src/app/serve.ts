@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import {
+  Admission,
   consoleHandler,
   createAnthropicHttpHandler,
   createOpenAIHttpHandler,
@@ -88,6 +89,13 @@ export async function serve(p: ServeParts): Promise<Serving> {
   const health = serviceHealth();
   const shutdown = new AbortController();
   const limiter = requestLimiter(config.limits, db);
+  // SOVR_MAX_IN_FLIGHT: refused calls counted, and logged at most once a second (no content).
+  const admission = new Admission({
+    maxInFlight: config.maxInFlight,
+    onRefused: (api) => metrics.overloadRefusals.inc({ api }),
+    onRefusedLog: (refused, limit) =>
+      logger.warn({ refused, limit }, "overloaded: calls refused at SOVR_MAX_IN_FLIGHT"),
+  });
   // WatchDecisions streams wake on this replica's commits (and poll for other replicas').
   const commits = new CommitSignal();
   audit.onCommitted(() => commits.notify());
@@ -106,6 +114,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
     auth: authOn ? callers : undefined,
     maxRequestBytes: config.requestLimits.requestBytes,
     limiter,
+    admission,
     reportInternal,
     observeAuth: observe,
     routes: (r) =>
@@ -158,6 +167,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
   });
   const http = httpHandler({
     httpLimit,
+    admission,
     metrics,
     openai,
     anthropic,

@@ -69,6 +69,8 @@ const MEANING: Record<Key, string> = {
   SOVR_H2_MAX_CONCURRENT_STREAMS: "gRPC port: streams open at once per connection",
   SOVR_H2_MAX_RESETS_PER_SECOND: "gRPC port: stream resets per second per connection before GOAWAY",
   SOVR_MAX_REQUEST_BYTES: "request size limit on every surface",
+  SOVR_MAX_IN_FLIGHT:
+    "routed calls in flight per process, both APIs; over it 503 / UNAVAILABLE; 0 = unbounded",
   SOVR_MAX_IMAGE_BYTES: "one inline image (decoded bytes)",
   SOVR_MAX_AUDIO_BYTES: "one input_audio part (decoded bytes)",
   SOVR_MAX_FILE_BYTES: "one file part, e.g. a PDF (decoded bytes)",

@@ -135,6 +135,12 @@ export const CONFIG_SCHEMA = z.object({
   /** HTTP/2 port: streams open at once per connection; stream resets per second per connection. */
   SOVR_H2_MAX_CONCURRENT_STREAMS: positiveInt.default(100),
   SOVR_H2_MAX_RESETS_PER_SECOND: positiveInt.default(100),
+  /**
+   * Routed calls in flight at once per process, both APIs (src/api/transport/admission.ts);
+   * over it a call is refused at once (503 / UNAVAILABLE); 0 = unbounded. The default is what
+   * two cores sustain (~500 routed calls/s) × a 2 s latency budget, rounded (docs/operations.md).
+   */
+  SOVR_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(1024),
   /** The OpenAI-compatible API's body limit and the inline media part limits (decoded bytes). */
   SOVR_MAX_REQUEST_BYTES: positiveInt.default(DEFAULT_REQUEST_LIMITS.requestBytes),
   SOVR_MAX_IMAGE_BYTES: positiveInt.default(DEFAULT_REQUEST_LIMITS.imageBytes),

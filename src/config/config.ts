@@ -113,6 +113,8 @@ export interface Config {
   readonly catalogEnv: CatalogEnvPolicy;
   /** HTTP/2 port: SETTINGS_MAX_CONCURRENT_STREAMS and the rapid-reset bound (src/api/transport/h2-guard.ts). */
   readonly http2: { readonly maxConcurrentStreams: number; readonly maxResetsPerSecond: number };
+  /** Routed calls in flight at once in this process (SOVR_MAX_IN_FLIGHT); 0 = unbounded. */
+  readonly maxInFlight: number;
   /** Body and inline media limits of the HTTP API (src/config/limits.ts). */
   readonly requestLimits: RequestLimits;
   /** This deployment's country (ISO 3166-1 alpha-2, upper case), or undefined = unknown. */
@@ -291,6 +293,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConcurrentStreams: c.SOVR_H2_MAX_CONCURRENT_STREAMS,
       maxResetsPerSecond: c.SOVR_H2_MAX_RESETS_PER_SECOND,
     }),
+    maxInFlight: c.SOVR_MAX_IN_FLIGHT,
     requestLimits: Object.freeze({
       requestBytes: c.SOVR_MAX_REQUEST_BYTES,
       imageBytes: c.SOVR_MAX_IMAGE_BYTES,

@@ -69,6 +69,13 @@ export class Metrics {
     this.#inflight = read;
   }
 
+  readonly overloadRefusals = new Counter({
+    name: "sovr_overload_refusals_total",
+    help: "Routed calls refused at once because SOVR_MAX_IN_FLIGHT were in flight, by API (grpc, http).",
+    labelNames: ["api"] as const,
+    registers: [this.registry],
+  });
+
   readonly catalogRevisions = new Counter({
     name: "sovr_catalog_applies_total",
     help: "Catalog apply attempts by result (applied, unchanged, rejected).",

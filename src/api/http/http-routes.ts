@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { LIMITS } from "../../config/index.js";
 import type { Metrics } from "../../telemetry/index.js";
-import type { HttpRateLimit, NodeHandler } from "../transport/index.js";
+import type { Admission, HttpRateLimit, NodeHandler } from "../transport/index.js";
 import type { ReadinessChecks } from "./readiness.js";
 import { readiness } from "./readiness.js";
 
@@ -17,6 +17,8 @@ export interface HttpRoutes {
   maxRequestBytes?: number;
   /** The web console's static files (`/console/`, docs/console.md): true when it answered. */
   console?(req: IncomingMessage, res: ServerResponse): boolean;
+  /** The bound on routed calls in flight (SOVR_MAX_IN_FLIGHT): checked before the APIs' routes. */
+  admission?: Admission;
   /** Connect (gRPC-web, Connect JSON) on the HTTP/1.1 port. */
   connect: NodeHandler;
 }
@@ -43,6 +45,7 @@ export function httpHandler(r: HttpRoutes): NodeHandler {
       return;
     }
     if (r.console?.(req, res)) return;
+    if (r.admission?.refuseHttp(req, res)) return;
     if (r.openai(req, res) || r.anthropic?.(req, res)) return;
     const max = r.maxRequestBytes ?? LIMITS.requestBytes;
     if (Number(req.headers["content-length"]) > max) return void connectTooLarge(res, max);

@@ -15,6 +15,7 @@ import {
   internalErrorInterceptor,
   requestNoteKey,
 } from "../grpc/index.js";
+import type { Admission } from "./admission.js";
 import { GrpcMethods, grpcStreamHandler, type H2StreamHandler } from "./grpc-stream.js";
 import { peerCertificate } from "./peer-certificate.js";
 import { headerValue, PreAuth } from "./pre-auth.js";
@@ -31,6 +32,8 @@ export interface ConnectHandlerOptions {
   observeAuth?: <P extends Principal | undefined>(req: object, check: () => Promise<P>) => Promise<P>;
   /** Largest request message (SOVR_MAX_REQUEST_BYTES); LIMITS.requestBytes when absent. */
   maxRequestBytes?: number;
+  /** The bound on routed calls in flight (SOVR_MAX_IN_FLIGHT, ./admission.ts), checked first. */
+  admission?: Admission;
 }
 
 /**
@@ -99,12 +102,14 @@ export function rpcHandlers(o: ConnectHandlerOptions & { access?: AccessRecorder
     onInternal: o.reportInternal,
     gate: {
       admit: async (call, operation, headers) => {
+        o.admission?.admitStream(call.stream, operation);
         if (preAuth) await preAuth.admit(call, operation, headers);
         return contextValues(call);
       },
     },
   });
-  return { node: preAuth ? preAuth.wrap(handler) : handler, grpc };
+  const node = preAuth ? preAuth.wrap(handler) : handler;
+  return { node: o.admission ? o.admission.wrap(node) : node, grpc };
 }
 
 /** `r`, also telling `methods` of every service implementation registered on it. */

@@ -1,5 +1,6 @@
 // The public face of api/transport/: other folders import only what is exported here.
 
+export { ADMITTED, Admission, type AdmissionOptions, OverloadedError } from "./admission.js";
 export { ClusterRateLimiter, ClusterTokenLimiter } from "./cluster-limit.js";
 export { type ConnectHandlerOptions, connectHandler, rpcHandlers } from "./connect-handler.js";
 export type { H2StreamHandler } from "./grpc-stream.js";

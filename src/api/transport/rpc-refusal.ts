@@ -91,7 +91,7 @@ const REFUSAL_DRAIN_MS = 2000;
  * once the answer is written, so a larger unread body is never read (at most the socket's
  * buffers).
  */
-function refuseH1(
+export function refuseH1(
   req: IncomingMessage,
   res: ServerResponse,
   status: number,
