@@ -12,7 +12,8 @@ import { CredentialError, type MappedIdentity } from "./identity.js";
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 export function looksLikeJwt(bearer: string): boolean {
-  return JWS_COMPACT.test(bearer);
+  // An API key (no dot) is answered without the pattern: it would scan and backtrack over it.
+  return bearer.includes(".") && JWS_COMPACT.test(bearer);
 }
 
 /** The keys could not be fetched: transient, the caller may retry (AuthError "unavailable"). */

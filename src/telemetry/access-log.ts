@@ -59,17 +59,16 @@ export function accessLogged(handler: Handler, logger: Logger, tracing: Tracing)
   return (req, res) => {
     const path = (req.url ?? "/").split("?", 1)[0]!;
     if (QUIET.has(path)) return handler(req, res);
-    const headersSent = captureHeaders(res);
+    const sent = captureHeaders(res);
     let end: AccessEnd | undefined;
     const done = () => {
       if (!end) return;
-      const h = headersSent.headers ?? (res.getHeaders() as OutgoingHttpHeaders);
       end({
         status: res.statusCode,
-        grpcStatus: headersSent.grpcStatus ?? header(h, "grpc-status"),
+        grpcStatus: sent.grpcStatus ?? sentHeader(res, sent, "grpc-status"),
         aborted: !res.writableFinished,
-        decisionId: header(h, "x-sovr-decision-id"),
-        endpoint: header(h, "x-sovr-endpoint"),
+        decisionId: sentHeader(res, sent, "x-sovr-decision-id"),
+        endpoint: sentHeader(res, sent, "x-sovr-endpoint"),
       });
       end = undefined;
     };
@@ -141,26 +140,29 @@ export function accessRecorder(logger: Logger, tracing: Tracing): AccessRecorder
               : status >= 400
                 ? "refused"
                 : "ok";
-        const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
-        const traceId = span?.spanContext().traceId;
-        logger.info(
-          {
-            method,
-            api,
-            operation,
-            tenant: note.tenant,
-            keyId: note.keyId,
-            model: note.model,
-            endpoint,
-            outcome,
-            status,
-            grpcStatus: grpcStatus === undefined ? undefined : Number(grpcStatus),
-            latencyMs,
-            decisionId,
-            traceId,
-          },
-          "request",
-        );
+        // The line's fields are not even gathered when info lines are off (SOVR_LOG_LEVEL=warn).
+        if (logger.isLevelEnabled("info")) {
+          const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+          const traceId = span?.spanContext().traceId;
+          logger.info(
+            {
+              method,
+              api,
+              operation,
+              tenant: note.tenant,
+              keyId: note.keyId,
+              model: note.model,
+              endpoint,
+              outcome,
+              status,
+              grpcStatus: grpcStatus === undefined ? undefined : Number(grpcStatus),
+              latencyMs,
+              decisionId,
+              traceId,
+            },
+            "request",
+          );
+        }
         if (span) {
           span.setAttribute("http.response.status_code", status);
           if (grpcStatus !== undefined) span.setAttribute("rpc.grpc.status_code", Number(grpcStatus));
@@ -201,17 +203,46 @@ function header(h: OutgoingHttpHeaders | undefined, name: string): string | unde
   return v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v);
 }
 
+/** What {@link captureHeaders} saw of a response as it was written. */
+interface Sent {
+  /** The header object passed to `writeHead`, kept as is (read only when the line is written). */
+  headers?: OutgoingHttpHeaders;
+  /** `writeHead` was called (so the response's own headers are those it sent). */
+  written: boolean;
+  grpcStatus?: string;
+}
+
+/**
+ * A header of the response as sent: `writeHead`'s own object first, then the headers set on
+ * the response before it (set ones cannot change after `writeHead`); before `writeHead`, the
+ * headers set so far.
+ */
+function sentHeader(res: Res, sent: Sent, name: string): string | undefined {
+  const own = sent.written ? header(sent.headers, name) : undefined;
+  if (own !== undefined) return own;
+  const v = res.getHeader(name);
+  return v === undefined ? undefined : String(Array.isArray(v) ? v[0] : v);
+}
+
 /**
  * The headers passed to `writeHead` (where every surface and connect put theirs; `getHeader`
- * does not see them) and the gRPC status from the trailers, as the response is written.
+ * does not see them) and the gRPC status from the trailers, as the response is written. Only
+ * references are kept: the three headers an access line needs are looked up when it is written.
  */
-function captureHeaders(res: Res): { headers?: OutgoingHttpHeaders; grpcStatus?: string } {
-  const seen: { headers?: OutgoingHttpHeaders; grpcStatus?: string } = {};
+function captureHeaders(res: Res): Sent {
+  const seen: Sent = { written: false };
   const r = res as ServerResponse;
   const writeHead = r.writeHead as (...a: unknown[]) => ServerResponse;
   r.writeHead = ((...args: unknown[]) => {
-    const h = args.find((a) => typeof a === "object" && a !== null && !Array.isArray(a));
-    seen.headers = { ...r.getHeaders(), ...((h as OutgoingHttpHeaders | undefined) ?? {}) };
+    seen.written = true;
+    // writeHead(status, [message], [headers]): the first object argument that is not an array.
+    for (let i = 1; i < args.length; i++) {
+      const a = args[i];
+      if (typeof a === "object" && a !== null && !Array.isArray(a)) {
+        seen.headers = a as OutgoingHttpHeaders;
+        break;
+      }
+    }
     return writeHead.apply(r, args);
   }) as ServerResponse["writeHead"];
   const addTrailers = r.addTrailers;
