@@ -75,12 +75,6 @@ export function remaining(deadline: number | undefined): number | undefined {
   return deadline === undefined ? undefined : deadline - Date.now();
 }
 
-export function append(h: Headers, k: string, v: string | string[] | undefined): void {
-  if (v === undefined) return;
-  if (Array.isArray(v)) for (const x of v) h.append(k, x);
-  else h.append(k, v);
-}
-
 export function copyHeaders(from: Headers, to: Headers): void {
   if (from === to) return;
   for (const k of [...to.keys()]) to.delete(k);
