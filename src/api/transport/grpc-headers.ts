@@ -96,7 +96,8 @@ export class CallHeaders implements Headers {
 
   #add(k: string, v: string): void {
     if (k === "set-cookie") {
-      (this.#cookies ??= []).push(v);
+      if (this.#cookies) this.#cookies.push(v);
+      else this.#cookies = [v];
       return;
     }
     const had = this.#map.get(k);
