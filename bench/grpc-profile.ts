@@ -26,7 +26,7 @@ const logDir = await mkdtemp(join(tmpdir(), "sovr-grpc-prof-"));
 const profDir = join(logDir, "prof");
 const sim = await startSimulator(logDir);
 const sovr = await startSovr("sovr", sim.url, logDir, {
-  nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profDir}`],
+  nodeArgs: profile ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
 });
 const { targets } = await sovrTargets(sovr, "sovr", { health: true, stream: true, http: true });
 const chosen = targets.filter((t) => wanted.includes(t.id));
