@@ -48,7 +48,7 @@ for (let r = 0; r < rounds; r++) {
     const ms = Math.round((((c1 ?? 0) - (c0 ?? 0)) / res.sent) * 1e6) / 1e3;
     perCall[t.id] = [...(perCall[t.id] ?? []), ms];
     console.log(
-      `${t.id}: ${res.sent} calls, ${errors} errors, ${ms} ms CPU/call${profile ? " (profiler on)" : ""}`,
+      `${t.id}: ${res.sent} calls, ${errors} errors ${errors ? JSON.stringify(res.errors) : ""}, ${ms} ms CPU/call${profile ? " (profiler on)" : ""}`,
     );
   }
 }
