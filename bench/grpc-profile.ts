@@ -26,7 +26,7 @@ const logDir = await mkdtemp(join(tmpdir(), "sovr-grpc-prof-"));
 const profDir = join(logDir, "prof");
 const sim = await startSimulator(logDir);
 const sovr = await startSovr("sovr", sim.url, logDir, {
-  nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profDir}`],
+  nodeArgs: profile ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
 });
 const { targets } = await sovrTargets(sovr, "sovr", { health: true, stream: true, http: true });
 const chosen = targets.filter((t) => wanted.includes(t.id));
@@ -48,7 +48,7 @@ for (let r = 0; r < rounds; r++) {
     const ms = Math.round((((c1 ?? 0) - (c0 ?? 0)) / res.sent) * 1e6) / 1e3;
     perCall[t.id] = [...(perCall[t.id] ?? []), ms];
     console.log(
-      `${t.id}: ${res.sent} calls, ${errors} errors, ${ms} ms CPU/call${profile ? " (profiler on)" : ""}`,
+      `${t.id}: ${res.sent} calls, ${errors} errors ${errors ? JSON.stringify(res.errors) : ""}, ${ms} ms CPU/call${profile ? " (profiler on)" : ""}`,
     );
   }
 }

@@ -45,12 +45,52 @@ function reportIfInternal(report: InternalErrorLog, err: unknown, where: string)
   if (code === Code.Internal || code === Code.Unknown) report(err, where);
 }
 
-async function* reportStreamEnd<T>(messages: AsyncIterable<T>, onError: (err: unknown) => void) {
-  try {
-    yield* messages;
-  } catch (err) {
-    onError(err);
-    throw err;
+/**
+ * `messages`, with `onError` told of the error that ends them. An iterator object, not an
+ * async generator: a generator adds a queued promise and a resumption to every message of
+ * every server stream. `return` and `throw` pass to `messages`.
+ */
+function reportStreamEnd<T>(messages: AsyncIterable<T>, onError: (err: unknown) => void): AsyncIterable<T> {
+  return new Reporting(messages[Symbol.asyncIterator](), onError);
+}
+
+class Reporting<T> implements AsyncIterableIterator<T> {
+  constructor(
+    private readonly inner: AsyncIterator<T>,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<T>> {
+    try {
+      return await this.inner.next();
+    } catch (err) {
+      this.onError(err);
+      throw err;
+    }
+  }
+
+  async return(value?: unknown): Promise<IteratorResult<T>> {
+    try {
+      if (this.inner.return) return await this.inner.return(value);
+      return { done: true, value: value as T };
+    } catch (err) {
+      this.onError(err);
+      throw err;
+    }
+  }
+
+  async throw(e?: unknown): Promise<IteratorResult<T>> {
+    try {
+      if (this.inner.throw) return await this.inner.throw(e);
+      throw e;
+    } catch (err) {
+      this.onError(err);
+      throw err;
+    }
   }
 }
 

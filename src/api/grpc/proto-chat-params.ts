@@ -158,36 +158,44 @@ function responseFormat(m: ChatRequest): unknown {
  * newer name, which the router's `max_completion_tokens` param asks for.
  */
 export function protoParams(m: ChatRequest): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {
-    response_format: responseFormat(m),
-    logprobs: m.logprobs,
-    top_logprobs: m.topLogprobs,
-    n: m.n,
-    presence_penalty: m.presencePenalty,
-    frequency_penalty: m.frequencyPenalty,
-    logit_bias: Object.keys(m.logitBias).length > 0 ? { ...m.logitBias } : undefined,
-    parallel_tool_calls: m.parallelToolCalls,
-    reasoning_effort: enumName(m.reasoningEffort, EFFORT, "reasoning_effort"),
-    reasoning_summary: enumName(m.reasoningSummary, SUMMARY, "reasoning_summary"),
-    verbosity: enumName(m.verbosity, VERBOSITY, "verbosity"),
-    user: m.user || undefined,
-    safety_identifier: m.safetyIdentifier || undefined,
-    service_tier: enumName(m.serviceTier, TIER, "service_tier"),
-    prediction: m.prediction ? { type: "content", content: m.prediction } : undefined,
-    store: m.store,
-    prompt_cache_key: m.promptCacheKey || undefined,
-    prompt_cache_retention: enumName(m.promptCacheRetention, CACHE_RETENTION, "prompt_cache_retention"),
-    top_k: m.topK,
-    min_p: m.minP,
-    top_a: m.topA,
-    repetition_penalty: m.repetitionPenalty,
-  };
+  // Only the keys that are set: an object built whole and then thinned with `delete` turns
+  // into a slow dictionary for everything that reads it after.
+  const out: Record<string, unknown> = {};
+  put(out, "response_format", responseFormat(m));
+  put(out, "logprobs", m.logprobs);
+  put(out, "top_logprobs", m.topLogprobs);
+  put(out, "n", m.n);
+  put(out, "presence_penalty", m.presencePenalty);
+  put(out, "frequency_penalty", m.frequencyPenalty);
+  put(out, "logit_bias", Object.keys(m.logitBias).length > 0 ? { ...m.logitBias } : undefined);
+  put(out, "parallel_tool_calls", m.parallelToolCalls);
+  put(out, "reasoning_effort", enumName(m.reasoningEffort, EFFORT, "reasoning_effort"));
+  put(out, "reasoning_summary", enumName(m.reasoningSummary, SUMMARY, "reasoning_summary"));
+  put(out, "verbosity", enumName(m.verbosity, VERBOSITY, "verbosity"));
+  put(out, "user", m.user || undefined);
+  put(out, "safety_identifier", m.safetyIdentifier || undefined);
+  put(out, "service_tier", enumName(m.serviceTier, TIER, "service_tier"));
+  put(out, "prediction", m.prediction ? { type: "content", content: m.prediction } : undefined);
+  put(out, "store", m.store);
+  put(out, "prompt_cache_key", m.promptCacheKey || undefined);
+  put(
+    out,
+    "prompt_cache_retention",
+    enumName(m.promptCacheRetention, CACHE_RETENTION, "prompt_cache_retention"),
+  );
+  put(out, "top_k", m.topK);
+  put(out, "min_p", m.minP);
+  put(out, "top_a", m.topA);
+  put(out, "repetition_penalty", m.repetitionPenalty);
   if (m.useMaxCompletionTokens) {
     check(m.maxTokens !== undefined, "use_max_completion_tokens", "needs max_tokens");
     out.max_completion_tokens = m.maxTokens;
   }
-  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function put(out: Record<string, unknown>, k: string, v: unknown): void {
+  if (v !== undefined) out[k] = v;
 }
 
 /** OpenAI field-path pieces → the proto's, for errors of the shared validator. */

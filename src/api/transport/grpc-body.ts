@@ -34,12 +34,10 @@ export class GrpcBody {
       // Once settled, further data is taken and dropped (the stream keeps flowing).
       stream.on("data", (chunk: Buffer) => body.#data(chunk));
       stream.once("end", () => body.#end());
-      stream.once("close", () =>
-        body.#fail(new ConnectError("stream closed before the request was read", Code.Canceled)),
-      );
-      stream.once("error", () =>
-        body.#fail(new ConnectError("stream closed before the request was read", Code.Canceled)),
-      );
+      // Every stream closes, most long after their body was read: the error (and its stack) is
+      // made only for a body still being read.
+      stream.once("close", () => body.#cut());
+      stream.once("error", () => body.#cut());
     });
   }
 
@@ -63,6 +61,11 @@ export class GrpcBody {
       this.#resolve = this.#reject = undefined;
       resolve?.(this);
     }
+  }
+
+  #cut(): void {
+    if (this.#reject)
+      this.#fail(new ConnectError("stream closed before the request was read", Code.Canceled));
   }
 
   #fail(err: unknown): void {

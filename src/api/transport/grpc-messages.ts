@@ -75,12 +75,6 @@ export function remaining(deadline: number | undefined): number | undefined {
   return deadline === undefined ? undefined : deadline - Date.now();
 }
 
-export function append(h: Headers, k: string, v: string | string[] | undefined): void {
-  if (v === undefined) return;
-  if (Array.isArray(v)) for (const x of v) h.append(k, x);
-  else h.append(k, v);
-}
-
 export function copyHeaders(from: Headers, to: Headers): void {
   if (from === to) return;
   for (const k of [...to.keys()]) to.delete(k);
@@ -91,10 +85,62 @@ export function normalize(schema: DescMessage, m: unknown): unknown {
   return isMessage(m, schema) ? m : create(schema, m as never);
 }
 
-export async function* normalizeAll(schema: DescMessage, it: AsyncIterable<unknown>): AsyncIterable<unknown> {
-  for await (const m of it) yield normalize(schema, m);
+/**
+ * `it`'s messages, each normalized. An iterator object, not an async generator: a generator
+ * adds a queued promise and a resumption to every message of every server stream.
+ * `return` and `throw` pass to `it` (a cancelled stream ends the implementation's generator).
+ */
+export function normalizeAll(schema: DescMessage, it: AsyncIterable<unknown>): AsyncIterable<unknown> {
+  return new Normalized(schema, it[Symbol.asyncIterator]());
 }
 
-export async function* once<T>(v: T): AsyncIterable<T> {
-  yield v;
+class Normalized implements AsyncIterableIterator<unknown> {
+  constructor(
+    private readonly schema: DescMessage,
+    private readonly inner: AsyncIterator<unknown>,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<unknown>> {
+    const r = await this.inner.next();
+    return r.done ? r : { done: false, value: normalize(this.schema, r.value) };
+  }
+
+  async return(value?: unknown): Promise<IteratorResult<unknown>> {
+    if (this.inner.return) return this.inner.return(value);
+    return { done: true, value };
+  }
+
+  async throw(err?: unknown): Promise<IteratorResult<unknown>> {
+    if (this.inner.throw) return this.inner.throw(err);
+    throw err;
+  }
+}
+
+/** The one request message of a server stream, as connect passes it: an async iterable. */
+export function once<T>(v: T): AsyncIterable<T> {
+  return new Once(v);
+}
+
+class Once<T> implements AsyncIterableIterator<T> {
+  #done = false;
+  constructor(private readonly v: T) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<T>> {
+    if (this.#done) return { done: true, value: undefined };
+    this.#done = true;
+    return { done: false, value: this.v };
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.#done = true;
+    return { done: true, value: undefined };
+  }
 }

@@ -15,8 +15,8 @@ import { type Compression, compressionNegotiate } from "@connectrpc/connect/prot
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { AccessRecorder } from "../../telemetry/index.js";
 import { minimalGrpcMessage } from "../compat/index.js";
+import { CallHeaders } from "./grpc-headers.js";
 import {
-  append,
   copyHeaders,
   envelope,
   normalize,
@@ -212,10 +212,9 @@ async function serve(
   if (stream.destroyed) return;
 
   const desc = m.desc;
-  const requestHeader = new Headers();
-  for (const k in headers) if (k[0] !== ":") append(requestHeader, k, headers[k]);
-  const responseHeader = new Headers({ "content-type": "application/grpc+proto" });
-  const responseTrailer = new Headers();
+  const requestHeader = CallHeaders.fromIncoming(headers);
+  const responseHeader = new CallHeaders({ "content-type": "application/grpc+proto" });
+  const responseTrailer = new CallHeaders();
   const compression = compressionNegotiate(
     o.acceptCompression,
     requestHeader.get("grpc-encoding"),
@@ -335,7 +334,7 @@ function close(call: Call, header: Headers, trailer: Headers, err: unknown): voi
 /** A refusal from the headers: trailers-only, the rest of the body refused (./rpc-refusal.ts). */
 function refuse(call: Call, error: ConnectError): void {
   const { stream } = call;
-  const h = new Headers({ "content-type": "application/grpc+proto" });
+  const h = new CallHeaders({ "content-type": "application/grpc+proto" });
   setTrailerStatus(h, error);
   const out: Record<string, string> = { ":status": "200" };
   for (const [k, v] of h) out[k] = k === "grpc-message" ? minimalGrpcMessage(v) : v;
