@@ -16,35 +16,13 @@ import type { KyselyPlugin, PluginTransformResultArgs, QueryResult, UnknownRow }
 import { afterAll, describe, expect, it } from "vitest";
 import { createFreshDatabase, dropDatabase } from "../../test/support/databases.js";
 import { type DatabaseHandle, openDatabase } from "../db/index.js";
-import { type AppendRequest, AuditLog } from "./audit-log.js";
+import { AuditLog } from "./audit-log.js";
 import { latestCheckpoint, readLeafHashes } from "./audit-store.js";
 import { Checkpointer } from "./checkpointer.js";
-import { sampleDecisionInput } from "./fixtures/records.js";
+import { sampleDecisionAppend } from "./fixtures/records.js";
 import { generateSigningKey } from "./keys.js";
 import { equalBytes, MerkleTree } from "./merkle.js";
-import { buildDecisionRecord, encodeRecord, withTenantSeq } from "./record.js";
 import { publishSigningKey } from "./signing-keys.js";
-
-function decision(): AppendRequest {
-  const record = buildDecisionRecord(sampleDecisionInput());
-  const tenant = (record.principal as { tenant: string }).tenant;
-  return {
-    kind: "decision",
-    decisionId: record.decision_id,
-    recordedAt: new Date(),
-    tenant,
-    encode: (n) => encodeRecord(withTenantSeq(record, n)),
-    index: {
-      tenant,
-      model: "sim/chat-small",
-      endpoint_id: "sim-eu/chat-small",
-      outcome: "pending",
-      policy_revision: "rev",
-      policy_sha256: "sha",
-      catalog_revision: "cat",
-    },
-  };
-}
 
 /** Holds the first result `match` picks once armed, until released. */
 class Gate implements KyselyPlugin {
@@ -100,7 +78,7 @@ describe.skipIf(!process.env.DATABASE_URL)("checkpointer and a late commit notif
     const commits = new Gate();
     const keyReads = new Gate();
     const audit = new AuditLog(h.db.withPlugin(commits), "postgres", key, { batchDelayMs: 0, batchMax: 16 });
-    await audit.append(decision());
+    await audit.append(sampleDecisionAppend("acme"));
     const cp = new Checkpointer(h.db.withPlugin(keyReads), "postgres", audit, key, {
       origin: "test.example/race",
       every: 1_000_000,
@@ -113,7 +91,7 @@ describe.skipIf(!process.env.DATABASE_URL)("checkpointer and a late commit notif
     //    budget work a Postgres batch is one statement that takes the sequencer lock and
     //    commits on its own (sovr_audit_append_locked): its result arrives once committed.
     commits.arm((r) => r.rows[0] !== undefined && "heads" in r.rows[0]);
-    const appended = audit.append(decision());
+    const appended = audit.append(sampleDecisionAppend("acme"));
     await commits.holding;
     // 2. The checkpointer's catch-up reads the committed row, takes it for another replica's
     //    and stops at the published keys, held back too.

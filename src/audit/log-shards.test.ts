@@ -6,42 +6,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabaseHandle, testDatabases } from "../../test/support/databases.js";
 import { openDatabase } from "../db/index.js";
-import { type AppendRequest, AuditLog } from "./audit-log.js";
+import { AuditLog } from "./audit-log.js";
 import { checkpointsUpTo, readEntries } from "./audit-store.js";
 import { parseCheckpoint } from "./checkpoint.js";
 import { Checkpointer } from "./checkpointer.js";
 import { envelopePayload } from "./dsse.js";
-import { sampleDecisionInput } from "./fixtures/records.js";
+import { sampleDecisionAppend } from "./fixtures/records.js";
 import { generateSigningKey } from "./keys.js";
 import { ensureLogLayout, LogLayoutError } from "./log-layout.js";
 import { parseShardMap, type ShardLayout, sequencerLockKey, shardOf, shardOrigin } from "./log-shards.js";
 import { MerkleTree } from "./merkle.js";
-import { buildDecisionRecord, decodeRecord, encodeRecord, PLATFORM_TENANT, withTenantSeq } from "./record.js";
+import { decodeRecord, PLATFORM_TENANT } from "./record.js";
 import { publishSigningKey } from "./signing-keys.js";
 
 const TWO: ShardLayout = { shards: 2, map: new Map() };
-
-function decision(tenant: string): AppendRequest {
-  const record = buildDecisionRecord(
-    sampleDecisionInput({ principal: { tenant, workload: "w", roles: ["client"] } }),
-  );
-  return {
-    kind: "decision",
-    decisionId: record.decision_id,
-    recordedAt: new Date(),
-    tenant,
-    encode: (n) => encodeRecord(withTenantSeq(record, n)),
-    index: {
-      tenant,
-      model: "sim/chat-small",
-      endpoint_id: "sim-eu/chat-small",
-      outcome: "pending",
-      policy_revision: "rev",
-      policy_sha256: "sha",
-      catalog_revision: "cat",
-    },
-  };
-}
 
 describe("shard assignment", () => {
   it("is a function of the tenant only: the same shard on every replica and after restarts", () => {
@@ -92,7 +70,7 @@ describe.each(testDatabases)("log shards ($name)", (target) => {
         const results = await Promise.all(
           Array.from({ length: 50 }, (_, i) => {
             const t = tenants[i % tenants.length]!;
-            return (i % 2 === 0 ? a : b).append(decision(t)).then((r) => ({ t, r }));
+            return (i % 2 === 0 ? a : b).append(sampleDecisionAppend(t)).then((r) => ({ t, r }));
           }),
         );
         for (const { t, r } of results) expect(r.shard).toBe(shardOf(TWO, t));
