@@ -91,7 +91,10 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     async close() {
       await app.stop();
       await simulator.close();
-      await rm(dataDir, { recursive: true, force: true });
+      // A stop() that gave up on a wedged database (its steps are bounded by the drain time)
+      // leaves the embedded database's thread finishing its queued statements and closing,
+      // writing into the directory meanwhile: retry the removal (ENOTEMPTY) while it does.
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
       if (dbUrl && process.env.DATABASE_URL) await dropDatabase(process.env.DATABASE_URL, dbUrl);
     },
   };
