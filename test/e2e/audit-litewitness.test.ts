@@ -57,24 +57,32 @@ async function freePort(): Promise<number> {
 }
 
 /** Resolves with the first line of `child`'s `stream` output matching `re`. */
-function lineMatching(
-  child: ChildProcess,
-  stream: "stdout" | "stderr",
-  re: RegExp,
-): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      const m = re.exec(buf);
-      if (m) {
-        child[stream]?.off("data", onData);
-        resolve(m);
-      }
-    };
-    child[stream]?.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`exited (${code}) before printing ${re}: ${buf}`)));
+/**
+ * A child's whole output on `stream`, kept from the start, so several waits can look for
+ * lines that arrived in one chunk (a wait that began after its line was read would hang).
+ */
+function outputOf(child: ChildProcess, stream: "stdout" | "stderr") {
+  let all = "";
+  const waiters = new Set<() => void>();
+  child[stream]?.on("data", (d: Buffer) => {
+    all += d.toString();
+    for (const w of waiters) w();
   });
+  return {
+    wait(re: RegExp): Promise<RegExpExecArray> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = re.exec(all);
+          if (!m) return;
+          waiters.delete(check);
+          resolve(m);
+        };
+        waiters.add(check);
+        child.once("exit", (code) => reject(new Error(`exited (${code}) before printing ${re}: ${all}`)));
+        check();
+      });
+    },
+  };
 }
 
 describe.skipIf(!litewitness)("litewitness (filippo.io/torchwood v0.6.1) cosigns our checkpoints", () => {
@@ -90,7 +98,7 @@ describe.skipIf(!litewitness)("litewitness (filippo.io/torchwood v0.6.1) cosigns
     dir = await mkdtemp(join(tmpdir(), "sovr-litewitness-"));
     const sock = join(dir, "agent.sock");
     agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: ["ignore", "pipe", "pipe"] });
-    await lineMatching(agent, "stdout", /SSH_AUTH_SOCK=/);
+    await outputOf(agent, "stdout").wait(/SSH_AUTH_SOCK=/);
     const keyFile = join(dir, "witness_key");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "litewitness", "-f", keyFile]);
     execFileSync("ssh-add", ["-q", keyFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: "pipe" });
@@ -111,8 +119,9 @@ describe.skipIf(!litewitness)("litewitness (filippo.io/torchwood v0.6.1) cosigns
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     witness.stderr?.on("data", (d: Buffer) => witnessLog.push(d.toString()));
-    vkey = (await lineMatching(witness, "stderr", /vkey=(\S+)/))[1] as string;
-    await lineMatching(witness, "stderr", /msg=listening/);
+    const witnessOut = outputOf(witness, "stderr");
+    vkey = (await witnessOut.wait(/vkey=(\S+)/))[1] as string;
+    await witnessOut.wait(/msg=listening/);
 
     const keysDir = join(dir, "keys");
     await saveSigningKey(keysDir, logKey);
