@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabaseHandle, testDatabases } from "../../test/support/databases.js";
 import { openDatabase } from "../db/index.js";
-import { type AppendRequest, AuditLog } from "./audit-log.js";
+import { AuditLog } from "./audit-log.js";
 import { envelopePayload } from "./dsse.js";
-import { sampleDecisionInput } from "./fixtures/records.js";
+import { sampleDecisionAppend, sampleDecisionInput } from "./fixtures/records.js";
 import { generateSigningKey } from "./keys.js";
-import { buildDecisionRecord, decodeRecord, encodeRecord, withTenantSeq } from "./record.js";
+import { buildDecisionRecord, decodeRecord, encodeRecord } from "./record.js";
 
 const index = (tenant: string) => ({
   tenant,
@@ -23,22 +23,7 @@ const index = (tenant: string) => ({
 });
 
 /** A v2 decision of `tenant`, numbered by the log; `id` reuses a decision id when given. */
-function decision(tenant: string, id?: string): AppendRequest {
-  const record = buildDecisionRecord(
-    sampleDecisionInput({
-      principal: { tenant, workload: "w", roles: ["client"] },
-      ...(id ? { decision_id: id } : {}),
-    }),
-  );
-  return {
-    kind: "decision",
-    decisionId: record.decision_id,
-    recordedAt: new Date(),
-    tenant,
-    encode: (n) => encodeRecord(withTenantSeq(record, n)),
-    index: index(tenant),
-  };
-}
+const decision = sampleDecisionAppend;
 
 /** Every record's (tenant, tenant_seq) in log order, from the signed payloads. */
 async function sequences(h: TestDatabaseHandle): Promise<Map<string, number[]>> {
