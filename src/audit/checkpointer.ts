@@ -283,30 +283,51 @@ export class Checkpointer {
     await this.#checkFile(true);
     const root = this.#tree.root(size);
     const note = signCheckpoint({ origin: this.opts.origin, size, rootHash: root }, this.signer);
-    const stored = await this.db.transaction().execute(async (trx) => {
-      if (this.dbKind === "postgres")
-        await sql`select pg_advisory_xact_lock(${checkpointerLockKey(this.#shard)})`.execute(trx);
-      const latest = await latestCheckpoint(trx, this.#shard);
-      if (latest && latest.size <= size && !equalBytes(this.#tree.root(latest.size), latest.rootHash)) {
-        this.#fail(`the stored checkpoint of size ${latest.size} does not match this log`);
-      }
-      if (latest && latest.size >= size) return latest;
-      // Under the lock, so replicas sharing the keys directory replace the file one at a time,
-      // each after re-reading it, and only ever with a larger checkpoint. Written before the
-      // row: a crash in between leaves the file ahead of the stored checkpoints, never of the
-      // log (the tree holds committed rows only), so the next start still passes.
-      const held = await this.#checkFile(false);
-      if (this.opts.latestFile && (!held || held.checkpoint.size < size))
-        await this.opts.latestFile.replace(note);
-      await trx
-        .insertInto("audit_checkpoints")
-        .values({ shard: this.#shard, size, root_hash: root, signed_note: note })
-        .execute();
-      return { shard: this.#shard, size, rootHash: root, signedNote: note, createdAt: new Date() };
-    });
+    // Postgres: replicas may sign too, so the check, the file and the row go under the
+    // checkpointer's lock in one transaction (one pooled connection; appends use others).
+    // PGlite: one process, and this checkpointer is the only writer of its shard's checkpoints
+    // (#serial runs one operation at a time), so no lock is needed — and a transaction would
+    // hold the database's one connection through the file's two fsyncs, stalling every append
+    // (every request) behind them once a second under load.
+    const stored =
+      this.dbKind === "postgres"
+        ? await this.db.transaction().execute(async (trx) => {
+            await sql`select pg_advisory_xact_lock(${checkpointerLockKey(this.#shard)})`.execute(trx);
+            return this.#store(trx, size, root, note);
+          })
+        : await this.#store(this.db, size, root, note);
     this.#latest = stored;
     if (stored.signedNote === note) this.opts.onSigned?.(stored);
     return stored;
+  }
+
+  /**
+   * Stores the checkpoint of `size` (signed as `note`) unless a stored one already covers it,
+   * and advances the latest-checkpoint file first: a crash in between leaves the file ahead of
+   * the stored checkpoints, never of the log (the tree holds committed rows only), so the next
+   * start still passes. On Postgres `db` is the transaction holding the checkpointer's lock, so
+   * replicas sharing the keys directory replace the file one at a time, each after re-reading
+   * it, and only ever with a larger checkpoint.
+   */
+  async #store(
+    db: Kysely<Database>,
+    size: number,
+    root: Uint8Array,
+    note: string,
+  ): Promise<StoredCheckpoint> {
+    const latest = await latestCheckpoint(db, this.#shard);
+    if (latest && latest.size <= size && !equalBytes(this.#tree.root(latest.size), latest.rootHash)) {
+      this.#fail(`the stored checkpoint of size ${latest.size} does not match this log`);
+    }
+    if (latest && latest.size >= size) return latest;
+    const held = await this.#checkFile(false);
+    if (this.opts.latestFile && (!held || held.checkpoint.size < size))
+      await this.opts.latestFile.replace(note);
+    await db
+      .insertInto("audit_checkpoints")
+      .values({ shard: this.#shard, size, root_hash: root, signed_note: note })
+      .execute();
+    return { shard: this.#shard, size, rootHash: root, signedNote: note, createdAt: new Date() };
   }
 
   /**
