@@ -11,7 +11,12 @@
  * stored catalog revision and requests in flight across a catalog swap do.
  *
  * These runs repeat one input, so they are made with the decision cache off (every
- * evaluation runs the Wasm): the cold cost. `mix` then measures the cache on a mixed workload
+ * evaluation runs the Wasm): the cold cost. The engine's result memo (src/policy/result-memo.ts:
+ * a result text seen before is not parsed again) would answer every repeat after the first, so
+ * each run is made with it off (`result_memo: "off"`, the cold cost of a result never seen)
+ * and the first scenario again with it on (`"on"`, a result seen before, as 4 in 5 are in the
+ * mix). `cpu_us_mean` is the process's CPU time over the measured loop per evaluation
+ * (figures that hold on a busy machine, where wall-time percentiles do not). `mix` then measures the cache on a mixed workload
  * (bench/lib/policy-mix.ts: several tenants, keys and tokens, models, regions, preferences,
  * content labels, a new time per request) against the same workload with the cache off,
  * chunk by chunk interleaved, and reports the hit rate.
@@ -117,24 +122,30 @@ function summary(samples: number[]) {
 
 const started = performance.now();
 const bundle = await readBundle(await readFile(join(repoRoot(), "policies", "dist", "bundle.tar.gz")));
-const engine = new PolicyEngine({ poolSize: 1, decisionCacheSize: 0 });
-await engine.load(bundle);
+const memoised = new PolicyEngine({ poolSize: 1, decisionCacheSize: 0 });
+await memoised.load(bundle);
+// Nothing memoised: every evaluation runs the Wasm and parses its result.
+const bare = new PolicyEngine({ poolSize: 1, decisionCacheSize: 0, resultMemoSize: 0 });
+await bare.load(bundle);
 const fixed = !process.argv.includes("--no-fixed");
 const mixAt = process.argv.indexOf("--mix");
 const mixSize = mixAt > 0 ? Number(process.argv[mixAt + 1]) : 20_000;
 // The catalog: every candidate of every run is one of these objects.
 const catalog = endpoints(Math.max(...SIZES));
-engine.setCatalog(catalog);
+memoised.setCatalog(catalog);
+bare.setCatalog(catalog);
 
-const runs: Array<{ mode: "endpoint_ids" | "inline"; scenario: Scenario }> = [
+const runs: Array<{ mode: "endpoint_ids" | "inline"; scenario: Scenario; memo?: true }> = [
   { mode: "endpoint_ids", scenario: "all rules active" },
+  { mode: "endpoint_ids", scenario: "all rules active", memo: true },
   { mode: "endpoint_ids", scenario: "zdr only" },
   { mode: "endpoint_ids", scenario: "no rule active" },
   { mode: "inline", scenario: "all rules active" },
   { mode: "inline", scenario: "no rule active" },
 ];
 const results = [];
-for (const { mode, scenario } of fixed ? runs : []) {
+for (const { mode, scenario, memo } of fixed ? runs : []) {
+  const engine = memo ? memoised : bare;
   for (const n of SIZES) {
     // Copies of the catalog's endpoints are not the loaded objects: they go inline.
     const candidates = catalog.slice(0, n).map((e) => (mode === "inline" ? structuredClone(e) : e));
@@ -144,6 +155,7 @@ for (const { mode, scenario } of fixed ? runs : []) {
     const wasm: number[] = [];
     const total: number[] = [];
     let allowed = 0;
+    const cpu = process.cpuUsage();
     const until = performance.now() + MEASURE_MS;
     while (performance.now() < until && total.length < MAX_SAMPLES) {
       const t0 = performance.now();
@@ -152,6 +164,7 @@ for (const { mode, scenario } of fixed ? runs : []) {
       wasm.push(r.evalMicros);
       allowed = r.decision.allow.length;
     }
+    const used = process.cpuUsage(cpu);
     const inline = engine.stats.inline - before.inline;
     const byIds = engine.stats.byIds - before.byIds;
     if (mode === "endpoint_ids" ? inline > 0 : byIds > 0)
@@ -159,19 +172,21 @@ for (const { mode, scenario } of fixed ? runs : []) {
     results.push({
       input: mode,
       scenario,
+      result_memo: memo ? "on" : "off",
       candidates: n,
       allowed,
       samples: total.length,
       wasm_us: summary(wasm),
       total_us: summary(total),
+      cpu_us_mean: Math.round(((used.user + used.system) / total.length) * 10) / 10,
     });
   }
 }
 
 /**
- * The mixed workload through two engines, one with the decision cache (default size) and
- * one without, in chunks of 1,000 inputs, alternating which goes first; every decision of
- * the cached engine must equal the uncached one's.
+ * The mixed workload through three engines, one with the decision cache (default size), one
+ * without (result memo on) and one with neither cache nor memo, in chunks of 1,000 inputs,
+ * rotating which goes first; every decision must equal the bare engine's.
  */
 async function mix() {
   const cached = new PolicyEngine({ poolSize: 1 });
@@ -179,6 +194,8 @@ async function mix() {
   cached.setCatalog(catalog);
   const inputs = policyMix(catalog, mixSize);
   const off: number[] = [];
+  const offMemo = { hits: 0, misses: 0 };
+  const none: number[] = [];
   const on: number[] = [];
   const onHit: number[] = [];
   const onMiss: number[] = [];
@@ -191,45 +208,57 @@ async function mix() {
   };
   // Warm-up of both engines' code paths on inputs outside the mix.
   for (const i of policyMix(catalog, 300, 7)) {
-    await engine.evaluate(i);
+    await memoised.evaluate(i);
+    await bare.evaluate(i);
     await cached.evaluate(i);
   }
   // A new catalog revision (same endpoints): the cache starts empty, as after a swap.
   cached.setCatalog(catalog);
-  engine.setCatalog(catalog);
+  memoised.setCatalog(catalog);
+  bare.setCatalog(catalog);
   const warmup = { ...cached.decisionCache! };
+  const memoStats = (memoised as unknown as { active: { results: typeof offMemo } }).active.results;
+  const memoBefore = { hits: memoStats.hits, misses: memoStats.misses };
   const CHUNK = 1_000;
   for (let c = 0; c * CHUNK < inputs.length; c++) {
     const chunk = inputs.slice(c * CHUNK, (c + 1) * CHUNK);
-    const decisions: string[] = [];
+    // Each engine's decisions on this chunk, as JSON: all must equal the bare engine's.
+    const decided: string[][] = [[], [], []];
+    const runNone = async () => {
+      for (const i of chunk) {
+        const [us, r] = await time(bare, i);
+        none.push(us);
+        decided[0]!.push(JSON.stringify(r.decision));
+      }
+    };
     const runOff = async () => {
       for (const i of chunk) {
-        const [us, r] = await time(engine, i);
+        const [us, r] = await time(memoised, i);
         off.push(us);
-        decisions.push(JSON.stringify(r.decision));
+        decided[1]!.push(JSON.stringify(r.decision));
       }
     };
     const runOn = async () => {
-      let k = 0;
       for (const i of chunk) {
         const [us, r] = await time(cached, i);
         on.push(us);
         (r.cached ? onHit : onMiss).push(us);
         hitFlags.push(r.cached === true);
-        const want = decisions.length > k ? decisions[k] : undefined;
-        if (want !== undefined && want !== JSON.stringify(r.decision))
-          throw new Error(`cached engine decided otherwise on mix input ${c * CHUNK + k}`);
-        k++;
+        decided[2]!.push(JSON.stringify(r.decision));
       }
     };
-    if (c % 2 === 0) {
-      await runOff();
-      await runOn();
-    } else {
-      await runOn();
-      await runOff();
+    // Rotating which engine goes first, second, third.
+    const order = [runNone, runOff, runOn];
+    for (let k = 0; k < order.length; k++) await order[(c + k) % order.length]!();
+    for (let k = 0; k < chunk.length; k++) {
+      if (decided[1]![k] !== decided[0]![k])
+        throw new Error(`memoised engine decided otherwise on mix input ${c * CHUNK + k}`);
+      if (decided[2]![k] !== decided[0]![k])
+        throw new Error(`cached engine decided otherwise on mix input ${c * CHUNK + k}`);
     }
   }
+  offMemo.hits = memoStats.hits - memoBefore.hits;
+  offMemo.misses = memoStats.misses - memoBefore.misses;
   const stats = cached.decisionCache!;
   const hits = stats.hits - warmup.hits;
   const misses = stats.misses - warmup.misses;
@@ -259,7 +288,9 @@ async function mix() {
     // The most any cache could answer: every first sight of a reduced input is a miss.
     distinct_reduced_inputs: distinct,
     hit_rate_ceiling: Math.round((1 - distinct / inputs.length) * 1000) / 1000,
+    cache_off_memo_off_total_us: summary(none),
     cache_off_total_us: summary(off),
+    cache_off_result_memo: offMemo,
     cache_on_total_us: summary(on),
     cache_on_hits_us: onHit.length > 0 ? summary(onHit) : null,
     cache_on_misses_us: onMiss.length > 0 ? summary(onMiss) : null,
@@ -273,7 +304,7 @@ console.log(
     {
       benchmark: "policy-eval",
       bundle: bundle.ref,
-      decision_cache: engine.uncachedBecause ?? "off in the fixed runs",
+      decision_cache: bare.uncachedBecause ?? "off in the fixed runs",
       node: process.version,
       cpu: cpus()[0]?.model ?? "unknown",
       cores: cpus().length,

@@ -153,8 +153,11 @@ export class DecisionCache {
     // Bounded too: strings of evicted entries stay until the table is cleared.
     if (this.strings.size > this.maxEntries * 64) this.strings.clear();
     if (this.lists.size > this.maxEntries * 64) this.lists.clear();
-    this.share(decision);
-    deepFreeze(decision);
+    // (A decision from the result memo is frozen and shared already.)
+    if (!Object.isFrozen(decision)) {
+      this.share(decision);
+      deepFreeze(decision);
+    }
     this.entries.set(key, decision);
     return decision;
   }

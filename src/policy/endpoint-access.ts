@@ -1,6 +1,9 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
+import type { KnownProblems } from "./decision.js";
+import type { PolicyEndpointInput } from "./types.js";
 
 const run = promisify(execFile);
 
@@ -107,4 +110,27 @@ function walk(node: unknown, report: (what: string) => void): void {
     }
   }
   for (const v of Object.values(node)) walk(v, report);
+}
+
+/**
+ * The bundle's `catalog_problems` for every endpoint of the catalog, or undefined
+ * when the bundle has no such entrypoint or it fails: then requests by id examine every
+ * attribute themselves, as inline requests always do (same decision, only slower). The
+ * endpoints go in as `input.endpoints`, so the instance's current data.catalog is not read.
+ */
+export function catalogProblems(
+  endpoints: readonly PolicyEndpointInput[],
+  policy: LoadedPolicy,
+): KnownProblems | undefined {
+  const entrypoint = (policy.entrypoints as Record<string, number>)[CATALOG_PROBLEMS_ENTRYPOINT];
+  if (entrypoint === undefined) return undefined;
+  try {
+    const raw = policy.evaluate({ endpoints }, entrypoint) as unknown;
+    const result =
+      Array.isArray(raw) && raw.length === 1 ? (raw[0] as { result?: unknown })?.result : undefined;
+    if (typeof result !== "object" || result === null || Array.isArray(result)) return undefined;
+    return result as KnownProblems;
+  } catch {
+    return undefined;
+  }
 }

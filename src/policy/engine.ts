@@ -1,9 +1,10 @@
 import { type LoadedPolicy, loadPolicy } from "@open-policy-agent/opa-wasm";
 import { ENTRYPOINT, type PolicyBundle } from "./bundle.js";
-import { type KnownProblems, parseDecision, type ReasonMemo } from "./decision.js";
+import type { KnownProblems, ReasonMemo } from "./decision.js";
 import { ByIdsInput, type DecisionCache } from "./decision-cache.js";
-import { CATALOG_PROBLEMS_ENTRYPOINT, ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
+import { catalogProblems, ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
 import { PolicyBundleError, PolicyEvaluationError, PolicyUnavailableError } from "./errors.js";
+import { ResultMemo } from "./result-memo.js";
 import type { BundleRef, PolicyDecision, PolicyEndpointInput, PolicyInput } from "./types.js";
 import { fastEvaluate, type WasmEvaluate } from "./wasm-eval.js";
 
@@ -32,6 +33,8 @@ export interface PolicyEngineOptions {
    * keyed on the reduced input for the same bundle and catalog revision (default 1024; 0: none).
    */
   decisionCacheSize?: number;
+  /** Decisions kept per bundle by the Wasm's result text (src/policy/result-memo.ts; default 256, 0: none). */
+  resultMemoSize?: number;
 }
 
 /** The result of one evaluation: the decision and the bundle that made it. */
@@ -102,6 +105,7 @@ export class PolicyEngine {
   private readonly memoryPages: number;
   private readonly maxMemoryPages: number | undefined;
   private readonly cacheSize: number;
+  private readonly memoSize: number;
 
   constructor(options: PolicyEngineOptions = {}) {
     this.poolSize = Math.max(1, options.poolSize ?? 2);
@@ -109,6 +113,7 @@ export class PolicyEngine {
     this.memoryPages = options.memoryPages ?? 16;
     this.maxMemoryPages = options.maxMemoryPages;
     this.cacheSize = Math.max(0, Math.floor(options.decisionCacheSize ?? 1024));
+    this.memoSize = Math.max(0, Math.floor(options.resultMemoSize ?? 256));
   }
 
   /** The bundle new evaluations use, if any. */
@@ -158,7 +163,7 @@ export class PolicyEngine {
     } catch (cause) {
       throw new PolicyBundleError(`policy.wasm does not compile: ${(cause as Error).message}`, { cause });
     }
-    const pool = new InstancePool(bundle, takesEndpointIds(bundle));
+    const pool = new InstancePool(bundle, takesEndpointIds(bundle), this.memoSize);
     try {
       for (let i = 0; i < this.poolSize; i++) {
         const policy = await loadPolicy(module as Parameters<typeof loadPolicy>[0], {
@@ -226,7 +231,7 @@ export class PolicyEngine {
       }
     }
     const instance = await pool.acquire();
-    let raw: unknown;
+    let raw: string;
     let evalMicros: number;
     // The problems loaded with the catalog, which the answer may refer to (by-ids only).
     let known: KnownProblems | undefined;
@@ -271,7 +276,7 @@ export class PolicyEngine {
     } finally {
       pool.release(instance);
     }
-    let decision = parseDecision(raw, ids, idSet, known, known && pool.reasonMemo(known));
+    let decision = pool.results.decide(raw, ids, idSet, known, known && pool.reasonMemo(known));
     if (cache && byIds && key !== undefined) decision = cache.set(byIds, key, decision);
     return { decision, bundle: pool.ref, evalMicros };
   }
@@ -355,16 +360,19 @@ export class InstancePool {
   private data: CatalogData | undefined;
   /** How inputs go by ids, and the decision cache. */
   readonly byIds: ByIdsInput;
-  /** Reason lists worked out for the last catalog's known problems (see {@link parseDecision}). */
+  /** Reason lists worked out for the last catalog's known problems (see `parseDecision`). */
   private memo: ReasonMemo | undefined;
+  /** Decisions by the Wasm's result text. */
+  readonly results: ResultMemo;
 
   constructor(
     readonly bundle: PolicyBundle,
-    /** Whether inputs may carry endpoint ids, with the endpoints in data. */
-    readonly takesIds: boolean,
+    readonly takesIds: boolean, // inputs may carry endpoint ids, with the endpoints in data
+    resultMemoSize = 256,
   ) {
     this.ref = bundle.ref;
     this.byIds = new ByIdsInput(bundle);
+    this.results = new ResultMemo(resultMemoSize);
   }
 
   add(instance: Instance): void {
@@ -379,7 +387,7 @@ export class InstancePool {
    */
   dataWith(catalog: LoadedCatalog, instance: Instance): CatalogData {
     if (this.data?.catalog !== catalog) {
-      const known = catalogProblems(catalog, instance);
+      const known = catalogProblems([...catalog.byId.values()], instance.policy);
       const problems = known && JSON.stringify(known);
       const rest = JSON.stringify(this.bundle.data);
       const inner = `"endpoints":${catalog.endpointsJson}${problems === undefined ? "" : `,"problems":${problems}`}`;
@@ -419,29 +427,8 @@ interface CatalogData {
   known: KnownProblems | undefined;
 }
 
-/**
- * The bundle's `catalog_problems` for every endpoint of the catalog, or undefined
- * when the bundle has no such entrypoint or it fails: then requests by id examine every
- * attribute themselves, as inline requests always do (same decision, only slower). The
- * endpoints go in as `input.endpoints`, so the instance's current data.catalog is not read.
- */
-function catalogProblems(catalog: LoadedCatalog, instance: Instance): KnownProblems | undefined {
-  const entrypoint = (instance.policy.entrypoints as Record<string, number>)[CATALOG_PROBLEMS_ENTRYPOINT];
-  if (entrypoint === undefined) return undefined;
-  try {
-    const raw = instance.policy.evaluate({ endpoints: [...catalog.byId.values()] }, entrypoint) as unknown;
-    const result =
-      Array.isArray(raw) && raw.length === 1 ? (raw[0] as { result?: unknown })?.result : undefined;
-    if (typeof result !== "object" || result === null || Array.isArray(result)) return undefined;
-    return result as KnownProblems;
-  } catch {
-    return undefined;
-  }
-}
-
 /** opa-wasm throws strings and `{message}` objects as well as Errors. */
 function errorMessage(cause: unknown): string {
-  if (cause instanceof Error) return cause.message;
   const message = (cause as { message?: unknown } | null)?.message;
   return typeof message === "string" ? message : String(cause);
 }

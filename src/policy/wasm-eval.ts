@@ -1,7 +1,7 @@
 import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
 
-/** Evaluates one entrypoint for an input given as JSON text; returns the parsed result set. */
-export type WasmEvaluate = (inputJson: string) => unknown;
+/** Evaluates one entrypoint for an input given as JSON text; returns the result set as JSON text. */
+export type WasmEvaluate = (inputJson: string) => string;
 
 /**
  * The fields of opa-wasm's `LoadedPolicy` (1.10) its ABI 1.2 fast path uses. Not public API:
@@ -34,7 +34,8 @@ const PAGE = 64 * 1024;
  * opa-wasm's fast path (one `opa_eval` call, ABI ≥ 1.2) does, minus its per-call costs:
  * the input is encoded straight into Wasm memory (no intermediate buffer), the end of the
  * result is found with `indexOf` (opa-wasm scans byte by byte in JavaScript, ~20 µs for
- * an 18 kB result) and the encoder and decoder are shared. Returns `evaluate` itself when
+ * an 18 kB result) and the encoder and decoder are shared. The result is returned as text,
+ * unparsed: the engine parses it only when its result memo does not hold it. Returns `evaluate` itself when
  * the loaded policy does not look like opa-wasm 1.10's (another version, an older ABI),
  * so a dependency update can make evaluation slower, never wrong.
  */
@@ -50,7 +51,7 @@ export function fastEvaluate(policy: LoadedPolicy, entrypoint: number): WasmEval
     typeof p.dataHeapPtr !== "number" ||
     !mem
   ) {
-    return (inputJson) => policy.evaluate(JSON.parse(inputJson), entrypoint);
+    return (inputJson) => JSON.stringify(policy.evaluate(JSON.parse(inputJson), entrypoint));
   }
   const call = opaEval as OpaEval;
   return (inputJson) => {
@@ -65,6 +66,6 @@ export function fastEvaluate(policy: LoadedPolicy, entrypoint: number): WasmEval
     const bytes = new Uint8Array(mem.buffer);
     const end = bytes.indexOf(0, resultAddr);
     if (end < 0) throw new Error("policy result is not terminated");
-    return JSON.parse(decoder.decode(bytes.subarray(resultAddr, end)));
+    return decoder.decode(bytes.subarray(resultAddr, end));
   };
 }
