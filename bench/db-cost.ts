@@ -205,6 +205,9 @@ async function run() {
     const t0 = performance.now();
     await atRate(n, lat);
     const wall = (performance.now() - t0) / 1000;
+    // Experiments: queries whose rows are printed after the run (SOVR_BENCH_SQL_AFTER="select …").
+    for (const q of (process.env.SOVR_BENCH_SQL_AFTER ?? "").split(";").filter((x) => x.trim()))
+      console.error(JSON.stringify((await sql.raw(q).execute(db.db)).rows));
     const cpu = process.cpuUsage(cpu0);
     const after = await threadCpu();
     const server = (await processCpu(backends)) - server0;

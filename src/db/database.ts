@@ -30,6 +30,8 @@ export interface OpenDatabaseOptions {
   storageTimeoutMs?: number;
   /** The embedded database's shared buffers in MiB (default: pglite-memory.ts). */
   sharedBuffersMiB?: number;
+  /** Further `-c name=value` start settings of the embedded database (bench/pglite-ab.ts). */
+  pgliteSettings?: readonly string[];
 }
 
 /**
@@ -77,7 +79,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
       location = `${dir}/pglite`;
     }
     // On its own thread: its Wasm and its synchronous file I/O stay off the request path.
-    embedded = await openEmbedded(location, opts.sharedBuffersMiB);
+    embedded = await openEmbedded(location, opts.sharedBuffersMiB, opts.pgliteSettings);
     const db = new Kysely<Database>({ dialect: new PGliteDialect(embedded) });
     handle = {
       db,

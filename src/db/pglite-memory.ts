@@ -29,8 +29,12 @@ export function embeddedSettings(sharedBuffersMiB = DEFAULT_SHARED_BUFFERS_MIB):
  * database with a second Postgres instance and an in-memory copy of the new files, and a
  * thread never gives that memory back (~400 MiB, kept for the life of the process).
  */
-export async function openEmbedded(location: string, sharedBuffersMiB?: number): Promise<PGliteWorker> {
-  const settings = embeddedSettings(sharedBuffersMiB);
+export async function openEmbedded(
+  location: string,
+  sharedBuffersMiB?: number,
+  extra: readonly string[] = [],
+): Promise<PGliteWorker> {
+  const settings = [...embeddedSettings(sharedBuffersMiB), ...extra.flatMap((s) => ["-c", s])];
   if (!location.startsWith("memory://") && !existsSync(join(location, "PG_VERSION"))) {
     const creator = await PGliteWorker.create(location, settings);
     await creator.close();

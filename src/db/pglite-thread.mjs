@@ -4,6 +4,7 @@
 import { statSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, parse, protocol } from "@electric-sql/pglite";
+import { CHECK_EVERY_MS, startCheckpoints } from "./pglite-checkpoints.mjs";
 
 const INT8_OID = 20;
 
@@ -56,6 +57,8 @@ function breakDown(message) {
 }
 
 let db;
+/** Stops the checkpoint checks (pglite-checkpoints.mjs). */
+let stopCheckpoints = () => {};
 try {
   db = await PGlite.create(workerData.location, {
     parsers: { [INT8_OID]: Number },
@@ -63,6 +66,10 @@ try {
     startParams: [...PGlite.defaultStartParams, ...(workerData.settings ?? [])],
   });
   if (!workerData.location.startsWith("memory://")) opened = statSync(workerData.location);
+  stopCheckpoints = startCheckpoints(db, workerData.checkpointEveryMs ?? CHECK_EVERY_MS, (err) => {
+    const fatal = broken ? undefined : fatalCause(err);
+    if (fatal) breakDown(fatal);
+  });
   parentPort.postMessage({ ready: true });
 } catch (err) {
   parentPort.postMessage({ ready: false, error: describe(err) });
@@ -74,6 +81,7 @@ parentPort.on("message", async (m) => {
     return;
   }
   if (m.close) {
+    stopCheckpoints();
     try {
       await db?.close();
       parentPort.postMessage({ id: m.id, rows: [] });

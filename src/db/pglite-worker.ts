@@ -114,10 +114,16 @@ export class PGliteWorker implements EmbeddedPostgres {
   /**
    * Starts the thread and opens the database at `location` (a directory, or "memory://"), its
    * Postgres started with `settings` (`-c name=value` pairs, see pglite-memory.ts).
+   * `checkpointEveryMs`: how often the thread checks whether a checkpoint is due
+   * (pglite-checkpoints.mjs; tests shorten it).
    */
-  static async create(location: string, settings: string[] = []): Promise<PGliteWorker> {
+  static async create(
+    location: string,
+    settings: string[] = [],
+    opts: { checkpointEveryMs?: number } = {},
+  ): Promise<PGliteWorker> {
     const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), {
-      workerData: { location, settings },
+      workerData: { location, settings, checkpointEveryMs: opts.checkpointEveryMs },
     });
     let onMessage!: (m: { ready: boolean; error?: Reply["error"] }) => void;
     let onError!: (err: Error) => void;
