@@ -20,6 +20,14 @@ export async function scratchDatabase(
     }
   };
   await admin(`create database ${name}`);
+  // Experiments: per-database server settings, e.g. SOVR_BENCH_PG_SETTINGS="jit=off,synchronous_commit=off"
+  // (the server's own configuration is shared with everything else on it).
+  for (const kv of (process.env.SOVR_BENCH_PG_SETTINGS ?? "").split(",").filter((x) => x.includes("="))) {
+    const [k, v] = kv.split("=").map((x) => x.trim());
+    if (!/^[a-z_]+$/.test(k!) || !/^[\w.]+$/.test(v!))
+      throw new Error(`SOVR_BENCH_PG_SETTINGS: bad setting ${kv}`);
+    await admin(`alter database ${name} set ${k} = '${v}'`);
+  }
   const u = new URL(baseUrl);
   u.pathname = `/${name}`;
   return {

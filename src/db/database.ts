@@ -55,6 +55,11 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
       max: opts.poolSize ?? 10,
+      // Connections stay open (pg-pool closes one idle for 10 s by default). A new one pays the
+      // login, and its first appends pay the statement's parse, the PL/pgSQL compile and five
+      // custom plans — under the sequencer lock, stalling every request queued behind it; with
+      // the default, connections opened for a burst closed and reopened all run long (issue 19).
+      idleTimeoutMillis: 0,
       types: {
         getTypeParser: ((oid: number, format?: "text" | "binary") =>
           oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
