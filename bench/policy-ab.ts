@@ -44,7 +44,10 @@ function endpoints(n: number): PolicyEndpointInput[] {
         kind === 2
           ? { value: { region: null, country: null }, source: "assumed" }
           : {
-              value: kind === 1 ? { region: "us", country: "US" } : { region: "eu", country: kind === 3 ? "CH" : "FR" },
+              value:
+                kind === 1
+                  ? { region: "us", country: "US" }
+                  : { region: "eu", country: kind === 3 ? "CH" : "FR" },
               source: "endpoint",
             },
       caching: kind === 2 ? { value: null, source: "assumed" } : { value: "in_memory", source: "provider" },
@@ -52,7 +55,12 @@ function endpoints(n: number): PolicyEndpointInput[] {
   });
 }
 
-function input(eps: PolicyEndpointInput[], tenant: string, provider: Record<string, unknown>, region: string | null): PolicyInput {
+function input(
+  eps: PolicyEndpointInput[],
+  tenant: string,
+  provider: Record<string, unknown>,
+  region: string | null,
+): PolicyInput {
   return {
     request: {
       model: "bench/model",
@@ -102,7 +110,8 @@ const fixed = [
 ];
 for (const [n, i] of [...fixed, ...policyMix(catalog, mixSize, 11)].entries()) {
   const [a, b] = [await decide("a", i), await decide("b", i)];
-  if (a !== b) throw new Error(`B decides otherwise on input ${n}:\n${JSON.stringify(i.request)}\nA ${a}\nB ${b}`);
+  if (a !== b)
+    throw new Error(`B decides otherwise on input ${n}:\n${JSON.stringify(i.request)}\nA ${a}\nB ${b}`);
   compared++;
 }
 
