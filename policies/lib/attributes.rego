@@ -163,10 +163,12 @@ local_problem(ep) := "endpoint is remote: not in-process, not on a loopback or p
 # it (zdr, data_collection and tenant rules all ask for retention). Arrays, because
 # iterating a set in Wasm hashes every element on every step.
 checks := [[attribute, prefixes] |
-	some attribute in {a | some [_, a] in applied}
-	prefixes := [p | some [p, a] in applied; a == attribute]
+	some attribute in {a | some a in attributes}
+	prefixes := [prefixes_applied[j] | some j, a in attributes; a == attribute]
 ] if {
 	applied := [c | some c in data.sovereign.checks.applied]
+	prefixes_applied := [p | some [p, _] in applied]
+	attributes := [a | some [_, a] in applied]
 }
 
 # The problem `attribute` has at `ep`, undefined when it is fine.
@@ -202,10 +204,13 @@ problems(ep, checks) := array.concat(
 # destructuring [index, key] pairs costs more than the lookups) and the rest. A known
 # problem is a string, a fine attribute null (`is_string` is cheaper than `!= null`).
 split_checks := {
-	"all": [[i, attribute] | some i, [attribute, _] in checks],
-	"known_keys": [key | some [attribute, _] in checks; key := known_key(attribute)],
-	"known_index": [i | some i, [attribute, _] in checks; known_key(attribute)],
-	"live": [[i, attribute] | some i, [attribute, _] in checks; not known_key(attribute)],
+	"all": [[i, attribute] | some i, attribute in attributes],
+	"known_keys": [key | some key in keys; key != null],
+	"known_index": [i | some i, key in keys; key != null],
+	"live": [[i, attributes[i]] | some i, key in keys; key == null],
+} if {
+	attributes := [attribute | some [attribute, _] in checks]
+	keys := [known_key_or_null(attribute) | some attribute in attributes]
 }
 
 # --- problems worked out once per catalog revision ---
@@ -229,7 +234,11 @@ known_problems := data.catalog.problems if not input.endpoints
 static_attributes := array.concat(["retention", "caching", "training"], [["residency", r] | some r, _ in data.regions])
 
 # The key of an attribute in catalog_problems, undefined for attributes not there.
-known_key(a) := a if a in {"retention", "caching", "training"}
+known_key("retention") := "retention"
+
+known_key("caching") := "caching"
+
+known_key("training") := "training"
 
 known_key(["residency", region]) := concat("", ["residency:", region]) if data.regions[region]
 
