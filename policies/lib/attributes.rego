@@ -186,16 +186,17 @@ problem(ep, "local") := local_problem(ep)
 
 # [[index into checks, message]…] for the attributes with a problem at `ep`, [] when none;
 # only the index for a problem read from known_problems (not written out of Wasm again: the
-# engine holds the same data). `checks` is lib.split_checks (passed in: a rule referenced per candidate costs a memo
-# lookup). The attributes no request changes come from known_problems when the candidate
-# is there, the others are examined here.
-problems(ep, checks) := array.concat(
-	[checks.known_index[j] | some j, key in checks.known_keys; is_string(known[key])],
-	[[i, msg] | some [i, attribute] in checks.live; msg := problem(ep, attribute)],
+# engine holds the same data). `known_all` is lib.known_problems and the rest lib.split_checks'
+# arrays, all passed in: per candidate, a rule referenced costs a memo lookup and a field of
+# an object a hashed lookup. The attributes no request changes come from known_all when the
+# candidate is there, the others are examined here.
+problems(ep, known_all, keys, index, live, all) := array.concat(
+	[index[j] | some j, key in keys; is_string(known[key])],
+	[[i, msg] | some [i, attribute] in live; msg := problem(ep, attribute)],
 ) if {
-	known := known_problems[ep.id]
+	known := known_all[ep.id]
 } else := [[i, msg] |
-	some [i, attribute] in checks.all
+	some [i, attribute] in all
 	msg := problem(ep, attribute)
 ]
 
@@ -228,8 +229,11 @@ catalog_problems := {ep.id: {known_key(a): problem_or_null(ep, a) | some a in st
 	some ep in endpoints
 }
 
-# The problems loaded with the catalog, when the candidates come by id.
-known_problems := data.catalog.problems if not input.endpoints
+# The problems loaded with the catalog, when the candidates come by id; empty otherwise
+# (inline endpoints are examined per request, whatever data.catalog holds).
+known_problems := data.catalog.problems if {
+	not input.endpoints
+} else := {}
 
 static_attributes := array.concat(["retention", "caching", "training"], [["residency", r] | some r, _ in data.regions])
 
