@@ -48,10 +48,11 @@ keys := [key | some [attribute, _] in lib.checks; key := lib.known_key_or_null(a
 
 problems := {ep.id: found |
 	some ep in lib.endpoints
-	found := lib.problems(ep, checks)
+	found := lib.problems(ep, known, checks.known_keys, checks.known_index, checks.live, checks.all)
 	found != []
 } if {
 	checks := lib.split_checks
+	known := lib.known_problems
 }
 
 allow := [id |

@@ -5,6 +5,7 @@ import data.sovereign.fixtures.by_ids
 import data.sovereign.fixtures.endpoint
 import data.sovereign.fixtures.input_for
 import data.sovereign.fixtures.route
+import data.sovereign.lib
 
 mixed := [
 	endpoint("ok", {}),
@@ -151,4 +152,29 @@ test_inline_endpoints_take_precedence_over_catalog_data if {
 	catalog := {"a": endpoint("a", {"retention_days": {"value": 30, "source": "provider"}})}
 	result := route with input as inp with data.catalog.endpoints as catalog
 	result.allow == {"a"}
+}
+
+# lib.split_checks: the checks whose problems come with the catalog, as their keys and their
+# indexes into lib.checks (two arrays in the same order), and the checks examined per request.
+test_split_checks_pair_known_keys_with_their_indexes if {
+	inp := input_for({"zdr": true}, "us", "bund-gov", [endpoint("a", {})])
+	split := data.sovereign.lib.split_checks with input as inp
+	checks := data.sovereign.lib.checks with input as inp
+	count(split.known_keys) == count(split.known_index)
+	every j, key in split.known_keys {
+		lib.known_key(checks[split.known_index[j]][0]) == key
+	}
+	split.known_keys == ["caching", "retention"]
+	[attribute | some [_, attribute] in split.live] == [["headquarters", {"AT", "BE", "DE", "FR", "LU", "NL"}, "AT, BE, DE, FR, LU, NL"], ["residency", "us"]]
+	count(split.all) == count(checks)
+}
+
+# Inline endpoints are examined here whatever data.catalog.problems holds: lib.known_problems
+# is empty for them.
+test_known_problems_are_empty_for_inline_endpoints if {
+	inp := input_for({}, null, "t", [endpoint("a", {})])
+	known := data.sovereign.lib.known_problems with input as inp with data.catalog.problems as {"a": {}}
+	known == {}
+	by_id := data.sovereign.lib.known_problems with input as by_ids(inp) with data.catalog.problems as {"a": {}}
+	by_id == {"a": {}}
 }

@@ -163,10 +163,12 @@ local_problem(ep) := "endpoint is remote: not in-process, not on a loopback or p
 # it (zdr, data_collection and tenant rules all ask for retention). Arrays, because
 # iterating a set in Wasm hashes every element on every step.
 checks := [[attribute, prefixes] |
-	some attribute in {a | some [_, a] in applied}
-	prefixes := [p | some [p, a] in applied; a == attribute]
+	some attribute in {a | some a in attributes}
+	prefixes := [prefixes_applied[j] | some j, a in attributes; a == attribute]
 ] if {
 	applied := [c | some c in data.sovereign.checks.applied]
+	prefixes_applied := [p | some [p, _] in applied]
+	attributes := [a | some [_, a] in applied]
 }
 
 # The problem `attribute` has at `ep`, undefined when it is fine.
@@ -184,25 +186,32 @@ problem(ep, "local") := local_problem(ep)
 
 # [[index into checks, message]…] for the attributes with a problem at `ep`, [] when none;
 # only the index for a problem read from known_problems (not written out of Wasm again: the
-# engine holds the same data). `checks` is lib.split_checks (passed in: a rule referenced per candidate costs a memo
-# lookup). The attributes no request changes come from known_problems when the candidate
-# is there, the others are examined here.
-problems(ep, checks) := array.concat(
-	[i | some [i, key] in checks.known; known[key] != null],
-	[[i, msg] | some [i, attribute] in checks.live; msg := problem(ep, attribute)],
+# engine holds the same data). `known_all` is lib.known_problems and the rest lib.split_checks'
+# arrays, all passed in: per candidate, a rule referenced costs a memo lookup and a field of
+# an object a hashed lookup. The attributes no request changes come from known_all when the
+# candidate is there, the others are examined here.
+problems(ep, known_all, keys, index, live, all) := array.concat(
+	[index[j] | some j, key in keys; is_string(known[key])],
+	[[i, msg] | some [i, attribute] in live; msg := problem(ep, attribute)],
 ) if {
-	known := known_problems[ep.id]
+	known := known_all[ep.id]
 } else := [[i, msg] |
-	some [i, attribute] in checks.all
+	some [i, attribute] in all
 	msg := problem(ep, attribute)
 ]
 
 # lib.checks as [index, attribute] pairs: all of them, those whose problem known_problems
-# holds (with its key there) and the rest.
+# holds (their keys there and their indexes, as two arrays in the same order: per candidate,
+# destructuring [index, key] pairs costs more than the lookups) and the rest. A known
+# problem is a string, a fine attribute null (`is_string` is cheaper than `!= null`).
 split_checks := {
-	"all": [[i, attribute] | some i, [attribute, _] in checks],
-	"known": [[i, key] | some i, [attribute, _] in checks; key := known_key(attribute)],
-	"live": [[i, attribute] | some i, [attribute, _] in checks; not known_key(attribute)],
+	"all": [[i, attribute] | some i, attribute in attributes],
+	"known_keys": [key | some key in keys; key != null],
+	"known_index": [i | some i, key in keys; key != null],
+	"live": [[i, attributes[i]] | some i, key in keys; key == null],
+} if {
+	attributes := [attribute | some [attribute, _] in checks]
+	keys := [known_key_or_null(attribute) | some attribute in attributes]
 }
 
 # --- problems worked out once per catalog revision ---
@@ -220,13 +229,20 @@ catalog_problems := {ep.id: {known_key(a): problem_or_null(ep, a) | some a in st
 	some ep in endpoints
 }
 
-# The problems loaded with the catalog, when the candidates come by id.
-known_problems := data.catalog.problems if not input.endpoints
+# The problems loaded with the catalog, when the candidates come by id; empty otherwise
+# (inline endpoints are examined per request, whatever data.catalog holds).
+known_problems := data.catalog.problems if {
+	not input.endpoints
+} else := {}
 
 static_attributes := array.concat(["retention", "caching", "training"], [["residency", r] | some r, _ in data.regions])
 
 # The key of an attribute in catalog_problems, undefined for attributes not there.
-known_key(a) := a if a in {"retention", "caching", "training"}
+known_key("retention") := "retention"
+
+known_key("caching") := "caching"
+
+known_key("training") := "training"
 
 known_key(["residency", region]) := concat("", ["residency:", region]) if data.regions[region]
 
