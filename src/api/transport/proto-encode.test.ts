@@ -1,6 +1,9 @@
 import { create, type DescField, type DescMessage, ScalarType, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
 import { file_sovereign_v1_audit } from "../../gen/sovereign/v1/audit_pb.js";
+import { file_sovereign_v1_budget } from "../../gen/sovereign/v1/budget_pb.js";
+import { file_sovereign_v1_byok } from "../../gen/sovereign/v1/byok_pb.js";
 import { file_sovereign_v1_catalog } from "../../gen/sovereign/v1/catalog_pb.js";
 import { file_sovereign_v1_keys } from "../../gen/sovereign/v1/keys_pb.js";
 import {
@@ -9,6 +12,7 @@ import {
   ChatStreamResponseSchema,
   file_sovereign_v1_router,
 } from "../../gen/sovereign/v1/router_pb.js";
+import { file_sovereign_v1_usage } from "../../gen/sovereign/v1/usage_pb.js";
 import { frameEncoder } from "./proto-encode.js";
 
 /** Differential: frameEncoder against protobuf-es's create + toBinary and the gRPC frame. */
@@ -140,8 +144,12 @@ function ours(schema: DescMessage, init: unknown): { bytes?: string; error?: str
 const FILES = [
   file_sovereign_v1_router,
   file_sovereign_v1_audit,
+  file_sovereign_v1_budget,
+  file_sovereign_v1_byok,
   file_sovereign_v1_catalog,
   file_sovereign_v1_keys,
+  file_sovereign_v1_usage,
+  file_grpc_health_v1_health,
 ];
 
 describe("frameEncoder", () => {
@@ -153,7 +161,7 @@ describe("frameEncoder", () => {
       }
   });
 
-  it("encodes every message of the sovereign.v1 files as protobuf-es does", () => {
+  it("encodes every message of the served files (sovereign.v1, grpc.health.v1) as protobuf-es does", () => {
     for (const file of FILES)
       for (const schema of file.messages)
         for (let i = 0; i < 200; i++) {
