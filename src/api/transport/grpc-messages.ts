@@ -1,9 +1,10 @@
 import type { ServerHttp2Stream } from "node:http2";
 import { constants } from "node:http2";
-import { create, type DescMessage, fromBinary, isMessage } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Compression, envelopeCompress, envelopeDecompress } from "@connectrpc/connect/protocol";
 import { GrpcBody } from "./grpc-body.js";
+import type { FrameEncoder } from "./proto-encode.js";
 
 /** The message-level helpers of ./grpc-stream.ts: reading, framing, errors, headers. */
 
@@ -40,6 +41,20 @@ export async function readMessage(
     const msg = e instanceof Error ? e.message : String(e);
     throw new ConnectError(`${MALFORMED}parse binary: ${msg}`, Code.InvalidArgument);
   }
+}
+
+/**
+ * A response message's frame: encoded by `encode` (./proto-encode.ts), compressed (above 1 KiB,
+ * as connect does) only when the call negotiated compression; synchronous otherwise.
+ */
+export function frameMessage(
+  encode: FrameEncoder,
+  message: unknown,
+  compression: Compression | null,
+): Uint8Array | Promise<Uint8Array> {
+  const framed = encode(message);
+  if (!compression || framed.byteLength - 5 < COMPRESS_MIN_BYTES) return framed;
+  return envelope(framed.subarray(5), compression);
 }
 
 export async function envelope(data: Uint8Array, compression: Compression | null): Promise<Uint8Array> {
@@ -79,45 +94,6 @@ export function copyHeaders(from: Headers, to: Headers): void {
   if (from === to) return;
   for (const k of [...to.keys()]) to.delete(k);
   for (const [k, v] of from) to.set(k, v);
-}
-
-export function normalize(schema: DescMessage, m: unknown): unknown {
-  return isMessage(m, schema) ? m : create(schema, m as never);
-}
-
-/**
- * `it`'s messages, each normalized. An iterator object, not an async generator: a generator
- * adds a queued promise and a resumption to every message of every server stream.
- * `return` and `throw` pass to `it` (a cancelled stream ends the implementation's generator).
- */
-export function normalizeAll(schema: DescMessage, it: AsyncIterable<unknown>): AsyncIterable<unknown> {
-  return new Normalized(schema, it[Symbol.asyncIterator]());
-}
-
-class Normalized implements AsyncIterableIterator<unknown> {
-  constructor(
-    private readonly schema: DescMessage,
-    private readonly inner: AsyncIterator<unknown>,
-  ) {}
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async next(): Promise<IteratorResult<unknown>> {
-    const r = await this.inner.next();
-    return r.done ? r : { done: false, value: normalize(this.schema, r.value) };
-  }
-
-  async return(value?: unknown): Promise<IteratorResult<unknown>> {
-    if (this.inner.return) return this.inner.return(value);
-    return { done: true, value };
-  }
-
-  async throw(err?: unknown): Promise<IteratorResult<unknown>> {
-    if (this.inner.throw) return this.inner.throw(err);
-    throw err;
-  }
 }
 
 /** The one request message of a server stream, as connect passes it: an async iterable. */

@@ -1,5 +1,5 @@
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
-import { type DescMethod, toBinary } from "@bufbuild/protobuf";
+import type { DescMethod } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -16,17 +16,9 @@ import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grp
 import type { AccessRecorder } from "../../telemetry/index.js";
 import { minimalGrpcMessage } from "../compat/index.js";
 import { CallHeaders } from "./grpc-headers.js";
-import {
-  copyHeaders,
-  envelope,
-  normalize,
-  normalizeAll,
-  once,
-  readMessage,
-  remaining,
-  resetError,
-} from "./grpc-messages.js";
+import { copyHeaders, frameMessage, once, readMessage, remaining, resetError } from "./grpc-messages.js";
 import { countAsRefused } from "./h2-guard.js";
+import { type FrameEncoder, frameEncoder } from "./proto-encode.js";
 
 /**
  * The gRPC protocol (application/grpc, protobuf) served on Node's core HTTP/2 stream API, for
@@ -84,6 +76,8 @@ interface Method {
   readonly operation: string;
   readonly unary: (req: UnaryRequest) => Promise<UnaryResponse>;
   readonly stream: (req: StreamRequest) => Promise<StreamResponse>;
+  /** The response message (as the implementation returns it, not made a message) → its frame. */
+  readonly encode: FrameEncoder;
 }
 
 const GRPC_CONTENT = /^application\/grpc(\+proto)?$/;
@@ -109,14 +103,14 @@ export class GrpcMethods {
 export function grpcStreamHandler(methods: GrpcMethods, o: GrpcStreamOptions): H2StreamHandler {
   const byPath = new Map<string, Method>();
   for (const [path, { desc, impl }] of methods.entries) {
-    const output = desc.output;
     const ctxOf = (req: UnaryRequest | StreamRequest): HandlerContext => {
       const call = (req as unknown as Carrier)[CALL];
       return { ...call.ctx, requestHeader: req.header, signal: req.signal, values: req.contextValues };
     };
     const unary = async (req: UnaryRequest): Promise<UnaryResponse> => {
       const ctx = ctxOf(req);
-      const message = normalize(output, await impl(req.message, ctx));
+      // Not made a message (`create`): ./proto-encode.ts encodes the init object as it is.
+      const message = await impl(req.message, ctx);
       return {
         stream: false,
         message,
@@ -130,7 +124,7 @@ export function grpcStreamHandler(methods: GrpcMethods, o: GrpcStreamOptions): H
       const ctx = ctxOf(req);
       let input: unknown;
       for await (const m of req.message) input = m;
-      const message = normalizeAll(output, impl(input, ctx) as AsyncIterable<unknown>);
+      const message = impl(input, ctx) as AsyncIterable<unknown>;
       return {
         stream: true,
         message,
@@ -147,6 +141,7 @@ export function grpcStreamHandler(methods: GrpcMethods, o: GrpcStreamOptions): H
       operation: path.slice(1),
       unary: chain(unary as never),
       stream: chain(stream as never),
+      encode: frameEncoder(desc.output),
     });
   }
 
@@ -265,14 +260,16 @@ async function serve(
       const res = await m.unary({ ...common, stream: false, message: input } as UnaryRequest);
       copyHeaders(res.header, responseHeader);
       copyHeaders(res.trailer, responseTrailer);
-      const bytes = await envelope(toBinary(desc.output, res.message as never), compression.response);
+      const framed = frameMessage(m.encode, res.message, compression.response);
+      const bytes = framed instanceof Promise ? await framed : framed;
       respond(call, responseHeader);
       await write(stream, bytes);
     } else {
       const res = await m.stream({ ...common, stream: true, message: once(input) } as StreamRequest);
       copyHeaders(res.header, responseHeader);
       for await (const msg of res.message) {
-        const bytes = await envelope(toBinary(desc.output, msg as never), compression.response);
+        const framed = frameMessage(m.encode, msg, compression.response);
+        const bytes = framed instanceof Promise ? await framed : framed;
         respond(call, responseHeader);
         await write(stream, bytes);
       }
