@@ -113,11 +113,20 @@ export class PGliteWorker implements EmbeddedPostgres {
 
   /**
    * Starts the thread and opens the database at `location` (a directory, or "memory://"), its
-   * Postgres started with `settings` (`-c name=value` pairs, see pglite-memory.ts).
+   * Postgres started with `settings` (`-c name=value` pairs, see pglite-memory.ts) and the
+   * thread's V8 heap within `limits`.
    */
-  static async create(location: string, settings: string[] = []): Promise<PGliteWorker> {
+  static async create(
+    location: string,
+    settings: string[] = [],
+    limits?: { youngGenerationMiB?: number },
+  ): Promise<PGliteWorker> {
     const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), {
       workerData: { location, settings },
+      // This thread's V8 heap only (pglite-memory.ts); the request thread keeps Node's defaults.
+      ...(limits?.youngGenerationMiB
+        ? { resourceLimits: { maxYoungGenerationSizeMb: limits.youngGenerationMiB } }
+        : {}),
     });
     let onMessage!: (m: { ready: boolean; error?: Reply["error"] }) => void;
     let onError!: (err: Error) => void;
