@@ -10,6 +10,7 @@ import { sovrTargets } from "./lib/build-targets.js";
 import { runSegment } from "./lib/load.js";
 import { cpuSeconds, memoryMiB, processTree } from "./lib/procs.js";
 import { scratchDatabase } from "./lib/scratch-db.js";
+import { rssByKind } from "./lib/smaps.js";
 import { startSimulator, startSovr } from "./lib/systems.js";
 
 const RATE = Number(process.env.MEMAB_RATE ?? 500);
@@ -37,6 +38,7 @@ for (const arm of arms) {
   await new Promise((r) => setTimeout(r, 1000));
   const pids = await processTree(sovr.managed.pid);
   const idle = await memoryMiB(pids, "VmRSS");
+  const idleKinds = await rssByKind(pids);
   for (const t of targets)
     await runSegment(t.call, { rate: 100, durationMs: 1000, drainMs: 2000, maxInFlight: 2000 });
   let max = 0;
@@ -62,6 +64,7 @@ for (const arm of arms) {
   const cpu1 = (await cpuSeconds(pids)) ?? 0;
   clearInterval(timer);
   const after = await memoryMiB(pids, "VmRSS");
+  const afterKinds = await rssByKind(pids);
   const row = {
     arm: arm.name,
     idle_mib: idle,
@@ -71,6 +74,8 @@ for (const arm of arms) {
     sent,
     errors,
     kinds,
+    idle_by_kind: idleKinds,
+    after_by_kind: afterKinds,
   };
   console.log(JSON.stringify(row));
   await sovr.managed.stop("SIGKILL", 5_000);

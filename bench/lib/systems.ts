@@ -97,6 +97,11 @@ export async function startSovr(
     OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG,
     // Unset for the PGlite target, also when the bench itself runs with DATABASE_URL.
     DATABASE_URL: opts.databaseUrl,
+    // As every shipped way of starting sovr sets it (npm start, deploy/Dockerfile, the systemd
+    // unit; docs/operations.md "Memory"): glibc's malloc arenas capped at two. Without it the
+    // database's Wasm compiler threads each keep an arena of their own resident. An empty
+    // MALLOC_ARENA_MAX in the bench's environment measures glibc's default instead.
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX === "" ? undefined : (process.env.MALLOC_ARENA_MAX ?? "2"),
     // A variant's own settings (bench/lib/variants.ts: detectors off, tracing on).
     ...opts.env,
   };

@@ -1,4 +1,4 @@
-import { FLUSH_FLOOR_MS, startApp } from "../app/index.js";
+import { FLUSH_FLOOR_MS, limitHeapGrowth, startApp } from "../app/index.js";
 import { loadConfig } from "../config/index.js";
 import { createLogger } from "../telemetry/index.js";
 
@@ -18,6 +18,7 @@ const EXIT_MARGIN_MS = 2000;
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, undefined, config.logFormat);
+  limitHeapGrowth(config.heapGrowingPercent);
   // A signal during start-up (a pod deleted while it connects to its database) is kept and
   // acted on once the app has started: as PID 1 in a container, a signal with no handler is
   // ignored, and the process would wait for SIGKILL.

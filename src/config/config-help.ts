@@ -18,6 +18,8 @@ const MEANING: Record<Key, string> = {
   DATABASE_URL: "PostgreSQL connection string (secret); unset = embedded PGlite in SOVR_DATA_DIR",
   SOVR_PGLITE_SHARED_BUFFERS_MB:
     "embedded PGlite's shared_buffers (MiB): its page cache, resident from start",
+  SOVR_HEAP_GROWING_PERCENT:
+    "how far (%) a V8 heap grows past its live objects before a full collection; 0: V8's own (up to 300)",
   SOVR_CATALOG_DIR: "provider catalog YAML, one file per provider",
   SOVR_CATALOG_WATCH: "re-apply the catalog when its files change",
   SOVR_POLICY_BUNDLE: "policy bundle file or directory (watched)",

@@ -33,6 +33,8 @@ export const CONFIG_SCHEMA = z.object({
   DATABASE_URL: z.string().url().optional(),
   /** The embedded database's shared_buffers (docs/operations.md, "Memory"). */
   SOVR_PGLITE_SHARED_BUFFERS_MB: positiveInt.max(4096).default(16),
+  /** V8's heap growing factor, percent past the live heap (docs/operations.md, "Memory"); 0: V8's own. */
+  SOVR_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(300).default(50),
   SOVR_CATALOG_DIR: z.string().min(1).default("./catalog"),
   SOVR_CATALOG_WATCH: bool.default(true),
   SOVR_POLICY_BUNDLE: z.string().min(1).default("./policies/dist/bundle.tar.gz"),

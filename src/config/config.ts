@@ -54,6 +54,8 @@ export interface Config {
   readonly storageTimeoutMs: number;
   /** Embedded PGlite's shared_buffers in MiB (unused with DATABASE_URL). */
   readonly pgliteSharedBuffersMiB: number;
+  /** V8's heap growing factor in percent (app/heap-growth.ts); 0: V8's own. */
+  readonly heapGrowingPercent: number;
   readonly logLevel: RawConfig["SOVR_LOG_LEVEL"];
   /** Log lines as JSON, or pretty for people; `auto`: pretty on a terminal (telemetry/logger.ts). */
   readonly logFormat: "auto" | "json" | "pretty";
@@ -222,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     drainMs: c.SOVR_DRAIN_MS,
     storageTimeoutMs: c.SOVR_STORAGE_TIMEOUT_MS,
     pgliteSharedBuffersMiB: c.SOVR_PGLITE_SHARED_BUFFERS_MB,
+    heapGrowingPercent: c.SOVR_HEAP_GROWING_PERCENT,
     logLevel: c.SOVR_LOG_LEVEL,
     logFormat: c.SOVR_LOG_FORMAT,
     tracing: tracingConfig(env),

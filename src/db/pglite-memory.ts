@@ -18,6 +18,15 @@ export const DEFAULT_SHARED_BUFFERS_MIB = 16;
  */
 const WAL_BUFFERS = "4MB";
 
+/**
+ * The database thread's V8 young generation (MiB: two 2 MiB semi-spaces and room for large
+ * objects). Node's default lets it grow to 16 MiB semi-spaces, both resident once used (~32
+ * MiB); the thread's JavaScript (PGlite's protocol parsing, the replies' rows) is small and
+ * short-lived, and its scavenges stay cheap (docs/operations.md, "Memory"). The request
+ * thread keeps Node's default: a smaller one there costs CPU per request.
+ */
+export const THREAD_YOUNG_GENERATION_MIB = 6;
+
 /** The `-c` settings the embedded Postgres starts with. */
 export function embeddedSettings(sharedBuffersMiB = DEFAULT_SHARED_BUFFERS_MIB): string[] {
   return ["-c", `shared_buffers=${sharedBuffersMiB}MB`, "-c", `wal_buffers=${WAL_BUFFERS}`];
@@ -35,9 +44,10 @@ export async function openEmbedded(
   extra: readonly string[] = [],
 ): Promise<PGliteWorker> {
   const settings = [...embeddedSettings(sharedBuffersMiB), ...extra.flatMap((s) => ["-c", s])];
+  const limits = { youngGenerationMiB: THREAD_YOUNG_GENERATION_MIB };
   if (!location.startsWith("memory://") && !existsSync(join(location, "PG_VERSION"))) {
     const creator = await PGliteWorker.create(location, settings);
     await creator.close();
   }
-  return PGliteWorker.create(location, settings);
+  return PGliteWorker.create(location, settings, { limits });
 }

@@ -113,17 +113,22 @@ export class PGliteWorker implements EmbeddedPostgres {
 
   /**
    * Starts the thread and opens the database at `location` (a directory, or "memory://"), its
-   * Postgres started with `settings` (`-c name=value` pairs, see pglite-memory.ts).
-   * `checkpointEveryMs`: how often the thread checks whether a checkpoint is due
-   * (pglite-checkpoints.mjs; tests shorten it).
+   * Postgres started with `settings` (`-c name=value` pairs, see pglite-memory.ts) and the
+   * thread's V8 heap within `opts.limits`. `opts.checkpointEveryMs`: how often the thread checks
+   * whether a checkpoint is due (pglite-checkpoints.mjs; tests shorten it).
    */
   static async create(
     location: string,
     settings: string[] = [],
-    opts: { checkpointEveryMs?: number } = {},
+    opts: { checkpointEveryMs?: number; limits?: { youngGenerationMiB?: number } } = {},
   ): Promise<PGliteWorker> {
+    const limits = opts.limits;
     const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), {
       workerData: { location, settings, checkpointEveryMs: opts.checkpointEveryMs },
+      // This thread's V8 heap only (pglite-memory.ts); the request thread keeps Node's defaults.
+      ...(limits?.youngGenerationMiB
+        ? { resourceLimits: { maxYoungGenerationSizeMb: limits.youngGenerationMiB } }
+        : {}),
     });
     let onMessage!: (m: { ready: boolean; error?: Reply["error"] }) => void;
     let onError!: (err: Error) => void;
