@@ -106,7 +106,7 @@ if $check; then
     SOVR_HTTP_PORT="$http_port" SOVR_GRPC_PORT="$grpc_port" SOVR_DATA_DIR=/data
     SOVR_CATALOG_DIR=/app/catalog SOVR_POLICY_BUNDLE=/app/policies/dist/bundle.tar.gz
     SOVR_SIMULATOR=on SOVR_SIMULATOR_PORT="${SOVR_CHECK_SIM_PORT:-18089}" SOVR_LOG_LEVEL=info
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768
   )
   if [[ "$(id -u)" == 0 ]]; then
     chown 10001:10001 "$data"
@@ -167,7 +167,7 @@ COPY rootfs/ /
 ENV PATH=/usr/local/bin NODE_ENV=production SOVR_HOST=0.0.0.0 SOVR_GRPC_PORT=50051 \
     SOVR_HTTP_PORT=8080 SOVR_DATA_DIR=/data SOVR_SIMULATOR=off \
     SOVR_CATALOG_DIR=/app/catalog SOVR_POLICY_BUNDLE=/app/policies/dist/bundle.tar.gz \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32768
 USER 10001:10001
 WORKDIR /app
 VOLUME ["/data"]

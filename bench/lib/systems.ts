@@ -102,6 +102,9 @@ export async function startSovr(
     // database's Wasm compiler threads each keep an arena of their own resident. An empty
     // MALLOC_ARENA_MAX in the bench's environment measures glibc's default instead.
     MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX === "" ? undefined : (process.env.MALLOC_ARENA_MAX ?? "2"),
+    // Likewise blocks of 32 KiB or more mapped on their own (returned when freed).
+    MALLOC_MMAP_THRESHOLD_:
+      process.env.MALLOC_MMAP_THRESHOLD_ === "" ? undefined : (process.env.MALLOC_MMAP_THRESHOLD_ ?? "32768"),
     // A variant's own settings (bench/lib/variants.ts: detectors off, tracing on).
     ...opts.env,
   };
