@@ -116,7 +116,15 @@ export async function startSovr(
   const key = await createApiKey(env);
   notes.push(key.note);
   // --title: other people's clean-up (`pkill -f "sovr.js serve"`) must not stop the bench's servers.
-  const args = [`--title=bench-target-${name}`, ...(opts.nodeArgs ?? []), "bin/sovr.js", "serve"];
+  // The young generation as every shipped way of starting sovr sizes it (docs/operations.md
+  // "Memory"); an arm's own --max-semi-space-size comes later and wins.
+  const args = [
+    `--title=bench-target-${name}`,
+    "--max-semi-space-size=8",
+    ...(opts.nodeArgs ?? []),
+    "bin/sovr.js",
+    "serve",
+  ];
   const managed = startProcess(name, process.execPath, args, {
     cwd: REPO,
     env,

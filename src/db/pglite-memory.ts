@@ -23,7 +23,7 @@ const WAL_BUFFERS = "4MB";
  * objects). Node's default lets it grow to 16 MiB semi-spaces, both resident once used (~32
  * MiB); the thread's JavaScript (PGlite's protocol parsing, the replies' rows) is small and
  * short-lived, and its scavenges stay cheap (docs/operations.md, "Memory"). The request
- * thread keeps Node's default: a smaller one there costs CPU per request.
+ * thread's is set by the node flag every start path passes (`--max-semi-space-size=8`).
  */
 export const THREAD_YOUNG_GENERATION_MIB = 6;
 
