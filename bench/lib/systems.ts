@@ -74,7 +74,13 @@ export async function startSovr(
   name: string,
   simUrl: string,
   logDir: string,
-  opts: { databaseUrl?: string; nodeArgs?: string[]; env?: Record<string, string | undefined> } = {},
+  opts: {
+    databaseUrl?: string;
+    nodeArgs?: string[];
+    env?: Record<string, string | undefined>;
+    /** Another checkout to run (its bin/sovr.js and dist/), for A/B runs (bench/grpc-ab.ts). */
+    repo?: string;
+  } = {},
 ): Promise<SovrStarted> {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const dataDir = await mkdtemp(join(tmpdir(), `sovr-bench-${name}-`));
@@ -110,7 +116,7 @@ export async function startSovr(
   // --title: other people's clean-up (`pkill -f "sovr.js serve"`) must not stop the bench's servers.
   const args = [`--title=bench-target-${name}`, ...(opts.nodeArgs ?? []), "bin/sovr.js", "serve"];
   const managed = startProcess(name, process.execPath, args, {
-    cwd: REPO,
+    cwd: opts.repo ?? REPO,
     env,
     logFile: join(logDir, `${name}.log`),
   });
