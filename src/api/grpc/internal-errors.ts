@@ -75,14 +75,22 @@ class Reporting<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<T>> {
+  // `then`, not an async method awaiting `inner.next()`: one promise per message, not three.
+  next(): Promise<IteratorResult<T>> {
+    let pending: Promise<IteratorResult<T>>;
     try {
-      return await this.inner.next();
+      pending = this.inner.next();
     } catch (err) {
       this.onError(err);
-      throw err;
+      return Promise.reject(err);
     }
+    return pending.then(undefined, this.#failed);
   }
+
+  readonly #failed = (err: unknown): never => {
+    this.onError(err);
+    throw err;
+  };
 
   async return(value?: unknown): Promise<IteratorResult<T>> {
     try {

@@ -288,7 +288,9 @@ async function serve(
         const framed = frameMessage(m.encode, msg, compression.response);
         const bytes = framed instanceof Promise ? await framed : framed;
         respond(call, responseHeader);
-        await write(stream, bytes);
+        // Awaited only when the stream asks the writer to wait (no turn per message otherwise).
+        const waiting = write(stream, bytes);
+        if (waiting) await waiting;
       }
       copyHeaders(res.trailer, responseTrailer);
     }
@@ -314,9 +316,10 @@ function respond(call: Call, header: Headers): void {
   call.stream.respond(h, RESPOND);
 }
 
-function write(stream: ServerHttp2Stream, bytes: Uint8Array): Promise<void> {
+/** Writes `bytes`: undefined when written, else a promise of the stream's readiness for more. */
+function write(stream: ServerHttp2Stream, bytes: Uint8Array): Promise<void> | undefined {
   if (stream.destroyed) return Promise.reject(new ConnectError("stream closed", Code.Canceled));
-  if (stream.write(bytes)) return Promise.resolve();
+  if (stream.write(bytes)) return undefined;
   return new Promise((resolve, reject) => {
     const done = () => {
       stream.off("drain", done).off("close", done);
