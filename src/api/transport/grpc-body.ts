@@ -36,9 +36,9 @@ export class GrpcBody {
       stream.on("data", (chunk: Buffer) => body.#data(chunk));
       stream.on("end", () => body.#end());
       // Every stream closes, most long after their body was read: the error (and its stack) is
-      // made only for a body still being read.
+      // made only for a body still being read. A stream's 'error' is always followed by its
+      // 'close' in the same turn, so 'close' alone is listened to.
       stream.on("close", () => body.#cut());
-      stream.on("error", () => body.#cut());
     });
   }
 
