@@ -288,6 +288,13 @@ async function serve(
         const framed = frameMessage(m.encode, msg, compression.response);
         const bytes = framed instanceof Promise ? await framed : framed;
         respond(call, responseHeader);
+        // The messages of one turn of the event loop (the events of one upstream read) leave
+        // together: the stream is corked at the first and uncorked once the turn's callbacks
+        // and promise jobs have run (as ../openai/http-stream.ts does for the HTTP API).
+        if (stream.writableCorked === 0 && !stream.destroyed) {
+          stream.cork();
+          process.nextTick(uncork, stream);
+        }
         // Awaited only when the stream asks the writer to wait (no turn per message otherwise).
         const waiting = write(stream, bytes);
         if (waiting) await waiting;
@@ -303,6 +310,10 @@ async function serve(
 }
 
 function ignore(): void {}
+
+function uncork(stream: ServerHttp2Stream): void {
+  stream.uncork();
+}
 
 const IDENTITY: ReturnType<typeof compressionNegotiate> = { request: null, response: null };
 const NO_TIMEOUT: ReturnType<typeof parseTimeout> = {};
