@@ -74,7 +74,13 @@ export async function startSovr(
   name: string,
   simUrl: string,
   logDir: string,
-  opts: { databaseUrl?: string; nodeArgs?: string[]; env?: Record<string, string | undefined> } = {},
+  opts: {
+    databaseUrl?: string;
+    nodeArgs?: string[];
+    env?: Record<string, string | undefined>;
+    /** Another checkout to run (its bin/sovr.js and dist/), for A/B runs (bench/grpc-ab.ts). */
+    repo?: string;
+  } = {},
 ): Promise<SovrStarted> {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const dataDir = await mkdtemp(join(tmpdir(), `sovr-bench-${name}-`));
@@ -126,7 +132,7 @@ export async function startSovr(
     "serve",
   ];
   const managed = startProcess(name, process.execPath, args, {
-    cwd: REPO,
+    cwd: opts.repo ?? REPO,
     env,
     logFile: join(logDir, `${name}.log`),
   });

@@ -10,20 +10,29 @@ import { toConnectError } from "./errors.js";
  * headers before their body was read; their principal is already in the context.
  */
 export function authInterceptor(auth: Authenticator | CallerAuth): Interceptor {
-  return (next) => async (req) => {
+  // Not an async function: a call already authorised passes straight on (no promise of its own).
+  return (next) => (req) => {
     if (req.contextValues.get(preAuthorizedKey)) return next(req);
-    let principal: Awaited<ReturnType<typeof authorize>>;
-    try {
-      principal = await authorize(
-        auth,
-        `${req.service.typeName}/${req.method.name}`,
-        req.header.get("authorization"),
-        req.header.get(TENANT_HEADER),
-      );
-    } catch (err) {
-      throw toConnectError(err);
-    }
-    if (principal) req.contextValues.set(principalKey, principal);
-    return next(req);
+    return authorized(auth, next, req);
   };
+}
+
+async function authorized(
+  auth: Authenticator | CallerAuth,
+  next: Parameters<Interceptor>[0],
+  req: Parameters<Parameters<Interceptor>[0]>[0],
+): ReturnType<Parameters<Interceptor>[0]> {
+  let principal: Awaited<ReturnType<typeof authorize>>;
+  try {
+    principal = await authorize(
+      auth,
+      `${req.service.typeName}/${req.method.name}`,
+      req.header.get("authorization"),
+      req.header.get(TENANT_HEADER),
+    );
+  } catch (err) {
+    throw toConnectError(err);
+  }
+  if (principal) req.contextValues.set(principalKey, principal);
+  return next(req);
 }

@@ -4,7 +4,8 @@ import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from "../../config/index.j
 import type { RouterService } from "../../gen/sovereign/v1/router_pb.js";
 import type { Router } from "../../routing/index.js";
 import { fromProtoChatRequest } from "./chat-request.js";
-import { ChatResponseBuilder, toStreamResponse, UNAPPLIED_HEADER } from "./chat-responses.js";
+import { ChatResponseBuilder, UNAPPLIED_HEADER } from "./chat-responses.js";
+import { ChatStreamResponses } from "./chat-stream-responses.js";
 import { noteModel, principalKey } from "./context.js";
 import { embedRpc } from "./embed-rpc.js";
 import { candidateMessages, InvalidFieldError, toConnectError } from "./errors.js";
@@ -21,22 +22,19 @@ export class RouterServiceImpl implements ServiceImpl<typeof RouterService> {
     private readonly limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
   ) {}
 
-  async *chatStream(
+  chatStream(
     req: Parameters<ServiceImpl<typeof RouterService>["chatStream"]>[0],
     ctx: Parameters<ServiceImpl<typeof RouterService>["chatStream"]>[1],
   ) {
-    try {
+    // Started on the first message asked for, as a generator would be.
+    const start = () => {
       const route = fromProtoChatRequest(req, { requireMessages: true, limits: this.limits });
       noteModel(ctx, route.model);
       const principal = withWorkload(ctx.values.get(principalKey), route.workload);
-      for await (const ev of this.router.stream(route, principal, ctx.signal)) {
-        // The route is the first message: its headers are not sent before it.
-        if (ev.type === "route") reportRoute(ctx, ev);
-        yield toStreamResponse(ev);
-      }
-    } catch (err) {
-      throw toConnectError(err);
-    }
+      return this.router.stream(route, principal, ctx.signal);
+    };
+    // The route is the first message: its headers are not sent before it.
+    return new ChatStreamResponses(start, (ev) => reportRoute(ctx, ev));
   }
 
   async chat(

@@ -119,7 +119,7 @@ export class Admission {
     const release = this.enter("grpc");
     if (!release) throw new OverloadedError(this.#max);
     if (stream.closed) release();
-    else stream.once("close", release);
+    else stream.on("close", release); // 'close' comes once
   }
 
   /**

@@ -32,12 +32,13 @@ export class GrpcBody {
       body.#resolve = resolve;
       body.#reject = reject;
       // Once settled, further data is taken and dropped (the stream keeps flowing).
+      // 'end' and 'close' come once: `on`, not `once` (which wraps and later removes them).
       stream.on("data", (chunk: Buffer) => body.#data(chunk));
-      stream.once("end", () => body.#end());
+      stream.on("end", () => body.#end());
       // Every stream closes, most long after their body was read: the error (and its stack) is
-      // made only for a body still being read.
-      stream.once("close", () => body.#cut());
-      stream.once("error", () => body.#cut());
+      // made only for a body still being read. A stream's 'error' is always followed by its
+      // 'close' in the same turn, so 'close' alone is listened to.
+      stream.on("close", () => body.#cut());
     });
   }
 

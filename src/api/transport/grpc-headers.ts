@@ -34,6 +34,28 @@ export class CallHeaders implements Headers {
     return h;
   }
 
+  /** One header whose name and value are known good (a constant of ours): not checked again. */
+  static of(name: string, value: string): CallHeaders {
+    const h = new CallHeaders();
+    h.#map.set(name, value);
+    return h;
+  }
+
+  /**
+   * The headers into `out` (a response's header or trailer object for `stream.respond` or
+   * `sendTrailers`): no sorted list made; set-cookie stays a list. Returns `out`.
+   */
+  into<T extends Record<string, string | string[]>>(out: T): T {
+    for (const [k, v] of this.#map) (out as Record<string, string>)[k] = v;
+    if (this.#cookies) (out as Record<string, string[]>)["set-cookie"] = [...this.#cookies];
+    return out;
+  }
+
+  /** How many names (set-cookie counted once). */
+  get size(): number {
+    return this.#map.size + (this.#cookies ? 1 : 0);
+  }
+
   append(name: string, value: string): void {
     this.#add(checkName(name), checkValue(value));
   }

@@ -103,9 +103,13 @@ export class GrpcMethods {
 export function grpcStreamHandler(methods: GrpcMethods, o: GrpcStreamOptions): H2StreamHandler {
   const byPath = new Map<string, Method>();
   for (const [path, { desc, impl }] of methods.entries) {
+    // The call's context as made in `serve`, unless an interceptor gave the request another
+    // header, signal or values.
     const ctxOf = (req: UnaryRequest | StreamRequest): HandlerContext => {
-      const call = (req as unknown as Carrier)[CALL];
-      return { ...call.ctx, requestHeader: req.header, signal: req.signal, values: req.contextValues };
+      const c = (req as unknown as Carrier)[CALL].ctx;
+      if (req.header === c.requestHeader && req.signal === c.signal && req.contextValues === c.values)
+        return c;
+      return { ...c, requestHeader: req.header, signal: req.signal, values: req.contextValues };
     };
     const unary = async (req: UnaryRequest): Promise<UnaryResponse> => {
       const ctx = ctxOf(req);
@@ -182,12 +186,13 @@ async function serve(
   o: GrpcStreamOptions,
 ): Promise<void> {
   const { stream } = call;
-  // A reset or a broken connection is an 'error' on the stream; the call ends on 'close'.
-  stream.on("error", () => {});
+  // A reset or a broken connection is an 'error' on the stream; the call ends on 'close'
+  // (emitted once: `on`, not `once`, which wraps the listener and removes it again).
+  stream.on("error", ignore);
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  stream.once("close", () => {
-    clearTimeout(timer);
+  stream.on("close", () => {
+    if (timer) clearTimeout(timer);
     // Closed before the response was complete: the caller cancelled, or the connection went
     // (writableFinished is no guide: a reset stream counts as finished).
     const cut = !call.ended || !stream.writableFinished;
@@ -208,16 +213,23 @@ async function serve(
 
   const desc = m.desc;
   const requestHeader = CallHeaders.fromIncoming(headers);
-  const responseHeader = new CallHeaders({ "content-type": "application/grpc+proto" });
+  const responseHeader = CallHeaders.of("content-type", "application/grpc+proto");
   const responseTrailer = new CallHeaders();
-  const compression = compressionNegotiate(
-    o.acceptCompression,
-    requestHeader.get("grpc-encoding"),
-    requestHeader.get("grpc-accept-encoding"),
-    "grpc-accept-encoding",
-  );
+  // Most calls name no encoding and no timeout: nothing to negotiate or parse then.
+  const compression =
+    headers["grpc-encoding"] === undefined && headers["grpc-accept-encoding"] === undefined
+      ? IDENTITY
+      : compressionNegotiate(
+          o.acceptCompression,
+          requestHeader.get("grpc-encoding"),
+          requestHeader.get("grpc-accept-encoding"),
+          "grpc-accept-encoding",
+        );
   if (compression.response) responseHeader.set("grpc-encoding", compression.response.name);
-  const timeout = parseTimeout(requestHeader.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
+  const timeout =
+    headers["grpc-timeout"] === undefined
+      ? NO_TIMEOUT
+      : parseTimeout(requestHeader.get("grpc-timeout"), Number.MAX_SAFE_INTEGER);
   let deadline: number | undefined;
   if (timeout.timeoutMs !== undefined && !timeout.error) {
     deadline = Date.now() + timeout.timeoutMs;
@@ -262,7 +274,12 @@ async function serve(
       copyHeaders(res.trailer, responseTrailer);
       const framed = frameMessage(m.encode, res.message, compression.response);
       const bytes = framed instanceof Promise ? await framed : framed;
-      respond(call, responseHeader);
+      // The headers, the message and the trailers in one turn: `end` writes the message and
+      // ends the stream; the trailers go when Node asks for them.
+      if (!stream.destroyed) {
+        close(call, responseHeader, responseTrailer, undefined, bytes);
+        return;
+      }
       await write(stream, bytes);
     } else {
       const res = await m.stream({ ...common, stream: true, message: once(input) } as StreamRequest);
@@ -271,7 +288,16 @@ async function serve(
         const framed = frameMessage(m.encode, msg, compression.response);
         const bytes = framed instanceof Promise ? await framed : framed;
         respond(call, responseHeader);
-        await write(stream, bytes);
+        // The messages of one turn of the event loop (the events of one upstream read) leave
+        // together: the stream is corked at the first and uncorked once the turn's callbacks
+        // and promise jobs have run (as ../openai/http-stream.ts does for the HTTP API).
+        if (stream.writableCorked === 0 && !stream.destroyed) {
+          stream.cork();
+          process.nextTick(uncork, stream);
+        }
+        // Awaited only when the stream asks the writer to wait (no turn per message otherwise).
+        const waiting = write(stream, bytes);
+        if (waiting) await waiting;
       }
       copyHeaders(res.trailer, responseTrailer);
     }
@@ -279,23 +305,32 @@ async function serve(
   } catch (err) {
     close(call, responseHeader, responseTrailer, err);
   } finally {
-    clearTimeout(timer);
+    if (timer) clearTimeout(timer);
   }
 }
+
+function ignore(): void {}
+
+function uncork(stream: ServerHttp2Stream): void {
+  stream.uncork();
+}
+
+const IDENTITY: ReturnType<typeof compressionNegotiate> = { request: null, response: null };
+const NO_TIMEOUT: ReturnType<typeof parseTimeout> = {};
 
 function respond(call: Call, header: Headers): void {
   if (call.headersSent) return;
   call.headersSent = true;
-  const h: Record<string, string | string[]> = { ":status": "200" };
-  for (const [k, v] of header) h[k] = v;
-  call.decisionId = header.get("x-sovr-decision-id") ?? undefined;
-  call.endpoint = header.get("x-sovr-endpoint") ?? undefined;
-  call.stream.respond(h, { waitForTrailers: true });
+  const h = header instanceof CallHeaders ? header.into(status200()) : headerRecord(header);
+  call.decisionId = h["x-sovr-decision-id"] as string | undefined;
+  call.endpoint = h["x-sovr-endpoint"] as string | undefined;
+  call.stream.respond(h, RESPOND);
 }
 
-function write(stream: ServerHttp2Stream, bytes: Uint8Array): Promise<void> {
+/** Writes `bytes`: undefined when written, else a promise of the stream's readiness for more. */
+function write(stream: ServerHttp2Stream, bytes: Uint8Array): Promise<void> | undefined {
   if (stream.destroyed) return Promise.reject(new ConnectError("stream closed", Code.Canceled));
-  if (stream.write(bytes)) return Promise.resolve();
+  if (stream.write(bytes)) return undefined;
   return new Promise((resolve, reject) => {
     const done = () => {
       stream.off("drain", done).off("close", done);
@@ -306,26 +341,52 @@ function write(stream: ServerHttp2Stream, bytes: Uint8Array): Promise<void> {
   });
 }
 
-/** The status in the trailers (after the headers, which go out now if no message did). */
-function close(call: Call, header: Headers, trailer: Headers, err: unknown): void {
+const RESPOND = { waitForTrailers: true } as const;
+
+function status200(): Record<string, string | string[]> {
+  return { ":status": "200" };
+}
+
+function headerRecord(header: Headers): Record<string, string | string[]> {
+  const h = status200();
+  for (const [k, v] of header) h[k] = v;
+  return h;
+}
+
+/**
+ * The status in the trailers (after the headers, which go out now if no message did), and
+ * `last`, the unary response's message, written with the end of the stream.
+ */
+function close(call: Call, header: Headers, trailer: Headers, err: unknown, last?: Uint8Array): void {
   const { stream } = call;
-  const error =
-    err === undefined
-      ? undefined
-      : err instanceof ConnectError
-        ? err
-        : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
-  const t = setTrailerStatus(trailer, error);
-  if (stream.destroyed) return;
+  let out: Record<string, string | string[]>;
+  if (err === undefined && trailer instanceof CallHeaders) {
+    // Success: the trailers as they are, then grpc-status 0 (as setTrailerStatus sets it).
+    out = trailer.size === 0 ? {} : trailer.into({});
+    const message = out["grpc-message"];
+    if (typeof message === "string") out["grpc-message"] = minimalGrpcMessage(message);
+    out["grpc-status"] = "0";
+    if (stream.destroyed) return;
+  } else {
+    const error =
+      err === undefined
+        ? undefined
+        : err instanceof ConnectError
+          ? err
+          : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+    const t = setTrailerStatus(trailer, error);
+    if (stream.destroyed) return;
+    out = {};
+    for (const [k, v] of t) out[k] = k === "grpc-message" ? minimalGrpcMessage(v) : v;
+  }
   respond(call, header);
-  const out: Record<string, string> = {};
-  for (const [k, v] of t) out[k] = k === "grpc-message" ? minimalGrpcMessage(v) : v;
-  call.grpcStatus = out["grpc-status"];
-  stream.once("wantTrailers", () => stream.sendTrailers(out));
+  call.grpcStatus = out["grpc-status"] as string;
+  stream.on("wantTrailers", () => stream.sendTrailers(out));
   call.ended = true;
-  stream.end();
+  if (last) stream.end(last);
+  else stream.end();
   // Body still arriving (an error before it was read): taken and dropped.
-  stream.resume();
+  if (!stream.readableEnded) stream.resume();
 }
 
 /** A refusal from the headers: trailers-only, the rest of the body refused (./rpc-refusal.ts). */

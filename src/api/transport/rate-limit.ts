@@ -101,7 +101,9 @@ export class RateLimiter implements RequestLimiter {
 
   /** True when any limit is configured; otherwise {@link acquire} admits everything for free. */
   get enabled(): boolean {
-    return [this.#key, this.#tenant].some((l) => l.rps > 0 || l.concurrent > 0);
+    const k = this.#key;
+    const t = this.#tenant;
+    return k.rps > 0 || k.concurrent > 0 || t.rps > 0 || t.concurrent > 0;
   }
 
   /** Entries held right now (for tests and metrics). */
@@ -202,30 +204,40 @@ export function callerKeyId(
  * principal's key and tenant; public probes (health, reflection) are never limited.
  */
 export function rateLimitInterceptor(limiter: RequestLimiter, opts: { authOn: boolean }): Interceptor {
-  return (next) => async (req) => {
+  // Not an async function: a call that is not limited passes straight on (no promise of its own).
+  return (next) => (req) => {
     if (!limiter.enabled || ACCESS[`${req.service.typeName}/${req.method.name}`] === "public")
       return next(req);
-    const principal = req.contextValues.get(principalKey);
-    const release = await limiter.acquire({
-      keyId: callerKeyId(req.header.get("authorization"), opts.authOn, principal),
-      tenant: principal.tenant,
-    });
-    // A call ends when its context is aborted: connect does that when the handler is done,
-    // on cancel and on deadline, for unary and streams alike.
-    if (req.signal.aborted) release();
-    else req.signal.addEventListener("abort", release, { once: true });
-    try {
-      const res = await next(req);
-      if (!res.stream) {
-        release();
-        return res;
-      }
-      return { ...res, message: releasing(res.message, release) };
-    } catch (err) {
-      release();
-      throw err;
-    }
+    return limited(limiter, opts, next, req);
   };
+}
+
+async function limited(
+  limiter: RequestLimiter,
+  opts: { authOn: boolean },
+  next: Parameters<Interceptor>[0],
+  req: Parameters<Parameters<Interceptor>[0]>[0],
+): ReturnType<Parameters<Interceptor>[0]> {
+  const principal = req.contextValues.get(principalKey);
+  const release = await limiter.acquire({
+    keyId: callerKeyId(req.header.get("authorization"), opts.authOn, principal),
+    tenant: principal.tenant,
+  });
+  // A call ends when its context is aborted: connect does that when the handler is done,
+  // on cancel and on deadline, for unary and streams alike.
+  if (req.signal.aborted) release();
+  else req.signal.addEventListener("abort", release, { once: true });
+  try {
+    const res = await next(req);
+    if (!res.stream) {
+      release();
+      return res;
+    }
+    return { ...res, message: releasing(res.message, release) };
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 async function* releasing<T>(messages: AsyncIterable<T>, release: () => void): AsyncGenerator<T> {

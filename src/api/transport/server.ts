@@ -114,7 +114,8 @@ export async function listen(
       try {
         taken = direct(stream, headers);
       } finally {
-        if (taken) stream.once("close", () => done());
+        // 'close' comes once: `on`, not `once` (which wraps the listener and removes it again).
+        if (taken) stream.on("close", done);
         else done();
       }
       if (taken) return;
