@@ -92,6 +92,8 @@ const METHOD = [
   "  Non-streaming latency = until the whole response is parsed; streaming = time to the first chunk carrying",
   "  *content* (for sovr's `ChatStream`, the first `delta` after the `route` message).",
   "- **Interleaving**: after a short warm-up per target, each rate runs every target in turn for a few seconds,",
+  "  each segment led in by a second at its own rate that is not recorded (pools and queues at that rate's steady",
+  "  state, not the ramp from the previous cell),",
   "  several rounds with the order rotated; a target's cells merge its rounds (HDR histograms, µs, 3 digits).",
   "  Overhead = target − the `direct` baseline measured in the same rounds. A target that errs on more than 1 % or",
   "  has p99 > 1 s at a rate is not run at higher rates. Then a saturation search per non-streaming target:",

@@ -6,7 +6,7 @@
  *   tsx bench/run.ts --quick    ≤ 2 min: 100/300 req/s, short segments, no policy-eval
  *   tsx bench/run.ts --profile  sovr under `node --cpu-prof` at a fixed rate; summary of self time
  *
- * Options: --rates 100,300,500  --segment-ms 4000  --rounds 2  --budget-s 880  --no-peers
+ * Options: --rates 100,300,500  --segment-ms 4000  --lead-in-ms 1000  --rounds 2  --budget-s 1000  --no-peers
  *          --no-micro  --no-docs  --out <file>  --wait-quiet-s 90 (full) / 0 (quick): how long to
  *          wait, at most, for other processes to leave the CPU before measuring
  *          --grpc-js: also measure sovr's gRPC targets through @grpc/grpc-js (the previous client)
@@ -48,6 +48,7 @@ const { values: a } = parseArgs({
     "segment-ms": { type: "string" },
     rounds: { type: "string" },
     "budget-s": { type: "string" },
+    "lead-in-ms": { type: "string" },
     "no-peers": { type: "boolean", default: false },
     "wait-quiet-s": { type: "string" },
     "no-micro": { type: "boolean", default: false },
@@ -67,7 +68,7 @@ const quick = a.quick;
 const mode = a.profile ? "profile" : quick ? "quick" : "full";
 // The wider field (floor, a third peer, variant rows) needs more than the former 580 s: the rate
 // loop is outermost, so a short budget drops the 500 req/s cells the targets table reads.
-const budgetS = Number(a["budget-s"] ?? (quick ? 115 : 880));
+const budgetS = Number(a["budget-s"] ?? (quick ? 130 : 1_000));
 const baseDatabaseUrl = process.env.SOVR_BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
 const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
 const resultsDir = join(REPO, "bench", "results");
@@ -261,6 +262,7 @@ const matrix = await runMatrix(targets, {
   rounds: Number(a.rounds ?? (quick ? 1 : 2)),
   segmentMs: Number(a["segment-ms"] ?? (quick ? 2_000 : 4_000)),
   warmupMs: quick ? 600 : 1_500,
+  leadInMs: Number(a["lead-in-ms"] ?? (quick ? 500 : 1_000)),
   pauseMs: 200,
   drainMs: quick ? 1_500 : 3_000,
   maxInFlight: 2_000,

@@ -16,6 +16,12 @@ export interface MatrixOptions {
   rounds: number;
   segmentMs: number;
   warmupMs: number;
+  /**
+   * Load at the segment's own rate, not recorded, just before each measured segment (fixed cells
+   * and saturation steps alike): the client's and the target's connection pools and queues
+   * reach that rate's steady state, so a cell's tail is not the ramp from the previous one.
+   */
+  leadInMs: number;
   pauseMs: number;
   drainMs: number;
   maxInFlight: number;
@@ -134,6 +140,13 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
     const pids = await processTree(o.pids[t.system]!);
     const simPids = await processTree(o.pids.simulator!);
     const same = t.system === "simulator";
+    if (o.leadInMs > 0)
+      await runSegment(t.call, {
+        rate,
+        durationMs: o.leadInMs,
+        drainMs: o.drainMs,
+        maxInFlight: o.maxInFlight,
+      });
     const cpu0 = await cpuSeconds(pids);
     const sim0 = await cpuSeconds(simPids);
     const all0 = await machineBusySeconds();
