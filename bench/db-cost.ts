@@ -11,7 +11,7 @@
  *                known batch size, whatever the machine's load); requests = rate × seconds
  *   --postgres   on a scratch database next to SOVR_BENCH_DATABASE_URL / DATABASE_URL
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,7 @@ import { AuditLog } from "../src/audit/audit-log.js";
 import { generateSigningKey } from "../src/audit/keys.js";
 import { loadConfig } from "../src/config/config.js";
 import { openDatabase } from "../src/db/index.js";
+import { BENCH_TENANTS, benchRecordPayload } from "./lib/audit-payload.js";
 import { newHistogram, percentilesMs } from "./lib/load.js";
 import { scratchDatabase } from "./lib/scratch-db.js";
 
@@ -35,21 +36,8 @@ const postgres = process.argv.includes("--postgres");
 const batch = argValue("--batch") === undefined ? undefined : Number(argValue("--batch"));
 const config = loadConfig({});
 const key = generateSigningKey();
-const TENANTS = ["acme-health", "globex", "initech", "umbrella"];
-
-/** A record's bytes about as large as a routed v2 decision's (~1.5 kB of JSON; envelope ~2.1 kB). */
-const payload = (kind: string, id: string, tenant: string, seq: number) =>
-  new TextEncoder().encode(
-    JSON.stringify({
-      v: 2,
-      kind,
-      decision_id: id,
-      tenant,
-      tenant_seq: seq,
-      // Real records do not compress much once base64-encoded into their envelope.
-      pad: randomBytes(kind === "decision" ? 1000 : 350).toString("base64"),
-    }),
-  );
+const TENANTS = BENCH_TENANTS;
+const payload = benchRecordPayload;
 
 /** Per-thread CPU seconds of this process, by thread id. */
 async function threadCpu(): Promise<Map<string, number>> {

@@ -11,7 +11,7 @@
  *   --variant LABEL=SETTINGS   SETTINGS: space-separated `name=value` Postgres settings (-c)
  *   env per variant: LABEL=SETTINGS|ENV=1,ENV2=x sets those variables for that thread only
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,7 @@ import { AuditLog } from "../src/audit/audit-log.js";
 import { generateSigningKey } from "../src/audit/keys.js";
 import { loadConfig } from "../src/config/config.js";
 import { type DatabaseHandle, openDatabase } from "../src/db/index.js";
+import { BENCH_TENANTS, benchRecordPayload } from "./lib/audit-payload.js";
 
 const args = process.argv.slice(2);
 const argValue = (name: string) => {
@@ -31,19 +32,8 @@ const specs = args.flatMap((a, i) => (a === "--variant" ? [args[i + 1]!] : []));
 if (specs.length === 0) specs.push("base=");
 const config = loadConfig({});
 const key = generateSigningKey();
-const TENANTS = ["acme-health", "globex", "initech", "umbrella"];
-
-const payload = (kind: string, id: string, tenant: string, seq: number) =>
-  new TextEncoder().encode(
-    JSON.stringify({
-      v: 2,
-      kind,
-      decision_id: id,
-      tenant,
-      tenant_seq: seq,
-      pad: randomBytes(kind === "decision" ? 1000 : 350).toString("base64"),
-    }),
-  );
+const TENANTS = BENCH_TENANTS;
+const payload = benchRecordPayload;
 
 /** Nanoseconds this thread has run. */
 async function runNs(tid: string): Promise<number> {

@@ -13,6 +13,7 @@ import { readFile } from "node:fs/promises";
 import { readBundle } from "../src/policy/bundle.js";
 import { PolicyEngine } from "../src/policy/engine.js";
 import type { PolicyEndpointInput, PolicyInput } from "../src/policy/types.js";
+import { benchEndpoints } from "./lib/policy-endpoints.js";
 import { policyMix } from "./lib/policy-mix.js";
 
 const arg = (name: string, fallback?: string): string => {
@@ -21,39 +22,6 @@ const arg = (name: string, fallback?: string): string => {
   if (v === undefined) throw new Error(`--${name} is required`);
   return v;
 };
-
-/** bench/policy-eval.ts's catalog: compliant EU, retaining US, unknown, non-EU country in "eu". */
-function endpoints(n: number): PolicyEndpointInput[] {
-  return Array.from({ length: n }, (_, i) => {
-    const kind = i % 4;
-    return {
-      id: `provider-${i % 17}/model-${i}`,
-      provider: `provider-${i % 17}`,
-      provider_headquarters: ["FR", "US", "DE", ""][kind]!,
-      model: "bench/model",
-      quantization: "bf16",
-      pricing: { prompt: 1 + (i % 5), completion: 2 + (i % 7) },
-      context_length: 131072,
-      supported_parameters: ["temperature", "top_p", "max_tokens", "tools"],
-      kind: "chat",
-      input_modalities: ["text"],
-      retention_days:
-        kind === 2 ? { value: null, source: "assumed" } : { value: kind === 1 ? 30 : 0, source: "provider" },
-      trains_on_data: kind === 2 ? { value: null, source: "assumed" } : { value: false, source: "provider" },
-      residency:
-        kind === 2
-          ? { value: { region: null, country: null }, source: "assumed" }
-          : {
-              value:
-                kind === 1
-                  ? { region: "us", country: "US" }
-                  : { region: "eu", country: kind === 3 ? "CH" : "FR" },
-              source: "endpoint",
-            },
-      caching: kind === 2 ? { value: null, source: "assumed" } : { value: "in_memory", source: "provider" },
-    };
-  });
-}
 
 function input(
   eps: PolicyEndpointInput[],
@@ -88,7 +56,7 @@ const engines: Record<"a" | "b", PolicyEngine> = {
   a: new PolicyEngine({ poolSize: 1, decisionCacheSize: 0, resultMemoSize: 0 }),
   b: new PolicyEngine({ poolSize: 1, decisionCacheSize: 0, resultMemoSize: 0 }),
 };
-const catalog = endpoints(200);
+const catalog = benchEndpoints(200);
 for (const k of ["a", "b"] as const) {
   await engines[k].load(await readBundle(await readFile(arg(k))));
   engines[k].setCatalog(catalog);

@@ -36,45 +36,13 @@ import type { PolicyEvaluation } from "../src/policy/engine.js";
 import { PolicyEngine } from "../src/policy/engine.js";
 import { repoRoot } from "../src/policy/opa-bin.js";
 import type { PolicyEndpointInput, PolicyInput } from "../src/policy/types.js";
+import { benchEndpoints } from "./lib/policy-endpoints.js";
 import { policyMix } from "./lib/policy-mix.js";
 
 const SIZES = [10, 50, 200];
 const WARMUP = 300;
 const MEASURE_MS = 2_000;
 const MAX_SAMPLES = 50_000;
-
-/** A realistic mix: compliant EU, retaining US, unknown attributes, non-EU country in "eu". */
-function endpoints(n: number): PolicyEndpointInput[] {
-  return Array.from({ length: n }, (_, i) => {
-    const kind = i % 4;
-    return {
-      id: `provider-${i % 17}/model-${i}`,
-      provider: `provider-${i % 17}`,
-      provider_headquarters: ["FR", "US", "DE", ""][kind]!,
-      model: "bench/model",
-      quantization: "bf16",
-      pricing: { prompt: 1 + (i % 5), completion: 2 + (i % 7) },
-      context_length: 131072,
-      supported_parameters: ["temperature", "top_p", "max_tokens", "tools"],
-      kind: "chat",
-      input_modalities: ["text"],
-      retention_days:
-        kind === 2 ? { value: null, source: "assumed" } : { value: kind === 1 ? 30 : 0, source: "provider" },
-      trains_on_data: kind === 2 ? { value: null, source: "assumed" } : { value: false, source: "provider" },
-      residency:
-        kind === 2
-          ? { value: { region: null, country: null }, source: "assumed" }
-          : {
-              value:
-                kind === 1
-                  ? { region: "us", country: "US" }
-                  : { region: "eu", country: kind === 3 ? "CH" : "FR" },
-              source: "endpoint",
-            },
-      caching: kind === 2 ? { value: null, source: "assumed" } : { value: "in_memory", source: "provider" },
-    };
-  });
-}
 
 type Scenario = "all rules active" | "zdr only" | "no rule active";
 
@@ -131,7 +99,7 @@ const fixed = !process.argv.includes("--no-fixed");
 const mixAt = process.argv.indexOf("--mix");
 const mixSize = mixAt > 0 ? Number(process.argv[mixAt + 1]) : 20_000;
 // The catalog: every candidate of every run is one of these objects.
-const catalog = endpoints(Math.max(...SIZES));
+const catalog = benchEndpoints(Math.max(...SIZES));
 memoised.setCatalog(catalog);
 bare.setCatalog(catalog);
 
