@@ -20,7 +20,7 @@ import { AuditLog } from "../src/audit/audit-log.js";
 import { generateSigningKey } from "../src/audit/keys.js";
 import { loadConfig } from "../src/config/config.js";
 import { openDatabase } from "../src/db/index.js";
-import { BENCH_TENANTS, benchRecordPayload } from "./lib/audit-payload.js";
+import { BENCH_TENANTS, benchDecision, benchOutcome } from "./lib/audit-payload.js";
 import { newHistogram, percentilesMs } from "./lib/load.js";
 import { scratchDatabase } from "./lib/scratch-db.js";
 
@@ -37,7 +37,6 @@ const batch = argValue("--batch") === undefined ? undefined : Number(argValue("-
 const config = loadConfig({});
 const key = generateSigningKey();
 const TENANTS = BENCH_TENANTS;
-const payload = benchRecordPayload;
 
 /** Per-thread CPU seconds of this process, by thread id. */
 async function threadCpu(): Promise<Map<string, number>> {
@@ -84,36 +83,9 @@ async function run() {
     },
   });
   const decide = async (id: string, tenant: string) => {
-    await log.append({
-      kind: "decision",
-      decisionId: id,
-      recordedAt: new Date(),
-      tenant,
-      encode: (n) => payload("decision", id, tenant, n),
-      index: {
-        tenant,
-        model: "sim/chat-small",
-        endpoint_id: "sim-eu/chat-small",
-        outcome: "pending",
-        policy_revision: "2026-10-01T00:00:00Z-3f2a",
-        policy_sha256: "9".repeat(64),
-        catalog_revision: "c".repeat(64),
-        key_id: `key-${tenant}`,
-        facets: ["excluded:zdr", "modality:text", "passed:residency"],
-      },
-    });
+    await log.append(benchDecision(id, tenant));
   };
-  const conclude = (id: string, tenant: string) =>
-    log.append({
-      kind: "outcome",
-      decisionId: id,
-      recordedAt: new Date(),
-      tenant,
-      encode: (n) => payload("outcome", id, tenant, n),
-      outcome: "success",
-      endpointId: "sim-eu/chat-small",
-      usage: { input_tokens: 812, output_tokens: 128, cost_micro_usd: 420 },
-    });
+  const conclude = (id: string, tenant: string) => log.append(benchOutcome(id, tenant));
   const pick = () => TENANTS[Math.floor(Math.random() * TENANTS.length)]!;
   const request = async (lat?: ReturnType<typeof newHistogram>) => {
     const id = randomUUID();

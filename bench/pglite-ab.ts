@@ -19,7 +19,7 @@ import { AuditLog } from "../src/audit/audit-log.js";
 import { generateSigningKey } from "../src/audit/keys.js";
 import { loadConfig } from "../src/config/config.js";
 import { type DatabaseHandle, openDatabase } from "../src/db/index.js";
-import { BENCH_TENANTS, benchRecordPayload } from "./lib/audit-payload.js";
+import { BENCH_TENANTS, benchDecision, benchOutcome } from "./lib/audit-payload.js";
 
 const args = process.argv.slice(2);
 const argValue = (name: string) => {
@@ -33,7 +33,6 @@ if (specs.length === 0) specs.push("base=");
 const config = loadConfig({});
 const key = generateSigningKey();
 const TENANTS = BENCH_TENANTS;
-const payload = benchRecordPayload;
 
 /** Nanoseconds this thread has run. */
 async function runNs(tid: string): Promise<number> {
@@ -103,36 +102,8 @@ async function run(v: Variant, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     const id = randomUUID();
     const tenant = pick();
-    const outs = v.previous.map(([d, t]) =>
-      v.log.append({
-        kind: "outcome",
-        decisionId: d,
-        recordedAt: new Date(),
-        tenant: t,
-        encode: (s) => payload("outcome", d, t, s),
-        outcome: "success",
-        endpointId: "sim-eu/chat-small",
-        usage: { input_tokens: 812, output_tokens: 128, cost_micro_usd: 420 },
-      }),
-    );
-    await v.log.append({
-      kind: "decision",
-      decisionId: id,
-      recordedAt: new Date(),
-      tenant,
-      encode: (s) => payload("decision", id, tenant, s),
-      index: {
-        tenant,
-        model: "sim/chat-small",
-        endpoint_id: "sim-eu/chat-small",
-        outcome: "pending",
-        policy_revision: "2026-10-01T00:00:00Z-3f2a",
-        policy_sha256: "9".repeat(64),
-        catalog_revision: "c".repeat(64),
-        key_id: `key-${tenant}`,
-        facets: ["excluded:zdr", "modality:text", "passed:residency"],
-      },
-    });
+    const outs = v.previous.map(([d, t]) => v.log.append(benchOutcome(d, t)));
+    await v.log.append(benchDecision(id, tenant));
     await Promise.all(outs);
     v.previous = [[id, tenant]];
   }

@@ -8,8 +8,7 @@ import { type PolicyBundle, readBundle } from "../src/policy/bundle.js";
 import { buildPolicyBundle } from "../src/policy/bundle-build.js";
 import { PolicyEngine } from "../src/policy/engine.js";
 import { repoRoot } from "../src/policy/opa-bin.js";
-import type { PolicyEndpointInput } from "../src/policy/types.js";
-import { endpoint, tempDir } from "./support/policy-bundles.js";
+import { tempDir, variedEndpoints } from "./support/policy-bundles.js";
 
 const run = promisify(execFile);
 
@@ -47,32 +46,10 @@ beforeAll(async () => {
 
 afterAll(() => cleanup?.());
 
-/** Endpoints of every kind the rules tell apart, and some with odd attributes. */
-function catalog(): PolicyEndpointInput[] {
-  const variants: Array<Partial<PolicyEndpointInput>> = [
-    {},
-    { retention_days: { value: 30, source: "provider" } },
-    { retention_days: { value: null, source: "assumed" } },
-    { trains_on_data: { value: true, source: "provider" } },
-    { trains_on_data: { value: null, source: "assumed" } },
-    { residency: { value: { region: "us", country: "US" }, source: "endpoint" } },
-    { residency: { value: { region: "eu", country: "CH" }, source: "provider" } },
-    { residency: { value: { region: null, country: null }, source: "assumed" } },
-    { residency: { value: { region: "ap", country: "JP" }, source: "provider" } },
-    { provider: "openai", provider_headquarters: "US" },
-    { provider_headquarters: "" },
-    { caching: { value: null, source: "assumed" } },
-    { caching: { value: "persistent", source: "endpoint" } },
-    { input_modalities: ["text", "image"] },
-    { provider: "local", provider_headquarters: "DE", local: true } as Partial<PolicyEndpointInput>,
-  ];
-  return Array.from({ length: 90 }, (_, i) => endpoint(`p${i % 7}/m-${i}`, variants[i % variants.length]));
-}
-
 describe("the reworked Rego against its baseline sources", () => {
   it("decides every input of the mix alike, by ids and inline", async (ctx) => {
     if (!bundles) ctx.skip();
-    const eps = catalog();
+    const eps = variedEndpoints(90);
     const engines = await Promise.all(
       [bundles!.old, bundles!.current].map(async (b) => {
         const e = new PolicyEngine({ poolSize: 1, decisionCacheSize: 0, resultMemoSize: 0 });

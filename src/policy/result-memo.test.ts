@@ -1,6 +1,7 @@
 import { type LoadedPolicy, loadPolicy } from "@open-policy-agent/opa-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildVariant, endpoint, tempDir } from "../../test/support/policy-bundles.js";
+import { seeded } from "../../bench/lib/policy-mix.js";
+import { buildVariant, tempDir, variedEndpoints } from "../../test/support/policy-bundles.js";
 import { ENTRYPOINT, type PolicyBundle, readBundle } from "./bundle.js";
 import { parseDecision } from "./decision.js";
 import { PolicyEngine } from "./engine.js";
@@ -79,37 +80,6 @@ describe("ResultMemo", () => {
   });
 });
 
-/** A small seeded PRNG (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function catalog(): PolicyEndpointInput[] {
-  const variants: Array<Partial<PolicyEndpointInput>> = [
-    {},
-    { retention_days: { value: 30, source: "provider" } },
-    { retention_days: { value: null, source: "assumed" } },
-    { trains_on_data: { value: true, source: "provider" } },
-    { trains_on_data: { value: null, source: "assumed" } },
-    { residency: { value: { region: "us", country: "US" }, source: "endpoint" } },
-    { residency: { value: { region: "eu", country: "CH" }, source: "provider" } },
-    { residency: { value: { region: null, country: null }, source: "assumed" } },
-    { provider: "openai", provider_headquarters: "US" },
-    { provider_headquarters: "" },
-    { caching: { value: null, source: "assumed" } },
-    { input_modalities: ["text", "image"] },
-    { provider: "local", provider_headquarters: "DE", kind: "chat" },
-  ];
-  return Array.from({ length: 60 }, (_, i) => endpoint(`p${i % 7}/m-${i}`, variants[i % variants.length]));
-}
-
 const TENANTS = ["default", "acme-health", "bund-gov", "acme-legal", "acme-support", "local-first", "nobody"];
 const PREFERENCES = [{}, { zdr: true }, { data_collection: "deny" }, { zdr: true, data_collection: "deny" }];
 
@@ -161,7 +131,7 @@ async function referencePolicy(bundle: PolicyBundle): Promise<(input: PolicyInpu
 
 describe("the engine (result memo, by ids) against opa-wasm's own evaluate", () => {
   it("decides exactly as the reference path on many inputs, answering repeats from the memo", async () => {
-    const eps = catalog();
+    const eps = variedEndpoints(60);
     const reference = await referencePolicy(shipped);
     const memoised = new PolicyEngine({ poolSize: 1, decisionCacheSize: 0, resultMemoSize: 64 });
     const bare = new PolicyEngine({ poolSize: 2, decisionCacheSize: 0, resultMemoSize: 0 });

@@ -127,3 +127,29 @@ export async function ed25519Keys(
   await writeFile(privateFile, privateKey.export({ format: "pem", type: "pkcs8" }));
   return { privateFile, publicPem: publicKey.export({ format: "pem", type: "spki" }).toString() };
 }
+
+/**
+ * `n` endpoints of every kind the rules tell apart, and some with odd attributes (unknown facts,
+ * other regions and headquarters, other modalities, local ones), for differential tests.
+ */
+export function variedEndpoints(n: number): PolicyEndpointInput[] {
+  const variants: Array<Partial<PolicyEndpointInput>> = [
+    {},
+    { retention_days: { value: 30, source: "provider" } },
+    { retention_days: { value: null, source: "assumed" } },
+    { trains_on_data: { value: true, source: "provider" } },
+    { trains_on_data: { value: null, source: "assumed" } },
+    { residency: { value: { region: "us", country: "US" }, source: "endpoint" } },
+    { residency: { value: { region: "eu", country: "CH" }, source: "provider" } },
+    { residency: { value: { region: null, country: null }, source: "assumed" } },
+    { residency: { value: { region: "ap", country: "JP" }, source: "provider" } },
+    { provider: "openai", provider_headquarters: "US" },
+    { provider_headquarters: "" },
+    { caching: { value: null, source: "assumed" } },
+    { caching: { value: "persistent", source: "endpoint" } },
+    { input_modalities: ["text", "image"] },
+    { provider: "local", provider_headquarters: "DE", kind: "chat" },
+    { provider: "local", provider_headquarters: "DE", local: true } as Partial<PolicyEndpointInput>,
+  ];
+  return Array.from({ length: n }, (_, i) => endpoint(`p${i % 7}/m-${i}`, variants[i % variants.length]));
+}
