@@ -12,8 +12,8 @@
 import { readFile } from "node:fs/promises";
 import { readBundle } from "../src/policy/bundle.js";
 import { PolicyEngine } from "../src/policy/engine.js";
-import type { PolicyEndpointInput, PolicyInput } from "../src/policy/types.js";
-import { benchEndpoints } from "./lib/policy-endpoints.js";
+import type { PolicyInput } from "../src/policy/types.js";
+import { benchEndpoints, benchPolicyInput } from "./lib/policy-endpoints.js";
 import { policyMix } from "./lib/policy-mix.js";
 
 const arg = (name: string, fallback?: string): string => {
@@ -23,31 +23,7 @@ const arg = (name: string, fallback?: string): string => {
   return v;
 };
 
-function input(
-  eps: PolicyEndpointInput[],
-  tenant: string,
-  provider: Record<string, unknown>,
-  region: string | null,
-): PolicyInput {
-  return {
-    request: {
-      model: "bench/model",
-      models: [],
-      provider,
-      region,
-      labels: {},
-      estimated_prompt_tokens: 1200,
-      max_tokens: 512,
-      parameters: ["temperature"],
-      retention_parameters: [],
-      modalities: ["text"],
-      operation: "chat",
-    },
-    principal: { tenant, workload: "bench", roles: ["client"] },
-    endpoints: eps,
-    now: new Date(0).toISOString(),
-  };
-}
+const input = benchPolicyInput;
 
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 const r1 = (x: number) => Math.round(x * 10) / 10;

@@ -36,7 +36,7 @@ import type { PolicyEvaluation } from "../src/policy/engine.js";
 import { PolicyEngine } from "../src/policy/engine.js";
 import { repoRoot } from "../src/policy/opa-bin.js";
 import type { PolicyEndpointInput, PolicyInput } from "../src/policy/types.js";
-import { benchEndpoints } from "./lib/policy-endpoints.js";
+import { benchEndpoints, benchPolicyInput } from "./lib/policy-endpoints.js";
 import { policyMix } from "./lib/policy-mix.js";
 
 const SIZES = [10, 50, 200];
@@ -48,28 +48,12 @@ type Scenario = "all rules active" | "zdr only" | "no rule active";
 
 function input(endpoints: PolicyEndpointInput[], scenario: Scenario): PolicyInput {
   const strict = scenario === "all rules active";
-  return {
-    request: {
-      model: "bench/model",
-      models: [],
-      provider: strict
-        ? { zdr: true, data_collection: "deny" }
-        : scenario === "zdr only"
-          ? { zdr: true }
-          : {},
-      region: strict ? "eu" : null,
-      labels: {},
-      estimated_prompt_tokens: 1200,
-      max_tokens: 512,
-      parameters: ["temperature"],
-      retention_parameters: [],
-      modalities: ["text"],
-      operation: "chat",
-    },
-    principal: { tenant: strict ? "acme-health" : "default", workload: "bench", roles: ["client"] },
-    endpoints,
-    now: new Date(0).toISOString(),
-  };
+  const provider = strict
+    ? { zdr: true, data_collection: "deny" }
+    : scenario === "zdr only"
+      ? { zdr: true }
+      : {};
+  return benchPolicyInput(endpoints, strict ? "acme-health" : "default", provider, strict ? "eu" : null);
 }
 
 function percentile(sorted: number[], p: number): number {

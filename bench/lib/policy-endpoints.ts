@@ -1,4 +1,4 @@
-import type { PolicyEndpointInput } from "../../src/policy/types.js";
+import type { PolicyEndpointInput, PolicyInput } from "../../src/policy/types.js";
 
 /** A realistic mix: compliant EU, retaining US, unknown attributes, non-EU country in "eu". */
 export function benchEndpoints(n: number): PolicyEndpointInput[] {
@@ -31,4 +31,31 @@ export function benchEndpoints(n: number): PolicyEndpointInput[] {
       caching: kind === 2 ? { value: null, source: "assumed" } : { value: "in_memory", source: "provider" },
     };
   });
+}
+
+/** The policy benches' request: `tenant`'s chat request with `provider` preferences and `region`. */
+export function benchPolicyInput(
+  endpoints: PolicyEndpointInput[],
+  tenant: string,
+  provider: Record<string, unknown>,
+  region: string | null,
+): PolicyInput {
+  return {
+    request: {
+      model: "bench/model",
+      models: [],
+      provider,
+      region,
+      labels: {},
+      estimated_prompt_tokens: 1200,
+      max_tokens: 512,
+      parameters: ["temperature"],
+      retention_parameters: [],
+      modalities: ["text"],
+      operation: "chat",
+    },
+    principal: { tenant, workload: "bench", roles: ["client"] },
+    endpoints,
+    now: new Date(0).toISOString(),
+  };
 }
