@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { findSpans } from "../../src/detect/index.js";
 import { loadCorpus } from "../../test/support/detect-corpus.js";
+import { seeded as rng } from "../../test/support/seeded.js";
 
 type Find = (text: string) => readonly { start: number; end: number; category: string }[];
 
@@ -36,18 +37,6 @@ async function loadOld(): Promise<{ find: Find; dir: string }> {
     );
   const mod = (await import(pathToFileURL(join(dir, "index.ts")).href)) as { findSpans: Find };
   return { find: mod.findSpans, dir };
-}
-
-/** Deterministic PRNG (mulberry32), so a failure can be reproduced. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Characters the detectors care about, and some they must ignore.

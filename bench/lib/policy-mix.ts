@@ -13,18 +13,9 @@
  * 1 in 100 with a part the detector could not scan, 5 % with an image, 5 % with `store`.
  */
 import type { PolicyEndpointInput, PolicyInput } from "../../src/policy/types.js";
+import { seeded } from "../../test/support/seeded.js";
 
-/** A small seeded PRNG (mulberry32): the same mix on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded };
 
 /** Picks from `items` with weights (same length). */
 function weighted<T>(rnd: () => number, items: readonly T[], weights: readonly number[]): T {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seeded as rng } from "../../test/support/seeded.js";
 import { assertIntegersOnly, canonicalize } from "./canonical-json.js";
 
 /** The canonicaliser as first written (array of parts, filter + sort per object): the reference. */
@@ -49,18 +50,6 @@ function reference(value: unknown): string {
   };
   write(value);
   return out.join("");
-}
-
-/** A small deterministic generator (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ALPHABET = [

@@ -1,7 +1,7 @@
 import { type LoadedPolicy, loadPolicy } from "@open-policy-agent/opa-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seeded } from "../../bench/lib/policy-mix.js";
 import { buildVariant, tempDir, variedEndpoints } from "../../test/support/policy-bundles.js";
+import { seeded } from "../../test/support/seeded.js";
 import { ENTRYPOINT, type PolicyBundle, readBundle } from "./bundle.js";
 import { parseDecision } from "./decision.js";
 import { PolicyEngine } from "./engine.js";

@@ -121,6 +121,10 @@ describe.each(appDatabases)("the checkpoint file and a fork under a running serv
     await app.checkpointer.checkpoint();
     expect((await nextRequest(app)).code).toBe(0);
     expect((await readyz(app)).body.checks.audit_log).toBe("ok");
+    // The probe's outcome record waits for a decision to ride with (up to 50 ms): committed
+    // after the cut on its own, it would take the re-issued seq first and the next request
+    // would be refused before it could show the fork.
+    await app.audit.drain();
 
     // Into the traffic, behind the router's own start records.
     const cut = FIRST_START_RECORDS + 4;
