@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabaseHandle, testDatabases } from "../../test/support/databases.js";
 import { AuditLog } from "./audit-log.js";
+import { sampleDecisionIndex } from "./fixtures/records.js";
 import { generateSigningKey } from "./keys.js";
 import { SEQUENCER_LOCK_KEY, sequencerLockKey } from "./log-shards.js";
 
@@ -16,15 +17,7 @@ const decision = (tenant: string) => {
     recordedAt: new Date(),
     tenant,
     encode: (seq: number) => enc.encode(JSON.stringify({ id, seq })),
-    index: {
-      tenant,
-      model: "sim/chat-small",
-      endpoint_id: "sim-eu/chat-small",
-      outcome: "pending" as const,
-      policy_revision: "rev",
-      policy_sha256: "sha",
-      catalog_revision: "cat",
-    },
+    index: sampleDecisionIndex(tenant),
   };
 };
 

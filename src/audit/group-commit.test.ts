@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { type TestDatabaseHandle, testDatabases } from "../../test/support/databases.js";
 import { canonicalize } from "../encoding/index.js";
 import { type AppendRequest, AuditLog } from "./audit-log.js";
+import { sampleDecisionIndex } from "./fixtures/records.js";
 import { generateSigningKey } from "./keys.js";
 
 const enc = new TextEncoder();
@@ -11,15 +12,7 @@ const decision = (): AppendRequest & { kind: "decision" } => ({
   decisionId: `gc-${n++}`,
   recordedAt: new Date(),
   payload: enc.encode(JSON.stringify({ n })),
-  index: {
-    tenant: "acme",
-    model: "sim/chat-small",
-    endpoint_id: "sim-eu/chat-small",
-    outcome: "pending",
-    policy_revision: "rev",
-    policy_sha256: "sha",
-    catalog_revision: "cat",
-  },
+  index: sampleDecisionIndex("acme"),
 });
 
 describe.each(testDatabases)("AuditLog scheduling ($name)", (target) => {
