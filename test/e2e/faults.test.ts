@@ -20,8 +20,7 @@ describe("fault injection: Postgres stopped and restarted under load", () => {
   let t: TestApp;
   let client: GrpcJsClient;
   beforeAll(async () => {
-    pg = new PgInstance(55000 + (process.pid % 400));
-    pg.start();
+    pg = await PgInstance.start();
     t = await startTestApp({ env: { DATABASE_URL: pg.url } });
     client = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`);
   }, 60_000);
