@@ -10,11 +10,14 @@
  *        --variant base= --variant "nofpw=full_page_writes=off" ...
  *   --variant LABEL=SETTINGS   SETTINGS: space-separated `name=value` Postgres settings (-c)
  *   env per variant: LABEL=SETTINGS|ENV=1,ENV2=x sets those variables for that thread only
+ *   schema per variant: LABEL=SETTINGS|ENV|SQL runs SQL (`;`-separated) once migrated, e.g. to
+ *   price an index: "noidx=||drop index audit_decisions_facets_idx"
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "kysely";
 import { AuditLog } from "../src/audit/audit-log.js";
 import { generateSigningKey } from "../src/audit/keys.js";
 import { loadConfig } from "../src/config/config.js";
@@ -54,7 +57,7 @@ interface Variant {
 
 async function open(spec: string): Promise<Variant> {
   const [label, rest = ""] = [spec.slice(0, spec.indexOf("=")), spec.slice(spec.indexOf("=") + 1)];
-  const [settings = "", envs = ""] = rest.split("|");
+  const [settings = "", envs = "", schemaSql = ""] = rest.split("|");
   const saved = { ...process.env };
   for (const kv of envs.split(",").filter(Boolean)) {
     const [k, v = "1"] = kv.split("=");
@@ -63,6 +66,8 @@ async function open(spec: string): Promise<Variant> {
   const before = new Set(await readdir("/proc/self/task"));
   const dir = await mkdtemp(join(tmpdir(), "sovr-bench-pglite-ab-"));
   const db = await openDatabase({ dataDir: dir, pgliteSettings: settings.split(" ").filter(Boolean) });
+  for (const statement of schemaSql.split(";").filter((x) => x.trim()))
+    await db.db.executeQuery(sql.raw(statement).compile(db.db));
   for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
   Object.assign(process.env, saved);
   const fresh = (await readdir("/proc/self/task")).filter((t) => !before.has(t));

@@ -3,6 +3,7 @@ import { BudgetStore } from "../budget/index.js";
 import { EndpointStatsTracker, LiveCatalog, readCatalogFiles, watchCatalogDir } from "../catalog/index.js";
 import { type Config, checkPrivateFile, ensurePrivateDir } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
+import { logEmbeddedMaintenance } from "./embedded-maintenance-log.js";
 import { createLogger, Metrics, startTracing } from "../telemetry/index.js";
 import { PoolSet } from "../upstream/index.js";
 import { byokGate, gateCatalog, startAdminTrail } from "./admin-trail.js";
@@ -43,6 +44,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       dataDir: config.dataDir,
       storageTimeoutMs: config.storageTimeoutMs,
       sharedBuffersMiB: config.pgliteSharedBuffersMiB,
+      onEmbeddedMaintenance: (e) => logEmbeddedMaintenance(logger, e),
     });
     cleanups.push({ name: "database close", run: () => db.close() });
     // The signing keys and the BYOK master key: reachable by the service user alone (the data

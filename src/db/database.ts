@@ -5,7 +5,7 @@ import { withDeadline } from "./deadline.js";
 import { migrations } from "./migrations/index.js";
 import { PGliteDialect } from "./pglite-dialect.js";
 import { openEmbedded } from "./pglite-memory.js";
-import type { PGliteWorker } from "./pglite-worker.js";
+import type { MaintenanceEvent, PGliteWorker } from "./pglite-worker.js";
 import { PreparingPool } from "./postgres-pool.js";
 import type { Database } from "./schema.js";
 import { StorageProbe } from "./storage-probe.js";
@@ -32,6 +32,8 @@ export interface OpenDatabaseOptions {
   sharedBuffersMiB?: number;
   /** Further `-c name=value` start settings of the embedded database (bench/pglite-ab.ts). */
   pgliteSettings?: readonly string[];
+  /** Hears the embedded database's vacuums, analyzes and failed checkpoints (for the log). */
+  onEmbeddedMaintenance?: (e: MaintenanceEvent) => void;
 }
 
 /**
@@ -84,7 +86,12 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
       location = `${dir}/pglite`;
     }
     // On its own thread: its Wasm and its synchronous file I/O stay off the request path.
-    embedded = await openEmbedded(location, opts.sharedBuffersMiB, opts.pgliteSettings);
+    embedded = await openEmbedded(
+      location,
+      opts.sharedBuffersMiB,
+      opts.pgliteSettings,
+      opts.onEmbeddedMaintenance,
+    );
     const db = new Kysely<Database>({ dialect: new PGliteDialect(embedded) });
     handle = {
       db,

@@ -9,5 +9,6 @@ export {
 export { withDeadline } from "./deadline.js";
 export { byteaArray, int8Array, textArray, timestamptzArray } from "./pg-binary.js";
 export { PGliteDialect } from "./pglite-dialect.js";
+export type { MaintenanceEvent } from "./pglite-worker.js";
 export { preparedStatement } from "./prepared-statement.js";
 export type * from "./schema.js";

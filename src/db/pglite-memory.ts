@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { PGliteWorker } from "./pglite-worker.js";
+import { type MaintenanceEvent, PGliteWorker } from "./pglite-worker.js";
 
 /**
  * The embedded database's memory, sized for an embedded default (docs/operations.md, "Memory").
@@ -42,6 +42,7 @@ export async function openEmbedded(
   location: string,
   sharedBuffersMiB?: number,
   extra: readonly string[] = [],
+  onMaintenance?: (e: MaintenanceEvent) => void,
 ): Promise<PGliteWorker> {
   const settings = [...embeddedSettings(sharedBuffersMiB), ...extra.flatMap((s) => ["-c", s])];
   const limits = { youngGenerationMiB: THREAD_YOUNG_GENERATION_MIB };
@@ -49,5 +50,5 @@ export async function openEmbedded(
     const creator = await PGliteWorker.create(location, settings);
     await creator.close();
   }
-  return PGliteWorker.create(location, settings, { limits });
+  return PGliteWorker.create(location, settings, { limits, onMaintenance });
 }

@@ -5,6 +5,7 @@ import { statSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, parse, protocol } from "@electric-sql/pglite";
 import { CHECK_EVERY_MS, startCheckpoints } from "./pglite-checkpoints.mjs";
+import { startVacuum, VACUUM_EVERY_MS } from "./pglite-vacuum.mjs";
 
 const INT8_OID = 20;
 
@@ -59,6 +60,8 @@ function breakDown(message) {
 let db;
 /** Stops the checkpoint checks (pglite-checkpoints.mjs). */
 let stopCheckpoints = () => {};
+/** Stops the vacuum checks (pglite-vacuum.mjs). */
+let stopVacuum = () => {};
 try {
   db = await PGlite.create(workerData.location, {
     parsers: { [INT8_OID]: Number },
@@ -66,10 +69,24 @@ try {
     startParams: [...PGlite.defaultStartParams, ...(workerData.settings ?? [])],
   });
   if (!workerData.location.startsWith("memory://")) opened = statSync(workerData.location);
-  stopCheckpoints = startCheckpoints(db, workerData.checkpointEveryMs ?? CHECK_EVERY_MS, (err) => {
+  // A failed checkpoint or vacuum that leaves the database untrustworthy stops it; any other is
+  // reported (the next check tries again).
+  const onMaintenanceError = (task) => (err) => {
     const fatal = broken ? undefined : fatalCause(err);
     if (fatal) breakDown(fatal);
-  });
+    else if (!broken) parentPort.postMessage({ maintenanceFailed: { task, ...describe(err) } });
+  };
+  stopCheckpoints = startCheckpoints(
+    db,
+    workerData.checkpointEveryMs ?? CHECK_EVERY_MS,
+    onMaintenanceError("checkpoint"),
+  );
+  stopVacuum = startVacuum(
+    db,
+    workerData.vacuumEveryMs ?? VACUUM_EVERY_MS,
+    onMaintenanceError("vacuum"),
+    (done) => parentPort.postMessage({ vacuumed: done }),
+  );
   parentPort.postMessage({ ready: true });
 } catch (err) {
   parentPort.postMessage({ ready: false, error: describe(err) });
@@ -82,6 +99,7 @@ parentPort.on("message", async (m) => {
   }
   if (m.close) {
     stopCheckpoints();
+    stopVacuum();
     try {
       await db?.close();
       parentPort.postMessage({ id: m.id, rows: [] });

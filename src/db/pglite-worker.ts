@@ -29,8 +29,19 @@ export class EmbeddedDatabaseError extends Error {
   }
 }
 
+/** What the embedded database's thread did besides answering queries (pglite-vacuum.mjs). */
+export type MaintenanceEvent =
+  | {
+      kind: "vacuumed";
+      /** Each table vacuumed and/or analyzed in one check, with the command's time. */
+      done: { table: string; vacuum: boolean; analyze: boolean; wraparound: boolean; ms: number }[];
+    }
+  | { kind: "failed"; task: "checkpoint" | "vacuum"; message: string; code?: string };
+
 interface Reply {
   id: number;
+  vacuumed?: Extract<MaintenanceEvent, { kind: "vacuumed" }>["done"];
+  maintenanceFailed?: { task: "checkpoint" | "vacuum"; message: string; code?: string };
   /** Sent unasked when the thread finds its database can no longer be trusted (see the thread). */
   fatal?: { message: string; code?: string };
   rows?: unknown[];
@@ -63,10 +74,12 @@ export class PGliteWorker implements EmbeddedPostgres {
   #dead: Error | undefined;
   #watchdog: NodeJS.Timeout | undefined;
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, onMaintenance?: (e: MaintenanceEvent) => void) {
     this.#worker = worker;
     worker.on("message", (reply: Reply) => {
       if (reply.fatal) return this.#fail(new EmbeddedDatabaseError(reply.fatal), true);
+      if (reply.vacuumed) return onMaintenance?.({ kind: "vacuumed", done: reply.vacuumed });
+      if (reply.maintenanceFailed) return onMaintenance?.({ kind: "failed", ...reply.maintenanceFailed });
       const p = this.#pending.get(reply.id);
       if (!p) return;
       this.#pending.delete(reply.id);
@@ -115,16 +128,27 @@ export class PGliteWorker implements EmbeddedPostgres {
    * Starts the thread and opens the database at `location` (a directory, or "memory://"), its
    * Postgres started with `settings` (`-c name=value` pairs, see pglite-memory.ts) and the
    * thread's V8 heap within `opts.limits`. `opts.checkpointEveryMs`: how often the thread checks
-   * whether a checkpoint is due (pglite-checkpoints.mjs; tests shorten it).
+   * whether a checkpoint is due (pglite-checkpoints.mjs; tests shorten it), `opts.vacuumEveryMs`
+   * whether a vacuum or analyze is (pglite-vacuum.mjs); `opts.onMaintenance` hears what they did.
    */
   static async create(
     location: string,
     settings: string[] = [],
-    opts: { checkpointEveryMs?: number; limits?: { youngGenerationMiB?: number } } = {},
+    opts: {
+      checkpointEveryMs?: number;
+      vacuumEveryMs?: number;
+      limits?: { youngGenerationMiB?: number };
+      onMaintenance?: (e: MaintenanceEvent) => void;
+    } = {},
   ): Promise<PGliteWorker> {
     const limits = opts.limits;
     const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), {
-      workerData: { location, settings, checkpointEveryMs: opts.checkpointEveryMs },
+      workerData: {
+        location,
+        settings,
+        checkpointEveryMs: opts.checkpointEveryMs,
+        vacuumEveryMs: opts.vacuumEveryMs,
+      },
       // This thread's V8 heap only (pglite-memory.ts); the request thread keeps Node's defaults.
       ...(limits?.youngGenerationMiB
         ? { resourceLimits: { maxYoungGenerationSizeMb: limits.youngGenerationMiB } }
@@ -146,7 +170,7 @@ export class PGliteWorker implements EmbeddedPostgres {
       await worker.terminate();
       throw new EmbeddedDatabaseError(ready.error ?? { message: "embedded database failed to open" });
     }
-    return new PGliteWorker(worker);
+    return new PGliteWorker(worker, opts.onMaintenance);
   }
 
   async query<R>(sql: string, params: unknown[] = []): Promise<EmbeddedResult<R>> {

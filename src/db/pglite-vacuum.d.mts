@@ -1,0 +1,29 @@
+// Types of pglite-vacuum.mjs (plain JavaScript: it runs on the database's thread).
+
+/** One table as the thread reads it from pg_class and pg_stat_all_tables. */
+export interface TableCounters {
+  name: string;
+  /** pg_class.relkind: "r" table, "m" materialized view, "t" toast table. */
+  kind: string;
+  /** Whether this is pg_statistic (never analyzed). */
+  statistic: boolean;
+  /** pg_class.reloptions, "name=value" each. */
+  options: readonly string[];
+  reltuples: number;
+  dead: number;
+  inserted: number;
+  changed: number;
+  xid_age: number;
+  mxid_age: number;
+}
+
+export interface Work {
+  table: string;
+  vacuum: boolean;
+  analyze: boolean;
+  wraparound: boolean;
+}
+
+export const VACUUM_EVERY_MS: number;
+export function dueWork(tables: readonly TableCounters[], settings: Record<string, number>): Work[];
+export function command(w: Work): string;

@@ -1,0 +1,154 @@
+// Vacuum and analyze for the embedded database (run on its thread by pglite-thread.mjs).
+//
+// PGlite runs Postgres in single-user mode: there is no autovacuum launcher, so nothing ever
+// vacuums or analyzes. Left alone, every routed request leaves a dead row version in
+// audit_decisions (its outcome updates the decision's index row) that no one reclaims; the
+// planner never gets statistics for the auditors' queries; and no row is ever frozen, so the
+// transaction counter walks towards wraparound (a standalone backend only warns there — it does
+// not stop — and rows older than 2^31 transactions would then read as not yet committed). So the
+// thread does autovacuum's work itself, between statements, by autovacuum's own rules and
+// settings (`autovacuum_*`, per-table storage parameters included): a table is vacuumed once
+// its dead rows pass `threshold + scale_factor × reltuples`, once the rows inserted since its
+// last vacuum pass the insert threshold (so that later freezing reads only new pages), or once
+// its oldest unfrozen transaction id is older than `autovacuum_freeze_max_age`; analyzed once
+// the rows changed since its last analyze pass the analyze threshold. `autovacuum = off` leaves
+// only the wraparound vacuums, as in Postgres. (docs/operations.md, "Vacuum of the embedded
+// database").
+import { parse, protocol } from "@electric-sql/pglite";
+
+/** How often the thread looks, by default: autovacuum_naptime's default. */
+export const VACUUM_EVERY_MS = 60_000;
+
+/** The global settings autovacuum decides by, as numbers (`autovacuum` as 1 or 0). */
+const SETTINGS = `select name, setting from pg_settings where name in ('autovacuum',
+  'autovacuum_vacuum_threshold', 'autovacuum_vacuum_scale_factor',
+  'autovacuum_vacuum_insert_threshold', 'autovacuum_vacuum_insert_scale_factor',
+  'autovacuum_analyze_threshold', 'autovacuum_analyze_scale_factor',
+  'autovacuum_freeze_max_age', 'autovacuum_multixact_freeze_max_age')`;
+
+/** Every table autovacuum would look at (not temporary ones), with its counters. */
+const TABLES = `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name,
+  c.relkind as kind, c.oid = 'pg_catalog.pg_statistic'::regclass as statistic,
+  coalesce(c.reloptions, '{}') as options, greatest(c.reltuples, 0)::float8 as reltuples,
+  coalesce(s.n_dead_tup, 0)::float8 as dead, coalesce(s.n_ins_since_vacuum, 0)::float8 as inserted,
+  coalesce(s.n_mod_since_analyze, 0)::float8 as changed,
+  age(c.relfrozenxid)::float8 as xid_age, mxid_age(c.relminmxid)::float8 as mxid_age
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  left join pg_stat_all_tables s on s.relid = c.oid
+  where c.relkind in ('r', 'm', 't') and c.relpersistence <> 't'`;
+
+/** Runs `text` (simple protocol) while holding the session: the caller holds runExclusive. */
+async function run(db, text) {
+  const messages = await db.execProtocolStream(protocol.serialize.query(text), { syncToFs: false });
+  return parse.parseResults(messages, db.parsers)[0];
+}
+
+/** `{ autovacuum_vacuum_threshold: 50, … }` from pg_settings rows (or a table's storage parameters). */
+function numbers(pairs) {
+  const out = {};
+  for (const [name, value] of pairs) {
+    if (value === "on" || value === "true") out[name] = 1;
+    else if (value === "off" || value === "false") out[name] = 0;
+    else if (Number.isFinite(Number(value))) out[name] = Number(value);
+  }
+  return out;
+}
+
+/**
+ * What autovacuum would do with each table (Postgres's relation_needs_vacanalyze), most urgent
+ * first: wraparound vacuums oldest first, then vacuums by how far past their threshold, then
+ * analyzes. `tables`: rows of TABLES; `settings`: the global settings by name. A table's own
+ * storage parameters (`autovacuum_enabled`, thresholds, scale factors) override the globals;
+ * its `autovacuum_freeze_max_age` may only lower the global one. Toast tables and
+ * pg_statistic are never analyzed.
+ */
+export function dueWork(tables, settings) {
+  const work = [];
+  for (const t of tables) {
+    const own = numbers(
+      (t.options ?? []).map((o) => [o.slice(0, o.indexOf("=")), o.slice(o.indexOf("=") + 1)]),
+    );
+    const s = (name) => own[name] ?? settings[name];
+    const enabled = (settings.autovacuum ?? 1) === 1 && (own.autovacuum_enabled ?? 1) === 1;
+    const freezeMax = Math.min(own.autovacuum_freeze_max_age ?? Infinity, settings.autovacuum_freeze_max_age);
+    const mxidFreezeMax = Math.min(
+      own.autovacuum_multixact_freeze_max_age ?? Infinity,
+      settings.autovacuum_multixact_freeze_max_age,
+    );
+    const wraparound = t.xid_age > freezeMax || t.mxid_age > mxidFreezeMax;
+    const vacuumAt = s("autovacuum_vacuum_threshold") + s("autovacuum_vacuum_scale_factor") * t.reltuples;
+    const insertThreshold = s("autovacuum_vacuum_insert_threshold");
+    const insertAt = insertThreshold + s("autovacuum_vacuum_insert_scale_factor") * t.reltuples;
+    const analyzeAt = s("autovacuum_analyze_threshold") + s("autovacuum_analyze_scale_factor") * t.reltuples;
+    const vacuum =
+      wraparound || (enabled && (t.dead > vacuumAt || (insertThreshold >= 0 && t.inserted > insertAt)));
+    const analyze = enabled && t.kind !== "t" && !t.statistic && t.changed > analyzeAt;
+    if (!vacuum && !analyze) continue;
+    // Wraparound first (oldest first), then vacuums (furthest past a threshold first), then analyzes.
+    const past = Math.max(
+      t.dead / Math.max(vacuumAt, 1),
+      insertThreshold >= 0 ? t.inserted / Math.max(insertAt, 1) : 0,
+    );
+    const urgency = wraparound
+      ? 2 + Math.max(t.xid_age / freezeMax, t.mxid_age / mxidFreezeMax)
+      : vacuum
+        ? 1 + past / (past + 1)
+        : 0;
+    work.push({ table: t.name, vacuum, analyze, wraparound, urgency });
+  }
+  return work.sort((a, b) => b.urgency - a.urgency).map(({ urgency, ...w }) => w);
+}
+
+/** The command for one item of {@link dueWork}. */
+export function command(w) {
+  if (w.vacuum) return w.analyze ? `vacuum (analyze) ${w.table}` : `vacuum ${w.table}`;
+  return `analyze ${w.table}`;
+}
+
+/**
+ * Looks once and does what is due, one table at a time, each under its own hold of the session:
+ * statements sent meanwhile run between two tables, not after all of them. Nothing while a
+ * transaction is open (VACUUM cannot run inside one, and the session is the one every request
+ * shares). Returns what it did, with each command's time.
+ */
+export async function vacuumIfDue(db) {
+  const due = await db.runExclusive(async () => {
+    if (db.isInTransaction()) return [];
+    const settings = numbers((await run(db, SETTINGS)).rows.map((r) => [r.name, r.setting]));
+    return dueWork((await run(db, TABLES)).rows, settings);
+  });
+  const done = [];
+  for (const w of due) {
+    const ms = await db.runExclusive(async () => {
+      if (db.isInTransaction()) return undefined;
+      const started = performance.now();
+      await run(db, command(w));
+      return performance.now() - started;
+    });
+    if (ms === undefined) break;
+    done.push({ ...w, ms });
+  }
+  return done;
+}
+
+/**
+ * Checks every `everyMs` until the returned function is called. `onDone` gets what a check did
+ * (when it did anything); `onError` a failed check or command.
+ */
+export function startVacuum(db, everyMs, onError, onDone) {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    vacuumIfDue(db)
+      .then((done) => {
+        if (done.length > 0) onDone(done);
+      })
+      .catch(onError)
+      .finally(() => {
+        running = false;
+      });
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
