@@ -232,8 +232,10 @@ function pushUsage(r: BatchRows, u: OutcomeUsage | undefined): void {
 
 /**
  * Appends a batch in ONE statement: the next dense sequence number, the log rows, the decisions'
- * query-index rows, the outcomes' index updates and the tenants' new sequence heads, as
- * data-modifying CTEs over column arrays. One statement is one round trip (and, outside an
+ * query-index rows, the outcomes' updates of those rows (heap-only: no column they change is
+ * indexed, migration 2026-12-02T0100-audit-hot-outcomes), the outcomes' tenant entries
+ * (`audit_outcome_seqs`) and the tenants' new sequence heads, as data-modifying CTEs over
+ * column arrays. One statement is one round trip (and, outside an
  * explicit transaction, one atomic commit): the per-record cost is what it writes, not a
  * transaction's worth of statements. Prepared once per connection (a plan for any batch size),
  * its columns sent as binary arrays; `ord` is the row's position in the arrays (`with
@@ -245,7 +247,7 @@ function pushUsage(r: BatchRows, u: OutcomeUsage | undefined): void {
  * batch to be renumbered and re-signed (see tenant-heads.ts).
  */
 const APPEND_BATCH = preparedStatement(
-  "sovr_audit_append_v6",
+  "sovr_audit_append_v7",
   `with claims as (
       select c.tenant, c.prev, c.last, c.ord, coalesce(h.head, 0) as head
       from unnest($14::text[], $15::int8[], $16::int8[]) with ordinality as c(tenant, prev, last, ord)
@@ -278,6 +280,7 @@ const APPEND_BATCH = preparedStatement(
              policy_revision, policy_sha256, catalog_revision, seq, outcome_seq,
              key_id, input_tokens, output_tokens, cost_micro_usd, facets
       from rows where kind = 'decision'
+      returning tenant, outcome_seq
     ), outcomes as (
       update audit_decisions d
       set outcome = o.outcome, endpoint_id = o.endpoint_id, outcome_seq = o.seq,
@@ -285,6 +288,12 @@ const APPEND_BATCH = preparedStatement(
       from rows o
       where o.kind = 'outcome' and d.decision_id = o.decision_id
         and not exists (select 1 from rows x where x.kind = 'decision' and x.decision_id = o.decision_id)
+      returning d.tenant, o.seq
+    ), outcome_seqs as (
+      insert into audit_outcome_seqs (tenant, shard, seq)
+      select tenant, $23::int4, seq from outcomes
+      union all
+      select tenant, $23::int4, outcome_seq from decisions where outcome_seq is not null
     ), admin as (
       insert into audit_admin_events (shard, event_id, seq, recorded_at, tenant, action)
       select $23::int4, decision_id, seq, recorded_at, tenant, action from rows where kind = 'admin'
@@ -300,12 +309,12 @@ const APPEND_BATCH = preparedStatement(
 
 /**
  * The same statement as a function that takes the shard's sequencer lock first (migration
- * 2026-12-01T1100-h-db-append-locked, a frozen copy of v6: change both together), for Postgres
+ * 2026-12-02T0100-audit-hot-outcomes, a frozen copy of v7: change both together), for Postgres
  * outside a transaction: lock, append and commit in one round trip. $24 is the lock key.
  */
 const APPEND_BATCH_LOCKED = preparedStatement(
-  "sovr_audit_append_locked_v6",
-  `select first_seq as n, written as ok, stored_heads as heads from sovr_audit_append_locked(
+  "sovr_audit_append_locked_v7",
+  `select first_seq as n, written as ok, stored_heads as heads from sovr_audit_append_locked_v7(
      $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
      $23, $24::int8)`,
 );

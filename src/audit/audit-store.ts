@@ -103,19 +103,32 @@ async function tenantSeqPage(
   limit: number,
   shard: number,
 ): Promise<number[]> {
-  const side = async (column: "decision_seq" | "outcome_seq") =>
+  const decisions = async () =>
     (
       await db
         .selectFrom("audit_decisions")
-        .select(column)
+        .select("decision_seq")
         .where("tenant", "=", tenant)
         .where("shard", "=", shard)
-        .where(column, ">=", from)
-        .where(column, "<", to)
-        .orderBy(column)
+        .where("decision_seq", ">=", from)
+        .where("decision_seq", "<", to)
+        .orderBy("decision_seq")
         .limit(limit)
         .execute()
-    ).map((r) => Number((r as Record<string, unknown>)[column]));
+    ).map((r) => Number(r.decision_seq));
+  const outcomes = async () =>
+    (
+      await db
+        .selectFrom("audit_outcome_seqs")
+        .select("seq")
+        .where("tenant", "=", tenant)
+        .where("shard", "=", shard)
+        .where("seq", ">=", from)
+        .where("seq", "<", to)
+        .orderBy("seq")
+        .limit(limit)
+        .execute()
+    ).map((r) => Number(r.seq));
   const admin = async () =>
     (
       await db
@@ -129,7 +142,7 @@ async function tenantSeqPage(
         .limit(limit)
         .execute()
     ).map((r) => Number(r.seq));
-  const [d, o, a] = await Promise.all([side("decision_seq"), side("outcome_seq"), admin()]);
+  const [d, o, a] = await Promise.all([decisions(), outcomes(), admin()]);
   return [...d, ...o, ...a].sort((x, y) => x - y).slice(0, limit);
 }
 
@@ -141,32 +154,39 @@ export async function countTenantEntries(
   to: number,
   shard = 0,
 ): Promise<number> {
-  const count = async (column: "decision_seq" | "outcome_seq") =>
-    Number(
-      (
-        await db
-          .selectFrom("audit_decisions")
-          .select((eb) => eb.fn.countAll<number>().as("n"))
-          .where("tenant", "=", tenant)
-          .where("shard", "=", shard)
-          .where(column, ">=", from)
-          .where(column, "<", to)
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  const admin = Number(
-    (
-      await db
-        .selectFrom("audit_admin_events")
-        .select((eb) => eb.fn.countAll<number>().as("n"))
-        .where("tenant", "=", tenant)
-        .where("shard", "=", shard)
-        .where("seq", ">=", from)
-        .where("seq", "<", to)
-        .executeTakeFirstOrThrow()
-    ).n,
+  const n = async (q: Promise<{ n: number | string }>) => Number((await q).n);
+  const decisions = n(
+    db
+      .selectFrom("audit_decisions")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("tenant", "=", tenant)
+      .where("shard", "=", shard)
+      .where("decision_seq", ">=", from)
+      .where("decision_seq", "<", to)
+      .executeTakeFirstOrThrow(),
   );
-  return (await count("decision_seq")) + (await count("outcome_seq")) + admin;
+  const outcomes = n(
+    db
+      .selectFrom("audit_outcome_seqs")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("tenant", "=", tenant)
+      .where("shard", "=", shard)
+      .where("seq", ">=", from)
+      .where("seq", "<", to)
+      .executeTakeFirstOrThrow(),
+  );
+  const admin = n(
+    db
+      .selectFrom("audit_admin_events")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("tenant", "=", tenant)
+      .where("shard", "=", shard)
+      .where("seq", ">=", from)
+      .where("seq", "<", to)
+      .executeTakeFirstOrThrow(),
+  );
+  const [d, o, a] = await Promise.all([decisions, outcomes, admin]);
+  return d + o + a;
 }
 
 /** `tenant`'s entries with `from <= seq < to`, in sequence order, read in pages. */

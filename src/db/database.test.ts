@@ -23,6 +23,7 @@ describe.each(testDatabases)("database ($name)", (target) => {
         "audit_checkpoints",
         "audit_decisions",
         "audit_log",
+        "audit_outcome_seqs",
         "catalog_revisions",
         "policy_bundles",
         "signing_keys",

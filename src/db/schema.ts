@@ -80,6 +80,17 @@ export interface AuditTenantHeadsTable {
   head: number;
 }
 
+/**
+ * A tenant's outcome entries by sequence number, written with each outcome (insert-only; the
+ * decision's index row carries `outcome_seq` too, but unindexed so that the outcome's update
+ * of it stays heap-only: migration 2026-12-02T0100-audit-hot-outcomes).
+ */
+export interface AuditOutcomeSeqsTable {
+  tenant: string;
+  shard: number;
+  seq: number;
+}
+
 /** Query index over the admin records of the log (docs/audit.md §1.2), filled with the log row. */
 export interface AuditAdminEventsTable {
   event_id: string;
@@ -158,6 +169,7 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   audit_cosignatures: AuditCosignaturesTable;
   audit_tenant_heads: AuditTenantHeadsTable;
+  audit_outcome_seqs: AuditOutcomeSeqsTable;
   audit_admin_events: AuditAdminEventsTable;
   /** The shard layout the log was written with (src/audit/log-layout.ts). */
   audit_log_layout: { id: number; shards: number; shard_map: string };

@@ -15,6 +15,7 @@ import * as keyExpiryRecorded from "./2026-12-01T0700-key-expiry-recorded.js";
 import * as decisionFacets from "./2026-12-01T0900-h-evidence-decision-facets.js";
 import * as logShards from "./2026-12-01T1000-h-shards-log-shards.js";
 import * as appendLocked from "./2026-12-01T1100-h-db-append-locked.js";
+import * as hotOutcomes from "./2026-12-02T0100-audit-hot-outcomes.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   "2026-12-01T0900-h-evidence-decision-facets": decisionFacets,
   "2026-12-01T1000-h-shards-log-shards": logShards,
   "2026-12-01T1100-h-db-append-locked": appendLocked,
+  "2026-12-02T0100-audit-hot-outcomes": hotOutcomes,
 };
