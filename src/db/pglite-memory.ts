@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { embeddedVacuumSettings } from "./pglite-vacuum-settings.js";
 import { type MaintenanceEvent, PGliteWorker } from "./pglite-worker.js";
 
 /**
@@ -44,7 +45,11 @@ export async function openEmbedded(
   extra: readonly string[] = [],
   onMaintenance?: (e: MaintenanceEvent) => void,
 ): Promise<PGliteWorker> {
-  const settings = [...embeddedSettings(sharedBuffersMiB), ...extra.flatMap((s) => ["-c", s])];
+  const settings = [
+    ...embeddedSettings(sharedBuffersMiB),
+    ...embeddedVacuumSettings(),
+    ...extra.flatMap((s) => ["-c", s]),
+  ];
   const limits = { youngGenerationMiB: THREAD_YOUNG_GENERATION_MIB };
   if (!location.startsWith("memory://") && !existsSync(join(location, "PG_VERSION"))) {
     const creator = await PGliteWorker.create(location, settings);

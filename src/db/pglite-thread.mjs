@@ -5,7 +5,7 @@ import { statSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, parse, protocol } from "@electric-sql/pglite";
 import { CHECK_EVERY_MS, startCheckpoints } from "./pglite-checkpoints.mjs";
-import { startVacuum, VACUUM_EVERY_MS } from "./pglite-vacuum.mjs";
+import { startVacuum, VACUUM_EVERY_MS, vacuumIfDue } from "./pglite-vacuum.mjs";
 
 const INT8_OID = 20;
 
@@ -112,8 +112,15 @@ parentPort.on("message", async (m) => {
   let reply;
   let failure;
   try {
-    const r = m.prepared ? await execPrepared(m.prepared, m.sql, m.message) : await db.query(m.sql, m.params);
-    reply = { id: m.id, rows: r.rows, affectedRows: r.affectedRows };
+    if (m.vacuumNow) {
+      // What is due, now (at start-up, before the server serves: pglite-worker.ts vacuumNow).
+      reply = { id: m.id, rows: await vacuumIfDue(db, { startup: true }) };
+    } else {
+      const r = m.prepared
+        ? await execPrepared(m.prepared, m.sql, m.message)
+        : await db.query(m.sql, m.params);
+      reply = { id: m.id, rows: r.rows, affectedRows: r.affectedRows };
+    }
   } catch (err) {
     failure = err;
     reply = { id: m.id, error: describe(err) };

@@ -15,6 +15,10 @@ export interface TableCounters {
   changed: number;
   xid_age: number;
   mxid_age: number;
+  /** Never vacuumed nor analyzed (reltuples -1), and not empty. */
+  never_analyzed: boolean;
+  /** Pages the visibility map does not cover (written since the last vacuum). */
+  unvisited: number;
 }
 
 export interface Work {
@@ -25,5 +29,9 @@ export interface Work {
 }
 
 export const VACUUM_EVERY_MS: number;
-export function dueWork(tables: readonly TableCounters[], settings: Record<string, number>): Work[];
+export function dueWork(
+  tables: readonly TableCounters[],
+  settings: Record<string, number>,
+  opts?: { startup?: boolean },
+): Work[];
 export function command(w: Work): string;

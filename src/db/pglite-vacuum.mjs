@@ -16,8 +16,12 @@
 // database").
 import { parse, protocol } from "@electric-sql/pglite";
 
-/** How often the thread looks, by default: autovacuum_naptime's default. */
-export const VACUUM_EVERY_MS = 60_000;
+/**
+ * How often the thread looks, by default. Postgres's autovacuum_naptime is a minute; here a
+ * vacuum holds the session, so it looks more often and each vacuum has less to read
+ * (pglite-vacuum-settings.ts).
+ */
+export const VACUUM_EVERY_MS = 10_000;
 
 /** The global settings autovacuum decides by, as numbers (`autovacuum` as 1 or 0). */
 const SETTINGS = `select name, setting from pg_settings where name in ('autovacuum',
@@ -30,6 +34,8 @@ const SETTINGS = `select name, setting from pg_settings where name in ('autovacu
 const TABLES = `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name,
   c.relkind as kind, c.oid = 'pg_catalog.pg_statistic'::regclass as statistic,
   coalesce(c.reloptions, '{}') as options, greatest(c.reltuples, 0)::float8 as reltuples,
+  c.reltuples < 0 and pg_relation_size(c.oid) > 0 as never_analyzed,
+  greatest(0, pg_relation_size(c.oid) / current_setting('block_size')::int - c.relallvisible)::float8 as unvisited,
   coalesce(s.n_dead_tup, 0)::float8 as dead, coalesce(s.n_ins_since_vacuum, 0)::float8 as inserted,
   coalesce(s.n_mod_since_analyze, 0)::float8 as changed,
   age(c.relfrozenxid)::float8 as xid_age, mxid_age(c.relminmxid)::float8 as mxid_age
@@ -61,8 +67,14 @@ function numbers(pairs) {
  * storage parameters (`autovacuum_enabled`, thresholds, scale factors) override the globals;
  * its `autovacuum_freeze_max_age` may only lower the global one. Toast tables and
  * pg_statistic are never analyzed.
+ *
+ * `startup`: the statistics counters do not survive a restart of the embedded database (a
+ * standalone backend does not write them at close), so at start-up a table is also vacuumed
+ * when it has pages the visibility map does not cover (`unvisited`: written since its last
+ * vacuum), and analyzed when it never was — what a database written before its thread vacuumed,
+ * or written since the last vacuum before a stop, needs before the server serves.
  */
-export function dueWork(tables, settings) {
+export function dueWork(tables, settings, { startup = false } = {}) {
   const work = [];
   for (const t of tables) {
     const own = numbers(
@@ -81,8 +93,13 @@ export function dueWork(tables, settings) {
     const insertAt = insertThreshold + s("autovacuum_vacuum_insert_scale_factor") * t.reltuples;
     const analyzeAt = s("autovacuum_analyze_threshold") + s("autovacuum_analyze_scale_factor") * t.reltuples;
     const vacuum =
-      wraparound || (enabled && (t.dead > vacuumAt || (insertThreshold >= 0 && t.inserted > insertAt)));
-    const analyze = enabled && t.kind !== "t" && !t.statistic && t.changed > analyzeAt;
+      wraparound ||
+      (enabled &&
+        (t.dead > vacuumAt ||
+          (insertThreshold >= 0 && t.inserted > insertAt) ||
+          (startup && t.unvisited > 0)));
+    const analyze =
+      enabled && t.kind !== "t" && !t.statistic && (t.changed > analyzeAt || (startup && t.never_analyzed));
     if (!vacuum && !analyze) continue;
     // Wraparound first (oldest first), then vacuums (furthest past a threshold first), then analyzes.
     const past = Math.max(
@@ -109,13 +126,13 @@ export function command(w) {
  * Looks once and does what is due, one table at a time, each under its own hold of the session:
  * statements sent meanwhile run between two tables, not after all of them. Nothing while a
  * transaction is open (VACUUM cannot run inside one, and the session is the one every request
- * shares). Returns what it did, with each command's time.
+ * shares). Returns what it did, with each command's time. `startup`: see {@link dueWork}.
  */
-export async function vacuumIfDue(db) {
+export async function vacuumIfDue(db, { startup = false } = {}) {
   const due = await db.runExclusive(async () => {
     if (db.isInTransaction()) return [];
     const settings = numbers((await run(db, SETTINGS)).rows.map((r) => [r.name, r.setting]));
-    return dueWork((await run(db, TABLES)).rows, settings);
+    return dueWork((await run(db, TABLES)).rows, settings, { startup });
   });
   const done = [];
   for (const w of due) {

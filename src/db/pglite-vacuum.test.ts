@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase } from "./database.js";
 import { command, dueWork } from "./pglite-vacuum.mjs";
 import { type MaintenanceEvent, PGliteWorker } from "./pglite-worker.js";
 
@@ -29,6 +31,8 @@ const table = (over: Record<string, unknown> = {}) => ({
   changed: 0,
   xid_age: 1000,
   mxid_age: 0,
+  never_analyzed: false,
+  unvisited: 0,
   ...over,
 });
 
@@ -92,6 +96,21 @@ describe("what is due (autovacuum's rules)", () => {
     expect(own(["autovacuum_freeze_max_age=900000000"], { xid_age: 300_000_000 })[0]).toMatchObject({
       wraparound: true,
     });
+  });
+
+  it("at start-up (counters lost with the restart): vacuums pages the visibility map does not cover, analyzes what never was", () => {
+    const t = [
+      table({ name: "public.written", unvisited: 3 }),
+      table({ name: "public.never", reltuples: 0, never_analyzed: true, unvisited: 1 }),
+      table({ name: "public.toast", kind: "t", never_analyzed: true }),
+      table({ name: "public.clean" }),
+    ];
+    expect(dueWork(t, DEFAULTS)).toEqual([]);
+    expect(dueWork(t, DEFAULTS, { startup: true })).toEqual([
+      { table: "public.written", vacuum: true, analyze: false, wraparound: false },
+      { table: "public.never", vacuum: true, analyze: true, wraparound: false },
+    ]);
+    expect(dueWork(t, { ...DEFAULTS, autovacuum: 0 }, { startup: true })).toEqual([]);
   });
 
   it("names the command", () => {
@@ -172,5 +191,46 @@ describe("vacuum of the embedded database", () => {
       wraparound: true,
     });
     expect(done.every((d) => d.wraparound)).toBe(true);
+  });
+});
+
+describe("vacuum of the embedded database, at start-up", () => {
+  it("vacuums what is due before openDatabase returns, with the embedded vacuum settings", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sovr-pglite-vacuum-open-"));
+    try {
+      // Written by a thread that never vacuums in this test's time (as before this version).
+      await openDatabase({ dataDir: dir }).then((h) => h.close());
+      const first = await PGliteWorker.create(join(dir, "pglite"), [], { vacuumEveryMs: 3_600_000 });
+      await first.query("create table t (id int)");
+      await first.query("insert into t select generate_series(1, 5000)");
+      await first.close();
+      const events: MaintenanceEvent[] = [];
+      const h = await openDatabase({ dataDir: dir, onEmbeddedMaintenance: (e) => events.push(e) });
+      try {
+        const done = events.flatMap((e) => (e.kind === "vacuumed" ? e.done : []));
+        expect(done).toContainEqual(expect.objectContaining({ table: "public.t", vacuum: true }));
+        const row = await sql<{
+          vacuumed: boolean;
+          frozen: number;
+        }>`select last_vacuum is not null as vacuumed,
+            age(c.relfrozenxid)::int as frozen from pg_stat_user_tables s join pg_class c on c.oid = s.relid
+            where s.relname = 't'`.execute(h.db);
+        // Frozen as it was read (vacuum_freeze_min_age = 0): its oldest unfrozen id is recent.
+        expect(row.rows[0]).toMatchObject({ vacuumed: true });
+        expect(row.rows[0]!.frozen).toBeLessThan(5);
+        const settings = await sql<{ name: string; setting: string }>`select name, setting from pg_settings
+            where name in ('autovacuum_vacuum_insert_scale_factor', 'vacuum_freeze_min_age',
+              'vacuum_multixact_freeze_min_age') order by name`.execute(h.db);
+        expect(settings.rows.map((r) => [r.name, r.setting])).toEqual([
+          ["autovacuum_vacuum_insert_scale_factor", "0"],
+          ["vacuum_freeze_min_age", "0"],
+          ["vacuum_multixact_freeze_min_age", "0"],
+        ]);
+      } finally {
+        await h.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -29,18 +29,24 @@ export class EmbeddedDatabaseError extends Error {
   }
 }
 
+/** A table the embedded database's thread vacuumed and/or analyzed, with the command's time. */
+export interface VacuumDone {
+  table: string;
+  vacuum: boolean;
+  analyze: boolean;
+  /** Forced by transaction id age (autovacuum_freeze_max_age). */
+  wraparound: boolean;
+  ms: number;
+}
+
 /** What the embedded database's thread did besides answering queries (pglite-vacuum.mjs). */
 export type MaintenanceEvent =
-  | {
-      kind: "vacuumed";
-      /** Each table vacuumed and/or analyzed in one check, with the command's time. */
-      done: { table: string; vacuum: boolean; analyze: boolean; wraparound: boolean; ms: number }[];
-    }
+  | { kind: "vacuumed"; done: VacuumDone[] }
   | { kind: "failed"; task: "checkpoint" | "vacuum"; message: string; code?: string };
 
 interface Reply {
   id: number;
-  vacuumed?: Extract<MaintenanceEvent, { kind: "vacuumed" }>["done"];
+  vacuumed?: VacuumDone[];
   maintenanceFailed?: { task: "checkpoint" | "vacuum"; message: string; code?: string };
   /** Sent unasked when the thread finds its database can no longer be trusted (see the thread). */
   fatal?: { message: string; code?: string };
@@ -171,6 +177,15 @@ export class PGliteWorker implements EmbeddedPostgres {
       throw new EmbeddedDatabaseError(ready.error ?? { message: "embedded database failed to open" });
     }
     return new PGliteWorker(worker, opts.onMaintenance);
+  }
+
+  /**
+   * Vacuums and analyzes what is due now (pglite-vacuum.mjs), as the thread does every few
+   * seconds. At start-up, so that a database that was never vacuumed (written by an older
+   * version) is vacuumed before the server serves rather than while requests wait.
+   */
+  async vacuumNow(): Promise<VacuumDone[]> {
+    return result<VacuumDone>(await this.#send({ vacuumNow: true })).rows;
   }
 
   async query<R>(sql: string, params: unknown[] = []): Promise<EmbeddedResult<R>> {
