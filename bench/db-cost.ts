@@ -6,10 +6,16 @@
  * request, split by thread (from /proc/self/task: on PGlite the busiest thread besides the main
  * one is the database's worker), the decision's append-to-durable latency, and the statements.
  *
+ * On PGlite it also reports the thread's vacuums and analyzes (pglite-vacuum.mjs) during the run:
+ * how many, their total and longest time (each holds the one session the appends wait for).
+ *
  * Run: node --import tsx bench/db-cost.ts [--rate 500] [--seconds 6] [--postgres] [--upstream-ms 3] [--batch B]
+ *        [--pglite-settings "name=value name2=value2"] [--vacuum-every-ms N]
  *   --batch B    closed loop: rounds of B requests, one statement each (CPU per request at a
  *                known batch size, whatever the machine's load); requests = rate × seconds
  *   --postgres   on a scratch database next to SOVR_BENCH_DATABASE_URL / DATABASE_URL
+ *   --pglite-settings  further Postgres settings of the embedded database (after the shipped ones)
+ *   --vacuum-every-ms  how often its thread looks for vacuums due (default: pglite-vacuum.mjs)
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -34,6 +40,9 @@ const upstreamMs = Number(argValue("--upstream-ms") ?? 3);
 const postgres = process.argv.includes("--postgres");
 /** `--batch B`: closed-loop rounds of B requests instead of a fixed rate (see `rounds`). */
 const batch = argValue("--batch") === undefined ? undefined : Number(argValue("--batch"));
+const pgliteSettings = (argValue("--pglite-settings") ?? "").split(" ").filter(Boolean);
+const vacuumEveryMs =
+  argValue("--vacuum-every-ms") === undefined ? undefined : Number(argValue("--vacuum-every-ms"));
 const config = loadConfig({});
 const key = generateSigningKey();
 const TENANTS = BENCH_TENANTS;
@@ -68,7 +77,26 @@ async function run() {
     if (!url) throw new Error("--postgres needs DATABASE_URL");
     scratch = await scratchDatabase(url, "dbcost");
   } else dir = await mkdtemp(join(tmpdir(), "sovr-bench-dbcost-"));
-  const db = await openDatabase({ databaseUrl: scratch?.url, dataDir: dir });
+  const vacuums: { table: string; ms: number }[] = [];
+  let measuring = false;
+  let measuredFrom = 0;
+  const db = await openDatabase({
+    databaseUrl: scratch?.url,
+    dataDir: dir,
+    pgliteSettings,
+    embeddedVacuumEveryMs: vacuumEveryMs,
+    onEmbeddedMaintenance: (e) => {
+      if (e.kind === "failed") console.error(`embedded ${e.task} failed: ${e.message}`);
+      else if (measuring) {
+        vacuums.push(...e.done.map((d) => ({ table: d.table, ms: d.ms })));
+        // Each check's commands as they happen (stderr): whether they grow with the tables.
+        const at = Math.round((performance.now() - measuredFrom) / 1000);
+        console.error(
+          `${at} s: ${e.done.map((d) => `${d.table} ${d.vacuum ? "v" : ""}${d.analyze ? "a" : ""} ${Math.round(d.ms)} ms`).join(", ")}`,
+        );
+      }
+    },
+  });
   // Experiments: statements run on the fresh schema first (e.g. SOVR_BENCH_SQL="drop index …").
   for (const stmt of (process.env.SOVR_BENCH_SQL ?? "").split(";").filter((x) => x.trim()))
     await sql.raw(stmt).execute(db.db);
@@ -163,7 +191,10 @@ async function run() {
     const before = await threadCpu();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    measuring = true;
+    measuredFrom = t0;
     await atRate(n, lat);
+    measuring = false;
     const wall = (performance.now() - t0) / 1000;
     // Experiments: queries whose rows are printed after the run (SOVR_BENCH_SQL_AFTER="select …").
     for (const q of (process.env.SOVR_BENCH_SQL_AFTER ?? "").split(";").filter((x) => x.trim()))
@@ -193,6 +224,19 @@ async function run() {
       statements_per_request: round(statements / n),
       records_per_statement: round(records / Math.max(1, statements)),
       decision_to_durable_ms: percentilesMs(lat),
+      ...(db.kind === "pglite"
+        ? {
+            vacuum: {
+              commands: vacuums.length,
+              total_ms: Math.round(vacuums.reduce((a, v) => a + v.ms, 0)),
+              longest_ms: Math.round(Math.max(0, ...vacuums.map((v) => v.ms))),
+              longest: vacuums.reduce<{ table: string; ms: number } | undefined>(
+                (a, v) => (a && a.ms >= v.ms ? a : v),
+                undefined,
+              )?.table,
+            },
+          }
+        : {}),
     };
   } finally {
     await db.close();

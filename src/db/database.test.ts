@@ -31,6 +31,23 @@ describe.each(testDatabases)("database ($name)", (target) => {
     );
   });
 
+  it("analyzes audit_log on a small sample: no statistics for the envelope, 10 for its keys", async () => {
+    const targets = await sql<{ attname: string; target: number }>`
+      select attname, attstattarget::int as target from pg_attribute
+      where attrelid = 'audit_log'::regclass and attnum > 0 and not attisdropped order by attnum`.execute(
+      h.db,
+    );
+    expect(Object.fromEntries(targets.rows.map((r) => [r.attname, r.target]))).toEqual({
+      shard: 10,
+      seq: 10,
+      kind: 10,
+      decision_id: 10,
+      recorded_at: 10,
+      envelope: 0,
+      leaf_hash: 0,
+    });
+  });
+
   it("returns int8 as numbers and bytea as bytes on both paths", async () => {
     await h.db
       .insertInto("audit_log")

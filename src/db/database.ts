@@ -32,6 +32,8 @@ export interface OpenDatabaseOptions {
   sharedBuffersMiB?: number;
   /** Further `-c name=value` start settings of the embedded database (bench/pglite-ab.ts). */
   pgliteSettings?: readonly string[];
+  /** How often the embedded database's thread looks for vacuums due (default: pglite-vacuum.mjs). */
+  embeddedVacuumEveryMs?: number;
   /** Hears the embedded database's vacuums, analyzes and failed checkpoints (for the log). */
   onEmbeddedMaintenance?: (e: MaintenanceEvent) => void;
 }
@@ -86,12 +88,12 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
       location = `${dir}/pglite`;
     }
     // On its own thread: its Wasm and its synchronous file I/O stay off the request path.
-    embedded = await openEmbedded(
-      location,
-      opts.sharedBuffersMiB,
-      opts.pgliteSettings,
-      opts.onEmbeddedMaintenance,
-    );
+    embedded = await openEmbedded(location, {
+      sharedBuffersMiB: opts.sharedBuffersMiB,
+      extra: opts.pgliteSettings,
+      vacuumEveryMs: opts.embeddedVacuumEveryMs,
+      onMaintenance: opts.onEmbeddedMaintenance,
+    });
     const db = new Kysely<Database>({ dialect: new PGliteDialect(embedded) });
     handle = {
       db,

@@ -41,19 +41,27 @@ export function embeddedSettings(sharedBuffersMiB = DEFAULT_SHARED_BUFFERS_MIB):
  */
 export async function openEmbedded(
   location: string,
-  sharedBuffersMiB?: number,
-  extra: readonly string[] = [],
-  onMaintenance?: (e: MaintenanceEvent) => void,
+  opts: {
+    sharedBuffersMiB?: number | undefined;
+    /** Further `name=value` settings, after the shipped ones. */
+    extra?: readonly string[] | undefined;
+    vacuumEveryMs?: number | undefined;
+    onMaintenance?: ((e: MaintenanceEvent) => void) | undefined;
+  } = {},
 ): Promise<PGliteWorker> {
   const settings = [
-    ...embeddedSettings(sharedBuffersMiB),
+    ...embeddedSettings(opts.sharedBuffersMiB),
     ...embeddedVacuumSettings(),
-    ...extra.flatMap((s) => ["-c", s]),
+    ...(opts.extra ?? []).flatMap((s) => ["-c", s]),
   ];
   const limits = { youngGenerationMiB: THREAD_YOUNG_GENERATION_MIB };
   if (!location.startsWith("memory://") && !existsSync(join(location, "PG_VERSION"))) {
     const creator = await PGliteWorker.create(location, settings);
     await creator.close();
   }
-  return PGliteWorker.create(location, settings, { limits, onMaintenance });
+  return PGliteWorker.create(location, settings, {
+    limits,
+    vacuumEveryMs: opts.vacuumEveryMs,
+    onMaintenance: opts.onMaintenance,
+  });
 }

@@ -18,10 +18,12 @@ import { parse, protocol } from "@electric-sql/pglite";
 
 /**
  * How often the thread looks, by default. Postgres's autovacuum_naptime is a minute; here a
- * vacuum holds the session, so it looks more often and each vacuum has less to read
- * (pglite-vacuum-settings.ts).
+ * vacuum holds the session, so it looks often and each vacuum has little to read
+ * (pglite-vacuum-settings.ts): under 500 requests/s, a few milliseconds per table every 2 s
+ * rather than 15–40 ms every 10 s (bench/findings.md, session 8). A look costs two catalog
+ * queries.
  */
-export const VACUUM_EVERY_MS = 10_000;
+export const VACUUM_EVERY_MS = 2_000;
 
 /** The global settings autovacuum decides by, as numbers (`autovacuum` as 1 or 0). */
 const SETTINGS = `select name, setting from pg_settings where name in ('autovacuum',

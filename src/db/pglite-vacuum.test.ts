@@ -220,9 +220,10 @@ describe("vacuum of the embedded database, at start-up", () => {
         expect(row.rows[0]!.frozen).toBeLessThan(5);
         const settings = await sql<{ name: string; setting: string }>`select name, setting from pg_settings
             where name in ('autovacuum_vacuum_insert_scale_factor', 'vacuum_freeze_min_age',
-              'vacuum_multixact_freeze_min_age') order by name`.execute(h.db);
+              'vacuum_multixact_freeze_min_age', 'default_statistics_target') order by name`.execute(h.db);
         expect(settings.rows.map((r) => [r.name, r.setting])).toEqual([
           ["autovacuum_vacuum_insert_scale_factor", "0"],
+          ["default_statistics_target", "25"],
           ["vacuum_freeze_min_age", "0"],
           ["vacuum_multixact_freeze_min_age", "0"],
         ]);

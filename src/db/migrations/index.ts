@@ -16,6 +16,7 @@ import * as decisionFacets from "./2026-12-01T0900-h-evidence-decision-facets.js
 import * as logShards from "./2026-12-01T1000-h-shards-log-shards.js";
 import * as appendLocked from "./2026-12-01T1100-h-db-append-locked.js";
 import * as hotOutcomes from "./2026-12-02T0100-audit-hot-outcomes.js";
+import * as logStatistics from "./2026-12-02T0200-audit-log-statistics.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   "2026-12-01T1000-h-shards-log-shards": logShards,
   "2026-12-01T1100-h-db-append-locked": appendLocked,
   "2026-12-02T0100-audit-hot-outcomes": hotOutcomes,
+  "2026-12-02T0200-audit-log-statistics": logStatistics,
 };
