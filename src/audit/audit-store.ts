@@ -89,11 +89,35 @@ export async function* readEntries(
   }
 }
 
+/** Where a tenant's entries are found by sequence number: its decisions, their outcomes, its admin records. */
+const TENANT_ENTRY_INDEXES = [
+  { table: "audit_decisions", seq: "decision_seq" },
+  { table: "audit_outcome_seqs", seq: "seq" },
+  { table: "audit_admin_events", seq: "seq" },
+] as const;
+
+/** One of them's rows of `tenant` in `shard` with `from <= seq < to`: a range of its (tenant, …, seq) index. */
+function tenantRange(
+  db: Kysely<Database>,
+  index: (typeof TENANT_ENTRY_INDEXES)[number],
+  tenant: string,
+  shard: number,
+  from: number,
+  to: number,
+) {
+  const seq = sql.ref<number>(index.seq);
+  return db
+    .selectFrom(index.table)
+    .where("tenant", "=", tenant)
+    .where("shard", "=", shard)
+    .where(seq, ">=", from)
+    .where(seq, "<", to);
+}
+
 /**
  * Up to `limit` sequence numbers of `tenant`'s entries (its decisions, their outcomes and its
- * admin records) in
- * `from <= seq < to`, ascending. Each side is a range scan of its (tenant, *_seq) index bounded
- * by `limit`, so a page costs the same at the start and the end of a long history.
+ * admin records) in `from <= seq < to`, ascending. Each is a range scan of its index bounded by
+ * `limit`, so a page costs the same at the start and the end of a long history.
  */
 async function tenantSeqPage(
   db: Kysely<Database>,
@@ -103,47 +127,21 @@ async function tenantSeqPage(
   limit: number,
   shard: number,
 ): Promise<number[]> {
-  const decisions = async () =>
-    (
-      await db
-        .selectFrom("audit_decisions")
-        .select("decision_seq")
-        .where("tenant", "=", tenant)
-        .where("shard", "=", shard)
-        .where("decision_seq", ">=", from)
-        .where("decision_seq", "<", to)
-        .orderBy("decision_seq")
+  const sides = await Promise.all(
+    TENANT_ENTRY_INDEXES.map(async (index) => {
+      const seq = sql.ref<number>(index.seq);
+      const rows = await tenantRange(db, index, tenant, shard, from, to)
+        .select(seq.as("seq"))
+        .orderBy(seq)
         .limit(limit)
-        .execute()
-    ).map((r) => Number(r.decision_seq));
-  const outcomes = async () =>
-    (
-      await db
-        .selectFrom("audit_outcome_seqs")
-        .select("seq")
-        .where("tenant", "=", tenant)
-        .where("shard", "=", shard)
-        .where("seq", ">=", from)
-        .where("seq", "<", to)
-        .orderBy("seq")
-        .limit(limit)
-        .execute()
-    ).map((r) => Number(r.seq));
-  const admin = async () =>
-    (
-      await db
-        .selectFrom("audit_admin_events")
-        .select("seq")
-        .where("tenant", "=", tenant)
-        .where("shard", "=", shard)
-        .where("seq", ">=", from)
-        .where("seq", "<", to)
-        .orderBy("seq")
-        .limit(limit)
-        .execute()
-    ).map((r) => Number(r.seq));
-  const [d, o, a] = await Promise.all([decisions(), outcomes(), admin()]);
-  return [...d, ...o, ...a].sort((x, y) => x - y).slice(0, limit);
+        .execute();
+      return rows.map((r) => Number(r.seq));
+    }),
+  );
+  return sides
+    .flat()
+    .sort((x, y) => x - y)
+    .slice(0, limit);
 }
 
 /** How many entries of `tenant` lie in `from <= seq < to`. */
@@ -154,39 +152,15 @@ export async function countTenantEntries(
   to: number,
   shard = 0,
 ): Promise<number> {
-  const n = async (q: Promise<{ n: number | string }>) => Number((await q).n);
-  const decisions = n(
-    db
-      .selectFrom("audit_decisions")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .where("tenant", "=", tenant)
-      .where("shard", "=", shard)
-      .where("decision_seq", ">=", from)
-      .where("decision_seq", "<", to)
-      .executeTakeFirstOrThrow(),
+  const counts = await Promise.all(
+    TENANT_ENTRY_INDEXES.map(async (index) => {
+      const row = await tenantRange(db, index, tenant, shard, from, to)
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    }),
   );
-  const outcomes = n(
-    db
-      .selectFrom("audit_outcome_seqs")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .where("tenant", "=", tenant)
-      .where("shard", "=", shard)
-      .where("seq", ">=", from)
-      .where("seq", "<", to)
-      .executeTakeFirstOrThrow(),
-  );
-  const admin = n(
-    db
-      .selectFrom("audit_admin_events")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .where("tenant", "=", tenant)
-      .where("shard", "=", shard)
-      .where("seq", ">=", from)
-      .where("seq", "<", to)
-      .executeTakeFirstOrThrow(),
-  );
-  const [d, o, a] = await Promise.all([decisions, outcomes, admin]);
-  return d + o + a;
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 /** `tenant`'s entries with `from <= seq < to`, in sequence order, read in pages. */
