@@ -8,8 +8,15 @@ describe("the embedded database's memory settings", () => {
     await db?.close();
   });
 
-  it("starts Postgres with the small shared_buffers and the WAL buffers of the stock size", () => {
-    expect(embeddedSettings()).toEqual(["-c", "shared_buffers=16MB", "-c", "wal_buffers=4MB"]);
+  it("starts Postgres with the small shared_buffers, the WAL buffers of the stock size and 16 MB for maintenance", () => {
+    expect(embeddedSettings()).toEqual([
+      "-c",
+      "shared_buffers=16MB",
+      "-c",
+      "wal_buffers=4MB",
+      "-c",
+      "maintenance_work_mem=16MB",
+    ]);
     expect(embeddedSettings(64)).toContain("shared_buffers=64MB");
   });
 

@@ -28,9 +28,23 @@ const WAL_BUFFERS = "4MB";
  */
 export const THREAD_YOUNG_GENERATION_MIB = 6;
 
+/**
+ * What a vacuum's dead-row list, an analyze's sample and an index build (a migration) may take
+ * (Postgres: 64MB). In Wasm memory a peak stays resident for the life of the process; with the
+ * outcomes' updates heap-only, a vacuum here finds few dead rows (pglite-vacuum.mjs).
+ */
+const MAINTENANCE_WORK_MEM = "16MB";
+
 /** The `-c` settings the embedded Postgres starts with. */
 export function embeddedSettings(sharedBuffersMiB = DEFAULT_SHARED_BUFFERS_MIB): string[] {
-  return ["-c", `shared_buffers=${sharedBuffersMiB}MB`, "-c", `wal_buffers=${WAL_BUFFERS}`];
+  return [
+    "-c",
+    `shared_buffers=${sharedBuffersMiB}MB`,
+    "-c",
+    `wal_buffers=${WAL_BUFFERS}`,
+    "-c",
+    `maintenance_work_mem=${MAINTENANCE_WORK_MEM}`,
+  ];
 }
 
 /**
