@@ -224,6 +224,10 @@ async function run() {
       statements_per_request: round(statements / n),
       records_per_statement: round(records / Math.max(1, statements)),
       decision_to_durable_ms: percentilesMs(lat),
+      // This process's peak resident set (on PGlite the database's Wasm memory is in it).
+      peak_rss_mib: Math.round(
+        Number((await readFile("/proc/self/status", "utf8")).match(/VmHWM:\s+(\d+)/)?.[1] ?? 0) / 1024,
+      ),
       ...(db.kind === "pglite"
         ? {
             vacuum: {

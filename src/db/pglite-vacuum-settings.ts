@@ -17,11 +17,11 @@
  *   the table (`autovacuum_analyze_scale_factor`), not 50 plus a tenth: small tables that grow
  *   under load were otherwise analyzed on every look. A table never analyzed is analyzed at
  *   start-up (pglite-vacuum.mjs), so small tables have statistics too.
- * - `default_statistics_target=25`: an analyze samples 300 × the target rows (30,000 at
- *   Postgres's 100): 200–300 ms on the log's tables, each time a tenth of a table changed —
- *   with small tables, every few seconds under load. 7,500 rows take a quarter of that; the
- *   auditors' filters (tenant, model, key, endpoint, time) keep most-common-value lists and
- *   histograms of 25 entries.
+ * - `default_statistics_target=10`: an analyze samples 300 × the target rows (30,000 at
+ *   Postgres's 100): 200–300 ms on the log's tables at 100, 57–81 ms on `audit_decisions` at 25
+ *   — long enough that a 4-second cell of 500 requests/s with one in it had its p99 there.
+ *   3,000 rows take ~25 ms; the auditors' filters keep most-common-value lists and histograms
+ *   of 10 entries (the 1,000,000-row audit queries keep their plans: bench/findings.md).
  *
  * Measured in bench/findings.md (session 8); docs/operations.md, "Vacuum of the embedded database".
  */
@@ -36,6 +36,6 @@ export function embeddedVacuumSettings(): string[] {
     "-c",
     "autovacuum_analyze_threshold=50000",
     "-c",
-    "default_statistics_target=25",
+    "default_statistics_target=10",
   ];
 }

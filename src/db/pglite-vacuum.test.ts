@@ -223,7 +223,7 @@ describe("vacuum of the embedded database, at start-up", () => {
               'vacuum_multixact_freeze_min_age', 'default_statistics_target') order by name`.execute(h.db);
         expect(settings.rows.map((r) => [r.name, r.setting])).toEqual([
           ["autovacuum_vacuum_insert_scale_factor", "0"],
-          ["default_statistics_target", "25"],
+          ["default_statistics_target", "10"],
           ["vacuum_freeze_min_age", "0"],
           ["vacuum_multixact_freeze_min_age", "0"],
         ]);
