@@ -20,7 +20,7 @@
  * - `default_statistics_target=10`: an analyze samples 300 × the target rows (30,000 at
  *   Postgres's 100): 200–300 ms on the log's tables at 100, 57–81 ms on `audit_decisions` at 25
  *   — long enough that a 4-second cell of 500 requests/s with one in it had its p99 there.
- *   3,000 rows take ~25 ms; the auditors' filters keep most-common-value lists and histograms
+ *   3,000 rows take 30–41 ms there; the auditors' filters keep most-common-value lists and histograms
  *   of 10 entries (the 1,000,000-row audit queries keep their plans: bench/findings.md).
  *
  * Measured in bench/findings.md (session 8); docs/operations.md, "Vacuum of the embedded database".
