@@ -107,20 +107,13 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
   }
   try {
     await migrateToLatest(handle.db);
+    // Before serving: a database never vacuumed (written before its thread vacuumed) is read
+    // whole once, which no request should wait for (pglite-vacuum.mjs).
+    const done = (await embedded?.vacuumNow()) ?? [];
+    if (done.length > 0) opts.onEmbeddedMaintenance?.({ kind: "vacuumed", done });
   } catch (err) {
     await handle.close();
     throw err;
-  }
-  if (embedded) {
-    // Before serving: a database never vacuumed (written before its thread vacuumed) is read
-    // whole once, which no request should wait for (pglite-vacuum.mjs).
-    try {
-      const done = await embedded.vacuumNow();
-      if (done.length > 0) opts.onEmbeddedMaintenance?.({ kind: "vacuumed", done });
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
   }
   // Armed after the migrations and that vacuum, which may legitimately take long on a large database.
   embedded?.watch(EMBEDDED_STALL_MS);

@@ -9,7 +9,7 @@
 // own rules: once the WAL since the last checkpoint reaches half of `max_wal_size`, or once it
 // is `checkpoint_timeout` old and the WAL has moved (docs/operations.md, "Durability of the
 // embedded database").
-import { parse, protocol } from "@electric-sql/pglite";
+import { repeat, runHeld as run } from "./pglite-tasks.mjs";
 
 /** How often the thread looks, by default. Postgres's own checkpointer wakes every few seconds. */
 export const CHECK_EVERY_MS = 30_000;
@@ -22,12 +22,6 @@ const DUE = `select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), c.redo_lsn)::fl
   pg_size_bytes(current_setting('max_wal_size'))::float8 as max_wal,
   (select setting::float8 from pg_settings where name = 'checkpoint_timeout') as timeout
   from pg_control_checkpoint() c`;
-
-/** Runs `text` (simple protocol) while holding the session: the caller holds runExclusive. */
-async function run(db, text) {
-  const messages = await db.execProtocolStream(protocol.serialize.query(text), { syncToFs: false });
-  return parse.parseResults(messages, db.parsers)[0];
-}
 
 /**
  * Whether a checkpoint is due (see the file's head). Never inside a transaction: the session is
@@ -51,16 +45,5 @@ export async function checkpointIfDue(db) {
  * or checkpoint (the thread decides whether the database is still to be trusted).
  */
 export function startCheckpoints(db, everyMs, onError) {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    checkpointIfDue(db)
-      .catch(onError)
-      .finally(() => {
-        running = false;
-      });
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return repeat(everyMs, () => checkpointIfDue(db), onError);
 }

@@ -14,7 +14,7 @@
 // the rows changed since its last analyze pass the analyze threshold. `autovacuum = off` leaves
 // only the wraparound vacuums, as in Postgres. (docs/operations.md, "Vacuum of the embedded
 // database").
-import { parse, protocol } from "@electric-sql/pglite";
+import { repeat, runHeld as run } from "./pglite-tasks.mjs";
 
 /**
  * How often the thread looks, by default. Postgres's autovacuum_naptime is a minute; here a
@@ -36,20 +36,15 @@ const SETTINGS = `select name, setting from pg_settings where name in ('autovacu
 const TABLES = `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name,
   c.relkind as kind, c.oid = 'pg_catalog.pg_statistic'::regclass as statistic,
   coalesce(c.reloptions, '{}') as options, greatest(c.reltuples, 0)::float8 as reltuples,
-  c.reltuples < 0 and pg_relation_size(c.oid) > 0 as never_analyzed,
-  greatest(0, pg_relation_size(c.oid) / current_setting('block_size')::int - c.relallvisible)::float8 as unvisited,
+  c.reltuples < 0 and z.bytes > 0 as never_analyzed,
+  greatest(0, z.bytes / current_setting('block_size')::int - c.relallvisible)::float8 as unvisited,
   coalesce(s.n_dead_tup, 0)::float8 as dead, coalesce(s.n_ins_since_vacuum, 0)::float8 as inserted,
   coalesce(s.n_mod_since_analyze, 0)::float8 as changed,
   age(c.relfrozenxid)::float8 as xid_age, mxid_age(c.relminmxid)::float8 as mxid_age
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  cross join lateral (select pg_relation_size(c.oid) as bytes) z
   left join pg_stat_all_tables s on s.relid = c.oid
   where c.relkind in ('r', 'm', 't') and c.relpersistence <> 't'`;
-
-/** Runs `text` (simple protocol) while holding the session: the caller holds runExclusive. */
-async function run(db, text) {
-  const messages = await db.execProtocolStream(protocol.serialize.query(text), { syncToFs: false });
-  return parse.parseResults(messages, db.parsers)[0];
-}
 
 /** `{ autovacuum_vacuum_threshold: 50, … }` from pg_settings rows (or a table's storage parameters). */
 function numbers(pairs) {
@@ -155,19 +150,12 @@ export async function vacuumIfDue(db, { startup = false } = {}) {
  * (when it did anything); `onError` a failed check or command.
  */
 export function startVacuum(db, everyMs, onError, onDone) {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    vacuumIfDue(db)
-      .then((done) => {
-        if (done.length > 0) onDone(done);
-      })
-      .catch(onError)
-      .finally(() => {
-        running = false;
-      });
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return repeat(
+    everyMs,
+    async () => {
+      const done = await vacuumIfDue(db);
+      if (done.length > 0) onDone(done);
+    },
+    onError,
+  );
 }
