@@ -1,5 +1,6 @@
 // Memory A/B: resident memory and CPU per request of `sovr serve` under load, arms interleaved.
-//   npx tsx bench/mem-ab.ts '<arm json>' ...   arm = {"name","env":{},"nodeArgs":[],"pg":bool}
+//   npx tsx bench/mem-ab.ts '<arm json>' ...   arm = {"name","env":{},"nodeArgs":[],"pg":bool,"repo":path}
+// ("repo": another checkout, built, whose sovr the arm runs: a before/after of a change.)
 // Each arm: start sovr, warm up, 500 req/s for SECONDS on gRPC, gRPC stream, HTTP, HTTP stream,
 // sampling the process tree's VmRSS every 100 ms; report idle RSS, max RSS, CPU ms/request.
 
@@ -15,11 +16,16 @@ import { startSimulator, startSovr } from "./lib/systems.js";
 
 const RATE = Number(process.env.MEMAB_RATE ?? 500);
 const SECONDS = Number(process.env.MEMAB_SECONDS ?? 6);
-const arms = process.argv
-  .slice(2)
-  .map(
-    (s) => JSON.parse(s) as { name: string; env?: Record<string, string>; nodeArgs?: string[]; pg?: boolean },
-  );
+const arms = process.argv.slice(2).map(
+  (s) =>
+    JSON.parse(s) as {
+      name: string;
+      env?: Record<string, string>;
+      nodeArgs?: string[];
+      pg?: boolean;
+      repo?: string;
+    },
+);
 function databaseUrl(): string {
   const url = process.env.SOVR_BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
   if (!url) throw new Error('an arm with "pg": true needs DATABASE_URL');
@@ -33,6 +39,7 @@ for (const arm of arms) {
     databaseUrl: db?.url,
     env: arm.env,
     nodeArgs: arm.nodeArgs,
+    repo: arm.repo,
   });
   const { targets } = await sovrTargets(sovr, "sovr", { health: false, stream: true, http: true });
   await new Promise((r) => setTimeout(r, 1000));

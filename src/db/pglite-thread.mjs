@@ -2,6 +2,7 @@
 // in a worker with no TypeScript loader, whether the server runs from bin/sovr.js, tsx, a
 // build, or a test runner.
 import { statSync } from "node:fs";
+import { getHeapStatistics } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, parse, protocol } from "@electric-sql/pglite";
 import { CHECK_EVERY_MS, startCheckpoints } from "./pglite-checkpoints.mjs";
@@ -112,7 +113,10 @@ parentPort.on("message", async (m) => {
   let reply;
   let failure;
   try {
-    if (m.vacuumNow) {
+    if (m.heapStatistics) {
+      // This thread's own V8 heap (pglite-worker.ts heapStatistics).
+      reply = { id: m.id, rows: [getHeapStatistics()] };
+    } else if (m.vacuumNow) {
       // What is due, now (at start-up, before the server serves: pglite-worker.ts vacuumNow).
       reply = { id: m.id, rows: await vacuumIfDue(db, { startup: true }) };
     } else {

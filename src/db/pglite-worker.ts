@@ -1,3 +1,4 @@
+import { type HeapInfo, setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
 
 export interface EmbeddedResult<R> {
@@ -148,6 +149,7 @@ export class PGliteWorker implements EmbeddedPostgres {
     } = {},
   ): Promise<PGliteWorker> {
     const limits = opts.limits;
+    if (limits?.youngGenerationMiB) leaveYoungGenerationToLimits();
     const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), {
       workerData: {
         location,
@@ -186,6 +188,11 @@ export class PGliteWorker implements EmbeddedPostgres {
    */
   async vacuumNow(): Promise<VacuumDone[]> {
     return result<VacuumDone>(await this.#send({ vacuumNow: true })).rows;
+  }
+
+  /** The thread's own V8 heap (`v8.getHeapStatistics()` in the thread). */
+  async heapStatistics(): Promise<HeapInfo> {
+    return result<HeapInfo>(await this.#send({ heapStatistics: true })).rows[0]!;
   }
 
   async query<R>(sql: string, params: unknown[] = []): Promise<EmbeddedResult<R>> {
@@ -230,4 +237,15 @@ function result<R>(reply: Reply): EmbeddedResult<R> {
   if (reply.error) throw new EmbeddedDatabaseError(reply.error);
   const rows = reply.rows as R[];
   return reply.affectedRows === undefined ? { rows } : { rows, affectedRows: reply.affectedRows };
+}
+
+/**
+ * V8's flags are the process's, not a thread's, and `--max-semi-space-size` (which every shipped
+ * start sets for the request thread, docs/operations.md "Memory") overrides a worker's
+ * `resourceLimits.maxYoungGenerationSizeMb`: with it the database thread's young generation grew
+ * to 16 MiB whatever its limit. A heap takes its sizes when its thread starts, so the request
+ * thread's stays as started; cleared, the flag leaves each thread started later to its limits.
+ */
+function leaveYoungGenerationToLimits(): void {
+  setFlagsFromString("--max-semi-space-size=0");
 }
