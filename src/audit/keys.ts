@@ -1,5 +1,6 @@
 /**
- * Ed25519 signing keys for decision records and checkpoints, via `node:crypto` only.
+ * Ed25519 signing keys for decision records and checkpoints, via `node:crypto` (signing through
+ * libsodium where it loads: ed25519-sign.ts, the same signatures).
  *
  * - A key id is derived from the public key alone: hex of the first 8 bytes of
  *   SHA-256(raw 32-byte public key), so anyone holding the public key can recompute it.
@@ -13,12 +14,12 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
-  sign,
   verify,
 } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fromBase64, toBase64 } from "../encoding/index.js";
+import { ed25519Signer } from "./ed25519-sign.js";
 
 export const ED25519_PUBLIC_KEY_SIZE = 32;
 export const ED25519_SIGNATURE_SIZE = 64;
@@ -76,7 +77,7 @@ function fromPrivateKeyObject(privateKey: KeyObject): SigningKey {
     publicKeyRaw,
     publicKey,
     privateKey,
-    sign: (data) => new Uint8Array(sign(null, data, privateKey)),
+    sign: ed25519Signer(privateKey, publicKeyRaw),
   };
 }
 
