@@ -1,6 +1,6 @@
 // Types of pglite-vacuum.mjs (plain JavaScript: it runs on the database's thread).
 
-/** One table as the thread reads it from pg_class and pg_stat_all_tables. */
+/** One table as the thread reads it from pg_class and the statistics functions. */
 export interface TableCounters {
   name: string;
   /** pg_class.relkind: "r" table, "m" materialized view, "t" toast table. */
@@ -29,9 +29,15 @@ export interface Work {
 }
 
 export const VACUUM_EVERY_MS: number;
+export const ALL_TABLES_EVERY: number;
 export function dueWork(
   tables: readonly TableCounters[],
   settings: Record<string, number>,
   opts?: { startup?: boolean },
 ): Work[];
 export function command(w: Work): string;
+/** Looks once and runs what is due (`db`: the thread's PGlite instance). */
+export function vacuumIfDue(
+  db: unknown,
+  opts?: { startup?: boolean; allTables?: boolean },
+): Promise<(Work & { ms: number })[]>;

@@ -26,27 +26,57 @@ import { repeat, runHeld as run } from "./pglite-tasks.mjs";
 export const VACUUM_EVERY_MS = 2_000;
 
 /** The global settings autovacuum decides by, as numbers (`autovacuum` as 1 or 0). */
-const SETTINGS = `select name, setting from pg_settings where name in ('autovacuum',
-  'autovacuum_vacuum_threshold', 'autovacuum_vacuum_scale_factor',
-  'autovacuum_vacuum_insert_threshold', 'autovacuum_vacuum_insert_scale_factor',
-  'autovacuum_analyze_threshold', 'autovacuum_analyze_scale_factor',
-  'autovacuum_freeze_max_age', 'autovacuum_multixact_freeze_max_age')`;
+/**
+ * How often (in checks) a check reads every table — the system catalogs and toast tables too —
+ * rather than only the tables of sovr's own schemas, the ones that take rows with every request.
+ * Reading all ~150 relations' counters takes the one session ~4 ms (with their sizes, ~10 ms:
+ * a file lookup each), sovr's own ~20 about 1 ms; the catalogs change little between two looks
+ * and transaction ids age slowly (a table reaches autovacuum_freeze_max_age days after the
+ * look before), so every 30th look (a minute at the shipped pace) covers them.
+ */
+export const ALL_TABLES_EVERY = 30;
 
-/** Every table autovacuum would look at (not temporary ones), with its counters. */
-const TABLES = `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name,
+const SETTING_NAMES = [
+  "autovacuum",
+  "autovacuum_vacuum_threshold",
+  "autovacuum_vacuum_scale_factor",
+  "autovacuum_vacuum_insert_threshold",
+  "autovacuum_vacuum_insert_scale_factor",
+  "autovacuum_analyze_threshold",
+  "autovacuum_analyze_scale_factor",
+  "autovacuum_freeze_max_age",
+  "autovacuum_multixact_freeze_max_age",
+];
+
+// current_setting() per name: the pg_settings view would build every setting's row first.
+const SETTINGS = `select name, current_setting(name) as setting
+  from unnest(array[${SETTING_NAMES.map((n) => `'${n}'`).join(", ")}]) as name`;
+
+/**
+ * The tables' counters (TableCounters in pglite-vacuum.d.mts). The statistics functions
+ * directly, not pg_stat_all_tables (which computes some twenty per row). `sizes` (start-up
+ * only: the rules that need them apply there) reads each table's file size; `catalogs` includes
+ * the system catalogs and every toast table.
+ */
+function tablesQuery({ sizes, catalogs }) {
+  return `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as name,
   c.relkind as kind, c.oid = 'pg_catalog.pg_statistic'::regclass as statistic,
   coalesce(c.reloptions, '{}') as options, greatest(c.reltuples, 0)::float8 as reltuples,
-  c.reltuples < 0 and z.bytes > 0 as never_analyzed,
-  greatest(0, z.bytes / current_setting('block_size')::int - c.relallvisible)::float8 as unvisited,
-  coalesce(s.n_dead_tup, 0)::float8 as dead, coalesce(s.n_ins_since_vacuum, 0)::float8 as inserted,
-  coalesce(s.n_mod_since_analyze, 0)::float8 as changed,
+  ${sizes ? "c.reltuples < 0 and z.bytes > 0" : "false"} as never_analyzed,
+  ${sizes ? "greatest(0, z.bytes / current_setting('block_size')::int - c.relallvisible)::float8" : "0::float8"} as unvisited,
+  pg_stat_get_dead_tuples(c.oid)::float8 as dead, pg_stat_get_ins_since_vacuum(c.oid)::float8 as inserted,
+  pg_stat_get_mod_since_analyze(c.oid)::float8 as changed,
   age(c.relfrozenxid)::float8 as xid_age, mxid_age(c.relminmxid)::float8 as mxid_age
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
-  cross join lateral (select pg_relation_size(c.oid) as bytes) z
-  left join pg_stat_all_tables s on s.relid = c.oid
-  where c.relkind in ('r', 'm', 't') and c.relpersistence <> 't'`;
+  ${sizes ? "cross join lateral (select pg_relation_size(c.oid) as bytes) z" : ""}
+  where c.relkind in ('r', 'm', 't') and c.relpersistence <> 't'
+  ${catalogs ? "" : "and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')"}`;
+}
 
-/** `{ autovacuum_vacuum_threshold: 50, … }` from pg_settings rows (or a table's storage parameters). */
+const STARTUP_TABLES = tablesQuery({ sizes: true, catalogs: true });
+const ALL_TABLES = tablesQuery({ sizes: false, catalogs: true });
+const OWN_TABLES = tablesQuery({ sizes: false, catalogs: false });
+
 function numbers(pairs) {
   const out = {};
   for (const [name, value] of pairs) {
@@ -60,7 +90,7 @@ function numbers(pairs) {
 /**
  * What autovacuum would do with each table (Postgres's relation_needs_vacanalyze), most urgent
  * first: wraparound vacuums oldest first, then vacuums by how far past their threshold, then
- * analyzes. `tables`: rows of TABLES; `settings`: the global settings by name. A table's own
+ * analyzes. `tables`: rows of tablesQuery; `settings`: the global settings by name. A table's own
  * storage parameters (`autovacuum_enabled`, thresholds, scale factors) override the globals;
  * its `autovacuum_freeze_max_age` may only lower the global one. Toast tables and
  * pg_statistic are never analyzed.
@@ -123,13 +153,15 @@ export function command(w) {
  * Looks once and does what is due, one table at a time, each under its own hold of the session:
  * statements sent meanwhile run between two tables, not after all of them. Nothing while a
  * transaction is open (VACUUM cannot run inside one, and the session is the one every request
- * shares). Returns what it did, with each command's time. `startup`: see {@link dueWork}.
+ * shares). Returns what it did, with each command's time. `startup`: see {@link dueWork};
+ * `allTables`: the system catalogs and toast tables too (see {@link ALL_TABLES_EVERY}).
  */
-export async function vacuumIfDue(db, { startup = false } = {}) {
+export async function vacuumIfDue(db, { startup = false, allTables = true } = {}) {
+  const tables = startup ? STARTUP_TABLES : allTables ? ALL_TABLES : OWN_TABLES;
   const due = await db.runExclusive(async () => {
     if (db.isInTransaction()) return [];
     const settings = numbers((await run(db, SETTINGS)).rows.map((r) => [r.name, r.setting]));
-    return dueWork((await run(db, TABLES)).rows, settings, { startup });
+    return dueWork((await run(db, tables)).rows, settings, { startup });
   });
   const done = [];
   for (const w of due) {
@@ -146,14 +178,16 @@ export async function vacuumIfDue(db, { startup = false } = {}) {
 }
 
 /**
- * Checks every `everyMs` until the returned function is called. `onDone` gets what a check did
+ * Checks every `everyMs` until the returned function is called, every table at the first check
+ * and every {@link ALL_TABLES_EVERY}th, sovr's own otherwise. `onDone` gets what a check did
  * (when it did anything); `onError` a failed check or command.
  */
 export function startVacuum(db, everyMs, onError, onDone) {
+  let checks = 0;
   return repeat(
     everyMs,
     async () => {
-      const done = await vacuumIfDue(db);
+      const done = await vacuumIfDue(db, { allTables: checks++ % ALL_TABLES_EVERY === 0 });
       if (done.length > 0) onDone(done);
     },
     onError,

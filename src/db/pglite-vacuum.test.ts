@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
 import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "./database.js";
-import { command, dueWork } from "./pglite-vacuum.mjs";
+import { command, dueWork, vacuumIfDue } from "./pglite-vacuum.mjs";
 import { type MaintenanceEvent, PGliteWorker } from "./pglite-worker.js";
 
 /** Postgres's defaults for the settings autovacuum decides by. */
@@ -191,6 +192,46 @@ describe("vacuum of the embedded database", () => {
       wraparound: true,
     });
     expect(done.every((d) => d.wraparound)).toBe(true);
+    // The catalogs passed the age too: the looks that read every table vacuum them.
+    await expect
+      .poll(
+        () =>
+          events
+            .flatMap((e) => (e.kind === "vacuumed" ? e.done : []))
+            .some((d) => d.table === "pg_catalog.pg_class" && d.wraparound),
+        { timeout: 20_000, interval: 200 },
+      )
+      .toBe(true);
+  });
+});
+
+describe("what a look reads", () => {
+  it("sovr's own tables at most looks; the system catalogs too at the others", async () => {
+    // Every table with a row inserted is due: the table created, and the catalogs it wrote to.
+    const db = await PGlite.create("memory://", {
+      startParams: [
+        ...PGlite.defaultStartParams,
+        "-c",
+        "autovacuum_vacuum_insert_threshold=0",
+        "-c",
+        "autovacuum_vacuum_insert_scale_factor=0",
+      ],
+    });
+    try {
+      await db.query("create table t (id int, body text)");
+      await db.query("insert into t select i, 'x' from generate_series(1, 20) i");
+      // A backend hands its counters over at most once a second, between statements.
+      await new Promise((r) => setTimeout(r, 1100));
+      await db.query("select 1");
+      const own = (await vacuumIfDue(db, { allTables: false })).map((w) => w.table);
+      expect(own).toContain("public.t");
+      expect(own.filter((t) => !t.startsWith("public."))).toEqual([]);
+      const all = (await vacuumIfDue(db, { allTables: true })).map((w) => w.table);
+      expect(all).toContain("pg_catalog.pg_class");
+      expect(all).not.toContain("public.t"); // vacuumed by the look before
+    } finally {
+      await db.close();
+    }
   });
 });
 
