@@ -25,7 +25,6 @@ import { repeat, runHeld as run } from "./pglite-tasks.mjs";
  */
 export const VACUUM_EVERY_MS = 2_000;
 
-/** The global settings autovacuum decides by, as numbers (`autovacuum` as 1 or 0). */
 /**
  * How often (in checks) a check reads every table — the system catalogs and toast tables too —
  * rather than only the tables of sovr's own schemas, the ones that take rows with every request.
@@ -48,7 +47,10 @@ const SETTING_NAMES = [
   "autovacuum_multixact_freeze_max_age",
 ];
 
-// current_setting() per name: the pg_settings view would build every setting's row first.
+/**
+ * The global settings autovacuum decides by, each by current_setting() (the pg_settings view
+ * would build every setting's row first).
+ */
 const SETTINGS = `select name, current_setting(name) as setting
   from unnest(array[${SETTING_NAMES.map((n) => `'${n}'`).join(", ")}]) as name`;
 
@@ -77,6 +79,7 @@ const STARTUP_TABLES = tablesQuery({ sizes: true, catalogs: true });
 const ALL_TABLES = tablesQuery({ sizes: false, catalogs: true });
 const OWN_TABLES = tablesQuery({ sizes: false, catalogs: false });
 
+/** `{ autovacuum_vacuum_threshold: 50, … }` from the settings' rows (or a table's storage parameters). */
 function numbers(pairs) {
   const out = {};
   for (const [name, value] of pairs) {
