@@ -19,7 +19,8 @@ import {
   type SignedCheckpoint,
 } from "./latest-checkpoint-file.js";
 import { checkpointerLockKey } from "./log-shards.js";
-import { equalBytes, MerkleTree } from "./merkle.js";
+import { LogTree, StoredLeavesError, TILE_WIDTH } from "./log-tree.js";
+import { equalBytes } from "./merkle.js";
 
 /** Postgres advisory lock key serialising checkpoint writers across replicas ("sovs"), shard 0's. */
 export const CHECKPOINTER_LOCK_KEY = checkpointerLockKey(0);
@@ -57,7 +58,9 @@ export interface CheckpointerOptions {
  *   are taken by their stored leaf hash and must reproduce its root; rows after it (not yet
  *   vouched for by any signature of the log) are verified first: signed by a published key,
  *   leaf hash = SHA-256(0x00 ‖ envelope JSON). The checkpointer never signs over a leaf it
- *   could not check.
+ *   could not check. The tree keeps the leaves in the database (log-tree.ts): memory holds
+ *   64 bytes per 256 records, and a proof reads back at most three tiles of 256 leaf hashes,
+ *   each checked against the tree — a stored leaf changed after the tree took it is a fault.
  * - Running: `AuditLog.onCommitted` hands over this process's leaves; a gap before them means
  *   another replica appended, and the missing rows are read (and verified) from the database.
  * - Writing: under a transaction-level advisory lock of its own (Postgres), so replicas write
@@ -73,7 +76,7 @@ export interface CheckpointerOptions {
  * routes nothing more (src/routing/audit-recorder.ts refuses decision records while it is set).
  */
 export class Checkpointer {
-  readonly #tree = new MerkleTree();
+  readonly #tree: LogTree;
   /** Leaves committed by this process that the tree has not reached yet (a gap before them). */
   readonly #pending = new Map<number, Uint8Array>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -89,7 +92,9 @@ export class Checkpointer {
     private readonly audit: AuditLog,
     private signer: SigningKey,
     private readonly opts: CheckpointerOptions,
-  ) {}
+  ) {
+    this.#tree = new LogTree((start, end) => this.#readLeaves(start, end));
+  }
 
   /** Subscribes to the log, loads the tree and starts the timer. */
   async start(): Promise<void> {
@@ -151,13 +156,13 @@ export class Checkpointer {
   /** RFC 9162 inclusion proof of leaf `seq` in the tree of `size` leaves. */
   async inclusionProof(seq: number, size: number): Promise<Uint8Array[]> {
     await this.#ensure(size);
-    return this.#tree.inclusionProof(seq, size);
+    return this.#stored(() => this.#tree.inclusionProof(seq, size));
   }
 
   /** RFC 9162 consistency proof between tree sizes `m <= n`. */
   async consistencyProof(m: number, n: number): Promise<Uint8Array[]> {
     await this.#ensure(n);
-    return this.#tree.consistencyProof(m, n);
+    return this.#stored(() => this.#tree.consistencyProof(m, n));
   }
 
   /**
@@ -185,12 +190,22 @@ export class Checkpointer {
   #onCommitted(entries: readonly { seq: number; leafHash: Uint8Array }[]): void {
     if (this.#fault) return;
     for (const e of entries) {
-      if (e.seq >= this.#tree.size) this.#pending.set(e.seq, e.leafHash);
-      else if (!equalBytes(this.#tree.leaf(e.seq), e.leafHash)) {
+      if (e.seq >= this.#tree.size) {
+        this.#pending.set(e.seq, e.leafHash);
+        continue;
+      }
+      // The tree took this row already (a catch-up read it first): it must be this very row.
+      // Memory holds the last 256 to 511 leaves, which a row just committed is among; an older
+      // one is compared once read back.
+      const held = this.#tree.recentLeaf(e.seq);
+      if (!held) {
+        const { seq, leafHash } = e;
+        void this.#serial(async () => {
+          if (!this.#fault && !equalBytes(await this.#leaf(seq), leafHash)) this.#markFault(reissued(seq));
+        }).catch(() => {});
+      } else if (!equalBytes(held, e.leafHash)) {
         // Never throw here: this runs inside the log's commit path.
-        this.#markFault(
-          `seq ${e.seq} was issued again for another entry: the log's tail was cut or rewritten under the running server (a fork)`,
-        );
+        this.#markFault(reissued(e.seq));
         return;
       }
     }
@@ -226,7 +241,7 @@ export class Checkpointer {
     if (this.#latest) {
       if (this.#tree.size !== covered)
         this.#failAt(this.#tree.size, `is missing: checkpoint ${covered} covers it`);
-      if (!equalBytes(this.#tree.root(covered), this.#latest.rootHash)) {
+      if (!equalBytes(this.#tree.currentRoot(), this.#latest.rootHash)) {
         this.#fail(
           `stored leaves 0..${covered - 1} do not reproduce the root of the latest checkpoint (size ${covered})`,
         );
@@ -255,7 +270,7 @@ export class Checkpointer {
       // #drainPending() may have appended this process's own rows ahead of the reader: such a
       // row is already in the tree and must be the very row stored.
       if (e.seq < this.#tree.size) {
-        if (!equalBytes(this.#tree.leaf(e.seq), e.leafHash))
+        if (!equalBytes(this.#tree.recentLeaf(e.seq) ?? (await this.#leaf(e.seq)), e.leafHash))
           this.#failAt(e.seq, "differs from the row this process committed");
         continue;
       }
@@ -281,7 +296,7 @@ export class Checkpointer {
     const size = this.#tree.size;
     if (size === 0 || (this.#latest && this.#latest.size >= size)) return this.#latest;
     await this.#checkFile(true);
-    const root = this.#tree.root(size);
+    const root = await this.#root(size);
     const note = signCheckpoint({ origin: this.opts.origin, size, rootHash: root }, this.signer);
     // Postgres: replicas may sign too, so the check, the file and the row go under the
     // checkpointer's lock in one transaction (one pooled connection; appends use others).
@@ -316,7 +331,7 @@ export class Checkpointer {
     note: string,
   ): Promise<StoredCheckpoint> {
     const latest = await latestCheckpoint(db, this.#shard);
-    if (latest && latest.size <= size && !equalBytes(this.#tree.root(latest.size), latest.rootHash)) {
+    if (latest && latest.size <= size && !equalBytes(await this.#root(latest.size), latest.rootHash)) {
       this.#fail(`the stored checkpoint of size ${latest.size} does not match this log`);
     }
     if (latest && latest.size >= size) return latest;
@@ -354,13 +369,41 @@ export class Checkpointer {
         `the log has ${this.#tree.size} entries, but the checkpoint this server signed (${file.path}) covers ${size} with root ${toBase64(rootHash)}: the log's tail was cut — a fork; refusing to re-issue sequence numbers ${this.#tree.size}..${size - 1}`,
       );
     }
-    const root = this.#tree.root(size);
+    const root = await this.#root(size);
     if (!equalBytes(root, rootHash)) {
       this.#fail(
         `the log's root at size ${size} is ${toBase64(root)}, but the checkpoint this server signed (${file.path}) has root ${toBase64(rootHash)}: the log was rewritten — a fork`,
       );
     }
     return held;
+  }
+
+  /** Leaf hashes [start, end) as the database holds them, in order. */
+  async #readLeaves(start: number, end: number): Promise<Uint8Array[]> {
+    const leaves: Uint8Array[] = [];
+    for await (const { seq, leafHash } of readLeafHashes(this.db, start, end, TILE_WIDTH, this.#shard)) {
+      if (seq !== start + leaves.length) this.#failAt(start + leaves.length, "is missing from the database");
+      leaves.push(leafHash);
+    }
+    return leaves;
+  }
+
+  #root(size: number): Promise<Uint8Array> {
+    return this.#stored(() => this.#tree.root(size));
+  }
+
+  #leaf(seq: number): Promise<Uint8Array> {
+    return this.#stored(() => this.#tree.leaf(seq));
+  }
+
+  /** Runs a tree operation that may read leaves back; rows changed under the tree are a fault. */
+  async #stored<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if (err instanceof StoredLeavesError) this.#fail(err.message);
+      throw err;
+    }
   }
 
   #failAt(seq: number, what: string): never {
@@ -379,4 +422,8 @@ export class Checkpointer {
     this.opts.logger?.error({ err: this.#fault }, "audit log integrity check failed");
     return this.#fault;
   }
+}
+
+function reissued(seq: number): string {
+  return `seq ${seq} was issued again for another entry: the log's tail was cut or rewritten under the running server (a fork)`;
 }

@@ -53,26 +53,110 @@ function isSize(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
 }
 
+/**
+ * The hash of the perfect, aligned subtree of `width` leaves starting at leaf `start` (`width` a
+ * power of two, `start` a multiple of it), for a subtree that exists in the tree being walked.
+ */
+export type PerfectSubtree = (start: number, width: number) => Uint8Array;
+
+/**
+ * MTH(D[start:end]) for a range the RFC's recursion produces (start aligned to the next power
+ * of two ≥ end − start): the left part of every split is a perfect subtree.
+ */
+function subtree(perfect: PerfectSubtree, start: number, end: number): Uint8Array {
+  const size = end - start;
+  const width = perfectWidth(size);
+  if (width === size && start % width === 0) return perfect(start, width);
+  const k = splitPoint(size);
+  return nodeHash(subtree(perfect, start, start + k), subtree(perfect, start + k, end));
+}
+
+/** The smallest power of two ≥ size (size ≥ 1). */
+function perfectWidth(size: number): number {
+  let width = 1;
+  while (width < size) width *= 2;
+  return width;
+}
+
+/** MTH(D[0:size]) of RFC 9162 §2.1.1, from the tree's perfect subtrees. */
+export function rootOf(perfect: PerfectSubtree, size: number): Uint8Array {
+  if (size === 0) return EMPTY_ROOT.slice();
+  return subtree(perfect, 0, size).slice();
+}
+
+/** PATH(index, D[0:size]) of RFC 9162 §2.1.3.1: sibling hashes from the leaf up to the root. */
+export function inclusionPath(perfect: PerfectSubtree, index: number, size: number): Uint8Array[] {
+  const path: Uint8Array[] = [];
+  let start = 0;
+  let end = size;
+  // Walk down from the root, collecting siblings (root-side first), then reverse.
+  while (end - start > 1) {
+    const k = splitPoint(end - start);
+    if (index < start + k) {
+      path.push(subtree(perfect, start + k, end));
+      end = start + k;
+    } else {
+      path.push(subtree(perfect, start, start + k));
+      start += k;
+    }
+  }
+  return path.reverse().map((h) => h.slice());
+}
+
+/**
+ * PROOF(m, D[0:n]) of RFC 9162 §2.1.4.1, for 0 ≤ m ≤ n. Empty when m is 0 or m = n (nothing to
+ * prove).
+ */
+export function consistencyPath(perfect: PerfectSubtree, m: number, n: number): Uint8Array[] {
+  if (m === 0 || m === n) return [];
+  const proof: Uint8Array[] = [];
+  // SUBPROOF(m, D[start:end], b), unrolled; m is relative to start.
+  let start = 0;
+  let end = n;
+  let rel = m;
+  let complete = true; // b: the subtree is known to the verifier as the old root
+  for (;;) {
+    const size = end - start;
+    if (rel === size) {
+      if (!complete) proof.push(subtree(perfect, start, end));
+      break;
+    }
+    const k = splitPoint(size);
+    if (rel <= k) {
+      proof.push(subtree(perfect, start + k, end));
+      end = start + k;
+    } else {
+      proof.push(subtree(perfect, start, start + k));
+      start += k;
+      rel -= k;
+      complete = false;
+    }
+  }
+  return proof.reverse().map((h) => h.slice());
+}
+
 const CHUNK_HASHES = 4096;
 
 /**
- * An append-only array of 32-byte hashes in fixed 128 KiB chunks: no per-hash objects and no
- * re-copying as it grows. `get` returns a view into the chunk.
+ * An append-only array of 32-byte hashes in fixed chunks (128 KiB by default): no per-hash
+ * objects and no re-copying as it grows. `get` returns a view into the chunk.
  */
 class HashArray {
   private readonly chunks: Uint8Array[] = [];
   length = 0;
 
+  constructor(private readonly chunkHashes: number) {}
+
   push(hash: Uint8Array): void {
-    const slot = this.length % CHUNK_HASHES;
-    if (slot === 0) this.chunks.push(new Uint8Array(CHUNK_HASHES * HASH_SIZE));
+    const slot = this.length % this.chunkHashes;
+    if (slot === 0) this.chunks.push(new Uint8Array(this.chunkHashes * HASH_SIZE));
     this.chunks[this.chunks.length - 1]!.set(hash, slot * HASH_SIZE);
     this.length++;
   }
 
   get(i: number): Uint8Array {
-    const chunk = this.chunks[Math.floor(i / CHUNK_HASHES)]!;
-    const at = (i % CHUNK_HASHES) * HASH_SIZE;
+    const chunk = this.chunks[Math.floor(i / this.chunkHashes)]!;
+    const at = (i % this.chunkHashes) * HASH_SIZE;
     return chunk.subarray(at, at + HASH_SIZE);
   }
 }
@@ -84,7 +168,8 @@ class HashArray {
  * (`levels[h][i]` covers leaves [i·2^h, (i+1)·2^h)). Every subtree the RFC's recursion visits
  * is such a perfect subtree except along one right edge, so a root, an inclusion proof or a
  * consistency proof costs O(log n) hashes for any size. Memory is about 2·n·32 bytes
- * (≈ 64 MB for a million leaves).
+ * (≈ 64 MB for a million leaves): the offline verifier's tree. The server keeps only the
+ * upper levels in memory (log-tree.ts).
  *
  * @example
  * const tree = new MerkleTree();
@@ -93,11 +178,20 @@ class HashArray {
  * verifyInclusion(leafHash(entries[3]), 3, tree.size, proof, tree.root()); // true
  */
 export class MerkleTree {
-  private readonly levels: HashArray[] = [new HashArray()];
+  private readonly levels: HashArray[];
+  readonly #perfect: PerfectSubtree = (start, width) => this.subtreeHash(start, width);
+
+  /**
+   * `capacity`: the leaves it is expected to hold, to size its storage (level h is allocated
+   * in chunks of min(capacity, 4096) / 2^h hashes); it may grow past it.
+   */
+  constructor(private readonly capacity = CHUNK_HASHES) {
+    this.levels = [this.newLevel(0)];
+  }
 
   /** Builds a tree from leaf hashes (each SHA-256(0x00 ‖ entry), see {@link leafHash}). */
-  static fromLeafHashes(hashes: Iterable<Uint8Array>): MerkleTree {
-    const tree = new MerkleTree();
+  static fromLeafHashes(hashes: Iterable<Uint8Array>, capacity?: number): MerkleTree {
+    const tree = new MerkleTree(capacity);
     for (const h of hashes) tree.append(h);
     return tree;
   }
@@ -120,7 +214,7 @@ export class MerkleTree {
     while (i % 2 === 1) {
       const level = this.levels[h]!;
       const parent = nodeHash(level.get(i - 1), level.get(i));
-      if (this.levels.length === h + 1) this.levels.push(new HashArray());
+      if (this.levels.length === h + 1) this.levels.push(this.newLevel(h + 1));
       this.levels[h + 1]!.push(parent);
       i = (i - 1) / 2;
       h++;
@@ -137,8 +231,7 @@ export class MerkleTree {
   /** MTH of the first `size` leaves (default: all). */
   root(size: number = this.size): Uint8Array {
     this.checkSize(size);
-    if (size === 0) return EMPTY_ROOT.slice();
-    return this.subtree(0, size).slice();
+    return rootOf(this.#perfect, size);
   }
 
   /**
@@ -147,21 +240,7 @@ export class MerkleTree {
   inclusionProof(index: number, size: number = this.size): Uint8Array[] {
     this.checkSize(size);
     this.checkIndex(index, size);
-    const path: Uint8Array[] = [];
-    let start = 0;
-    let end = size;
-    // Walk down from the root, collecting siblings (root-side first), then reverse.
-    while (end - start > 1) {
-      const k = splitPoint(end - start);
-      if (index < start + k) {
-        path.push(this.subtree(start + k, end));
-        end = start + k;
-      } else {
-        path.push(this.subtree(start, start + k));
-        start += k;
-      }
-    }
-    return path.reverse().map((h) => h.slice());
+    return inclusionPath(this.#perfect, index, size);
   }
 
   /**
@@ -171,56 +250,27 @@ export class MerkleTree {
   consistencyProof(m: number, n: number = this.size): Uint8Array[] {
     this.checkSize(n);
     if (!isSize(m) || m > n) throw new RangeError(`consistency proof needs 0 <= m <= n, got m=${m} n=${n}`);
-    if (m === 0 || m === n) return [];
-    const proof: Uint8Array[] = [];
-    // SUBPROOF(m, D[start:end], b), unrolled; m is relative to start.
-    let start = 0;
-    let end = n;
-    let rel = m;
-    let complete = true; // b: the subtree is known to the verifier as the old root
-    for (;;) {
-      const size = end - start;
-      if (rel === size) {
-        if (!complete) proof.push(this.subtree(start, end));
-        break;
-      }
-      const k = splitPoint(size);
-      if (rel <= k) {
-        proof.push(this.subtree(start + k, end));
-        end = start + k;
-      } else {
-        proof.push(this.subtree(start, start + k));
-        start += k;
-        rel -= k;
-        complete = false;
-      }
-    }
-    return proof.reverse().map((h) => h.slice());
+    return consistencyPath(this.#perfect, m, n);
   }
 
   /**
-   * MTH(D[start:end]) for a range the RFC's recursion produces (start aligned to the next power
-   * of two ≥ end − start). The left part of every split is a perfect subtree read from `levels`.
+   * The hash of the complete, aligned subtree of `width` leaves at `start` (a view: copy it to
+   * keep it). `width` must be a power of two, `start` a multiple of it, the subtree complete.
    */
-  private subtree(start: number, end: number): Uint8Array {
-    const size = end - start;
-    const perfect = this.perfect(start, size);
-    if (perfect) return perfect;
-    const k = splitPoint(size);
-    return nodeHash(this.subtree(start, start + k), this.subtree(start + k, end));
-  }
-
-  private perfect(start: number, size: number): Uint8Array | undefined {
+  subtreeHash(start: number, width: number): Uint8Array {
     let h = 0;
-    let width = 1;
-    while (width < size) {
-      width *= 2;
-      h++;
-    }
-    if (width !== size || start % width !== 0) return undefined;
+    while (2 ** h < width) h++;
     const level = this.levels[h];
     const i = start / width;
-    return level && i < level.length ? level.get(i) : undefined;
+    if (2 ** h !== width || !Number.isInteger(i) || !level || i >= level.length)
+      throw new RangeError(
+        `no complete subtree of ${width} leaves at ${start} (tree has ${this.size} leaves)`,
+      );
+    return level.get(i);
+  }
+
+  private newLevel(h: number): HashArray {
+    return new HashArray(Math.max(1, Math.floor(Math.min(this.capacity, CHUNK_HASHES) / 2 ** h)));
   }
 
   private checkSize(size: number): void {

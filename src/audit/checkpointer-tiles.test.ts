@@ -1,0 +1,79 @@
+/**
+ * The checkpointer keeps the log's leaves in the database (log-tree.ts): proofs over old
+ * records read their tile back, a restart rebuilds the same tree, and a stored leaf changed
+ * after the tree took it stops the checkpointer instead of yielding a proof.
+ */
+import { sql } from "kysely";
+import { afterAll, describe, expect, it } from "vitest";
+import { testDatabases } from "../../test/support/databases.js";
+import { AuditLog } from "./audit-log.js";
+import { latestCheckpoint, readLeafHashes } from "./audit-store.js";
+import { Checkpointer } from "./checkpointer.js";
+import { LogIntegrityError } from "./errors.js";
+import { sampleDecisionAppend } from "./fixtures/records.js";
+import { generateSigningKey } from "./keys.js";
+import { TILE_WIDTH } from "./log-tree.js";
+import { equalBytes, MerkleTree, verifyConsistency, verifyInclusion } from "./merkle.js";
+import { publishSigningKey } from "./signing-keys.js";
+
+const RECORDS = 3 * TILE_WIDTH + 90;
+
+describe.each(testDatabases)("checkpointer over tiles of stored leaves (%s)", (database) => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanup.reverse()) await c().catch(() => {});
+  });
+
+  it("proves old records from tiles read back, restarts to the same tree, and faults on a changed leaf", async () => {
+    const h = await database.open();
+    cleanup.push(() => h.close());
+    const key = generateSigningKey();
+    await publishSigningKey(h.db, key);
+    const logOptions = { batchDelayMs: 0, batchMax: 64 };
+    const audit = new AuditLog(h.db, h.kind, key, logOptions);
+    const options = { origin: "test.example/tiles", every: 1_000_000, intervalMs: 3_600_000 };
+    const cp = new Checkpointer(h.db, h.kind, audit, key, options);
+    await cp.start();
+    await Promise.all(Array.from({ length: RECORDS }, () => audit.append(sampleDecisionAppend("acme"))));
+    await audit.drain();
+    const signed = await cp.checkpoint();
+    expect(signed?.size).toBe(RECORDS);
+
+    const leaves: Uint8Array[] = [];
+    for await (const { leafHash } of readLeafHashes(h.db, 0, RECORDS)) leaves.push(leafHash);
+    const full = MerkleTree.fromLeafHashes(leaves);
+    expect(equalBytes(signed!.rootHash, full.root())).toBe(true);
+
+    // Seq 3 is in the first tile, which memory no longer holds (it holds the third and the
+    // fourth, being filled).
+    for (const seq of [3, 2 * TILE_WIDTH + 7, 3 * TILE_WIDTH + 5]) {
+      const proof = await cp.inclusionProof(seq, RECORDS);
+      expect(verifyInclusion(leaves[seq]!, seq, RECORDS, proof, signed!.rootHash), `seq ${seq}`).toBe(true);
+    }
+    const proof = await cp.consistencyProof(100, RECORDS);
+    expect(verifyConsistency(100, RECORDS, full.root(100), signed!.rootHash, proof)).toBe(true);
+
+    // A second checkpointer over the same rows (a restart) builds the same tree.
+    const again = new Checkpointer(h.db, h.kind, new AuditLog(h.db, h.kind, key, logOptions), key, options);
+    await again.start();
+    expect(again.size).toBe(RECORDS);
+    expect((await again.inclusionProof(3, RECORDS)).map((x) => Buffer.from(x).toString("hex"))).toEqual(
+      full.inclusionProof(3, RECORDS).map((x) => Buffer.from(x).toString("hex")),
+    );
+
+    // An operator rewrites the leaf hash of seq 260, in the second tile, which neither
+    // checkpointer holds or has read back. (Tiles read back are kept, checked, in a small cache.)
+    await sql`alter table audit_log disable trigger audit_log_no_update`.execute(h.db);
+    await h.db.updateTable("audit_log").set({ leaf_hash: leaves[261]! }).where("seq", "=", 260).execute();
+    await sql`alter table audit_log enable trigger audit_log_no_update`.execute(h.db);
+    const err = await cp.inclusionProof(260, RECORDS).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LogIntegrityError);
+    expect((err as Error).message).toMatch(/leaves 256\.\.511 in storage do not hash to the tile/);
+    expect(cp.fault).toBe(err);
+    await expect(cp.checkpoint()).rejects.toBe(cp.fault);
+    expect((await latestCheckpoint(h.db, 0))?.size).toBe(RECORDS);
+    // The restarted one finds it too: at start every stored leaf must reproduce the checkpoint.
+    const third = new Checkpointer(h.db, h.kind, new AuditLog(h.db, h.kind, key, logOptions), key, options);
+    await expect(third.start()).rejects.toThrow(/do not reproduce the root of the latest checkpoint/);
+  });
+});
