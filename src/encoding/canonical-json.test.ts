@@ -170,6 +170,34 @@ describe("canonicalize: structure", () => {
     expect(() => canonicalize({ f: () => 1 })).toThrow(TypeError);
     expect(() => canonicalize(Symbol("x"))).toThrow(TypeError);
   });
+  it("orders any key list as sort() does: short lists sorted in place, long ones by sort()", () => {
+    // Keys from an alphabet with integer-like names, surrogate pairs and characters above
+    // them; 0 to 40 keys, across the insertion-sort bound (32); objects in random key order.
+    const alphabet = ["0", "1", "2", "9", "a", "B", "_", "é", "\u20ac", "\ud83d\ude00", "\uff61", "\u00f6"];
+    let seed = 7;
+    const rand = (n: number) => {
+      // xorshift32: deterministic, in 32-bit integers.
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    for (let round = 0; round < 500; round++) {
+      const obj: Record<string, string> = {};
+      const count = rand(41);
+      while (Object.keys(obj).length < count) {
+        let k = "";
+        for (let i = 1 + rand(4); i > 0; i--) k += alphabet[rand(alphabet.length)];
+        obj[k] = `v${round}`;
+      }
+      const expected = `{${Object.keys(obj)
+        .sort()
+        .map((k) => `${JSON.stringify(k)}:${JSON.stringify(obj[k])}`)
+        .join(",")}}`;
+      expect(canonicalize(obj), `round ${round}`).toBe(expected);
+    }
+  });
+
   it("agrees with JSON.stringify on key-sorted integer-only data", () => {
     const v = { a: 1, b: "x", c: [true, false, null, -7], d: { e: 9007199254740991 } };
     expect(canonicalize(v)).toBe(JSON.stringify(v));

