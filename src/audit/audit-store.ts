@@ -9,6 +9,7 @@ import { type DecisionFacetFilter, facetConditions, needsEndpointFacts } from ".
 import type { DsseEnvelope } from "./dsse.js";
 import { ensureEndpointFacts } from "./endpoint-facts.js";
 import type { PublicKeyInfo } from "./keys.js";
+import { HASH_SIZE } from "./merkle.js";
 
 /** One log entry as stored: the envelope parsed, and its JSON exactly as stored. */
 export interface StoredEntry {
@@ -189,7 +190,13 @@ export async function* readTenantEntries(
   }
 }
 
-/** `(seq, leaf_hash)` pairs only, for rebuilding the Merkle tree cheaply. */
+/**
+ * `(seq, leaf_hash)` pairs only, for rebuilding the Merkle tree cheaply. A dense page comes back
+ * as one value — its leaf hashes concatenated in order, with the count and the first and last
+ * `seq` —, half the time of a row per leaf (30,000 leaves on PGlite: 134–144 against 277–297
+ * ms). From a page with a gap, a leaf hash of another length or fewer rows than asked on, the
+ * rows are read one by one, so the caller sees them as they are.
+ */
 export async function* readLeafHashes(
   db: Kysely<Database>,
   from: number,
@@ -198,6 +205,19 @@ export async function* readLeafHashes(
   shard = 0,
 ): AsyncGenerator<{ seq: number; leafHash: Uint8Array }> {
   let next = from;
+  while (next < to) {
+    const end = Math.min(to, next + pageSize);
+    const { rows } = await sql<{ hashes: Uint8Array | null; n: number; first: unknown; last: unknown }>`
+      select string_agg(leaf_hash, ''::bytea order by seq) as hashes, count(*)::int4 as n,
+             min(seq) as first, max(seq) as last
+      from audit_log where shard = ${shard} and seq >= ${next} and seq < ${end}`.execute(db);
+    const { hashes, n, first, last } = rows[0]!;
+    const dense = n === end - next && Number(first) === next && Number(last) === end - 1;
+    if (!dense || hashes?.length !== n * HASH_SIZE) break;
+    for (let i = 0; i < n; i++)
+      yield { seq: next + i, leafHash: hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE) };
+    next = end;
+  }
   while (next < to) {
     const rows = await db
       .selectFrom("audit_log")

@@ -56,8 +56,6 @@ export class LogTree {
   /** Tiles read back, least recently used first. */
   readonly #cache = new Map<number, MerkleTree>();
   readonly #reading = new Map<number, Promise<MerkleTree>>();
-  /** Tiles read back from storage so far (for tests and metrics). */
-  tilesRead = 0;
 
   /** `cacheTiles`: tiles read back kept for the next proofs (8 KiB of leaves each). */
   constructor(
@@ -180,7 +178,6 @@ export class LogTree {
     const start = t * TILE_WIDTH;
     const end = start + TILE_WIDTH;
     const leaves = await this.read(start, end);
-    this.tilesRead++;
     if (leaves.length !== TILE_WIDTH)
       throw new StoredLeavesError(
         `leaves ${start}..${end - 1}: storage holds ${leaves.length} of the ${TILE_WIDTH}`,
