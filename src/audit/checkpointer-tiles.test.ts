@@ -72,8 +72,111 @@ describe.each(testDatabases)("checkpointer over tiles of stored leaves (%s)", (d
     expect(cp.fault).toBe(err);
     await expect(cp.checkpoint()).rejects.toBe(cp.fault);
     expect((await latestCheckpoint(h.db, 0))?.size).toBe(RECORDS);
-    // The restarted one finds it too: at start every stored leaf must reproduce the checkpoint.
-    const third = new Checkpointer(h.db, h.kind, new AuditLog(h.db, h.kind, key, logOptions), key, options);
-    await expect(third.start()).rejects.toThrow(/do not reproduce the root of the latest checkpoint/);
+  });
+
+  it("starts from the stored tile hashes, checked against the checkpoint; a tile stored with another hash is a fork", async () => {
+    const h = await database.open();
+    cleanup.push(() => h.close());
+    const key = generateSigningKey();
+    await publishSigningKey(h.db, key);
+    const logOptions = { batchDelayMs: 0, batchMax: 64 };
+    const options = { origin: "test.example/tiles", every: 1_000_000, intervalMs: 3_600_000 };
+    const started = async () => {
+      const audit = new AuditLog(h.db, h.kind, key, logOptions);
+      const cp = new Checkpointer(h.db, h.kind, audit, key, options);
+      await cp.start();
+      return { audit, cp };
+    };
+    const append = (audit: AuditLog, n: number) =>
+      Promise.all(Array.from({ length: n }, () => audit.append(sampleDecisionAppend("acme"))));
+    const bypass = async (table: "audit_log" | "audit_tiles", change: () => Promise<unknown>) => {
+      await sql`alter table ${sql.table(table)} disable trigger ${sql.ref(`${table}_no_update`)}`.execute(
+        h.db,
+      );
+      await change();
+      await sql`alter table ${sql.table(table)} enable trigger ${sql.ref(`${table}_no_update`)}`.execute(
+        h.db,
+      );
+    };
+    const storedTiles = async () =>
+      (await h.db.selectFrom("audit_tiles").select(["tile", "hash"]).orderBy("tile").execute()).map((r) => [
+        Number(r.tile),
+        Buffer.from(r.hash).toString("hex"),
+      ]);
+    const tilesOf = async (n: number) => {
+      const leaves: Uint8Array[] = [];
+      for await (const { leafHash } of readLeafHashes(h.db, 0, n)) leaves.push(leafHash);
+      return Array.from({ length: Math.floor(n / TILE_WIDTH) }, (_, t) => [
+        t,
+        Buffer.from(
+          MerkleTree.fromLeafHashes(leaves.slice(t * TILE_WIDTH, (t + 1) * TILE_WIDTH)).root(),
+        ).toString("hex"),
+      ]);
+    };
+
+    const first = await started();
+    await append(first.audit, RECORDS);
+    await first.cp.checkpoint();
+    // The checkpoint stored its three complete tiles' hashes (tile 3 is being filled).
+    expect(await storedTiles()).toEqual(await tilesOf(RECORDS));
+    expect(await storedTiles()).toHaveLength(3);
+
+    // A start takes the tiles by their hashes: a leaf changed inside one is not read then, but
+    // is found when a proof reads its tile back.
+    const seq260 = await h.db
+      .selectFrom("audit_log")
+      .select("leaf_hash")
+      .where("seq", "=", 260)
+      .executeTakeFirstOrThrow();
+    const other = await h.db
+      .selectFrom("audit_log")
+      .select("leaf_hash")
+      .where("seq", "=", 261)
+      .executeTakeFirstOrThrow();
+    await bypass("audit_log", () =>
+      h.db.updateTable("audit_log").set({ leaf_hash: other.leaf_hash }).where("seq", "=", 260).execute(),
+    );
+    const second = await started();
+    expect(second.cp.size).toBe(RECORDS);
+    await expect(second.cp.inclusionProof(260, RECORDS)).rejects.toThrow(
+      /leaves 256\.\.511 in storage do not hash/,
+    );
+    await bypass("audit_log", () =>
+      h.db.updateTable("audit_log").set({ leaf_hash: seq260.leaf_hash }).where("seq", "=", 260).execute(),
+    );
+
+    // A tile hash changed: the start's root is not the signed checkpoint's.
+    await bypass("audit_tiles", () =>
+      h.db
+        .updateTable("audit_tiles")
+        .set({ hash: new Uint8Array(32) })
+        .where("tile", "=", 1)
+        .execute(),
+    );
+    await expect(started()).rejects.toThrow(
+      /stored tile hashes 0\.\.2 and leaves 768\.\.857 do not reproduce the root of the latest checkpoint/,
+    );
+
+    // No tiles stored (a log from before they were): the start reads the leaves, and the next
+    // checkpoint stores the tiles.
+    await bypass("audit_tiles", () => h.db.deleteFrom("audit_tiles").execute());
+    const third = await started();
+    expect(third.cp.size).toBe(RECORDS);
+    await append(third.audit, TILE_WIDTH);
+    await third.cp.checkpoint();
+    expect(await storedTiles()).toEqual(await tilesOf(RECORDS + TILE_WIDTH));
+    expect(await storedTiles()).toHaveLength(4);
+
+    // Tile 4 stored by someone else with another hash before this checkpointer stores it.
+    await append(third.audit, TILE_WIDTH);
+    await h.db
+      .insertInto("audit_tiles")
+      .values({ shard: 0, tile: 4, hash: new Uint8Array(32).fill(7) })
+      .execute();
+    await expect(third.cp.checkpoint()).rejects.toThrow(
+      /tile 4 \(leaves 1024\.\.1279\) is stored with another hash than this log's: a fork/,
+    );
+    expect(third.cp.fault).toBeInstanceOf(LogIntegrityError);
+    expect((await latestCheckpoint(h.db, 0))?.size).toBe(RECORDS + TILE_WIDTH);
   });
 });

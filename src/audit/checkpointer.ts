@@ -21,6 +21,7 @@ import {
 import { checkpointerLockKey } from "./log-shards.js";
 import { LogTree, StoredLeavesError, TILE_WIDTH } from "./log-tree.js";
 import { equalBytes } from "./merkle.js";
+import { readTileHashes, storeTileHashes } from "./tile-store.js";
 
 /** Postgres advisory lock key serialising checkpoint writers across replicas ("sovs"), shard 0's. */
 export const CHECKPOINTER_LOCK_KEY = checkpointerLockKey(0);
@@ -54,8 +55,9 @@ export interface CheckpointerOptions {
  * Keeps an RFC 9162 Merkle tree in step with `audit_log` and signs C2SP checkpoints of it
  * (DESIGN §8) into `audit_checkpoints`, every `every` records or `intervalMs`, and on stop.
  *
- * - Start: leaf hashes are loaded by seq. Rows already covered by the latest stored checkpoint
- *   are taken by their stored leaf hash and must reproduce its root; rows after it (not yet
+ * - Start: what the latest stored checkpoint covers is taken from the stored hashes of its
+ *   complete tiles (`audit_tiles`, written with each checkpoint; tile-store.ts) and the stored
+ *   leaf hashes after them, and must reproduce its signed root; rows after it (not yet
  *   vouched for by any signature of the log) are verified first: signed by a published key,
  *   leaf hash = SHA-256(0x00 ‖ envelope JSON). The checkpointer never signs over a leaf it
  *   could not check. The tree keeps the leaves in the database (log-tree.ts): memory holds
@@ -77,6 +79,8 @@ export interface CheckpointerOptions {
  */
 export class Checkpointer {
   readonly #tree: LogTree;
+  /** Tiles 0 to this − 1 are stored in `audit_tiles` (this process stored or read them). */
+  #tilesStored = 0;
   /** Leaves committed by this process that the tree has not reached yet (a gap before them). */
   readonly #pending = new Map<number, Uint8Array>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -234,7 +238,18 @@ export class Checkpointer {
   async #load(): Promise<void> {
     this.#latest = await latestCheckpoint(this.db, this.#shard);
     const covered = this.#latest?.size ?? 0;
-    for await (const { seq, leafHash } of readLeafHashes(this.db, 0, covered, undefined, this.#shard)) {
+    // The complete tiles the checkpoint covers, by their stored hashes (a log written before
+    // tiles were stored has none: its leaves are read, and the next checkpoint stores them).
+    const tiles = await readTileHashes(this.db, this.#shard, Math.floor(covered / TILE_WIDTH));
+    for (const hash of tiles) this.#tree.appendTile(hash);
+    this.#tilesStored = tiles.length;
+    for await (const { seq, leafHash } of readLeafHashes(
+      this.db,
+      this.#tree.size,
+      covered,
+      undefined,
+      this.#shard,
+    )) {
       if (seq !== this.#tree.size) this.#failAt(this.#tree.size, "is missing from the database");
       this.#tree.append(leafHash);
     }
@@ -243,7 +258,7 @@ export class Checkpointer {
         this.#failAt(this.#tree.size, `is missing: checkpoint ${covered} covers it`);
       if (!equalBytes(this.#tree.currentRoot(), this.#latest.rootHash)) {
         this.#fail(
-          `stored leaves 0..${covered - 1} do not reproduce the root of the latest checkpoint (size ${covered})`,
+          `stored tile hashes 0..${tiles.length - 1} and leaves ${tiles.length * TILE_WIDTH}..${covered - 1} do not reproduce the root of the latest checkpoint (size ${covered})`,
         );
       }
     }
@@ -335,6 +350,7 @@ export class Checkpointer {
       this.#fail(`the stored checkpoint of size ${latest.size} does not match this log`);
     }
     if (latest && latest.size >= size) return latest;
+    await this.#storeTiles(db, size);
     const held = await this.#checkFile(false);
     if (this.opts.latestFile && (!held || held.checkpoint.size < size))
       await this.opts.latestFile.replace(note);
@@ -376,6 +392,25 @@ export class Checkpointer {
       );
     }
     return held;
+  }
+
+  /**
+   * Stores the hashes of the complete tiles a checkpoint of `size` covers, before the
+   * checkpoint itself: a start takes them for what that checkpoint covers. A tile stored with
+   * another hash (another replica's tree disagrees) is a fork.
+   */
+  async #storeTiles(db: Kysely<Database>, size: number): Promise<void> {
+    const from = this.#tilesStored;
+    const to = Math.floor(size / TILE_WIDTH);
+    if (to <= from) return;
+    const hashes: Uint8Array[] = [];
+    for (let t = from; t < to; t++) hashes.push(this.#tree.tileHash(t));
+    const differs = await storeTileHashes(db, this.#shard, from, hashes);
+    if (differs !== undefined)
+      this.#fail(
+        `tile ${differs} (leaves ${differs * TILE_WIDTH}..${(differs + 1) * TILE_WIDTH - 1}) is stored with another hash than this log's: a fork`,
+      );
+    this.#tilesStored = to;
   }
 
   /** Leaf hashes [start, end) as the database holds them, in order. */

@@ -115,6 +115,32 @@ describe("LogTree against the all-in-memory MerkleTree", () => {
   });
 });
 
+describe("LogTree started from tile hashes", () => {
+  it("answers as the tree grown leaf by leaf, reading the tiles it took by hash", async () => {
+    const all = leaves(3 * TILE_WIDTH + 40);
+    const full = MerkleTree.fromLeafHashes(all);
+    const s = store(all);
+    const tree = new LogTree(s.read, 0);
+    for (let t = 0; t < 3; t++)
+      tree.appendTile(MerkleTree.fromLeafHashes(all.slice(t * TILE_WIDTH, (t + 1) * TILE_WIDTH)).root());
+    for (const l of all.slice(3 * TILE_WIDTH)) tree.append(l);
+    expect(tree.completeTiles).toBe(3);
+    expect(hex(tree.currentRoot())).toBe(hex(full.root()));
+    expect(s.reads).toEqual([]);
+    // The last complete tile was taken by its hash: memory does not hold its leaves.
+    expect(tree.recentLeaf(3 * TILE_WIDTH - 1)).toBeUndefined();
+    expect(hex(tree.recentLeaf(3 * TILE_WIDTH)!)).toBe(hex(all[3 * TILE_WIDTH]!));
+    for (const i of [0, TILE_WIDTH + 3, 3 * TILE_WIDTH - 1, all.length - 1])
+      expect(hexAll(await tree.inclusionProof(i, all.length))).toEqual(
+        hexAll(full.inclusionProof(i, all.length)),
+      );
+    expect(hexAll(await tree.consistencyProof(300, all.length))).toEqual(
+      hexAll(full.consistencyProof(300, all.length)),
+    );
+    expect(() => tree.appendTile(full.root())).toThrow(/not on a tile boundary/);
+  });
+});
+
 describe("LogTree against storage that changed", () => {
   it("refuses a tile whose stored leaves do not hash to the tile it was built from", async () => {
     const all = leaves(3 * TILE_WIDTH);

@@ -80,6 +80,28 @@ export class LogTree {
     return index;
   }
 
+  /** Complete tiles: the leaves below `completeTiles × 256` are in tiles that are full. */
+  get completeTiles(): number {
+    return this.#tiles.size;
+  }
+
+  /** The hash of complete tile `t` (the root of its 256 leaves). */
+  tileHash(t: number): Uint8Array {
+    return this.#tiles.leaf(t);
+  }
+
+  /**
+   * Appends a whole tile by its hash (a start from stored tile hashes): its leaves stay in
+   * storage, read back — and checked against this hash — when a proof needs them. Only on a
+   * tile boundary.
+   */
+  appendTile(hash: Uint8Array): void {
+    if (this.#edge.size !== 0)
+      throw new RangeError(`a tile appended at ${this.size}, not on a tile boundary`);
+    this.#tiles.append(hash);
+    this.#previous = undefined;
+  }
+
   /** The leaf at `index` when memory holds it (the last 256 to 511 leaves), without reading. */
   recentLeaf(index: number): Uint8Array | undefined {
     this.#checkIndex(index, this.size);

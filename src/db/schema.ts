@@ -111,6 +111,13 @@ export interface AuditCheckpointsTable {
   created_at: Generated<Date>;
 }
 
+/** The hashes of a shard's complete 256-leaf tiles of the Merkle tree (src/audit/log-tree.ts). */
+export interface AuditTilesTable {
+  shard: number;
+  tile: number;
+  hash: Uint8Array;
+}
+
 /** Witnesses' cosignatures of our checkpoints, as note signature lines (src/audit/cosignature-store.ts). */
 export interface AuditCosignaturesTable {
   shard: Generated<number>;
@@ -167,6 +174,7 @@ export interface Database {
   audit_decisions: AuditDecisionsTable;
   audit_endpoint_facts: AuditEndpointFactsTable;
   audit_checkpoints: AuditCheckpointsTable;
+  audit_tiles: AuditTilesTable;
   audit_cosignatures: AuditCosignaturesTable;
   audit_tenant_heads: AuditTenantHeadsTable;
   audit_outcome_seqs: AuditOutcomeSeqsTable;

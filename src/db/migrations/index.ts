@@ -17,6 +17,7 @@ import * as logShards from "./2026-12-01T1000-h-shards-log-shards.js";
 import * as appendLocked from "./2026-12-01T1100-h-db-append-locked.js";
 import * as hotOutcomes from "./2026-12-02T0100-audit-hot-outcomes.js";
 import * as logStatistics from "./2026-12-02T0200-audit-log-statistics.js";
+import * as auditTiles from "./2026-12-02T0300-audit-tiles.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   "2026-12-01T1100-h-db-append-locked": appendLocked,
   "2026-12-02T0100-audit-hot-outcomes": hotOutcomes,
   "2026-12-02T0200-audit-log-statistics": logStatistics,
+  "2026-12-02T0300-audit-tiles": auditTiles,
 };
