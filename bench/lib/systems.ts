@@ -119,7 +119,7 @@ export async function startSovr(
     "shipped catalog and policy bundle",
     "one process: `sovr serve` has no option for several processes or workers (`sovr serve --help`); it scales by replicas sharing one Postgres",
   ];
-  const key = await createApiKey(env);
+  const key = await createApiKey(env, opts.repo);
   notes.push(key.note);
   // --title: other people's clean-up (`pkill -f "sovr.js serve"`) must not stop the bench's servers.
   // The young generation as every shipped way of starting sovr sizes it (docs/operations.md
@@ -156,8 +156,10 @@ export async function startSovr(
  * against the server's database before the server starts. Without that command (older trees)
  * the requests go without a key, or with SOVR_BENCH_KEY / SOVR_KEY when set.
  */
+/** A client key made with the CLI of the checkout that will serve (`repo`): it migrates the data directory, which that checkout's server must then recognise. */
 async function createApiKey(
   env: Record<string, string | undefined>,
+  repo = REPO,
 ): Promise<{ token?: string; note: string }> {
   const childEnv = { ...process.env, ...env } as NodeJS.ProcessEnv;
   delete childEnv.SOVR_KEY; // with SOVR_KEY the CLI would ask a running server instead
@@ -176,7 +178,7 @@ async function createApiKey(
         "--description",
         "bench/run.ts",
       ],
-      { cwd: REPO, env: childEnv, timeout: 60_000 },
+      { cwd: repo, env: childEnv, timeout: 60_000 },
     );
     const token = stdout.trim().split("\n").at(-1)?.trim();
     if (!token) throw new Error("no key printed");

@@ -160,6 +160,16 @@ describe.each(testDatabases)("checkpointer over tiles of stored leaves (%s)", (d
     // No tiles stored (a log from before they were): the start reads the leaves, and the next
     // checkpoint stores the tiles.
     await bypass("audit_tiles", () => h.db.deleteFrom("audit_tiles").execute());
+    // Then every leaf hash is read at start, and a changed one stops it.
+    await bypass("audit_log", () =>
+      h.db.updateTable("audit_log").set({ leaf_hash: other.leaf_hash }).where("seq", "=", 260).execute(),
+    );
+    await expect(started()).rejects.toThrow(
+      /stored leaves 0\.\.857 do not reproduce the root of the latest checkpoint \(size 858\)/,
+    );
+    await bypass("audit_log", () =>
+      h.db.updateTable("audit_log").set({ leaf_hash: seq260.leaf_hash }).where("seq", "=", 260).execute(),
+    );
     const third = await started();
     expect(third.cp.size).toBe(RECORDS);
     await append(third.audit, TILE_WIDTH);

@@ -258,7 +258,7 @@ export class Checkpointer {
         this.#failAt(this.#tree.size, `is missing: checkpoint ${covered} covers it`);
       if (!equalBytes(this.#tree.currentRoot(), this.#latest.rootHash)) {
         this.#fail(
-          `stored tile hashes 0..${tiles.length - 1} and leaves ${tiles.length * TILE_WIDTH}..${covered - 1} do not reproduce the root of the latest checkpoint (size ${covered})`,
+          `${tiles.length > 0 ? `stored tile hashes 0..${tiles.length - 1} and leaves` : "stored leaves"} ${tiles.length * TILE_WIDTH}..${covered - 1} do not reproduce the root of the latest checkpoint (size ${covered})`,
         );
       }
     }
