@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { request } from "undici";
 import { freePort, type Managed, startProcess, waitFor } from "./procs.js";
@@ -82,6 +83,7 @@ export async function startSovr(
     repo?: string;
   } = {},
 ): Promise<SovrStarted> {
+  await ensureBuilt(opts.repo ?? REPO);
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
   const dataDir = await mkdtemp(join(tmpdir(), `sovr-bench-${name}-`));
   const env: Record<string, string | undefined> = {
@@ -156,6 +158,24 @@ export async function startSovr(
  * against the server's database before the server starts. Without that command (older trees)
  * the requests go without a key, or with SOVR_BENCH_KEY / SOVR_KEY when set.
  */
+/**
+ * The checkout's dist/ built from its sources as they are now, built here when it is not.
+ * Otherwise bin/sovr.js runs the sources through tsx: not the server as shipped (~40 MiB more
+ * resident, more CPU), and a source edited while a run goes on silently changes what the
+ * later segments measure (it happened: a run's RSS rose 30–40 MiB in every cell).
+ */
+async function ensureBuilt(repo: string): Promise<void> {
+  const state = (await import(pathToFileURL(join(repo, "bin", "build-state.js")).href)) as {
+    buildIsCurrent(): boolean;
+  };
+  if (state.buildIsCurrent()) return;
+  await execFileP(process.execPath, ["bin/build-if-stale.js"], { cwd: repo, timeout: 300_000 });
+  if (!state.buildIsCurrent())
+    throw new Error(
+      `${repo}: dist/ is not a build of its current sources and \`npm run build\` failed there`,
+    );
+}
+
 /** A client key made with the CLI of the checkout that will serve (`repo`): it migrates the data directory, which that checkout's server must then recognise. */
 async function createApiKey(
   env: Record<string, string | undefined>,
