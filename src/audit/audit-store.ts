@@ -190,6 +190,19 @@ export async function* readTenantEntries(
   }
 }
 
+/** The leaf hashes stored at [from, to) of `shard`, in order: fewer when rows are missing. */
+export async function leafHashesIn(
+  db: Kysely<Database>,
+  from: number,
+  to: number,
+  shard = 0,
+): Promise<Uint8Array[]> {
+  const leaves: Uint8Array[] = [];
+  for await (const { leafHash } of readLeafHashes(db, from, to, Math.max(1, to - from), shard))
+    leaves.push(leafHash);
+  return leaves;
+}
+
 /**
  * `(seq, leaf_hash)` pairs only, for rebuilding the Merkle tree cheaply. A dense page comes back
  * as one value — its leaf hashes concatenated in order, with the count and the first and last
