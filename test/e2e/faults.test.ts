@@ -59,7 +59,12 @@ describe("fault injection: Postgres stopped and restarted under load", () => {
     expect(t.simulator.stats("sim-eu").requests).toBe(upstreamDuringOutage);
     const down = results.filter((r) => r.at > stoppedAt + 500);
     expect(down.length).toBeGreaterThan(5);
-    expect(down.every((r) => r.code === grpc.status.UNAVAILABLE)).toBe(true);
+    // Listed, not counted: a failure names each other answer and when it came (ms after the stop).
+    expect(
+      down
+        .filter((r) => r.code !== grpc.status.UNAVAILABLE)
+        .map((r) => ({ ms: r.at - stoppedAt, code: r.code })),
+    ).toEqual([]);
 
     const restartedAt = Date.now();
     pg.start();
