@@ -217,15 +217,29 @@ export class Checkpointer {
     }
     this.#drainPending();
     if (this.#pending.size > 0) void this.#serial(() => this.#catchUp()).catch(() => {});
+    this.#checkpointIfDue();
+  }
+
+  /**
+   * Signs a checkpoint once `every` records are uncovered. Commits during a signing do not start
+   * another; the count is taken again when it ends, so a burst's tail is signed by count, not
+   * left for the interval.
+   */
+  #checkpointIfDue(): void {
     const since = this.#tree.size - (this.#latest?.size ?? 0);
-    if (since >= this.opts.every && !this.#scheduled && !this.#stopped) {
-      this.#scheduled = true;
-      void this.checkpoint()
-        .catch((err: unknown) => this.opts.logger?.error({ err }, "checkpoint failed"))
-        .finally(() => {
+    if (since < this.opts.every || this.#scheduled || this.#stopped || this.#fault) return;
+    this.#scheduled = true;
+    void this.checkpoint()
+      .then(
+        () => {
           this.#scheduled = false;
-        });
-    }
+          this.#checkpointIfDue();
+        },
+        (err: unknown) => {
+          this.#scheduled = false;
+          this.opts.logger?.error({ err }, "checkpoint failed");
+        },
+      );
   }
 
   #drainPending(): void {

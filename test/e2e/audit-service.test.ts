@@ -151,11 +151,17 @@ describe.each(appDatabases)("AuditService on a live log (%s)", (database) => {
   it("serves checkpoints (latest, by size) and consistency proofs between them", async () => {
     const client = auditor(t);
     const { ring, origin } = await trustedKeys(t);
+    // How many checkpoints the every-4 count left depends on how signings overlapped the
+    // requests; one more request and a signing make sure there are two sizes to prove between.
+    await chat(grpc, "one more");
+    await t.app.audit.drain();
+    await t.app.checkpointer.checkpoint();
     const latest = (await client.getCheckpoint({})).checkpoint!;
     const sizes = (
       await t.app.db.db.selectFrom("audit_checkpoints").select("size").orderBy("size").execute()
     ).map((r) => Number(r.size));
-    expect(sizes.length).toBeGreaterThanOrEqual(3);
+    expect(sizes.length).toBeGreaterThanOrEqual(2);
+    expect(sizes[0]).toBeLessThan(sizes.at(-1)!);
     expect(Number(latest.size)).toBe(sizes.at(-1));
     const older = (await client.getCheckpoint({ size: BigInt(sizes[0]!) })).checkpoint!;
     expect(Number(older.size)).toBe(sizes[0]);
