@@ -229,17 +229,16 @@ export class Checkpointer {
     const since = this.#tree.size - (this.#latest?.size ?? 0);
     if (since < this.opts.every || this.#scheduled || this.#stopped || this.#fault) return;
     this.#scheduled = true;
-    void this.checkpoint()
-      .then(
-        () => {
-          this.#scheduled = false;
-          this.#checkpointIfDue();
-        },
-        (err: unknown) => {
-          this.#scheduled = false;
-          this.opts.logger?.error({ err }, "checkpoint failed");
-        },
-      );
+    void this.checkpoint().then(
+      () => {
+        this.#scheduled = false;
+        this.#checkpointIfDue();
+      },
+      (err: unknown) => {
+        this.#scheduled = false;
+        this.opts.logger?.error({ err }, "checkpoint failed");
+      },
+    );
   }
 
   #drainPending(): void {
