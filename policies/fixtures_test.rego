@@ -56,7 +56,9 @@ route := {"allow": {id | some id in doc.allow}, "deny": denied} if {
 		[i, msg] := problem_entry(id, entry, doc.keys)
 		some prefix in doc.checks[i]
 	} |
-		some id, found in doc.problems
+		some i, found in doc.problems
+		found != []
+		id := data.sovereign.lib.endpoint_ids[i]
 	}
 	direct := object.get(doc, "deny", {})
 	denied := {id: checked_reasons |

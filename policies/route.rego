@@ -17,11 +17,13 @@
 #   allow:    [endpoint id…] that no check and no rule denies, in candidate order
 #   checks:   [[reason prefix…]…], one entry per attribute examined
 #   keys:     per check, its key in data.catalog.problems[id] (null: examined per request)
-#   problems: endpoint id → [[index into checks, message] or index into checks…] for the
-#             candidates with a problem; each reason is a prefix of checks[index] followed
-#             by the message ("zdr: " + "endpoint retains prompts for 30 days (source:
-#             provider)"); a bare index means the message is data.catalog.problems[id][key],
-#             loaded with the catalog (lib.catalog_problems), which the engine holds too
+#   problems: one entry per candidate, in candidate order: [] when it has no problem, else
+#             [[index into checks, message] or index into checks…]; each reason is a prefix
+#             of checks[index] followed by the message ("zdr: " + "endpoint retains prompts
+#             for 30 days (source: provider)"); a bare index means the message is
+#             data.catalog.problems[id][key], loaded with the catalog
+#             (lib.catalog_problems), which the engine holds too. By position rather than
+#             by id: the answer carries no ids and no object to sort (docs/policies.md §9)
 #   deny:     endpoint id → set of reasons, from rules that add them directly (absent
 #             when there are none)
 #   prefer_local: true when the tenant's data asks for local endpoints first
@@ -46,18 +48,17 @@ checks := [prefixes | some [_, prefixes] in lib.checks]
 
 keys := [key | some [attribute, _] in lib.checks; key := lib.known_key_or_null(attribute)]
 
-problems := {ep.id: found |
+problems := [found |
 	some ep in lib.endpoints
 	found := lib.problems(ep, known, checks.known_keys, checks.known_index, checks.live, checks.all)
-	found != []
-} if {
+] if {
 	checks := lib.split_checks
 	known := lib.known_problems
 }
 
 allow := [id |
-	some id in lib.endpoint_ids
-	not problems[id]
+	some i, id in lib.endpoint_ids
+	problems[i] == []
 	not denied[id]
 ] if {
 	denied := {id | some id, _ in data.sovereign.route.deny}

@@ -11,8 +11,14 @@ export type KnownProblems = Readonly<Record<string, Readonly<Record<string, stri
  */
 export interface ReasonMemo {
   known: KnownProblems;
-  /** The checks and keys as JSON → `<endpoint id>\0<check indexes>` → reasons. */
-  lists: Map<string, Map<string, readonly string[]>>;
+  /** The checks and keys as JSON → what they give. */
+  lists: Map<string, ChecksMemo>;
+}
+
+/** For one set of checks and keys: the checks applied, and endpoint id → its reasons. */
+interface ChecksMemo {
+  applied: readonly string[];
+  byId: Map<string, { found: readonly number[]; reasons: readonly string[] }>;
 }
 
 /** Reason given for a candidate the policy neither allowed nor denied (fail closed). */
@@ -22,13 +28,15 @@ export const UNDECIDED_REASON = "policy: endpoint neither allowed nor denied by 
  * Turns the raw result set of `sovereign/route` (`[{result: {…}}]`) into a
  * {@link PolicyDecision} over exactly the candidate ids the policy was asked about.
  *
- * Two output shapes are understood (policies/route.rego):
- * - `{allow, checks, keys, problems, deny?}`, the shipped policy's: `problems` maps an
- *   endpoint id to `[[i, message]…]` and each prefix in `checks[i]` followed by `message`
- *   is one reason; a bare `i` stands for the message `known[id][keys[i]]` (the problems
- *   loaded with the catalog, which the policy read). Reasons rules add directly come in
- *   `deny` (id → reasons), if any. Written out of Wasm, prefix and message separately cost
- *   a third of the joined strings, and known messages nothing.
+ * Three output shapes are understood (policies/route.rego):
+ * - `{allow, checks, keys, problems, deny?}`, the shipped policy's: `problems` is an array
+ *   with one entry per candidate, in candidate order, each `[]` or `[[i, message]…]`; each
+ *   prefix in `checks[i]` followed by `message` is one reason; a bare `i` stands for the
+ *   message `known[id][keys[i]]` (the problems loaded with the catalog, which the policy
+ *   read). Reasons rules add directly come in `deny` (id → reasons), if any. Written out of
+ *   Wasm, prefix and message separately cost a third of the joined strings, known messages
+ *   nothing, and entries by position no id and no sorted object.
+ * - The same with `problems` an object, endpoint id → entries (bundles before 2026-12-01).
  * - `{allow, deny}` with `deny` id → reasons: bundles built before that (replays).
  * Either may carry `permitted_parameters` (names) and `prefer_local` (a boolean: plan local
  * endpoints first).
@@ -72,17 +80,16 @@ export function parseDecision(
   const reasons = new Map<string, string[]>();
   // Endpoint id → its reasons from the memo (only known problems, no reason from `deny`).
   const remembered = new Map<string, readonly string[]>();
-  // The memo's lists for these checks and keys, as written (undefined: no memo for this answer).
-  let lists: Map<string, readonly string[]> | undefined;
+  // The memo for these checks and keys (undefined: no memo for this answer; a new one is
+  // filled in once the checks are validated).
+  let lists: ChecksMemo | undefined;
+  let checksKey: string | undefined;
   if (memo && memo.known === known && compact) {
-    const checksKey = JSON.stringify([checks, keys]);
+    checksKey = JSON.stringify([checks, keys]);
     lists = memo.lists.get(checksKey);
-    if (!lists) {
-      lists = new Map();
-      memo.lists.set(checksKey, lists);
-    }
   }
-  const memoKeys = new Map<string, string>();
+  // Endpoint id → the known problems it was found with, to remember its reasons under.
+  const memoFound = new Map<string, readonly number[]>();
   if (deny !== undefined) {
     for (const id in deny) {
       const list = (deny as Record<string, unknown>)[id];
@@ -97,27 +104,41 @@ export function parseDecision(
   }
   if (compact) {
     if (!Array.isArray(checks)) malformed("checks is not an array");
-    if (!isObject(problems)) malformed("problems is not an object");
-    for (const prefixes of checks) {
-      if (!Array.isArray(prefixes) || prefixes.length === 0) malformed("a check has no reason prefixes");
-      for (const p of prefixes)
-        if (typeof p !== "string" || p === "") malformed("a check holds a non-string prefix");
+    const positional = Array.isArray(problems);
+    if (!positional && !isObject(problems)) malformed("problems is neither an array nor an object");
+    if (positional && problems.length !== candidateIds.length)
+      malformed(`problems has ${problems.length} entries for ${candidateIds.length} candidates`);
+    if (!lists) {
+      for (const prefixes of checks) {
+        if (!Array.isArray(prefixes) || prefixes.length === 0) malformed("a check has no reason prefixes");
+        for (const p of prefixes)
+          if (typeof p !== "string" || p === "") malformed("a check holds a non-string prefix");
+      }
+      if (keys !== undefined && (!Array.isArray(keys) || keys.length !== checks.length))
+        malformed("keys do not match checks");
+      if (checksKey !== undefined) {
+        // Only checks validated above are remembered: a memo hit skips their validation.
+        lists = { applied: distinct(sortStrings((checks as string[][]).flat())), byId: new Map() };
+        memo!.lists.set(checksKey, lists);
+      }
     }
-    if (keys !== undefined && (!Array.isArray(keys) || keys.length !== checks.length))
-      malformed("keys do not match checks");
-    for (const id in problems) {
-      const found = problems[id];
-      if (!Array.isArray(found) || found.length === 0)
+    const ids = positional ? candidateIds : Object.keys(problems);
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      const found: unknown = positional ? problems[k] : problems[id];
+      if (!Array.isArray(found)) malformed(`problems of ${JSON.stringify(id)} are not an array`);
+      if (found.length === 0) {
+        if (positional) continue;
         malformed(`problems of ${JSON.stringify(id)} are empty`);
+      }
       const deniedToo = reasons.has(decided(id, candidates, allowed));
-      if (lists && !deniedToo && found.every((e) => Number.isInteger(e))) {
-        const key = `${id}\u0000${found.join(",")}`;
-        const held = lists.get(key);
-        if (held) {
-          remembered.set(id, held);
+      if (lists && !deniedToo && allIntegers(found)) {
+        const held = lists.byId.get(id);
+        if (held && sameNumbers(held.found, found)) {
+          remembered.set(id, held.reasons);
           continue;
         }
-        memoKeys.set(id, key);
+        memoFound.set(id, found);
       }
       const list = reasons.get(id) ?? [];
       for (const entry of found) {
@@ -145,7 +166,8 @@ export function parseDecision(
   if (prefer_local !== undefined && typeof prefer_local !== "boolean")
     malformed("prefer_local is not a boolean");
   const decision: PolicyDecision = { allow: [], deny: {}, permittedParameters };
-  if (compact) decision.applied = distinct(sortStrings((checks as string[][]).flat()));
+  if (compact)
+    decision.applied = lists ? lists.applied.slice() : distinct(sortStrings((checks as string[][]).flat()));
   if (obligations !== undefined) decision.obligations = parseObligations(obligations, candidates, allowed);
   if (prefer_local === true) decision.preferLocal = true;
   for (const id of candidateIds) {
@@ -158,8 +180,9 @@ export function parseDecision(
       }
       const list = reasons.get(id);
       decision.deny[id] = list ? distinct(sortStrings(list)) : [UNDECIDED_REASON];
-      const key = memoKeys.get(id);
-      if (key !== undefined && list) lists!.set(key, Object.freeze(decision.deny[id]!));
+      const found = memoFound.get(id);
+      if (found !== undefined && list)
+        lists!.byId.set(id, { found, reasons: Object.freeze(decision.deny[id]!) });
     }
   }
   return decision;
@@ -198,6 +221,17 @@ function knownMessage(known: KnownProblems | undefined, id: string, keys: unknow
   if (!known || !Array.isArray(keys) || !Number.isInteger(i)) return undefined;
   const key = keys[i as number];
   return typeof key === "string" && Object.hasOwn(known, id) ? known[id]?.[key] : undefined;
+}
+
+function allIntegers(a: readonly unknown[]): a is number[] {
+  for (const e of a) if (!Number.isInteger(e)) return false;
+  return true;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** `id` as a denied endpoint: a candidate, and not allowed. */
