@@ -16,7 +16,8 @@
 # Output (this package's document):
 #   allow:    [endpoint id…] that no check and no rule denies, in candidate order
 #   checks:   [[reason prefix…]…], one entry per attribute examined
-#   keys:     per check, its key in data.catalog.problems[id] (null: examined per request)
+#   keys:     per check, its index in data.catalog.problems[id] (lib.static_attributes;
+#             null: examined per request)
 #   problems: one entry per candidate, in candidate order: [] when it has no problem, else
 #             [[index into checks, message] or index into checks…]; each reason is a prefix
 #             of checks[index] followed by the message ("zdr: " + "endpoint retains prompts
@@ -61,6 +62,8 @@ allow := [id |
 	problems[i] == []
 	not denied[id]
 ] if {
+	# One problems entry per candidate id, or no allow at all (a malformed answer).
+	count(problems) == count(lib.endpoint_ids)
 	denied := {id | some id, _ in data.sovereign.route.deny}
 }
 

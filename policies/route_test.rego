@@ -107,7 +107,9 @@ test_endpoint_ids_with_catalog_data_decide_as_inline_endpoints if {
 # request by ids then reads the request-independent problems from there.
 test_endpoint_ids_read_problems_loaded_with_the_catalog if {
 	inp := input_for({"zdr": true}, null, "t", [endpoint("a", {})])
-	problems := {"a": {"retention": "loaded (source: assumed)", "caching": null, "training": null, "residency:eu": null}}
+
+	# retention, caching, training, residency in eu (lib.static_attributes)
+	problems := {"a": ["loaded (source: assumed)", null, null, null]}
 	result := route with input as by_ids(inp)
 		with data.catalog.endpoints as as_catalog(inp)
 		with data.catalog.problems as problems
@@ -115,7 +117,7 @@ test_endpoint_ids_read_problems_loaded_with_the_catalog if {
 	doc := data.sovereign.route with input as by_ids(inp)
 		with data.catalog.endpoints as as_catalog(inp)
 		with data.catalog.problems as problems
-	doc.keys == ["caching", "retention"]
+	doc.keys == [1, 0]
 	doc.problems == [[1]]
 	inline := route with input as inp with data.catalog.problems as problems
 	inline.allow == {"a"}
@@ -124,13 +126,14 @@ test_endpoint_ids_read_problems_loaded_with_the_catalog if {
 test_catalog_problems_hold_every_request_independent_attribute if {
 	unknown := json.remove(endpoint("u", {}), ["retention_days", "trains_on_data", "residency", "caching"])
 	problems := data.sovereign.lib.catalog_problems with input as {"endpoints": [endpoint("ok", {}), unknown]}
-	problems.ok == {"retention": null, "caching": null, "training": null, "residency:eu": null}
-	problems.u == {
-		"retention": "retention unknown, assumed indefinite (source: assumed)",
-		"caching": "caching unknown, assumed persistent (source: assumed)",
-		"training": "training unknown, assumed to train on prompts (source: assumed)",
-		"residency:eu": "residency unknown, matches no region; eu required (source: assumed)",
-	}
+	lib.static_attributes == ["retention", "caching", "training", ["residency", "eu"]]
+	problems.ok == [null, null, null, null]
+	problems.u == [
+		"retention unknown, assumed indefinite (source: assumed)",
+		"caching unknown, assumed persistent (source: assumed)",
+		"training unknown, assumed to train on prompts (source: assumed)",
+		"residency unknown, matches no region; eu required (source: assumed)",
+	]
 }
 
 test_endpoint_ids_only_catalog_endpoints_of_the_request_are_candidates if {
@@ -140,11 +143,13 @@ test_endpoint_ids_only_catalog_endpoints_of_the_request_are_candidates if {
 	not result.deny.other
 }
 
-test_endpoint_id_missing_from_catalog_is_neither_allowed_nor_denied if {
+# The engine never sends an id its loaded catalog lacks; should one come, the answer has no
+# allow (a malformed answer: the router fails the request closed), never a misplaced one.
+test_endpoint_id_missing_from_catalog_leaves_no_allow if {
 	inp := input_for({}, null, "t", [endpoint("a", {}), endpoint("b", {})])
-	result := route with input as by_ids(inp) with data.catalog.endpoints as {"a": endpoint("a", {})}
-	result.allow == {"a"}
-	result.deny == {}
+	doc := data.sovereign.route with input as by_ids(inp) with data.catalog.endpoints as {"a": endpoint("a", {})}
+	not doc.allow
+	count(doc.problems) == 1
 }
 
 test_inline_endpoints_take_precedence_over_catalog_data if {
@@ -164,7 +169,7 @@ test_split_checks_pair_known_keys_with_their_indexes if {
 	every j, key in split.known_keys {
 		lib.known_key(checks[split.known_index[j]][0]) == key
 	}
-	split.known_keys == ["caching", "retention"]
+	split.known_keys == [1, 0]
 	[attribute | some [_, attribute] in split.live] == [["headquarters", {"AT", "BE", "DE", "FR", "LU", "NL"}, "AT, BE, DE, FR, LU, NL"], ["residency", "us"]]
 	count(split.all) == count(checks)
 }

@@ -18,9 +18,12 @@ endpoints := input.endpoints if {
 	input.endpoints
 } else := [data.catalog.endpoints[id] | some id in input.endpoint_ids]
 
-# The candidate ids, in order. An id missing from the loaded catalog is left out, so it
-# is neither allowed nor denied, and the router denies it (fail closed).
-endpoint_ids := [ep.id | some ep in endpoints]
+# The candidate ids, in order: input.endpoint_ids as given (the engine sends only ids the
+# loaded catalog holds; were one missing, `endpoints` would be shorter than this, and
+# route.allow, which checks, undefined: the router fails the request closed).
+endpoint_ids := input.endpoint_ids if {
+	not input.endpoints
+} else := [ep.id | some ep in endpoints]
 
 # Where an attribute's value came from, as reported in deny reasons.
 # "runtime": established by construction for an endpoint the router runs in-process (api local).
@@ -224,8 +227,9 @@ split_checks := {
 # working them out per candidate. Inline endpoints (tests, replays) are always examined
 # here, so the decision never depends on whether the data was loaded.
 
-# Endpoint id → {key: problem or null}, for every endpoint of the input.
-catalog_problems := {ep.id: {known_key(a): problem_or_null(ep, a) | some a in static_attributes} |
+# Endpoint id → [problem or null…], one per static attribute (its key is its index there:
+# per candidate, an array read by index costs less than an object's hashed lookup).
+catalog_problems := {ep.id: [problem_or_null(ep, a) | some a in static_attributes] |
 	some ep in endpoints
 }
 
@@ -238,13 +242,10 @@ known_problems := data.catalog.problems if {
 static_attributes := array.concat(["retention", "caching", "training"], [["residency", r] | some r, _ in data.regions])
 
 # The key of an attribute in catalog_problems, undefined for attributes not there.
-known_key("retention") := "retention"
-
-known_key("caching") := "caching"
-
-known_key("training") := "training"
-
-known_key(["residency", region]) := concat("", ["residency:", region]) if data.regions[region]
+known_key(attribute) := i if {
+	some i, a in static_attributes
+	a == attribute
+}
 
 known_key_or_null(attribute) := key if {
 	key := known_key(attribute)

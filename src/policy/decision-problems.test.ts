@@ -97,6 +97,25 @@ describe("parseDecision: problems by position", () => {
     }
   });
 
+  it("reads known problems kept by index (the shipped bundle) as those kept by name", () => {
+    const byIndex: KnownProblems = {
+      b: ["endpoint retains prompts for 30 days (source: provider)", null],
+      c: ["retention unknown, assumed indefinite (source: assumed)", null],
+    };
+    const result = positional(entries, { keys: [0, null] });
+    expect(parse(result, undefined, byIndex)).toEqual(parse(positional(entries)));
+    const memo: ReasonMemo = { known: byIndex, lists: new Map() };
+    expect(parse(result, memo, byIndex)).toEqual(parse(positional(entries)));
+    // An index past the endpoint's problems, one whose problem is null, a name against an
+    // index-kept endpoint: no known message, a malformed answer.
+    for (const keys of [
+      [5, null],
+      [1, null],
+      ["retention", null],
+    ])
+      expect(() => parse(positional(entries, { keys }), undefined, byIndex)).toThrow(PolicyEvaluationError);
+  });
+
   it("validates the checks of an answer before its memo holds them", () => {
     const memo: ReasonMemo = { known: KNOWN, lists: new Map() };
     const bad = positional(entries, { checks: [["zdr: "], []] });

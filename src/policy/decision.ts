@@ -1,8 +1,14 @@
 import { PolicyEvaluationError } from "./errors.js";
 import type { EndpointObligations, PolicyDecision } from "./types.js";
 
-/** Endpoint id → key → problem or null: `data.catalog.problems` as loaded into the instance. */
-export type KnownProblems = Readonly<Record<string, Readonly<Record<string, string | null>> | undefined>>;
+/**
+ * Endpoint id → its problems by key, each a message or null: `data.catalog.problems` as
+ * loaded into the instance. The shipped bundle keys them by index (an array per endpoint, in
+ * the order of `lib.static_attributes`); bundles before 2026-12-01 by name (an object).
+ */
+export type KnownProblems = Readonly<
+  Record<string, Readonly<Record<string, string | null>> | readonly (string | null)[] | undefined>
+>;
 
 /**
  * Reason lists already worked out, for one catalog's known problems: the same endpoint with
@@ -219,8 +225,13 @@ function parseObligations(
 /** The message a bare check index stands for, or undefined (then the entry is malformed). */
 function knownMessage(known: KnownProblems | undefined, id: string, keys: unknown, i: unknown): unknown {
   if (!known || !Array.isArray(keys) || !Number.isInteger(i)) return undefined;
-  const key = keys[i as number];
-  return typeof key === "string" && Object.hasOwn(known, id) ? known[id]?.[key] : undefined;
+  const key: unknown = keys[i as number];
+  if (!Object.hasOwn(known, id)) return undefined;
+  const problems = known[id];
+  if (Array.isArray(problems)) return Number.isInteger(key) ? problems[key as number] : undefined;
+  return typeof key === "string" && problems && Object.hasOwn(problems, key)
+    ? (problems as Readonly<Record<string, string | null>>)[key]
+    : undefined;
 }
 
 function allIntegers(a: readonly unknown[]): a is number[] {
