@@ -124,16 +124,22 @@ test_endpoint_ids_read_problems_loaded_with_the_catalog if {
 }
 
 test_catalog_problems_hold_every_request_independent_attribute if {
-	unknown := json.remove(endpoint("u", {}), ["retention_days", "trains_on_data", "residency", "caching"])
-	problems := data.sovereign.lib.catalog_problems with input as {"endpoints": [endpoint("ok", {}), unknown]}
-	lib.static_attributes == ["retention", "caching", "training", ["residency", "eu"]]
-	problems.ok == [null, null, null, null]
+	unknown := json.remove(endpoint("u", {}), ["retention_days", "trains_on_data", "residency", "caching", "provider_headquarters"])
+	elsewhere := json.patch(endpoint("x", {}), [{"op": "replace", "path": "/provider_headquarters", "value": "us"}])
+	problems := data.sovereign.lib.catalog_problems with input as {"endpoints": [endpoint("ok", {}), unknown, elsewhere]}
+
+	# The regions of data.regions, then each tenant's allowed_headquarters (bund-gov's).
+	hq := ["headquarters", {"AT", "BE", "DE", "FR", "LU", "NL"}, "AT, BE, DE, FR, LU, NL"]
+	lib.static_attributes == ["retention", "caching", "training", ["residency", "eu"], hq]
+	problems.ok == [null, null, null, null, null]
 	problems.u == [
 		"retention unknown, assumed indefinite (source: assumed)",
 		"caching unknown, assumed persistent (source: assumed)",
 		"training unknown, assumed to train on prompts (source: assumed)",
 		"residency unknown, matches no region; eu required (source: assumed)",
+		"provider headquarters unknown; allowed: AT, BE, DE, FR, LU, NL (source: assumed)",
 	]
+	problems.x[4] == "provider acme-ai headquartered in US; allowed: AT, BE, DE, FR, LU, NL (source: provider)"
 }
 
 test_endpoint_ids_only_catalog_endpoints_of_the_request_are_candidates if {
@@ -169,8 +175,10 @@ test_split_checks_pair_known_keys_with_their_indexes if {
 	every j, key in split.known_keys {
 		lib.known_key(checks[split.known_index[j]][0]) == key
 	}
-	split.known_keys == [1, 0]
-	[attribute | some [_, attribute] in split.live] == [["headquarters", {"AT", "BE", "DE", "FR", "LU", "NL"}, "AT, BE, DE, FR, LU, NL"], ["residency", "us"]]
+
+	# bund-gov's headquarters rule is known with the catalog; a region outside data.regions is not.
+	split.known_keys == [1, 0, 4]
+	[attribute | some [_, attribute] in split.live] == [["residency", "us"]]
 	count(split.all) == count(checks)
 }
 

@@ -21,8 +21,6 @@ applied contains [concat("", [lib.tenant_prefix, "residency: "]), ["residency", 
 	region := lower(lib.tenant.require_region)
 }
 
-applied contains [concat("", [lib.tenant_prefix, "headquarters: "]), ["headquarters", allowed, text]] if {
+applied contains [concat("", [lib.tenant_prefix, "headquarters: "]), lib.headquarters_attribute(listed)] if {
 	listed := lib.tenant.allowed_headquarters
-	allowed := {upper(c) | some c in listed}
-	text := concat(", ", sort(allowed))
 }

@@ -239,7 +239,19 @@ known_problems := data.catalog.problems if {
 	not input.endpoints
 } else := {}
 
-static_attributes := array.concat(["retention", "caching", "training"], [["residency", r] | some r, _ in data.regions])
+# The attributes whose problems depend on the endpoint and the bundle alone: retention,
+# caching, training, residency in each region of data.regions, and headquarters for each
+# tenant's allowed_headquarters (tenants with the same list share one).
+static_attributes := array.concat(
+	array.concat(["retention", "caching", "training"], [["residency", r] | some r, _ in data.regions]),
+	[a | some a in {headquarters_attribute(t.allowed_headquarters) | some t in data.tenants}],
+)
+
+# The headquarters attribute for a list of allowed jurisdictions: the set, upper case, and
+# the same as sorted text for the reasons.
+headquarters_attribute(listed) := ["headquarters", allowed, concat(", ", sort(allowed))] if {
+	allowed := {upper(c) | some c in listed}
+}
 
 # The key of an attribute in catalog_problems, undefined for attributes not there.
 known_key(attribute) := i if {
