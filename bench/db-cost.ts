@@ -9,8 +9,10 @@
  * On PGlite it also reports the thread's vacuums and analyzes (pglite-vacuum.mjs) during the run:
  * how many, their total and longest time (each holds the one session the appends wait for).
  *
- * Run: node --import tsx bench/db-cost.ts [--rate 500] [--seconds 6] [--postgres] [--upstream-ms 3] [--batch B]
+ * Run: node --import tsx bench/db-cost.ts [--rate 500] [--seconds 6] [--postgres] [--upstream-ms 3] [--batch B] [--batch-delay-ms D]
  *        [--pglite-settings "name=value name2=value2"] [--vacuum-every-ms N]
+ *   --batch-delay-ms D  the group commit's wait for company when no commit is in flight
+ *                (SOVR_AUDIT_BATCH_DELAY_MS; the shipped default is 0)
  *   --batch B    closed loop: rounds of B requests, one statement each (CPU per request at a
  *                known batch size, whatever the machine's load); requests = rate × seconds
  *   --postgres   on a scratch database next to SOVR_BENCH_DATABASE_URL / DATABASE_URL
@@ -43,7 +45,9 @@ const batch = argValue("--batch") === undefined ? undefined : Number(argValue("-
 const pgliteSettings = (argValue("--pglite-settings") ?? "").split(" ").filter(Boolean);
 const vacuumEveryMs =
   argValue("--vacuum-every-ms") === undefined ? undefined : Number(argValue("--vacuum-every-ms"));
-const config = loadConfig({});
+/** `--batch-delay-ms D`: the group commit's wait for company (SOVR_AUDIT_BATCH_DELAY_MS; default 0). */
+const batchDelay = argValue("--batch-delay-ms");
+const config = loadConfig(batchDelay === undefined ? {} : { SOVR_AUDIT_BATCH_DELAY_MS: batchDelay });
 const key = generateSigningKey();
 const TENANTS = BENCH_TENANTS;
 
@@ -213,6 +217,7 @@ async function run() {
     return {
       database: db.kind,
       rate,
+      batch_delay_ms: config.audit.batchDelayMs,
       requests: n,
       achieved_rate: Math.round(n / wall),
       cpu_ms_per_request: round((cpu.user + cpu.system) / 1000 / n),
