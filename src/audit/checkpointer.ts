@@ -7,10 +7,10 @@ import {
   leafHashesIn,
   publishedKeys,
   readEntries,
-  readLeafHashes,
   type StoredCheckpoint,
 } from "./audit-store.js";
 import { signCheckpoint } from "./checkpoint.js";
+import { loadCoveredTree } from "./covered-tree.js";
 import { entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
 import { LogIntegrityError } from "./errors.js";
 import { KeyRing, type SigningKey } from "./keys.js";
@@ -22,7 +22,7 @@ import {
 import { checkpointerLockKey } from "./log-shards.js";
 import { LogTree, StoredLeavesError, TILE_WIDTH } from "./log-tree.js";
 import { equalBytes } from "./merkle.js";
-import { readTileHashes, storeTileHashes } from "./tile-store.js";
+import { storeTileHashes } from "./tile-store.js";
 
 /** Postgres advisory lock key serialising checkpoint writers across replicas ("sovs"), shard 0's. */
 export const CHECKPOINTER_LOCK_KEY = checkpointerLockKey(0);
@@ -58,7 +58,7 @@ export interface CheckpointerOptions {
  *
  * - Start: what the latest stored checkpoint covers is taken from the stored hashes of its
  *   complete tiles (`audit_tiles`, written with each checkpoint; tile-store.ts) and the stored
- *   leaf hashes after them, and must reproduce its signed root; rows after it (not yet
+ *   leaf hashes after them (covered-tree.ts), and must reproduce its signed root; rows after it (not yet
  *   vouched for by any signature of the log) are verified first: signed by a published key,
  *   leaf hash = SHA-256(0x00 ‖ envelope JSON). The checkpointer never signs over a leaf it
  *   could not check. The tree keeps the leaves in the database (log-tree.ts): memory holds
@@ -252,31 +252,9 @@ export class Checkpointer {
 
   async #load(): Promise<void> {
     this.#latest = await latestCheckpoint(this.db, this.#shard);
-    const covered = this.#latest?.size ?? 0;
-    // The complete tiles the checkpoint covers, by their stored hashes (a log written before
-    // tiles were stored has none: its leaves are read, and the next checkpoint stores them).
-    const tiles = await readTileHashes(this.db, this.#shard, Math.floor(covered / TILE_WIDTH));
-    for (const hash of tiles) this.#tree.appendTile(hash);
-    this.#tilesStored = tiles.length;
-    for await (const { seq, leafHash } of readLeafHashes(
-      this.db,
-      this.#tree.size,
-      covered,
-      undefined,
-      this.#shard,
-    )) {
-      if (seq !== this.#tree.size) this.#failAt(this.#tree.size, "is missing from the database");
-      this.#tree.append(leafHash);
-    }
-    if (this.#latest) {
-      if (this.#tree.size !== covered)
-        this.#failAt(this.#tree.size, `is missing: checkpoint ${covered} covers it`);
-      if (!equalBytes(this.#tree.currentRoot(), this.#latest.rootHash)) {
-        this.#fail(
-          `${tiles.length > 0 ? `stored tile hashes 0..${tiles.length - 1} and leaves` : "stored leaves"} ${tiles.length * TILE_WIDTH}..${covered - 1} do not reproduce the root of the latest checkpoint (size ${covered})`,
-        );
-      }
-    }
+    this.#tilesStored = await loadCoveredTree(this.db, this.#shard, this.#tree, this.#latest, (what) =>
+      this.#fail(what),
+    );
     await this.#catchUp();
     const held = await this.#checkFile(true);
     this.opts.logger?.info(
