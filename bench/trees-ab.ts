@@ -9,7 +9,9 @@
  *
  *   npx tsx bench/trees-ab.ts name=DIR [name=DIR …]   (an empty DIR: this tree)
  *     env: TREES_RATE (500), TREES_SECONDS (6), TREES_ROUNDS (3),
- *          TREES_TARGETS (sovr-http,sovr-grpc), TREES_ENV (JSON: the environment of every sovr)
+ *          TREES_TARGETS (sovr-http,sovr-grpc), TREES_ENV (JSON: the environment of every sovr),
+ *          TREES_NODE_ARGS (JSON: an arm's name → its node flags, after the shipped ones; the
+ *          same tree twice with different flags is an arm each)
  */
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -23,6 +25,10 @@ const seconds = Number(process.env.TREES_SECONDS ?? 6);
 const rounds = Number(process.env.TREES_ROUNDS ?? 3);
 const wanted = (process.env.TREES_TARGETS ?? "sovr-http,sovr-grpc").split(",");
 const env = process.env.TREES_ENV ? (JSON.parse(process.env.TREES_ENV) as Record<string, string>) : undefined;
+const nodeArgs = (process.env.TREES_NODE_ARGS ? JSON.parse(process.env.TREES_NODE_ARGS) : {}) as Record<
+  string,
+  string[]
+>;
 const arms = process.argv.slice(2).map((a) => {
   const [name, dir] = a.split("=");
   if (!name) throw new Error("usage: trees-ab.ts name=DIR [name=DIR …]");
@@ -45,7 +51,11 @@ const logDir = await mkdtemp(join(tmpdir(), "sovr-trees-ab-"));
 const sim = await startSimulator(logDir);
 const sides = [];
 for (const a of arms) {
-  const sovr = await startSovr(`sovr-${a.name}`, sim.url, logDir, { repo: a.repo, env });
+  const sovr = await startSovr(`sovr-${a.name}`, sim.url, logDir, {
+    repo: a.repo,
+    env,
+    nodeArgs: nodeArgs[a.name],
+  });
   const { targets } = await sovrTargets(sovr, "sovr", { health: false, stream: true, http: true });
   sides.push({ ...a, sovr, targets: targets.filter((t) => wanted.includes(t.id)) });
 }
