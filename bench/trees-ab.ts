@@ -3,9 +3,11 @@
  * tree, interleaved round by round (the order reversed every other round), one loaded at a time.
  * Per tree and target: CPU per request of the whole process and of its threads (the request
  * thread, the busiest other thread — on PGlite the database's — and the rest: V8's helpers,
- * libuv), and the latency p50 / p99 of each round. An arm is a checkout (`git worktree add`, the
- * tree's `node_modules` linked, `npm run build`) with one change: a before/after, or an ablation
- * (a part of the request path cut out in a scratch tree, to see what it costs end to end).
+ * libuv), the latency p50 / p99 of each round, and the other load on the machine meanwhile
+ * (cores busy beyond sovr, the simulator and this load generator: other people's work). An arm
+ * is a checkout (`git worktree add`, the tree's `node_modules` linked, `npm run build`) with one
+ * change: a before/after, or an ablation (a part of the request path cut out in a scratch tree,
+ * to see what it costs end to end).
  *
  *   npx tsx bench/trees-ab.ts name=DIR [name=DIR …]   (an empty DIR: this tree)
  *     env: TREES_RATE (500), TREES_SECONDS (6), TREES_ROUNDS (3),
@@ -18,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sovrTargets } from "./lib/build-targets.js";
 import { percentilesMs, runSegment } from "./lib/load.js";
+import { cpuSeconds, machineBusySeconds, processTree } from "./lib/procs.js";
 import { startSimulator, startSovr } from "./lib/systems.js";
 
 const rate = Number(process.env.TREES_RATE ?? 500);
@@ -71,7 +74,9 @@ interface Round {
   p50: number;
   p99: number;
   errors: number;
+  other: number;
 }
+const simPids = await processTree(sim.managed.pid);
 const results = new Map<string, Round[]>();
 for (let r = 0; r < rounds; r++) {
   for (const id of wanted) {
@@ -80,6 +85,8 @@ for (let r = 0; r < rounds; r++) {
       if (!t) continue;
       const pid = s.sovr.managed.pid;
       const before = await threadSeconds(pid);
+      const sim0 = await cpuSeconds(simPids);
+      const all0 = await machineBusySeconds();
       const res = await runSegment(t.call, {
         rate,
         durationMs: seconds * 1000,
@@ -87,6 +94,8 @@ for (let r = 0; r < rounds; r++) {
         maxInFlight: 2_000,
       });
       const after = await threadSeconds(pid);
+      const sim1 = await cpuSeconds(simPids);
+      const all1 = await machineBusySeconds();
       const perRequest = (sec: number) => (sec * 1000) / res.sent;
       const deltas = [...after].map(([tid, sec]) => ({ tid, d: sec - (before.get(tid) ?? 0) }));
       const request = deltas.find((x) => x.tid === pid)?.d ?? 0;
@@ -102,6 +111,10 @@ for (let r = 0; r < rounds; r++) {
         p50: p.p50,
         p99: p.p99,
         errors: res.sent - res.ok,
+        other:
+          all0 === null || all1 === null || sim0 === null || sim1 === null
+            ? Number.NaN
+            : Math.max(0, all1 - all0 - total - (sim1 - sim0) - res.clientCpuMs / 1000) / (res.wallMs / 1000),
       };
       const key = `${s.name} ${id}`;
       results.set(key, [...(results.get(key) ?? []), row]);
@@ -118,14 +131,14 @@ const median = (xs: number[]) => {
 const f = (x: number, d = 3) => x.toFixed(d);
 console.log(
   `${rate} req/s, ${seconds} s a segment, ${rounds} rounds, medians (CPU ms per request)\n` +
-    "| tree | target | CPU (rounds) | CPU | request thread | database thread | rest | p50 ms | p99 ms | errors |\n" +
-    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| tree | target | CPU (rounds) | CPU | request thread | database thread | rest | p50 ms | p99 ms | errors | other load (cores) |\n" +
+    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
 );
 for (const [key, rows] of results) {
   const [tree, target] = key.split(" ");
   const m = (k: keyof Round) => median(rows.map((x) => x[k]));
   console.log(
-    `| ${tree} | ${target} | ${rows.map((x) => f(x.cpu)).join(", ")} | ${f(m("cpu"))} | ${f(m("request"))} | ${f(m("database"))} | ${f(m("rest"))} | ${f(m("p50"), 2)} | ${f(m("p99"), 2)} | ${rows.reduce((a, x) => a + x.errors, 0)} |`,
+    `| ${tree} | ${target} | ${rows.map((x) => f(x.cpu)).join(", ")} | ${f(m("cpu"))} | ${f(m("request"))} | ${f(m("database"))} | ${f(m("rest"))} | ${f(m("p50"), 2)} | ${f(m("p99"), 2)} | ${rows.reduce((a, x) => a + x.errors, 0)} | ${f(m("other"), 2)} |`,
   );
 }
 for (const s of sides) {
