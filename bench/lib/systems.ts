@@ -79,7 +79,7 @@ export async function startSovr(
     databaseUrl?: string;
     nodeArgs?: string[];
     env?: Record<string, string | undefined>;
-    /** Another checkout to run (its bin/sovr.js and dist/), for A/B runs (bench/grpc-ab.ts). */
+    /** Another checkout to run (its bin/sovr.js and dist/), for A/B runs (bench/trees-ab.ts, bench/mem-ab.ts). */
     repo?: string;
   } = {},
 ): Promise<SovrStarted> {
