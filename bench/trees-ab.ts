@@ -13,7 +13,8 @@
  *     env: TREES_RATE (500), TREES_SECONDS (6), TREES_ROUNDS (3),
  *          TREES_TARGETS (sovr-http,sovr-grpc), TREES_ENV (JSON: the environment of every sovr),
  *          TREES_NODE_ARGS (JSON: an arm's name → its node flags, after the shipped ones; the
- *          same tree twice with different flags is an arm each)
+ *          same tree twice with different flags is an arm each), TREES_ARM_ENV (JSON: an arm's
+ *          name → its own environment, over TREES_ENV)
  */
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -28,6 +29,10 @@ const seconds = Number(process.env.TREES_SECONDS ?? 6);
 const rounds = Number(process.env.TREES_ROUNDS ?? 3);
 const wanted = (process.env.TREES_TARGETS ?? "sovr-http,sovr-grpc").split(",");
 const env = process.env.TREES_ENV ? (JSON.parse(process.env.TREES_ENV) as Record<string, string>) : undefined;
+const armEnv = (process.env.TREES_ARM_ENV ? JSON.parse(process.env.TREES_ARM_ENV) : {}) as Record<
+  string,
+  Record<string, string>
+>;
 const nodeArgs = (process.env.TREES_NODE_ARGS ? JSON.parse(process.env.TREES_NODE_ARGS) : {}) as Record<
   string,
   string[]
@@ -56,7 +61,7 @@ const sides = [];
 for (const a of arms) {
   const sovr = await startSovr(`sovr-${a.name}`, sim.url, logDir, {
     repo: a.repo,
-    env,
+    env: { ...env, ...armEnv[a.name] },
     nodeArgs: nodeArgs[a.name],
   });
   const { targets } = await sovrTargets(sovr, "sovr", { health: false, stream: true, http: true });

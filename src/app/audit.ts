@@ -1,6 +1,9 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import {
   type AdminActor,
   AdminTrail,
+  AuditJournal,
   AuditLog,
   Checkpointer,
   currentSigningKey,
@@ -54,7 +57,10 @@ export async function startAudit(
   }
   // A key the log has no record of taking over (the log's first, or a rotation): recorded below, signed by it.
   const rotation = await publishKey(db, key);
+  const journal = embeddedJournal(config, db.kind, layout);
   const audit = new AuditLog(db.db, db.kind, key, {
+    journal,
+    journalAppends: config.audit.journal,
     batchDelayMs: config.audit.batchDelayMs,
     batchMax: config.audit.batchMax,
     commitTimeoutMs: config.storageTimeoutMs,
@@ -66,7 +72,20 @@ export async function startAudit(
       metrics.auditCommitSeconds.observe(seconds);
     },
   });
-  cleanups.push({ name: "audit log flush", run: () => audit.drain() });
+  cleanups.push({
+    name: "audit log flush",
+    run: async () => {
+      await audit.drain();
+      journal?.close();
+    },
+  });
+  // What the journal holds beyond the database goes in before anything reads or appends.
+  const replayed = await audit.open();
+  if (replayed > 0)
+    logger.info(
+      { records: replayed },
+      "audit journal: records acknowledged before the last stop went into the database",
+    );
   // Each checkpoint signed here is offered to the witnesses in the background (never awaited
   // by routing); their cosignatures are stored and served with it (docs/audit.md §6.1). One
   // checkpointer (tree, checkpoints, latest-checkpoint file, witness client) per log shard.
@@ -115,6 +134,35 @@ export async function startAudit(
     // Fail closed: a key whose taking over cannot be recorded does not start signing decisions.
     await recordKeyRotation(new AdminTrail(audit, config.instance), SYSTEM_ACTOR, rotation);
   return { audit, checkpointer, checkpointers, witnesses };
+}
+
+/**
+ * The embedded database's audit journal (src/audit/journal.ts), in its data directory: with
+ * SOVR_AUDIT_JOURNAL=on the log appends through it; off, a journal an earlier run left is still
+ * opened, so that `AuditLog.open()` puts its records into the database before anything else is
+ * written. Postgres, or a database in memory, has none.
+ */
+export function embeddedJournal(
+  config: Config,
+  kind: DatabaseHandle["kind"],
+  layout: ShardLayout,
+): AuditJournal | undefined {
+  const on = config.audit.journal;
+  if (kind !== "pglite" || config.dataDir.startsWith("memory://")) {
+    if (on)
+      throw new ConfigError(
+        "SOVR_AUDIT_JOURNAL",
+        kind === "pglite"
+          ? "needs the embedded database on disk (SOVR_DATA_DIR)"
+          : "takes the embedded database only: a Postgres commit is synchronous (fsync), which the journal would weaken",
+      );
+    return undefined;
+  }
+  const path = join(config.dataDir, "audit.journal");
+  if (!on) return existsSync(path) ? new AuditJournal(path) : undefined;
+  if (layout.shards > 1)
+    throw new ConfigError("SOVR_AUDIT_JOURNAL", "takes a log of one shard (SOVR_LOG_SHARDS=1)");
+  return new AuditJournal(path);
 }
 
 /** SOVR_LOG_SHARDS and SOVR_LOG_SHARD_MAP as a layout; a map that does not parse stops the start. */

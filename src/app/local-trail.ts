@@ -1,5 +1,6 @@
 import {
   AdminTrail,
+  type AuditJournal,
   AuditLog,
   currentSigningKey,
   ensureLogLayout,
@@ -8,7 +9,7 @@ import {
 } from "../audit/index.js";
 import { type Config, ensurePrivateDir } from "../config/index.js";
 import { type DatabaseHandle, openDatabase } from "../db/index.js";
-import { publishKey, recordKeyRotation, shardLayout } from "./audit.js";
+import { embeddedJournal, publishKey, recordKeyRotation, shardLayout } from "./audit.js";
 
 /**
  * The database and an admin trail for the `sovr keys …` commands run without a server (no
@@ -32,23 +33,30 @@ export async function withLocalTrail<T>(
     sharedBuffersMiB: config.pgliteSharedBuffersMiB,
   });
   let audit: AuditLog | undefined;
+  let journal: AuditJournal | undefined;
   try {
     // The servers' shard layout: a tenant's admin record goes to its tenant's shard (log-shards.ts).
     const layout = shardLayout(config);
     await ensureLogLayout(h.db, layout);
     const key = (await currentSigningKey(config.keysDir)) ?? (await rotateSigningKey(config.keysDir));
     const rotation = await publishKey(h, key);
+    // Records a server acknowledged from its journal go in before this writes any.
+    journal = embeddedJournal(config, h.kind, layout);
     audit = new AuditLog(h.db, h.kind, key, {
+      journal,
+      journalAppends: config.audit.journal,
       batchDelayMs: 0,
       batchMax: config.audit.batchMax,
       commitTimeoutMs: config.storageTimeoutMs,
       layout,
     });
+    await audit.open();
     const trail = new AdminTrail(audit, config.instance);
     if (rotation) await recordKeyRotation(trail, LOCAL_ACTOR, rotation);
     return await fn(h.db, trail);
   } finally {
     await audit?.drain();
+    journal?.close();
     await h.close();
   }
 }

@@ -139,6 +139,8 @@ export async function serve(p: ServeParts): Promise<Serving> {
           checkpointer,
           checkpointers,
           shardOf: (tenant) => audit.shardOf(tenant),
+          // Journal mode: a read sees every record acknowledged before it (AuditLog.settled).
+          settled: () => audit.settled(),
           replayer: new Replayer({ db: db.db, catalog, livePolicy: policy.engine }),
           logger,
         },

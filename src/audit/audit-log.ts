@@ -4,6 +4,8 @@ import { withDeadline } from "../db/index.js";
 import { type AppendRequest, appendBatch, type BatchEntry, batchParams, slotsOf } from "./append-batch.js";
 import { type CoCommitHook, refusedRequest } from "./co-commit.js";
 import { canonicalEnvelope, type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
+import { type AuditJournal, JournalError } from "./journal.js";
+import { JournalBacklog } from "./journal-backlog.js";
 import type { SigningKey } from "./keys.js";
 import { SEQUENCER_LOCK_KEY, type ShardLayout, sequencerLockKey, shardOf } from "./log-shards.js";
 import { renumberFrom, TenantHeads } from "./tenant-heads.js";
@@ -68,6 +70,18 @@ export interface AuditLogOptions {
   layout?: ShardLayout;
   /** The shard this log writes (set by the routing log for its shards; default 0). */
   shard?: number;
+  /**
+   * The embedded database's journal (journal.ts): `open()` inserts what it holds beyond the
+   * database (always, so records acknowledged by an earlier run with `journalAppends` are never
+   * lost, whatever this run's setting). With `journalAppends`, batches without co-committed work
+   * are durable once in it and go into the database behind it, every `journalInsertMs` or at
+   * `batchMax` records; `open()` must then run before the first append.
+   */
+  journal?: AuditJournal;
+  /** Appends go through `journal` (default: true when a journal is given). */
+  journalAppends?: boolean;
+  /** Longest a journaled record waits to go into the database (default 20 ms). */
+  journalInsertMs?: number;
 }
 
 /** Callers are handed their results this many at a time, one macrotask per slice (see settleSliced). */
@@ -82,7 +96,9 @@ const MAX_HEAD_ATTEMPTS = 5;
 
 /**
  * The append-only, signed decision log (DESIGN §8). `append` signs the record (DSSE, Ed25519),
- * and resolves only once the row is committed: the caller may then let the prompt leave.
+ * and resolves only once the row is committed (with a journal, `journalAppends`: once its line is
+ * in the journal, as durable as the embedded database's commit): the caller may then let the
+ * prompt leave.
  *
  * Group commit: one commit at a time. A decision record finding none in flight starts one on
  * the next macrotask (or after `batchDelayMs`, when configured); records arriving meanwhile
@@ -103,7 +119,28 @@ export class AuditLog {
    */
   commitStalledMs(now = performance.now()): number {
     if (this.#shards) return Math.max(...this.#shards.map((s) => s.commitStalledMs(now)));
-    return this.#flushingSince === undefined ? 0 : now - this.#flushingSince;
+    const since = Math.min(this.#flushingSince ?? now, this.#journal?.insertingSince ?? now);
+    return now - since;
+  }
+
+  /** The embedded database's journal, when the log has one (journal-backlog.ts). */
+  #journal: JournalBacklog | undefined;
+
+  /**
+   * With a journal: inserts what it holds beyond the database (records acknowledged before a
+   * crash), empties it and, when appends go through it, learns the tenants' heads and the next
+   * seq — before the first append. Without one, does nothing. Resolves with how many records
+   * went in.
+   */
+  async open(): Promise<number> {
+    if (this.opts.journal && this.#shards) throw new Error("the audit journal takes a one-shard log");
+    return (await this.#journal?.open()) ?? 0;
+  }
+
+  /** Resolves once every record acknowledged so far is in the database (audit reads wait for it). */
+  async settled(): Promise<void> {
+    if (this.#shards) await Promise.all(this.#shards.map((s) => s.settled()));
+    else if (this.#journal && this.opts.journalAppends !== false) await this.#journal.settled();
   }
 
   /** When the oldest queued decision record was queued (undefined: none queued). */
@@ -125,6 +162,14 @@ export class AuditLog {
   ) {
     this.#beginAndLock = beginAndLock(opts.shard ?? 0);
     const n = opts.layout?.shards ?? 1;
+    if (opts.journal && n === 1)
+      this.#journal = new JournalBacklog(opts.journal, opts, {
+        db,
+        // Acknowledged records are never renumbered: a refusal of their heads is a fault.
+        write: (batch) => this.#write(db, batch as Pending[], undefined, false),
+        notify: (committed) => this.#notify(committed),
+        setHead: (tenant, head) => this.#heads.setCommitted(tenant, head),
+      });
     if (n > 1 && opts.shard === undefined)
       this.#shards = Array.from(
         { length: n },
@@ -171,6 +216,7 @@ export class AuditLog {
 
   append(req: AppendRequest): Promise<Appended> {
     if (this.#shards) return this.#shards[this.shardOf(tenantOf(req))]!.append(req);
+    if (this.#journal?.fault) return Promise.reject(this.#journal.fault);
     const slot =
       "tenant" in req ? { tenant: req.tenant, tenantSeq: this.#heads.take(req.tenant) } : undefined;
     const committed = new Promise<Appended>((resolve, reject) => {
@@ -202,11 +248,14 @@ export class AuditLog {
     db: Kysely<Database> | Transaction<Database>,
     batch: Pending[],
     lockKey?: number,
+    /** False for acknowledged (journaled) records: they cannot be re-signed, a refusal is a fault. */
+    renumber = true,
   ): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       const { params, tenants } = batchParams(batch, this.opts.shard ?? 0);
       const r = await appendBatch(db, params, tenants, lockKey);
       if (r.ok) return r.n;
+      if (!renumber) throw new JournalError("the database's tenant heads are not the journal's");
       if (attempt >= MAX_HEAD_ATTEMPTS)
         throw new Error("tenant sequence heads kept moving; batch not written");
       for (const [tenant, head] of r.heads) this.#heads.setCommitted(tenant, head);
@@ -270,8 +319,16 @@ export class AuditLog {
     const started = performance.now();
     let firstSeq: number;
     const works = this.opts.coCommit ? batch.filter((p) => p.req.work !== undefined) : [];
+    const journal = this.opts.journalAppends === false ? undefined : this.#journal;
+    let journaled = false;
     try {
-      if (works.length > 0) {
+      if (journal && works.length === 0) {
+        // Durable once in the journal; the database takes it behind (journal-backlog.ts).
+        firstSeq = journal.append(batch);
+        journaled = true;
+      } else if (works.length > 0) {
+        // The statement must follow every journaled record: they go in first.
+        if (journal) await this.settled();
         // The work and the records must commit together, in one transaction. On Postgres the
         // advisory lock must be held before the statement's snapshot is taken (READ
         // COMMITTED), or max(seq) could miss another replica's commit: the lock is its own
@@ -306,21 +363,18 @@ export class AuditLog {
       this.#renumberQueue();
       return () => settleSliced(batch, (p) => p.reject(err));
     }
+    if (journal && !journaled) {
+      if (firstSeq !== journal.nextSeq)
+        journal.fault ??= new JournalError(
+          `committed at seq ${firstSeq}, the journal's next is ${journal.nextSeq}`,
+        );
+      journal.nextSeq = firstSeq + batch.length;
+    }
     for (const s of slotsOf(batch)) this.#heads.setCommitted(s.tenant, s.tenantSeq);
     this.#renumberQueue();
     this.opts.onBatch?.(batch.length, (performance.now() - started) / 1000);
-    const committed = batch.map((p, i) => ({ seq: firstSeq + i, leafHash: p.leaf }));
-    for (const l of this.#listeners) {
-      try {
-        l(committed);
-      } catch (err) {
-        // A listener's bug must not wedge the log (the batch is committed; later ones must be
-        // too): it surfaces as an uncaught exception, as a throw from here always did.
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    // Listeners hear of leaves once the database holds them (journaled ones: #insertBacklog).
+    if (!journaled) this.#notify(batch.map((p, i) => ({ seq: firstSeq + i, leafHash: p.leaf })));
     return () =>
       settleSliced(batch, (p, i) =>
         p.resolve({
@@ -332,6 +386,21 @@ export class AuditLog {
           ...(p.refusal !== undefined ? { refusal: p.refusal } : {}),
         }),
       );
+  }
+
+  /** Tells the listeners of leaves now in the database, in sequence order. */
+  #notify(committed: readonly { seq: number; leafHash: Uint8Array }[]): void {
+    for (const l of this.#listeners) {
+      try {
+        l(committed);
+      } catch (err) {
+        // A listener's bug must not wedge the log (the batch is committed; later ones must be
+        // too): it surfaces as an uncaught exception, as a throw from here always did.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 
   /** Runs the batch's works through the hook; a refused decision is re-signed as its refused form. */
@@ -368,6 +437,7 @@ export class AuditLog {
       if (this.#wake && !this.#flushing) this.#startFlush();
       await (this.#flushing ?? new Promise((r) => setImmediate(r)));
     }
+    await this.settled().catch(() => {});
   }
 }
 

@@ -108,6 +108,7 @@ export {
   shardDir,
   writeShardsIndex,
 } from "./export-shards.js";
+export { AuditJournal, JournalError } from "./journal.js";
 export {
   checkKeptCheckpoints,
   KeptCheckpointsError,

@@ -66,6 +66,8 @@ export interface Config {
   readonly audit: {
     readonly batchDelayMs: number;
     readonly batchMax: number;
+    /** SOVR_AUDIT_JOURNAL: the log appends through the embedded database's journal (src/audit/journal.ts). */
+    readonly journal: boolean;
     readonly checkpointEvery: number;
     readonly checkpointIntervalMs: number;
     readonly checkpointOrigin: string;
@@ -232,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     audit: Object.freeze({
       batchDelayMs: c.SOVR_AUDIT_BATCH_DELAY_MS,
       batchMax: c.SOVR_AUDIT_BATCH_MAX,
+      journal: c.SOVR_AUDIT_JOURNAL === "on",
       checkpointEvery: c.SOVR_CHECKPOINT_EVERY,
       checkpointIntervalMs: c.SOVR_CHECKPOINT_INTERVAL_MS,
       checkpointOrigin: c.SOVR_CHECKPOINT_ORIGIN,

@@ -2,7 +2,9 @@
  * Durability under a crash (DESIGN §8, issue 6): the real `sovr serve` process is killed with
  * SIGKILL under concurrent load and restarted on the same data. Every request that reached the
  * upstream (the simulator runs in this test process and notes each `x-request-id`, which is
- * the decision id) must have its decision record, and an export of the log must verify.
+ * the decision id) must have its decision record, and an export of the log must verify. On the
+ * embedded database also with its journal (SOVR_AUDIT_JOURNAL=on): the records acknowledged
+ * from the journal but not yet in the database go in when the server starts again.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -54,7 +56,9 @@ async function waitFor(cond: () => boolean, ms: number, what: () => string): Pro
   }
 }
 
-const databases: ("pglite" | "postgres")[] = process.env.DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
+const databases: ("pglite" | "pglite-journal" | "postgres")[] = process.env.DATABASE_URL
+  ? ["pglite", "pglite-journal", "postgres"]
+  : ["pglite", "pglite-journal"];
 
 describe.each(databases)("kill -9 under load, restart (%s)", (database) => {
   let dir: string;
@@ -84,6 +88,7 @@ describe.each(databases)("kill -9 under load, restart (%s)", (database) => {
       SOVR_AUTH: "off",
       SOVR_CHECKPOINT_EVERY: "20",
       DATABASE_URL: dbUrl,
+      SOVR_AUDIT_JOURNAL: database === "pglite-journal" ? "on" : "off",
     };
     // Upstream answers take a while, so requests are in every stage when the kill comes.
     simulator.setBehaviour("sim-eu", { ttftMs: 30 });

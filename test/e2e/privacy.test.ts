@@ -6,7 +6,9 @@
  * metrics output, nor any error message the callers received. The tenant also brought its own
  * provider key (BYOK) holding the canary: it goes upstream, and is kept only encrypted.
  * Tracing is on: nor is it in any exported span (attributes, events, status), and the access
- * lines (one per request) are among the logs searched.
+ * lines (one per request) are among the logs searched. On the embedded database also with its
+ * audit journal on (SOVR_AUDIT_JOURNAL): the journal file, read after every request while it
+ * holds records not yet in the database, has no canary either.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
@@ -34,159 +36,191 @@ describe("the canary matcher", () => {
   });
 });
 
-describe.each(appDatabases)("no prompt content is kept anywhere (%s)", (database) => {
-  let t: TestApp;
-  let grpc: GrpcJsClient;
-  let traces: OtlpReceiver;
-  const canary = `CANARY-${randomUUID()}`;
-  const errors: string[] = [];
-  const decisionIds: string[] = [];
+describe.each([...appDatabases, "pglite-journal" as const])(
+  "no prompt content is kept anywhere (%s)",
+  (variant) => {
+    const database = variant === "pglite-journal" ? "pglite" : variant;
+    /** The audit journal as read after each request (journal mode: records not yet inserted). */
+    const journalReads: string[] = [];
+    const readJournal = async () => {
+      if (variant === "pglite-journal")
+        journalReads.push(await readFile(join(t.dataDir, "audit.journal"), "utf8").catch(() => ""));
+    };
+    let t: TestApp;
+    let grpc: GrpcJsClient;
+    let traces: OtlpReceiver;
+    const canary = `CANARY-${randomUUID()}`;
+    const errors: string[] = [];
+    const decisionIds: string[] = [];
 
-  const grpcChat = async (region: string) => {
-    try {
-      const events = await collect(
-        grpc.serverStream(RouterService, RouterService.method.chatStream, {
+    const grpcChat = async (region: string) => {
+      try {
+        const events = await collect(
+          grpc.serverStream(RouterService, RouterService.method.chatStream, {
+            model: "sim/chat-small",
+            region,
+            messages: [
+              { role: "system", content: `system ${canary}` },
+              { role: "user", content: `Please repeat ${canary}` },
+            ],
+          }),
+        );
+        const route = events.find((e) => e.event.case === "route");
+        decisionIds.push((route!.event.value as { decisionId: string }).decisionId);
+        await readJournal();
+        return "ok";
+      } catch (err) {
+        const e = err as { message: string; details?: string; metadata?: { getMap(): object } };
+        errors.push(e.message, e.details ?? "", JSON.stringify(e.metadata?.getMap() ?? {}));
+        await readJournal();
+        return "error";
+      }
+    };
+
+    const httpChat = async (region: string, stream: boolean) => {
+      const res = await fetch(`${t.app.httpUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
           model: "sim/chat-small",
           region,
-          messages: [
-            { role: "system", content: `system ${canary}` },
-            { role: "user", content: `Please repeat ${canary}` },
-          ],
+          stream,
+          messages: [{ role: "user", content: `Please repeat ${canary}` }],
         }),
-      );
-      const route = events.find((e) => e.event.case === "route");
-      decisionIds.push((route!.event.value as { decisionId: string }).decisionId);
-      return "ok";
-    } catch (err) {
-      const e = err as { message: string; details?: string; metadata?: { getMap(): object } };
-      errors.push(e.message, e.details ?? "", JSON.stringify(e.metadata?.getMap() ?? {}));
-      return "error";
-    }
-  };
+      });
+      const body = await res.text();
+      const id = res.headers.get("x-sovr-decision-id");
+      if (id) decisionIds.push(id);
+      if (res.status !== 200) errors.push(body, JSON.stringify([...res.headers]));
+      await readJournal();
+      return res.status;
+    };
 
-  const httpChat = async (region: string, stream: boolean) => {
-    const res = await fetch(`${t.app.httpUrl}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "sim/chat-small",
-        region,
-        stream,
-        messages: [{ role: "user", content: `Please repeat ${canary}` }],
-      }),
+    beforeAll(async () => {
+      traces = await startOtlpReceiver();
+      t = await startTestApp({
+        database,
+        env: {
+          SOVR_MASTER_KEY: randomBytes(32).toString("hex"),
+          OTEL_TRACES_EXPORTER: "otlp",
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: traces.url,
+          SOVR_AUDIT_JOURNAL: variant === "pglite-journal" ? "on" : "off",
+        },
+      });
+      grpc = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`);
+      // The default tenant's own key for sim-eu, set as the local operator would.
+      await t.app.byokAdmin.set(undefined, "default", "sim-eu", `BYOK-${canary}`, false);
+      // Succeeding, over both APIs (HTTP streaming and not).
+      expect(await grpcChat("eu")).toBe("ok");
+      expect(await httpChat("eu", false)).toBe(200);
+      expect(await httpChat("eu", true)).toBe(200);
+      // Failing upstream: 500 (every attempt fails) and 400 (the upstream rejects the request).
+      for (const status of [500, 400]) {
+        t.simulator.setBehaviour("sim-eu", { fault: { kind: "status", status } });
+        expect(await grpcChat("eu")).toBe("error");
+        expect(await httpChat("eu", false)).not.toBe(200);
+        expect(await httpChat("eu", true)).not.toBe(200);
+      }
+      t.simulator.resetBehaviour();
+      // Refused before any upstream: no endpoint is eligible in this region.
+      expect(await grpcChat("antarctica")).toBe("error");
+      expect(await httpChat("antarctica", false)).not.toBe(200);
+      await t.app.audit.drain();
+    }, 60_000);
+    afterAll(async () => {
+      grpc?.close();
+      await t?.close();
+      await traces?.close();
     });
-    const body = await res.text();
-    const id = res.headers.get("x-sovr-decision-id");
-    if (id) decisionIds.push(id);
-    if (res.status !== 200) errors.push(body, JSON.stringify([...res.headers]));
-    return res.status;
-  };
 
-  beforeAll(async () => {
-    traces = await startOtlpReceiver();
-    t = await startTestApp({
-      database,
-      env: {
-        SOVR_MASTER_KEY: randomBytes(32).toString("hex"),
-        OTEL_TRACES_EXPORTER: "otlp",
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: traces.url,
-      },
+    it("the requests really happened: decisions recorded, errors returned, the upstream called", async () => {
+      expect(decisionIds.length).toBeGreaterThanOrEqual(3);
+      expect(errors.length).toBeGreaterThanOrEqual(6);
+      const rows = await t.app.db.db.selectFrom("audit_decisions").select(["outcome"]).execute();
+      const outcomes = new Set(rows.map((r) => r.outcome));
+      expect(outcomes).toContain("success");
+      expect(outcomes).toContain("failed");
+      expect(outcomes).toContain("denied");
+      expect(t.simulator.stats("sim-eu").requests).toBeGreaterThanOrEqual(9);
+      // The BYOK key was used (so its absence below means something): kept, encrypted.
+      expect((await t.app.byok.keysFor("default")).get("sim-eu")?.apiKey).toBe(`BYOK-${canary}`);
+      expect(await t.app.db.db.selectFrom("byok_keys").select("tenant").execute()).toHaveLength(1);
     });
-    grpc = new GrpcJsClient(`127.0.0.1:${t.app.servers.grpcPort}`);
-    // The default tenant's own key for sim-eu, set as the local operator would.
-    await t.app.byokAdmin.set(undefined, "default", "sim-eu", `BYOK-${canary}`, false);
-    // Succeeding, over both APIs (HTTP streaming and not).
-    expect(await grpcChat("eu")).toBe("ok");
-    expect(await httpChat("eu", false)).toBe(200);
-    expect(await httpChat("eu", true)).toBe(200);
-    // Failing upstream: 500 (every attempt fails) and 400 (the upstream rejects the request).
-    for (const status of [500, 400]) {
-      t.simulator.setBehaviour("sim-eu", { fault: { kind: "status", status } });
-      expect(await grpcChat("eu")).toBe("error");
-      expect(await httpChat("eu", false)).not.toBe(200);
-      expect(await httpChat("eu", true)).not.toBe(200);
-    }
-    t.simulator.resetBehaviour();
-    // Refused before any upstream: no endpoint is eligible in this region.
-    expect(await grpcChat("antarctica")).toBe("error");
-    expect(await httpChat("antarctica", false)).not.toBe(200);
-    await t.app.audit.drain();
-  }, 60_000);
-  afterAll(async () => {
-    grpc?.close();
-    await t?.close();
-    await traces?.close();
-  });
 
-  it("the requests really happened: decisions recorded, errors returned, the upstream called", async () => {
-    expect(decisionIds.length).toBeGreaterThanOrEqual(3);
-    expect(errors.length).toBeGreaterThanOrEqual(6);
-    const rows = await t.app.db.db.selectFrom("audit_decisions").select(["outcome"]).execute();
-    const outcomes = new Set(rows.map((r) => r.outcome));
-    expect(outcomes).toContain("success");
-    expect(outcomes).toContain("failed");
-    expect(outcomes).toContain("denied");
-    expect(t.simulator.stats("sim-eu").requests).toBeGreaterThanOrEqual(9);
-    // The BYOK key was used (so its absence below means something): kept, encrypted.
-    expect((await t.app.byok.keysFor("default")).get("sim-eu")?.apiKey).toBe(`BYOK-${canary}`);
-    expect(await t.app.db.db.selectFrom("byok_keys").select("tenant").execute()).toHaveLength(1);
-  });
-
-  it("no table holds the canary (every column as text; record payloads decoded)", async () => {
-    const db = t.app.db.db;
-    const tables = await sql<{ table_name: string }>`
+    it("no table holds the canary (every column as text; record payloads decoded)", async () => {
+      const db = t.app.db.db;
+      const tables = await sql<{ table_name: string }>`
       select table_name from information_schema.tables
       where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(db);
-    expect(tables.rows.map((r) => r.table_name)).toEqual(
-      expect.arrayContaining(["audit_log", "audit_decisions"]),
-    );
-    let scanned = 0;
-    for (const { table_name } of tables.rows) {
-      const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(table_name)} t`.execute(
-        db,
+      expect(tables.rows.map((r) => r.table_name)).toEqual(
+        expect.arrayContaining(["audit_log", "audit_decisions"]),
       );
-      for (const { row } of rows.rows) {
-        expect(leaks(row, canary), `${table_name}: ${row.slice(0, 200)}`).toEqual([]);
-        scanned++;
+      let scanned = 0;
+      for (const { table_name } of tables.rows) {
+        const rows = await sql<{
+          row: string;
+        }>`select t::text as row from ${sql.table(table_name)} t`.execute(db);
+        for (const { row } of rows.rows) {
+          expect(leaks(row, canary), `${table_name}: ${row.slice(0, 200)}`).toEqual([]);
+          scanned++;
+        }
       }
-    }
-    expect(scanned).toBeGreaterThan(20);
-    const log = await db.selectFrom("audit_log").select("envelope").execute();
-    for (const { envelope } of log) {
-      const payload = Buffer.from(JSON.parse(envelope).payload, "base64").toString("utf8");
-      expect(leaks(payload, canary)).toEqual([]);
-    }
-  });
+      expect(scanned).toBeGreaterThan(20);
+      const log = await db.selectFrom("audit_log").select("envelope").execute();
+      for (const { envelope } of log) {
+        const payload = Buffer.from(JSON.parse(envelope).payload, "base64").toString("utf8");
+        expect(leaks(payload, canary)).toEqual([]);
+      }
+    });
 
-  it("nor do the server's logs, the metrics, the error messages, or an export", async () => {
-    expect(t.logs.length).toBeGreaterThan(5);
-    expect(leaks(t.logs.join("\n"), canary)).toEqual([]);
-    const metrics = await (await fetch(`${t.app.httpUrl}/metrics`)).text();
-    expect(metrics).toContain("sovr_");
-    expect(leaks(metrics, canary)).toEqual([]);
-    expect(leaks(errors.join("\n"), canary)).toEqual([]);
-    const dir = await exportLog(t);
-    try {
-      const records = await readFile(join(dir, "records.jsonl"), "utf8");
-      expect(records.length).toBeGreaterThan(1000);
-      expect(leaks(records, canary)).toEqual([]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    it.runIf(variant === "pglite-journal")(
+      "nor does the audit journal (its lines, record payloads decoded)",
+      () => {
+        expect(journalReads.length).toBeGreaterThanOrEqual(10);
+        const lines = journalReads.flatMap((text) => text.split("\n").filter((l) => l.endsWith("}")));
+        // Records stay in the journal ~20 ms: read right after each request, some are still there.
+        expect(lines.length).toBeGreaterThan(0);
+        for (const line of lines) {
+          expect(leaks(line, canary)).toEqual([]);
+          const payload = Buffer.from(JSON.parse(JSON.parse(line).envelope).payload, "base64").toString(
+            "utf8",
+          );
+          expect(leaks(payload, canary)).toEqual([]);
+        }
+        console.info(`privacy (journal): ${lines.length} journal lines read while not yet in the database`);
+      },
+    );
 
-  it("nor do the spans exported (every byte), and every request wrote an access line", async () => {
-    const before = traces.spans.length;
-    await t.app.stop(); // flushes the batched spans
-    expect(traces.spans.length).toBeGreaterThan(before);
-    expect(traces.spans.some((s) => s.status.code === 2)).toBe(true); // the failures are there too
-    expect(leaks(Buffer.concat(traces.raw).toString("latin1"), canary)).toEqual([]);
-    expect(leaks(JSON.stringify(traces.spans), canary)).toEqual([]);
-    const access = t.logs.filter((l) => l.includes('"msg":"request"'));
-    expect(access.length).toBeGreaterThanOrEqual(10);
-    expect(leaks(access.join("\n"), canary)).toEqual([]);
-  });
-});
+    it("nor do the server's logs, the metrics, the error messages, or an export", async () => {
+      expect(t.logs.length).toBeGreaterThan(5);
+      expect(leaks(t.logs.join("\n"), canary)).toEqual([]);
+      const metrics = await (await fetch(`${t.app.httpUrl}/metrics`)).text();
+      expect(metrics).toContain("sovr_");
+      expect(leaks(metrics, canary)).toEqual([]);
+      expect(leaks(errors.join("\n"), canary)).toEqual([]);
+      const dir = await exportLog(t);
+      try {
+        const records = await readFile(join(dir, "records.jsonl"), "utf8");
+        expect(records.length).toBeGreaterThan(1000);
+        expect(leaks(records, canary)).toEqual([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("nor do the spans exported (every byte), and every request wrote an access line", async () => {
+      const before = traces.spans.length;
+      await t.app.stop(); // flushes the batched spans
+      expect(traces.spans.length).toBeGreaterThan(before);
+      expect(traces.spans.some((s) => s.status.code === 2)).toBe(true); // the failures are there too
+      expect(leaks(Buffer.concat(traces.raw).toString("latin1"), canary)).toEqual([]);
+      expect(leaks(JSON.stringify(traces.spans), canary)).toEqual([]);
+      const access = t.logs.filter((l) => l.includes('"msg":"request"'));
+      expect(access.length).toBeGreaterThanOrEqual(10);
+      expect(leaks(access.join("\n"), canary)).toEqual([]);
+    });
+  },
+);
 
 /** A valid IBAN (mod-97 check digits computed) whose account number is `digits`, unique per run. */
 function ibanWith(digits: string): string {

@@ -47,6 +47,11 @@ import { InvalidFieldError, toConnectError } from "./errors.js";
 
 export interface AuditServiceDeps {
   db: Kysely<Database>;
+  /**
+   * Resolves once every record acknowledged so far is in the database (the embedded database's
+   * journal inserts behind its acknowledgements: AuditLog.settled). Every RPC waits for it.
+   */
+  settled?: () => Promise<void>;
   checkpointer: Checkpointer;
   /**
    * One per log shard, by shard (docs/audit.md §10); absent: one shard, `checkpointer`. A
@@ -91,8 +96,10 @@ export class AuditServiceImpl implements Impl {
   readonly #logger: AuditServiceDeps["logger"];
   readonly #commits: CommitSignal;
   readonly #shutdown: AbortSignal | undefined;
+  readonly #settled: (() => Promise<void>) | undefined;
 
   constructor(deps: AuditServiceDeps) {
+    this.#settled = deps.settled;
     this.#db = deps.db;
     this.#cp = deps.checkpointer;
     this.#cps = deps.checkpointers ?? [deps.checkpointer];
@@ -106,6 +113,7 @@ export class AuditServiceImpl implements Impl {
   /** Runs `fn` for the caller (from the connect context), mapping its errors to statuses. */
   async #guard<T>(ctx: HandlerContext, fn: (principal: Principal) => Promise<T>): Promise<T> {
     try {
+      await this.#settled?.();
       return await fn(ctx.values.get(principalKey));
     } catch (err) {
       throw toConnectError(err);

@@ -56,7 +56,7 @@ export function registerServices(r: ConnectRouter, d: ServiceDeps): void {
   r.service(RouterService, new RouterServiceImpl(d.router, d.limits));
   r.service(CatalogService, new CatalogServiceImpl(d.catalog));
   r.service(AuditService, new AuditServiceImpl(d.audit));
-  r.service(UsageService, new UsageServiceImpl({ db: d.audit.db }));
+  r.service(UsageService, new UsageServiceImpl({ db: d.audit.db, settled: d.audit.settled }));
   registerHealth(r, d.health);
   registerReflection(r, new ReflectionIndex([...SERVICES]));
   malformedRequestsAreInvalidArgument(r, d.limits?.requestBytes);

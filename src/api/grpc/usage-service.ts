@@ -34,9 +34,12 @@ const seesAll = (p: Principal) => p.allTenants || p.roles.includes("operator");
 export class UsageServiceImpl implements ServiceImpl<typeof UsageService> {
   readonly #db: Kysely<Database>;
   readonly #now: () => Date;
+  readonly #settled: (() => Promise<void>) | undefined;
 
-  constructor(deps: { db: Kysely<Database>; now?: () => Date }) {
+  /** `settled`: as the audit service's (AuditServiceDeps.settled). */
+  constructor(deps: { db: Kysely<Database>; now?: () => Date; settled?: () => Promise<void> }) {
     this.#db = deps.db;
+    this.#settled = deps.settled;
     this.#now = deps.now ?? (() => new Date());
   }
 
@@ -55,6 +58,7 @@ export class UsageServiceImpl implements ServiceImpl<typeof UsageService> {
           Code.PermissionDenied,
         );
       const tenant = req.tenant || (seesAll(principal) ? undefined : principal.tenant);
+      await this.#settled?.();
       const rows = await usageReport(this.#db, { by, from, to, tenant });
       return {
         rows: rows.map((r) => ({

@@ -1,0 +1,127 @@
+/**
+ * The audit log in journal mode (embedded database only): a batch is durable
+ * once in the journal and goes into the database behind it; a start replays what the database
+ * lacks; listeners hear of leaves once the database holds them; a failed insertion fails closed.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase } from "../db/index.js";
+import { AuditLog } from "./audit-log.js";
+import { sampleDecisionAppend } from "./fixtures/records.js";
+import { AuditJournal } from "./journal.js";
+import { generateSigningKey } from "./keys.js";
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "sovr-journal-log-"));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const h = await openDatabase({ dataDir: "memory://" });
+  cleanup.push(() => h.close());
+  const key = generateSigningKey();
+  const path = join(dir, "audit.journal");
+  const log = (journalInsertMs: number) => {
+    const journal = new AuditJournal(path);
+    cleanup.push(() => journal.close());
+    return new AuditLog(h.db, h.kind, key, { batchDelayMs: 0, batchMax: 64, journal, journalInsertMs });
+  };
+  const rows = async () =>
+    (await sql<{ seq: number }>`select seq from audit_log order by seq`.execute(h.db)).rows.map((r) =>
+      Number(r.seq),
+    );
+  return { h, log, rows, path };
+}
+
+describe("AuditLog with a journal", () => {
+  it("acknowledges from the journal and inserts behind it, in order; listeners hear of leaves once inserted", async () => {
+    const { log, rows } = await setup();
+    const audit = log(3_600_000);
+    await audit.open();
+    const heard: number[] = [];
+    audit.onCommitted((c) => heard.push(...c.map((x) => x.seq)));
+    const got = await Promise.all(
+      Array.from({ length: 10 }, () => audit.append(sampleDecisionAppend("acme"))),
+    );
+    expect(got.map((a) => a.seq).sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+    expect(await rows()).toEqual([]);
+    expect(heard).toEqual([]);
+    await audit.settled();
+    expect(await rows()).toEqual([...Array(10).keys()]);
+    expect(heard).toEqual([...Array(10).keys()]);
+  });
+
+  it("replays at the next start what was acknowledged but never inserted, with the same seqs and bytes", async () => {
+    const { h, log, rows } = await setup();
+    const first = log(3_600_000);
+    await first.open();
+    const acked = await Promise.all(
+      Array.from({ length: 5 }, () => first.append(sampleDecisionAppend("acme"))),
+    );
+    expect(await rows()).toEqual([]);
+    // The process "dies" here: nothing inserted. The next start replays the journal.
+    const second = log(3_600_000);
+    await second.open();
+    expect(await rows()).toEqual([0, 1, 2, 3, 4]);
+    const stored = await sql<{
+      seq: number;
+      envelope: string;
+    }>`select seq, envelope from audit_log order by seq`.execute(h.db);
+    for (const a of acked) {
+      const row = stored.rows.find((r) => Number(r.seq) === a.seq)!;
+      expect(JSON.parse(row.envelope).signatures[0].sig).toBe(a.envelope.signatures[0]!.sig);
+    }
+    // And it continues the tenant's sequence from the database's head, not from 1.
+    const next = await second.append(sampleDecisionAppend("acme"));
+    expect(next.seq).toBe(5);
+    expect(next.tenantSeq).toBe(6);
+    await second.settled();
+    expect(await rows()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it("with appends off, still puts a journal an earlier run left into the database first", async () => {
+    const { h, log, rows, path } = await setup();
+    const first = log(3_600_000);
+    await first.open();
+    await Promise.all(Array.from({ length: 3 }, () => first.append(sampleDecisionAppend("acme"))));
+    const journal = new AuditJournal(path);
+    cleanup.push(() => journal.close());
+    const plain = new AuditLog(h.db, h.kind, generateSigningKey(), {
+      batchDelayMs: 0,
+      batchMax: 64,
+      journal,
+      journalAppends: false,
+    });
+    await plain.open();
+    expect(await rows()).toEqual([0, 1, 2]);
+    expect(journal.size).toBe(0);
+    // Its own appends go straight to the database, after the replayed ones.
+    const a = await plain.append(sampleDecisionAppend("acme"));
+    expect(a.seq).toBe(3);
+    expect(await rows()).toEqual([0, 1, 2, 3]);
+    expect(journal.size).toBe(0);
+  });
+
+  it("refuses appends before open()", async () => {
+    const { log } = await setup();
+    const audit = log(20);
+    await expect(audit.append(sampleDecisionAppend("acme"))).rejects.toThrow(/not open/);
+  });
+
+  it("fails closed once journaled records cannot go into the database", async () => {
+    const { h, log } = await setup();
+    const audit = log(3_600_000);
+    await audit.open();
+    await audit.append(sampleDecisionAppend("acme"));
+    // Someone else writes seq 0 under the log: the journaled record no longer fits.
+    await sql`insert into audit_log (shard, seq, kind, decision_id, recorded_at, envelope, leaf_hash)
+      values (0, 0, 'admin', '019a0000-0000-7000-8000-0000000000ff', now(), '{}', '\\x00')`.execute(h.db);
+    await expect(audit.settled()).rejects.toThrow(/audit journal/);
+    await expect(audit.append(sampleDecisionAppend("acme"))).rejects.toThrow(/audit journal/);
+  });
+});

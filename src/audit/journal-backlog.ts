@@ -1,0 +1,143 @@
+import { type Kysely, sql } from "kysely";
+import type { Database } from "../db/index.js";
+import type { BatchEntry } from "./append-batch.js";
+import { type AuditJournal, JournalError } from "./journal.js";
+
+/** What the backlog needs of its log (audit-log.ts). */
+export interface BacklogLog {
+  readonly db: Kysely<Database>;
+  /**
+   * Writes `batch` in one statement, as signed (a refusal of its tenant heads throws: an
+   * acknowledged record cannot be renumbered); resolves with the batch's first seq.
+   */
+  write(batch: BatchEntry[]): Promise<number>;
+  /** Tells the log's listeners of leaves now in the database, in sequence order. */
+  notify(committed: readonly { seq: number; leafHash: Uint8Array }[]): void;
+  /** Takes the database's `tenant_seq` heads as committed. */
+  setHead(tenant: string, head: number): void;
+}
+
+/**
+ * The log's side of the embedded database's journal (journal.ts): the next `seq` (counted here:
+ * the embedded database has one writer), the records acknowledged from the journal but not yet
+ * in the database, their insertion behind the acknowledgements (every `insertMs`, or at
+ * `batchMax` records, one statement each, each checked to land at the seq counted), and the
+ * fault that, once an insertion fails or lands elsewhere, refuses every later append.
+ */
+export class JournalBacklog {
+  /** The next seq the log gives; known once `open()` ran with appends. */
+  nextSeq: number | undefined;
+  /** Why journaled records could not go into the database. */
+  fault: Error | undefined;
+  #entries: BatchEntry[] = [];
+  #first = 0;
+  #inserting: Promise<void> | undefined;
+  #insertingSince: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  readonly #opts: { shard: number; batchMax: number; insertMs: number; appends: boolean };
+
+  /** `options`: the log's (audit-log.ts AuditLogOptions), of which the shard and batch size. */
+  constructor(
+    readonly journal: AuditJournal,
+    options: { shard?: number; batchMax: number; journalInsertMs?: number; journalAppends?: boolean },
+    private readonly log: BacklogLog,
+  ) {
+    this.#opts = {
+      shard: options.shard ?? 0,
+      batchMax: options.batchMax,
+      insertMs: options.journalInsertMs ?? 20,
+      appends: options.journalAppends !== false,
+    };
+  }
+
+  /**
+   * Inserts what the journal holds beyond the database (records acknowledged before a crash,
+   * with the seqs they were given), empties it, and, when appends go through it, learns the
+   * tenants' heads and the next seq. Resolves with how many records went in.
+   */
+  async open(): Promise<number> {
+    const next = Number(
+      (
+        await sql<{ n: number }>`select coalesce(max(seq) + 1, 0)::int8 as n from audit_log where shard = ${
+          this.#opts.shard
+        }`.execute(this.log.db)
+      ).rows[0]!.n,
+    );
+    const missing = this.journal.read().entries.filter((e) => e.seq >= next);
+    missing.forEach((e, i) => {
+      if (e.seq !== next + i)
+        throw new JournalError(`audit journal: seq ${e.seq} where ${next + i} was next; not replayed`);
+    });
+    for (let i = 0; i < missing.length; i += this.#opts.batchMax) {
+      const chunk = missing.slice(i, i + this.#opts.batchMax);
+      const n = await this.log.write(chunk);
+      if (n !== chunk[0]!.seq)
+        throw new JournalError(`audit journal: replayed at seq ${n}, not ${chunk[0]!.seq}`);
+    }
+    this.journal.clear();
+    if (!this.#opts.appends) return missing.length;
+    const heads = await sql<{
+      tenant: string;
+      head: number;
+    }>`select tenant, head from audit_tenant_heads`.execute(this.log.db);
+    for (const h of heads.rows) this.log.setHead(h.tenant, Number(h.head));
+    this.nextSeq = next + missing.length;
+    return missing.length;
+  }
+
+  /** Journals `batch` (durable when this returns) and queues it for the database; returns its first seq. */
+  append(batch: readonly BatchEntry[]): number {
+    if (this.nextSeq === undefined) throw new Error("the audit journal is not open (AuditLog.open)");
+    const first = this.nextSeq;
+    this.journal.append(batch, first);
+    this.nextSeq += batch.length;
+    if (this.#entries.length === 0) this.#first = first;
+    this.#entries.push(...batch);
+    if (this.#entries.length >= this.#opts.batchMax) void this.#insertNow();
+    else this.#timer ??= setTimeout(() => void this.#insertNow(), this.#opts.insertMs);
+    return first;
+  }
+
+  /** Since when the insertion in flight has waited for the database (performance.now() ms). */
+  get insertingSince(): number | undefined {
+    return this.#insertingSince;
+  }
+
+  /** Resolves once every journaled record is in the database; rejects with the fault, if any. */
+  async settled(): Promise<void> {
+    while (this.#entries.length > 0 || this.#inserting) await this.#insertNow();
+    if (this.fault) throw this.fault;
+  }
+
+  #insertNow(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#inserting ??= this.#insert()
+      .catch((err) => {
+        this.fault ??= new JournalError(
+          `audit journal: records could not go into the database (${(err as Error).message}); the journal keeps them for the next start`,
+          { cause: err },
+        );
+      })
+      .finally(() => {
+        this.#inserting = undefined;
+        this.#insertingSince = undefined;
+      });
+    return this.#inserting;
+  }
+
+  async #insert(): Promise<void> {
+    this.#insertingSince = performance.now();
+    while (this.#entries.length > 0 && !this.fault) {
+      const chunk = this.#entries.splice(0, this.#opts.batchMax);
+      const first = this.#first;
+      this.#first = first + chunk.length;
+      const n = await this.log.write(chunk);
+      if (n !== first) throw new JournalError(`inserted at seq ${n}, journaled at ${first}`);
+      this.log.notify(chunk.map((p, i) => ({ seq: first + i, leafHash: p.leaf })));
+    }
+    // Nothing is journaled between the last insertion's end and here (appends are synchronous).
+    if (this.#entries.length === 0) this.journal.clear();
+  }
+}

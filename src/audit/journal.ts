@@ -1,0 +1,153 @@
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import type { AppendRequest, BatchEntry } from "./append-batch.js";
+import type { TenantSlot } from "./tenant-heads.js";
+
+/**
+ * The embedded database's write-ahead journal for the audit log (issue 19;
+ * bench/findings.md "session 12"). A batch of records is durable once its lines are in this
+ * append-only file — one write(2), the durability the embedded database gives a commit (PGlite
+ * runs Postgres with fsync off: a write into the page cache, which survives the process but not
+ * the machine). The log then inserts the journal's records into the database in larger batches
+ * behind it, and empties the journal once the database holds them all.
+ *
+ * One line a record: JSON of what the append statement needs (append-batch.ts), with the `seq`
+ * the log gave it. A line without its newline is torn — the write that made it did not finish,
+ * so nobody was told the record was durable — and is dropped when the journal is read back.
+ */
+
+/** What a journal line holds: a v2 record's statement fields, its seq and its signed bytes. */
+interface JournalLine {
+  seq: number;
+  kind: AppendRequest["kind"];
+  id: string;
+  at: number;
+  tenant: string;
+  tenantSeq: number;
+  envelope: string;
+  leaf: string;
+  index?: unknown;
+  outcome?: unknown;
+  endpointId?: string | null;
+  usage?: unknown;
+  action?: string;
+}
+
+/** A record read back from the journal: a batch entry of the append statement, and its seq. */
+export interface JournaledEntry extends BatchEntry {
+  seq: number;
+}
+
+export class JournalError extends Error {
+  override name = "JournalError";
+}
+
+export class AuditJournal {
+  readonly #fd: number;
+  #broken: Error | undefined;
+
+  constructor(readonly path: string) {
+    this.#fd = openSync(path, "a+", 0o600);
+  }
+
+  /** Bytes in the journal now. */
+  get size(): number {
+    return fstatSync(this.#fd).size;
+  }
+
+  /**
+   * Appends `batch`, whose first record has seq `firstSeq`, in one write. Throws when the
+   * write fails or is short; the journal then refuses every later append (a torn line must
+   * stay the last one).
+   */
+  append(batch: readonly BatchEntry[], firstSeq: number): void {
+    if (this.#broken) throw this.#broken;
+    let text = "";
+    for (let i = 0; i < batch.length; i++) text += `${JSON.stringify(toLine(batch[i]!, firstSeq + i))}\n`;
+    const bytes = Buffer.from(text);
+    let written: number;
+    try {
+      written = writeSync(this.#fd, bytes);
+    } catch (err) {
+      this.#broken = new JournalError(`audit journal write failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+      throw this.#broken;
+    }
+    if (written !== bytes.length) {
+      this.#broken = new JournalError(`audit journal write was short (${written} of ${bytes.length} bytes)`);
+      throw this.#broken;
+    }
+  }
+
+  /** The journal's whole records in order; `torn` when a last, unfinished line was dropped. */
+  read(): { entries: JournaledEntry[]; torn: boolean } {
+    const text = readFileSync(this.path, "utf8");
+    const lines = text.split("\n");
+    const last = lines.pop();
+    const entries = lines.map((l, i) => {
+      try {
+        return fromLine(JSON.parse(l) as JournalLine);
+      } catch (err) {
+        throw new JournalError(`audit journal line ${i + 1} is not a record: ${(err as Error).message}`);
+      }
+    });
+    return { entries, torn: last !== undefined && last !== "" };
+  }
+
+  /** Empties the journal (every record in it is in the database). */
+  clear(): void {
+    ftruncateSync(this.#fd, 0);
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+}
+
+function toLine(p: BatchEntry, seq: number): JournalLine {
+  const q = p.req;
+  if (!p.slot || !("tenant" in q)) throw new JournalError("the journal takes v2 records only");
+  const base = {
+    seq,
+    kind: q.kind,
+    id: q.kind === "admin" ? q.eventId : q.decisionId,
+    at: q.recordedAt.getTime(),
+    tenant: p.slot.tenant,
+    tenantSeq: p.slot.tenantSeq,
+    envelope: p.envelopeJson,
+    leaf: Buffer.from(p.leaf).toString("hex"),
+  };
+  if (q.kind === "decision") return { ...base, index: q.index };
+  if (q.kind === "outcome") return { ...base, outcome: q.outcome, endpointId: q.endpointId, usage: q.usage };
+  return { ...base, action: q.action };
+}
+
+function notReencodable(): never {
+  throw new JournalError("a journaled record is signed already: it is never encoded again");
+}
+
+function fromLine(l: JournalLine): JournaledEntry {
+  const recordedAt = new Date(l.at);
+  const common = { tenant: l.tenant, encode: notReencodable, recordedAt };
+  let req: AppendRequest;
+  if (l.kind === "decision") req = { ...common, kind: "decision", decisionId: l.id, index: l.index as never };
+  else if (l.kind === "outcome")
+    req = {
+      ...common,
+      kind: "outcome",
+      decisionId: l.id,
+      outcome: l.outcome as never,
+      endpointId: l.endpointId ?? null,
+      ...(l.usage ? { usage: l.usage as never } : {}),
+    };
+  else if (l.kind === "admin") req = { ...common, kind: "admin", eventId: l.id, action: l.action ?? "" };
+  else throw new JournalError(`unknown record kind ${String(l.kind)}`);
+  const slot: TenantSlot = { tenant: l.tenant, tenantSeq: l.tenantSeq };
+  return {
+    seq: l.seq,
+    req,
+    slot,
+    envelopeJson: l.envelope,
+    leaf: new Uint8Array(Buffer.from(l.leaf, "hex")),
+  };
+}
