@@ -59,6 +59,25 @@ export type AppendRequest = RecordBytes & {
     | { kind: "admin"; eventId: string; recordedAt: Date; tenant: string; action: string }
   );
 
+/**
+ * The tenant whose shard a record goes to. A v1 record (bytes only) names none in the request:
+ * its decision or outcome index row does, and an outcome carries none: it goes where its
+ * decision went, by the decision's tenant — callers of a sharded log append v2 records only.
+ */
+export function tenantOf(req: AppendRequest): string {
+  if ("tenant" in req) return req.tenant;
+  if (req.kind === "decision") return req.index.tenant;
+  throw new Error("a sharded log needs v2 records: an outcome record without its tenant has no shard");
+}
+
+/**
+ * Whether the record's caller waits for its commit: a decision (the prompt waits) and an admin
+ * record (the change waits). Outcome records hold nobody.
+ */
+export function holdsCaller(req: AppendRequest): boolean {
+  return req.kind !== "outcome";
+}
+
 /** What the statement needs of a queued record. */
 export interface BatchEntry {
   req: AppendRequest;

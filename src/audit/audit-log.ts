@@ -1,13 +1,22 @@
 import { CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { Database, DatabaseKind } from "../db/index.js";
 import { withDeadline } from "../db/index.js";
-import { type AppendRequest, appendBatch, type BatchEntry, batchParams, slotsOf } from "./append-batch.js";
+import {
+  type AppendRequest,
+  appendBatch,
+  type BatchEntry,
+  batchParams,
+  holdsCaller,
+  slotsOf,
+  tenantOf,
+} from "./append-batch.js";
 import { type CoCommitHook, refusedRequest } from "./co-commit.js";
 import { canonicalEnvelope, type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
 import { type AuditJournal, JournalError } from "./journal.js";
 import { JournalBacklog } from "./journal-backlog.js";
 import type { SigningKey } from "./keys.js";
 import { SEQUENCER_LOCK_KEY, type ShardLayout, sequencerLockKey, shardOf } from "./log-shards.js";
+import { settleSliced } from "./settle-sliced.js";
 import { renumberFrom, TenantHeads } from "./tenant-heads.js";
 
 export type { AppendRequest, DecisionIndex, OutcomeUsage, RecordBytes } from "./append-batch.js";
@@ -83,9 +92,6 @@ export interface AuditLogOptions {
   /** Longest a journaled record waits to go into the database (default 20 ms). */
   journalInsertMs?: number;
 }
-
-/** Callers are handed their results this many at a time, one macrotask per slice (see settleSliced). */
-const SETTLE_SLICE = 32;
 
 /**
  * Statements a batch may take when the tenant heads it continues keep moving. On Postgres the
@@ -439,38 +445,4 @@ export class AuditLog {
     }
     await this.settled().catch(() => {});
   }
-}
-
-/**
- * The tenant whose shard a record goes to. A v1 record (bytes only) names none in the request:
- * its decision or outcome index row does, and an outcome carries none: it goes where its
- * decision went, by the decision's tenant — callers of a sharded log append v2 records only.
- */
-function tenantOf(req: AppendRequest): string {
-  if ("tenant" in req) return req.tenant;
-  if (req.kind === "decision") return req.index.tenant;
-  throw new Error("a sharded log needs v2 records: an outcome record without its tenant has no shard");
-}
-
-/**
- * Whether the record's caller waits for its commit: a decision (the prompt waits) and an admin
- * record (the change waits). Outcome records hold nobody.
- */
-function holdsCaller(req: AppendRequest): boolean {
-  return req.kind !== "outcome";
-}
-
-/**
- * Settles a batch's records in slices of {@link SETTLE_SLICE}, one macrotask each: each caller
- * resumes synchronously into its next record's signing (~0.1 ms of CPU), and a whole batch of
- * them at once would hold the event loop for tens of milliseconds while the commit in flight
- * waits for its replies to be read.
- */
-function settleSliced(batch: readonly Pending[], settle: (p: Pending, i: number) => void): void {
-  const run = (from: number) => {
-    const to = Math.min(batch.length, from + SETTLE_SLICE);
-    for (let i = from; i < to; i++) settle(batch[i]!, i);
-    if (to < batch.length) setImmediate(run, to);
-  };
-  run(0);
 }
