@@ -57,16 +57,22 @@ export async function startAudit(
   }
   // A key the log has no record of taking over (the log's first, or a rotation): recorded below, signed by it.
   const rotation = await publishKey(db, key);
-  const journal = embeddedJournal(config, db.kind, layout);
+  const { journal, appends } = embeddedJournal(config, db.kind, layout);
   const audit = new AuditLog(db.db, db.kind, key, {
     journal,
-    journalAppends: config.audit.journal,
+    journalAppends: appends,
     batchDelayMs: config.audit.batchDelayMs,
     batchMax: config.audit.batchMax,
     commitTimeoutMs: config.storageTimeoutMs,
     // Budget reservations and settlements commit with their records (docs/budgets.md).
     coCommit: new BudgetLedger(),
     layout,
+    // Every later request is refused from here on (src/app/router.ts auditFault); the reason once.
+    onJournalFault: (fault) =>
+      logger.error(
+        { err: fault },
+        "audit journal: records cannot go into the database; no requests are routed",
+      ),
     onBatch: (size, seconds) => {
       metrics.auditBatchSize.observe(size);
       metrics.auditCommitSeconds.observe(seconds);
@@ -137,32 +143,35 @@ export async function startAudit(
 }
 
 /**
- * The embedded database's audit journal (src/audit/journal.ts), in its data directory: with
- * SOVR_AUDIT_JOURNAL=on the log appends through it; off, a journal an earlier run left is still
- * opened, so that `AuditLog.open()` puts its records into the database before anything else is
- * written. Postgres, or a database in memory, has none.
+ * The embedded database's audit journal (src/audit/journal.ts), in its data directory, and
+ * whether the log appends through it. SOVR_AUDIT_JOURNAL `auto` (the default) appends through it
+ * where it can: the embedded database on disk with a log of one shard; `on` where it cannot is a
+ * config error. Not appending, a journal an earlier run left is still opened, so that
+ * `AuditLog.open()` puts its records into the database before anything else is written.
+ * Postgres, or a database in memory, has none.
  */
 export function embeddedJournal(
   config: Config,
   kind: DatabaseHandle["kind"],
   layout: ShardLayout,
-): AuditJournal | undefined {
-  const on = config.audit.journal;
+): { journal: AuditJournal | undefined; appends: boolean } {
+  const setting = config.audit.journal;
   if (kind !== "pglite" || config.dataDir.startsWith("memory://")) {
-    if (on)
+    if (setting === "on")
       throw new ConfigError(
         "SOVR_AUDIT_JOURNAL",
         kind === "pglite"
           ? "needs the embedded database on disk (SOVR_DATA_DIR)"
           : "takes the embedded database only: a Postgres commit is synchronous (fsync), which the journal would weaken",
       );
-    return undefined;
+    return { journal: undefined, appends: false };
   }
-  const path = join(config.dataDir, "audit.journal");
-  if (!on) return existsSync(path) ? new AuditJournal(path) : undefined;
-  if (layout.shards > 1)
+  if (setting === "on" && layout.shards > 1)
     throw new ConfigError("SOVR_AUDIT_JOURNAL", "takes a log of one shard (SOVR_LOG_SHARDS=1)");
-  return new AuditJournal(path);
+  const path = join(config.dataDir, "audit.journal");
+  const appends = setting === "on" || (setting === "auto" && layout.shards === 1);
+  if (!appends) return { journal: existsSync(path) ? new AuditJournal(path) : undefined, appends };
+  return { journal: new AuditJournal(path), appends };
 }
 
 /** SOVR_LOG_SHARDS and SOVR_LOG_SHARD_MAP as a layout; a map that does not parse stops the start. */

@@ -41,10 +41,11 @@ export async function withLocalTrail<T>(
     const key = (await currentSigningKey(config.keysDir)) ?? (await rotateSigningKey(config.keysDir));
     const rotation = await publishKey(h, key);
     // Records a server acknowledged from its journal go in before this writes any.
-    journal = embeddedJournal(config, h.kind, layout);
+    const embedded = embeddedJournal(config, h.kind, layout);
+    journal = embedded.journal;
     audit = new AuditLog(h.db, h.kind, key, {
       journal,
-      journalAppends: config.audit.journal,
+      journalAppends: embedded.appends,
       batchDelayMs: 0,
       batchMax: config.audit.batchMax,
       commitTimeoutMs: config.storageTimeoutMs,

@@ -59,7 +59,7 @@ export function buildRouter(p: RouterParts): Router {
   // No routing over a log the checkpointer no longer vouches for (a fork, an altered row).
   // Each decision record durable gives the caller its receipt (docs/audit.md §9).
   const recorder = new AuditRecorder(p.audit, {
-    fault: () => auditFault(p.checkpointers),
+    fault: () => auditFault(p.checkpointers, p.audit),
     // A sharded log's receipt names the record's shard by its origin (`<origin>/shard-<k>`).
     origin: p.checkpointers.length === 1 ? p.checkpointer.origin : (k) => p.checkpointers[k]!.origin,
   });
@@ -119,8 +119,12 @@ export function contentDetector(
   return own ?? { version: DETECTOR_VERSION, findSpans };
 }
 
-/** Why some shard's checkpointer stopped signing, if one did: then nothing is routed. */
-export function auditFault(checkpointers: readonly Checkpointer[]): Error | undefined {
+/**
+ * Why the log can no longer be vouched for, if it cannot: some shard's checkpointer stopped
+ * signing, or the embedded database's journal found the database is not the log it continues.
+ * Then nothing is routed.
+ */
+export function auditFault(checkpointers: readonly Checkpointer[], audit: AuditLog): Error | undefined {
   for (const c of checkpointers) if (c.fault) return c.fault;
-  return undefined;
+  return audit.fault;
 }

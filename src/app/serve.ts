@@ -182,7 +182,7 @@ export async function serve(p: ServeParts): Promise<Serving> {
       policyRevision: () => policy.activeBundle()?.revision,
       catalogRevision: () => (catalog.loaded ? catalog.current().revision : undefined),
       serving: () => health.serving,
-      auditFault: () => auditFault(checkpointers),
+      auditFault: () => auditFault(checkpointers, audit),
       auditCommit: { stalledMs: () => audit.commitStalledMs(), boundMs: config.storageTimeoutMs },
     },
   });

@@ -26,10 +26,16 @@ async function setup() {
   cleanup.push(() => h.close());
   const key = generateSigningKey();
   const path = join(dir, "audit.journal");
-  const log = (journalInsertMs: number) => {
+  const log = (journalInsertMs: number, commitTimeoutMs?: number) => {
     const journal = new AuditJournal(path);
     cleanup.push(() => journal.close());
-    return new AuditLog(h.db, h.kind, key, { batchDelayMs: 0, batchMax: 64, journal, journalInsertMs });
+    return new AuditLog(h.db, h.kind, key, {
+      batchDelayMs: 0,
+      batchMax: 64,
+      journal,
+      journalInsertMs,
+      ...(commitTimeoutMs !== undefined ? { commitTimeoutMs } : {}),
+    });
   };
   const rows = async () =>
     (await sql<{ seq: number }>`select seq from audit_log order by seq`.execute(h.db)).rows.map((r) =>
@@ -123,5 +129,52 @@ describe("AuditLog with a journal", () => {
       values (0, 0, 'admin', '019a0000-0000-7000-8000-0000000000ff', now(), '{}', '\\x00')`.execute(h.db);
     await expect(audit.settled()).rejects.toThrow(/audit journal/);
     await expect(audit.append(sampleDecisionAppend("acme"))).rejects.toThrow(/audit journal/);
+  });
+
+  it("refuses a decision once the database has not taken the backlog for the commit bound, and takes them again after", async () => {
+    const { h, log, rows } = await setup();
+    const audit = log(1, 200);
+    await audit.open();
+    await audit.append(sampleDecisionAppend("acme"));
+    await audit.settled();
+    // Wedge the database: its one connection busy for a while, the next insertion waits behind it.
+    const wedged = sql`select pg_sleep(1.2)`.execute(h.db);
+    await new Promise((r) => setTimeout(r, 50));
+    // Acknowledged from the journal while the bound has not run out…
+    await audit.append(sampleDecisionAppend("acme"));
+    await new Promise((r) => setTimeout(r, 300));
+    // …refused, as a commit without an answer would be, once it has.
+    await expect(audit.append(sampleDecisionAppend("acme"))).rejects.toThrow(
+      "audit log commit: no answer within 200 ms",
+    );
+    expect(audit.commitStalledMs()).toBeGreaterThanOrEqual(200);
+    await wedged;
+    await audit.settled();
+    await audit.append(sampleDecisionAppend("acme"));
+    await audit.settled();
+    expect(await rows()).toEqual([0, 1, 2]);
+  });
+
+  it("retries a statement the database fails; refuses decisions once it has failed for the bound; goes on when it takes them", async () => {
+    const { h, log, rows } = await setup();
+    const audit = log(1, 150);
+    await audit.open();
+    await sql`create function refuse_test() returns trigger language plpgsql as $$
+      begin raise exception 'refused (test)'; end $$`.execute(h.db);
+    await sql`create trigger refuse_test before insert on audit_log
+      for each statement execute function refuse_test()`.execute(h.db);
+    await audit.append(sampleDecisionAppend("acme"));
+    await new Promise((r) => setTimeout(r, 400));
+    await expect(audit.append(sampleDecisionAppend("acme"))).rejects.toThrow(
+      /has not taken its records for 150 ms \(refused \(test\)\); retrying/,
+    );
+    expect(audit.fault).toBeUndefined();
+    expect(await rows()).toEqual([]);
+    await sql`drop trigger refuse_test on audit_log`.execute(h.db);
+    await audit.settled();
+    expect(await rows()).toEqual([0]);
+    await audit.append(sampleDecisionAppend("acme"));
+    await audit.settled();
+    expect(await rows()).toEqual([0, 1]);
   });
 });

@@ -10,16 +10,18 @@ import {
   slotsOf,
   tenantOf,
 } from "./append-batch.js";
-import { type CoCommitHook, refusedRequest } from "./co-commit.js";
+import type { AuditLogOptions } from "./audit-log-options.js";
+import { refusedRequest } from "./co-commit.js";
 import { canonicalEnvelope, type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
-import { type AuditJournal, JournalError } from "./journal.js";
+import { JournalError } from "./journal.js";
 import { JournalBacklog } from "./journal-backlog.js";
 import type { SigningKey } from "./keys.js";
-import { SEQUENCER_LOCK_KEY, type ShardLayout, sequencerLockKey, shardOf } from "./log-shards.js";
+import { SEQUENCER_LOCK_KEY, sequencerLockKey, shardOf } from "./log-shards.js";
 import { settleSliced } from "./settle-sliced.js";
 import { renumberFrom, TenantHeads } from "./tenant-heads.js";
 
 export type { AppendRequest, DecisionIndex, OutcomeUsage, RecordBytes } from "./append-batch.js";
+export type { AuditLogOptions } from "./audit-log-options.js";
 
 export { SEQUENCER_LOCK_KEY };
 
@@ -47,50 +49,6 @@ interface Pending extends BatchEntry {
   refusal?: unknown;
   resolve: (a: Appended) => void;
   reject: (e: unknown) => void;
-}
-
-export interface AuditLogOptions {
-  /**
-   * Longest a decision record waits for company before its batch starts committing, when no
-   * commit is in flight. 0 (the default configuration): the next macrotask, so records appended
-   * in the same tick share a statement and a lone record commits at once. While a commit is in
-   * flight records queue anyway and go together in the next one.
-   */
-  batchDelayMs: number;
-  batchMax: number;
-  /** Longest an outcome record waits for a decision record to share a statement with (default 50). */
-  outcomeDelayMs?: number;
-  /** Observes each committed batch (size, commit duration) — metrics. */
-  onBatch?: (size: number, seconds: number) => void;
-  /**
-   * Longest `append` waits for its commit before it rejects (default: no bound). A wedged
-   * database then refuses requests (Unavailable) instead of holding them; a record whose wait
-   * ran out may still commit later, which is safe: its request was refused, and an outcome's
-   * retry finds it (unique violation).
-   */
-  commitTimeoutMs?: number;
-  /** Work committed with the records that carry it (budget reservations and settlements). */
-  coCommit?: CoCommitHook;
-  /**
-   * Log shards (log-shards.ts): with more than one, this object routes each record to the shard
-   * of its tenant, one {@link AuditLog} per shard (`shard(k)`), each with its own sequence and
-   * lock. Default: one shard.
-   */
-  layout?: ShardLayout;
-  /** The shard this log writes (set by the routing log for its shards; default 0). */
-  shard?: number;
-  /**
-   * The embedded database's journal (journal.ts): `open()` inserts what it holds beyond the
-   * database (always, so records acknowledged by an earlier run with `journalAppends` are never
-   * lost, whatever this run's setting). With `journalAppends`, batches without co-committed work
-   * are durable once in it and go into the database behind it, every `journalInsertMs` or at
-   * `batchMax` records; `open()` must then run before the first append.
-   */
-  journal?: AuditJournal;
-  /** Appends go through `journal` (default: true when a journal is given). */
-  journalAppends?: boolean;
-  /** Longest a journaled record waits to go into the database (default 20 ms). */
-  journalInsertMs?: number;
 }
 
 /**
@@ -141,6 +99,11 @@ export class AuditLog {
   async open(): Promise<number> {
     if (this.opts.journal && this.#shards) throw new Error("the audit journal takes a one-shard log");
     return (await this.#journal?.open()) ?? 0;
+  }
+
+  /** Why journaled records can no longer go into the database (a fork, a refusal), if they cannot. */
+  get fault(): Error | undefined {
+    return this.#shards ? undefined : this.#journal?.fault;
   }
 
   /** Resolves once every record acknowledged so far is in the database (audit reads wait for it). */
@@ -223,6 +186,9 @@ export class AuditLog {
   append(req: AppendRequest): Promise<Appended> {
     if (this.#shards) return this.#shards[this.shardOf(tenantOf(req))]!.append(req);
     if (this.#journal?.fault) return Promise.reject(this.#journal.fault);
+    const stalled =
+      this.opts.journalAppends !== false && this.#journal?.stalled(req, this.opts.commitTimeoutMs);
+    if (stalled) return Promise.reject(stalled);
     const slot =
       "tenant" in req ? { tenant: req.tenant, tenantSeq: this.#heads.take(req.tenant) } : undefined;
     const committed = new Promise<Appended>((resolve, reject) => {
@@ -328,12 +294,15 @@ export class AuditLog {
     const journal = this.opts.journalAppends === false ? undefined : this.#journal;
     let journaled = false;
     try {
-      if (journal && works.length === 0) {
+      // Co-committed work, admin records (rare: a change waits for its row, as without a
+      // journal) and v1 records (no tenant_seq; the journal takes v2 only) go straight into the
+      // database, after every journaled record.
+      const direct = works.length > 0 || batch.some((p) => !p.slot || p.req.kind === "admin");
+      if (journal && !direct) {
         // Durable once in the journal; the database takes it behind (journal-backlog.ts).
         firstSeq = journal.append(batch);
         journaled = true;
       } else if (works.length > 0) {
-        // The statement must follow every journaled record: they go in first.
         if (journal) await this.settled();
         // The work and the records must commit together, in one transaction. On Postgres the
         // advisory lock must be held before the statement's snapshot is taken (READ
@@ -355,6 +324,7 @@ export class AuditLog {
           }
         });
       } else {
+        if (journal) await this.settled();
         // One statement is its own transaction, so the batch is atomic without BEGIN/COMMIT
         // round trips. PGlite: one process, one connection, statements run one at a time.
         // Postgres: the statement takes the sequencer lock before its snapshot (append-batch.ts).

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
-import type { Database } from "../db/index.js";
-import type { BatchEntry } from "./append-batch.js";
+import { type Database, DeadlineError } from "../db/index.js";
+import { type AppendRequest, type BatchEntry, holdsCaller } from "./append-batch.js";
 import { type AuditJournal, JournalError } from "./journal.js";
 
 /** What the backlog needs of its log (audit-log.ts). */
@@ -22,7 +22,10 @@ export interface BacklogLog {
  * the embedded database has one writer), the records acknowledged from the journal but not yet
  * in the database, their insertion behind the acknowledgements (every `insertMs`, or at
  * `batchMax` records, one statement each, each checked to land at the seq counted), and the
- * fault that, once an insertion fails or lands elsewhere, refuses every later append.
+ * fault that, once an insertion lands elsewhere or its heads are refused, refuses every later
+ * append. A statement the database fails (full, wedged, refusing) wrote nothing: it is retried,
+ * with backoff, and while it has not gone in for the log's commit bound the records that hold
+ * their callers are refused, as a commit would be ({@link stalled}).
  */
 export class JournalBacklog {
   /** The next seq the log gives; known once `open()` ran with appends. */
@@ -34,13 +37,27 @@ export class JournalBacklog {
   #inserting: Promise<void> | undefined;
   #insertingSince: number | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Why the last attempt at the statement in flight failed (it is being retried). */
+  #failing: Error | undefined;
 
-  readonly #opts: { shard: number; batchMax: number; insertMs: number; appends: boolean };
+  readonly #opts: {
+    shard: number;
+    batchMax: number;
+    insertMs: number;
+    appends: boolean;
+    onFault: ((fault: Error) => void) | undefined;
+  };
 
   /** `options`: the log's (audit-log.ts AuditLogOptions), of which the shard and batch size. */
   constructor(
     readonly journal: AuditJournal,
-    options: { shard?: number; batchMax: number; journalInsertMs?: number; journalAppends?: boolean },
+    options: {
+      shard?: number;
+      batchMax: number;
+      journalInsertMs?: number;
+      journalAppends?: boolean;
+      onJournalFault?: (fault: Error) => void;
+    },
     private readonly log: BacklogLog,
   ) {
     this.#opts = {
@@ -48,6 +65,7 @@ export class JournalBacklog {
       batchMax: options.batchMax,
       insertMs: options.journalInsertMs ?? 20,
       appends: options.journalAppends !== false,
+      onFault: options.onJournalFault,
     };
   }
 
@@ -99,9 +117,26 @@ export class JournalBacklog {
     return first;
   }
 
-  /** Since when the insertion in flight has waited for the database (performance.now() ms). */
+  /** Since when the statement in flight has waited for the database (performance.now() ms). */
   get insertingSince(): number | undefined {
     return this.#insertingSince;
+  }
+
+  /**
+   * Why a record that holds its caller is refused now: the backlog's statement has not gone in
+   * for `bound` ms (it waits, or fails and is retried), so the journal does not grow without
+   * bound behind a database that takes nothing, and the caller hears what a commit that long
+   * would have told it. Records that hold nobody (outcomes: their prompt has gone) still go in.
+   */
+  stalled(req: AppendRequest, bound: number | undefined): Error | undefined {
+    const since = this.#insertingSince;
+    if (bound === undefined || since === undefined || !holdsCaller(req)) return undefined;
+    if (performance.now() - since < bound) return undefined;
+    if (!this.#failing) return new DeadlineError("audit log commit", bound);
+    return new JournalError(
+      `audit journal: the database has not taken its records for ${bound} ms (${this.#failing.message}); retrying`,
+      { cause: this.#failing },
+    );
   }
 
   /** Resolves once every journaled record is in the database; rejects with the fault, if any. */
@@ -115,10 +150,12 @@ export class JournalBacklog {
     this.#timer = undefined;
     this.#inserting ??= this.#insert()
       .catch((err) => {
-        this.fault ??= new JournalError(
-          `audit journal: records could not go into the database (${(err as Error).message}); the journal keeps them for the next start`,
+        if (this.fault) return;
+        this.fault = new JournalError(
+          `audit journal: records cannot go into the database (${(err as Error).message}); the journal keeps them for the next start`,
           { cause: err },
         );
+        this.#opts.onFault?.(this.fault);
       })
       .finally(() => {
         this.#inserting = undefined;
@@ -128,16 +165,39 @@ export class JournalBacklog {
   }
 
   async #insert(): Promise<void> {
-    this.#insertingSince = performance.now();
+    let backoff = RETRY_FIRST_MS;
     while (this.#entries.length > 0 && !this.fault) {
-      const chunk = this.#entries.splice(0, this.#opts.batchMax);
+      // Per statement: a backlog that keeps coming is not a stalled one; a retried one is.
+      this.#insertingSince ??= performance.now();
+      const chunk = this.#entries.slice(0, this.#opts.batchMax);
       const first = this.#first;
+      let n: number;
+      try {
+        n = await this.log.write(chunk);
+      } catch (err) {
+        // The heads refused: the database is not the log this journal continues.
+        if (err instanceof JournalError) throw err;
+        this.#failing = err as Error;
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+        continue;
+      }
+      this.#entries.splice(0, chunk.length);
       this.#first = first + chunk.length;
-      const n = await this.log.write(chunk);
-      if (n !== first) throw new JournalError(`inserted at seq ${n}, journaled at ${first}`);
+      this.#failing = undefined;
+      this.#insertingSince = undefined;
+      backoff = RETRY_FIRST_MS;
+      if (n !== first)
+        throw new JournalError(
+          `the database gave seq ${n} to the record journaled as ${first}: the log was cut or written behind this server (a fork)`,
+        );
       this.log.notify(chunk.map((p, i) => ({ seq: first + i, leafHash: p.leaf })));
     }
     // Nothing is journaled between the last insertion's end and here (appends are synchronous).
     if (this.#entries.length === 0) this.journal.clear();
   }
 }
+
+/** A failed statement of the backlog is retried after this long, doubling up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 1000;

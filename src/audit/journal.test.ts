@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -118,4 +118,23 @@ describe("AuditJournal", () => {
     expect(() => "encode" in d!.req && d!.req.encode(1)).toThrow(/never encoded again/);
     j.close();
   });
+
+  it("refuses an append once its file was removed from the directory (no start would read it)", () => {
+    const j = journal();
+    j.append([decision], 0);
+    rmSync(j.path);
+    expect(() => j.append([outcome], 1)).toThrow(/was removed/);
+    j.close();
+  });
+
+  it.runIf(existsSync("/dev/full"))(
+    "refuses a write that fails, and every later one when the file cannot be cut back",
+    () => {
+      // /dev/full: every write fails (ENOSPC), and a device cannot be truncated.
+      const j = new AuditJournal("/dev/full");
+      expect(() => j.append([decision], 0)).toThrow(/write failed: ENOSPC.*cutting it back failed/);
+      expect(() => j.append([outcome], 1)).toThrow(/write failed: ENOSPC/);
+      j.close();
+    },
+  );
 });

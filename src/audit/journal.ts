@@ -43,10 +43,13 @@ export class JournalError extends Error {
 
 export class AuditJournal {
   readonly #fd: number;
+  /** Bytes of whole lines in the file: a failed write is cut back to here. */
+  #size: number;
   #broken: Error | undefined;
 
   constructor(readonly path: string) {
     this.#fd = openSync(path, "a+", 0o600);
+    this.#size = fstatSync(this.#fd).size;
   }
 
   /** Bytes in the journal now. */
@@ -56,27 +59,40 @@ export class AuditJournal {
 
   /**
    * Appends `batch`, whose first record has seq `firstSeq`, in one write. Throws when the
-   * write fails or is short; the journal then refuses every later append (a torn line must
-   * stay the last one).
+   * journal's file is no longer in the directory (removed under the server: a write would
+   * succeed into a file no start will read), or when the write fails or is short; a failed write
+   * is cut back off the file, and when that fails too the journal refuses every later append (a
+   * torn line must stay the last one).
    */
   append(batch: readonly BatchEntry[], firstSeq: number): void {
     if (this.#broken) throw this.#broken;
+    if (fstatSync(this.#fd).nlink === 0)
+      throw new JournalError(`audit journal ${this.path} was removed: records cannot be made durable`);
     let text = "";
     for (let i = 0; i < batch.length; i++) text += `${JSON.stringify(toLine(batch[i]!, firstSeq + i))}\n`;
     const bytes = Buffer.from(text);
-    let written: number;
+    let failure: string | undefined;
+    let cause: unknown;
     try {
-      written = writeSync(this.#fd, bytes);
+      const written = writeSync(this.#fd, bytes);
+      if (written === bytes.length) {
+        this.#size += written;
+        return;
+      }
+      failure = `audit journal write was short (${written} of ${bytes.length} bytes)`;
     } catch (err) {
-      this.#broken = new JournalError(`audit journal write failed: ${(err as Error).message}`, {
-        cause: err,
+      failure = `audit journal write failed: ${(err as Error).message}`;
+      cause = err;
+    }
+    try {
+      ftruncateSync(this.#fd, this.#size);
+    } catch (err) {
+      this.#broken = new JournalError(`${failure}; cutting it back failed: ${(err as Error).message}`, {
+        cause,
       });
       throw this.#broken;
     }
-    if (written !== bytes.length) {
-      this.#broken = new JournalError(`audit journal write was short (${written} of ${bytes.length} bytes)`);
-      throw this.#broken;
-    }
+    throw new JournalError(failure, { cause });
   }
 
   /** The journal's whole records in order; `torn` when a last, unfinished line was dropped. */
@@ -97,6 +113,7 @@ export class AuditJournal {
   /** Empties the journal (every record in it is in the database). */
   clear(): void {
     ftruncateSync(this.#fd, 0);
+    this.#size = 0;
   }
 
   close(): void {

@@ -44,7 +44,7 @@ const MEANING: Record<Key, string> = {
   SOVR_AUDIT_BATCH_DELAY_MS: "group commit: longest a record waits for company when no commit is in flight",
   SOVR_AUDIT_BATCH_MAX: "group commit: records per transaction at most",
   SOVR_AUDIT_JOURNAL:
-    "on: a record is durable once in the embedded database's journal, inserted into the database behind it (off: straight into the database)",
+    "on: a record is durable once in the embedded database's journal, inserted into the database behind it; off: straight into the database; auto: on for the embedded database on disk with one log shard",
   SOVR_CHECKPOINT_EVERY: "sign a checkpoint every N records…",
   SOVR_CHECKPOINT_INTERVAL_MS: "…or every T ms",
   SOVR_CHECKPOINT_ORIGIN: "checkpoint origin line",

@@ -61,7 +61,7 @@ export const CONFIG_SCHEMA = z.object({
   SOVR_TRACE_PROPAGATE_UPSTREAM: z.enum(["local", "all", "none"]).default("local"),
   SOVR_AUDIT_BATCH_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   SOVR_AUDIT_BATCH_MAX: positiveInt.default(512),
-  SOVR_AUDIT_JOURNAL: z.enum(["on", "off"]).default("off"),
+  SOVR_AUDIT_JOURNAL: z.enum(["auto", "on", "off"]).default("auto"),
   SOVR_CHECKPOINT_EVERY: positiveInt.default(1000),
   SOVR_CHECKPOINT_INTERVAL_MS: positiveInt.default(5000),
   SOVR_CHECKPOINT_ORIGIN: z.string().min(1).default("sovereign-router.local/audit"),

@@ -66,8 +66,12 @@ export interface Config {
   readonly audit: {
     readonly batchDelayMs: number;
     readonly batchMax: number;
-    /** SOVR_AUDIT_JOURNAL: the log appends through the embedded database's journal (src/audit/journal.ts). */
-    readonly journal: boolean;
+    /**
+     * SOVR_AUDIT_JOURNAL: the log appends through the embedded database's journal
+     * (src/audit/journal.ts); `auto` (the default): where it can, the embedded database on disk
+     * with one log shard (src/app/audit.ts `embeddedJournal`).
+     */
+    readonly journal: "auto" | "on" | "off";
     readonly checkpointEvery: number;
     readonly checkpointIntervalMs: number;
     readonly checkpointOrigin: string;
@@ -234,7 +238,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     audit: Object.freeze({
       batchDelayMs: c.SOVR_AUDIT_BATCH_DELAY_MS,
       batchMax: c.SOVR_AUDIT_BATCH_MAX,
-      journal: c.SOVR_AUDIT_JOURNAL === "on",
+      journal: c.SOVR_AUDIT_JOURNAL,
       checkpointEvery: c.SOVR_CHECKPOINT_EVERY,
       checkpointIntervalMs: c.SOVR_CHECKPOINT_INTERVAL_MS,
       checkpointOrigin: c.SOVR_CHECKPOINT_ORIGIN,

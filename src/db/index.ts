@@ -6,7 +6,7 @@ export {
   openDatabase,
   pingDatabase,
 } from "./database.js";
-export { withDeadline } from "./deadline.js";
+export { DeadlineError, withDeadline } from "./deadline.js";
 export { byteaArray, int8Array, textArray, timestamptzArray } from "./pg-binary.js";
 export { PGliteDialect } from "./pglite-dialect.js";
 export type { MaintenanceEvent } from "./pglite-worker.js";

@@ -3,8 +3,9 @@
  * SIGKILL under concurrent load and restarted on the same data. Every request that reached the
  * upstream (the simulator runs in this test process and notes each `x-request-id`, which is
  * the decision id) must have its decision record, and an export of the log must verify. On the
- * embedded database also with its journal (SOVR_AUDIT_JOURNAL=on): the records acknowledged
- * from the journal but not yet in the database go in when the server starts again.
+ * embedded database with its journal (SOVR_AUDIT_JOURNAL, on by default) and without: the
+ * records acknowledged from the journal but not yet in the database go in when the server
+ * starts again.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";

@@ -130,10 +130,19 @@ describe.each(appDatabases)("the checkpoint file and a fork under a running serv
     const cut = FIRST_START_RECORDS + 4;
     await cutTail(app.db.db, cut);
     await chats(app, 1); // its decision record takes seq `cut` a second time
-    expect(app.checkpointer.fault?.message).toMatch(
-      new RegExp(`seq ${cut} was issued again for another entry: .* \\(a fork\\)`),
-    );
-    await expect(app.checkpointer.checkpoint()).rejects.toBe(app.checkpointer.fault);
+    if (database === "postgres") {
+      expect(app.checkpointer.fault?.message).toMatch(
+        new RegExp(`seq ${cut} was issued again for another entry: .* \\(a fork\\)`),
+      );
+      await expect(app.checkpointer.checkpoint()).rejects.toBe(app.checkpointer.fault);
+    } else {
+      // The embedded database's journal numbered the record past the cut: the database gives it
+      // `cut`, and the journal's insertion stops there, before the checkpointer hears of it.
+      await expect(app.audit.settled()).rejects.toThrow(/a fork/);
+      expect(app.audit.fault?.message).toMatch(
+        new RegExp(`the database gave seq ${cut} to the record journaled as \\d+: .* \\(a fork\\)`),
+      );
+    }
     expect(await nextRequest(app)).toEqual({
       code: Code.Unavailable,
       details: "decision record could not be written; request refused (fail closed)",

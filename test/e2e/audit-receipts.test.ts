@@ -102,6 +102,7 @@ describe.each(appDatabases)("receipts (%s)", (database) => {
 
   /** The decision record's envelope as the log holds it (what an export carries). */
   const envelopeOf = async (decisionId: string): Promise<DsseEnvelope> => {
+    await t.app.audit.settled();
     const row = await t.app.db.db
       .selectFrom("audit_log")
       .select("envelope")

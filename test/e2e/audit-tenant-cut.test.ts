@@ -16,7 +16,7 @@ import { exportCommand } from "../../src/cli/audit-commands.js";
 import { appDatabases } from "../support/app.js";
 import { chat, FIRST_START_RECORDS, RESTART_RECORDS } from "../support/audit-live.js";
 import { GrpcJsClient } from "../support/grpc.js";
-import { bypassAppendOnly, openSite, type Site } from "../support/restartable-site.js";
+import { cutTail, openSite, type Site } from "../support/restartable-site.js";
 
 async function traffic(app: App, n: number): Promise<void> {
   const client = new GrpcJsClient(`127.0.0.1:${app.servers.grpcPort}`);
@@ -45,12 +45,7 @@ describe.each(appDatabases)("a cut tail under record format v2 (%s)", (database)
     await app.stop();
     // Cut after default's tenant_seq 6.
     const cut = S + 6;
-    await site.withDatabase((db) =>
-      bypassAppendOnly(db, async () => {
-        await db.deleteFrom("audit_log").where("seq", ">=", cut).execute();
-        await db.deleteFrom("audit_checkpoints").where("size", ">", cut).execute();
-      }),
-    );
+    await site.withDatabase((db) => cutTail(db, cut));
     await unlink(join(site.keysDir, "latest-checkpoint.note"));
     app = await site.boot();
     // The restart's admin records (platform: its heads were not cut), then default's 11 and 12.

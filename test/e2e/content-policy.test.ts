@@ -100,6 +100,7 @@ async function startWorld(detector: typeof testDetector | null): Promise<World> 
 }
 
 async function decisionRecord(t: TestApp, id: string): Promise<DecisionRecordV1> {
+  await t.app.audit.settled();
   const row = await t.app.db.db
     .selectFrom("audit_log")
     .select("envelope")

@@ -74,6 +74,7 @@ const CANARY = "EMBED-CANARY-7f3a9c1e-the-input-text";
 /** A signed record of the log, by decision id and kind. */
 async function recordOf<T>(t: TestApp, decisionId: string, kind: "decision" | "outcome"): Promise<T> {
   if (kind === "outcome") return (await outcomeOf(t, decisionId)) as T;
+  await t.app.audit.settled();
   const row = await t.app.db.db
     .selectFrom("audit_log")
     .select("envelope")
@@ -398,6 +399,7 @@ describe.each(appDatabases)("embeddings (%s)", (database) => {
   });
 
   it("the input text is in no log and no record", async () => {
+    await t.app.audit.settled();
     const rows = await t.app.db.db.selectFrom("audit_log").select("envelope").execute();
     expect(rows.length).toBeGreaterThan(0);
     const payloads = rows.map((r) =>

@@ -15,6 +15,7 @@ type GrpcError = grpc.ServiceError;
 const hi = [{ role: "user" as const, content: "hi" }];
 
 async function recordOf(t: TestApp, decisionId: string): Promise<DecisionRecord> {
+  await t.app.audit.settled();
   const row = await t.app.db.db
     .selectFrom("audit_log")
     .select("envelope")

@@ -221,6 +221,7 @@ describe.each(appDatabases)("local runtimes (%s)", (database) => {
     ]);
 
     // The denial's record keeps the exclusion, so a replay rebuilds it without a prober.
+    await t.app.audit.settled();
     const row = await t.app.db.db
       .selectFrom("audit_log")
       .select("envelope")

@@ -6,9 +6,9 @@
  * metrics output, nor any error message the callers received. The tenant also brought its own
  * provider key (BYOK) holding the canary: it goes upstream, and is kept only encrypted.
  * Tracing is on: nor is it in any exported span (attributes, events, status), and the access
- * lines (one per request) are among the logs searched. On the embedded database also with its
- * audit journal on (SOVR_AUDIT_JOURNAL): the journal file, read after every request while it
- * holds records not yet in the database, has no canary either.
+ * lines (one per request) are among the logs searched. On the embedded database with its audit
+ * journal (SOVR_AUDIT_JOURNAL, on by default) and without: the journal file, read after every
+ * request while it holds records not yet in the database, has no canary either.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";

@@ -87,6 +87,7 @@ describe("routing preferences over gRPC", () => {
       for (const e of c.exclusions) expect(e.reason.length).toBeGreaterThan(5);
     // The refusal itself is a signed decision record.
     const decisionId = String(err.metadata.get("x-sovr-decision-id")[0]);
+    await t.app.audit.settled();
     const row = await t.app.db.db
       .selectFrom("audit_decisions")
       .selectAll()

@@ -220,6 +220,7 @@ interface RecordView {
 }
 
 async function decisionRecords(t: TestApp): Promise<RecordView[]> {
+  await t.app.audit.settled();
   const rows = await t.app.db.db.selectFrom("audit_log").select("envelope").execute();
   return rows
     .map(
@@ -242,6 +243,7 @@ async function tablesAsText(t: TestApp): Promise<string> {
     );
     out.push(...rows.rows.map((r) => r.row));
   }
+  await t.app.audit.settled();
   for (const { envelope } of await db.selectFrom("audit_log").select("envelope").execute())
     out.push(Buffer.from(JSON.parse(envelope).payload, "base64").toString("utf8"));
   return out.join("\n");

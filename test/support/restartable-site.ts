@@ -90,10 +90,15 @@ export async function bypassAppendOnly(
   }
 }
 
-/** Deletes entries `seq >= from` and every checkpoint covering any of them. */
+/**
+ * Deletes entries `seq >= from`, their rows in the query indexes, and every checkpoint covering
+ * any of them: a thorough cut, after which the database takes the re-issued numbers.
+ */
 export async function cutTail(db: DatabaseHandle["db"], from: number): Promise<void> {
   await bypassAppendOnly(db, async () => {
     await db.deleteFrom("audit_log").where("seq", ">=", from).execute();
+    await db.deleteFrom("audit_decisions").where("decision_seq", ">=", from).execute();
+    await db.deleteFrom("audit_outcome_seqs").where("seq", ">=", from).execute();
     await db.deleteFrom("audit_checkpoints").where("size", ">", from).execute();
   });
 }

@@ -85,6 +85,7 @@ export function chat(
 /** The outcome record of a decision, once the router has appended it. */
 export async function outcomeOf(t: TestApp, decisionId: string): Promise<OutcomeRecordV1> {
   for (let i = 0; i < 200; i++) {
+    await t.app.audit.settled();
     const row = await t.app.db.db
       .selectFrom("audit_log")
       .select("envelope")
@@ -102,6 +103,7 @@ export async function outcomeOf(t: TestApp, decisionId: string): Promise<Outcome
 
 /** The decision id of the most recent decision (for calls that failed before a route). */
 export async function lastDecisionId(t: TestApp): Promise<string> {
+  await t.app.audit.settled();
   const row = await t.app.db.db
     .selectFrom("audit_decisions")
     .select("decision_id")
