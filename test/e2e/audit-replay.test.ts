@@ -207,6 +207,7 @@ describe.each(appDatabases)("replaying decisions after the policy changed (%s)",
       })),
     };
     expect(validateRecord(v1)).toEqual(v1);
+    await t.app.audit.settled();
     const [row] = await t.app.db.db
       .selectFrom("audit_decisions")
       .selectAll()

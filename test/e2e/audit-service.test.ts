@@ -241,6 +241,7 @@ describe.each(appDatabases)("AuditService on a live log (%s)", (database) => {
         lastSeq = Number(x.item.value.seq);
       } else if (x.item.case === "checkpoint") sizes.push(Number(x.item.value.size));
     }
+    await t.app.audit.settled();
     const logSize = (await t.app.db.db.selectFrom("audit_log").select("seq").execute()).length;
     expect(logSize).toBeGreaterThan(entries); // the request in between was recorded…
     expect(lastSeq).toBe(entries - 1);

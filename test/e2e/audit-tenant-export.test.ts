@@ -79,6 +79,7 @@ describe.each(appDatabases)("tenant-scoped export (%s)", (database) => {
     const records = lines.map((l) => decodeRecord(envelopePayload(l.envelope)));
     expect(records.map((r) => recordTenant(r))).toEqual(Array(8).fill("ta"));
     expect(records.map((r) => [r.v, r.tenant_seq])).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => [2, n]));
+    await t.app.audit.settled();
     const logSize = (await t.app.db.db.selectFrom("audit_log").select("seq").execute()).length;
     expect(logSize).toBe(16 + 3); // and the router's three admin records at start (platform tenant)
     expect(lines.map((l) => l.seq)).not.toEqual([0, 1, 2, 3, 4, 5, 6, 7]);

@@ -447,6 +447,7 @@ describe("role × tenant matrix (gRPC)", () => {
   });
 
   it("routes a client's request as its own tenant", async () => {
+    await w.t.app.audit.settled();
     const row = await w.t.app.db.db
       .selectFrom("audit_decisions")
       .select(["tenant"])

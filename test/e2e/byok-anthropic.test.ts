@@ -155,6 +155,7 @@ describe("Anthropic adapter and BYOK through the server", () => {
     const { data } = await ask({ only: ["sim-eu"] });
     const admin = await fetch(`${t.app.httpUrl}/v1/admin/byok`);
     expect(admin.status).toBe(403); // only admins manage keys
+    await t.app.audit.settled();
     const envelopes = await t.app.db.db.selectFrom("audit_log").select("envelope").execute();
     const payloads = envelopes.map((r) =>
       Buffer.from(JSON.parse(r.envelope).payload, "base64").toString("utf8"),

@@ -156,6 +156,7 @@ describe.skipIf(!haveChromium)("the web console in a real browser", () => {
       .locator("#decisions button[data-decision]")
       .first()
       .getAttribute("data-decision"))!;
+    await t.app.audit.settled();
     const db = t.app.db.db;
     const row = await db
       .selectFrom("audit_log")

@@ -46,6 +46,7 @@ describe.each(appDatabases)("one request through every stage (%s)", (database) =
     expect(t.simulator.stats("sim-eu").requests).toBe(before + 1);
     expect(t.simulator.stats("sim-eu").requestIds.at(-1)).toBe(route.decisionId);
 
+    await t.app.audit.settled();
     const row = await t.app.db.db
       .selectFrom("audit_log")
       .selectAll()
@@ -89,6 +90,7 @@ describe.each(appDatabases)("one request through every stage (%s)", (database) =
       await new Promise((r) => setTimeout(r, 10));
     }
     const id = t.simulator.stats("sim-eu").requestIds.at(-1)!;
+    await t.app.audit.settled();
     const row = await t.app.db.db
       .selectFrom("audit_log")
       .select("seq")

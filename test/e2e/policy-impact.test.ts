@@ -50,6 +50,7 @@ describe.each(appDatabases)("policy impact of a draft bundle (%s)", (database) =
     for (let i = 0; i < 3; i++) eu.push(await chat(grpc, `impact eu ${i}`, "eu"));
     // Region us: sim-us is the only endpoint there, and barred: denied (and recorded).
     for (let i = 0; i < 3; i++) await expect(chat(grpc, `impact us ${i}`, "us")).rejects.toThrow();
+    await t.app.audit.settled();
     const rows = await t.app.db.db
       .selectFrom("audit_decisions")
       .select(["decision_id", "outcome"])

@@ -342,6 +342,7 @@ describe.each(appDatabases)("detector paths keep no content either (%s)", (datab
   });
 
   it("no canary in any table, record, log, metric, error or export", async () => {
+    await t.app.audit.settled();
     const db = t.app.db.db;
     const tables = await sql<{ table_name: string }>`
       select table_name from information_schema.tables

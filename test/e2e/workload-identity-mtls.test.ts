@@ -179,6 +179,7 @@ interface RecordView {
 }
 
 async function decisionRecords(t: TestApp): Promise<RecordView[]> {
+  await t.app.audit.settled();
   const rows = await t.app.db.db.selectFrom("audit_log").select("envelope").orderBy("seq").execute();
   return rows
     .map(

@@ -35,6 +35,8 @@ export function leaks(haystack: string, canary: string): string[] {
 
 /** Every row of every table as text, and every log record's payload decoded: no canary. */
 export async function expectNoCanaryInTables(t: TestApp, canary: string): Promise<void> {
+  // Every acknowledged record, the embedded database's journal backlog included.
+  await t.app.audit.settled();
   const db = t.app.db.db;
   const tables = await sql<{ table_name: string }>`
     select table_name from information_schema.tables
