@@ -43,7 +43,7 @@ export interface AuditLogOptions {
   journal?: AuditJournal;
   /** Appends go through `journal` (default: true when a journal is given). */
   journalAppends?: boolean;
-  /** Longest a journaled record waits to go into the database (default 20 ms). */
+  /** Longest a journaled record waits to go into the database (default JOURNAL_INSERT_MS, 100 ms). */
   journalInsertMs?: number;
   /** Told once when journaled records can no longer go into the database (the log logs it). */
   onJournalFault?: (fault: Error) => void;

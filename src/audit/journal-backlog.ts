@@ -63,7 +63,7 @@ export class JournalBacklog {
     this.#opts = {
       shard: options.shard ?? 0,
       batchMax: options.batchMax,
-      insertMs: options.journalInsertMs ?? 20,
+      insertMs: options.journalInsertMs ?? JOURNAL_INSERT_MS,
       appends: options.journalAppends !== false,
       onFault: options.onJournalFault,
     };
@@ -197,6 +197,15 @@ export class JournalBacklog {
     if (this.#entries.length === 0) this.journal.clear();
   }
 }
+
+/**
+ * How long a journaled record waits, at most, to go into the database. The statement's fixed
+ * cost (~1.6 ms of the database thread) is shared by what arrived meanwhile: at 500 req/s,
+ * 20 ms gave 0.32 ms of the database thread per request, 100 ms 0.19 (bench/findings.md
+ * "session 13"); longer gains little (each row's own cost stays). Reads do not wait for it
+ * (`settled()` inserts at once).
+ */
+export const JOURNAL_INSERT_MS = 100;
 
 /** A failed statement of the backlog is retried after this long, doubling up to RETRY_MAX_MS. */
 const RETRY_FIRST_MS = 50;
