@@ -6,8 +6,9 @@ import type { Target } from "./targets.js";
 
 /**
  * The measurement plan: every target at every fixed rate, interleaved (round-robin, the order
- * rotated each round, so drift on the machine hits every target alike), then a saturation search
- * per non-streaming target. CPU and RSS of the target's own process tree are read from /proc
+ * rotated each round and reversed every other one, so drift on the machine and a process's
+ * first segment after idling hit every target alike), then a saturation search per
+ * non-streaming target. CPU and RSS of the target's own process tree are read from /proc
  * around each segment.
  */
 
@@ -417,9 +418,15 @@ function toCell(target: string, rate: number, a: Acc): Cell {
   };
 }
 
+/**
+ * Round `n`'s order: rotated by `n`, and reversed in every other round, so that each pair of
+ * targets is measured in both orders (a process's first segment after it idled while the others
+ * ran is not always the same target's: bench/findings.md "session 13").
+ */
 function rotate<T>(xs: T[], n: number): T[] {
   const k = n % xs.length;
-  return [...xs.slice(k), ...xs.slice(0, k)];
+  const rotated = [...xs.slice(k), ...xs.slice(0, k)];
+  return n % 2 === 1 ? rotated.reverse() : rotated;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
