@@ -169,6 +169,8 @@ describe("AuditLog with a journal", () => {
       /has not taken its records for 150 ms \(refused \(test\)\); retrying/,
     );
     expect(audit.fault).toBeUndefined();
+    // A read that must see every acknowledged record is refused meanwhile, not kept waiting.
+    await expect(audit.settled()).rejects.toThrow(/does not take its records \(refused \(test\)\)/);
     expect(await rows()).toEqual([]);
     await sql`drop trigger refuse_test on audit_log`.execute(h.db);
     await audit.settled();

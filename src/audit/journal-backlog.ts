@@ -37,8 +37,9 @@ export class JournalBacklog {
   #inserting: Promise<void> | undefined;
   #insertingSince: number | undefined;
   #timer: NodeJS.Timeout | undefined;
-  /** Why the last attempt at the statement in flight failed (it is being retried). */
+  /** Why the last attempt at the backlog's statement failed (it is retried after `#backoff` ms). */
   #failing: Error | undefined;
+  #backoff = RETRY_FIRST_MS;
 
   readonly #opts: {
     shard: number;
@@ -112,12 +113,13 @@ export class JournalBacklog {
     this.nextSeq += batch.length;
     if (this.#entries.length === 0) this.#first = first;
     this.#entries.push(...batch);
-    if (this.#entries.length >= this.#opts.batchMax) void this.#insertNow();
+    // A failing statement is retried on its own schedule, not at every append.
+    if (this.#entries.length >= this.#opts.batchMax && !this.#failing) void this.#insertNow();
     else this.#timer ??= setTimeout(() => void this.#insertNow(), this.#opts.insertMs);
     return first;
   }
 
-  /** Since when the statement in flight has waited for the database (performance.now() ms). */
+  /** Since when the backlog's statement has waited for the database, retries included (performance.now() ms). */
   get insertingSince(): number | undefined {
     return this.#insertingSince;
   }
@@ -139,9 +141,20 @@ export class JournalBacklog {
     );
   }
 
-  /** Resolves once every journaled record is in the database; rejects with the fault, if any. */
+  /**
+   * Resolves once every journaled record is in the database. Rejects with the fault, if any, or
+   * when the database fails the backlog's statement (it stays journaled and is retried): a read
+   * that must see every acknowledged record is refused rather than kept waiting.
+   */
   async settled(): Promise<void> {
-    while (this.#entries.length > 0 || this.#inserting) await this.#insertNow();
+    while (this.#entries.length > 0 || this.#inserting) {
+      await this.#insertNow();
+      if (this.#failing)
+        throw new JournalError(
+          `audit journal: the database does not take its records (${this.#failing.message}); retrying`,
+          { cause: this.#failing },
+        );
+    }
     if (this.fault) throw this.fault;
   }
 
@@ -150,6 +163,7 @@ export class JournalBacklog {
     this.#timer = undefined;
     this.#inserting ??= this.#insert()
       .catch((err) => {
+        this.#insertingSince = undefined;
         if (this.fault) return;
         this.fault = new JournalError(
           `audit journal: records cannot go into the database (${(err as Error).message}); the journal keeps them for the next start`,
@@ -159,15 +173,17 @@ export class JournalBacklog {
       })
       .finally(() => {
         this.#inserting = undefined;
-        this.#insertingSince = undefined;
       });
     return this.#inserting;
   }
 
+  /**
+   * Inserts the backlog, a statement of at most `batchMax` records at a time. A statement the
+   * database fails wrote nothing: it is tried again after a backoff (RETRY_FIRST_MS doubling to
+   * RETRY_MAX_MS), and `insertingSince` keeps the time of its first attempt (see {@link stalled}).
+   */
   async #insert(): Promise<void> {
-    let backoff = RETRY_FIRST_MS;
     while (this.#entries.length > 0 && !this.fault) {
-      // Per statement: a backlog that keeps coming is not a stalled one; a retried one is.
       this.#insertingSince ??= performance.now();
       const chunk = this.#entries.slice(0, this.#opts.batchMax);
       const first = this.#first;
@@ -178,15 +194,17 @@ export class JournalBacklog {
         // The heads refused: the database is not the log this journal continues.
         if (err instanceof JournalError) throw err;
         this.#failing = err as Error;
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, RETRY_MAX_MS);
-        continue;
+        // Unref'd: a stopping server does not wait for a database that refuses (the journal keeps the records).
+        this.#timer ??= setTimeout(() => void this.#insertNow(), this.#backoff).unref();
+        this.#backoff = Math.min(this.#backoff * 2, RETRY_MAX_MS);
+        return;
       }
       this.#entries.splice(0, chunk.length);
       this.#first = first + chunk.length;
-      this.#failing = undefined;
+      // Per statement: a backlog that keeps coming is not a stalled one.
       this.#insertingSince = undefined;
-      backoff = RETRY_FIRST_MS;
+      this.#failing = undefined;
+      this.#backoff = RETRY_FIRST_MS;
       if (n !== first)
         throw new JournalError(
           `the database gave seq ${n} to the record journaled as ${first}: the log was cut or written behind this server (a fork)`,

@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import {
   AdminRecordError,
   AuditNotFoundError,
+  JournalError,
   LogIntegrityError,
   RECEIPT_HEADER,
   ReplayUnavailableError,
@@ -101,6 +102,10 @@ export function toConnectError(err: unknown): ConnectError {
   }
   // No durable record, no routing; transient, the caller may retry.
   if (err instanceof AuditUnavailableError)
+    return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
+  // The embedded database does not take the journal's records (or the log forked under it): a
+  // read that must see every acknowledged record cannot be answered now.
+  if (err instanceof JournalError)
     return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
   // Every endpoint failed before the first token: transient from the caller's view.
   if (err instanceof AllAttemptsFailedError) return withDecision(err, Code.Unavailable);
