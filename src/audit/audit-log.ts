@@ -186,8 +186,8 @@ export class AuditLog {
   append(req: AppendRequest): Promise<Appended> {
     if (this.#shards) return this.#shards[this.shardOf(tenantOf(req))]!.append(req);
     if (this.#journal?.fault) return Promise.reject(this.#journal.fault);
-    const stalled =
-      this.opts.journalAppends !== false && this.#journal?.stalled(req, this.opts.commitTimeoutMs);
+    // (With appends off the backlog holds nothing after open(): never stalled.)
+    const stalled = this.#journal?.stalled(req, this.opts.commitTimeoutMs);
     if (stalled) return Promise.reject(stalled);
     const slot =
       "tenant" in req ? { tenant: req.tenant, tenantSeq: this.#heads.take(req.tenant) } : undefined;

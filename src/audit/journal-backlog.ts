@@ -134,10 +134,17 @@ export class JournalBacklog {
     const since = this.#insertingSince;
     if (bound === undefined || since === undefined || !holdsCaller(req)) return undefined;
     if (performance.now() - since < bound) return undefined;
-    if (!this.#failing) return new DeadlineError("audit log commit", bound);
-    return new JournalError(
-      `audit journal: the database has not taken its records for ${bound} ms (${this.#failing.message}); retrying`,
-      { cause: this.#failing },
+    return (
+      this.#failed(`has not taken its records for ${bound} ms`) ??
+      new DeadlineError("audit log commit", bound)
+    );
+  }
+
+  /** The refusal while the backlog's statement fails (it is retried), naming the database's reason. */
+  #failed(what: string): JournalError | undefined {
+    const f = this.#failing;
+    return (
+      f && new JournalError(`audit journal: the database ${what} (${f.message}); retrying`, { cause: f })
     );
   }
 
@@ -149,11 +156,8 @@ export class JournalBacklog {
   async settled(): Promise<void> {
     while (this.#entries.length > 0 || this.#inserting) {
       await this.#insertNow();
-      if (this.#failing)
-        throw new JournalError(
-          `audit journal: the database does not take its records (${this.#failing.message}); retrying`,
-          { cause: this.#failing },
-        );
+      const refused = this.#failed("does not take its records");
+      if (refused) throw refused;
     }
     if (this.fault) throw this.fault;
   }
