@@ -8,7 +8,7 @@
  */
 import { canonicalize, fromBase64, toBase64 } from "../encoding/index.js";
 import type { KeyRing, SigningKey } from "./keys.js";
-import { leafHash } from "./merkle.js";
+import { leafHash, leafHashOfUtf8 } from "./merkle.js";
 
 /** payloadType of a decision or outcome record, format v1 (canonical JSON, see record.ts). */
 export const RECORD_PAYLOAD_TYPE = "application/vnd.sovereign-router.record+json;version=1";
@@ -159,5 +159,5 @@ export function entryLeafHash(envelope: DsseEnvelope): Uint8Array {
 
 /** {@link entryLeafHash} from the envelope's canonical JSON, for callers that already have it. */
 export function entryLeafHashOfCanonical(envelopeJson: string): Uint8Array {
-  return leafHash(new TextEncoder().encode(envelopeJson));
+  return leafHashOfUtf8(envelopeJson);
 }

@@ -9,30 +9,35 @@
  *
  * Sizes and indexes are plain numbers (safe integers); nothing here uses 32-bit bitwise operators.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "../encoding/index.js";
 
 export const HASH_SIZE = 32;
 
 /** SHA-256 of the empty string: the root of the empty tree (RFC 9162 §2.1.1). */
-export const EMPTY_ROOT: Uint8Array = sha256();
-
-function sha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-}
-
-const LEAF_PREFIX = Uint8Array.of(0x00);
-const NODE_PREFIX = Uint8Array.of(0x01);
+export const EMPTY_ROOT: Uint8Array = sha256(new Uint8Array(0));
 
 /** SHA-256(0x00 ‖ entry): the hash of one log entry. */
 export function leafHash(entry: Uint8Array): Uint8Array {
-  return sha256(LEAF_PREFIX, entry);
+  const b = new Uint8Array(1 + entry.length);
+  b.set(entry, 1);
+  return sha256(b);
+}
+
+/**
+ * {@link leafHash} of the UTF-8 of `text`, without encoding it first: U+0000 is the one byte
+ * 0x00 in UTF-8, so the prefixed string hashes as the prefixed bytes.
+ */
+export function leafHashOfUtf8(text: string): Uint8Array {
+  return sha256(`\0${text}`);
 }
 
 /** SHA-256(0x01 ‖ left ‖ right): the hash of an interior node. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(NODE_PREFIX, left, right);
+  const b = new Uint8Array(1 + left.length + right.length);
+  b[0] = 0x01;
+  b.set(left, 1);
+  b.set(right, 1 + left.length);
+  return sha256(b);
 }
 
 /** Constant-time-irrelevant byte equality (all inputs here are public). */

@@ -1,6 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
 import { type Database, withDeadline } from "../db/index.js";
+import { sha256 } from "../encoding/index.js";
 import { type KeyScope, scopeFromColumns, scopeToColumns, UNSCOPED, validateScope } from "./key-scope.js";
 
 /**
@@ -39,7 +40,9 @@ export function parseApiKey(token: string): { keyId: string; secret: string } | 
 }
 
 export function hashSecret(secret: string): Uint8Array {
-  return createHash("sha256").update(secret).digest();
+  const h = sha256(secret);
+  // A Buffer (the drivers' bytea), over the digest's own memory.
+  return Buffer.from(h.buffer, h.byteOffset, h.byteLength);
 }
 
 function toInfo(row: {

@@ -12,4 +12,5 @@ export {
   strList,
 } from "./json-fields.js";
 export { pooledRandomBytes } from "./random-pool.js";
+export { sha256 } from "./sha256.js";
 export { isUuidv7, uuidv7, uuidv7Time } from "./uuidv7.js";
