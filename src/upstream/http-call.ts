@@ -1,4 +1,5 @@
 import { type Dispatcher, Pool, errors as undiciErrors } from "undici";
+import { AbortEmitter } from "./abort-emitter.js";
 import { classifyStatus, parseRetryAfter, UpstreamError } from "./errors.js";
 import type { UpstreamCallOptions } from "./types.js";
 
@@ -74,7 +75,7 @@ export async function postJson(
   opts: UpstreamCallOptions,
 ): Promise<OpenedResponse> {
   const pool = pools.get(url.origin, opts.connectTimeoutMs);
-  const ac = new AbortController();
+  const ac = new AbortEmitter();
   let timeoutClass: "timeout_first_token" | "timeout_idle" | undefined;
   let phase: "timeout_first_token" | "timeout_idle" = "timeout_first_token";
   let timer: NodeJS.Timeout | undefined;
@@ -108,7 +109,7 @@ export async function postJson(
       method: "POST",
       headers: { "content-type": "application/json", ...headers },
       body: payload,
-      signal: ac.signal,
+      signal: ac,
     });
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // Drain without keeping the text: it may echo the prompt.
@@ -154,7 +155,7 @@ export async function postJson(
     };
   } catch (err) {
     done();
-    throw toUpstreamError(err, timeoutClass, ac.signal);
+    throw toUpstreamError(err, timeoutClass, ac);
   }
 }
 
@@ -162,7 +163,7 @@ export async function postJson(
 export function toUpstreamError(
   err: unknown,
   timeoutClass?: "timeout_first_token" | "timeout_idle",
-  signal?: AbortSignal,
+  signal?: { readonly aborted: boolean; readonly reason: unknown },
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
   if (signal?.aborted && signal.reason instanceof UpstreamError) return signal.reason;
