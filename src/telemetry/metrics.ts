@@ -1,30 +1,32 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { HotCounter, HotHistogram } from "./hot-metric.js";
 
 /**
  * Prometheus metrics of one server (its own registry, so tests can run several servers).
- * Labels are bounded sets: API, outcome, endpoint id, error class — never request data.
+ * Labels are bounded sets: API, outcome, endpoint id, error class — never request data. What
+ * every routed request updates is a hot metric (./hot-metric.ts); the rest is prom-client's.
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
+  readonly requests = new HotCounter({
     name: "sovr_requests_total",
     help: "Routed requests by outcome (success, failed, denied, error), both APIs.",
     labelNames: ["outcome"] as const,
     registers: [this.registry],
   });
-  readonly requestSeconds = new Histogram({
+  readonly requestSeconds = new HotHistogram({
     name: "sovr_request_duration_seconds",
     help: "Request latency through the router (to the end of the response), both APIs.",
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly upstreamAttempts = new Counter({
+  readonly upstreamAttempts = new HotCounter({
     name: "sovr_upstream_attempts_total",
     help: "Upstream attempts by endpoint and result (ok or error class).",
     labelNames: ["endpoint", "result"] as const,
     registers: [this.registry],
   });
-  readonly policyEvalSeconds = new Histogram({
+  readonly policyEvalSeconds = new HotHistogram({
     name: "sovr_policy_eval_seconds",
     help: "Policy evaluation time per request.",
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
@@ -36,13 +38,13 @@ export class Metrics {
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
-  readonly auditBatchSize = new Histogram({
+  readonly auditBatchSize = new HotHistogram({
     name: "sovr_audit_batch_records",
     help: "Records per audit group commit.",
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     registers: [this.registry],
   });
-  readonly auditCommitSeconds = new Histogram({
+  readonly auditCommitSeconds = new HotHistogram({
     name: "sovr_audit_commit_seconds",
     help: "Duration of one audit group commit (transaction).",
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
