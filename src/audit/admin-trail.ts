@@ -12,7 +12,7 @@ import type { AppendRequest } from "./append-batch.js";
 import type { Appended } from "./audit-log.js";
 import { AdminRecordError } from "./errors.js";
 import type { AdminCallerRecord, AdminRecord, AdminTarget } from "./record.js";
-import { encodeRecord, PLATFORM_TENANT, withTenantSeq } from "./record.js";
+import { encodeSequenced, PLATFORM_TENANT, withTenantSeq } from "./record.js";
 import { buildAdminRecord } from "./record-admin.js";
 import type { AdminAction } from "./record-schema.js";
 
@@ -76,7 +76,7 @@ export class AdminTrail {
         recordedAt: new Date(Math.floor(unsequenced.time_us / 1000)),
         tenant: unsequenced.tenant,
         action: unsequenced.action,
-        encode: (tenantSeq) => encodeRecord(withTenantSeq(unsequenced, tenantSeq)),
+        encode: (tenantSeq) => encodeSequenced(unsequenced, tenantSeq),
       })
       .catch((cause: unknown) => {
         throw new AdminRecordError(`admin record (${change.action}) could not be written; change refused`, {

@@ -217,6 +217,7 @@ export {
   buildOutcomeRecord,
   decodeRecord,
   encodeRecord,
+  encodeSequenced,
   nowUs,
   PLATFORM_TENANT,
   RECORD_FORMAT_VERSION,

@@ -6,6 +6,7 @@ import {
   buildOutcomeRecord,
   decodeRecord,
   encodeRecord,
+  encodeSequenced,
   RECORD_FORMAT_VERSION,
   RecordFormatError,
   recordTenant,
@@ -150,6 +151,21 @@ describe("record format v2: tenant_seq", () => {
     expect(decodeRecord(encodeRecord(o))).toEqual(o);
     expect(recordTenant(decodeRecord(encodeRecord(o)))).toBe("acme");
     expect(recordTenant(decodeRecord(encodeRecord(d)))).toBe("acme");
+  });
+
+  it("encodeSequenced writes the bytes of encodeRecord(withTenantSeq(…)) without copying the record", () => {
+    for (const r of [decision, decisionV2, { ...outcome, tenant: "acme" }]) {
+      for (const n of [1, 2, 9007199254740991]) {
+        expect(
+          Buffer.from(encodeSequenced(r, n)).equals(Buffer.from(encodeRecord(withTenantSeq(r, n)))),
+        ).toBe(true);
+      }
+      expect("tenant_seq" in r && r.v !== 2).toBe(false);
+    }
+    expect(() => encodeSequenced(decision, 1.5)).toThrow(RecordFormatError);
+    expect(() => encodeSequenced({ ...outcome, cost_micro_usd: 0.5 }, 1)).toThrow(
+      /\$\.cost_micro_usd: 0\.5 is not a safe integer/,
+    );
   });
 
   it("validates strictly: v2 needs tenant_seq ≥ 1, an outcome its tenant; v1 must not carry one", () => {

@@ -23,7 +23,14 @@
  * changed what. v1 records in existing logs keep verifying and replaying
  * ({@link candidateRows} reads the candidates of either format).
  */
-import { assertIntegersOnly, canonicalize, isUuidv7, uuidv7 } from "../encoding/index.js";
+import {
+  assertIntegersOnly,
+  canonicalize,
+  canonicalizeRecord,
+  isUuidv7,
+  NotSafeIntegerError,
+  uuidv7,
+} from "../encoding/index.js";
 import type { AdminRecord } from "./record-admin-types.js";
 import type { AppliedCheckRecord } from "./record-applied.js";
 import { RECORD_SCHEMAS } from "./record-schema.js";
@@ -375,14 +382,28 @@ export function buildOutcomeRecord(input: OutcomeInput): OutcomeRecord {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** The bytes that are signed and logged: UTF-8 of RFC 8785 JSON, after checking integers only. */
+/** The bytes that are signed and logged: UTF-8 of RFC 8785 JSON, its numbers integers only. */
 export function encodeRecord(record: object): Uint8Array {
+  return encodeWith(record, undefined);
+}
+
+/**
+ * {@link encodeRecord} of `withTenantSeq(record, tenantSeq)`, without the copy: the log numbers
+ * and signs every record on the request path this way.
+ */
+export function encodeSequenced(record: object, tenantSeq: number): Uint8Array {
+  return encodeWith(record, { v: 2, tenant_seq: tenantSeq });
+}
+
+function encodeWith(record: object, overlay: Readonly<Record<string, number>> | undefined): Uint8Array {
+  let text: string;
   try {
-    assertIntegersOnly(record);
+    text = canonicalizeRecord(record, overlay);
   } catch (err) {
-    throw new RecordFormatError((err as Error).message, { cause: err });
+    if (err instanceof NotSafeIntegerError) throw new RecordFormatError(err.message, { cause: err });
+    throw err;
   }
-  return encoder.encode(canonicalize(record));
+  return encoder.encode(text);
 }
 
 /**

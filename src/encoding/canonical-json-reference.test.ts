@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { seeded as rng } from "../../test/support/seeded.js";
-import { assertIntegersOnly, canonicalize } from "./canonical-json.js";
+import { assertIntegersOnly, canonicalize, canonicalizeRecord } from "./canonical-json.js";
 
 /** The canonicaliser as first written (array of parts, filter + sort per object): the reference. */
 function reference(value: unknown): string {
@@ -110,7 +110,9 @@ function outcome(f: () => string): string {
   try {
     return f();
   } catch (err) {
-    return `throws ${(err as Error).constructor.name}: ${(err as Error).message}`;
+    // A TypeError's subclasses (NotSafeIntegerError) count as the TypeError they are.
+    const kind = err instanceof TypeError ? "TypeError" : (err as Error).constructor.name;
+    return `throws ${kind}: ${(err as Error).message}`;
   }
 }
 
@@ -144,18 +146,39 @@ describe("canonicalize agrees with the reference implementation", () => {
   });
 });
 
+/** Integers only, as first written: a walk naming every path, in the members' own order. */
+const naive = (x: unknown, path = "$"): void => {
+  if (typeof x === "number") {
+    if (!Number.isSafeInteger(x)) throw new TypeError(`${path}: ${x} is not a safe integer`);
+  } else if (Array.isArray(x)) x.forEach((y, j) => naive(y, `${path}[${j}]`));
+  else if (x !== null && typeof x === "object")
+    for (const [k, y] of Object.entries(x)) naive(y, `${path}.${k}`);
+};
+
+describe("canonicalizeRecord agrees with the check, then the reference, of the record spread with its overlay", () => {
+  it("on 20,000 random objects and overlays: the same text, or the same error naming the same path", () => {
+    const r = rng(23);
+    for (let i = 0; i < 20_000; i++) {
+      let v = randomValue(r, 4);
+      if (v === null || typeof v !== "object" || Array.isArray(v)) v = { only: v };
+      const o = r() < 0.3 ? undefined : (randomValue(r, 2) as Record<string, unknown>);
+      const overlay = o !== null && typeof o === "object" && !Array.isArray(o) ? o : { v: 2, tenant_seq: i };
+      const merged = { ...(v as object), ...overlay };
+      expect(outcome(() => canonicalizeRecord(v as object, overlay))).toBe(
+        outcome(() => {
+          naive(merged);
+          return reference(merged);
+        }),
+      );
+    }
+  });
+});
+
 describe("assertIntegersOnly", () => {
   it("accepts and rejects what a walk naming every path does, naming the same path", () => {
     const r = rng(7);
     for (let i = 0; i < 5_000; i++) {
       const v = randomValue(r, 4);
-      const naive = (x: unknown, path = "$"): void => {
-        if (typeof x === "number") {
-          if (!Number.isSafeInteger(x)) throw new TypeError(`${path}: ${x} is not a safe integer`);
-        } else if (Array.isArray(x)) x.forEach((y, j) => naive(y, `${path}[${j}]`));
-        else if (x !== null && typeof x === "object")
-          for (const [k, y] of Object.entries(x)) naive(y, `${path}.${k}`);
-      };
       expect(
         outcome(() => {
           assertIntegersOnly(v);

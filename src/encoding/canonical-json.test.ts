@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { assertIntegersOnly, canonicalize } from "./canonical-json.js";
+import {
+  assertIntegersOnly,
+  canonicalize,
+  canonicalizeRecord,
+  NotSafeIntegerError,
+} from "./canonical-json.js";
 
 /** The IEEE-754 double whose 64 bits are `hex` (big-endian), as RFC 8785 Appendix B lists them. */
 function fromIeeeHex(hex: string): number {
@@ -224,5 +229,50 @@ describe("assertIntegersOnly", () => {
     expect(() => assertIntegersOnly([Number.NaN])).toThrow("$[0]");
     expect(() => assertIntegersOnly({ y: Number.POSITIVE_INFINITY })).toThrow("$.y");
     expect(() => assertIntegersOnly(-0.0000001)).toThrow("$");
+  });
+});
+
+describe("canonicalizeRecord", () => {
+  const record = {
+    v: 1,
+    kind: "outcome",
+    z: [{ b: 2, a: [3, { y: null, x: -4 }] }],
+    gone: undefined,
+    é: "ü",
+    "\u00e9a": 5,
+    nested: { c: "", b: true, a: 9007199254740991 },
+  };
+
+  it("writes what canonicalize writes of the record with the overlay spread over it", () => {
+    expect(canonicalizeRecord(record)).toBe(canonicalize(record));
+    for (const overlay of [{ v: 2, tenant_seq: 7 }, { tenant_seq: 1 }, { a: 0, zz: 1, v: 3 }, {}]) {
+      expect(canonicalizeRecord(record, overlay)).toBe(canonicalize({ ...record, ...overlay }));
+    }
+    // The record is not changed.
+    expect(record.v).toBe(1);
+    expect("tenant_seq" in record).toBe(false);
+  });
+
+  it("refuses a number that is not a safe integer, naming where, as assertIntegersOnly does", () => {
+    for (const [bad, where] of [
+      [{ ...record, nested: { a: 1.5 } }, "$.nested.a: 1.5"],
+      [{ ...record, z: [{ b: Number.NaN }] }, "$.z[0].b: NaN"],
+      [{ ...record, n: 9007199254740992 }, "$.n: 9007199254740992"],
+      [{ ...record, i: Number.NEGATIVE_INFINITY }, "$.i: -Infinity"],
+    ] as const) {
+      expect(() => canonicalizeRecord(bad)).toThrow(NotSafeIntegerError);
+      expect(() => canonicalizeRecord(bad)).toThrow(`${where} is not a safe integer`);
+      expect(() => assertIntegersOnly(bad)).toThrow(`${where} is not a safe integer`);
+    }
+    expect(() => canonicalizeRecord(record, { tenant_seq: 0.5 })).toThrow(
+      "$.tenant_seq: 0.5 is not a safe integer",
+    );
+    // canonicalize itself still takes fractions.
+    expect(canonicalize({ a: 1.5 })).toBe('{"a":1.5}');
+  });
+
+  it("refuses what JSON cannot carry, as canonicalize does", () => {
+    expect(() => canonicalizeRecord({ f: () => 1 })).toThrow(/cannot represent a function/);
+    expect(() => canonicalizeRecord({ b: 1n })).toThrow(/cannot represent a bigint/);
   });
 });

@@ -10,18 +10,40 @@
  * Decision records restrict numbers further to safe integers (see `assertIntegersOnly`).
  */
 export function canonicalize(value: unknown): string {
-  return write(value);
+  return write(value, false);
 }
+
+/**
+ * {@link canonicalize} of a record: every number a safe integer (else a TypeError naming where,
+ * as {@link assertIntegersOnly} throws), checked as it is written rather than by a walk of its
+ * own (a {@link NotSafeIntegerError}); `overlay`'s members are written as the record's own, over any of the same name. The same
+ * text as `assertIntegersOnly(v); canonicalize({ ...record, ...overlay })`, without the copy.
+ */
+export function canonicalizeRecord(record: object, overlay?: Readonly<Record<string, unknown>>): string {
+  try {
+    return overlay ? writeObject(record as Record<string, unknown>, true, overlay) : write(record, true);
+  } catch (err) {
+    if (err !== NOT_AN_INTEGER) throw err;
+    // The failure only: walk again to name where.
+    assertIntegersOnlyAt(overlay ? { ...record, ...overlay } : record, "$");
+    throw new NotSafeIntegerError("$: a number is not a safe integer");
+  }
+}
+
+/** Thrown by `write` in integers mode; {@link canonicalizeRecord} names the place. */
+const NOT_AN_INTEGER = Symbol("not a safe integer");
 
 // One string built by concatenation (V8 ropes), no intermediate arrays or closures: the
 // records on the request path are canonicalised twice each (record, then envelope).
-function write(value: unknown): string {
+function write(value: unknown, ints: boolean): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
       return value ? "true" : "false";
     case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`canonical JSON cannot represent ${value}`);
+      if (ints) {
+        if (!Number.isSafeInteger(value)) throw NOT_AN_INTEGER;
+      } else if (!Number.isFinite(value)) throw new TypeError(`canonical JSON cannot represent ${value}`);
       // ECMAScript serialisation (Number.prototype.toString, what JSON.stringify uses for a
       // finite number); -0 becomes "0", as RFC 8785 requires.
       return String(value);
@@ -32,37 +54,45 @@ function write(value: unknown): string {
         const n = value.length;
         if (n === 0) return "[]";
         // Like JSON.stringify, undefined in arrays becomes null.
-        let out = `[${value[0] === undefined ? "null" : write(value[0])}`;
-        for (let i = 1; i < n; i++) out += `,${value[i] === undefined ? "null" : write(value[i])}`;
+        let out = `[${value[0] === undefined ? "null" : write(value[0], ints)}`;
+        for (let i = 1; i < n; i++) out += `,${value[i] === undefined ? "null" : write(value[i], ints)}`;
         return `${out}]`;
       }
-      const obj = value as Record<string, unknown>;
-      const keys = sortedKeys(obj);
-      let out = "{";
-      for (let i = 0; i < keys.length; i++) {
-        const k = keys[i]!;
-        const v = obj[k];
-        if (v === undefined) continue;
-        out += `${out.length === 1 ? "" : ","}${JSON.stringify(k)}:${write(v)}`;
-      }
-      return `${out}}`;
+      return writeObject(value as Record<string, unknown>, ints, undefined);
     }
     default:
       throw new TypeError(`canonical JSON cannot represent a ${typeof value}`);
   }
 }
 
+function writeObject(
+  obj: Record<string, unknown>,
+  ints: boolean,
+  overlay: Readonly<Record<string, unknown>> | undefined,
+): string {
+  const keys = sortedKeys(obj, overlay);
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = overlay && Object.hasOwn(overlay, k) ? overlay[k] : obj[k];
+    if (v === undefined) continue;
+    out += `${out.length === 1 ? "" : ","}${JSON.stringify(k)}:${write(v, ints)}`;
+  }
+  return `${out}}`;
+}
+
 /** Longest key list sorted by insertion; longer ones go to Array.prototype.sort. */
 const INSERTION_SORT_MAX = 32;
 
 /**
- * The object's own enumerable keys in UTF-16 code unit order (what `sort()` with no comparator
+ * The object's own enumerable keys (and `overlay`'s it lacks) in UTF-16 code unit order (what `sort()` with no comparator
  * gives). Records' objects have a handful of keys, often already in order: an insertion sort in
  * place is a pass of comparisons for them and allocates nothing, where `sort()` copies the list
  * into a work array first — 5 % of all the bytes the request thread allocated at 500 req/s.
  */
-function sortedKeys(obj: object): string[] {
+function sortedKeys(obj: object, overlay?: object): string[] {
   const keys = Object.keys(obj);
+  if (overlay) for (const k of Object.keys(overlay)) if (!Object.hasOwn(obj, k)) keys.push(k);
   const n = keys.length;
   if (n > INSERTION_SORT_MAX) return keys.sort();
   for (let i = 1; i < n; i++) {
@@ -97,9 +127,13 @@ function integersOnly(value: unknown): boolean {
   return true;
 }
 
+/** A number of a record is not a safe integer; the message names where (`$.a.b[2]: 1.5 …`). */
+export class NotSafeIntegerError extends TypeError {}
+
 function assertIntegersOnlyAt(value: unknown, path: string): void {
   if (typeof value === "number") {
-    if (!Number.isSafeInteger(value)) throw new TypeError(`${path}: ${value} is not a safe integer`);
+    if (!Number.isSafeInteger(value))
+      throw new NotSafeIntegerError(`${path}: ${value} is not a safe integer`);
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => assertIntegersOnlyAt(v, `${path}[${i}]`));
   } else if (value !== null && typeof value === "object") {

@@ -1,6 +1,11 @@
 // The public face of encoding/: other folders import only what is exported here.
 export { fromBase64, toBase64 } from "./base64.js";
-export { assertIntegersOnly, canonicalize } from "./canonical-json.js";
+export {
+  assertIntegersOnly,
+  canonicalize,
+  canonicalizeRecord,
+  NotSafeIntegerError,
+} from "./canonical-json.js";
 export {
   bool,
   check,

@@ -1,5 +1,5 @@
 import type { AppendedEntry, AuditLog } from "../audit/index.js";
-import { decisionFacets, encodeRecord, receiptIssuer, withTenantSeq } from "../audit/index.js";
+import { decisionFacets, encodeSequenced, receiptIssuer } from "../audit/index.js";
 import type { BudgetRefusal, HoldWork, SettleWork } from "../budget/index.js";
 import { type BudgetAmount, budgetDeniedRecord } from "./budget-hold.js";
 import type { DecisionRecordV1, OutcomeRecordV1 } from "./decision-record.js";
@@ -77,7 +77,7 @@ export class AuditRecorder implements DecisionRecorder {
       decisionId: record.decision_id,
       recordedAt: new Date(Math.floor(record.time_us / 1000)),
       tenant: record.principal.tenant,
-      encode: (tenantSeq) => encodeRecord(withTenantSeq(record, tenantSeq)),
+      encode: (tenantSeq) => encodeSequenced(record, tenantSeq),
       index: rowOf(record, index.outcome),
       ...(hold
         ? {
@@ -85,7 +85,7 @@ export class AuditRecorder implements DecisionRecorder {
             refused: (refusal: unknown) => {
               const denied = budgetDeniedRecord(record, refusal as BudgetRefusal);
               return {
-                encode: (tenantSeq: number) => encodeRecord(withTenantSeq(denied, tenantSeq)),
+                encode: (tenantSeq: number) => encodeSequenced(denied, tenantSeq),
                 index: rowOf(denied, "denied"),
               };
             },
@@ -108,7 +108,7 @@ export class AuditRecorder implements DecisionRecorder {
       decisionId: record.decision_id,
       recordedAt: new Date(Math.floor(record.time_us / 1000)),
       tenant,
-      encode: (tenantSeq) => encodeRecord(withTenantSeq(record, tenantSeq)),
+      encode: (tenantSeq) => encodeSequenced(record, tenantSeq),
       outcome: record.outcome,
       endpointId: record.endpoint_used,
       usage: {
