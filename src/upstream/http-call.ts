@@ -2,6 +2,7 @@ import { type Dispatcher, Pool, errors as undiciErrors } from "undici";
 import { AbortEmitter } from "./abort-emitter.js";
 import { classifyStatus, parseRetryAfter, UpstreamError } from "./errors.js";
 import type { UpstreamCallOptions } from "./types.js";
+import { UpstreamBody } from "./upstream-body.js";
 
 /**
  * Keep-alive connection pools per upstream origin, shared by every adapter. A request never
@@ -37,8 +38,8 @@ export class PoolSet {
 
 export interface OpenedResponse {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData["body"];
+  /** The answer's bytes in order (./upstream-body.ts). */
+  body: UpstreamBody;
   /** Re-arms the idle timer (not the first-token timer); call on every chunk. */
   touch(): void;
   /** Switches from the first-token to the idle timeout (after the first content arrives). */
@@ -48,10 +49,10 @@ export interface OpenedResponse {
   /**
    * Ends the call once the caller stops reading. `complete`: the stream's terminal event
    * (`[DONE]`, `message_stop`) was read, so what is left of the body is its end (normally already
-   * received): it is read to its end rather than destroyed, which spares an abort error per call
-   * and keeps the connection in the pool. Bounded: at most {@link DRAIN_LIMIT_BYTES}, and the
-   * call's timers and the caller's signal stay armed until the body closes. Otherwise (error,
-   * caller gone) the body is destroyed at once.
+   * received): it is read to its end rather than destroyed, which keeps the connection in the
+   * pool. Bounded: at most {@link DRAIN_LIMIT_BYTES}, and the call's timers and the caller's
+   * signal stay armed until the body ends. Otherwise (error, caller gone) the body is destroyed
+   * at once.
    */
   release(complete: boolean): void;
 }
@@ -59,13 +60,14 @@ export interface OpenedResponse {
 /** What may follow a stream's terminal event before the body is destroyed instead. */
 export const DRAIN_LIMIT_BYTES = 64 * 1024;
 
-function noop(): void {}
-
 /**
  * POSTs JSON to `url` with our timeouts: connect (pool), first token (from send until the
  * first content), idle (between chunks afterwards). Maps transport failures and non-2xx
  * statuses to {@link UpstreamError}; the body of an error response is read for nothing but
  * its length, so provider error text (which may quote the prompt) never reaches our logs.
+ *
+ * On undici's `dispatch` with a handler of our own: the body goes into an {@link UpstreamBody},
+ * not a Readable, and of the answer's headers only `retry-after` is ever read (on a 429).
  */
 export async function postJson(
   pools: PoolSet,
@@ -104,30 +106,23 @@ export async function postJson(
   arm();
 
   try {
-    const res = await pool.request({
-      path: url.pathname + url.search,
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: payload,
-      signal: ac,
-    });
-    if (res.statusCode < 200 || res.statusCode >= 300) {
+    const res = await dispatch(pool, url, headers, payload, ac);
+    if (res.status < 200 || res.status >= 300) {
       // Drain without keeping the text: it may echo the prompt.
       for await (const _ of res.body) {
         /* discard */
       }
       done();
-      const errorClass = classifyStatus(res.statusCode);
+      const errorClass = classifyStatus(res.status);
       throw new UpstreamError(
         errorClass,
-        `upstream answered HTTP ${res.statusCode}`,
-        res.statusCode,
-        res.statusCode === 429 ? parseRetryAfter(res.headers["retry-after"]) : undefined,
+        `upstream answered HTTP ${res.status}`,
+        res.status,
+        res.status === 429 ? parseRetryAfter(headerValue(res.rawHeaders, "retry-after")) : undefined,
       );
     }
     return {
-      status: res.statusCode,
-      headers: res.headers,
+      status: res.status,
       body: res.body,
       touch,
       gotFirstToken: () => {
@@ -141,22 +136,86 @@ export async function postJson(
           done();
           body.destroy();
         } else if (body.readableEnded) done();
-        else {
-          let read = 0;
-          body
-            .on("error", noop)
-            .on("close", done)
-            .on("data", (chunk: Buffer) => {
-              read += chunk.length;
-              if (read > DRAIN_LIMIT_BYTES) body.destroy();
-            });
-        }
+        else body.discard(DRAIN_LIMIT_BYTES, done);
       },
     };
   } catch (err) {
     done();
     throw toUpstreamError(err, timeoutClass, ac);
   }
+}
+
+/**
+ * Sends the request; resolves with the status and raw headers once they arrive, the body
+ * following into `body`. `ac` aborting stops the request (before or after its headers) and
+ * fails the body with its reason.
+ */
+function dispatch(
+  pool: Pool,
+  url: URL,
+  headers: Record<string, string>,
+  payload: string,
+  ac: AbortEmitter,
+): Promise<{ status: number; rawHeaders: Buffer[]; body: UpstreamBody }> {
+  return new Promise((resolve, reject) => {
+    let abort: ((reason: Error) => void) | undefined;
+    let opened = false;
+    const body = new UpstreamBody((reason) => abort?.(reason));
+    const onAbort = () => {
+      const reason = ac.reason as Error;
+      abort?.(reason);
+      body.fail(reason);
+      if (!opened) reject(reason);
+    };
+    if (ac.aborted) return reject(ac.reason);
+    ac.once("abort", onAbort);
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(a) {
+        abort = a;
+        if (ac.aborted) a(ac.reason as Error);
+      },
+      onHeaders(status, rawHeaders, resume) {
+        opened = true;
+        body.resume = resume;
+        resolve({ status, rawHeaders: rawHeaders as Buffer[], body });
+        return true;
+      },
+      onData(chunk) {
+        return body.push(chunk);
+      },
+      // The abort listener stays: an abort after the answer arrived (the caller gone while it is
+      // read) still fails the body, as a Readable's destroy did; after `done()` nothing aborts.
+      onComplete() {
+        body.end();
+      },
+      onError(err) {
+        ac.off("abort", onAbort);
+        if (opened) body.fail(err);
+        else reject(err);
+      },
+    };
+    pool.dispatch(
+      {
+        path: url.pathname + url.search,
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: payload,
+      },
+      handler,
+    );
+  });
+}
+
+/** The value of header `name` (lower case) in undici's raw list, or its values when repeated. */
+function headerValue(raw: readonly Buffer[], name: string): string | string[] | undefined {
+  let out: string | string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.length !== name.length || k.toString("latin1").toLowerCase() !== name) continue;
+    const v = raw[i + 1]!.toString("latin1");
+    out = out === undefined ? v : Array.isArray(out) ? [...out, v] : [out, v];
+  }
+  return out;
 }
 
 /** Maps whatever the transport threw to an {@link UpstreamError} with the right class. */
