@@ -154,7 +154,10 @@ export class UpstreamBody implements AsyncIterableIterator<Uint8Array> {
     this.#chunks = [];
     this.#head = 0;
     this.#queued = 0;
-    if (this.#discard.left < 0) return this.destroy();
+    if (this.#discard.left < 0) {
+      this.destroy();
+      return;
+    }
     if (this.#paused) {
       this.#paused = false;
       this.#resume?.();
