@@ -111,6 +111,8 @@ export interface AccessRecorder {
   ): AccessEnd;
 }
 
+const BYOK_PREFIX = "/v1/admin/byok/";
+
 export function accessRecorder(logger: Logger, tracing: Tracing): AccessRecorder {
   return {
     begin(key, method, path, headers, run) {
@@ -119,7 +121,7 @@ export function accessRecorder(logger: Logger, tracing: Tracing): AccessRecorder
       notes.set(key, note);
       const contentType = String(headers["content-type"] ?? "");
       // One label per route (a BYOK provider in the path is not a label of its own).
-      const routePath = path.replace(/^(\/v1\/admin\/byok)\/.*/, "$1");
+      const routePath = path.startsWith(BYOK_PREFIX) ? BYOK_PREFIX.slice(0, -1) : path;
       const route = HTTP_ROUTES[routePath];
       // `/package.Service/Method`: Connect, gRPC or gRPC-Web.
       const rpc = route === undefined && /^\/\w+(\.\w+)+\/\w+$/.test(path);

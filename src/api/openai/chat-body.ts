@@ -90,6 +90,7 @@ const REFUSED: Readonly<Record<string, string>> = {
   web_search_options: "is not supported: the provider would fetch URLs outside the routing policy",
   moderation: "is not supported: moderated completions depend on one provider's moderation service",
 };
+const REFUSED_ENTRIES = Object.entries(REFUSED);
 
 function tool(v: unknown, i: number): UpstreamTool {
   const f = `tools[${i}]`;
@@ -195,7 +196,7 @@ export function fromOpenAIChatBody(
   check(body.messages.length > 0, "messages", "at least one message is required");
 
   const params: Record<string, unknown> = {};
-  for (const [name, why] of Object.entries(REFUSED))
+  for (const [name, why] of REFUSED_ENTRIES)
     check(body[name] === undefined || body[name] === null, name, why);
   for (const name of Object.keys(body)) {
     if (HANDLED.has(name) || Object.hasOwn(REFUSED, name)) continue;
