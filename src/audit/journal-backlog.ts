@@ -1,7 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import { type Database, DeadlineError } from "../db/index.js";
 import { type AppendRequest, type BatchEntry, holdsCaller } from "./append-batch.js";
-import { type AuditJournal, JournalError } from "./journal.js";
+import { type AuditJournal, JournalError, journaledEntry } from "./journal.js";
 
 /** What the backlog needs of its log (audit-log.ts). */
 export interface BacklogLog {
@@ -112,7 +112,7 @@ export class JournalBacklog {
     this.journal.append(batch, first);
     this.nextSeq += batch.length;
     if (this.#entries.length === 0) this.#first = first;
-    this.#entries.push(...batch);
+    for (const p of batch) this.#entries.push(journaledEntry(p));
     // A failing statement is retried on its own schedule, not at every append.
     if (this.#entries.length >= this.#opts.batchMax && !this.#failing) void this.#insertNow();
     else this.#timer ??= setTimeout(() => void this.#insertNow(), this.#opts.insertMs);

@@ -3,9 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BatchEntry } from "./append-batch.js";
-import { AuditJournal } from "./journal.js";
+import { AuditJournal, journaledEntry } from "./journal.js";
 
 const dirs: string[] = [];
+
+/** A request's fields but its encoder and co-commit work. */
+function rowFields(req: object): Record<string, unknown> {
+  const { encode: _e, work: _w, ...rest } = req as Record<string, unknown>;
+  return rest;
+}
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -54,6 +60,19 @@ const outcome: BatchEntry = {
   slot: { tenant: "acme", tenantSeq: 8 },
   envelopeJson: '{"payload":"e30=","payloadType":"t","signatures":[]}',
   leaf: new Uint8Array(32).fill(1),
+};
+const admin: BatchEntry = {
+  req: {
+    kind: "admin",
+    eventId: "019a0000-0000-7000-8000-000000000002",
+    recordedAt: at,
+    tenant: "acme",
+    encode: () => new Uint8Array(),
+    action: "keys.create",
+  },
+  slot: { tenant: "acme", tenantSeq: 9 },
+  envelopeJson: '{"payload":"e30=","payloadType":"t","signatures":[]}',
+  leaf: new Uint8Array(32).fill(2),
 };
 
 describe("AuditJournal", () => {
@@ -117,6 +136,19 @@ describe("AuditJournal", () => {
     const [d] = j.read().entries;
     expect(() => "encode" in d!.req && d!.req.encode(1)).toThrow(/never encoded again/);
     j.close();
+  });
+
+  it("keeps of a journaled record what its row needs, not its encoder, work or callbacks", () => {
+    const pending = { ...decision, req: { ...decision.req, work: { spend: 1 } }, resolve: () => {} };
+    const kept = journaledEntry(pending as BatchEntry);
+    expect(Object.keys(kept).sort()).toEqual(["envelopeJson", "leaf", "req", "slot"]);
+    expect("work" in kept.req).toBe(false);
+    expect(() => "encode" in kept.req && kept.req.encode(1)).toThrow(/never encoded again/);
+    // What the row and the journal line are made of is the record's own, field for field.
+    expect(rowFields(kept.req)).toEqual(rowFields(pending.req));
+    for (const e of [outcome, admin]) expect(rowFields(journaledEntry(e).req)).toEqual(rowFields(e.req));
+    const { slot: _, ...v1 } = decision;
+    expect(() => journaledEntry(v1 as BatchEntry)).toThrow(/v2 records only/);
   });
 
   it("refuses an append once its file was removed from the directory (no start would read it)", () => {

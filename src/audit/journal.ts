@@ -143,6 +143,32 @@ function notReencodable(): never {
   throw new JournalError("a journaled record is signed already: it is never encoded again");
 }
 
+/**
+ * What the backlog keeps of a record it journaled until the database has it: the row's fields,
+ * its envelope and its leaf; not its encoder (a closure over the whole record), its co-commit
+ * work or its caller's callbacks. An entry waits up to JOURNAL_INSERT_MS, longer than a young
+ * generation's cycle under load: whatever it holds is promoted, and left for a full collection
+ * of the request thread once the row is in.
+ */
+export function journaledEntry(p: BatchEntry): BatchEntry {
+  const q = p.req;
+  if (!p.slot || !("tenant" in q)) throw new JournalError("the journal takes v2 records only");
+  const common = { tenant: q.tenant, encode: notReencodable, recordedAt: q.recordedAt };
+  let req: AppendRequest;
+  if (q.kind === "decision") req = { ...common, kind: "decision", decisionId: q.decisionId, index: q.index };
+  else if (q.kind === "outcome")
+    req = {
+      ...common,
+      kind: "outcome",
+      decisionId: q.decisionId,
+      outcome: q.outcome,
+      endpointId: q.endpointId,
+      ...(q.usage ? { usage: q.usage } : {}),
+    };
+  else req = { ...common, kind: "admin", eventId: q.eventId, action: q.action };
+  return { req, slot: p.slot, envelopeJson: p.envelopeJson, leaf: p.leaf };
+}
+
 function fromLine(l: JournalLine): JournaledEntry {
   const recordedAt = new Date(l.at);
   const common = { tenant: l.tenant, encode: notReencodable, recordedAt };
