@@ -240,21 +240,8 @@ export async function decide(
   const policyEvalUs = evaluation.evalMicros;
   const applied = appliedChecks(req, policy);
   const record = recordOf({ bundle, policyEvalUs, verdicts, seed, plan: plan.map((e) => e.id), applied });
-  // Each written out once: a spread of a spread cost ~8 µs a request in the 500 req/s profile.
+  // Written out once: a spread of a spread cost ~8 µs a request in the 500 req/s profile.
   const { id, timeUs, catalogRevision } = common;
-  if (plan.length === 0)
-    return {
-      id,
-      timeUs,
-      catalogRevision,
-      seed,
-      verdicts,
-      bundle,
-      policyEvalUs,
-      record,
-      outcome: "denied",
-      plan: [],
-    };
   return {
     id,
     timeUs,
@@ -264,7 +251,8 @@ export async function decide(
     bundle,
     policyEvalUs,
     record,
-    outcome: "routed",
+    // No endpoint left: the plan is empty, the decision a denial.
+    outcome: plan.length === 0 ? "denied" : "routed",
     plan,
-  };
+  } as RoutedDecision | DeniedDecision;
 }

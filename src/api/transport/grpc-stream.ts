@@ -163,6 +163,27 @@ export function grpcStreamHandler(methods: GrpcMethods, o: GrpcStreamOptions): H
 }
 
 const CALL = Symbol("call");
+
+/**
+ * The call's request as connect's handlers take it, from its context, written out whole: a
+ * spread of an object with a symbol key takes V8's slow path (~2 µs a call, against 0.05 for
+ * the literal).
+ */
+function handlerRequest(call: Call, stream: boolean, message: unknown) {
+  const ctx = call.ctx;
+  return {
+    stream,
+    method: ctx.method,
+    service: ctx.service,
+    requestMethod: "POST",
+    url: ctx.url,
+    signal: ctx.signal,
+    header: ctx.requestHeader,
+    contextValues: ctx.values,
+    message,
+    [CALL]: call,
+  };
+}
 interface Carrier {
   [CALL]: Call;
 }
@@ -258,22 +279,8 @@ async function serve(
     if (compression.error) throw compression.error;
     if (timeout.error) throw timeout.error;
     const input = await readMessage(stream, desc.input, compression.request, o.readMaxBytes);
-    // Each request written out whole: a spread of an object with a symbol key takes V8's slow
-    // path (~2 µs a call, against 0.05 for the literal).
-    const url = call.ctx.url;
     if (desc.methodKind === "unary") {
-      const res = await m.unary({
-        stream: false,
-        method: desc,
-        service: desc.parent,
-        requestMethod: "POST",
-        url,
-        signal: abort.signal,
-        header: requestHeader,
-        contextValues: values,
-        message: input,
-        [CALL]: call,
-      } as UnaryRequest);
+      const res = await m.unary(handlerRequest(call, false, input) as UnaryRequest);
       copyHeaders(res.header, responseHeader);
       copyHeaders(res.trailer, responseTrailer);
       const framed = frameMessage(m.encode, res.message, compression.response);
@@ -286,18 +293,7 @@ async function serve(
       }
       await write(stream, bytes);
     } else {
-      const res = await m.stream({
-        stream: true,
-        method: desc,
-        service: desc.parent,
-        requestMethod: "POST",
-        url,
-        signal: abort.signal,
-        header: requestHeader,
-        contextValues: values,
-        message: once(input),
-        [CALL]: call,
-      } as StreamRequest);
+      const res = await m.stream(handlerRequest(call, true, once(input)) as StreamRequest);
       copyHeaders(res.header, responseHeader);
       for await (const msg of res.message) {
         const framed = frameMessage(m.encode, msg, compression.response);
