@@ -1,6 +1,5 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import type { AppendRequest, BatchEntry } from "./append-batch.js";
-import type { TenantSlot } from "./tenant-heads.js";
 
 /**
  * The embedded database's write-ahead journal for the audit log (issue 19;
@@ -153,44 +152,50 @@ function notReencodable(): never {
 export function journaledEntry(p: BatchEntry): BatchEntry {
   const q = p.req;
   if (!p.slot || !("tenant" in q)) throw new JournalError("the journal takes v2 records only");
-  const common = { tenant: q.tenant, encode: notReencodable, recordedAt: q.recordedAt };
-  let req: AppendRequest;
-  if (q.kind === "decision") req = { ...common, kind: "decision", decisionId: q.decisionId, index: q.index };
-  else if (q.kind === "outcome")
-    req = {
-      ...common,
-      kind: "outcome",
-      decisionId: q.decisionId,
-      outcome: q.outcome,
-      endpointId: q.endpointId,
-      ...(q.usage ? { usage: q.usage } : {}),
-    };
-  else req = { ...common, kind: "admin", eventId: q.eventId, action: q.action };
-  return { req, slot: p.slot, envelopeJson: p.envelopeJson, leaf: p.leaf };
+  const id = q.kind === "admin" ? q.eventId : q.decisionId;
+  return {
+    req: journaledRequest(q.kind, id, q.tenant, q.recordedAt, q),
+    slot: p.slot,
+    envelopeJson: p.envelopeJson,
+    leaf: p.leaf,
+  };
 }
 
 function fromLine(l: JournalLine): JournaledEntry {
-  const recordedAt = new Date(l.at);
-  const common = { tenant: l.tenant, encode: notReencodable, recordedAt };
-  let req: AppendRequest;
-  if (l.kind === "decision") req = { ...common, kind: "decision", decisionId: l.id, index: l.index as never };
-  else if (l.kind === "outcome")
-    req = {
-      ...common,
-      kind: "outcome",
-      decisionId: l.id,
-      outcome: l.outcome as never,
-      endpointId: l.endpointId ?? null,
-      ...(l.usage ? { usage: l.usage as never } : {}),
-    };
-  else if (l.kind === "admin") req = { ...common, kind: "admin", eventId: l.id, action: l.action ?? "" };
-  else throw new JournalError(`unknown record kind ${String(l.kind)}`);
-  const slot: TenantSlot = { tenant: l.tenant, tenantSeq: l.tenantSeq };
   return {
     seq: l.seq,
-    req,
-    slot,
+    req: journaledRequest(l.kind, l.id, l.tenant, new Date(l.at), l),
+    slot: { tenant: l.tenant, tenantSeq: l.tenantSeq },
     envelopeJson: l.envelope,
     leaf: new Uint8Array(Buffer.from(l.leaf, "hex")),
   };
+}
+
+/** The kind's own fields of a record's request, as a request or a journal line names them. */
+type KindFields = Pick<JournalLine, "index" | "outcome" | "endpointId" | "usage" | "action">;
+
+/**
+ * The request of a record already signed (it can never be encoded again): from a record the
+ * backlog keeps ({@link journaledEntry}) or from a line read back ({@link fromLine}).
+ */
+function journaledRequest(
+  kind: AppendRequest["kind"],
+  id: string,
+  tenant: string,
+  recordedAt: Date,
+  f: KindFields,
+): AppendRequest {
+  const common = { tenant, encode: notReencodable, recordedAt };
+  if (kind === "decision") return { ...common, kind, decisionId: id, index: f.index as never };
+  if (kind === "outcome")
+    return {
+      ...common,
+      kind,
+      decisionId: id,
+      outcome: f.outcome as never,
+      endpointId: f.endpointId ?? null,
+      ...(f.usage ? { usage: f.usage as never } : {}),
+    };
+  if (kind === "admin") return { ...common, kind, eventId: id, action: f.action ?? "" };
+  throw new JournalError(`unknown record kind ${String(kind)}`);
 }

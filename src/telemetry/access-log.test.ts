@@ -93,6 +93,18 @@ describe("access line", () => {
     expect(line.endpoint).toBeUndefined();
   });
 
+  it("one operation for every BYOK path: the tenant and provider in it are not labels", async () => {
+    const ok = (_req: IncomingMessage, res: ServerResponse) => res.end();
+    for (const path of ["/v1/admin/byok", "/v1/admin/byok/t-a/sim-us", "/v1/admin/byok/t-b/other"]) {
+      const line = await lineOf(ok, path);
+      expect(line).toMatchObject({ api: "openai", operation: "admin.byok" });
+      await open?.close();
+      open = undefined;
+    }
+    // Not a prefix match without the slash: another path stays unlabelled.
+    expect((await lineOf(ok, "/v1/admin/byokx")).operation).toBeUndefined();
+  });
+
   it("the gRPC status from the trailers", async () => {
     const line = await lineOf((_req, res) => {
       res.writeHead(200, { "content-type": "application/grpc-web+proto" });

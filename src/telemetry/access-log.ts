@@ -111,7 +111,9 @@ export interface AccessRecorder {
   ): AccessEnd;
 }
 
-const BYOK_PREFIX = "/v1/admin/byok/";
+/** The BYOK routes: one label for all of them (a provider in the path is not a label of its own). */
+const BYOK_ROUTE = "/v1/admin/byok";
+const BYOK_PREFIX = `${BYOK_ROUTE}/`;
 
 export function accessRecorder(logger: Logger, tracing: Tracing): AccessRecorder {
   return {
@@ -120,8 +122,7 @@ export function accessRecorder(logger: Logger, tracing: Tracing): AccessRecorder
       const note: RequestNote = {};
       notes.set(key, note);
       const contentType = String(headers["content-type"] ?? "");
-      // One label per route (a BYOK provider in the path is not a label of its own).
-      const routePath = path.startsWith(BYOK_PREFIX) ? BYOK_PREFIX.slice(0, -1) : path;
+      const routePath = path.startsWith(BYOK_PREFIX) ? BYOK_ROUTE : path;
       const route = HTTP_ROUTES[routePath];
       // `/package.Service/Method`: Connect, gRPC or gRPC-Web.
       const rpc = route === undefined && /^\/\w+(\.\w+)+\/\w+$/.test(path);
