@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ["default", "./test/support/summary-reporter.ts"],
+    // A migrated embedded database test servers start from (a copy each), not initdb every time.
+    globalSetup: ["./test/support/pglite-template.ts"],
   },
 });

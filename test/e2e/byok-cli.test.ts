@@ -7,6 +7,7 @@ import { queryAdminRecords } from "../../src/audit/admin-query.js";
 import { ByokStore, MasterKey } from "../../src/auth/byok.js";
 import { openDatabase } from "../../src/db/index.js";
 import { REPO } from "../support/app.js";
+import { seedEmbeddedDatabase } from "../support/pglite-template.js";
 import { startRoutingApp } from "../support/routing-app.js";
 
 function sovr(
@@ -37,6 +38,7 @@ describe("sovr keys byok", () => {
 
   it("with the server stopped: writes the encrypted key directly; list never shows it", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "sovr-byok-cli-"));
+    await seedEmbeddedDatabase(dataDir);
     dirs.push(dataDir);
     const env = { SOVR_DATA_DIR: dataDir, SOVR_MASTER_KEY: master };
     const set = await sovr(

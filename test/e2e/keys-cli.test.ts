@@ -14,6 +14,7 @@ import { openDatabase } from "../../src/db/index.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import { REPO, startTestApp, type TestApp } from "../support/app.js";
 import { GrpcJsClient } from "../support/grpc.js";
+import { seedEmbeddedDatabase } from "../support/pglite-template.js";
 
 const run = promisify(execFile);
 const sovr = (args: string[], env: Record<string, string>) =>
@@ -42,6 +43,7 @@ describe("sovr keys (CLI)", () => {
 
   it("bootstraps an operator key with the server stopped, then manages keys through the running server", async () => {
     dir = await mkdtemp(join(tmpdir(), "sovr-keys-"));
+    await seedEmbeddedDatabase(dir);
     const env = { SOVR_DATA_DIR: dir };
     // First key, no server: written straight into the (PGlite) database — the one way, besides
     // another operator, to make an operator key.

@@ -7,6 +7,7 @@ import type { ContentDetector } from "../../src/routing/index.js";
 import { type Simulator, startSimulator } from "../../src/simulator/simulator.js";
 import { createLogger } from "../../src/telemetry/logger.js";
 import { createFreshDatabase, dropDatabase } from "./databases.js";
+import { seedEmbeddedDatabase } from "./pglite-template.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 
@@ -39,7 +40,8 @@ export interface TestAppOptions {
 
 /**
  * A real `sovr serve` on ephemeral ports with its own simulator and a fresh database
- * (PGlite in a temp dir, or a new Postgres database when `database: "postgres"`).
+ * (PGlite in a temp dir, started from a copy of the migrated template (./pglite-template.ts),
+ * or a new Postgres database when `database: "postgres"`).
  */
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const simulator = await startSimulator();
@@ -48,7 +50,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   if (opts.database === "postgres") {
     if (!process.env.DATABASE_URL) throw new Error("DATABASE_URL is not set");
     dbUrl = await createFreshDatabase(process.env.DATABASE_URL);
-  }
+  } else await seedEmbeddedDatabase(dataDir);
   const env: Record<string, string | undefined> = {
     SOVR_GRPC_PORT: "0",
     SOVR_HTTP_PORT: "0",

@@ -17,6 +17,7 @@ import { type Simulator, startSimulator } from "../../src/simulator/simulator.js
 import { createLogger } from "../../src/telemetry/logger.js";
 import { REPO } from "./app.js";
 import { createFreshDatabase, dropDatabase } from "./databases.js";
+import { seedEmbeddedDatabase } from "./pglite-template.js";
 
 export interface Site {
   dir: string;
@@ -36,6 +37,7 @@ export async function openSite(
   const simulator: Simulator = await startSimulator();
   const base = process.env.DATABASE_URL;
   const dbUrl = database === "postgres" ? await createFreshDatabase(base!) : undefined;
+  if (!dbUrl) await seedEmbeddedDatabase(join(dir, "data"));
   const env: Record<string, string | undefined> = {
     SOVR_GRPC_PORT: "0",
     SOVR_HTTP_PORT: "0",
