@@ -21,6 +21,7 @@ import { REPO } from "../support/app.js";
 import { chat } from "../support/audit-live.js";
 import { createFreshDatabase, dropDatabase } from "../support/databases.js";
 import { GrpcJsClient } from "../support/grpc.js";
+import { seedEmbeddedDatabase } from "../support/pglite-template.js";
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -69,6 +70,7 @@ describe.each(databases)("kill -9 under load, restart (%s)", (database) => {
     dir = await mkdtemp(join(tmpdir(), "sovr-crash-"));
     simulator = await startSimulator();
     if (database === "postgres") dbUrl = await createFreshDatabase(process.env.DATABASE_URL!);
+    else await seedEmbeddedDatabase(join(dir, "data"));
   });
   afterAll(async () => {
     await simulator?.close();

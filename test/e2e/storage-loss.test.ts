@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
 import { GrpcJsClient } from "../support/grpc.js";
+import { seedEmbeddedDatabase } from "../support/pglite-template.js";
 import { type ServeProcess, spawnServe, untilServing } from "../support/serve-process.js";
 
 /**
@@ -67,6 +68,7 @@ describe("sovr serve (PGlite): the data directory deleted under it", () => {
   let client: GrpcJsClient;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "sovr-gone-"));
+    await seedEmbeddedDatabase(join(dir, "data"));
     s = await untilServing(
       spawnServe({ SOVR_AUTH: "off", SOVR_DATA_DIR: join(dir, "data"), SOVR_DRAIN_MS: String(DRAIN_MS) }),
     );
