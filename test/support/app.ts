@@ -50,7 +50,10 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   if (opts.database === "postgres") {
     if (!process.env.DATABASE_URL) throw new Error("DATABASE_URL is not set");
     dbUrl = await createFreshDatabase(process.env.DATABASE_URL);
-  } else await seedEmbeddedDatabase(dataDir);
+  } else if (!opts.env?.SOVR_DATA_DIR && !opts.env?.DATABASE_URL) {
+    // Not when the test names its own data directory or database: this one would go unused.
+    await seedEmbeddedDatabase(dataDir);
+  }
   const env: Record<string, string | undefined> = {
     SOVR_GRPC_PORT: "0",
     SOVR_HTTP_PORT: "0",

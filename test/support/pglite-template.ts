@@ -33,7 +33,7 @@ export async function pgliteTemplate(): Promise<string> {
   try {
     const h = await openDatabase({ dataDir: work });
     await h.close();
-    await rename(work, dir).catch(async (err: NodeJS.ErrnoException) => {
+    await rename(work, dir).catch((err: NodeJS.ErrnoException) => {
       // Another run made it meanwhile: use theirs.
       if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
     });
