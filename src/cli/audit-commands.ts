@@ -163,9 +163,8 @@ async function run(fn: () => Promise<CommandResult>): Promise<void> {
   }
 }
 
-/** Adds `sovr audit query|export|checkpoint|verify|replay|tail|changes`. */
-export function addAuditCommands(program: Command): void {
-  const audit = program.command("audit").description("the signed decision log (auditors)");
+/** Adds `sovr audit query|export|checkpoint|verify|replay|tail|changes` to the `sovr audit` command. */
+export function addAuditCommands(audit: Command): void {
   const query = audit
     .command("query")
     .description("decisions of a running server (SOVR_URL, SOVR_KEY), filtered, oldest first")

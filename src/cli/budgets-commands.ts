@@ -8,10 +8,7 @@ import { serverClient } from "./connect-client.js";
  * BudgetService (`SOVR_URL`, `SOVR_KEY`: a tenant admin's key for its own tenant, an operator's
  * for any). Budgets live in the server's database and apply to every replica.
  */
-export function addBudgetsCommands(program: Command): void {
-  const budgets = program
-    .command("budgets")
-    .description("spend and token budgets per tenant or key, per UTC day or month");
+export function addBudgetsCommands(budgets: Command): void {
   budgets
     .command("set")
     .description("set a budget's limits (--usd and/or --tokens); a limit left out keeps its value")

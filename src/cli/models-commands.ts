@@ -146,8 +146,8 @@ export async function addModel(
   return sidecar;
 }
 
-export function addModelsCommands(program: Command): void {
-  const models = program.command("models").description("GGUF models run in-process (the local provider)");
+/** Adds `sovr models pull|add|list|remove` to the `sovr models` command. */
+export function addModelsCommands(models: Command): void {
   models
     .command("pull")
     .argument("<name>", `a known model: ${Object.keys(PULLABLE).join(", ")}`)

@@ -1,14 +1,5 @@
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
-import { type GetUsageResponse, UsageGroupBy, UsageService } from "../gen/sovereign/v1/usage_pb.js";
-import { serverClient } from "./connect-client.js";
-
-const GROUPS: Record<string, UsageGroupBy> = {
-  tenant: UsageGroupBy.TENANT,
-  key: UsageGroupBy.KEY,
-  model: UsageGroupBy.MODEL,
-  endpoint: UsageGroupBy.ENDPOINT,
-};
+import type { UsageOptions } from "./usage-report.js";
 
 const UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -25,58 +16,6 @@ export function parseSince(value: string, option: string, now: Date = new Date()
   return t;
 }
 
-/** Micro-USD → USD with all six decimals (exact: no float rounding). */
-export function usd(micro: bigint): string {
-  const neg = micro < 0n;
-  const a = neg ? -micro : micro;
-  return `${neg ? "-" : ""}${a / 1_000_000n}.${(a % 1_000_000n).toString().padStart(6, "0")}`;
-}
-
-interface Row {
-  group: string;
-  requests: string;
-  succeeded: string;
-  input_tokens: string;
-  output_tokens: string;
-  cost_usd: string;
-}
-
-function rowsOf(res: GetUsageResponse): Row[] {
-  return res.rows.map((r) => ({
-    group: r.group,
-    requests: String(r.requests),
-    succeeded: String(r.succeeded),
-    input_tokens: String(r.inputTokens),
-    output_tokens: String(r.outputTokens),
-    cost_usd: usd(r.costMicroUsd),
-  }));
-}
-
-const csvField = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
-
-/** The report as text: a table (default), one JSON document, or CSV with a header row. */
-export function formatUsage(res: GetUsageResponse, by: string, format: "table" | "json" | "csv"): string {
-  const rows = rowsOf(res);
-  const from = res.startTime ? timestampDate(res.startTime).toISOString() : "";
-  const to = res.endTime ? timestampDate(res.endTime).toISOString() : "";
-  if (format === "json") return JSON.stringify({ by, from, to, rows });
-  const header = [by, "requests", "succeeded", "input_tokens", "output_tokens", "cost_usd"];
-  const cells = rows.map((r) => [
-    r.group,
-    r.requests,
-    r.succeeded,
-    r.input_tokens,
-    r.output_tokens,
-    r.cost_usd,
-  ]);
-  if (format === "csv") return [header, ...cells].map((l) => l.map(csvField).join(",")).join("\n");
-  const shown = cells.map((l) => [l[0] || "(none)", ...l.slice(1)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...shown.map((l) => l[i]!.length)));
-  const line = (l: string[]) =>
-    l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  return [`usage ${from} .. ${to}`, line(header), ...shown.map(line)].join("\n");
-}
-
 /** Adds `sovr usage`: a client of the running server (SOVR_URL, SOVR_KEY), like `sovr audit query`. */
 export function addUsageCommand(program: Command): void {
   program
@@ -88,26 +27,6 @@ export function addUsageCommand(program: Command): void {
     .option("--tenant <tenant>", "one tenant (operators and all-tenant auditors; others see their own)")
     .option("--json", "one JSON document")
     .option("--csv", "CSV with a header row")
-    .action(
-      async (o: {
-        by: string;
-        since: string;
-        until?: string;
-        tenant?: string;
-        json?: boolean;
-        csv?: boolean;
-      }) => {
-        const groupBy = GROUPS[o.by];
-        if (!groupBy) throw new Error(`--by: expected tenant, key, model or endpoint, not ${o.by}`);
-        if (o.json && o.csv) throw new Error("--json and --csv: choose one");
-        const now = new Date();
-        const res = await serverClient(UsageService).getUsage({
-          groupBy,
-          startTime: timestampFromDate(parseSince(o.since, "--since", now)),
-          endTime: o.until ? timestampFromDate(parseSince(o.until, "--until", now)) : undefined,
-          tenant: o.tenant ?? "",
-        });
-        console.log(formatUsage(res, o.by, o.json ? "json" : o.csv ? "csv" : "table"));
-      },
-    );
+    // The client and its protobuf types load only when the command runs (command-groups.ts).
+    .action(async (o: UsageOptions) => console.log(await (await import("./usage-report.js")).usageReport(o)));
 }

@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { repoRoot } from "../policy/index.js";
 
-/** The `version` of the package.json this command runs from (`sovr --version`). */
+/**
+ * The `version` of the package.json this command runs from (`sovr --version`): two folders up
+ * from this file, in src/cli as in dist/cli.
+ */
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version?: string };
+  const file = new URL("../../package.json", import.meta.url);
+  const pkg = JSON.parse(readFileSync(file, "utf8")) as { version?: string };
   return pkg.version ?? "unknown";
 }

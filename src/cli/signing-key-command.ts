@@ -1,0 +1,19 @@
+import type { Command } from "commander";
+import { rotateSigningKey } from "../audit/index.js";
+import { ensurePrivateDir, loadConfig } from "../config/index.js";
+
+/** Adds `sovr keys generate`: a new record-signing key, made current (rotation). */
+export function addSigningKeyCommand(keys: Command): void {
+  keys
+    .command("generate")
+    .description("create a new record-signing key and make it current (rotation); old keys keep verifying")
+    .action(async () => {
+      const config = loadConfig();
+      // A new private key goes only into a directory no other user can reach.
+      await ensurePrivateDir(config.keysDir, "signing keys directory");
+      const key = await rotateSigningKey(config.keysDir);
+      console.log(
+        `generated signing key ${key.keyId} in ${config.keysDir}; a running server uses it after restart`,
+      );
+    });
+}
