@@ -1,10 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { byokGate, withLocalTrail } from "../app/index.js";
-import { ByokAdmin, type ByokKeyJson, ByokStore, byokKeyJson, MasterKey } from "../auth/index.js";
-import { buildSnapshot, loadCatalogDir } from "../catalog/index.js";
-import { loadConfig } from "../config/index.js";
-import { openDatabase } from "../db/index.js";
+import type { ByokKeyJson } from "../auth/index.js";
 import { DEFAULT_SOVR_URL } from "./connect-client.js";
 import { httpStatusError } from "./errors.js";
 
@@ -16,7 +12,7 @@ import { httpStatusError } from "./errors.js";
  * the server encrypts with its own `SOVR_MASTER_KEY`. Without `SOVR_KEY` it opens the database
  * directly and encrypts with the local `SOVR_MASTER_KEY` — only with the server stopped
  * (embedded PGlite admits one process); the provider's origins then come from the catalog
- * directory the server would load. The key is read from stdin or `--key-file`, never from the
+ * directory the server would load (byok-local.ts, loaded only then). The key is read from stdin or `--key-file`, never from the
  * command line (which other users can see in `ps`), and never printed.
  */
 export function addByokCommands(keys: Command): void {
@@ -39,10 +35,7 @@ export function addByokCommands(keys: Command): void {
             key,
             always: o.always,
           })) as ByokKeyJson)
-        : await withAdmin(
-            async (a) => byokKeyJson(await a.set(undefined, o.tenant, o.provider, key, o.always)),
-            true,
-          );
+        : await (await local()).setKey(o.tenant, o.provider, key, o.always);
       console.log(
         `stored ${o.tenant}/${o.provider} key${o.always ? " (always used; no shared-key fallback)" : ""}`,
       );
@@ -61,10 +54,7 @@ export function addByokCommands(keys: Command): void {
       const origins = o.origin ?? [];
       const approved = process.env.SOVR_KEY
         ? ((await admin("POST", `/${enc(o.tenant)}/${enc(o.provider)}/approve`, { origins })) as ByokKeyJson)
-        : await withAdmin(
-            async (a) => byokKeyJson(await a.approve(undefined, o.tenant, o.provider, origins)),
-            true,
-          );
+        : await (await local()).approveOrigins(o.tenant, o.provider, origins);
       console.log(`approved origins for ${o.tenant}/${o.provider}`);
       printOrigins(approved);
     });
@@ -76,7 +66,7 @@ export function addByokCommands(keys: Command): void {
     .action(async (o: { tenant: string; provider: string }) => {
       const removed = process.env.SOVR_KEY
         ? ((await admin("DELETE", `/${enc(o.tenant)}/${enc(o.provider)}`)) as { deleted: boolean }).deleted
-        : await withAdmin((a) => a.remove(undefined, o.tenant, o.provider), true);
+        : await (await local()).removeKey(o.tenant, o.provider);
       console.log(removed ? `removed ${o.tenant}/${o.provider}` : `no key for ${o.tenant}/${o.provider}`);
       if (!removed) process.exitCode = 1;
     });
@@ -88,7 +78,7 @@ export function addByokCommands(keys: Command): void {
     .action(async (o: { tenant?: string; json?: boolean }) => {
       const rows = process.env.SOVR_KEY
         ? ((await admin("GET", o.tenant ? `/${enc(o.tenant)}` : "")) as { data: ByokKeyJson[] }).data
-        : await withAdmin(async (a) => (await a.list(undefined, o.tenant)).map(byokKeyJson));
+        : await (await local()).listKeys(o.tenant);
       if (o.json) {
         for (const r of rows) console.log(JSON.stringify(r));
         return;
@@ -108,6 +98,7 @@ export function addByokCommands(keys: Command): void {
 }
 
 const enc = encodeURIComponent;
+const local = () => import("./byok-local.js");
 
 function printOrigins(k: ByokKeyJson): void {
   console.log(`approved origins: ${k.approved_origins.join(", ") || "none"}`);
@@ -130,39 +121,6 @@ async function admin(method: string, path: string, body?: unknown): Promise<unkn
       res.headers,
     );
   return json;
-}
-
-async function withStore<T>(fn: (s: ByokStore) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const h = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    return await fn(new ByokStore(h.db, MasterKey.fromConfig(config.byok)));
-  } finally {
-    await h.close();
-  }
-}
-
-/**
- * The admin rules over the database, with the catalog the server would load from its catalog
- * directory (with the simulator's address as `sovr serve` sets it), for the providers' origins.
- * A change (`record`) is an admin record by the local operator in the signed log, committed
- * before the change is made; when it cannot be, nothing changes ({@link withLocalTrail}).
- */
-async function withAdmin<T>(fn: (a: ByokAdmin) => Promise<T>, record = false): Promise<T> {
-  const config = loadConfig();
-  const env = {
-    ...(config.simulator.enabled ? { SOVR_SIMULATOR_URL: `http://127.0.0.1:${config.simulator.port}` } : {}),
-    ...process.env,
-  };
-  const snapshot = buildSnapshot(await loadCatalogDir(config.catalogDir, { env, vars: config.catalogEnv }), {
-    env,
-  });
-  const catalog = { current: () => snapshot };
-  if (!record) return withStore((s) => fn(new ByokAdmin(s, catalog)));
-  const master = MasterKey.fromConfig(config.byok);
-  return withLocalTrail(config, (db, trail) =>
-    fn(new ByokAdmin(new ByokStore(db, master), catalog, byokGate(trail))),
-  );
 }
 
 async function readStdin(): Promise<string> {

@@ -8,7 +8,6 @@ import { resolve } from "node:path";
 import { toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Command } from "commander";
-import { fromProtoEndpoint } from "../api/index.js";
 import { readCatalogFiles, renderEndpointTable } from "../catalog/index.js";
 import {
   type CatalogIssue,
@@ -52,6 +51,8 @@ export async function listCommand(options: ListOptions = {}): Promise<CommandRes
   const json: string[] = [];
   let pageToken = "";
   let revision = "";
+  // The API's own mapping, loaded when a list is printed (not when `sovr catalog` lists its commands).
+  const { fromProtoEndpoint } = await import("../api/index.js");
   do {
     const page = await client.listEndpoints({
       model: options.model ?? "",

@@ -1,4 +1,18 @@
-import { ROLES, type Role } from "../auth/index.js";
+import type { Role } from "../auth/index.js";
+import { Role as RoleEnum } from "../gen/sovereign/v1/keys_pb.js";
+
+/**
+ * Each role and its KeyService enum value. Typed as every `Role` (a role added to auth's ROLES
+ * fails to compile here until it is mapped), so the command knows the roles without loading
+ * auth's modules.
+ */
+export const ROLE_ENUM: Readonly<Record<Role, RoleEnum>> = {
+  client: RoleEnum.CLIENT,
+  auditor: RoleEnum.AUDITOR,
+  admin: RoleEnum.ADMIN,
+  operator: RoleEnum.OPERATOR,
+};
+export const ROLES = Object.keys(ROLE_ENUM) as readonly Role[];
 
 /** `--expires-in 30d` (s, m, h, d, w) or `--expires-at 2027-01-31T00:00:00Z` → the instant; one of the two. */
 export function parseExpiry(

@@ -1,20 +1,10 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
-import { withLocalTrail } from "../app/index.js";
-import { LOCAL_ACTOR } from "../audit/index.js";
-import { type ApiKeyInfo, createApiKey, listApiKeys, ROLES, type Role, revokeApiKey } from "../auth/index.js";
-import { loadConfig } from "../config/index.js";
-import { openDatabase } from "../db/index.js";
+import type { ApiKeyInfo, Role } from "../auth/index.js";
 import { type ApiKey, KeyService, Role as RoleEnum } from "../gen/sovereign/v1/keys_pb.js";
 import { serverClient } from "./connect-client.js";
-import { parseExpiry, parseList, parseRole } from "./key-flags.js";
+import { parseExpiry, parseList, parseRole, ROLE_ENUM, ROLES } from "./key-flags.js";
 
-const ROLE_ENUM: Record<Role, RoleEnum> = {
-  client: RoleEnum.CLIENT,
-  auditor: RoleEnum.AUDITOR,
-  admin: RoleEnum.ADMIN,
-  operator: RoleEnum.OPERATOR,
-};
 const ROLE_NAME: Partial<Record<RoleEnum, Role>> = {
   [RoleEnum.CLIENT]: "client",
   [RoleEnum.AUDITOR]: "auditor",
@@ -22,7 +12,7 @@ const ROLE_NAME: Partial<Record<RoleEnum, Role>> = {
   [RoleEnum.OPERATOR]: "operator",
 };
 
-interface KeyRow {
+export interface KeyRow {
   keyId: string;
   tenant: string;
   roles: string[];
@@ -38,7 +28,7 @@ interface KeyRow {
   maxRole: string | null;
 }
 
-function fromInfo(k: ApiKeyInfo): KeyRow {
+export function fromInfo(k: ApiKeyInfo): KeyRow {
   return {
     keyId: k.keyId,
     tenant: k.tenant,
@@ -141,26 +131,9 @@ function table(rows: KeyRow[]): string {
 
 /**
  * With `SOVR_KEY` set, the command goes through a running server's KeyService (a tenant admin
- * for its own tenant, an operator for any). Without one it opens the database directly — the
- * first-key bootstrap, and the one way besides another operator to create an operator key: for
- * when the server is stopped (PGlite admits one process at a time). Whoever can open the
- * database holds the platform already, so this mode is not limited by role. A change made this
- * way is an admin record like any other (`caller.kind: "local"`, docs/audit.md §1.2), signed
- * with the keys directory's current record-signing key; when it cannot be recorded, nothing is
- * changed ({@link withLocalTrail}).
+ * for its own tenant, an operator for any). Without one it opens the database directly
+ * (keys-local.ts, loaded only then).
  */
-async function withDatabase<T>(
-  fn: (db: Awaited<ReturnType<typeof openDatabase>>["db"]) => Promise<T>,
-): Promise<T> {
-  const config = loadConfig();
-  const h = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  try {
-    return await fn(h.db);
-  } finally {
-    await h.close();
-  }
-}
-
 function parseRoles(values: string[]): Role[] {
   const roles = values.flatMap((v) => v.split(",")).map((v) => v.trim());
   for (const r of roles) {
@@ -226,33 +199,17 @@ export function addKeysCommands(keys: Command): void {
         token = res.secret;
         row = fromMessage(res.key!);
       } else {
-        const created = await withLocalTrail(loadConfig(), async (db, trail) => {
-          const made = await createApiKey(db, {
-            tenant: o.tenant,
-            roles,
-            allTenants,
-            description: o.description,
-            label,
-            scope,
-            ...(maxRole ? { maxRole } : {}),
-            ...(expiresAt ? { expiresAt } : {}),
-          });
-          // As KeyService: the row makes the id; without its record the row goes again, and the
-          // token was never shown.
-          try {
-            await trail.record(LOCAL_ACTOR, {
-              tenant: made.key.tenant,
-              action: "key.create",
-              target: { key_id: made.key.keyId },
-            });
-          } catch (err) {
-            await db.deleteFrom("api_keys").where("key_id", "=", made.key.keyId).execute();
-            throw err;
-          }
-          return made;
+        const created = await (await import("./keys-local.js")).createKeyLocally(o.tenant, {
+          roles,
+          allTenants,
+          description: o.description,
+          label,
+          scope,
+          ...(maxRole ? { maxRole } : {}),
+          ...(expiresAt ? { expiresAt } : {}),
         });
         token = created.token;
-        row = fromInfo(created.key);
+        row = created.row;
       }
       process.stderr.write(
         `created key ${row.keyId} for tenant ${row.tenant} (${row.roles.join(", ")}${row.allTenants ? "; all tenants" : ""}${row.expiresAt ? `; expires ${row.expiresAt}` : ""}); it is shown only now:\n`,
@@ -266,18 +223,7 @@ export function addKeysCommands(keys: Command): void {
     .action(async (keyId: string) => {
       const row = process.env.SOVR_KEY
         ? fromMessage((await serverClient(KeyService).revokeKey({ keyId })).key!)
-        : await withLocalTrail(loadConfig(), async (db, trail) => {
-            const current = (await listApiKeys(db)).find((k) => k.keyId === keyId);
-            if (!current) throw new Error(`key_id: no key ${keyId}`);
-            // Recorded before it takes effect; a key already revoked changes nothing, records nothing.
-            if (!current.revokedAt)
-              await trail.record(LOCAL_ACTOR, {
-                tenant: current.tenant,
-                action: "key.revoke",
-                target: { key_id: keyId },
-              });
-            return fromInfo((await revokeApiKey(db, keyId))!);
-          });
+        : await (await import("./keys-local.js")).revokeKeyLocally(keyId);
       console.log(`revoked ${row.keyId} (tenant ${row.tenant})`);
     });
   keys
@@ -288,7 +234,7 @@ export function addKeysCommands(keys: Command): void {
     .action(async (o: { tenant?: string; json?: boolean }) => {
       const rows = process.env.SOVR_KEY
         ? (await serverClient(KeyService).listKeys({ tenant: o.tenant ?? "" })).keys.map(fromMessage)
-        : await withDatabase(async (db) => (await listApiKeys(db, o.tenant)).map(fromInfo));
+        : await (await import("./keys-local.js")).listKeysLocally(o.tenant);
       if (o.json) for (const r of rows) console.log(JSON.stringify(keyJson(r)));
       else console.log(table(rows));
     });

@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { rotateSigningKey } from "../audit/index.js";
-import { ensurePrivateDir, loadConfig } from "../config/index.js";
 
 /** Adds `sovr keys generate`: a new record-signing key, made current (rotation). */
 export function addSigningKeyCommand(keys: Command): void {
@@ -8,6 +6,11 @@ export function addSigningKeyCommand(keys: Command): void {
     .command("generate")
     .description("create a new record-signing key and make it current (rotation); old keys keep verifying")
     .action(async () => {
+      // Loaded when the command runs, not when `sovr keys` lists its subcommands.
+      const [{ rotateSigningKey }, { ensurePrivateDir, loadConfig }] = await Promise.all([
+        import("../audit/index.js"),
+        import("../config/index.js"),
+      ]);
       const config = loadConfig();
       // A new private key goes only into a directory no other user can reach.
       await ensurePrivateDir(config.keysDir, "signing keys directory");

@@ -1,7 +1,8 @@
 /**
  * The `sovr` command loads what the command given runs (src/cli/command-groups.ts): the real
  * `bin/sovr.js` in a child process, with a module hook recording every module it resolves. The
- * top-level help, the version and a client command's help load no part of the server, while
+ * top-level help, the version, a client command's help and the key commands' help load no part
+ * of the server (the keys' database path loads it when it runs: keys-local.ts), while
  * every group still lists all its subcommands, however its help is asked for.
  */
 import { execFile } from "node:child_process";
@@ -43,7 +44,7 @@ async function sovr(args: string[]): Promise<{ code: number; stdout: string; mod
 const SERVER = /^(app|api|auth|audit|db|routing|upstream|policy|catalog|budget|telemetry)\//;
 
 describe("what a sovr command loads", () => {
-  it("--help lists every command and loads nothing of the server; so do --version and usage --help", async () => {
+  it("--help lists every command and loads nothing of the server; nor do --version, usage's help and keys' help", async () => {
     const help = await sovr(["--help"]);
     expect(help.code).toBe(0);
     for (const command of ["serve", "catalog", "policy", "keys", "budgets", "audit", "models", "usage"])
@@ -51,7 +52,7 @@ describe("what a sovr command loads", () => {
     // It did record: the command's own entry point is there.
     expect(help.modules.some((m) => /^cli\/main\.[jt]s$/.test(m))).toBe(true);
     expect(help.modules.filter((m) => SERVER.test(m))).toEqual([]);
-    for (const args of [["--version"], ["usage", "--help"]]) {
+    for (const args of [["--version"], ["usage", "--help"], ["keys", "--help"], ["help", "keys"]]) {
       const r = await sovr(args);
       expect(r.code).toBe(0);
       expect(r.modules.filter((m) => SERVER.test(m))).toEqual([]);
