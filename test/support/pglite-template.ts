@@ -24,7 +24,7 @@ export default async function setup(): Promise<void> {
 }
 
 /** The template's PGlite directory, made if this checkout has none for its migrations yet. */
-export async function pgliteTemplate(): Promise<string> {
+async function pgliteTemplate(): Promise<string> {
   const cache = join(REPO, "node_modules/.cache/sovr-tests");
   const dir = join(cache, `pglite-${await templateKey()}`);
   if (await exists(join(dir, "pglite"))) return join(dir, "pglite");
