@@ -4,8 +4,8 @@ import type { Command } from "commander";
  * The `sovr` command's groups (`sovr keys …`, `sovr audit …`), each with the module that adds
  * its subcommands. main.ts registers every group by name and description, and loads a group's
  * modules only when that group is the command given (`sovr keys create`, `sovr help keys`), so
- * `sovr --help` and `sovr audit verify` do not load the server, the database or the key stores
- * they never use: a command pays for what it runs.
+ * `sovr --help` loads no part of the server, and `sovr audit verify` not the app, the API or the
+ * key stores it never uses: a command pays for what it runs.
  */
 export interface CommandGroup {
   readonly name: string;
