@@ -2,6 +2,7 @@ import type * as hdr from "hdr-histogram-js";
 import { encodeHistogram, newHistogram, percentilesMs, runSegment, type SegmentResult } from "./load.js";
 import { cpuSeconds, machineBusySeconds, memoryMiB, processTree } from "./procs.js";
 import type { QuietCheck } from "./quiet.js";
+import { searchMaxRate } from "./saturation-search.js";
 import type { Target } from "./targets.js";
 
 /**
@@ -242,13 +243,12 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
   }
   const fixed = [...cells.entries()].map(([k, a]) => toCell(k.split("@")[0]!, Number(k.split("@")[1]), a));
 
-  // Saturation search: start from the highest fixed rate that passed, multiply by `factor`.
+  // Saturation search (saturation-search.ts): from the fixed rates, up by `factor`, then bisected.
   const saturation: Saturation[] = [];
   for (const t of targets) {
     if (t.kind !== "unary" || t.reference || t.variant) continue;
     if (o.saturation.targets && !o.saturation.targets.includes(t.id)) continue;
     const passing = fixed.filter((c) => c.target === t.id && passes(c)).map((c) => c.rate);
-    const failedFixed = fixed.some((c) => c.target === t.id && !passes(c));
     const sat: Saturation = {
       target: t.id,
       max_sustainable_rps: passing.length ? Math.max(...passing) : null,
@@ -275,72 +275,18 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
       sat.stopped = "not measured (time budget)";
       continue;
     }
-    if (passing.length === 0) {
-      // Nothing passed: halve the rate until something does (how far below the lowest rate it sits).
-      let down = Math.min(...o.rates);
-      sat.stopped = `no fixed rate passed (lowest ${down} req/s)`;
-      while (
-        down > 10 &&
-        !o.gone(t.system) &&
-        performance.now() + o.saturation.stepMs + o.drainMs <= o.deadline
-      ) {
-        down = Math.round(down / 2);
-        const { passed } = await step(down);
-        await sleep(o.pauseMs * 2);
-        if (passed) {
-          sat.max_sustainable_rps = down;
-          sat.stopped = `no fixed rate passed; halving: ${down} req/s passed`;
-          break;
-        }
-      }
-      continue;
-    }
-    if (failedFixed) {
-      // Between the highest passing and the lowest failing fixed rate: up to 3 bisection steps.
-      let lo = Math.max(...passing);
-      let hi = Math.min(...fixed.filter((c) => c.target === t.id && !passes(c)).map((c) => c.rate));
-      sat.stopped = `between ${lo} (passed) and ${hi} req/s (failed)`;
-      for (let k = 0; k < 3 && hi - lo > 25; k++) {
-        if (o.gone(t.system) || performance.now() + o.saturation.stepMs + o.drainMs > o.deadline) break;
-        const mid = Math.round((lo + hi) / 2 / 10) * 10;
-        const { passed } = await step(mid);
-        await sleep(o.pauseMs * 5); // let a queue that built up drain before the next step
-        if (passed) lo = mid;
-        else hi = mid;
-      }
-      sat.max_sustainable_rps = lo;
-      sat.stopped = `bisection between the fixed rates: ${lo} passed, ${hi} req/s failed`;
-      continue;
-    }
-    let rate = Math.max(...passing);
-    for (;;) {
-      rate = Math.round((rate * o.saturation.factor) / 50) * 50;
-      if (rate > o.saturation.cap) {
-        sat.stopped = `reached the cap of ${o.saturation.cap} req/s`;
-        break;
-      }
-      if (performance.now() + o.saturation.stepMs + o.drainMs > o.deadline) {
-        sat.stopped = "time budget";
-        break;
-      }
-      const gone = o.gone(t.system);
-      if (gone) {
-        sat.stopped = gone;
-        break;
-      }
-      const { passed, lagP99 } = await step(rate);
-      await sleep(o.pauseMs * 2);
-      if (lagP99 > 10) {
-        sat.stopped = `load generator could not keep up at ${rate} req/s (send lag p99 ${lagP99} ms): the target's limit is at least this`;
-        if (passed) sat.max_sustainable_rps = rate;
-        break;
-      }
-      if (!passed) {
-        sat.stopped = o.gone(t.system) ?? `p99 ≥ 50 ms or errors at ${rate} req/s`;
-        break;
-      }
-      sat.max_sustainable_rps = rate;
-    }
+    const failing = fixed.filter((c) => c.target === t.id && !passes(c)).map((c) => c.rate);
+    const found = await searchMaxRate(step, passing, failing, Math.min(...o.rates), {
+      factor: o.saturation.factor,
+      cap: o.saturation.cap,
+      gone: () => o.gone(t.system),
+      outOfTime: () => performance.now() + o.saturation.stepMs + o.drainMs > o.deadline,
+      pause: async (long) => {
+        await sleep(o.pauseMs * (long ? 5 : 2));
+      },
+    });
+    sat.max_sustainable_rps = found.max;
+    sat.stopped = found.stopped;
   }
   return { fixed, saturation, skipped };
 }

@@ -1,0 +1,109 @@
+/**
+ * The search for a target's maximum sustainable rate (bench/lib/matrix.ts measures the steps):
+ * from the fixed rates' results, the highest rate at which a step passes (p99 < 50 ms, no
+ * errors). Every way the search can end between a passing and a failing rate ends with the same
+ * bisection, so each target's maximum is resolved alike — a gateway that fails between two fixed
+ * rates and one that fails a step above them are both found to within ~6 % of the gap, not one
+ * to a bisection and the other to the ×factor step (750 against 1,150 req/s).
+ */
+
+/** One measured step at `rate`: whether it passed, and the load generator's send lag p99 (ms). */
+export type Step = (rate: number) => Promise<{ passed: boolean; lagP99: number }>;
+
+export interface SearchOptions {
+  /** Upwards from the highest passing fixed rate: ×factor a step, rounded to 50. */
+  factor: number;
+  cap: number;
+  /** Why the system can no longer be measured (it exited), or undefined while it runs. */
+  gone: () => string | undefined;
+  /** Whether another step would overrun the time budget. */
+  outOfTime: () => boolean;
+  /** Waits after a step; `long` after one that may have left a queue (a failed or bisecting step). */
+  pause: (long: boolean) => Promise<void>;
+  /** Bisection steps between a pass and a failure (default 3). */
+  bisections?: number;
+}
+
+export interface SearchResult {
+  /** The highest rate that passed, or null when none did. */
+  max: number | null;
+  /** Why the search stopped. */
+  stopped: string;
+}
+
+/**
+ * The search from the fixed rates: `passing` (rates that passed) and `failing` (rates that did
+ * not), `lowest` the lowest fixed rate.
+ */
+export async function searchMaxRate(
+  step: Step,
+  passing: readonly number[],
+  failing: readonly number[],
+  lowest: number,
+  o: SearchOptions,
+): Promise<SearchResult> {
+  if (passing.length === 0) return halve(step, lowest, o);
+  const best = Math.max(...passing);
+  if (failing.length > 0) {
+    const { lo, hi } = await bisect(step, best, Math.min(...failing), o);
+    return { max: lo, stopped: `bisection between the fixed rates: ${lo} passed, ${hi} req/s failed` };
+  }
+  let rate = best;
+  for (;;) {
+    const previous = rate;
+    rate = Math.round((rate * o.factor) / 50) * 50;
+    if (rate > o.cap) return { max: previous, stopped: `reached the cap of ${o.cap} req/s` };
+    const why = cannotStep(o);
+    if (why) return { max: previous, stopped: why };
+    const { passed, lagP99 } = await step(rate);
+    await o.pause(!passed);
+    if (lagP99 > 10)
+      return {
+        max: passed ? rate : previous,
+        stopped: `load generator could not keep up at ${rate} req/s (send lag p99 ${lagP99} ms): the target's limit is at least this`,
+      };
+    if (!passed) {
+      const gone = o.gone();
+      if (gone) return { max: previous, stopped: gone };
+      const { lo, hi } = await bisect(step, previous, rate, o);
+      return {
+        max: lo,
+        stopped: `p99 ≥ 50 ms or errors at ${rate} req/s; bisection: ${lo} passed, ${hi} req/s failed`,
+      };
+    }
+  }
+}
+
+/** Between a passing `lo` and a failing `hi`: up to `o.bisections` steps (rates rounded to 10). */
+async function bisect(
+  step: Step,
+  lo: number,
+  hi: number,
+  o: SearchOptions,
+): Promise<{ lo: number; hi: number }> {
+  for (let k = 0; k < (o.bisections ?? 3) && hi - lo > 25; k++) {
+    if (cannotStep(o)) break;
+    const mid = Math.round((lo + hi) / 2 / 10) * 10;
+    const { passed } = await step(mid);
+    await o.pause(true); // let a queue that built up drain before the next step
+    if (passed) lo = mid;
+    else hi = mid;
+  }
+  return { lo, hi };
+}
+
+/** Nothing passed: halve the rate until something does (how far below the lowest rate it sits). */
+async function halve(step: Step, lowest: number, o: SearchOptions): Promise<SearchResult> {
+  let down = lowest;
+  while (down > 10 && !cannotStep(o)) {
+    down = Math.round(down / 2);
+    const { passed } = await step(down);
+    await o.pause(false);
+    if (passed) return { max: down, stopped: `no fixed rate passed; halving: ${down} req/s passed` };
+  }
+  return { max: null, stopped: `no fixed rate passed (lowest ${lowest} req/s)` };
+}
+
+function cannotStep(o: SearchOptions): string | undefined {
+  return o.gone() ?? (o.outOfTime() ? "time budget" : undefined);
+}

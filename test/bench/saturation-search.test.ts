@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { type SearchOptions, searchMaxRate } from "../../bench/lib/saturation-search.js";
+
+/**
+ * The bench's search for a maximum sustainable rate, against targets whose limit is known: a
+ * step passes below `limit` req/s. Every way the search can end between a pass and a failure
+ * resolves the limit alike (bisection), whether the failure was a fixed rate or a ×1.5 step.
+ */
+function target(limit: number) {
+  const steps: number[] = [];
+  const step = async (rate: number) => {
+    steps.push(rate);
+    return { passed: rate < limit, lagP99: 1 };
+  };
+  return { step, steps };
+}
+
+const options = (over: Partial<SearchOptions> = {}): SearchOptions => ({
+  factor: 1.5,
+  cap: 6000,
+  gone: () => undefined,
+  outOfTime: () => false,
+  pause: async () => {},
+  ...over,
+});
+
+describe("the maximum sustainable rate's search", () => {
+  it("a failure above the fixed rates is bisected as one between them is", async () => {
+    // Passed 100, 300 and 500; 750 passes, 1,150 fails: three bisections between them.
+    const above = target(980);
+    const r = await searchMaxRate(above.step, [100, 300, 500], [], 100, options());
+    expect(above.steps).toEqual([750, 1150, 950, 1050, 1000]);
+    expect(r.max).toBe(950);
+    expect(r.stopped).toBe("p99 ≥ 50 ms or errors at 1150 req/s; bisection: 950 passed, 1000 req/s failed");
+    // A failure between the fixed rates: the same three bisections.
+    const between = target(470);
+    const b = await searchMaxRate(between.step, [100, 300], [500], 100, options());
+    expect(between.steps).toEqual([400, 450, 480]);
+    expect(b).toEqual({
+      max: 450,
+      stopped: "bisection between the fixed rates: 450 passed, 480 req/s failed",
+    });
+  });
+
+  it("stops at the cap, when the load generator lags, when time is up or the system has gone", async () => {
+    const fast = target(1e9);
+    expect(await searchMaxRate(fast.step, [500], [], 100, options({ cap: 1200 }))).toEqual({
+      max: 1150,
+      stopped: "reached the cap of 1200 req/s",
+    });
+    const lagging = async (rate: number) => ({ passed: true, lagP99: rate > 700 ? 12 : 1 });
+    expect((await searchMaxRate(lagging, [500], [], 100, options())).max).toBe(750);
+    let budget = 2;
+    const timed = target(1e9);
+    const t = await searchMaxRate(timed.step, [500], [], 100, options({ outOfTime: () => budget-- <= 0 }));
+    expect(t).toEqual({ max: 1150, stopped: "time budget" });
+    // Gone during a failed step: no bisection of a system that is not there.
+    let exited: string | undefined;
+    const dying = async (rate: number) => {
+      exited = "exited with code 1";
+      return { passed: rate < 600, lagP99: 1 };
+    };
+    expect(await searchMaxRate(dying, [500], [], 100, options({ gone: () => exited }))).toEqual({
+      max: 500,
+      stopped: "exited with code 1",
+    });
+  });
+
+  it("nothing passed at the fixed rates: halves until a rate passes", async () => {
+    const slow = target(30);
+    const r = await searchMaxRate(slow.step, [], [100, 300], 100, options());
+    expect(slow.steps).toEqual([50, 25]);
+    expect(r).toEqual({ max: 25, stopped: "no fixed rate passed; halving: 25 req/s passed" });
+  });
+});
