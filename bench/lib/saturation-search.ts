@@ -57,11 +57,14 @@ export async function searchMaxRate(
     if (why) return { max: previous, stopped: why };
     const { passed, lagP99 } = await step(rate);
     await o.pause(!passed);
-    if (lagP99 > 10)
+    if (lagP99 > 10) {
+      // Requests went out late: the step measured the load generator as much as the target.
+      const max = passed ? rate : previous;
       return {
-        max: passed ? rate : previous,
-        stopped: `load generator could not keep up at ${rate} req/s (send lag p99 ${lagP99} ms): the target's limit is at least this`,
+        max,
+        stopped: `load generator could not keep up at ${rate} req/s (send lag p99 ${lagP99} ms): the target's limit is at least ${max} req/s`,
       };
+    }
     if (!passed) {
       const gone = o.gone();
       if (gone) return { max: previous, stopped: gone };

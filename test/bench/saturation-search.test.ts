@@ -49,7 +49,16 @@ describe("the maximum sustainable rate's search", () => {
       stopped: "reached the cap of 1200 req/s",
     });
     const lagging = async (rate: number) => ({ passed: true, lagP99: rate > 700 ? 12 : 1 });
-    expect((await searchMaxRate(lagging, [500], [], 100, options())).max).toBe(750);
+    expect(await searchMaxRate(lagging, [500], [], 100, options())).toEqual({
+      max: 750,
+      stopped:
+        "load generator could not keep up at 750 req/s (send lag p99 12 ms): the target's limit is at least 750 req/s",
+    });
+    // Late and failed: the limit is the step before.
+    const laggingFail = async (rate: number) => ({ passed: rate < 1000, lagP99: rate > 1000 ? 19 : 1 });
+    expect((await searchMaxRate(laggingFail, [500], [], 100, options())).stopped).toBe(
+      "load generator could not keep up at 1150 req/s (send lag p99 19 ms): the target's limit is at least 750 req/s",
+    );
     let budget = 2;
     const timed = target(1e9);
     const t = await searchMaxRate(timed.step, [500], [], 100, options({ outOfTime: () => budget-- <= 0 }));
