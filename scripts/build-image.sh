@@ -175,7 +175,7 @@ EXPOSE 50051 8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["/usr/local/bin/node", "/app/deploy/image/healthcheck.mjs"]
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=8", "/app/dist/cli/main.js"]
+ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=8", "--no-memory-reducer", "/app/dist/cli/main.js"]
 CMD ["serve"]
 CONTAINERFILE
   log "podman build -t $tag"

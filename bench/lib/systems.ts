@@ -124,11 +124,12 @@ export async function startSovr(
   const key = await createApiKey(env, opts.repo);
   notes.push(key.note);
   // --title: other people's clean-up (`pkill -f "sovr.js serve"`) must not stop the bench's servers.
-  // The young generation as every shipped way of starting sovr sizes it (docs/operations.md
-  // "Memory"); an arm's own --max-semi-space-size comes later and wins.
+  // V8's flags as every shipped way of starting sovr sets them (docs/operations.md "Memory");
+  // an arm's own flags come later and win.
   const args = [
     `--title=bench-target-${name}`,
     "--max-semi-space-size=8",
+    "--no-memory-reducer",
     ...(opts.nodeArgs ?? []),
     "bin/sovr.js",
     "serve",
