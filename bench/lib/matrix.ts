@@ -251,7 +251,7 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
     const passing = fixed.filter((c) => c.target === t.id && passes(c)).map((c) => c.rate);
     const sat: Saturation = {
       target: t.id,
-      max_sustainable_rps: passing.length ? Math.max(...passing) : null,
+      max_sustainable_rps: null,
       stopped: "",
       steps: [],
     };
@@ -271,7 +271,6 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
       return { passed, lagP99: lag.p99 };
     };
     if (!fixed.some((c) => c.target === t.id)) {
-      sat.max_sustainable_rps = null;
       sat.stopped = "not measured (time budget)";
       continue;
     }

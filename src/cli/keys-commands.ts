@@ -5,12 +5,8 @@ import { type ApiKey, KeyService, Role as RoleEnum } from "../gen/sovereign/v1/k
 import { serverClient } from "./connect-client.js";
 import { parseExpiry, parseList, parseRole, ROLE_ENUM, ROLES } from "./key-flags.js";
 
-const ROLE_NAME: Partial<Record<RoleEnum, Role>> = {
-  [RoleEnum.CLIENT]: "client",
-  [RoleEnum.AUDITOR]: "auditor",
-  [RoleEnum.ADMIN]: "admin",
-  [RoleEnum.OPERATOR]: "operator",
-};
+/** KeyService's enum value → the role: ROLE_ENUM read backwards. */
+const ROLE_NAME: Partial<Record<RoleEnum, Role>> = Object.fromEntries(ROLES.map((r) => [ROLE_ENUM[r], r]));
 
 export interface KeyRow {
   keyId: string;
