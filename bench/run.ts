@@ -2,7 +2,7 @@
  * `npm run bench`: sovr's overhead against the same upstream simulator, side by side with
  * Portkey's gateway and the LiteLLM proxy, in one run on this machine (docs/architecture.md §9, issue 8).
  *
- *   tsx bench/run.ts            full run, ≤ 15 min: 100/300/500 req/s + saturation search + micro
+ *   tsx bench/run.ts            full run, ≤ 20 min: 100/300/500 req/s + saturation search + micro
  *   tsx bench/run.ts --quick    ≤ 2 min: 100/300 req/s, short segments, no policy-eval
  *   tsx bench/run.ts --profile  sovr under `node --cpu-prof` at a fixed rate; summary of self time
  *
@@ -68,7 +68,7 @@ const quick = a.quick;
 const mode = a.profile ? "profile" : quick ? "quick" : "full";
 // The wider field (floor, a third peer, variant rows) needs more than the former 580 s: the rate
 // loop is outermost, so a short budget drops the 500 req/s cells the targets table reads.
-const budgetS = Number(a["budget-s"] ?? (quick ? 130 : 1_000));
+const budgetS = Number(a["budget-s"] ?? (quick ? 130 : 1_200));
 const baseDatabaseUrl = process.env.SOVR_BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
 const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
 const resultsDir = join(REPO, "bench", "results");
@@ -268,6 +268,8 @@ const matrix = await runMatrix(targets, {
   maxInFlight: 2_000,
   saturation: {
     stepMs: quick ? 1_500 : 3_000,
+    // A rate's verdict is the majority of three steps (saturation-search.ts); quick runs take one.
+    votes: quick ? 1 : 3,
     factor: 1.5,
     cap: quick ? 3_000 : 6_000,
     targets: quick ? ["direct", "floor", "sovr-grpc", "sovr-http", "portkey"] : undefined,

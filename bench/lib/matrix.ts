@@ -27,7 +27,7 @@ export interface MatrixOptions {
   pauseMs: number;
   drainMs: number;
   maxInFlight: number;
-  saturation: { stepMs: number; factor: number; cap: number; targets?: string[] };
+  saturation: { stepMs: number; votes: number; factor: number; cap: number; targets?: string[] };
   /**
    * A segment during which other processes used more than `cores` CPU cores is measured again,
    * at most `retries` times; the quietest attempt is kept.
@@ -276,6 +276,7 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
     }
     const failing = fixed.filter((c) => c.target === t.id && !passes(c)).map((c) => c.rate);
     const found = await searchMaxRate(step, passing, failing, Math.min(...o.rates), {
+      votes: o.saturation.votes,
       factor: o.saturation.factor,
       cap: o.saturation.cap,
       gone: () => o.gone(t.system),

@@ -5,6 +5,12 @@
  * bisection, so each target's maximum is resolved alike — a gateway that fails between two fixed
  * rates and one that fails a step above them are both found to within ~6 % of the gap, not one
  * to a bisection and the other to the ×factor step (750 against 1,150 req/s).
+ *
+ * Every rate the search tries is decided by a majority of `votes` steps, taken apart in time (a
+ * pause between them): one step of a few seconds near the 50 ms line is decided by whether a
+ * collection pause or someone else's burst fell inside it, and a maximum found that way moved
+ * by more between two runs an hour apart (660 against 1,100 req/s) than the changes it was meant
+ * to measure. A rate stops being tried once the majority is settled (two steps agreeing of three).
  */
 
 /** One measured step at `rate`: whether it passed, and the load generator's send lag p99 (ms). */
@@ -22,6 +28,8 @@ export interface SearchOptions {
   pause: (long: boolean) => Promise<void>;
   /** Bisection steps between a pass and a failure (default 3). */
   bisections?: number;
+  /** Steps whose majority decides a rate (odd; default 3). */
+  votes?: number;
 }
 
 export interface SearchResult {
@@ -55,7 +63,7 @@ export async function searchMaxRate(
     if (rate > o.cap) return { max: previous, stopped: `reached the cap of ${o.cap} req/s` };
     const why = cannotStep(o);
     if (why) return { max: previous, stopped: why };
-    const { passed, lagP99 } = await step(rate);
+    const { passed, lagP99 } = await decide(step, rate, o);
     await o.pause(!passed);
     if (lagP99 > 10) {
       // Requests went out late: the step measured the load generator as much as the target.
@@ -87,7 +95,7 @@ async function bisect(
   for (let k = 0; k < (o.bisections ?? 3) && hi - lo > 25; k++) {
     if (cannotStep(o)) break;
     const mid = Math.round((lo + hi) / 2 / 10) * 10;
-    const { passed } = await step(mid);
+    const { passed } = await decide(step, mid, o);
     await o.pause(true); // let a queue that built up drain before the next step
     if (passed) lo = mid;
     else hi = mid;
@@ -100,11 +108,37 @@ async function halve(step: Step, lowest: number, o: SearchOptions): Promise<Sear
   let down = lowest;
   while (down > 10 && !cannotStep(o)) {
     down = Math.round(down / 2);
-    const { passed } = await step(down);
+    const { passed } = await decide(step, down, o);
     await o.pause(false);
     if (passed) return { max: down, stopped: `no fixed rate passed; halving: ${down} req/s passed` };
   }
   return { max: null, stopped: `no fixed rate passed (lowest ${lowest} req/s)` };
+}
+
+/**
+ * A rate's verdict: steps at `rate` until a majority of `o.votes` agrees (or the time budget or
+ * the system ends the vote: then the steps taken decide, a tie failing). A step whose load
+ * generator sent late ends the vote at once — it measured the generator as much as the target —
+ * and its lag is the verdict's.
+ */
+async function decide(
+  step: Step,
+  rate: number,
+  o: SearchOptions,
+): Promise<{ passed: boolean; lagP99: number }> {
+  const votes = o.votes ?? 3;
+  const majority = Math.floor(votes / 2) + 1;
+  let passes = 0;
+  let failures = 0;
+  for (;;) {
+    const { passed, lagP99 } = await step(rate);
+    if (passed) passes++;
+    else failures++;
+    if (lagP99 > 10) return { passed, lagP99 };
+    if (passes >= majority || failures >= majority) return { passed: passes >= majority, lagP99 };
+    if (cannotStep(o)) return { passed: passes > failures, lagP99 };
+    await o.pause(!passed);
+  }
 }
 
 function cannotStep(o: SearchOptions): string | undefined {

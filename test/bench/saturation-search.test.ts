@@ -15,7 +15,9 @@ function target(limit: number) {
   return { step, steps };
 }
 
+/** One step decides a rate here (the search's path); the vote has its own test below. */
 const options = (over: Partial<SearchOptions> = {}): SearchOptions => ({
+  votes: 1,
   factor: 1.5,
   cap: 6000,
   gone: () => undefined,
@@ -80,5 +82,77 @@ describe("the maximum sustainable rate's search", () => {
     const r = await searchMaxRate(slow.step, [], [100, 300], 100, options());
     expect(slow.steps).toEqual([50, 25]);
     expect(r).toEqual({ max: 25, stopped: "no fixed rate passed; halving: 25 req/s passed" });
+  });
+
+  it("a rate is decided by the majority of three steps apart in time, not by one", async () => {
+    // Limit 980, but every third step overall flukes (a pause lands in it): the opposite verdict.
+    const steps: Array<[number, boolean]> = [];
+    const pauses: boolean[] = [];
+    let n = 0;
+    const flaky = async (rate: number) => {
+      const passed = ++n % 3 === 0 ? rate >= 980 : rate < 980;
+      steps.push([rate, passed]);
+      return { passed, lagP99: 1 };
+    };
+    const r = await searchMaxRate(flaky, [100, 300, 500], [], 100, {
+      ...options({ votes: undefined }),
+      pause: async (long) => {
+        pauses.push(long);
+      },
+    });
+    expect(r.max).toBe(950);
+    expect(r.stopped).toBe("p99 ≥ 50 ms or errors at 1150 req/s; bisection: 950 passed, 1000 req/s failed");
+    // Every fluke is outvoted: the verdicts are those of a clean target of limit 980.
+    expect(steps).toEqual([
+      [750, true],
+      [750, true],
+      [1150, true], // fluke
+      [1150, false],
+      [1150, false],
+      [950, false], // fluke
+      [950, true],
+      [950, true],
+      [1050, true], // fluke
+      [1050, false],
+      [1050, false],
+      [1000, true], // fluke
+      [1000, false],
+      [1000, false],
+    ]);
+    // A pause between the steps of a vote as after each verdict: the steps are apart in time.
+    expect(pauses.length).toBe(steps.length);
+    // With one step a rate, the first fluke decides: 1,150 "passes" and the search goes on up.
+    n = 0;
+    steps.length = 0;
+    const single = await searchMaxRate(flaky, [100, 300, 500], [], 100, options());
+    expect(single.max).not.toBe(950);
+  });
+
+  it("a vote ends early when the load generator lags, and a tie cut short by time fails", async () => {
+    const lagging = async (rate: number) => ({ passed: true, lagP99: rate > 700 ? 12 : 1 });
+    const late: number[] = [];
+    const r = await searchMaxRate(
+      async (rate) => {
+        late.push(rate);
+        return lagging(rate);
+      },
+      [500],
+      [],
+      100,
+      options({ votes: 3 }),
+    );
+    expect(late).toEqual([750]);
+    expect(r.max).toBe(750);
+    // Pass then fail at 750, then the time is up: one each is no majority, so 750 fails.
+    let budget = 2;
+    let k = 0;
+    const split = await searchMaxRate(
+      async () => ({ passed: k++ % 2 === 0, lagP99: 1 }),
+      [500],
+      [],
+      100,
+      options({ votes: 3, outOfTime: () => budget-- <= 0 }),
+    );
+    expect(split.max).toBe(500);
   });
 });
