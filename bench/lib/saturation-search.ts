@@ -52,17 +52,37 @@ export async function searchMaxRate(
 ): Promise<SearchResult> {
   if (passing.length === 0) return halve(step, lowest, o);
   const best = Math.max(...passing);
-  if (failing.length > 0) {
-    const { lo, hi } = await bisect(step, best, Math.min(...failing), o);
-    return { max: lo, stopped: `bisection between the fixed rates: ${lo} passed, ${hi} req/s failed` };
+  const above = failing.filter((r) => r > best);
+  if (above.length > 0) {
+    // A fixed rate's verdict is the p99 of its rounds pooled, and one that failed by a hair
+    // (50.7 ms) would cap the search below it: the failure nearest the passes is decided
+    // again by a vote of the search's own steps before it bounds anything.
+    const edge = Math.min(...above);
+    const why = cannotStep(o);
+    if (why) return { max: best, stopped: why };
+    const again = await decide(step, edge, o);
+    await o.pause(!again.passed);
+    if (!again.passed || again.lagP99 > 10) {
+      const { lo, hi } = await bisect(step, best, edge, o);
+      return {
+        max: lo,
+        stopped: `bisection between the fixed rates: ${lo} passed, ${hi} req/s failed (its fixed cell and a vote)`,
+      };
+    }
+    return climb(step, edge, o, `${edge} req/s failed its fixed cell but passed a vote; `);
   }
-  let rate = best;
+  return climb(step, best, o, "");
+}
+
+/** Up from the passing `from` by ×factor until a rate fails, then bisected; `note` opens `stopped`. */
+async function climb(step: Step, from: number, o: SearchOptions, note: string): Promise<SearchResult> {
+  let rate = from;
   for (;;) {
     const previous = rate;
     rate = Math.round((rate * o.factor) / 50) * 50;
-    if (rate > o.cap) return { max: previous, stopped: `reached the cap of ${o.cap} req/s` };
+    if (rate > o.cap) return { max: previous, stopped: `${note}reached the cap of ${o.cap} req/s` };
     const why = cannotStep(o);
-    if (why) return { max: previous, stopped: why };
+    if (why) return { max: previous, stopped: `${note}${why}` };
     const { passed, lagP99 } = await decide(step, rate, o);
     await o.pause(!passed);
     if (lagP99 > 10) {
@@ -70,7 +90,7 @@ export async function searchMaxRate(
       const max = passed ? rate : previous;
       return {
         max,
-        stopped: `load generator could not keep up at ${rate} req/s (send lag p99 ${lagP99} ms): the target's limit is at least ${max} req/s`,
+        stopped: `${note}load generator could not keep up at ${rate} req/s (send lag p99 ${lagP99} ms): the target's limit is at least ${max} req/s`,
       };
     }
     if (!passed) {
@@ -79,7 +99,7 @@ export async function searchMaxRate(
       const { lo, hi } = await bisect(step, previous, rate, o);
       return {
         max: lo,
-        stopped: `p99 ≥ 50 ms or errors at ${rate} req/s; bisection: ${lo} passed, ${hi} req/s failed`,
+        stopped: `${note}p99 ≥ 50 ms or errors at ${rate} req/s; bisection: ${lo} passed, ${hi} req/s failed`,
       };
     }
   }

@@ -34,14 +34,33 @@ describe("the maximum sustainable rate's search", () => {
     expect(above.steps).toEqual([750, 1150, 950, 1050, 1000]);
     expect(r.max).toBe(950);
     expect(r.stopped).toBe("p99 ≥ 50 ms or errors at 1150 req/s; bisection: 950 passed, 1000 req/s failed");
-    // A failure between the fixed rates: the same three bisections.
+    // A failure between the fixed rates: decided again by the search's own step, then the
+    // same three bisections.
     const between = target(470);
     const b = await searchMaxRate(between.step, [100, 300], [500], 100, options());
-    expect(between.steps).toEqual([400, 450, 480]);
+    expect(between.steps).toEqual([500, 400, 450, 480]);
     expect(b).toEqual({
       max: 450,
-      stopped: "bisection between the fixed rates: 450 passed, 480 req/s failed",
+      stopped: "bisection between the fixed rates: 450 passed, 480 req/s failed (its fixed cell and a vote)",
     });
+  });
+
+  it("a fixed rate that failed by a hair does not cap the search: it is decided again first", async () => {
+    // The 500 req/s cell failed (its two rounds' p99 pooled: 50.7 ms), but the target's limit
+    // is 980: the search's own step at 500 passes, and the search climbs from there.
+    const hair = target(980);
+    const r = await searchMaxRate(hair.step, [100, 300], [500], 100, options());
+    expect(hair.steps).toEqual([500, 750, 1150, 950, 1050, 1000]);
+    expect(r).toEqual({
+      max: 950,
+      stopped:
+        "500 req/s failed its fixed cell but passed a vote; p99 ≥ 50 ms or errors at 1150 req/s; bisection: 950 passed, 1000 req/s failed",
+    });
+    // A failing cell below the highest passing one (300 failed, 500 passed) bounds nothing.
+    const odd = target(980);
+    const o = await searchMaxRate(odd.step, [100, 500], [300], 100, options());
+    expect(odd.steps).toEqual([750, 1150, 950, 1050, 1000]);
+    expect(o.max).toBe(950);
   });
 
   it("stops at the cap, when the load generator lags, when time is up or the system has gone", async () => {
