@@ -94,7 +94,10 @@ export async function startSovr(
     SOVR_SIMULATOR: "false",
     SOVR_SIMULATOR_URL: simUrl,
     SOVR_CATALOG_WATCH: "false",
-    SOVR_LOG_LEVEL: "warn",
+    // The default level (info): an access line per request, as shipped (docs/operations.md
+    // "Logs"); it was warn until session 17, which left the lines' cost out of every figure.
+    // An arm or a variant may still set its own.
+    SOVR_LOG_LEVEL: "info",
     SOVR_INSTANCE: name,
     // The content detectors' rows (docs/benchmarks.md): the same run with them on and off.
     SOVR_CONTENT_DETECTORS: process.env.SOVR_CONTENT_DETECTORS,
@@ -119,6 +122,9 @@ export async function startSovr(
   const notes = [
     opts.databaseUrl ? "Postgres (DATABASE_URL)" : "embedded PGlite in a temp SOVR_DATA_DIR",
     "shipped catalog and policy bundle",
+    (opts.env?.SOVR_LOG_LEVEL ?? "info") === "info"
+      ? "log level info (the default: one access line per request, to its log file through a pipe)"
+      : `log level ${opts.env?.SOVR_LOG_LEVEL}`,
     "one process: `sovr serve` has no option for several processes or workers (`sovr serve --help`); it scales by replicas sharing one Postgres",
   ];
   const key = await createApiKey(env, opts.repo);
