@@ -72,7 +72,7 @@ const METHOD = [
   "## How it is measured",
   "",
   "- **Command**: `bash bench/setup.sh` once (installs the peers into `~/.cache/sovr-bench`, outside the repo), then",
-  "  `tsx bench/run.ts` (≤ 20 min) or `tsx bench/run.ts --quick` (≤ 2 min); `tsx bench/run.ts --profile` for the CPU profile.",
+  "  `tsx bench/run.ts` (~20 min) or `tsx bench/run.ts --quick` (≤ 2 min); `tsx bench/run.ts --profile` for the CPU profile.",
   "  Postgres figures when `SOVR_BENCH_DATABASE_URL` or `DATABASE_URL` is set",
   "  (`SOVR_TEST_DB=sovr_bench bash scripts/install-postgres.sh` prints one).",
   "- **Processes**: the upstream simulator (`src/simulator/simulator.ts`: no delay, 16 content chunks), sovr",

@@ -2,7 +2,7 @@
  * `npm run bench`: sovr's overhead against the same upstream simulator, side by side with
  * Portkey's gateway and the LiteLLM proxy, in one run on this machine (docs/architecture.md §9, issue 8).
  *
- *   tsx bench/run.ts            full run, ≤ 20 min: 100/300/500 req/s + saturation search + micro
+ *   tsx bench/run.ts            full run, ~20 min: 100/300/500 req/s + saturation search + micro
  *   tsx bench/run.ts --quick    ≤ 2 min: 100/300 req/s, short segments, no policy-eval
  *   tsx bench/run.ts --profile  sovr under `node --cpu-prof` at a fixed rate; summary of self time
  *
