@@ -18,7 +18,7 @@ export type LogFormat = "auto" | "json" | "pretty";
  * graceful shutdown) whatever is gathered is written before the process ends. A process killed
  * with SIGKILL loses the lines of its last 100 ms. One writer per process, however many loggers.
  */
-export const FLUSH_MS = 100;
+const FLUSH_MS = 100;
 let stdoutWriter: DestinationStream | undefined;
 
 function stdoutLines(): DestinationStream {
