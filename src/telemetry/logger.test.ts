@@ -51,10 +51,10 @@ describe("logs", () => {
   });
 
   it("to stdout (no destination given): a line arrives while the process runs, and every line is written by its exit", async () => {
-    // The default destination writes asynchronously (logger.ts, stdoutLines). A child process
-    // logs one line and waits for its stdin to close: were lines held until exit, the first
-    // would never arrive and this test would time out. Then it logs 5,000 lines and exits at
-    // once, with writes still in flight: all of them must be on its stdout, whole.
+    // The default destination gathers lines and writes them together (logger.ts, stdoutLines).
+    // A child process logs one line and waits for its stdin to close: were lines held until
+    // exit, the first would never arrive and this test would time out. Then it logs 5,000 lines
+    // and exits at once, with lines still gathered: all of them must be on its stdout, whole.
     const module = fileURLToPath(new URL("./logger.ts", import.meta.url));
     const script = `const { createLogger } = await import(${JSON.stringify(module)});
       const log = createLogger("info", undefined, "json");

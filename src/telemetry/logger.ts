@@ -11,8 +11,8 @@ export type LogFormat = "auto" | "json" | "pretty";
  * `process.stdout` writes every line at once and synchronously when stdout is a file or a pipe
  * (Linux): at info, one system call per request for its access line, and on a pipe a wake-up of
  * the reader (journald, a log shipper) each time — measured in bench/findings.md (session 17)
- * at 4–13 % of a routed request's CPU (two runs). Here lines wait in memory until 8 KiB have gathered or
- * {@link FLUSH_MS} have passed since the first of them, then go out in one synchronous write
+ * at 4–13 % of a routed request's CPU (two runs). Here lines wait in memory until 8 KiB have
+ * gathered or {@link FLUSH_MS} have passed since the first of them, then go out in one write
  * (pino's sonic-boom, which also retries a full pipe). A line is therefore on stdout at most
  * 100 ms after it was logged; on exit (`process.exit`, an uncaught exception, the end of a
  * graceful shutdown) whatever is gathered is written before the process ends. A process killed
