@@ -4,13 +4,15 @@ import { cpuSeconds, machineBusySeconds, memoryMiB, processTree } from "./procs.
 import type { QuietCheck } from "./quiet.js";
 import { searchMaxRate } from "./saturation-search.js";
 import type { Target } from "./targets.js";
+import { turns } from "./turns.js";
 
 /**
  * The measurement plan: every target at every fixed rate, interleaved (round-robin, the order
  * rotated each round and reversed every other one, so drift on the machine and a process's
  * first segment after idling hit every target alike), then a saturation search per
- * non-streaming target. CPU and RSS of the target's own process tree are read from /proc
- * around each segment.
+ * non-streaming target, the searches side by side with their steps taking turns (the same
+ * reason). CPU and RSS of the target's own process tree are read from /proc around each
+ * segment.
  */
 
 export interface MatrixOptions {
@@ -244,7 +246,12 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
   const fixed = [...cells.entries()].map(([k, a]) => toCell(k.split("@")[0]!, Number(k.split("@")[1]), a));
 
   // Saturation search (saturation-search.ts): from the fixed rates, up by `factor`, then bisected.
+  // The targets' searches run side by side and their steps take turns (turns.ts), so a change
+  // in the machine during this phase meets every target's steps alike.
   const saturation: Saturation[] = [];
+  const stepTurns = turns();
+  const stepCostMs = o.saturation.stepMs + o.drainMs;
+  const searches: Promise<void>[] = [];
   for (const t of targets) {
     if (t.kind !== "unary" || t.reference || t.variant) continue;
     if (o.saturation.targets && !o.saturation.targets.includes(t.id)) continue;
@@ -256,38 +263,44 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
       steps: [],
     };
     saturation.push(sat);
-    /** One saturation step at `rate`: measured, recorded in `sat.steps`, logged. */
-    const step = async (rate: number) => {
-      const s = await segment(t, rate, o.saturation.stepMs);
-      if (!s) return { passed: false, lagP99: 0 };
-      const p = percentilesMs(s.r.latency);
-      const lag = percentilesMs(s.r.lag);
-      const errs = sumErrors(s.r.errors);
-      const passed = errs === 0 && p.p99 < 50;
-      sat.steps.push({ rate, passed, p99_ms: p.p99, errors: errs, send_lag_p99_ms: lag.p99 });
-      o.log(
-        `  saturation ${t.id.padEnd(16)} ${String(rate).padStart(5)} req/s p99 ${p.p99.toFixed(2)} ms errors ${errs} lag p99 ${lag.p99} ms ${passed ? "ok" : "FAIL"}`,
-      );
-      return { passed, lagP99: lag.p99 };
-    };
+    /** One saturation step at `rate`, in its turn: measured, recorded in `sat.steps`, logged. */
+    const step = (rate: number) =>
+      stepTurns.take(async () => {
+        const s = await segment(t, rate, o.saturation.stepMs);
+        if (!s) return { passed: false, lagP99: 0 };
+        const p = percentilesMs(s.r.latency);
+        const lag = percentilesMs(s.r.lag);
+        const errs = sumErrors(s.r.errors);
+        const passed = errs === 0 && p.p99 < 50;
+        sat.steps.push({ rate, passed, p99_ms: p.p99, errors: errs, send_lag_p99_ms: lag.p99 });
+        o.log(
+          `  saturation ${t.id.padEnd(16)} ${String(rate).padStart(5)} req/s p99 ${p.p99.toFixed(2)} ms errors ${errs} lag p99 ${lag.p99} ms ${passed ? "ok" : "FAIL"}`,
+        );
+        return { passed, lagP99: lag.p99 };
+      });
     if (!fixed.some((c) => c.target === t.id)) {
       sat.stopped = "not measured (time budget)";
       continue;
     }
     const failing = fixed.filter((c) => c.target === t.id && !passes(c)).map((c) => c.rate);
-    const found = await searchMaxRate(step, passing, failing, Math.min(...o.rates), {
-      votes: o.saturation.votes,
-      factor: o.saturation.factor,
-      cap: o.saturation.cap,
-      gone: () => o.gone(t.system),
-      outOfTime: () => performance.now() + o.saturation.stepMs + o.drainMs > o.deadline,
-      pause: async (long) => {
-        await sleep(o.pauseMs * (long ? 5 : 2));
-      },
-    });
-    sat.max_sustainable_rps = found.max;
-    sat.stopped = found.stopped;
+    searches.push(
+      searchMaxRate(step, passing, failing, Math.min(...o.rates), {
+        votes: o.saturation.votes,
+        factor: o.saturation.factor,
+        cap: o.saturation.cap,
+        gone: () => o.gone(t.system),
+        // The steps queued before this one's turn come first.
+        outOfTime: () => performance.now() + (stepTurns.pending() + 1) * stepCostMs > o.deadline,
+        pause: async (long) => {
+          await sleep(o.pauseMs * (long ? 5 : 2));
+        },
+      }).then((found) => {
+        sat.max_sustainable_rps = found.max;
+        sat.stopped = found.stopped;
+      }),
+    );
   }
+  await Promise.all(searches);
   return { fixed, saturation, skipped };
 }
 

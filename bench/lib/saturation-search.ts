@@ -63,10 +63,12 @@ export async function searchMaxRate(
     const again = await decide(step, edge, o);
     await o.pause(!again.passed);
     if (!again.passed || again.lagP99 > 10) {
-      const { lo, hi } = await bisect(step, best, edge, o);
+      const b = await bisect(step, best, edge, o);
       return {
-        max: lo,
-        stopped: `bisection between the fixed rates: ${lo} passed, ${hi} req/s failed (its fixed cell and a vote)`,
+        max: b.lo,
+        stopped:
+          b.late ??
+          `bisection between the fixed rates: ${b.lo} passed, ${b.hi} req/s failed (its fixed cell and a vote)`,
       };
     }
     return climb(step, edge, o, `${edge} req/s failed its fixed cell but passed a vote; `);
@@ -88,39 +90,46 @@ async function climb(step: Step, from: number, o: SearchOptions, note: string): 
     if (lagP99 > 10) {
       // Requests went out late: the step measured the load generator as much as the target.
       const max = passed ? rate : previous;
-      return {
-        max,
-        stopped: `${note}load generator could not keep up at ${rate} req/s (send lag p99 ${lagP99} ms): the target's limit is at least ${max} req/s`,
-      };
+      return { max, stopped: `${note}${lateLoad(rate, lagP99, max)}` };
     }
     if (!passed) {
       const gone = o.gone();
       if (gone) return { max: previous, stopped: gone };
-      const { lo, hi } = await bisect(step, previous, rate, o);
+      const b = await bisect(step, previous, rate, o);
       return {
-        max: lo,
-        stopped: `${note}p99 ≥ 50 ms or errors at ${rate} req/s; bisection: ${lo} passed, ${hi} req/s failed`,
+        max: b.lo,
+        stopped: `${note}p99 ≥ 50 ms or errors at ${rate} req/s; ${b.late ?? `bisection: ${b.lo} passed, ${b.hi} req/s failed`}`,
       };
     }
   }
 }
 
-/** Between a passing `lo` and a failing `hi`: up to `o.bisections` steps (rates rounded to 10). */
+/**
+ * Between a passing `lo` and a failing `hi`: up to `o.bisections` steps (rates rounded to 10).
+ * A step whose load generator sent late ends the bisection as it ends the climb: the rate it
+ * failed at says nothing of the target, and one it passed at is only a lower bound (`late`
+ * says which).
+ */
 async function bisect(
   step: Step,
   lo: number,
   hi: number,
   o: SearchOptions,
-): Promise<{ lo: number; hi: number }> {
+): Promise<{ lo: number; hi: number; late?: string }> {
   for (let k = 0; k < (o.bisections ?? 3) && hi - lo > 25; k++) {
     if (cannotStep(o)) break;
     const mid = Math.round((lo + hi) / 2 / 10) * 10;
-    const { passed } = await decide(step, mid, o);
+    const { passed, lagP99 } = await decide(step, mid, o);
     await o.pause(true); // let a queue that built up drain before the next step
     if (passed) lo = mid;
-    else hi = mid;
+    if (lagP99 > 10) return { lo, hi, late: `bisection: ${lateLoad(mid, lagP99, lo)}` };
+    if (!passed) hi = mid;
   }
   return { lo, hi };
+}
+
+function lateLoad(rate: number, lagP99: number, max: number): string {
+  return `load generator could not keep up at ${rate} req/s (send lag p99 ${lagP99} ms): the target's limit is at least ${max} req/s`;
 }
 
 /** Nothing passed: halve the rate until something does (how far below the lowest rate it sits). */
@@ -139,7 +148,7 @@ async function halve(step: Step, lowest: number, o: SearchOptions): Promise<Sear
  * A rate's verdict: steps at `rate` until a majority of `o.votes` agrees (or the time budget or
  * the system ends the vote: then the steps taken decide, a tie failing). A step whose load
  * generator sent late ends the vote at once — it measured the generator as much as the target —
- * and its lag is the verdict's.
+ * and its lag is the verdict's: the search then ends with the target's limit as a lower bound.
  */
 async function decide(
   step: Step,

@@ -96,6 +96,47 @@ describe("the maximum sustainable rate's search", () => {
     });
   });
 
+  it("a bisection step whose load generator sent late ends the search with a lower bound", async () => {
+    // Limit 980 above the fixed rates: 750 passes, 1,150 fails, then the bisection's first step
+    // (950) passed but went out late: 950 is a lower bound, and no later step is taken.
+    const passedLate: number[] = [];
+    const r = await searchMaxRate(
+      async (rate) => {
+        passedLate.push(rate);
+        return { passed: rate < 980, lagP99: rate === 950 ? 14.3 : 1 };
+      },
+      [100, 300, 500],
+      [],
+      100,
+      options(),
+    );
+    expect(passedLate).toEqual([750, 1150, 950]);
+    expect(r).toEqual({
+      max: 950,
+      stopped:
+        "p99 ≥ 50 ms or errors at 1150 req/s; bisection: load generator could not keep up at 950 req/s (send lag p99 14.3 ms): the target's limit is at least 950 req/s",
+    });
+    // Between the fixed rates, a late failure at 400 does not make 400 the bound: the limit is
+    // at least the last rate that passed in time (300), and nothing below 400 is claimed.
+    const failedLate: number[] = [];
+    const b = await searchMaxRate(
+      async (rate) => {
+        failedLate.push(rate);
+        return { passed: rate < 350, lagP99: rate === 400 ? 22 : 1 };
+      },
+      [100, 300],
+      [500],
+      100,
+      options(),
+    );
+    expect(failedLate).toEqual([500, 400]);
+    expect(b).toEqual({
+      max: 300,
+      stopped:
+        "bisection: load generator could not keep up at 400 req/s (send lag p99 22 ms): the target's limit is at least 300 req/s",
+    });
+  });
+
   it("nothing passed at the fixed rates: halves until a rate passes", async () => {
     const slow = target(30);
     const r = await searchMaxRate(slow.step, [], [100, 300], 100, options());
