@@ -16,6 +16,9 @@
 /** One measured step at `rate`: whether it passed, and the load generator's send lag p99 (ms). */
 export type Step = (rate: number) => Promise<{ passed: boolean; lagP99: number }>;
 
+/** A step whose load generator's send lag p99 is above this (ms) measured the generator too. */
+const LATE_MS = 10;
+
 export interface SearchOptions {
   /** Upwards from the highest passing fixed rate: ×factor a step, rounded to 50. */
   factor: number;
@@ -62,7 +65,7 @@ export async function searchMaxRate(
     if (why) return { max: best, stopped: why };
     const again = await decide(step, edge, o);
     await o.pause(!again.passed);
-    if (!again.passed || again.lagP99 > 10) {
+    if (!again.passed || again.lagP99 > LATE_MS) {
       const b = await bisect(step, best, edge, o);
       return {
         max: b.lo,
@@ -87,7 +90,7 @@ async function climb(step: Step, from: number, o: SearchOptions, note: string): 
     if (why) return { max: previous, stopped: `${note}${why}` };
     const { passed, lagP99 } = await decide(step, rate, o);
     await o.pause(!passed);
-    if (lagP99 > 10) {
+    if (lagP99 > LATE_MS) {
       // Requests went out late: the step measured the load generator as much as the target.
       const max = passed ? rate : previous;
       return { max, stopped: `${note}${lateLoad(rate, lagP99, max)}` };
@@ -122,7 +125,7 @@ async function bisect(
     const { passed, lagP99 } = await decide(step, mid, o);
     await o.pause(true); // let a queue that built up drain before the next step
     if (passed) lo = mid;
-    if (lagP99 > 10) return { lo, hi, late: `bisection: ${lateLoad(mid, lagP99, lo)}` };
+    if (lagP99 > LATE_MS) return { lo, hi, late: `bisection: ${lateLoad(mid, lagP99, lo)}` };
     if (!passed) hi = mid;
   }
   return { lo, hi };
@@ -145,10 +148,14 @@ async function halve(step: Step, lowest: number, o: SearchOptions): Promise<Sear
 }
 
 /**
- * A rate's verdict: steps at `rate` until a majority of `o.votes` agrees (or the time budget or
- * the system ends the vote: then the steps taken decide, a tie failing). A step whose load
- * generator sent late ends the vote at once — it measured the generator as much as the target —
- * and its lag is the verdict's: the search then ends with the target's limit as a lower bound.
+ * A rate's verdict: up to `o.votes` steps at `rate`, until a majority of them agrees (or the time
+ * budget or the system ends the vote: then the steps taken decide, a tie failing).
+ *
+ * A step whose load generator sent late measured the generator as much as the target, so it
+ * does not vote while the rate has steps that went out on time: those decide, and a target that
+ * overloads the shared cores (which makes the generator late in some of its steps) is still
+ * decided by its own latency. Only when every step taken was late is the verdict theirs, with
+ * their lag: the search then ends with the target's limit as a lower bound.
  */
 async function decide(
   step: Step,
@@ -157,15 +164,20 @@ async function decide(
 ): Promise<{ passed: boolean; lagP99: number }> {
   const votes = o.votes ?? 3;
   const majority = Math.floor(votes / 2) + 1;
-  let passes = 0;
-  let failures = 0;
-  for (;;) {
+  const onTime = { passes: 0, failures: 0 };
+  const late = { passes: 0, failures: 0, lagP99: 0 };
+  for (let taken = 1; ; taken++) {
     const { passed, lagP99 } = await step(rate);
-    if (passed) passes++;
-    else failures++;
-    if (lagP99 > 10) return { passed, lagP99 };
-    if (passes >= majority || failures >= majority) return { passed: passes >= majority, lagP99 };
-    if (cannotStep(o)) return { passed: passes > failures, lagP99 };
+    const tally = lagP99 > LATE_MS ? late : onTime;
+    if (passed) tally.passes++;
+    else tally.failures++;
+    if (lagP99 > LATE_MS) late.lagP99 = Math.max(late.lagP99, lagP99);
+    if (onTime.passes >= majority || onTime.failures >= majority)
+      return { passed: onTime.passes >= majority, lagP99: 0 };
+    if (taken >= votes || cannotStep(o)) {
+      if (onTime.passes + onTime.failures > 0) return { passed: onTime.passes > onTime.failures, lagP99: 0 };
+      return { passed: late.passes > late.failures, lagP99: late.lagP99 };
+    }
     await o.pause(!passed);
   }
 }
