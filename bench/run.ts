@@ -130,7 +130,8 @@ const admit = async (ts: Target[]) => {
 skipped.push(...(await admit(targets.splice(0))));
 if (floor.ok) {
   systems.push(floor);
-  skipped.push(...(await admit(peerTargets(floor, "floor: bare Node pass-through proxy"))));
+  const floorTargets = peerTargets(floor, "floor: bare Node pass-through proxy");
+  skipped.push(...(await admit(floorTargets.map((t) => ({ ...t, searchedAlone: true })))));
 } else skipped.push({ id: "floor", label: "floor: bare Node pass-through proxy", reason: floor.reason });
 const s1 = await sovrTargets(sovr, "sovr", {
   health: !quick,

@@ -25,6 +25,7 @@ export function directTargets(simUrl: string): Target[] {
       label: "direct to simulator",
       kind: "unary",
       baseline: null,
+      searchedAlone: true,
       system: "simulator",
       client: "undici HTTP/1.1 JSON",
       call: httpUnary(u, CHAT, {}),

@@ -247,11 +247,13 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
 
   // Saturation search (saturation-search.ts): from the fixed rates, up by `factor`, then bisected.
   // The targets' searches run side by side and their steps take turns (turns.ts), so a change
-  // in the machine during this phase meets every target's steps alike.
+  // in the machine during this phase meets every target's steps alike; the baseline and the
+  // floor first, each on its own (`searchedAlone`).
   const saturation: Saturation[] = [];
   const stepTurns = turns();
   const stepCostMs = o.saturation.stepMs + o.drainMs;
-  const searches: Promise<void>[] = [];
+  const searches: Array<() => Promise<void>> = [];
+  const alone: Array<() => Promise<void>> = [];
   for (const t of targets) {
     if (t.kind !== "unary" || t.reference || t.variant) continue;
     if (o.saturation.targets && !o.saturation.targets.includes(t.id)) continue;
@@ -283,7 +285,7 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
       continue;
     }
     const failing = fixed.filter((c) => c.target === t.id && !passes(c)).map((c) => c.rate);
-    searches.push(
+    (t.searchedAlone ? alone : searches).push(() =>
       searchMaxRate(step, passing, failing, Math.min(...o.rates), {
         votes: o.saturation.votes,
         factor: o.saturation.factor,
@@ -300,7 +302,8 @@ export async function runMatrix(targets: Target[], o: MatrixOptions) {
       }),
     );
   }
-  await Promise.all(searches);
+  for (const search of alone) await search();
+  await Promise.all(searches.map((search) => search()));
   return { fixed, saturation, skipped };
 }
 

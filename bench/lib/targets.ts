@@ -15,6 +15,13 @@ export interface Target {
    * the default rows at `rates` only; not charted, not saturation-searched.
    */
   variant?: string;
+  /**
+   * Searched for its maximum rate on its own, before the others' searches run side by side
+   * (bench/lib/matrix.ts): the baseline and the floor climb to thousands of req/s, and the work
+   * such a step leaves the shared simulator (a collection of what it allocated) would land on
+   * whichever target stepped next.
+   */
+  searchedAlone?: boolean;
   /** The fixed rates this target runs at (all when absent). */
   rates?: number[];
   /** System (process) name whose CPU and RSS this target is charged. */
