@@ -91,7 +91,7 @@ async function climb(step: Step, from: number, o: SearchOptions, note: string): 
     const { passed, lagP99 } = await decide(step, rate, o);
     await o.pause(!passed);
     if (lagP99 > LATE_MS) {
-      // Requests went out late: the step measured the load generator as much as the target.
+      // Every step at this rate went out late: they measured the load generator as much as the target.
       const max = passed ? rate : previous;
       return { max, stopped: `${note}${lateLoad(rate, lagP99, max)}` };
     }
@@ -109,9 +109,9 @@ async function climb(step: Step, from: number, o: SearchOptions, note: string): 
 
 /**
  * Between a passing `lo` and a failing `hi`: up to `o.bisections` steps (rates rounded to 10).
- * A step whose load generator sent late ends the bisection as it ends the climb: the rate it
- * failed at says nothing of the target, and one it passed at is only a lower bound (`late`
- * says which).
+ * A rate whose every step went out late ({@link decide}) ends the bisection as it ends the climb:
+ * a failure there says nothing of the target, and a pass is only a lower bound (`late` says
+ * which).
  */
 async function bisect(
   step: Step,
