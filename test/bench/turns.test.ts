@@ -39,7 +39,7 @@ describe("the searches' turns", () => {
         { ...options(), cap: id === "c" ? 1000 : 6000 },
       );
     const alone = await Promise.all((["a", "b", "c"] as const).map((id) => search(id, (task) => task())));
-    // Alone, the three searches' steps overlap in time; taking turns, none does.
+    // Without turns (each search as if alone) their steps overlap in time; taking turns, none do.
     expect(overlapped).toBe(true);
     order.length = 0;
     overlapped = false;
