@@ -140,7 +140,7 @@ export function sections(r: Results): string[] {
   out.push(
     "## Maximum sustainable rate",
     "",
-    "Highest rate with p99 < 50 ms and no errors: the fixed rates, then steps of ×1.5 until one fails, then up to three bisection steps between the last rate that passed and the first that failed (as between two fixed rates). Each rate the search tries is decided by the majority of three steps apart in time (`--quick`: one step), and so, before it bounds the search, is the lowest fixed rate that failed above the passing ones (a fixed cell pools its rounds' p99, and one that failed by a hair would cap the search); the steps column lists every step.",
+    "Highest rate with p99 < 50 ms and no errors, found by the search described under *How it is measured*; the steps column lists every step it took, in order, and *stopped because* says how it ended (a maximum the load generator bounded is a lower bound).",
     "",
   );
   out.push(

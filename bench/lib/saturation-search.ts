@@ -171,7 +171,7 @@ async function decide(
     const tally = lagP99 > LATE_MS ? late : onTime;
     if (passed) tally.passes++;
     else tally.failures++;
-    if (lagP99 > LATE_MS) late.lagP99 = Math.max(late.lagP99, lagP99);
+    if (tally === late) late.lagP99 = Math.max(late.lagP99, lagP99);
     if (onTime.passes >= majority || onTime.failures >= majority)
       return { passed: onTime.passes >= majority, lagP99: 0 };
     if (taken >= votes || cannotStep(o)) {
