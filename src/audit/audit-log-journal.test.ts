@@ -26,7 +26,7 @@ async function setup() {
   cleanup.push(() => h.close());
   const key = generateSigningKey();
   const path = join(dir, "audit.journal");
-  const log = (journalInsertMs: number, commitTimeoutMs?: number) => {
+  const log = (journalInsertMs: number, commitTimeoutMs?: number, journalClearBytes?: number) => {
     const journal = new AuditJournal(path);
     cleanup.push(() => journal.close());
     return new AuditLog(h.db, h.kind, key, {
@@ -35,6 +35,7 @@ async function setup() {
       journal,
       journalInsertMs,
       ...(commitTimeoutMs !== undefined ? { commitTimeoutMs } : {}),
+      ...(journalClearBytes !== undefined ? { journalClearBytes } : {}),
     });
   };
   const rows = async () =>
@@ -60,6 +61,57 @@ describe("AuditLog with a journal", () => {
     await audit.settled();
     expect(await rows()).toEqual([...Array(10).keys()]);
     expect(heard).toEqual([...Array(10).keys()]);
+  });
+
+  it("what is journaled while a statement runs waits for its own interval, not for that statement's end", async () => {
+    const { h, log } = await setup();
+    const insertMs = 500;
+    const audit = log(insertMs);
+    await audit.open();
+    const heardAt = new Map<number, number>();
+    audit.onCommitted((c) => {
+      for (const x of c) heardAt.set(x.seq, performance.now());
+    });
+    // The database's one connection busy from 100 ms to 1,100 ms: the statement for `a`, due at
+    // 500 ms, runs until then, and `b` is journaled at 700 ms, while it does.
+    const a = await audit.append(sampleDecisionAppend("acme"));
+    await new Promise((r) => setTimeout(r, 100));
+    const wedged = sql`select pg_sleep(1)`.execute(h.db);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(audit.commitStalledMs()).toBeGreaterThan(0);
+    const bAt = performance.now();
+    const b = await audit.append(sampleDecisionAppend("acme"));
+    await wedged;
+    await new Promise((r) => setTimeout(r, insertMs + 200));
+    expect([...heardAt.keys()]).toEqual([a.seq, b.seq]);
+    // Inserted on its own timer (before: at once after a's statement, ~400 ms after it came).
+    expect(heardAt.get(b.seq)! - bAt).toBeGreaterThanOrEqual(insertMs - 10);
+    expect(heardAt.get(b.seq)! - heardAt.get(a.seq)!).toBeGreaterThan(50);
+  });
+
+  it("under a steady stream the journal is emptied once it passes its size bound", async () => {
+    const { log, path } = await setup();
+    const clearBytes = 16 * 1024;
+    const audit = log(20, undefined, clearBytes);
+    await audit.open();
+    const file = new AuditJournal(path);
+    cleanup.push(() => file.close());
+    const sizes: number[] = [];
+    // A record every 2 ms for 1.5 s: some always arrive while a statement runs, so without a
+    // bound the journal would never be found empty (~1.5 KB a record, ~1 MB in all).
+    const until = performance.now() + 1_500;
+    while (performance.now() < until) {
+      await audit.append(sampleDecisionAppend("acme"));
+      sizes.push(file.size);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await audit.settled();
+    expect(file.size).toBe(0);
+    const most = Math.max(...sizes);
+    expect(most).toBeGreaterThanOrEqual(clearBytes);
+    // Emptied along the way, not only at the end: it never grew far past the bound.
+    expect(most).toBeLessThan(4 * clearBytes + 64 * 2_048);
+    expect(sizes.filter((s, i) => i > 0 && s < sizes[i - 1]!).length).toBeGreaterThan(1);
   });
 
   it("replays at the next start what was acknowledged but never inserted, with the same seqs and bytes", async () => {

@@ -45,6 +45,11 @@ export interface AuditLogOptions {
   journalAppends?: boolean;
   /** Longest a journaled record waits to go into the database (default JOURNAL_INSERT_MS, 100 ms). */
   journalInsertMs?: number;
+  /**
+   * How large the journal grows before its backlog is inserted until none is left and it is
+   * emptied (default JOURNAL_CLEAR_BYTES, 8 MiB).
+   */
+  journalClearBytes?: number;
   /** Told once when journaled records can no longer go into the database (the log logs it). */
   onJournalFault?: (fault: Error) => void;
 }

@@ -37,6 +37,8 @@ export class JournalBacklog {
   #inserting: Promise<void> | undefined;
   #insertingSince: number | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Set when the backlog was asked to go in while a statement ran (see #insertNow). */
+  #again = false;
   /** Why the last attempt at the backlog's statement failed (it is retried after `#backoff` ms). */
   #failing: Error | undefined;
   #backoff = RETRY_FIRST_MS;
@@ -45,6 +47,7 @@ export class JournalBacklog {
     shard: number;
     batchMax: number;
     insertMs: number;
+    clearBytes: number;
     appends: boolean;
     onFault: ((fault: Error) => void) | undefined;
   };
@@ -56,6 +59,7 @@ export class JournalBacklog {
       shard?: number;
       batchMax: number;
       journalInsertMs?: number;
+      journalClearBytes?: number;
       journalAppends?: boolean;
       onJournalFault?: (fault: Error) => void;
     },
@@ -65,6 +69,7 @@ export class JournalBacklog {
       shard: options.shard ?? 0,
       batchMax: options.batchMax,
       insertMs: options.journalInsertMs ?? JOURNAL_INSERT_MS,
+      clearBytes: options.journalClearBytes ?? JOURNAL_CLEAR_BYTES,
       appends: options.journalAppends !== false,
       onFault: options.onJournalFault,
     };
@@ -165,7 +170,12 @@ export class JournalBacklog {
   #insertNow(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#inserting ??= this.#insert()
+    // Asked while a statement runs (a timer, a full batch, a reader): what is left goes in next.
+    if (this.#inserting) {
+      this.#again = true;
+      return this.#inserting;
+    }
+    this.#inserting = this.#insert()
       .catch((err) => {
         this.#insertingSince = undefined;
         if (this.fault) return;
@@ -189,6 +199,7 @@ export class JournalBacklog {
   async #insert(): Promise<void> {
     while (this.#entries.length > 0 && !this.fault) {
       this.#insertingSince ??= performance.now();
+      this.#again = false;
       const chunk = this.#entries.slice(0, this.#opts.batchMax);
       const first = this.#first;
       let n: number;
@@ -214,9 +225,21 @@ export class JournalBacklog {
           `the database gave seq ${n} to the record journaled as ${first}: the log was cut or written behind this server (a fork)`,
         );
       this.log.notify(chunk.map((p, i) => ({ seq: first + i, leafHash: p.leaf })));
+      // What was journaled while the statement ran waits for its own timer (`insertMs` after
+      // the first of it), so a statement's fixed cost is shared by that long's records rather
+      // than spent again on ever smaller tails of them — unless it was asked for meanwhile, a
+      // full statement's worth waits, or the journal has grown past `clearBytes`: it is emptied
+      // only once the database holds all of it, so then the backlog is chased until none is left.
+      if (
+        !this.#again &&
+        this.#entries.length < this.#opts.batchMax &&
+        this.journal.bytes < this.#opts.clearBytes
+      )
+        break;
     }
     // Nothing is journaled between the last insertion's end and here (appends are synchronous).
     if (this.#entries.length === 0) this.journal.clear();
+    else if (!this.fault) this.#timer ??= setTimeout(() => void this.#insertNow(), this.#opts.insertMs);
   }
 }
 
@@ -228,6 +251,13 @@ export class JournalBacklog {
  * (`settled()` inserts at once).
  */
 export const JOURNAL_INSERT_MS = 100;
+
+/**
+ * How large the journal may grow before the backlog is inserted until none is left, so that
+ * the journal can be emptied (at 500 req/s it grows by ~1.5 MB a second). A start reads back
+ * at most about this much (and the records the database lacks, which it inserts).
+ */
+export const JOURNAL_CLEAR_BYTES = 8 * 1024 * 1024;
 
 /** A failed statement of the backlog is retried after this long, doubling up to RETRY_MAX_MS. */
 const RETRY_FIRST_MS = 50;
