@@ -83,7 +83,11 @@ export interface BatchEntry {
   req: AppendRequest;
   /** v2 records: the tenant and the number the record is signed with. */
   slot?: TenantSlot;
-  envelopeJson: string;
+  /**
+   * The signed envelope's canonical JSON (the stored row), as text or as its UTF-8 bytes: the
+   * journal's backlog keeps bytes (journal.ts journaledEntry), which live outside the V8 heap.
+   */
+  envelopeJson: string | Uint8Array;
   leaf: Uint8Array;
 }
 
@@ -97,7 +101,7 @@ interface BatchRows {
   kind: string[];
   decisionId: string[];
   recordedAt: Date[];
-  envelope: string[];
+  envelope: (string | Uint8Array)[];
   leafHash: Uint8Array[];
   tenant: (string | null)[];
   model: (string | null)[];

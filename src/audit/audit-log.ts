@@ -42,6 +42,7 @@ export interface Appended {
 }
 
 interface Pending extends BatchEntry {
+  envelopeJson: string;
   envelope: DsseEnvelope;
   /** When it was queued (performance.now() ms). */
   queuedAt: number;

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import { type Database, DeadlineError } from "../db/index.js";
 import { type AppendRequest, type BatchEntry, holdsCaller } from "./append-batch.js";
-import { type AuditJournal, JournalError, journaledEntry } from "./journal.js";
+import { type AuditJournal, JournalError, journaledEntry, type SignedEntry } from "./journal.js";
 
 /** What the backlog needs of its log (audit-log.ts). */
 export interface BacklogLog {
@@ -111,7 +111,7 @@ export class JournalBacklog {
   }
 
   /** Journals `batch` (durable when this returns) and queues it for the database; returns its first seq. */
-  append(batch: readonly BatchEntry[]): number {
+  append(batch: readonly SignedEntry[]): number {
     if (this.nextSeq === undefined) throw new Error("the audit journal is not open (AuditLog.open)");
     const first = this.nextSeq;
     this.journal.append(batch, first);

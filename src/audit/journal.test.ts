@@ -2,8 +2,7 @@ import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { BatchEntry } from "./append-batch.js";
-import { AuditJournal, journaledEntry } from "./journal.js";
+import { AuditJournal, journaledEntry, type SignedEntry } from "./journal.js";
 
 const dirs: string[] = [];
 
@@ -23,7 +22,7 @@ function journal(): AuditJournal {
 }
 
 const at = new Date(1_767_225_600_123);
-const decision: BatchEntry = {
+const decision: SignedEntry = {
   req: {
     kind: "decision",
     decisionId: "019a0000-0000-7000-8000-000000000001",
@@ -46,7 +45,7 @@ const decision: BatchEntry = {
   envelopeJson: '{"payload":"eyJ9","payloadType":"t","signatures":[]}',
   leaf: new Uint8Array(32).fill(9),
 };
-const outcome: BatchEntry = {
+const outcome: SignedEntry = {
   req: {
     kind: "outcome",
     decisionId: "019a0000-0000-7000-8000-000000000001",
@@ -61,7 +60,7 @@ const outcome: BatchEntry = {
   envelopeJson: '{"payload":"e30=","payloadType":"t","signatures":[]}',
   leaf: new Uint8Array(32).fill(1),
 };
-const admin: BatchEntry = {
+const admin: SignedEntry = {
   req: {
     kind: "admin",
     eventId: "019a0000-0000-7000-8000-000000000002",
@@ -131,7 +130,7 @@ describe("AuditJournal", () => {
   it("takes v2 records only, and a read-back record is never encoded again", () => {
     const j = journal();
     const { slot: _, ...v1 } = decision;
-    expect(() => j.append([v1 as BatchEntry], 0)).toThrow(/v2 records only/);
+    expect(() => j.append([v1 as SignedEntry], 0)).toThrow(/v2 records only/);
     j.append([decision], 0);
     const [d] = j.read().entries;
     expect(() => "encode" in d!.req && d!.req.encode(1)).toThrow(/never encoded again/);
@@ -140,15 +139,18 @@ describe("AuditJournal", () => {
 
   it("keeps of a journaled record what its row needs, not its encoder, work or callbacks", () => {
     const pending = { ...decision, req: { ...decision.req, work: { spend: 1 } }, resolve: () => {} };
-    const kept = journaledEntry(pending as BatchEntry);
+    const kept = journaledEntry(pending as SignedEntry);
     expect(Object.keys(kept).sort()).toEqual(["envelopeJson", "leaf", "req", "slot"]);
+    // The envelope as its UTF-8 bytes (outside the V8 heap), the same bytes as the record's text.
+    expect(Buffer.isBuffer(kept.envelopeJson)).toBe(true);
+    expect(Buffer.from(kept.envelopeJson).toString("utf8")).toBe(decision.envelopeJson);
     expect("work" in kept.req).toBe(false);
     expect(() => "encode" in kept.req && kept.req.encode(1)).toThrow(/never encoded again/);
     // What the row and the journal line are made of is the record's own, field for field.
     expect(rowFields(kept.req)).toEqual(rowFields(pending.req));
     for (const e of [outcome, admin]) expect(rowFields(journaledEntry(e).req)).toEqual(rowFields(e.req));
     const { slot: _, ...v1 } = decision;
-    expect(() => journaledEntry(v1 as BatchEntry)).toThrow(/v2 records only/);
+    expect(() => journaledEntry(v1 as SignedEntry)).toThrow(/v2 records only/);
   });
 
   it("refuses an append once its file was removed from the directory (no start would read it)", () => {

@@ -36,6 +36,9 @@ export interface JournaledEntry extends BatchEntry {
   seq: number;
 }
 
+/** A record as the log signed it: its envelope's canonical JSON as text. */
+export type SignedEntry = BatchEntry & { envelopeJson: string };
+
 export class JournalError extends Error {
   override name = "JournalError";
 }
@@ -68,7 +71,7 @@ export class AuditJournal {
    * is cut back off the file, and when that fails too the journal refuses every later append (a
    * torn line must stay the last one).
    */
-  append(batch: readonly BatchEntry[], firstSeq: number): void {
+  append(batch: readonly SignedEntry[], firstSeq: number): void {
     if (this.#broken) throw this.#broken;
     if (fstatSync(this.#fd).nlink === 0)
       throw new JournalError(`audit journal ${this.path} was removed: records cannot be made durable`);
@@ -125,7 +128,7 @@ export class AuditJournal {
   }
 }
 
-function toLine(p: BatchEntry, seq: number): JournalLine {
+function toLine(p: SignedEntry, seq: number): JournalLine {
   const q = p.req;
   if (!p.slot || !("tenant" in q)) throw new JournalError("the journal takes v2 records only");
   const base = {
@@ -152,16 +155,18 @@ function notReencodable(): never {
  * its envelope and its leaf; not its encoder (a closure over the whole record), its co-commit
  * work or its caller's callbacks. An entry waits up to JOURNAL_INSERT_MS, longer than a young
  * generation's cycle under load: whatever it holds is promoted, and left for a full collection
- * of the request thread once the row is in.
+ * of the request thread once the row is in. So the envelope, most of its bytes, is kept as
+ * UTF-8 bytes, which live outside the V8 heap: no collection copies them, and they are freed
+ * with their small Buffer object.
  */
-export function journaledEntry(p: BatchEntry): BatchEntry {
+export function journaledEntry(p: SignedEntry): BatchEntry {
   const q = p.req;
   if (!p.slot || !("tenant" in q)) throw new JournalError("the journal takes v2 records only");
   const id = q.kind === "admin" ? q.eventId : q.decisionId;
   return {
     req: journaledRequest(q.kind, id, q.tenant, q.recordedAt, q),
     slot: p.slot,
-    envelopeJson: p.envelopeJson,
+    envelopeJson: Buffer.from(p.envelopeJson, "utf8"),
     leaf: p.leaf,
   };
 }

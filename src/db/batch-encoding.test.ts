@@ -51,6 +51,15 @@ describe.each(testDatabases)("binary column arrays through a prepared statement 
     }
   });
 
+  it("takes a text element given as its UTF-8 bytes as that text", async () => {
+    const mixed = texts.map((t, i) => (t !== null && i % 2 === 0 ? Buffer.from(t, "utf8") : t));
+    expect(Buffer.compare(textArray(mixed), textArray(texts))).toBe(0);
+    const { rows } = await h.db.executeQuery<{ t: string | null }>(
+      ECHO.compile([textArray(mixed), int8Array(ints), byteaArray(bytes), timestamptzArray(times)]),
+    );
+    expect(rows.map((r) => r.t)).toEqual(texts);
+  });
+
   it("an empty batch is an empty array; a failing execution leaves the statement usable", async () => {
     const empty = await h.db.executeQuery(
       ECHO.compile([textArray([]), int8Array([]), byteaArray([]), timestamptzArray([])]),

@@ -54,13 +54,16 @@ function encodeArray<T>(
   return out;
 }
 
-/** `text[]`, UTF-8 (the encoding both our databases use). */
-export function textArray(values: readonly (string | null)[]): Buffer {
+/** `text[]`, UTF-8 (the encoding both our databases use); an element may be given as its UTF-8 bytes. */
+export function textArray(values: readonly (string | Uint8Array | null)[]): Buffer {
   return encodeArray(
     OID.text,
     values,
-    (v) => Buffer.byteLength(v, "utf8"),
-    (out, v, at) => out.write(v, at, "utf8"),
+    (v) => (typeof v === "string" ? Buffer.byteLength(v, "utf8") : v.length),
+    (out, v, at) => {
+      if (typeof v === "string") out.write(v, at, "utf8");
+      else out.set(v, at);
+    },
   );
 }
 
