@@ -65,28 +65,29 @@ describe("AuditLog with a journal", () => {
 
   it("what is journaled while a statement runs waits for its own interval, not for that statement's end", async () => {
     const { h, log } = await setup();
-    const insertMs = 500;
+    const insertMs = 1_000;
     const audit = log(insertMs);
     await audit.open();
     const heardAt = new Map<number, number>();
     audit.onCommitted((c) => {
       for (const x of c) heardAt.set(x.seq, performance.now());
     });
-    // The database's one connection busy from 100 ms to 1,100 ms: the statement for `a`, due at
-    // 500 ms, runs until then, and `b` is journaled at 700 ms, while it does.
+    // The database's one connection busy from 100 ms to 2,600 ms: the statement for `a`, due at
+    // 1,000 ms, runs until then, and `b` is journaled at 2,000 ms, while it does — a second
+    // after `a`'s statement was due, and 600 ms (less than the interval) before it ends.
     const a = await audit.append(sampleDecisionAppend("acme"));
     await new Promise((r) => setTimeout(r, 100));
-    const wedged = sql`select pg_sleep(1)`.execute(h.db);
-    await new Promise((r) => setTimeout(r, 600));
+    const wedged = sql`select pg_sleep(2.5)`.execute(h.db);
+    await new Promise((r) => setTimeout(r, 1_900));
     expect(audit.commitStalledMs()).toBeGreaterThan(0);
     const bAt = performance.now();
     const b = await audit.append(sampleDecisionAppend("acme"));
     await wedged;
-    await new Promise((r) => setTimeout(r, insertMs + 200));
+    await new Promise((r) => setTimeout(r, insertMs + 300));
     expect([...heardAt.keys()]).toEqual([a.seq, b.seq]);
-    // Inserted on its own timer (before: at once after a's statement, ~400 ms after it came).
+    // Inserted on its own timer (before: at once after a's statement, ~600 ms after it came).
     expect(heardAt.get(b.seq)! - bAt).toBeGreaterThanOrEqual(insertMs - 10);
-    expect(heardAt.get(b.seq)! - heardAt.get(a.seq)!).toBeGreaterThan(50);
+    expect(heardAt.get(b.seq)! - heardAt.get(a.seq)!).toBeGreaterThan(100);
   });
 
   it("under a steady stream the journal is emptied once it passes its size bound", async () => {
