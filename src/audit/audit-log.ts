@@ -4,7 +4,6 @@ import { withDeadline } from "../db/index.js";
 import {
   type AppendRequest,
   appendBatch,
-  type BatchEntry,
   batchParams,
   holdsCaller,
   slotsOf,
@@ -13,7 +12,7 @@ import {
 import type { AuditLogOptions } from "./audit-log-options.js";
 import { refusedRequest } from "./co-commit.js";
 import { canonicalEnvelope, type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
-import { JournalError } from "./journal.js";
+import { JournalError, type SignedEntry } from "./journal.js";
 import { JournalBacklog } from "./journal-backlog.js";
 import type { SigningKey } from "./keys.js";
 import { SEQUENCER_LOCK_KEY, sequencerLockKey, shardOf } from "./log-shards.js";
@@ -41,8 +40,7 @@ export interface Appended {
   refusal?: unknown;
 }
 
-interface Pending extends BatchEntry {
-  envelopeJson: string;
+interface Pending extends SignedEntry {
   envelope: DsseEnvelope;
   /** When it was queued (performance.now() ms). */
   queuedAt: number;
