@@ -51,9 +51,10 @@ interface Pending extends SignedEntry {
 }
 
 /**
- * Statements a batch may take when the tenant heads it continues keep moving. On Postgres the
- * second runs under the sequencer lock the first took, so it always matches; on PGlite (one
- * process) only another log object on the same database could move them in between.
+ * Statements a batch may take when the tenant heads it continues keep moving. On Postgres a
+ * batch that missed is sent again inside a transaction holding the sequencer lock, so once
+ * renumbered from heads read under that lock it matches (three statements at most); on PGlite
+ * (one process) only another log object on the same database could move them in between.
  */
 const MAX_HEAD_ATTEMPTS = 5;
 
@@ -232,7 +233,31 @@ export class AuditLog {
       for (const [tenant, head] of r.heads) this.#heads.setCommitted(tenant, head);
       const bySlot = new Map(batch.map((p) => [p.slot, p]));
       renumberFrom(slotsOf(batch), r.heads, (s) => this.#sign(bySlot.get(s)!));
+      // The one-statement commit released the lock with its answer: another replica may commit
+      // for the tenant before the next statement, every time. Try again holding the lock.
+      if (lockKey !== undefined) return this.#inTransaction((conn) => this.#write(conn, batch));
     }
+  }
+
+  /**
+   * Runs `work` in one transaction on one connection. On Postgres the transaction holds the
+   * shard's sequencer lock, taken before the first statement's snapshot (READ COMMITTED), or
+   * max(seq) could miss another replica's commit: the lock is its own statement, sent with BEGIN
+   * in one simple-protocol message (one round trip). On PGlite its one connection is held, so
+   * nothing else runs in between.
+   */
+  #inTransaction<T>(work: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.db.connection().execute(async (conn) => {
+      await conn.executeQuery(this.dbKind === "postgres" ? this.#beginAndLock : CompiledQuery.raw("begin"));
+      try {
+        const result = await work(conn);
+        await conn.executeQuery(CompiledQuery.raw("commit"));
+        return result;
+      } catch (err) {
+        await conn.executeQuery(CompiledQuery.raw("rollback")).catch(() => {});
+        throw err;
+      }
+    });
   }
 
   /** Arranges for the queue to be flushed when it is due, unless a commit is in flight. */
@@ -303,24 +328,10 @@ export class AuditLog {
         journaled = true;
       } else if (works.length > 0) {
         if (journal) await this.settled();
-        // The work and the records must commit together, in one transaction. On Postgres the
-        // advisory lock must be held before the statement's snapshot is taken (READ
-        // COMMITTED), or max(seq) could miss another replica's commit: the lock is its own
-        // statement, sent with BEGIN in one simple-protocol message (one round trip). On
-        // PGlite its one connection is held, so nothing else runs in between.
-        firstSeq = await this.db.connection().execute(async (conn) => {
-          await conn.executeQuery(
-            this.dbKind === "postgres" ? this.#beginAndLock : CompiledQuery.raw("begin"),
-          );
-          try {
-            if (works.length > 0) await this.#coCommit(conn, works);
-            const n = await this.#write(conn, batch);
-            await conn.executeQuery(CompiledQuery.raw("commit"));
-            return n;
-          } catch (err) {
-            await conn.executeQuery(CompiledQuery.raw("rollback")).catch(() => {});
-            throw err;
-          }
+        // The work and the records must commit together, in one transaction.
+        firstSeq = await this.#inTransaction(async (conn) => {
+          await this.#coCommit(conn, works);
+          return this.#write(conn, batch);
         });
       } else {
         if (journal) await this.settled();

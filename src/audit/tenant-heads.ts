@@ -10,8 +10,10 @@
  * commit checks, in the same statement and under the same lock that assigns `seq`, that the
  * database's heads (`audit_tenant_heads`) are the ones the batch continues. If not (another
  * replica wrote for the tenant, or this process restarted), the statement writes nothing and
- * returns the database's heads; the batch is renumbered, re-signed and sent again while the
- * lock is still held, so the second attempt cannot miss. Heads advance in the statement that
+ * returns the database's heads; the batch is renumbered, re-signed and sent again. On Postgres
+ * the one-statement commit has released the lock by then, so the retry runs in a transaction
+ * that holds it: once renumbered from heads read under that lock it cannot miss (audit-log.ts
+ * `#write`). Heads advance in the statement that
  * writes the rows, so a failed commit consumes no number: after every commit the queue is
  * renumbered from the committed heads, and a record whose number changed is re-signed.
  */

@@ -82,20 +82,21 @@ describe.skipIf(!process.env.DATABASE_URL)("two replicas on one Postgres", () =>
 
     const clients = [new GrpcJsClient(a.grpc, { key }), new GrpcJsClient(b.grpc, { key })];
     cleanup.push(() => clients.forEach((c) => c.close()));
-    const results: { replica: number; at: number; code: grpc.status }[] = [];
+    // A failure keeps its message, so an assertion on the codes says why.
+    const results: { replica: number; at: number; code: grpc.status; details?: string }[] = [];
     let running = true;
     const worker = async (i: number) => {
       while (running) {
         const replica = i % 2;
-        const code = await clients[replica]!.unary(RouterService, RouterService.method.chat, {
+        const { code, details } = await clients[replica]!.unary(RouterService, RouterService.method.chat, {
           model: "sim/chat-small",
           region: "eu",
           messages: [{ role: "user", content: "replicated" }],
         }).then(
-          () => grpc.status.OK,
-          (e: grpc.ServiceError) => e.code,
+          () => ({ code: grpc.status.OK, details: undefined }),
+          (e: grpc.ServiceError) => ({ code: e.code, details: e.details }),
         );
-        results.push({ replica, at: Date.now(), code });
+        results.push({ replica, at: Date.now(), code, ...(details === undefined ? {} : { details }) });
         if (code !== grpc.status.OK) await sleep(20);
       }
     };
