@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from "pino";
+import { redactLogFields } from "./log-redaction.js";
 import { prettyDestination } from "./pretty-log.js";
 
 export type { Logger };
@@ -47,7 +48,7 @@ function stdoutLines(): DestinationStream {
  * Structured logs to stdout, ISO-8601 times: JSON lines for machines, or (`pretty`, or `auto`
  * on a terminal) `time LEVEL message key=value` lines (./pretty-log.ts). Nothing logged
  * anywhere in the router carries message content: log calls pass ids, counts, classes and
- * reasons only, and the redaction below is a second line of defence for fields that would hold
+ * reasons only, and ./log-redaction.ts is a second line of defence for fields that would hold
  * content if someone ever passed them.
  */
 export function createLogger(
@@ -58,27 +59,20 @@ export function createLogger(
   const out = destination ?? process.stdout;
   const tty = (out as { isTTY?: boolean }).isTTY === true;
   const pretty = format === "pretty" || (format === "auto" && tty);
-  return pino(
+  const logger = pino(
     {
       level,
       base: { service: "sovr" },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: {
-        paths: [
-          "messages",
-          "*.messages",
-          "content",
-          "*.content",
-          "prompt",
-          "*.prompt",
-          "apiKey",
-          "*.apiKey",
-          "authorization",
-          "*.authorization",
-        ],
-        censor: "[redacted]",
-      },
+      formatters: { log: redactLogFields },
     },
     pretty ? prettyDestination(out, tty) : (destination ?? stdoutLines()),
   );
+  // Pino passes a child's bindings through no formatter: they are censored here, for every
+  // child and grandchild (a child is created from its parent's prototype and inherits this).
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, options) {
+    return child.call(this, redactLogFields(bindings), options);
+  } as Logger["child"];
+  return logger;
 }
