@@ -203,6 +203,19 @@ describe("canonicalize: structure", () => {
     }
   });
 
+  it("quotes member names as JSON does, the first time and every later time, past the kept names' bound too", () => {
+    const names = ['say "hi"', "back\\slash", "tab\there", "\u0001", "é\u{1f600}", "x".repeat(65), "plain"];
+    for (let pass = 0; pass < 3; pass++)
+      for (const k of names)
+        expect(canonicalize({ [k]: 1 }), `${pass} ${k}`).toBe(`{${JSON.stringify(k)}:1}`);
+    // More distinct names than are kept: each still quoted right.
+    for (let i = 0; i < 5000; i++) {
+      const k = `n${i}"\n`;
+      expect(canonicalize({ [k]: i })).toBe(`{${JSON.stringify(k)}:${i}}`);
+    }
+    expect(canonicalize({ 'say "hi"': 2 })).toBe('{"say \\"hi\\"":2}');
+  });
+
   it("agrees with JSON.stringify on key-sorted integer-only data", () => {
     const v = { a: 1, b: "x", c: [true, false, null, -7], d: { e: 9007199254740991 } };
     expect(canonicalize(v)).toBe(JSON.stringify(v));
