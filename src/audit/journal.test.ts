@@ -99,6 +99,29 @@ describe("AuditJournal", () => {
     j.close();
   });
 
+  it("writes a batch as one line a record, with text of any width (its bytes counted, not its characters)", () => {
+    const j = journal();
+    const wide = (e: SignedEntry, tenant: string, text: string): SignedEntry => ({
+      ...e,
+      req: { ...e.req, tenant } as SignedEntry["req"],
+      slot: { tenant, tenantSeq: e.slot!.tenantSeq },
+      envelopeJson: `{"payload":"${text}","payloadType":"t","signatures":[]}`,
+    });
+    const batch = [
+      wide(decision, "café-société", 'é"\\\n€'),
+      wide(outcome, "北京", "\u{1f600}\u0000"),
+      wide(admin, "acme", "plain"),
+    ];
+    j.append(batch, 10);
+    const { entries, torn } = j.read();
+    expect(torn).toBe(false);
+    expect(entries.map((e) => [e.seq, e.slot?.tenant, e.envelopeJson])).toEqual(
+      batch.map((e, i) => [10 + i, e.slot!.tenant, e.envelopeJson]),
+    );
+    expect(j.bytes).toBe(j.size);
+    j.close();
+  });
+
   it("drops a torn last line (a write that never finished was never acknowledged)", () => {
     const j = journal();
     j.append([decision, outcome], 0);
