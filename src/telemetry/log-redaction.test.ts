@@ -55,6 +55,7 @@ describe("log redaction", () => {
     const [a, b] = lines();
     expect(a).toMatchObject({ msg: "failed", messages: CENSOR });
     expect(a!.err).toMatchObject({ type: "Error", message: "upstream refused", authorization: CENSOR });
+    expect((a!.err as { stack: string }).stack).toMatch(/^Error: upstream refused\n {4}at /);
     expect(JSON.stringify(a)).not.toContain("Bearer abc");
     expect(b).toMatchObject({ msg: "child", prompt: CENSOR, tenant: "acme", outer: { apiKey: CENSOR } });
     expect(JSON.stringify(b)).not.toContain("bound secret");

@@ -35,11 +35,16 @@ function censored(obj: object): object {
   let copy: Record<string, unknown> | undefined;
   for (const key of REDACTED) {
     if (!Object.hasOwn(obj, key) || (obj as Record<string, unknown>)[key] === undefined) continue;
-    // Own properties as they are (an error's message and stack are not enumerable).
-    copy ??= Object.create(Object.getPrototypeOf(obj), Object.getOwnPropertyDescriptors(obj)) as Record<
-      string,
-      unknown
-    >;
+    if (copy === undefined) {
+      // Own properties as they are (an error's message and stack are not enumerable); the stack
+      // as text, since newer V8s keep it behind an accessor bound to the original error.
+      copy = Object.create(Object.getPrototypeOf(obj), Object.getOwnPropertyDescriptors(obj)) as Record<
+        string,
+        unknown
+      >;
+      if (obj instanceof Error)
+        Object.defineProperty(copy, "stack", { value: obj.stack, writable: true, configurable: true });
+    }
     Object.defineProperty(copy, key, { value: CENSOR, enumerable: true, writable: true, configurable: true });
   }
   return copy ?? obj;
