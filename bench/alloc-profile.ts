@@ -21,17 +21,13 @@ import { type AllocSummary, readAllocationProfile, summariseAllocations } from "
 import { sovrTargets } from "./lib/build-targets.js";
 import { runSegment } from "./lib/load.js";
 import { REPO, startSimulator, startSovr } from "./lib/systems.js";
+import { treeArms } from "./lib/tree-arms.js";
 
 const rate = Number(process.env.ALLOC_RATE ?? 500);
 const seconds = Number(process.env.ALLOC_SECONDS ?? 10);
 const wanted = (process.env.ALLOC_TARGETS ?? "sovr-http,sovr-grpc").split(",");
 const top = Number(process.env.ALLOC_TOP ?? 20);
-const arms = process.argv.slice(2).map((a) => {
-  const [name, dir] = a.split("=");
-  if (!name) throw new Error("usage: alloc-profile.ts name=DIR [name=DIR …]");
-  return { name, repo: dir ? dir : undefined };
-});
-if (arms.length === 0) throw new Error("usage: alloc-profile.ts name=DIR [name=DIR …]");
+const arms = treeArms(process.argv.slice(2), "alloc-profile.ts");
 
 const hook = fileURLToPath(new URL("./lib/alloc-sampling-hook.mjs", import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -23,6 +23,7 @@ import { sovrTargets } from "./lib/build-targets.js";
 import { percentilesMs, runSegment } from "./lib/load.js";
 import { cpuSeconds, machineBusySeconds, processTree } from "./lib/procs.js";
 import { startSimulator, startSovr } from "./lib/systems.js";
+import { treeArms } from "./lib/tree-arms.js";
 
 const rate = Number(process.env.TREES_RATE ?? 500);
 const seconds = Number(process.env.TREES_SECONDS ?? 6);
@@ -37,12 +38,7 @@ const nodeArgs = (process.env.TREES_NODE_ARGS ? JSON.parse(process.env.TREES_NOD
   string,
   string[]
 >;
-const arms = process.argv.slice(2).map((a) => {
-  const [name, dir] = a.split("=");
-  if (!name) throw new Error("usage: trees-ab.ts name=DIR [name=DIR …]");
-  return { name, repo: dir ? dir : undefined };
-});
-if (arms.length === 0) throw new Error("usage: trees-ab.ts name=DIR [name=DIR …]");
+const arms = treeArms(process.argv.slice(2), "trees-ab.ts");
 
 /** CPU seconds of each thread of `pid`, by thread id (utime + stime, /proc/<pid>/task). */
 async function threadSeconds(pid: number): Promise<Map<number, number>> {

@@ -17,7 +17,7 @@ import type { TestApp } from "../support/app.js";
 import { leaks } from "../support/canary.js";
 import { collect, GrpcJsClient } from "../support/grpc.js";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../support/otlp-receiver.js";
-import { startRoutingApp } from "../support/routing-app.js";
+import { ROUTING_SIMULATORS, startRoutingApp } from "../support/routing-app.js";
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -95,9 +95,7 @@ describe("traces: traceparent in, OTLP out, traceparent upstream; one access lin
     decisionIds.grpc = (route!.event.value as { decisionId: string }).decisionId;
 
     // Whichever simulator instance each plan chose (the Anthropic call names no region).
-    upstreamTraceparents = ["sim-eu", "sim-us", "sim-unknown", "sim-anthropic"].flatMap((i) => [
-      ...t.simulator.stats(i).traceparents,
-    ]);
+    upstreamTraceparents = ROUTING_SIMULATORS.flatMap((i) => [...t.simulator.stats(i).traceparents]);
     // Stopping flushes the batched spans to the receiver.
     await t.app.stop();
     accessLines = t.logs
@@ -214,7 +212,7 @@ describe.each([
     await res.text();
     // Whichever simulator instance the plan chose: region eu leaves sim-eu and sim-anthropic (and
     // sim-dead, which refuses connections), in an order of weighted chance.
-    const upstreams = ["sim-eu", "sim-us", "sim-unknown", "sim-anthropic"].map((i) => t.simulator.stats(i));
+    const upstreams = ROUTING_SIMULATORS.map((i) => t.simulator.stats(i));
     expect(upstreams.reduce((n, s) => n + s.requests, 0)).toBeGreaterThan(0);
     expect(upstreams.flatMap((s) => s.traceparents)).toEqual([]);
     await t.app.stop();

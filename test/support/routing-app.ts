@@ -55,6 +55,9 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
+/** The simulator instances the routing app's catalog sends requests to (sim-dead refuses them). */
+export const ROUTING_SIMULATORS = ["sim-eu", "sim-us", "sim-unknown", "sim-anthropic"] as const;
+
 export async function startRoutingApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), "sovr-routing-catalog-"));
   const base = await readFile(join(REPO, "test/fixtures/catalog/simulator.yaml"), "utf8");
