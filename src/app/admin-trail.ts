@@ -10,6 +10,7 @@ import type { ByokGate, Principal } from "../auth/index.js";
 import type { CatalogGate, LiveCatalog } from "../catalog/index.js";
 import type { BundleRef } from "../policy/index.js";
 import { adminActorOf } from "../routing/index.js";
+import { isRelayedBy } from "./cluster/index.js";
 
 /**
  * The admin trail's hooks (docs/audit.md §1.2): each change is recorded before it takes effect,
@@ -21,8 +22,9 @@ export function startAdminTrail(audit: AuditLog, instance: string): AdminTrail {
   return new AdminTrail(audit, instance);
 }
 
+/** The caller: a Principal, or one another cluster worker relayed as its actor (./cluster). */
 const actorOf = (by: unknown, otherwise: AdminActor): AdminActor =>
-  by === undefined ? otherwise : adminActorOf(by as Principal);
+  by === undefined ? otherwise : isRelayedBy(by) ? by.relayedActor : adminActorOf(by as Principal);
 
 /** Every catalog change: ApplyCatalog (the caller), the start and the directory watch (system). */
 export function catalogGate(trail: AdminTrail): CatalogGate {

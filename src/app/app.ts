@@ -9,6 +9,7 @@ import type { BundleSource, PolicyEngine } from "../policy/index.js";
 import type { ContentDetector, LocalProber, Router } from "../routing/index.js";
 import type { Simulator } from "../simulator/index.js";
 import type { Logger, Metrics } from "../telemetry/index.js";
+import type { WorkerLink } from "./cluster/index.js";
 import type { KeyExpiryTrail } from "./key-expiry-trail.js";
 
 /** A running `sovr serve`: its parts (tests reach into them) and how to stop it. */
@@ -67,4 +68,6 @@ export interface StartOptions {
    * undefined for the default.
    */
   detector?: ContentDetector | null;
+  /** This process is one of `sovr serve`'s cluster workers (SOVR_WORKERS > 1): its link to the primary. */
+  cluster?: WorkerLink;
 }

@@ -8,6 +8,7 @@ import { PoolSet } from "../upstream/index.js";
 import { byokGate, gateCatalog, startAdminTrail } from "./admin-trail.js";
 import type { App, StartOptions } from "./app.js";
 import { startAudit } from "./audit.js";
+import { joinCluster } from "./cluster/index.js";
 import { createDevKeyOnFirstStart } from "./dev-key.js";
 import { logEmbeddedMaintenance } from "./embedded-maintenance-log.js";
 import { startKeyExpiryTrail } from "./key-expiry-trail.js";
@@ -119,6 +120,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     });
     const byokAdmin = new ByokAdmin(byok, catalog, byokGate(trail));
 
+    if (opts.cluster) joinCluster(opts.cluster, { catalog, byok, auth, metrics });
+
     const parts = {
       config,
       db,
@@ -140,11 +143,6 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     };
     const { servers, health, shutdown, tlsReload } = await serve(parts);
     cleanups.push({ name: "TLS certificate watch", run: () => tlsReload?.stop() });
-    health.set(true);
-    logger.info(
-      { grpcPort: servers.grpcPort, httpPort: servers.httpPort, host: config.host },
-      "sovr serving",
-    );
 
     return {
       ...parts, // the parts tests reach into; `policy` is the engine

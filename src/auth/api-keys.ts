@@ -215,6 +215,7 @@ export class Authenticator {
   #loading: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #lastWritten = new Map<string, number>();
+  #relay: (() => Promise<void>) | undefined;
 
   /**
    * @param waitMs how long a check waits for a stale table to be re-read before it fails as
@@ -239,6 +240,20 @@ export class Authenticator {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  /**
+   * Sets who else is told when a key is created or revoked here (the other cluster workers,
+   * src/app/cluster), so they read the table again at once instead of within `ttlMs`.
+   */
+  setRelay(relay: (() => Promise<void>) | undefined): void {
+    this.#relay = relay;
+  }
+
+  /** A key was created or revoked through this process: re-read here, and tell the relay. */
+  async keysChanged(): Promise<void> {
+    await this.refresh();
+    await this.#relay?.();
   }
 
   /**

@@ -140,6 +140,7 @@ function originList(origins: Iterable<string>): string[] {
  */
 export class ByokStore {
   readonly #cache = new Map<string, { at: number; keys: Promise<ReadonlyMap<string, TenantKey>> }>();
+  #relay: ((tenant: string) => Promise<void>) | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -208,7 +209,7 @@ export class ByokStore {
         }),
       )
       .execute();
-    this.#cache.delete(tenant);
+    await this.#changed(tenant);
   }
 
   /**
@@ -256,7 +257,7 @@ export class ByokStore {
         .execute();
       return { tenant, provider, always: r.always, updatedAt, origins: approved };
     });
-    this.#cache.delete(tenant);
+    await this.#changed(tenant);
     return entry;
   }
 
@@ -266,7 +267,7 @@ export class ByokStore {
       .where("tenant", "=", tenant)
       .where("provider", "=", provider)
       .executeTakeFirst();
-    this.#cache.delete(tenant);
+    await this.#changed(tenant);
     return Number(r.numDeletedRows) > 0;
   }
 
@@ -284,6 +285,24 @@ export class ByokStore {
       updatedAt: r.updated_at,
       origins: storedOrigins(r) ?? [],
     }));
+  }
+
+  /**
+   * Sets who else is told when a tenant's keys change here (the other cluster workers,
+   * src/app/cluster), so they read them again at once instead of within `ttlMs`.
+   */
+  setRelay(relay: ((tenant: string) => Promise<void>) | undefined): void {
+    this.#relay = relay;
+  }
+
+  /** Drops the tenant's cached keys: the next call reads them again (a relay's receiving end). */
+  forget(tenant: string): void {
+    this.#cache.delete(tenant);
+  }
+
+  async #changed(tenant: string): Promise<void> {
+    this.#cache.delete(tenant);
+    await this.#relay?.(tenant);
   }
 
   /** The tenant's keys by provider slug, decrypted; cached for `ttlMs` (default 5 s). */

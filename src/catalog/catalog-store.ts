@@ -63,6 +63,19 @@ export type CatalogGate = (change: {
   by: unknown;
 }) => Promise<void>;
 
+/** What an apply did: the snapshot serving after it, and whether it replaced another. */
+export interface CatalogApplied {
+  snapshot: CatalogSnapshot;
+  changed: boolean;
+}
+
+/**
+ * Where a caller's change goes when several processes serve together (cluster workers,
+ * src/app/cluster): it calls {@link LiveCatalog.applyHere} in every one of them, one change at a
+ * time in one order, so they end on the same revision, and resolves with this process's result.
+ */
+export type CatalogRelay = (files: readonly CatalogFile[], by: unknown) => Promise<CatalogApplied>;
+
 export interface CatalogChange {
   snapshot: CatalogSnapshot;
   previous: CatalogSnapshot | undefined;
@@ -83,6 +96,7 @@ export class LiveCatalog {
   #files: readonly CatalogFile[] | undefined;
   #local: ProviderSource | undefined;
   #gate: CatalogGate | undefined;
+  #relay: CatalogRelay | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -101,6 +115,14 @@ export class LiveCatalog {
   /** Sets the check every change passes before it takes effect (see {@link CatalogGate}). */
   setGate(gate: CatalogGate): void {
     this.#gate = gate;
+  }
+
+  /**
+   * Sets where a caller's change goes instead of applying here (see {@link CatalogRelay}); the
+   * file watch and the start still apply here, each process reading the same directory.
+   */
+  setRelay(relay: CatalogRelay | undefined): void {
+    this.#relay = relay;
   }
 
   get loaded(): boolean {
@@ -160,19 +182,27 @@ export class LiveCatalog {
    * time (file watch and ApplyCatalog may race), so listeners see changes in the order they
    * took effect and each change's `previous` is the snapshot it replaced.
    */
-  apply(
-    files: readonly CatalogFile[],
-    by?: unknown,
-  ): Promise<{ snapshot: CatalogSnapshot; changed: boolean }> {
+  apply(files: readonly CatalogFile[], by?: unknown): Promise<CatalogApplied> {
+    if (by !== undefined && this.#relay !== undefined) {
+      // Rejected here before any other process is asked: they would all reject it alike.
+      try {
+        this.validate(files);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return this.#relay(files, by);
+    }
+    return this.applyHere(files, by);
+  }
+
+  /** {@link apply} in this process only: what a relay calls in each process it serves. */
+  applyHere(files: readonly CatalogFile[], by?: unknown): Promise<CatalogApplied> {
     const run = this.#applying.then(() => this.#applyNow(files, by));
     this.#applying = run.catch(() => {});
     return run;
   }
 
-  async #applyNow(
-    files: readonly CatalogFile[],
-    by?: unknown,
-  ): Promise<{ snapshot: CatalogSnapshot; changed: boolean }> {
+  async #applyNow(files: readonly CatalogFile[], by?: unknown): Promise<CatalogApplied> {
     const snapshot = this.validate(files);
     if (this.#current?.revision === snapshot.revision) {
       this.#files = files;

@@ -1,5 +1,11 @@
 /** The catalog (docs/architecture.md §4): what each endpoint does with data, with evidence, worst case when unknown. */
-export type { CatalogChange, CatalogGate, StoredRevision } from "./catalog-store.js";
+export type {
+  CatalogApplied,
+  CatalogChange,
+  CatalogGate,
+  CatalogRelay,
+  StoredRevision,
+} from "./catalog-store.js";
 export { getRevision, LiveCatalog, readCatalogFiles, saveRevision } from "./catalog-store.js";
 export type { ValidateResult } from "./cli.js";
 export { formatIssue, renderEndpointTable, validateCatalogDir } from "./cli.js";

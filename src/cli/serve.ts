@@ -1,4 +1,5 @@
-import { FLUSH_FLOOR_MS, limitHeapGrowth, startApp } from "../app/index.js";
+import cluster from "node:cluster";
+import { FLUSH_FLOOR_MS, limitHeapGrowth, runPrimary, startApp, WorkerLink } from "../app/index.js";
 import { loadConfig } from "../config/index.js";
 import { createLogger } from "../telemetry/index.js";
 
@@ -10,14 +11,20 @@ import { createLogger } from "../telemetry/index.js";
 const EXIT_MARGIN_MS = 2000;
 
 /**
- * `sovr serve`: everything in one process. SIGTERM/SIGINT drain in-flight calls for at most
+ * `sovr serve`: everything in one process (or, with SOVR_WORKERS > 1, in each of that many
+ * workers sharing the ports, src/app/cluster). SIGTERM/SIGINT drain in-flight calls for at most
  * SOVR_DRAIN_MS, flush the audit log, and exit 0 — or 1, naming what could not be flushed or
  * closed (a wedged or vanished database). Either way the process is gone within the drain time.
  * A signal that arrives while the app is starting stops it as soon as it has started.
  */
 export async function serve(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel, undefined, config.logFormat);
+  const root = createLogger(config.logLevel, undefined, config.logFormat);
+  // SOVR_WORKERS > 1: this process starts and watches the workers, each a whole `sovr serve`.
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, root);
+  const link = cluster.isWorker ? new WorkerLink() : undefined;
+  // A worker's lines say which worker (the slot the primary keeps it in, 1…SOVR_WORKERS).
+  const logger = link ? root.child({ worker: Number(process.env.SOVR_WORKER) }) : root;
   limitHeapGrowth(config.heapGrowingPercent);
   // A signal during start-up (a pod deleted while it connects to its database) is kept and
   // acted on once the app has started: as PID 1 in a container, a signal with no handler is
@@ -28,7 +35,8 @@ export async function serve(): Promise<void> {
   };
   process.on("SIGTERM", onEarlySignal);
   process.on("SIGINT", onEarlySignal);
-  const app = await startApp(config, { logger });
+  const app = await startApp(config, { logger, ...(link ? { cluster: link } : {}) });
+  link?.ready();
   process.off("SIGTERM", onEarlySignal);
   process.off("SIGINT", onEarlySignal);
   let signalled = false;
@@ -43,6 +51,7 @@ export async function serve(): Promise<void> {
       },
       config.drainMs + FLUSH_FLOOR_MS + EXIT_MARGIN_MS,
     ).unref();
+    link?.close();
     app.stop().then(
       ({ drained, cut, unflushed }) => {
         if (unflushed.length > 0) {
@@ -60,5 +69,7 @@ export async function serve(): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  // A worker whose primary is gone (killed) drains and exits rather than serve on unwatched.
+  if (link) process.on("disconnect", () => onSignal("SIGTERM"));
   if (early) onSignal(early);
 }

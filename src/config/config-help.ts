@@ -30,6 +30,8 @@ const MEANING: Record<Key, string> = {
   SOVR_POLICY_TIMEOUT_MS: "a policy evaluation slower than this fails the request closed",
   SOVR_POLICY_DECISION_CACHE:
     "decisions kept per bundle for bundles declared time-independent (same input, bundle and catalog); 0: off",
+  SOVR_WORKERS:
+    "processes serving the ports, sharing them (node:cluster; one per core uses them all); above 1 needs DATABASE_URL",
   SOVR_SIMULATOR: "start the built-in upstream simulator",
   SOVR_SIMULATOR_PORT: "the simulator's port (catalogs reach it as the variable SOVR_SIMULATOR_URL)",
   SOVR_SIMULATOR_TTFT_MS: "simulator delay before the first token",

@@ -54,6 +54,8 @@ export const CONFIG_SCHEMA = z.object({
   SOVR_KEYS_DIR: z.string().min(1).optional(),
   SOVR_INSTANCE: z.string().min(1).optional(),
   SOVR_DRAIN_MS: positiveInt.default(10_000),
+  /** Processes serving the ports (node:cluster); above 1 needs Postgres (src/app/cluster). */
+  SOVR_WORKERS: positiveInt.max(64).default(1),
   /** Longest a request waits for its decision record's commit, and a readiness check for storage. */
   SOVR_STORAGE_TIMEOUT_MS: positiveInt.default(5000),
   SOVR_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),

@@ -50,6 +50,8 @@ export interface Config {
   readonly keysDir: string;
   readonly instance: string;
   readonly drainMs: number;
+  /** Processes serving the ports (`SOVR_WORKERS`, src/app/cluster); 1: this one. */
+  readonly workers: number;
   /** Bound of an audit commit wait (then Unavailable) and of each storage readiness check. */
   readonly storageTimeoutMs: number;
   /** Embedded PGlite's shared_buffers in MiB (unused with DATABASE_URL). */
@@ -189,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   if (c.SOVR_MTLS_IDENTITIES && !c.SOVR_TLS_CA)
     throw new ConfigError("SOVR_TLS_CA", "required with SOVR_MTLS_IDENTITIES (which CA signs clients?)");
+  if (c.SOVR_WORKERS > 1) checkWorkers(c);
   let identity: Config["identity"];
   try {
     identity = Object.freeze({
@@ -228,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keysDir: resolve(c.SOVR_KEYS_DIR ?? `${dataDir}/keys`),
     instance: c.SOVR_INSTANCE ?? `${hostname()}-${process.pid}`,
     drainMs: c.SOVR_DRAIN_MS,
+    workers: c.SOVR_WORKERS,
     storageTimeoutMs: c.SOVR_STORAGE_TIMEOUT_MS,
     pgliteSharedBuffersMiB: c.SOVR_PGLITE_SHARED_BUFFERS_MB,
     heapGrowingPercent: c.SOVR_HEAP_GROWING_PERCENT,
@@ -319,4 +323,37 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       queueMs: c.SOVR_LOCAL_QUEUE_MS,
     }),
   });
+}
+
+/**
+ * Several workers share what one process would hold alone: the database (so not PGlite, one
+ * process's), and every limit — so only limits counted through the database (the `cluster`
+ * scope). A per-process count would multiply by the workers without a word.
+ */
+function checkWorkers(c: RawConfig): void {
+  const why = `with SOVR_WORKERS=${c.SOVR_WORKERS}`;
+  if (!c.DATABASE_URL)
+    throw new ConfigError(
+      "DATABASE_URL",
+      `required ${why}: the embedded database (PGlite) serves one process`,
+    );
+  for (const key of [
+    "SOVR_RATE_LIMIT_RPS",
+    "SOVR_TENANT_RATE_LIMIT_RPS",
+    "SOVR_TOKEN_LIMIT_TPM",
+    "SOVR_TENANT_TOKEN_LIMIT_TPM",
+  ] as const) {
+    if (c[key] > 0 && c.SOVR_RATE_LIMIT_SCOPE !== "cluster")
+      throw new ConfigError(
+        "SOVR_RATE_LIMIT_SCOPE",
+        `must be cluster ${why} and ${key} set: in the replica scope each worker counts alone, multiplying the limit by ${c.SOVR_WORKERS}`,
+      );
+  }
+  for (const key of ["SOVR_MAX_CONCURRENT_PER_KEY", "SOVR_MAX_CONCURRENT_PER_TENANT"] as const) {
+    if (c[key] > 0)
+      throw new ConfigError(
+        key,
+        `not available ${why}: calls in flight are counted per process, so each worker would allow the limit`,
+      );
+  }
 }

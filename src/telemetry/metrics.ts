@@ -8,6 +8,7 @@ import { HotCounter, HotHistogram } from "./hot-metric.js";
  */
 export class Metrics {
   readonly registry = new Registry();
+  #exposition: () => Promise<string> = () => this.registry.metrics();
   readonly requests = new HotCounter({
     name: "sovr_requests_total",
     help: "Routed requests by outcome (success, failed, denied, error), both APIs.",
@@ -87,5 +88,15 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "sovr_process_" });
+  }
+
+  /** The text `/metrics` answers: this process's registry, unless {@link setExposition} said otherwise. */
+  exposition(): Promise<string> {
+    return this.#exposition();
+  }
+
+  /** Where `/metrics` reads from instead (a cluster worker: every worker's metrics, summed). */
+  setExposition(exposition: () => Promise<string>): void {
+    this.#exposition = exposition;
   }
 }

@@ -150,8 +150,8 @@ export class KeyServiceImpl implements ServiceImpl<typeof KeyService> {
           throw toConnectError(err);
         }
       }
-      // Usable at once on this replica; other replicas read it within their refresh interval.
-      await this.auth.refresh().catch(() => {});
+      // Usable at once on this replica (and its cluster workers); other replicas read it within their refresh interval.
+      await this.auth.keysChanged().catch(() => {});
       return { key: keyMessage(key), secret: token };
     } catch (err) {
       if (err instanceof RangeError) throw new ConnectError(err.message, Code.InvalidArgument);
@@ -176,7 +176,7 @@ export class KeyServiceImpl implements ServiceImpl<typeof KeyService> {
         });
     const key = await revokeApiKey(this.db, req.keyId, new Date(), tenant);
     if (!key) throw new ConnectError(`key_id: no key ${req.keyId}`, Code.NotFound);
-    await this.auth.refresh().catch(() => {});
+    await this.auth.keysChanged().catch(() => {});
     return { key: keyMessage(key) };
   }
 

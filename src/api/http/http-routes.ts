@@ -41,7 +41,10 @@ export function httpHandler(r: HttpRoutes): NodeHandler {
       return;
     }
     if (url === "/metrics") {
-      void r.metrics.registry.metrics().then((body) => text(res, 200, body, r.metrics.registry.contentType));
+      void r.metrics.exposition().then(
+        (body) => text(res, 200, body, r.metrics.registry.contentType),
+        () => text(res, 503, "metrics unavailable\n", "text/plain; charset=utf-8"),
+      );
       return;
     }
     if (r.console?.(req, res)) return;
