@@ -23,7 +23,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { TEST_MODEL_FILE, testModelDir } from "../test/support/local-model.js";
@@ -102,9 +102,20 @@ systems.push(sim);
 log(`simulator ${sim.url}`);
 const rates = a.rates ? a.rates.split(",").map(Number) : quick ? [100, 300] : [100, 300, 500];
 const withVariants = !a["no-variants"] && (a.variants ?? !quick);
-const [sovr, sovrPg, portkeyStock, litellm, floor, llmGateway] = await Promise.all([
+// sovr on Postgres as one worker per core (SOVR_WORKERS; docs/deployment.md "Workers on one
+// host"), on a database of its own.
+const workers = availableParallelism();
+const scratchWorkers =
+  baseDatabaseUrl && workers > 1 ? await scratchDatabase(baseDatabaseUrl, "workers") : undefined;
+const [sovr, sovrPg, sovrPgw, portkeyStock, litellm, floor, llmGateway] = await Promise.all([
   startSovr("sovr", sim.url, logDir),
   databaseUrl ? startSovr("sovr-pg", sim.url, logDir, { databaseUrl }) : Promise.resolve(undefined),
+  scratchWorkers
+    ? startSovr("sovr-pgw", sim.url, logDir, {
+        databaseUrl: scratchWorkers.url,
+        env: { SOVR_WORKERS: String(workers) },
+      })
+    : Promise.resolve(undefined),
   a["no-peers"] ? undefined : startPortkey(sim.url, logDir, "portkey"),
   a["no-peers"] ? undefined : startLiteLLM(sim.url, logDir),
   startFloor(sim.url, logDir),
@@ -112,6 +123,7 @@ const [sovr, sovrPg, portkeyStock, litellm, floor, llmGateway] = await Promise.a
 ]);
 systems.push(sovr);
 if (sovrPg) systems.push(sovrPg);
+if (sovrPgw) systems.push(sovrPgw);
 const variants = withVariants ? await startVariants(sovr, sim.url, logDir, [Math.max(...rates)]) : undefined;
 if (variants) systems.push(...variants.systems);
 
@@ -143,6 +155,15 @@ skipped.push(...s1.skipped, ...(await admit(s1.targets)));
 if (sovrPg) {
   const s2 = await sovrTargets(sovrPg, "sovr-pg", { health: false, stream: false, http: false });
   skipped.push(...s2.skipped, ...(await admit(s2.targets)));
+}
+if (sovrPgw) {
+  const s3 = await sovrTargets(sovrPgw, "sovr-pgw", {
+    health: false,
+    stream: false,
+    http: true,
+    label: ` (Postgres, ${workers} workers)`,
+  });
+  skipped.push(...s3.skipped, ...(await admit(s3.targets)));
 }
 if (portkeyStock) {
   // Stock install first; when part of it fails, the documented workaround (bench/setup.sh's
@@ -296,6 +317,7 @@ await Promise.all(
   [...systems, ...(variants?.helpers ?? [])].map((s) => ("managed" in s ? s.managed : s).stop()),
 );
 await scratch?.drop();
+await scratchWorkers?.drop();
 log("load phase done; systems stopped");
 
 // ---- Micro-benchmarks (nothing else running) ----

@@ -47,9 +47,9 @@ export function directTargets(simUrl: string): Target[] {
 export async function sovrTargets(
   sovr: SovrStarted,
   prefix: string,
-  opts: { health: boolean; stream: boolean; http: boolean; grpcJs?: boolean },
+  opts: { health: boolean; stream: boolean; http: boolean; grpcJs?: boolean; label?: string },
 ): Promise<{ targets: Target[]; skipped: TargetSkipped[] }> {
-  const db = prefix === "sovr" ? "" : " (Postgres)";
+  const db = opts.label ?? (prefix === "sovr" ? "" : " (Postgres)");
   const h = sovr.headers;
   const c1 = await H2Sessions.open(sovr.grpcAddress, GRPC_SESSIONS);
   const targets: Target[] = [

@@ -26,7 +26,8 @@ export function headline(r: Results): string[] {
     const rates = targets.map((t) => ({ t, max: maxRate(r, t) })).filter((x) => x.max !== null);
     return rates.sort((a, b) => b.max! - a.max!)[0];
   };
-  const sovrBest = best(["sovr-grpc", "sovr-http"]);
+  // Any of sovr's ways to serve: one process (PGlite), or a worker per core (Postgres, SOVR_WORKERS).
+  const sovrBest = best(["sovr-grpc", "sovr-http", "sovr-pgw-grpc", "sovr-pgw-http"]);
   const sovrMax = sovrBest?.max ?? null;
   const portkeyMax = maxRate(r, "portkey");
   const clean = (c?: FixedCell) => (c ? c.ok === c.sent : false);

@@ -125,7 +125,9 @@ export async function startSovr(
     (opts.env?.SOVR_LOG_LEVEL ?? "info") === "info"
       ? "log level info (the default: one access line per request, to its log file through a pipe)"
       : `log level ${opts.env?.SOVR_LOG_LEVEL}`,
-    "one process: `sovr serve` has no option for several processes or workers (`sovr serve --help`); it scales by replicas sharing one Postgres",
+    Number(opts.env?.SOVR_WORKERS ?? 1) > 1
+      ? `SOVR_WORKERS=${opts.env?.SOVR_WORKERS}: that many worker processes sharing the ports (node:cluster) under one supervisor, one per core as docs/deployment.md ("Workers on one host") recommends; CPU and RSS are the whole process tree's`
+      : "one process (SOVR_WORKERS=1, the default; the sovr-pgw rows run one worker per core)",
   ];
   const key = await createApiKey(env, opts.repo);
   notes.push(key.note);
@@ -147,6 +149,15 @@ export async function startSovr(
   });
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   await waitFor(name, async () => (await get(`${httpUrl}/readyz`)) === 200, 90_000, managed);
+  // The first worker answers /readyz while the others still start (one after it): a client
+  // connecting now would reach it alone (node:cluster hands a connection to a listening worker).
+  if (Number(env.SOVR_WORKERS ?? 1) > 1)
+    await waitFor(
+      name,
+      async () => (await readFile(managed.logFile, "utf8").catch(() => "")).includes('"workers serving"'),
+      90_000,
+      managed,
+    );
   const pkg = JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as { version: string };
   return {
     name,

@@ -4,9 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MasterKey } from "../../src/auth/byok.js";
+import { ByokService } from "../../src/gen/sovereign/v1/byok_pb.js";
 import { CatalogService } from "../../src/gen/sovereign/v1/catalog_pb.js";
 import { KeyService, Role } from "../../src/gen/sovereign/v1/keys_pb.js";
 import { RouterService } from "../../src/gen/sovereign/v1/router_pb.js";
+import { type Simulator, startSimulator } from "../../src/simulator/simulator.js";
 import { REPO } from "../support/app.js";
 import { createFreshDatabase, dropDatabase } from "../support/databases.js";
 import { GrpcJsClient } from "../support/grpc.js";
@@ -96,11 +99,17 @@ describe.skipIf(!base)("sovr serve with two workers on one Postgres", () => {
   let httpUrl: string;
   let devKey: string;
   let pids: number[];
+  // The upstream, here: it keeps the credential each request presented.
+  let sim: Simulator;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "sovr-workers-"));
     url = await createFreshDatabase(base!);
+    sim = await startSimulator();
     s = spawnServe({
+      SOVR_SIMULATOR: "off",
+      SOVR_SIMULATOR_URL: sim.url,
+      SOVR_MASTER_KEY: MasterKey.generate(),
       DATABASE_URL: url,
       SOVR_WORKERS: "2",
       SOVR_DATA_DIR: join(dir, "data"),
@@ -130,6 +139,7 @@ describe.skipIf(!base)("sovr serve with two workers on one Postgres", () => {
     for (const pid of pids ?? []) if (alive(pid)) process.kill(pid, "SIGKILL");
     if (url) await dropDatabase(base!, url).catch(() => {});
     if (dir) await rm(dir, { recursive: true, force: true });
+    await sim?.close();
   });
 
   const chat = (key: string) =>
@@ -173,6 +183,44 @@ describe.skipIf(!base)("sovr serve with two workers on one Postgres", () => {
       const err = (await chat(created.secret).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
       expect(err.code, `call ${i}`).toBe(16); // UNAUTHENTICATED
     }
+  });
+
+  it("a tenant's BYOK key set through one worker goes upstream at once from every worker; removed, at once no more", async () => {
+    const client = await onFreshConnection(grpcAddress, devKey, (c) =>
+      c.unary(KeyService, KeyService.method.createKey, { tenant: "byok-t", roles: [Role.CLIENT] }),
+    );
+    const toEu = async () => {
+      const n = sim.stats("default").credentials.length;
+      for (let i = 0; i < CALLS; i++)
+        await onFreshConnection(grpcAddress, client.secret, (c) =>
+          c.unary(RouterService, RouterService.method.chat, {
+            model: "sim/chat-small",
+            provider: { only: ["sim-eu"] },
+            messages: [{ role: "user", content: "hello" }],
+          }),
+        );
+      return sim.stats("default").credentials.slice(n);
+    };
+    // Every worker has read (and keeps, 5 s) the tenant's keys: none yet.
+    const before = await toEu();
+    expect(before).toHaveLength(CALLS);
+    expect(before).not.toContain("byok-t-key");
+    // A tenant's BYOK keys are its admins' to manage (not even the operator's).
+    const admin = await onFreshConnection(grpcAddress, devKey, (c) =>
+      c.unary(KeyService, KeyService.method.createKey, { tenant: "byok-t", roles: [Role.ADMIN] }),
+    );
+    const byok = (method: "setKey" | "removeKey", input: object) =>
+      onFreshConnection(grpcAddress, admin.secret, (c) =>
+        c.unary(ByokService, ByokService.method[method] as never, {
+          tenant: "byok-t",
+          provider: "sim-eu",
+          ...input,
+        }),
+      );
+    await byok("setKey", { key: "byok-t-key" });
+    expect(await toEu()).toEqual(Array(CALLS).fill("byok-t-key"));
+    await byok("removeKey", {});
+    expect(await toEu()).toEqual(before);
   });
 
   it("ApplyCatalog through one worker: every worker serves the revision when it answers, a restarted one too", async () => {
