@@ -120,7 +120,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     });
     const byokAdmin = new ByokAdmin(byok, catalog, byokGate(trail));
 
-    if (opts.cluster) joinCluster(opts.cluster, { catalog, byok, auth, metrics });
+    if (opts.cluster) joinCluster(opts.cluster, { catalog, byok, auth, metrics, audit, checkpointers });
 
     const parts = {
       config,

@@ -50,6 +50,12 @@ export interface CheckpointerOptions {
    * its lock. `audit` is then that shard's log (`AuditLog.shard(k)`), `origin` the shard's.
    */
   shard?: number;
+  /**
+   * How long a gap before this process's leaves may wait to be filled by leaves a sibling
+   * worker reports ({@link Checkpointer.siblingCommitted}) before the rows are read from the
+   * database and verified (default 0: read at once, as from a replica elsewhere).
+   */
+  gapWaitMs?: number;
 }
 
 /**
@@ -66,6 +72,8 @@ export interface CheckpointerOptions {
  *   each checked against the tree — a stored leaf changed after the tree took it is a fault.
  * - Running: `AuditLog.onCommitted` hands over this process's leaves; a gap before them means
  *   another replica appended, and the missing rows are read (and verified) from the database.
+ *   Leaves a sibling worker of the same server committed (`SOVR_WORKERS`) are handed over as
+ *   this process's own are ({@link Checkpointer.siblingCommitted}).
  * - Writing: under a transaction-level advisory lock of its own (Postgres), so replicas write
  *   checkpoints one at a time and never a smaller one after a larger; the root of the latest
  *   stored checkpoint must match this tree. On PGlite there is one process.
@@ -90,6 +98,7 @@ export class Checkpointer {
   #timer: NodeJS.Timeout | undefined;
   #scheduled = false;
   #stopped = false;
+  #gapTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -178,6 +187,7 @@ export class Checkpointer {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#gapTimer);
     await this.audit.drain();
     await this.checkpoint();
   }
@@ -216,8 +226,33 @@ export class Checkpointer {
       }
     }
     this.#drainPending();
-    if (this.#pending.size > 0) void this.#serial(() => this.#catchUp()).catch(() => {});
+    if (this.#pending.size > 0) this.#fillGap();
     this.#checkpointIfDue();
+  }
+
+  /**
+   * Leaves another worker of this same server committed (relayed over IPC, src/app/cluster):
+   * taken as this process's own are — appended in order, and a stored row read back must be
+   * the very leaf — without verifying that worker's signatures again: it is this server, signing
+   * with the same key. Rows of a replica elsewhere are still read and verified one by one.
+   */
+  siblingCommitted(entries: readonly { seq: number; leafHash: Uint8Array }[]): void {
+    this.#onCommitted(entries);
+  }
+
+  /** Reads the rows before the pending leaves — after `gapWaitMs`, when a sibling may fill them first. */
+  #fillGap(): void {
+    const wait = this.opts.gapWaitMs ?? 0;
+    if (wait === 0) {
+      void this.#serial(() => this.#catchUp()).catch(() => {});
+      return;
+    }
+    this.#gapTimer ??= setTimeout(() => {
+      this.#gapTimer = undefined;
+      this.#drainPending();
+      if (this.#pending.size > 0 && !this.#stopped) void this.#serial(() => this.#catchUp()).catch(() => {});
+    }, wait);
+    this.#gapTimer.unref();
   }
 
   /**

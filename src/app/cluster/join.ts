@@ -1,9 +1,15 @@
-import type { AdminActor } from "../../audit/index.js";
+import type { AdminActor, AuditLog, Checkpointer } from "../../audit/index.js";
 import type { Authenticator, ByokStore, Principal } from "../../auth/index.js";
 import type { CatalogApplied, CatalogFile, LiveCatalog } from "../../catalog/index.js";
 import { adminActorOf } from "../../routing/index.js";
 import type { Metrics } from "../../telemetry/index.js";
 import type { WorkerLink } from "./worker-link.js";
+
+/** Leaves one worker committed to a log shard: [seq, leaf hash in base64]. */
+interface SharedLeaves {
+  shard: number;
+  entries: [number, string][];
+}
 
 /** A caller's change as the other workers' admin records name it (a Principal is not sent as is). */
 export interface RelayedBy {
@@ -21,9 +27,31 @@ export function isRelayedBy(by: unknown): by is RelayedBy {
  */
 export function joinCluster(
   link: WorkerLink,
-  parts: { catalog: LiveCatalog; byok: ByokStore; auth: Authenticator; metrics: Metrics },
+  parts: {
+    catalog: LiveCatalog;
+    byok: ByokStore;
+    auth: Authenticator;
+    metrics: Metrics;
+    audit: AuditLog;
+    checkpointers: readonly Checkpointer[];
+  },
 ): void {
-  const { catalog, byok, auth, metrics } = parts;
+  const { catalog, byok, auth, metrics, audit, checkpointers } = parts;
+  // Each worker's checkpointer keeps the whole log's tree: the leaves a worker commits are
+  // handed to the others, which would otherwise read every one back and verify its signature.
+  for (let k = 0; k < audit.shardCount; k++)
+    audit.shard(k).onCommitted((entries) =>
+      link.share("leaves", {
+        shard: k,
+        entries: entries.map((e) => [e.seq, Buffer.from(e.leafHash).toString("base64")]),
+      } satisfies SharedLeaves),
+    );
+  link.onShared("leaves", (p) => {
+    const { shard, entries } = p as SharedLeaves;
+    checkpointers[shard]?.siblingCommitted(
+      entries.map(([seq, leaf]) => ({ seq, leafHash: new Uint8Array(Buffer.from(leaf, "base64")) })),
+    );
+  });
   catalog.setRelay((files, by) =>
     link.broadcast<CatalogApplied>("catalog", {
       files,

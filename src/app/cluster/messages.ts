@@ -1,11 +1,14 @@
 /**
  * What the primary and its workers say to each other over node:cluster's IPC channel (JSON).
  * Nothing here carries content or a secret: catalog files (the same YAML every worker reads
- * from its directory), a tenant id, an admin actor, metric samples.
+ * from its directory), a tenant id, an admin actor, metric samples, leaf hashes.
  */
 
 /** A change one worker made that the others must make too (or learn of). */
 export type Topic = "catalog" | "byok" | "keys";
+
+/** What one worker tells the others without waiting: the leaves it committed to the log. */
+export type SharedTopic = "leaves";
 
 export type WorkerMessage =
   /** Listening: the primary starts the next worker, or reports the set serving. */
@@ -16,6 +19,8 @@ export type WorkerMessage =
   | { sovr: "noticed"; id: number; error?: string }
   /** Every worker's metrics, summed, for this worker's `/metrics`. */
   | { sovr: "metrics"; id: number }
+  /** For every other worker, no answer and no order: what this worker just did (`leaves`). */
+  | { sovr: "share"; topic: SharedTopic; payload: unknown }
   /** The answer to `sample`: this worker's registry as prom-client's getMetricsAsJSON gives it. */
   | { sovr: "sampled"; id: number; metrics?: unknown[]; error?: string };
 
@@ -27,6 +32,8 @@ export type PrimaryMessage =
   | { sovr: "notice"; id: number; topic: Topic; payload: unknown; yours?: number }
   /** A broadcast (its sender's id) has been noticed everywhere; `errors` names each worker that could not. */
   | { sovr: "broadcasted"; id: number; errors: string[] }
+  /** What another worker shared. */
+  | { sovr: "shared"; topic: SharedTopic; payload: unknown }
   /** Send this worker's metrics. */
   | { sovr: "sample"; id: number }
   /** The summed metrics asked for with `metrics`. */

@@ -198,6 +198,11 @@ class Primary {
           (err: unknown) => this.#send(worker, { sovr: "metrics", id: m.id, error: String(err) }),
         );
         return;
+      case "share":
+        for (const s of this.#slots)
+          if (s.worker && s.worker !== worker && s.ready)
+            this.#send(s.worker, { sovr: "shared", topic: m.topic, payload: m.payload });
+        return;
       case "ready":
         return; // awaited by #start
     }

@@ -1,4 +1,4 @@
-import { isOurs, type PrimaryMessage, type Topic, type WorkerMessage } from "./messages.js";
+import { isOurs, type PrimaryMessage, type SharedTopic, type Topic, type WorkerMessage } from "./messages.js";
 
 /** The IPC end a worker has (node:cluster gives a worker `process.send` and its 'message's). */
 export interface Channel {
@@ -17,6 +17,7 @@ type Handler = (payload: unknown) => unknown;
  */
 export class WorkerLink {
   readonly #handlers = new Map<Topic, Handler>();
+  readonly #shared = new Map<SharedTopic, (payload: unknown) => void>();
   /** This worker's own outcome of each of its broadcasts, until the primary says all are done. */
   readonly #own = new Map<number, { value?: unknown; error?: unknown }>();
   readonly #pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
@@ -30,6 +31,16 @@ export class WorkerLink {
   /** What a notice of `topic` does here (for this worker's own broadcasts too). */
   on(topic: Topic, handler: Handler): void {
     this.#handlers.set(topic, handler);
+  }
+
+  /** What this worker does with what another one shares. */
+  onShared(topic: SharedTopic, handler: (payload: unknown) => void): void {
+    this.#shared.set(topic, handler);
+  }
+
+  /** Tells every other worker, without waiting for them (nothing is lost if one is gone). */
+  share(topic: SharedTopic, payload: unknown): void {
+    this.#send({ sovr: "share", topic, payload });
   }
 
   /** Where this worker's metrics come from when the primary samples them. */
@@ -102,6 +113,9 @@ export class WorkerLink {
       }
       case "sample":
         void this.#answerSample(m.id);
+        return;
+      case "shared":
+        this.#shared.get(m.topic)?.(m.payload);
         return;
       case "metrics": {
         const p = this.#pending.get(m.id);
