@@ -1,5 +1,6 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { request } from "node:http";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
@@ -89,6 +90,49 @@ describe("sovr serve refuses SOVR_WORKERS > 1 on the embedded database", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe.skipIf(!base)("sovr serve with two workers, signalled while the first starts", () => {
+  it("starts no further worker; the first drains once started; exit 0", async () => {
+    const bundle = await readFile(join(REPO, "policies/dist/bundle.tar.gz"));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let requested!: () => void;
+    const wasRequested = new Promise<void>((r) => (requested = r));
+    // Start-up is held at a known point: the bundle server answers only after the signal.
+    const server: Server = createServer((_req, res) => {
+      requested();
+      void released.then(() => res.writeHead(200, { "content-type": "application/gzip" }).end(bundle));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const dir = await mkdtemp(join(tmpdir(), "sovr-workers-signal-"));
+    const url = await createFreshDatabase(base!);
+    const s = spawnServe({
+      DATABASE_URL: url,
+      SOVR_WORKERS: "2",
+      SOVR_DATA_DIR: join(dir, "data"),
+      SOVR_SIMULATOR: "off",
+      SOVR_LOG_FORMAT: "json",
+      SOVR_POLICY_BUNDLE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/bundle.tar.gz`,
+    });
+    try {
+      await wasRequested;
+      s.proc.kill("SIGTERM");
+      release();
+      expect(await s.exited).toBe(0);
+      const out = lines(s);
+      const first = out.filter((l) => l.worker === 1).map((l) => l.msg);
+      expect(first.indexOf("draining")).toBeGreaterThan(first.indexOf("sovr serving"));
+      expect(first).toContain("stopped");
+      expect(out.filter((l) => l.worker === 2)).toEqual([]);
+      expect(out.map((l) => l.msg)).not.toContain("workers serving");
+    } finally {
+      s.proc.kill("SIGKILL");
+      server.close();
+      await dropDatabase(base!, url).catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
 
 describe.skipIf(!base)("sovr serve with two workers on one Postgres", () => {

@@ -62,8 +62,10 @@ class Primary {
     });
     // The first alone: a first start creates the schema, the signing keys and the dev key once.
     const [first, ...rest] = this.#slots;
-    if (await this.#start(first!)) await Promise.all(rest.map((s) => this.#start(s)));
-    if (!this.#stopping && this.#slots.every((s) => s.ready)) {
+    if ((await this.#start(first!)) && !this.#stopping) await Promise.all(rest.map((s) => this.#start(s)));
+    if (this.#stopping) {
+      // A signal during start-up: whoever started drains and exits (0 when all stop cleanly).
+    } else if (this.#slots.every((s) => s.ready)) {
       this.logger.info(
         { workers: this.#slots.length, pids: this.#slots.map((s) => s.worker?.process.pid) },
         "workers serving",
@@ -150,7 +152,8 @@ class Primary {
     const wasReady = slot.ready;
     slot.ready = false;
     if (this.#stopping) {
-      if (code !== 0) this.#failed = true;
+      // A worker the signal reached before it could keep it (still loading) has nothing to drain.
+      if (code !== 0 && !(signal === "SIGTERM" && !wasReady)) this.#failed = true;
       this.#checkAllExited();
       return;
     }
