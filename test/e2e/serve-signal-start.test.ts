@@ -1,9 +1,8 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { REPO } from "../support/app.js";
+import { startHeldBundleServer } from "../support/held-bundle.js";
 import { spawnServe } from "../support/serve-process.js";
 
 /**
@@ -19,30 +18,20 @@ describe("sovr serve signalled during start-up", () => {
   });
 
   it("stops as soon as it has started, exit 0", async () => {
-    const bundle = await readFile(join(REPO, "policies/dist/bundle.tar.gz"));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let requested!: () => void;
-    const wasRequested = new Promise<void>((r) => (requested = r));
-    const server: Server = createServer((_req, res) => {
-      requested();
-      void released.then(() => res.writeHead(200, { "content-type": "application/gzip" }).end(bundle));
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    cleanup.push(() => server.close());
+    const bundles = await startHeldBundleServer();
+    cleanup.push(() => bundles.close());
     const dir = await mkdtemp(join(tmpdir(), "sovr-signal-start-"));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
-    const { port } = server.address() as { port: number };
 
     const s = spawnServe({
       SOVR_DATA_DIR: dir,
       SOVR_SIMULATOR: "off",
-      SOVR_POLICY_BUNDLE_URL: `http://127.0.0.1:${port}/bundle.tar.gz`,
+      SOVR_POLICY_BUNDLE_URL: bundles.url,
     });
     cleanup.push(() => s.proc.kill("SIGKILL"));
-    await wasRequested; // start-up is waiting for the bundle server
+    await bundles.requested; // start-up is waiting for the bundle server
     s.proc.kill("SIGTERM");
-    release();
+    bundles.release();
     const code = await s.exited;
     expect({ code, signal: s.proc.signalCode }).toEqual({ code: 0, signal: null });
     const messages = s

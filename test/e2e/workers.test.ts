@@ -1,6 +1,5 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
@@ -14,6 +13,7 @@ import { type Simulator, startSimulator } from "../../src/simulator/simulator.js
 import { REPO } from "../support/app.js";
 import { createFreshDatabase, dropDatabase } from "../support/databases.js";
 import { GrpcJsClient } from "../support/grpc.js";
+import { startHeldBundleServer } from "../support/held-bundle.js";
 import { type ServeProcess, spawnServe } from "../support/serve-process.js";
 
 /**
@@ -94,17 +94,8 @@ describe("sovr serve refuses SOVR_WORKERS > 1 on the embedded database", () => {
 
 describe.skipIf(!base)("sovr serve with two workers, signalled while the first starts", () => {
   it("starts no further worker; the first drains once started; exit 0", async () => {
-    const bundle = await readFile(join(REPO, "policies/dist/bundle.tar.gz"));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let requested!: () => void;
-    const wasRequested = new Promise<void>((r) => (requested = r));
     // Start-up is held at a known point: the bundle server answers only after the signal.
-    const server: Server = createServer((_req, res) => {
-      requested();
-      void released.then(() => res.writeHead(200, { "content-type": "application/gzip" }).end(bundle));
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const bundles = await startHeldBundleServer();
     const dir = await mkdtemp(join(tmpdir(), "sovr-workers-signal-"));
     const url = await createFreshDatabase(base!);
     const s = spawnServe({
@@ -113,12 +104,12 @@ describe.skipIf(!base)("sovr serve with two workers, signalled while the first s
       SOVR_DATA_DIR: join(dir, "data"),
       SOVR_SIMULATOR: "off",
       SOVR_LOG_FORMAT: "json",
-      SOVR_POLICY_BUNDLE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/bundle.tar.gz`,
+      SOVR_POLICY_BUNDLE_URL: bundles.url,
     });
     try {
-      await wasRequested;
+      await bundles.requested;
       s.proc.kill("SIGTERM");
-      release();
+      bundles.release();
       expect(await s.exited).toBe(0);
       const out = lines(s);
       const first = out.filter((l) => l.worker === 1).map((l) => l.msg);
@@ -128,7 +119,7 @@ describe.skipIf(!base)("sovr serve with two workers, signalled while the first s
       expect(out.map((l) => l.msg)).not.toContain("workers serving");
     } finally {
       s.proc.kill("SIGKILL");
-      server.close();
+      bundles.close();
       await dropDatabase(base!, url).catch(() => {});
       await rm(dir, { recursive: true, force: true });
     }
