@@ -33,8 +33,8 @@ describe.skipIf(!process.env.DATABASE_URL)("checkpointer with a sibling worker's
   afterAll(async () => {
     for (const c of cleanup.reverse()) await c().catch(() => {});
   });
-
-  it("takes a sibling's leaves without reading its rows back, and signs the rows' root", async () => {
+  /** A fresh database with a published signing key. */
+  const freshLog = async () => {
     const base = process.env.DATABASE_URL!;
     const url = await createFreshDatabase(base);
     cleanup.push(() => dropDatabase(base, url));
@@ -42,6 +42,11 @@ describe.skipIf(!process.env.DATABASE_URL)("checkpointer with a sibling worker's
     cleanup.push(() => h.close());
     const key = generateSigningKey();
     await publishSigningKey(h.db, key);
+    return { h, key };
+  };
+
+  it("takes a sibling's leaves without reading its rows back, and signs the rows' root", async () => {
+    const { h, key } = await freshLog();
     const opts = { batchDelayMs: 0, batchMax: 16 };
     const a = new AuditLog(h.db, "postgres", key, opts);
     const b = new AuditLog(h.db, "postgres", key, opts);
@@ -84,13 +89,7 @@ describe.skipIf(!process.env.DATABASE_URL)("checkpointer with a sibling worker's
   });
 
   it("faults when a sibling reports a leaf the stored row does not have", async () => {
-    const base = process.env.DATABASE_URL!;
-    const url = await createFreshDatabase(base);
-    cleanup.push(() => dropDatabase(base, url));
-    const h = await openDatabase({ databaseUrl: url, poolSize: 4 });
-    cleanup.push(() => h.close());
-    const key = generateSigningKey();
-    await publishSigningKey(h.db, key);
+    const { h, key } = await freshLog();
     const a = new AuditLog(h.db, "postgres", key, { batchDelayMs: 0, batchMax: 16 });
     const cp = new Checkpointer(h.db, "postgres", a, key, {
       origin: "test.example/siblings",

@@ -55,7 +55,8 @@ export function joinCluster(
   catalog.setRelay((files, by) =>
     link.broadcast<CatalogApplied>("catalog", {
       files,
-      by: isRelayedBy(by) ? by : ({ relayedActor: adminActorOf(by as Principal) } satisfies RelayedBy),
+      // A caller's change (a relayed one is applied with applyHere, never through here).
+      by: { relayedActor: adminActorOf(by as Principal) } satisfies RelayedBy,
     }),
   );
   link.on("catalog", (p) => {

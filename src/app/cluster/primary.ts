@@ -293,6 +293,6 @@ class Primary {
   }
 
   #slotOf(worker: Worker): number {
-    return (this.#slots.findIndex((s) => s.worker === worker) ?? -1) + 1;
+    return this.#slots.findIndex((s) => s.worker === worker) + 1;
   }
 }
