@@ -120,7 +120,8 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     });
     const byokAdmin = new ByokAdmin(byok, catalog, byokGate(trail));
 
-    if (opts.cluster) joinCluster(opts.cluster, { catalog, byok, auth, metrics, audit, checkpointers });
+    if (opts.cluster)
+      joinCluster(opts.cluster, { catalog, byok, auth, budgets, metrics, audit, checkpointers });
 
     const parts = {
       config,

@@ -12,6 +12,9 @@ const optNum = (v: unknown): number | undefined => (v === null || v === undefine
 export class BudgetStore {
   #tenants = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  /** The read in flight, if any: the next one starts after it (./budget-store.test.ts). */
+  #reading: Promise<void> = Promise.resolve();
+  #relay: (() => Promise<void>) | undefined;
 
   /**
    * `refreshMs`: how often the set of tenants with budgets is re-read, so a budget another
@@ -34,9 +37,32 @@ export class BudgetStore {
     clearInterval(this.#timer);
   }
 
-  async refresh(): Promise<void> {
-    const rows = await this.db.selectFrom("budgets").select("tenant").distinct().execute();
-    this.#tenants = new Set(rows.map((r) => r.tenant));
+  /**
+   * Re-reads which tenants have budgets. The read starts after any read in flight, which may
+   * have begun before a change and would otherwise land after this one with the old set.
+   */
+  refresh(): Promise<void> {
+    const read = this.#reading.then(async () => {
+      const rows = await this.db.selectFrom("budgets").select("tenant").distinct().execute();
+      this.#tenants = new Set(rows.map((r) => r.tenant));
+    });
+    this.#reading = read.catch(() => {});
+    return read;
+  }
+
+  /**
+   * Sets who else is told when a budget is set or deleted here (the other cluster workers,
+   * src/app/cluster), so they re-read which tenants have budgets at once instead of within
+   * `refreshMs`.
+   */
+  setRelay(relay: (() => Promise<void>) | undefined): void {
+    this.#relay = relay;
+  }
+
+  /** A budget was set or deleted through this process: re-read here, and tell the relay. */
+  async #changed(): Promise<void> {
+    await this.refresh();
+    await this.#relay?.();
   }
 
   /** Whether requests of `tenant` take a reservation (it has a budget, for itself or a key). */
@@ -80,7 +106,7 @@ export class BudgetStore {
           .doUpdateSet({ usd_micros: row.usd_micros, tokens: row.tokens, updated_at: new Date() }),
       )
       .execute();
-    await this.refresh();
+    await this.#changed();
     return { before, after };
   }
 
@@ -95,7 +121,7 @@ export class BudgetStore {
       .where("key_id", "=", s.keyId)
       .where("period", "=", s.period)
       .execute();
-    await this.refresh();
+    await this.#changed();
     return before;
   }
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MasterKey } from "../../src/auth/byok.js";
+import { BudgetPeriod, BudgetService } from "../../src/gen/sovereign/v1/budget_pb.js";
 import { ByokService } from "../../src/gen/sovereign/v1/byok_pb.js";
 import { CatalogService } from "../../src/gen/sovereign/v1/catalog_pb.js";
 import { KeyService, Role } from "../../src/gen/sovereign/v1/keys_pb.js";
@@ -150,6 +151,8 @@ describe.skipIf(!base)("sovr serve with two workers on one Postgres", () => {
       SOVR_DATA_DIR: join(dir, "data"),
       SOVR_LOG_FORMAT: "json",
       SOVR_INSTANCE: "workers-test",
+      // Only the relay tells a worker that a tenant now has a budget (not its re-read).
+      SOVR_BUDGET_REFRESH_MS: "600000",
     });
     await until(
       () => lines(s).some((l) => l.msg === "workers serving") || s.proc.exitCode !== null,
@@ -256,6 +259,35 @@ describe.skipIf(!base)("sovr serve with two workers on one Postgres", () => {
     expect(await toEu()).toEqual(Array(CALLS).fill("byok-t-key"));
     await byok("removeKey", {});
     expect(await toEu()).toEqual(before);
+  });
+
+  it("a budget set through one worker is enforced at once by every worker; deleted, at once no more", async () => {
+    const client = await onFreshConnection(grpcAddress, devKey, (c) =>
+      c.unary(KeyService, KeyService.method.createKey, { tenant: "budget-t", roles: [Role.CLIENT] }),
+    );
+    const calls = () =>
+      Promise.all(
+        Array.from({ length: CALLS }, () =>
+          chat(client.secret).then(
+            () => "ok",
+            (e: grpc.ServiceError) => e.code,
+          ),
+        ),
+      );
+    expect(await calls()).toEqual(Array(CALLS).fill("ok"));
+    const budgets = (method: "setBudget" | "deleteBudget", input: object) =>
+      onFreshConnection(grpcAddress, devKey, (c) =>
+        c.unary(BudgetService, BudgetService.method[method] as never, {
+          tenant: "budget-t",
+          period: BudgetPeriod.DAY,
+          ...input,
+        }),
+      );
+    // One token a day: no request fits.
+    await budgets("setBudget", { tokens: 1n });
+    expect(await calls()).toEqual(Array(CALLS).fill(8)); // RESOURCE_EXHAUSTED
+    await budgets("deleteBudget", {});
+    expect(await calls()).toEqual(Array(CALLS).fill("ok"));
   });
 
   it("ApplyCatalog through one worker: every worker serves the revision when it answers, a restarted one too", async () => {

@@ -1,5 +1,6 @@
 import type { AdminActor, AuditLog, Checkpointer } from "../../audit/index.js";
 import type { Authenticator, ByokStore, Principal } from "../../auth/index.js";
+import type { BudgetStore } from "../../budget/index.js";
 import type { CatalogApplied, CatalogFile, LiveCatalog } from "../../catalog/index.js";
 import { adminActorOf } from "../../routing/index.js";
 import type { Metrics } from "../../telemetry/index.js";
@@ -22,8 +23,8 @@ export function isRelayedBy(by: unknown): by is RelayedBy {
 
 /**
  * Makes this worker one of the cluster's: a caller's catalog change is applied in every worker
- * in one order (each writes its own admin record, as replicas do), a BYOK or API key change is
- * read again at once everywhere, and `/metrics` answers with every worker's metrics summed.
+ * in one order (each writes its own admin record, as replicas do), a BYOK, API key or budget
+ * change is read again at once everywhere, and `/metrics` answers with every worker's metrics summed.
  */
 export function joinCluster(
   link: WorkerLink,
@@ -31,12 +32,13 @@ export function joinCluster(
     catalog: LiveCatalog;
     byok: ByokStore;
     auth: Authenticator;
+    budgets: BudgetStore;
     metrics: Metrics;
     audit: AuditLog;
     checkpointers: readonly Checkpointer[];
   },
 ): void {
-  const { catalog, byok, auth, metrics, audit, checkpointers } = parts;
+  const { catalog, byok, auth, budgets, metrics, audit, checkpointers } = parts;
   // Each worker's checkpointer keeps the whole log's tree: the leaves a worker commits are
   // handed to the others, which would otherwise read every one back and verify its signature.
   for (let k = 0; k < audit.shardCount; k++)
@@ -67,6 +69,8 @@ export function joinCluster(
   link.on("byok", (tenant) => byok.forget(String(tenant)));
   auth.setRelay(() => link.broadcast("keys", null));
   link.on("keys", () => auth.refresh());
+  budgets.setRelay(() => link.broadcast("budgets", null));
+  link.on("budgets", () => budgets.refresh());
   link.sampleWith(() => metrics.registry.getMetricsAsJSON());
   metrics.setExposition(() => link.clusterMetrics());
 }

@@ -5,7 +5,7 @@
  */
 
 /** A change one worker made that the others must make too (or learn of). */
-export type Topic = "catalog" | "byok" | "keys";
+export type Topic = "catalog" | "byok" | "keys" | "budgets";
 
 /** What one worker tells the others without waiting: the leaves it committed to the log. */
 export type SharedTopic = "leaves";
