@@ -2,25 +2,18 @@ import { type Kysely, sql } from "kysely";
 import type { Database, DatabaseKind } from "../db/index.js";
 import { toBase64 } from "../encoding/index.js";
 import type { AuditLog } from "./audit-log.js";
-import {
-  latestCheckpoint,
-  leafHashesIn,
-  publishedKeys,
-  readEntries,
-  type StoredCheckpoint,
-} from "./audit-store.js";
+import { latestCheckpoint, type StoredCheckpoint } from "./audit-store.js";
 import { signCheckpoint } from "./checkpoint.js";
-import { loadCoveredTree } from "./covered-tree.js";
-import { entryLeafHash, RECORD_PAYLOAD_TYPE, verifyEnvelope } from "./dsse.js";
-import { LogIntegrityError } from "./errors.js";
-import { KeyRing, type SigningKey } from "./keys.js";
+import type { LogIntegrityError } from "./errors.js";
+import type { SigningKey } from "./keys.js";
 import {
   CheckpointFileError,
   type LatestCheckpointFile,
   type SignedCheckpoint,
 } from "./latest-checkpoint-file.js";
+import { type CommittedLeaf, LogFollower } from "./log-follower.js";
 import { checkpointerLockKey } from "./log-shards.js";
-import { LogTree, StoredLeavesError, TILE_WIDTH } from "./log-tree.js";
+import { TILE_WIDTH } from "./log-tree.js";
 import { equalBytes } from "./merkle.js";
 import { storeTileHashes } from "./tile-store.js";
 
@@ -59,24 +52,16 @@ export interface CheckpointerOptions {
 }
 
 /**
- * Keeps an RFC 9162 Merkle tree in step with `audit_log` and signs C2SP checkpoints of it
- * (DESIGN §8) into `audit_checkpoints`, every `every` records or `intervalMs`, and on stop.
+ * Signs C2SP checkpoints (DESIGN §8) of one log shard into `audit_checkpoints`, every `every`
+ * records or `intervalMs`, and on stop, over the Merkle tree a {@link LogFollower} keeps in step
+ * with `audit_log` (./log-follower.ts: the stored tiles and leaves at start, this process's
+ * committed leaves, other replicas' rows read and verified — the checkpointer never signs over
+ * a leaf it could not check).
  *
- * - Start: what the latest stored checkpoint covers is taken from the stored hashes of its
- *   complete tiles (`audit_tiles`, written with each checkpoint; tile-store.ts) and the stored
- *   leaf hashes after them (covered-tree.ts), and must reproduce its signed root; rows after it (not yet
- *   vouched for by any signature of the log) are verified first: signed by a published key,
- *   leaf hash = SHA-256(0x00 ‖ envelope JSON). The checkpointer never signs over a leaf it
- *   could not check. The tree keeps the leaves in the database (log-tree.ts): memory holds
- *   64 bytes per 256 records, and a proof reads back at most three tiles of 256 leaf hashes,
- *   each checked against the tree — a stored leaf changed after the tree took it is a fault.
- * - Running: `AuditLog.onCommitted` hands over this process's leaves; a gap before them means
- *   another replica appended, and the missing rows are read (and verified) from the database.
- *   Leaves a sibling worker of the same server committed (`SOVR_WORKERS`) are handed over as
- *   this process's own are ({@link Checkpointer.siblingCommitted}).
  * - Writing: under a transaction-level advisory lock of its own (Postgres), so replicas write
  *   checkpoints one at a time and never a smaller one after a larger; the root of the latest
- *   stored checkpoint must match this tree. On PGlite there is one process.
+ *   stored checkpoint must match this tree. On PGlite there is one process. The hashes of the
+ *   complete tiles a checkpoint covers are stored with it (tile-store.ts).
  * - Forks: the log must contain the checkpoint in `latestFile` (outside the database) — at
  *   least its size, with its root — at start and before every signing, and a row this process
  *   commits must never take a sequence number the tree already holds with another entry. A
@@ -87,18 +72,13 @@ export interface CheckpointerOptions {
  * routes nothing more (src/routing/audit-recorder.ts refuses decision records while it is set).
  */
 export class Checkpointer {
-  readonly #tree: LogTree;
+  readonly #log: LogFollower;
   /** Tiles 0 to this − 1 are stored in `audit_tiles` (this process stored or read them). */
   #tilesStored = 0;
-  /** Leaves committed by this process that the tree has not reached yet (a gap before them). */
-  readonly #pending = new Map<number, Uint8Array>();
-  #queue: Promise<unknown> = Promise.resolve();
   #latest: StoredCheckpoint | undefined;
-  #fault: LogIntegrityError | undefined;
   #timer: NodeJS.Timeout | undefined;
   #scheduled = false;
   #stopped = false;
-  #gapTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -107,14 +87,18 @@ export class Checkpointer {
     private signer: SigningKey,
     private readonly opts: CheckpointerOptions,
   ) {
-    // A tile read back with a row missing has fewer than 256 leaves: LogTree refuses it.
-    this.#tree = new LogTree((start, end) => leafHashesIn(this.db, start, end, this.#shard));
+    this.#log = new LogFollower(db, {
+      shard: opts.shard ?? 0,
+      gapWaitMs: opts.gapWaitMs ?? 0,
+      logger: opts.logger,
+      onGrown: () => this.#checkpointIfDue(),
+    });
   }
 
   /** Subscribes to the log, loads the tree and starts the timer. */
   async start(): Promise<void> {
-    this.audit.onCommitted((entries) => this.#onCommitted(entries));
-    await this.#serial(() => this.#load());
+    this.audit.onCommitted((entries) => this.#log.committed(entries));
+    await this.#log.serial(() => this.#load());
     this.#timer = setInterval(() => {
       if (this.#stopped) return;
       void this.checkpoint().catch((err: unknown) => this.opts.logger?.error({ err }, "checkpoint failed"));
@@ -141,12 +125,12 @@ export class Checkpointer {
 
   /** Leaves in the in-memory tree. */
   get size(): number {
-    return this.#tree.size;
+    return this.#log.size;
   }
 
   /** Why the checkpointer stopped signing, if it did. */
   get fault(): LogIntegrityError | undefined {
-    return this.#fault;
+    return this.#log.fault;
   }
 
   /**
@@ -154,15 +138,15 @@ export class Checkpointer {
    * rows first), unless the latest stored checkpoint already covers it; returns the latest.
    */
   checkpoint(): Promise<StoredCheckpoint | undefined> {
-    return this.#serial(async () => {
-      await this.#catchUp();
+    return this.#log.serial(async () => {
+      await this.#log.catchUp();
       return this.#write();
     });
   }
 
   /** The latest stored checkpoint (possibly written by another replica). */
   async latest(): Promise<StoredCheckpoint | undefined> {
-    return this.#serial(async () => {
+    return this.#log.serial(async () => {
       this.#latest = await latestCheckpoint(this.db, this.#shard);
       return this.#latest;
     });
@@ -170,14 +154,14 @@ export class Checkpointer {
 
   /** RFC 9162 inclusion proof of leaf `seq` in the tree of `size` leaves. */
   async inclusionProof(seq: number, size: number): Promise<Uint8Array[]> {
-    await this.#ensure(size);
-    return this.#stored(() => this.#tree.inclusionProof(seq, size));
+    await this.#log.ensure(size);
+    return this.#log.inclusionProof(seq, size);
   }
 
   /** RFC 9162 consistency proof between tree sizes `m <= n`. */
   async consistencyProof(m: number, n: number): Promise<Uint8Array[]> {
-    await this.#ensure(n);
-    return this.#stored(() => this.#tree.consistencyProof(m, n));
+    await this.#log.ensure(n);
+    return this.#log.consistencyProof(m, n);
   }
 
   /**
@@ -187,47 +171,9 @@ export class Checkpointer {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
-    clearTimeout(this.#gapTimer);
+    this.#log.stop();
     await this.audit.drain();
     await this.checkpoint();
-  }
-
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  async #ensure(size: number): Promise<void> {
-    if (this.#tree.size < size) await this.#serial(() => this.#catchUp());
-    if (this.#tree.size < size) throw new RangeError(`the log has ${this.#tree.size} entries, not ${size}`);
-  }
-
-  #onCommitted(entries: readonly { seq: number; leafHash: Uint8Array }[]): void {
-    if (this.#fault) return;
-    for (const e of entries) {
-      if (e.seq >= this.#tree.size) {
-        this.#pending.set(e.seq, e.leafHash);
-        continue;
-      }
-      // The tree took this row already (a catch-up read it first): it must be this very row.
-      // Memory holds the last 256 to 511 leaves, which a row just committed is among; an older
-      // one is compared once read back.
-      const held = this.#tree.recentLeaf(e.seq);
-      if (!held) {
-        const { seq, leafHash } = e;
-        void this.#serial(async () => {
-          if (!this.#fault && !equalBytes(await this.#leaf(seq), leafHash)) this.#markFault(reissued(seq));
-        }).catch(() => {});
-      } else if (!equalBytes(held, e.leafHash)) {
-        // Never throw here: this runs inside the log's commit path.
-        this.#markFault(reissued(e.seq));
-        return;
-      }
-    }
-    this.#drainPending();
-    if (this.#pending.size > 0) this.#fillGap();
-    this.#checkpointIfDue();
   }
 
   /**
@@ -236,23 +182,8 @@ export class Checkpointer {
    * the very leaf — without verifying that worker's signatures again: it is this server, signing
    * with the same key. Rows of a replica elsewhere are still read and verified one by one.
    */
-  siblingCommitted(entries: readonly { seq: number; leafHash: Uint8Array }[]): void {
-    this.#onCommitted(entries);
-  }
-
-  /** Reads the rows before the pending leaves — after `gapWaitMs`, when a sibling may fill them first. */
-  #fillGap(): void {
-    const wait = this.opts.gapWaitMs ?? 0;
-    if (wait === 0) {
-      void this.#serial(() => this.#catchUp()).catch(() => {});
-      return;
-    }
-    this.#gapTimer ??= setTimeout(() => {
-      this.#gapTimer = undefined;
-      this.#drainPending();
-      if (this.#pending.size > 0 && !this.#stopped) void this.#serial(() => this.#catchUp()).catch(() => {});
-    }, wait);
-    this.#gapTimer.unref();
+  siblingCommitted(entries: readonly CommittedLeaf[]): void {
+    this.#log.committed(entries);
   }
 
   /**
@@ -261,8 +192,8 @@ export class Checkpointer {
    * left for the interval.
    */
   #checkpointIfDue(): void {
-    const since = this.#tree.size - (this.#latest?.size ?? 0);
-    if (since < this.opts.every || this.#scheduled || this.#stopped || this.#fault) return;
+    const since = this.#log.size - (this.#latest?.size ?? 0);
+    if (since < this.opts.every || this.#scheduled || this.#stopped || this.#log.fault) return;
     this.#scheduled = true;
     void this.checkpoint().then(
       () => {
@@ -276,75 +207,27 @@ export class Checkpointer {
     );
   }
 
-  #drainPending(): void {
-    for (;;) {
-      const leaf = this.#pending.get(this.#tree.size);
-      if (!leaf) return;
-      this.#pending.delete(this.#tree.size);
-      this.#tree.append(leaf);
-    }
-  }
-
   async #load(): Promise<void> {
     this.#latest = await latestCheckpoint(this.db, this.#shard);
-    this.#tilesStored = await loadCoveredTree(this.db, this.#shard, this.#tree, this.#latest, (what) =>
-      this.#fail(what),
-    );
-    await this.#catchUp();
+    this.#tilesStored = await this.#log.load(this.#latest);
     const held = await this.#checkFile(true);
     this.opts.logger?.info(
-      { size: this.#tree.size, checkpoint: this.#latest?.size ?? 0, signed: held?.checkpoint.size },
+      { size: this.#log.size, checkpoint: this.#latest?.size ?? 0, signed: held?.checkpoint.size },
       "audit checkpointer loaded the log",
     );
   }
 
-  /** Appends committed rows the tree has not seen (other replicas', or before start), verified. */
-  async #catchUp(): Promise<void> {
-    if (this.#fault) throw this.#fault;
-    this.#drainPending();
-    let ring: KeyRing | undefined;
-    for await (const e of readEntries(this.db, this.#tree.size, undefined, undefined, this.#shard)) {
-      // The published keys, read before anything below looks at the tree: while this awaits,
-      // this process's own commits may be reported (#onCommitted), this very row among them
-      // when the read overtook its commit's reply, and be appended. From here to the append
-      // nothing awaits, so the checks see the tree as it is (checkpointer-race.test.ts).
-      if (!ring && e.seq >= this.#tree.size && !this.#pending.has(e.seq))
-        ring = new KeyRing(await publishedKeys(this.db));
-      // #drainPending() may have appended this process's own rows ahead of the reader: such a
-      // row is already in the tree and must be the very row stored.
-      if (e.seq < this.#tree.size) {
-        if (!equalBytes(this.#tree.recentLeaf(e.seq) ?? (await this.#leaf(e.seq)), e.leafHash))
-          this.#failAt(e.seq, "differs from the row this process committed");
-        continue;
-      }
-      if (e.seq !== this.#tree.size) this.#failAt(this.#tree.size, "is missing from the database");
-      const own = this.#pending.get(e.seq);
-      if (own) {
-        if (!equalBytes(own, e.leafHash)) this.#failAt(e.seq, "differs from the row this process committed");
-        this.#pending.delete(e.seq);
-      } else {
-        // Not this process's row: the keys were read above, before the checks.
-        const v = verifyEnvelope(e.envelope, ring!, RECORD_PAYLOAD_TYPE);
-        if (!v.ok) this.#failAt(e.seq, `signature: ${v.reason}`);
-        if (!equalBytes(entryLeafHash(e.envelope), e.leafHash))
-          this.#failAt(e.seq, "leaf hash does not match its envelope");
-      }
-      this.#tree.append(e.leafHash);
-      this.#drainPending();
-    }
-  }
-
   async #write(): Promise<StoredCheckpoint | undefined> {
-    if (this.#fault) throw this.#fault;
-    const size = this.#tree.size;
+    if (this.#log.fault) throw this.#log.fault;
+    const size = this.#log.size;
     if (size === 0 || (this.#latest && this.#latest.size >= size)) return this.#latest;
     await this.#checkFile(true);
-    const root = await this.#root(size);
+    const root = await this.#log.root(size);
     const note = signCheckpoint({ origin: this.opts.origin, size, rootHash: root }, this.signer);
     // Postgres: replicas may sign too, so the check, the file and the row go under the
     // checkpointer's lock in one transaction (one pooled connection; appends use others).
     // PGlite: one process, and this checkpointer is the only writer of its shard's checkpoints
-    // (#serial runs one operation at a time), so no lock is needed — and a transaction would
+    // (LogFollower.serial runs one operation at a time), so no lock is needed — and a transaction would
     // hold the database's one connection through the file's two fsyncs, stalling every append
     // (every request) behind them once a second under load.
     const stored =
@@ -374,8 +257,8 @@ export class Checkpointer {
     note: string,
   ): Promise<StoredCheckpoint> {
     const latest = await latestCheckpoint(db, this.#shard);
-    if (latest && latest.size <= size && !equalBytes(await this.#root(latest.size), latest.rootHash)) {
-      this.#fail(`the stored checkpoint of size ${latest.size} does not match this log`);
+    if (latest && latest.size <= size && !equalBytes(await this.#log.root(latest.size), latest.rootHash)) {
+      this.#log.fail(`the stored checkpoint of size ${latest.size} does not match this log`);
     }
     if (latest && latest.size >= size) return latest;
     await this.#storeTiles(db, size);
@@ -401,21 +284,21 @@ export class Checkpointer {
     try {
       held = await file.read();
     } catch (err) {
-      if (err instanceof CheckpointFileError) this.#fail(err.message);
+      if (err instanceof CheckpointFileError) this.#log.fail(err.message);
       throw err;
     }
     if (!held) return undefined;
     const { size, rootHash } = held.checkpoint;
-    if (this.#tree.size < size && catchUp) await this.#catchUp();
-    if (this.#tree.size < size) {
+    if (this.#log.size < size && catchUp) await this.#log.catchUp();
+    if (this.#log.size < size) {
       if (!catchUp) return held;
-      this.#fail(
-        `the log has ${this.#tree.size} entries, but the checkpoint this server signed (${file.path}) covers ${size} with root ${toBase64(rootHash)}: the log's tail was cut — a fork; refusing to re-issue sequence numbers ${this.#tree.size}..${size - 1}`,
+      this.#log.fail(
+        `the log has ${this.#log.size} entries, but the checkpoint this server signed (${file.path}) covers ${size} with root ${toBase64(rootHash)}: the log's tail was cut — a fork; refusing to re-issue sequence numbers ${this.#log.size}..${size - 1}`,
       );
     }
-    const root = await this.#root(size);
+    const root = await this.#log.root(size);
     if (!equalBytes(root, rootHash)) {
-      this.#fail(
+      this.#log.fail(
         `the log's root at size ${size} is ${toBase64(root)}, but the checkpoint this server signed (${file.path}) has root ${toBase64(rootHash)}: the log was rewritten — a fork`,
       );
     }
@@ -432,51 +315,12 @@ export class Checkpointer {
     const to = Math.floor(size / TILE_WIDTH);
     if (to <= from) return;
     const hashes: Uint8Array[] = [];
-    for (let t = from; t < to; t++) hashes.push(this.#tree.tileHash(t));
+    for (let t = from; t < to; t++) hashes.push(this.#log.tileHash(t));
     const differs = await storeTileHashes(db, this.#shard, from, hashes);
     if (differs !== undefined)
-      this.#fail(
+      this.#log.fail(
         `tile ${differs} (leaves ${differs * TILE_WIDTH}..${(differs + 1) * TILE_WIDTH - 1}) is stored with another hash than this log's: a fork`,
       );
     this.#tilesStored = to;
   }
-
-  #root(size: number): Promise<Uint8Array> {
-    return this.#stored(() => this.#tree.root(size));
-  }
-
-  #leaf(seq: number): Promise<Uint8Array> {
-    return this.#stored(() => this.#tree.leaf(seq));
-  }
-
-  /** Runs a tree operation that may read leaves back; rows changed under the tree are a fault. */
-  async #stored<T>(op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (err) {
-      if (err instanceof StoredLeavesError) this.#fail(err.message);
-      throw err;
-    }
-  }
-
-  #failAt(seq: number, what: string): never {
-    return this.#fail(`seq ${seq} ${what}`);
-  }
-
-  #fail(what: string): never {
-    throw this.#markFault(what);
-  }
-
-  #markFault(what: string): LogIntegrityError {
-    this.#fault = new LogIntegrityError(
-      `audit log integrity: ${what}; no further checkpoints are signed and no requests are routed`,
-    );
-    this.#pending.clear();
-    this.opts.logger?.error({ err: this.#fault }, "audit log integrity check failed");
-    return this.#fault;
-  }
-}
-
-function reissued(seq: number): string {
-  return `seq ${seq} was issued again for another entry: the log's tail was cut or rewritten under the running server (a fork)`;
 }
