@@ -50,10 +50,15 @@ checks := [prefixes | some [_, prefixes] in lib.checks]
 keys := [key | some [attribute, _] in lib.checks; key := lib.known_key_or_null(attribute)]
 
 problems := [found |
-	some ep in lib.endpoints
-	found := lib.problems(ep, known, checks.known_keys, checks.known_index, checks.live, checks.all)
+	some i, id in lib.endpoint_ids
+	found := lib.problems_at(i, id, known, known_keys, known_index, live, every_check)
 ] if {
+	# Taken out of the object once here: in the comprehension, each is a hashed lookup per candidate.
 	checks := lib.split_checks
+	known_keys := checks.known_keys
+	known_index := checks.known_index
+	live := checks.live
+	every_check := checks.all
 	known := lib.known_problems
 }
 

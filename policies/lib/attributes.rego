@@ -187,21 +187,34 @@ problem(ep, ["headquarters", allowed, listed]) := headquarters_problem(ep, allow
 
 problem(ep, "local") := local_problem(ep)
 
-# [[index into checks, message]…] for the attributes with a problem at `ep`, [] when none;
-# only the index for a problem read from known_problems (not written out of Wasm again: the
-# engine holds the same data). `known_all` is lib.known_problems and the rest lib.split_checks'
-# arrays, all passed in: per candidate, a rule referenced costs a memo lookup and a field of
-# an object a hashed lookup. The attributes no request changes come from known_all when the
-# candidate is there, the others are examined here.
-problems(ep, known_all, keys, index, live, all) := array.concat(
+# [[index into checks, message]…] for the attributes with a problem at candidate `at` (id
+# `id`), [] when none; only the index for a problem read from known_problems (not written out
+# of Wasm again: the engine holds the same data). `known_all` is lib.known_problems and the
+# rest lib.split_checks' arrays, all passed in: per candidate, a rule referenced costs a memo
+# lookup and a field of an object a hashed lookup. The attributes no request changes come
+# from known_all when the candidate is there, the others are examined here — only then is the
+# candidate's endpoint looked up (lib.endpoints is built on first use: a request whose checks
+# are all known builds no array of endpoints).
+problems_at(at, id, known_all, keys, index, live, all) := array.concat(
 	[index[j] | some j, key in keys; is_string(known[key])],
-	[[i, msg] | some [i, attribute] in live; msg := problem(ep, attribute)],
+	# Not checked to be this very candidate, as examined() does: an id without known problems
+	# (the loaded catalog lacks it) is the only way lib.endpoints can be out of step with the
+	# ids, and that candidate gets no problems entry (below), so the answer has no allow.
+	[[i, msg] | some [i, attribute] in live; msg := problem(endpoints[at], attribute)],
 ) if {
-	known := known_all[ep.id]
-} else := [[i, msg] |
-	some [i, attribute] in all
+	known := known_all[id]
+} else := examined(at, id, all)
+
+# The problems of candidate `at` for [index, attribute] pairs. Undefined when lib.endpoints
+# does not hold that very candidate there (an id the loaded catalog lacks shifts the array):
+# the candidate then has no problems entry, and the answer no allow (fail closed).
+examined(at, id, attributes) := [[i, msg] |
+	some [i, attribute] in attributes
 	msg := problem(ep, attribute)
-]
+] if {
+	ep := endpoints[at]
+	ep.id == id
+}
 
 # lib.checks as [index, attribute] pairs: all of them, those whose problem known_problems
 # holds (their keys there and their indexes, as two arrays in the same order: per candidate,
