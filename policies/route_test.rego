@@ -199,6 +199,24 @@ test_split_checks_pair_known_keys_with_their_indexes if {
 	count(split.all) == count(checks)
 }
 
+# By ids, a check's key is read from the keys loaded with the catalog (lib.attribute_keys):
+# the same keys as walking static_attributes, headquarters (a set inside) included; an
+# attribute the loaded keys lack is examined per request. Inline, the loaded keys are not read.
+test_known_keys_come_from_the_keys_loaded_with_the_catalog if {
+	inp := input_for({"zdr": true}, "us", "bund-gov", [endpoint("a", {})])
+	loaded := data.sovereign.lib.attribute_keys
+	count(loaded) == count(lib.static_attributes)
+	split := data.sovereign.lib.split_checks with input as by_ids(inp) with data.catalog.attribute_keys as loaded
+	split.known_keys == [1, 0, 4]
+	[attribute | some [_, attribute] in split.live] == [["residency", "us"]]
+
+	# Whatever is loaded is what counts: retention at 7, the rest unknown.
+	other := {json.marshal("retention"): 7}
+	lib.known_key("retention") == 7 with input as by_ids(inp) with data.catalog.attribute_keys as other
+	not lib.known_key("caching") with input as by_ids(inp) with data.catalog.attribute_keys as other
+	lib.known_key("caching") == 1 with input as inp with data.catalog.attribute_keys as other
+}
+
 # Inline endpoints are examined here whatever data.catalog.problems holds: lib.known_problems
 # is empty for them.
 test_known_problems_are_empty_for_inline_endpoints if {

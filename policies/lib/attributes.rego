@@ -266,8 +266,24 @@ headquarters_attribute(listed) := ["headquarters", allowed, concat(", ", sort(al
 	allowed := {upper(c) | some c in listed}
 }
 
-# The key of an attribute in catalog_problems, undefined for attributes not there.
+# Each static attribute, as JSON text, → its key (index) in catalog_problems. The engine
+# evaluates it (entrypoint sovereign/lib/attribute_keys) once per catalog revision, beside
+# catalog_problems, into data.catalog.attribute_keys: a check's key is then one lookup per
+# request instead of static_attributes worked out again and walked — one entry per distinct
+# allowed_headquarters of every tenant, which made an evaluation five times dearer with a
+# hundred tenants (bench/findings.md, session 22).
+attribute_keys := {json.marshal(a): i | some i, a in static_attributes}
+
+# The keys loaded with the catalog, when the candidates come by id (as known_problems).
+loaded_attribute_keys := data.catalog.attribute_keys if not input.endpoints
+
+# The key of an attribute in catalog_problems, undefined for attributes not there. An
+# attribute the loaded keys lack is not there (a check examined per request); without them
+# (inline endpoints, tests), static_attributes is walked.
 known_key(attribute) := i if {
+	i := loaded_attribute_keys[json.marshal(attribute)]
+} else := i if {
+	not loaded_attribute_keys
 	some i, a in static_attributes
 	a == attribute
 }

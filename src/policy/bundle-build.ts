@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { ENTRYPOINT, readBundle } from "./bundle.js";
 import {
+  ATTRIBUTE_KEYS_ENTRYPOINT,
   CATALOG_PROBLEMS_ENTRYPOINT,
   checkEndpointAccess,
   ENDPOINT_IDS_METADATA,
@@ -88,7 +89,7 @@ export async function sourceRevision(sourceDir: string, sources?: string[]): Pro
 }
 
 /**
- * Builds the policy bundle: `opa build -b -t wasm -e sovereign/route [-e sovereign/lib/catalog_problems] --revision <sources
+ * Builds the policy bundle: `opa build -b -t wasm -e sovereign/route [-e sovereign/lib/catalog_problems [-e sovereign/lib/attribute_keys]] --revision <sources
  * sha256>` over a staging copy of the sources (tests and dist excluded), optionally signed.
  * The result is read back with {@link readBundle} before it replaces `outFile`.
  *
@@ -139,9 +140,13 @@ export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}):
 
     const tmpOut = join(stage, "bundle.tar.gz");
     const args = ["build", "-b", "-t", "wasm", "-e", ENTRYPOINT, "--revision", revision, "-o", tmpOut];
-    // Only bundles whose candidates come by id get data.catalog.problems loaded.
-    if (endpointIds && (await definesCatalogProblems(staged, regoFiles)))
+    // Only bundles whose candidates come by id get data.catalog.problems (and the attributes'
+    // keys into them) loaded.
+    if (endpointIds && (await definesLibRule(staged, regoFiles, "catalog_problems"))) {
       args.push("-e", CATALOG_PROBLEMS_ENTRYPOINT);
+      if (await definesLibRule(staged, regoFiles, "attribute_keys"))
+        args.push("-e", ATTRIBUTE_KEYS_ENTRYPOINT);
+    }
     if (options.signingKeyFile) {
       args.push("--signing-key", resolve(options.signingKeyFile));
       args.push("--signing-alg", options.signingAlg ?? "EdDSA");
@@ -180,11 +185,12 @@ export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}):
   }
 }
 
-/** Whether a module of package sovereign.lib defines `catalog_problems` (opa build refuses an entrypoint that is not a rule). */
-async function definesCatalogProblems(dir: string, regoFiles: readonly string[]): Promise<boolean> {
+/** Whether a module of package sovereign.lib defines rule `name` (opa build refuses an entrypoint that is not a rule). */
+async function definesLibRule(dir: string, regoFiles: readonly string[], name: string): Promise<boolean> {
+  const rule = new RegExp(`^${name}\\s*:=`, "m");
   for (const rel of regoFiles) {
     const text = await readFile(join(dir, rel), "utf8");
-    if (/^package sovereign\.lib\s*$/m.test(text) && /^catalog_problems\s*:=/m.test(text)) return true;
+    if (/^package sovereign\.lib\s*$/m.test(text) && rule.test(text)) return true;
   }
   return false;
 }

@@ -25,14 +25,24 @@ export const ENDPOINT_IDS_METADATA = { sovereign_router: { endpoint_ids: true } 
  */
 export const CATALOG_PROBLEMS_ENTRYPOINT = "sovereign/lib/catalog_problems";
 
+/**
+ * The entrypoint a bundle may offer beside {@link CATALOG_PROBLEMS_ENTRYPOINT}: each
+ * request-independent attribute (as JSON text) → its key in the problems. Evaluated with them,
+ * once per catalog revision, and loaded into `data.catalog.attribute_keys`, where
+ * `lib.loaded_attribute_keys` reads it for requests by endpoint id. Built only when the sources
+ * define `attribute_keys` in package sovereign.lib.
+ */
+export const ATTRIBUTE_KEYS_ENTRYPOINT = "sovereign/lib/attribute_keys";
+
 /** Top-level `input` fields a rule may read; the candidates come from `lib.endpoints`. */
 const INPUT_FIELDS = new Set(["request", "principal", "now"]);
 /**
  * Rules of package sovereign.lib that turn `input.endpoints` / `input.endpoint_ids` into
- * candidates, and `known_problems`, which reads the problems the engine loads beside them
- * (`data.catalog.problems`, see {@link CATALOG_PROBLEMS_ENTRYPOINT}).
+ * candidates, and `known_problems` and `loaded_attribute_keys`, which read what the engine
+ * loads beside them (`data.catalog.problems` and `data.catalog.attribute_keys`, see
+ * {@link CATALOG_PROBLEMS_ENTRYPOINT} and {@link ATTRIBUTE_KEYS_ENTRYPOINT}).
  */
-const CANDIDATE_RULES = new Set(["endpoints", "endpoint_ids", "known_problems"]);
+const CANDIDATE_RULES = new Set(["endpoints", "endpoint_ids", "known_problems", "loaded_attribute_keys"]);
 
 type Term = { type?: string; value?: unknown };
 type Ast = {
@@ -118,6 +128,26 @@ function walk(node: unknown, report: (what: string) => void): void {
  * attribute themselves, as inline requests always do (same decision, only slower). The
  * endpoints go in as `input.endpoints`, so the instance's current data.catalog is not read.
  */
+/**
+ * The bundle's `attribute_keys` (attribute as JSON text → key in the problems), or undefined
+ * when the bundle has no such entrypoint or it fails: then requests by id find a check's key
+ * by walking the attributes, as inline requests always do (same decision, only slower).
+ */
+export function attributeKeys(policy: LoadedPolicy): Record<string, number> | undefined {
+  const entrypoint = (policy.entrypoints as Record<string, number>)[ATTRIBUTE_KEYS_ENTRYPOINT];
+  if (entrypoint === undefined) return undefined;
+  try {
+    const raw = policy.evaluate({}, entrypoint) as unknown;
+    const result =
+      Array.isArray(raw) && raw.length === 1 ? (raw[0] as { result?: unknown })?.result : undefined;
+    if (typeof result !== "object" || result === null || Array.isArray(result)) return undefined;
+    for (const v of Object.values(result)) if (!Number.isInteger(v)) return undefined;
+    return result as Record<string, number>;
+  } catch {
+    return undefined;
+  }
+}
+
 export function catalogProblems(
   endpoints: readonly PolicyEndpointInput[],
   policy: LoadedPolicy,

@@ -2,7 +2,7 @@ import { type LoadedPolicy, loadPolicy } from "@open-policy-agent/opa-wasm";
 import { ENTRYPOINT, type PolicyBundle } from "./bundle.js";
 import type { KnownProblems, ReasonMemo } from "./decision.js";
 import { ByIdsInput, type DecisionCache } from "./decision-cache.js";
-import { catalogProblems, ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
+import { attributeKeys, catalogProblems, ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
 import { PolicyBundleError, PolicyEvaluationError, PolicyUnavailableError } from "./errors.js";
 import { ResultMemo } from "./result-memo.js";
 import type { BundleRef, PolicyDecision, PolicyEndpointInput, PolicyInput } from "./types.js";
@@ -381,16 +381,18 @@ export class InstancePool {
   }
 
   /**
-   * The bundle's data plus `catalog.endpoints` and, when the bundle offers it,
-   * `catalog.problems` (see {@link CATALOG_PROBLEMS_ENTRYPOINT}), as JSON bytes; built once
-   * per catalog, `instance` evaluating the problems.
+   * The bundle's data plus `catalog.endpoints` and, when the bundle offers them,
+   * `catalog.problems` and `catalog.attribute_keys` (see {@link CATALOG_PROBLEMS_ENTRYPOINT}),
+   * as JSON bytes; built once per catalog, `instance` evaluating the problems.
    */
   dataWith(catalog: LoadedCatalog, instance: Instance): CatalogData {
     if (this.data?.catalog !== catalog) {
       const known = catalogProblems([...catalog.byId.values()], instance.policy);
       const problems = known && JSON.stringify(known);
+      // The attributes' keys go with the problems they index (without problems, nothing is known).
+      const keys = known && attributeKeys(instance.policy);
       const rest = JSON.stringify(this.bundle.data);
-      const inner = `"endpoints":${catalog.endpointsJson}${problems === undefined ? "" : `,"problems":${problems}`}`;
+      const inner = `"endpoints":${catalog.endpointsJson}${problems === undefined ? "" : `,"problems":${problems}`}${keys === undefined ? "" : `,"attribute_keys":${JSON.stringify(keys)}`}`;
       const text = `{"catalog":{${inner}}${rest === "{}" ? "}" : `,${rest.slice(1)}`}`;
       const bytes = new TextEncoder().encode(text);
       this.data = {
