@@ -21,16 +21,22 @@
  * content labels, a new time per request) against the same workload with the cache off,
  * chunk by chunk interleaved, and reports the hit rate.
  *
+ * One more fixed run, at 50 candidates: the first scenario with the bundle built again from
+ * the same sources with 100 more tenants in data.json, each with its own allowed headquarters
+ * (`"all rules active, 100 more tenants"`): what an evaluation pays per tenant of the bundle
+ * (lib.attribute_keys, bench/findings.md session 22). Skipped when opa is not installed.
+ *
  * Run: npx tsx bench/policy-eval.ts [--no-fixed] [--mix N]  (about 40 s; prints JSON)
  *
  * `wasm_us` is the engine's evalMicros (input serialisation, Wasm evaluation, result
  * decoding); `total_us` adds pool acquisition and decision parsing/validation, i.e. what
  * a request pays.
  */
-import { readFile } from "node:fs/promises";
-import { cpus } from "node:os";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { readBundle } from "../src/policy/bundle.js";
+import { buildPolicyBundle } from "../src/policy/bundle-build.js";
 import { ByIdsInput } from "../src/policy/decision-cache.js";
 import type { PolicyEvaluation } from "../src/policy/engine.js";
 import { PolicyEngine } from "../src/policy/engine.js";
@@ -87,18 +93,55 @@ const catalog = benchEndpoints(Math.max(...SIZES));
 memoised.setCatalog(catalog);
 bare.setCatalog(catalog);
 
-const runs: Array<{ mode: "endpoint_ids" | "inline"; scenario: Scenario; memo?: true }> = [
+/** The committed policies with `n` more tenants, each with allowed headquarters of its own, built with opa. */
+async function withMoreTenants(n: number): Promise<PolicyEngine | string> {
+  const dir = await mkdtemp(join(tmpdir(), "sovr-policy-tenants-"));
+  try {
+    const src = join(dir, "policies");
+    await cp(join(repoRoot(), "policies"), src, {
+      recursive: true,
+      filter: (f) => !f.includes(join("policies", "dist")),
+    });
+    const data = JSON.parse(await readFile(join(src, "data.json"), "utf8")) as {
+      tenants: Record<string, unknown>;
+    };
+    for (let i = 0; i < n; i++)
+      data.tenants[`bench-${i}`] = { allowed_headquarters: ["DE", "FR", `X${i}`], require_zdr: true };
+    await writeFile(join(src, "data.json"), JSON.stringify(data));
+    const built = await buildPolicyBundle({ sourceDir: src, outFile: join(dir, "bundle.tar.gz") });
+    const engine = new PolicyEngine({ poolSize: 1, decisionCacheSize: 0, resultMemoSize: 0 });
+    await engine.load(await readBundle(await readFile(built.outFile)));
+    engine.setCatalog(catalog);
+    return engine;
+  } catch (err) {
+    return `not built: ${(err as Error).message.split("\n")[0]}`;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+const MORE_TENANTS = 100;
+const moreTenants = fixed ? await withMoreTenants(MORE_TENANTS) : "fixed runs off";
+
+const runs: Array<{
+  mode: "endpoint_ids" | "inline";
+  scenario: Scenario;
+  memo?: true;
+  tenants?: true;
+}> = [
   { mode: "endpoint_ids", scenario: "all rules active" },
   { mode: "endpoint_ids", scenario: "all rules active", memo: true },
   { mode: "endpoint_ids", scenario: "zdr only" },
   { mode: "endpoint_ids", scenario: "no rule active" },
   { mode: "inline", scenario: "all rules active" },
   { mode: "inline", scenario: "no rule active" },
+  ...(typeof moreTenants === "string"
+    ? []
+    : [{ mode: "endpoint_ids", scenario: "all rules active", tenants: true } as const]),
 ];
 const results = [];
-for (const { mode, scenario, memo } of fixed ? runs : []) {
-  const engine = memo ? memoised : bare;
-  for (const n of SIZES) {
+for (const { mode, scenario, memo, tenants } of fixed ? runs : []) {
+  const engine = tenants ? (moreTenants as PolicyEngine) : memo ? memoised : bare;
+  for (const n of tenants ? [50] : SIZES) {
     // Copies of the catalog's endpoints are not the loaded objects: they go inline.
     const candidates = catalog.slice(0, n).map((e) => (mode === "inline" ? structuredClone(e) : e));
     const req = input(candidates, scenario);
@@ -123,7 +166,7 @@ for (const { mode, scenario, memo } of fixed ? runs : []) {
       throw new Error(`expected ${mode} evaluations only, engine stats ${JSON.stringify(engine.stats)}`);
     results.push({
       input: mode,
-      scenario,
+      scenario: tenants ? `${scenario}, ${MORE_TENANTS} more tenants` : scenario,
       result_memo: memo ? "on" : "off",
       candidates: n,
       allowed,
@@ -257,6 +300,7 @@ console.log(
       benchmark: "policy-eval",
       bundle: bundle.ref,
       decision_cache: bare.uncachedBecause ?? "off in the fixed runs",
+      more_tenants: typeof moreTenants === "string" ? moreTenants : MORE_TENANTS,
       node: process.version,
       cpu: cpus()[0]?.model ?? "unknown",
       cores: cpus().length,
