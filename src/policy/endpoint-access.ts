@@ -128,6 +128,19 @@ function walk(node: unknown, report: (what: string) => void): void {
  * attribute themselves, as inline requests always do (same decision, only slower). The
  * endpoints go in as `input.endpoints`, so the instance's current data.catalog is not read.
  */
+export function catalogProblems(
+  endpoints: readonly PolicyEndpointInput[],
+  policy: LoadedPolicy,
+): KnownProblems | undefined {
+  const entrypoint = (policy.entrypoints as Record<string, number>)[CATALOG_PROBLEMS_ENTRYPOINT];
+  if (entrypoint === undefined) return undefined;
+  try {
+    return objectResult(policy.evaluate({ endpoints }, entrypoint)) as KnownProblems | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The bundle's `attribute_keys` (attribute as JSON text → key in the problems), or undefined
  * when the bundle has no such entrypoint or it fails: then requests by id find a check's key
@@ -137,30 +150,19 @@ export function attributeKeys(policy: LoadedPolicy): Record<string, number> | un
   const entrypoint = (policy.entrypoints as Record<string, number>)[ATTRIBUTE_KEYS_ENTRYPOINT];
   if (entrypoint === undefined) return undefined;
   try {
-    const raw = policy.evaluate({}, entrypoint) as unknown;
-    const result =
-      Array.isArray(raw) && raw.length === 1 ? (raw[0] as { result?: unknown })?.result : undefined;
-    if (typeof result !== "object" || result === null || Array.isArray(result)) return undefined;
-    for (const v of Object.values(result)) if (!Number.isInteger(v)) return undefined;
+    const result = objectResult(policy.evaluate({}, entrypoint));
+    if (!result || !Object.values(result).every(Number.isInteger)) return undefined;
     return result as Record<string, number>;
   } catch {
     return undefined;
   }
 }
 
-export function catalogProblems(
-  endpoints: readonly PolicyEndpointInput[],
-  policy: LoadedPolicy,
-): KnownProblems | undefined {
-  const entrypoint = (policy.entrypoints as Record<string, number>)[CATALOG_PROBLEMS_ENTRYPOINT];
-  if (entrypoint === undefined) return undefined;
-  try {
-    const raw = policy.evaluate({ endpoints }, entrypoint) as unknown;
-    const result =
-      Array.isArray(raw) && raw.length === 1 ? (raw[0] as { result?: unknown })?.result : undefined;
-    if (typeof result !== "object" || result === null || Array.isArray(result)) return undefined;
-    return result as KnownProblems;
-  } catch {
-    return undefined;
-  }
+/** The value of a result set of one object (`[{"result": {…}}]`), or undefined. */
+function objectResult(raw: unknown): Record<string, unknown> | undefined {
+  const result =
+    Array.isArray(raw) && raw.length === 1 ? (raw[0] as { result?: unknown })?.result : undefined;
+  return typeof result === "object" && result !== null && !Array.isArray(result)
+    ? (result as Record<string, unknown>)
+    : undefined;
 }
