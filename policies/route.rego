@@ -47,7 +47,7 @@ import data.sovereign.lib
 
 checks := [prefixes | some [_, prefixes] in lib.checks]
 
-keys := [key | some [attribute, _] in lib.checks; key := lib.known_key_or_null(attribute)]
+keys := lib.split_checks.keys
 
 problems := [found |
 	some i, id in lib.endpoint_ids

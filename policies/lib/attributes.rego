@@ -218,10 +218,12 @@ examined(at, id, attributes) := [[i, msg] |
 
 # lib.checks as [index, attribute] pairs: all of them, those whose problem known_problems
 # holds (their keys there and their indexes, as two arrays in the same order: per candidate,
-# destructuring [index, key] pairs costs more than the lookups) and the rest. A known
-# problem is a string, a fine attribute null (`is_string` is cheaper than `!= null`).
+# destructuring [index, key] pairs costs more than the lookups) and the rest; and every
+# check's key or null (route's `keys`). A known problem is a string, a fine attribute null
+# (`is_string` is cheaper than `!= null`).
 split_checks := {
 	"all": [[i, attribute] | some i, attribute in attributes],
+	"keys": keys,
 	"known_keys": [key | some key in keys; key != null],
 	"known_index": [i | some i, key in keys; key != null],
 	"live": [[i, attributes[i]] | some i, key in keys; key == null],
