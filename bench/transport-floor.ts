@@ -146,6 +146,8 @@ async function main(): Promise<void> {
   for (const t of started)
     await runSegment(t.call, { rate: 200, durationMs: 1_500, drainMs: 2_000, maxInFlight: 2_000 });
   const per: Record<string, number[]> = {};
+  // Latency p50 / p99 of each round (µs, client-measured): what the stack adds with no work behind it.
+  const lat: Record<string, string[]> = {};
   for (let r = 0; r < rounds; r++) {
     for (const t of r % 2 === 0 ? started : [...started].reverse()) {
       const c0 = await cpuSeconds([t.managed.pid]);
@@ -160,6 +162,8 @@ async function main(): Promise<void> {
       if (errors > 0) console.error(`${t.kind}: ${errors} errors`, res.errorSamples);
       const us = (((c1 ?? 0) - (c0 ?? 0)) / Math.max(1, res.ok)) * 1e6;
       per[t.kind] = [...(per[t.kind] ?? []), Math.round(us)];
+      const p = (q: number) => Math.round(res.latency.getValueAtPercentile(q));
+      lat[t.kind] = [...(lat[t.kind] ?? []), `${p(50)} / ${p(99)}`];
     }
   }
   for (const t of started) {
@@ -167,12 +171,12 @@ async function main(): Promise<void> {
     await t.managed.stop();
   }
   console.log(`server CPU µs per call at ${rate} calls/s, ${seconds} s × ${rounds} rounds (interleaved):`);
-  console.log("| server | µs/call (each round) | mean |");
-  console.log("|---|---|---|");
+  console.log("| server | µs/call (each round) | mean | latency p50 / p99 µs (each round) |");
+  console.log("|---|---|---|---|");
   for (const kind of SERVERS) {
     const v = per[kind] ?? [];
     const mean = Math.round(v.reduce((x, y) => x + y, 0) / Math.max(1, v.length));
-    console.log(`| ${kind} | ${v.join(", ")} | ${mean} |`);
+    console.log(`| ${kind} | ${v.join(", ")} | ${mean} | ${(lat[kind] ?? []).join("; ")} |`);
   }
 }
 
