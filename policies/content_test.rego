@@ -3,7 +3,7 @@
 package sovereign.content_test
 
 import data.sovereign.fixtures.as_catalog
-import data.sovereign.fixtures.by_ids
+import data.sovereign.fixtures.as_sent
 import data.sovereign.fixtures.endpoint
 import data.sovereign.fixtures.input_for
 import data.sovereign.fixtures.route
@@ -102,10 +102,10 @@ test_redact_without_personal_data_no_obligation if {
 
 test_same_decision_by_ids if {
 	inp := with_labels("pii", labels({"email": 1}, 0))
-	result := route with input as by_ids(inp) with data.catalog.endpoints as as_catalog(inp) with data.tenants as tenants
+	result := route with input as as_sent(inp) with data.catalog as as_catalog(inp) with data.tenants as tenants
 	result.allow == {"eu"}
 	inp2 := with_labels("redact", labels({"email": 1}, 0))
-	data.sovereign.route.obligations == {"us": {"redact": ["email"]}, "trains": {"redact": ["email"]}} with input as by_ids(inp2)
-		with data.catalog.endpoints as as_catalog(inp2)
+	data.sovereign.route.obligations == {"us": {"redact": ["email"]}, "trains": {"redact": ["email"]}} with input as as_sent(inp2)
+		with data.catalog as as_catalog(inp2)
 		with data.tenants as tenants
 }

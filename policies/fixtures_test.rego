@@ -39,26 +39,33 @@ input_for(provider, region, tenant, endpoints) := {
 	"now": "2026-03-01T12:00:00Z",
 }
 
-# The same input as the router sends it: only the candidates' ids, with their attributes
-# loaded into data.catalog.endpoints (see `as_catalog`).
-by_ids(inp) := object.union(object.remove(inp, ["endpoints"]), {"endpoint_ids": [ep.id | some ep in inp.endpoints]})
+# The same input as the router sends it: only the candidates' positions in
+# data.catalog.ids, with the catalog loaded into data.catalog (see `as_catalog`).
+as_sent(inp) := object.union(object.remove(inp, ["endpoints"]), {"endpoint_at": [i | some i, _ in inp.endpoints]})
 
-# data.catalog.endpoints for the endpoints of an input.
-as_catalog(inp) := {ep.id: ep | some ep in inp.endpoints}
+# data.catalog for the endpoints of an input, in its order (the positions of `as_sent`).
+as_catalog(inp) := catalog_of(inp.endpoints)
+
+# data.catalog holding `endpoints`: their ids in order and the endpoints by id.
+catalog_of(endpoints) := {"ids": [ep.id | some ep in endpoints], "endpoints": {ep.id: ep | some ep in endpoints}}
+
+# `catalog` with the problems loaded with it: lib.catalog_problems' answer (id → problems)
+# by position in its ids, as the engine loads them.
+with_problems(catalog, problems) := object.union(catalog, {"problems_at": [object.get(problems, id, null) | some id in catalog.ids]})
 
 # The decision as the engine reads it from the route document: allow as a set, deny as
 # endpoint id → set of reasons, each reason of `problems` joined from its check's prefixes
 # and its message, merged with the reasons rules add to `deny` directly.
-route := {"allow": {id | some id in doc.allow}, "deny": denied} if {
+route := {"allow": {data.sovereign.lib.endpoint_ids[i] | some i in doc.allow}, "deny": denied} if {
 	doc := data.sovereign.route
 	checked := {id: {concat("", [prefix, msg]) |
 		some entry in found
-		[i, msg] := problem_entry(id, entry, doc.keys)
+		[i, msg] := problem_entry(at, entry, doc.keys)
 		some prefix in doc.checks[i]
 	} |
-		some i, found in doc.problems
+		some at, found in doc.problems
 		found != []
-		id := data.sovereign.lib.endpoint_ids[i]
+		id := data.sovereign.lib.endpoint_ids[at]
 	}
 	direct := object.get(doc, "deny", {})
 	denied := {id: checked_reasons |
@@ -68,7 +75,7 @@ route := {"allow": {id | some id in doc.allow}, "deny": denied} if {
 }
 
 # [check index, message] of a problems entry: given, or a bare index whose message is the
-# one loaded with the catalog.
+# one loaded with the catalog for the candidate at `at`.
 problem_entry(_, entry, _) := entry if is_array(entry)
 
-problem_entry(id, i, keys) := [i, data.catalog.problems[id][keys[i]]] if is_number(i)
+problem_entry(at, i, keys) := [i, data.catalog.problems_at[input.endpoint_at[at]][keys[i]]] if is_number(i)

@@ -2,7 +2,7 @@
 package sovereign.local_test
 
 import data.sovereign.fixtures.as_catalog
-import data.sovereign.fixtures.by_ids
+import data.sovereign.fixtures.as_sent
 import data.sovereign.fixtures.endpoint
 import data.sovereign.fixtures.input_for
 import data.sovereign.fixtures.route
@@ -33,7 +33,7 @@ test_local_only_request_keeps_local_endpoints_only if {
 
 test_local_only_by_endpoint_ids_as_the_router_sends_it if {
 	inp := input_for({"local_only": true}, null, "t", eps)
-	result := route with input as by_ids(inp) with data.catalog.endpoints as as_catalog(inp)
+	result := route with input as as_sent(inp) with data.catalog as as_catalog(inp)
 	result.allow == {"here"}
 	result.deny.there == {remote_reason}
 }

@@ -2,7 +2,7 @@
 package sovereign.media_region_test
 
 import data.sovereign.fixtures.as_catalog
-import data.sovereign.fixtures.by_ids
+import data.sovereign.fixtures.as_sent
 import data.sovereign.fixtures.endpoint
 import data.sovereign.fixtures.input_for
 import data.sovereign.fixtures.route
@@ -53,7 +53,7 @@ test_media_region_beside_require_region_reports_both if {
 
 test_same_decision_by_ids if {
 	inp := carrying("media-eu", ["image"])
-	result := route with input as by_ids(inp) with data.catalog.endpoints as as_catalog(inp) with data.tenants as tenants
+	result := route with input as as_sent(inp) with data.catalog as as_catalog(inp) with data.tenants as tenants
 	result.allow == {"eu"}
 	count(result.deny.us) == 1
 }

@@ -3,7 +3,7 @@
 package sovereign.permitted_parameters_test
 
 import data.sovereign.fixtures.as_catalog
-import data.sovereign.fixtures.by_ids
+import data.sovereign.fixtures.as_sent
 import data.sovereign.fixtures.endpoint
 import data.sovereign.fixtures.input_for
 
@@ -54,9 +54,9 @@ test_absent_when_the_request_uses_none if {
 
 test_permitting_a_parameter_denies_no_endpoint if {
 	inp := asking({}, "keeps", ["store"])
-	doc := data.sovereign.route with input as by_ids(inp) with data.catalog.endpoints as as_catalog(inp)
+	doc := data.sovereign.route with input as as_sent(inp) with data.catalog as as_catalog(inp)
 		with data.tenants as tenants
-	doc.allow == ["a"]
+	doc.allow == [0]
 	doc.permitted_parameters == ["store"]
 }
 

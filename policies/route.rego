@@ -2,10 +2,11 @@
 #
 # Entrypoint `sovereign/route`, evaluated once per request (docs/architecture.md §5). Input:
 #   {request: {model, models, provider: {zdr, data_collection, …}, region, labels, …},
-#    principal: {tenant, workload, roles}, endpoint_ids: [candidate ids…], now}
-# with the candidates' effective attributes in data.catalog.endpoints (loaded once per
-# catalog revision), or `endpoints: [effective attributes…]` in place of `endpoint_ids`
-# (opa test fixtures, replays). Rules read the candidates through `lib.endpoints`.
+#    principal: {tenant, workload, roles}, endpoint_at: [candidate positions…], now}
+# with the catalog loaded once per catalog revision (data.catalog.ids: endpoint ids in order,
+# which endpoint_at indexes; data.catalog.endpoints: effective attributes by id), or
+# `endpoints: [effective attributes…]` in place of `endpoint_at` (opa test fixtures,
+# replays). Rules read the candidates through `lib.endpoints` and `lib.endpoint_ids`.
 #
 # The shipped rules live one concern per file (zdr.rego, data_collection.rego,
 # residency.rego, tenant.rego): each adds to data.sovereign.checks.applied the checks the
@@ -14,17 +15,20 @@
 # to `deny` directly (docs/policies.md §3).
 #
 # Output (this package's document):
-#   allow:    [endpoint id…] that no check and no rule denies, in candidate order
+#   allow:    [position…] of the candidates that no check and no rule denies, in candidate
+#             order (positions in the candidates as given: written out of Wasm, a number
+#             costs less than an id)
 #   checks:   [[reason prefix…]…], one entry per attribute examined
-#   keys:     per check, its index in data.catalog.problems[id] (lib.static_attributes;
+#   keys:     per check, its index in an endpoint's known problems (lib.static_attributes;
 #             null: examined per request)
 #   problems: one entry per candidate, in candidate order: [] when it has no problem, else
 #             [[index into checks, message] or index into checks…]; each reason is a prefix
 #             of checks[index] followed by the message ("zdr: " + "endpoint retains prompts
-#             for 30 days (source: provider)"); a bare index means the message is
-#             data.catalog.problems[id][key], loaded with the catalog
-#             (lib.catalog_problems), which the engine holds too. By position rather than
-#             by id: the answer carries no ids and no object to sort (docs/policies.md §9)
+#             for 30 days (source: provider)"); a bare index means the message is the
+#             candidate's known problem at keys[index] (data.catalog.problems_at, loaded
+#             with the catalog from lib.catalog_problems), which the engine holds too. By
+#             position rather than by id: the answer carries no ids and no object to sort
+#             (docs/policies.md §9)
 #   deny:     endpoint id → set of reasons, from rules that add them directly (absent
 #             when there are none)
 #   prefer_local: true when the tenant's data asks for local endpoints first
@@ -50,8 +54,8 @@ checks := [prefixes | some [_, prefixes] in lib.checks]
 keys := lib.split_checks.keys
 
 problems := [found |
-	some i, id in lib.endpoint_ids
-	found := lib.problems_at(i, id, known, known_keys, known_index, live, every_check)
+	some i, key in lib.candidate_keys
+	found := lib.problems_at(i, key, known, known_keys, known_index, live, every_check)
 ] if {
 	# Taken out of the object once here: in the comprehension, each is a hashed lookup per candidate.
 	checks := lib.split_checks
@@ -62,14 +66,16 @@ problems := [found |
 	known := lib.known_problems
 }
 
-allow := [id |
-	some i, id in lib.endpoint_ids
-	problems[i] == []
-	not denied[id]
+allow := [i |
+	some i, found in problems
+	found == []
+	not denied[i]
 ] if {
-	# One problems entry per candidate id, or no allow at all (a malformed answer).
-	count(problems) == count(lib.endpoint_ids)
-	denied := {id | some id, _ in data.sovereign.route.deny}
+	# One problems entry per candidate, or no allow at all (a malformed answer).
+	count(problems) == count(lib.candidate_keys)
+
+	# The candidates' ids are looked at only when a rule denies directly.
+	denied := {i | some id, _ in data.sovereign.route.deny; some i, candidate in lib.endpoint_ids; candidate == id}
 }
 
 permitted_parameters := [p |

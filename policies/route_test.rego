@@ -1,10 +1,12 @@
 package sovereign.route_test
 
 import data.sovereign.fixtures.as_catalog
-import data.sovereign.fixtures.by_ids
+import data.sovereign.fixtures.as_sent
+import data.sovereign.fixtures.catalog_of
 import data.sovereign.fixtures.endpoint
 import data.sovereign.fixtures.input_for
 import data.sovereign.fixtures.route
+import data.sovereign.fixtures.with_problems
 import data.sovereign.lib
 
 mixed := [
@@ -93,33 +95,31 @@ test_endpoint_ids_with_catalog_data_decide_as_inline_endpoints if {
 		input_for({"zdr": true}, "us", "acme-health", mixed),
 	] {
 		inline := route with input as inp
-		by_id := route with input as by_ids(inp) with data.catalog.endpoints as as_catalog(inp)
+		by_id := route with input as as_sent(inp) with data.catalog as as_catalog(inp)
 		by_id == inline
 		problems := data.sovereign.lib.catalog_problems with input as {"endpoints": inp.endpoints}
-		with_problems := route with input as by_ids(inp)
-			with data.catalog.endpoints as as_catalog(inp)
-			with data.catalog.problems as problems
-		with_problems == inline
+		with_known := route with input as as_sent(inp)
+			with data.catalog as with_problems(as_catalog(inp), problems)
+		with_known == inline
 	}
 }
 
-# The engine loads lib.catalog_problems into data.catalog.problems once per catalog; a
-# request by ids then reads the request-independent problems from there.
+# The engine loads lib.catalog_problems into data.catalog.problems_at once per catalog; a
+# request by positions then reads the request-independent problems from there.
 test_endpoint_ids_read_problems_loaded_with_the_catalog if {
 	inp := input_for({"zdr": true}, null, "t", [endpoint("a", {})])
 
 	# retention, caching, training, residency in eu (lib.static_attributes)
 	problems := {"a": ["loaded (source: assumed)", null, null, null]}
-	result := route with input as by_ids(inp)
-		with data.catalog.endpoints as as_catalog(inp)
-		with data.catalog.problems as problems
+	result := route with input as as_sent(inp)
+		with data.catalog as with_problems(as_catalog(inp), problems)
 	result.deny.a == {"zdr: loaded (source: assumed)"}
-	doc := data.sovereign.route with input as by_ids(inp)
-		with data.catalog.endpoints as as_catalog(inp)
-		with data.catalog.problems as problems
+	doc := data.sovereign.route with input as as_sent(inp)
+		with data.catalog as with_problems(as_catalog(inp), problems)
 	doc.keys == [1, 0]
 	doc.problems == [[1]]
-	inline := route with input as inp with data.catalog.problems as problems
+	doc.allow == []
+	inline := route with input as inp with data.catalog as with_problems(as_catalog(inp), problems)
 	inline.allow == {"a"}
 }
 
@@ -143,36 +143,46 @@ test_catalog_problems_hold_every_request_independent_attribute if {
 }
 
 test_endpoint_ids_only_catalog_endpoints_of_the_request_are_candidates if {
-	catalog := object.union(as_catalog(strict_input), {"other": endpoint("other", {})})
-	result := route with input as by_ids(strict_input) with data.catalog.endpoints as catalog
+	catalog := catalog_of(array.concat(mixed, [endpoint("other", {})]))
+	result := route with input as as_sent(strict_input) with data.catalog as catalog
 	result.allow == {"ok"}
 	not result.deny.other
 }
 
-# The engine never sends an id its loaded catalog lacks; should one come, the answer has no
-# allow (a malformed answer: the router fails the request closed), never a misplaced one.
-test_endpoint_id_missing_from_catalog_leaves_no_allow if {
+# The engine never sends a position its loaded catalog lacks; should one come, the answer
+# has no allow (a malformed answer: the router fails the request closed), never a misplaced one.
+test_endpoint_position_missing_from_catalog_leaves_no_allow if {
 	inp := input_for({}, null, "t", [endpoint("a", {}), endpoint("b", {})])
-	doc := data.sovereign.route with input as by_ids(inp) with data.catalog.endpoints as {"a": endpoint("a", {})}
+	doc := data.sovereign.route with input as as_sent(inp) with data.catalog as catalog_of([endpoint("a", {})])
 	not doc.allow
 	count(doc.problems) == 1
 }
 
 # The same when checks are examined per request (region us is not in data.regions) and the
-# missing id comes first, so lib.endpoints is out of step with the ids: no candidate takes
-# another's endpoint, and still no allow, with or without known problems for the others.
-test_endpoint_id_missing_from_catalog_ahead_of_others_leaves_no_allow if {
-	inp := input_for({}, "us", "t", [endpoint("b", {}), endpoint("a", {})])
-	catalog := {"a": endpoint("a", {})}
-	doc := data.sovereign.route with input as by_ids(inp) with data.catalog.endpoints as catalog
+# missing position comes first, so lib.endpoints is out of step with the positions: no
+# candidate takes another's endpoint, and still no allow, with or without known problems for
+# the others.
+test_endpoint_position_missing_from_catalog_ahead_of_others_leaves_no_allow if {
+	inp := object.union(as_sent(input_for({}, "us", "t", [endpoint("b", {}), endpoint("a", {})])), {"endpoint_at": [1, 0]})
+	catalog := catalog_of([endpoint("a", {})])
+	doc := data.sovereign.route with input as inp with data.catalog as catalog
 	not doc.allow
 	count(doc.problems) < 2
 	known := {"a": [null | some _ in data.sovereign.lib.static_attributes]}
-	doc2 := data.sovereign.route with input as by_ids(inp)
-		with data.catalog.endpoints as catalog
-		with data.catalog.problems as known
+	doc2 := data.sovereign.route with input as inp with data.catalog as with_problems(catalog, known)
 	not doc2.allow
 	count(doc2.problems) < 2
+}
+
+# A rule that denies directly names the endpoint by id; allow leaves out its position.
+test_allow_is_positions_without_the_directly_denied if {
+	inp := input_for({}, null, "t", [endpoint("a", {}), endpoint("b", {}), endpoint("c", {})])
+	doc := data.sovereign.route with input as as_sent(inp)
+		with data.catalog as as_catalog(inp)
+		with data.sovereign.route.deny as {"b": {"custom: no"}}
+	doc.allow == [0, 2]
+	inline := data.sovereign.route with input as inp with data.sovereign.route.deny as {"b": {"custom: no"}}
+	inline.allow == [0, 2]
 }
 
 test_inline_endpoints_take_precedence_over_catalog_data if {
@@ -206,23 +216,23 @@ test_known_keys_come_from_the_keys_loaded_with_the_catalog if {
 	inp := input_for({"zdr": true}, "us", "bund-gov", [endpoint("a", {})])
 	loaded := data.sovereign.lib.attribute_keys
 	count(loaded) == count(lib.static_attributes)
-	split := data.sovereign.lib.split_checks with input as by_ids(inp) with data.catalog.attribute_keys as loaded
+	split := data.sovereign.lib.split_checks with input as as_sent(inp) with data.catalog.attribute_keys as loaded
 	split.known_keys == [1, 0, 4]
 	[attribute | some [_, attribute] in split.live] == [["residency", "us"]]
 
 	# Whatever is loaded is what counts: retention at 7, the rest unknown.
 	other := {json.marshal("retention"): 7}
-	lib.known_key("retention") == 7 with input as by_ids(inp) with data.catalog.attribute_keys as other
-	not lib.known_key("caching") with input as by_ids(inp) with data.catalog.attribute_keys as other
+	lib.known_key("retention") == 7 with input as as_sent(inp) with data.catalog.attribute_keys as other
+	not lib.known_key("caching") with input as as_sent(inp) with data.catalog.attribute_keys as other
 	lib.known_key("caching") == 1 with input as inp with data.catalog.attribute_keys as other
 }
 
-# Inline endpoints are examined here whatever data.catalog.problems holds: lib.known_problems
-# is empty for them.
+# Inline endpoints are examined here whatever data.catalog.problems_at holds:
+# lib.known_problems is empty for them.
 test_known_problems_are_empty_for_inline_endpoints if {
 	inp := input_for({}, null, "t", [endpoint("a", {})])
-	known := data.sovereign.lib.known_problems with input as inp with data.catalog.problems as {"a": {}}
+	known := data.sovereign.lib.known_problems with input as inp with data.catalog.problems_at as [[]]
 	known == {}
-	by_id := data.sovereign.lib.known_problems with input as by_ids(inp) with data.catalog.problems as {"a": {}}
-	by_id == {"a": {}}
+	by_position := data.sovereign.lib.known_problems with input as as_sent(inp) with data.catalog.problems_at as [[]]
+	by_position == [[]]
 }

@@ -10,20 +10,28 @@ package sovereign.lib
 # --- the candidates ---
 
 # The candidate endpoints, each with its effective attributes (docs/policies.md §1).
-# Rules iterate `lib.endpoints`, never `input.endpoints` directly: the router passes only
-# the candidates' ids (`input.endpoint_ids`) and loads the catalog's endpoints into
-# `data.catalog.endpoints` once per catalog revision; an input that carries the endpoints
-# itself (`input.endpoints`: opa test fixtures, replays) is used as it is.
+# Rules iterate `lib.endpoints`, never `input.endpoints` directly: the router loads the
+# catalog into data once per catalog revision — its endpoint ids in order
+# (`data.catalog.ids`), the endpoints by id (`data.catalog.endpoints`) — and passes only the
+# candidates' positions in `data.catalog.ids` (`input.endpoint_at`: small numbers to parse,
+# and array reads instead of hashed lookups per candidate); an input that carries the
+# endpoints itself (`input.endpoints`: opa test fixtures, replays) is used as it is.
 endpoints := input.endpoints if {
 	input.endpoints
-} else := [data.catalog.endpoints[id] | some id in input.endpoint_ids]
+} else := [data.catalog.endpoints[data.catalog.ids[at]] | some at in input.endpoint_at]
 
-# The candidate ids, in order: input.endpoint_ids as given (the engine sends only ids the
-# loaded catalog holds; were one missing, `endpoints` would be shorter than this, and
-# route.allow, which checks, undefined: the router fails the request closed).
-endpoint_ids := input.endpoint_ids if {
+# The candidate ids, in order (a position the loaded catalog lacks has no id: this is then
+# shorter than input.endpoint_at, and route.allow, which checks, undefined: the router
+# fails the request closed).
+endpoint_ids := [data.catalog.ids[at] | some at in input.endpoint_at] if {
 	not input.endpoints
 } else := [ep.id | some ep in endpoints]
+
+# How route.problems names each candidate: by its position in data.catalog.ids
+# (input.endpoint_at) or, for inline endpoints, by its id.
+candidate_keys := input.endpoint_at if {
+	not input.endpoints
+} else := endpoint_ids
 
 # Where an attribute's value came from, as reported in deny reasons.
 # "runtime": established by construction for an endpoint the router runs in-process (api local).
@@ -187,34 +195,42 @@ problem(ep, ["headquarters", allowed, listed]) := headquarters_problem(ep, allow
 
 problem(ep, "local") := local_problem(ep)
 
-# [[index into checks, message]…] for the attributes with a problem at candidate `at` (id
-# `id`), [] when none; only the index for a problem read from known_problems (not written out
-# of Wasm again: the engine holds the same data). `known_all` is lib.known_problems and the
-# rest lib.split_checks' arrays, all passed in: per candidate, a rule referenced costs a memo
-# lookup and a field of an object a hashed lookup. The attributes no request changes come
-# from known_all when the candidate is there, the others are examined here — only then is the
-# candidate's endpoint looked up (lib.endpoints is built on first use: a request whose checks
-# are all known builds no array of endpoints).
-problems_at(at, id, known_all, keys, index, live, all) := array.concat(
-	[index[j] | some j, key in keys; is_string(known[key])],
-	# Not checked to be this very candidate, as examined() does: an id without known problems
-	# (the loaded catalog lacks it) is the only way lib.endpoints can be out of step with the
-	# ids, and that candidate gets no problems entry (below), so the answer has no allow.
+# [[index into checks, message]…] for the attributes with a problem at candidate `at` (named
+# `key` in lib.candidate_keys), [] when none; only the index for a problem read from
+# known_problems (not written out of Wasm again: the engine holds the same data). `known_all`
+# is lib.known_problems and the rest lib.split_checks' arrays, all passed in: per candidate,
+# a rule referenced costs a memo lookup and a field of an object a hashed lookup. The
+# attributes no request changes come from known_all when the candidate is there, the others
+# are examined here — only then is the candidate's endpoint looked up (lib.endpoints is built
+# on first use: a request whose checks are all known builds no array of endpoints).
+problems_at(at, key, known_all, keys, index, live, all) := array.concat(
+	[index[j] | some j, k in keys; is_string(known[k])],
+	# Not checked to be this very candidate, as examined() does: a position without known
+	# problems (the loaded catalog lacks it) is the only way lib.endpoints can be out of step
+	# with the positions, and that candidate gets no problems entry (below), so the answer
+	# has no allow.
 	[[i, msg] | some [i, attribute] in live; msg := problem(endpoints[at], attribute)],
 ) if {
-	known := known_all[id]
-} else := examined(at, id, all)
+	known := known_all[key]
+	is_array(known)
+} else := examined(at, key, all)
 
 # The problems of candidate `at` for [index, attribute] pairs. Undefined when lib.endpoints
-# does not hold that very candidate there (an id the loaded catalog lacks shifts the array):
-# the candidate then has no problems entry, and the answer no allow (fail closed).
-examined(at, id, attributes) := [[i, msg] |
+# does not hold that very candidate there (a position the loaded catalog lacks shifts the
+# array): the candidate then has no problems entry, and the answer no allow (fail closed).
+examined(at, key, attributes) := [[i, msg] |
 	some [i, attribute] in attributes
 	msg := problem(ep, attribute)
 ] if {
 	ep := endpoints[at]
-	ep.id == id
+	ep.id == candidate_id(key)
 }
+
+# The id of the candidate named `key` in lib.candidate_keys, undefined for a position the
+# loaded catalog lacks.
+candidate_id(key) := data.catalog.ids[key] if {
+	not input.endpoints
+} else := key
 
 # lib.checks as [index, attribute] pairs: all of them, those whose problem known_problems
 # holds (their keys there and their indexes, as two arrays in the same order: per candidate,
@@ -248,9 +264,10 @@ catalog_problems := {ep.id: [problem_or_null(ep, a) | some a in static_attribute
 	some ep in endpoints
 }
 
-# The problems loaded with the catalog, when the candidates come by id; empty otherwise
-# (inline endpoints are examined per request, whatever data.catalog holds).
-known_problems := data.catalog.problems if {
+# The problems loaded with the catalog (lib.catalog_problems by position in
+# data.catalog.ids), when the candidates come by position; empty otherwise (inline endpoints
+# are examined per request, whatever data.catalog holds).
+known_problems := data.catalog.problems_at if {
 	not input.endpoints
 } else := {}
 
@@ -276,7 +293,7 @@ headquarters_attribute(listed) := ["headquarters", allowed, concat(", ", sort(al
 # hundred tenants (bench/findings.md, session 22).
 attribute_keys := {json.marshal(a): i | some i, a in static_attributes}
 
-# The keys loaded with the catalog, when the candidates come by id (as known_problems).
+# The keys loaded with the catalog, when the candidates come by position (as known_problems).
 loaded_attribute_keys := data.catalog.attribute_keys if not input.endpoints
 
 # The key of an attribute in catalog_problems, undefined for attributes not there. An

@@ -134,7 +134,13 @@ export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}):
     }
     const endpointIds = endpointAccessProblems.length === 0;
     if (endpointIds) {
-      const marker = { ...ENDPOINT_IDS_METADATA.sovereign_router, ...inputUse };
+      // Candidates by position in data.catalog.ids when the rules read them so (lib.endpoints).
+      const positions = inputUse.decision_input?.some((p) => p[0] === "endpoint_at") === true;
+      const marker = {
+        ...ENDPOINT_IDS_METADATA.sovereign_router,
+        ...inputUse,
+        ...(positions ? { endpoint_at: true } : {}),
+      };
       await writeFile(join(staged, ".manifest"), JSON.stringify({ metadata: { sovereign_router: marker } }));
     }
 

@@ -10,6 +10,7 @@ import {
 } from "../../test/support/policy-bundles.js";
 import { readBundle } from "./bundle.js";
 import { listPolicySources } from "./bundle-build.js";
+import { ByIdsInput } from "./decision-cache.js";
 import { PolicyEngine } from "./engine.js";
 import type { PolicyBundle, PolicyEndpointInput, PolicyInput } from "./index.js";
 import { analyseInputUse, prunePaths } from "./input-paths.js";
@@ -229,12 +230,63 @@ describe("the decision cache", () => {
   });
 });
 
+describe("how the input names the candidates", () => {
+  const a = endpoint("a");
+  const b = endpoint("b");
+  const byId = new Map([
+    ["a", a],
+    ["b", b],
+  ]);
+  const named = {
+    byId,
+    at: new Map([
+      [a, 0],
+      [b, 1],
+    ]),
+  };
+  const input = policyInput([b, a]);
+
+  it("by position in the loaded catalog's ids for the shipped bundle (its manifest's endpoint_at)", () => {
+    const by = new ByIdsInput(shipped);
+    expect(by.positions).toBe(true);
+    const sent = by.candidates(named, input.endpoints, ["b", "a"]);
+    expect(sent).toEqual([1, 0]);
+    const json = JSON.parse(by.json(input, sent!)) as Record<string, unknown>;
+    expect(json.endpoint_at).toEqual([1, 0]);
+    expect(json).not.toHaveProperty("endpoint_ids");
+    expect(json).not.toHaveProperty("endpoints");
+    // A copy of a catalog endpoint is not the endpoint loaded: no position, the input goes inline.
+    expect(by.candidates(named, [{ ...b }, a], ["b", "a"])).toBeUndefined();
+  });
+
+  it("by id for a bundle whose manifest does not say endpoint_at (built before positions)", () => {
+    const sovereign_router = { ...(shipped.manifest.metadata?.sovereign_router as object) } as Record<
+      string,
+      unknown
+    >;
+    delete sovereign_router.endpoint_at;
+    sovereign_router.decision_input = (sovereign_router.decision_input as string[][]).map((p) =>
+      p[0] === "endpoint_at" ? ["endpoint_ids"] : p,
+    );
+    const older = { ...shipped, manifest: { ...shipped.manifest, metadata: { sovereign_router } } };
+    const by = new ByIdsInput(older);
+    expect(by.positions).toBe(false);
+    const sent = by.candidates(named, input.endpoints, ["b", "a"]);
+    expect(sent).toEqual(["b", "a"]);
+    const json = JSON.parse(by.json(input, sent!)) as Record<string, unknown>;
+    expect(json.endpoint_ids).toEqual(["b", "a"]);
+    expect(json).not.toHaveProperty("endpoint_at");
+    expect(by.candidates(named, [{ ...b }, a], ["b", "a"])).toBeUndefined();
+  });
+});
+
 describe("analyseInputUse", () => {
   it("finds what the shipped rules read of the input: neither the clock nor the identity", async () => {
     const sources = (await listPolicySources(POLICIES_DIR)).filter((s) => s.endsWith(".rego"));
     const use = await analyseInputUse(resolveOpaBin(), POLICIES_DIR, sources);
     expect(use.nondeterministic).toEqual([]);
     expect(use.paths).toContainEqual(["principal", "tenant"]);
+    expect(use.paths).toContainEqual(["endpoint_at"]);
     expect(use.paths).toContainEqual(["request", "content_labels"]);
     expect(use.paths?.some((p) => p[0] === "now" || p.includes("identity"))).toBe(false);
   });

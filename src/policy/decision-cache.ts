@@ -1,6 +1,6 @@
 import type { LoadedPolicy } from "@open-policy-agent/opa-wasm";
 import type { PolicyBundle } from "./bundle.js";
-import type { PolicyDecision, PolicyInput } from "./types.js";
+import type { PolicyDecision, PolicyEndpointInput, PolicyInput } from "./types.js";
 
 /**
  * Per-bundle precomputation and the decision cache (docs/policies.md §9).
@@ -18,16 +18,52 @@ import type { PolicyDecision, PolicyInput } from "./types.js";
  *   policy is evaluated every time).
  */
 
+/** The catalog as an engine loads it into an instance's data (what candidates are named by). */
+export interface CandidateCatalog {
+  byId: ReadonlyMap<string, PolicyEndpointInput>;
+  /** Each endpoint (the very object) → its position in `data.catalog.ids`. */
+  at: ReadonlyMap<PolicyEndpointInput, number>;
+}
+
 /** How a bundle's inputs go by endpoint ids, and its decision cache, if it may have one. */
 export class ByIdsInput {
   /** The input paths the bundle reads (its manifest's), if it declares them. */
   private readonly project: InputProjection | undefined;
+  /**
+   * The bundle names the candidates by position in `data.catalog.ids` (`input.endpoint_at`,
+   * its manifest's `endpoint_at`); else by id (`input.endpoint_ids`, bundles before 2026-12-03).
+   */
+  readonly positions: boolean;
   /** Decisions by reduced input ({@link enableCache}). */
   cache: DecisionCache | undefined;
   uncachedBecause: string | undefined = "the bundle does not take endpoint ids";
 
   constructor(private readonly bundle: PolicyBundle) {
     this.project = declaredProjection(bundle);
+    this.positions = marker(bundle)?.endpoint_at === true;
+  }
+
+  /**
+   * The candidates as this bundle's input names them — their positions in `catalog`, or
+   * `ids` — or undefined when one is not the very endpoint `catalog` holds (the input then
+   * carries the endpoints inline).
+   */
+  candidates(
+    catalog: CandidateCatalog,
+    endpoints: readonly PolicyEndpointInput[],
+    ids: readonly string[],
+  ): readonly number[] | readonly string[] | undefined {
+    if (!this.positions) {
+      for (const e of endpoints) if (catalog.byId.get(e.id) !== e) return undefined;
+      return ids;
+    }
+    const at: number[] = new Array(endpoints.length);
+    for (let i = 0; i < endpoints.length; i++) {
+      const p = catalog.at.get(endpoints[i]!);
+      if (p === undefined) return undefined;
+      at[i] = p;
+    }
+    return at;
   }
 
   /** Caches decisions if the bundle and its Wasm allow it (`policy`: an instance before setData). */
@@ -36,11 +72,15 @@ export class ByIdsInput {
     if (!this.uncachedBecause) this.cache = new DecisionCache(size);
   }
 
-  /** The input as JSON: the paths the bundle reads (all but the endpoints when undeclared) and the ids. */
-  json(input: PolicyInput, ids: readonly string[]): string {
-    if (this.project) return JSON.stringify({ ...this.project(input), endpoint_ids: ids });
-    const { endpoints: _, ...rest } = input;
-    return JSON.stringify({ ...rest, endpoint_ids: ids });
+  /**
+   * The input as JSON: the paths the bundle reads (all but the endpoints when undeclared) and
+   * the candidates ({@link candidates}).
+   */
+  json(input: PolicyInput, candidates: readonly number[] | readonly string[]): string {
+    const rest = this.project ? this.project(input) : withoutEndpoints(input);
+    return JSON.stringify(
+      this.positions ? { ...rest, endpoint_at: candidates } : { ...rest, endpoint_ids: candidates },
+    );
   }
 }
 
@@ -64,8 +104,9 @@ export function declaredProjection(bundle: PolicyBundle): InputProjection | unde
   const checked: string[][] = [];
   for (const p of paths) {
     if (!Array.isArray(p) || p.length === 0 || !p.every((s) => typeof s === "string")) return undefined;
-    // The candidates go as `endpoint_ids`, by the engine.
-    if (p[0] !== "endpoints" && p[0] !== "endpoint_ids") checked.push(p as string[]);
+    // The candidates go as `endpoint_at` or `endpoint_ids`, by the engine.
+    if (p[0] !== "endpoints" && p[0] !== "endpoint_ids" && p[0] !== "endpoint_at")
+      checked.push(p as string[]);
   }
   return (input) => project(input as unknown as Record<string, unknown>, checked);
 }
@@ -192,6 +233,11 @@ export class DecisionCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+function withoutEndpoints(input: PolicyInput): Record<string, unknown> {
+  const { endpoints: _, ...rest } = input;
+  return rest;
 }
 
 function marker(bundle: PolicyBundle): Record<string, unknown> | undefined {

@@ -123,6 +123,20 @@ describe("parseDecision: problems by position", () => {
     expect(memo.lists.size).toBe(0);
   });
 
+  it("reads allow as the candidates' positions (the shipped bundle) as it reads their ids", () => {
+    const byPosition = parse(positional(entries, { allow: [0] }));
+    expect(byPosition).toEqual(parse(positional(entries)));
+    expect(parse(positional([[], [], [], [[1, "m"]]], { allow: [2, 0, 1] })).allow).toEqual(["a", "b", "c"]);
+  });
+
+  it("refuses an allowed position that names no candidate, or a candidate with problems", () => {
+    for (const allow of [[4], [-1], [0.5], [null], [[0]]])
+      expect(() => parse(positional(entries, { allow })), JSON.stringify(allow)).toThrow(
+        PolicyEvaluationError,
+      );
+    expect(() => parse(positional(entries, { allow: [0, 1] }))).toThrow(PolicyEvaluationError);
+  });
+
   it("a candidate no entry and no rule decides is denied as undecided, in the object shape", () => {
     const d = parse({ allow: ["a"], checks: CHECKS, keys: KEYS, problems: { b: [0] } });
     expect(d.deny.c).toEqual(["policy: endpoint neither allowed nor denied by the policy (fail closed)"]);

@@ -35,7 +35,8 @@ export const UNDECIDED_REASON = "policy: endpoint neither allowed nor denied by 
  * {@link PolicyDecision} over exactly the candidate ids the policy was asked about.
  *
  * Three output shapes are understood (policies/route.rego):
- * - `{allow, checks, keys, problems, deny?}`, the shipped policy's: `problems` is an array
+ * - `{allow, checks, keys, problems, deny?}`, the shipped policy's: `allow` holds the allowed
+ *   candidates' positions in `candidateIds` (ids in bundles before 2026-12-03); `problems` is an array
  *   with one entry per candidate, in candidate order, each `[]` or `[[i, message]…]`; each
  *   prefix in `checks[i]` followed by `message` is one reason; a bare `i` stands for the
  *   message `known[id][keys[i]]` (the problems loaded with the catalog, which the policy
@@ -77,10 +78,17 @@ export function parseDecision(
   if (!(deny === undefined && compact) && !isObject(deny)) malformed("deny is not an object");
 
   const allowed = new Set<string>();
-  for (const id of allow) {
-    if (typeof id !== "string") malformed("allow holds a non-string");
-    if (!candidates.has(id)) malformed(`allow names unknown endpoint ${JSON.stringify(id)}`);
-    allowed.add(id);
+  for (const entry of allow) {
+    if (typeof entry === "number") {
+      const id = candidateIds[entry];
+      if (id === undefined || !Number.isInteger(entry))
+        malformed(`allow names position ${entry} of ${candidateIds.length} candidates`);
+      allowed.add(id);
+      continue;
+    }
+    if (typeof entry !== "string") malformed("allow holds neither an id nor a position");
+    if (!candidates.has(entry)) malformed(`allow names unknown endpoint ${JSON.stringify(entry)}`);
+    allowed.add(entry);
   }
   // Endpoint id → reasons (fresh arrays: the engine's own parse, so they may be reused).
   const reasons = new Map<string, string[]>();

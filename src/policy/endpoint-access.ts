@@ -10,8 +10,10 @@ const run = promisify(execFile);
 /**
  * Manifest metadata that tells the engine a bundle reads the candidates only through
  * `data.sovereign.lib.endpoints` (`.manifest` → `metadata.sovereign_router.endpoint_ids`).
- * Only such bundles get `endpoint_ids` instead of `endpoints` in their input; any other
- * bundle (built by hand with `opa build`, or with a rule reading `input.endpoints`) is
+ * Only such bundles get the candidates named instead of `endpoints` in their input — by
+ * position in `data.catalog.ids` (`endpoint_at`) when the manifest also says
+ * `endpoint_at: true` (its rules read `input.endpoint_at`), else by id (`endpoint_ids`); any
+ * other bundle (built by hand with `opa build`, or with a rule reading `input.endpoints`) is
  * evaluated with the endpoints inline, which is always correct, only slower.
  */
 export const ENDPOINT_IDS_METADATA = { sovereign_router: { endpoint_ids: true } } as const;
@@ -37,12 +39,21 @@ export const ATTRIBUTE_KEYS_ENTRYPOINT = "sovereign/lib/attribute_keys";
 /** Top-level `input` fields a rule may read; the candidates come from `lib.endpoints`. */
 const INPUT_FIELDS = new Set(["request", "principal", "now"]);
 /**
- * Rules of package sovereign.lib that turn `input.endpoints` / `input.endpoint_ids` into
- * candidates, and `known_problems` and `loaded_attribute_keys`, which read what the engine
- * loads beside them (`data.catalog.problems` and `data.catalog.attribute_keys`, see
+ * Rules of package sovereign.lib that turn `input.endpoints` / `input.endpoint_at` (or
+ * `input.endpoint_ids`, bundles before 2026-12-03) into candidates — `endpoints`,
+ * `endpoint_ids`, `candidate_keys`, `candidate_id` — and `known_problems` and
+ * `loaded_attribute_keys`, which read what the engine loads beside them
+ * (`data.catalog.problems_at` or `.problems` and `data.catalog.attribute_keys`, see
  * {@link CATALOG_PROBLEMS_ENTRYPOINT} and {@link ATTRIBUTE_KEYS_ENTRYPOINT}).
  */
-const CANDIDATE_RULES = new Set(["endpoints", "endpoint_ids", "known_problems", "loaded_attribute_keys"]);
+const CANDIDATE_RULES = new Set([
+  "endpoints",
+  "endpoint_ids",
+  "candidate_keys",
+  "candidate_id",
+  "known_problems",
+  "loaded_attribute_keys",
+]);
 
 type Term = { type?: string; value?: unknown };
 type Ast = {

@@ -360,6 +360,30 @@ describe("PolicyEngine with the catalog's endpoints as data", () => {
     expect((await engine.evaluate(policyInput(v1, zdr))).decision.allow).toEqual(["a", "b"]);
   });
 
+  it("names the candidates by position in the catalog the instance holds, not the one of the time a request came", async () => {
+    // The same endpoint objects in another order: the request's candidates stay by position,
+    // their positions change. With the decision cache on, the input is made before the wait.
+    const a = endpoint("a", { retention_days: { value: 30, source: "provider" } });
+    const b = endpoint("b");
+    const c = endpoint("c");
+    const engine = new PolicyEngine({ poolSize: 1, decisionCacheSize: 64 });
+    await engine.load(shipped);
+    engine.setCatalog([a, b, c]);
+    const zdr = { provider: { zdr: true } };
+    const inFlight = engine.evaluate(policyInput([a, b], zdr));
+    engine.setCatalog([c, b, a]);
+    const expected = {
+      allow: ["b"],
+      deny: { a: ["zdr: endpoint retains prompts for 30 days (source: provider)"] },
+      permittedParameters: [],
+      applied: ["zdr: "],
+    };
+    expect((await inFlight).decision).toEqual(expected);
+    expect((await engine.evaluate(policyInput([a, b], zdr))).decision).toEqual(expected);
+    expect((await engine.evaluate(policyInput([c, a], zdr))).decision.allow).toEqual(["c"]);
+    expect(engine.stats).toMatchObject({ byIds: 3, inline: 0 });
+  });
+
   it("loads the catalog into a prepared bundle's instances before it serves", async () => {
     const catalog = catalogEndpoints();
     const engine = await engineWith(shipped, 2);

@@ -1,7 +1,7 @@
 import { type LoadedPolicy, loadPolicy } from "@open-policy-agent/opa-wasm";
 import { ENTRYPOINT, type PolicyBundle } from "./bundle.js";
 import type { KnownProblems, ReasonMemo } from "./decision.js";
-import { ByIdsInput, type DecisionCache } from "./decision-cache.js";
+import { ByIdsInput, type CandidateCatalog, type DecisionCache } from "./decision-cache.js";
 import { attributeKeys, catalogProblems, ENDPOINT_IDS_METADATA } from "./endpoint-access.js";
 import { PolicyBundleError, PolicyEvaluationError, PolicyUnavailableError } from "./errors.js";
 import { ResultMemo } from "./result-memo.js";
@@ -50,9 +50,12 @@ export interface PolicyEvaluation {
   cached?: true;
 }
 
-/** How many evaluations passed endpoint ids or inline endpoints, and catalog loads. */
+/** How many evaluations named the candidates or passed them inline, and catalog loads. */
 export interface PolicyEngineStats {
-  /** Evaluations whose input carried only `endpoint_ids` (endpoints in the instance's data), cached ones included. */
+  /**
+   * Evaluations whose input only named the candidates (`endpoint_at`, or `endpoint_ids` for
+   * older bundles; the endpoints in the instance's data), cached ones included.
+   */
   byIds: number;
   /** Evaluations whose input carried the endpoints inline. */
   inline: number;
@@ -79,8 +82,10 @@ export interface PreparedPolicy {
  * endpoint, more than the rules. So {@link setCatalog} hands the engine the catalog's
  * policy view of every endpoint; for bundles built to read the candidates through
  * `lib.endpoints` (manifest metadata, see {@link ENDPOINT_IDS_METADATA}), each instance
- * holds them in `data.catalog.endpoints`, loaded once per instance and catalog, and a
- * request's input carries only `endpoint_ids`. An input is sent that way only when every
+ * holds them in `data.catalog` (their ids in order, the endpoints by id), loaded once per
+ * instance and catalog, and a request's input carries only the candidates' positions in
+ * those ids (`endpoint_at`; `endpoint_ids` for bundles built before 2026-12-03, see
+ * {@link ByIdsInput}). An input is sent that way only when every
  * candidate is the very object loaded into the instance, so a request built from an
  * older catalog (a catalog swap while it was in flight), a replay of a stored catalog, or
  * a bundle without the marker gets its endpoints inline: the decision is the same either
@@ -150,7 +155,17 @@ export class PolicyEngine {
       byId.set(e.id, e);
       json[e.id] = e;
     }
-    this.catalog = { byId, endpointsJson: JSON.stringify(json) };
+    // Positions in `data.catalog.ids` (the ids in the order of `byId`: a repeated id keeps its
+    // first place and its last endpoint, as `json` does).
+    const at = new Map<PolicyEndpointInput, number>();
+    let n = 0;
+    for (const e of byId.values()) at.set(e, n++);
+    this.catalog = {
+      byId,
+      at,
+      endpointsJson: JSON.stringify(json),
+      idsJson: JSON.stringify([...byId.keys()]),
+    };
     const pool = this.active;
     if (pool) for (const instance of pool.instances) this.sync(pool, instance);
   }
@@ -220,9 +235,10 @@ export class PolicyEngine {
     let key: string | undefined;
     const catalog = this.catalog;
     const cache = pool.byIds.cache;
-    if (cache && catalog && holds(catalog, input.endpoints)) {
+    const named = cache && catalog && pool.byIds.candidates(catalog, input.endpoints, ids);
+    if (cache && named) {
       const started = performance.now();
-      key = pool.byIds.json(input, ids);
+      key = pool.byIds.json(input, named);
       const hit = cache.get(catalog, key);
       if (hit) {
         this.stats.byIds++;
@@ -240,9 +256,18 @@ export class PolicyEngine {
     try {
       // From here to the result nothing awaits: the instance's data cannot change under us.
       const started = performance.now();
-      let json: string;
-      if (this.sync(pool, instance) && holds(instance.catalog!, input.endpoints)) {
-        json = key ?? pool.byIds.json(input, ids);
+      let json: string | undefined;
+      if (this.sync(pool, instance)) {
+        // The key was made for the catalog of the time; the instance may hold a newer one by
+        // now (a swap while this waited for it), where the positions differ.
+        if (key !== undefined && instance.catalog === catalog) json = key;
+        else {
+          key = undefined;
+          const sent = pool.byIds.candidates(instance.catalog!, input.endpoints, ids);
+          if (sent) json = pool.byIds.json(input, sent);
+        }
+      }
+      if (json !== undefined) {
         known = instance.known;
         byIds = instance.catalog;
         this.stats.byIds++;
@@ -315,10 +340,11 @@ export class PolicyEngine {
 }
 
 /** The catalog's endpoints as loaded into instances' data. */
-interface LoadedCatalog {
-  byId: ReadonlyMap<string, PolicyEndpointInput>;
+interface LoadedCatalog extends CandidateCatalog {
   /** `{id: endpoint, …}` as JSON, the value of `data.catalog.endpoints`. */
   endpointsJson: string;
+  /** `[id, …]` in the order of `byId` as JSON, the value of `data.catalog.ids`. */
+  idsJson: string;
 }
 
 interface Instance {
@@ -333,12 +359,6 @@ interface Instance {
   failed?: LoadedCatalog;
   /** Its data could not be restored after a failed load: every evaluation fails closed. */
   broken?: boolean;
-}
-
-/** Whether every candidate is the very object the catalog holds under its id. */
-function holds(catalog: LoadedCatalog, endpoints: readonly PolicyEndpointInput[]): boolean {
-  for (const e of endpoints) if (catalog.byId.get(e.id) !== e) return false;
-  return true;
 }
 
 /** Whether the bundle was built to read candidates through `lib.endpoints` (and leaves `data.catalog` free). */
@@ -381,18 +401,27 @@ export class InstancePool {
   }
 
   /**
-   * The bundle's data plus `catalog.endpoints` and, when the bundle offers them,
-   * `catalog.problems` and `catalog.attribute_keys` (see {@link CATALOG_PROBLEMS_ENTRYPOINT}),
-   * as JSON bytes; built once per catalog, `instance` evaluating the problems.
+   * The bundle's data plus `catalog.endpoints`, `catalog.ids` (for a bundle that names the
+   * candidates by position) and, when the bundle offers them, the problems
+   * (`catalog.problems_at` by position, or `catalog.problems` by id) and
+   * `catalog.attribute_keys` (see {@link CATALOG_PROBLEMS_ENTRYPOINT}), as JSON bytes; built
+   * once per catalog, `instance` evaluating the problems.
    */
   dataWith(catalog: LoadedCatalog, instance: Instance): CatalogData {
     if (this.data?.catalog !== catalog) {
       const known = catalogProblems([...catalog.byId.values()], instance.policy);
-      const problems = known && JSON.stringify(known);
+      const positions = this.byIds.positions;
+      // By position, an endpoint the problems lack gets null: the policy then examines it.
+      const problems =
+        known &&
+        (positions
+          ? `,"problems_at":${JSON.stringify([...catalog.byId.keys()].map((id) => known[id] ?? null))}`
+          : `,"problems":${JSON.stringify(known)}`);
       // The attributes' keys go with the problems they index (without problems, nothing is known).
       const keys = known && attributeKeys(instance.policy);
       const rest = JSON.stringify(this.bundle.data);
-      const inner = `"endpoints":${catalog.endpointsJson}${problems === undefined ? "" : `,"problems":${problems}`}${keys === undefined ? "" : `,"attribute_keys":${JSON.stringify(keys)}`}`;
+      const ids = positions ? `,"ids":${catalog.idsJson}` : "";
+      const inner = `"endpoints":${catalog.endpointsJson}${ids}${problems ?? ""}${keys === undefined ? "" : `,"attribute_keys":${JSON.stringify(keys)}`}`;
       const text = `{"catalog":{${inner}}${rest === "{}" ? "}" : `,${rest.slice(1)}`}`;
       const bytes = new TextEncoder().encode(text);
       this.data = {
