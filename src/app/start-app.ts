@@ -121,7 +121,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const byokAdmin = new ByokAdmin(byok, catalog, byokGate(trail));
 
     if (opts.cluster)
-      joinCluster(opts.cluster, { catalog, byok, auth, budgets, metrics, audit, checkpointers });
+      joinCluster(opts.cluster, { catalog, byok, auth, budgets, metrics, audit, checkpointers, logger });
 
     const parts = {
       config,

@@ -79,6 +79,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly relayFailures = new Counter({
+    name: "sovr_cluster_relay_failures_total",
+    help: "Changes stored through this worker (SOVR_WORKERS) that not every other worker read again at once, by topic (byok, keys, budgets); they read them within their refresh interval.",
+    labelNames: ["topic"] as const,
+    registers: [this.registry],
+  });
+
   readonly catalogRevisions = new Counter({
     name: "sovr_catalog_applies_total",
     help: "Catalog apply attempts by result (applied, unchanged, rejected).",

@@ -3,7 +3,8 @@ import type { Authenticator, ByokStore, Principal } from "../../auth/index.js";
 import type { BudgetStore } from "../../budget/index.js";
 import type { CatalogApplied, CatalogFile, LiveCatalog } from "../../catalog/index.js";
 import { adminActorOf } from "../../routing/index.js";
-import type { Metrics } from "../../telemetry/index.js";
+import type { Logger, Metrics } from "../../telemetry/index.js";
+import { storedChangeRelay } from "./stored-change-relay.js";
 import type { WorkerLink } from "./worker-link.js";
 
 /** Leaves one worker committed to a log shard: [seq, leaf hash in base64]. */
@@ -25,6 +26,9 @@ export function isRelayedBy(by: unknown): by is RelayedBy {
  * Makes this worker one of the cluster's: a caller's catalog change is applied in every worker
  * in one order (each writes its own admin record, as replicas do), a BYOK, API key or budget
  * change is read again at once everywhere, and `/metrics` answers with every worker's metrics summed.
+ *
+ * A BYOK, API key or budget change is stored before it is relayed: a worker that could not
+ * read it again at once does not fail the caller's call (./stored-change-relay.ts).
  */
 export function joinCluster(
   link: WorkerLink,
@@ -36,9 +40,11 @@ export function joinCluster(
     metrics: Metrics;
     audit: AuditLog;
     checkpointers: readonly Checkpointer[];
+    logger: Logger;
   },
 ): void {
-  const { catalog, byok, auth, budgets, metrics, audit, checkpointers } = parts;
+  const { catalog, byok, auth, budgets, metrics, audit, checkpointers, logger } = parts;
+  const relay = storedChangeRelay(link, metrics, logger);
   // Each worker's checkpointer keeps the whole log's tree: the leaves a worker commits are
   // handed to the others, which would otherwise read every one back and verify its signature.
   for (let k = 0; k < audit.shardCount; k++)
@@ -65,11 +71,11 @@ export function joinCluster(
     const { files, by } = p as { files: CatalogFile[]; by: RelayedBy };
     return catalog.applyHere(files, by);
   });
-  byok.setRelay((tenant) => link.broadcast("byok", tenant));
+  byok.setRelay((tenant) => relay("byok", tenant));
   link.on("byok", (tenant) => byok.forget(String(tenant)));
-  auth.setRelay(() => link.broadcast("keys", null));
+  auth.setRelay(() => relay("keys", null));
   link.on("keys", () => auth.refresh());
-  budgets.setRelay(() => link.broadcast("budgets", null));
+  budgets.setRelay(() => relay("budgets", null));
   link.on("budgets", () => budgets.refresh());
   link.sampleWith(() => metrics.registry.getMetricsAsJSON());
   metrics.setExposition(() => link.clusterMetrics());
