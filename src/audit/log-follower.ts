@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { SerialQueue } from "../concurrency/index.js";
 import type { Database } from "../db/index.js";
 import { leafHashesIn, publishedKeys, readEntries, type StoredCheckpoint } from "./audit-store.js";
 import { loadCoveredTree } from "./covered-tree.js";
@@ -49,7 +50,7 @@ export class LogFollower {
   readonly #tree: LogTree;
   /** Leaves committed by this process that the tree has not reached yet (a gap before them). */
   readonly #pending = new Map<number, Uint8Array>();
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #fault: LogIntegrityError | undefined;
   #gapTimer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -74,9 +75,7 @@ export class LogFollower {
 
   /** Runs `fn` after every operation queued before it (whether that failed or not). */
   serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#queue.run(fn);
   }
 
   /** Fills the empty tree with what `latest` covers and the rows after it; returns the tiles read. */

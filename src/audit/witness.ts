@@ -13,7 +13,9 @@
  *
  * Check and update run one at a time (a queue), so two requests cannot roll the head back.
  */
+
 import { createHash } from "node:crypto";
+import { SerialQueue } from "../concurrency/index.js";
 import { type Checkpoint, CheckpointError, openCheckpoint, parseCheckpoint } from "./checkpoint.js";
 import { EMPTY_ROOT, equalBytes, verifyConsistency } from "./merkle.js";
 import { type NoteSigner, type NoteVerifier, parseNote, signNote } from "./note.js";
@@ -44,7 +46,8 @@ const text = (status: number, body: string): WitnessAnswer => ({
 
 export class Witness {
   readonly #logs: Map<string, WitnessedLog>;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Check and update, one request at a time. */
+  readonly #queue = new SerialQueue();
 
   constructor(
     private readonly signer: NoteSigner,
@@ -57,9 +60,7 @@ export class Witness {
 
   /** POST add-checkpoint. */
   addCheckpoint(body: string): Promise<WitnessAnswer> {
-    const run = this.#queue.then(() => this.#add(body));
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#queue.run(() => this.#add(body));
   }
 
   /** GET <sha256(origin) hex>/checkpoint: the latest cosigned checkpoint of that log. */

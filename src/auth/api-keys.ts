@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { Kysely } from "kysely";
+import { SerialQueue } from "../concurrency/index.js";
 import { type Database, withDeadline } from "../db/index.js";
 import { sha256 } from "../encoding/index.js";
 import { type KeyScope, scopeFromColumns, scopeToColumns, UNSCOPED, validateScope } from "./key-scope.js";
@@ -212,7 +213,10 @@ export type KeyCheck = { key: ApiKeyInfo } | { refused: "invalid" | "expired" };
 export class Authenticator {
   #table = new Map<string, Entry>();
   #loadedAt = Number.NEGATIVE_INFINITY;
+  /** The last read begun, until it settles. */
   #loading: Promise<void> | undefined;
+  /** Reads run one after another: one begun before a change never lands after the change's own. */
+  readonly #reads = new SerialQueue();
   #timer: NodeJS.Timeout | undefined;
   readonly #lastWritten = new Map<string, number>();
   #relay: (() => Promise<void>) | undefined;
@@ -261,16 +265,16 @@ export class Authenticator {
    * starts after any read in flight, which may have begun before the change.
    */
   refresh(): Promise<void> {
-    const before = this.#loading;
-    const load: Promise<void> = (async () => {
-      await before?.catch(() => {});
-      const startedAt = this.now();
-      const rows = await this.db.selectFrom("api_keys").selectAll().execute();
-      this.#table = new Map(rows.map((r) => [r.key_id, { hash: r.secret_hash, info: toInfo(r) }]));
-      this.#loadedAt = startedAt;
-    })().finally(() => {
-      if (this.#loading === load) this.#loading = undefined;
-    });
+    const load: Promise<void> = this.#reads
+      .run(async () => {
+        const startedAt = this.now();
+        const rows = await this.db.selectFrom("api_keys").selectAll().execute();
+        this.#table = new Map(rows.map((r) => [r.key_id, { hash: r.secret_hash, info: toInfo(r) }]));
+        this.#loadedAt = startedAt;
+      })
+      .finally(() => {
+        if (this.#loading === load) this.#loading = undefined;
+      });
     this.#loading = load;
     return load;
   }

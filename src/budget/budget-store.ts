@@ -2,7 +2,9 @@
  * Budgets as admins set them (`sovr budgets`, BudgetService), and which tenants have any: the
  * router takes a reservation only for those, so a tenant without budgets pays nothing for them.
  */
+
 import type { Kysely } from "kysely";
+import { SerialQueue } from "../concurrency/index.js";
 import type { Database } from "../db/index.js";
 import type { Budget, BudgetScope, BudgetWithUsage } from "./types.js";
 import { windowStart } from "./windows.js";
@@ -12,8 +14,8 @@ const optNum = (v: unknown): number | undefined => (v === null || v === undefine
 export class BudgetStore {
   #tenants = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
-  /** The read in flight, if any: the next one starts after it (./budget-store.test.ts). */
-  #reading: Promise<void> = Promise.resolve();
+  /** Reads run one after another (./budget-store.test.ts). */
+  readonly #reads = new SerialQueue();
   #relay: (() => Promise<void>) | undefined;
 
   /**
@@ -42,12 +44,10 @@ export class BudgetStore {
    * have begun before a change and would otherwise land after this one with the old set.
    */
   refresh(): Promise<void> {
-    const read = this.#reading.then(async () => {
+    return this.#reads.run(async () => {
       const rows = await this.db.selectFrom("budgets").select("tenant").distinct().execute();
       this.#tenants = new Set(rows.map((r) => r.tenant));
     });
-    this.#reading = read.catch(() => {});
-    return read;
   }
 
   /**

@@ -13,6 +13,7 @@
  *
  *   layer  folder          what lives there
  *   -----  --------------  -----------------------------------------------------------------
+ *    0     concurrency/    running async work one at a time (SerialQueue)
  *    1     encoding/       canonical JSON, UUIDv7 ids, base64, the random pool
  *    2     config/         configuration, server-wide limits, private paths, env allow-lists
  *    3     detect/         content detectors: text → labelled spans (email, IBAN, keys, ...)
@@ -43,7 +44,9 @@ import { describe, expect, it } from "vitest";
 
 const REPO = resolve(import.meta.dirname, "../..");
 
+// Index = layer number (concurrency/ is layer 0, below encoding/).
 const LAYERS = [
+  "concurrency",
   "encoding",
   "config",
   "detect",
@@ -124,9 +127,7 @@ function violations(file: string, text: string): string[] {
         `${at}: deep import into ${to}/ (import ${posix.relative(posix.dirname(file), face).replace(/\.ts$/, ".js")})`,
       );
     if (toLayer > fromLayer)
-      found.push(
-        `${at}: against the layer order (${from} is layer ${fromLayer + 1}, ${to} is layer ${toLayer + 1})`,
-      );
+      found.push(`${at}: against the layer order (${from} is layer ${fromLayer}, ${to} is layer ${toLayer})`);
   }
   return found;
 }
