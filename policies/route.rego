@@ -53,15 +53,30 @@ checks := [prefixes | some [_, prefixes] in lib.checks]
 
 keys := lib.split_checks.keys
 
+# Two definitions, one for a request whose checks are all known with the catalog, one for a
+# request with checks examined per request (exactly one applies).
+problems := [found |
+	some i, key in lib.candidate_keys
+	found := lib.known_problems_at(i, key, known, known_keys, known_index, every_check)
+] if {
+	checks := lib.split_checks
+	checks.live == []
+	known_keys := checks.known_keys
+	known_index := checks.known_index
+	every_check := checks.all
+	known := lib.known_problems
+}
+
 problems := [found |
 	some i, key in lib.candidate_keys
 	found := lib.problems_at(i, key, known, known_keys, known_index, live, every_check)
 ] if {
 	# Taken out of the object once here: in the comprehension, each is a hashed lookup per candidate.
 	checks := lib.split_checks
+	live := checks.live
+	live != []
 	known_keys := checks.known_keys
 	known_index := checks.known_index
-	live := checks.live
 	every_check := checks.all
 	known := lib.known_problems
 }
