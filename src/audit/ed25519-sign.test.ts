@@ -1,4 +1,4 @@
-import { createPrivateKey, generateKeyPairSync, randomBytes, verify } from "node:crypto";
+import { createPrivateKey, randomBytes, verify } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ed25519Backend, ed25519Signer } from "./ed25519-sign.js";
 import { generateSigningKey, publicKeyFromRaw, signingKeyFromSeed } from "./keys.js";
@@ -57,7 +57,7 @@ describe("Ed25519 signing (ed25519-sign.ts)", () => {
   });
 
   it("refuses a private key that is not the given public key's", () => {
-    const { privateKey } = generateKeyPairSync("ed25519");
+    const { privateKey } = generateSigningKey();
     const other = generateSigningKey();
     expect(() => ed25519Signer(privateKey, other.publicKeyRaw)).toThrow(/another public key/);
     // A PEM round trip is the same key.

@@ -12,8 +12,8 @@ import {
   createHash,
   createPrivateKey,
   createPublicKey,
-  generateKeyPairSync,
   type KeyObject,
+  randomBytes,
   verify,
 } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
@@ -42,9 +42,15 @@ export function keyIdOf(publicKeyRaw: Uint8Array): string {
   return createHash("sha256").update(publicKeyRaw).digest("hex").slice(0, 16);
 }
 
-/** A fresh random key. */
+/**
+ * A fresh random key: 32 random bytes are an Ed25519 private key (RFC 8032 §5.1.5). Not
+ * `generateKeyPairSync`: on Node 20 a key it made can deadlock the process when exported as
+ * JWK (as the signer and the public key's raw bytes are) — the export holds the key's mutex
+ * while it allocates, a collection then finalises the key-generation job, whose destructor
+ * takes the same mutex (seen in CI: src/audit/ed25519-sign.test.ts hung with that stack).
+ */
 export function generateSigningKey(): SigningKey {
-  return fromPrivateKeyObject(generateKeyPairSync("ed25519").privateKey);
+  return signingKeyFromSeed(randomBytes(32));
 }
 
 /** The key whose RFC 8032 32-byte seed (private key) is `seed`. For tests and interop vectors. */
