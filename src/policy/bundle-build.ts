@@ -146,8 +146,8 @@ export async function buildPolicyBundle(options: BuildPolicyBundleOptions = {}):
 
     const tmpOut = join(stage, "bundle.tar.gz");
     const args = ["build", "-b", "-t", "wasm", "-e", ENTRYPOINT, "--revision", revision, "-o", tmpOut];
-    // Only bundles whose candidates come by id get data.catalog.problems (and the attributes'
-    // keys into them) loaded.
+    // Only bundles whose candidates come named (by position, or by id before 2026-12-03) get
+    // the catalog's known problems (and the attributes' keys into them) loaded.
     if (endpointIds && (await definesLibRule(staged, regoFiles, "catalog_problems"))) {
       args.push("-e", CATALOG_PROBLEMS_ENTRYPOINT);
       if (await definesLibRule(staged, regoFiles, "attribute_keys"))
