@@ -1,5 +1,12 @@
 import cluster from "node:cluster";
-import { FLUSH_FLOOR_MS, limitHeapGrowth, runPrimary, startApp, WorkerLink } from "../app/index.js";
+import {
+  FLUSH_FLOOR_MS,
+  limitHeapGrowth,
+  runPrimary,
+  startApp,
+  stopPretenuring,
+  WorkerLink,
+} from "../app/index.js";
 import { loadConfig } from "../config/index.js";
 import { createLogger } from "../telemetry/index.js";
 
@@ -26,6 +33,8 @@ export async function serve(): Promise<void> {
   // A worker's lines say which worker (the slot the primary keeps it in, 1…SOVR_WORKERS).
   const logger = link ? root.child({ worker: Number(process.env.SOVR_WORKER) }) : root;
   limitHeapGrowth(config.heapGrowingPercent);
+  // Before the request path first runs: a place in the code V8 has judged long-lived keeps that verdict.
+  stopPretenuring();
   // A signal during start-up (a pod deleted while it connects to its database) is kept and
   // acted on once the app has started: as PID 1 in a container, a signal with no handler is
   // ignored, and the process would wait for SIGKILL.
