@@ -19,6 +19,7 @@ import { buildRouter, contentDetector } from "./router.js";
 import { serve } from "./serve.js";
 import { type ShutdownStep, stopOnce } from "./shutdown.js";
 import { startConfiguredSimulator } from "./simulator.js";
+import { tableReadFailures } from "./table-read-failures.js";
 
 /**
  * The composition root of `sovr serve`: opens the database, loads catalog, policy and signing
@@ -55,6 +56,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     logger.info({ database: db.kind }, "database ready");
 
     const auth = new Authenticator(db.db, undefined, undefined, config.storageTimeoutMs);
+    auth.reportReadFailures(tableReadFailures("api_keys", logger, metrics));
     if (config.auth === "on") {
       await createDevKeyOnFirstStart(db, opts.announceDevKey);
       // The key table lives in memory (constant-time lookup); re-read in the background.
@@ -92,6 +94,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
         logger.error({ tenant, provider }, "BYOK key cannot be decrypted with the configured master key"),
     });
     const budgets = new BudgetStore(db.db, config.budgets.refreshMs);
+    budgets.reportReadFailures(tableReadFailures("budgets", logger, metrics));
     await budgets.start();
     cleanups.push({ name: "budget refresh", run: () => budgets.close() });
     const pools = new PoolSet();

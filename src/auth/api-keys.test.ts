@@ -154,3 +154,66 @@ describe("Authenticator", () => {
     await expect(auth.authenticate(other.token)).rejects.toThrow();
   });
 });
+
+describe("Authenticator whose key table cannot be read again", () => {
+  let h: DatabaseHandle;
+  let failSelects = false;
+  /** Fails every select while `failSelects` is set (a lost connection, as far as reads go). */
+  const failing: KyselyPlugin = {
+    transformQuery({ node }) {
+      if (failSelects && node.kind === "SelectQueryNode") throw new Error("connection lost");
+      return node;
+    },
+    async transformResult({ result }) {
+      return result;
+    },
+  };
+  beforeAll(async () => {
+    h = await openDatabase({ dataDir: "memory://" });
+  });
+  afterAll(async () => {
+    failSelects = false;
+    await h?.close();
+  });
+
+  it("answers a key change made here as done, reports the failed re-read and still tells the relay", async () => {
+    const auth = new Authenticator(h.db.withPlugin(failing), 60_000);
+    await auth.start();
+    const reported: string[] = [];
+    auth.reportReadFailures((err, when) => reported.push(`${when}: ${(err as Error).message}`));
+    let relayed = 0;
+    auth.setRelay(async () => {
+      relayed++;
+    });
+    try {
+      const created = await createApiKey(h.db, { tenant: "acme", roles: ["client"] });
+      failSelects = true;
+      // Stored: the change's call must not fail (its caller would lose the secret).
+      await expect(auth.keysChanged()).resolves.toBeUndefined();
+      expect(reported).toEqual(["change: connection lost"]);
+      expect(relayed).toBe(1);
+      expect(await auth.authenticate(created.token)).toBeUndefined();
+      // The next read takes it.
+      failSelects = false;
+      await auth.refresh();
+      expect((await auth.authenticate(created.token))?.tenant).toBe("acme");
+    } finally {
+      failSelects = false;
+      auth.stop();
+    }
+  });
+
+  it("reports a failed background re-read", async () => {
+    const auth = new Authenticator(h.db.withPlugin(failing), 40);
+    await auth.start();
+    const reported: string[] = [];
+    auth.reportReadFailures((err, when) => reported.push(`${when}: ${(err as Error).message}`));
+    try {
+      failSelects = true;
+      await expect.poll(() => reported[0], { timeout: 5_000 }).toBe("interval: connection lost");
+    } finally {
+      failSelects = false;
+      auth.stop();
+    }
+  });
+});

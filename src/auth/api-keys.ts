@@ -198,6 +198,12 @@ const DUMMY: Entry = {
   },
 };
 
+/**
+ * Told when a table held in memory could not be read again: in the background (`interval`), or
+ * right after a change made through this process (`change`).
+ */
+export type ReadFailureReporter = (err: unknown, when: "interval" | "change") => void;
+
 /** Why a token was refused: `expired` only once its secret matched, so it tells no stranger anything. */
 export type KeyCheck = { key: ApiKeyInfo } | { refused: "invalid" | "expired" };
 
@@ -220,6 +226,7 @@ export class Authenticator {
   #timer: NodeJS.Timeout | undefined;
   readonly #lastWritten = new Map<string, number>();
   #relay: (() => Promise<void>) | undefined;
+  #onReadFailure: ReadFailureReporter | undefined;
 
   /**
    * @param waitMs how long a check waits for a stale table to be re-read before it fails as
@@ -236,7 +243,7 @@ export class Authenticator {
   async start(): Promise<void> {
     await this.refresh();
     this.#timer ??= setInterval(() => {
-      if (!this.#loading) this.refresh().catch(() => {});
+      if (!this.#loading) this.refresh().catch((err: unknown) => this.#onReadFailure?.(err, "interval"));
     }, this.ttlMs / 2);
     this.#timer.unref();
   }
@@ -254,9 +261,21 @@ export class Authenticator {
     this.#relay = relay;
   }
 
-  /** A key was created or revoked through this process: re-read here, and tell the relay. */
+  /** Who is told when the key table could not be read again (a log line and a counter, src/app). */
+  reportReadFailures(report: ReadFailureReporter | undefined): void {
+    this.#onReadFailure = report;
+  }
+
+  /**
+   * A key was created or revoked through this process: re-read here, and tell the relay. Never
+   * fails: the change is stored, and a caller told otherwise would lose a created key's secret
+   * or retry a revocation that happened. When the table cannot be read again here, that is
+   * reported and the relay is still told; the next background read (every `ttlMs / 2`) takes
+   * the change, and a check on a table older than `ttlMs` reads it first or fails closed, so a
+   * revoked key is refused within `ttlMs` either way.
+   */
   async keysChanged(): Promise<void> {
-    await this.refresh();
+    await this.refresh().catch((err: unknown) => this.#onReadFailure?.(err, "change"));
     await this.#relay?.();
   }
 

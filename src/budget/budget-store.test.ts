@@ -74,6 +74,48 @@ describe.each(testDatabases)("which tenants have budgets ($name)", (target) => {
     expect(told).toEqual([true, false]);
   });
 
+  it("answers a change made here as done when its own re-read fails: reported, the relay still told, the next read takes it", async () => {
+    let failSelects = false;
+    const failing: KyselyPlugin = {
+      transformQuery({ node }) {
+        if (failSelects && node.kind === "SelectQueryNode") throw new Error("connection lost");
+        return node;
+      },
+      async transformResult({ result }) {
+        return result;
+      },
+    };
+    const store = new BudgetStore(h.db.withPlugin(failing));
+    const reported: string[] = [];
+    store.reportReadFailures((err, when) => reported.push(`${when}: ${(err as Error).message}`));
+    let relayed = 0;
+    store.setRelay(async () => {
+      relayed++;
+    });
+    // Reads fail from the write on (its own read of the budget before came first).
+    await store.set({ tenant: "unread", keyId: "", period: "day", tokens: 3 }, async () => {
+      failSelects = true;
+    });
+    expect(reported).toEqual(["change: connection lost"]);
+    expect(relayed).toBe(1);
+    expect(store.applies("unread")).toBe(false);
+    failSelects = false;
+    await store.refresh();
+    expect(store.applies("unread")).toBe(true);
+
+    // The background re-read's failures are reported too.
+    const background = new BudgetStore(h.db.withPlugin(failing), 20);
+    background.reportReadFailures((err, when) => reported.push(`${when}: ${(err as Error).message}`));
+    await background.start();
+    try {
+      failSelects = true;
+      await expect.poll(() => reported.at(-1), { timeout: 5_000 }).toBe("interval: connection lost");
+    } finally {
+      failSelects = false;
+      background.close();
+    }
+  });
+
   it("a relay that fails fails the change's call (the change itself is stored)", async () => {
     const store = new BudgetStore(h.db);
     store.setRelay(() => Promise.reject(new Error("not made in every worker: worker 2: gone")));

@@ -17,6 +17,7 @@ export class BudgetStore {
   /** Reads run one after another (./budget-store.test.ts). */
   readonly #reads = new SerialQueue();
   #relay: (() => Promise<void>) | undefined;
+  #onReadFailure: ((err: unknown, when: "interval" | "change") => void) | undefined;
 
   /**
    * `refreshMs`: how often the set of tenants with budgets is re-read, so a budget another
@@ -31,7 +32,10 @@ export class BudgetStore {
   /** Loads the tenants with budgets and keeps them fresh until {@link close}. */
   async start(): Promise<void> {
     await this.refresh();
-    this.#timer = setInterval(() => void this.refresh().catch(() => {}), this.refreshMs);
+    this.#timer = setInterval(
+      () => void this.refresh().catch((err: unknown) => this.#onReadFailure?.(err, "interval")),
+      this.refreshMs,
+    );
     this.#timer.unref();
   }
 
@@ -59,9 +63,24 @@ export class BudgetStore {
     this.#relay = relay;
   }
 
-  /** A budget was set or deleted through this process: re-read here, and tell the relay. */
+  /**
+   * Who is told when the set of tenants with budgets could not be read again: in the
+   * background (`interval`) or right after a change made here (`change`); src/app logs and
+   * counts it.
+   */
+  reportReadFailures(report: ((err: unknown, when: "interval" | "change") => void) | undefined): void {
+    this.#onReadFailure = report;
+  }
+
+  /**
+   * A budget was set or deleted through this process: re-read here, and tell the relay. Never
+   * fails: the change is stored (a caller told otherwise would retry a deletion that happened
+   * and be told the budget is not there). When the set cannot be read again here, that is
+   * reported and the relay is still told; the next background read, within `refreshMs`, takes
+   * it (a changed limit applies at once anyway: limits are read inside the reservation).
+   */
   async #changed(): Promise<void> {
-    await this.refresh();
+    await this.refresh().catch((err: unknown) => this.#onReadFailure?.(err, "change"));
     await this.#relay?.();
   }
 

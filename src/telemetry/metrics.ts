@@ -86,6 +86,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly tableReadFailures = new Counter({
+    name: "sovr_table_read_failures_total",
+    help: "Failed re-reads of a table held in memory (api_keys: the key table; budgets: which tenants have budgets), by table and when (interval: the background re-read; change: right after a change made through this process, which is stored and taken by the next re-read).",
+    labelNames: ["table", "when"] as const,
+    registers: [this.registry],
+  });
+
   readonly catalogRevisions = new Counter({
     name: "sovr_catalog_applies_total",
     help: "Catalog apply attempts by result (applied, unchanged, rejected).",

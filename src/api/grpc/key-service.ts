@@ -151,7 +151,7 @@ export class KeyServiceImpl implements ServiceImpl<typeof KeyService> {
         }
       }
       // Usable at once on this replica (and its cluster workers); other replicas read it within their refresh interval.
-      await this.auth.keysChanged().catch(() => {});
+      await this.auth.keysChanged();
       return { key: keyMessage(key), secret: token };
     } catch (err) {
       if (err instanceof RangeError) throw new ConnectError(err.message, Code.InvalidArgument);
@@ -176,7 +176,7 @@ export class KeyServiceImpl implements ServiceImpl<typeof KeyService> {
         });
     const key = await revokeApiKey(this.db, req.keyId, new Date(), tenant);
     if (!key) throw new ConnectError(`key_id: no key ${req.keyId}`, Code.NotFound);
-    await this.auth.keysChanged().catch(() => {});
+    await this.auth.keysChanged();
     return { key: keyMessage(key) };
   }
 
