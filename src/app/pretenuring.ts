@@ -17,7 +17,7 @@ const GIVEN = /(^|\s)--(no-)?allocation[-_]site[-_]pretenuring(\s|=|$)/;
  *
  * Measured (bench/findings.md, session 24; docs/operations.md "Memory"): at 500 req/s the
  * promotion per young collection 0.32 → 0.18 MB, full collections 14 → 6 in 32 s, CPU a
- * request −11 to −15 %, the p99 about a third of what it was.
+ * request −9 to −15 %, the p99 about half what it was.
  *
  * Set at start, before the request path has run: V8 reads the flag at each young collection
  * (a place already judged keeps its verdict). `--allocation-site-pretenuring` or
