@@ -42,6 +42,13 @@ export interface Appended {
 
 interface Pending extends SignedEntry {
   envelope: DsseEnvelope;
+  /** The key the record is signed with: the log's at append. */
+  signer: SigningKey;
+  /**
+   * An outcome record not signed yet (`envelope`, `envelopeJson` and `leaf` unset): it is
+   * signed on the next turn of the event loop, or when its batch is taken, whichever is first.
+   */
+  unsigned?: true;
   /** When it was queued (performance.now() ms). */
   queuedAt: number;
   /** Set when the hook refused its work (the refused form was signed and written). */
@@ -59,8 +66,11 @@ interface Pending extends SignedEntry {
 const MAX_HEAD_ATTEMPTS = 5;
 
 /**
- * The append-only, signed decision log (DESIGN §8). `append` signs the record (DSSE, Ed25519),
- * and resolves only once the row is committed (with a journal, `journalAppends`: once its line is
+ * The append-only, signed decision log (DESIGN §8). `append` signs a record (DSSE, Ed25519) that
+ * holds its caller (a decision: the prompt waits for it) at once, overlapping a commit in
+ * flight; an outcome record, which holds nobody, on the next turn of the event loop — after the
+ * caller's answer has gone out — or when its batch is taken, whichever is first. It resolves
+ * only once the row is committed (with a journal, `journalAppends`: once its line is
  * in the journal, as durable as the embedded database's commit): the caller may then let the
  * prompt leave.
  *
@@ -74,6 +84,8 @@ const MAX_HEAD_ATTEMPTS = 5;
  */
 export class AuditLog {
   #queue: Pending[] = [];
+  /** The turn that signs the queued outcome records, when one is due. */
+  #signing: NodeJS.Immediate | undefined;
   /** When the commit in flight began (performance.now() ms); undefined when none is. */
   #flushingSince: number | undefined;
   /**
@@ -193,8 +205,12 @@ export class AuditLog {
       "tenant" in req ? { tenant: req.tenant, tenantSeq: this.#heads.take(req.tenant) } : undefined;
     const committed = new Promise<Appended>((resolve, reject) => {
       const queuedAt = performance.now();
-      const p = { req, slot, queuedAt, resolve, reject } as Pending;
-      this.#sign(p);
+      const p = { req, slot, queuedAt, resolve, reject, signer: this.signer } as Pending;
+      if (holdsCaller(req)) this.#sign(p);
+      else {
+        p.unsigned = true;
+        this.#signSoon();
+      }
       this.#queue.push(p);
       if (holdsCaller(req)) this.#urgentSince ??= queuedAt;
       this.#schedule();
@@ -206,10 +222,38 @@ export class AuditLog {
   /** Signs (again) a record with its current tenant_seq. */
   #sign(p: Pending): void {
     const payload = "payload" in p.req ? p.req.payload : p.req.encode(p.slot!.tenantSeq);
-    p.envelope = signEnvelope(payload, this.signer);
+    p.envelope = signEnvelope(payload, p.signer);
     // Canonicalised once: the stored row and the Merkle leaf are the same bytes.
     p.envelopeJson = canonicalEnvelope(p.envelope);
     p.leaf = entryLeafHashOfCanonical(p.envelopeJson);
+    p.unsigned = undefined;
+  }
+
+  /** Signs the queued records not signed yet on the next turn of the event loop (once per turn). */
+  #signSoon(): void {
+    if (this.#signing) return;
+    this.#signing = setImmediate(() => {
+      this.#signing = undefined;
+      if (this.#queue.some((p) => p.unsigned)) this.#queue = this.#signBatch(this.#queue);
+    });
+  }
+
+  /**
+   * Signs the records of `batch` that are not signed yet; one that cannot be (its payload does
+   * not encode) is rejected and left out, as when it was signed at append.
+   */
+  #signBatch(batch: Pending[]): Pending[] {
+    let failed = false;
+    for (const p of batch) {
+      if (!p.unsigned) continue;
+      try {
+        this.#sign(p);
+      } catch (err) {
+        failed = true;
+        p.reject(err);
+      }
+    }
+    return failed ? batch.filter((p) => !p.unsigned) : batch;
   }
 
   /**
@@ -282,8 +326,12 @@ export class AuditLog {
     this.#wake?.cancel();
     this.#wake = undefined;
     if (this.#queue.length === 0) return;
-    const batch = this.#queue.splice(0, this.opts.batchMax);
+    const batch = this.#signBatch(this.#queue.splice(0, this.opts.batchMax));
     this.#urgentSince = this.#queue.find((p) => holdsCaller(p.req))?.queuedAt;
+    if (batch.length === 0) {
+      this.#schedule();
+      return;
+    }
     this.#flushingSince = performance.now();
     this.#flushing = this.#commit(batch).then((settle) => {
       this.#flushing = undefined;
@@ -410,7 +458,11 @@ export class AuditLog {
    */
   #renumberQueue(): void {
     const bySlot = new Map(this.#queue.map((p) => [p.slot, p]));
-    this.#heads.renumber(slotsOf(this.#queue), (s) => this.#sign(bySlot.get(s)!));
+    // A record not signed yet is signed with its new number when its batch is taken.
+    this.#heads.renumber(slotsOf(this.#queue), (s) => {
+      const p = bySlot.get(s)!;
+      if (!p.unsigned) this.#sign(p);
+    });
   }
 
   /** Waits until everything appended so far is committed (or failed). */

@@ -6,7 +6,8 @@
  * number inside the commit (under the sequencer lock) would put every signature on the
  * critical path of the commit, while the usual case — one writer per database, or per tenant —
  * knows the heads already. So each writer keeps the heads it committed, numbers a record when
- * it is appended (and signs it then, overlapping the commit in flight, as before v2), and the
+ * it is appended (and signs it then, overlapping the commit in flight, as before v2; an outcome
+ * record on the next turn of the event loop, audit-log.ts), and the
  * commit checks, in the same statement and under the same lock that assigns `seq`, that the
  * database's heads (`audit_tenant_heads`) are the ones the batch continues. If not (another
  * replica wrote for the tenant, or this process restarted), the statement writes nothing and
