@@ -9,6 +9,7 @@ import {
 } from "../app/index.js";
 import { loadConfig } from "../config/index.js";
 import { createLogger } from "../telemetry/index.js";
+import { handOverSignals } from "./signal-handover.js";
 
 /**
  * Past the drain time, this much more for the last log line before the process exits anyway:
@@ -46,8 +47,6 @@ export async function serve(): Promise<void> {
   process.on("SIGINT", onEarlySignal);
   const app = await startApp(config, { logger, ...(link ? { cluster: link } : {}) });
   link?.ready();
-  process.off("SIGTERM", onEarlySignal);
-  process.off("SIGINT", onEarlySignal);
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) return;
@@ -76,8 +75,9 @@ export async function serve(): Promise<void> {
       },
     );
   };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
+  // The running handler goes on before the start-up one comes off: a signal not yet handed to
+  // JavaScript is not lost in between (signal-handover.ts).
+  handOverSignals(["SIGTERM", "SIGINT"], onEarlySignal, onSignal);
   // A worker whose primary is gone (killed) drains and exits rather than serve on unwatched.
   if (link) process.on("disconnect", () => onSignal("SIGTERM"));
   if (early) onSignal(early);
