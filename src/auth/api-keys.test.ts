@@ -1,5 +1,6 @@
 import { type KyselyPlugin, type RootOperationNode, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { failingReads } from "../../test/support/failing-reads.js";
 import { type DatabaseHandle, openDatabase } from "../db/index.js";
 import { Authenticator, createApiKey, revokeApiKey } from "./api-keys.js";
 
@@ -157,27 +158,17 @@ describe("Authenticator", () => {
 
 describe("Authenticator whose key table cannot be read again", () => {
   let h: DatabaseHandle;
-  let failSelects = false;
-  /** Fails every select while `failSelects` is set (a lost connection, as far as reads go). */
-  const failing: KyselyPlugin = {
-    transformQuery({ node }) {
-      if (failSelects && node.kind === "SelectQueryNode") throw new Error("connection lost");
-      return node;
-    },
-    async transformResult({ result }) {
-      return result;
-    },
-  };
+  const reads = failingReads();
   beforeAll(async () => {
     h = await openDatabase({ dataDir: "memory://" });
   });
   afterAll(async () => {
-    failSelects = false;
+    reads.failing = false;
     await h?.close();
   });
 
   it("answers a key change made here as done, reports the failed re-read and still tells the relay", async () => {
-    const auth = new Authenticator(h.db.withPlugin(failing), 60_000);
+    const auth = new Authenticator(h.db.withPlugin(reads.plugin), 60_000);
     await auth.start();
     const reported: string[] = [];
     auth.reportReadFailures((err, when) => reported.push(`${when}: ${(err as Error).message}`));
@@ -187,32 +178,32 @@ describe("Authenticator whose key table cannot be read again", () => {
     });
     try {
       const created = await createApiKey(h.db, { tenant: "acme", roles: ["client"] });
-      failSelects = true;
+      reads.failing = true;
       // Stored: the change's call must not fail (its caller would lose the secret).
       await expect(auth.keysChanged()).resolves.toBeUndefined();
       expect(reported).toEqual(["change: connection lost"]);
       expect(relayed).toBe(1);
       expect(await auth.authenticate(created.token)).toBeUndefined();
       // The next read takes it.
-      failSelects = false;
+      reads.failing = false;
       await auth.refresh();
       expect((await auth.authenticate(created.token))?.tenant).toBe("acme");
     } finally {
-      failSelects = false;
+      reads.failing = false;
       auth.stop();
     }
   });
 
   it("reports a failed background re-read", async () => {
-    const auth = new Authenticator(h.db.withPlugin(failing), 40);
+    const auth = new Authenticator(h.db.withPlugin(reads.plugin), 40);
     await auth.start();
     const reported: string[] = [];
     auth.reportReadFailures((err, when) => reported.push(`${when}: ${(err as Error).message}`));
     try {
-      failSelects = true;
+      reads.failing = true;
       await expect.poll(() => reported[0], { timeout: 5_000 }).toBe("interval: connection lost");
     } finally {
-      failSelects = false;
+      reads.failing = false;
       auth.stop();
     }
   });

@@ -1,6 +1,7 @@
 import type { KyselyPlugin, PluginTransformResultArgs, QueryResult, UnknownRow } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabaseHandle, testDatabases } from "../../test/support/databases.js";
+import { failingReads } from "../../test/support/failing-reads.js";
 import { BudgetStore } from "./budget-store.js";
 
 /**
@@ -75,17 +76,8 @@ describe.each(testDatabases)("which tenants have budgets ($name)", (target) => {
   });
 
   it("answers a change made here as done when its own re-read fails: reported, the relay still told, the next read takes it", async () => {
-    let failSelects = false;
-    const failing: KyselyPlugin = {
-      transformQuery({ node }) {
-        if (failSelects && node.kind === "SelectQueryNode") throw new Error("connection lost");
-        return node;
-      },
-      async transformResult({ result }) {
-        return result;
-      },
-    };
-    const store = new BudgetStore(h.db.withPlugin(failing));
+    const reads = failingReads();
+    const store = new BudgetStore(h.db.withPlugin(reads.plugin));
     const reported: string[] = [];
     store.reportReadFailures((err, when) => reported.push(`${when}: ${(err as Error).message}`));
     let relayed = 0;
@@ -94,24 +86,24 @@ describe.each(testDatabases)("which tenants have budgets ($name)", (target) => {
     });
     // Reads fail from the write on (its own read of the budget before came first).
     await store.set({ tenant: "unread", keyId: "", period: "day", tokens: 3 }, async () => {
-      failSelects = true;
+      reads.failing = true;
     });
     expect(reported).toEqual(["change: connection lost"]);
     expect(relayed).toBe(1);
     expect(store.applies("unread")).toBe(false);
-    failSelects = false;
+    reads.failing = false;
     await store.refresh();
     expect(store.applies("unread")).toBe(true);
 
     // The background re-read's failures are reported too.
-    const background = new BudgetStore(h.db.withPlugin(failing), 20);
+    const background = new BudgetStore(h.db.withPlugin(reads.plugin), 20);
     background.reportReadFailures((err, when) => reported.push(`${when}: ${(err as Error).message}`));
     await background.start();
     try {
-      failSelects = true;
+      reads.failing = true;
       await expect.poll(() => reported.at(-1), { timeout: 5_000 }).toBe("interval: connection lost");
     } finally {
-      failSelects = false;
+      reads.failing = false;
       background.close();
     }
   });
