@@ -11,11 +11,12 @@ import {
 } from "./append-batch.js";
 import type { AuditLogOptions } from "./audit-log-options.js";
 import { refusedRequest } from "./co-commit.js";
-import { canonicalEnvelope, type DsseEnvelope, entryLeafHashOfCanonical, signEnvelope } from "./dsse.js";
-import { JournalError, type SignedEntry } from "./journal.js";
+import type { DsseEnvelope } from "./dsse.js";
+import { JournalError } from "./journal.js";
 import { JournalBacklog } from "./journal-backlog.js";
 import type { SigningKey } from "./keys.js";
 import { SEQUENCER_LOCK_KEY, sequencerLockKey, shardOf } from "./log-shards.js";
+import { type Pending, signPending, signUnsigned } from "./pending-record.js";
 import { settleSliced } from "./settle-sliced.js";
 import { renumberFrom, TenantHeads } from "./tenant-heads.js";
 
@@ -38,23 +39,6 @@ export interface Appended {
   tenantSeq?: number;
   /** Why the hook refused the record's work: its refused form was written. */
   refusal?: unknown;
-}
-
-interface Pending extends SignedEntry {
-  envelope: DsseEnvelope;
-  /** The key the record is signed with: the log's at append. */
-  signer: SigningKey;
-  /**
-   * An outcome record not signed yet (`envelope`, `envelopeJson` and `leaf` unset): it is
-   * signed on the next turn of the event loop, or when its batch is taken, whichever is first.
-   */
-  unsigned?: true;
-  /** When it was queued (performance.now() ms). */
-  queuedAt: number;
-  /** Set when the hook refused its work (the refused form was signed and written). */
-  refusal?: unknown;
-  resolve: (a: Appended) => void;
-  reject: (e: unknown) => void;
 }
 
 /**
@@ -206,7 +190,7 @@ export class AuditLog {
     const committed = new Promise<Appended>((resolve, reject) => {
       const queuedAt = performance.now();
       const p = { req, slot, queuedAt, resolve, reject, signer: this.signer } as Pending;
-      if (holdsCaller(req)) this.#sign(p);
+      if (holdsCaller(req)) signPending(p);
       else {
         p.unsigned = true;
         this.#signSoon();
@@ -219,41 +203,13 @@ export class AuditLog {
     return bound === undefined ? committed : withDeadline(committed, bound, "audit log commit");
   }
 
-  /** Signs (again) a record with its current tenant_seq. */
-  #sign(p: Pending): void {
-    const payload = "payload" in p.req ? p.req.payload : p.req.encode(p.slot!.tenantSeq);
-    p.envelope = signEnvelope(payload, p.signer);
-    // Canonicalised once: the stored row and the Merkle leaf are the same bytes.
-    p.envelopeJson = canonicalEnvelope(p.envelope);
-    p.leaf = entryLeafHashOfCanonical(p.envelopeJson);
-    p.unsigned = undefined;
-  }
-
   /** Signs the queued records not signed yet on the next turn of the event loop (once per turn). */
   #signSoon(): void {
     if (this.#signing) return;
     this.#signing = setImmediate(() => {
       this.#signing = undefined;
-      if (this.#queue.some((p) => p.unsigned)) this.#queue = this.#signBatch(this.#queue);
+      if (this.#queue.some((p) => p.unsigned)) this.#queue = signUnsigned(this.#queue);
     });
-  }
-
-  /**
-   * Signs the records of `batch` that are not signed yet; one that cannot be (its payload does
-   * not encode) is rejected and left out, as when it was signed at append.
-   */
-  #signBatch(batch: Pending[]): Pending[] {
-    let failed = false;
-    for (const p of batch) {
-      if (!p.unsigned) continue;
-      try {
-        this.#sign(p);
-      } catch (err) {
-        failed = true;
-        p.reject(err);
-      }
-    }
-    return failed ? batch.filter((p) => !p.unsigned) : batch;
   }
 
   /**
@@ -276,7 +232,7 @@ export class AuditLog {
         throw new Error("tenant sequence heads kept moving; batch not written");
       for (const [tenant, head] of r.heads) this.#heads.setCommitted(tenant, head);
       const bySlot = new Map(batch.map((p) => [p.slot, p]));
-      renumberFrom(slotsOf(batch), r.heads, (s) => this.#sign(bySlot.get(s)!));
+      renumberFrom(slotsOf(batch), r.heads, (s) => signPending(bySlot.get(s)!));
       // The one-statement commit released the lock with its answer: another replica may commit
       // for the tenant before the next statement, every time. Try again holding the lock.
       if (lockKey !== undefined) return this.#inTransaction((conn) => this.#write(conn, batch));
@@ -326,7 +282,7 @@ export class AuditLog {
     this.#wake?.cancel();
     this.#wake = undefined;
     if (this.#queue.length === 0) return;
-    const batch = this.#signBatch(this.#queue.splice(0, this.opts.batchMax));
+    const batch = signUnsigned(this.#queue.splice(0, this.opts.batchMax));
     this.#urgentSince = this.#queue.find((p) => holdsCaller(p.req))?.queuedAt;
     if (batch.length === 0) {
       this.#schedule();
@@ -447,7 +403,7 @@ export class AuditLog {
       if (refusals[i] === undefined) return;
       p.req = refusedRequest(p.req, refusals[i]);
       p.refusal = refusals[i];
-      this.#sign(p);
+      signPending(p);
     });
   }
 
@@ -461,7 +417,7 @@ export class AuditLog {
     // A record not signed yet is signed with its new number when its batch is taken.
     this.#heads.renumber(slotsOf(this.#queue), (s) => {
       const p = bySlot.get(s)!;
-      if (!p.unsigned) this.#sign(p);
+      if (!p.unsigned) signPending(p);
     });
   }
 
